@@ -1,0 +1,15 @@
+//! Market data for tradebot: the core bar types, CSV/JSON ingest, the memory-mapped
+//! columnar bar store, the NYSE trading calendar and deterministic synthetic universes.
+//!
+//! Every timestamp inside the system is UTC, stored as [`Timestamp`] (i64 epoch
+//! nanoseconds). America/New_York appears only in [`calendar`] for sessions and display.
+
+pub mod bars;
+pub mod calendar;
+pub mod ingest;
+pub mod store;
+pub mod synth;
+pub mod time;
+
+pub use bars::{AssetClass, Bar, Bars, BarsError, Fundamentals, SymbolMeta};
+pub use time::{Timeframe, Timestamp, UnknownTimeframe};

@@ -1,0 +1,1 @@
+//! The memory-mapped bar store (being written).

@@ -1,0 +1,1 @@
+//! Synthetic universes (being written).

@@ -1,0 +1,1 @@
+//! Technical indicators (being written).

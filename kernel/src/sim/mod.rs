@@ -1,0 +1,1 @@
+//! Cash-account simulation (being written).
