@@ -137,10 +137,10 @@ impl<'a> Sink<'a> {
             }
             return 0;
         };
-        if let Some((last, slot)) = self.last {
-            if last == symbol {
-                return slot;
-            }
+        if let Some((last, slot)) = self.last
+            && last == symbol
+        {
+            return slot;
         }
         let next = self.series.len();
         let slot = *self.by_symbol.entry(symbol).or_insert(next);

@@ -57,7 +57,7 @@ impl Site<'_> {
     }
 
     /// A non-empty symbol.
-    pub fn symbol<'v>(self, value: &'v str) -> Result<&'v str, IngestError> {
+    pub fn symbol(self, value: &str) -> Result<&str, IngestError> {
         if value.is_empty() {
             return Err(self.parse_error("symbol", value, "a non-empty symbol"));
         }
