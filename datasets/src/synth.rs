@@ -1,1 +1,0 @@
-//! Synthetic universes (being written).

@@ -1,0 +1,128 @@
+//! Daily OHLCV paths: a tradable asset from its [`Profile`], and the VIX-like index.
+
+use rand::Rng;
+
+use super::market::{DAYS_PER_YEAR, MarketPath, SECTORS};
+use super::profile::{OU_PHI, OU_SD, Profile, StockStyle, TREND_PHI, TREND_SD};
+use super::push_generated;
+use super::rng::{exp1, normal, student_t6};
+use crate::bars::{Bar, Bars};
+use crate::time::Timestamp;
+
+/// Daily pull of a name's idiosyncratic level back to its trend (half-life five years), which
+/// keeps 20-year price paths in a sane range without touching the planted premium.
+const IDIO_PULL: f64 = std::f64::consts::LN_2 / (5.0 * DAYS_PER_YEAR);
+/// Share of the diffusive close-to-close move that happens overnight.
+const OVERNIGHT_SHARE: f64 = 0.3;
+/// S.d. (in units of the day's volatility) of overnight noise that the session then reverses.
+const OVERNIGHT_NOISE: f64 = 0.25;
+/// Probability that a jump partly fills during the session, and the filled fraction's range.
+const FILL_PROB: f64 = 0.5;
+const FILL_MIN: f64 = 0.2;
+const FILL_SPAN: f64 = 0.5;
+/// Mean size of each wick beyond the open/close body, in intraday standard deviations.
+const WICK: f64 = 0.45;
+/// Log-volume noise s.d., and log-volume response per standard deviation of surprise move.
+const VOLUME_NOISE: f64 = 0.3;
+const VOLUME_SURPRISE: f64 = 0.3;
+
+/// The factor paths an asset's returns are built from.
+pub(super) struct Factors<'a> {
+    /// Market factor and regimes.
+    pub market: &'a MarketPath,
+    /// Sector factor returns, one vector per entry of [`SECTORS`].
+    pub sectors: &'a [Vec<f64>],
+}
+
+/// Daily bars of an asset at the timestamps `ts` (one per day of the factor paths).
+pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &mut impl Rng) -> Bars {
+    let market = f.market;
+    let mut bars = Bars::with_capacity(ts.len());
+    let ou_innovation = OU_SD * (1.0 - OU_PHI * OU_PHI).sqrt();
+    let trend_innovation = TREND_SD * (1.0 - TREND_PHI * TREND_PHI).sqrt();
+    let mut prev_close = p.start_price;
+    let (mut level, mut ou, mut trend) = (0.0f64, 0.0f64, 0.0f64);
+    if p.style == StockStyle::Trending {
+        trend = TREND_SD * normal(rng);
+    }
+    for (t, &stamp) in ts.iter().enumerate() {
+        let regime = market.regime[t].index();
+        let scale = market.noise_scale[t];
+        let (sector_ret, sector_sigma) = match p.sector {
+            Some(s) => (
+                p.sector_loading * f.sectors[s][t],
+                p.sector_loading * SECTORS[s].vol / DAYS_PER_YEAR.sqrt() * scale,
+            ),
+            None => (0.0, 0.0),
+        };
+        let idio_sigma = p.idio_sigma * scale;
+        let mut shock = idio_sigma * student_t6(rng);
+        match p.style {
+            StockStyle::Plain => {}
+            StockStyle::MeanReverting => {
+                let next = OU_PHI * ou + ou_innovation * scale * normal(rng);
+                shock += next - ou;
+                ou = next;
+            }
+            StockStyle::Trending => {
+                trend = TREND_PHI * trend + trend_innovation * normal(rng);
+                shock += trend;
+            }
+        }
+        let (jump, fill) = if rng.random::<f64>() < p.jump_prob {
+            let fill = if rng.random::<f64>() < FILL_PROB {
+                FILL_MIN + FILL_SPAN * rng.random::<f64>()
+            } else {
+                0.0
+            };
+            (p.jump_sd * normal(rng), fill)
+        } else {
+            (0.0, 0.0)
+        };
+        shock += (1.0 - fill) * jump;
+        let idio = shock - IDIO_PULL * level;
+        level += idio;
+        let beta = p.beta[regime];
+        let ret = p.drift[regime] + beta * market.ret[t] + sector_ret + idio;
+
+        let sigma = ((beta * market.sigma[t]).powi(2) + sector_sigma.powi(2) + idio_sigma.powi(2)).sqrt();
+        let diffusive = ret - (1.0 - fill) * jump;
+        let gap = OVERNIGHT_SHARE * diffusive + OVERNIGHT_NOISE * sigma * normal(rng) + jump;
+        let open = prev_close * gap.exp();
+        let close = prev_close * ret.exp();
+        let intraday_sigma = sigma * (1.0 - OVERNIGHT_SHARE).sqrt();
+        let high = open.max(close) * (WICK * intraday_sigma * exp1(rng)).exp();
+        let low = open.min(close) * (-WICK * intraday_sigma * exp1(rng)).exp();
+        let surprise = (ret.abs() / sigma - 0.8).min(4.0);
+        let log_volume_shift = VOLUME_NOISE * normal(rng) + VOLUME_SURPRISE * surprise;
+        let volume = (p.dollar_volume / close * scale * log_volume_shift.exp()).round().max(1.0);
+        push_generated(
+            &mut bars,
+            Bar { ts: stamp, open, high, low, close, volume, vwap: None, trade_count: None },
+        );
+        prev_close = close;
+    }
+    bars
+}
+
+/// S.d. of the index's overnight log move, and mean size of its wicks.
+const VIX_GAP_SD: f64 = 0.02;
+const VIX_WICK: f64 = 0.03;
+
+/// Daily bars of the VIX-like index: closes are the index path, opens gap slightly from the
+/// previous close, wicks are small; an index trades no volume.
+pub(super) fn vix_bars(vix: &[f64], ts: &[Timestamp], rng: &mut impl Rng) -> Bars {
+    let mut bars = Bars::with_capacity(ts.len());
+    let mut prev_close = vix.first().copied().unwrap_or(0.0);
+    for (&stamp, &close) in ts.iter().zip(vix) {
+        let open = prev_close * (VIX_GAP_SD * normal(rng)).exp();
+        let high = open.max(close) * (VIX_WICK * exp1(rng)).exp();
+        let low = open.min(close) * (-VIX_WICK * exp1(rng)).exp();
+        push_generated(
+            &mut bars,
+            Bar { ts: stamp, open, high, low, close, volume: 0.0, vwap: None, trade_count: None },
+        );
+        prev_close = close;
+    }
+    bars
+}
