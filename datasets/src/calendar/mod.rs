@@ -125,7 +125,7 @@ pub fn previous_trading_day(date: NaiveDate) -> NaiveDate {
 /// Every trading day from `first` to `last`, both inclusive, in order (empty when
 /// `first > last`).
 pub fn trading_days(first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
-    first.iter_days().take_while(|&d| d <= last).filter(|&d| is_trading_day(d)).collect()
+    table::days(first, last).filter_map(|(d, kind)| matches!(kind, DayKind::Open(_)).then_some(d)).collect()
 }
 
 /// The New York calendar date of the instant `ts`: the date of the session it belongs to.

@@ -108,6 +108,13 @@ impl YearRules {
         YearRules { year, holidays, day_after_thanksgiving: thanksgiving(year) + Days::new(1) }
     }
 
+    /// Every day of `year`, January 1 first.
+    pub(super) fn kinds_of_year(year: i32) -> Vec<DayKind> {
+        let rules = YearRules::new(year);
+        let jan_1 = NaiveDate::from_yo_opt(year, 1).expect("January 1 exists");
+        jan_1.iter_days().take_while(|d| d.year() == year).map(|d| rules.kind(d)).collect()
+    }
+
     /// What the exchange does on `date`, which must lie in this rule set's year.
     pub(super) fn kind(&self, date: NaiveDate) -> DayKind {
         debug_assert_eq!(date.year(), self.year);

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Datelike, NaiveDate};
+use proptest::strategy::Strategy;
 
 use super::*;
 use crate::time::{NANOS_PER_SEC, Timeframe};
@@ -331,4 +332,43 @@ fn other_timeframes_report_no_gaps() {
         assert_eq!(missing_sessions(&bars, tf), GapReport::default(), "{tf}");
     }
     assert!(missing_sessions(&bars, Timeframe::Day1).missing > 100);
+}
+
+/// A date in the cached range 1990–2100, or a few years either side of it.
+fn any_date() -> impl proptest::strategy::Strategy<Value = NaiveDate> {
+    (0u64..42_000).prop_map(|n| d(1988, 1, 1) + chrono::Days::new(n))
+}
+
+proptest::proptest! {
+    #[test]
+    fn next_and_previous_are_the_nearest_trading_days(date in any_date()) {
+        let next = next_trading_day(date);
+        let prev = previous_trading_day(date);
+        proptest::prop_assert!(prev < date && date < next);
+        proptest::prop_assert!(is_trading_day(next) && is_trading_day(prev));
+        let between = trading_days(prev.succ_opt().unwrap(), next.pred_opt().unwrap());
+        let expected = if is_trading_day(date) { vec![date] } else { vec![] };
+        proptest::prop_assert_eq!(between, expected);
+    }
+
+    #[test]
+    fn sessions_are_consistent_with_the_day_kind(date in any_date()) {
+        match session(date) {
+            Some(s) => {
+                proptest::prop_assert!(is_trading_day(date) && holiday_name(date).is_none());
+                proptest::prop_assert_eq!(session_date(s.open), date);
+                proptest::prop_assert_eq!(session_date(s.close), date);
+                let close = to_new_york(s.close).time();
+                proptest::prop_assert_eq!(s.early_close, close < chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap());
+                proptest::prop_assert_eq!(minutes_since_open(s.open), Some(0));
+                let last = Timestamp(s.close.0 - 1);
+                proptest::prop_assert_eq!(minutes_since_open(last), Some(s.minutes() - 1));
+                proptest::prop_assert!(!is_open(s.close) && !is_open(Timestamp(s.open.0 - 1)));
+            }
+            None => proptest::prop_assert!(!is_trading_day(date)),
+        }
+        let midnight = daily_bar_timestamp(date);
+        proptest::prop_assert_eq!(session_date(midnight), date);
+        proptest::prop_assert_eq!(session_date(Timestamp(midnight.0 - 1)), date.pred_opt().unwrap());
+    }
 }
