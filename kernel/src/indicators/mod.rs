@@ -1,1 +1,144 @@
-//! Technical indicators (being written).
+//! Technical indicators: pure functions over `f64` slices, one module per family.
+//!
+//! # Conventions shared by every indicator
+//!
+//! - **Two forms.** `foo_into(inputs.., out: &mut [f64])` writes into caller-owned buffers and
+//!   allocates nothing (the parameter sweep reuses its buffers); `foo(inputs..)` is the
+//!   `Vec`-returning convenience wrapper. Outputs are index-aligned with the inputs.
+//! - **Errors.** Every function validates its arguments and returns [`IndicatorError`] for a
+//!   window below the indicator's minimum, inputs/outputs of unequal length, or an invalid
+//!   parameter; it never panics on bad arguments.
+//! - **Warm-up.** Indices before the first computable value are NaN; each function documents
+//!   its warm-up (e.g. `sma(n)` first value at index `n − 1`, `rsi(n)` at index `n`).
+//! - **Missing data.** A non-finite input (NaN or ±inf: missing bars in panels arrive as NaN)
+//!   is *missing*. Sliding-window indicators output NaN for exactly the windows that contain
+//!   a missing value and recover as soon as it leaves the window. Recursive indicators (EMA,
+//!   RSI, ATR) have unbounded memory, so a missing value resets them: the output is NaN there
+//!   and they warm up again exactly as if the series started right after it.
+//! - **Numerics.** Rolling sums are kept relative to an anchor value from the window and are
+//!   recomputed exactly each time the window has fully turned over, so the O(n) results match
+//!   a from-scratch computation to ~1e-12 relative however long the series. Variances are
+//!   sums of squared deviations, never `E[x²] − E[x]²` on raw prices, and are clamped at 0.
+
+pub mod channels;
+pub mod correlation;
+pub mod moving_average;
+pub mod oscillators;
+pub mod volatility;
+pub mod volume;
+
+mod rolling;
+mod smoother;
+#[cfg(test)]
+mod test_util;
+
+pub use moving_average::*;
+
+pub use volatility::*;
+
+/// Invalid arguments to an indicator; `indicator` names the function that rejected them.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum IndicatorError {
+    /// The window length is below the indicator's minimum (1, or 2 where a spread is needed).
+    #[error("{indicator}: window {window} is too short (minimum {min})")]
+    WindowTooShort {
+        /// The function that rejected the window.
+        indicator: &'static str,
+        /// The window given.
+        window: usize,
+        /// The smallest window the indicator accepts.
+        min: usize,
+    },
+    /// An input or output slice differs in length from the first input.
+    #[error("{indicator}: `{name}` has length {found}, expected {expected} (the first input's length)")]
+    LengthMismatch {
+        /// The function that rejected the slice.
+        indicator: &'static str,
+        /// The parameter name of the offending slice.
+        name: &'static str,
+        /// Length of the first input.
+        expected: usize,
+        /// Length of the offending slice.
+        found: usize,
+    },
+    /// A numeric parameter is outside its documented domain.
+    #[error("{indicator}: `{name}` = {value} is out of range ({rule})")]
+    InvalidParameter {
+        /// The function that rejected the parameter.
+        indicator: &'static str,
+        /// The parameter name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What the value must satisfy.
+        rule: &'static str,
+    },
+}
+
+/// Fails unless `window >= min`.
+fn check_window(indicator: &'static str, window: usize, min: usize) -> Result<(), IndicatorError> {
+    if window < min {
+        return Err(IndicatorError::WindowTooShort { indicator, window, min });
+    }
+    Ok(())
+}
+
+/// Fails unless the slice called `name` has the first input's length `expected`.
+fn check_len(
+    indicator: &'static str,
+    name: &'static str,
+    expected: usize,
+    found: usize,
+) -> Result<(), IndicatorError> {
+    if found != expected {
+        return Err(IndicatorError::LengthMismatch { indicator, name, expected, found });
+    }
+    Ok(())
+}
+
+/// Runs an `_into` function on a fresh NaN-filled buffer of `len` and returns it.
+fn collect(
+    len: usize,
+    fill: impl FnOnce(&mut [f64]) -> Result<(), IndicatorError>,
+) -> Result<Vec<f64>, IndicatorError> {
+    let mut out = vec![f64::NAN; len];
+    fill(&mut out)?;
+    Ok(out)
+}
+
+/// Three index-aligned lines around a series (Bollinger bands, Donchian channel).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bands {
+    /// Centre line.
+    pub middle: Vec<f64>,
+    /// Upper line.
+    pub upper: Vec<f64>,
+    /// Lower line.
+    pub lower: Vec<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_indicator_and_the_offending_argument() {
+        let err = sma(&[1.0, 2.0], 0).unwrap_err();
+        assert_eq!(err, IndicatorError::WindowTooShort { indicator: "sma", window: 0, min: 1 });
+        assert_eq!(err.to_string(), "sma: window 0 is too short (minimum 1)");
+
+        let mut out = [0.0; 3];
+        let err = sma_into(&[1.0, 2.0], 1, &mut out).unwrap_err();
+        assert_eq!(
+            err,
+            IndicatorError::LengthMismatch { indicator: "sma", name: "out", expected: 2, found: 3 }
+        );
+        assert!(err.to_string().contains("`out` has length 3, expected 2"));
+    }
+
+    #[test]
+    fn empty_input_gives_empty_output() {
+        assert_eq!(sma(&[], 3).unwrap(), Vec::<f64>::new());
+        assert_eq!(ema(&[], 3).unwrap(), Vec::<f64>::new());
+    }
+}
