@@ -1,1 +1,26 @@
-//! Cash-account simulation (being written).
+//! Cash-account simulation: long-only, no margin, fills no earlier than the bar after a signal.
+//!
+//! A strategy hands the simulator one [`Signal`] per bar. With the default [`FillTiming::NextOpen`]
+//! a signal from bar `t` fills at bar `t + 1`'s open; protective exits ([`ExitRules`]) trigger
+//! inside a bar from its high and low under a documented conservative rule. Orders a cash
+//! account cannot make (a short sale, more than the cash) are refused and recorded with a
+//! [`RefusalReason`], never resized. [`Simulator`] runs one symbol; a portfolio runs many
+//! strategies over many symbols, each strategy with its own slice of the account.
+
+mod book;
+mod costs;
+mod engine;
+mod record;
+mod rules;
+mod signal;
+mod sizing;
+
+pub use costs::{Commission, Costs, Side, Slippage};
+pub use engine::{LengthMismatch, SimResult, Simulator};
+pub use record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
+pub use rules::{ConfigError, ExitRules, FillTiming, SizingPrice, TradeRules};
+pub use signal::{Signal, SignalLengthMismatch, Strength};
+pub use sizing::{QuantityRule, Sizing, max_quantity};
+
+#[cfg(test)]
+mod tests;

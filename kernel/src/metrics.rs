@@ -1,1 +1,0 @@
-//! Performance metrics (being written).

@@ -1,0 +1,257 @@
+//! One book: the position a strategy holds in one symbol, stepped bar by bar.
+//!
+//! The single-symbol engine and every leg of a portfolio run this same state machine; cash is
+//! passed in so a portfolio sleeve can share it between its legs.
+
+use datasets::{Bars, Timestamp};
+
+use super::costs::Side;
+use super::record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
+use super::rules::{FillTiming, SizingPrice, TradeRules};
+use super::signal::{Signal, Strength};
+use super::sizing::{buy_cost, max_quantity};
+
+#[derive(Clone, Copy, Debug)]
+struct Position {
+    entry_signal_bar: usize,
+    entry_bar: usize,
+    entry_price: f64,
+    qty: f64,
+    entry_fee: f64,
+    /// Highest high of completed held bars (entry price before the first).
+    peak: f64,
+}
+
+/// A symbol's bars and signals, the rules, the position and what happened so far.
+pub(crate) struct Book<'a> {
+    ts: &'a [i64],
+    open: &'a [f64],
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    signals: &'a [Signal],
+    rules: &'a TradeRules,
+    position: Option<Position>,
+    activity: Activity,
+}
+
+impl<'a> Book<'a> {
+    /// A flat book; `activity` is cleared and reused. `signals.len()` must equal `bars.len()`.
+    pub(crate) fn new(
+        bars: &'a Bars,
+        signals: &'a [Signal],
+        rules: &'a TradeRules,
+        mut activity: Activity,
+    ) -> Self {
+        debug_assert_eq!(bars.len(), signals.len());
+        activity.clear();
+        Book {
+            ts: bars.timestamps(),
+            open: bars.open(),
+            high: bars.high(),
+            low: bars.low(),
+            close: bars.close(),
+            signals,
+            rules,
+            position: None,
+            activity,
+        }
+    }
+
+    /// Value of the position at bar `t`'s close (0 when flat).
+    pub(crate) fn mark(&self, t: usize) -> f64 {
+        self.position.map_or(0.0, |p| p.qty * self.close[t])
+    }
+
+    /// Runs bar `t`: the fill point (open or close, per the rules) and the intrabar stops.
+    /// `base` is the equity that sizing fractions apply to. Returns whether a position was held
+    /// at any moment of the bar.
+    pub(crate) fn step(&mut self, t: usize, cash: &mut f64, base: f64) -> bool {
+        let mut exposed = self.position.is_some();
+        match self.rules.fill {
+            FillTiming::NextOpen => {
+                if t > 0 {
+                    exposed |= self.fill_point(t, t - 1, self.open[t], cash, base);
+                }
+                self.check_stops(t, cash);
+            }
+            FillTiming::SameBarClose => {
+                self.check_stops(t, cash);
+                exposed |= self.fill_point(t, t, self.close[t], cash, base);
+            }
+        }
+        if exposed {
+            self.activity.exposed_bars += 1;
+        }
+        exposed
+    }
+
+    /// Ends the run after the last bar: closes or reports the open position.
+    pub(crate) fn finish(mut self, cash: &mut f64) -> Activity {
+        if let Some(p) = self.position {
+            if self.rules.close_at_end {
+                let last = self.close.len() - 1;
+                self.close_position(last, self.close[last], ExitReason::EndOfData, None, cash);
+            } else {
+                self.activity.open_position = Some(OpenPosition {
+                    entry_signal_bar: p.entry_signal_bar,
+                    entry_bar: p.entry_bar,
+                    entry_price: p.entry_price,
+                    qty: p.qty,
+                    entry_fee: p.entry_fee,
+                });
+            }
+        }
+        self.activity
+    }
+
+    /// Acts on the signal of `signal_bar` at reference price `reference` in bar `t`; also applies
+    /// the time stop. Returns whether a position was opened.
+    fn fill_point(&mut self, t: usize, signal_bar: usize, reference: f64, cash: &mut f64, base: f64) -> bool {
+        let signal = self.signals[signal_bar];
+        if signal == Signal::EnterShort {
+            self.refuse(t, signal_bar, RefusalReason::ShortSelling);
+            return false;
+        }
+        match (self.position, signal) {
+            (Some(_), Signal::Exit) => {
+                self.close_position(t, reference, ExitReason::Signal, Some(signal_bar), cash);
+                false
+            }
+            (Some(p), _) => {
+                if self.rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m) {
+                    self.close_position(t, reference, ExitReason::TimeStop, None, cash);
+                }
+                false
+            }
+            (None, Signal::Enter(strength)) => {
+                self.open_position(t, signal_bar, reference, strength, cash, base)
+            }
+            (None, _) => false,
+        }
+    }
+
+    fn refuse(&mut self, t: usize, signal_bar: usize, reason: RefusalReason) {
+        self.activity.refusals.push(Refusal { signal_bar, bar: t, reason });
+    }
+
+    fn open_position(
+        &mut self,
+        t: usize,
+        signal_bar: usize,
+        reference: f64,
+        strength: Strength,
+        cash: &mut f64,
+        base: f64,
+    ) -> bool {
+        let rules = self.rules;
+        let commission = &rules.costs.commission;
+        let slippage = rules.costs.slippage;
+        let fill = slippage.fill_price(Side::Buy, reference, self.low[t], self.high[t]);
+        let Some(fraction) = rules.sizing.fraction(&self.close[..=signal_bar]) else {
+            self.refuse(t, signal_bar, RefusalReason::VolatilityUnavailable);
+            return false;
+        };
+        let budget = (base * fraction * strength.get()).min(*cash);
+        let sizing_price = match rules.sizing_price {
+            SizingPrice::FillPrice => fill,
+            SizingPrice::SignalClose => slippage.fill_price(
+                Side::Buy,
+                self.close[signal_bar],
+                self.low[signal_bar],
+                self.high[signal_bar],
+            ),
+        };
+        let qty = max_quantity(budget, sizing_price, commission, rules.quantity);
+        if qty <= 0.0 {
+            let (notional, fee) = buy_cost(1.0, sizing_price, commission);
+            let reason = RefusalReason::InsufficientCash { required: notional + fee, available: budget };
+            self.refuse(t, signal_bar, reason);
+            return false;
+        }
+        let (notional, fee) = buy_cost(qty, fill, commission);
+        if notional + fee > *cash {
+            let reason = RefusalReason::InsufficientCash { required: notional + fee, available: *cash };
+            self.refuse(t, signal_bar, reason);
+            return false;
+        }
+        *cash -= notional + fee;
+        self.activity.traded_notional += notional;
+        self.position = Some(Position {
+            entry_signal_bar: signal_bar,
+            entry_bar: t,
+            entry_price: fill,
+            qty,
+            entry_fee: fee,
+            peak: fill,
+        });
+        true
+    }
+
+    fn close_position(
+        &mut self,
+        t: usize,
+        reference: f64,
+        reason: ExitReason,
+        exit_signal_bar: Option<usize>,
+        cash: &mut f64,
+    ) {
+        let Some(p) = self.position.take() else { return };
+        let costs = &self.rules.costs;
+        let fill = costs.slippage.fill_price(Side::Sell, reference, self.low[t], self.high[t]);
+        let notional = p.qty * fill;
+        let fee = costs.commission.cost(p.qty, fill).min(notional);
+        *cash += notional - fee;
+        self.activity.traded_notional += notional;
+        let entry_value = p.qty * p.entry_price;
+        let pnl = (notional - fee) - (entry_value + p.entry_fee);
+        self.activity.trades.push(Trade {
+            entry_signal_bar: p.entry_signal_bar,
+            entry_bar: p.entry_bar,
+            exit_bar: t,
+            exit_signal_bar,
+            entry_time: Timestamp(self.ts[p.entry_bar]),
+            exit_time: Timestamp(self.ts[t]),
+            entry_price: p.entry_price,
+            exit_price: fill,
+            qty: p.qty,
+            fees: p.entry_fee + fee,
+            pnl,
+            ret: pnl / entry_value,
+            exit_reason: reason,
+        });
+    }
+
+    /// Stop-loss, trailing stop and take-profit inside bar `t` (rules in [`ExitRules`]).
+    ///
+    /// [`ExitRules`]: super::ExitRules
+    fn check_stops(&mut self, t: usize, cash: &mut f64) {
+        let Some(p) = self.position else { return };
+        let exits = &self.rules.exits;
+        let (open, high, low) = (self.open[t], self.high[t], self.low[t]);
+        let stop_loss = exits.stop_loss.map(|f| (p.entry_price * (1.0 - f), ExitReason::StopLoss));
+        let trailing = exits.trailing_stop.map(|f| (p.peak * (1.0 - f), ExitReason::TrailingStop));
+        let stop = match (stop_loss, trailing) {
+            (Some(s), Some(tr)) => Some(if tr.0 > s.0 { tr } else { s }),
+            (s, tr) => s.or(tr),
+        };
+        let take_profit = exits.take_profit.map(|f| p.entry_price * (1.0 + f));
+        // On the bar opened at its own open, the open was the entry: nothing can gap.
+        let can_gap = p.entry_bar < t;
+        let hit = match (stop, take_profit) {
+            (Some((level, reason)), _) if can_gap && open <= level => Some((open, reason)),
+            (_, Some(tp)) if can_gap && open >= tp => Some((open, ExitReason::TakeProfit)),
+            (Some((level, reason)), _) if low <= level => Some((level, reason)),
+            (_, Some(tp)) if high >= tp => Some((tp, ExitReason::TakeProfit)),
+            _ => None,
+        };
+        match hit {
+            Some((price, reason)) => self.close_position(t, price, reason, None, cash),
+            None => {
+                if let Some(pos) = self.position.as_mut() {
+                    pos.peak = pos.peak.max(high);
+                }
+            }
+        }
+    }
+}
