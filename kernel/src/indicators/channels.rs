@@ -1,1 +1,155 @@
-//! (being written)
+//! Channels: rolling maximum and minimum, and the Donchian channel built from them.
+//!
+//! The rolling extremes use the van Herk/Gil-Werman scheme rather than a monotonic deque:
+//! the series is cut into blocks of `n`, and each window `[i + 1 − n, i]` is the union of a
+//! suffix of one block and a prefix of the next, so its extreme is the extreme of one
+//! precomputed block suffix and one running block prefix. That is O(1) per index (three
+//! comparisons) like the deque, exact, and needs no buffer beyond the output itself: suffix
+//! extremes are parked in `out` shifted by `n − 1` places, exactly where the window that
+//! needs each one writes its result.
+
+use super::{Bands, IndicatorError, check_len, check_window, collect};
+
+/// Rolling maximum over the last `n` values into `out`.
+///
+/// Warm-up: first value at index `n − 1`. NaN wherever the window holds a missing value.
+pub fn rolling_max_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    check_window("rolling_max", n, 1)?;
+    check_len("rolling_max", "out", x.len(), out.len())?;
+    rolling_extreme(x, n, out, max_or_nan);
+    Ok(())
+}
+
+/// Rolling maximum; see [`rolling_max_into`].
+pub fn rolling_max(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
+    collect(x.len(), |out| rolling_max_into(x, n, out))
+}
+
+/// Rolling minimum over the last `n` values into `out`.
+///
+/// Warm-up: first value at index `n − 1`. NaN wherever the window holds a missing value.
+pub fn rolling_min_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
+    check_window("rolling_min", n, 1)?;
+    check_len("rolling_min", "out", x.len(), out.len())?;
+    rolling_extreme(x, n, out, min_or_nan);
+    Ok(())
+}
+
+/// Rolling minimum; see [`rolling_min_into`].
+pub fn rolling_min(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
+    collect(x.len(), |out| rolling_min_into(x, n, out))
+}
+
+/// Donchian channel into two buffers: `upper` = highest `high` and `lower` = lowest `low` of
+/// the last `n` bars, the current bar included (compare a close with the previous bar's
+/// channel for a breakout). The middle line is `(upper + lower) / 2`.
+///
+/// Warm-up: first value at index `n − 1`. NaN wherever the window holds a missing value.
+pub fn donchian_into(
+    high: &[f64],
+    low: &[f64],
+    n: usize,
+    upper: &mut [f64],
+    lower: &mut [f64],
+) -> Result<(), IndicatorError> {
+    check_window("donchian", n, 1)?;
+    check_len("donchian", "low", high.len(), low.len())?;
+    check_len("donchian", "upper", high.len(), upper.len())?;
+    check_len("donchian", "lower", high.len(), lower.len())?;
+    rolling_extreme(high, n, upper, max_or_nan);
+    rolling_extreme(low, n, lower, min_or_nan);
+    Ok(())
+}
+
+/// Donchian channel with its middle line; see [`donchian_into`].
+pub fn donchian(high: &[f64], low: &[f64], n: usize) -> Result<Bands, IndicatorError> {
+    let len = high.len();
+    let (mut upper, mut lower) = (vec![f64::NAN; len], vec![f64::NAN; len]);
+    donchian_into(high, low, n, &mut upper, &mut lower)?;
+    let middle = upper.iter().zip(&lower).map(|(u, l)| 0.5 * (u + l)).collect();
+    Ok(Bands { middle, upper, lower })
+}
+
+/// The larger of `a` and `b`, NaN if either is NaN (unlike `f64::max`).
+#[inline]
+fn max_or_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || a > b { a } else { b }
+}
+
+/// The smaller of `a` and `b`, NaN if either is NaN (unlike `f64::min`).
+#[inline]
+fn min_or_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || a < b { a } else { b }
+}
+
+/// Rolling extreme under `pick` (a NaN-propagating max or min) of windows of `n` into `out`
+/// (same length as `x`); non-finite inputs count as missing.
+fn rolling_extreme(x: &[f64], n: usize, out: &mut [f64], pick: impl Fn(f64, f64) -> f64) {
+    let len = x.len();
+    let value = |i: usize| if x[i].is_finite() { x[i] } else { f64::NAN };
+    // Backward pass: the extreme of x[j..=end of j's block], parked at out[j + n − 1].
+    let mut suffix = f64::NAN;
+    for j in (0..len).rev() {
+        let block_ends_at_j = (j + 1) % n == 0 || j + 1 == len;
+        suffix = if block_ends_at_j { value(j) } else { pick(value(j), suffix) };
+        if let Some(slot) = out.get_mut(j + n - 1) {
+            *slot = suffix;
+        }
+    }
+    // Forward pass: combine with the extreme of x[start of i's block..=i].
+    let mut prefix = f64::NAN;
+    for i in 0..len {
+        prefix = if i % n == 0 { value(i) } else { pick(prefix, value(i)) };
+        if i + 1 >= n {
+            out[i] = pick(out[i], prefix);
+        }
+    }
+    out[..(n - 1).min(len)].fill(f64::NAN);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::indicators::test_util::*;
+
+    const NAN: f64 = f64::NAN;
+
+    #[test]
+    fn small_cases_by_hand() {
+        let x = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
+        assert_close(&rolling_max(&x, 3).unwrap(), &[NAN, NAN, 4.0, 4.0, 5.0, 9.0, 9.0, 9.0], 0.0);
+        assert_close(&rolling_min(&x, 3).unwrap(), &[NAN, NAN, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0], 0.0);
+        assert_close(&rolling_max(&x, 1).unwrap(), &x, 0.0);
+        assert_close(&rolling_max(&x, 8).unwrap()[7..], &[9.0], 0.0);
+        assert!(rolling_min(&x, 9).unwrap().iter().all(|v| v.is_nan()));
+        let gap = [3.0, NAN, 4.0, 1.0, 5.0];
+        assert_close(&rolling_max(&gap, 2).unwrap(), &[NAN, NAN, NAN, 4.0, 5.0], 0.0);
+    }
+
+    #[test]
+    fn donchian_channel_by_hand() {
+        let high = [10.0, 12.0, 11.0, 13.0, 12.5];
+        let low = [9.0, 10.5, 9.5, 11.0, 12.0];
+        let ch = donchian(&high, &low, 2).unwrap();
+        assert_close(&ch.upper, &[NAN, 12.0, 12.0, 13.0, 13.0], 0.0);
+        assert_close(&ch.lower, &[NAN, 9.0, 9.5, 9.5, 11.0], 0.0);
+        assert_close(&ch.middle, &[NAN, 10.5, 10.75, 11.25, 12.0], 0.0);
+        assert!(matches!(
+            donchian(&high, &low[..4], 2),
+            Err(IndicatorError::LengthMismatch { name: "low", expected: 5, found: 4, .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn extremes_match_from_scratch(x in series(150), n in 1usize..25) {
+            let miss = |i: usize| !x[i].is_finite();
+            let max = naive_windows(x.len(), n, miss, |w| x[w].iter().copied().fold(f64::MIN, f64::max));
+            let min = naive_windows(x.len(), n, miss, |w| x[w].iter().copied().fold(f64::MAX, f64::min));
+            assert_close(&rolling_max(&x, n).unwrap(), &max, 0.0);
+            assert_close(&rolling_min(&x, n).unwrap(), &min, 0.0);
+        }
+    }
+}

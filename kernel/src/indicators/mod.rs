@@ -32,8 +32,9 @@ mod smoother;
 #[cfg(test)]
 mod test_util;
 
+pub use channels::*;
 pub use moving_average::*;
-
+pub use oscillators::*;
 pub use volatility::*;
 
 /// Invalid arguments to an indicator; `indicator` names the function that rejected them.

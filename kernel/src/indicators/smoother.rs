@@ -19,7 +19,6 @@ impl Smoother {
     }
 
     /// Wilder's smoothing (RSI, ATR), `α = 1 / n`.
-    #[allow(dead_code)] // used by RSI and ATR, next commit
     pub(crate) fn wilder(n: usize) -> Self {
         Self::with_alpha(n, 1.0 / n as f64)
     }
