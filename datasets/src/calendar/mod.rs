@@ -29,7 +29,7 @@ mod rules;
 mod special;
 mod table;
 
-use chrono::{DateTime, Days, NaiveDate, TimeZone};
+use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::America::New_York;
 use chrono_tz::Tz;
 
@@ -93,14 +93,18 @@ pub fn session(date: NaiveDate) -> Option<Session> {
 /// True when `ts` falls inside a regular or early-close session (pre- and post-market
 /// hours count as closed).
 pub fn is_open(ts: Timestamp) -> bool {
-    session(session_date(ts)).is_some_and(|s| s.contains(ts))
+    open_session(ts).is_some()
 }
 
 /// Whole minutes from the session open to `ts` (0 during the first minute), or `None`
 /// when `ts` is outside a session.
 pub fn minutes_since_open(ts: Timestamp) -> Option<i64> {
-    let s = session(session_date(ts)).filter(|s| s.contains(ts))?;
-    Some((ts.0 - s.open.0) / NANOS_PER_MIN)
+    open_session(ts).map(|s| (ts.0 - s.open.0) / NANOS_PER_MIN)
+}
+
+/// The session `ts` falls inside, if any.
+fn open_session(ts: Timestamp) -> Option<Session> {
+    session(session_date(ts)).filter(|s| s.contains(ts))
 }
 
 /// The first trading day strictly after `date`.
@@ -113,13 +117,11 @@ pub fn next_trading_day(date: NaiveDate) -> NaiveDate {
 
 /// The last trading day strictly before `date`.
 pub fn previous_trading_day(date: NaiveDate) -> NaiveDate {
-    let mut d = date;
-    loop {
-        d = d.checked_sub_days(Days::new(1)).expect("a trading day precedes within chrono's range");
-        if is_trading_day(d) {
-            return d;
-        }
-    }
+    date.iter_days()
+        .rev()
+        .skip(1)
+        .find(|&d| is_trading_day(d))
+        .expect("a trading day precedes within chrono's range")
 }
 
 /// Every trading day from `first` to `last`, both inclusive, in order (empty when
