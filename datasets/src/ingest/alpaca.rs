@@ -61,7 +61,7 @@ impl<'a> Doc<'a> {
     fn decode<T: Deserialize<'a>>(&self, part: &'a str) -> Result<T, IngestError> {
         serde_json::from_str(part).map_err(|e| {
             let base = self.offset(part);
-            let line = line_of(self.text, base) + e.line().saturating_sub(1);
+            let line = line_of(self.text.as_bytes(), base) + e.line().saturating_sub(1);
             let column = if e.line() > 1 {
                 e.column()
             } else {
@@ -81,7 +81,7 @@ impl<'a> Doc<'a> {
     fn json_error(&self, part: &str, message: &str) -> IngestError {
         IngestError::Json {
             file: self.file.to_string(),
-            line: line_of(self.text, self.offset(part)),
+            line: line_of(self.text.as_bytes(), self.offset(part)),
             column: 0,
             message: message.to_string(),
         }

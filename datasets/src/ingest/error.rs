@@ -176,7 +176,7 @@ fn describe(error: &BarsError) -> String {
     }
 }
 
-/// 1-based line number of byte `offset` in `text`.
-pub(super) fn line_of(text: &str, offset: usize) -> usize {
-    1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count()
+/// 1-based line number of byte `offset` in `data`.
+pub(super) fn line_of(data: &[u8], offset: usize) -> usize {
+    1 + data[..offset.min(data.len())].iter().filter(|&&b| b == b'\n').count()
 }

@@ -87,7 +87,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<Vec<ParsedSeries>,
 pub fn parse_bytes(name: &str, data: &[u8], opts: &ImportOptions) -> Result<Vec<ParsedSeries>, IngestError> {
     let text = std::str::from_utf8(data).map_err(|e| IngestError::NotUtf8 {
         file: name.to_string(),
-        line: 1 + data[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+        line: error::line_of(data, e.valid_up_to()),
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let collected = match text.trim_ascii_start().as_bytes().first() {
