@@ -5,7 +5,7 @@ use rand::Rng;
 use super::market::{DAYS_PER_YEAR, MarketPath, SECTORS};
 use super::profile::{OU_PHI, OU_SD, Profile, StockStyle, TREND_PHI, TREND_SD};
 use super::push_generated;
-use super::rng::{exp1, normal, student_t6};
+use super::rng::{normal, student_t6, wicks};
 use crate::bars::{Bar, Bars};
 use crate::time::Timestamp;
 
@@ -91,8 +91,7 @@ pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &m
         let open = prev_close * gap.exp();
         let close = prev_close * ret.exp();
         let intraday_sigma = sigma * (1.0 - OVERNIGHT_SHARE).sqrt();
-        let high = open.max(close) * (WICK * intraday_sigma * exp1(rng)).exp();
-        let low = open.min(close) * (-WICK * intraday_sigma * exp1(rng)).exp();
+        let (low, high) = wicks(open.min(close), open.max(close), WICK * intraday_sigma, rng);
         let surprise = (ret.abs() / sigma - 0.8).min(4.0);
         let log_volume_shift = VOLUME_NOISE * normal(rng) + VOLUME_SURPRISE * surprise;
         let volume = (p.dollar_volume / close * scale * log_volume_shift.exp()).round().max(1.0);
@@ -116,8 +115,7 @@ pub(super) fn vix_bars(vix: &[f64], ts: &[Timestamp], rng: &mut impl Rng) -> Bar
     let mut prev_close = vix.first().copied().unwrap_or(0.0);
     for (&stamp, &close) in ts.iter().zip(vix) {
         let open = prev_close * (VIX_GAP_SD * normal(rng)).exp();
-        let high = open.max(close) * (VIX_WICK * exp1(rng)).exp();
-        let low = open.min(close) * (-VIX_WICK * exp1(rng)).exp();
+        let (low, high) = wicks(open.min(close), open.max(close), VIX_WICK, rng);
         push_generated(
             &mut bars,
             Bar { ts: stamp, open, high, low, close, volume: 0.0, vwap: None, trade_count: None },

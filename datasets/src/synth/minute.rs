@@ -10,7 +10,7 @@
 use rand::Rng;
 
 use super::push_generated;
-use super::rng::{exp1, normal};
+use super::rng::{normal, wicks};
 use crate::bars::{Bar, Bars};
 use crate::time::{NANOS_PER_MIN, Timestamp};
 
@@ -51,12 +51,12 @@ pub(super) fn session_minutes(
     let mut bars: Vec<Bar> = (0..m)
         .map(|k| {
             let (o, c) = (path.prices[k], path.prices[k + 1]);
-            let wick = MINUTE_WICK * path.sigma * shape[k];
+            let (low, high) = wicks(o.min(c), o.max(c), MINUTE_WICK * path.sigma * shape[k], rng);
             Bar {
                 ts: Timestamp(open.0 + k as i64 * NANOS_PER_MIN),
                 open: o,
-                high: (o.max(c) * (wick * exp1(rng)).exp()).min(day.high),
-                low: (o.min(c) * (-wick * exp1(rng)).exp()).max(day.low),
+                high: high.min(day.high),
+                low: low.max(day.low),
                 close: c,
                 volume: 0.0,
                 vwap: None,

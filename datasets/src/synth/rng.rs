@@ -4,7 +4,7 @@
 //! alone, in any order, on any thread, and still come out bit-identical.
 
 use rand::Rng;
-use rand_distr::StandardNormal;
+use rand_distr::{Exp1, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 
 /// What a random stream is used for; each variant (and index) gets an unrelated generator.
@@ -56,8 +56,18 @@ pub(super) fn uniform_open(rng: &mut impl Rng) -> f64 {
 }
 
 /// A unit-mean exponential draw.
-pub(super) fn exp1(rng: &mut impl Rng) -> f64 {
-    -uniform_open(rng).ln()
+fn exp1(rng: &mut impl Rng) -> f64 {
+    rng.sample(Exp1)
+}
+
+/// The `(low, high)` of a bar whose body spans `body_low..=body_high`, with wicks of random
+/// relative size (exponential, mean `wick`) on each side: `high = body_high·(1 + w₁)`,
+/// `low = body_low / (1 + w₂)`, so `low ≤ body_low` and `high ≥ body_high` exactly and `low`
+/// stays positive.
+pub(super) fn wicks(body_low: f64, body_high: f64, wick: f64, rng: &mut impl Rng) -> (f64, f64) {
+    let high = body_high * (1.0 + wick * exp1(rng));
+    let low = body_low / (1.0 + wick * exp1(rng));
+    (low, high)
 }
 
 /// Largest magnitude a fat-tailed shock may take, in standard deviations.
