@@ -255,6 +255,59 @@ fn small_value_quality_stocks_earn_more_after_market_exposure() {
     assert!(c > 0.25, "premium score vs realised alpha correlation {c}");
 }
 
+#[test]
+fn defensives_turn_against_the_market_in_stress() {
+    let u = Universe::new(&config(0, 20, 31)).unwrap();
+    let spy = log_returns(u.daily(0).close());
+    let in_regimes = |r: &[f64], wanted: &[VolRegime]| -> Vec<f64> {
+        r.iter().zip(&u.regimes()[1..]).filter(|(_, (_, g))| wanted.contains(g)).map(|(v, _)| *v).collect()
+    };
+    let stress = [VolRegime::Stressed, VolRegime::Crisis];
+    for (name, calm_min, stress_max) in [("TLT", 0.05, -0.3), ("GLD", -0.05, -0.1)] {
+        let r = log_returns(u.daily(index_of(&u, name)).close());
+        let calm = correlation(&in_regimes(&r, &[VolRegime::Calm]), &in_regimes(&spy, &[VolRegime::Calm]));
+        let stressed = correlation(&in_regimes(&r, &stress), &in_regimes(&spy, &stress));
+        assert!(calm > calm_min && stressed < stress_max, "{name}: calm {calm}, stressed {stressed}");
+    }
+}
+
+#[test]
+fn big_moves_trade_more_volume_and_some_opening_gaps_partly_fill() {
+    let u = Universe::new(&config(40, 10, 37)).unwrap();
+    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
+    let (mut big_gaps, mut partly_filled) = (0usize, 0usize);
+    for i in 16..u.symbols().len() {
+        let bars = u.daily(i);
+        let (open, close, volume) = (bars.open(), bars.close(), bars.volume());
+        let r = log_returns(close);
+        let sd = covariance(&r, &r).sqrt();
+        for t in 1..bars.len() {
+            // Volume relative to the name's 20-day neighbourhood, to remove the price level.
+            let around = &volume[t.saturating_sub(10)..(t + 10).min(bars.len())];
+            let relative = volume[t] / mean(around);
+            if r[t - 1].abs() > 2.5 * sd {
+                busy.push(relative)
+            } else if r[t - 1].abs() < 0.5 * sd {
+                quiet.push(relative)
+            }
+            let gap = (open[t] / close[t - 1]).ln();
+            if gap.abs() > 3.0 * sd {
+                big_gaps += 1;
+                let retrace = (open[t] - close[t]) / (open[t] - close[t - 1]);
+                if (0.1..0.9).contains(&retrace) {
+                    partly_filled += 1;
+                }
+            }
+        }
+    }
+    assert!(mean(&busy) > 1.4 * mean(&quiet), "busy {} quiet {}", mean(&busy), mean(&quiet));
+    let share = partly_filled as f64 / big_gaps as f64;
+    assert!(
+        big_gaps > 100 && (0.2..0.8).contains(&share),
+        "{partly_filled} of {big_gaps} big gaps partly filled"
+    );
+}
+
 /// Checks minute bars of symbol `i` against its daily bars session by session; returns the
 /// per-session minute counts.
 fn assert_minutes_match_daily(u: &Universe, i: usize) -> Vec<usize> {
@@ -315,6 +368,22 @@ fn minute_volume_is_heavier_at_the_open_and_close_than_at_midday() {
         }
     }
     assert!(first > 2.5 * mid && last > 1.5 * mid, "first {first} mid {mid} last {last}");
+}
+
+#[test]
+fn minute_days_beyond_the_history_cover_every_session() {
+    let cfg = SynthConfig {
+        symbols: 0,
+        years: 1,
+        seed: 41,
+        minute_days: 10_000,
+        minute_symbols: Some(1),
+        ..Default::default()
+    };
+    let u = Universe::new(&cfg).unwrap();
+    let counts = assert_minutes_match_daily(&u, 0);
+    assert_eq!(counts.len(), u.days().len());
+    assert_eq!(counts.iter().filter(|&&m| m == 210).count(), 3, "2025 has three 13:00 closes");
 }
 
 #[test]
