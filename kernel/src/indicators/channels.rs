@@ -98,10 +98,10 @@ fn rolling_extreme(x: &[f64], n: usize, out: &mut [f64], pick: impl Fn(f64, f64)
     }
     // Forward pass: combine with the extreme of x[start of i's block..=i].
     let mut prefix = f64::NAN;
-    for i in 0..len {
+    for (i, o) in out.iter_mut().enumerate() {
         prefix = if i % n == 0 { value(i) } else { pick(prefix, value(i)) };
         if i + 1 >= n {
-            out[i] = pick(out[i], prefix);
+            *o = pick(*o, prefix);
         }
     }
     out[..(n - 1).min(len)].fill(f64::NAN);

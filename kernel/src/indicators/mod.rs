@@ -33,9 +33,11 @@ mod smoother;
 mod test_util;
 
 pub use channels::*;
+pub use correlation::*;
 pub use moving_average::*;
 pub use oscillators::*;
 pub use volatility::*;
+pub use volume::*;
 
 /// Invalid arguments to an indicator; `indicator` names the function that rejected them.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]

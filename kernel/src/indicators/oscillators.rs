@@ -103,10 +103,10 @@ mod tests {
         let mut l = (1..=n).map(|i| (-change(i)).max(0.0)).sum::<f64>() / n as f64;
         let value = |g: f64, l: f64| if g + l == 0.0 { 50.0 } else { 100.0 - 100.0 / (1.0 + g / l) };
         out[n] = value(g, l);
-        for i in n + 1..x.len() {
+        for (i, o) in out.iter_mut().enumerate().skip(n + 1) {
             g = (g * (n - 1) as f64 + change(i).max(0.0)) / n as f64;
             l = (l * (n - 1) as f64 + (-change(i)).max(0.0)) / n as f64;
-            out[i] = value(g, l);
+            *o = value(g, l);
         }
         out
     }

@@ -1,6 +1,8 @@
-//! Volatility: rolling standard deviation, z-score and Bollinger bands.
+//! Volatility: rolling standard deviation, z-score, Bollinger bands, true range and ATR,
+//! realised volatility.
 
 use super::rolling::{Moments, finite, roll};
+use super::smoother::Smoother;
 use super::{Bands, IndicatorError, check_len, check_window, collect};
 
 /// Rolling population standard deviation (divisor `n`) over the last `n` values into `out`.
@@ -97,6 +99,118 @@ pub fn bollinger(x: &[f64], n: usize, k: f64) -> Result<Bands, IndicatorError> {
     Ok(bands)
 }
 
+/// True range into `out`: `max(high − low, |high − prev close|, |low − prev close|)`, or
+/// `high − low` where there is no usable previous close (index 0, or after a missing bar).
+///
+/// No warm-up. A bar is missing when any of its high, low or close is; the output is NaN
+/// there only.
+pub fn true_range_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    check_hlc("true_range", high, low, close)?;
+    check_len("true_range", "out", high.len(), out.len())?;
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = true_range_at(high, low, close, i).unwrap_or(f64::NAN);
+    }
+    Ok(())
+}
+
+/// True range; see [`true_range_into`].
+pub fn true_range(high: &[f64], low: &[f64], close: &[f64]) -> Result<Vec<f64>, IndicatorError> {
+    collect(high.len(), |out| true_range_into(high, low, close, out))
+}
+
+/// Average true range with Wilder's smoothing (`α = 1/n`) into `out`, seeded with the mean
+/// of the first `n` true ranges, the first being `high − low` (Wilder's and StockCharts'
+/// convention; TA-Lib skips that first bar and starts one index later).
+///
+/// Warm-up: first value at index `n − 1`. A missing bar (any of high, low, close) resets it:
+/// NaN there and it warms up again as if the series started right after the gap.
+pub fn atr_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    n: usize,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    check_window("atr", n, 1)?;
+    check_hlc("atr", high, low, close)?;
+    check_len("atr", "out", high.len(), out.len())?;
+    let mut s = Smoother::wilder(n);
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = s.update(true_range_at(high, low, close, i));
+    }
+    Ok(())
+}
+
+/// Average true range; see [`atr_into`].
+pub fn atr(high: &[f64], low: &[f64], close: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
+    collect(high.len(), |out| atr_into(high, low, close, n, out))
+}
+
+/// Fails unless `low` and `close` have the length of `high`.
+fn check_hlc(
+    indicator: &'static str,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+) -> Result<(), IndicatorError> {
+    check_len(indicator, "low", high.len(), low.len())?;
+    check_len(indicator, "close", high.len(), close.len())
+}
+
+/// True range of bar `i`, `None` if the bar is missing.
+#[inline]
+fn true_range_at(high: &[f64], low: &[f64], close: &[f64], i: usize) -> Option<f64> {
+    let (h, l) = (finite(high[i])?, finite(low[i])?);
+    finite(close[i])?;
+    let range = h - l;
+    let prev_close =
+        if i == 0 { None } else { finite(high[i - 1]).and(finite(low[i - 1])).and(finite(close[i - 1])) };
+    Some(prev_close.map_or(range, |c| range.max((h - c).abs()).max((l - c).abs())))
+}
+
+/// Realised volatility into `out`: the rolling population standard deviation of the last `n`
+/// log returns `ln(xᵢ / xᵢ₋₁)`, times `√periods_per_year` (252 for daily equity bars, 365 for
+/// daily crypto, 252 × 390 for regular-session minute bars). `n >= 2`; `periods_per_year`
+/// must be finite and positive.
+///
+/// Warm-up: first value at index `n` (it needs `n` returns). A missing or non-positive price
+/// at `k` makes the returns at `k` and `k + 1` missing, so the output is NaN from `k` to
+/// `k + n` and recovers at `k + n + 1`, as if the series started right after the gap.
+pub fn realised_vol_into(
+    x: &[f64],
+    n: usize,
+    periods_per_year: f64,
+    out: &mut [f64],
+) -> Result<(), IndicatorError> {
+    const NAME: &str = "realised_vol";
+    check_window(NAME, n, 2)?;
+    if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+        return Err(IndicatorError::InvalidParameter {
+            indicator: NAME,
+            name: "periods_per_year",
+            value: periods_per_year,
+            rule: "finite, > 0",
+        });
+    }
+    check_len(NAME, "out", x.len(), out.len())?;
+    let (nf, scale) = (n as f64, periods_per_year.sqrt());
+    let log_return = |i: usize| if i == 0 { None } else { finite((x[i] / x[i - 1]).ln()) };
+    roll(Moments::default(), x.len(), n, log_return, |i, w| {
+        out[i] = w.map_or(f64::NAN, |w| scale * w.std(nf))
+    });
+    Ok(())
+}
+
+/// Realised volatility; see [`realised_vol_into`].
+pub fn realised_vol(x: &[f64], n: usize, periods_per_year: f64) -> Result<Vec<f64>, IndicatorError> {
+    collect(x.len(), |out| realised_vol_into(x, n, periods_per_year, out))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -175,6 +289,87 @@ mod tests {
             assert_close(&b.middle, &mid, 1e-12);
             assert_close(&b.upper, &up, 1e-12);
         }
+
+        #[test]
+        fn realised_vol_matches_from_scratch(x in series(150), n in 2usize..20, ppy in 1.0..1000.0f64) {
+            let r: Vec<f64> = (0..x.len()).map(|i| if i == 0 { NAN } else { (x[i] / x[i - 1]).ln() }).collect();
+            let want = naive_windows(x.len(), n, |i| !r[i].is_finite(), |w| mean_var(&r[w]).1.sqrt() * ppy.sqrt());
+            assert_close(&realised_vol(&x, n, ppy).unwrap(), &want, 1e-9);
+        }
+
+        #[test]
+        fn atr_matches_restarted_wilder_recursion(
+            bars in prop::collection::vec((series(2), 0.0..5.0f64, 0.0..1.0f64), 0..120),
+            n in 1usize..15,
+        ) {
+            // Each bar: a close (possibly missing), a range, and where the close sits in it.
+            let close: Vec<f64> = bars.iter().map(|(c, _, _)| c.first().copied().unwrap_or(100.0)).collect();
+            let high: Vec<f64> = bars.iter().zip(&close).map(|((_, r, f), c)| c + r * (1.0 - f)).collect();
+            let low: Vec<f64> = bars.iter().zip(&close).map(|((_, r, f), c)| c - r * f).collect();
+            let miss = |i: usize| !close[i].is_finite();
+            let want = restart_reference(close.len(), miss, |r| naive_atr(&high[r.clone()], &low[r.clone()], &close[r], n));
+            assert_close(&atr(&high, &low, &close, n).unwrap(), &want, 1e-12);
+        }
+    }
+
+    /// Wilder's ATR written out plainly for one run of complete bars.
+    fn naive_atr(h: &[f64], l: &[f64], c: &[f64], n: usize) -> Vec<f64> {
+        let tr: Vec<f64> = (0..h.len())
+            .map(|i| {
+                let r = h[i] - l[i];
+                if i == 0 { r } else { r.max((h[i] - c[i - 1]).abs()).max((l[i] - c[i - 1]).abs()) }
+            })
+            .collect();
+        let mut out = vec![NAN; h.len()];
+        if h.len() >= n {
+            let mut a = tr[..n].iter().sum::<f64>() / n as f64;
+            out[n - 1] = a;
+            for i in n..h.len() {
+                a = (a * (n - 1) as f64 + tr[i]) / n as f64;
+                out[i] = a;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn atr_small_case_by_hand() {
+        let high = [10.0, 11.0, 12.0, 10.0, 10.5];
+        let low = [9.0, 10.0, 10.5, 9.0, 9.5];
+        let close = [9.5, 10.5, 11.0, 9.2, 10.4];
+        // TR: 1 (h − l); max(1, 1.5, 0.5) = 1.5; max(1.5, 1.5, 0) = 1.5; gap down
+        // max(1, 1, 2) = 2; max(1, 1.3, 0.3) = 1.3.
+        assert_close(&true_range(&high, &low, &close).unwrap(), &[1.0, 1.5, 1.5, 2.0, 1.3], 1e-15);
+        // ATR(2): seed (1 + 1.5)/2 = 1.25; (1.25 + 1.5)/2 = 1.375; (1.375 + 2)/2 = 1.6875;
+        // (1.6875 + 1.3)/2 = 1.49375.
+        let got = atr(&high, &low, &close, 2).unwrap();
+        assert_close(&got, &[NAN, 1.25, 1.375, 1.6875, 1.49375], 1e-15);
+        // A missing close at index 2 drops bars 2; bar 3 restarts from its own high − low.
+        let mut gappy = close;
+        gappy[2] = NAN;
+        assert_close(&true_range(&high, &low, &gappy).unwrap(), &[1.0, 1.5, NAN, 1.0, 1.3], 1e-15);
+        assert_close(&atr(&high, &low, &gappy, 2).unwrap(), &[NAN, 1.25, NAN, NAN, 1.15], 1e-15);
+        assert!(matches!(
+            atr(&high, &low, &close[..4], 2),
+            Err(IndicatorError::LengthMismatch { name: "close", .. })
+        ));
+    }
+
+    #[test]
+    fn realised_vol_small_case_by_hand() {
+        let x = [100.0, 110.0, 99.0, 108.9];
+        // Returns ln 1.1, ln 0.9, ln 1.1; window of two: population std = |ln 1.1 − ln 0.9| / 2.
+        let sd = (1.1f64.ln() - 0.9f64.ln()) / 2.0;
+        let got = realised_vol(&x, 2, 252.0).unwrap();
+        assert_close(&got, &[NAN, NAN, sd * 252f64.sqrt(), sd * 252f64.sqrt()], 1e-14);
+        assert!(matches!(realised_vol(&x, 2, 0.0), Err(IndicatorError::InvalidParameter { .. })));
+        assert!(matches!(realised_vol(&x, 1, 252.0), Err(IndicatorError::WindowTooShort { min: 2, .. })));
+        let gap = [100.0, 110.0, NAN, 99.0, 108.9, 98.01, 107.811];
+        // Returns at 2 and 3 are missing: NaN through index 2 + 2, back at 5.
+        assert_eq!(
+            realised_vol(&gap, 2, 1.0).unwrap().iter().map(|v| v.is_nan()).collect::<Vec<_>>(),
+            [true, true, true, true, true, false, false]
+        );
     }
 
     #[test]
