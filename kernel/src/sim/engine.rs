@@ -84,7 +84,7 @@ impl Simulator {
         }
         out.activity = book.finish(&mut cash);
         if let (Some(last), Some(&close)) = (out.equity.last_mut(), bars.close().last()) {
-            *last = cash + out.activity.open_position.map_or(0.0, |p| p.qty * close);
+            *last = cash + out.activity.open_value(close);
         }
         out.final_cash = cash;
         Ok(())

@@ -4,12 +4,13 @@
 //! a signal from bar `t` fills at bar `t + 1`'s open; protective exits ([`ExitRules`]) trigger
 //! inside a bar from its high and low under a documented conservative rule. Orders a cash
 //! account cannot make (a short sale, more than the cash) are refused and recorded with a
-//! [`RefusalReason`], never resized. [`Simulator`] runs one symbol; a portfolio runs many
+//! [`RefusalReason`], never resized. [`Simulator`] runs one symbol; [`run_portfolio`] runs many
 //! strategies over many symbols, each strategy with its own slice of the account.
 
 mod book;
 mod costs;
 mod engine;
+mod portfolio;
 mod record;
 mod rules;
 mod signal;
@@ -17,6 +18,9 @@ mod sizing;
 
 pub use costs::{Commission, Costs, Side, Slippage};
 pub use engine::{LengthMismatch, SimResult, Simulator};
+pub use portfolio::{
+    Leg, LegResult, PortfolioConfig, PortfolioError, PortfolioResult, Sleeve, SleeveResult, run_portfolio,
+};
 pub use record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
 pub use rules::{ConfigError, ExitRules, FillTiming, SizingPrice, TradeRules};
 pub use signal::{Signal, SignalLengthMismatch, Strength};

@@ -117,6 +117,11 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// Value of the open position, if any, at `close`.
+    pub(crate) fn open_value(&self, close: f64) -> f64 {
+        self.open_position.map_or(0.0, |p| p.qty * close)
+    }
+
     /// Empties every record, keeping allocations for reuse.
     pub(crate) fn clear(&mut self) {
         self.trades.clear();
