@@ -86,14 +86,18 @@ fn min_or_nan(a: f64, b: f64) -> f64 {
 /// (same length as `x`); non-finite inputs count as missing.
 fn rolling_extreme(x: &[f64], n: usize, out: &mut [f64], pick: impl Fn(f64, f64) -> f64) {
     let len = x.len();
+    if n > len {
+        out.fill(f64::NAN);
+        return;
+    }
     let value = |i: usize| if x[i].is_finite() { x[i] } else { f64::NAN };
     // Backward pass: the extreme of x[j..=end of j's block], parked at out[j + n − 1].
     let mut suffix = f64::NAN;
     for j in (0..len).rev() {
         let block_ends_at_j = (j + 1) % n == 0 || j + 1 == len;
         suffix = if block_ends_at_j { value(j) } else { pick(value(j), suffix) };
-        if let Some(slot) = out.get_mut(j + n - 1) {
-            *slot = suffix;
+        if j + n - 1 < len {
+            out[j + n - 1] = suffix;
         }
     }
     // Forward pass: combine with the extreme of x[start of i's block..=i].
@@ -104,7 +108,7 @@ fn rolling_extreme(x: &[f64], n: usize, out: &mut [f64], pick: impl Fn(f64, f64)
             *o = pick(*o, prefix);
         }
     }
-    out[..(n - 1).min(len)].fill(f64::NAN);
+    out[..n - 1].fill(f64::NAN);
 }
 
 #[cfg(test)]

@@ -140,6 +140,28 @@ mod tests {
     }
 
     #[test]
+    fn windows_longer_than_the_series_give_all_nan_without_panicking() {
+        let x = [1.0, 2.0, 3.0];
+        let all_nan = |v: Vec<f64>| v.len() == 3 && v.iter().all(|v| v.is_nan());
+        for n in [4, usize::MAX] {
+            assert!(all_nan(sma(&x, n).unwrap()));
+            assert!(all_nan(ema(&x, n).unwrap()));
+            assert!(all_nan(wma(&x, n).unwrap()));
+            assert!(all_nan(rsi(&x, n).unwrap()));
+            assert!(all_nan(roc(&x, n).unwrap()));
+            assert!(all_nan(rolling_std(&x, n).unwrap()));
+            assert!(all_nan(zscore(&x, n).unwrap()));
+            assert!(all_nan(realised_vol(&x, n, 252.0).unwrap()));
+            assert!(all_nan(atr(&x, &x, &x, n).unwrap()));
+            assert!(all_nan(rolling_max(&x, n).unwrap()));
+            assert!(all_nan(donchian(&x, &x, n).unwrap().middle));
+            assert!(all_nan(rolling_correlation(&x, &x, n).unwrap()));
+            assert!(all_nan(relative_volume(&x, n).unwrap()));
+            assert!(all_nan(relative_volume_by_slot(&x, &[0, 1, 0], n).unwrap()));
+        }
+    }
+
+    #[test]
     fn empty_input_gives_empty_output() {
         assert_eq!(sma(&[], 3).unwrap(), Vec::<f64>::new());
         assert_eq!(ema(&[], 3).unwrap(), Vec::<f64>::new());

@@ -47,8 +47,9 @@ pub fn ema(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
 pub fn wma_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
     check_window("wma", n, 1)?;
     check_len("wma", "out", x.len(), out.len())?;
-    let total_weight = (n * (n + 1) / 2) as f64;
-    let state = Weighted { n: n as f64, ..Weighted::default() };
+    let nf = n as f64;
+    let total_weight = nf * (nf + 1.0) / 2.0;
+    let state = Weighted { n: nf, ..Weighted::default() };
     roll(
         state,
         x.len(),

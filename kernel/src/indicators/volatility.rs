@@ -272,6 +272,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn gap_then_quiet_stretch_keeps_full_precision() {
+        // A jump of 1e4 followed by moves of 1e-3: removing the pre-gap values cancels almost
+        // all of the running sum of squares; the window must be rebuilt, not trusted.
+        // The gap sits mid-block (507 is not a multiple of n), so the periodic rebuild alone
+        // would come too late.
+        let mut x = random_walk(507, 1e4, 50.0, 5);
+        x.extend(random_walk(500, 2e4, 1e-3, 6));
+        let n = 20;
+        let got = rolling_std(&x, n).unwrap();
+        let z = zscore(&x, n).unwrap();
+        for i in 507 + n..x.len() {
+            let (m, v) = mean_var(&x[i + 1 - n..=i]);
+            let want_z = (x[i] - m) / v.sqrt();
+            assert!((got[i] - v.sqrt()).abs() <= 1e-9 * v.sqrt(), "{i}: {} vs {}", got[i], v.sqrt());
+            assert!((z[i] - want_z).abs() <= 1e-8 * (1.0 + want_z.abs()), "{i}: {} vs {want_z}", z[i]);
+        }
+    }
+
     proptest! {
         #[test]
         fn rolling_moments_match_from_scratch(x in series(150), n in 2usize..20, k in 0.0..3.0f64) {
