@@ -1,5 +1,7 @@
 //! The shared paths: volatility regimes, the market factor, the VIX-like index, sector factors.
 
+use std::cmp::Ordering;
+
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -54,18 +56,22 @@ const TRANSITION: [[f64; 4]; 4] = [
     [0.0, 0.0, 0.050, 0.950],
 ];
 
-/// GJR-GARCH(1,1) coefficients of the variance multiplier `h` inside a regime:
-/// `h' = ω + (α + γ·[z < 0])·h·z² + β·h`, mean one, clamped to `[H_MIN, H_MAX]`.
-const GARCH_ALPHA: f64 = 0.05;
-const GARCH_GAMMA: f64 = 0.06;
-const GARCH_BETA: f64 = 0.88;
-const GARCH_OMEGA: f64 = 1.0 - GARCH_ALPHA - GARCH_GAMMA / 2.0 - GARCH_BETA;
+/// EGARCH(1,1) coefficients of the variance multiplier `h` inside a regime:
+/// `ln h' = β·ln h + θ·z + γ·(|z| − E|z|)`, clamped to `[H_MIN, H_MAX]`. Median one, daily
+/// persistence 0.97 (half-life about 23 days), log-s.d. about 0.45; θ < 0 makes volatility rise
+/// on down days and ease on up days (the leverage effect), so the VIX-like index moves against
+/// the market.
+const EGARCH_BETA: f64 = 0.97;
+const EGARCH_THETA: f64 = -0.10;
+const EGARCH_GAMMA: f64 = 0.08;
+/// `E|z|` of the unit-variance Student-t(6) shock.
+const MEAN_ABS_T6: f64 = 0.750;
 const H_MIN: f64 = 0.5;
 const H_MAX: f64 = 3.0;
 
-/// Implied-over-realised premium of the VIX-like index: `VIX = 100 · 1.2 · annualised vol`.
-/// With `h ≥ 0.5` a crisis day reads at least `120 · 0.5 · √0.5 ≈ 42.4`; calm days read ~12–15 (median `h` is
-/// about 0.75).
+/// Implied-over-realised premium of the VIX-like index: `VIX = 100 · 1.2 · annualised vol`,
+/// using the volatility forecast for the next day (today's regime, tomorrow's `h`). With
+/// `h ≥ 0.5` a crisis day reads at least `120 · 0.5 · √0.5 ≈ 42.4`; calm days read about 12–16.
 const VIX_PREMIUM: f64 = 1.2;
 
 /// The market-wide paths every symbol's returns are built on, one entry per trading day.
@@ -96,18 +102,24 @@ impl MarketPath {
         };
         let normal_sigma = VolRegime::Normal.base_vol() / DAYS_PER_YEAR.sqrt();
         let mut regime = VolRegime::Normal;
-        let mut h = 1.0f64;
+        let mut log_h = 0.0f64;
+        let mut yesterday = regime;
         for _ in 0..n {
-            let annual_vol = regime.base_vol() * h.sqrt();
-            let sigma = annual_vol / DAYS_PER_YEAR.sqrt();
-            let z = student_t6(rng);
+            let sigma = regime.base_vol() * log_h.exp().sqrt() / DAYS_PER_YEAR.sqrt();
+            // A regime escalates on a down day and eases on an up day.
+            let z = match regime.index().cmp(&yesterday.index()) {
+                Ordering::Greater => -student_t6(rng).abs(),
+                Ordering::Less => student_t6(rng).abs(),
+                Ordering::Equal => student_t6(rng),
+            };
+            log_h = (EGARCH_BETA * log_h + EGARCH_THETA * z + EGARCH_GAMMA * (z.abs() - MEAN_ABS_T6))
+                .clamp(H_MIN.ln(), H_MAX.ln());
             path.regime.push(regime);
             path.ret.push(regime.drift() / DAYS_PER_YEAR + sigma * z);
             path.sigma.push(sigma);
             path.noise_scale.push((sigma / normal_sigma).sqrt());
-            path.vix.push(100.0 * VIX_PREMIUM * annual_vol);
-            let shock_weight = GARCH_ALPHA + if z < 0.0 { GARCH_GAMMA } else { 0.0 };
-            h = (GARCH_OMEGA + shock_weight * h * z * z + GARCH_BETA * h).clamp(H_MIN, H_MAX);
+            path.vix.push(100.0 * VIX_PREMIUM * regime.base_vol() * log_h.exp().sqrt());
+            yesterday = regime;
             regime = next_regime(regime, uniform_open(rng));
         }
         path

@@ -12,13 +12,17 @@
 //! * **Regimes.** A Markov chain over [`VolRegime`] moving only between neighbours, with mean
 //!   stays of 67 / 45 / 23 / 20 days and stationary shares of about 31% calm, 46% normal, 18%
 //!   stressed, 5% crisis. Base market volatility 12% / 16% / 24% / 50% a year, drift +18% /
-//!   +10% / −10% / −80% a year. [`Universe::regimes`] exposes the true path.
+//!   +10% / −10% / −80% a year. The day a regime escalates is
+//!   a down day for the market, the day it eases an up day. [`Universe::regimes`] exposes the
+//!   true path.
 //! * **Market factor.** `drift + σ·z` with `z` Student-t(6) at unit variance, where `σ` is the
-//!   regime's base volatility times `√h` and `h` follows a GJR-GARCH(1,1) (α 0.05, γ 0.06 on
-//!   down days, β 0.88, mean one, clamped to [0.5, 3]) — clustering inside regimes.
-//! * **VIX** = `120 × annualised market volatility` (an implied-over-realised premium of 1.2):
-//!   about 12–15 when calm, never below 42 in a crisis. Listed as the `VIX` index symbol with
-//!   small overnight gaps and wicks and no volume.
+//!   regime's base volatility times `√h` and `ln h` follows an EGARCH(1,1) (persistence 0.97,
+//!   leverage θ −0.10 so down days raise volatility and up days ease it, size γ 0.08; `h`
+//!   clamped to [0.5, 3]) — clustering inside regimes.
+//! * **VIX** = `120 × annualised market volatility forecast for the next day` (an
+//!   implied-over-realised premium of 1.2): about 12–16 when calm, never below 42 in a crisis,
+//!   rising on down days. Listed as the `VIX` index symbol with small overnight gaps and wicks
+//!   and no volume.
 //! * **Sectors.** Eleven GICS-like sectors, each with a factor (normal noise of 6–16% a year
 //!   scaled with the market's stress, plus an AR(1) drift with φ 0.997 and 6% a year spread —
 //!   sector momentum) and an ETF (XLK, XLF, XLE, XLV, XLI, XLY, XLP, XLU, XLB, XLRE, XLC) that
@@ -41,7 +45,7 @@
 //!   (0.25 s.d.) plus any jump, making the open gap; wicks beyond the body average 0.45
 //!   intraday s.d. Volume in shares = traded value (0.8% of the cap a day, log-normal 0.4
 //!   across names) over price, times log-normal(0.3) noise, up to e^1.2 more on big moves and
-//!   up to ~1.8× more in a crisis. Daily bars are stamped 00:00 New York (see
+//!   about twice as much in a crisis. Daily bars are stamped 00:00 New York (see
 //!   [`calendar::daily_bar_timestamp`]).
 //! * **Minute bars** for the last [`SynthConfig::minute_days`] sessions, one per minute of the
 //!   NYSE session (09:30–15:59, or to 12:59 on early closes); see [`minute`] for how they are

@@ -159,6 +159,20 @@ fn vix_is_above_35_in_every_crisis_and_crises_are_2_to_10_percent_of_days() {
 }
 
 #[test]
+fn vix_rises_when_the_market_falls_and_forecasts_volatility() {
+    let u = Universe::new(&config(0, 20, 43)).unwrap();
+    let spy = log_returns(u.daily(0).close());
+    let vix = u.daily(index_of(&u, "VIX"));
+    let vix_change = log_returns(vix.close());
+    let same_day = correlation(&vix_change, &spy);
+    assert!(same_day < -0.5, "corr(VIX change, SPY return) {same_day}");
+    // Today's VIX predicts the size of tomorrow's move.
+    let next_abs: Vec<f64> = spy[1..].iter().map(|r| r.abs()).collect();
+    let forecast = correlation(&vix.close()[1..vix.close().len() - 1], &next_abs);
+    assert!(forecast > 0.3, "corr(VIX, |next SPY return|) {forecast}");
+}
+
+#[test]
 fn spy_annualised_volatility_is_between_10_and_30_percent() {
     let u = Universe::new(&config(0, 20, 5)).unwrap();
     let r = log_returns(u.daily(0).close());
