@@ -1,5 +1,5 @@
 //! Volatility: rolling standard deviation, z-score, Bollinger bands, true range and ATR,
-//! realised volatility.
+//! log returns and realised volatility.
 
 use super::rolling::{Moments, finite, roll};
 use super::smoother::Smoother;
@@ -199,16 +199,45 @@ pub fn realised_vol_into(
     }
     check_len(NAME, "out", x.len(), out.len())?;
     let (nf, scale) = (n as f64, periods_per_year.sqrt());
-    let log_return = |i: usize| if i == 0 { None } else { finite((x[i] / x[i - 1]).ln()) };
-    roll(Moments::default(), x.len(), n, log_return, |i, w| {
-        out[i] = w.map_or(f64::NAN, |w| scale * w.std(nf))
-    });
+    roll(
+        Moments::default(),
+        x.len(),
+        n,
+        |i| log_return_at(x, i),
+        |i, w| {
+            out[i] = w.map_or(f64::NAN, |w| scale * w.std(nf));
+        },
+    );
     Ok(())
 }
 
 /// Realised volatility; see [`realised_vol_into`].
 pub fn realised_vol(x: &[f64], n: usize, periods_per_year: f64) -> Result<Vec<f64>, IndicatorError> {
     collect(x.len(), |out| realised_vol_into(x, n, periods_per_year, out))
+}
+
+/// Log returns `ln(xᵢ / xᵢ₋₁)` into `out` (the usual input to [`rolling_correlation`] and
+/// [`rolling_beta`]): NaN at index 0 and wherever either price is missing or not positive.
+///
+/// [`rolling_correlation`]: super::rolling_correlation
+/// [`rolling_beta`]: super::rolling_beta
+pub fn log_returns_into(x: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+    check_len("log_returns", "out", x.len(), out.len())?;
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = log_return_at(x, i).unwrap_or(f64::NAN);
+    }
+    Ok(())
+}
+
+/// Log returns; see [`log_returns_into`].
+pub fn log_returns(x: &[f64]) -> Result<Vec<f64>, IndicatorError> {
+    collect(x.len(), |out| log_returns_into(x, out))
+}
+
+/// `ln(xᵢ / xᵢ₋₁)`, `None` at index 0 or where it is not finite.
+#[inline]
+fn log_return_at(x: &[f64], i: usize) -> Option<f64> {
+    if i == 0 { None } else { finite((x[i] / x[i - 1]).ln()) }
 }
 
 #[cfg(test)]
@@ -381,6 +410,8 @@ mod tests {
         let sd = (1.1f64.ln() - 0.9f64.ln()) / 2.0;
         let got = realised_vol(&x, 2, 252.0).unwrap();
         assert_close(&got, &[NAN, NAN, sd * 252f64.sqrt(), sd * 252f64.sqrt()], 1e-14);
+        let r = log_returns(&[100.0, 110.0, NAN, 99.0, 0.0, 50.0]).unwrap();
+        assert_close(&r, &[NAN, 1.1f64.ln(), NAN, NAN, NAN, NAN], 1e-15);
         assert!(matches!(realised_vol(&x, 2, 0.0), Err(IndicatorError::InvalidParameter { .. })));
         assert!(matches!(realised_vol(&x, 1, 252.0), Err(IndicatorError::WindowTooShort { min: 2, .. })));
         let gap = [100.0, 110.0, NAN, 99.0, 108.9, 98.01, 107.811];
