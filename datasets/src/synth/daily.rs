@@ -22,8 +22,10 @@ const FILL_MIN: f64 = 0.2;
 const FILL_SPAN: f64 = 0.5;
 /// Mean size of each wick beyond the open/close body, in intraday standard deviations.
 const WICK: f64 = 0.45;
-/// Log-volume noise s.d., and log-volume response per standard deviation of surprise move.
+/// Stationary s.d. and daily persistence of a name's log-volume noise (busy and quiet spells),
+/// and log-volume response per standard deviation of surprise move.
 const VOLUME_NOISE: f64 = 0.3;
+const VOLUME_PERSISTENCE: f64 = 0.6;
 const VOLUME_SURPRISE: f64 = 0.3;
 
 /// The factor paths an asset's returns are built from.
@@ -45,6 +47,8 @@ pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &m
     if p.style == StockStyle::Trending {
         trend = TREND_SD * normal(rng);
     }
+    let volume_innovation = VOLUME_NOISE * (1.0 - VOLUME_PERSISTENCE * VOLUME_PERSISTENCE).sqrt();
+    let mut volume_noise = VOLUME_NOISE * normal(rng);
     for (t, &stamp) in ts.iter().enumerate() {
         let regime = market.regime[t].index();
         let scale = market.noise_scale[t];
@@ -93,7 +97,8 @@ pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &m
         let intraday_sigma = sigma * (1.0 - OVERNIGHT_SHARE).sqrt();
         let (low, high) = wicks(open.min(close), open.max(close), WICK * intraday_sigma, rng);
         let surprise = (ret.abs() / sigma - 0.8).min(4.0);
-        let log_volume_shift = VOLUME_NOISE * normal(rng) + VOLUME_SURPRISE * surprise;
+        volume_noise = VOLUME_PERSISTENCE * volume_noise + volume_innovation * normal(rng);
+        let log_volume_shift = volume_noise + VOLUME_SURPRISE * surprise;
         let volume = (p.dollar_volume / close * scale * log_volume_shift.exp()).round().max(1.0);
         push_generated(
             &mut bars,

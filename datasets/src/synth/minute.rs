@@ -22,8 +22,10 @@ const CLOSE_BOOST: f64 = 0.6;
 const BOOST_DECAY: f64 = 30.0;
 /// Mean wick of a minute beyond its body, in that minute's standard deviations.
 const MINUTE_WICK: f64 = 0.25;
-/// Log-noise s.d. of minute volume weights.
+/// Log-noise s.d. of minute volume weights, and their extra weight per standard deviation of
+/// the minute's own move (big minutes trade more).
 const MINUTE_VOLUME_NOISE: f64 = 0.3;
+const MINUTE_VOLUME_MOVE: f64 = 0.3;
 /// A Brownian path's expected range is about 1.6 s.d.; used to size the bridge from the bar.
 const RANGE_PER_SD: f64 = 1.6;
 
@@ -69,7 +71,14 @@ pub(super) fn session_minutes(
     let trough = index_of_max(bars.iter().map(|b| -b.low));
     bars[trough].low = day.low;
 
-    let weights: Vec<f64> = shape.iter().map(|a| a * a * (MINUTE_VOLUME_NOISE * normal(rng)).exp()).collect();
+    let weights: Vec<f64> = bars
+        .iter()
+        .zip(&shape)
+        .map(|(bar, a)| {
+            let move_size = (bar.close / bar.open).ln().abs() / (path.sigma * a);
+            a * a * (1.0 + MINUTE_VOLUME_MOVE * move_size) * (MINUTE_VOLUME_NOISE * normal(rng)).exp()
+        })
+        .collect();
     for (bar, volume) in bars.iter_mut().zip(split_volume(day.volume, &weights)) {
         bar.volume = volume;
     }

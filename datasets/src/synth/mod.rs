@@ -44,12 +44,17 @@
 //! * **Daily bars.** 30% of the diffusive move happens overnight plus reversed overnight noise
 //!   (0.25 s.d.) plus any jump, making the open gap; wicks beyond the body average 0.45
 //!   intraday s.d. Volume in shares = traded value (0.8% of the cap a day, log-normal 0.4
-//!   across names) over price, times log-normal(0.3) noise, up to e^1.2 more on big moves and
-//!   about twice as much in a crisis. Daily bars are stamped 00:00 New York (see
-//!   [`calendar::daily_bar_timestamp`]).
+//!   across names) over price, times log-normal(0.3) noise persisting from day to day (AR(1)
+//!   0.6), up to e^1.2 more on big moves and about twice as much in a crisis. Daily bars are
+//!   stamped 00:00 New York (see [`calendar::daily_bar_timestamp`]).
 //! * **Minute bars** for the last [`SynthConfig::minute_days`] sessions, one per minute of the
-//!   NYSE session (09:30–15:59, or to 12:59 on early closes); see [`minute`] for how they are
-//!   bridged to agree exactly with the daily bar, and for their U-shaped volume.
+//!   NYSE session (09:30–15:59, or to 12:59 on early closes). A heteroskedastic Brownian
+//!   bridge from the daily open to the daily close, stretched above and below the open/close
+//!   body so its peak and trough land exactly on the daily high and low: the first minute
+//!   opens at the daily open, the last closes at the daily close, every minute lies inside the
+//!   daily range and the extremes are reached. Volatility per minute is U-shaped (2× midday
+//!   at the open, 1.6× at the close), volume weights are its square (4× and 2.6×), higher on
+//!   big minutes, and integer minute volumes sum exactly to the daily volume.
 //!
 //! Prices are not rounded to cents, and bars carry neither VWAP nor trade counts.
 
