@@ -173,10 +173,10 @@ impl Bars {
     pub fn push(&mut self, bar: Bar) -> Result<(), BarsError> {
         let index = self.len();
         check_bar(index, &bar)?;
-        if let Some(&prev) = self.ts.last() {
-            if bar.ts.0 <= prev {
-                return Err(BarsError::NotIncreasing { index, prev: Timestamp(prev), ts: bar.ts });
-            }
+        if let Some(&prev) = self.ts.last()
+            && bar.ts.0 <= prev
+        {
+            return Err(BarsError::NotIncreasing { index, prev: Timestamp(prev), ts: bar.ts });
         }
         let vwap_ok = index == 0 || self.vwap.is_some() == bar.vwap.is_some();
         if !vwap_ok {
@@ -263,6 +263,20 @@ impl Bars {
         (0..self.len()).map(|i| self.bar(i))
     }
 
+    /// A copy of the bars in `range` (still valid: any run of a valid series is valid).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Bars {
+        Bars {
+            ts: self.ts[range.clone()].to_vec(),
+            open: self.open[range.clone()].to_vec(),
+            high: self.high[range.clone()].to_vec(),
+            low: self.low[range.clone()].to_vec(),
+            close: self.close[range.clone()].to_vec(),
+            volume: self.volume[range.clone()].to_vec(),
+            vwap: self.vwap.as_ref().map(|v| v[range.clone()].to_vec()),
+            trade_count: self.trade_count.as_ref().map(|v| v[range].to_vec()),
+        }
+    }
+
     /// First and last timestamps, if any.
     pub fn span(&self) -> Option<(Timestamp, Timestamp)> {
         Some((Timestamp(*self.ts.first()?), Timestamp(*self.ts.last()?)))
@@ -282,10 +296,8 @@ fn check_bar(index: usize, b: &Bar) -> Result<(), BarsError> {
     if !b.volume.is_finite() {
         return Err(BarsError::NotFinite { index, field: "volume" });
     }
-    if let Some(v) = b.vwap {
-        if !v.is_finite() {
-            return Err(BarsError::NotFinite { index, field: "vwap" });
-        }
+    if b.vwap.is_some_and(|v| !v.is_finite()) {
+        return Err(BarsError::NotFinite { index, field: "vwap" });
     }
     if b.high < b.low {
         return Err(BarsError::HighBelowLow { index, high: b.high, low: b.low });

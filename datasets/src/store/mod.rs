@@ -1,1 +1,322 @@
-//! The memory-mapped bar store (being written).
+//! The bar store: columnar, memory-mapped, zero-copy, atomic.
+//!
+//! A store is a directory:
+//!
+//! ```text
+//! MANIFEST.json              the only mutable file; replaced atomically (temp + fsync + rename)
+//! LOCK                       held by the one writer at a time
+//! segments/000001-1Day.arrow immutable Arrow IPC files, one record batch per symbol
+//! ```
+//!
+//! Opening reads the manifest and each segment's footer: O(symbols), no bar is read. A symbol's
+//! columns are decoded on first use into slices that point straight into the file mapping, so
+//! `series.close()` is a `&[f64]` with no parse, no copy and no heap growth with data size.
+//! Appends write a new segment; see [`writer`] for the compaction policy that keeps each
+//! series in few chunks without rewriting the whole store on every refresh.
+
+mod error;
+mod manifest;
+mod panel;
+mod segment;
+pub mod writer;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub use error::StoreError;
+pub use manifest::{Manifest, SegmentEntry};
+pub use panel::Panel;
+pub use segment::Chunk;
+pub use writer::{WriteMode, WriteSummary, Writer};
+
+use crate::bars::{Bars, SymbolMeta};
+use crate::time::{Timeframe, Timestamp};
+use segment::Segment;
+
+/// A numeric bar field, for panel access and generic column reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// Opening price.
+    Open,
+    /// High price.
+    High,
+    /// Low price.
+    Low,
+    /// Closing price.
+    Close,
+    /// Volume.
+    Volume,
+    /// Volume-weighted average price (NaN where not stored).
+    Vwap,
+}
+
+/// Summary of one stored series, known without reading any bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesInfo {
+    /// The symbol.
+    pub symbol: String,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+    /// Number of bars.
+    pub rows: u64,
+    /// First bar time.
+    pub first: Timestamp,
+    /// Last bar time.
+    pub last: Timestamp,
+    /// Number of segments the series is spread over (1 after compaction).
+    pub chunks: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Located {
+    info: SeriesInfo,
+    /// (segment, batch) pairs in time order.
+    parts: Vec<(u32, u32)>,
+}
+
+/// A read-only view of a store directory, memory-mapped.
+pub struct Store {
+    dir: PathBuf,
+    manifest: Manifest,
+    segments: Vec<Segment>,
+    series: HashMap<(Timeframe, String), Located>,
+}
+
+impl Store {
+    /// Opens the store at `dir`: reads the manifest, maps every segment and checks its footer.
+    /// Cost is O(symbols); no bar data is touched.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let dir = dir.as_ref();
+        match Self::open_once(dir) {
+            // A writer may have compacted between our manifest read and our segment open;
+            // the new manifest names the new files, so one retry settles it.
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Self::open_once(dir)
+            }
+            other => other,
+        }
+    }
+
+    fn open_once(dir: &Path) -> Result<Store, StoreError> {
+        let manifest = Manifest::load(dir)?;
+        let mut segments = Vec::with_capacity(manifest.segments.len());
+        let mut series: HashMap<(Timeframe, String), Located> = HashMap::new();
+        for (s, entry) in manifest.segments.iter().enumerate() {
+            let seg = Segment::open(dir.join(&entry.file), entry.bytes, entry.timeframe)?;
+            for (b, info) in seg.index().iter().enumerate() {
+                if entry.dropped.contains(&info.symbol) {
+                    continue;
+                }
+                let key = (entry.timeframe, info.symbol.clone());
+                let located = series.entry(key).or_insert_with(|| Located {
+                    info: SeriesInfo {
+                        symbol: info.symbol.clone(),
+                        timeframe: entry.timeframe,
+                        rows: 0,
+                        first: Timestamp(info.first),
+                        last: Timestamp(info.last),
+                        chunks: 0,
+                    },
+                    parts: Vec::new(),
+                });
+                if located.info.chunks > 0 && info.first <= located.info.last.0 {
+                    return Err(StoreError::corrupt(
+                        seg.path(),
+                        format!("{} {}: chunks overlap in time", info.symbol, entry.timeframe),
+                    ));
+                }
+                located.info.rows += info.rows;
+                located.info.last = Timestamp(info.last);
+                located.info.chunks += 1;
+                located.parts.push((s as u32, b as u32));
+            }
+            segments.push(seg);
+        }
+        Ok(Store { dir: dir.to_path_buf(), manifest, segments, series })
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest this view was opened from.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Metadata for `symbol`, if known.
+    pub fn meta(&self, symbol: &str) -> Option<&SymbolMeta> {
+        self.manifest.symbols.get(symbol)
+    }
+
+    /// Every symbol's metadata, sorted by symbol.
+    pub fn metas(&self) -> impl Iterator<Item = &SymbolMeta> {
+        self.manifest.symbols.values()
+    }
+
+    /// Summaries of every stored series, sorted by symbol then timeframe.
+    pub fn list(&self) -> Vec<&SeriesInfo> {
+        let mut all: Vec<&SeriesInfo> = self.series.values().map(|l| &l.info).collect();
+        all.sort_by(|a, b| (&a.symbol, a.timeframe).cmp(&(&b.symbol, b.timeframe)));
+        all
+    }
+
+    /// Symbols that have `timeframe` bars, sorted.
+    pub fn symbols(&self, timeframe: Timeframe) -> Vec<&str> {
+        let mut out: Vec<&str> =
+            self.series.keys().filter(|(tf, _)| *tf == timeframe).map(|(_, s)| s.as_str()).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Summary of one series, without reading bars.
+    pub fn info(&self, symbol: &str, timeframe: Timeframe) -> Option<&SeriesInfo> {
+        self.series.get(&(timeframe, symbol.to_string())).map(|l| &l.info)
+    }
+
+    /// The bars of `symbol` at `timeframe`, as zero-copy chunks (`Ok(None)` if not stored).
+    pub fn series(&self, symbol: &str, timeframe: Timeframe) -> Result<Option<Series<'_>>, StoreError> {
+        let Some(located) = self.series.get(&(timeframe, symbol.to_string())) else { return Ok(None) };
+        let chunks = located
+            .parts
+            .iter()
+            .map(|&(s, b)| self.segments[s as usize].chunk(b as usize))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Series { info: &located.info, chunks }))
+    }
+
+    /// Checks every segment's xxh3 hash against the manifest and every bar against the
+    /// [`Bars`] invariants. Reads the whole store; returns the number of bars checked.
+    pub fn verify(&self) -> Result<u64, StoreError> {
+        for (entry, seg) in self.manifest.segments.iter().zip(&self.segments) {
+            let bytes = std::fs::read(seg.path()).map_err(StoreError::io(seg.path()))?;
+            let found = xxhash_rust::xxh3::xxh3_64(&bytes);
+            if found != entry.xxh3 {
+                return Err(StoreError::Checksum {
+                    path: seg.path().to_path_buf(),
+                    expected: entry.xxh3,
+                    found,
+                });
+            }
+        }
+        let mut checked = 0;
+        for info in self.list() {
+            let series = self.series(&info.symbol, info.timeframe)?.expect("listed series exists");
+            series.to_bars().map_err(|e| {
+                StoreError::corrupt(&self.dir, format!("{} {}: {e}", info.symbol, info.timeframe))
+            })?;
+            checked += info.rows;
+        }
+        Ok(checked)
+    }
+
+    /// The matrix of `field` for `symbols` × the union of their timestamps, NaN where a
+    /// symbol has no bar. Reads only that one column of each symbol.
+    pub fn panel(&self, symbols: &[&str], timeframe: Timeframe, field: Field) -> Result<Panel, StoreError> {
+        let mut series = Vec::with_capacity(symbols.len());
+        for &sym in symbols {
+            series.push(self.series(sym, timeframe)?);
+        }
+        Ok(Panel::build(symbols, &series, field))
+    }
+
+    /// Disk use of the store's segment files in bytes.
+    pub fn size_on_disk(&self) -> u64 {
+        self.manifest.segments.iter().map(|s| s.bytes).sum()
+    }
+
+    /// Metadata of all stored symbols as an ordered map (for writers that merge into it).
+    pub(crate) fn symbol_map(&self) -> &BTreeMap<String, SymbolMeta> {
+        &self.manifest.symbols
+    }
+}
+
+/// One symbol's bars at one timeframe: zero-copy chunks in time order.
+#[derive(Clone, Debug)]
+pub struct Series<'a> {
+    info: &'a SeriesInfo,
+    chunks: Vec<Chunk<'a>>,
+}
+
+impl<'a> Series<'a> {
+    /// Summary (symbol, timeframe, rows, span).
+    pub fn info(&self) -> &'a SeriesInfo {
+        self.info
+    }
+
+    /// Number of bars.
+    pub fn len(&self) -> usize {
+        self.info.rows as usize
+    }
+
+    /// True when there are no bars (never for a stored series).
+    pub fn is_empty(&self) -> bool {
+        self.info.rows == 0
+    }
+
+    /// The chunks, one per segment holding part of the series.
+    pub fn chunks(&self) -> &[Chunk<'a>] {
+        &self.chunks
+    }
+
+    /// The whole series as one chunk, if it is stored contiguously (always after compaction).
+    pub fn contiguous(&self) -> Option<Chunk<'a>> {
+        match self.chunks.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// Timestamps: borrowed from the mapping when contiguous, concatenated otherwise.
+    pub fn timestamps(&self) -> Cow<'a, [i64]> {
+        self.concat(|c| c.timestamps)
+    }
+
+    /// Closing prices: borrowed from the mapping when contiguous, concatenated otherwise.
+    pub fn close(&self) -> Cow<'a, [f64]> {
+        self.field(Field::Close)
+    }
+
+    /// Any numeric field, borrowed when contiguous. `Vwap` is NaN where not stored.
+    pub fn field(&self, field: Field) -> Cow<'a, [f64]> {
+        match field {
+            Field::Vwap if self.chunks.iter().any(|c| c.vwap.is_none()) => {
+                let mut out = Vec::with_capacity(self.len());
+                for c in &self.chunks {
+                    match c.vwap {
+                        Some(v) => out.extend_from_slice(v),
+                        None => out.resize(out.len() + c.close.len(), f64::NAN),
+                    }
+                }
+                Cow::Owned(out)
+            }
+            _ => self.concat(|c| chunk_field(c, field)),
+        }
+    }
+
+    fn concat<T: Clone>(&self, pick: impl Fn(&Chunk<'a>) -> &'a [T]) -> Cow<'a, [T]> {
+        match self.chunks.as_slice() {
+            [only] => Cow::Borrowed(pick(only)),
+            many => Cow::Owned(many.iter().flat_map(|c| pick(c).iter().cloned()).collect()),
+        }
+    }
+
+    /// Copies the series into owned, re-validated [`Bars`].
+    pub fn to_bars(&self) -> Result<Bars, crate::bars::BarsError> {
+        writer::bars_from_chunks(&self.chunks)
+    }
+}
+
+/// The slice of `field` in a chunk (`Vwap` only when stored; callers check).
+fn chunk_field<'a>(c: &Chunk<'a>, field: Field) -> &'a [f64] {
+    match field {
+        Field::Open => c.open,
+        Field::High => c.high,
+        Field::Low => c.low,
+        Field::Close => c.close,
+        Field::Volume => c.volume,
+        Field::Vwap => c.vwap.expect("caller checked vwap is stored"),
+    }
+}
