@@ -40,15 +40,9 @@ pub(super) struct Factors<'a> {
 pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &mut impl Rng) -> Bars {
     let market = f.market;
     let mut bars = Bars::with_capacity(ts.len());
-    let ou_innovation = OU_SD * (1.0 - OU_PHI * OU_PHI).sqrt();
-    let trend_innovation = TREND_SD * (1.0 - TREND_PHI * TREND_PHI).sqrt();
+    let mut idiosyncratic = Idiosyncratic::new(p, rng);
+    let mut volume_noise = Persistent::new(VOLUME_NOISE, VOLUME_PERSISTENCE, rng);
     let mut prev_close = p.start_price;
-    let (mut level, mut ou, mut trend) = (0.0f64, 0.0f64, 0.0f64);
-    if p.style == StockStyle::Trending {
-        trend = TREND_SD * normal(rng);
-    }
-    let volume_innovation = VOLUME_NOISE * (1.0 - VOLUME_PERSISTENCE * VOLUME_PERSISTENCE).sqrt();
-    let mut volume_noise = VOLUME_NOISE * normal(rng);
     for (t, &stamp) in ts.iter().enumerate() {
         let regime = market.regime[t].index();
         let scale = market.noise_scale[t];
@@ -60,45 +54,20 @@ pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &m
             None => (0.0, 0.0),
         };
         let idio_sigma = p.idio_sigma * scale;
-        let mut shock = idio_sigma * student_t6(rng);
-        match p.style {
-            StockStyle::Plain => {}
-            StockStyle::MeanReverting => {
-                let next = OU_PHI * ou + ou_innovation * scale * normal(rng);
-                shock += next - ou;
-                ou = next;
-            }
-            StockStyle::Trending => {
-                trend = TREND_PHI * trend + trend_innovation * normal(rng);
-                shock += trend;
-            }
-        }
-        let (jump, fill) = if rng.random::<f64>() < p.jump_prob {
-            let fill = if rng.random::<f64>() < FILL_PROB {
-                FILL_MIN + FILL_SPAN * rng.random::<f64>()
-            } else {
-                0.0
-            };
-            (p.jump_sd * normal(rng), fill)
-        } else {
-            (0.0, 0.0)
-        };
-        shock += (1.0 - fill) * jump;
-        let idio = shock - IDIO_PULL * level;
-        level += idio;
+        let idio = idiosyncratic.step(p, idio_sigma, scale, rng);
         let beta = p.beta[regime];
-        let ret = p.drift[regime] + beta * market.ret[t] + sector_ret + idio;
-
+        let ret = p.drift[regime] + beta * market.ret[t] + sector_ret + idio.ret;
         let sigma = ((beta * market.sigma[t]).powi(2) + sector_sigma.powi(2) + idio_sigma.powi(2)).sqrt();
-        let diffusive = ret - (1.0 - fill) * jump;
-        let gap = OVERNIGHT_SHARE * diffusive + OVERNIGHT_NOISE * sigma * normal(rng) + jump;
+
+        // The open: part of the diffusive move, noise the session reverses, and the full jump.
+        let diffusive = ret - idio.kept_jump;
+        let gap = OVERNIGHT_SHARE * diffusive + OVERNIGHT_NOISE * sigma * normal(rng) + idio.jump;
         let open = prev_close * gap.exp();
         let close = prev_close * ret.exp();
         let intraday_sigma = sigma * (1.0 - OVERNIGHT_SHARE).sqrt();
         let (low, high) = wicks(open.min(close), open.max(close), WICK * intraday_sigma, rng);
         let surprise = (ret.abs() / sigma - 0.8).min(4.0);
-        volume_noise = VOLUME_PERSISTENCE * volume_noise + volume_innovation * normal(rng);
-        let log_volume_shift = volume_noise + VOLUME_SURPRISE * surprise;
+        let log_volume_shift = volume_noise.step(rng) + VOLUME_SURPRISE * surprise;
         let volume = (p.dollar_volume / close * scale * log_volume_shift.exp()).round().max(1.0);
         push_generated(
             &mut bars,
@@ -107,6 +76,102 @@ pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &m
         prev_close = close;
     }
     bars
+}
+
+/// A zero-mean AR(1) process with a given stationary s.d., started from its stationary law.
+struct Persistent {
+    value: f64,
+    phi: f64,
+    innovation: f64,
+}
+
+impl Persistent {
+    fn new(sd: f64, phi: f64, rng: &mut impl Rng) -> Self {
+        Persistent { value: sd * normal(rng), phi, innovation: sd * (1.0 - phi * phi).sqrt() }
+    }
+
+    /// Advances one day with its innovation scaled by `scale`, returning the new value.
+    fn step_scaled(&mut self, scale: f64, rng: &mut impl Rng) -> f64 {
+        self.value = self.phi * self.value + self.innovation * scale * normal(rng);
+        self.value
+    }
+
+    /// Advances one day, returning the new value.
+    fn step(&mut self, rng: &mut impl Rng) -> f64 {
+        self.step_scaled(1.0, rng)
+    }
+}
+
+/// One day's idiosyncratic outcome.
+struct IdioDay {
+    /// Idiosyncratic log return, close to close (including the part of any jump kept).
+    ret: f64,
+    /// Overnight jump at the open (zero on most days).
+    jump: f64,
+    /// The part of the jump still there at the close.
+    kept_jump: f64,
+}
+
+/// A style's hidden process.
+enum StyleState {
+    /// No hidden process.
+    Plain,
+    /// The OU deviation from trend; the day's return gets its change.
+    MeanReverting(Persistent),
+    /// The persistent drift; the day's return gets its value.
+    Trending(Persistent),
+}
+
+/// The evolving idiosyncratic state of an asset: its level relative to trend and its style's
+/// hidden process.
+struct Idiosyncratic {
+    level: f64,
+    style: StyleState,
+}
+
+impl Idiosyncratic {
+    fn new(p: &Profile, rng: &mut impl Rng) -> Self {
+        let style = match p.style {
+            StockStyle::Plain => StyleState::Plain,
+            // Starts at zero deviation so the first day has no artificial reversal.
+            StockStyle::MeanReverting => StyleState::MeanReverting(Persistent {
+                value: 0.0,
+                phi: OU_PHI,
+                innovation: OU_SD * (1.0 - OU_PHI * OU_PHI).sqrt(),
+            }),
+            StockStyle::Trending => StyleState::Trending(Persistent::new(TREND_SD, TREND_PHI, rng)),
+        };
+        Idiosyncratic { level: 0.0, style }
+    }
+
+    /// Draws one day: fat-tailed noise of s.d. `sigma`, the style's contribution (the OU
+    /// deviation's change, its innovation scaled by `scale`, or the day's persistent drift), a
+    /// possible jump that may partly fill, minus the slow pull of the level back to trend.
+    fn step(&mut self, p: &Profile, sigma: f64, scale: f64, rng: &mut impl Rng) -> IdioDay {
+        let mut shock = sigma * student_t6(rng);
+        match &mut self.style {
+            StyleState::Plain => {}
+            StyleState::MeanReverting(ou) => {
+                let before = ou.value;
+                shock += ou.step_scaled(scale, rng) - before;
+            }
+            StyleState::Trending(drift) => shock += drift.step(rng),
+        }
+        let (jump, kept_jump) = if rng.random::<f64>() < p.jump_prob {
+            let fill = if rng.random::<f64>() < FILL_PROB {
+                FILL_MIN + FILL_SPAN * rng.random::<f64>()
+            } else {
+                0.0
+            };
+            let jump = p.jump_sd * normal(rng);
+            (jump, (1.0 - fill) * jump)
+        } else {
+            (0.0, 0.0)
+        };
+        let ret = shock + kept_jump - IDIO_PULL * self.level;
+        self.level += ret;
+        IdioDay { ret, jump, kept_jump }
+    }
 }
 
 /// S.d. of the index's overnight log move, and mean size of its wicks.
