@@ -12,9 +12,8 @@
 //! * **Regimes.** A Markov chain over [`VolRegime`] moving only between neighbours, with mean
 //!   stays of 67 / 45 / 23 / 20 days and stationary shares of about 31% calm, 46% normal, 18%
 //!   stressed, 5% crisis. Base market volatility 12% / 16% / 24% / 50% a year, drift +18% /
-//!   +10% / −10% / −80% a year. The day a regime escalates is
-//!   a down day for the market, the day it eases an up day. [`Universe::regimes`] exposes the
-//!   true path.
+//!   +10% / −10% / −80% a year. The day a regime escalates is a down day for the market, the
+//!   day it eases an up day. [`Universe::regimes`] exposes the true path.
 //! * **Market factor.** `drift + σ·z` with `z` Student-t(6) at unit variance, where `σ` is the
 //!   regime's base volatility times `√h` and `ln h` follows an EGARCH(1,1) (persistence 0.97,
 //!   leverage θ −0.10 so down days raise volatility and up days ease it, size γ 0.08; `h`
@@ -36,7 +35,8 @@
 //!   `√(σ_market / σ_normal)`, pulled back to trend with a five-year half-life so prices stay
 //!   sane. One day in 63 an overnight jump (s.d. 4%, larger for small caps) hits; half of the
 //!   jumps fill 20–70% back during the session. 15% of stocks are [`StockStyle::MeanReverting`]
-//!   and 15% [`StockStyle::Trending`] ([`Universe::style`] tells which).
+//!   (with half the white noise) and 15% [`StockStyle::Trending`] ([`Universe::style`] tells
+//!   which).
 //! * **Fundamentals.** Market cap log-normal (median $5bn, log-s.d. 1.3, within $0.2bn–$3tn),
 //!   book-to-market log-normal (median 0.45, log-s.d. 0.6), ROE normal (12% ± 10%). The
 //!   planted premium is `1.5%·smallness + 2.5%·value + 2.5%·quality` a year, each term per
