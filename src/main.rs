@@ -1,5 +1,63 @@
 //! `tradebot`: the command-line front end. Parses arguments and calls the library crates.
 
-fn main() {
-    println!("tradebot");
+mod data;
+mod research;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Research-first algorithmic trading: bar store, backtests, evolution, live bridge.
+#[derive(Parser)]
+#[command(name = "tradebot", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The nightly research job. For now: build the default store if missing, then summarise it.
+    Research {
+        /// Bar store directory.
+        #[arg(long, env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
+        store: PathBuf,
+    },
+    /// Import, generate, inspect and export market data.
+    Data {
+        #[command(subcommand)]
+        command: data::DataCommand,
+    },
+}
+
+fn main() -> Result<()> {
+    let outcome = match Cli::parse().command {
+        Command::Research { store } => research::run(&store),
+        Command::Data { command } => data::run(command),
+    };
+    match outcome {
+        // The reader went away (`tradebot data info | head`): that is not a failure.
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes command output to stdout in one go; a closed pipe surfaces as an error that
+/// `main` treats as success.
+pub fn emit(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -7,6 +7,7 @@
 pub mod bars;
 pub mod calendar;
 pub mod ingest;
+pub mod ops;
 pub mod store;
 pub mod synth;
 pub mod time;

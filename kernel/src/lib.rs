@@ -2,4 +2,7 @@
 
 pub mod indicators;
 pub mod metrics;
+pub mod regime;
 pub mod sim;
+pub mod strategy;
+pub mod sweep;

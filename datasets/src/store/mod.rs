@@ -233,6 +233,15 @@ impl Store {
     }
 }
 
+/// Writes one symbol's bars to `path` as a standalone Arrow IPC file in the store's column
+/// layout (readable by pyarrow, polars, DuckDB), atomically.
+pub fn export_arrow(path: &Path, symbol: &str, timeframe: Timeframe, bars: &Bars) -> Result<(), StoreError> {
+    let mut writer = segment::SegmentWriter::create(path.to_path_buf(), timeframe)?;
+    writer.write(symbol, bars)?;
+    writer.finish()?;
+    Ok(())
+}
+
 /// One symbol's bars at one timeframe: zero-copy chunks in time order.
 #[derive(Clone, Debug)]
 pub struct Series<'a> {

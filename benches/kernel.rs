@@ -1,0 +1,3 @@
+//! Kernel benchmarks (being written).
+
+fn main() {}

@@ -1,0 +1,13 @@
+//! Whole operations on a store, as the CLI and the research run use them: import files,
+//! import the embedded samples, generate a synthetic universe, describe the store.
+//! Each write is one transaction: it commits entirely or leaves the store as it was.
+
+mod generate;
+mod import;
+mod info;
+mod samples;
+
+pub use generate::{GenerateError, GenerateSummary, generate};
+pub use import::{ImportError, ImportReport, SeriesReport, import_files, import_parsed};
+pub use info::{SeriesStatus, StoreInfo, TimeframeSummary, describe};
+pub use samples::{SAMPLES, Sample, import_samples};

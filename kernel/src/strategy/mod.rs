@@ -1,0 +1,1 @@
+//! Strategy library (being written).
