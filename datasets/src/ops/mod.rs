@@ -6,8 +6,10 @@ mod generate;
 mod import;
 mod info;
 mod samples;
+mod scan;
 
 pub use generate::{GenerateError, GenerateSummary, generate};
 pub use import::{ImportError, ImportReport, SeriesReport, import_files, import_parsed};
 pub use info::{SeriesStatus, StoreInfo, TimeframeSummary, describe};
 pub use samples::{SAMPLES, Sample, import_samples};
+pub use scan::{ScanTotals, scan, sum};

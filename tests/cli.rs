@@ -1,0 +1,213 @@
+//! End-to-end tests of the `tradebot` binary, as a user runs it from the README.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tradebot(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("TRADEBOT_STORE")
+        .output()
+        .expect("run tradebot")
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> String {
+    let out = tradebot(cwd, args);
+    assert!(out.status.success(), "{args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn failing(cwd: &Path, args: &[&str]) -> String {
+    let out = tradebot(cwd, args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn sample(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/samples").join(name).display().to_string()
+}
+
+fn info(cwd: &Path, store: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(cwd, &["data", "info", "--json", "--store", store])).unwrap()
+}
+
+#[test]
+fn import_info_and_export_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let out = ok(cwd, &["data", "import", &sample("GOOG.csv"), &sample("EURUSD.csv"), "--store", "s"]);
+    assert!(out.contains("imported 2 series: 7148 bars written"), "{out}");
+    let info = info(cwd, "s");
+    let goog = info["series"].as_array().unwrap().iter().find(|s| s["symbol"] == "GOOG").unwrap();
+    assert_eq!(goog["timeframe"], "1Day");
+    assert_eq!(goog["bars"], 2148);
+    let eurusd = info["series"].as_array().unwrap().iter().find(|s| s["symbol"] == "EURUSD").unwrap();
+    assert_eq!(eurusd["timeframe"], "1Hour");
+
+    // Export as CSV, import that into a second store, export again: identical text.
+    let csv = ok(cwd, &["data", "export", "--symbol", "GOOG", "--format", "csv", "--store", "s"]);
+    assert!(
+        csv.starts_with(
+            "timestamp,open,high,low,close,volume\n2004-08-19T04:00:00Z,100,104.06,95.96,100.34,22351900\n"
+        ),
+        "{}",
+        &csv[..120]
+    );
+    fs::write(cwd.join("goog_export.csv"), &csv).unwrap();
+    ok(cwd, &["data", "import", "goog_export.csv", "--symbol", "GOOG", "--store", "t"]);
+    assert_eq!(ok(cwd, &["data", "export", "--symbol", "GOOG", "--store", "t"]), csv);
+
+    // Re-importing the same file writes nothing new.
+    let out = ok(cwd, &["data", "import", &sample("GOOG.csv"), "--store", "s"]);
+    assert!(out.contains("0 bars written, 2148 already stored"), "{out}");
+
+    ok(
+        cwd,
+        &["data", "export", "--symbol", "GOOG", "--format", "arrow", "--out", "goog.arrow", "--store", "s"],
+    );
+    let reader =
+        arrow_ipc::reader::FileReader::try_new(fs::File::open(cwd.join("goog.arrow")).unwrap(), None)
+            .unwrap();
+    assert_eq!(reader.map(|b| b.unwrap().num_rows()).sum::<usize>(), 2148);
+}
+
+#[test]
+fn bad_input_names_file_line_and_field_and_leaves_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    ok(cwd, &["data", "import", &sample("BTCUSD.csv"), "--store", "s"]);
+    let manifest = fs::read(cwd.join("s/MANIFEST.json")).unwrap();
+    let cases = [
+        (
+            "high.csv",
+            "timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,10,5\n2024-01-03,10,9.5,10.1,10,5\n",
+            "high.csv:3: field `high`",
+        ),
+        (
+            "num.csv",
+            "timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,abc,5\n",
+            "num.csv:2: field `close`",
+        ),
+        (
+            "dup.csv",
+            "timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,10,5\n2024-01-02,10,11,9,10,5\n",
+            "dup.csv:3: field `timestamp`",
+        ),
+        (
+            "vol.csv",
+            "timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,10,-5\n",
+            "vol.csv:2: field `volume`",
+        ),
+        (
+            "open.csv",
+            "timestamp,open,high,low,close,volume\n2024-01-02,12,11,9,10,5\n",
+            "open.csv:2: field `open`",
+        ),
+        ("cols.csv", "timestamp,open,high,low,close\n2024-01-02,10,11,9,10\n", "volume"),
+        ("empty.csv", "", "empty.csv"),
+    ];
+    for (name, text, expected) in cases {
+        fs::write(cwd.join(name), text).unwrap();
+        // A valid file alongside the bad one must not be written either.
+        let err = failing(cwd, &["data", "import", &sample("GOOG.csv"), name, "--store", "s"]);
+        assert!(err.contains(expected), "{name}: {err}");
+        assert_eq!(fs::read(cwd.join("s/MANIFEST.json")).unwrap(), manifest, "{name} changed the store");
+    }
+    let err = failing(cwd, &["data", "import", &sample("GOOG.csv"), "--timeframe", "2Day", "--store", "s"]);
+    assert!(err.contains("unknown timeframe `2Day`"), "{err}");
+}
+
+#[test]
+fn generate_is_deterministic_and_verifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let args = |store: &'static str, seed: &'static str| {
+        [
+            "data",
+            "generate",
+            "--symbols",
+            "6",
+            "--years",
+            "2",
+            "--seed",
+            seed,
+            "--timeframe",
+            "1Min",
+            "--minute-days",
+            "2",
+            "--store",
+            store,
+        ]
+    };
+    ok(cwd, &args("a", "7"));
+    ok(cwd, &args("b", "7"));
+    ok(cwd, &args("c", "8"));
+    let files = |store: &str| -> Vec<(String, Vec<u8>)> {
+        let mut out =
+            vec![("MANIFEST.json".to_string(), fs::read(cwd.join(store).join("MANIFEST.json")).unwrap())];
+        for e in fs::read_dir(cwd.join(store).join("segments")).unwrap() {
+            let p = e.unwrap().path();
+            out.push((p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap()));
+        }
+        out.sort();
+        out
+    };
+    assert_eq!(files("a"), files("b"), "same seed, same bytes");
+    assert_ne!(files("a"), files("c"), "another seed differs");
+    let info = info(cwd, "a");
+    let tfs: Vec<&str> =
+        info["timeframes"].as_array().unwrap().iter().map(|t| t["timeframe"].as_str().unwrap()).collect();
+    assert_eq!(tfs, ["1Min", "1Day"]);
+    assert_eq!(info["timeframes"][1]["symbols"], 22, "6 stocks + SPY + 11 sector ETFs + TLT, GLD, SHY + VIX");
+    assert!(ok(cwd, &["data", "verify", "--store", "a"]).contains("bars verified"));
+
+    // Truncate a segment: every command that opens the store names the file.
+    let seg = fs::read_dir(cwd.join("a/segments")).unwrap().next().unwrap().unwrap().path();
+    let bytes = fs::read(&seg).unwrap();
+    fs::write(&seg, &bytes[..bytes.len() - 100]).unwrap();
+    let name = seg.file_name().unwrap().to_string_lossy().into_owned();
+    for cmd in [&["data", "info", "--store", "a"][..], &["data", "verify", "--store", "a"]] {
+        let err = failing(cwd, cmd);
+        assert!(err.contains(&name) && err.contains("truncated"), "{err}");
+    }
+}
+
+#[test]
+fn research_builds_the_default_store_then_summarises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let out = tradebot(cwd, &["research"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("store data/store"), "{stdout}");
+    let info = info(cwd, "data/store");
+    let symbols: Vec<&str> =
+        info["series"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap()).collect();
+    for expected in ["SPY", "VIX", "XLK", "TLT", "S0500", "GOOG", "EURUSD", "BTCUSD"] {
+        assert!(symbols.contains(&expected), "{expected} missing");
+    }
+    // A second run reuses the store instead of rebuilding it.
+    let again = tradebot(cwd, &["research"]);
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("building"));
+}
+
+#[test]
+fn store_files_open_in_pyarrow_when_it_is_installed() {
+    let has_pyarrow = Command::new("python3")
+        .args(["-c", "import pyarrow"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pyarrow {
+        eprintln!("pyarrow not installed: skipping the Python interoperability check");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["data", "import", &sample("GOOG.csv"), "--store", "s"]);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pyarrow_check.py");
+    let out = Command::new("python3").arg(script).arg(dir.path().join("s")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "GOOG 1Day 2148 rows, last close 806.19");
+}
