@@ -1,1 +1,239 @@
-//! Strategy library (being written).
+//! The strategy library: long-only rule families with typed parameter spaces.
+//!
+//! A [`Strategy`] turns [`MarketData`] into one [`Signal`] per bar for each symbol it trades
+//! (a leg), reading only bars up to and including the signal's own bar; the simulator fills
+//! it at the next bar. [`generate`] checks the parameters first; [`backtest`] then runs the
+//! legs through [`Simulator`](crate::sim::Simulator) (one leg) or
+//! [`run_portfolio`](crate::sim::run_portfolio) (several) and computes [`Metrics`](crate::metrics::Metrics).
+//! [`registry`] lists every built-in strategy.
+//!
+//! | name | universe | rule |
+//! |---|---|---|
+//! | `sma_cross` | each tradable symbol | enter when the fast SMA crosses above the slow, exit when it crosses below |
+//! | `mean_reversion` | each tradable symbol | enter when the z-score is below −entry_z and RSI oversold, exit at z ≥ exit_z |
+//! | `relative_volume_breakout` | each tradable symbol | close above the prior N-bar high on relative volume > k; exit below the prior M-bar low |
+//! | `gap_fill` | each tradable symbol, 1Min | buy a gap down between 09:31 and 11:30 New York once it turns up; exit on fill or time |
+//! | `vix_regime_rotation` | VIX, SPY, TLT/GLD/SHY | SPY in calm/normal regimes, the defensives in stressed/crisis |
+//! | `vol_managed_momentum` | each tradable symbol | long while momentum > 0, strength min(1, target vol / realised vol) |
+//! | `factor_momentum` | equities | hold the top k by 12−1 month momentum, rebalanced monthly |
+//! | `sector_rotation` | sector ETFs | hold the top k sectors by momentum, rebalanced monthly |
+//! | `quality_smallcap_value` | equities with fundamentals | hold the top k by size, value and quality scores |
+//! | `pairs` | — | needs a short leg: refuses on a cash account |
+
+mod backtest;
+mod breakout;
+mod data;
+mod gap_fill;
+mod mean_reversion;
+mod momentum;
+mod pairs;
+mod params;
+mod ranking;
+mod rotation;
+mod sma_cross;
+#[cfg(test)]
+mod tests;
+
+use datasets::Timestamp;
+
+use crate::indicators::IndicatorError;
+use crate::sim::Signal;
+
+pub use backtest::{Backtest, BacktestError, RunResult, backtest};
+pub use breakout::RelativeVolumeBreakout;
+pub use data::{DataError, MarketData, SymbolData};
+pub use gap_fill::GapFill;
+pub use mean_reversion::MeanReversion;
+pub use momentum::VolManagedMomentum;
+pub use pairs::{PAIRS_REFUSAL, Pairs};
+pub use params::{ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params};
+pub use ranking::{FactorMomentum, QualitySmallcapValue, SectorRotation};
+pub use rotation::VixRegimeRotation;
+pub use sma_cross::SmaCross;
+
+/// A trading rule with a parameter space. Object-safe, so the registry can list them all.
+pub trait Strategy: Sync {
+    /// Registry name, e.g. `sma_cross`.
+    fn name(&self) -> &'static str;
+
+    /// One line on what it does.
+    fn description(&self) -> &'static str;
+
+    /// Its tunable parameters.
+    fn space(&self) -> &'static ParamSpace;
+
+    /// True when the strategy needs a short leg, which a cash account cannot provide.
+    fn needs_short(&self) -> bool {
+        false
+    }
+
+    /// Rules between parameters that the space's per-parameter bounds cannot express.
+    fn validate(&self, _params: &Params) -> Result<(), ParamError> {
+        Ok(())
+    }
+
+    /// The legs' signals for `data`; call through [`generate`], which validates `params` first.
+    fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError>;
+}
+
+/// A strategy that cannot run on the data or parameters given.
+#[derive(Debug, thiserror::Error)]
+pub enum StrategyError {
+    /// Bad parameters.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// Parameters built for another strategy's space.
+    #[error("{strategy}: the parameters belong to another space (expected: {expected})")]
+    WrongSpace {
+        /// Strategy name.
+        strategy: &'static str,
+        /// The strategy's parameter names.
+        expected: String,
+    },
+    /// Bars of a timeframe the strategy is not defined on.
+    #[error("{strategy} needs {needs} bars, got {found}")]
+    Timeframe {
+        /// Strategy name.
+        strategy: &'static str,
+        /// What it needs, e.g. `1Min`.
+        needs: &'static str,
+        /// The data's timeframe.
+        found: datasets::Timeframe,
+    },
+    /// No symbol in the data fits the strategy's universe.
+    #[error("{strategy}: the data has no {what}")]
+    MissingSymbols {
+        /// Strategy name.
+        strategy: &'static str,
+        /// What is missing, e.g. `symbol VIX`.
+        what: String,
+    },
+    /// The strategy needs a short leg and the account is a cash account.
+    #[error("{strategy} refuses to run on a cash account: {why}")]
+    NeedsShortLeg {
+        /// Strategy name.
+        strategy: &'static str,
+        /// Why a long-only version would not be the same strategy.
+        why: &'static str,
+    },
+    /// An indicator rejected its arguments (a strategy bug once parameters are validated).
+    #[error(transparent)]
+    Indicator(#[from] IndicatorError),
+}
+
+/// One traded symbol's signals, one per bar of the data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegSignals {
+    /// Position of the symbol in [`MarketData::symbols`].
+    pub symbol: usize,
+    /// One signal per bar.
+    pub signals: Vec<Signal>,
+}
+
+/// Everything a strategy decided over a run: its legs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SignalSet {
+    /// The legs, in the data's symbol order.
+    pub legs: Vec<LegSignals>,
+}
+
+/// What a stored signal asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignalSide {
+    /// Open a long position.
+    Enter,
+    /// Close the long position.
+    Exit,
+    /// Open a short position (refused by a cash account).
+    EnterShort,
+}
+
+/// A non-`Hold` signal in a form that can be stored and compared across runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredSignal {
+    /// Start time of the bar the signal was computed at (it fills no earlier than the next bar).
+    pub time: Timestamp,
+    /// Ticker.
+    pub symbol: String,
+    /// What it asks for.
+    pub side: SignalSide,
+    /// Share of the sizing budget for an entry, in `(0, 1]`; 1 for exits.
+    pub strength: f64,
+    /// Strategy name.
+    pub strategy: &'static str,
+    /// [`Params::hash`] of the parameters that produced it.
+    pub param_hash: u64,
+}
+
+impl SignalSet {
+    /// Every non-`Hold` signal as a [`StoredSignal`], in time order then leg order.
+    pub fn stored(&self, data: &MarketData, strategy: &'static str, param_hash: u64) -> Vec<StoredSignal> {
+        let mut out = Vec::new();
+        for t in 0..data.len() {
+            for leg in &self.legs {
+                let (side, strength) = match leg.signals[t] {
+                    Signal::Hold => continue,
+                    Signal::Enter(s) => (SignalSide::Enter, s.get()),
+                    Signal::Exit => (SignalSide::Exit, 1.0),
+                    Signal::EnterShort => (SignalSide::EnterShort, 1.0),
+                };
+                let symbol = data.symbols()[leg.symbol].meta.symbol.clone();
+                out.push(StoredSignal { time: data.time(t), symbol, side, strength, strategy, param_hash });
+            }
+        }
+        out
+    }
+}
+
+/// Checks `params` against `strategy`'s space and rules, then computes its signals.
+pub fn generate(
+    strategy: &dyn Strategy,
+    params: &Params,
+    data: &MarketData,
+) -> Result<SignalSet, StrategyError> {
+    if !std::ptr::eq(params.space(), strategy.space()) && params.space() != strategy.space() {
+        let expected = strategy.space().specs().iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+        return Err(StrategyError::WrongSpace { strategy: strategy.name(), expected });
+    }
+    strategy.validate(params)?;
+    strategy.signals(params, data)
+}
+
+/// Runs `rule` on every tradable symbol's bars on its own: the legs of a per-symbol strategy.
+fn per_symbol(
+    strategy: &'static str,
+    data: &MarketData,
+    mut rule: impl FnMut(&SymbolData) -> Result<Vec<Signal>, StrategyError>,
+) -> Result<SignalSet, StrategyError> {
+    let legs = data
+        .tradable()
+        .map(|i| Ok(LegSignals { symbol: i, signals: rule(&data.symbols()[i])? }))
+        .collect::<Result<Vec<_>, StrategyError>>()?;
+    if legs.is_empty() {
+        return Err(StrategyError::MissingSymbols { strategy, what: "tradable symbol".into() });
+    }
+    Ok(SignalSet { legs })
+}
+
+static REGISTRY: [&dyn Strategy; 10] = [
+    &SmaCross,
+    &MeanReversion,
+    &RelativeVolumeBreakout,
+    &GapFill,
+    &VixRegimeRotation,
+    &VolManagedMomentum,
+    &FactorMomentum,
+    &SectorRotation,
+    &QualitySmallcapValue,
+    &Pairs,
+];
+
+/// Every built-in strategy, in a fixed order.
+pub fn registry() -> &'static [&'static dyn Strategy] {
+    &REGISTRY
+}
+
+/// The built-in strategy called `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn Strategy> {
+    REGISTRY.iter().copied().find(|s| s.name() == name)
+}

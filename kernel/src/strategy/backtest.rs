@@ -1,0 +1,97 @@
+//! One call from a strategy and its parameters to simulated fills and metrics.
+
+use std::num::NonZeroUsize;
+
+use super::{MarketData, Params, SignalSet, Strategy, StrategyError, generate};
+use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
+use crate::sim::{
+    ConfigError, Leg, LengthMismatch, PortfolioConfig, PortfolioError, PortfolioResult, SimResult, Simulator,
+    Sleeve, TradeRules, run_portfolio,
+};
+
+/// The simulation behind a backtest: one leg runs alone, several as one portfolio sleeve.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunResult {
+    /// A single-symbol run through [`Simulator`].
+    Single(SimResult),
+    /// A multi-symbol run through [`run_portfolio`], one sleeve holding every leg.
+    Portfolio(PortfolioResult),
+}
+
+/// A finished backtest: the signals, the simulation and its metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backtest {
+    /// What the strategy asked for.
+    pub signals: SignalSet,
+    /// What the simulator did with it.
+    pub result: RunResult,
+    /// Headline statistics of the account.
+    pub metrics: Metrics,
+}
+
+/// A backtest that could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The strategy rejected its parameters or data.
+    #[error(transparent)]
+    Strategy(#[from] StrategyError),
+    /// The rules or the cash are out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The portfolio could not be assembled.
+    #[error(transparent)]
+    Portfolio(#[from] PortfolioError),
+    /// A leg's signals do not match its bars (a strategy bug).
+    #[error(transparent)]
+    Length(#[from] LengthMismatch),
+}
+
+/// Generates `strategy`'s signals on `data` and simulates them with `rules` from `cash`.
+///
+/// One leg goes through [`Simulator`]; several through [`run_portfolio`] as a single sleeve
+/// with the whole account (allocation 1, no rebalancing), each leg sized on an equal share of
+/// the sleeve's equity. Metrics annualise by the data's timeframe and the first leg's asset
+/// class, and benchmark buy-and-hold against the first leg's closes.
+pub fn backtest(
+    strategy: &dyn Strategy,
+    params: &Params,
+    data: &MarketData,
+    rules: TradeRules,
+    cash: f64,
+) -> Result<Backtest, BacktestError> {
+    let signals = generate(strategy, params, data)?;
+    let first = &data.symbols()[signals.legs[0].symbol];
+    let config = MetricsConfig::new(data.timeframe(), first.meta.asset_class);
+    let (result, metrics) = match signals.legs.as_slice() {
+        [leg] => {
+            let result = Simulator::new(cash, rules)?.run(&first.bars, &leg.signals)?;
+            let metrics = Metrics::compute(&MetricsInput::from_sim(&result, &first.bars), &config);
+            (RunResult::Single(result), metrics)
+        }
+        legs => {
+            let legs = legs
+                .iter()
+                .map(|l| {
+                    let s = &data.symbols()[l.symbol];
+                    Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: &l.signals }
+                })
+                .collect();
+            let sleeve = Sleeve { name: strategy.name(), allocation: 1.0, rules, legs };
+            let config_p = PortfolioConfig { initial_cash: cash, rebalance_every: None::<NonZeroUsize> };
+            let result = run_portfolio(&config_p, &[sleeve])?;
+            let trades = result.trades();
+            let input = MetricsInput {
+                initial_equity: cash,
+                equity: &result.equity,
+                timestamps: data.timestamps(),
+                trades: &trades,
+                exposed_bars: result.exposed_bars,
+                traded_notional: result.traded_notional(),
+                benchmark_close: first.bars.close(),
+            };
+            let metrics = Metrics::compute(&input, &config);
+            (RunResult::Portfolio(result), metrics)
+        }
+    };
+    Ok(Backtest { signals, result, metrics })
+}

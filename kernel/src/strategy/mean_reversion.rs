@@ -1,0 +1,83 @@
+//! `mean_reversion`: buy a stretch below the mean, sell when price has reverted.
+
+use super::{
+    MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
+    StrategyError, per_symbol,
+};
+use crate::indicators::{rsi, zscore};
+use crate::sim::{Signal, Strength};
+
+/// Enter when the close's z-score against its `window`-bar mean is at or below `−entry_z`
+/// and the RSI(`rsi_period`) is at or below `rsi_oversold` (100 turns the RSI filter off);
+/// exit when the z-score is back at or above `exit_z`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MeanReversion;
+
+static SPACE: ParamSpace = ParamSpace::new(&[
+    ParamSpec { name: "window", kind: ParamKind::Integer { min: 5, max: 200 }, default: ParamValue::Int(20) },
+    ParamSpec {
+        name: "entry_z",
+        kind: ParamKind::Real { min: 0.5, max: 4.0 },
+        default: ParamValue::Real(2.0),
+    },
+    ParamSpec {
+        name: "exit_z",
+        kind: ParamKind::Real { min: -2.0, max: 2.0 },
+        default: ParamValue::Real(0.0),
+    },
+    ParamSpec {
+        name: "rsi_period",
+        kind: ParamKind::Integer { min: 2, max: 50 },
+        default: ParamValue::Int(14),
+    },
+    ParamSpec {
+        name: "rsi_oversold",
+        kind: ParamKind::Real { min: 1.0, max: 100.0 },
+        default: ParamValue::Real(35.0),
+    },
+]);
+
+impl Strategy for MeanReversion {
+    fn name(&self) -> &'static str {
+        "mean_reversion"
+    }
+
+    fn description(&self) -> &'static str {
+        "long when the close's z-score is below -entry_z and RSI is oversold, flat once z reaches exit_z"
+    }
+
+    fn space(&self) -> &'static ParamSpace {
+        &SPACE
+    }
+
+    fn validate(&self, params: &Params) -> Result<(), ParamError> {
+        let (entry, exit) = (params.real("entry_z"), params.real("exit_z"));
+        if exit <= -entry {
+            let rule = format!("exit_z ({exit}) must be above -entry_z ({})", -entry);
+            return Err(ParamError::Constraint { strategy: self.name(), rule });
+        }
+        Ok(())
+    }
+
+    fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
+        let (window, period) = (params.usize("window"), params.usize("rsi_period"));
+        let (entry, exit, oversold) =
+            (params.real("entry_z"), params.real("exit_z"), params.real("rsi_oversold"));
+        per_symbol(self.name(), data, |s| {
+            let close = s.bars.close();
+            let (z, r) = (zscore(close, window)?, rsi(close, period)?);
+            Ok(z.iter()
+                .zip(&r)
+                .map(|(&z, &r)| {
+                    if z >= exit {
+                        Signal::Exit
+                    } else if z <= -entry && r <= oversold {
+                        Signal::Enter(Strength::FULL)
+                    } else {
+                        Signal::Hold
+                    }
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! `vol_managed_momentum`: time-series momentum scaled down when volatility is high.
+
+use super::{
+    MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
+    per_symbol,
+};
+use crate::indicators::{realised_vol, roc};
+use crate::metrics::periods_per_year;
+use crate::sim::{Signal, Strength};
+
+/// Long while the `lookback`-bar return is positive, flat once it turns negative. An entry's
+/// strength is `min(1, target_vol / realised)`, `realised` being the annualised volatility of
+/// the last `vol_window` log returns (1 when it is 0), so risk is cut in turbulent markets.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VolManagedMomentum;
+
+static SPACE: ParamSpace = ParamSpace::new(&[
+    ParamSpec {
+        name: "lookback",
+        kind: ParamKind::Integer { min: 5, max: 504 },
+        default: ParamValue::Int(126),
+    },
+    ParamSpec {
+        name: "vol_window",
+        kind: ParamKind::Integer { min: 5, max: 252 },
+        default: ParamValue::Int(21),
+    },
+    ParamSpec {
+        name: "target_vol",
+        kind: ParamKind::Real { min: 0.02, max: 1.0 },
+        default: ParamValue::Real(0.15),
+    },
+]);
+
+impl Strategy for VolManagedMomentum {
+    fn name(&self) -> &'static str {
+        "vol_managed_momentum"
+    }
+
+    fn description(&self) -> &'static str {
+        "long while N-bar momentum is positive, entry strength min(1, target vol / realised vol)"
+    }
+
+    fn space(&self) -> &'static ParamSpace {
+        &SPACE
+    }
+
+    fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
+        let (lookback, vol_window, target) =
+            (params.usize("lookback"), params.usize("vol_window"), params.real("target_vol"));
+        per_symbol(self.name(), data, |s| {
+            let close = s.bars.close();
+            let ppy = periods_per_year(data.timeframe(), s.meta.asset_class);
+            let (mom, vol) = (roc(close, lookback)?, realised_vol(close, vol_window, ppy)?);
+            Ok(mom
+                .iter()
+                .zip(&vol)
+                .map(|(&m, &v)| {
+                    if m < 0.0 {
+                        Signal::Exit
+                    } else if m > 0.0 && v >= 0.0 {
+                        let strength = if v > 0.0 { (target / v).min(1.0) } else { 1.0 };
+                        Strength::new(strength).map_or(Signal::Hold, Signal::Enter)
+                    } else {
+                        Signal::Hold
+                    }
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! `sma_cross`: the classic moving-average crossover, long only.
+
+use super::{
+    MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
+    StrategyError, per_symbol,
+};
+use crate::indicators::sma;
+use crate::sim::{Signal, Strength};
+
+/// Enter all-in when the fast SMA of the close crosses above the slow SMA; exit the whole
+/// position when it crosses below. A cross at bar `t` means `fast[t−1] < slow[t−1]` and
+/// `fast[t] > slow[t]` (strict, as backtesting.py's `crossover`), so touching is no cross.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SmaCross;
+
+static SPACE: ParamSpace = ParamSpace::new(&[
+    ParamSpec { name: "fast", kind: ParamKind::Integer { min: 2, max: 200 }, default: ParamValue::Int(10) },
+    ParamSpec { name: "slow", kind: ParamKind::Integer { min: 3, max: 400 }, default: ParamValue::Int(20) },
+]);
+
+impl Strategy for SmaCross {
+    fn name(&self) -> &'static str {
+        "sma_cross"
+    }
+
+    fn description(&self) -> &'static str {
+        "long when the fast SMA of the close crosses above the slow SMA, flat when it crosses below"
+    }
+
+    fn space(&self) -> &'static ParamSpace {
+        &SPACE
+    }
+
+    fn validate(&self, params: &Params) -> Result<(), ParamError> {
+        let (fast, slow) = (params.int("fast"), params.int("slow"));
+        if fast >= slow {
+            let rule = format!("fast ({fast}) must be below slow ({slow})");
+            return Err(ParamError::Constraint { strategy: self.name(), rule });
+        }
+        Ok(())
+    }
+
+    fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
+        let (fast, slow) = (params.usize("fast"), params.usize("slow"));
+        per_symbol(self.name(), data, |s| {
+            let close = s.bars.close();
+            let (f, sl) = (sma(close, fast)?, sma(close, slow)?);
+            let cross = |a: &[f64], b: &[f64], t: usize| t > 0 && a[t - 1] < b[t - 1] && a[t] > b[t];
+            Ok((0..close.len())
+                .map(|t| {
+                    if cross(&f, &sl, t) {
+                        Signal::Enter(Strength::FULL)
+                    } else if cross(&sl, &f, t) {
+                        Signal::Exit
+                    } else {
+                        Signal::Hold
+                    }
+                })
+                .collect())
+        })
+    }
+}
