@@ -299,9 +299,11 @@ fn random_bytes_never_panic_and_name_the_file() {
 
     // Single-byte corruption anywhere: opening and reading either fails cleanly or, where the
     // byte was bar data, `verify` catches it through the checksum.
-    // Every 61st byte of the body (batch metadata and values), every byte of the footer.
-    let footer_start = original.len().saturating_sub(4096);
-    let positions = (0..footer_start).step_by(61).chain(footer_start..original.len());
+    // Every byte of the footer (schema, block list, index), every 127th byte before it.
+    let n = original.len();
+    let footer_len = i32::from_le_bytes(original[n - 10..n - 6].try_into().unwrap()) as usize;
+    let footer_start = n - 10 - footer_len;
+    let positions = (0..footer_start).step_by(127).chain(footer_start..n);
     for pos in positions {
         let mut bytes = original.clone();
         bytes[pos] ^= 0x5A;

@@ -30,7 +30,7 @@ pub use panel::Panel;
 pub use segment::Chunk;
 pub use writer::{WriteMode, WriteSummary, Writer};
 
-use crate::bars::{Bars, SymbolMeta};
+use crate::bars::{Bar, Bars, SymbolMeta};
 use crate::time::{Timeframe, Timestamp};
 use segment::Segment;
 
@@ -310,6 +310,12 @@ impl<'a> Series<'a> {
             [only] => Cow::Borrowed(pick(only)),
             many => Cow::Owned(many.iter().flat_map(|c| pick(c).iter().cloned()).collect()),
         }
+    }
+
+    /// The stored bar at exactly `ts`, if any (binary search within the one chunk that spans it).
+    pub fn bar_at(&self, ts: Timestamp) -> Option<Bar> {
+        let chunk = self.chunks.iter().find(|c| c.timestamps.last().is_some_and(|&l| ts.0 <= l))?;
+        chunk.timestamps.binary_search(&ts.0).ok().map(|i| chunk.bar(i))
     }
 
     /// Copies the series into owned, re-validated [`Bars`].

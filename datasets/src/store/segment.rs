@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::StoreError;
-use crate::bars::Bars;
-use crate::time::Timeframe;
+use crate::bars::{Bar, Bars};
+use crate::time::{Timeframe, Timestamp};
 
 /// Footer metadata key holding the JSON batch index.
 const INDEX_KEY: &str = "tradebot.index";
@@ -188,6 +188,22 @@ pub struct Chunk<'a> {
     pub vwap: Option<&'a [f64]>,
     /// Trade counts, when stored.
     pub trade_count: Option<&'a [u64]>,
+}
+
+impl Chunk<'_> {
+    /// The bar at row `i`.
+    pub fn bar(&self, i: usize) -> Bar {
+        Bar {
+            ts: Timestamp(self.timestamps[i]),
+            open: self.open[i],
+            high: self.high[i],
+            low: self.low[i],
+            close: self.close[i],
+            volume: self.volume[i],
+            vwap: self.vwap.map(|v| v[i]),
+            trade_count: self.trade_count.map(|v| v[i]),
+        }
+    }
 }
 
 /// An open, memory-mapped segment file.

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{Manifest, SegmentEntry, sync_dir};
 use super::segment::{Chunk, SegmentWriter};
-use super::{Store, StoreError};
-use crate::bars::{Bar, Bars, BarsError, SymbolMeta};
-use crate::time::{Timeframe, Timestamp};
+use super::{Series, Store, StoreError};
+use crate::bars::{Bars, BarsError, SymbolMeta};
+use crate::time::Timeframe;
 
 /// Deltas allowed per timeframe before they are merged.
 pub const MAX_DELTAS: usize = 8;
@@ -141,8 +141,7 @@ impl Writer {
                 0
             }
             (WriteMode::Append, Some(stored)) => {
-                let start =
-                    new_bars_start(symbol, timeframe, &stored_bars(symbol, timeframe, &stored)?, bars)?;
+                let start = new_bars_start(symbol, timeframe, &stored, bars)?;
                 self.summary.unchanged_rows += start as u64;
                 start
             }
@@ -228,32 +227,24 @@ fn finish_segment(
     Ok(SegmentEntry { file, timeframe, bytes, xxh3, rows, dropped: Vec::new() })
 }
 
-/// The stored bars of a series, owned, for comparing against new ones.
-fn stored_bars(symbol: &str, tf: Timeframe, stored: &super::Series<'_>) -> Result<Bars, StoreError> {
-    stored.to_bars().map_err(|e| StoreError::Manifest {
-        path: PathBuf::from(format!("{symbol} {tf}")),
-        reason: format!("stored bars fail validation: {e}"),
-    })
-}
-
-/// Index in `new` of the first bar the store does not already hold.
-fn new_bars_start(symbol: &str, tf: Timeframe, stored: &Bars, new: &Bars) -> Result<usize, StoreError> {
-    let stored_ts = stored.timestamps();
-    let last = *stored_ts.last().expect("stored series are non-empty");
+/// Index in `new` of the first bar the store does not already hold. Only the bars that
+/// overlap the stored span are looked up (in the mapped chunks); nothing is copied.
+fn new_bars_start(symbol: &str, tf: Timeframe, stored: &Series<'_>, new: &Bars) -> Result<usize, StoreError> {
+    let last = stored.info().last;
     let mut start = 0;
     for (i, bar) in new.iter().enumerate() {
-        if bar.ts.0 > last {
+        if bar.ts > last {
             break;
         }
-        match stored_ts.binary_search(&bar.ts.0) {
-            Ok(j) if stored.bar(j) == bar => start = i + 1,
-            Ok(_) => return Err(StoreError::Conflict { symbol: symbol.into(), timeframe: tf, ts: bar.ts }),
-            Err(_) => {
+        match stored.bar_at(bar.ts) {
+            Some(held) if held == bar => start = i + 1,
+            Some(_) => return Err(StoreError::Conflict { symbol: symbol.into(), timeframe: tf, ts: bar.ts }),
+            None => {
                 return Err(StoreError::Overlap {
                     symbol: symbol.into(),
                     timeframe: tf,
                     first: bar.ts,
-                    stored_last: Timestamp(last),
+                    stored_last: last,
                 });
             }
         }
@@ -327,16 +318,7 @@ pub(crate) fn bars_from_chunks(chunks: &[Chunk<'_>]) -> Result<Bars, BarsError> 
     let mut bars = Bars::with_capacity(chunks.iter().map(|c| c.timestamps.len()).sum());
     for c in chunks {
         for i in 0..c.timestamps.len() {
-            bars.push(Bar {
-                ts: Timestamp(c.timestamps[i]),
-                open: c.open[i],
-                high: c.high[i],
-                low: c.low[i],
-                close: c.close[i],
-                volume: c.volume[i],
-                vwap: c.vwap.map(|v| v[i]),
-                trade_count: c.trade_count.map(|v| v[i]),
-            })?;
+            bars.push(c.bar(i))?;
         }
     }
     Ok(bars)
