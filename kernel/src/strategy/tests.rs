@@ -1,1 +1,347 @@
+//! Strategy-library tests on a small synthetic universe and on the GOOG sample.
 
+use std::path::Path;
+use std::sync::OnceLock;
+
+use datasets::calendar;
+use datasets::ingest::{ImportOptions, read_file};
+use datasets::synth::{SynthConfig, Universe};
+use datasets::{Bar, Bars, SymbolMeta, Timeframe, Timestamp};
+
+use super::*;
+use crate::regime::{Regime, RegimeRules};
+use crate::sim::{RefusalReason, TradeRules};
+
+/// Daily bars of SPY, the sector ETFs, TLT/GLD/SHY, VIX and 40 stocks over three years, and
+/// minute bars of the first 28 symbols (funds, VIX, 12 stocks) over the last 20 sessions.
+fn universe() -> &'static (MarketData, MarketData) {
+    static DATA: OnceLock<(MarketData, MarketData)> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let config = SynthConfig {
+            symbols: 40,
+            years: 3,
+            seed: 11,
+            minute_days: 20,
+            minute_symbols: Some(28),
+            ..SynthConfig::default()
+        };
+        let u = Universe::new(&config).unwrap();
+        let meta = |i: usize| u.symbols()[i].clone();
+        let daily = (0..u.symbols().len()).map(|i| SymbolData { meta: meta(i), bars: u.daily(i) }).collect();
+        let minute = (0..u.symbols().len())
+            .filter_map(|i| u.minute(i).map(|bars| SymbolData { meta: meta(i), bars }))
+            .collect();
+        (MarketData::new(Timeframe::Day1, daily).unwrap(), MarketData::new(Timeframe::Min1, minute).unwrap())
+    })
+}
+
+fn daily() -> &'static MarketData {
+    &universe().0
+}
+
+fn minute() -> &'static MarketData {
+    &universe().1
+}
+
+/// The data each strategy is meant for.
+fn data_for(strategy: &dyn Strategy) -> &'static MarketData {
+    if strategy.name() == "gap_fill" { minute() } else { daily() }
+}
+
+fn defaults(strategy: &dyn Strategy) -> Params {
+    Params::defaults(strategy.space())
+}
+
+/// Every bar after `t` of every symbol moved (prices scaled up or down by a pattern that
+/// differs between symbols, so ranks change too; volume tripled).
+fn perturbed_after(data: &MarketData, t: usize) -> MarketData {
+    let symbols = data
+        .symbols()
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let rows: Vec<Bar> = s
+                .bars
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    if i <= t {
+                        return b;
+                    }
+                    let f = if (7 * i + 3 * k) % 5 < 2 { 1.37 } else { 0.61 };
+                    Bar {
+                        open: b.open * f,
+                        high: b.high * f,
+                        low: b.low * f,
+                        close: b.close * f,
+                        volume: b.volume * 3.0,
+                        ..b
+                    }
+                })
+                .collect();
+            SymbolData { meta: s.meta.clone(), bars: Bars::from_bars(rows).unwrap() }
+        })
+        .collect();
+    MarketData::new(data.timeframe(), symbols).unwrap()
+}
+
+fn entries(set: &SignalSet) -> usize {
+    set.legs.iter().flat_map(|l| &l.signals).filter(|s| matches!(s, Signal::Enter(_))).count()
+}
+
+#[test]
+fn registry_lists_all_ten_with_valid_defaults() {
+    let names: Vec<&str> = registry().iter().map(|s| s.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "sma_cross",
+            "mean_reversion",
+            "relative_volume_breakout",
+            "gap_fill",
+            "vix_regime_rotation",
+            "vol_managed_momentum",
+            "factor_momentum",
+            "sector_rotation",
+            "quality_smallcap_value",
+            "pairs"
+        ]
+    );
+    for s in registry() {
+        assert!(!s.description().is_empty(), "{}", s.name());
+        assert!(std::ptr::eq(by_name(s.name()).unwrap().space(), s.space()));
+        let p = defaults(*s);
+        for (spec, &v) in s.space().specs().iter().zip(p.values()) {
+            assert_eq!(spec.check(v), Ok(v), "{} {}", s.name(), spec.name);
+        }
+        assert_eq!(s.validate(&p), Ok(()), "{}", s.name());
+        assert_eq!(s.needs_short(), s.name() == "pairs");
+    }
+    assert!(by_name("nope").is_none());
+}
+
+#[test]
+fn sma_cross_on_goog_matches_backtesting_py() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/samples/GOOG.csv");
+    let series = read_file(&path, &ImportOptions::default()).unwrap().remove(0);
+    assert_eq!(series.symbol, "GOOG");
+    let data = MarketData::new(
+        series.timeframe,
+        vec![SymbolData { meta: SymbolMeta::new("GOOG", datasets::AssetClass::Equity), bars: series.bars }],
+    )
+    .unwrap();
+    let params = Params::parse(SmaCross.space(), ["fast=10", "slow=20"]).unwrap();
+    let rules = TradeRules { close_at_end: false, ..TradeRules::default() };
+    let bt = backtest(&SmaCross, &params, &data, rules, 10_000.0).unwrap();
+    let RunResult::Single(result) = &bt.result else { panic!("one symbol runs through the simulator") };
+    assert_eq!(result.activity.trades.len(), 46);
+    assert_eq!(bt.metrics.trades, 46);
+    let final_equity = *result.equity.last().unwrap();
+    assert!((final_equity - 75_645.99).abs() < 0.005, "final equity {final_equity}");
+}
+
+#[test]
+fn parameter_constraints_and_wrong_spaces_are_clear_errors() {
+    let bad = Params::parse(SmaCross.space(), ["fast=30"]).unwrap();
+    let err = generate(&SmaCross, &bad, daily()).unwrap_err();
+    assert_eq!(err.to_string(), "sma_cross: fast (30) must be below slow (20)");
+    let err = Params::parse(SmaCross.space(), ["fast=1"]).unwrap_err();
+    assert_eq!(err.to_string(), "parameter `fast` = 1 is invalid: expected an integer in 2..=200");
+    let foreign = defaults(&MeanReversion);
+    let err = generate(&SmaCross, &foreign, daily()).unwrap_err();
+    assert_eq!(err.to_string(), "sma_cross: the parameters belong to another space (expected: fast, slow)");
+    let p = Params::parse(VixRegimeRotation.space(), ["calm_below=30"]).unwrap();
+    assert!(matches!(VixRegimeRotation.validate(&p), Err(ParamError::Constraint { .. })));
+    let p = Params::parse(GapFill.space(), ["min_gap=0.1", "max_gap=0.05"]).unwrap();
+    assert_eq!(
+        GapFill.validate(&p).unwrap_err().to_string(),
+        "gap_fill: min_gap (0.1) must be below max_gap (0.05)"
+    );
+    let err = generate(&GapFill, &defaults(&GapFill), daily()).unwrap_err();
+    assert_eq!(err.to_string(), "gap_fill needs 1Min bars, got 1Day");
+}
+
+#[test]
+fn pairs_refuses_on_a_cash_account_and_says_why() {
+    let err = generate(&Pairs, &defaults(&Pairs), daily()).unwrap_err();
+    assert!(matches!(err, StrategyError::NeedsShortLeg { strategy: "pairs", .. }));
+    assert_eq!(err.to_string(), format!("pairs refuses to run on a cash account: {PAIRS_REFUSAL}"));
+    assert!(PAIRS_REFUSAL.contains("one-legged bet"));
+    let err = backtest(&Pairs, &defaults(&Pairs), daily(), TradeRules::default(), 1e5).unwrap_err();
+    assert!(err.to_string().contains("cannot sell short"));
+}
+
+#[test]
+fn every_strategy_trades_its_universe_within_the_cash_rules() {
+    for s in registry().iter().filter(|s| !s.needs_short()) {
+        let data = data_for(*s);
+        let params = defaults(*s);
+        let bt = backtest(*s, &params, data, TradeRules::default(), 100_000.0).unwrap();
+        let name = s.name();
+        assert!(entries(&bt.signals) > 0, "{name} never enters");
+        for leg in &bt.signals.legs {
+            assert_eq!(leg.signals.len(), data.len(), "{name}");
+            assert_ne!(data.symbols()[leg.symbol].meta.symbol, "VIX", "{name} trades the index");
+            assert!(!leg.signals.contains(&Signal::EnterShort), "{name}");
+        }
+        let activities: Vec<&crate::sim::Activity> = match &bt.result {
+            RunResult::Single(r) => vec![&r.activity],
+            RunResult::Portfolio(p) => p.sleeves.iter().flat_map(|s| &s.legs).map(|l| &l.activity).collect(),
+        };
+        assert_eq!(activities.len(), bt.signals.legs.len(), "{name}");
+        let trades: usize = activities.iter().map(|a| a.trades.len()).sum();
+        assert!(trades > 0, "{name} made no trade");
+        assert_eq!(bt.metrics.trades, trades, "{name}");
+        for a in &activities {
+            assert!(a.refusals.iter().all(|r| r.reason != RefusalReason::ShortSelling), "{name}");
+        }
+        let stored = bt.signals.stored(data, name, params.hash());
+        assert_eq!(
+            stored.len(),
+            bt.signals.legs.iter().flat_map(|l| &l.signals).filter(|s| **s != Signal::Hold).count()
+        );
+        assert!(stored.windows(2).all(|w| w[0].time <= w[1].time), "{name}: stored in time order");
+        assert!(stored.iter().all(|x| x.strategy == name
+            && x.param_hash == params.hash()
+            && x.strength > 0.0
+            && x.strength <= 1.0));
+    }
+}
+
+#[test]
+fn no_strategy_looks_ahead() {
+    for s in registry().iter().filter(|s| !s.needs_short()) {
+        let data = data_for(*s);
+        let params = defaults(*s);
+        let base = generate(*s, &params, data).unwrap();
+        let n = data.len();
+        for t in [n / 3, n / 2, 4 * n / 5] {
+            let moved = generate(*s, &params, &perturbed_after(data, t)).unwrap();
+            assert_eq!(moved.legs.len(), base.legs.len(), "{}", s.name());
+            for (a, b) in base.legs.iter().zip(&moved.legs) {
+                assert_eq!(a.signals[..=t], b.signals[..=t], "{} symbol {} t={t}", s.name(), a.symbol);
+            }
+            // quality_smallcap_value ranks on metadata only, so moving prices changes nothing.
+            if s.name() != "quality_smallcap_value" {
+                assert!(moved != base, "{}: the perturbation after {t} must change something", s.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn gap_fill_enters_only_in_the_morning_window_and_never_holds_overnight() {
+    let data = minute();
+    let set = generate(&GapFill, &defaults(&GapFill), data).unwrap();
+    let ts = data.timestamps();
+    assert!(entries(&set) >= 5, "only {} entries", entries(&set));
+    for leg in &set.legs {
+        let mut open_since: Option<usize> = None;
+        for (t, sig) in leg.signals.iter().enumerate() {
+            let now = Timestamp(ts[t]);
+            match sig {
+                Signal::Enter(_) => {
+                    let m = calendar::minutes_since_open(now).unwrap();
+                    assert!((1..=120).contains(&m), "entry at minute {m} ({now})");
+                    assert!(open_since.is_none(), "one position at a time");
+                    open_since = Some(t);
+                }
+                Signal::Exit => {
+                    let entry = open_since.take().expect("exit only after an entry");
+                    assert_eq!(calendar::session_date(now), calendar::session_date(Timestamp(ts[entry])));
+                }
+                _ => {}
+            }
+        }
+        assert!(open_since.is_none(), "every entry is closed the same session");
+    }
+    // Narrowing the gap band to nothing reachable removes every entry.
+    let p = Params::parse(GapFill.space(), ["min_gap=0.19", "max_gap=0.2"]).unwrap();
+    assert_eq!(entries(&generate(&GapFill, &p, data).unwrap()), 0);
+}
+
+#[test]
+fn vix_rotation_holds_spy_exactly_when_the_regime_is_calm_or_normal() {
+    let data = daily();
+    let set = generate(&VixRegimeRotation, &defaults(&VixRegimeRotation), data).unwrap();
+    let regimes = RegimeRules::default().classify(data.symbols()[data.find("VIX").unwrap()].bars.close());
+    let held: Vec<&str> = set.legs.iter().map(|l| data.symbols()[l.symbol].meta.symbol.as_str()).collect();
+    assert_eq!(held, ["SPY", "TLT", "GLD", "SHY"]);
+    let enter = Signal::Enter(crate::sim::Strength::FULL);
+    for (t, r) in regimes.iter().enumerate() {
+        let risk_off = r.unwrap().is_risk_off();
+        assert_eq!(set.legs[0].signals[t] == enter, !risk_off, "SPY at {t}");
+        assert_eq!(set.legs[1].signals[t] == enter, risk_off, "TLT at {t}");
+    }
+    assert!(regimes.contains(&Some(Regime::Calm)) && regimes.iter().any(|r| r.unwrap().is_risk_off()));
+}
+
+#[test]
+fn vol_managed_momentum_scales_entries_by_inverse_volatility() {
+    let set = generate(&VolManagedMomentum, &defaults(&VolManagedMomentum), daily()).unwrap();
+    let strengths: Vec<f64> = set
+        .legs
+        .iter()
+        .flat_map(|l| &l.signals)
+        .filter_map(|s| if let Signal::Enter(x) = s { Some(x.get()) } else { None })
+        .collect();
+    assert!(strengths.iter().any(|&x| x < 0.9), "volatile names are scaled down");
+    assert!(strengths.contains(&1.0), "quiet names (SHY) get the full budget");
+    let p = Params::parse(VolManagedMomentum.space(), ["target_vol=0.05"]).unwrap();
+    let low = generate(&VolManagedMomentum, &p, daily()).unwrap();
+    for (a, b) in low.legs.iter().zip(&set.legs).flat_map(|(a, b)| a.signals.iter().zip(&b.signals)) {
+        if let (Signal::Enter(x), Signal::Enter(y)) = (a, b) {
+            assert!(x.get() <= y.get(), "a lower target never raises the strength");
+        }
+    }
+}
+
+#[test]
+fn ranked_strategies_enter_at_most_k_on_month_starts_only() {
+    let data = daily();
+    for (s, k) in [(&FactorMomentum as &dyn Strategy, 10), (&SectorRotation, 3), (&QualitySmallcapValue, 10)]
+    {
+        let set = generate(s, &defaults(s), data).unwrap();
+        for t in 0..data.len() {
+            let enters = set.legs.iter().filter(|l| matches!(l.signals[t], Signal::Enter(_))).count();
+            let any = set.legs.iter().any(|l| l.signals[t] != Signal::Hold);
+            assert!(enters <= k, "{} enters {enters} at {t}", s.name());
+            if any {
+                let month = |i: usize| calendar::session_date(data.time(i)).format("%Y-%m").to_string();
+                assert_ne!(month(t), month(t - 1), "{} trades mid-month at {t}", s.name());
+                assert_eq!(enters, k, "{}: a rebalance holds exactly k", s.name());
+            }
+        }
+    }
+    let sectors = generate(&SectorRotation, &defaults(&SectorRotation), data).unwrap();
+    assert_eq!(sectors.legs.len(), 11);
+}
+
+#[test]
+fn per_symbol_strategies_run_one_symbol_alone_and_many_as_a_portfolio() {
+    let data = daily();
+    let spy = data.symbols()[data.find("SPY").unwrap()].clone();
+    let one = MarketData::new(Timeframe::Day1, vec![spy]).unwrap();
+    let single = backtest(&SmaCross, &defaults(&SmaCross), &one, TradeRules::default(), 1e5).unwrap();
+    assert!(matches!(single.result, RunResult::Single(_)));
+    let many = backtest(&SmaCross, &defaults(&SmaCross), data, TradeRules::default(), 1e5).unwrap();
+    let RunResult::Portfolio(p) = &many.result else { panic!("many symbols run as a portfolio") };
+    assert_eq!(p.sleeves[0].legs.len(), data.symbols().len() - 1, "every symbol but VIX");
+    // The SPY leg's signals are the same whether it runs alone or with the others.
+    let spy_leg = many.signals.legs.iter().find(|l| l.symbol == data.find("SPY").unwrap()).unwrap();
+    assert_eq!(spy_leg.signals, single.signals.legs[0].signals);
+}
+
+#[test]
+fn market_data_must_be_aligned() {
+    let data = daily();
+    let a = data.symbols()[0].clone();
+    let mut b = data.symbols()[1].clone();
+    b.bars = b.bars.slice(1..b.bars.len());
+    let err = MarketData::new(Timeframe::Day1, vec![a, b]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "symbol `XLK` is not aligned with `SPY`: every symbol needs the same timestamps"
+    );
+    assert!(matches!(MarketData::new(Timeframe::Day1, vec![]), Err(DataError::Empty(_))));
+}
