@@ -1,0 +1,71 @@
+//! The moving-average cross signal, defined once for the simulator path and the fast sweep.
+//!
+//! Line `a` crosses above line `b` at bar `t` when `a[t−1] < b[t−1]` and `a[t] > b[t]`, both
+//! strict (backtesting.py's `crossover`): touching without passing is no cross, and a bar where
+//! either line is NaN (warm-up) is never part of one.
+
+use crate::indicators::IndicatorError;
+use crate::sim::{Signal, Strength};
+
+/// Whether `a` crosses above `b` at bar `t >= 1`.
+fn crosses_above(a: &[f64], b: &[f64], t: usize) -> bool {
+    a[t - 1] < b[t - 1] && a[t] > b[t]
+}
+
+/// The first bar `t >= from` (and `>= 1`) at which `a` crosses above `b`. `a` and `b` must have
+/// the same length.
+pub(super) fn next_cross_above(a: &[f64], b: &[f64], from: usize) -> Option<usize> {
+    (from.max(1)..a.len()).find(|&t| crosses_above(a, b, t))
+}
+
+/// Signals of the long-only cross into a reused buffer: `Enter(FULL)` where `fast` crosses above
+/// `slow`, `Exit` where it crosses below, `Hold` elsewhere (always at bar 0).
+pub fn cross_signals_into(fast: &[f64], slow: &[f64], out: &mut Vec<Signal>) -> Result<(), IndicatorError> {
+    if fast.len() != slow.len() {
+        return Err(IndicatorError::LengthMismatch {
+            indicator: "cross_signals",
+            name: "slow",
+            expected: fast.len(),
+            found: slow.len(),
+        });
+    }
+    out.clear();
+    out.extend((0..fast.len()).map(|t| {
+        if t > 0 && crosses_above(fast, slow, t) {
+            Signal::Enter(Strength::FULL)
+        } else if t > 0 && crosses_above(slow, fast, t) {
+            Signal::Exit
+        } else {
+            Signal::Hold
+        }
+    }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_crosses_only_and_nan_never_crosses() {
+        let nan = f64::NAN;
+        let fast = [nan, 1.0, 3.0, 2.0, 1.5, 3.0, 1.0];
+        let slow = [nan, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0];
+        let mut out = Vec::new();
+        cross_signals_into(&fast, &slow, &mut out).unwrap();
+        use Signal::{Exit, Hold};
+        let enter = Signal::Enter(Strength::FULL);
+        // 1 < 2 then 3 > 2: cross up at 2; 3 -> 2 -> 1.5 touches first, so it is no cross down
+        // (and the position would be kept through the next cross up at 5).
+        assert_eq!(out, [Hold, Hold, enter, Hold, Hold, enter, Exit]);
+        let slow = [nan, 2.0, 2.0, 2.5, 2.0, 2.0, 2.0];
+        cross_signals_into(&fast, &slow, &mut out).unwrap();
+        assert_eq!(out, [Hold, Hold, enter, Exit, Hold, enter, Exit]);
+        assert_eq!(next_cross_above(&fast, &slow, 0), Some(2));
+        assert_eq!(next_cross_above(&fast, &slow, 3), Some(5));
+        assert_eq!(next_cross_above(&fast, &slow, 6), None);
+        assert_eq!(next_cross_above(&slow, &fast, 4), Some(6));
+        let err = cross_signals_into(&fast, &slow[1..], &mut out).unwrap_err();
+        assert!(err.to_string().contains("`slow` has length 6, expected 7"), "{err}");
+    }
+}
