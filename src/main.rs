@@ -2,6 +2,7 @@
 
 mod data;
 mod research;
+mod sweep;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,6 +26,20 @@ enum Command {
         #[arg(long, env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
         store: PathBuf,
     },
+    /// Grid or random sweep over a strategy's parameter space, from an experiment file.
+    Sweep {
+        /// Experiment file, e.g. experiments/sma_cross_goog.toml.
+        config: PathBuf,
+        /// Research database (SQLite) the results are recorded in.
+        #[arg(long, env = "TRADEBOT_DB", default_value = "data/research.db")]
+        db: PathBuf,
+        /// Worker threads (default: all cores). Results are identical for any count.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the ranked results as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import, generate, inspect and export market data.
     Data {
         #[command(subcommand)]
@@ -36,6 +51,7 @@ fn main() -> Result<()> {
     let outcome = match Cli::parse().command {
         Command::Research { store } => research::run(&store),
         Command::Data { command } => data::run(command),
+        Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
     };
     match outcome {
         // The reader went away (`tradebot data info | head`): that is not a failure.

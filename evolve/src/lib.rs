@@ -1,1 +1,1 @@
-//! Placeholder crate: filled by its own issue; it exports nothing yet.
+//! Genetic-algorithm engine and the research database (being written).

@@ -1,0 +1,1 @@
+//! Experiment configs and the sweep runner (being written).
