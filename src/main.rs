@@ -1,5 +1,6 @@
 //! `tradebot`: the command-line front end. Parses arguments and calls the library crates.
 
+mod backtest;
 mod data;
 mod research;
 mod sweep;
@@ -26,6 +27,10 @@ enum Command {
         #[arg(long, env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
         store: PathBuf,
     },
+    /// Backtest one strategy with one parameter set.
+    Backtest(backtest::BacktestArgs),
+    /// List the built-in strategies with their parameter spaces.
+    Strategies,
     /// Grid or random sweep over a strategy's parameter space, from an experiment file.
     Sweep {
         /// Experiment file, e.g. experiments/sma_cross_goog.toml.
@@ -51,6 +56,8 @@ fn main() -> Result<()> {
     let outcome = match Cli::parse().command {
         Command::Research { store } => research::run(&store),
         Command::Data { command } => data::run(command),
+        Command::Backtest(args) => backtest::run(args),
+        Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
     };
     match outcome {
@@ -70,6 +77,19 @@ pub fn emit(text: &str) -> Result<()> {
     }
     stdout.flush()?;
     Ok(())
+}
+
+/// Prints every strategy with its description and parameter space.
+fn strategies() -> Result<()> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for s in kernel::strategy::registry() {
+        writeln!(out, "{:<26} {}", s.name(), s.description())?;
+        for spec in s.space().specs() {
+            writeln!(out, "    {:<22} {:?} default {:?}", spec.name, spec.kind, spec.default)?;
+        }
+    }
+    emit(&out)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -1,0 +1,144 @@
+//! End-to-end tests of `tradebot backtest` and `tradebot strategies`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tradebot(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tradebot")).args(args).current_dir(cwd).output().expect("run tradebot")
+}
+
+fn json(cwd: &Path, args: &[&str]) -> serde_json::Value {
+    let out = tradebot(cwd, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.trim().lines().count(), 1, "exactly one JSON object on one line");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn goog() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/samples/GOOG.csv").display().to_string()
+}
+
+#[test]
+fn sma_cross_on_goog_matches_the_backtesting_py_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--strategy", "sma_cross", "--param", "fast=10,slow=20", "--keep-open", "--json"];
+    let from_file = json(dir.path(), &[&["backtest", "--data", &goog()][..], &args].concat());
+    let from_sample = json(dir.path(), &[&["backtest", "--data", "sample:GOOG"][..], &args].concat());
+    assert_eq!(from_file, from_sample);
+    assert_eq!(from_file["trades"], 46);
+    assert!((from_file["final_equity"].as_f64().unwrap() - 75_645.99).abs() < 0.005);
+    for key in [
+        "trades",
+        "final_equity",
+        "return_pct",
+        "cagr_pct",
+        "sharpe",
+        "sortino",
+        "max_drawdown_pct",
+        "win_rate_pct",
+        "profit_factor",
+        "exposure_pct",
+    ] {
+        assert!(from_file[key].is_number(), "{key} missing or not a number");
+    }
+    assert!(from_file["max_drawdown_pct"].as_f64().unwrap() < 0.0);
+    assert_eq!(from_file["params"], "fast=10 slow=20");
+}
+
+#[test]
+fn trade_and_equity_files_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tradebot(
+        dir.path(),
+        &[
+            "backtest",
+            "--data",
+            "sample:GOOG",
+            "--strategy",
+            "sma_cross",
+            "--trades",
+            "t.csv",
+            "--equity",
+            "e.csv",
+            "--commission",
+            "0.002",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("Sharpe") && table.contains("Max drawdown"), "{table}");
+    let trades = fs::read_to_string(dir.path().join("t.csv")).unwrap();
+    assert!(trades.starts_with(
+        "symbol,entry_time,exit_time,entry_price,exit_price,qty,fees,pnl,return,bars_held,exit_reason\n"
+    ));
+    // 46 signal trades plus the position closed at the end (close-at-end is the default).
+    assert_eq!(trades.lines().count(), 1 + 47);
+    assert!(trades.lines().nth(1).unwrap().starts_with("GOOG,"));
+    let equity = fs::read_to_string(dir.path().join("e.csv")).unwrap();
+    assert_eq!(equity.lines().count(), 1 + 2148);
+}
+
+#[test]
+fn bad_requests_fail_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--strategy", "nope"], "unknown strategy `nope`"),
+        (&["--strategy", "sma_cross", "--param", "fast=1"], "fast"),
+        (&["--strategy", "sma_cross", "--param", "fast=50,slow=20"], "slow"),
+        (&["--strategy", "pairs"], "short"),
+    ];
+    for (args, expected) in cases {
+        let out = tradebot(dir.path(), &[&["backtest", "--data", "sample:GOOG"][..], args].concat());
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn multi_symbol_strategies_run_on_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated =
+        tradebot(dir.path(), &["data", "generate", "--symbols", "10", "--years", "3", "--store", "s"]);
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let result = json(
+        dir.path(),
+        &[
+            "backtest",
+            "--data",
+            "s",
+            "--symbol",
+            "SPY,TLT,GLD,SHY,VIX",
+            "--strategy",
+            "vix_regime_rotation",
+            "--json",
+        ],
+    );
+    assert_eq!(result["symbols"].as_array().unwrap().len(), 5);
+    assert!(result["trades"].as_u64().unwrap() > 0);
+    assert_eq!(result["refusals"], 0);
+    let out = tradebot(dir.path(), &["backtest", "--data", "s", "--strategy", "sma_cross"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--symbol"), "a store needs symbols");
+}
+
+#[test]
+fn strategies_lists_all_ten_with_parameters() {
+    let out = tradebot(Path::new("."), &["strategies"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "sma_cross",
+        "mean_reversion",
+        "relative_volume_breakout",
+        "gap_fill",
+        "vix_regime_rotation",
+        "vol_managed_momentum",
+        "factor_momentum",
+        "sector_rotation",
+        "quality_smallcap_value",
+        "pairs",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing");
+    }
+}
