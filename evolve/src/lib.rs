@@ -1,1 +1,3 @@
-//! Genetic-algorithm engine and the research database (being written).
+//! Genetic-algorithm engine (to come) and the research database, where sweeps and runs persist.
+
+pub mod db;
