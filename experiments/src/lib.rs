@@ -1,1 +1,53 @@
-//! Experiment configs and the sweep runner (being written).
+//! Experiment files and the sweep runner behind `tradebot sweep`.
+//!
+//! An experiment is a TOML file; unknown keys and wrong types are errors naming the file, line
+//! and key (`sma_cross_goog.toml:12: key `params.fast.max`: …`):
+//!
+//! ```toml
+//! [experiment]
+//! name = "sma_cross_goog"          # recorded in the research database
+//! strategy = "sma_cross"           # a kernel registry name
+//!
+//! [data]                           # exactly one of:
+//! sample = "GOOG"                  #   an embedded sample (GOOG, EURUSD, BTCUSD)
+//! # file = "bars.csv"              #   a CSV / Alpaca JSON file, relative to this file
+//! # store = "../data/store"        #   a bar store, relative to this file, with
+//! # symbols = ["SPY", "QQQ"]       #   the symbols to load and
+//! # timeframe = "1Day"             #   their timeframe (default 1Day)
+//!
+//! [sweep]
+//! mode = "grid"                    # or "random", with samples = N and seed = S (default 0)
+//! rank_by = "sharpe"               # total_return, cagr, sharpe, sortino, max_drawdown,
+//!                                  # win_rate, profit_factor, final_equity
+//! per_symbol = false               # several symbols: also run and rank each one alone
+//!
+//! [params]                         # per parameter; an omitted one stays at its default
+//! fast = { min = 2, max = 100 }    # integer range, step 1 unless `step` is given
+//! slow = { min = 3, max = 200, step = 1 }
+//! # entry_z = { min = 1.0, max = 3.0, step = 0.5 }  # a real needs `step` in a grid
+//! # mode = { values = ["zscore", "rsi"] }           # explicit list (any kind)
+//!
+//! [account]
+//! cash = 10000
+//! commission_rate = 0.0            # fraction of the traded value
+//! commission_per_share = 0.0
+//! commission_per_order = 0.0
+//! slippage_bps = 0.0
+//! close_at_end = true              # close a position still open after the last bar
+//!
+//! [output]
+//! csv = "results/sma_cross_goog.csv"    # optional, relative to the working directory
+//! json = "results/sma_cross_goog.json"  # optional
+//! top = 20                              # rows shown (and fully evaluated on the fast path)
+//! ```
+//!
+//! Every value is checked against the strategy's parameter space (a range outside it names
+//! the parameter and the allowed values). Combinations that break a rule between parameters
+//! (e.g. `fast >= slow`) are skipped and counted, not errors. See [`run`](crate::run) for how
+//! combinations are evaluated and ranked.
+
+pub mod config;
+mod metric;
+
+pub use config::{Axis, ConfigError, DataSource, Experiment, Mode, Output};
+pub use metric::Metric;

@@ -1,0 +1,240 @@
+//! Experiment files: parsing and validation into an [`Experiment`].
+//!
+//! Every error names the file, the line and the dotted key (see [`ConfigError`]); values are
+//! validated against the strategy's parameter space and the simulator's rules here, so a
+//! sweep that starts cannot fail on its configuration.
+
+mod axes;
+mod error;
+mod raw;
+
+use std::path::{Path, PathBuf};
+
+use datasets::Timeframe;
+use datasets::ops::{SAMPLES, Sample};
+use kernel::sim::{Commission, Costs, Slippage, TradeRules};
+use kernel::strategy::{Strategy, by_name, registry};
+use toml::Spanned;
+
+pub use axes::Axis;
+pub use error::ConfigError;
+use error::Source;
+use raw::{RawData, RawExperiment, RawMode};
+
+use crate::Metric;
+
+/// Where a sweep's bars come from.
+#[derive(Clone, Debug)]
+pub enum DataSource {
+    /// One of the samples embedded in the binary.
+    Sample(&'static Sample),
+    /// A CSV or Alpaca JSON file (path resolved against the experiment file's directory).
+    File(PathBuf),
+    /// Symbols of a bar store at one timeframe (the store path resolved like a file).
+    Store {
+        /// Store directory.
+        dir: PathBuf,
+        /// Symbols, in the order given.
+        symbols: Vec<String>,
+        /// Bar timeframe.
+        timeframe: Timeframe,
+    },
+}
+
+/// How combinations are drawn from the axes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every combination of the axes' values (cartesian product, in the space's order).
+    Grid,
+    /// `samples` independent draws, each parameter uniform over its axis, from a PCG seeded with `seed`.
+    Random {
+        /// Number of draws.
+        samples: usize,
+        /// PCG seed.
+        seed: u64,
+    },
+}
+
+/// Where to write results besides the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// CSV of every result row (relative to the working directory).
+    pub csv: Option<PathBuf>,
+    /// JSON of every result row (relative to the working directory).
+    pub json: Option<PathBuf>,
+    /// Rows per ranking shown on the terminal (and fully evaluated on the fast path).
+    pub top: usize,
+}
+
+/// A validated experiment: everything a sweep needs apart from the bars themselves.
+#[derive(Clone)]
+pub struct Experiment {
+    /// Experiment name (`[experiment] name`).
+    pub name: String,
+    /// The strategy swept.
+    pub strategy: &'static dyn Strategy,
+    /// Bars to run on.
+    pub data: DataSource,
+    /// Grid or random.
+    pub mode: Mode,
+    /// Metric results are ranked by.
+    pub rank_by: Metric,
+    /// With several symbols, also run each tradable symbol on its own and rank those separately.
+    pub per_symbol: bool,
+    /// One axis per parameter of the strategy's space, in the space's order.
+    pub axes: Vec<Axis>,
+    /// Costs and fill rules of every backtest.
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// Result files and table size.
+    pub output: Output,
+    /// The file's text, verbatim (stored with the results).
+    pub text: String,
+}
+
+impl std::fmt::Debug for Experiment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Experiment")
+            .field("name", &self.name)
+            .field("strategy", &self.strategy.name())
+            .field("data", &self.data)
+            .field("mode", &self.mode)
+            .field("rank_by", &self.rank_by)
+            .field("axes", &self.axes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Experiment {
+    /// Reads and validates the experiment file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { file: file.clone(), source })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        Experiment::parse(&text, &file, base)
+    }
+
+    /// Validates `text`; `file` names it in errors and `base` is the directory relative data
+    /// paths are resolved against.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
+        let src = Source { file, text };
+        let raw: RawExperiment = toml::from_str(text).map_err(|e| src.from_toml(&e))?;
+        let strategy_name = &raw.experiment.strategy;
+        let strategy = by_name(strategy_name.get_ref()).ok_or_else(|| {
+            let known = registry().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
+            let message = format!("unknown strategy `{}` (strategies: {known})", strategy_name.get_ref());
+            src.error(strategy_name.span(), "experiment.strategy", message)
+        })?;
+        let data = data_source(&src, &raw.data, base)?;
+        let mode = match raw.sweep.mode {
+            RawMode::Grid => Mode::Grid,
+            RawMode::Random => {
+                let samples = raw.sweep.samples.as_ref().ok_or_else(|| {
+                    src.error(0..0, "sweep.samples", "random mode needs `samples` (the number of draws)")
+                })?;
+                if *samples.get_ref() == 0 {
+                    return Err(src.error(samples.span(), "sweep.samples", "must be at least 1"));
+                }
+                Mode::Random { samples: *samples.get_ref(), seed: raw.sweep.seed.unwrap_or(0) }
+            }
+        };
+        let axes = axes::build(&src, strategy, &raw.params, mode)?;
+        let (rules, cash) = account(&src, &raw.account)?;
+        let output = Output {
+            csv: raw.output.csv.map(PathBuf::from),
+            json: raw.output.json.map(PathBuf::from),
+            top: raw.output.top,
+        };
+        Ok(Experiment {
+            name: raw.experiment.name,
+            strategy,
+            data,
+            mode,
+            rank_by: raw.sweep.rank_by,
+            per_symbol: raw.sweep.per_symbol,
+            axes,
+            rules,
+            cash,
+            output,
+            text: text.to_string(),
+        })
+    }
+}
+
+fn data_source(src: &Source<'_>, data: &Spanned<RawData>, base: &Path) -> Result<DataSource, ConfigError> {
+    let d = data.get_ref();
+    let given = [("sample", d.sample.is_some()), ("file", d.file.is_some()), ("store", d.store.is_some())];
+    let chosen: Vec<&str> = given.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect();
+    if chosen.len() != 1 {
+        let message = format!("give exactly one of `sample`, `file` or `store` (found {})", chosen.len());
+        return Err(src.error(data.span(), "data", message));
+    }
+    let store_only = |key: &str, span: Option<std::ops::Range<usize>>| match span {
+        Some(span) if d.store.is_none() => {
+            Err(src.error(span, format!("data.{key}"), "only applies with `store`"))
+        }
+        _ => Ok(()),
+    };
+    store_only("symbols", d.symbols.as_ref().map(Spanned::span))?;
+    store_only("timeframe", d.timeframe.as_ref().map(Spanned::span))?;
+    if let Some(sample) = &d.sample {
+        let found = SAMPLES.iter().find(|s| s.symbol.eq_ignore_ascii_case(sample.get_ref()));
+        return found.map(DataSource::Sample).ok_or_else(|| {
+            let known = SAMPLES.iter().map(|s| s.symbol).collect::<Vec<_>>().join(", ");
+            let message = format!("unknown sample `{}` (samples: {known})", sample.get_ref());
+            src.error(sample.span(), "data.sample", message)
+        });
+    }
+    if let Some(file) = &d.file {
+        return Ok(DataSource::File(base.join(file.get_ref())));
+    }
+    let store = d.store.as_ref().expect("exactly one source is set");
+    let symbols = d
+        .symbols
+        .as_ref()
+        .ok_or_else(|| src.error(store.span(), "data.symbols", "a store needs `symbols`"))?;
+    if symbols.get_ref().is_empty() {
+        return Err(src.error(symbols.span(), "data.symbols", "list at least one symbol"));
+    }
+    let timeframe = match &d.timeframe {
+        Some(tf) => {
+            tf.get_ref().parse().map_err(|e| src.error(tf.span(), "data.timeframe", format!("{e}")))?
+        }
+        None => Timeframe::Day1,
+    };
+    Ok(DataSource::Store { dir: base.join(store.get_ref()), symbols: symbols.get_ref().clone(), timeframe })
+}
+
+fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRules, f64), ConfigError> {
+    let cash = *a.cash.get_ref();
+    if !(cash.is_finite() && cash > 0.0) {
+        return Err(src.error(a.cash.span(), "account.cash", format!("{cash} is not a positive amount")));
+    }
+    let bps = *a.slippage_bps.get_ref();
+    let slippage = if bps == 0.0 { Slippage::None } else { Slippage::Bps(bps) };
+    let commission = Commission {
+        per_share: *a.commission_per_share.get_ref(),
+        per_order: *a.commission_per_order.get_ref(),
+        rate: *a.commission_rate.get_ref(),
+    };
+    let rules = TradeRules {
+        costs: Costs { commission, slippage },
+        close_at_end: a.close_at_end,
+        ..TradeRules::default()
+    };
+    rules.validate().map_err(|e| {
+        let (key, span) = match e.field {
+            "costs.commission.per_share" => ("commission_per_share", a.commission_per_share.span()),
+            "costs.commission.per_order" => ("commission_per_order", a.commission_per_order.span()),
+            "costs.commission.rate" => ("commission_rate", a.commission_rate.span()),
+            _ => ("slippage_bps", a.slippage_bps.span()),
+        };
+        src.error(span, format!("account.{key}"), format!("{} must be {}", e.value, e.expected))
+    })?;
+    Ok((rules, cash))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! Config parsing: good files and errors that name the key and the line.
+
+use std::path::Path;
+
+use kernel::strategy::ParamValue;
+
+use super::*;
+
+const GOOD: &str = r#"[experiment]
+name = "t"
+strategy = "sma_cross"
+[data]
+sample = "GOOG"
+[params]
+fast = { min = 2, max = 10, step = 4 }
+slow = { values = [20, 30] }
+"#;
+
+fn parse(text: &str) -> Result<Experiment, ConfigError> {
+    Experiment::parse(text, "t.toml", Path::new("/base"))
+}
+
+fn err(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn a_good_file_gives_axes_defaults_and_rules() {
+    let e = parse(GOOD).unwrap();
+    assert_eq!(e.strategy.name(), "sma_cross");
+    assert_eq!(e.axes[0], Axis::Values(vec![ParamValue::Int(2), ParamValue::Int(6), ParamValue::Int(10)]));
+    assert_eq!(e.axes[1], Axis::Values(vec![ParamValue::Int(20), ParamValue::Int(30)]));
+    assert_eq!((e.mode, e.rank_by, e.cash, e.output.top), (Mode::Grid, Metric::Sharpe, 10_000.0, 20));
+    assert!(matches!(e.data, DataSource::Sample(s) if s.symbol == "GOOG"));
+    assert_eq!(e.rules, TradeRules::default());
+
+    let mr = "[experiment]\nname = \"m\"\nstrategy = \"mean_reversion\"\n[data]\nfile = \"x.csv\"\n\
+              [sweep]\nmode = \"random\"\nsamples = 5\nseed = 7\nrank_by = \"sortino\"\n\
+              [params]\nentry_z = { min = 1, max = 2.5 }\n[account]\ncommission_rate = 0.001\nslippage_bps = 2\n";
+    let e = parse(mr).unwrap();
+    assert!(matches!(&e.data, DataSource::File(p) if p == Path::new("/base/x.csv")));
+    assert_eq!(e.mode, Mode::Random { samples: 5, seed: 7 });
+    assert_eq!(e.axes[0], Axis::Values(vec![ParamValue::Int(20)]), "window keeps its default");
+    assert_eq!(e.axes[1], Axis::Interval { min: 1.0, max: 2.5 });
+    assert_eq!(e.rules.costs.commission.rate, 0.001);
+    assert_eq!(e.rules.costs.slippage, Slippage::Bps(2.0));
+}
+
+#[test]
+fn real_grid_steps_reach_max_without_drift() {
+    let text = "[experiment]\nname = \"m\"\nstrategy = \"mean_reversion\"\n[data]\nsample = \"GOOG\"\n\
+                [params]\nentry_z = { min = 0.5, max = 1.1, step = 0.1 }\n";
+    let Axis::Values(v) = &parse(text).unwrap().axes[1] else { panic!("a list") };
+    assert_eq!(v.len(), 7);
+    assert_eq!(v[6], ParamValue::Real(1.1));
+    assert_eq!(v[3], ParamValue::Real(0.5 + 3.0 * 0.1));
+}
+
+#[test]
+fn unknown_keys_name_the_key_and_line() {
+    let text = GOOD.replace("[params]", "[params]\nbogus_key = { values = [1] }");
+    assert_eq!(
+        err(&text),
+        "t.toml:7: key `params.bogus_key`: unknown parameter `bogus_key` (parameters: fast, slow)"
+    );
+    let text = GOOD.replace("name = \"t\"", "name = \"t\"\ncolour = \"red\"");
+    assert_eq!(
+        err(&text),
+        "t.toml:3: key `experiment.colour`: unknown field `colour`, expected `name` or `strategy`"
+    );
+    let text = GOOD.replace("step = 4", "stride = 4");
+    assert!(
+        err(&text).starts_with("t.toml:7: key `params.fast.stride`: unknown field `stride`"),
+        "{}",
+        err(&text)
+    );
+}
+
+#[test]
+fn wrong_types_name_the_key_and_line() {
+    let text = GOOD.replace("max = 10", "max = \"ten\"");
+    assert_eq!(
+        err(&text),
+        "t.toml:7: key `params.fast.max`: \"ten\" is not allowed for `fast`: expected an integer in 2..=200"
+    );
+    let text = GOOD.replace("{ values = [20, 30] }", "20");
+    assert_eq!(
+        err(&text),
+        "t.toml:8: key `params.slow`: invalid type: integer `20`, expected a range table such as { min = 2, max = 10 } or { values = [...] }"
+    );
+    let text = GOOD.replace("[params]", "[account]\ncash = \"lots\"\n[params]");
+    assert_eq!(err(&text), "t.toml:7: key `account.cash`: invalid type: string \"lots\", expected f64");
+    let text = GOOD.replace("[params]", "[sweep]\nrank_by = \"luck\"\n[params]");
+    assert!(
+        err(&text).starts_with("t.toml:7: key `sweep.rank_by`: unknown variant `luck`"),
+        "{}",
+        err(&text)
+    );
+}
+
+#[test]
+fn out_of_space_ranges_name_the_parameter_and_the_allowed_range() {
+    let text = GOOD.replace("slow = { values = [20, 30] }", "slow = { min = 2, max = 200 }");
+    assert_eq!(
+        err(&text),
+        "t.toml:8: key `params.slow.min`: 2 is not allowed for `slow`: expected an integer in 3..=400"
+    );
+    let text = GOOD.replace("max = 10", "max = 1");
+    assert_eq!(
+        err(&text),
+        "t.toml:7: key `params.fast.max`: 1 is not allowed for `fast`: expected an integer in 2..=200"
+    );
+    let text = GOOD.replace("min = 2, max = 10", "min = 10, max = 5");
+    assert_eq!(err(&text), "t.toml:7: key `params.fast.max`: 5 is below min 10");
+}
+
+#[test]
+fn unknown_strategy_sample_and_bad_account_are_named() {
+    let text = GOOD.replace("\"sma_cross\"", "\"sma_crossover\"");
+    assert!(err(&text).starts_with("t.toml:3: key `experiment.strategy`: unknown strategy `sma_crossover` (strategies: sma_cross, mean_reversion"));
+    let text = GOOD.replace("\"GOOG\"", "\"AAPL\"");
+    assert_eq!(
+        err(&text),
+        "t.toml:5: key `data.sample`: unknown sample `AAPL` (samples: GOOG, EURUSD, BTCUSD)"
+    );
+    let text = GOOD.replace("[params]", "[account]\ncommission_rate = 1.5\n[params]");
+    assert_eq!(err(&text), "t.toml:7: key `account.commission_rate`: 1.5 must be in [0, 1)");
+    let text = GOOD.replace("sample = \"GOOG\"", "sample = \"GOOG\"\nfile = \"a.csv\"");
+    assert!(err(&text).contains("key `data`: give exactly one of `sample`, `file` or `store` (found 2)"));
+    let text = GOOD.replace("[params]", "[sweep]\nmode = \"random\"\n[params]");
+    assert!(err(&text).contains("key `sweep.samples`: random mode needs `samples`"));
+    let grid_real = "[experiment]\nname = \"m\"\nstrategy = \"mean_reversion\"\n[data]\nsample = \"GOOG\"\n\
+                     [params]\nentry_z = { min = 1, max = 2 }\n";
+    assert_eq!(
+        err(grid_real),
+        "t.toml:7: key `params.entry_z.step`: a grid over a real parameter needs `step` (or `values`)"
+    );
+}
+
+#[test]
+fn syntax_errors_give_the_line() {
+    assert_eq!(
+        err("[experiment]\nname = \"t\"\nstrategy = \n"),
+        "t.toml:3: string values must be quoted, expected literal string"
+    );
+}
