@@ -1,7 +1,8 @@
 //! One book: the position a strategy holds in one symbol, stepped bar by bar.
 //!
 //! The single-symbol engine and every leg of a portfolio run this same state machine; cash is
-//! passed in so a portfolio sleeve can share it between its legs.
+//! passed in so a portfolio sleeve can share it between its legs. A bar runs in phases
+//! (exits, entries, stops) that [`step_books`](super::step::step_books) orders across books.
 
 use datasets::{Bars, Timestamp};
 
@@ -10,6 +11,7 @@ use super::record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, 
 use super::rules::{FillTiming, SizingPrice, TradeRules};
 use super::signal::{Signal, Strength};
 use super::sizing::{buy_cost, max_quantity};
+use super::step::Slots;
 
 #[derive(Clone, Copy, Debug)]
 struct Position {
@@ -33,6 +35,10 @@ pub(crate) struct Book<'a> {
     rules: &'a TradeRules,
     position: Option<Position>,
     activity: Activity,
+    /// Whether a position was held at any moment of the current bar.
+    exposed: bool,
+    /// Whether the book was flat at the current bar's fill point, before its exits.
+    can_enter: bool,
 }
 
 impl<'a> Book<'a> {
@@ -55,6 +61,8 @@ impl<'a> Book<'a> {
             rules,
             position: None,
             activity,
+            exposed: false,
+            can_enter: false,
         }
     }
 
@@ -63,27 +71,70 @@ impl<'a> Book<'a> {
         self.position.map_or(0.0, |p| p.qty * self.close[t])
     }
 
-    /// Runs bar `t`: the fill point (open or close, per the rules) and the intrabar stops.
-    /// `base` is the equity that sizing fractions apply to. Returns whether a position was held
-    /// at any moment of the bar.
-    pub(crate) fn step(&mut self, t: usize, cash: &mut f64, base: f64) -> bool {
-        let mut exposed = self.position.is_some();
-        match self.rules.fill {
-            FillTiming::NextOpen => {
-                if t > 0 {
-                    exposed |= self.fill_point(t, t - 1, self.open[t], cash, base);
-                }
-                self.check_stops(t, cash);
-            }
-            FillTiming::SameBarClose => {
-                self.check_stops(t, cash);
-                exposed |= self.fill_point(t, t, self.close[t], cash, base);
-            }
-        }
-        if exposed {
+    /// True while a position is open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.position.is_some()
+    }
+
+    /// When this book's orders fill.
+    pub(crate) fn fill_timing(&self) -> FillTiming {
+        self.rules.fill
+    }
+
+    /// Starts bar `t`: a position carried in from the previous bar makes the bar exposed.
+    pub(crate) fn begin_bar(&mut self) {
+        self.exposed = self.position.is_some();
+        self.can_enter = false;
+    }
+
+    /// Ends the bar: counts it if a position was held at any moment of it, and says so.
+    pub(crate) fn end_bar(&mut self) -> bool {
+        if self.exposed {
             self.activity.exposed_bars += 1;
         }
-        exposed
+        self.exposed
+    }
+
+    /// Bar `t`'s fill point: the bar whose signal fills there and the reference price (the
+    /// open, or the close under [`FillTiming::SameBarClose`]); none on bar 0 with next-open fills.
+    fn fill_point(&self, t: usize) -> Option<(usize, f64)> {
+        match self.rules.fill {
+            FillTiming::NextOpen => (t > 0).then(|| (t - 1, self.open[t])),
+            FillTiming::SameBarClose => Some((t, self.close[t])),
+        }
+    }
+
+    /// The exits at bar `t`'s fill point: the exit signal, else the time stop. Only a book flat
+    /// at this point may enter at it ([`Book::fill_entry`]): a position closed here is not
+    /// re-opened on the same fill point.
+    pub(crate) fn fill_exit(&mut self, t: usize, cash: &mut f64) {
+        let Some((signal_bar, reference)) = self.fill_point(t) else { return };
+        self.can_enter = self.position.is_none();
+        let Some(p) = self.position else { return };
+        if self.signals[signal_bar] == Signal::Exit {
+            self.close_position(t, reference, ExitReason::Signal, Some(signal_bar), cash);
+        } else if self.rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m) {
+            self.close_position(t, reference, ExitReason::TimeStop, None, cash);
+        }
+    }
+
+    /// The entry at bar `t`'s fill point, called after [`Book::fill_exit`] of every book sharing
+    /// `cash`. `base` is the equity that sizing fractions apply to; `slots` counts the positions
+    /// open in the sleeve and refuses an entry beyond its limit.
+    pub(crate) fn fill_entry(&mut self, t: usize, cash: &mut f64, base: f64, slots: &mut Slots) {
+        let Some((signal_bar, reference)) = self.fill_point(t) else { return };
+        match self.signals[signal_bar] {
+            Signal::EnterShort => self.refuse(t, signal_bar, RefusalReason::ShortSelling),
+            Signal::Enter(strength) if self.can_enter => {
+                if let Some(max) = slots.full() {
+                    self.refuse(t, signal_bar, RefusalReason::PositionLimit { max: max.get() });
+                } else if self.open_position(t, signal_bar, reference, strength, cash, base) {
+                    slots.open += 1;
+                    self.exposed = true;
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Ends the run after the last bar: closes or reports the open position.
@@ -103,32 +154,6 @@ impl<'a> Book<'a> {
             }
         }
         self.activity
-    }
-
-    /// Acts on the signal of `signal_bar` at reference price `reference` in bar `t`; also applies
-    /// the time stop. Returns whether a position was opened.
-    fn fill_point(&mut self, t: usize, signal_bar: usize, reference: f64, cash: &mut f64, base: f64) -> bool {
-        let signal = self.signals[signal_bar];
-        if signal == Signal::EnterShort {
-            self.refuse(t, signal_bar, RefusalReason::ShortSelling);
-            return false;
-        }
-        match (self.position, signal) {
-            (Some(_), Signal::Exit) => {
-                self.close_position(t, reference, ExitReason::Signal, Some(signal_bar), cash);
-                false
-            }
-            (Some(p), _) => {
-                if self.rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m) {
-                    self.close_position(t, reference, ExitReason::TimeStop, None, cash);
-                }
-                false
-            }
-            (None, Signal::Enter(strength)) => {
-                self.open_position(t, signal_bar, reference, strength, cash, base)
-            }
-            (None, _) => false,
-        }
     }
 
     fn refuse(&mut self, t: usize, signal_bar: usize, reason: RefusalReason) {
@@ -225,7 +250,7 @@ impl<'a> Book<'a> {
     /// Stop-loss, trailing stop and take-profit inside bar `t` (rules in [`ExitRules`]).
     ///
     /// [`ExitRules`]: super::ExitRules
-    fn check_stops(&mut self, t: usize, cash: &mut f64) {
+    pub(crate) fn check_stops(&mut self, t: usize, cash: &mut f64) {
         let Some(p) = self.position else { return };
         let exits = &self.rules.exits;
         let (open, high, low) = (self.open[t], self.high[t], self.low[t]);

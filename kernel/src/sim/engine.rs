@@ -6,6 +6,7 @@ use super::book::Book;
 use super::record::Activity;
 use super::rules::{ConfigError, TradeRules, check_cash};
 use super::signal::Signal;
+use super::step::step_books;
 
 /// A validated simulator: starting cash plus trading rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,8 +79,7 @@ impl Simulator {
         let mut cash = self.initial_cash;
         let mut book = Book::new(bars, signals, &self.rules, std::mem::take(&mut out.activity));
         for t in 0..bars.len() {
-            let base = cash + if t > 0 { book.mark(t - 1) } else { 0.0 };
-            book.step(t, &mut cash, base);
+            step_books(std::slice::from_mut(&mut book), t, &mut cash, None);
             out.equity.push(cash + book.mark(t));
         }
         out.activity = book.finish(&mut cash);

@@ -6,6 +6,11 @@
 //! account cannot make (a short sale, more than the cash) are refused and recorded with a
 //! [`RefusalReason`], never resized. [`Simulator`] runs one symbol; [`run_portfolio`] runs many
 //! strategies over many symbols, each strategy with its own slice of the account.
+//!
+//! Within a bar, every exit at a fill point (exit signals, time stops) settles before any entry
+//! there, so an entry can spend the cash an exit just freed; entries are taken in leg order.
+//! Under next-open fills the intrabar stops follow the open's fills; under same-bar-close fills
+//! they precede the close's.
 
 mod book;
 mod costs;
@@ -15,6 +20,7 @@ mod record;
 mod rules;
 mod signal;
 mod sizing;
+mod step;
 
 pub use costs::{Commission, Costs, Side, Slippage};
 pub use engine::{LengthMismatch, SimResult, Simulator};

@@ -3,9 +3,18 @@
 //! Each [`Sleeve`] (one strategy) owns the cash of its allocation, `allocation × initial cash`,
 //! and trades its legs (one per symbol) with the same [`Book`] state machine as the single-symbol
 //! simulator; the unallocated remainder is a reserve that never trades. A sleeve can only spend
-//! its own cash, so one strategy can never use another's allocation. Within a sleeve each leg
-//! sizes against an equal share of the sleeve's equity (marked at the previous close), capped by
-//! the sleeve's cash.
+//! its own cash, so one strategy can never use another's allocation.
+//!
+//! Sizing within a sleeve: each entry sizes against one slot of the sleeve's equity (its cash
+//! plus its positions marked at the previous close), capped by the sleeve's free cash. A sleeve
+//! with [`Sleeve::max_positions`] `= k` has `min(k, legs)` slots and never holds more than `k`
+//! positions: an entry finding them all taken is refused with
+//! [`RefusalReason::PositionLimit`](super::RefusalReason::PositionLimit) (in leg order). Without
+//! a limit every leg has its own slot (`1/legs` of the equity). A cross-sectional strategy that
+//! holds the top `k` of `n` symbols declares `k`, so it invests its whole equity, not `k/n` of it.
+//!
+//! Same-bar order: at each fill point all the sleeve's exits settle before any of its entries,
+//! so a rotation (exit A, enter B on the same bar) buys B with A's proceeds at that fill.
 //!
 //! Rebalancing rule: every `rebalance_every` bars, at that bar's close, allocations are re-based
 //! to the current account equity `E`: each sleeve's target is `allocation × E` (the reserve's is
@@ -22,6 +31,7 @@ use super::book::Book;
 use super::record::Activity;
 use super::rules::{ConfigError, TradeRules, check_cash};
 use super::signal::Signal;
+use super::step::step_books;
 
 /// One symbol traded by a sleeve: its bars and the strategy's signals for them (one per bar).
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +55,8 @@ pub struct Sleeve<'a> {
     pub rules: TradeRules,
     /// The symbols it trades (at least one).
     pub legs: Vec<Leg<'a>>,
+    /// The most positions it holds at once (see the module docs); `None` allows one per leg.
+    pub max_positions: Option<NonZeroUsize>,
 }
 
 /// Account-wide settings.
@@ -247,11 +259,7 @@ pub fn run_portfolio(
     for t in 0..n {
         let mut exposed = false;
         for (s, sleeve_books) in books.iter_mut().enumerate() {
-            let held = if t > 0 { sleeve_books.iter().map(|b| b.mark(t - 1)).sum() } else { 0.0 };
-            let base = (cash[s] + held) / sleeve_books.len() as f64;
-            for book in sleeve_books.iter_mut() {
-                exposed |= book.step(t, &mut cash[s], base);
-            }
+            exposed |= step_books(sleeve_books, t, &mut cash[s], sleeves[s].max_positions);
             member_equity[s] = cash[s] + sleeve_books.iter().map(|b| b.mark(t)).sum::<f64>();
             sleeve_equity[s].push(member_equity[s]);
         }

@@ -88,6 +88,12 @@ pub enum RefusalReason {
     },
     /// Volatility-target sizing has too little history before the signal bar.
     VolatilityUnavailable,
+    /// The sleeve already holds its [`Sleeve::max_positions`](super::Sleeve::max_positions)
+    /// positions (after the same fill point's exits settled).
+    PositionLimit {
+        /// The sleeve's limit.
+        max: usize,
+    },
 }
 
 /// An order the simulator declined.

@@ -5,7 +5,7 @@ use super::costs::Commission;
 /// How large an entry is, decided before the order exists.
 ///
 /// Each rule yields a fraction `f` of the equity base (the account's equity for a single-symbol
-/// run, a sleeve leg's share in a portfolio); the budget is `min(cash, f × strength × base)` and the
+/// run, one slot of the sleeve's equity in a portfolio, see [`Sleeve`](super::Sleeve)); the budget is `min(cash, f × strength × base)` and the
 /// quantity is the largest one whose cost, commission included, fits that budget. Nothing ever
 /// exceeds 1× equity: there is no leverage.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

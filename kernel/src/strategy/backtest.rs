@@ -49,8 +49,9 @@ pub enum BacktestError {
 /// Generates `strategy`'s signals on `data` and simulates them with `rules` from `cash`.
 ///
 /// One leg goes through [`Simulator`]; several through [`run_portfolio`] as a single sleeve
-/// with the whole account (allocation 1, no rebalancing), each leg sized on an equal share of
-/// the sleeve's equity. Metrics annualise by the data's timeframe and the first leg's asset
+/// with the whole account (allocation 1, no rebalancing) and the strategy's
+/// [`max_positions`](Strategy::max_positions): each entry is sized on the sleeve's equity
+/// divided by that limit, or by the number of legs when there is none. Metrics annualise by the data's timeframe and the first leg's asset
 /// class, and benchmark buy-and-hold against the first leg's closes.
 pub fn backtest(
     strategy: &dyn Strategy,
@@ -76,7 +77,8 @@ pub fn backtest(
                     Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: &l.signals }
                 })
                 .collect();
-            let sleeve = Sleeve { name: strategy.name(), allocation: 1.0, rules, legs };
+            let max_positions = strategy.max_positions(params, data);
+            let sleeve = Sleeve { name: strategy.name(), allocation: 1.0, rules, legs, max_positions };
             let config_p = PortfolioConfig { initial_cash: cash, rebalance_every: None::<NonZeroUsize> };
             let result = run_portfolio(&config_p, &[sleeve])?;
             let trades = result.trades();

@@ -15,7 +15,7 @@ pub const ENTRY_WINDOW_MINUTES: std::ops::RangeInclusive<i64> = 1..=120;
 
 /// On 1-minute bars: a session that opens below the previous session's last close by between
 /// `min_gap` and `max_gap` (fractions) is bought once, at the first bar inside the 09:31–11:30
-/// New York window ([`ENTRY_WINDOW_MINUTES`]) whose close is above the session's open (the
+/// New York window (`ENTRY_WINDOW_MINUTES`) whose close is above the session's open (the
 /// gap has started to close) and still below the previous close. The position is sold when a
 /// close reaches the previous close (the gap has filled) or at `exit_minute` after the open,
 /// and always by the session's second-to-last minute so it never holds overnight. Bars outside

@@ -34,6 +34,8 @@ mod sma_cross;
 #[cfg(test)]
 mod tests;
 
+use std::num::NonZeroUsize;
+
 use datasets::Timestamp;
 
 use crate::indicators::IndicatorError;
@@ -70,6 +72,13 @@ pub trait Strategy: Sync {
     /// Rules between parameters that the space's per-parameter bounds cannot express.
     fn validate(&self, _params: &Params) -> Result<(), ParamError> {
         Ok(())
+    }
+
+    /// The most positions the strategy holds at once on `data`'s universe (never its prices),
+    /// e.g. `top_k` for a ranked strategy; a portfolio backtest sizes each entry on that share of
+    /// the equity. `None`, the default, sizes each leg on an equal share of all the legs.
+    fn max_positions(&self, _params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
+        None
     }
 
     /// The legs' signals for `data`; call through [`generate`], which validates `params` first.

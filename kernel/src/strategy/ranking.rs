@@ -1,5 +1,7 @@
 //! Cross-sectional strategies: rank a universe on a schedule and hold the top k.
 
+use std::num::NonZeroUsize;
+
 use chrono::Datelike;
 use datasets::calendar;
 use datasets::{AssetClass, Timestamp};
@@ -81,6 +83,11 @@ fn universe(
     Ok(found)
 }
 
+/// Positions held at once by a top-k strategy: its `top_k` parameter.
+fn top_k_positions(params: &Params) -> Option<NonZeroUsize> {
+    NonZeroUsize::new(params.usize("top_k"))
+}
+
 /// A constraint error for `strategy`.
 fn constraint(strategy: &'static str, rule: String) -> ParamError {
     ParamError::Constraint { strategy, rule }
@@ -118,6 +125,10 @@ impl Strategy for FactorMomentum {
 
     fn space(&self) -> &'static ParamSpace {
         &FACTOR_SPACE
+    }
+
+    fn max_positions(&self, params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
+        top_k_positions(params)
     }
 
     fn validate(&self, params: &Params) -> Result<(), ParamError> {
@@ -172,6 +183,10 @@ impl Strategy for SectorRotation {
 
     fn space(&self) -> &'static ParamSpace {
         &SECTOR_SPACE
+    }
+
+    fn max_positions(&self, params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
+        top_k_positions(params)
     }
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
@@ -238,6 +253,10 @@ impl Strategy for QualitySmallcapValue {
 
     fn space(&self) -> &'static ParamSpace {
         &QUALITY_SPACE
+    }
+
+    fn max_positions(&self, params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
+        top_k_positions(params)
     }
 
     fn validate(&self, params: &Params) -> Result<(), ParamError> {

@@ -22,8 +22,9 @@ const INDEX: &str = "VIX";
 /// the target (enter what should be held, exit the rest); repeated entries are ignored by
 /// the simulator, and a refused entry is retried the next bar.
 ///
-/// In a portfolio run each leg is sized on an equal share of the sleeve, so SPY alone uses
-/// one share of four when all defensives are present.
+/// It holds at most as many positions as there are defensives in the data (all of them at
+/// once when risk is off), and a portfolio run sizes every entry on that share of the sleeve:
+/// with all three present SPY alone uses a third of the equity, each defensive a third.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VixRegimeRotation;
 
@@ -56,6 +57,11 @@ static SPACE: ParamSpace = ParamSpace::new(&[
 ]);
 
 impl VixRegimeRotation {
+    /// Positions of the defensives the data has, in [`DEFENSIVES`] order.
+    fn defensives(data: &MarketData) -> Vec<usize> {
+        DEFENSIVES.iter().filter_map(|s| data.find(s)).collect()
+    }
+
     fn rules(params: &Params) -> Result<RegimeRules, ParamError> {
         let hold = NonZeroUsize::new(params.usize("hold_days")).expect("hold_days >= 1 by its bounds");
         RegimeRules::new(
@@ -85,12 +91,16 @@ impl Strategy for VixRegimeRotation {
         Self::rules(params).map(|_| ())
     }
 
+    fn max_positions(&self, _params: &Params, data: &MarketData) -> Option<NonZeroUsize> {
+        NonZeroUsize::new(Self::defensives(data).len().max(1))
+    }
+
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let missing =
             |what: &str| StrategyError::MissingSymbols { strategy: self.name(), what: what.to_string() };
         let index = data.find(INDEX).ok_or_else(|| missing("symbol VIX"))?;
         let equity = data.find(EQUITY).ok_or_else(|| missing("symbol SPY"))?;
-        let defensives: Vec<usize> = DEFENSIVES.iter().filter_map(|s| data.find(s)).collect();
+        let defensives = Self::defensives(data);
         if defensives.is_empty() {
             return Err(missing("defensive symbol (TLT, GLD or SHY)"));
         }

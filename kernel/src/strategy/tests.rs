@@ -10,7 +10,7 @@ use datasets::{Bar, Bars, SymbolMeta, Timeframe, Timestamp};
 
 use super::*;
 use crate::regime::{Regime, RegimeRules};
-use crate::sim::{RefusalReason, TradeRules};
+use crate::sim::{PortfolioResult, RefusalReason, TradeRules};
 
 /// Daily bars of SPY, the sector ETFs, TLT/GLD/SHY, VIX and 40 stocks over three years, and
 /// minute bars of the first 28 symbols (funds, VIX, 12 stocks) over the last 20 sessions.
@@ -344,4 +344,83 @@ fn market_data_must_be_aligned() {
         "symbol `XLK` is not aligned with `SPY`: every symbol needs the same timestamps"
     );
     assert!(matches!(MarketData::new(Timeframe::Day1, vec![]), Err(DataError::Empty(_))));
+}
+
+/// The portfolio run of `strategy` with default parameters on the daily universe, and the
+/// average share of its equity held in positions at the close over the bars from the first
+/// entry on.
+fn invested(strategy: &dyn Strategy) -> (PortfolioResult, f64) {
+    let data = daily();
+    let bt = backtest(strategy, &defaults(strategy), data, TradeRules::default(), 100_000.0).unwrap();
+    let RunResult::Portfolio(p) = bt.result else { panic!("{} runs as a portfolio", strategy.name()) };
+    let mut held = vec![0.0; data.len()];
+    for leg in &p.sleeves[0].legs {
+        let close = data.symbols()[data.find(&leg.symbol).unwrap()].bars.close();
+        for t in &leg.activity.trades {
+            for (h, c) in held[t.entry_bar..t.exit_bar].iter_mut().zip(&close[t.entry_bar..t.exit_bar]) {
+                *h += t.qty * c;
+            }
+        }
+    }
+    let first = p.trades().iter().map(|t| t.entry_bar).min().unwrap();
+    let bars = first..data.len() - 1;
+    let share = bars.clone().map(|t| held[t] / p.equity[t]).sum::<f64>() / bars.len() as f64;
+    (p, share)
+}
+
+fn max_of(s: &dyn Strategy, data: &MarketData) -> Option<usize> {
+    s.max_positions(&defaults(s), data).map(|m| m.get())
+}
+
+#[test]
+fn strategies_declare_the_positions_they_hold_at_once() {
+    let data = daily();
+    assert_eq!(max_of(&FactorMomentum, data), Some(10));
+    assert_eq!(max_of(&SectorRotation, data), Some(3));
+    assert_eq!(max_of(&QualitySmallcapValue, data), Some(10));
+    assert_eq!(max_of(&VixRegimeRotation, data), Some(3), "TLT, GLD and SHY at once");
+    assert_eq!(max_of(&SmaCross, data), None);
+    let p = Params::parse(FactorMomentum.space(), ["top_k=4"]).unwrap();
+    assert_eq!(FactorMomentum.max_positions(&p, data).map(|m| m.get()), Some(4));
+    let no_gld = MarketData::new(
+        Timeframe::Day1,
+        data.symbols()
+            .iter()
+            .filter(|s| !["GLD", "SHY"].contains(&s.meta.symbol.as_str()))
+            .cloned()
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(max_of(&VixRegimeRotation, &no_gld), Some(1), "SPY or TLT, each with everything");
+}
+
+#[test]
+fn ranked_strategies_keep_the_account_invested_without_hitting_their_limit() {
+    // Sized on 1/n of the sleeve they held about 27 % of the equity; sized on 1/k, all of it.
+    for s in [&FactorMomentum as &dyn Strategy, &SectorRotation, &QualitySmallcapValue] {
+        let (p, share) = invested(s);
+        assert!(share > 0.98, "{} holds {share:.3} of its equity", s.name());
+        let refusals = p.sleeves[0].legs.iter().flat_map(|l| &l.activity.refusals);
+        assert_eq!(refusals.count(), 0, "{}", s.name());
+    }
+}
+
+#[test]
+fn vix_rotation_sizes_spy_on_a_third_and_the_defensives_on_a_third_each() {
+    let (p, share) = invested(&VixRegimeRotation);
+    assert!((0.35..0.40).contains(&share), "holds {share:.3} of its equity");
+    let sleeve = &p.sleeves[0];
+    let mut entries = 0;
+    for leg in &sleeve.legs {
+        assert!(leg.activity.refusals.is_empty(), "{}", leg.symbol);
+        for t in &leg.activity.trades {
+            // A third of the equity at the previous close, or the free cash when an exit at the
+            // same open sold below that close and left less (the last entry of a batch).
+            let slot = sleeve.equity[t.entry_bar - 1] / 3.0;
+            let cost = t.qty * t.entry_price;
+            assert!(cost <= slot && cost > 0.95 * slot, "{} {cost} vs {slot}", leg.symbol);
+            entries += 1;
+        }
+    }
+    assert!(entries >= 4, "{entries} entries");
 }

@@ -183,6 +183,14 @@ fn time_stop_exits_at_the_open_max_bars_after_entry() {
     assert_eq!((t.entry_bar, t.exit_bar, t.exit_price, t.exit_reason), (1, 3, 13.0, ExitReason::TimeStop));
     // Re-entry needs a fresh signal: Enter at bar 0 only, so one trade.
     assert_eq!(r.activity.trades.len(), 1);
+    // The time stop applies whatever the signal asks: a refused short sale does not delay it, and
+    // an entry signal met at the stop's own fill point does not re-open the position there.
+    let r = run(1_000.0, rules, &b, &[E, H, Signal::EnterShort, H, H, H]);
+    let t = r.activity.trades[0];
+    assert_eq!((t.exit_bar, t.exit_reason), (3, ExitReason::TimeStop));
+    assert_eq!(r.activity.refusals[0].reason, RefusalReason::ShortSelling);
+    let r = run(1_000.0, rules, &b, &[E, H, E, H, H, H]);
+    assert_eq!(r.activity.trades.len(), 1, "no re-entry at the time stop's open");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use super::*;
 use crate::sim::*;
 
 fn sleeve<'a>(name: &'a str, allocation: f64, legs: Vec<Leg<'a>>) -> Sleeve<'a> {
-    Sleeve { name, allocation, rules: TradeRules::default(), legs }
+    Sleeve { name, allocation, rules: TradeRules::default(), legs, max_positions: None }
 }
 
 fn leg<'a>(symbol: &'a str, bars: &'a Bars, signals: &'a [Signal]) -> Leg<'a> {
@@ -121,4 +121,66 @@ fn invalid_portfolios_are_errors_naming_the_sleeve() {
     bad_rules.rules.exits.take_profit = Some(-1.0);
     let err = run_portfolio(&NO_REBALANCE, &[bad_rules]).unwrap_err();
     assert!(err.to_string().contains("sleeve `r`: `exits.take_profit`"), "{err}");
+}
+
+fn limited<'a>(max: usize, legs: Vec<Leg<'a>>) -> Sleeve<'a> {
+    Sleeve { max_positions: NonZeroUsize::new(max), ..sleeve("ranked", 1.0, legs) }
+}
+
+#[test]
+fn a_one_position_sleeve_invests_its_whole_equity_in_that_position() {
+    let (x, y, z) = (flat(&[10.0; 4]), flat(&[20.0; 4]), flat(&[25.0; 4]));
+    let (idle, enter) = ([H; 4], [E, H, H, H]);
+    let legs = || vec![leg("X", &x, &idle), leg("Y", &y, &enter), leg("Z", &z, &idle)];
+    let r = run_portfolio(&NO_REBALANCE, &[limited(1, legs())]).unwrap();
+    // The whole 10,000 at 20: 500 shares, no cash left.
+    let t = r.sleeves[0].legs[1].activity.trades[0];
+    assert_eq!((t.entry_bar, t.qty, t.entry_price), (1, 500.0, 20.0));
+    assert_eq!(r.sleeves[0].equity, [10_000.0; 4]);
+    // Without a limit the entry gets a third: floor(3,333.33 / 20) = 166 shares.
+    let equal = run_portfolio(&NO_REBALANCE, &[sleeve("ranked", 1.0, legs())]).unwrap();
+    assert_eq!(equal.sleeves[0].legs[1].activity.trades[0].qty, 166.0);
+}
+
+#[test]
+fn a_rotation_reinvests_the_cash_freed_at_the_same_open() {
+    // A (leg 1) is bought at 10 with all 10,000, doubles to 20 and is sold at bar 3's open; B
+    // (leg 0, processed first in leg order) is bought at that same open with A's proceeds.
+    let a = flat(&[10.0, 10.0, 20.0, 20.0, 20.0]);
+    let b = flat(&[8.0; 5]);
+    let a_signals = [E, H, X, H, H];
+    let b_signals = [H, H, E, H, H];
+    let sleeves = [limited(1, vec![leg("B", &b, &b_signals), leg("A", &a, &a_signals)])];
+    let r = run_portfolio(&NO_REBALANCE, &sleeves).unwrap();
+    let (b_leg, a_leg) = (&r.sleeves[0].legs[0].activity, &r.sleeves[0].legs[1].activity);
+    assert!(a_leg.refusals.is_empty() && b_leg.refusals.is_empty());
+    let sold = a_leg.trades[0];
+    assert_eq!((sold.qty, sold.exit_bar, sold.exit_price), (1_000.0, 3, 20.0));
+    // Sized on the equity at bar 2's close (20,000) with the 20,000 of cash the sale freed.
+    let bought = b_leg.trades[0];
+    assert_eq!((bought.entry_bar, bought.qty, bought.entry_price), (3, 2_500.0, 8.0));
+    assert_eq!(r.sleeves[0].equity, [10_000.0, 10_000.0, 20_000.0, 20_000.0, 20_000.0]);
+    assert_eq!(r.exposed_bars, 4);
+}
+
+#[test]
+fn an_entry_beyond_max_positions_is_refused_until_a_slot_frees() {
+    let (x, y, z) = (flat(&[10.0; 5]), flat(&[20.0; 5]), flat(&[25.0; 5]));
+    let x_signals = [E, H, X, H, H];
+    let y_signals = [E, H, H, H, H];
+    let z_signals = [E, H, E, H, H];
+    let legs = vec![leg("X", &x, &x_signals), leg("Y", &y, &y_signals), leg("Z", &z, &z_signals)];
+    let r = run_portfolio(&NO_REBALANCE, &[limited(2, legs)]).unwrap();
+    let legs = &r.sleeves[0].legs;
+    // Bar 1: X and Y take the two slots, 5,000 each; Z is refused, not resized.
+    assert_eq!((legs[0].activity.trades[0].qty, legs[1].activity.trades[0].qty), (500.0, 250.0));
+    assert_eq!(
+        legs[2].activity.refusals,
+        [Refusal { signal_bar: 0, bar: 1, reason: RefusalReason::PositionLimit { max: 2 } }]
+    );
+    // Bar 3: X's exit settles first, so Z takes its slot and its 5,000 at the same open.
+    let z_trade = legs[2].activity.trades[0];
+    assert_eq!((z_trade.entry_signal_bar, z_trade.entry_bar, z_trade.qty), (2, 3, 200.0));
+    assert_eq!(legs[0].activity.trades[0].exit_bar, 3);
+    assert_eq!(r.sleeves[0].final_cash, 10_000.0);
 }

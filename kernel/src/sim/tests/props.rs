@@ -1,5 +1,7 @@
 //! Property tests over random bar series, random signals and random rules.
 
+use std::num::NonZeroUsize;
+
 use proptest::prelude::*;
 
 use super::*;
@@ -7,7 +9,12 @@ use crate::sim::*;
 
 /// A random valid bar series of 2..60 bars: a random walk with gaps and wicks.
 fn arb_bars() -> impl Strategy<Value = Bars> {
-    prop::collection::vec((-0.08f64..0.08, -0.05f64..0.05, 0.0f64..0.05, 0.0f64..0.05), 2..60).prop_map(
+    arb_walk(2..60)
+}
+
+/// A random walk with gaps and wicks, of a length in `len`.
+fn arb_walk(len: impl Into<prop::collection::SizeRange>) -> impl Strategy<Value = Bars> {
+    prop::collection::vec((-0.08f64..0.08, -0.05f64..0.05, 0.0f64..0.05, 0.0f64..0.05), len).prop_map(
         |steps| {
             let mut prev = 50.0;
             let rows: Vec<_> = steps
@@ -74,6 +81,35 @@ fn arb_rules() -> impl Strategy<Value = TradeRules> {
     })
 }
 
+/// One book's cash flows: `(entry bar, exit bar or n while open, qty, cash spent, cash returned)`.
+fn flows(a: &Activity, c: &Commission, n: usize) -> Vec<(usize, usize, f64, f64, f64)> {
+    let open = a.open_position.map(|p| (p.entry_bar, n, p.qty, p.qty * p.entry_price + p.entry_fee, 0.0));
+    a.trades
+        .iter()
+        .map(|t| {
+            let entry_cost = t.qty * t.entry_price + c.cost(t.qty, t.entry_price);
+            let proceeds = t.qty * t.exit_price - c.cost(t.qty, t.exit_price).min(t.qty * t.exit_price);
+            (t.entry_bar, t.exit_bar, t.qty, entry_cost, proceeds)
+        })
+        .chain(open)
+        .collect()
+}
+
+/// Bars of 1..5 aligned legs, their signals, rules, cash and a position limit.
+type SleeveCase = (Vec<Bars>, Vec<Vec<Signal>>, TradeRules, f64, Option<NonZeroUsize>);
+
+fn arb_sleeve() -> impl Strategy<Value = SleeveCase> {
+    (2usize..60, 1usize..5).prop_flat_map(|(n, legs)| {
+        (
+            prop::collection::vec(arb_walk(n), legs),
+            prop::collection::vec(prop::collection::vec(arb_signal(), n), legs),
+            arb_rules(),
+            100.0f64..20_000.0,
+            prop::option::of(1usize..6).prop_map(|m| m.and_then(NonZeroUsize::new)),
+        )
+    })
+}
+
 fn arb_case() -> impl Strategy<Value = (Bars, Vec<Signal>, TradeRules, f64)> {
     (arb_bars(), arb_rules(), 100.0f64..20_000.0).prop_flat_map(|(b, rules, cash)| {
         let n = b.len();
@@ -113,18 +149,7 @@ proptest! {
             prop_assert!(refusal.bar >= refusal.signal_bar);
         }
         // Replay cash and position from the trade list and check them against the equity curve.
-        let open = r.activity.open_position.map(|p| (p.entry_bar, n, p.qty, p.qty * p.entry_price + p.entry_fee, 0.0));
-        let flows: Vec<(usize, usize, f64, f64, f64)> = r
-            .activity
-            .trades
-            .iter()
-            .map(|t| {
-                let entry_cost = t.qty * t.entry_price + c.cost(t.qty, t.entry_price);
-                let proceeds = t.qty * t.exit_price - c.cost(t.qty, t.exit_price).min(t.qty * t.exit_price);
-                (t.entry_bar, t.exit_bar, t.qty, entry_cost, proceeds)
-            })
-            .chain(open)
-            .collect();
+        let flows = flows(&r.activity, c, n);
         for (bar, (&equity, &close)) in r.equity.iter().zip(close).enumerate() {
             let mut cash = cash0;
             let mut qty = 0.0;
@@ -158,10 +183,11 @@ proptest! {
         (b, signals, rules, cash0) in arb_case(),
         other in prop::collection::vec(arb_signal(), 60),
         split in 0.1f64..0.9,
+        max in prop::option::of(1usize..4),
     ) {
         let other_signals = &other[..b.len()];
-        let a = Sleeve { name: "a", allocation: split, rules, legs: vec![Leg { symbol: "X", bars: &b, signals: &signals }] };
-        let other_sleeve = Sleeve { name: "b", allocation: 1.0 - split, rules: TradeRules::default(), legs: vec![Leg { symbol: "X", bars: &b, signals: other_signals }] };
+        let a = Sleeve { name: "a", allocation: split, rules, legs: vec![Leg { symbol: "X", bars: &b, signals: &signals }], max_positions: max.and_then(NonZeroUsize::new) };
+        let other_sleeve = Sleeve { name: "b", allocation: 1.0 - split, rules: TradeRules::default(), legs: vec![Leg { symbol: "X", bars: &b, signals: other_signals }], max_positions: None };
         let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
         let p = run_portfolio(&config, &[a, other_sleeve]).unwrap();
         let alone = Simulator::new(split * cash0, rules).unwrap().run(&b, &signals).unwrap();
@@ -170,6 +196,62 @@ proptest! {
         for t in 0..b.len() {
             let sum = p.sleeves[0].equity[t] + p.sleeves[1].equity[t] + p.final_reserve;
             prop_assert!((p.equity[t] - sum).abs() <= 1e-9 * cash0);
+        }
+    }
+
+    #[test]
+    fn a_sleeve_never_exceeds_its_slots_its_positions_or_its_cash((bars, signals, rules, cash0, max) in arb_sleeve()) {
+        let legs: Vec<Leg<'_>> = bars.iter().zip(&signals).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s }).collect();
+        let sleeve = Sleeve { name: "s", allocation: 1.0, rules, legs, max_positions: max };
+        let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
+        let p = run_portfolio(&config, &[sleeve]).unwrap();
+        let (n, legs) = (bars[0].len(), bars.len());
+        let result = &p.sleeves[0];
+        let c = &rules.costs.commission;
+        let slots = max.map_or(legs, |m| m.get().min(legs)) as f64;
+        // Positions open while bar t's entries fill: those entered at t, and older ones not
+        // closed before them (stops under next-open fills and end-of-data closes come after).
+        let late = |t: &Trade| t.exit_reason == ExitReason::EndOfData
+            || (rules.fill == FillTiming::NextOpen && matches!(t.exit_reason, ExitReason::StopLoss | ExitReason::TakeProfit | ExitReason::TrailingStop));
+        let all: Vec<&Activity> = result.legs.iter().map(|l| &l.activity).collect();
+        let open_at_entries = |bar: usize| -> usize {
+            all.iter().map(|a| {
+                let closed = a.trades.iter().filter(|t| t.entry_bar == bar || (t.entry_bar < bar && (t.exit_bar > bar || (t.exit_bar == bar && late(t))))).count();
+                closed + usize::from(a.open_position.is_some_and(|o| o.entry_bar <= bar))
+            }).sum()
+        };
+        for bar in 0..n {
+            prop_assert!(open_at_entries(bar) <= max.map_or(legs, NonZeroUsize::get), "bar {bar}");
+        }
+        for a in &all {
+            for t in &a.trades {
+                // No entry spends more than its slot of the equity at the previous close.
+                let equity = if t.entry_bar == 0 { cash0 } else { result.equity[t.entry_bar - 1] };
+                let cost = t.qty * t.entry_price + c.cost(t.qty, t.entry_price);
+                if rules.sizing_price == SizingPrice::FillPrice {
+                    prop_assert!(cost <= equity / slots * (1.0 + 1e-9), "{cost} > {equity} / {slots}");
+                }
+            }
+            for r in &a.refusals {
+                if let RefusalReason::PositionLimit { max: m } = r.reason {
+                    prop_assert_eq!(Some(m), max.map(NonZeroUsize::get));
+                    prop_assert_eq!(open_at_entries(r.bar), m, "refused at bar {} with a free slot", r.bar);
+                }
+            }
+        }
+        // Replay the sleeve's cash and positions across legs against its equity curve.
+        let flows: Vec<_> = all.iter().zip(&bars).map(|(a, b)| (flows(a, c, n), b.close())).collect();
+        for (bar, &equity) in result.equity.iter().enumerate() {
+            let mut cash = cash0;
+            let mut held = 0.0;
+            for (leg_flows, close) in &flows {
+                for &(e, x, q, cost, proceeds) in leg_flows {
+                    if e <= bar { cash -= cost; }
+                    if x <= bar { cash += proceeds; } else if e <= bar { held += q * close[bar]; }
+                }
+            }
+            prop_assert!(cash >= -1e-9 * cash0, "cash {cash} at bar {bar}");
+            prop_assert!((equity - cash - held).abs() <= 1e-9 * cash0.max(equity), "bar {bar}: {equity} vs {}", cash + held);
         }
     }
 }
