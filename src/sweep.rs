@@ -1,11 +1,61 @@
-//! `tradebot sweep` (being written).
+//! `tradebot sweep`: load an experiment file, run its sweep, print and store the ranked results.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use experiments::evolve::db::ResearchDb;
+use experiments::{Experiment, data, report, run};
+use indicatif::{ProgressBar, ProgressStyle};
 
-/// Runs the sweep described by `config`.
+/// Runs the sweep described by `config` with `threads` workers, records it in the research
+/// database at `db`, writes the configured CSV/JSON files and prints the top rows (as JSON
+/// with `json`).
 pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool) -> Result<()> {
-    let _ = (config, db, threads, json);
-    anyhow::bail!("tradebot sweep is not implemented yet")
+    let exp = Experiment::load(config)?;
+    let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", config.display()))?;
+    let started = now_ns();
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} combinations ({elapsed}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(exp.name.clone());
+    let furthest = AtomicUsize::new(0);
+    let outcome = run::run(&exp, &bars, threads, |done, total| {
+        bar.set_length(total as u64);
+        let max = furthest.fetch_max(done, Ordering::Relaxed).max(done);
+        bar.set_position(max as u64);
+    })?;
+    bar.finish_and_clear();
+    let finished = now_ns();
+
+    let (sweep, rows) = report::records(&exp, &outcome, data::data_hash(&bars), started, finished);
+    let id = ResearchDb::open(db)?.record_sweep(&sweep, &rows)?;
+    if let Some(path) = &exp.output.csv {
+        report::write_file(path, &report::to_csv(&exp, &outcome))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &exp.output.json {
+        let text = serde_json::to_string_pretty(&report::to_json(&exp, &outcome, outcome.rows.iter()))?;
+        report::write_file(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if json {
+        let mut value = report::to_json(&exp, &outcome, report::top(&outcome, exp.output.top));
+        value["sweep_id"] = id.into();
+        crate::emit(&serde_json::to_string_pretty(&value)?)
+    } else {
+        let seconds = (finished - started) as f64 * 1e-9;
+        crate::emit(&format!(
+            "{}\nsweep #{id} recorded in {} ({seconds:.3} s)",
+            report::table(&outcome, exp.output.top),
+            db.display()
+        ))
+    }
+}
+
+fn now_ns() -> i64 {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970");
+    i64::try_from(d.as_nanos()).expect("before 2262")
 }

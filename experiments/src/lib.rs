@@ -47,7 +47,12 @@
 //! combinations are evaluated and ranked.
 
 pub mod config;
+pub mod data;
 mod metric;
+pub mod report;
+pub mod run;
 
 pub use config::{Axis, ConfigError, DataSource, Experiment, Mode, Output};
+/// The research database crate, re-exported so callers can open it without depending on `evolve`.
+pub use evolve;
 pub use metric::Metric;

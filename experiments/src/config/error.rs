@@ -52,7 +52,7 @@ impl Source<'_> {
     }
 
     /// A TOML syntax or serde error, with the key found from its span.
-    pub(crate) fn from_toml(&self, e: &toml::de::Error) -> ConfigError {
+    pub(crate) fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let start = e.span().map_or(0, |s| s.start);
         ConfigError::Invalid {
             file: self.file.to_string(),

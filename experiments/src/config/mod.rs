@@ -120,7 +120,7 @@ impl Experiment {
     /// paths are resolved against.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
         let src = Source { file, text };
-        let raw: RawExperiment = toml::from_str(text).map_err(|e| src.from_toml(&e))?;
+        let raw: RawExperiment = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
         let strategy_name = &raw.experiment.strategy;
         let strategy = by_name(strategy_name.get_ref()).ok_or_else(|| {
             let known = registry().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");

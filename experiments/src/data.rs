@@ -1,0 +1,83 @@
+//! Loading a sweep's bars and fingerprinting them for the research database.
+
+use datasets::ingest::{ImportOptions, IngestError, parse_bytes, read_file};
+use datasets::store::{Store, StoreError};
+use datasets::{AssetClass, SymbolMeta};
+use kernel::strategy::{DataError, MarketData, SymbolData};
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::DataSource;
+
+/// Bars that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A sample or file did not parse.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The series do not form one aligned data set.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A file holding series of different timeframes.
+    #[error("{file}: series of different timeframes ({first} and {other}) cannot be swept together")]
+    MixedTimeframes {
+        /// The file.
+        file: String,
+        /// The first series' timeframe.
+        first: datasets::Timeframe,
+        /// Another series' timeframe.
+        other: datasets::Timeframe,
+    },
+}
+
+/// The market data `source` describes.
+pub fn load(source: &DataSource) -> Result<MarketData, LoadError> {
+    let (name, series, asset_class) = match source {
+        DataSource::Sample(sample) => {
+            let opts = ImportOptions { symbol: Some(sample.symbol.into()), ..Default::default() };
+            let name = format!("samples/{}", sample.file);
+            let series = parse_bytes(&name, sample.csv, &opts)?;
+            (name, series, sample.asset_class)
+        }
+        DataSource::File(path) => {
+            (path.display().to_string(), read_file(path, &ImportOptions::default())?, AssetClass::Equity)
+        }
+        DataSource::Store { dir, symbols, timeframe } => {
+            let store = Store::open(dir)?;
+            let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
+            return Ok(MarketData::from_store(&store, &symbols, *timeframe)?);
+        }
+    };
+    let timeframe = series.first().map(|s| s.timeframe).ok_or(DataError::Empty("no series"))?;
+    if let Some(other) = series.iter().find(|s| s.timeframe != timeframe) {
+        return Err(LoadError::MixedTimeframes { file: name, first: timeframe, other: other.timeframe });
+    }
+    let symbols = series
+        .into_iter()
+        .map(|s| SymbolData { meta: SymbolMeta::new(s.symbol, asset_class), bars: s.bars })
+        .collect();
+    Ok(MarketData::new(timeframe, symbols)?)
+}
+
+/// xxh3 of the bars a sweep ran on: per symbol its ticker, then its timestamps and OHLCV
+/// columns as little-endian bytes, in the data's order; the timeframe first.
+pub fn data_hash(data: &MarketData) -> u64 {
+    let mut h = Xxh3::new();
+    h.update(data.timeframe().as_str().as_bytes());
+    for s in data.symbols() {
+        h.update(&[0]);
+        h.update(s.meta.symbol.as_bytes());
+        h.update(&[0]);
+        for &t in s.bars.timestamps() {
+            h.update(&t.to_le_bytes());
+        }
+        for column in [s.bars.open(), s.bars.high(), s.bars.low(), s.bars.close(), s.bars.volume()] {
+            for &x in column {
+                h.update(&x.to_le_bytes());
+            }
+        }
+    }
+    h.digest()
+}

@@ -1,0 +1,294 @@
+//! The sweep runner: combinations, evaluation (fast SMA-cross grid or the general backtest in
+//! parallel) and ranking.
+//!
+//! Evaluation: each combination is backtested with [`kernel::strategy::backtest`] through
+//! [`evaluate_all_with_progress`] (rayon; results in input order, so identical at any thread
+//! count). A `sma_cross` grid on one symbol ranked by a metric the fast path computes (total
+//! return, Sharpe, max drawdown, final equity) instead runs [`sma_cross_grid`] over the span of
+//! the windows — exact against the general path — when the grid fills at least a quarter of
+//! that span's pairs; its rows carry no CAGR, Sortino, win rate, profit factor or exposure,
+//! except the top `output.top`, which are re-run through the general backtest.
+//!
+//! Several symbols: every combination runs once on all of them together (one portfolio, legs
+//! sized on equal shares; rows with `symbol = None`), and with `per_symbol = true` also on each
+//! tradable symbol alone. Each of these scopes is ranked on its own: by `rank_by`, best first,
+//! ties broken by the combination's position in the grid (or draw order).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use evolve::db::ResultMetrics;
+use kernel::metrics::MetricsConfig;
+use kernel::sim::Simulator;
+use kernel::strategy::{Backtest, BacktestError, MarketData, ParamValue, Params, RunResult, backtest};
+use kernel::sweep::{SweepError, evaluate_all, evaluate_all_with_progress, sma_cross_grid};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64;
+
+use crate::{Axis, Experiment, Mode};
+
+/// One ranked combination.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    /// The symbol it ran on alone, `None` for all of the data together.
+    pub symbol: Option<String>,
+    /// 1-based rank within its scope.
+    pub rank: usize,
+    /// The parameters.
+    pub params: Params,
+    /// Its figures.
+    pub metrics: ResultMetrics,
+}
+
+/// A finished sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepOutcome {
+    /// Combinations evaluated per scope.
+    pub combinations: usize,
+    /// Combinations skipped for breaking the strategy's constraints.
+    pub skipped: usize,
+    /// True when the SMA-cross fast path evaluated the combined scope.
+    pub fast_path: bool,
+    /// Ranked rows: the combined scope first, then each symbol's, each best first.
+    pub rows: Vec<ResultRow>,
+}
+
+/// A sweep that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A backtest failed (the strategy does not fit the data, for instance).
+    #[error("{strategy} with {params}{scope}: {source}")]
+    Backtest {
+        /// Strategy name.
+        strategy: &'static str,
+        /// The combination.
+        params: String,
+        /// ` on SYMBOL` for a per-symbol run.
+        scope: String,
+        /// What went wrong (boxed: it is large).
+        source: Box<BacktestError>,
+    },
+    /// The fast SMA-cross grid refused the rules.
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
+    /// The local thread pool could not be built.
+    #[error("cannot build a pool of worker threads: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+    /// Rules or cash the simulator refuses (config validation makes this unreachable in practice).
+    #[error(transparent)]
+    Config(#[from] kernel::sim::ConfigError),
+}
+
+/// The combinations `exp` describes that satisfy its strategy's constraints, and the number
+/// skipped for breaking them. Grid order: the last parameter varies fastest.
+pub fn combinations(exp: &Experiment) -> (Vec<Params>, usize) {
+    let space = exp.strategy.space();
+    let drawn: Vec<Vec<ParamValue>> = match exp.mode {
+        Mode::Grid => {
+            let lists: Vec<&[ParamValue]> = exp.axes.iter().map(grid_values).collect();
+            let total: usize = lists.iter().map(|l| l.len()).product();
+            (0..total)
+                .map(|mut k| {
+                    let mut values = vec![ParamValue::Int(0); lists.len()];
+                    for (slot, list) in values.iter_mut().zip(&lists).rev() {
+                        *slot = list[k % list.len()];
+                        k /= list.len();
+                    }
+                    values
+                })
+                .collect()
+        }
+        Mode::Random { samples, seed } => {
+            let mut rng = Pcg64::seed_from_u64(seed);
+            (0..samples).map(|_| exp.axes.iter().map(|a| draw(a, &mut rng)).collect()).collect()
+        }
+    };
+    let total = drawn.len();
+    let valid: Vec<Params> = drawn
+        .into_iter()
+        .map(|v| Params::from_values(space, v).expect("axes hold values checked against the space"))
+        .filter(|p| exp.strategy.validate(p).is_ok())
+        .collect();
+    let skipped = total - valid.len();
+    (valid, skipped)
+}
+
+fn grid_values(axis: &Axis) -> &[ParamValue] {
+    match axis {
+        Axis::Values(v) => v,
+        Axis::Interval { .. } => panic!("config bug: a grid axis without a step"),
+    }
+}
+
+fn draw(axis: &Axis, rng: &mut Pcg64) -> ParamValue {
+    match axis {
+        Axis::Values(v) => v[rng.random_range(0..v.len())],
+        Axis::Interval { min, max } => ParamValue::Real(rng.random_range(*min..=*max)),
+    }
+}
+
+/// Runs `exp` on `data` with `threads` workers (the global rayon pool when `None`), calling
+/// `progress(done, total)` as combinations finish (possibly out of order).
+pub fn run(
+    exp: &Experiment,
+    data: &MarketData,
+    threads: Option<usize>,
+    progress: impl Fn(usize, usize) + Sync,
+) -> Result<SweepOutcome, RunError> {
+    match threads {
+        Some(n) => {
+            rayon::ThreadPoolBuilder::new().num_threads(n).build()?.install(|| sweep(exp, data, &progress))
+        }
+        None => sweep(exp, data, &progress),
+    }
+}
+
+fn sweep(
+    exp: &Experiment,
+    data: &MarketData,
+    progress: &(impl Fn(usize, usize) + Sync),
+) -> Result<SweepOutcome, RunError> {
+    let (combos, skipped) = combinations(exp);
+    let scopes = scopes(exp, data);
+    let total = combos.len() * scopes.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut fast_path = false;
+    for (k, (symbol, scope)) in scopes.iter().enumerate() {
+        let base = k * combos.len();
+        let report = |done: usize, _| progress(base + done, total);
+        let fast = fast_metrics(exp, scope, &combos)?;
+        fast_path |= symbol.is_none() && fast.is_some();
+        let refine = fast.is_some();
+        let metrics = match fast {
+            Some(m) => {
+                report(combos.len(), total);
+                m
+            }
+            None => {
+                let runs = evaluate_all_with_progress(&combos, |p| full(exp, scope, p), report);
+                runs.into_iter()
+                    .zip(&combos)
+                    .map(|(r, p)| r.map_err(|source| backtest_error(exp, symbol, p, source)))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        let mut ranked = rank(exp, symbol, &combos, metrics);
+        if refine {
+            let top = &mut ranked[..exp.output.top.min(combos.len())];
+            let again = evaluate_all(top, |row| full(exp, scope, &row.params));
+            for (row, r) in top.iter_mut().zip(again) {
+                row.metrics = r.map_err(|source| backtest_error(exp, symbol, &row.params, source))?;
+            }
+        }
+        rows.extend(ranked);
+    }
+    Ok(SweepOutcome { combinations: combos.len(), skipped, fast_path, rows })
+}
+
+/// The combined data and, with `per_symbol` and several tradable symbols, each one alone.
+fn scopes<'a>(exp: &Experiment, data: &'a MarketData) -> Vec<(Option<String>, Cow<'a, MarketData>)> {
+    let mut out = vec![(None, Cow::Borrowed(data))];
+    let tradable: Vec<usize> = data.tradable().collect();
+    if exp.per_symbol && tradable.len() > 1 {
+        for i in tradable {
+            let s = &data.symbols()[i];
+            let alone = MarketData::new(data.timeframe(), vec![s.clone()]).expect("one symbol is aligned");
+            out.push((Some(s.meta.symbol.clone()), Cow::Owned(alone)));
+        }
+    }
+    out
+}
+
+fn backtest_error(exp: &Experiment, symbol: &Option<String>, p: &Params, source: BacktestError) -> RunError {
+    let scope = symbol.as_ref().map(|s| format!(" on {s}")).unwrap_or_default();
+    RunError::Backtest {
+        strategy: exp.strategy.name(),
+        params: p.to_string(),
+        scope,
+        source: Box::new(source),
+    }
+}
+
+/// Every figure, from the general backtest.
+fn full(exp: &Experiment, data: &MarketData, p: &Params) -> Result<ResultMetrics, BacktestError> {
+    let Backtest { result, metrics: m, .. } = backtest(exp.strategy, p, data, exp.rules, exp.cash)?;
+    let equity = match &result {
+        RunResult::Single(r) => &r.equity,
+        RunResult::Portfolio(r) => &r.equity,
+    };
+    Ok(ResultMetrics {
+        trades: m.trades,
+        final_equity: equity.last().copied().unwrap_or(exp.cash),
+        total_return: m.total_return,
+        cagr: Some(m.cagr),
+        sharpe: m.sharpe,
+        sortino: Some(m.sortino),
+        max_drawdown: m.max_drawdown,
+        win_rate: Some(m.win_rate),
+        profit_factor: Some(m.profit_factor),
+        exposure: Some(m.exposure),
+    })
+}
+
+/// The fast SMA-cross figures of every combination, when the fast path applies (see the module docs).
+fn fast_metrics(
+    exp: &Experiment,
+    data: &MarketData,
+    combos: &[Params],
+) -> Result<Option<Vec<ResultMetrics>>, RunError> {
+    let [symbol] = data.symbols() else { return Ok(None) };
+    let applies = exp.strategy.name() == "sma_cross"
+        && exp.mode == Mode::Grid
+        && exp.rank_by.on_fast_path()
+        && data.tradable().count() == 1
+        && exp.rules.exits == kernel::sim::ExitRules::default();
+    let windows = combos.iter().flat_map(|p| [p.usize("fast"), p.usize("slow")]);
+    let (Some(lo), Some(hi)) = (windows.clone().min(), windows.max()) else { return Ok(None) };
+    let span = hi - lo + 1;
+    if !applies || combos.len() * 4 < span * (span - 1) / 2 {
+        return Ok(None);
+    }
+    let sim = Simulator::new(exp.cash, exp.rules)?;
+    let config = MetricsConfig::new(data.timeframe(), symbol.meta.asset_class);
+    let grid = sma_cross_grid(&symbol.bars, lo..=hi, &sim, &config)?;
+    let by_pair: HashMap<(usize, usize), usize> =
+        grid.iter().enumerate().map(|(k, r)| ((r.fast, r.slow), k)).collect();
+    Ok(Some(
+        combos
+            .iter()
+            .map(|p| {
+                let r = &grid[by_pair[&(p.usize("fast"), p.usize("slow"))]];
+                ResultMetrics {
+                    trades: r.trades,
+                    final_equity: r.final_equity,
+                    total_return: r.total_return,
+                    sharpe: r.sharpe,
+                    max_drawdown: r.max_drawdown,
+                    ..ResultMetrics::default()
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Rows ranked by `rank_by` (best first; ties by combination order).
+fn rank(
+    exp: &Experiment,
+    symbol: &Option<String>,
+    combos: &[Params],
+    metrics: Vec<ResultMetrics>,
+) -> Vec<ResultRow> {
+    let key = |m: &ResultMetrics| exp.rank_by.of(m).unwrap_or(f64::NEG_INFINITY);
+    let mut order: Vec<usize> = (0..combos.len()).collect();
+    order.sort_by(|&a, &b| key(&metrics[b]).total_cmp(&key(&metrics[a])).then(a.cmp(&b)));
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(r, k)| ResultRow {
+            symbol: symbol.clone(),
+            rank: r + 1,
+            params: combos[k].clone(),
+            metrics: metrics[k],
+        })
+        .collect()
+}
