@@ -56,3 +56,6 @@ pub use config::{Axis, ConfigError, DataSource, Experiment, Mode, Output};
 /// The research database crate, re-exported so callers can open it without depending on `evolve`.
 pub use evolve;
 pub use metric::Metric;
+
+#[cfg(test)]
+mod tests;

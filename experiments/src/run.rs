@@ -242,10 +242,13 @@ fn fast_metrics(
         && exp.rank_by.on_fast_path()
         && data.tradable().count() == 1
         && exp.rules.exits == kernel::sim::ExitRules::default();
+    if !applies {
+        return Ok(None);
+    }
     let windows = combos.iter().flat_map(|p| [p.usize("fast"), p.usize("slow")]);
     let (Some(lo), Some(hi)) = (windows.clone().min(), windows.max()) else { return Ok(None) };
     let span = hi - lo + 1;
-    if !applies || combos.len() * 4 < span * (span - 1) / 2 {
+    if combos.len() * 4 < span * (span - 1) / 2 {
         return Ok(None);
     }
     let sim = Simulator::new(exp.cash, exp.rules)?;
