@@ -14,8 +14,24 @@ fn crosses_above(a: &[f64], b: &[f64], t: usize) -> bool {
 
 /// The first bar `t >= from` (and `>= 1`) at which `a` crosses above `b`. `a` and `b` must have
 /// the same length.
+///
+/// Crosses are rare, so the scan tests a block of bars at a time without branching (a vector
+/// compare and OR) and only looks for the exact bar inside a block that has one.
 pub(super) fn next_cross_above(a: &[f64], b: &[f64], from: usize) -> Option<usize> {
-    (from.max(1)..a.len()).find(|&t| crosses_above(a, b, t))
+    const BLOCK: usize = 32;
+    let n = a.len().min(b.len());
+    let mut start = from.max(1);
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        let prev = a[start - 1..end - 1].iter().zip(&b[start - 1..end - 1]);
+        let now = a[start..end].iter().zip(&b[start..end]);
+        let any = prev.zip(now).fold(false, |any, ((pa, pb), (na, nb))| any | ((pa < pb) & (na > nb)));
+        if any {
+            return (start..end).find(|&t| crosses_above(a, b, t));
+        }
+        start = end;
+    }
+    None
 }
 
 /// Signals of the long-only cross into a reused buffer: `Enter(FULL)` where `fast` crosses above
@@ -65,6 +81,14 @@ mod tests {
         assert_eq!(next_cross_above(&fast, &slow, 3), Some(5));
         assert_eq!(next_cross_above(&fast, &slow, 6), None);
         assert_eq!(next_cross_above(&slow, &fast, 4), Some(6));
+        // Across block boundaries: a single cross far into a long series is found from anywhere before it.
+        let long_a: Vec<f64> = (0..200).map(|t| if t < 137 { 0.0 } else { 2.0 }).collect();
+        let long_b = vec![1.0; 200];
+        for from in [0, 1, 31, 32, 33, 100, 136, 137] {
+            assert_eq!(next_cross_above(&long_a, &long_b, from), Some(137), "from {from}");
+        }
+        assert_eq!(next_cross_above(&long_a, &long_b, 138), None);
+        assert_eq!(next_cross_above(&long_a, &long_b, 500), None);
         let err = cross_signals_into(&fast, &slow[1..], &mut out).unwrap_err();
         assert!(err.to_string().contains("`slow` has length 6, expected 7"), "{err}");
     }
