@@ -313,13 +313,12 @@ fn export(store: &Path, symbol: &str, tf: Timeframe, format: ExportFormat, out: 
     let series = store.series(symbol, tf)?.with_context(|| format!("{symbol} {tf}: not in the store"))?;
     let bars = series.to_bars()?;
     match (format, out) {
-        (ExportFormat::Csv, None) => {
-            let mut w = BufWriter::new(io::stdout().lock());
-            ingest::write_csv(&mut w, &bars)?;
-            w.flush()?;
-        }
-        (ExportFormat::Csv, Some(path)) => {
-            let mut w = BufWriter::new(File::create(path).with_context(|| path.display().to_string())?);
+        (ExportFormat::Csv, out) => {
+            let sink: Box<dyn Write> = match out {
+                Some(path) => Box::new(File::create(path).with_context(|| path.display().to_string())?),
+                None => Box::new(io::stdout().lock()),
+            };
+            let mut w = BufWriter::new(sink);
             ingest::write_csv(&mut w, &bars)?;
             w.flush()?;
         }
