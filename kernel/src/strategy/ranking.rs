@@ -15,7 +15,7 @@ use crate::sim::{Signal, Strength};
 /// Rebalance bars: the first bar of every New York calendar month whose number since year 0
 /// is a multiple of `every_months` (so the schedule does not depend on where the data starts).
 /// Bar 0 is never one: it has no previous bar to tell a new month from.
-fn rebalance_bars(timestamps: &[i64], every_months: usize) -> Vec<bool> {
+pub(super) fn rebalance_bars(timestamps: &[i64], every_months: usize) -> Vec<bool> {
     let month = |ts: i64| {
         let d = calendar::session_date(Timestamp(ts));
         i64::from(d.year()) * 12 + i64::from(d.month0())
@@ -32,7 +32,7 @@ fn rebalance_bars(timestamps: &[i64], every_months: usize) -> Vec<bool> {
 /// rebalance bar the top `k` by `score(t, symbol)` (higher is better; NaN is unrankable; ties
 /// go to the earlier candidate) get `Enter`, every other candidate `Exit`. A rebalance bar
 /// with no rankable candidate (warm-up) changes nothing; other bars `Hold`.
-fn hold_top_k(
+pub(super) fn hold_top_k(
     candidates: &[usize],
     k: usize,
     rebalance: &[bool],
@@ -62,7 +62,7 @@ fn hold_top_k(
 }
 
 /// Return from `t − lookback` to `t − skip` of `close`; NaN before enough history.
-fn lagged_return(close: &[f64], t: usize, lookback: usize, skip: usize) -> f64 {
+pub(super) fn lagged_return(close: &[f64], t: usize, lookback: usize, skip: usize) -> f64 {
     match t.checked_sub(lookback) {
         Some(start) => close[t - skip] / close[start] - 1.0,
         None => f64::NAN,

@@ -1,7 +1,8 @@
-//! `vix_regime_rotation`: equities in calm markets, defensive assets in stressed ones.
+//! `vix_regime_rotation`: equities in calm markets, the strongest defensive asset in stressed ones.
 
 use std::num::NonZeroUsize;
 
+use super::ranking::{hold_top_k, lagged_return, rebalance_bars};
 use super::{
     LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
     Strategy, StrategyError,
@@ -11,20 +12,26 @@ use crate::sim::{Signal, Strength};
 
 /// The equity leg.
 const EQUITY: &str = "SPY";
-/// The defensive legs, held together (those present in the data).
+/// The defensive candidates (those present in the data), in tie-break order.
 const DEFENSIVES: [&str; 3] = ["TLT", "GLD", "SHY"];
 /// The VIX-like index the regime is read from.
 const INDEX: &str = "VIX";
 
 /// Classifies each day from the `VIX` close with [`RegimeRules`] (thresholds and hysteresis
-/// are parameters) and holds `SPY` while the regime is calmer than `risk_off_from`, the
-/// defensives `TLT`, `GLD`, `SHY` (whichever the data has) otherwise. Every bar restates
-/// the target (enter what should be held, exit the rest); repeated entries are ignored by
-/// the simulator, and a refused entry is retried the next bar.
+/// are parameters) and holds `SPY` while the regime is calmer than `risk_off_from`, otherwise
+/// the single defensive among `TLT`, `GLD`, `SHY` (whichever the data has) with the highest
+/// return over the last `defensive_lookback` closes (ties go to the earlier of TLT, GLD, SHY).
 ///
-/// It holds at most as many positions as there are defensives in the data (all of them at
-/// once when risk is off), and a portfolio run sizes every entry on that share of the sleeve:
-/// with all three present SPY alone uses a third of the equity, each defensive a third.
+/// The defensive is re-ranked on the first risk-off bar after a calm/normal (or unclassified)
+/// one, on the month starts of the ranked strategies' schedule (every `rerank_months`) while
+/// risk is off, and on bar `defensive_lookback`, the first with enough history, if risk is off
+/// then; between re-ranks it is held. Before that first bar no defensive is held. `SPY`'s
+/// signals and the defensives' exits while risk is on are restated every bar (repeated entries
+/// are ignored by the simulator, a refused one is retried the next bar); a defensive's entry is
+/// given on re-rank bars only. Every choice reads closes up to its own bar only.
+///
+/// It holds one position at a time, so a portfolio run sizes every entry on the whole sleeve:
+/// the account is fully invested in whichever leg it holds.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VixRegimeRotation;
 
@@ -54,6 +61,16 @@ static SPACE: ParamSpace = ParamSpace::new(&[
         kind: ParamKind::Choice(&["stressed", "crisis"]),
         default: ParamValue::Choice(0),
     },
+    ParamSpec {
+        name: "defensive_lookback",
+        kind: ParamKind::Integer { min: 21, max: 252 },
+        default: ParamValue::Int(63),
+    },
+    ParamSpec {
+        name: "rerank_months",
+        kind: ParamKind::Integer { min: 1, max: 12 },
+        default: ParamValue::Int(1),
+    },
 ]);
 
 impl VixRegimeRotation {
@@ -80,7 +97,7 @@ impl Strategy for VixRegimeRotation {
     }
 
     fn description(&self) -> &'static str {
-        "hold SPY in calm/normal VIX regimes and TLT/GLD/SHY in stressed/crisis ones"
+        "hold SPY in calm/normal VIX regimes, the best of TLT/GLD/SHY by trailing return in stressed/crisis ones"
     }
 
     fn space(&self) -> &'static ParamSpace {
@@ -91,8 +108,8 @@ impl Strategy for VixRegimeRotation {
         Self::rules(params).map(|_| ())
     }
 
-    fn max_positions(&self, _params: &Params, data: &MarketData) -> Option<NonZeroUsize> {
-        NonZeroUsize::new(Self::defensives(data).len().max(1))
+    fn max_positions(&self, _params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
+        Some(NonZeroUsize::MIN)
     }
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
@@ -109,20 +126,35 @@ impl Strategy for VixRegimeRotation {
             _ => Regime::Stressed,
         };
         let regimes = Self::rules(params)?.classify(data.symbols()[index].bars.close());
-        let leg = |symbol: usize, held_when_risk_off: bool| LegSignals {
-            symbol,
-            signals: regimes
-                .iter()
-                .map(|r| match r {
-                    None => Signal::Hold,
-                    Some(r) if (*r >= risk_off_from) == held_when_risk_off => Signal::Enter(Strength::FULL),
-                    Some(_) => Signal::Exit,
-                })
-                .collect(),
-        };
-        let mut legs = vec![leg(equity, false)];
-        legs.extend(defensives.into_iter().map(|d| leg(d, true)));
-        legs.sort_by_key(|l| l.symbol);
-        Ok(SignalSet { legs })
+        let risk_off: Vec<Option<bool>> = regimes.iter().map(|r| r.map(|r| r >= risk_off_from)).collect();
+        let lookback = params.usize("defensive_lookback");
+        let month_starts = rebalance_bars(data.timestamps(), params.usize("rerank_months"));
+        let rerank: Vec<bool> = (0..risk_off.len())
+            .map(|t| {
+                let switched = t == 0 || risk_off[t - 1] != Some(true);
+                risk_off[t] == Some(true) && (switched || month_starts[t] || t == lookback)
+            })
+            .collect();
+        let mut set = hold_top_k(&defensives, 1, &rerank, |t, s| {
+            lagged_return(data.symbols()[s].bars.close(), t, lookback, 0)
+        });
+        for leg in &mut set.legs {
+            for (signal, off) in leg.signals.iter_mut().zip(&risk_off) {
+                if *off == Some(false) {
+                    *signal = Signal::Exit;
+                }
+            }
+        }
+        let equity_signals = risk_off
+            .iter()
+            .map(|off| match off {
+                None => Signal::Hold,
+                Some(true) => Signal::Exit,
+                Some(false) => Signal::Enter(Strength::FULL),
+            })
+            .collect();
+        set.legs.push(LegSignals { symbol: equity, signals: equity_signals });
+        set.legs.sort_by_key(|l| l.symbol);
+        Ok(set)
     }
 }

@@ -260,20 +260,122 @@ fn gap_fill_enters_only_in_the_morning_window_and_never_holds_overnight() {
     assert_eq!(entries(&generate(&GapFill, &p, data).unwrap()), 0);
 }
 
+/// The symbols `set` means to hold after each bar's signals: an entry adds its leg, an exit
+/// removes it, a hold keeps it as it was.
+fn targets<'a>(set: &SignalSet, data: &'a MarketData) -> Vec<Vec<&'a str>> {
+    let mut held = vec![false; set.legs.len()];
+    (0..data.len())
+        .map(|t| {
+            for (h, leg) in held.iter_mut().zip(&set.legs) {
+                match leg.signals[t] {
+                    Signal::Enter(_) => *h = true,
+                    Signal::Exit => *h = false,
+                    _ => {}
+                }
+            }
+            let symbol = |l: &LegSignals| data.symbols()[l.symbol].meta.symbol.as_str();
+            set.legs.iter().zip(&held).filter(|(_, h)| **h).map(|(l, _)| symbol(l)).collect()
+        })
+        .collect()
+}
+
 #[test]
 fn vix_rotation_holds_spy_exactly_when_the_regime_is_calm_or_normal() {
     let data = daily();
     let set = generate(&VixRegimeRotation, &defaults(&VixRegimeRotation), data).unwrap();
     let regimes = RegimeRules::default().classify(data.symbols()[data.find("VIX").unwrap()].bars.close());
-    let held: Vec<&str> = set.legs.iter().map(|l| data.symbols()[l.symbol].meta.symbol.as_str()).collect();
-    assert_eq!(held, ["SPY", "TLT", "GLD", "SHY"]);
-    let enter = Signal::Enter(crate::sim::Strength::FULL);
-    for (t, r) in regimes.iter().enumerate() {
-        let risk_off = r.unwrap().is_risk_off();
-        assert_eq!(set.legs[0].signals[t] == enter, !risk_off, "SPY at {t}");
-        assert_eq!(set.legs[1].signals[t] == enter, risk_off, "TLT at {t}");
+    let legs: Vec<&str> = set.legs.iter().map(|l| data.symbols()[l.symbol].meta.symbol.as_str()).collect();
+    assert_eq!(legs, ["SPY", "TLT", "GLD", "SHY"]);
+    let lookback = 63;
+    let held = targets(&set, data);
+    let risk_off = |t: usize| regimes[t].unwrap().is_risk_off();
+    let month = |t: usize| calendar::session_date(data.time(t)).format("%Y-%m").to_string();
+    let mut chosen = std::collections::BTreeSet::new();
+    for t in 0..data.len() {
+        if !risk_off(t) {
+            assert_eq!(held[t], ["SPY"], "at {t}");
+            continue;
+        }
+        if t < lookback {
+            assert!(held[t].is_empty(), "no defensive has {lookback} bars of history at {t}");
+            continue;
+        }
+        assert_eq!(held[t].len(), 1, "one defensive at {t}: {:?}", held[t]);
+        assert_ne!(held[t][0], "SPY", "at {t}");
+        chosen.insert(held[t][0]);
+        let entered = set.legs[1..].iter().any(|l| matches!(l.signals[t], Signal::Enter(_)));
+        let rerank = !risk_off(t - 1) || month(t) != month(t - 1) || t == lookback;
+        assert_eq!(entered, rerank, "re-ranks at {t} only on a switch, a month start or bar {lookback}");
+        if rerank {
+            // The highest 63-bar return among the defensives, ties to the earlier of TLT, GLD, SHY.
+            let trailing = |s: &str| {
+                let close = data.symbols()[data.find(s).unwrap()].bars.close();
+                close[t] / close[t - lookback] - 1.0
+            };
+            let best = ["TLT", "GLD", "SHY"]
+                .into_iter()
+                .reduce(|a, b| if trailing(b) > trailing(a) { b } else { a });
+            assert_eq!(held[t], [best.unwrap()], "best trailing return at {t}");
+        }
     }
-    assert!(regimes.contains(&Some(Regime::Calm)) && regimes.iter().any(|r| r.unwrap().is_risk_off()));
+    assert!(regimes.contains(&Some(Regime::Calm)));
+    assert!(chosen.len() >= 2, "the ranking is live: chose {chosen:?}");
+}
+
+#[test]
+fn vix_rotation_holds_the_defensive_that_led_at_the_last_rerank() {
+    // 70 calendar days from Tuesday 2024-01-02 (bar 30 is Feb 1, bar 59 is Mar 1).
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+    let symbol = |name: &str, class, close: &dyn Fn(usize) -> f64| {
+        let bars = (0..70).map(|t| {
+            let c = close(t);
+            let ts = calendar::daily_bar_timestamp(start + chrono::Days::new(t as u64));
+            Bar { ts, open: c, high: c, low: c, close: c, volume: 1e6, vwap: None, trade_count: None }
+        });
+        SymbolData { meta: SymbolMeta::new(name, class), bars: Bars::from_bars(bars).unwrap() }
+    };
+    use datasets::AssetClass::{Etf, Index};
+    let data = MarketData::new(
+        Timeframe::Day1,
+        vec![
+            symbol("SPY", Etf, &|_| 100.0),
+            // TLT gains 0.5 % a day throughout; GLD 1 % a day until bar 45, SHY 1 % a day after.
+            symbol("TLT", Etf, &|t| 100.0 * 1.005f64.powi(t as i32)),
+            symbol("GLD", Etf, &|t| 100.0 * 1.01f64.powi(t.min(45) as i32)),
+            symbol("SHY", Etf, &|t| 100.0 * 1.01f64.powi(t.saturating_sub(45) as i32)),
+            // Stressed, calm from bar 25, stressed again from bar 40.
+            symbol("VIX", Index, &|t| if (25..40).contains(&t) { 12.0 } else { 30.0 }),
+        ],
+    )
+    .unwrap();
+    let run = |rerank_months: &str| {
+        let p = Params::parse(VixRegimeRotation.space(), ["defensive_lookback=21", rerank_months]).unwrap();
+        let set = generate(&VixRegimeRotation, &p, &data).unwrap();
+        let mut enters = Vec::new();
+        for (t, leg) in (0..data.len()).flat_map(|t| set.legs.iter().map(move |l| (t, l))) {
+            let name = data.symbols()[leg.symbol].meta.symbol.as_str();
+            if matches!(leg.signals[t], Signal::Enter(_)) && name != "SPY" {
+                enters.push((t, name));
+            }
+        }
+        (targets(&set, &data), enters)
+    };
+    let expect = |spans: &[(std::ops::Range<usize>, &'static str)]| -> Vec<Vec<&'static str>> {
+        let mut out = vec![vec![]; 70];
+        for (bars, s) in spans {
+            out[bars.clone()].fill(vec![*s]);
+        }
+        out
+    };
+    // Bar 21 (first with 21 bars of history): GLD +23 % beats TLT +11 %. Bar 40 (switch back to
+    // stressed): the same. Bar 59 (month start): SHY +14.9 % beats TLT +11 % and GLD +7.2 %.
+    let (held, enters) = run("rerank_months=1");
+    assert_eq!(held, expect(&[(21..25, "GLD"), (25..40, "SPY"), (40..59, "GLD"), (59..70, "SHY")]));
+    assert_eq!(enters, [(21, "GLD"), (40, "GLD"), (59, "SHY")]);
+    // March 2024 is month 24290 since year 0, not a multiple of 3: no re-rank at bar 59.
+    let (held, enters) = run("rerank_months=3");
+    assert_eq!(held, expect(&[(21..25, "GLD"), (25..40, "SPY"), (40..70, "GLD")]));
+    assert_eq!(enters, [(21, "GLD"), (40, "GLD")]);
 }
 
 #[test]
@@ -378,20 +480,10 @@ fn strategies_declare_the_positions_they_hold_at_once() {
     assert_eq!(max_of(&FactorMomentum, data), Some(10));
     assert_eq!(max_of(&SectorRotation, data), Some(3));
     assert_eq!(max_of(&QualitySmallcapValue, data), Some(10));
-    assert_eq!(max_of(&VixRegimeRotation, data), Some(3), "TLT, GLD and SHY at once");
+    assert_eq!(max_of(&VixRegimeRotation, data), Some(1), "SPY or one defensive");
     assert_eq!(max_of(&SmaCross, data), None);
     let p = Params::parse(FactorMomentum.space(), ["top_k=4"]).unwrap();
     assert_eq!(FactorMomentum.max_positions(&p, data).map(|m| m.get()), Some(4));
-    let no_gld = MarketData::new(
-        Timeframe::Day1,
-        data.symbols()
-            .iter()
-            .filter(|s| !["GLD", "SHY"].contains(&s.meta.symbol.as_str()))
-            .cloned()
-            .collect(),
-    )
-    .unwrap();
-    assert_eq!(max_of(&VixRegimeRotation, &no_gld), Some(1), "SPY or TLT, each with everything");
 }
 
 #[test]
@@ -406,21 +498,27 @@ fn ranked_strategies_keep_the_account_invested_without_hitting_their_limit() {
 }
 
 #[test]
-fn vix_rotation_sizes_spy_on_a_third_and_the_defensives_on_a_third_each() {
+fn vix_rotation_invests_the_whole_account_in_one_leg_at_a_time() {
+    // Sized on a third of the sleeve (max_positions 3) it held 37.6 % of its equity.
     let (p, share) = invested(&VixRegimeRotation);
-    assert!((0.35..0.40).contains(&share), "holds {share:.3} of its equity");
+    assert!(share >= 0.98, "holds {share:.3} of its equity");
     let sleeve = &p.sleeves[0];
-    let mut entries = 0;
+    let mut trades = Vec::new();
     for leg in &sleeve.legs {
         assert!(leg.activity.refusals.is_empty(), "{}", leg.symbol);
         for t in &leg.activity.trades {
-            // A third of the equity at the previous close, or the free cash when an exit at the
-            // same open sold below that close and left less (the last entry of a batch).
-            let slot = sleeve.equity[t.entry_bar - 1] / 3.0;
+            // The whole equity at the previous close, or the free cash when an exit at the same
+            // open sold below that close and left less.
+            let slot = sleeve.equity[t.entry_bar - 1];
             let cost = t.qty * t.entry_price;
             assert!(cost <= slot && cost > 0.95 * slot, "{} {cost} vs {slot}", leg.symbol);
-            entries += 1;
+            trades.push((t.entry_bar, t.exit_bar, leg.symbol.as_str()));
         }
     }
-    assert!(entries >= 4, "{entries} entries");
+    trades.sort_unstable();
+    assert!(trades.len() >= 4, "{} trades", trades.len());
+    for w in trades.windows(2) {
+        assert!(w[1].0 >= w[0].1, "{:?} opens before {:?} closes", w[1], w[0]);
+    }
+    assert!(trades.iter().any(|t| t.2 == "SPY") && trades.iter().any(|t| t.2 != "SPY"));
 }
