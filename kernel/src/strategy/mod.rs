@@ -13,7 +13,7 @@
 //! | `mean_reversion` | each tradable symbol | enter when the z-score is below −entry_z and RSI oversold, exit at z ≥ exit_z |
 //! | `relative_volume_breakout` | each tradable symbol | close above the prior N-bar high on relative volume > k; exit below the prior M-bar low |
 //! | `gap_fill` | each tradable symbol, 1Min | buy a gap down between 09:31 and 11:30 New York once it turns up; exit on fill or time |
-//! | `vix_regime_rotation` | VIX, SPY, TLT/GLD/SHY | SPY in calm/normal regimes, the defensives in stressed/crisis |
+//! | `vix_regime_rotation` | VIX, SPY, TLT/GLD/SHY | SPY in calm/normal regimes, the single defensive with the best trailing return in stressed/crisis (re-ranked on switches and month starts) |
 //! | `vol_managed_momentum` | each tradable symbol | long while momentum > 0, strength min(1, target vol / realised vol) |
 //! | `factor_momentum` | equities | hold the top k by 12−1 month momentum, rebalanced monthly |
 //! | `sector_rotation` | sector ETFs | hold the top k sectors by momentum, rebalanced monthly |
