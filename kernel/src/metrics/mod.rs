@@ -153,12 +153,40 @@ fn mean_sd(xs: impl Iterator<Item = f64>) -> (f64, f64) {
         sum += x;
         sum_sq += x * x;
     }
+    moments(n, sum, sum_sq)
+}
+
+/// Mean and sample standard deviation (n − 1) of `n` values from their sum and sum of squares;
+/// `(0, 0)` when `n = 0`, sd 0 when `n = 1`.
+fn moments(n: f64, sum: f64, sum_sq: f64) -> (f64, f64) {
     if n == 0.0 {
         return (0.0, 0.0);
     }
     let mean = sum / n;
     let var = if n > 1.0 { ((sum_sq - sum * mean) / (n - 1.0)).max(0.0) } else { 0.0 };
     (mean, var.sqrt())
+}
+
+/// `(mean − rf_p) × √P / sd` clamped to ±[`RATIO_CAP`], 0 when `sd = 0`: the Sharpe ratio of
+/// per-bar returns with this mean and sample sd.
+fn sharpe_ratio(mean: f64, sd: f64, rf_p: f64, config: &MetricsConfig) -> f64 {
+    if sd > 0.0 { safe_ratio((mean - rf_p) * config.periods_per_year.sqrt(), sd) } else { 0.0 }
+}
+
+/// Per-bar risk-free rate `rf_p = (1 + rf)^(1/P) − 1`.
+fn risk_free_per_bar(config: &MetricsConfig) -> f64 {
+    (1.0 + config.risk_free_rate).powf(1.0 / config.periods_per_year) - 1.0
+}
+
+/// [`Metrics::sharpe`] of a curve of `n` bars from the running sums of its per-bar returns
+/// (`sum = Σ r_t`, `sum_sq = Σ r_t²`), bit for bit: lets a streaming evaluator (the sweep) keep
+/// sums instead of the whole curve.
+pub fn sharpe_from_sums(n: usize, sum: f64, sum_sq: f64, config: &MetricsConfig) -> f64 {
+    if n < 2 {
+        return 0.0;
+    }
+    let (mean, sd) = moments(n as f64, sum, sum_sq);
+    sharpe_ratio(mean, sd, risk_free_per_bar(config), config)
 }
 
 impl Metrics {
@@ -182,7 +210,7 @@ impl Metrics {
         m.total_return = last / initial - 1.0;
         m.cagr = if last > 0.0 { (last / initial).powf(1.0 / years) - 1.0 } else { -1.0 };
 
-        let rf_p = (1.0 + config.risk_free_rate).powf(1.0 / p) - 1.0;
+        let rf_p = risk_free_per_bar(config);
         let returns = || {
             std::iter::once(initial)
                 .chain(equity.iter().copied())
@@ -194,7 +222,7 @@ impl Metrics {
             let downside_sq: f64 = returns().map(|r| (r - rf_p).min(0.0).powi(2)).sum();
             let sqrt_p = p.sqrt();
             m.volatility = sd_r * sqrt_p;
-            m.sharpe = if sd_r > 0.0 { safe_ratio((mean_r - rf_p) * sqrt_p, sd_r) } else { 0.0 };
+            m.sharpe = sharpe_ratio(mean_r, sd_r, rf_p, config);
             m.sortino = safe_ratio((mean_r - rf_p) * sqrt_p, (downside_sq / nf).sqrt());
         }
 

@@ -5,11 +5,11 @@ use super::{
     StrategyError, per_symbol,
 };
 use crate::indicators::sma;
-use crate::sim::{Signal, Strength};
+use crate::sweep::cross_signals_into;
 
 /// Enter all-in when the fast SMA of the close crosses above the slow SMA; exit the whole
-/// position when it crosses below. A cross at bar `t` means `fast[t−1] < slow[t−1]` and
-/// `fast[t] > slow[t]` (strict, as backtesting.py's `crossover`), so touching is no cross.
+/// position when it crosses below, with the cross of [`cross_signals_into`] (strict, as
+/// backtesting.py's `crossover`: touching is no cross, NaN never crosses).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmaCross;
 
@@ -45,18 +45,9 @@ impl Strategy for SmaCross {
         per_symbol(self.name(), data, |s| {
             let close = s.bars.close();
             let (f, sl) = (sma(close, fast)?, sma(close, slow)?);
-            let cross = |a: &[f64], b: &[f64], t: usize| t > 0 && a[t - 1] < b[t - 1] && a[t] > b[t];
-            Ok((0..close.len())
-                .map(|t| {
-                    if cross(&f, &sl, t) {
-                        Signal::Enter(Strength::FULL)
-                    } else if cross(&sl, &f, t) {
-                        Signal::Exit
-                    } else {
-                        Signal::Hold
-                    }
-                })
-                .collect())
+            let mut signals = Vec::with_capacity(close.len());
+            cross_signals_into(&f, &sl, &mut signals)?;
+            Ok(signals)
         })
     }
 }
