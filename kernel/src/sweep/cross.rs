@@ -7,9 +7,16 @@
 use crate::indicators::IndicatorError;
 use crate::sim::{Signal, Strength};
 
+/// Whether a line going `prev_a → now_a` crosses above one going `prev_b → now_b`: the one
+/// definition. `&`, not `&&`: the first comparison is a coin flip that a branch would mispredict.
+#[inline(always)]
+fn cross(prev_a: f64, prev_b: f64, now_a: f64, now_b: f64) -> bool {
+    (prev_a < prev_b) & (now_a > now_b)
+}
+
 /// Whether `a` crosses above `b` at bar `t >= 1`.
 fn crosses_above(a: &[f64], b: &[f64], t: usize) -> bool {
-    a[t - 1] < b[t - 1] && a[t] > b[t]
+    cross(a[t - 1], b[t - 1], a[t], b[t])
 }
 
 /// The first bar `t >= from` (and `>= 1`) at which `a` crosses above `b`. `a` and `b` must have
@@ -25,9 +32,10 @@ pub(super) fn next_cross_above(a: &[f64], b: &[f64], from: usize) -> Option<usiz
         let end = (start + BLOCK).min(n);
         let prev = a[start - 1..end - 1].iter().zip(&b[start - 1..end - 1]);
         let now = a[start..end].iter().zip(&b[start..end]);
-        let any = prev.zip(now).fold(false, |any, ((pa, pb), (na, nb))| any | ((pa < pb) & (na > nb)));
-        if any {
-            return (start..end).find(|&t| crosses_above(a, b, t));
+        let mut bars = prev.zip(now);
+        let at = |((&pa, &pb), (&na, &nb)): ((&f64, &f64), (&f64, &f64))| cross(pa, pb, na, nb);
+        if bars.clone().fold(false, |any, bar| any | at(bar)) {
+            return bars.position(at).map(|i| start + i);
         }
         start = end;
     }

@@ -43,8 +43,10 @@ impl Curve {
             self.max_drawdown = self.max_drawdown();
             self.peak = equity;
             self.trough = equity;
-        } else {
-            self.trough = self.trough.min(equity);
+        } else if equity < self.trough {
+            // Not `f64::min`: the same result here (a NaN equity is ignored either way) without
+            // its NaN select in the hot loop.
+            self.trough = equity;
         }
         self.last = equity;
     }
