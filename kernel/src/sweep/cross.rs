@@ -25,7 +25,7 @@ fn crosses_above(a: &[f64], b: &[f64], t: usize) -> bool {
 /// Crosses are rare, so the scan tests a block of bars at a time without branching (a vector
 /// compare and OR) and only looks for the exact bar inside a block that has one.
 pub(super) fn next_cross_above(a: &[f64], b: &[f64], from: usize) -> Option<usize> {
-    const BLOCK: usize = 32;
+    const BLOCK: usize = 16;
     let n = a.len().min(b.len());
     let mut start = from.max(1);
     while start < n {
