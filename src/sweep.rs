@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use experiments::evolve::db::ResearchDb;
+use evolve::db::ResearchDb;
 use experiments::{Experiment, data, report, run};
 use indicatif::{ProgressBar, ProgressStyle};
 

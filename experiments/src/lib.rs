@@ -53,8 +53,6 @@ pub mod report;
 pub mod run;
 
 pub use config::{Axis, ConfigError, DataSource, Experiment, Mode, Output};
-/// The research database crate, re-exported so callers can open it without depending on `evolve`.
-pub use evolve;
 pub use metric::Metric;
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Segment>,
-    series: HashMap<(Timeframe, String), Located>,
+    series: HashMap<Timeframe, HashMap<String, Located>>,
 }
 
 impl Store {
@@ -101,25 +101,27 @@ impl Store {
     fn open_once(dir: &Path) -> Result<Store, StoreError> {
         let manifest = Manifest::load(dir)?;
         let mut segments = Vec::with_capacity(manifest.segments.len());
-        let mut series: HashMap<(Timeframe, String), Located> = HashMap::new();
+        let mut series: HashMap<Timeframe, HashMap<String, Located>> = HashMap::new();
         for (s, entry) in manifest.segments.iter().enumerate() {
             let seg = Segment::open(dir.join(&entry.file), entry.bytes, entry.timeframe)?;
             for (b, info) in seg.index().iter().enumerate() {
                 if entry.dropped.contains(&info.symbol) {
                     continue;
                 }
-                let key = (entry.timeframe, info.symbol.clone());
-                let located = series.entry(key).or_insert_with(|| Located {
-                    info: SeriesInfo {
-                        symbol: info.symbol.clone(),
-                        timeframe: entry.timeframe,
-                        rows: 0,
-                        first: Timestamp(info.first),
-                        last: Timestamp(info.last),
-                        chunks: 0,
-                    },
-                    parts: Vec::new(),
-                });
+                let located =
+                    series.entry(entry.timeframe).or_default().entry(info.symbol.clone()).or_insert_with(
+                        || Located {
+                            info: SeriesInfo {
+                                symbol: info.symbol.clone(),
+                                timeframe: entry.timeframe,
+                                rows: 0,
+                                first: Timestamp(info.first),
+                                last: Timestamp(info.last),
+                                chunks: 0,
+                            },
+                            parts: Vec::new(),
+                        },
+                    );
                 if located.info.chunks > 0 && info.first <= located.info.last.0 {
                     return Err(StoreError::corrupt(
                         seg.path(),
@@ -158,7 +160,8 @@ impl Store {
 
     /// Summaries of every stored series, sorted by symbol then timeframe.
     pub fn list(&self) -> Vec<&SeriesInfo> {
-        let mut all: Vec<&SeriesInfo> = self.series.values().map(|l| &l.info).collect();
+        let mut all: Vec<&SeriesInfo> =
+            self.series.values().flat_map(|m| m.values()).map(|l| &l.info).collect();
         all.sort_by(|a, b| (&a.symbol, a.timeframe).cmp(&(&b.symbol, b.timeframe)));
         all
     }
@@ -166,19 +169,23 @@ impl Store {
     /// Symbols that have `timeframe` bars, sorted.
     pub fn symbols(&self, timeframe: Timeframe) -> Vec<&str> {
         let mut out: Vec<&str> =
-            self.series.keys().filter(|(tf, _)| *tf == timeframe).map(|(_, s)| s.as_str()).collect();
+            self.series.get(&timeframe).into_iter().flat_map(|m| m.keys()).map(String::as_str).collect();
         out.sort_unstable();
         out
     }
 
     /// Summary of one series, without reading bars.
     pub fn info(&self, symbol: &str, timeframe: Timeframe) -> Option<&SeriesInfo> {
-        self.series.get(&(timeframe, symbol.to_string())).map(|l| &l.info)
+        self.located(symbol, timeframe).map(|l| &l.info)
+    }
+
+    fn located(&self, symbol: &str, timeframe: Timeframe) -> Option<&Located> {
+        self.series.get(&timeframe)?.get(symbol)
     }
 
     /// The bars of `symbol` at `timeframe`, as zero-copy chunks (`Ok(None)` if not stored).
     pub fn series(&self, symbol: &str, timeframe: Timeframe) -> Result<Option<Series<'_>>, StoreError> {
-        let Some(located) = self.series.get(&(timeframe, symbol.to_string())) else { return Ok(None) };
+        let Some(located) = self.located(symbol, timeframe) else { return Ok(None) };
         let chunks = located
             .parts
             .iter()
