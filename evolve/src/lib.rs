@@ -1,3 +1,6 @@
-//! Genetic-algorithm engine (to come) and the research database, where sweeps and runs persist.
+//! Evolution: the genetic-algorithm engine, fitness and overfitting statistics, and the
+//! research database where sweeps and runs persist.
 
 pub mod db;
+pub mod ga;
+pub mod stats;

@@ -1,0 +1,1 @@
+//! The genetic-algorithm engine (in progress).

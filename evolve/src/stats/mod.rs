@@ -1,0 +1,1 @@
+//! Fitness objectives and overfitting statistics (in progress).
