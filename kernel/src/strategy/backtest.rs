@@ -1,6 +1,7 @@
 //! One call from a strategy and its parameters to simulated fills and metrics.
 
 use std::num::NonZeroUsize;
+use std::ops::Range;
 
 use super::{MarketData, Params, SignalSet, Strategy, StrategyError, generate};
 use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
@@ -61,6 +62,42 @@ pub fn backtest(
     cash: f64,
 ) -> Result<Backtest, BacktestError> {
     let signals = generate(strategy, params, data)?;
+    simulate(strategy, params, data, signals, rules, cash)
+}
+
+/// Like [`backtest`], but trades only the bars in `window`, starting from `cash` at its first
+/// bar: an out-of-sample evaluation.
+///
+/// Signals are computed on the whole of `data` — a strategy reads only bars up to its signal's
+/// own bar, so the bars after `window` cannot leak into it, while the bars before it warm the
+/// indicators up exactly as they would have in live trading.
+///
+/// # Panics
+/// When `window` is empty or reaches past the last bar.
+pub fn backtest_window(
+    strategy: &dyn Strategy,
+    params: &Params,
+    data: &MarketData,
+    rules: TradeRules,
+    cash: f64,
+    window: Range<usize>,
+) -> Result<Backtest, BacktestError> {
+    let mut signals = generate(strategy, params, data)?;
+    for leg in &mut signals.legs {
+        leg.signals = leg.signals[window.clone()].to_vec();
+    }
+    simulate(strategy, params, &data.slice(window), signals, rules, cash)
+}
+
+/// Simulates `signals` (one per bar of `data` for each leg) and computes the metrics.
+fn simulate(
+    strategy: &dyn Strategy,
+    params: &Params,
+    data: &MarketData,
+    signals: SignalSet,
+    rules: TradeRules,
+    cash: f64,
+) -> Result<Backtest, BacktestError> {
     let first = &data.symbols()[signals.legs[0].symbol];
     let config = MetricsConfig::new(data.timeframe(), first.meta.asset_class);
     let (result, metrics) = match signals.legs.as_slice() {

@@ -144,6 +144,21 @@ impl MarketData {
     pub fn time(&self, t: usize) -> Timestamp {
         Timestamp(self.timestamps()[t])
     }
+
+    /// A copy holding only the bars in `range` of every symbol: an in-sample or
+    /// out-of-sample stage of the same universe.
+    ///
+    /// # Panics
+    /// When `range` is empty or reaches past the last bar.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> MarketData {
+        assert!(range.start < range.end && range.end <= self.len(), "bar range {range:?} of {}", self.len());
+        let symbols = self
+            .symbols
+            .iter()
+            .map(|s| SymbolData { meta: s.meta.clone(), bars: s.bars.slice(range.clone()) })
+            .collect();
+        MarketData { timeframe: self.timeframe, symbols }
+    }
 }
 
 /// The bars of `bars` at the sorted timestamps `keep` (each of which it has).

@@ -522,3 +522,27 @@ fn vix_rotation_invests_the_whole_account_in_one_leg_at_a_time() {
     }
     assert!(trades.iter().any(|t| t.2 == "SPY") && trades.iter().any(|t| t.2 != "SPY"));
 }
+
+#[test]
+fn a_window_backtest_trades_only_its_bars_and_never_sees_past_them() {
+    let rules = TradeRules::default();
+    for s in registry().iter().filter(|s| !s.needs_short()) {
+        let data = data_for(*s);
+        let params = defaults(*s);
+        let n = data.len();
+        let whole = backtest(*s, &params, data, rules, 10_000.0).unwrap();
+        let all = backtest_window(*s, &params, data, rules, 10_000.0, 0..n).unwrap();
+        assert_eq!(all, whole, "{}: the window over every bar is the plain backtest", s.name());
+
+        let window = n / 2..3 * n / 4;
+        let oos = backtest_window(*s, &params, data, rules, 10_000.0, window.clone()).unwrap();
+        let equity = match &oos.result {
+            RunResult::Single(r) => &r.equity,
+            RunResult::Portfolio(r) => &r.equity,
+        };
+        assert_eq!(equity.len(), window.len(), "{}", s.name());
+        let moved = perturbed_after(data, window.end - 1);
+        let same = backtest_window(*s, &params, &moved, rules, 10_000.0, window.clone()).unwrap();
+        assert_eq!(same.metrics, oos.metrics, "{}: bars after the window leaked in", s.name());
+    }
+}
