@@ -1,0 +1,340 @@
+//! The nightly research report: what ran on which data, the ranked strategy families with their
+//! in-sample and out-of-sample figures, and how long it took.
+//!
+//! One [`ResearchReport`] renders three ways: Markdown ([`to_markdown`], for the terminal and git),
+//! a single self-contained HTML file with inline SVG equity charts ([`to_html`], readable offline on
+//! the Pi) and JSON (the types are `Serialize`). The caller fills every field, including the ranking
+//! order and the generation time, so rendering is a pure function of the report.
+//!
+//! Figures are fractions in the types (0.05 = 5 %); the renderers print percentages with one decimal,
+//! ratios (Sharpe, Sortino, DSR, PBO) with two, and a missing or non-finite value as "–".
+
+mod html;
+mod svg;
+
+use serde::Serialize;
+
+pub use html::{escape_html, to_html};
+pub use svg::{Series, equity_svg};
+
+/// Printed for a value that is missing or not finite.
+const DASH: &str = "–";
+
+/// One nightly research run, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResearchReport {
+    /// Heading, e.g. "Nightly research 2026-11-25".
+    pub title: String,
+    /// When the report was generated, RFC 3339 UTC, supplied by the caller.
+    pub generated_utc: String,
+    /// The research run in the database.
+    pub run_id: i64,
+    /// The data every family ran on.
+    pub data: DataSummary,
+    /// The families in ranked order (best out-of-sample first, as the caller ranked them).
+    pub families: Vec<FamilyReport>,
+    /// `(family, reason)` for families that could not run on this data.
+    pub skipped: Vec<(String, String)>,
+    /// Wall-clock duration of the run in seconds.
+    pub elapsed_s: f64,
+    /// Backtests evaluated over the whole run.
+    pub evaluations: u64,
+    /// Evaluation throughput.
+    pub evals_per_s: f64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// Where the data came from and how it was split, so a reader can reproduce the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSummary {
+    /// The store or file the bars came from.
+    pub source: String,
+    /// Number of symbols.
+    pub symbols: usize,
+    /// Number of bars over all symbols.
+    pub bars: usize,
+    /// Bar timeframe, e.g. "1Day".
+    pub timeframe: String,
+    /// First date in the data.
+    pub first: String,
+    /// Last date in the data.
+    pub last: String,
+    /// The in-sample / out-of-sample split in words.
+    pub split: String,
+    /// Hash of the data (hex), to tell identical inputs apart.
+    pub data_hash: String,
+}
+
+/// The outcome for one strategy family: its best parameters, figures on both samples and the
+/// statistics that say how much to trust them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FamilyReport {
+    /// Family name (a strategy or GP family).
+    pub family: String,
+    /// This family's run in the database.
+    pub run_id: i64,
+    /// "enable", "keep" or "disable".
+    pub verdict: String,
+    /// Why the verdict, in a sentence.
+    pub reason: String,
+    /// The chosen parameters, e.g. "fast=12 slow=48".
+    pub params: String,
+    /// Figures on the in-sample window.
+    pub in_sample: Figures,
+    /// Figures on the out-of-sample window.
+    pub out_of_sample: Figures,
+    /// Deflated Sharpe ratio (a probability), when computed.
+    pub deflated_sharpe: Option<f64>,
+    /// Probability of backtest overfitting, when computed.
+    pub pbo: Option<f64>,
+    /// Parameter sets evaluated.
+    pub trials: u64,
+    /// Generations the search ran.
+    pub generations: u32,
+    /// Times the search stagnated and was perturbed.
+    pub stagnation_events: u32,
+    /// Out-of-sample equity curve, `(UTC ns, equity)`.
+    pub equity: Vec<(i64, f64)>,
+    /// Buy-and-hold of the benchmark over the same window, `(UTC ns, equity)`; may be empty.
+    pub benchmark: Vec<(i64, f64)>,
+}
+
+/// Backtest figures for one window. Rates and returns are fractions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Figures {
+    /// Annualised Sharpe ratio.
+    pub sharpe: f64,
+    /// Annualised Sortino ratio.
+    pub sortino: f64,
+    /// Compound annual growth rate.
+    pub cagr: f64,
+    /// Total return over the window.
+    pub total_return: f64,
+    /// Maximum drawdown, a negative fraction.
+    pub max_drawdown: f64,
+    /// Closed trades.
+    pub trades: usize,
+    /// Fraction of trades that won.
+    pub win_rate: f64,
+    /// Fraction of bars with a position open.
+    pub exposure: f64,
+}
+
+/// Column headings of the ranked table, shared by Markdown and HTML.
+const RANK_HEADINGS: [&str; 11] = [
+    "#",
+    "Family",
+    "Verdict",
+    "Params",
+    "IS Sharpe",
+    "OOS Sharpe",
+    "OOS CAGR",
+    "OOS max DD",
+    "OOS trades",
+    "DSR",
+    "PBO",
+];
+
+/// Shown instead of the ranked table when no family ran.
+const NO_FAMILIES: &str = "No families ran.";
+
+/// The ranked-table cells for `f` at 1-based `rank`, unescaped.
+fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
+    let oos = &f.out_of_sample;
+    [
+        rank.to_string(),
+        f.family.clone(),
+        f.verdict.clone(),
+        f.params.clone(),
+        ratio(f.in_sample.sharpe),
+        ratio(oos.sharpe),
+        pct(oos.cagr),
+        pct(oos.max_drawdown),
+        thousands(oos.trades as u64),
+        opt_ratio(f.deflated_sharpe),
+        opt_ratio(f.pbo),
+    ]
+}
+
+/// `(figure, in-sample, out-of-sample)` rows of a family's comparison table.
+fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 8] {
+    let (is, oos) = (&f.in_sample, &f.out_of_sample);
+    [
+        ("Sharpe", ratio(is.sharpe), ratio(oos.sharpe)),
+        ("Sortino", ratio(is.sortino), ratio(oos.sortino)),
+        ("CAGR", pct(is.cagr), pct(oos.cagr)),
+        ("Total return", pct(is.total_return), pct(oos.total_return)),
+        ("Max drawdown", pct(is.max_drawdown), pct(oos.max_drawdown)),
+        ("Trades", thousands(is.trades as u64), thousands(oos.trades as u64)),
+        ("Win rate", pct(is.win_rate), pct(oos.win_rate)),
+        ("Exposure", pct(is.exposure), pct(oos.exposure)),
+    ]
+}
+
+/// One line on how hard the family was searched and how far to trust it.
+fn search_line(f: &FamilyReport) -> String {
+    format!(
+        "Run {} · {} trials · {} generations · {} stagnation events · DSR {} · PBO {}",
+        f.run_id,
+        thousands(f.trials),
+        thousands(u64::from(f.generations)),
+        thousands(u64::from(f.stagnation_events)),
+        opt_ratio(f.deflated_sharpe),
+        opt_ratio(f.pbo),
+    )
+}
+
+/// The data paragraph in words.
+fn data_sentence(d: &DataSummary) -> String {
+    format!(
+        "Source {}: {} symbols, {} bars ({}) from {} to {}. Split: {}. Data hash {}.",
+        d.source,
+        thousands(d.symbols as u64),
+        thousands(d.bars as u64),
+        d.timeframe,
+        d.first,
+        d.last,
+        d.split,
+        d.data_hash,
+    )
+}
+
+/// The footer: elapsed time, evaluations, throughput and threads.
+fn footer_sentence(r: &ResearchReport) -> String {
+    format!(
+        "Elapsed {} · {} evaluations · {} evals/s · {} threads",
+        duration(r.elapsed_s),
+        thousands(r.evaluations),
+        if r.evals_per_s.is_finite() {
+            thousands(r.evals_per_s.round().max(0.0) as u64)
+        } else {
+            DASH.into()
+        },
+        r.threads,
+    )
+}
+
+/// A ratio with two decimals, "–" when not finite; never "-0.00".
+fn ratio(x: f64) -> String {
+    fixed(x, 2, "")
+}
+
+/// A fraction as a percentage with one decimal ("12.3 %"), "–" when not finite.
+fn pct(x: f64) -> String {
+    fixed(x * 100.0, 1, " %")
+}
+
+/// An optional ratio, "–" when missing or not finite.
+fn opt_ratio(x: Option<f64>) -> String {
+    x.map_or_else(|| DASH.to_string(), ratio)
+}
+
+/// `x` with `decimals` decimals and `suffix`, "–" when not finite; a value that rounds to zero
+/// prints without a minus sign.
+fn fixed(x: f64, decimals: usize, suffix: &str) -> String {
+    if !x.is_finite() {
+        return DASH.to_string();
+    }
+    let s = format!("{x:.decimals$}");
+    let s = match s.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => s,
+    };
+    format!("{s}{suffix}")
+}
+
+/// An integer with comma thousands separators ("1,234,567").
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Seconds as "42.0 s", "12m 05s" or "3h 02m 09s"; "–" when negative or not finite.
+fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return DASH.to_string();
+    }
+    if secs < 60.0 {
+        return format!("{secs:.1} s");
+    }
+    let total = secs.round() as u64;
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 { format!("{h}h {m:02}m {s:02}s") } else { format!("{m}m {s:02}s") }
+}
+
+/// Escapes text for Markdown: characters that would start markup or break a table cell get a
+/// backslash, a line break becomes a space.
+fn escape_md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '|' | '<' | '>' | '*' | '`' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// One Markdown table row from unescaped cells.
+fn md_row<S: AsRef<str>>(cells: &[S]) -> String {
+    let cells: Vec<String> = cells.iter().map(|c| escape_md(c.as_ref())).collect();
+    format!("| {} |\n", cells.join(" | "))
+}
+
+/// The report as Markdown: title, data, ranked table with in-sample next to out-of-sample, one
+/// section per family, skipped families and a footer with the run's cost.
+pub fn to_markdown(r: &ResearchReport) -> String {
+    let mut md = format!("# {}\n\n", escape_md(&r.title));
+    md += &format!("Generated {} · research run {}\n\n", escape_md(&r.generated_utc), r.run_id);
+    md += &format!("## Data\n\n{}\n\n", escape_md(&data_sentence(&r.data)));
+
+    md += "## Ranking\n\n";
+    if r.families.is_empty() {
+        md += NO_FAMILIES;
+        md += "\n\n";
+    } else {
+        md += &md_row(&RANK_HEADINGS);
+        md += "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        for (i, f) in r.families.iter().enumerate() {
+            md += &md_row(&rank_cells(i + 1, f));
+        }
+        md += "\n## Families\n\n";
+        for (i, f) in r.families.iter().enumerate() {
+            md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), escape_md(&f.verdict));
+            md += &format!("{}\n\n", escape_md(&f.reason));
+            md += &format!("Params: {}\n\n", escape_md(&f.params));
+            md += &format!("{}\n\n", search_line(f));
+            md += &md_row(&["Figure", "In-sample", "Out-of-sample"]);
+            md += "|---|---:|---:|\n";
+            for (name, is, oos) in figure_rows(f) {
+                md += &md_row(&[name, &is, &oos]);
+            }
+            md += "\n";
+        }
+    }
+
+    if !r.skipped.is_empty() {
+        md += "## Skipped\n\n";
+        for (family, reason) in &r.skipped {
+            md += &format!("- {}: {}\n", escape_md(family), escape_md(reason));
+        }
+        md += "\n";
+    }
+    md += &format!("---\n\n{}\n", footer_sentence(r));
+    md
+}
+
+#[cfg(test)]
+mod tests;
