@@ -1,1 +1,32 @@
-//! Fitness objectives and overfitting statistics (in progress).
+//! Fitness objectives and overfitting statistics, as pure functions over slices.
+//!
+//! * [`ReturnStats`], [`returns_from_equity`]: per-period return moments (mean, std, Sharpe, skew,
+//!   raw kurtosis);
+//! * [`normal_cdf`] / [`normal_quantile`]: Φ and Φ⁻¹ to double precision (Cody; Wichura AS 241);
+//! * [`probabilistic_sharpe`], [`deflated_sharpe`], [`expected_max_sharpe`]: Bailey & López de
+//!   Prado (2012, 2014);
+//! * [`pbo()`]: Probability of Backtest Overfitting by CSCV (Bailey, Borwein, López de Prado & Zhu
+//!   2015);
+//! * [`Split::holdout`], [`walk_forward`]: in-sample / out-of-sample windows over bar indices;
+//! * [`fitness()`]: the configurable objective with constraints;
+//! * [`verdict()`]: enable / keep / disable a strategy family from its OOS evidence.
+
+mod dsr;
+mod fitness;
+mod moments;
+mod normal;
+mod pbo;
+mod split;
+#[cfg(test)]
+mod test_rng;
+mod verdict;
+
+pub use dsr::{EULER_MASCHERONI, deflated_sharpe, expected_max_sharpe, probabilistic_sharpe};
+pub use fitness::{
+    Fitness, FitnessConfig, FitnessConfigError, FitnessInput, INFEASIBLE_SHIFT, Objective, Violation, fitness,
+};
+pub use moments::{ReturnStats, returns_from_equity};
+pub use normal::{normal_cdf, normal_quantile};
+pub use pbo::{DEFAULT_BLOCKS, MAX_BLOCKS, Pbo, PboError, pbo};
+pub use split::{Fold, Split, SplitError, TestLen, WalkForwardMode, walk_forward};
+pub use verdict::{Evidence, Verdict, VerdictRules, verdict};

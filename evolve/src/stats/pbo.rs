@@ -1,0 +1,376 @@
+//! Probability of Backtest Overfitting by Combinatorially Symmetric Cross-Validation (CSCV).
+//!
+//! Bailey, Borwein, López de Prado & Zhu (2015), "The Probability of Backtest Overfitting",
+//! Journal of Computational Finance 20(4). The `T` returns of each of `N` trials are cut into `S`
+//! contiguous blocks (`S` even). For each of the `C(S, S/2)` ways to pick half of the blocks as
+//! in-sample (IS), the remaining blocks being out-of-sample (OOS), the trial with the best IS
+//! Sharpe ratio is selected and its OOS Sharpe ratio ranked among all trials: rank `r` in 1..=N
+//! (1 worst), relative rank `ω̄ = r / (N + 1)`, logit `λ = ln(ω̄ / (1 − ω̄))`. The PBO is the share
+//! of combinations with `λ ≤ 0`: the IS winner did no better than the OOS median.
+//!
+//! Conventions here: Sharpe ratios are `mean / sample std` of the concatenated blocks, and a
+//! zero standard deviation gives 0, +∞ or −∞ by the sign of the mean; an IS tie selects the lowest
+//! trial index; OOS ties share the average rank (so equal trials give `ω̄ = ½`, `λ = 0`). When
+//! `S` does not divide `T`, the first `T mod S` blocks hold one return more than the others.
+//! Combinations are enumerated as `S`-bit masks (bit `b` set: block `b` in-sample) in increasing
+//! numeric order, which fixes the order of [`Pbo::logits`].
+
+use thiserror::Error;
+
+use super::moments::mean;
+
+/// The number of blocks the paper recommends and the default here.
+pub const DEFAULT_BLOCKS: usize = 16;
+
+/// Largest accepted block count: `C(24, 12)` = 2 704 156 combinations.
+pub const MAX_BLOCKS: usize = 24;
+
+/// Why a PBO cannot be computed.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum PboError {
+    /// Fewer than two trials: nothing to choose between.
+    #[error("PBO needs at least 2 trials, got {0}")]
+    TooFewTrials(usize),
+    /// Trials with different numbers of returns.
+    #[error("trial {trial} has {len} returns but trial 0 has {expected}")]
+    Ragged {
+        /// Index of the offending trial.
+        trial: usize,
+        /// Its number of returns.
+        len: usize,
+        /// Trial 0's number of returns.
+        expected: usize,
+    },
+    /// A NaN or infinite return.
+    #[error("return {index} of trial {trial} is not finite ({value})")]
+    NonFinite {
+        /// Index of the trial.
+        trial: usize,
+        /// Index of the return within the trial.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// `blocks` odd or below 2.
+    #[error("`blocks` must be even and at least 2, got {0}")]
+    BlocksNotEven(usize),
+    /// `blocks` above [`MAX_BLOCKS`].
+    #[error("`blocks` = {0} exceeds the maximum of {MAX_BLOCKS}")]
+    TooManyBlocks(usize),
+    /// Fewer than two returns per block.
+    #[error("`blocks` = {blocks} needs at least {} returns per trial (2 per block), got {len}", 2 * blocks)]
+    TooFewReturns {
+        /// The requested block count.
+        blocks: usize,
+        /// Returns per trial.
+        len: usize,
+    },
+}
+
+/// Outcome of [`pbo`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Pbo {
+    /// Probability of backtest overfitting: the share of combinations with `λ ≤ 0`.
+    pub pbo: f64,
+    /// The logit `λ` of every combination, in mask order (see the module documentation).
+    pub logits: Vec<f64>,
+    /// Number of combinations, `C(S, S/2)`.
+    pub combinations: usize,
+}
+
+/// PBO of `trials` (each a per-period return series, all the same length) over `blocks` blocks.
+pub fn pbo<R: AsRef<[f64]>>(trials: &[R], blocks: usize) -> Result<Pbo, PboError> {
+    let len = validate(trials, blocks)?;
+    let sums = BlockSums::new(trials, &block_bounds(len, blocks));
+    let n = trials.len();
+    let half = blocks / 2;
+    let end: u32 = 1 << blocks;
+    let (mut is_sharpe, mut oos_sharpe) = (vec![0.0; n], vec![0.0; n]);
+    let mut logits = Vec::new();
+    let mut mask: u32 = (1 << half) - 1;
+    while mask < end {
+        sums.sharpe_ratios(mask, &mut is_sharpe, &mut oos_sharpe);
+        let best = best_index(&is_sharpe);
+        logits.push(logit(oos_rank(&oos_sharpe, best) / (n + 1) as f64));
+        // Gosper's hack: the next larger integer with the same number of set bits.
+        let low = mask & mask.wrapping_neg();
+        let ripple = mask + low;
+        mask = (((ripple ^ mask) >> 2) / low) | ripple;
+    }
+    let overfit = logits.iter().filter(|&&l| l <= 0.0).count();
+    Ok(Pbo { pbo: overfit as f64 / logits.len() as f64, combinations: logits.len(), logits })
+}
+
+/// Checks the inputs; returns the number of returns per trial.
+fn validate<R: AsRef<[f64]>>(trials: &[R], blocks: usize) -> Result<usize, PboError> {
+    if trials.len() < 2 {
+        return Err(PboError::TooFewTrials(trials.len()));
+    }
+    if blocks < 2 || !blocks.is_multiple_of(2) {
+        return Err(PboError::BlocksNotEven(blocks));
+    }
+    if blocks > MAX_BLOCKS {
+        return Err(PboError::TooManyBlocks(blocks));
+    }
+    let expected = trials[0].as_ref().len();
+    for (trial, row) in trials.iter().enumerate() {
+        let row = row.as_ref();
+        if row.len() != expected {
+            return Err(PboError::Ragged { trial, len: row.len(), expected });
+        }
+        if let Some(index) = row.iter().position(|r| !r.is_finite()) {
+            return Err(PboError::NonFinite { trial, index, value: row[index] });
+        }
+    }
+    if expected < 2 * blocks {
+        return Err(PboError::TooFewReturns { blocks, len: expected });
+    }
+    Ok(expected)
+}
+
+/// Contiguous blocks covering `0..len`; the first `len % blocks` are one longer.
+fn block_bounds(len: usize, blocks: usize) -> Vec<std::ops::Range<usize>> {
+    let (size, extra) = (len / blocks, len % blocks);
+    let mut start = 0;
+    (0..blocks)
+        .map(|b| {
+            let end = start + size + usize::from(b < extra);
+            let range = start..end;
+            start = end;
+            range
+        })
+        .collect()
+}
+
+/// Per trial and block: count, and sum and sum of squares of the returns minus the trial's
+/// mean (centring keeps `Σx² − (Σx)²/k` free of cancellation).
+struct BlockSums {
+    blocks: usize,
+    counts: Vec<f64>,
+    /// `centre[trial]`: the trial's mean over all returns.
+    centre: Vec<f64>,
+    /// `sum[trial * blocks + block]`.
+    sum: Vec<f64>,
+    /// `sum_sq[trial * blocks + block]`.
+    sum_sq: Vec<f64>,
+}
+
+impl BlockSums {
+    fn new<R: AsRef<[f64]>>(trials: &[R], bounds: &[std::ops::Range<usize>]) -> Self {
+        let blocks = bounds.len();
+        let mut sums = BlockSums {
+            blocks,
+            counts: bounds.iter().map(|r| r.len() as f64).collect(),
+            centre: Vec::with_capacity(trials.len()),
+            sum: Vec::with_capacity(trials.len() * blocks),
+            sum_sq: Vec::with_capacity(trials.len() * blocks),
+        };
+        for row in trials {
+            let row = row.as_ref();
+            let c = mean(row);
+            sums.centre.push(c);
+            for range in bounds {
+                let (mut s, mut s2) = (0.0, 0.0);
+                for &x in &row[range.clone()] {
+                    let d = x - c;
+                    s += d;
+                    s2 += d * d;
+                }
+                sums.sum.push(s);
+                sums.sum_sq.push(s2);
+            }
+        }
+        sums
+    }
+
+    /// Fills the IS (blocks in `mask`) and OOS (the others) Sharpe ratio of every trial.
+    fn sharpe_ratios(&self, mask: u32, is: &mut [f64], oos: &mut [f64]) {
+        let b = self.blocks;
+        let (mut k_is, mut k_all) = (0.0, 0.0);
+        for (block, &k) in self.counts.iter().enumerate() {
+            k_all += k;
+            if mask >> block & 1 == 1 {
+                k_is += k;
+            }
+        }
+        for (trial, ((&c, is), oos)) in self.centre.iter().zip(is).zip(oos).enumerate() {
+            let sum = &self.sum[trial * b..(trial + 1) * b];
+            let sum_sq = &self.sum_sq[trial * b..(trial + 1) * b];
+            let (mut s_is, mut s2_is, mut s_all, mut s2_all) = (0.0, 0.0, 0.0, 0.0);
+            for block in 0..b {
+                s_all += sum[block];
+                s2_all += sum_sq[block];
+                if mask >> block & 1 == 1 {
+                    s_is += sum[block];
+                    s2_is += sum_sq[block];
+                }
+            }
+            *is = sharpe(c, k_is, s_is, s2_is);
+            *oos = sharpe(c, k_all - k_is, s_all - s_is, s2_all - s2_is);
+        }
+    }
+}
+
+/// Sharpe ratio of `k` returns whose deviations from `centre` sum to `s` with squares `s2`.
+fn sharpe(centre: f64, k: f64, s: f64, s2: f64) -> f64 {
+    let mean = centre + s / k;
+    let sd = ((s2 - s * s / k).max(0.0) / (k - 1.0)).sqrt();
+    if sd > 0.0 {
+        mean / sd
+    } else if mean == 0.0 {
+        0.0
+    } else {
+        f64::INFINITY.copysign(mean)
+    }
+}
+
+/// Index of the largest value, the lowest index among equals.
+fn best_index(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate().skip(1) {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Rank (1 = worst) of `values[pick]` among `values`, ties sharing the average rank.
+fn oos_rank(values: &[f64], pick: usize) -> f64 {
+    let v = values[pick];
+    let below = values.iter().filter(|&&x| x < v).count();
+    let equal = values.iter().filter(|&&x| x == v).count() - 1;
+    1.0 + below as f64 + 0.5 * equal as f64
+}
+
+/// `ln(w / (1 − w))`.
+fn logit(w: f64) -> f64 {
+    (w / (1.0 - w)).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_rng::TestRng;
+    use super::*;
+
+    fn noise(seed: u64, n: usize, t: usize) -> Vec<Vec<f64>> {
+        let mut rng = TestRng::new(seed);
+        (0..n).map(|_| rng.series(t, 0.0, 0.01)).collect()
+    }
+
+    #[test]
+    fn hand_computed_two_trials_two_blocks() {
+        // Trial 0 is good in block 0 only (Sharpe 1.5/0.7071 = 2.12, then −2.12); trial 1 earns
+        // 0.707 in both. IS = block 0 picks trial 0, which is last OOS: rank 1, ω̄ = 1/3,
+        // λ = ln(½). IS = block 1 picks trial 1, last OOS against 2.12: again λ = ln(½).
+        let trials = [vec![1.0, 2.0, -1.0, -2.0], vec![0.0, 1.0, 0.0, 1.0]];
+        let got = pbo(&trials, 2).unwrap();
+        assert_eq!(got.combinations, 2);
+        assert_eq!(got.pbo, 1.0);
+        for l in &got.logits {
+            assert!((l - 0.5f64.ln()).abs() < 1e-12, "{:?}", got.logits);
+        }
+    }
+
+    #[test]
+    fn ties_pick_the_lowest_index_and_share_ranks() {
+        // Block 0 is identical in both trials. IS = block 0 (mask 0b01, first): a tie, trial 0 is
+        // selected and is worse OOS (block 1): rank 1, λ = ln(½) (trial 1 would have given
+        // λ = ln 2). IS = block 1 selects trial 1, which ties OOS: rank 1.5, ω̄ = ½, λ = 0.
+        let trials = [vec![1.0, 2.0, 0.0, 1.0], vec![1.0, 2.0, 5.0, 7.0]];
+        let got = pbo(&trials, 2).unwrap();
+        assert!((got.logits[0] - 0.5f64.ln()).abs() < 1e-12, "{:?}", got.logits);
+        assert_eq!(got.logits[1], 0.0);
+        assert_eq!(got.pbo, 1.0);
+
+        let same = vec![noise(3, 1, 40).remove(0); 3];
+        let got = pbo(&same, 4).unwrap();
+        assert_eq!(got.logits, vec![0.0; 6]);
+        assert_eq!(got.pbo, 1.0);
+    }
+
+    #[test]
+    fn combination_counts() {
+        let trials = noise(1, 3, 64);
+        assert_eq!(pbo(&trials, 2).unwrap().combinations, 2);
+        assert_eq!(pbo(&trials, 4).unwrap().combinations, 6);
+        assert_eq!(pbo(&trials, 8).unwrap().combinations, 70);
+        assert_eq!(pbo(&trials, 16).unwrap().combinations, 12_870);
+        assert_eq!(pbo(&trials, 8).unwrap().logits.len(), 70);
+    }
+
+    #[test]
+    fn pure_noise_is_a_coin_flip() {
+        // The IS winner among noise trials has a uniformly distributed OOS rank.
+        let got = pbo(&noise(7, 40, 1000), DEFAULT_BLOCKS).unwrap();
+        assert!((0.3..=0.7).contains(&got.pbo), "PBO {}", got.pbo);
+    }
+
+    #[test]
+    fn noise_with_a_lucky_in_sample_structure_is_overfit() {
+        // Each noise trial is demeaned: whatever it earned in the IS half it gives back OOS, so
+        // the IS winner is among the OOS losers: PBO near 1.
+        let trials: Vec<Vec<f64>> = noise(11, 30, 800)
+            .into_iter()
+            .map(|row| {
+                let m = mean(&row);
+                row.iter().map(|x| x - m).collect()
+            })
+            .collect();
+        let got = pbo(&trials, DEFAULT_BLOCKS).unwrap();
+        assert!(got.pbo > 0.95, "PBO {}", got.pbo);
+    }
+
+    #[test]
+    fn a_consistently_better_trial_is_not_overfit() {
+        let mut rng = TestRng::new(5);
+        let trials: Vec<Vec<f64>> =
+            (0..20).map(|i| rng.series(800, if i == 7 { 0.005 } else { 0.0 }, 0.01)).collect();
+        let got = pbo(&trials, DEFAULT_BLOCKS).unwrap();
+        assert_eq!(got.pbo, 0.0);
+        // Best OOS every time: rank 20 of 20, λ = ln(20/21 / (1/21)) = ln 20.
+        assert!(got.logits.iter().all(|l| (l - 20f64.ln()).abs() < 1e-12));
+    }
+
+    #[test]
+    fn deterministic() {
+        let trials = noise(9, 12, 300);
+        let a = pbo(&trials, 10).unwrap();
+        let b = pbo(&trials, 10).unwrap();
+        assert_eq!(a.pbo.to_bits(), b.pbo.to_bits());
+        assert!(a.logits.iter().zip(&b.logits).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    fn remainder_goes_to_the_first_blocks() {
+        assert_eq!(block_bounds(10, 4), vec![0..3, 3..6, 6..8, 8..10]);
+        assert_eq!(block_bounds(8, 4), vec![0..2, 2..4, 4..6, 6..8]);
+        assert_eq!(block_bounds(17, 2), vec![0..9, 9..17]);
+    }
+
+    #[test]
+    fn flat_blocks_rank_by_the_sign_of_the_mean() {
+        assert_eq!(sharpe(0.1, 4.0, 0.0, 0.0), f64::INFINITY);
+        assert_eq!(sharpe(-0.1, 4.0, 0.0, 0.0), f64::NEG_INFINITY);
+        assert_eq!(sharpe(0.0, 4.0, 0.0, 0.0), 0.0);
+        // Returns 1, 3 around centre 2: mean 2, sd √2.
+        assert!((sharpe(2.0, 2.0, 0.0, 2.0) - 2.0 / 2f64.sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn errors() {
+        let ok = noise(1, 3, 40);
+        assert_eq!(pbo(&ok[..1], 4), Err(PboError::TooFewTrials(1)));
+        assert_eq!(pbo(&ok, 5), Err(PboError::BlocksNotEven(5)));
+        assert_eq!(pbo(&ok, 0), Err(PboError::BlocksNotEven(0)));
+        assert_eq!(pbo(&ok, 26), Err(PboError::TooManyBlocks(26)));
+        assert_eq!(pbo(&ok, 22), Err(PboError::TooFewReturns { blocks: 22, len: 40 }));
+        let ragged = [vec![0.0; 40], vec![0.0; 39]];
+        assert_eq!(pbo(&ragged, 4), Err(PboError::Ragged { trial: 1, len: 39, expected: 40 }));
+        let mut bad = ok.clone();
+        bad[2][5] = f64::NAN;
+        assert!(matches!(pbo(&bad, 4), Err(PboError::NonFinite { trial: 2, index: 5, .. })));
+        let msg = PboError::TooFewReturns { blocks: 16, len: 20 }.to_string();
+        assert_eq!(msg, "`blocks` = 16 needs at least 32 returns per trial (2 per block), got 20");
+    }
+}
