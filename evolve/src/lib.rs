@@ -3,4 +3,5 @@
 
 pub mod db;
 pub mod ga;
+pub mod genes;
 pub mod stats;

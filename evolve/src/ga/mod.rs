@@ -1,1 +1,100 @@
-//! The genetic-algorithm engine (in progress).
+//! The genetic-algorithm engine, generic over the genome through [`Problem`], so parameter
+//! search ([`crate::genes::ParamGenes`]) and genetic programming share one engine.
+//!
+//! # A generation
+//!
+//! * **Generation 0** is `population` random genomes.
+//! * **Every later generation** is bred from the previous population ranked best first
+//!   (non-finite fitness ranks worst; ties keep slot order, the sort is stable): the `elitism`
+//!   best individuals with finite fitness are copied unchanged, every other slot gets a child of
+//!   two parents chosen by tournament (`tournament_size` draws with replacement, the best
+//!   wins), crossed over with probability `crossover_rate` (else a copy of the first parent),
+//!   then mutated at the current per-gene rate.
+//! * **Evaluation** goes through a cache keyed by [`Problem::key`]: a genome evaluated anywhere
+//!   earlier in the run (or earlier in the same batch) is a cache hit and is not evaluated again.
+//!   The distinct new genomes are evaluated in parallel with rayon, in the caller's current pool,
+//!   results kept in input order. NaN or ±inf fitness is *invalid*: ranked worst, never elite,
+//!   never best or in the hall of fame; if every individual is invalid there is no best.
+//! * **Progress**: `stagnant_for` counts generations since the best-ever fitness last improved
+//!   by more than `stagnation.epsilon` (measured from the level of the last counted improvement,
+//!   so slow creep does add up). Generation 0 counts as an improvement when it has a valid
+//!   individual.
+//! * **Adaptive mutation** (`adaptive_mutation`): after each generation the rate is multiplied
+//!   by 0.9 if the best improved, else by 1.1, and by a further 1.5 if diversity is below 0.05,
+//!   then clamped to `[min_mutation, max_mutation]`. Otherwise the rate stays fixed except for
+//!   the injection boost below (and its reset on restart).
+//! * **Diversity** is the mean pairwise [`Problem::distance`] over the population (over 2,016
+//!   pairs sampled from the generation's own stream when the population exceeds 64).
+//! * **Stagnation**: when `stagnant_for` reaches `stagnation.patience` the step emits
+//!   [`EventKind::Stagnation`] and responds. The first time (phase "normal") it emits
+//!   [`EventKind::Injection`]: the worst ceil(`inject_fraction` · `population`) individuals are
+//!   replaced by random immigrants (evaluated in the same step), the mutation rate is multiplied
+//!   by `mutation_boost` (clamped) and the phase becomes "injected". Reaching patience again in
+//!   phase "injected" (nothing improved since) emits [`EventKind::Restart`] when
+//!   `stagnation.restart` is set (else it injects again): a fresh random population whose first
+//!   slots are the hall-of-fame genomes, the mutation rate back to its initial value, phase
+//!   "normal". Either response resets `stagnant_for` to 0; any improvement returns the phase to
+//!   "normal".
+//! * **Hall of fame**: the `hall_of_fame` best distinct genomes (by key) ever evaluated with
+//!   finite fitness, best first, ties in first-evaluation order.
+//! * A step with invalid individuals among those it created emits [`EventKind::Invalid`]
+//!   (after any stagnation events).
+//! * The run [`is_done`](Engine::is_done) after `generations` generations (generation 0
+//!   included) or once the best fitness reaches `target`.
+//!
+//! # Determinism
+//!
+//! There is no shared random generator. Every random decision about slot *i* of generation *g*
+//! draws from its own PCG stream derived from (`seed`, *g*, *i*, purpose: initial, selection,
+//! crossover, mutation, immigrant, restart, diversity sample). Breeding, evaluation and distance
+//! computations run in parallel but are collected in slot order, so the same problem, config
+//! and seed give bit-identical reports at any thread count. [`Engine::state`] is a serialisable
+//! checkpoint: [`Engine::resume`] with it and the run's evaluations continues exactly as if the
+//! run had never stopped.
+
+mod cache;
+mod config;
+mod diversity;
+mod engine;
+mod event;
+mod rank;
+mod report;
+mod rng;
+mod scored;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{GaConfig, GaError, StagnationConfig};
+pub use engine::Engine;
+pub use event::{Event, EventKind};
+pub use rand_pcg::Pcg64;
+pub use report::GenerationReport;
+pub use scored::{Evaluated, Scored};
+pub use state::GaState;
+
+/// A search problem: the genome, its variation operators and how to evaluate it.
+///
+/// Every operator receives the random stream it must use; the engine derives one per decision,
+/// so an operator that draws only from it is reproducible at any thread count.
+pub trait Problem: Sync {
+    /// The genome searched over.
+    type Genome: Clone + Send + Sync + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned;
+    /// What an evaluation produces (metrics etc.); stored with each individual.
+    type Eval: Clone + Send + Sync;
+    /// A random genome (generation 0, immigrants, restarts).
+    fn random(&self, rng: &mut Pcg64) -> Self::Genome;
+    /// A child of two parents.
+    fn crossover(&self, a: &Self::Genome, b: &Self::Genome, rng: &mut Pcg64) -> Self::Genome;
+    /// Mutates each gene with probability `rate`.
+    fn mutate(&self, genome: &mut Self::Genome, rate: f64, rng: &mut Pcg64);
+    /// Genotypic distance in [0, 1] (0 = identical).
+    fn distance(&self, a: &Self::Genome, b: &Self::Genome) -> f64;
+    /// Identity for the evaluation cache: equal genomes give equal keys.
+    fn key(&self, genome: &Self::Genome) -> u64;
+    /// Evaluates one genome (called in parallel from rayon; must be deterministic).
+    fn evaluate(&self, genome: &Self::Genome) -> Self::Eval;
+    /// Fitness of an evaluation, higher is better. NaN or ±inf are allowed and mean "worst".
+    fn fitness(&self, eval: &Self::Eval) -> f64;
+}

@@ -41,7 +41,7 @@ impl fmt::Display for ParamKind {
 
 /// One parameter value. A choice is stored as the index of its option, which is what a GA
 /// mutates; [`Params::choice`] gives the name.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ParamValue {
     /// For [`ParamKind::Integer`].
     Int(i64),

@@ -1,0 +1,54 @@
+//! The engine's checkpointable state: everything but the evaluation cache.
+
+use serde::{Deserialize, Serialize};
+
+use super::{GaConfig, Scored};
+
+/// Where the stagnation response stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Phase {
+    /// No response since the last improvement.
+    Normal,
+    /// Immigrants were injected and nothing has improved since; stagnating again restarts.
+    Injected,
+}
+
+/// A checkpoint of an [`Engine`](super::Engine): serialise it (e.g. to JSON) after any step and
+/// pass it to [`Engine::resume`](super::Engine::resume) with the run's evaluations to continue
+/// exactly where it stopped.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GaState<G> {
+    pub(crate) config: GaConfig,
+    /// Next generation to run (= generations done).
+    pub(crate) generation: u32,
+    /// Current population, best first.
+    pub(crate) population: Vec<Scored<G>>,
+    pub(crate) hall_of_fame: Vec<Scored<G>>,
+    /// Best finite individual ever evaluated (first evaluated among equals).
+    pub(crate) best: Option<Scored<G>>,
+    /// Best fitness at the last counted improvement.
+    pub(crate) reference: Option<f64>,
+    pub(crate) mutation_rate: f64,
+    pub(crate) stagnant_for: u32,
+    pub(crate) phase: Phase,
+    /// Distinct evaluations so far, to check the evaluation list given on resume.
+    pub(crate) evaluations: usize,
+}
+
+impl<G> GaState<G> {
+    /// Generations run so far (the next step runs this generation number).
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Distinct evaluations so far: the length of the list [`Engine::resume`](super::Engine::resume) needs.
+    pub fn evaluations(&self) -> usize {
+        self.evaluations
+    }
+
+    /// The configuration the run was started with.
+    pub fn config(&self) -> &GaConfig {
+        &self.config
+    }
+}
