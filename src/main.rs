@@ -2,7 +2,10 @@
 
 mod backtest;
 mod data;
+mod evolve;
+mod progress;
 mod research;
+mod runs;
 mod sweep;
 
 use std::io::Write;
@@ -21,11 +24,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The nightly research job. For now: build the default store if missing, then summarise it.
-    Research {
-        /// Bar store directory.
-        #[arg(long, env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
-        store: PathBuf,
+    /// The nightly research job: evolve every enabled family, validate out of sample, report.
+    Research(research::ResearchArgs),
+    /// Evolve one strategy's parameters from an experiment file (or resume a stopped run).
+    Evolve(evolve::EvolveArgs),
+    /// The GA runs recorded in the research database.
+    Runs {
+        #[command(subcommand)]
+        command: runs::RunsCommand,
     },
     /// Backtest one strategy with one parameter set.
     Backtest(backtest::BacktestArgs),
@@ -54,7 +60,9 @@ enum Command {
 
 fn main() -> Result<()> {
     let outcome = match Cli::parse().command {
-        Command::Research { store } => research::run(&store),
+        Command::Research(args) => research::run(args),
+        Command::Evolve(args) => evolve::run(args),
+        Command::Runs { command } => runs::run(command),
         Command::Data { command } => data::run(command),
         Command::Backtest(args) => backtest::run(args),
         Command::Strategies => strategies(),

@@ -1,18 +1,110 @@
-//! `tradebot research`: the main job. Until the evolution engine lands it makes sure the
-//! default data exists (synthetic universe plus the real samples) and summarises the store.
+//! `tradebot research`: the main job. Makes sure the store exists (building the default
+//! research data on first use) and verifies it, then evolves every enabled family of the
+//! research file, validates each out of sample, prints the ranked report and writes it as
+//! Markdown, HTML (with equity curves) and JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-use datasets::store::Store;
+use anyhow::{Context, Result};
+use clap::Args;
+use datasets::store::{Store, StoreError};
+use evolve::db::ResearchDb;
+use experiments::research::{self, Progress, Research};
+use experiments::research_report::to_markdown;
 
 use crate::data;
+use crate::evolve::{STOP, install_stop_handler};
+use crate::progress::GenerationBar;
 
-/// Builds the default store when `store` holds none, then prints its summary.
-pub fn run(store: &Path) -> Result<()> {
-    if matches!(Store::open(store), Err(datasets::store::StoreError::NotAStore(_))) {
-        eprintln!("No store at {}: building the default research data.", store.display());
-        data::generate_default(store)?;
+/// The research file used when none is given and `experiments/nightly.toml` is not in the
+/// working directory: the copy built into the binary.
+const NIGHTLY: &str = include_str!("../experiments/nightly.toml");
+
+/// Where the research file is looked for first.
+const NIGHTLY_PATH: &str = "experiments/nightly.toml";
+
+/// Arguments of `tradebot research`.
+#[derive(Args)]
+pub struct ResearchArgs {
+    /// Research file (default: experiments/nightly.toml, or the built-in copy of it).
+    config: Option<PathBuf>,
+    /// Bar store directory (built with the default research data when missing).
+    #[arg(long, env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
+    store: PathBuf,
+    /// Research database (SQLite).
+    #[arg(long, env = "TRADEBOT_DB", default_value = evolve::db::DEFAULT_PATH)]
+    db: PathBuf,
+    /// Worker threads (default: all cores). Results are identical for any count.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Report files' path without extension (default: `[research] report`, else results/NAME).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print the report as JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the research job.
+pub fn run(args: ResearchArgs) -> Result<()> {
+    let research = match &args.config {
+        Some(path) => Research::load(path)?,
+        None if Path::new(NIGHTLY_PATH).exists() => Research::load(Path::new(NIGHTLY_PATH))?,
+        None => Research::parse(NIGHTLY, "built-in experiments/nightly.toml")?,
+    };
+    prepare_store(&args.store)?;
+    install_stop_handler();
+    let mut db = ResearchDb::open(&args.db)?;
+    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let mut bar = GenerationBar::new("", research.ga.generations, args.json);
+    let outcome = pool.install(|| {
+        research::run(&research, &args.store, &mut db, threads, &STOP, |p| match p {
+            Progress::Family(k, n, name) => {
+                bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
+            }
+            Progress::Generation(g) => bar.update(g),
+        })
+    })?;
+    bar.finish();
+    let base = args
+        .report
+        .or_else(|| research.report.clone())
+        .unwrap_or_else(|| PathBuf::from(format!("results/{}", research.name)));
+    let written = research::write_report(&outcome.report, &base)
+        .with_context(|| format!("writing the report next to {}", base.display()))?;
+    if args.json {
+        crate::emit(&serde_json::to_string_pretty(&outcome.report)?)?;
+    } else {
+        crate::emit(&to_markdown(&outcome.report))?;
     }
-    data::print_info(&Store::open(store)?, false, false)
+    let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "research run #{} recorded in {}; report: {}",
+        outcome.run_id,
+        args.db.display(),
+        files.join(", ")
+    );
+    if outcome.stopped {
+        eprintln!(
+            "stopped early: the interrupted family's run can be resumed with `tradebot evolve --resume ID`"
+        );
+    }
+    Ok(())
+}
+
+/// Builds the default store when there is none, else re-hashes every file against the manifest.
+fn prepare_store(store: &Path) -> Result<()> {
+    match Store::open(store) {
+        Err(StoreError::NotAStore(_)) => {
+            eprintln!("No store at {}: building the default research data.", store.display());
+            data::generate_default(store)
+        }
+        Err(e) => Err(e.into()),
+        Ok(opened) => {
+            let files = opened.verify().with_context(|| format!("verifying {}", store.display()))?;
+            eprintln!("{}: verified ({files} bars re-checked)", store.display());
+            Ok(())
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Experiment files and the sweep runner behind `tradebot sweep`.
+//! Experiment files, the sweep runner behind `tradebot sweep`, the evolution behind
+//! `tradebot evolve` ([`evolution`]) and the nightly research run ([`research`]).
 //!
 //! An experiment is a TOML file; unknown keys and wrong types are errors naming the file, line
 //! and key (`sma_cross_goog.toml:12: key `params.fast.max`: …`):
@@ -48,8 +49,11 @@
 
 pub mod config;
 pub mod data;
+pub mod evolution;
 mod metric;
 pub mod report;
+pub mod research;
+pub mod research_report;
 pub mod run;
 
 pub use config::{Axis, ConfigError, DataSource, Experiment, Mode, Output};

@@ -51,6 +51,13 @@ impl Source<'_> {
         }
     }
 
+    /// A problem with the value at dotted `key` (its line found in the text; line 1 when the
+    /// key is absent, i.e. a default that breaks a rule together with other values).
+    pub(crate) fn key_error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let start = DeTable::parse(self.text).ok().and_then(|doc| span_of(doc.get_ref(), key)).unwrap_or(0);
+        self.error(start..start, key, message)
+    }
+
     /// A TOML syntax or serde error, with the key found from its span.
     pub(crate) fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let start = e.span().map_or(0, |s| s.start);
@@ -73,6 +80,17 @@ fn line_of(text: &str, offset: usize) -> usize {
 fn key_at(text: &str, pos: usize) -> Option<String> {
     let doc = DeTable::parse(text).ok()?;
     find(doc.get_ref(), pos).map(|path| path.join("."))
+}
+
+/// Start of the value at the dotted `path`, if the text has it.
+fn span_of(table: &DeTable<'_>, path: &str) -> Option<usize> {
+    let (head, rest) = path.split_once('.').map_or((path, None), |(h, r)| (h, Some(r)));
+    let (_, value) = table.iter().find(|(k, _)| k.get_ref() == head)?;
+    match (rest, value.get_ref()) {
+        (None, _) => Some(value.span().start),
+        (Some(rest), DeValue::Table(inner)) => span_of(inner, rest).or(Some(value.span().start)),
+        (Some(_), _) => Some(value.span().start),
+    }
 }
 
 /// The deepest key path spanning `pos`. A table's own span covers only its header, so every
@@ -101,5 +119,10 @@ mod tests {
         assert_eq!(key_at(text, text.find('x').unwrap()).as_deref(), Some("a.x"));
         assert_eq!(key_at(text, text.find('2').unwrap()).as_deref(), Some("b.c.y.z"));
         assert_eq!(key_at("[a\n", 1), None, "unparsable text has no keys");
+        let src = Source { file: "f.toml", text };
+        let ConfigError::Invalid { line, key, .. } = src.key_error("b.c.y.z", "bad") else { panic!() };
+        assert_eq!((line, key.as_deref()), (4, Some("b.c.y.z")));
+        let ConfigError::Invalid { line, .. } = src.key_error("a.missing", "bad") else { panic!() };
+        assert_eq!(line, 1, "an absent key points at its table header");
     }
 }

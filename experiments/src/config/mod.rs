@@ -6,7 +6,8 @@
 
 mod axes;
 mod error;
-mod raw;
+pub(crate) mod evolution;
+pub(crate) mod raw;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,8 @@ use toml::Spanned;
 
 pub use axes::Axis;
 pub use error::ConfigError;
-use error::Source;
+pub(crate) use error::Source;
+pub use evolution::Evolution;
 use raw::{RawData, RawExperiment, RawMode};
 
 use crate::Metric;
@@ -89,6 +91,9 @@ pub struct Experiment {
     pub cash: f64,
     /// Result files and table size.
     pub output: Output,
+    /// The evolution `tradebot evolve` runs (`[evolve]`, `[fitness]`, `[validation]`);
+    /// `None` when the file has no `[evolve]` section.
+    pub evolution: Option<Evolution>,
     /// The file's text, verbatim (stored with the results).
     pub text: String,
 }
@@ -140,8 +145,24 @@ impl Experiment {
                 Mode::Random { samples: *samples.get_ref(), seed: raw.sweep.seed.unwrap_or(0) }
             }
         };
-        let axes = axes::build(&src, strategy, &raw.params, mode)?;
+        // An evolution file may give a real range without a step, which a grid could not sweep.
+        let axes_mode = if raw.evolve.is_some() { Mode::Random { samples: 1, seed: 0 } } else { mode };
+        let axes = axes::build(&src, strategy, &raw.params, axes_mode)?;
         let (rules, cash) = account(&src, &raw.account)?;
+        let evolution = match raw.evolve {
+            Some(ga) => Some(Evolution {
+                ga: evolution::ga(&src, ga)?,
+                fitness: evolution::fitness(&src, raw.fitness.unwrap_or_default())?,
+                validation: evolution::validation(&src, &raw.validation.unwrap_or_default())?,
+                genes: evolution::genes(&src, strategy, &raw.params)?,
+            }),
+            None if raw.fitness.is_some() || raw.validation.is_some() => {
+                return Err(
+                    src.key_error("fitness", "`[fitness]` and `[validation]` need an `[evolve]` section")
+                );
+            }
+            None => None,
+        };
         let output = Output {
             csv: raw.output.csv.map(PathBuf::from),
             json: raw.output.json.map(PathBuf::from),
@@ -158,6 +179,7 @@ impl Experiment {
             rules,
             cash,
             output,
+            evolution,
             text: text.to_string(),
         })
     }
@@ -207,7 +229,7 @@ fn data_source(src: &Source<'_>, data: &Spanned<RawData>, base: &Path) -> Result
     Ok(DataSource::Store { dir: base.join(store.get_ref()), symbols: symbols.get_ref().clone(), timeframe })
 }
 
-fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRules, f64), ConfigError> {
+pub(crate) fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRules, f64), ConfigError> {
     let cash = *a.cash.get_ref();
     if !(cash.is_finite() && cash > 0.0) {
         return Err(src.error(a.cash.span(), "account.cash", format!("{cash} is not a positive amount")));

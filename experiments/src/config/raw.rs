@@ -18,6 +18,9 @@ pub(crate) struct RawExperiment {
     pub(crate) params: BTreeMap<Spanned<String>, Spanned<RawRange>>,
     #[serde(default)]
     pub(crate) account: RawAccount,
+    pub(crate) evolve: Option<evolve::ga::GaConfig>,
+    pub(crate) fitness: Option<evolve::stats::FitnessConfig>,
+    pub(crate) validation: Option<super::evolution::RawValidation>,
     #[serde(default)]
     pub(crate) output: RawOutput,
 }

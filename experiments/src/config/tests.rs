@@ -144,3 +144,94 @@ fn syntax_errors_give_the_line() {
         "t.toml:3: string values must be quoted, expected literal string"
     );
 }
+
+const EVOLVE: &str = r#"[experiment]
+name = "e"
+strategy = "mean_reversion"
+[data]
+sample = "GOOG"
+[evolve]
+population = 16
+generations = 5
+[evolve.stagnation]
+patience = 3
+[fitness]
+objective = "calmar"
+min_trades = 4
+[validation]
+in_sample = 0.6
+pbo_blocks = 8
+[params]
+window = { min = 5, max = 60 }
+rsi_period = { values = [7, 14, 21] }
+exit_z = { values = [0.0] }
+entry_z = { min = 1, max = 2.5 }
+"#;
+
+#[test]
+fn an_evolution_gives_genes_ga_fitness_and_validation() {
+    use evolve::genes::Gene;
+    use evolve::stats::Objective;
+    let e = parse(EVOLVE).unwrap();
+    let evo = e.evolution.expect("an [evolve] section");
+    assert_eq!((evo.ga.population, evo.ga.generations, evo.ga.stagnation.patience), (16, 5, 3));
+    assert_eq!(evo.ga.tournament_size, 3, "unset fields keep their defaults");
+    assert_eq!((evo.fitness.objective, evo.fitness.min_trades), (Objective::Calmar, 4));
+    assert_eq!((evo.validation.in_sample, evo.validation.pbo_blocks), (0.6, Some(8)));
+    assert_eq!(evo.validation.walk_forward, None);
+    let genes = evo.genes.genes();
+    let space = e.strategy.space();
+    let gene = |name: &str| &genes[space.index_of(name).unwrap()];
+    assert_eq!(gene("window"), &Gene::Int { min: 5, max: 60 }, "a step-1 range is an integer gene");
+    assert_eq!(gene("entry_z"), &Gene::Real { min: 1.0, max: 2.5 }, "a real range needs no step");
+    let listed = [7, 14, 21].map(ParamValue::Int).to_vec();
+    assert_eq!(gene("rsi_period"), &Gene::Listed(listed));
+    assert_eq!(gene("exit_z"), &Gene::Fixed(ParamValue::Real(0.0)));
+    let kernel::strategy::ParamKind::Real { min, max } =
+        space.specs()[space.index_of("rsi_oversold").unwrap()].kind
+    else {
+        panic!("rsi_oversold is real")
+    };
+    assert_eq!(gene("rsi_oversold"), &Gene::Real { min, max }, "an omitted parameter spans its whole domain");
+    assert!(parse(GOOD).unwrap().evolution.is_none(), "a sweep file has no evolution");
+}
+
+#[test]
+fn bad_evolution_settings_name_the_key_and_line() {
+    let with = |from: &str, to: &str| err(&EVOLVE.replace(from, to));
+    assert_eq!(
+        with("population = 16", "population = 1"),
+        "t.toml:7: key `evolve.population`: must be at least 2 (got 1)"
+    );
+    assert!(
+        with("population = 16", "popsize = 16")
+            .starts_with("t.toml:7: key `evolve.popsize`: unknown field `popsize`")
+    );
+    assert!(with("patience = 3", "patience = 0").starts_with("t.toml:10: key `evolve.stagnation.patience`"));
+    assert!(
+        with("\"calmar\"", "\"luck\"")
+            .starts_with("t.toml:12: key `fitness.objective`: unknown variant `luck`")
+    );
+    assert!(
+        with("min_trades = 4", "max_drawdown = 1.5").starts_with("t.toml:13: key `fitness.max_drawdown`")
+    );
+    assert!(with("in_sample = 0.6", "in_sample = 1.5").starts_with("t.toml:15: key `validation.in_sample`"));
+    assert!(with("pbo_blocks = 8", "pbo_blocks = 7").contains("key `validation.pbo_blocks`: 7 blocks"));
+    let wf = with("pbo_blocks = 8", "walk_forward = { folds = 1 }");
+    assert!(wf.starts_with("t.toml:16: key `validation.walk_forward`: 1 folds"), "{wf}");
+    let wf = with("pbo_blocks = 8", "walk_forward = { folds = 5, test_fraction = 0.25 }");
+    assert!(wf.contains("leave no bars to train on"), "{wf}");
+    let orphan = EVOLVE
+        .replace("[evolve]\npopulation = 16\ngenerations = 5\n[evolve.stagnation]\npatience = 3\n", "")
+        .replace("entry_z = { min = 1, max = 2.5 }\n", "");
+    assert!(err(&orphan).contains("need an `[evolve]` section"), "{}", err(&orphan));
+}
+
+#[test]
+fn walk_forward_settings_parse() {
+    use evolve::stats::{TestLen, WalkForwardMode};
+    let text = EVOLVE
+        .replace("pbo_blocks = 8", "walk_forward = { folds = 4, mode = \"anchored\", test_fraction = 0.15 }");
+    let wf = parse(&text).unwrap().evolution.unwrap().validation.walk_forward.unwrap();
+    assert_eq!((wf.folds, wf.mode, wf.test), (4, WalkForwardMode::Anchored, TestLen::Fraction(0.15)));
+}

@@ -1,0 +1,237 @@
+//! The GA [`Problem`] of tuning one kernel strategy: genomes are parameter vectors, fitness is
+//! the configured objective of a backtest on one stage of the data.
+
+use kernel::metrics::Metrics;
+use kernel::sim::TradeRules;
+use kernel::strategy::{Backtest, MarketData, ParamValue, Params, RunResult, Strategy, backtest};
+use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
+
+use crate::ga::Problem;
+use crate::genes::ParamGenes;
+use crate::stats::{FitnessConfig, FitnessInput, ReturnStats, fitness, returns_from_equity};
+
+/// Draws that break the strategy's cross-parameter rules (e.g. `fast >= slow`) are redrawn
+/// from the same stream up to this many times; a child still invalid after that is left as
+/// its parent was (mutation) or is a copy of the first parent (crossover).
+const REDRAWS: usize = 64;
+
+/// One strategy on one stage of the data, with the costs, fitness and parameter domains of
+/// an experiment.
+pub struct StrategyProblem<'d> {
+    /// The strategy tuned.
+    pub strategy: &'static dyn Strategy,
+    /// The domain of each of its parameters, in its space's order.
+    pub genes: ParamGenes,
+    /// The bars fitness is measured on (the in-sample stage).
+    pub data: &'d MarketData,
+    /// Costs and fill rules.
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// Objective, constraints and penalties.
+    pub fitness: FitnessConfig,
+    /// Trials and Sharpe variance the `deflated_sharpe` objective deflates by (fixed for a run).
+    pub deflation: Option<(usize, f64)>,
+}
+
+/// The figures of one backtest, as stored with each individual.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Closed trades.
+    pub trades: usize,
+    /// Equity at the last bar.
+    pub final_equity: f64,
+    /// Total return (fraction).
+    pub total_return: f64,
+    /// Compound annual growth rate.
+    pub cagr: f64,
+    /// Annualised Sharpe ratio.
+    pub sharpe: f64,
+    /// Annualised Sortino ratio.
+    pub sortino: f64,
+    /// CAGR over the maximum drawdown.
+    pub calmar: f64,
+    /// Maximum drawdown (negative fraction).
+    pub max_drawdown: f64,
+    /// Share of winning trades.
+    pub win_rate: f64,
+    /// Gross profit over gross loss (capped).
+    pub profit_factor: f64,
+    /// Share of bars with a position.
+    pub exposure: f64,
+    /// Per-bar return statistics (per-period Sharpe, skewness, raw kurtosis) for the
+    /// deflated Sharpe ratio.
+    pub returns: ReturnFigures,
+}
+
+/// [`ReturnStats`] in a storable form: a moment that does not exist (flat equity) is `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReturnFigures {
+    /// Number of returns.
+    pub n: usize,
+    /// Mean per-bar return.
+    pub mean: f64,
+    /// Sample standard deviation.
+    pub std: Option<f64>,
+    /// Per-bar Sharpe ratio.
+    pub sharpe: Option<f64>,
+    /// Skewness.
+    pub skew: Option<f64>,
+    /// Raw kurtosis (3 for a normal distribution).
+    pub kurtosis: Option<f64>,
+}
+
+impl ReturnFigures {
+    fn of(stats: &ReturnStats) -> Self {
+        let finite = |x: f64| x.is_finite().then_some(x);
+        ReturnFigures {
+            n: stats.n,
+            mean: stats.mean,
+            std: finite(stats.std),
+            sharpe: finite(stats.sharpe),
+            skew: finite(stats.skew),
+            kurtosis: finite(stats.kurtosis),
+        }
+    }
+
+    /// Back to [`ReturnStats`], with NaN for a missing moment.
+    pub fn stats(&self) -> ReturnStats {
+        ReturnStats {
+            n: self.n,
+            mean: self.mean,
+            std: self.std.unwrap_or(f64::NAN),
+            sharpe: self.sharpe.unwrap_or(f64::NAN),
+            skew: self.skew.unwrap_or(f64::NAN),
+            kurtosis: self.kurtosis.unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// What evaluating a genome gave: the figures, or why the backtest could not run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyEval {
+    /// The backtest ran.
+    Ran(Figures),
+    /// The parameters or the data were refused; the fitness is NaN (counted as invalid).
+    Failed(String),
+}
+
+impl Figures {
+    /// The figures of a finished backtest that started from `cash`.
+    pub fn of(bt: &Backtest, cash: f64) -> Figures {
+        Figures::from_metrics(&bt.metrics, equity(&bt.result), cash)
+    }
+
+    /// The figures of metrics `m` computed on the equity curve `equity` that started from `cash`.
+    pub fn from_metrics(m: &Metrics, equity: &[f64], cash: f64) -> Figures {
+        Figures {
+            trades: m.trades,
+            final_equity: equity.last().copied().unwrap_or(cash),
+            total_return: m.total_return,
+            cagr: m.cagr,
+            sharpe: m.sharpe,
+            sortino: m.sortino,
+            calmar: m.calmar,
+            max_drawdown: m.max_drawdown,
+            win_rate: m.win_rate,
+            profit_factor: m.profit_factor,
+            exposure: m.exposure,
+            returns: ReturnFigures::of(&ReturnStats::of(&returns_from_equity(cash, equity))),
+        }
+    }
+}
+
+/// The account's equity at each bar of a run.
+pub fn equity(result: &RunResult) -> &[f64] {
+    match result {
+        RunResult::Single(r) => &r.equity,
+        RunResult::Portfolio(r) => &r.equity,
+    }
+}
+
+impl StrategyProblem<'_> {
+    /// The genome as the strategy's parameters.
+    pub fn params(&self, genome: &[ParamValue]) -> Result<Params, String> {
+        Params::from_values(self.strategy.space(), genome.to_vec()).map_err(|e| e.to_string())
+    }
+
+    fn valid(&self, genome: &[ParamValue]) -> bool {
+        self.params(genome).is_ok_and(|p| self.strategy.validate(&p).is_ok())
+    }
+
+    /// The fitness of `figures` under this problem's configuration.
+    pub fn score(&self, figures: &Figures) -> f64 {
+        let input = FitnessInput {
+            sharpe_annual: figures.sharpe,
+            sortino: figures.sortino,
+            calmar: figures.calmar,
+            total_return: figures.total_return,
+            max_drawdown: figures.max_drawdown,
+            trades: figures.trades,
+            returns: figures.returns.stats(),
+            deflation: self.deflation,
+        };
+        fitness(&self.fitness, &input).value
+    }
+}
+
+impl Problem for StrategyProblem<'_> {
+    type Genome = Vec<ParamValue>;
+    type Eval = StrategyEval;
+
+    fn random(&self, rng: &mut Pcg64) -> Self::Genome {
+        let mut genome = self.genes.random(rng);
+        for _ in 1..REDRAWS {
+            if self.valid(&genome) {
+                break;
+            }
+            genome = self.genes.random(rng);
+        }
+        genome
+    }
+
+    fn crossover(&self, a: &Self::Genome, b: &Self::Genome, rng: &mut Pcg64) -> Self::Genome {
+        (0..REDRAWS)
+            .map(|_| self.genes.crossover(a, b, rng))
+            .find(|c| self.valid(c))
+            .unwrap_or_else(|| a.clone())
+    }
+
+    fn mutate(&self, genome: &mut Self::Genome, rate: f64, rng: &mut Pcg64) {
+        for _ in 0..REDRAWS {
+            let mut child = genome.clone();
+            self.genes.mutate(&mut child, rate, rng);
+            if self.valid(&child) {
+                *genome = child;
+                return;
+            }
+        }
+    }
+
+    fn distance(&self, a: &Self::Genome, b: &Self::Genome) -> f64 {
+        self.genes.distance(a, b)
+    }
+
+    fn key(&self, genome: &Self::Genome) -> u64 {
+        self.genes.key(genome)
+    }
+
+    fn evaluate(&self, genome: &Self::Genome) -> StrategyEval {
+        let run = self.params(genome).and_then(|p| {
+            backtest(self.strategy, &p, self.data, self.rules, self.cash).map_err(|e| e.to_string())
+        });
+        match run {
+            Ok(bt) => StrategyEval::Ran(Figures::of(&bt, self.cash)),
+            Err(why) => StrategyEval::Failed(why),
+        }
+    }
+
+    fn fitness(&self, eval: &StrategyEval) -> f64 {
+        match eval {
+            StrategyEval::Ran(figures) => self.score(figures),
+            StrategyEval::Failed(_) => f64::NAN,
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! One strategy family evolved and validated: the shared core of `tradebot evolve` and each
+//! family of `tradebot research`.
+//!
+//! **Holdout** (the default): the first `validation.in_sample` share of the bars is the
+//! in-sample stage, the rest the out-of-sample stage.
+//! 1. The GA searches the family's parameters on the in-sample stage only, checkpointing
+//!    every generation to the research database ([`evolve::run`]).
+//! 2. The best genome is backtested out of sample with
+//!    [`backtest_window`](kernel::strategy::backtest_window): its signals see the in-sample
+//!    bars as warm-up, it trades only the out-of-sample bars, from fresh cash.
+//! 3. Overfitting statistics: the deflated Sharpe ratio of the winner's in-sample returns,
+//!    deflated by the number of distinct genomes the run evaluated and the variance of their
+//!    per-bar Sharpe ratios; optionally the probability of backtest overfitting by CSCV over
+//!    the final population and hall of fame.
+//!
+//! **Walk-forward** (`[validation.walk_forward]`): the same for each fold — a GA run on the
+//! fold's training window (a child run with its own data hash), its winner tested on the
+//! window right after it. The folds' test windows are consecutive, so their equity curves
+//! chain into one out-of-sample curve, each fold's winner trading only bars it never saw.
+//!
+//! Everything — in-sample and out-of-sample figures side by side, the statistics — goes into
+//! the run's summary in the database.
+
+mod stage;
+mod walk_forward;
+
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+
+use evolve::db::ResearchDb;
+use evolve::ga::{GaConfig, GenerationReport};
+use evolve::genes::ParamGenes;
+use evolve::problem::{Figures, StrategyEval};
+use evolve::run::{Ending, RunError, Timing};
+use evolve::stats::{FitnessConfig, Split, TestLen, WalkForwardMode};
+use kernel::sim::{Trade, TradeRules};
+use kernel::strategy::{MarketData, ParamValue, Params, Strategy};
+use serde::Serialize;
+
+use crate::report::params_json;
+
+/// One generation of a strategy-tuning run, as observers see it.
+pub type Generation = GenerationReport<Vec<ParamValue>, StrategyEval>;
+
+/// Walk-forward folds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WalkForward {
+    /// Number of folds.
+    pub folds: usize,
+    /// Rolling (fixed-length) or anchored (growing) training windows.
+    pub mode: WalkForwardMode,
+    /// Length of each test window.
+    pub test: TestLen,
+}
+
+/// How a run is validated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Validation {
+    /// Share of the bars in the in-sample stage, in (0, 1]; 1 means no out-of-sample stage.
+    /// Ignored with walk-forward.
+    pub in_sample: f64,
+    /// Blocks for the probability of backtest overfitting (CSCV); `None` skips it.
+    pub pbo_blocks: Option<usize>,
+    /// Walk-forward folds instead of one holdout.
+    pub walk_forward: Option<WalkForward>,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation { in_sample: 0.7, pbo_blocks: None, walk_forward: None }
+    }
+}
+
+/// Everything one evolution needs besides the bars and the database.
+#[derive(Clone)]
+pub struct EvolveSpec<'a> {
+    /// Experiment (or research) name.
+    pub name: &'a str,
+    /// The family evolved.
+    pub strategy: &'static dyn Strategy,
+    /// Its parameter domains.
+    pub genes: ParamGenes,
+    /// Population, generations, operators, stagnation handling, seed.
+    pub ga: GaConfig,
+    /// Objective and constraints.
+    pub fitness: FitnessConfig,
+    /// Holdout or walk-forward, and PBO.
+    pub validation: Validation,
+    /// Costs and fill rules.
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// The configuration text, stored with the run; its hash is the config hash.
+    pub config_text: &'a str,
+    /// The research run this evolution belongs to.
+    pub parent: Option<i64>,
+}
+
+/// The validated winner of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Winner {
+    /// Its parameters.
+    #[serde(serialize_with = "params_as_json")]
+    pub params: Params,
+    /// Its in-sample fitness.
+    pub fitness: f64,
+    /// In-sample figures.
+    pub in_sample: Figures,
+    /// Out-of-sample figures (`None` without an out-of-sample stage). With walk-forward: the
+    /// chained test windows of every fold.
+    pub out_of_sample: Option<Figures>,
+    /// Out-of-sample equity (UTC ns, equity).
+    #[serde(skip)]
+    pub oos_equity: Vec<(i64, f64)>,
+    /// Buy-and-hold of the first tradable symbol over the same bars, from the same cash.
+    #[serde(skip)]
+    pub benchmark: Vec<(i64, f64)>,
+    /// The out-of-sample trades and activity, for chaining walk-forward folds.
+    #[serde(skip)]
+    pub oos_activity: Activity,
+    /// Deflated Sharpe ratio of its in-sample returns.
+    pub deflated_sharpe: f64,
+    /// Variance of the per-bar Sharpe ratios of every trial (the DSR's `V`).
+    pub sharpe_variance: f64,
+    /// Probability of backtest overfitting, when configured and computable.
+    pub pbo: Option<f64>,
+}
+
+/// What an out-of-sample backtest did besides its equity.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Activity {
+    /// Closed trades.
+    pub trades: Vec<Trade>,
+    /// Bars with a position.
+    pub exposed_bars: usize,
+    /// Notional of every fill.
+    pub traded_notional: f64,
+}
+
+fn params_as_json<S: serde::Serializer>(p: &Params, s: S) -> Result<S::Ok, S::Error> {
+    params_json(p).serialize(s)
+}
+
+/// One walk-forward fold's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct FoldOutcome {
+    /// The fold's own GA run.
+    pub run_id: i64,
+    /// Training bars.
+    pub train: Range<usize>,
+    /// Test bars.
+    pub test: Range<usize>,
+    /// The fold's winner, tested on its test window.
+    pub winner: Option<Winner>,
+}
+
+/// A finished or stopped evolution.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The run's id in the database (the parent of the fold runs with walk-forward).
+    pub run_id: i64,
+    /// Finished, or stopped and resumable.
+    pub ending: Ending,
+    /// The validated best genome (`None` when stopped, or when no genome had a finite
+    /// fitness). With walk-forward: the last fold's winner — the parameters to trade next —
+    /// with the chained out-of-sample figures of every fold.
+    pub winner: Option<Winner>,
+    /// Generations run in total.
+    pub generations: u32,
+    /// Distinct genomes evaluated (the trials of the deflated Sharpe ratio).
+    pub trials: usize,
+    /// Stagnation, injection and restart events over the run.
+    pub stagnation_events: u32,
+    /// Time and evaluations of this invocation (not of earlier, interrupted ones).
+    pub timing: Timing,
+    /// The bars of each stage: in-sample, out-of-sample (possibly empty). With walk-forward:
+    /// the last fold's training window, and every test window.
+    pub stages: (Range<usize>, Range<usize>),
+    /// The folds, with walk-forward.
+    pub folds: Vec<FoldOutcome>,
+}
+
+/// An evolution that could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvolveError {
+    /// Starting, resuming or recording the run failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The database refused a write.
+    #[error(transparent)]
+    Db(#[from] evolve::db::DbError),
+    /// The data has too few bars to split.
+    #[error("{0}")]
+    Split(String),
+}
+
+/// Evolves `spec.strategy` on `data` (or continues run `resume`), then validates the winner.
+/// `observe` sees every generation; `stop` ends the run cleanly after the current one.
+pub fn evolve(
+    spec: &EvolveSpec<'_>,
+    data: &MarketData,
+    db: &mut ResearchDb,
+    resume: Option<i64>,
+    stop: &AtomicBool,
+    mut observe: impl FnMut(&Generation),
+) -> Result<Outcome, EvolveError> {
+    if let Some(wf) = spec.validation.walk_forward {
+        return walk_forward::run(spec, wf, data, db, resume, stop, &mut observe);
+    }
+    let (is, oos) = stages(data.len(), spec.validation.in_sample);
+    if is.len() < 2 || (spec.validation.in_sample < 1.0 && oos.is_empty()) {
+        let why = format!(
+            "{} bars cannot be split {:.0} % in sample with both stages non-empty",
+            data.len(),
+            spec.validation.in_sample * 100.0
+        );
+        return Err(EvolveError::Split(why));
+    }
+    let mode = match resume {
+        Some(id) => stage::Mode::Resume(id),
+        None => stage::Mode::Start { parent: spec.parent },
+    };
+    stage::run(spec, data, is, oos, mode, db, stop, &mut observe)
+}
+
+/// The in-sample and out-of-sample bars of `n` bars with an in-sample `share` (the
+/// out-of-sample stage is empty for a share of 1, and when `n` is too short to split).
+pub fn stages(n: usize, share: f64) -> (Range<usize>, Range<usize>) {
+    if share >= 1.0 {
+        return (0..n, n..n);
+    }
+    match Split::holdout(n, share) {
+        Ok(split) => (split.in_sample, split.out_of_sample),
+        Err(_) => (0..n, n..n),
+    }
+}

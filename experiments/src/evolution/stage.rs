@@ -1,0 +1,235 @@
+//! One GA run on one in-sample stage, and the validation of its winner.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+
+use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
+use evolve::ga::Engine;
+use evolve::problem::{Figures, StrategyEval, StrategyProblem, equity};
+use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
+use evolve::stats::{Objective, deflated_sharpe, pbo, returns_from_equity};
+use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
+use rayon::prelude::*;
+use serde_json::json;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::{Activity, EvolveError, EvolveSpec, Generation, Outcome, Winner};
+use crate::data::data_hash;
+
+/// How the stage's run comes about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// A new run, child of `parent`.
+    Start {
+        /// The research or walk-forward run it belongs to.
+        parent: Option<i64>,
+    },
+    /// Continue a stopped or crashed run.
+    Resume(i64),
+    /// Re-validate a finished run from its last checkpoint, writing nothing.
+    Replay(i64),
+}
+
+/// Evolves on `data[is]`, then validates the winner on `data[oos]` (none when empty).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run(
+    spec: &EvolveSpec<'_>,
+    data: &MarketData,
+    is: Range<usize>,
+    oos: Range<usize>,
+    mode: Mode,
+    db: &mut ResearchDb,
+    stop: &AtomicBool,
+    observe: &mut dyn FnMut(&Generation),
+) -> Result<Outcome, EvolveError> {
+    let in_sample = data.slice(is.clone());
+    let deflation = (spec.fitness.objective == Objective::DeflatedSharpe)
+        .then(|| (spec.ga.population * spec.ga.generations as usize, 1.0 / in_sample.len() as f64));
+    let problem = StrategyProblem {
+        strategy: spec.strategy,
+        genes: spec.genes.clone(),
+        data: &in_sample,
+        rules: spec.rules,
+        cash: spec.cash,
+        fitness: spec.fitness,
+        deflation,
+    };
+    let ts = in_sample.timestamps();
+    let provenance = Provenance {
+        data_hash: data_hash(&in_sample),
+        first_ns: ts[0],
+        last_ns: ts[ts.len() - 1],
+        config_hash: xxh3_64(spec.config_text.as_bytes()),
+    };
+    let ga = spec.ga.clone();
+    let mut run = match mode {
+        Mode::Resume(id) => Run::resume(db, id, &problem, ga, provenance)?,
+        Mode::Replay(id) => Run::load(db, id, &problem, ga, provenance)?,
+        Mode::Start { parent } => {
+            let new = NewRun {
+                kind: RunKind::Evolve,
+                parent,
+                name: spec.name,
+                strategy: spec.strategy.name(),
+                config: spec.config_text,
+                config_hash: provenance.config_hash,
+                seed: spec.ga.seed,
+                data_hash: provenance.data_hash,
+                data_first_ns: provenance.first_ns,
+                data_last_ns: provenance.last_ns,
+                code_version: env!("CARGO_PKG_VERSION"),
+                started_ns: now_ns(),
+            };
+            Run::start(db, &new, &problem, ga)?
+        }
+    };
+    let (ending, timing) = match mode {
+        Mode::Replay(_) => (Ending::Finished, Timing::default()),
+        _ => run.drive(db, stop, |report, _| observe(report))?,
+    };
+    let stagnation_events = db
+        .events(run.id)?
+        .iter()
+        .filter(|e| matches!(e.kind.as_str(), "stagnation" | "injection" | "restart"))
+        .count() as u32;
+    let mut outcome = Outcome {
+        run_id: run.id,
+        ending,
+        winner: None,
+        generations: db.run(run.id)?.map_or(0, |r| r.generations),
+        trials: run.engine.evaluations(),
+        stagnation_events,
+        timing,
+        stages: (is, oos.clone()),
+        folds: Vec::new(),
+    };
+    if ending == Ending::Stopped {
+        return Ok(outcome);
+    }
+    outcome.winner = validate(spec, &problem, &run.engine, data, oos, db, run.id)?;
+    if !matches!(mode, Mode::Replay(_)) {
+        let summary = json!({
+            "trials": outcome.trials,
+            "generations": outcome.generations,
+            "in_sample_bars": outcome.stages.0.len(),
+            "out_of_sample_bars": outcome.stages.1.len(),
+            "winner": outcome.winner,
+        });
+        db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
+    }
+    Ok(outcome)
+}
+
+/// The winner's out-of-sample test and the run's overfitting statistics.
+fn validate(
+    spec: &EvolveSpec<'_>,
+    problem: &StrategyProblem<'_>,
+    engine: &Engine<'_, StrategyProblem<'_>>,
+    data: &MarketData,
+    oos: Range<usize>,
+    db: &ResearchDb,
+    run_id: i64,
+) -> Result<Option<Winner>, EvolveError> {
+    let Some(best) = engine.best() else { return Ok(None) };
+    let Some(StrategyEval::Ran(in_sample)) = engine.eval(best.key).cloned() else { return Ok(None) };
+    let params = problem.params(&best.genome).expect("an evaluated genome is a valid parameter set");
+
+    // V: the variance of every trial's per-bar Sharpe ratio, from the stored individuals (so
+    // the trials of an interrupted invocation count too).
+    let sharpes: Vec<f64> = db
+        .individuals(run_id)?
+        .iter()
+        .filter_map(|ind| serde_json::from_str::<StrategyEval>(&ind.metrics).ok())
+        .filter_map(|e| match e {
+            StrategyEval::Ran(f) => f.returns.sharpe,
+            StrategyEval::Failed(_) => None,
+        })
+        .collect();
+    let sharpe_variance = variance(&sharpes);
+    let trials = engine.evaluations();
+    let dsr = deflated_sharpe(&in_sample.returns.stats(), trials, sharpe_variance);
+
+    let mut winner = Winner {
+        params,
+        fitness: best.fitness,
+        in_sample,
+        out_of_sample: None,
+        oos_equity: Vec::new(),
+        benchmark: Vec::new(),
+        oos_activity: Activity::default(),
+        deflated_sharpe: dsr,
+        sharpe_variance,
+        pbo: spec.validation.pbo_blocks.and_then(|blocks| overfitting(spec, problem, engine, blocks)),
+    };
+    if !oos.is_empty()
+        && let Ok(bt) =
+            backtest_window(spec.strategy, &winner.params, data, spec.rules, spec.cash, oos.clone())
+    {
+        let times = &data.timestamps()[oos.clone()];
+        winner.out_of_sample = Some(Figures::of(&bt, spec.cash));
+        winner.oos_equity = times.iter().copied().zip(equity(&bt.result).iter().copied()).collect();
+        winner.benchmark = buy_and_hold(data, oos, spec.cash);
+        winner.oos_activity = match &bt.result {
+            RunResult::Single(r) => Activity {
+                trades: r.activity.trades.clone(),
+                exposed_bars: r.activity.exposed_bars,
+                traded_notional: r.activity.traded_notional,
+            },
+            RunResult::Portfolio(r) => Activity {
+                trades: r.trades(),
+                exposed_bars: r.exposed_bars,
+                traded_notional: r.traded_notional(),
+            },
+        };
+    }
+    Ok(Some(winner))
+}
+
+/// PBO by CSCV over the distinct genomes of the final population and the hall of fame,
+/// re-run in sample for their return series. `None` when fewer than two ran or the stage is
+/// too short for `blocks` blocks.
+fn overfitting(
+    spec: &EvolveSpec<'_>,
+    problem: &StrategyProblem<'_>,
+    engine: &Engine<'_, StrategyProblem<'_>>,
+    blocks: usize,
+) -> Option<f64> {
+    let mut seen = HashSet::new();
+    let candidates: Vec<&Vec<ParamValue>> = engine
+        .hall_of_fame()
+        .iter()
+        .chain(engine.population())
+        .filter(|s| s.fitness.is_finite() && seen.insert(s.key))
+        .map(|s| &s.genome)
+        .collect();
+    let series: Vec<Vec<f64>> = candidates
+        .par_iter()
+        .filter_map(|g| {
+            let params = problem.params(g).ok()?;
+            let bt = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok()?;
+            Some(returns_from_equity(spec.cash, equity(&bt.result)))
+        })
+        .collect();
+    if series.len() < 2 {
+        return None;
+    }
+    pbo(&series, blocks).ok().map(|r| r.pbo)
+}
+
+/// Equity of holding the first tradable symbol over `window` with `cash`.
+pub(super) fn buy_and_hold(data: &MarketData, window: Range<usize>, cash: f64) -> Vec<(i64, f64)> {
+    let Some(i) = data.tradable().next() else { return Vec::new() };
+    let close = &data.symbols()[i].bars.close()[window.clone()];
+    let times = &data.timestamps()[window];
+    times.iter().zip(close).map(|(&t, &c)| (t, cash * c / close[0])).collect()
+}
+
+/// Sample variance (0 for fewer than two values).
+fn variance(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() - 1) as f64
+}

@@ -1,0 +1,178 @@
+//! Walk-forward: one GA run per fold, each fold's winner tested on the bars right after its
+//! training window, the test windows chained into one out-of-sample record.
+//!
+//! The walk-forward run is a parent row (kind `evolve`) with one child run per fold, each with
+//! the data hash of its own training window — several hashes in one run are allowed only here,
+//! one per fold. Resuming the parent replays the finished folds from their checkpoints (no
+//! writes), resumes the stopped one and starts the rest.
+
+use std::sync::atomic::AtomicBool;
+
+use evolve::db::{EventRecord, NewRun, ResearchDb, RunKind, RunStatus};
+use evolve::problem::Figures;
+use evolve::run::{Ending, RunError, Timing, now_ns};
+use evolve::stats::walk_forward;
+use kernel::metrics::{Metrics, MetricsConfig, MetricsInput};
+use kernel::strategy::MarketData;
+use serde_json::json;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::stage::{self, Mode, buy_and_hold};
+use super::{Activity, EvolveError, EvolveSpec, FoldOutcome, Generation, Outcome, WalkForward, Winner};
+use crate::data::data_hash;
+
+/// Runs (or resumes) every fold of `wf` on `data`.
+pub(super) fn run(
+    spec: &EvolveSpec<'_>,
+    wf: WalkForward,
+    data: &MarketData,
+    db: &mut ResearchDb,
+    resume: Option<i64>,
+    stop: &AtomicBool,
+    observe: &mut dyn FnMut(&Generation),
+) -> Result<Outcome, EvolveError> {
+    let folds = walk_forward(data.len(), wf.folds, wf.test, wf.mode)
+        .map_err(|e| EvolveError::Split(e.to_string()))?;
+    let hash = data_hash(data);
+    let config_hash = xxh3_64(spec.config_text.as_bytes());
+    let parent = match resume {
+        Some(id) => {
+            let stored = db.run(id)?.ok_or(RunError::NoSuchRun(id))?;
+            if stored.data_hash != hash {
+                return Err(RunError::DataChanged { run: id, stored: stored.data_hash, now: hash }.into());
+            }
+            if stored.config_hash != config_hash {
+                return Err(RunError::ConfigChanged { run: id, stored: stored.config_hash }.into());
+            }
+            db.reopen_run(id)?.id
+        }
+        None => {
+            let ts = data.timestamps();
+            db.create_run(&NewRun {
+                kind: RunKind::Evolve,
+                parent: spec.parent,
+                name: spec.name,
+                strategy: spec.strategy.name(),
+                config: spec.config_text,
+                config_hash,
+                seed: spec.ga.seed,
+                data_hash: hash,
+                data_first_ns: ts[0],
+                data_last_ns: ts[ts.len() - 1],
+                code_version: env!("CARGO_PKG_VERSION"),
+                started_ns: now_ns(),
+            })?
+        }
+    };
+    let children = db.child_runs(parent)?;
+    let mut outcome = Outcome {
+        run_id: parent,
+        ending: Ending::Finished,
+        winner: None,
+        generations: 0,
+        trials: 0,
+        stagnation_events: 0,
+        timing: Timing::default(),
+        stages: (folds[folds.len() - 1].train.clone(), folds[0].test.start..data.len()),
+        folds: Vec::new(),
+    };
+    for (k, fold) in folds.iter().enumerate() {
+        let mode = match children.get(k) {
+            Some(c) if c.status == RunStatus::Finished => Mode::Replay(c.id),
+            Some(c) => Mode::Resume(c.id),
+            None => Mode::Start { parent: Some(parent) },
+        };
+        let o = stage::run(spec, data, fold.train.clone(), fold.test.clone(), mode, db, stop, observe)?;
+        outcome.generations += o.generations;
+        outcome.trials += o.trials;
+        outcome.stagnation_events += o.stagnation_events;
+        outcome.timing.total += o.timing.total;
+        outcome.timing.evaluating += o.timing.evaluating;
+        outcome.timing.recording += o.timing.recording;
+        outcome.timing.evaluations += o.timing.evaluations;
+        if o.ending == Ending::Stopped {
+            let detail =
+                format!("stopped in fold {} of {}; resume with --resume {parent}", k + 1, folds.len());
+            db.record_event(parent, &EventRecord { generation: 0, kind: "stopped".into(), detail })?;
+            db.finish_run(parent, RunStatus::Stopped, now_ns(), None)?;
+            outcome.ending = Ending::Stopped;
+            return Ok(outcome);
+        }
+        outcome.folds.push(FoldOutcome {
+            run_id: o.run_id,
+            train: fold.train.clone(),
+            test: fold.test.clone(),
+            winner: o.winner,
+        });
+    }
+    outcome.winner = chained(spec, data, &outcome.folds);
+    let date = |t: usize| data.time(t).to_string();
+    let folds_json: Vec<_> = outcome
+        .folds
+        .iter()
+        .map(|f| {
+            json!({
+                "run_id": f.run_id,
+                "train": [date(f.train.start), date(f.train.end - 1)],
+                "test": [date(f.test.start), date(f.test.end - 1)],
+                "winner": f.winner,
+            })
+        })
+        .collect();
+    let summary = json!({
+        "walk_forward": { "folds": wf.folds, "mode": wf.mode, "test": wf.test },
+        "trials": outcome.trials,
+        "generations": outcome.generations,
+        "folds": folds_json,
+        "winner": outcome.winner,
+    });
+    db.finish_run(parent, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
+    Ok(outcome)
+}
+
+/// The last fold's winner with the out-of-sample record of every fold chained: each test
+/// window's equity continues from where the previous one ended (a fold without a tested
+/// winner holds cash). `None` when no fold had a winner.
+fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome]) -> Option<Winner> {
+    let last = folds.iter().rev().find_map(|f| f.winner.as_ref())?;
+    let mut level = spec.cash;
+    let mut curve: Vec<(i64, f64)> = Vec::new();
+    let mut activity = Activity::default();
+    for fold in folds {
+        let tested = fold.winner.as_ref().filter(|w| w.oos_equity.len() == fold.test.len());
+        let scale = level / spec.cash;
+        match tested {
+            Some(w) => {
+                curve.extend(w.oos_equity.iter().map(|&(t, e)| (t, e * scale)));
+                activity.trades.extend(w.oos_activity.trades.iter().cloned());
+                activity.exposed_bars += w.oos_activity.exposed_bars;
+                activity.traded_notional += w.oos_activity.traded_notional * scale;
+            }
+            None => curve.extend(data.timestamps()[fold.test.clone()].iter().map(|&t| (t, level))),
+        }
+        level = curve.last().map_or(level, |&(_, e)| e);
+    }
+    let window = folds[0].test.start..folds[folds.len() - 1].test.end;
+    let (times, equity): (Vec<i64>, Vec<f64>) = curve.iter().copied().unzip();
+    let reference = data.tradable().next().unwrap_or(0);
+    let symbol = &data.symbols()[reference];
+    let input = MetricsInput {
+        initial_equity: spec.cash,
+        equity: &equity,
+        timestamps: &times,
+        trades: &activity.trades,
+        exposed_bars: activity.exposed_bars,
+        traded_notional: activity.traded_notional,
+        benchmark_close: &symbol.bars.close()[window.clone()],
+    };
+    let config = MetricsConfig::new(data.timeframe(), symbol.meta.asset_class);
+    let metrics = Metrics::compute(&input, &config);
+    let figures = Figures::from_metrics(&metrics, &equity, spec.cash);
+    Some(Winner {
+        out_of_sample: Some(figures),
+        oos_equity: curve,
+        benchmark: buy_and_hold(data, window, spec.cash),
+        oos_activity: activity,
+        ..last.clone()
+    })
+}

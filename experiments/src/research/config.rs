@@ -1,0 +1,174 @@
+//! The research file (`experiments/nightly.toml`): the families to evolve, the universe, and
+//! the GA, fitness, validation, verdict and account settings they share.
+//!
+//! ```toml
+//! [research]
+//! name = "nightly"
+//! report = "results/nightly"     # writes .md, .html and .json next to each other
+//! reference = "SPY"              # the universe is every symbol whose history covers this one's
+//! timeframe = "1Day"             # the universe's bars (a family may override it)
+//!
+//! [families.sma_cross]           # one table per family; every listed family runs unless
+//! params = { fast = { min = 2, max = 60 } }   # enabled = false; params narrow the search
+//! [families.gap_fill]
+//! timeframe = "1Min"
+//!
+//! [evolve]      # as in an experiment file, shared by every family
+//! [fitness]
+//! [validation]
+//! [verdict]     # min_oos_sharpe, min_dsr, min_oos_trades, max_is_oos_gap
+//! [account]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use datasets::Timeframe;
+use evolve::ga::GaConfig;
+use evolve::genes::ParamGenes;
+use evolve::stats::{FitnessConfig, VerdictRules};
+use kernel::sim::TradeRules;
+use kernel::strategy::{Strategy, by_name, registry};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{ConfigError, Source, account, evolution as evo, raw::RawAccount, raw::RawRange};
+use crate::evolution::Validation;
+
+/// The whole file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResearch {
+    research: RawHeader,
+    families: BTreeMap<Spanned<String>, RawFamily>,
+    evolve: Option<GaConfig>,
+    fitness: Option<FitnessConfig>,
+    validation: Option<evo::RawValidation>,
+    verdict: Option<VerdictRules>,
+    #[serde(default)]
+    account: RawAccount,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    report: Option<String>,
+    reference: Option<String>,
+    timeframe: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFamily {
+    #[serde(default = "yes")]
+    enabled: bool,
+    timeframe: Option<Spanned<String>>,
+    #[serde(default)]
+    params: BTreeMap<Spanned<String>, Spanned<RawRange>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One family to evolve.
+#[derive(Clone)]
+pub struct Family {
+    /// The strategy.
+    pub strategy: &'static dyn Strategy,
+    /// Its parameters' genes.
+    pub genes: ParamGenes,
+    /// The bars it runs on.
+    pub timeframe: Timeframe,
+}
+
+/// A validated research file.
+#[derive(Clone)]
+pub struct Research {
+    /// Name, recorded in the database and the report title.
+    pub name: String,
+    /// Report files' path without extension (`.md`, `.html`, `.json` are added).
+    pub report: Option<PathBuf>,
+    /// The universe is every symbol whose bars cover this symbol's.
+    pub reference: String,
+    /// The enabled families, in the file's (alphabetical) order.
+    pub families: Vec<Family>,
+    /// Families listed with `enabled = false`.
+    pub disabled: Vec<&'static str>,
+    /// GA settings shared by every family.
+    pub ga: GaConfig,
+    /// Objective and constraints.
+    pub fitness: FitnessConfig,
+    /// In-sample share and PBO.
+    pub validation: Validation,
+    /// How out-of-sample evidence becomes a verdict.
+    pub verdict: VerdictRules,
+    /// Costs and fill rules.
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// The file's text, verbatim.
+    pub text: String,
+}
+
+impl Research {
+    /// Reads and validates the research file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { file: file.clone(), source })?;
+        Research::parse(&text, &file)
+    }
+
+    /// Validates `text`; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let src = Source { file, text };
+        let raw: RawResearch = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+        let timeframe = |tf: &Option<Spanned<String>>, key: &str| match tf {
+            Some(tf) => {
+                tf.get_ref().parse::<Timeframe>().map_err(|e| src.error(tf.span(), key, e.to_string()))
+            }
+            None => Ok(Timeframe::Day1),
+        };
+        let default_tf = timeframe(&raw.research.timeframe, "research.timeframe")?;
+        let mut families = Vec::new();
+        let mut disabled = Vec::new();
+        for (name, family) in &raw.families {
+            let strategy = by_name(name.get_ref()).ok_or_else(|| {
+                let known = registry().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
+                let message = format!("unknown strategy `{}` (strategies: {known})", name.get_ref());
+                src.error(name.span(), format!("families.{}", name.get_ref()), message)
+            })?;
+            if !family.enabled {
+                disabled.push(strategy.name());
+                continue;
+            }
+            let key = format!("families.{}.timeframe", name.get_ref());
+            let timeframe = match &family.timeframe {
+                Some(_) => timeframe(&family.timeframe, &key)?,
+                None => default_tf,
+            };
+            let genes = evo::genes(&src, strategy, &family.params)?;
+            families.push(Family { strategy, genes, timeframe });
+        }
+        if families.is_empty() {
+            return Err(src.key_error("families", "enable at least one family"));
+        }
+        let (rules, cash) = account(&src, &raw.account)?;
+        Ok(Research {
+            name: raw.research.name,
+            report: raw.research.report.map(PathBuf::from),
+            reference: raw.research.reference.unwrap_or_else(|| "SPY".into()),
+            families,
+            disabled,
+            ga: evo::ga(&src, raw.evolve.unwrap_or_default())?,
+            fitness: evo::fitness(&src, raw.fitness.unwrap_or_default())?,
+            validation: evo::validation(&src, &raw.validation.unwrap_or_default())?,
+            verdict: raw.verdict.unwrap_or_default(),
+            rules,
+            cash,
+            text: text.to_string(),
+        })
+    }
+}

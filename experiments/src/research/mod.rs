@@ -1,0 +1,361 @@
+//! The nightly research run: every enabled family evolved in sample, validated out of sample,
+//! given a verdict, ranked and reported — all recorded in the research database.
+//!
+//! The run is a `research` row in the database with one `evolve` child run per family. A
+//! family's verdict comes from its out-of-sample evidence ([`evolve::stats::verdict`]); `keep`
+//! keeps whatever the previous finished research run of the same name decided (enabled or not),
+//! so a family is only switched on or off on clear evidence.
+
+mod config;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use datasets::Timeframe;
+use datasets::store::{Store, StoreError};
+use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
+use evolve::problem::Figures;
+use evolve::run::{Ending, now_ns};
+use evolve::stats::{Evidence, Verdict, verdict};
+use kernel::strategy::{DataError, MarketData, Params, backtest};
+use serde_json::json;
+use xxhash_rust::xxh3::xxh3_64;
+
+pub use config::{Family, Research};
+
+use crate::data::data_hash;
+use crate::evolution::{EvolveError, EvolveSpec, Generation, Outcome, evolve};
+use crate::research_report::{self as rr, DataSummary, FamilyReport, ResearchReport};
+
+/// A research run that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ResearchError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The universe could not be assembled.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The database refused a write.
+    #[error(transparent)]
+    Db(#[from] evolve::db::DbError),
+    /// The first family's timeframe has no universe in the store.
+    #[error("{0}")]
+    NoUniverse(String),
+    /// A family's evolution failed.
+    #[error("{family}: {source}")]
+    Evolve {
+        /// The family.
+        family: &'static str,
+        /// What went wrong.
+        source: EvolveError,
+    },
+}
+
+/// What the caller sees while a research run progresses.
+pub enum Progress<'a> {
+    /// A family starts (position, count, name).
+    Family(usize, usize, &'static str),
+    /// One of its generations finished.
+    Generation(&'a Generation),
+}
+
+/// A finished (or stopped) research run.
+pub struct Outcomes {
+    /// The research run's id.
+    pub run_id: i64,
+    /// The report, ranked.
+    pub report: ResearchReport,
+    /// True when a stop request ended it early (the current family's run is resumable).
+    pub stopped: bool,
+}
+
+/// The universe of `timeframe`: every symbol whose bars cover the reference symbol's span (all
+/// symbols when the store lacks the reference), loaded on the shared clock.
+pub fn universe(store: &Store, timeframe: Timeframe, reference: &str) -> Result<MarketData, ResearchError> {
+    let symbols = store.symbols(timeframe);
+    let span = store.info(reference, timeframe).map(|i| (i.first, i.last));
+    let chosen: Vec<&str> = symbols
+        .into_iter()
+        .filter(|s| match (span, store.info(s, timeframe)) {
+            (Some((first, last)), Some(info)) => info.first <= first && info.last >= last,
+            _ => true,
+        })
+        .collect();
+    Ok(MarketData::from_store(store, &chosen, timeframe)?)
+}
+
+/// Runs `research` on the store at `store`, recording into `db`. `stop` ends it after the
+/// current generation; `progress` reports families and generations.
+pub fn run(
+    research: &Research,
+    store: &Path,
+    db: &mut ResearchDb,
+    threads: usize,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(Progress<'_>),
+) -> Result<Outcomes, ResearchError> {
+    let started = Instant::now();
+    let store = Store::open(store)?;
+    // Each timeframe's universe, or why there is none (its families are then skipped).
+    let mut universes: HashMap<Timeframe, Result<MarketData, String>> = HashMap::new();
+    for tf in research.families.iter().map(|f| f.timeframe) {
+        universes.entry(tf).or_insert_with(|| match universe(&store, tf, &research.reference) {
+            Ok(data) => Ok(data),
+            Err(e) => Err(format!("no {tf} universe in the store ({e})")),
+        });
+    }
+    let main_tf = research.families[0].timeframe;
+    let main = match &universes[&main_tf] {
+        Ok(data) => data,
+        Err(why) => return Err(ResearchError::NoUniverse(why.clone())),
+    };
+    let ts = main.timestamps();
+    let config_hash = xxh3_64(research.text.as_bytes());
+    let new = NewRun {
+        kind: RunKind::Research,
+        parent: None,
+        name: &research.name,
+        strategy: "",
+        config: &research.text,
+        config_hash,
+        seed: research.ga.seed,
+        data_hash: data_hash(main),
+        data_first_ns: ts[0],
+        data_last_ns: ts[ts.len() - 1],
+        code_version: env!("CARGO_PKG_VERSION"),
+        started_ns: now_ns(),
+    };
+    let run_id = db.create_run(&new)?;
+    let previous = previous_verdicts(db, &research.name, run_id)?;
+
+    let mut families = Vec::new();
+    let mut skipped: Vec<(String, String)> =
+        research.disabled.iter().map(|f| (f.to_string(), "disabled in the research file".into())).collect();
+    let mut evaluations = 0u64;
+    let mut stopped = false;
+    for (k, family) in research.families.iter().enumerate() {
+        let name = family.strategy.name();
+        progress(Progress::Family(k, research.families.len(), name));
+        let data = match &universes[&family.timeframe] {
+            Ok(data) => data,
+            Err(why) => {
+                skipped.push((name.to_string(), why.clone()));
+                continue;
+            }
+        };
+        if let Err(why) = runs_on(family, data) {
+            skipped.push((name.to_string(), why));
+            continue;
+        }
+        let spec = EvolveSpec {
+            name: &research.name,
+            strategy: family.strategy,
+            genes: family.genes.clone(),
+            ga: research.ga.clone(),
+            fitness: research.fitness,
+            validation: research.validation,
+            rules: research.rules,
+            cash: research.cash,
+            config_text: &research.text,
+            parent: Some(run_id),
+        };
+        let outcome = evolve(&spec, data, db, None, stop, |g| progress(Progress::Generation(g)))
+            .map_err(|source| ResearchError::Evolve { family: name, source })?;
+        evaluations += outcome.timing.evaluations as u64;
+        if outcome.ending == Ending::Stopped {
+            stopped = true;
+            break;
+        }
+        let enabled = previous.get(name).copied().unwrap_or(false);
+        families.push(family_report(research, name, &outcome, enabled, data));
+    }
+    rank(&mut families);
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let (is, oos) = crate::evolution::stages(main.len(), research.validation.in_sample);
+    let date = |t: usize| main.time(t).to_string().chars().take(10).collect::<String>();
+    let split = if oos.is_empty() {
+        format!("in-sample {}..{} (100 %), no out-of-sample stage", date(is.start), date(is.end - 1))
+    } else {
+        format!(
+            "in-sample {}..{} ({:.0} %), out-of-sample {}..{}",
+            date(is.start),
+            date(is.end - 1),
+            research.validation.in_sample * 100.0,
+            date(oos.start),
+            date(oos.end - 1)
+        )
+    };
+    let report = ResearchReport {
+        title: format!("{} research {}", research.name, now_string().chars().take(10).collect::<String>()),
+        generated_utc: now_string(),
+        run_id,
+        data: DataSummary {
+            source: store.dir().display().to_string(),
+            symbols: main.symbols().len(),
+            bars: main.symbols().len() * main.len(),
+            timeframe: main_tf.to_string(),
+            first: date(0),
+            last: date(main.len() - 1),
+            split,
+            data_hash: format!("{:016x}", new.data_hash),
+        },
+        families,
+        skipped,
+        elapsed_s: elapsed,
+        evaluations,
+        evals_per_s: evaluations as f64 / elapsed.max(1e-9),
+        threads,
+    };
+    let verdicts: serde_json::Map<String, serde_json::Value> =
+        report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
+    let summary = json!({ "verdicts": verdicts, "evaluations": evaluations, "elapsed_s": elapsed });
+    let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
+    db.finish_run(run_id, status, now_ns(), Some(&summary.to_string()))?;
+    Ok(Outcomes { run_id, report, stopped })
+}
+
+/// Why `family` cannot run on `data`, found by a backtest of its defaults on a short slice.
+fn runs_on(family: &Family, data: &MarketData) -> Result<(), String> {
+    let strategy = family.strategy;
+    let probe = data.slice(0..data.len().min(64));
+    backtest(strategy, &Params::defaults(strategy.space()), &probe, Default::default(), 10_000.0)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Family name → enabled after the last finished research run called `name` (before `current`).
+fn previous_verdicts(
+    db: &ResearchDb,
+    name: &str,
+    current: i64,
+) -> Result<HashMap<String, bool>, ResearchError> {
+    let last = db.runs(usize::MAX)?.into_iter().find(|r| {
+        r.id != current && r.kind == RunKind::Research && r.name == name && r.status == RunStatus::Finished
+    });
+    let Some(summary) = last.and_then(|r| r.summary) else { return Ok(HashMap::new()) };
+    let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
+    let Some(verdicts) = value.get("verdicts").and_then(|v| v.as_object()) else { return Ok(HashMap::new()) };
+    Ok(verdicts.iter().map(|(family, v)| (family.clone(), matches!(v.as_str(), Some("enable")))).collect())
+}
+
+/// The report row of one family, with its verdict.
+fn family_report(
+    research: &Research,
+    name: &str,
+    outcome: &Outcome,
+    currently_enabled: bool,
+    data: &MarketData,
+) -> FamilyReport {
+    let mut row = FamilyReport {
+        family: name.to_string(),
+        run_id: outcome.run_id,
+        verdict: Verdict::Disable.to_string(),
+        reason: "no parameter set had a finite fitness".into(),
+        params: "–".into(),
+        in_sample: figures(None),
+        out_of_sample: figures(None),
+        deflated_sharpe: None,
+        pbo: None,
+        trials: outcome.trials as u64,
+        generations: outcome.generations,
+        stagnation_events: outcome.stagnation_events,
+        equity: Vec::new(),
+        benchmark: Vec::new(),
+    };
+    let Some(w) = &outcome.winner else { return row };
+    let oos = w.out_of_sample.as_ref();
+    let evidence = Evidence {
+        is_sharpe: w.in_sample.sharpe,
+        oos_sharpe: oos.map_or(f64::NAN, |f| f.sharpe),
+        oos_trades: oos.map_or(0, |f| f.trades),
+        dsr: w.deflated_sharpe,
+        pbo: w.pbo,
+        currently_enabled,
+    };
+    let (v, reason) = verdict(&research.verdict, &evidence);
+    let timeframe = if data.timeframe() == research.families[0].timeframe {
+        String::new()
+    } else {
+        format!(" (on {} bars)", data.timeframe())
+    };
+    row.verdict = v.to_string();
+    row.reason = format!("{reason}{timeframe}");
+    row.params = w.params.to_string();
+    row.in_sample = figures(Some(&w.in_sample));
+    row.out_of_sample = figures(oos);
+    row.deflated_sharpe = w.deflated_sharpe.is_finite().then_some(w.deflated_sharpe);
+    row.pbo = w.pbo;
+    row.equity = w.oos_equity.clone();
+    row.benchmark = w.benchmark.clone();
+    row
+}
+
+/// Report figures; all NaN when there are none.
+fn figures(f: Option<&Figures>) -> rr::Figures {
+    match f {
+        Some(f) => rr::Figures {
+            sharpe: f.sharpe,
+            sortino: f.sortino,
+            cagr: f.cagr,
+            total_return: f.total_return,
+            max_drawdown: f.max_drawdown,
+            trades: f.trades,
+            win_rate: f.win_rate,
+            exposure: f.exposure,
+        },
+        None => rr::Figures {
+            sharpe: f64::NAN,
+            sortino: f64::NAN,
+            cagr: f64::NAN,
+            total_return: f64::NAN,
+            max_drawdown: f64::NAN,
+            trades: 0,
+            win_rate: f64::NAN,
+            exposure: f64::NAN,
+        },
+    }
+}
+
+/// Best first: enable before keep before disable, then by out-of-sample Sharpe (missing last),
+/// then by name.
+fn rank(families: &mut [FamilyReport]) {
+    let order = |v: &str| match v {
+        "enable" => 0,
+        "keep" => 1,
+        _ => 2,
+    };
+    let key = |f: &FamilyReport| {
+        let s = f.out_of_sample.sharpe;
+        if s.is_finite() { s } else { f64::NEG_INFINITY }
+    };
+    families.sort_by(|a, b| {
+        order(&a.verdict)
+            .cmp(&order(&b.verdict))
+            .then(key(b).total_cmp(&key(a)))
+            .then(a.family.cmp(&b.family))
+    });
+}
+
+/// Writes the report as `<base>.md`, `<base>.html` and `<base>.json`; returns the paths.
+pub fn write_report(report: &ResearchReport, base: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let files = [
+        (base.with_extension("md"), rr::to_markdown(report)),
+        (base.with_extension("html"), rr::to_html(report)),
+        (base.with_extension("json"), serde_json::to_string_pretty(report).expect("reports serialise")),
+    ];
+    let mut written = Vec::new();
+    for (path, text) in files {
+        crate::report::write_file(&path, &text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The current UTC time, RFC 3339 to the second.
+fn now_string() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

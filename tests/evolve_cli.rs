@@ -1,0 +1,225 @@
+//! End to end: `tradebot evolve` (resume, threads), `tradebot runs` and `tradebot research` on a
+//! small generated universe — always with temporary stores and databases.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const EXPERIMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/mean_reversion_goog_evolve.toml");
+
+fn tradebot(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "tradebot {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `runs show --json` with the wall-clock figures removed, for comparing two runs.
+fn history(dir: &Path, db: &str, id: &Value) -> Value {
+    let mut shown =
+        json(&tradebot(dir, &["runs", "show", &id.to_string(), "--json", "--top", "10", "--db", db]));
+    for g in shown["generations"].as_array_mut().unwrap() {
+        g.as_object_mut().unwrap().remove("elapsed_ms");
+    }
+    shown["events"].as_array_mut().unwrap().retain(|e| e["kind"] != "stopped" && e["kind"] != "resumed");
+    for key in ["best", "generations", "events"] {
+        assert!(shown[key].as_array().is_some(), "{key}");
+    }
+    Value::Array(vec![shown["generations"].clone(), shown["events"].clone(), shown["best"].clone()])
+}
+
+#[test]
+fn evolve_validates_out_of_sample_and_records_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tradebot(dir.path(), &["evolve", EXPERIMENT, "--json", "--threads", "2", "--db", "r.db"]);
+    let v = json(&out);
+    assert_eq!(v["status"], "finished");
+    assert_eq!(v["generations"], 20);
+    assert_eq!(v["strategy"], "mean_reversion");
+    // GOOG has 2,148 bars: 70 % in sample.
+    assert_eq!((v["in_sample_bars"].as_u64(), v["out_of_sample_bars"].as_u64()), (Some(1504), Some(644)));
+    let trials = v["trials"].as_u64().unwrap();
+    assert!(trials > 32 && trials <= 32 * 20, "distinct genomes evaluated: {trials}");
+    let w = &v["winner"];
+    assert!(w["in_sample"]["sharpe"].as_f64().unwrap() > 0.0, "{w}");
+    assert!(w["out_of_sample"]["sharpe"].as_f64().is_some(), "out-of-sample figures sit next to in-sample");
+    let dsr = w["deflated_sharpe"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&dsr), "{dsr}");
+    let window = w["params"]["window"].as_i64().unwrap();
+    assert!((5..=60).contains(&window), "the [params] range bounds the search: {window}");
+    assert!([7, 14, 21].contains(&w["params"]["rsi_period"].as_i64().unwrap()));
+
+    let list = json(&tradebot(dir.path(), &["runs", "list", "--json", "--db", "r.db"]));
+    assert_eq!(list[0]["id"], v["run_id"]);
+    assert_eq!(list[0]["status"], "finished");
+    assert_eq!(list[0]["generations"], 20);
+    let summary = &list[0]["summary"]["winner"];
+    assert_eq!(summary["params"], w["params"], "the summary holds the validated winner");
+    let shown = tradebot(dir.path(), &["runs", "show", &v["run_id"].to_string(), "--db", "r.db"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("best genomes (in-sample)") && text.contains("out_of_sample"), "{text}");
+}
+
+#[test]
+fn a_stopped_run_resumes_to_exactly_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let straight = json(&tradebot(d, &["evolve", EXPERIMENT, "--json", "--db", "a.db"]));
+
+    let stopped = json(&tradebot(d, &["evolve", EXPERIMENT, "--json", "--db", "b.db", "--stop-after", "7"]));
+    assert_eq!(stopped["status"], "stopped");
+    assert_eq!(stopped["generations"], 7);
+    let id = stopped["run_id"].to_string();
+    let listed = json(&tradebot(d, &["runs", "list", "--json", "--db", "b.db"]));
+    assert_eq!(listed[0]["status"], "stopped");
+    // Resume on another thread count too: neither may change the result.
+    let resumed =
+        json(&tradebot(d, &["evolve", "--resume", &id, "--json", "--threads", "1", "--db", "b.db"]));
+    assert_eq!(resumed["status"], "finished");
+    assert_eq!(resumed["run_id"], stopped["run_id"]);
+    assert_eq!(resumed["winner"], straight["winner"], "same winner, figures and statistics");
+    assert_eq!(resumed["trials"], straight["trials"]);
+    assert_eq!(history(d, "b.db", &resumed["run_id"]), history(d, "a.db", &straight["run_id"]));
+    let events = json(&tradebot(d, &["runs", "show", &id, "--json", "--db", "b.db"]))["events"].clone();
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"stopped") && kinds.contains(&"resumed"), "{kinds:?}");
+
+    let again = Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .current_dir(d)
+        .args(["evolve", "--resume", &id, "--db", "b.db"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a finished run cannot be resumed");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("finished"));
+}
+
+#[test]
+fn one_thread_and_two_threads_give_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let one = json(&tradebot(
+        d,
+        &["evolve", EXPERIMENT, "--json", "--threads", "1", "--seed", "3", "--db", "1.db"],
+    ));
+    let two = json(&tradebot(
+        d,
+        &["evolve", EXPERIMENT, "--json", "--threads", "2", "--seed", "3", "--db", "2.db"],
+    ));
+    assert_eq!(one["winner"], two["winner"]);
+    assert_eq!(history(d, "1.db", &one["run_id"]), history(d, "2.db", &two["run_id"]));
+    let other = json(&tradebot(d, &["evolve", EXPERIMENT, "--json", "--seed", "4", "--db", "3.db"]));
+    assert_ne!(history(d, "3.db", &other["run_id"]), history(d, "1.db", &one["run_id"]), "the seed matters");
+}
+
+#[test]
+fn a_sweep_file_is_not_an_evolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/sma_cross_goog.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .current_dir(dir.path())
+        .args(["evolve", config, "--db", "r.db"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no [evolve] section"));
+}
+
+/// A research file over a 20-stock universe with a short GA.
+const SMALL: &str = r#"
+[research]
+name = "small"
+[families.sma_cross]
+params = { fast = { min = 2, max = 30 }, slow = { min = 10, max = 120 } }
+[families.mean_reversion]
+[families.sector_rotation]
+[families.vix_regime_rotation]
+[families.gap_fill]
+[families.pairs]
+enabled = false
+[evolve]
+population = 12
+generations = 4
+seed = 1
+[validation]
+in_sample = 0.7
+pbo_blocks = 4
+[fitness]
+min_trades = 3
+"#;
+
+#[test]
+fn research_runs_every_family_on_a_small_universe_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tradebot(d, &["data", "generate", "--symbols", "20", "--years", "3", "--store", "store"]);
+    std::fs::write(d.join("small.toml"), SMALL).unwrap();
+    let out = tradebot(
+        d,
+        &["research", "small.toml", "--store", "store", "--db", "r.db", "--json", "--threads", "2"],
+    );
+    let report = json(&out);
+    let families = report["families"].as_array().unwrap();
+    let names: Vec<&str> = families.iter().map(|f| f["family"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for f in families {
+        assert!(["enable", "keep", "disable"].contains(&f["verdict"].as_str().unwrap()), "{f}");
+        assert!(!f["reason"].as_str().unwrap().is_empty());
+        assert!(f["generations"].as_u64().unwrap() == 4, "{f}");
+    }
+    let skipped: Vec<&str> =
+        report["skipped"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+    assert!(skipped.contains(&"gap_fill") && skipped.contains(&"pairs"), "{skipped:?}");
+    assert!(report["evaluations"].as_u64().unwrap() > 0);
+
+    for ext in ["md", "html", "json"] {
+        let path = d.join(format!("results/small.{ext}"));
+        assert!(path.exists(), "{}", path.display());
+    }
+    let html = std::fs::read_to_string(d.join("results/small.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("sma_cross"));
+
+    let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "r.db"]));
+    let research = runs.as_array().unwrap().iter().find(|r| r["kind"] == "research").unwrap();
+    assert_eq!(research["status"], "finished");
+    let children = runs.as_array().unwrap().iter().filter(|r| r["parent"] == research["id"]).count();
+    assert_eq!(children, 4, "one evolve run per family that ran");
+}
+
+#[test]
+fn walk_forward_chains_folds_and_resumes_mid_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/sma_cross_goog_walk_forward.toml");
+    let straight = json(&tradebot(d, &["evolve", config, "--json", "--db", "a.db"]));
+    assert_eq!(straight["status"], "finished");
+    let folds = straight["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 4);
+    for pair in folds.windows(2) {
+        assert_eq!(pair[0]["test"]["end"], pair[1]["test"]["start"], "test windows are consecutive");
+        assert_eq!(pair[0]["test"]["end"], pair[1]["train"]["end"], "each fold trains up to its test");
+    }
+    // 4 folds × 12 % of 2,148 bars = 4 × 258 tested bars.
+    assert_eq!(straight["out_of_sample_bars"], 4 * 258);
+    assert_eq!(straight["winner"]["params"], folds[3]["winner"]["params"], "the last fold's winner");
+    let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "a.db"]));
+    let children = runs.as_array().unwrap().iter().filter(|r| r["parent"] == straight["run_id"]).count();
+    assert_eq!(children, 4, "one run per fold, each with its own data hash");
+
+    let stopped = json(&tradebot(d, &["evolve", config, "--json", "--db", "b.db", "--stop-after", "5"]));
+    assert_eq!(stopped["status"], "stopped");
+    let id = stopped["run_id"].to_string();
+    let resumed = json(&tradebot(d, &["evolve", "--resume", &id, "--json", "--db", "b.db"]));
+    assert_eq!(resumed["status"], "finished");
+    assert_eq!(resumed["winner"], straight["winner"]);
+    assert_eq!(resumed["folds"], straight["folds"]);
+}
