@@ -175,22 +175,45 @@ fn generate_is_deterministic_and_verifiable() {
 }
 
 #[test]
-fn research_builds_the_default_store_then_summarises_it() {
+fn research_builds_the_default_store_and_runs_the_built_in_nightly() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    let out = tradebot(cwd, &["research"]);
+    // No experiments/ here: the nightly file built into the binary is used.
+    let out = tradebot(cwd, &["research", "--db", "r.db"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("building the default research data"));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("store data/store"), "{stdout}");
+    assert!(stdout.contains("## Ranking"), "{stdout}");
+    assert!(stdout.contains("516 symbols"), "the universe is every symbol covering SPY's history: {stdout}");
+    for family in [
+        "sma_cross",
+        "mean_reversion",
+        "relative_volume_breakout",
+        "vol_managed_momentum",
+        "factor_momentum",
+        "sector_rotation",
+        "quality_smallcap_value",
+        "vix_regime_rotation",
+        "gap_fill",
+    ] {
+        assert!(stdout.contains(&format!("| {family} |")), "{family} missing from the ranking");
+    }
+    for ext in ["md", "html", "json"] {
+        assert!(cwd.join(format!("results/nightly.{ext}")).exists());
+    }
     let info = info(cwd, "data/store");
     let symbols: Vec<&str> =
         info["series"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap()).collect();
     for expected in ["SPY", "VIX", "XLK", "TLT", "S0500", "GOOG", "EURUSD", "BTCUSD"] {
         assert!(symbols.contains(&expected), "{expected} missing");
     }
-    // A second run reuses the store instead of rebuilding it.
-    let again = tradebot(cwd, &["research"]);
-    assert!(!String::from_utf8_lossy(&again.stderr).contains("building"));
+    // A second run reuses (and verifies) the store instead of rebuilding it.
+    let small = "[research]\nname = \"again\"\n[families.sector_rotation]\n[evolve]\npopulation = 4\ngenerations = 2\n";
+    std::fs::write(cwd.join("again.toml"), small).unwrap();
+    let again = tradebot(cwd, &["research", "again.toml", "--db", "r.db"]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("building") && stderr.contains("verified"), "{stderr}");
 }
 
 #[test]
