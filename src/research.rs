@@ -85,6 +85,14 @@ pub fn run(args: ResearchArgs) -> Result<()> {
         args.db.display(),
         files.join(", ")
     );
+    let t = &outcome.timing;
+    let (ga, eval) = (t.total.as_secs_f64(), t.evaluating.as_secs_f64());
+    eprintln!(
+        "{} evaluations; GA runs {ga:.2} s, of which evaluating {eval:.2} s: GA overhead {:.1} % (checkpoints {:.2} s)",
+        t.evaluations,
+        if eval > 0.0 { (ga - eval) / eval * 100.0 } else { 0.0 },
+        t.recording.as_secs_f64()
+    );
     if outcome.stopped {
         eprintln!(
             "stopped early: the interrupted family's run can be resumed with `tradebot evolve --resume ID`"

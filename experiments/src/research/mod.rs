@@ -17,7 +17,7 @@ use datasets::Timeframe;
 use datasets::store::{Store, StoreError};
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::problem::Figures;
-use evolve::run::{Ending, now_ns};
+use evolve::run::{Ending, Timing, now_ns};
 use evolve::stats::{Evidence, Verdict, verdict};
 use kernel::strategy::{DataError, MarketData, Params, backtest};
 use serde_json::json;
@@ -70,6 +70,8 @@ pub struct Outcomes {
     pub report: ResearchReport,
     /// True when a stop request ended it early (the current family's run is resumable).
     pub stopped: bool,
+    /// Time in the GA runs and in their evaluations, summed over the families.
+    pub timing: Timing,
 }
 
 /// The universe of `timeframe`: every symbol whose bars cover the reference symbol's span (all
@@ -135,6 +137,7 @@ pub fn run(
     let mut skipped: Vec<(String, String)> =
         research.disabled.iter().map(|f| (f.to_string(), "disabled in the research file".into())).collect();
     let mut evaluations = 0u64;
+    let mut timing = Timing::default();
     let mut stopped = false;
     for (k, family) in research.families.iter().enumerate() {
         let name = family.strategy.name();
@@ -165,6 +168,10 @@ pub fn run(
         let outcome = evolve(&spec, data, db, None, stop, |g| progress(Progress::Generation(g)))
             .map_err(|source| ResearchError::Evolve { family: name, source })?;
         evaluations += outcome.timing.evaluations as u64;
+        timing.total += outcome.timing.total;
+        timing.evaluating += outcome.timing.evaluating;
+        timing.recording += outcome.timing.recording;
+        timing.evaluations += outcome.timing.evaluations;
         if outcome.ending == Ending::Stopped {
             stopped = true;
             break;
@@ -212,10 +219,16 @@ pub fn run(
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
-    let summary = json!({ "verdicts": verdicts, "evaluations": evaluations, "elapsed_s": elapsed });
+    let summary = json!({
+        "verdicts": verdicts,
+        "evaluations": evaluations,
+        "elapsed_s": elapsed,
+        "ga_s": timing.total.as_secs_f64(),
+        "evaluating_s": timing.evaluating.as_secs_f64(),
+    });
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
     db.finish_run(run_id, status, now_ns(), Some(&summary.to_string()))?;
-    Ok(Outcomes { run_id, report, stopped })
+    Ok(Outcomes { run_id, report, stopped, timing })
 }
 
 /// Why `family` cannot run on `data`, found by a backtest of its defaults on a short slice.
