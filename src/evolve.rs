@@ -92,7 +92,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
         strategy: exp.strategy,
         genes: evolution.genes.clone(),
         ga,
-        fitness: evolution.fitness.clone(),
+        fitness: evolution.fitness,
         validation: evolution.validation,
         rules: exp.rules,
         cash: exp.cash,
@@ -151,6 +151,9 @@ fn overhead(o: &Outcome) -> f64 {
     if eval > 0.0 { (o.timing.total.as_secs_f64() - eval) / eval } else { 0.0 }
 }
 
+/// A line of the in-sample / out-of-sample table: its label and how to show a figure.
+type Row = (&'static str, fn(&Figures) -> String);
+
 /// The outcome as a short report: the winner's parameters, in-sample next to out-of-sample.
 fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -> String {
     use std::fmt::Write as _;
@@ -202,7 +205,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
     }
     let _ = writeln!(out, "best: {}  (fitness {:.4})", w.params, w.fitness);
     let _ = writeln!(out, "{:<16} {:>12} {:>14}", "", "in-sample", "out-of-sample");
-    let rows: [(&str, fn(&Figures) -> String); 7] = [
+    let rows: [Row; 7] = [
         ("bars", |_| String::new()),
         ("sharpe", |f| format!("{:.2}", f.sharpe)),
         ("sortino", |f| format!("{:.2}", f.sortino)),
