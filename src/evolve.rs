@@ -194,7 +194,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
             f.test,
             sharpe(fw.map(|w| &w.in_sample)),
             sharpe(fw.and_then(|w| w.out_of_sample.as_ref())),
-            fw.map_or(String::new(), |w| w.params.to_string())
+            fw.map_or(String::new(), |w| format!("{:.4}", w.params))
         );
     }
     if !o.folds.is_empty() {
@@ -203,7 +203,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
             "walk-forward: the last fold's winner; out of sample = every fold's test window chained"
         );
     }
-    let _ = writeln!(out, "best: {}  (fitness {:.4})", w.params, w.fitness);
+    let _ = writeln!(out, "best: {:.4}  (fitness {:.4})", w.params, w.fitness);
     let _ = writeln!(out, "{:<16} {:>12} {:>14}", "", "in-sample", "out-of-sample");
     let rows: [Row; 7] = [
         ("bars", |_| String::new()),

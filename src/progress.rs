@@ -38,8 +38,17 @@ impl GenerationBar {
         self.evaluations.store(0, Ordering::Relaxed);
     }
 
-    /// Shows one finished generation.
+    /// Shows one finished generation; its events (stagnation, injection, restart, invalid
+    /// fitness) go to the run log on stderr above the bar.
     pub fn update<G, E>(&self, g: &GenerationReport<G, E>) {
+        for e in &g.events {
+            let line = format!("{} gen {}: {}: {}", self.bar.prefix(), e.generation, e.kind.name(), e.detail);
+            if self.bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                self.bar.println(line);
+            }
+        }
         let done = self.evaluations.fetch_add(g.evaluations, Ordering::Relaxed) + g.evaluations;
         let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         let best = g.best_ever.map_or("–".into(), |b| format!("{b:.4}"));

@@ -297,7 +297,7 @@ fn family_report(
     };
     row.verdict = v.to_string();
     row.reason = format!("{reason}{timeframe}");
-    row.params = w.params.to_string();
+    row.params = format!("{:.4}", w.params);
     row.in_sample = figures(Some(&w.in_sample));
     row.out_of_sample = figures(oos);
     row.deflated_sharpe = w.deflated_sharpe.is_finite().then_some(w.deflated_sharpe);

@@ -308,11 +308,15 @@ impl Params {
 }
 
 impl fmt::Display for Params {
-    /// `name=value` pairs separated by spaces, in the space's order; parses back with [`Params::parse`].
+    /// `name=value` pairs separated by spaces, in the space's order; parses back with
+    /// [`Params::parse`]. A precision (`{:.4}`) rounds real values for display only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (k, (spec, &v)) in self.space.specs.iter().zip(&self.values).enumerate() {
             let sep = if k == 0 { "" } else { " " };
-            write!(f, "{sep}{}={}", spec.name, spec.show(v))?;
+            match (v, f.precision()) {
+                (ParamValue::Real(x), Some(digits)) => write!(f, "{sep}{}={x:.digits$}", spec.name)?,
+                _ => write!(f, "{sep}{}={}", spec.name, spec.show(v))?,
+            }
         }
         Ok(())
     }
@@ -343,6 +347,9 @@ mod tests {
         assert_eq!(p.to_string(), "fast=25 k=1.5 mode=rsi");
         let back = Params::parse(&SPACE, p.to_string().split(' ')).unwrap();
         assert_eq!(back, p);
+        let long = Params::parse(&SPACE, ["k=1.23456789"]).unwrap();
+        assert_eq!(format!("{long:.3}"), "fast=10 k=1.235 mode=zscore", "a precision rounds reals only");
+        assert_eq!(long.to_string(), "fast=10 k=1.23456789 mode=zscore");
         let d = Params::defaults(&SPACE);
         assert_eq!((d.int("fast"), d.real("k"), d.choice("mode")), (10, 2.0, "zscore"));
     }
