@@ -184,6 +184,40 @@ fn show(db: &ResearchDb, id: i64, top: usize, as_json: bool) -> Result<()> {
             let _ = writeln!(out, "  {:>10}  gen {:>3}  {}", b.fitness_raw, b.generation, b.genome);
         }
     }
+    if let Some(rows) = run
+        .summary
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .and_then(|v| v.get("hall_of_fame").cloned())
+        .and_then(|v| v.as_array().cloned())
+    {
+        let _ = writeln!(out, "\nhall of fame, in-sample | out-of-sample:");
+        let _ = writeln!(
+            out,
+            "  {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8}  params",
+            "fitness", "IS shrp", "OOS shrp", "IS trd", "OOS trd", "IS ret", "OOS ret"
+        );
+        let num = |v: &serde_json::Value, key: &str, pct: bool| match v.get(key).and_then(|x| x.as_f64()) {
+            Some(x) if pct => format!("{:.1}%", x * 100.0),
+            Some(x) => format!("{x:.2}"),
+            None => "–".into(),
+        };
+        for r in &rows {
+            let (is, oos) = (&r["in_sample"], &r["out_of_sample"]);
+            let _ = writeln!(
+                out,
+                "  {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8}  {}",
+                num(r, "fitness", false),
+                num(is, "sharpe", false),
+                num(oos, "sharpe", false),
+                is.get("trades").map_or("–".into(), |t| t.to_string()),
+                oos.get("trades").map_or("–".into(), |t| t.to_string()),
+                num(is, "total_return", true),
+                num(oos, "total_return", true),
+                r["params"]
+            );
+        }
+    }
     if let Some(summary) = &run.summary {
         let pretty = serde_json::from_str::<serde_json::Value>(summary)
             .ok()

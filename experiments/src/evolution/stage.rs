@@ -115,6 +115,7 @@ pub(super) fn run(
             "in_sample_bars": outcome.stages.0.len(),
             "out_of_sample_bars": outcome.stages.1.len(),
             "winner": outcome.winner,
+            "hall_of_fame": hall_of_fame(spec, &problem, &run.engine, data, outcome.stages.1.clone()),
         });
         db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
     }
@@ -184,6 +185,40 @@ fn validate(
         };
     }
     Ok(Some(winner))
+}
+
+/// The hall of fame, best first, each genome with its in-sample figures next to its figures on
+/// the out-of-sample bars (`null` without them), for `tradebot runs show`.
+fn hall_of_fame(
+    spec: &EvolveSpec<'_>,
+    problem: &StrategyProblem<'_>,
+    engine: &Engine<'_, StrategyProblem<'_>>,
+    data: &MarketData,
+    oos: Range<usize>,
+) -> Vec<serde_json::Value> {
+    engine
+        .hall_of_fame()
+        .par_iter()
+        .map(|s| {
+            let params = problem.params(&s.genome).expect("an evaluated genome is a valid parameter set");
+            let in_sample = match engine.eval(s.key) {
+                Some(StrategyEval::Ran(f)) => Some(f.clone()),
+                _ => None,
+            };
+            let out_of_sample = (!oos.is_empty())
+                .then(|| {
+                    backtest_window(spec.strategy, &params, data, spec.rules, spec.cash, oos.clone()).ok()
+                })
+                .flatten()
+                .map(|bt| Figures::of(&bt, spec.cash));
+            json!({
+                "params": crate::report::params_json(&params),
+                "fitness": s.fitness,
+                "in_sample": in_sample,
+                "out_of_sample": out_of_sample,
+            })
+        })
+        .collect()
 }
 
 /// PBO by CSCV over the distinct genomes of the final population and the hall of fame,
