@@ -65,6 +65,10 @@ fn evolve_validates_out_of_sample_and_records_the_run() {
     assert_eq!(list[0]["generations"], 20);
     let summary = &list[0]["summary"]["winner"];
     assert_eq!(summary["params"], w["params"], "the summary holds the validated winner");
+    let fame = list[0]["summary"]["hall_of_fame"].as_array().unwrap();
+    assert_eq!(fame.len(), 5, "hall_of_fame = 5 by default");
+    assert_eq!(fame[0]["in_sample"], w["in_sample"], "the best of the hall of fame is the winner");
+    assert!(fame.iter().all(|g| g["out_of_sample"]["sharpe"].is_f64()), "each with out-of-sample figures");
     let shown = tradebot(dir.path(), &["runs", "show", &v["run_id"].to_string(), "--db", "r.db"]);
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains("best genomes (in-sample)") && text.contains("out_of_sample"), "{text}");
