@@ -46,6 +46,28 @@
 //! the parameter and the allowed values). Combinations that break a rule between parameters
 //! (e.g. `fast >= slow`) are skipped and counted, not errors. See [`run`](crate::run) for how
 //! combinations are evaluated and ranked.
+//!
+//! An evolution (`tradebot evolve`) adds these sections; `[sweep]` and `[output]` are then
+//! unused, and a parameter left out of `[params]` is searched over its whole domain:
+//!
+//! ```toml
+//! [evolve]                         # evolve::ga::GaConfig; every key optional
+//! population = 40
+//! generations = 30
+//! seed = 0
+//! [evolve.stagnation]              # patience, epsilon, inject_fraction, mutation_boost, restart
+//! patience = 5
+//! [fitness]                        # evolve::stats::FitnessConfig
+//! objective = "sharpe"             # sortino, calmar, return_over_drawdown, deflated_sharpe
+//! min_trades = 5
+//! max_drawdown = 0.5
+//! [validation]
+//! in_sample = 0.7                  # holdout share (1 = no out-of-sample stage)
+//! pbo_blocks = 16                  # optional CSCV
+//! walk_forward = { folds = 4, mode = "rolling", test_fraction = 0.1 }  # optional
+//! ```
+//!
+//! The nightly research file has its own schema: see [`research::Research`].
 
 pub mod config;
 pub mod data;
