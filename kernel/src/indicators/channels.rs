@@ -91,22 +91,27 @@ fn rolling_extreme(x: &[f64], n: usize, out: &mut [f64], pick: impl Fn(f64, f64)
         return;
     }
     let value = |i: usize| if x[i].is_finite() { x[i] } else { f64::NAN };
-    // Backward pass: the extreme of x[j..=end of j's block], parked at out[j + n − 1].
+    // Backward pass: the extreme of x[j..=end of j's block], parked at out[j + n − 1]. Blocks
+    // are [k·n, (k + 1)·n); `offset` is j's position in its block, kept without dividing.
     let mut suffix = f64::NAN;
+    let mut offset = (len - 1) % n;
     for j in (0..len).rev() {
-        let block_ends_at_j = (j + 1) % n == 0 || j + 1 == len;
+        let block_ends_at_j = offset == n - 1 || j + 1 == len;
         suffix = if block_ends_at_j { value(j) } else { pick(value(j), suffix) };
         if j + n - 1 < len {
             out[j + n - 1] = suffix;
         }
+        offset = if offset == 0 { n - 1 } else { offset - 1 };
     }
     // Forward pass: combine with the extreme of x[start of i's block..=i].
     let mut prefix = f64::NAN;
+    let mut offset = 0;
     for (i, o) in out.iter_mut().enumerate() {
-        prefix = if i % n == 0 { value(i) } else { pick(prefix, value(i)) };
+        prefix = if offset == 0 { value(i) } else { pick(prefix, value(i)) };
         if i + 1 >= n {
             *o = pick(*o, prefix);
         }
+        offset = if offset == n - 1 { 0 } else { offset + 1 };
     }
     out[..n - 1].fill(f64::NAN);
 }

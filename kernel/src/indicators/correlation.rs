@@ -132,7 +132,7 @@ impl WindowState for CoMoments {
         *self = CoMoments { n: self.n, anchor: anchor.unwrap_or(self.anchor), ..CoMoments::default() };
     }
 
-    fn needs_rebuild(&self, n: f64) -> bool {
+    fn needs_rebuild(&mut self, n: f64) -> bool {
         collapsed(self.sxx_centred(), self.magnitude_x, n)
             || collapsed(self.syy_centred(), self.magnitude_y, n)
     }

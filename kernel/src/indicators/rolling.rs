@@ -33,8 +33,9 @@ pub(crate) trait WindowState {
     fn rebase(&mut self, anchor: Option<Self::Item>);
 
     /// For a complete window of `n` elements: true when the anchor is so far from the window's
-    /// mean, relative to its spread, that the sums have lost digits and should be rebuilt.
-    fn needs_rebuild(&self, _n: f64) -> bool {
+    /// mean, relative to its spread, that the sums have lost digits and should be rebuilt. A
+    /// state may keep what it computes here for the window's statistics.
+    fn needs_rebuild(&mut self, _n: f64) -> bool {
         false
     }
 }
@@ -62,6 +63,8 @@ pub(crate) fn roll<W: WindowState>(
 ) {
     debug_assert!(n >= 1);
     let mut missing = 0usize;
+    // Counts down to the next index `i` with `(i + 1) % n == 0`, without dividing.
+    let mut until_rebuild = n;
     for i in 0..len {
         let incoming = at(i);
         missing += usize::from(incoming.is_none());
@@ -70,7 +73,9 @@ pub(crate) fn roll<W: WindowState>(
             missing -= 1;
         }
         let complete = i + 1 >= n && missing == 0;
-        if (i + 1) % n == 0 {
+        until_rebuild -= 1;
+        if until_rebuild == 0 {
+            until_rebuild = n;
             let anchor = (i + 1 - n..=i).rev().find_map(&at);
             rebuild(&mut state, i, n, &at, anchor);
         } else {
@@ -140,6 +145,9 @@ pub(crate) struct Moments {
     s1: f64,
     s2: f64,
     magnitude: f64,
+    /// [`Moments::centred`] of the current sums once [`WindowState::needs_rebuild`] has
+    /// computed it (each division saved counts: these indicators are bound by the divider).
+    centred: Option<f64>,
 }
 
 impl Moments {
@@ -152,26 +160,40 @@ impl Moments {
     /// `x` minus the mean of a full window of `n` elements, without cancelling the anchor.
     #[inline]
     pub(crate) fn deviation(&self, x: f64, n: f64) -> f64 {
-        (x - self.anchor) - self.s1 / n
+        deviation(x, self.anchor, self.s1, n)
+    }
+
+    /// What [`Moments::deviation`] and [`Moments::std`] of a full window of `n` elements are
+    /// computed from: `(anchor, Σd, Σ(x − mean)²)`, to finish them later with [`deviation`]
+    /// and [`std_of_centred`].
+    #[inline]
+    pub(crate) fn parts(&self, n: f64) -> (f64, f64, f64) {
+        (self.anchor, self.s1, self.centred(n))
     }
 
     /// Σ(x − mean)² of a full window of `n` elements, never negative.
     #[inline]
-    fn centred(&self, n: f64) -> f64 {
-        (self.s2 - self.s1 * self.s1 / n).max(0.0)
-    }
-
-    /// Population variance (divisor `n`) of a full window of `n` elements, never negative.
-    #[inline]
-    pub(crate) fn variance(&self, n: f64) -> f64 {
-        self.centred(n) / n
+    pub(crate) fn centred(&self, n: f64) -> f64 {
+        self.centred.unwrap_or_else(|| (self.s2 - self.s1 * self.s1 / n).max(0.0))
     }
 
     /// Population standard deviation of a full window of `n` elements.
     #[inline]
     pub(crate) fn std(&self, n: f64) -> f64 {
-        self.variance(n).sqrt()
+        std_of_centred(self.centred(n), n)
     }
+}
+
+/// `x` minus the mean of a window of `n` whose deviations from `anchor` sum to `s1`.
+#[inline]
+pub(crate) fn deviation(x: f64, anchor: f64, s1: f64, n: f64) -> f64 {
+    (x - anchor) - s1 / n
+}
+
+/// Population standard deviation of a window of `n` with `Σ(x − mean)² = centred`.
+#[inline]
+pub(crate) fn std_of_centred(centred: f64, n: f64) -> f64 {
+    (centred / n).sqrt()
 }
 
 impl WindowState for Moments {
@@ -191,13 +213,16 @@ impl WindowState for Moments {
             self.s2 -= d * d;
             self.magnitude += d * d;
         }
+        self.centred = None;
     }
 
     fn rebase(&mut self, anchor: Option<f64>) {
         *self = Moments { anchor: anchor.unwrap_or(self.anchor), ..Moments::default() };
     }
 
-    fn needs_rebuild(&self, n: f64) -> bool {
-        collapsed(self.centred(n), self.magnitude, n)
+    fn needs_rebuild(&mut self, n: f64) -> bool {
+        let centred = self.centred(n);
+        self.centred = Some(centred);
+        collapsed(centred, self.magnitude, n)
     }
 }

@@ -1,7 +1,7 @@
 //! Volatility: rolling standard deviation, z-score, Bollinger bands, true range and ATR,
 //! log returns and realised volatility.
 
-use super::rolling::{Moments, finite, roll};
+use super::rolling::{Moments, deviation, finite, roll, std_of_centred};
 use super::smoother::Smoother;
 use super::{Bands, IndicatorError, check_len, check_window, collect};
 
@@ -45,8 +45,34 @@ pub fn zscore_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), Indicator
 }
 
 /// Rolling z-score; see [`zscore_into`].
+///
+/// Computed in two passes with identical results: the sliding window keeps only its sums per
+/// index, and a second, branch-free pass turns them into scores, which the compiler vectorises.
+/// The scores take four divisions and a square root each and the divider is the bottleneck, so
+/// doing two or more at a time is what counts; [`zscore_into`], allocating nothing, does all of
+/// it in the one pass.
 pub fn zscore(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
-    collect(x.len(), |out| zscore_into(x, n, out))
+    check_window("zscore", n, 2)?;
+    let (len, nf) = (x.len(), n as f64);
+    // Per index: the anchor, Σd and Σ(x − mean)² of its window; NaN marks no complete window.
+    let (mut anchor, mut s1, mut centred) = (vec![0.0; len], vec![0.0; len], vec![f64::NAN; len]);
+    roll(
+        Moments::default(),
+        len,
+        n,
+        |i| finite(x[i]),
+        |i, w| {
+            if let Some(w) = w {
+                (anchor[i], s1[i], centred[i]) = w.parts(nf);
+            }
+        },
+    );
+    let score = |(((&x, &anchor), &s1), &centred): (((&f64, &f64), &f64), &f64)| {
+        let sd = std_of_centred(centred, nf);
+        let z = deviation(x, anchor, s1, nf) / sd;
+        if sd > 0.0 { z } else { f64::NAN }
+    };
+    Ok(x.iter().zip(&anchor).zip(&s1).zip(&centred).map(score).collect())
 }
 
 /// Bollinger bands into three buffers: `middle` = SMA(n), `upper`/`lower` = middle ± `k` ×
@@ -181,12 +207,32 @@ fn true_range_at(high: &[f64], low: &[f64], close: &[f64], i: usize) -> Option<f
 /// Warm-up: first value at index `n` (it needs `n` returns). A missing or non-positive price
 /// at `k` makes the returns at `k` and `k + 1` missing, so the output is NaN from `k` to
 /// `k + n` and recovers at `k + n + 1`, as if the series started right after the gap.
+///
+/// Allocating nothing, it takes each log return when the window needs it (up to three times);
+/// [`realised_vol`] computes them once into a buffer, with identical results.
 pub fn realised_vol_into(
     x: &[f64],
     n: usize,
     periods_per_year: f64,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
+    check_realised_vol(x, n, periods_per_year, out)?;
+    rolling_vol(x.len(), n, periods_per_year, |i| log_return_at(x, i), out);
+    Ok(())
+}
+
+/// Realised volatility; see [`realised_vol_into`]. Each log return is computed once.
+pub fn realised_vol(x: &[f64], n: usize, periods_per_year: f64) -> Result<Vec<f64>, IndicatorError> {
+    collect(x.len(), |out| {
+        check_realised_vol(x, n, periods_per_year, out)?;
+        let returns = log_returns(x)?;
+        rolling_vol(x.len(), n, periods_per_year, |i| finite(returns[i]), out);
+        Ok(())
+    })
+}
+
+/// The argument checks of [`realised_vol_into`].
+fn check_realised_vol(x: &[f64], n: usize, periods_per_year: f64, out: &[f64]) -> Result<(), IndicatorError> {
     const NAME: &str = "realised_vol";
     check_window(NAME, n, 2)?;
     if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
@@ -197,23 +243,25 @@ pub fn realised_vol_into(
             rule: "finite, > 0",
         });
     }
-    check_len(NAME, "out", x.len(), out.len())?;
-    let (nf, scale) = (n as f64, periods_per_year.sqrt());
-    roll(
-        Moments::default(),
-        x.len(),
-        n,
-        |i| log_return_at(x, i),
-        |i, w| {
-            out[i] = w.map_or(f64::NAN, |w| scale * w.std(nf));
-        },
-    );
-    Ok(())
+    check_len(NAME, "out", x.len(), out.len())
 }
 
-/// Realised volatility; see [`realised_vol_into`].
-pub fn realised_vol(x: &[f64], n: usize, periods_per_year: f64) -> Result<Vec<f64>, IndicatorError> {
-    collect(x.len(), |out| realised_vol_into(x, n, periods_per_year, out))
+/// `√periods_per_year` times the rolling population std of the `len` log returns `at(i)`.
+fn rolling_vol(
+    len: usize,
+    n: usize,
+    periods_per_year: f64,
+    at: impl Fn(usize) -> Option<f64>,
+    out: &mut [f64],
+) {
+    let (nf, scale) = (n as f64, periods_per_year.sqrt());
+    // The window sums park each Σ(x − mean)² in `out` (NaN: no complete window); a separate
+    // branch-free pass, which the compiler vectorises, then takes the divisions and square
+    // roots that would otherwise hold up the sliding window. Same results as in one pass.
+    roll(Moments::default(), len, n, at, |i, w| out[i] = w.map_or(f64::NAN, |w| w.centred(nf)));
+    for o in out.iter_mut() {
+        *o = scale * std_of_centred(*o, nf);
+    }
 }
 
 /// Log returns `ln(xᵢ / xᵢ₋₁)` into `out` (the usual input to [`rolling_correlation`] and
@@ -343,6 +391,25 @@ mod tests {
             let r: Vec<f64> = (0..x.len()).map(|i| if i == 0 { NAN } else { (x[i] / x[i - 1]).ln() }).collect();
             let want = naive_windows(x.len(), n, |i| !r[i].is_finite(), |w| mean_var(&r[w]).1.sqrt() * ppy.sqrt());
             assert_close(&realised_vol(&x, n, ppy).unwrap(), &want, 1e-9);
+        }
+
+        #[test]
+        fn the_two_pass_forms_are_bit_identical_to_one_pass(
+            x in series(400),
+            n in 2usize..30,
+            ppy in 1.0..1000.0f64,
+        ) {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let mut z = vec![0.0; x.len()];
+            zscore_into(&x, n, &mut z).unwrap();
+            prop_assert_eq!(bits(&zscore(&x, n).unwrap()), bits(&z));
+            // The square roots in one pass with the window: rolling_std of the log returns.
+            let one_pass: Vec<f64> =
+                rolling_std(&log_returns(&x).unwrap(), n).unwrap().iter().map(|sd| ppy.sqrt() * sd).collect();
+            let mut vol = vec![0.0; x.len()];
+            realised_vol_into(&x, n, ppy, &mut vol).unwrap();
+            prop_assert_eq!(bits(&vol), bits(&one_pass));
+            prop_assert_eq!(bits(&realised_vol(&x, n, ppy).unwrap()), bits(&one_pass));
         }
 
         #[test]

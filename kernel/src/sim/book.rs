@@ -35,8 +35,10 @@ pub(crate) struct Book<'a> {
     rules: &'a TradeRules,
     position: Option<Position>,
     activity: Activity,
-    /// Whether a position was held at any moment of the current bar.
-    exposed: bool,
+    /// Bars before this one are already counted in `activity.exposed_bars`.
+    counted: usize,
+    /// Whether the refusal record was sized from a bound ([`Book::refuse`]) and needs trimming.
+    refusals_bounded: bool,
     /// Whether the book was flat at the current bar's fill point, before its exits.
     can_enter: bool,
 }
@@ -61,7 +63,8 @@ impl<'a> Book<'a> {
             rules,
             position: None,
             activity,
-            exposed: false,
+            counted: 0,
+            refusals_bounded: false,
             can_enter: false,
         }
     }
@@ -76,31 +79,64 @@ impl<'a> Book<'a> {
         self.position.is_some()
     }
 
+    /// Units held (0 when flat).
+    pub(crate) fn qty(&self) -> f64 {
+        self.position.map_or(0.0, |p| p.qty)
+    }
+
+    /// Its closes, which [`Book::mark`] reads.
+    pub(crate) fn closes(&self) -> &'a [f64] {
+        self.close
+    }
+
     /// When this book's orders fill.
     pub(crate) fn fill_timing(&self) -> FillTiming {
         self.rules.fill
     }
 
-    /// Starts bar `t`: a position carried in from the previous bar makes the bar exposed.
-    pub(crate) fn begin_bar(&mut self) {
-        self.exposed = self.position.is_some();
-        self.can_enter = false;
-    }
-
-    /// Ends the bar: counts it if a position was held at any moment of it, and says so.
-    pub(crate) fn end_bar(&mut self) -> bool {
-        if self.exposed {
-            self.activity.exposed_bars += 1;
+    /// The first bar at or after `from` at which this book, in its current state, may act at
+    /// the fill point: flat, a bar whose signal is an entry or a short entry (refused); holding,
+    /// one whose signal is an exit or a short entry, or its time stop. `None` when there is none.
+    /// Between now and then [`Book::fill_exit`] and [`Book::fill_entry`] would do nothing, so an
+    /// event-driven stepper may skip them there (intrabar stops are not covered).
+    pub(crate) fn next_due(&self, from: usize) -> Option<usize> {
+        let lag = match self.rules.fill {
+            FillTiming::NextOpen => 1,
+            FillTiming::SameBarClose => 0,
+        };
+        let n = self.close.len();
+        let first = from.max(lag) - lag;
+        let holding = self.position.is_some();
+        let acts = |s: &Signal| match s {
+            Signal::Hold => false,
+            Signal::Enter(_) => !holding,
+            Signal::Exit => holding,
+            Signal::EnterShort => true,
+        };
+        let signalled = self.signals.get(first..n.saturating_sub(lag)).and_then(|s| s.iter().position(acts));
+        let by_signal = signalled.map(|i| first + i + lag);
+        let time_stop = self.position.zip(self.rules.exits.max_bars).map(|(p, m)| p.entry_bar + m);
+        match (by_signal, time_stop.filter(|&b| b < n)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        self.exposed
     }
 
-    /// Bar `t`'s fill point: the bar whose signal fills there and the reference price (the
-    /// open, or the close under [`FillTiming::SameBarClose`]); none on bar 0 with next-open fills.
-    fn fill_point(&self, t: usize) -> Option<(usize, f64)> {
+    /// The bar whose signal fills at bar `t`'s fill point; none on bar 0 with next-open fills.
+    fn signal_bar(&self, t: usize) -> Option<usize> {
         match self.rules.fill {
-            FillTiming::NextOpen => (t > 0).then(|| (t - 1, self.open[t])),
-            FillTiming::SameBarClose => Some((t, self.close[t])),
+            FillTiming::NextOpen => t.checked_sub(1),
+            FillTiming::SameBarClose => Some(t),
+        }
+    }
+
+    /// The reference price of bar `t`'s fill point: the open, or the close under
+    /// [`FillTiming::SameBarClose`]. Read only when an order fills, so a flat book's exit
+    /// check touches no price.
+    fn reference(&self, t: usize) -> f64 {
+        match self.rules.fill {
+            FillTiming::NextOpen => self.open[t],
+            FillTiming::SameBarClose => self.close[t],
         }
     }
 
@@ -108,42 +144,47 @@ impl<'a> Book<'a> {
     /// at this point may enter at it ([`Book::fill_entry`]): a position closed here is not
     /// re-opened on the same fill point.
     pub(crate) fn fill_exit(&mut self, t: usize, cash: &mut f64) {
-        let Some((signal_bar, reference)) = self.fill_point(t) else { return };
+        let Some(signal_bar) = self.signal_bar(t) else { return };
         self.can_enter = self.position.is_none();
         let Some(p) = self.position else { return };
         if self.signals[signal_bar] == Signal::Exit {
-            self.close_position(t, reference, ExitReason::Signal, Some(signal_bar), cash);
+            self.close_position(t, self.reference(t), ExitReason::Signal, Some(signal_bar), cash);
         } else if self.rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m) {
-            self.close_position(t, reference, ExitReason::TimeStop, None, cash);
+            self.close_position(t, self.reference(t), ExitReason::TimeStop, None, cash);
         }
     }
 
     /// The entry at bar `t`'s fill point, called after [`Book::fill_exit`] of every book sharing
     /// `cash`. `base` is the equity that sizing fractions apply to; `slots` counts the positions
-    /// open in the sleeve and refuses an entry beyond its limit.
-    pub(crate) fn fill_entry(&mut self, t: usize, cash: &mut f64, base: f64, slots: &mut Slots) {
-        let Some((signal_bar, reference)) = self.fill_point(t) else { return };
+    /// open in the sleeve and refuses an entry beyond its limit. True when a position opened.
+    pub(crate) fn fill_entry(&mut self, t: usize, cash: &mut f64, base: f64, slots: &mut Slots) -> bool {
+        let Some(signal_bar) = self.signal_bar(t) else { return false };
         match self.signals[signal_bar] {
             Signal::EnterShort => self.refuse(t, signal_bar, RefusalReason::ShortSelling),
             Signal::Enter(strength) if self.can_enter => {
                 if let Some(max) = slots.full() {
                     self.refuse(t, signal_bar, RefusalReason::PositionLimit { max: max.get() });
-                } else if self.open_position(t, signal_bar, reference, strength, cash, base) {
+                } else if self.open_position(t, signal_bar, self.reference(t), strength, cash, base) {
                     slots.open += 1;
-                    self.exposed = true;
+                    return true;
                 }
             }
             _ => {}
         }
+        false
     }
 
     /// Ends the run after the last bar: closes or reports the open position.
     pub(crate) fn finish(mut self, cash: &mut f64) -> Activity {
+        if self.refusals_bounded {
+            self.activity.refusals.shrink_to_fit();
+        }
         if let Some(p) = self.position {
+            let last = self.close.len() - 1;
             if self.rules.close_at_end {
-                let last = self.close.len() - 1;
                 self.close_position(last, self.close[last], ExitReason::EndOfData, None, cash);
             } else {
+                self.count_exposure(p.entry_bar, last);
                 self.activity.open_position = Some(OpenPosition {
                     entry_signal_bar: p.entry_signal_bar,
                     entry_bar: p.entry_bar,
@@ -156,8 +197,29 @@ impl<'a> Book<'a> {
         self.activity
     }
 
+    /// Counts bars `from..=to` as exposed, except those already counted (a position opened on
+    /// the bar another one closed in).
+    fn count_exposure(&mut self, from: usize, to: usize) {
+        self.activity.exposed_bars += (to + 1).saturating_sub(from.max(self.counted));
+        self.counted = to + 1;
+    }
+
+    /// Records a refused order.
+    ///
+    /// Each refusal answers a distinct entry or short-entry signal, so a record with no room yet
+    /// reserves one place for every such signal left, and never grows again: a strategy that
+    /// keeps asking for an entry it cannot afford is refused bar after bar, and growing that
+    /// record by doubling, over hundreds of legs, cost more than deciding the refusals (the
+    /// copies, and the fresh memory they fault in). [`Book::finish`] trims the unused room; a
+    /// record reused with room to spare (`Simulator::run_into`) just grows when it must.
     fn refuse(&mut self, t: usize, signal_bar: usize, reason: RefusalReason) {
-        self.activity.refusals.push(Refusal { signal_bar, bar: t, reason });
+        let refusals = &mut self.activity.refusals;
+        if refusals.capacity() == 0 {
+            let entries = |s: &&Signal| matches!(s, Signal::Enter(_) | Signal::EnterShort);
+            refusals.reserve_exact(self.signals[signal_bar..].iter().filter(entries).count());
+            self.refusals_bounded = true;
+        }
+        refusals.push(Refusal { signal_bar, bar: t, reason });
     }
 
     fn open_position(
@@ -222,6 +284,7 @@ impl<'a> Book<'a> {
         cash: &mut f64,
     ) {
         let Some(p) = self.position.take() else { return };
+        self.count_exposure(p.entry_bar, t);
         let costs = &self.rules.costs;
         let fill = costs.slippage.fill_price(Side::Sell, reference, self.low[t], self.high[t]);
         let notional = p.qty * fill;

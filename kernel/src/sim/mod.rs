@@ -14,6 +14,7 @@
 
 mod book;
 mod costs;
+mod desk;
 mod engine;
 mod portfolio;
 mod record;

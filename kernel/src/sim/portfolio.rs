@@ -2,8 +2,9 @@
 //!
 //! Each [`Sleeve`] (one strategy) owns the cash of its allocation, `allocation × initial cash`,
 //! and trades its legs (one per symbol) with the same [`Book`] state machine as the single-symbol
-//! simulator; the unallocated remainder is a reserve that never trades. A sleeve can only spend
-//! its own cash, so one strategy can never use another's allocation.
+//! simulator, stepped by a [`Desk`] that visits only the legs with something to do; the
+//! unallocated remainder is a reserve that never trades. A sleeve can only spend its own cash,
+//! so one strategy can never use another's allocation.
 //!
 //! Sizing within a sleeve: each entry sizes against one slot of the sleeve's equity (its cash
 //! plus its positions marked at the previous close), capped by the sleeve's free cash. A sleeve
@@ -28,10 +29,10 @@ use std::num::NonZeroUsize;
 use datasets::Bars;
 
 use super::book::Book;
+use super::desk::Desk;
 use super::record::Activity;
 use super::rules::{ConfigError, TradeRules, check_cash};
 use super::signal::Signal;
-use super::step::step_books;
 
 /// One symbol traded by a sleeve: its bars and the strategy's signals for them (one per bar).
 #[derive(Clone, Copy, Debug)]
@@ -247,9 +248,12 @@ pub fn run_portfolio(
     cash.push((initial - allocated).max(0.0));
     let mut alloc: Vec<f64> = sleeves.iter().map(|s| s.allocation).collect();
     alloc.push((1.0 - alloc.iter().sum::<f64>()).max(0.0));
-    let mut books: Vec<Vec<Book<'_>>> = sleeves
+    let mut desks: Vec<Desk<'_>> = sleeves
         .iter()
-        .map(|s| s.legs.iter().map(|l| Book::new(l.bars, l.signals, &s.rules, Activity::default())).collect())
+        .map(|s| {
+            let books = s.legs.iter().map(|l| Book::new(l.bars, l.signals, &s.rules, Activity::default()));
+            Desk::new(books.collect(), &s.rules, s.max_positions)
+        })
         .collect();
     let mut sleeve_equity: Vec<Vec<f64>> = sleeves.iter().map(|_| Vec::with_capacity(n)).collect();
     let mut equity = Vec::with_capacity(n);
@@ -258,9 +262,9 @@ pub fn run_portfolio(
     let mut exposed_bars = 0;
     for t in 0..n {
         let mut exposed = false;
-        for (s, sleeve_books) in books.iter_mut().enumerate() {
-            exposed |= step_books(sleeve_books, t, &mut cash[s], sleeves[s].max_positions);
-            member_equity[s] = cash[s] + sleeve_books.iter().map(|b| b.mark(t)).sum::<f64>();
+        for (s, desk) in desks.iter_mut().enumerate() {
+            exposed |= desk.step(t, &mut cash[s]);
+            member_equity[s] = cash[s] + desk.value();
             sleeve_equity[s].push(member_equity[s]);
         }
         member_equity[sleeves.len()] = cash[sleeves.len()];
@@ -275,15 +279,12 @@ pub fn run_portfolio(
         }
     }
     let mut results = Vec::with_capacity(sleeves.len());
-    for ((s, sleeve), sleeve_books) in sleeves.iter().enumerate().zip(books) {
+    for ((s, sleeve), desk) in sleeves.iter().enumerate().zip(desks) {
         let legs: Vec<LegResult> = sleeve
             .legs
             .iter()
-            .zip(sleeve_books)
-            .map(|(leg, book)| LegResult {
-                symbol: leg.symbol.to_string(),
-                activity: book.finish(&mut cash[s]),
-            })
+            .zip(desk.finish(&mut cash[s]))
+            .map(|(leg, activity)| LegResult { symbol: leg.symbol.to_string(), activity })
             .collect();
         let mut eq = std::mem::take(&mut sleeve_equity[s]);
         if let Some(last) = eq.last_mut() {

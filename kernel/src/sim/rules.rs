@@ -53,6 +53,13 @@ pub struct ExitRules {
     pub max_bars: Option<usize>,
 }
 
+impl ExitRules {
+    /// True when a stop-loss, take-profit or trailing stop may close a position inside a bar.
+    pub(crate) fn has_intrabar_stops(&self) -> bool {
+        self.stop_loss.is_some() || self.take_profit.is_some() || self.trailing_stop.is_some()
+    }
+}
+
 /// Everything about how a strategy's signals become fills, apart from the money it starts with.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TradeRules {

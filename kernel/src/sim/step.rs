@@ -1,5 +1,7 @@
-//! One bar for the books that share one cash balance: a portfolio sleeve, or the single-symbol
-//! account (one book).
+//! One bar for the books that share one cash balance, every book visited in every phase: the
+//! definition of a bar. The single-symbol account (one book) runs it as is; a portfolio sleeve
+//! runs the same phases through [`Desk`](super::desk::Desk), which skips the books with nothing
+//! to do.
 //!
 //! Same-bar order: at a fill point every book's exits (exit signals, time stops) settle before
 //! any book's entry, so a rotation — exit A, enter B on the same bar — can spend A's proceeds on
@@ -32,8 +34,11 @@ impl Slots {
     }
 }
 
-/// Runs bar `t` for `books` (same rules, aligned bars) spending `cash`; returns whether any book
-/// held a position at any moment of the bar.
+/// Runs bar `t` for `books` (same rules, aligned bars) spending `cash`, visiting every book in
+/// every phase; returns whether any book held a position at any moment of the bar.
+///
+/// This is the plain definition of a bar; [`Desk`](super::desk::Desk) runs the same phases
+/// visiting only the books with something to do, with bit-identical results.
 pub(crate) fn step_books(
     books: &mut [Book<'_>],
     t: usize,
@@ -44,9 +49,7 @@ pub(crate) fn step_books(
     let held: f64 = if t > 0 { books.iter().map(|b| b.mark(t - 1)).sum() } else { 0.0 };
     let slots = max_positions.map_or(books.len(), |m| m.get().min(books.len()));
     let base = (*cash + held) / slots as f64;
-    for book in books.iter_mut() {
-        book.begin_bar();
-    }
+    let mut exposed = books.iter().any(Book::is_open);
     if fill == FillTiming::SameBarClose {
         for book in books.iter_mut() {
             book.check_stops(t, cash);
@@ -57,12 +60,12 @@ pub(crate) fn step_books(
     }
     let mut slots = Slots { open: books.iter().filter(|b| b.is_open()).count(), max: max_positions };
     for book in books.iter_mut() {
-        book.fill_entry(t, cash, base, &mut slots);
+        exposed |= book.fill_entry(t, cash, base, &mut slots);
     }
     if fill == FillTiming::NextOpen {
         for book in books.iter_mut() {
             book.check_stops(t, cash);
         }
     }
-    books.iter_mut().fold(false, |any, book| book.end_bar() | any)
+    exposed
 }

@@ -2,10 +2,10 @@
 
 use super::{
     MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
-    per_symbol,
+    exit_or_enter, per_symbol,
 };
-use crate::indicators::{relative_volume, rolling_max, rolling_min};
-use crate::sim::{Signal, Strength};
+use crate::indicators::{relative_volume_into, rolling_max_into, rolling_min_into};
+use crate::sim::Signal;
 
 /// Enter when the close breaks above the highest high of the `lookback` bars before it while
 /// relative volume (volume over the mean of the previous `rvol_window` bars) exceeds
@@ -53,24 +53,21 @@ impl Strategy for RelativeVolumeBreakout {
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let (lookback, rvol_window) = (params.usize("lookback"), params.usize("rvol_window"));
         let (min_rvol, exit_lookback) = (params.real("min_rvol"), params.usize("exit_lookback"));
+        let len = data.len();
+        let (mut high, mut low, mut rvol) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
         per_symbol(self.name(), data, |s| {
             let b = &s.bars;
-            let high = rolling_max(b.high(), lookback)?;
-            let low = rolling_min(b.low(), exit_lookback)?;
-            let rvol = relative_volume(b.volume(), rvol_window)?;
-            Ok((0..b.len())
-                .map(|t| {
-                    let Some(prev) = t.checked_sub(1) else { return Signal::Hold };
-                    let close = b.close()[t];
-                    if close < low[prev] {
-                        Signal::Exit
-                    } else if close > high[prev] && rvol[t] > min_rvol {
-                        Signal::Enter(Strength::FULL)
-                    } else {
-                        Signal::Hold
-                    }
-                })
-                .collect())
+            rolling_max_into(b.high(), lookback, &mut high)?;
+            rolling_min_into(b.low(), exit_lookback, &mut low)?;
+            relative_volume_into(b.volume(), rvol_window, &mut rvol)?;
+            // Bar t compares its close and relative volume with the channel of bars t − n ..= t − 1.
+            let now = b.close().iter().zip(&rvol).skip(1);
+            let before = low.iter().zip(&high);
+            let signals = now.zip(before).map(|((&close, &rvol), (&low, &high))| {
+                exit_or_enter(close < low, (close > high) & (rvol > min_rvol))
+            });
+            let first = (len > 0).then_some(Signal::Hold);
+            Ok(first.into_iter().chain(signals).collect())
         })
     }
 }

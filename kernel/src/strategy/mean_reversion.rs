@@ -2,10 +2,9 @@
 
 use super::{
     MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, per_symbol,
+    StrategyError, exit_or_enter, per_symbol,
 };
-use crate::indicators::{rsi, zscore};
-use crate::sim::{Signal, Strength};
+use crate::indicators::{rsi_into, zscore};
 
 /// Enter when the close's z-score against its `window`-bar mean is at or below `−entry_z`
 /// and the RSI(`rsi_period`) is at or below `rsi_oversold` (100 turns the RSI filter off);
@@ -63,21 +62,13 @@ impl Strategy for MeanReversion {
         let (window, period) = (params.usize("window"), params.usize("rsi_period"));
         let (entry, exit, oversold) =
             (params.real("entry_z"), params.real("exit_z"), params.real("rsi_oversold"));
+        let mut r = vec![0.0; data.len()];
         per_symbol(self.name(), data, |s| {
             let close = s.bars.close();
-            let (z, r) = (zscore(close, window)?, rsi(close, period)?);
-            Ok(z.iter()
-                .zip(&r)
-                .map(|(&z, &r)| {
-                    if z >= exit {
-                        Signal::Exit
-                    } else if z <= -entry && r <= oversold {
-                        Signal::Enter(Strength::FULL)
-                    } else {
-                        Signal::Hold
-                    }
-                })
-                .collect())
+            let z = zscore(close, window)?;
+            rsi_into(close, period, &mut r)?;
+            let signal = |(&z, &r): (&f64, &f64)| exit_or_enter(z >= exit, (z <= -entry) & (r <= oversold));
+            Ok(z.iter().zip(&r).map(signal).collect())
         })
     }
 }

@@ -39,7 +39,7 @@ use std::num::NonZeroUsize;
 use datasets::Timestamp;
 
 use crate::indicators::IndicatorError;
-use crate::sim::Signal;
+use crate::sim::{Signal, Strength};
 
 pub use backtest::{Backtest, BacktestError, RunResult, backtest, backtest_window};
 pub use breakout::RelativeVolumeBreakout;
@@ -208,7 +208,16 @@ pub fn generate(
     strategy.signals(params, data)
 }
 
+/// `Exit` when `exit`, else `Enter(FULL)` when `enter`, else `Hold`; picked from a table, not by
+/// branching, because per-bar conditions on market data are coin flips a branch mispredicts.
+#[inline]
+fn exit_or_enter(exit: bool, enter: bool) -> Signal {
+    const BY_CODE: [Signal; 4] = [Signal::Hold, Signal::Enter(Strength::FULL), Signal::Exit, Signal::Exit];
+    BY_CODE[usize::from(exit) << 1 | usize::from(enter)]
+}
+
 /// Runs `rule` on every tradable symbol's bars on its own: the legs of a per-symbol strategy.
+/// `rule` may keep buffers between calls: every symbol has [`MarketData::len`] bars.
 fn per_symbol(
     strategy: &'static str,
     data: &MarketData,

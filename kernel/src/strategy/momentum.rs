@@ -4,7 +4,7 @@ use super::{
     MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
     per_symbol,
 };
-use crate::indicators::{realised_vol, roc};
+use crate::indicators::{realised_vol, roc_into};
 use crate::metrics::periods_per_year;
 use crate::sim::{Signal, Strength};
 
@@ -48,10 +48,12 @@ impl Strategy for VolManagedMomentum {
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let (lookback, vol_window, target) =
             (params.usize("lookback"), params.usize("vol_window"), params.real("target_vol"));
+        let mut mom = vec![0.0; data.len()];
         per_symbol(self.name(), data, |s| {
             let close = s.bars.close();
             let ppy = periods_per_year(data.timeframe(), s.meta.asset_class);
-            let (mom, vol) = (roc(close, lookback)?, realised_vol(close, vol_window, ppy)?);
+            roc_into(close, lookback, &mut mom)?;
+            let vol = realised_vol(close, vol_window, ppy)?;
             Ok(mom
                 .iter()
                 .zip(&vol)

@@ -4,7 +4,7 @@ use super::{
     MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
     StrategyError, per_symbol,
 };
-use crate::indicators::sma;
+use crate::indicators::sma_into;
 use crate::sweep::cross_signals_into;
 
 /// Enter all-in when the fast SMA of the close crosses above the slow SMA; exit the whole
@@ -42,9 +42,11 @@ impl Strategy for SmaCross {
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let (fast, slow) = (params.usize("fast"), params.usize("slow"));
+        let (mut f, mut sl) = (vec![0.0; data.len()], vec![0.0; data.len()]);
         per_symbol(self.name(), data, |s| {
             let close = s.bars.close();
-            let (f, sl) = (sma(close, fast)?, sma(close, slow)?);
+            sma_into(close, fast, &mut f)?;
+            sma_into(close, slow, &mut sl)?;
             let mut signals = Vec::with_capacity(close.len());
             cross_signals_into(&f, &sl, &mut signals)?;
             Ok(signals)

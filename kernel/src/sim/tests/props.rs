@@ -5,6 +5,8 @@ use std::num::NonZeroUsize;
 use proptest::prelude::*;
 
 use super::*;
+use crate::sim::book::Book;
+use crate::sim::step::step_books;
 use crate::sim::*;
 
 /// A random valid bar series of 2..60 bars: a random walk with gaps and wicks.
@@ -110,6 +112,44 @@ fn arb_sleeve() -> impl Strategy<Value = SleeveCase> {
     })
 }
 
+/// A whole-account sleeve run by the plain definition: [`step_books`] visiting every book at
+/// every bar. Returns the equity curve, the final cash, each leg's activity and the exposed bars.
+fn reference_sleeve(
+    bars: &[Bars],
+    signals: &[Vec<Signal>],
+    rules: &TradeRules,
+    cash0: f64,
+    max: Option<NonZeroUsize>,
+) -> (Vec<f64>, f64, Vec<Activity>, usize) {
+    let mut books: Vec<Book<'_>> =
+        bars.iter().zip(signals).map(|(b, s)| Book::new(b, s, rules, Activity::default())).collect();
+    let (mut cash, mut equity, mut exposed) = (cash0, Vec::new(), 0);
+    for t in 0..bars[0].len() {
+        exposed += usize::from(step_books(&mut books, t, &mut cash, max));
+        equity.push(cash + books.iter().map(|b| b.mark(t)).sum::<f64>());
+    }
+    let activities: Vec<Activity> = books.into_iter().map(|b| b.finish(&mut cash)).collect();
+    if let Some(last) = equity.last_mut() {
+        let open: f64 =
+            activities.iter().zip(bars).map(|(a, b)| a.open_value(*b.close().last().unwrap())).sum();
+        *last = cash + open;
+    }
+    (equity, cash, activities, exposed)
+}
+
+/// Up to 12 aligned legs with dense random signals, rules, cash and a position limit.
+fn arb_wide_sleeve() -> impl Strategy<Value = SleeveCase> {
+    (2usize..80, 1usize..12).prop_flat_map(|(n, legs)| {
+        (
+            prop::collection::vec(arb_walk(n), legs),
+            prop::collection::vec(prop::collection::vec(arb_signal(), n), legs),
+            arb_rules(),
+            100.0f64..50_000.0,
+            prop::option::of(1usize..8).prop_map(|m| m.and_then(NonZeroUsize::new)),
+        )
+    })
+}
+
 fn arb_case() -> impl Strategy<Value = (Bars, Vec<Signal>, TradeRules, f64)> {
     (arb_bars(), arb_rules(), 100.0f64..20_000.0).prop_flat_map(|(b, rules, cash)| {
         let n = b.len();
@@ -179,6 +219,18 @@ proptest! {
     }
 
     #[test]
+    fn exposure_counts_every_bar_a_position_was_held_at_any_moment((b, signals, rules, cash0) in arb_case()) {
+        let r = Simulator::new(cash0, rules).unwrap().run(&b, &signals).unwrap();
+        let n = b.len();
+        let mut held = vec![false; n];
+        let open = r.activity.open_position.map(|p| (p.entry_bar, n - 1));
+        for (from, to) in r.activity.trades.iter().map(|t| (t.entry_bar, t.exit_bar)).chain(open) {
+            held[from..=to].fill(true);
+        }
+        prop_assert_eq!(r.activity.exposed_bars, held.iter().filter(|&&h| h).count());
+    }
+
+    #[test]
     fn a_fully_allocated_sleeve_runs_exactly_like_a_standalone_account(
         (b, signals, rules, cash0) in arb_case(),
         other in prop::collection::vec(arb_signal(), 60),
@@ -197,6 +249,24 @@ proptest! {
             let sum = p.sleeves[0].equity[t] + p.sleeves[1].equity[t] + p.final_reserve;
             prop_assert!((p.equity[t] - sum).abs() <= 1e-9 * cash0);
         }
+    }
+
+    #[test]
+    fn a_sleeve_steps_bit_identically_to_visiting_every_book(
+        (bars, signals, rules, cash0, max) in arb_wide_sleeve(),
+    ) {
+        let legs: Vec<Leg<'_>> =
+            bars.iter().zip(&signals).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s }).collect();
+        let sleeve = Sleeve { name: "s", allocation: 1.0, rules, legs, max_positions: max };
+        let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
+        let p = run_portfolio(&config, &[sleeve]).unwrap();
+        let (equity, cash, activities, exposed) = reference_sleeve(&bars, &signals, &rules, cash0, max);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&p.sleeves[0].equity), bits(&equity));
+        prop_assert_eq!(p.sleeves[0].final_cash.to_bits(), cash.to_bits());
+        let got: Vec<&Activity> = p.sleeves[0].legs.iter().map(|l| &l.activity).collect();
+        prop_assert_eq!(got, activities.iter().collect::<Vec<_>>());
+        prop_assert_eq!(p.exposed_bars, exposed);
     }
 
     #[test]
