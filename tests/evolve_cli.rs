@@ -227,3 +227,41 @@ fn walk_forward_chains_folds_and_resumes_mid_run() {
     assert_eq!(resumed["winner"], straight["winner"]);
     assert_eq!(resumed["folds"], straight["folds"]);
 }
+
+#[test]
+fn sigint_stops_after_a_checkpointed_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Long enough that the signal lands mid-run: 20,000 generations cannot finish in 1.5 s.
+    let text = std::fs::read_to_string(EXPERIMENT)
+        .unwrap()
+        .replace("population = 32", "population = 64")
+        .replace("generations = 20", "generations = 20000")
+        .replace("pbo_blocks = 10", "pbo_blocks = 4");
+    std::fs::write(d.join("long.toml"), text).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .current_dir(d)
+        .args(["evolve", "long.toml", "--json", "--db", "r.db"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "a clean stop exits 0: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopping after the current generation"));
+    let stopped = json(&out);
+    assert_eq!(stopped["status"], "stopped", "{stopped}");
+    let done = stopped["generations"].as_u64().unwrap();
+    assert!(done >= 1 && done < 20_000, "{done}");
+    let id = stopped["run_id"].to_string();
+    let shown = json(&tradebot(d, &["runs", "show", &id, "--json", "--db", "r.db"]));
+    assert_eq!(shown["run"]["status"], "stopped");
+    assert_eq!(
+        shown["generations"].as_array().unwrap().len() as u64,
+        done,
+        "every generation run is committed"
+    );
+}
