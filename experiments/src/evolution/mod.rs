@@ -11,7 +11,7 @@
 //! 3. Overfitting statistics: the deflated Sharpe ratio of the winner's in-sample returns,
 //!    deflated by the number of distinct genomes the run evaluated and the variance of their
 //!    per-bar Sharpe ratios; optionally the probability of backtest overfitting by CSCV over
-//!    the final population and hall of fame.
+//!    a sample of the run's trials spread across the search.
 //!
 //! **Walk-forward** (`[validation.walk_forward]`): the same for each fold — a GA run on the
 //! fold's training window (a child run with its own data hash), its winner tested on the

@@ -1,6 +1,5 @@
 //! One GA run on one in-sample stage, and the validation of its winner.
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 
@@ -138,14 +137,20 @@ fn validate(
 
     // V: the variance of every trial's per-bar Sharpe ratio, from the stored individuals (so
     // the trials of an interrupted invocation count too).
-    let sharpes: Vec<f64> = db
-        .individuals(run_id)?
+    let individuals = db.individuals(run_id)?;
+    let sharpes: Vec<f64> = individuals
         .iter()
         .filter_map(|ind| serde_json::from_str::<StrategyEval>(&ind.metrics).ok())
         .filter_map(|e| match e {
             StrategyEval::Ran(f) => f.returns.sharpe,
             StrategyEval::Failed(_) => None,
         })
+        .collect();
+    // The trials with a finite fitness, in the order the run made them.
+    let tried: Vec<Vec<ParamValue>> = individuals
+        .iter()
+        .filter(|ind| ind.fitness.is_some())
+        .filter_map(|ind| serde_json::from_str(&ind.genome).ok())
         .collect();
     let sharpe_variance = variance(&sharpes);
     let trials = engine.evaluations();
@@ -161,7 +166,10 @@ fn validate(
         oos_activity: Activity::default(),
         deflated_sharpe: dsr,
         sharpe_variance,
-        pbo: spec.validation.pbo_blocks.and_then(|blocks| overfitting(spec, problem, engine, blocks)),
+        pbo: spec
+            .validation
+            .pbo_blocks
+            .and_then(|blocks| overfitting(spec, problem, &best.genome, &tried, blocks)),
     };
     if !oos.is_empty()
         && let Ok(bt) =
@@ -221,23 +229,28 @@ fn hall_of_fame(
         .collect()
 }
 
-/// PBO by CSCV over the distinct genomes of the final population and the hall of fame,
-/// re-run in sample for their return series. `None` when fewer than two ran or the stage is
-/// too short for `blocks` blocks.
+/// Trials re-run for PBO at most: enough for CSCV's rank statistics, few enough to cost well
+/// under a generation of a large universe.
+const PBO_TRIALS: usize = 48;
+
+/// PBO by CSCV over the run's trials: up to [`PBO_TRIALS`] of them taken evenly across the
+/// order the run made them (so early, poor trials weigh in as they did in the search, not just
+/// the converged final population, whose near-clones would make the ranks a coin toss), plus
+/// the winner, re-run in sample for their return series. `None` when fewer than two ran or
+/// the stage is too short for `blocks` blocks.
 fn overfitting(
     spec: &EvolveSpec<'_>,
     problem: &StrategyProblem<'_>,
-    engine: &Engine<'_, StrategyProblem<'_>>,
+    best: &[ParamValue],
+    tried: &[Vec<ParamValue>],
     blocks: usize,
 ) -> Option<f64> {
-    let mut seen = HashSet::new();
-    let candidates: Vec<&Vec<ParamValue>> = engine
-        .hall_of_fame()
-        .iter()
-        .chain(engine.population())
-        .filter(|s| s.fitness.is_finite() && seen.insert(s.key))
-        .map(|s| &s.genome)
-        .collect();
+    let take = tried.len().min(PBO_TRIALS);
+    let mut candidates: Vec<&[ParamValue]> =
+        (0..take).map(|k| tried[k * tried.len() / take].as_slice()).collect();
+    if !candidates.contains(&best) {
+        candidates.push(best);
+    }
     let series: Vec<Vec<f64>> = candidates
         .par_iter()
         .filter_map(|g| {
