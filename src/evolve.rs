@@ -205,8 +205,9 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
     }
     let _ = writeln!(out, "best: {:.4}  (fitness {:.4})", w.params, w.fitness);
     let _ = writeln!(out, "{:<16} {:>12} {:>14}", "", "in-sample", "out-of-sample");
-    let rows: [Row; 7] = [
-        ("bars", |_| String::new()),
+    let (is_bars, oos_bars) = (o.stages.0.len(), o.stages.1.len());
+    let _ = writeln!(out, "{:<16} {is_bars:>12} {oos_bars:>14}", "bars");
+    let rows: [Row; 6] = [
         ("sharpe", |f| format!("{:.2}", f.sharpe)),
         ("sortino", |f| format!("{:.2}", f.sortino)),
         ("cagr", |f| format!("{:.1} %", f.cagr * 100.0)),
@@ -215,11 +216,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
         ("trades", |f| f.trades.to_string()),
     ];
     for (name, show) in rows {
-        let (is, oos) = if name == "bars" {
-            (o.stages.0.len().to_string(), o.stages.1.len().to_string())
-        } else {
-            (show(&w.in_sample), w.out_of_sample.as_ref().map_or("–".into(), show))
-        };
+        let (is, oos) = (show(&w.in_sample), w.out_of_sample.as_ref().map_or("–".into(), show));
         let _ = writeln!(out, "{name:<16} {is:>12} {oos:>14}");
     }
     let pbo = w.pbo.map_or("–".into(), |p| format!("{p:.2}"));

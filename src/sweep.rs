@@ -2,10 +2,10 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use evolve::db::ResearchDb;
+use evolve::run::now_ns;
 use experiments::{Experiment, data, report, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -53,9 +53,4 @@ pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool) -> Resu
             db.display()
         ))
     }
-}
-
-fn now_ns() -> i64 {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970");
-    i64::try_from(d.as_nanos()).expect("before 2262")
 }

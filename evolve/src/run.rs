@@ -113,6 +113,15 @@ pub struct Timing {
     pub evaluations: usize,
 }
 
+impl std::ops::AddAssign for Timing {
+    fn add_assign(&mut self, other: Timing) {
+        self.total += other.total;
+        self.evaluating += other.evaluating;
+        self.recording += other.recording;
+        self.evaluations += other.evaluations;
+    }
+}
+
 /// A run in progress: its id, engine and provenance.
 pub struct Run<'p, P: Problem> {
     /// The run's id in the research database.
@@ -170,7 +179,7 @@ where
         provenance: Provenance,
     ) -> Result<Self, RunError> {
         let stored = db.run(id)?.ok_or(RunError::NoSuchRun(id))?;
-        check_same(&stored, &provenance)?;
+        provenance.check(&stored)?;
         let individuals = db.individuals(id)?;
         let mut evaluated = Vec::with_capacity(individuals.len());
         for ind in &individuals {
@@ -241,17 +250,20 @@ where
         let individuals: Vec<IndividualRecord> = report
             .evaluated
             .iter()
-            .map(|e| IndividualRecord {
-                generation: report.generation,
-                key: e.key,
-                genome: serde_json::to_string(&e.genome).expect("genomes serialise"),
-                fitness: e.fitness.is_finite().then_some(e.fitness),
-                fitness_raw: e.fitness.to_string(),
-                metrics: serde_json::to_string(&e.eval).expect("evaluations serialise"),
-                first_ns: p.first_ns,
-                last_ns: p.last_ns,
-                data_hash: p.data_hash,
-                config_hash: p.config_hash,
+            .map(|e| {
+                let (fitness, fitness_raw) = IndividualRecord::fitness_fields(e.fitness);
+                IndividualRecord {
+                    generation: report.generation,
+                    key: e.key,
+                    genome: serde_json::to_string(&e.genome).expect("genomes serialise"),
+                    fitness,
+                    fitness_raw,
+                    metrics: serde_json::to_string(&e.eval).expect("evaluations serialise"),
+                    first_ns: p.first_ns,
+                    last_ns: p.last_ns,
+                    data_hash: p.data_hash,
+                    config_hash: p.config_hash,
+                }
             })
             .collect();
         let events: Vec<EventRecord> = report
@@ -283,15 +295,21 @@ where
     }
 }
 
-/// Refuses to resume on other data or under another configuration.
-fn check_same(stored: &RunRecord, now: &Provenance) -> Result<(), RunError> {
-    if stored.data_hash != now.data_hash {
-        return Err(RunError::DataChanged { run: stored.id, stored: stored.data_hash, now: now.data_hash });
+impl Provenance {
+    /// Refuses to resume `stored` on other data or under another configuration.
+    pub fn check(&self, stored: &RunRecord) -> Result<(), RunError> {
+        if stored.data_hash != self.data_hash {
+            return Err(RunError::DataChanged {
+                run: stored.id,
+                stored: stored.data_hash,
+                now: self.data_hash,
+            });
+        }
+        if stored.config_hash != self.config_hash {
+            return Err(RunError::ConfigChanged { run: stored.id, stored: stored.config_hash });
+        }
+        Ok(())
     }
-    if stored.config_hash != now.config_hash {
-        return Err(RunError::ConfigChanged { run: stored.id, stored: stored.config_hash });
-    }
-    Ok(())
 }
 
 /// The current time as UTC nanoseconds.

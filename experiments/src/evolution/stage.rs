@@ -7,7 +7,7 @@ use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
 use evolve::problem::{Figures, StrategyEval, StrategyProblem, equity};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
-use evolve::stats::{Objective, deflated_sharpe, pbo, returns_from_equity};
+use evolve::stats::{Objective, ReturnStats, deflated_sharpe, pbo, returns_from_equity};
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
 use rayon::prelude::*;
 use serde_json::json;
@@ -152,7 +152,8 @@ fn validate(
         .filter(|ind| ind.fitness.is_some())
         .filter_map(|ind| serde_json::from_str(&ind.genome).ok())
         .collect();
-    let sharpe_variance = variance(&sharpes);
+    let spread = ReturnStats::of(&sharpes).std;
+    let sharpe_variance = if spread.is_finite() { spread * spread } else { 0.0 };
     let trials = engine.evaluations();
     let dsr = deflated_sharpe(&in_sample.returns.stats(), trials, sharpe_variance);
 
@@ -271,13 +272,4 @@ pub(super) fn buy_and_hold(data: &MarketData, window: Range<usize>, cash: f64) -
     let close = &data.symbols()[i].bars.close()[window.clone()];
     let times = &data.timestamps()[window];
     times.iter().zip(close).map(|(&t, &c)| (t, cash * c / close[0])).collect()
-}
-
-/// Sample variance (0 for fewer than two values).
-fn variance(x: &[f64]) -> f64 {
-    if x.len() < 2 {
-        return 0.0;
-    }
-    let mean = x.iter().sum::<f64>() / x.len() as f64;
-    x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() - 1) as f64
 }

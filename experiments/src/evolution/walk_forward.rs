@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use evolve::db::{EventRecord, NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::problem::Figures;
-use evolve::run::{Ending, RunError, Timing, now_ns};
+use evolve::run::{Ending, Provenance, RunError, Timing, now_ns};
 use evolve::stats::walk_forward;
 use kernel::metrics::{Metrics, MetricsConfig, MetricsInput};
 use kernel::strategy::MarketData;
@@ -38,12 +38,9 @@ pub(super) fn run(
     let parent = match resume {
         Some(id) => {
             let stored = db.run(id)?.ok_or(RunError::NoSuchRun(id))?;
-            if stored.data_hash != hash {
-                return Err(RunError::DataChanged { run: id, stored: stored.data_hash, now: hash }.into());
-            }
-            if stored.config_hash != config_hash {
-                return Err(RunError::ConfigChanged { run: id, stored: stored.config_hash }.into());
-            }
+            let ts = data.timestamps();
+            let now = Provenance { data_hash: hash, first_ns: ts[0], last_ns: ts[ts.len() - 1], config_hash };
+            now.check(&stored)?;
             db.reopen_run(id)?.id
         }
         None => {
@@ -86,10 +83,7 @@ pub(super) fn run(
         outcome.generations += o.generations;
         outcome.trials += o.trials;
         outcome.stagnation_events += o.stagnation_events;
-        outcome.timing.total += o.timing.total;
-        outcome.timing.evaluating += o.timing.evaluating;
-        outcome.timing.recording += o.timing.recording;
-        outcome.timing.evaluations += o.timing.evaluations;
+        outcome.timing += o.timing;
         if o.ending == Ending::Stopped {
             let detail =
                 format!("stopped in fold {} of {}; resume with --resume {parent}", k + 1, folds.len());

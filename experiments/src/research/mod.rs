@@ -136,7 +136,6 @@ pub fn run(
     let mut families = Vec::new();
     let mut skipped: Vec<(String, String)> =
         research.disabled.iter().map(|f| (f.to_string(), "disabled in the research file".into())).collect();
-    let mut evaluations = 0u64;
     let mut timing = Timing::default();
     let mut stopped = false;
     for (k, family) in research.families.iter().enumerate() {
@@ -167,11 +166,7 @@ pub fn run(
         };
         let outcome = evolve(&spec, data, db, None, stop, |g| progress(Progress::Generation(g)))
             .map_err(|source| ResearchError::Evolve { family: name, source })?;
-        evaluations += outcome.timing.evaluations as u64;
-        timing.total += outcome.timing.total;
-        timing.evaluating += outcome.timing.evaluating;
-        timing.recording += outcome.timing.recording;
-        timing.evaluations += outcome.timing.evaluations;
+        timing += outcome.timing;
         if outcome.ending == Ending::Stopped {
             stopped = true;
             break;
@@ -180,6 +175,7 @@ pub fn run(
         families.push(family_report(research, name, &outcome, enabled, data));
     }
     rank(&mut families);
+    let evaluations = timing.evaluations as u64;
 
     let elapsed = started.elapsed().as_secs_f64();
     let (is, oos) = crate::evolution::stages(main.len(), research.validation.in_sample);
