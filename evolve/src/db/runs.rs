@@ -497,6 +497,15 @@ impl ResearchDb {
         self.query(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"), limit, run_from_row)
     }
 
+    /// The newest finished run of `kind` called `name` (a nightly job reads its last verdicts).
+    pub fn latest_finished(&self, kind: RunKind, name: &str) -> Result<Option<RunRecord>, DbError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE kind = ?1 AND name = ?2 AND status = ?3 ORDER BY id DESC LIMIT 1"
+        );
+        let mut stmt = self.sql(self.conn.prepare(&sql))?;
+        self.sql(stmt.query_row(params![kind, name, RunStatus::Finished], run_from_row).optional())
+    }
+
     /// The runs started by research run `parent`, in creation order.
     pub fn child_runs(&self, parent: i64) -> Result<Vec<RunRecord>, DbError> {
         self.query(

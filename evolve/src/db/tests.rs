@@ -439,6 +439,25 @@ fn runs_are_listed_newest_first_and_children_in_order() {
 }
 
 #[test]
+fn latest_finished_finds_the_newest_finished_run_of_a_kind_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = open(&dir.path().join("research.db"));
+    assert!(db.latest_finished(RunKind::Research, "nightly").unwrap().is_none());
+    let first = db.create_run(&new_run(RunKind::Research, None)).unwrap();
+    db.finish_run(first, RunStatus::Finished, 1, Some("{}")).unwrap();
+    let second = db.create_run(&new_run(RunKind::Research, None)).unwrap();
+    db.finish_run(second, RunStatus::Finished, 2, Some("{}")).unwrap();
+    let stopped = db.create_run(&new_run(RunKind::Research, None)).unwrap();
+    db.finish_run(stopped, RunStatus::Stopped, 3, None).unwrap();
+    let evolve = db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
+    db.finish_run(evolve, RunStatus::Finished, 4, None).unwrap();
+    let _running = db.create_run(&new_run(RunKind::Research, None)).unwrap();
+    let found = db.latest_finished(RunKind::Research, "nightly").unwrap().unwrap();
+    assert_eq!(found.id, second, "stopped, running and other kinds are skipped");
+    assert!(db.latest_finished(RunKind::Research, "weekly").unwrap().is_none());
+}
+
+#[test]
 fn reopen_resumes_stopped_failed_and_interrupted_runs_but_not_finished_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut db = open(&dir.path().join("research.db"));

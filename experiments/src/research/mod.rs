@@ -131,7 +131,7 @@ pub fn run(
         started_ns: now_ns(),
     };
     let run_id = db.create_run(&new)?;
-    let previous = previous_verdicts(db, &research.name, run_id)?;
+    let previous = previous_verdicts(db, &research.name)?;
 
     let mut families = Vec::new();
     let mut skipped: Vec<(String, String)> =
@@ -236,15 +236,9 @@ fn runs_on(family: &Family, data: &MarketData) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Family name → enabled after the last finished research run called `name` (before `current`).
-fn previous_verdicts(
-    db: &ResearchDb,
-    name: &str,
-    current: i64,
-) -> Result<HashMap<String, bool>, ResearchError> {
-    let last = db.runs(usize::MAX)?.into_iter().find(|r| {
-        r.id != current && r.kind == RunKind::Research && r.name == name && r.status == RunStatus::Finished
-    });
+/// Family name → enabled after the last finished research run called `name`.
+fn previous_verdicts(db: &ResearchDb, name: &str) -> Result<HashMap<String, bool>, ResearchError> {
+    let last = db.latest_finished(RunKind::Research, name)?;
     let Some(summary) = last.and_then(|r| r.summary) else { return Ok(HashMap::new()) };
     let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
     let Some(verdicts) = value.get("verdicts").and_then(|v| v.as_object()) else { return Ok(HashMap::new()) };
