@@ -1,0 +1,70 @@
+//! Novelty benchmarks: k-nearest-neighbour scoring of a generation against a full archive
+//! (500 entries, k = 20, 12 dimensions), one whole `score_generation` call (scoring, ranks and
+//! archive update), and the archive-diversity figure logged per generation.
+//!
+//! Run: `cargo bench --bench novelty` (`RAYON_NUM_THREADS=1` for the single-core figures).
+//! Throughput is in individuals scored per second.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use novelty::{BehaviourDescriptor, DIMS, NoveltyConfig, NoveltySearch, novelty_scores};
+use rand_pcg::Pcg64;
+
+/// `n` descriptors in the unit cube from a xorshift stream: half scattered, half in 8 tight
+/// clusters (a converging population).
+fn descriptors(n: usize, seed: u64) -> Vec<BehaviourDescriptor> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|i| {
+            let centre = (i % 8) as f64 / 8.0;
+            let values: [f64; DIMS] =
+                std::array::from_fn(|_| if i % 2 == 0 { next() } else { centre + 0.02 * next() });
+            BehaviourDescriptor::from_values(values).unwrap()
+        })
+        .collect()
+}
+
+/// A search whose archive is full (500 entries).
+fn full_search() -> NoveltySearch {
+    let config = NoveltyConfig { initial_threshold: 1e-6, ..NoveltyConfig::default() };
+    let mut search = NoveltySearch::new(config).unwrap();
+    let pool: Vec<Option<BehaviourDescriptor>> = descriptors(500, 99).into_iter().map(Some).collect();
+    search.score_generation(&pool, &[1.0; 500], &mut Pcg64::new(1, 1));
+    assert_eq!(search.archive().len(), 500);
+    search
+}
+
+fn scoring(c: &mut Criterion) {
+    let search = full_search();
+    let archive = search.archive().descriptors().to_vec();
+    let mut group = c.benchmark_group("novelty");
+    for population in [100, 500] {
+        let pop = descriptors(population, 7);
+        group.throughput(Throughput::Elements(population as u64));
+        group.bench_function(format!("knn_pop{population}_archive500"), |b| {
+            b.iter(|| novelty_scores(black_box(&pop), black_box(&archive), 20))
+        });
+        let slots: Vec<Option<BehaviourDescriptor>> = pop.iter().copied().map(Some).collect();
+        let fitness: Vec<f64> = (0..population).map(|i| (i * 37 % 101) as f64).collect();
+        group.bench_function(format!("generation_pop{population}_archive500"), |b| {
+            b.iter_batched_ref(
+                || search.clone(),
+                |s| s.score_generation(black_box(&slots), black_box(&fitness), &mut Pcg64::new(2, 3)),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("archive_diversity_500", |b| b.iter(|| black_box(search.archive()).diversity()));
+    group.finish();
+}
+
+criterion_group!(benches, scoring);
+criterion_main!(benches);
