@@ -1,14 +1,22 @@
-//! Novelty benchmarks: k-nearest-neighbour scoring of a generation against a full archive
-//! (500 entries, k = 20, 12 dimensions), one whole `score_generation` call (scoring, ranks and
-//! archive update), and the archive-diversity figure logged per generation.
+//! Novelty benchmarks: one behaviour descriptor of an SMA-cross backtest on GOOG daily (2,148
+//! bars), k-nearest-neighbour scoring of a generation against a full archive (500 entries,
+//! k = 20, 12 dimensions), one whole `score_generation` call (scoring, ranks and archive
+//! update), and the archive-diversity figure logged per generation.
 //!
 //! Run: `cargo bench --bench novelty` (`RAYON_NUM_THREADS=1` for the single-core figures).
 //! Throughput is in individuals scored per second.
 
 use std::hint::black_box;
+use std::path::Path;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use novelty::{BehaviourDescriptor, DIMS, NoveltyConfig, NoveltySearch, novelty_scores};
+use datasets::ingest::{ImportOptions, read_file};
+use datasets::{AssetClass, SymbolMeta};
+use kernel::sim::TradeRules;
+use kernel::strategy::{MarketData, Params, SmaCross, Strategy, SymbolData, backtest};
+use novelty::{
+    Benchmark, BehaviourDescriptor, BehaviourInput, DIMS, NoveltyConfig, NoveltySearch, novelty_scores,
+};
 use rand_pcg::Pcg64;
 
 /// `n` descriptors in the unit cube from a xorshift stream: half scattered, half in 8 tight
@@ -41,6 +49,25 @@ fn full_search() -> NoveltySearch {
     search
 }
 
+fn descriptor(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/samples/GOOG.csv");
+    let bars = read_file(&path, &ImportOptions::default()).expect("read GOOG.csv").remove(0).bars;
+    let meta = SymbolMeta::new("GOOG", AssetClass::Equity);
+    let data = MarketData::new(datasets::Timeframe::Day1, vec![SymbolData { meta, bars }]).unwrap();
+    let params = Params::parse(SmaCross.space(), ["fast=10", "slow=20"]).unwrap();
+    let bt = backtest(&SmaCross, &params, &data, TradeRules::default(), 10_000.0).unwrap();
+    let benchmark = Benchmark::new(data.symbols()[0].bars.close()).unwrap();
+    let mut group = c.benchmark_group("novelty");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("descriptor_goog_sma_cross", |b| {
+        b.iter(|| {
+            BehaviourDescriptor::compute(&BehaviourInput::from_backtest(black_box(&bt), &benchmark, 252.0))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
 fn scoring(c: &mut Criterion) {
     let search = full_search();
     let archive = search.archive().descriptors().to_vec();
@@ -66,5 +93,5 @@ fn scoring(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scoring);
+criterion_group!(benches, descriptor, scoring);
 criterion_main!(benches);

@@ -237,9 +237,10 @@ mod tests {
     use super::*;
     use crate::DIMS;
 
+    /// A point on the first axis at `x` sixteenths (exact in binary).
     fn at(x: f64) -> BehaviourDescriptor {
         let mut v = [0.0; DIMS];
-        v[0] = x;
+        v[0] = x / 16.0;
         BehaviourDescriptor::from_values(v).unwrap()
     }
 
@@ -252,7 +253,7 @@ mod tests {
     }
 
     fn xs(a: &Archive) -> Vec<f64> {
-        a.descriptors().iter().map(|d| d.values()[0]).collect()
+        a.descriptors().iter().map(|d| d.values()[0] * 16.0).collect()
     }
 
     #[test]
@@ -332,7 +333,7 @@ mod tests {
     #[test]
     fn probability_insertion_follows_the_stream_and_leaves_the_threshold() {
         let c = NoveltyConfig { insertion: Insertion::Probability, insert_probability: 0.3, ..config(1000, Replacement::Oldest) };
-        let pop: Vec<_> = (0..400).map(|i| at(f64::from(i))).collect();
+        let pop: Vec<_> = (0..400).map(|i| at(f64::from(i) / 25.0)).collect();
         let run = |seed| {
             let mut a = Archive::new(&c);
             a.update(&c, &pop, &[0.0; 400], &mut Pcg64::seed_from_u64(seed));
@@ -350,8 +351,8 @@ mod tests {
         let c = config(10, Replacement::Oldest);
         let mut a = Archive::new(&c);
         a.update(&c, &[at(0.0), at(1.0), at(3.0)], &[2.0; 3], &mut rng());
-        // Pairs: 1, 3, 2.
-        assert_eq!(a.diversity().mean_pairwise_distance, 2.0);
+        // Pairs: 1, 3, 2 sixteenths.
+        assert_eq!(a.diversity().mean_pairwise_distance, 2.0 / 16.0);
         assert_eq!(Archive::new(&c).diversity().mean_pairwise_distance, 0.0);
     }
 

@@ -27,6 +27,9 @@ use kernel::sim::SimResult;
 use kernel::strategy::{Backtest, RunResult};
 use serde::{Deserialize, Serialize};
 
+use crate::Benchmark;
+use crate::benchmark::bar_returns;
+
 /// Slices of the period in the return signature.
 pub const SIGNATURE_BUCKETS: usize = 8;
 
@@ -58,7 +61,7 @@ const BETA_RANGE: (f64, f64) = (-1.0, 2.0);
 /// Signature scale when the benchmark does not move.
 const FALLBACK_SCALE: f64 = 0.1;
 
-/// A strategy's behaviour as [`DIMS`] bounded, finite values (see the module docs for each).
+/// A strategy's behaviour as [`DIMS`] values in [0, 1] (see the module docs for each).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "[f64; DIMS]", into = "[f64; DIMS]")]
 pub struct BehaviourDescriptor([f64; DIMS]);
@@ -66,18 +69,18 @@ pub struct BehaviourDescriptor([f64; DIMS]);
 /// A descriptor that cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DescriptorError {
-    /// A value (raw or input) that is NaN or infinite.
+    /// An input value that is NaN or infinite.
     #[error("behaviour descriptor: `{field}` is not finite ({value})")]
     NonFinite {
-        /// Dimension or input field name.
+        /// Input field name.
         field: &'static str,
         /// The value given.
         value: f64,
     },
-    /// An input out of its range.
+    /// An input or dimension out of its range.
     #[error("behaviour descriptor: `{field}` {reason}")]
     Invalid {
-        /// Input field name.
+        /// Input field or dimension name.
         field: &'static str,
         /// What is wrong, with the value given.
         reason: String,
@@ -98,8 +101,8 @@ pub struct BehaviourInput<'a> {
     pub avg_bars_held: f64,
     /// Share of bars with a position held, in [0, 1].
     pub exposure: f64,
-    /// Closes of the market benchmark, one per bar (same length as `equity`).
-    pub benchmark_close: &'a [f64],
+    /// The market over the same bars (prepared once per data window).
+    pub benchmark: &'a Benchmark,
     /// Bars per year, `P` (e.g. [`kernel::metrics::MetricsConfig::periods_per_year`]).
     pub periods_per_year: f64,
 }
@@ -109,26 +112,26 @@ impl<'a> BehaviourInput<'a> {
     pub fn from_sim(
         result: &'a SimResult,
         metrics: &Metrics,
-        benchmark_close: &'a [f64],
+        benchmark: &'a Benchmark,
         periods_per_year: f64,
     ) -> Self {
-        Self::from_curve(result.initial_cash, &result.equity, metrics, benchmark_close, periods_per_year)
+        Self::from_curve(result.initial_cash, &result.equity, metrics, benchmark, periods_per_year)
     }
 
     /// The input of a kernel backtest (single-symbol or portfolio run).
-    pub fn from_backtest(backtest: &'a Backtest, benchmark_close: &'a [f64], periods_per_year: f64) -> Self {
+    pub fn from_backtest(backtest: &'a Backtest, benchmark: &'a Benchmark, periods_per_year: f64) -> Self {
         let (initial, equity) = match &backtest.result {
             RunResult::Single(r) => (r.initial_cash, r.equity.as_slice()),
             RunResult::Portfolio(p) => (p.initial_cash, p.equity.as_slice()),
         };
-        Self::from_curve(initial, equity, &backtest.metrics, benchmark_close, periods_per_year)
+        Self::from_curve(initial, equity, &backtest.metrics, benchmark, periods_per_year)
     }
 
     fn from_curve(
         initial_equity: f64,
         equity: &'a [f64],
         metrics: &Metrics,
-        benchmark_close: &'a [f64],
+        benchmark: &'a Benchmark,
         periods_per_year: f64,
     ) -> Self {
         BehaviourInput {
@@ -137,7 +140,7 @@ impl<'a> BehaviourInput<'a> {
             trades: metrics.trades,
             avg_bars_held: metrics.avg_bars_held,
             exposure: metrics.exposure,
-            benchmark_close,
+            benchmark,
             periods_per_year,
         }
     }
@@ -163,53 +166,17 @@ impl<'a> BehaviourInput<'a> {
                 format!("must be finite and not negative (got {})", self.avg_bars_held),
             );
         }
-        if self.benchmark_close.len() != self.equity.len() {
+        if self.benchmark.bars() != self.equity.len() {
             return invalid(
-                "benchmark_close",
-                format!("has {} values for {} equity values", self.benchmark_close.len(), self.equity.len()),
+                "benchmark",
+                format!("covers {} bars but the equity curve has {}", self.benchmark.bars(), self.equity.len()),
             );
         }
-        let non_finite = |field, xs: &[f64]| {
-            xs.iter().find(|x| !x.is_finite()).map_or(Ok(()), |&value| Err(DescriptorError::NonFinite { field, value }))
-        };
-        non_finite("equity", self.equity)?;
-        non_finite("benchmark_close", self.benchmark_close)
+        match self.equity.iter().find(|x| !x.is_finite()) {
+            Some(&value) => Err(DescriptorError::NonFinite { field: "equity", value }),
+            None => Ok(()),
+        }
     }
-}
-
-/// `x_t / x_{t−1} − 1` for `t ≥ 1`, 0 when the previous value is not positive.
-fn bar_returns(xs: &[f64]) -> impl Iterator<Item = f64> + '_ {
-    xs.windows(2).map(|w| if w[0] > 0.0 { w[1] / w[0] - 1.0 } else { 0.0 })
-}
-
-/// β of the strategy's per-bar returns against the benchmark's (bars 1..n); 0 when the
-/// benchmark does not move or there are fewer than 2 returns.
-fn beta(equity: &[f64], close: &[f64]) -> f64 {
-    let n = equity.len().saturating_sub(1);
-    if n < 2 {
-        return 0.0;
-    }
-    let nf = n as f64;
-    let mean_r = bar_returns(equity).sum::<f64>() / nf;
-    let mean_b = bar_returns(close).sum::<f64>() / nf;
-    let (mut cov, mut var) = (0.0, 0.0);
-    for (r, b) in bar_returns(equity).zip(bar_returns(close)) {
-        cov += (r - mean_r) * (b - mean_b);
-        var += (b - mean_b) * (b - mean_b);
-    }
-    if var > 0.0 { cov / var } else { 0.0 }
-}
-
-/// Sample sd of the benchmark's per-bar log returns (0 with fewer than 2 of them); a
-/// non-positive close contributes a 0 return.
-fn log_return_sd(close: &[f64]) -> f64 {
-    let log_returns = || close.windows(2).map(|w| if w[0] > 0.0 && w[1] > 0.0 { (w[1] / w[0]).ln() } else { 0.0 });
-    let n = close.len().saturating_sub(1);
-    if n < 2 {
-        return 0.0;
-    }
-    let mean = log_returns().sum::<f64>() / n as f64;
-    (log_returns().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
 }
 
 /// `x / (x + half)`: 0 at 0, ½ at `half`, → 1.
@@ -230,32 +197,39 @@ impl BehaviourDescriptor {
         }
         v[1] = squash(input.avg_bars_held / p, HALF_HOLDING_YEARS);
         v[2] = input.exposure;
-        let beta = beta(equity, input.benchmark_close).clamp(BETA_RANGE.0, BETA_RANGE.1);
+        let beta = input.benchmark.beta(bar_returns(equity)).clamp(BETA_RANGE.0, BETA_RANGE.1);
         v[3] = (beta - BETA_RANGE.0) / (BETA_RANGE.1 - BETA_RANGE.0);
 
-        let sd = log_return_sd(input.benchmark_close);
         let mut start_equity = input.initial_equity;
         for (j, slot) in v[4..].iter_mut().enumerate() {
             let (lo, hi) = (j * n / SIGNATURE_BUCKETS, (j + 1) * n / SIGNATURE_BUCKETS);
             let z = if hi > lo {
                 let end_equity = equity[hi - 1];
-                let log_return = if start_equity > 0.0 { (end_equity / start_equity).ln() } else { 0.0 };
+                // A slice that ends wiped out (or below 0) reads as a total loss.
+                let log_return = match (start_equity > 0.0, end_equity > 0.0) {
+                    (false, _) => 0.0,
+                    (true, true) => (end_equity / start_equity).ln(),
+                    (true, false) => f64::NEG_INFINITY,
+                };
                 start_equity = end_equity;
-                let scale = sd * ((hi - lo) as f64).sqrt();
+                let scale = input.benchmark.typical_move(hi - lo);
                 log_return / if scale > 0.0 { scale } else { FALLBACK_SCALE }
             } else {
                 0.0
             };
             *slot = (1.0 + z.tanh()) / 4.0;
         }
-        Ok(BehaviourDescriptor(v))
+        Self::from_values(v)
     }
 
     /// A descriptor from raw, already scaled values (tests, or descriptors computed elsewhere);
-    /// refuses NaN and infinities.
+    /// every value must lie in [0, 1], as every computed dimension does.
     pub fn from_values(values: [f64; DIMS]) -> Result<Self, DescriptorError> {
-        match values.iter().position(|x| !x.is_finite()) {
-            Some(i) => Err(DescriptorError::NonFinite { field: DIMENSION_NAMES[i], value: values[i] }),
+        match values.iter().position(|x| !(0.0..=1.0).contains(x)) {
+            Some(i) => Err(DescriptorError::Invalid {
+                field: DIMENSION_NAMES[i],
+                reason: format!("must be in [0, 1] (got {})", values[i]),
+            }),
             None => Ok(BehaviourDescriptor(values)),
         }
     }
@@ -265,7 +239,8 @@ impl BehaviourDescriptor {
         &self.0
     }
 
-    /// Squared Euclidean distance to `other`.
+    /// Squared Euclidean distance to `other`, summed dimension by dimension ([`crate::novelty_scores`]
+    /// sums the same way in single precision).
     pub fn distance_sq(&self, other: &BehaviourDescriptor) -> f64 {
         let mut sum = 0.0;
         for (a, b) in self.0.iter().zip(&other.0) {
@@ -298,14 +273,14 @@ impl From<BehaviourDescriptor> for [f64; DIMS] {
 mod tests {
     use super::*;
 
-    fn input<'a>(equity: &'a [f64], close: &'a [f64]) -> BehaviourInput<'a> {
+    fn input<'a>(equity: &'a [f64], benchmark: &'a Benchmark) -> BehaviourInput<'a> {
         BehaviourInput {
             initial_equity: 100.0,
             equity,
             trades: 0,
             avg_bars_held: 0.0,
             exposure: 0.0,
-            benchmark_close: close,
+            benchmark,
             periods_per_year: 252.0,
         }
     }
@@ -316,8 +291,8 @@ mod tests {
 
     #[test]
     fn flat_cash_reads_zero_activity_zero_beta_and_a_neutral_signature() {
-        let close = market(80);
-        let d = BehaviourDescriptor::compute(&input(&[100.0; 80], &close)).unwrap();
+        let bench = Benchmark::new(&market(80)).unwrap();
+        let d = BehaviourDescriptor::compute(&input(&[100.0; 80], &bench)).unwrap();
         let mut expected = [0.25; DIMS];
         expected[..4].copy_from_slice(&[0.0, 0.0, 0.0, 1.0 / 3.0]);
         assert_eq!(d.values(), &expected);
@@ -326,8 +301,9 @@ mod tests {
     #[test]
     fn buy_and_hold_has_beta_one_and_scalars_scale_as_documented() {
         let close = market(80);
+        let bench = Benchmark::new(&close).unwrap();
         let equity: Vec<f64> = close.iter().map(|c| c * 2.0).collect();
-        let mut i = input(&equity, &close);
+        let mut i = input(&equity, &bench);
         i.initial_equity = close[0] * 2.0;
         (i.trades, i.avg_bars_held, i.exposure) = (20, 21.0, 1.0);
         let d = BehaviourDescriptor::compute(&i).unwrap();
@@ -338,9 +314,10 @@ mod tests {
         assert!((v[1] - 0.5).abs() < 1e-12, "{}", v[1]);
         assert_eq!(v[2], 1.0);
         assert!((v[3] - 2.0 / 3.0).abs() < 1e-12, "beta 1 reads 2/3: {}", v[3]);
-        // The market rose, so the strategy that holds it has every signature slice above ¼
-        // except where the market fell over the slice.
-        let sd = log_return_sd(&close);
+        // Each signature slice is the slice's log return over the market's typical move.
+        let log_returns: Vec<f64> = close.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+        let mean = log_returns.iter().sum::<f64>() / 79.0;
+        let sd = (log_returns.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 78.0).sqrt();
         for j in 0..SIGNATURE_BUCKETS {
             let (lo, hi) = (j * 10, j * 10 + 10);
             let start = if j == 0 { i.initial_equity } else { equity[lo - 1] };
@@ -359,7 +336,8 @@ mod tests {
             let last = *equity.last().unwrap();
             equity.push(last * (1.0 + 5.0 * (w[1] / w[0] - 1.0)));
         }
-        let d = BehaviourDescriptor::compute(&input(&equity, &close)).unwrap();
+        let bench = Benchmark::new(&close).unwrap();
+        let d = BehaviourDescriptor::compute(&input(&equity, &bench)).unwrap();
         assert_eq!(d.values()[3], 1.0);
         // 4 bars over 8 slices: slices 0, 2, 4, 6 are empty.
         for j in [0, 2, 4, 6] {
@@ -370,16 +348,18 @@ mod tests {
     #[test]
     fn bad_inputs_are_refused_naming_the_field() {
         let close = market(10);
-        let equity = vec![100.0; 9];
-        let err = BehaviourDescriptor::compute(&input(&equity, &close)).unwrap_err();
-        assert!(err.to_string().contains("`benchmark_close` has 10 values for 9"), "{err}");
-        let mut i = input(&close, &close);
+        let bench = Benchmark::new(&close).unwrap();
+        let err = BehaviourDescriptor::compute(&input(&close[..9], &bench)).unwrap_err();
+        assert!(err.to_string().contains("`benchmark` covers 10 bars but the equity curve has 9"), "{err}");
+        let mut i = input(&close, &bench);
         i.exposure = 1.5;
         assert!(BehaviourDescriptor::compute(&i).unwrap_err().to_string().contains("`exposure`"));
         let mut bad = [0.0; DIMS];
         bad[3] = f64::NAN;
         let err = BehaviourDescriptor::from_values(bad).unwrap_err();
-        assert!(err.to_string().contains("`beta` is not finite"), "{err}");
+        assert!(err.to_string().contains("`beta` must be in [0, 1] (got NaN)"), "{err}");
+        bad[3] = 1.5;
+        assert!(BehaviourDescriptor::from_values(bad).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! a bounded archive with an adaptive threshold, and fitness combined with novelty by rank.
 //!
 //! Per generation the engine computes a [`BehaviourDescriptor`] for each evaluated strategy
-//! (from its backtest, [`BehaviourInput`]) and calls [`NoveltySearch::score_generation`] with
+//! (from its backtest, [`BehaviourInput`], against a [`Benchmark`] prepared once per data window) and calls [`NoveltySearch::score_generation`] with
 //! the descriptors, the raw fitness and the generation's random stream; it gets each
 //! individual's novelty and combined fitness `(1 − w)·fitness_rank + w·novelty_rank` back,
 //! and the archive is updated. The [`Archive`] is serde data for checkpoints;
@@ -13,6 +13,7 @@
 //! at any thread count.
 
 mod archive;
+mod benchmark;
 mod config;
 mod descriptor;
 mod knn;
@@ -20,6 +21,7 @@ mod rank;
 mod search;
 
 pub use archive::{Archive, ArchiveDiversity, EntryInfo};
+pub use benchmark::Benchmark;
 pub use config::{Insertion, NoveltyConfig, NoveltyError, Replacement};
 pub use descriptor::{
     BehaviourDescriptor, BehaviourInput, DIMENSION_NAMES, DIMS, DescriptorError, SIGNATURE_BUCKETS,
