@@ -1,6 +1,8 @@
 //! Portfolio-fitness benchmark: scoring one candidate against a promoted set of 1 and 8
-//! SMA-cross strategies on GOOG daily (2,148 days), from its equity curve (daily returns via
-//! precomputed session days, then the score with correlations).
+//! SMA-cross strategies on GOOG daily (2,148 days), from its equity curve: daily returns via
+//! precomputed session days, then the score with correlations — through the general path
+//! (`PortfolioScorer::score`, aligning by timestamps) and the window path (the portfolio laid
+//! out once on the run's days, `WindowScorer::score`).
 //!
 //! Run: `cargo bench --bench portfolio_fitness`. Throughput is in candidates per second.
 
@@ -40,11 +42,18 @@ fn scoring(c: &mut Criterion) {
     let mut group = c.benchmark_group("portfolio_fitness");
     group.throughput(Throughput::Elements(1));
     for members in [1, 8] {
-        let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), &promoted[..members]).unwrap();
+        let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted[..members].to_vec()).unwrap();
         group.bench_function(format!("score_goog_promoted{members}"), |b| {
             b.iter(|| {
                 let returns = days.daily_returns(cash, black_box(&equity)).unwrap();
                 scorer.score(&returns)
+            })
+        });
+        let window = scorer.window(days.days()).unwrap();
+        group.bench_function(format!("window_score_goog_promoted{members}"), |b| {
+            b.iter(|| {
+                let returns = days.daily_returns(cash, black_box(&equity)).unwrap();
+                window.score(returns.returns()).unwrap()
             })
         });
     }

@@ -9,7 +9,9 @@
 //! tiles of 8 points held in registers (single precision: twice the SIMD lanes of f64, on NEON
 //! as on x86-64; descriptor values lie in [0, 1], so the rounding, ~1e−7, is far below any
 //! behavioural difference), then a partial selection (`select_nth_unstable`) finds each
-//! query's k smallest and only those k get a square root. The k selected distances are sorted
+//! query's k smallest among the distances of the tiles that can hold them (a tile whose
+//! smallest distance is above the (k+1)-th smallest tile minimum cannot), and only those k get
+//! a square root. The k selected distances are sorted
 //! before they are summed (in f64), so the result depends only on the multiset of distances —
 //! not on the selection algorithm or the thread layout. Blocks are scored in parallel (rayon,
 //! the caller's pool) and collected in order: the same input gives bit-identical output at any

@@ -82,14 +82,6 @@ fn check_increasing(what: &'static str, timestamps: &[i64]) -> Result<(), Return
     }
 }
 
-/// Checks that every value is finite.
-fn check_finite(what: &'static str, values: &[f64]) -> Result<(), ReturnsError> {
-    match values.iter().position(|x| !x.is_finite()) {
-        Some(index) => Err(ReturnsError::BadValue { what, index, value: values[index], positive: "" }),
-        None => Ok(()),
-    }
-}
-
 impl DailyReturns {
     /// A series from day keys (UTC ns, strictly increasing) and one finite return per day.
     /// Any keys are accepted; series are aligned on equal keys, so build them with the same
@@ -99,7 +91,7 @@ impl DailyReturns {
             return Err(ReturnsError::Length { what: "returns", left: returns.len(), right: timestamps.len() });
         }
         check_increasing("returns", &timestamps)?;
-        check_finite("returns", &returns)?;
+        Self::check_finite("returns", &returns)?;
         Ok(DailyReturns { timestamps, returns })
     }
 
@@ -107,6 +99,14 @@ impl DailyReturns {
     /// for many curves over the same bars, build one [`SessionDays`] and reuse it.
     pub fn from_equity(initial_equity: f64, equity: &[f64], timestamps: &[i64]) -> Result<Self, ReturnsError> {
         SessionDays::new(timestamps)?.daily_returns(initial_equity, equity)
+    }
+
+    /// Checks that every value of `values` (named `what` in the error) is finite.
+    pub(crate) fn check_finite(what: &'static str, values: &[f64]) -> Result<(), ReturnsError> {
+        match values.iter().position(|x| !x.is_finite()) {
+            Some(index) => Err(ReturnsError::BadValue { what, index, value: values[index], positive: "" }),
+            None => Ok(()),
+        }
     }
 
     /// Day keys, UTC ns.
@@ -187,7 +187,7 @@ impl SessionDays {
                 positive: ", above 0",
             });
         }
-        check_finite("equity", equity)?;
+        DailyReturns::check_finite("equity", equity)?;
         let mut previous = initial_equity;
         let returns = self
             .ends

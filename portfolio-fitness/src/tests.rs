@@ -40,7 +40,7 @@ fn marginal_sharpe_on_a_hand_computed_case_with_gaps() {
     let a = series(&[1, 2, 4, 5, 9], &[0.01, -0.02, 0.03, 0.01, 0.5]);
     let b = series(&[2, 3, 4], &[0.02, 0.01, -0.01]);
     let cand = series(&[1, 2, 3, 4, 5], &[0.005, 0.01, -0.01, 0.02, 0.0]);
-    let scorer = PortfolioScorer::new(config(2), &[promoted("a", 0.3, a), promoted("b", 0.2, b)]).unwrap();
+    let scorer = PortfolioScorer::new(config(2), vec![promoted("a", 0.3, a), promoted("b", 0.2, b)]).unwrap();
     let s = scorer.score(&cand);
 
     // Missing days are flat (0) in the portfolio.
@@ -73,7 +73,7 @@ fn marginal_sharpe_on_a_hand_computed_case_with_gaps() {
     assert!(close(s.score, s.marginal_sharpe - s.penalty));
 
     // With 4 common days required, b (3 days) is unknown and left out of the maximum.
-    let strict = PortfolioScorer::new(config(4), &[
+    let strict = PortfolioScorer::new(config(4), vec![
         promoted("a", 0.3, series(&[1, 2, 4, 5, 9], &[0.01, -0.02, 0.03, 0.01, 0.5])),
         promoted("b", 0.2, series(&[2, 3, 4], &[0.02, 0.01, -0.01])),
     ])
@@ -84,7 +84,7 @@ fn marginal_sharpe_on_a_hand_computed_case_with_gaps() {
 
 #[test]
 fn empty_promoted_set_scores_the_candidates_own_sharpe() {
-    let scorer = PortfolioScorer::new(config(2), &[]).unwrap();
+    let scorer = PortfolioScorer::new(config(2), vec![]).unwrap();
     let r = [0.01, -0.005, 0.02, 0.0, 0.004];
     let s = scorer.score(&series(&[1, 2, 3, 4, 5], &r));
     assert!(close(s.score, sharpe(&r)));
@@ -96,17 +96,17 @@ fn empty_promoted_set_scores_the_candidates_own_sharpe() {
 #[test]
 fn allocations_must_fit_the_account() {
     let r = series(&[1, 2], &[0.0, 0.0]);
-    let err = PortfolioScorer::new(config(2), &[promoted("x", 0.7, r.clone()), promoted("y", 0.4, r.clone())])
+    let err = PortfolioScorer::new(config(2), vec![promoted("x", 0.7, r.clone()), promoted("y", 0.4, r.clone())])
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         "promoted strategy `x`: allocation 0.7 is invalid (each in (0, 1], total 1.1 must be <= 1)"
     );
-    let err = PortfolioScorer::new(config(2), &[promoted("z", 0.0, r.clone())]).unwrap_err();
+    let err = PortfolioScorer::new(config(2), vec![promoted("z", 0.0, r.clone())]).unwrap_err();
     assert!(err.to_string().starts_with("promoted strategy `z`"), "{err}");
     // Ten tenths sum to 1 within rounding: accepted.
     let tenths: Vec<_> = (0..10).map(|i| promoted(&format!("s{i}"), 0.1, r.clone())).collect();
-    PortfolioScorer::new(config(2), &tenths).unwrap();
+    PortfolioScorer::new(config(2), tenths).unwrap();
 }
 
 fn goog() -> MarketData {
@@ -134,10 +134,10 @@ fn a_clone_of_a_promoted_strategy_scores_well_below_an_uncorrelated_one_of_equal
     let bt = run(&data, &SmaCross, &["fast=10", "slow=20"]);
     let held = daily(&days, &bt);
     // The promoted strategy's own Sharpe, from daily returns, is the kernel's figure.
-    let alone = PortfolioScorer::new(PortfolioFitnessConfig::default(), &[]).unwrap().score(&held);
+    let alone = PortfolioScorer::new(PortfolioFitnessConfig::default(), vec![]).unwrap().score(&held);
     assert!((alone.score - bt.metrics.sharpe).abs() < 1e-12, "{} vs {}", alone.score, bt.metrics.sharpe);
 
-    let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), &[promoted("sma", 0.5, held.clone())])
+    let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), vec![promoted("sma", 0.5, held.clone())])
         .unwrap();
     let clone = scorer.score(&held);
     // The same returns in reverse order on the same days: the same Sharpe, no correlation.
@@ -157,4 +157,14 @@ fn a_clone_of_a_promoted_strategy_scores_well_below_an_uncorrelated_one_of_equal
     assert!((clone.penalty - 0.5).abs() < 1e-6);
     assert_eq!(fresh.penalty, 0.0);
     assert!(clone.score < fresh.score - 0.5, "clone {} vs fresh {}", clone.score, fresh.score);
+
+    // The window path (the portfolio laid out once on the run's days) gives the same scores.
+    let window = scorer.window(days.days()).unwrap();
+    assert_eq!(window.score(reversed.returns()).unwrap(), fresh);
+    assert_eq!(window.portfolio_sharpe(), fresh.portfolio_sharpe);
+    let err = window.score(&reversed.returns()[1..]).unwrap_err();
+    assert_eq!(err.to_string(), "candidate returns: 2147 values but 2148 timestamps");
+    let mut bad = reversed.returns().to_vec();
+    bad[7] = f64::NAN;
+    assert!(window.correlations(&bad).is_err());
 }
