@@ -18,8 +18,11 @@ use portfolio_fitness::{PortfolioFitnessConfig, PortfolioScorer, PromotedStrateg
 
 /// Initial cash and equity curve of an SMA cross `fast`/`slow` on `data`.
 fn curve(data: &MarketData, fast: u32, slow: u32) -> (f64, Vec<f64>) {
-    let params = Params::parse(SmaCross.space(), [format!("fast={fast}"), format!("slow={slow}")].iter().map(String::as_str))
-        .unwrap();
+    let params = Params::parse(
+        SmaCross.space(),
+        [format!("fast={fast}"), format!("slow={slow}")].iter().map(String::as_str),
+    )
+    .unwrap();
     let bt = backtest(&SmaCross, &params, data, TradeRules::default(), 10_000.0).unwrap();
     let RunResult::Single(result) = bt.result else { unreachable!("one symbol") };
     (result.initial_cash, result.equity)
@@ -42,7 +45,8 @@ fn scoring(c: &mut Criterion) {
     let mut group = c.benchmark_group("portfolio_fitness");
     group.throughput(Throughput::Elements(1));
     for members in [1, 8] {
-        let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted[..members].to_vec()).unwrap();
+        let scorer =
+            PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted[..members].to_vec()).unwrap();
         group.bench_function(format!("score_goog_promoted{members}"), |b| {
             b.iter(|| {
                 let returns = days.daily_returns(cash, black_box(&equity)).unwrap();

@@ -43,9 +43,11 @@ impl Benchmark {
             return Err(DescriptorError::NonFinite { field: "benchmark_close", value });
         }
         let (centred, sum_sq) = centre(bar_returns(close));
-        let log_returns = close.windows(2).map(|w| if w[0] > 0.0 && w[1] > 0.0 { (w[1] / w[0]).ln() } else { 0.0 });
+        let log_returns =
+            close.windows(2).map(|w| if w[0] > 0.0 && w[1] > 0.0 { (w[1] / w[0]).ln() } else { 0.0 });
         let (log_centred, log_sum_sq) = centre(log_returns);
-        let log_sd = if log_centred.len() >= 2 { (log_sum_sq / (log_centred.len() - 1) as f64).sqrt() } else { 0.0 };
+        let log_sd =
+            if log_centred.len() >= 2 { (log_sum_sq / (log_centred.len() - 1) as f64).sqrt() } else { 0.0 };
         Ok(Benchmark { bars: close.len(), centred, sum_sq, log_sd })
     }
 

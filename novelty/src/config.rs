@@ -114,13 +114,19 @@ impl NoveltyConfig {
             );
         }
         if !(self.threshold_raise.is_finite() && self.threshold_raise > 1.0) {
-            return bad("threshold_raise", format!("must be finite and above 1 (got {})", self.threshold_raise));
+            return bad(
+                "threshold_raise",
+                format!("must be finite and above 1 (got {})", self.threshold_raise),
+            );
         }
         if !(self.threshold_lower > 0.0 && self.threshold_lower < 1.0) {
             return bad("threshold_lower", format!("must be in (0, 1) (got {})", self.threshold_lower));
         }
         if !in_unit(self.max_insert_fraction) {
-            return bad("max_insert_fraction", format!("must be in [0, 1] (got {})", self.max_insert_fraction));
+            return bad(
+                "max_insert_fraction",
+                format!("must be in [0, 1] (got {})", self.max_insert_fraction),
+            );
         }
         if self.stall_generations == 0 {
             return bad("stall_generations", "must be at least 1".into());
@@ -136,6 +142,9 @@ impl NoveltyConfig {
 mod tests {
     use super::*;
 
+    /// Puts one field out of its range.
+    type Spoil = fn(&mut NoveltyConfig);
+
     #[test]
     fn defaults_are_the_old_systems_and_valid() {
         let c = NoveltyConfig::default();
@@ -146,7 +155,8 @@ mod tests {
     #[test]
     fn toml_fills_defaults_and_refuses_unknown_keys() {
         let c: NoveltyConfig =
-            toml::from_str("k_neighbors = 15\ninsertion = \"probability\"\nreplacement = \"least_novel\"").unwrap();
+            toml::from_str("k_neighbors = 15\ninsertion = \"probability\"\nreplacement = \"least_novel\"")
+                .unwrap();
         assert_eq!(c.k_neighbors, 15);
         assert_eq!((c.insertion, c.replacement), (Insertion::Probability, Replacement::LeastNovel));
         assert_eq!(c.archive_size, 500);
@@ -156,7 +166,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_key() {
-        let cases: [(&str, fn(&mut NoveltyConfig)); 8] = [
+        let cases: [(&str, Spoil); 8] = [
             ("k_neighbors", |c| c.k_neighbors = 0),
             ("novelty_weight", |c| c.novelty_weight = 1.5),
             ("initial_threshold", |c| c.initial_threshold = f64::NAN),

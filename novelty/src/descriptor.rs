@@ -149,7 +149,10 @@ impl<'a> BehaviourInput<'a> {
     fn validate(&self) -> Result<(), DescriptorError> {
         let invalid = |field, reason| Err(DescriptorError::Invalid { field, reason });
         if !(self.initial_equity.is_finite() && self.initial_equity > 0.0) {
-            return invalid("initial_equity", format!("must be finite and positive (got {})", self.initial_equity));
+            return invalid(
+                "initial_equity",
+                format!("must be finite and positive (got {})", self.initial_equity),
+            );
         }
         if !(self.periods_per_year.is_finite() && self.periods_per_year > 0.0) {
             return invalid(
@@ -169,7 +172,11 @@ impl<'a> BehaviourInput<'a> {
         if self.benchmark.bars() != self.equity.len() {
             return invalid(
                 "benchmark",
-                format!("covers {} bars but the equity curve has {}", self.benchmark.bars(), self.equity.len()),
+                format!(
+                    "covers {} bars but the equity curve has {}",
+                    self.benchmark.bars(),
+                    self.equity.len()
+                ),
             );
         }
         match self.equity.iter().find(|x| !x.is_finite()) {

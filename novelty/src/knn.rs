@@ -35,7 +35,11 @@ type Tile = [[f32; LANES]; DIMS];
 
 /// Novelty of every member of `population` against the rest of it and `archive` (see the
 /// module docs); same order as `population`.
-pub fn novelty_scores(population: &[BehaviourDescriptor], archive: &[BehaviourDescriptor], k: usize) -> Vec<f64> {
+pub fn novelty_scores(
+    population: &[BehaviourDescriptor],
+    archive: &[BehaviourDescriptor],
+    k: usize,
+) -> Vec<f64> {
     let points = Points::new(population, archive);
     let k = k.min(points.len.saturating_sub(1));
     let mut blocks = Vec::with_capacity(population.len().div_ceil(BLOCK));
@@ -106,7 +110,13 @@ impl Points {
     /// distance `≤ b`, so at least `k` points other than the query itself do: the `k` nearest
     /// all lie at or below `b`, in tiles whose minimum is at or below `b`. Only those tiles'
     /// distances `≤ b` are kept for the selection — about `k` tiles instead of all of them.
-    fn score_block(&self, first: usize, queries: &[BehaviourDescriptor], k: usize, s: &mut Scratch) -> [f64; BLOCK] {
+    fn score_block(
+        &self,
+        first: usize,
+        queries: &[BehaviourDescriptor],
+        k: usize,
+        s: &mut Scratch,
+    ) -> [f64; BLOCK] {
         let mut block = [[0.0f32; DIMS]; BLOCK];
         for (q, query) in block.iter_mut().zip(queries) {
             *q = query.values().map(|x| x as f32);
@@ -201,7 +211,11 @@ mod tests {
     }
 
     /// The definition, written plainly: every distance, a full sort, the first k.
-    fn brute_force(population: &[BehaviourDescriptor], archive: &[BehaviourDescriptor], k: usize) -> Vec<f64> {
+    fn brute_force(
+        population: &[BehaviourDescriptor],
+        archive: &[BehaviourDescriptor],
+        k: usize,
+    ) -> Vec<f64> {
         (0..population.len())
             .map(|i| {
                 let mut all: Vec<f64> = population
@@ -263,9 +277,8 @@ mod tests {
 
     #[test]
     fn thread_count_does_not_change_a_bit() {
-        let population: Vec<BehaviourDescriptor> = (0..300)
-            .map(|i| d(std::array::from_fn(|j| ((i * 31 + j * 17) % 97) as f64 / 97.0)))
-            .collect();
+        let population: Vec<BehaviourDescriptor> =
+            (0..300).map(|i| d(std::array::from_fn(|j| ((i * 31 + j * 17) % 97) as f64 / 97.0))).collect();
         let archive: Vec<BehaviourDescriptor> =
             (0..200).map(|i| d(std::array::from_fn(|j| ((i * 13 + j * 7) % 89) as f64 / 89.0))).collect();
         let run = |threads| {

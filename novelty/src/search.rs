@@ -106,7 +106,12 @@ mod tests {
         let centre = [0.3; DIMS];
         let jitter = |i: usize, j: usize| ((i * 7 + j * 3) % 10) as f64 * 0.002;
         let mut population: Vec<Option<BehaviourDescriptor>> = (0..30)
-            .map(|i| Some(BehaviourDescriptor::from_values(std::array::from_fn(|j| centre[j] + jitter(i, j))).unwrap()))
+            .map(|i| {
+                Some(
+                    BehaviourDescriptor::from_values(std::array::from_fn(|j| centre[j] + jitter(i, j)))
+                        .unwrap(),
+                )
+            })
             .collect();
         let original = population[5].unwrap();
         let near_copy = original.values().map(|v| v + 0.001);
@@ -137,15 +142,18 @@ mod tests {
         assert!(out.novelty[1].is_nan() && out.novelty[2].is_nan() && out.combined[1].is_nan());
         // Two valid: each one's novelty is its distance to the other (in single precision).
         let d = descriptor(1).distance(&descriptor(4));
-        assert!((out.novelty[0] - d).abs() < 1e-6 && out.novelty[3] == out.novelty[0], "{:?} vs {d}", out.novelty);
+        assert!(
+            (out.novelty[0] - d).abs() < 1e-6 && out.novelty[3] == out.novelty[0],
+            "{:?} vs {d}",
+            out.novelty
+        );
         assert_eq!(out.inserted, 2);
         assert_eq!(search.archive().len(), 2);
     }
 
     #[test]
     fn a_resumed_search_continues_bit_identically() {
-        let config =
-            NoveltyConfig {
+        let config = NoveltyConfig {
             insertion: Insertion::Probability,
             insert_probability: 0.5,
             archive_size: 40,
@@ -170,9 +178,12 @@ mod tests {
         let mut first = NoveltySearch::new(config.clone()).unwrap();
         run(&mut first, 0..3);
         let checkpoint = serde_json::to_string(first.archive()).unwrap();
-        let mut resumed = NoveltySearch::resume(config.clone(), serde_json::from_str(&checkpoint).unwrap()).unwrap();
+        let mut resumed =
+            NoveltySearch::resume(config.clone(), serde_json::from_str(&checkpoint).unwrap()).unwrap();
         let rest = run(&mut resumed, 3..6);
-        let bits = |g: &GenerationNovelty| g.combined.iter().chain(&g.novelty).map(|x| x.to_bits()).collect::<Vec<_>>();
+        let bits = |g: &GenerationNovelty| {
+            g.combined.iter().chain(&g.novelty).map(|x| x.to_bits()).collect::<Vec<_>>()
+        };
         for (a, b) in all[3..].iter().zip(&rest) {
             assert_eq!(bits(a), bits(b));
             assert_eq!(a.inserted, b.inserted);
@@ -186,6 +197,9 @@ mod tests {
     fn resume_refuses_a_bad_config() {
         let archive = NoveltySearch::new(NoveltyConfig::default()).unwrap().archive().clone();
         let bad = NoveltyConfig { k_neighbors: 0, ..NoveltyConfig::default() };
-        assert!(matches!(NoveltySearch::resume(bad, archive), Err(NoveltyError::Config { field: "k_neighbors", .. })));
+        assert!(matches!(
+            NoveltySearch::resume(bad, archive),
+            Err(NoveltyError::Config { field: "k_neighbors", .. })
+        ));
     }
 }

@@ -6,7 +6,7 @@ use datasets::ingest::{ImportOptions, read_file};
 use datasets::{AssetClass, SymbolMeta};
 use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, MeanReversion, Params, SmaCross, Strategy, SymbolData, backtest};
-use novelty::{BehaviourDescriptor, BehaviourInput, novelty_scores};
+use novelty::{BehaviourDescriptor, BehaviourInput, Benchmark, novelty_scores};
 
 fn goog() -> MarketData {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/samples/GOOG.csv");
@@ -15,11 +15,15 @@ fn goog() -> MarketData {
     MarketData::new(series.timeframe, vec![SymbolData { meta, bars: series.bars }]).unwrap()
 }
 
-fn describe(data: &MarketData, strategy: &dyn Strategy, params: &[&str]) -> (BehaviourDescriptor, f64, usize) {
+fn describe(
+    data: &MarketData,
+    strategy: &dyn Strategy,
+    params: &[&str],
+) -> (BehaviourDescriptor, f64, usize) {
     let params = Params::parse(strategy.space(), params.iter().copied()).unwrap();
     let bt = backtest(strategy, &params, data, TradeRules::default(), 10_000.0).unwrap();
-    let close = data.symbols()[0].bars.close();
-    let d = BehaviourDescriptor::compute(&BehaviourInput::from_backtest(&bt, close, 252.0)).unwrap();
+    let benchmark = Benchmark::new(data.symbols()[0].bars.close()).unwrap();
+    let d = BehaviourDescriptor::compute(&BehaviourInput::from_backtest(&bt, &benchmark, 252.0)).unwrap();
     (d, bt.metrics.exposure, bt.metrics.trades)
 }
 

@@ -47,7 +47,9 @@ pub enum PortfolioFitnessError {
         reason: String,
     },
     /// A promoted strategy's allocation out of (0, 1], or allocations summing above 1.
-    #[error("promoted strategy `{strategy}`: allocation {allocation} is invalid (each in (0, 1], total {total} must be <= 1)")]
+    #[error(
+        "promoted strategy `{strategy}`: allocation {allocation} is invalid (each in (0, 1], total {total} must be <= 1)"
+    )]
     Allocation {
         /// The strategy's name.
         strategy: String,
@@ -90,7 +92,10 @@ impl PortfolioFitnessConfig {
             );
         }
         if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
-            return bad("risk_free_rate", format!("must be finite and above −1 (got {})", self.risk_free_rate));
+            return bad(
+                "risk_free_rate",
+                format!("must be finite and above −1 (got {})", self.risk_free_rate),
+            );
         }
         Ok(())
     }
@@ -100,14 +105,20 @@ impl PortfolioFitnessConfig {
 mod tests {
     use super::*;
 
+    /// Puts one field out of its range.
+    type Spoil = fn(&mut PortfolioFitnessConfig);
+
     #[test]
     fn toml_defaults_unknown_keys_and_named_validation_errors() {
         let c: PortfolioFitnessConfig = toml::from_str("correlation_weight = 2.5").unwrap();
-        assert_eq!(c, PortfolioFitnessConfig { correlation_weight: 2.5, ..PortfolioFitnessConfig::default() });
+        assert_eq!(
+            c,
+            PortfolioFitnessConfig { correlation_weight: 2.5, ..PortfolioFitnessConfig::default() }
+        );
         c.validate().unwrap();
         let err = toml::from_str::<PortfolioFitnessConfig>("correlation_wieght = 2.5").unwrap_err();
         assert!(err.to_string().contains("correlation_wieght"), "{err}");
-        let cases: [(&str, fn(&mut PortfolioFitnessConfig)); 6] = [
+        let cases: [(&str, Spoil); 6] = [
             ("candidate_allocation", |c| c.candidate_allocation = 0.0),
             ("correlation_threshold", |c| c.correlation_threshold = 1.5),
             ("correlation_weight", |c| c.correlation_weight = f64::INFINITY),

@@ -132,7 +132,10 @@ mod tests {
         // a has days 1..=6, b has 0, 2, 3, 5, 6, 9: common days 2, 3, 5, 6.
         let a = series(&[1, 2, 3, 4, 5, 6], &[9.0, 1.0, 2.0, -50.0, 3.0, 4.0]);
         let b = series(&[0, 2, 3, 5, 6, 9], &[7.0, 2.0, 1.0, 4.0, 3.0, -8.0]);
-        assert_eq!(Aligned::new(a.timestamps(), b.timestamps()).collect::<Vec<_>>(), [(1, 1), (2, 2), (4, 3), (5, 4)]);
+        assert_eq!(
+            Aligned::new(a.timestamps(), b.timestamps()).collect::<Vec<_>>(),
+            [(1, 1), (2, 2), (4, 3), (5, 4)]
+        );
         // Over the common days this is the hand-computed case above: 0.6.
         assert!((correlation(&a, &b, 4).unwrap() - 0.6).abs() < 1e-14);
         assert_eq!(correlation(&a, &b, 5), None, "4 common days are fewer than 5");

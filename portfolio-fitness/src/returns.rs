@@ -88,7 +88,11 @@ impl DailyReturns {
     /// convention (e.g. through [`SessionDays`]).
     pub fn new(timestamps: Vec<i64>, returns: Vec<f64>) -> Result<Self, ReturnsError> {
         if timestamps.len() != returns.len() {
-            return Err(ReturnsError::Length { what: "returns", left: returns.len(), right: timestamps.len() });
+            return Err(ReturnsError::Length {
+                what: "returns",
+                left: returns.len(),
+                right: timestamps.len(),
+            });
         }
         check_increasing("returns", &timestamps)?;
         Self::check_finite("returns", &returns)?;
@@ -97,7 +101,11 @@ impl DailyReturns {
 
     /// The daily returns of an equity curve over bars at `timestamps` (see the module docs);
     /// for many curves over the same bars, build one [`SessionDays`] and reuse it.
-    pub fn from_equity(initial_equity: f64, equity: &[f64], timestamps: &[i64]) -> Result<Self, ReturnsError> {
+    pub fn from_equity(
+        initial_equity: f64,
+        equity: &[f64],
+        timestamps: &[i64],
+    ) -> Result<Self, ReturnsError> {
         SessionDays::new(timestamps)?.daily_returns(initial_equity, equity)
     }
 
@@ -154,7 +162,8 @@ impl SessionDays {
                 }
                 let date = session_date(Timestamp(ts));
                 keys.push(daily_bar_timestamp(date).nanos());
-                next_midnight = date.checked_add_days(Days::new(1)).map_or(i64::MAX, |d| daily_bar_timestamp(d).nanos());
+                next_midnight =
+                    date.checked_add_days(Days::new(1)).map_or(i64::MAX, |d| daily_bar_timestamp(d).nanos());
             }
         }
         if !timestamps.is_empty() {

@@ -76,14 +76,21 @@ pub struct PortfolioScorer {
 
 impl PortfolioScorer {
     /// Validates `config` and the allocations of `promoted` (which may be empty).
-    pub fn new(config: PortfolioFitnessConfig, promoted: Vec<PromotedStrategy>) -> Result<Self, PortfolioFitnessError> {
+    pub fn new(
+        config: PortfolioFitnessConfig,
+        promoted: Vec<PromotedStrategy>,
+    ) -> Result<Self, PortfolioFitnessError> {
         config.validate()?;
         let total: f64 = promoted.iter().map(|p| p.allocation).sum();
         if let Some(p) = promoted
             .iter()
             .find(|p| !(p.allocation > 0.0 && p.allocation <= 1.0) || total > 1.0 + ALLOCATION_SLACK)
         {
-            return Err(PortfolioFitnessError::Allocation { strategy: p.name.clone(), allocation: p.allocation, total });
+            return Err(PortfolioFitnessError::Allocation {
+                strategy: p.name.clone(),
+                allocation: p.allocation,
+                total,
+            });
         }
         Ok(PortfolioScorer { config, promoted, total_allocation: total })
     }
@@ -133,7 +140,14 @@ impl PortfolioScorer {
         } else {
             0.0
         };
-        WindowScorer { config: self.config.clone(), metrics, total_allocation: a, weighted, portfolio_sharpe, members }
+        WindowScorer {
+            config: self.config.clone(),
+            metrics,
+            total_allocation: a,
+            weighted,
+            portfolio_sharpe,
+            members,
+        }
     }
 
     /// Scores `candidate` over its own days (see the module docs).
@@ -220,7 +234,11 @@ impl WindowScorer {
 
     fn check(&self, returns: &[f64]) -> Result<(), ReturnsError> {
         if returns.len() != self.days() {
-            return Err(ReturnsError::Length { what: "candidate returns", left: returns.len(), right: self.days() });
+            return Err(ReturnsError::Length {
+                what: "candidate returns",
+                left: returns.len(),
+                right: self.days(),
+            });
         }
         DailyReturns::check_finite("candidate returns", returns)
     }
@@ -263,7 +281,8 @@ impl WindowScorer {
         self.members
             .iter()
             .map(|m| {
-                let (sx, sxx) = if m.full() { (sx, sxx) } else { (dot(r, &m.mask), masked_squares(r, &m.mask)) };
+                let (sx, sxx) =
+                    if m.full() { (sx, sxx) } else { (dot(r, &m.mask), masked_squares(r, &m.mask)) };
                 let sums = PairSums { n: m.n, sx, sy: m.sy, sxx, syy: m.syy, sxy: dot(r, &m.y) };
                 sums.correlation(self.config.min_overlap_days)
             })

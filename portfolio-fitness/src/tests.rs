@@ -73,10 +73,13 @@ fn marginal_sharpe_on_a_hand_computed_case_with_gaps() {
     assert!(close(s.score, s.marginal_sharpe - s.penalty));
 
     // With 4 common days required, b (3 days) is unknown and left out of the maximum.
-    let strict = PortfolioScorer::new(config(4), vec![
-        promoted("a", 0.3, series(&[1, 2, 4, 5, 9], &[0.01, -0.02, 0.03, 0.01, 0.5])),
-        promoted("b", 0.2, series(&[2, 3, 4], &[0.02, 0.01, -0.01])),
-    ])
+    let strict = PortfolioScorer::new(
+        config(4),
+        vec![
+            promoted("a", 0.3, series(&[1, 2, 4, 5, 9], &[0.01, -0.02, 0.03, 0.01, 0.5])),
+            promoted("b", 0.2, series(&[2, 3, 4], &[0.02, 0.01, -0.01])),
+        ],
+    )
     .unwrap();
     assert_eq!(strict.correlations(&cand)[1], None);
     assert_eq!(strict.max_correlation(&cand), strict.correlations(&cand)[0]);
@@ -88,7 +91,10 @@ fn empty_promoted_set_scores_the_candidates_own_sharpe() {
     let r = [0.01, -0.005, 0.02, 0.0, 0.004];
     let s = scorer.score(&series(&[1, 2, 3, 4, 5], &r));
     assert!(close(s.score, sharpe(&r)));
-    assert_eq!((s.score, s.marginal_sharpe, s.portfolio_sharpe), (s.candidate_sharpe, s.candidate_sharpe, 0.0));
+    assert_eq!(
+        (s.score, s.marginal_sharpe, s.portfolio_sharpe),
+        (s.candidate_sharpe, s.candidate_sharpe, 0.0)
+    );
     assert_eq!((s.max_correlation, s.penalty), (None, 0.0));
     assert!(s.correlations.is_empty());
 }
@@ -96,8 +102,9 @@ fn empty_promoted_set_scores_the_candidates_own_sharpe() {
 #[test]
 fn allocations_must_fit_the_account() {
     let r = series(&[1, 2], &[0.0, 0.0]);
-    let err = PortfolioScorer::new(config(2), vec![promoted("x", 0.7, r.clone()), promoted("y", 0.4, r.clone())])
-        .unwrap_err();
+    let err =
+        PortfolioScorer::new(config(2), vec![promoted("x", 0.7, r.clone()), promoted("y", 0.4, r.clone())])
+            .unwrap_err();
     assert_eq!(
         err.to_string(),
         "promoted strategy `x`: allocation 0.7 is invalid (each in (0, 1], total 1.1 must be <= 1)"
@@ -137,8 +144,9 @@ fn a_clone_of_a_promoted_strategy_scores_well_below_an_uncorrelated_one_of_equal
     let alone = PortfolioScorer::new(PortfolioFitnessConfig::default(), vec![]).unwrap().score(&held);
     assert!((alone.score - bt.metrics.sharpe).abs() < 1e-12, "{} vs {}", alone.score, bt.metrics.sharpe);
 
-    let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), vec![promoted("sma", 0.5, held.clone())])
-        .unwrap();
+    let scorer =
+        PortfolioScorer::new(PortfolioFitnessConfig::default(), vec![promoted("sma", 0.5, held.clone())])
+            .unwrap();
     let clone = scorer.score(&held);
     // The same returns in reverse order on the same days: the same Sharpe, no correlation.
     let mut reversed_returns = held.returns().to_vec();
