@@ -2,10 +2,10 @@
 //! a bounded archive with an adaptive threshold, and fitness combined with novelty by rank.
 //!
 //! Per generation the engine computes a [`BehaviourDescriptor`] for each evaluated strategy
-//! (from its backtest, [`BehaviourInput`], against a [`Benchmark`] prepared once per data window) and calls [`NoveltySearch::score_generation`] with
-//! the descriptors, the raw fitness and the generation's random stream; it gets each
-//! individual's novelty and combined fitness `(1 − w)·fitness_rank + w·novelty_rank` back,
-//! and the archive is updated. The [`Archive`] is serde data for checkpoints;
+//! (from its backtest, [`BehaviourInput`], against a [`Benchmark`] prepared once per data
+//! window) and calls [`NoveltySearch::score_generation`] with the descriptors, the raw fitness
+//! and the generation's random stream; it gets each individual's novelty and combined fitness
+//! `(1 − w)·fitness_rank + w·novelty_rank` back, and the archive is updated. The [`Archive`] is serde data for checkpoints;
 //! [`Archive::diversity`] is the per-generation log line.
 //!
 //! Determinism: no hidden randomness (probabilistic insertion draws from the caller's
