@@ -28,7 +28,6 @@ use kernel::strategy::{Backtest, RunResult};
 use serde::{Deserialize, Serialize};
 
 use crate::Benchmark;
-use crate::benchmark::bar_returns;
 
 /// Slices of the period in the return signature.
 pub const SIGNATURE_BUCKETS: usize = 8;
@@ -179,9 +178,14 @@ impl<'a> BehaviourInput<'a> {
                 ),
             );
         }
-        match self.equity.iter().find(|x| !x.is_finite()) {
-            Some(&value) => Err(DescriptorError::NonFinite { field: "equity", value }),
-            None => Ok(()),
+        // Blocks checked without early exit inside, so the check vectorises.
+        let finite = |block: &[f64]| block.iter().fold(true, |ok, x| ok & x.is_finite());
+        match self.equity.chunks(64).all(finite) {
+            true => Ok(()),
+            false => {
+                let value = self.equity.iter().copied().find(|x| !x.is_finite()).unwrap_or(f64::NAN);
+                Err(DescriptorError::NonFinite { field: "equity", value })
+            }
         }
     }
 }
@@ -204,7 +208,7 @@ impl BehaviourDescriptor {
         }
         v[1] = squash(input.avg_bars_held / p, HALF_HOLDING_YEARS);
         v[2] = input.exposure;
-        let beta = input.benchmark.beta(bar_returns(equity)).clamp(BETA_RANGE.0, BETA_RANGE.1);
+        let beta = input.benchmark.beta(equity).clamp(BETA_RANGE.0, BETA_RANGE.1);
         v[3] = (beta - BETA_RANGE.0) / (BETA_RANGE.1 - BETA_RANGE.0);
 
         let mut start_equity = input.initial_equity;
