@@ -111,10 +111,13 @@ impl DailyReturns {
 
     /// Checks that every value of `values` (named `what` in the error) is finite.
     pub(crate) fn check_finite(what: &'static str, values: &[f64]) -> Result<(), ReturnsError> {
-        match values.iter().position(|x| !x.is_finite()) {
-            Some(index) => Err(ReturnsError::BadValue { what, index, value: values[index], positive: "" }),
-            None => Ok(()),
+        // Blocks checked without an early exit inside, so the common case vectorises.
+        let finite = |block: &[f64]| block.iter().fold(true, |ok, x| ok & x.is_finite());
+        if values.chunks(64).all(finite) {
+            return Ok(());
         }
+        let index = values.iter().position(|x| !x.is_finite()).unwrap_or(0);
+        Err(ReturnsError::BadValue { what, index, value: values[index], positive: "" })
     }
 
     /// Day keys, UTC ns.
@@ -136,6 +139,13 @@ impl DailyReturns {
     pub fn is_empty(&self) -> bool {
         self.returns.is_empty()
     }
+}
+
+/// `close / previous − 1`, 0 when `previous` is not positive (computed, then selected:
+/// branch-free, so a whole curve vectorises).
+fn simple_return(previous: f64, close: f64) -> f64 {
+    let r = close / previous - 1.0;
+    if previous > 0.0 { r } else { 0.0 }
 }
 
 /// The session days of a bar series: which bars close each day. Computing it converts time
@@ -197,17 +207,17 @@ impl SessionDays {
             });
         }
         DailyReturns::check_finite("equity", equity)?;
-        let mut previous = initial_equity;
-        let returns = self
-            .ends
-            .iter()
-            .map(|&end| {
-                let close = equity[end - 1];
-                let r = if previous > 0.0 { close / previous - 1.0 } else { 0.0 };
-                previous = close;
-                r
-            })
-            .collect();
+        // With one bar per day (daily bars) the closes are the curve itself, read in place.
+        let gathered: Vec<f64>;
+        let closes = if self.ends.len() == equity.len() {
+            equity
+        } else {
+            gathered = self.ends.iter().map(|&end| equity[end - 1]).collect();
+            &gathered
+        };
+        let mut returns = Vec::with_capacity(closes.len());
+        returns.extend(closes.first().map(|&first| simple_return(initial_equity, first)));
+        returns.extend(closes.windows(2).map(|w| simple_return(w[0], w[1])));
         Ok(DailyReturns { timestamps: self.keys.clone(), returns })
     }
 }
