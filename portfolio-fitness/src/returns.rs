@@ -37,6 +37,14 @@ pub enum ReturnsError {
         /// It, as RFC 3339 UTC.
         ts: Timestamp,
     },
+    /// A bar time outside the calendar's range (1678-01-02 to 2262-04-09 UTC).
+    #[error("{ts}: bar {index} is outside the calendar's range (1678-01-02 to 2262-04-09)")]
+    OutOfRange {
+        /// Position of the offending timestamp.
+        index: usize,
+        /// It, as RFC 3339 UTC.
+        ts: Timestamp,
+    },
     /// A NaN or infinite value, or a non-positive initial equity.
     #[error("{what}: value {index} is {value}, expected a finite number{positive}")]
     BadValue {
@@ -141,6 +149,12 @@ impl DailyReturns {
     }
 }
 
+/// 00:00 UTC on a date, in ns (the bounds of [`SessionDays`]' range).
+fn utc_midnight(year: i32, month: u32, day: u32) -> i64 {
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, day).expect("a real date");
+    Timestamp::from_date(date).nanos()
+}
+
 /// `close / previous − 1`, 0 when `previous` is not positive (computed, then selected:
 /// branch-free, so a whole curve vectorises).
 fn simple_return(previous: f64, close: f64) -> f64 {
@@ -163,6 +177,11 @@ impl SessionDays {
     /// Groups bars at `timestamps` (UTC ns, strictly increasing) into New York days.
     pub fn new(timestamps: &[i64]) -> Result<Self, ReturnsError> {
         check_increasing("bars", timestamps)?;
+        // The day key (New York midnight) and the next one must be valid timestamps too.
+        let range = utc_midnight(1678, 1, 2)..utc_midnight(2262, 4, 10);
+        if let Some(index) = timestamps.iter().position(|ts| !range.contains(ts)) {
+            return Err(ReturnsError::OutOfRange { index, ts: Timestamp(timestamps[index]) });
+        }
         let (mut keys, mut ends) = (Vec::new(), Vec::new());
         let mut next_midnight = i64::MIN;
         for (i, &ts) in timestamps.iter().enumerate() {
@@ -172,8 +191,8 @@ impl SessionDays {
                 }
                 let date = session_date(Timestamp(ts));
                 keys.push(daily_bar_timestamp(date).nanos());
-                next_midnight =
-                    date.checked_add_days(Days::new(1)).map_or(i64::MAX, |d| daily_bar_timestamp(d).nanos());
+                let next = date.checked_add_days(Days::new(1)).expect("within the checked range");
+                next_midnight = daily_bar_timestamp(next).nanos();
             }
         }
         if !timestamps.is_empty() {
@@ -225,6 +244,7 @@ impl SessionDays {
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone, Utc};
+    use proptest::prelude::*;
 
     use super::*;
 
@@ -281,6 +301,41 @@ mod tests {
         assert!(days.daily_returns(1.0, &[1.0, 2.0]).is_err());
         let json = r#"{"timestamps":[2,1],"returns":[0.0,0.0]}"#;
         assert!(serde_json::from_str::<DailyReturns>(json).is_err());
+    }
+
+    #[test]
+    fn bars_outside_the_calendar_are_refused() {
+        let err = SessionDays::new(&[i64::MIN, 0]).unwrap_err();
+        assert!(matches!(err, ReturnsError::OutOfRange { index: 0, .. }), "{err}");
+        assert!(SessionDays::new(&[0, i64::MAX]).is_err());
+    }
+
+    proptest! {
+        /// Bars at random gaps (a minute to three days): one day per distinct New York date,
+        /// and the daily returns compound to the whole curve's return.
+        #[test]
+        fn days_are_new_york_dates_and_returns_compound(
+            steps in proptest::collection::vec((1i64..4320, 0.9f64..1.1), 1..300),
+        ) {
+            let start = utc(2023, 1, 3, 14, 0);
+            let (mut ts, mut equity) = (Vec::new(), Vec::new());
+            let (mut t, mut e) = (start, 1000.0);
+            for (minutes, growth) in steps {
+                t += minutes * 60_000_000_000;
+                e *= growth;
+                ts.push(t);
+                equity.push(e);
+            }
+            let days = SessionDays::new(&ts).unwrap();
+            let mut dates: Vec<_> = ts.iter().map(|&x| session_date(Timestamp(x))).collect();
+            dates.dedup();
+            let keys: Vec<i64> = dates.iter().map(|&d| daily_bar_timestamp(d).nanos()).collect();
+            prop_assert_eq!(days.days(), keys.as_slice());
+            let r = days.daily_returns(1000.0, &equity).unwrap();
+            let compounded: f64 = r.returns().iter().map(|x| 1.0 + x).product();
+            let whole = equity.last().unwrap() / 1000.0;
+            prop_assert!((compounded / whole - 1.0).abs() < 1e-9, "{} vs {}", compounded, whole);
+        }
     }
 
     #[test]
