@@ -446,7 +446,7 @@ mod tests {
         for i in 0..calm + wild {
             let step = if i < calm { 0.005 } else { 0.03 };
             let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
-            close.push(close[close.len() - 1] * (sign * step as f64).exp());
+            close.push(close[close.len() - 1] * (sign * step).exp());
         }
         close
     }
