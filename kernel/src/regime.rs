@@ -444,7 +444,7 @@ mod tests {
     fn market(calm: usize, wild: usize) -> Vec<f64> {
         let mut close = vec![100.0];
         for i in 0..calm + wild {
-            let step = if i < calm { 0.005 } else { 0.03 };
+            let step: f64 = if i < calm { 0.005 } else { 0.03 };
             let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
             close.push(close[close.len() - 1] * (sign * step).exp());
         }
