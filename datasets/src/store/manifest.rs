@@ -97,8 +97,10 @@ impl Manifest {
     }
 }
 
-/// Writes `name` inside `dir` atomically (temp file, fsync, rename, directory fsync).
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+/// Writes `name` inside `dir` atomically (temp file, fsync, rename, directory fsync): a crash
+/// leaves either the old file or the new one, never a torn one. Used for the store manifest
+/// and for other small files that must be replaced whole (model pointers).
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
     let mut f = File::create(&tmp).map_err(StoreError::io(&tmp))?;

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 pub use error::StoreError;
-pub use manifest::{Manifest, SegmentEntry};
+pub use manifest::{Manifest, SegmentEntry, write_atomic};
 pub use panel::Panel;
 pub use segment::Chunk;
 pub use writer::{WriteMode, WriteSummary, Writer};
