@@ -10,9 +10,9 @@
 //! nor breaks a pending switch.
 //!
 //! [`RegimeRules`] classifies from the index alone (what `vix_regime_rotation` uses);
-//! [`MarketRegimeRules`] takes the more stressed of the index level and the market's realised
-//! volatility level each day, so a volatile market reads stressed even when the index lags
-//! (or is missing: a data set without an index is classified from realised volatility alone).
+//! [`MarketRegimeRules`] adds the market's realised volatility: as the fallback on days without
+//! an index reading (a data set with no index is classified from realised volatility alone),
+//! or, with [`Combine::MoreStressed`], as a second opinion that can only raise the regime.
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -263,12 +263,10 @@ pub const DAYS_PER_YEAR: f64 = 252.0;
 
 /// Regimes from a VIX-like index and the market's realised volatility, with hysteresis.
 ///
-/// Each day's level is the more stressed of the index level ([`MarketRegimeRules::index`]
-/// thresholds on the close) and the realised-volatility level ([`MarketRegimeRules::realised`]
-/// thresholds on the annualised standard deviation, in percent, of the last
-/// `realised_window` daily log returns of the market close); when one reading is missing
-/// (warm-up, a gap, no index in the data) the other decides alone. Hysteresis then applies
-/// as in [`RegimeRules::classify`].
+/// Each day has up to two readings: the index close against [`MarketRegimeRules::index`],
+/// and the annualised standard deviation, in percent, of the last `realised_window` daily
+/// log returns of the market close against [`MarketRegimeRules::realised`]. [`Combine`] says
+/// how they make the day's level; hysteresis then applies as in [`RegimeRules::classify`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarketRegimeRules {
     /// Thresholds on the index close.
@@ -277,8 +275,24 @@ pub struct MarketRegimeRules {
     pub realised: Thresholds,
     /// Daily log returns in the realised-volatility window (at least 2).
     pub realised_window: RealisedWindow,
+    /// How the two readings make a day's level.
+    pub combine: Combine,
     /// Consecutive days a new level must hold before the regime switches.
     pub hold_days: NonZeroUsize,
+}
+
+/// How the index and realised-volatility readings make a day's level regime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// The index decides; realised volatility only on days without an index reading (warm-up,
+    /// a gap, or data with no index at all). The default: on the synthetic universe, whose
+    /// index is an exact volatility forecast, any say for the lagging realised measure
+    /// lowers agreement with the true regime.
+    IndexFirst,
+    /// The more stressed of the two readings: a volatile market reads stressed even while
+    /// the index lags. More risk-off days, and later all-clears (the 21-day window lags).
+    MoreStressed,
 }
 
 /// The realised-volatility window in days: at least two returns.
@@ -318,12 +332,14 @@ impl From<RealisedWindow> for usize {
 }
 
 impl Default for MarketRegimeRules {
-    /// VIX 15 / 25 / 35, realised volatility over 21 days 12 / 20 / 30 %, three-day hysteresis.
+    /// VIX 15 / 25 / 35, realised volatility over 21 days 12 / 20 / 30 % where the index has
+    /// no reading, three-day hysteresis.
     fn default() -> Self {
         MarketRegimeRules {
             index: Thresholds::VIX,
             realised: Thresholds::REALISED_VOL,
             realised_window: RealisedWindow(21),
+            combine: Combine::IndexFirst,
             hold_days: NonZeroUsize::new(3).expect("3 > 0"),
         }
     }
@@ -339,7 +355,7 @@ impl MarketRegimeRules {
         vol
     }
 
-    /// Each day's level regime without hysteresis: the more stressed of the known readings.
+    /// Each day's level regime without hysteresis, from the readings as [`Combine`] says.
     ///
     /// # Panics
     /// When `index_close` is given and differs in length from `market_close`.
@@ -352,7 +368,11 @@ impl MarketRegimeRules {
             .enumerate()
             .map(|(t, &v)| {
                 let from_index = index_close.and_then(|x| self.index.level(x[t]));
-                from_index.max(self.realised.level(v))
+                let from_vol = || self.realised.level(v);
+                match self.combine {
+                    Combine::IndexFirst => from_index.or_else(from_vol),
+                    Combine::MoreStressed => from_index.max(from_vol()),
+                }
             })
             .collect()
     }
@@ -464,8 +484,12 @@ mod tests {
     }
 
     #[test]
-    fn market_rules_take_the_more_stressed_reading() {
-        let rules = MarketRegimeRules { hold_days: NonZeroUsize::MIN, ..Default::default() };
+    fn market_rules_combine_the_readings_as_configured() {
+        let rules = MarketRegimeRules {
+            hold_days: NonZeroUsize::MIN,
+            combine: Combine::MoreStressed,
+            ..Default::default()
+        };
         let close = market(30, 30);
         // Realised vol: 7.9 % (calm) on the quiet stretch, 47.6 % (crisis) once the window
         // holds only 3 % moves.
@@ -489,14 +513,21 @@ mod tests {
         let mut gappy = calm_index.clone();
         gappy[60] = f64::NAN;
         assert_eq!(rules.levels(Some(&gappy), &close)[60], Some(Crisis));
+        // Index first: the index decides wherever it has a reading, realised vol elsewhere.
+        let first = MarketRegimeRules { combine: Combine::IndexFirst, ..rules };
+        gappy[60] = 12.0;
+        gappy[59] = f64::NAN;
+        let levels = first.levels(Some(&gappy), &close);
+        assert_eq!((levels[58], levels[59], levels[60]), (Some(Calm), Some(Crisis), Some(Calm)));
+        assert_eq!(first.levels(None, &close), alone);
     }
 
     #[test]
     fn market_rules_hysteresis_delays_the_switch() {
         let close = market(30, 30);
         let index = vec![12.0; close.len()];
-        let instant = MarketRegimeRules { hold_days: NonZeroUsize::MIN, ..Default::default() };
-        let held = MarketRegimeRules::default();
+        let held = MarketRegimeRules { combine: Combine::MoreStressed, ..Default::default() };
+        let instant = MarketRegimeRules { hold_days: NonZeroUsize::MIN, ..held };
         let first = |r: &[Option<Regime>]| r.iter().position(|&x| x > Some(Calm)).unwrap();
         let switch = first(&instant.classify(Some(&index), &close));
         assert_eq!(first(&held.classify(Some(&index), &close)), switch + 2, "three days to switch");
@@ -507,7 +538,7 @@ mod tests {
         let close: Vec<f64> =
             (0..300).map(|i| 100.0 * (0.002 * i as f64 + 0.05 * (i as f64 * 0.21).sin()).exp()).collect();
         let index: Vec<f64> = (0..300).map(|i| 20.0 + 18.0 * ((i as f64) * 0.37).sin()).collect();
-        let rules = MarketRegimeRules::default();
+        let rules = MarketRegimeRules { combine: Combine::MoreStressed, ..Default::default() };
         let base = rules.classify(Some(&index), &close);
         for t in [25, 100, 250] {
             let (mut c, mut x) = (close.clone(), index.clone());

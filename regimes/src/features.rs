@@ -166,13 +166,18 @@ impl<'a> Columns<'a> {
             }
             Feature::BreadthAboveSma if has_members => share(self.inputs.len(), members, |m| {
                 let avg = sma(m, BREADTH_SMA).expect("a positive window");
-                m.iter().zip(avg).map(|(&c, a)| if a.is_nan() || c.is_nan() { None } else { Some(c > a) }).collect()
+                m.iter()
+                    .zip(avg)
+                    .map(|(&c, a)| if a.is_nan() || c.is_nan() { None } else { Some(c > a) })
+                    .collect()
             }),
             Feature::BreadthUp(h) if has_members => share(self.inputs.len(), members, |m| {
                 log_change(m, h.into()).into_iter().map(|r| (!r.is_nan()).then_some(r > 0.0)).collect()
             }),
             Feature::BreadthAboveSma | Feature::BreadthUp(_) => return None,
-            Feature::RuleRegime => self.regimes.iter().map(|r| r.map_or(f64::NAN, |r| r.index() as f64)).collect(),
+            Feature::RuleRegime => {
+                self.regimes.iter().map(|r| r.map_or(f64::NAN, |r| r.index() as f64)).collect()
+            }
             Feature::DaysInRegime => days_in_regime(&self.regimes),
         })
     }
@@ -214,7 +219,10 @@ fn share(n: usize, members: &[Vec<f64>], flag: impl Fn(&[f64]) -> Vec<Option<boo
             }
         }
     }
-    yes.iter().zip(&known).map(|(&y, &k)| if k == 0 { f64::NAN } else { f64::from(y) / f64::from(k) }).collect()
+    yes.iter()
+        .zip(&known)
+        .map(|(&y, &k)| if k == 0 { f64::NAN } else { f64::from(y) / f64::from(k) })
+        .collect()
 }
 
 /// How many days the regime has lasted up to each day (capped); NaN while unclassified.
@@ -342,7 +350,8 @@ mod tests {
     #[test]
     fn the_spec_follows_what_the_inputs_have() {
         let full = inputs();
-        let bare = MarketInputs::new(full.timestamps().to_vec(), full.market().to_vec(), None, vec![]).unwrap();
+        let bare =
+            MarketInputs::new(full.timestamps().to_vec(), full.market().to_vec(), None, vec![]).unwrap();
         let spec = FeatureSpec::standard(&bare, MarketRegimeRules::default());
         assert_eq!(
             spec.names(),

@@ -79,11 +79,12 @@ pub fn load_latest(dir: &Path) -> Result<Option<TrainedModel>, RegimeError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(RegimeError::io(&pointer)(e)),
     };
-    let version = text
-        .trim()
-        .strip_prefix('v')
-        .and_then(|v| v.parse::<u32>().ok())
-        .ok_or_else(|| RegimeError::Format { path: pointer.clone(), reason: format!("`{}` is not a version like v0001", text.trim()) })?;
+    let version = text.trim().strip_prefix('v').and_then(|v| v.parse::<u32>().ok()).ok_or_else(|| {
+        RegimeError::Format {
+            path: pointer.clone(),
+            reason: format!("`{}` is not a version like v0001", text.trim()),
+        }
+    })?;
     load_version(dir, version).map(Some)
 }
 
@@ -93,7 +94,10 @@ pub fn load_version(dir: &Path, version: u32) -> Result<TrainedModel, RegimeErro
     let bytes = fs::read(&path).map_err(RegimeError::io(&path))?;
     let (header, rest) = postcard::take_from_bytes::<Header>(&bytes).map_err(|e| format_error(&path, e))?;
     if header.format != FORMAT {
-        return Err(RegimeError::Format { path, reason: format!("format is `{}`, expected `{FORMAT}`", header.format) });
+        return Err(RegimeError::Format {
+            path,
+            reason: format!("format is `{}`, expected `{FORMAT}`", header.format),
+        });
     }
     if header.format_version != FORMAT_VERSION {
         return Err(RegimeError::Format {

@@ -60,7 +60,11 @@ impl Scores {
             confusion,
             days,
             accuracy: ratio(right, days).unwrap_or(0.0),
-            balanced_accuracy: if recalls.is_empty() { 0.0 } else { recalls.iter().sum::<f64>() / recalls.len() as f64 },
+            balanced_accuracy: if recalls.is_empty() {
+                0.0
+            } else {
+                recalls.iter().sum::<f64>() / recalls.len() as f64
+            },
             per_class,
         }
     }

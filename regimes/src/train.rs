@@ -50,7 +50,11 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     /// Default forest and splits; warn below 30 examples of a regime.
     fn default() -> Self {
-        TrainConfig { forest: ForestParams::default(), walk: WalkForward::default(), min_samples_per_regime: 30 }
+        TrainConfig {
+            forest: ForestParams::default(),
+            walk: WalkForward::default(),
+            min_samples_per_regime: 30,
+        }
     }
 }
 
@@ -236,7 +240,8 @@ pub fn train(
             }
             Some(fit(features, &train_rows, &target, &config.forest).and_then(|forest| {
                 let calls = predict_rows(&forest, features, &test_rows, n)?;
-                let calls = test_rows.iter().map(|&t| (t, calls[t].expect("complete rows are predicted"))).collect();
+                let calls =
+                    test_rows.iter().map(|&t| (t, calls[t].expect("complete rows are predicted"))).collect();
                 let day = |t: usize| Timestamp(features.timestamps()[t]);
                 let info = FoldInfo {
                     train_first: day(train_rows[0]),
