@@ -7,6 +7,7 @@ use kernel::regime::Regime;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::forest::majority;
 use crate::{FeatureMatrix, FeatureSpec, Forest, ForestParams, RegimeError, Scores, WalkForward};
 
 /// What the model learns to predict: the regime of the next day according to…
@@ -179,6 +180,12 @@ impl TrainedModel {
     /// The model's call at each day's close for the next day: `None` where the day's features
     /// are incomplete. The matrix must follow the model's feature spec.
     pub fn predict(&self, features: &FeatureMatrix) -> Result<Vec<Option<Regime>>, RegimeError> {
+        Ok(self.votes(features)?.into_iter().map(|v| v.map(|v| majority(&v))).collect())
+    }
+
+    /// Share of trees voting for each regime (calmest first) at each day's close; `None` where
+    /// the day's features are incomplete. The matrix must follow the model's feature spec.
+    pub fn votes(&self, features: &FeatureMatrix) -> Result<Vec<Option<[f64; 4]>>, RegimeError> {
         if features.spec() != &self.card.features {
             return Err(RegimeError::SpecMismatch {
                 model: self.card.features.names(),
@@ -186,7 +193,12 @@ impl TrainedModel {
             });
         }
         let rows: Vec<usize> = (0..features.len()).filter(|&t| features.is_complete(t)).collect();
-        predict_rows(&self.forest, features, &rows, features.len())
+        let x: Vec<f64> = rows.iter().flat_map(|&t| features.row(t).iter().copied()).collect();
+        let mut out = vec![None; features.len()];
+        for (&t, v) in rows.iter().zip(self.forest.votes(&x)?) {
+            out[t] = Some(v);
+        }
+        Ok(out)
     }
 }
 
