@@ -202,7 +202,7 @@ impl Forest {
 }
 
 /// The regime with the largest vote share; the calmer one on a tie.
-pub(crate) fn majority(votes: &[f64; 4]) -> Regime {
+pub fn majority(votes: &[f64; 4]) -> Regime {
     let mut best = 0;
     for k in 1..4 {
         if votes[k] > votes[best] {

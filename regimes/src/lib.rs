@@ -27,7 +27,7 @@ mod walk;
 
 pub use error::RegimeError;
 pub use features::{Feature, FeatureMatrix, FeatureSpec};
-pub use forest::{ClassWeight, Forest, ForestParams};
+pub use forest::{ClassWeight, Forest, ForestParams, majority};
 pub use inputs::{MarketInputs, Selection};
 pub use scores::{ClassStats, Scores};
 pub use train::{

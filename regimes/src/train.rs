@@ -7,8 +7,7 @@ use kernel::regime::Regime;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::forest::majority;
-use crate::{FeatureMatrix, FeatureSpec, Forest, ForestParams, RegimeError, Scores, WalkForward};
+use crate::{FeatureMatrix, FeatureSpec, Forest, ForestParams, RegimeError, Scores, WalkForward, majority};
 
 /// What the model learns to predict: the regime of the next day according to…
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
