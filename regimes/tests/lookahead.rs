@@ -58,8 +58,7 @@ fn changing_every_bar_after_day_t_changes_nothing_up_to_t() {
 fn walk_forward_folds_never_train_on_their_test_period() {
     let (inputs, _) = common::synthetic(8, 20, 3);
     let features = common::features(&inputs);
-    let labels = features.rule_regimes().to_vec();
-    let out = train(&features, &labels, LabelSource::Rules, &[], &TrainConfig::default()).unwrap();
+    let out = common::train_on_rules(&features);
     let folds = &out.model.card.evaluation.folds;
     let day = |ts: datasets::Timestamp| features.timestamps().binary_search(&ts.0).unwrap();
     assert_eq!(folds.len(), 5);
@@ -76,7 +75,7 @@ fn walk_forward_folds_never_train_on_their_test_period() {
     // Rewriting every label from a fold's first test day on leaves that fold's calls alone.
     let fold = &folds[2];
     let (start, end) = (day(fold.test_first), day(fold.test_last));
-    let mut scrambled = labels.clone();
+    let mut scrambled = features.rule_regimes().to_vec();
     scrambled[start..].iter_mut().enumerate().for_each(|(j, l)| *l = Regime::from_index(j % 4));
     let rerun = train(&features, &scrambled, LabelSource::Rules, &[], &TrainConfig::default()).unwrap();
     assert_eq!(rerun.out_of_sample[..=end], out.out_of_sample[..=end]);

@@ -5,14 +5,10 @@ mod common;
 use std::fs;
 
 use regimes::persist::{self, CURRENT};
-use regimes::{
-    FeatureSpec, LabelSource, MarketInputs, ModelCard, RegimeError, TrainConfig, TrainedModel, train,
-};
+use regimes::{FeatureSpec, MarketInputs, ModelCard, RegimeError, TrainedModel};
 
 fn trained(inputs: &MarketInputs) -> TrainedModel {
-    let features = common::features(inputs);
-    let labels = features.rule_regimes().to_vec();
-    train(&features, &labels, LabelSource::Rules, &[], &TrainConfig::default()).unwrap().model
+    common::train_on_rules(&common::features(inputs)).model
 }
 
 #[test]

@@ -72,8 +72,7 @@ fn a_short_history_warns_about_rare_regimes_but_trains() {
     // Two years: ten crisis days, and too short for a first training window.
     let (inputs, _) = common::synthetic(2, 10, 1);
     let features = common::features(&inputs);
-    let labels = features.rule_regimes().to_vec();
-    let out = train(&features, &labels, LabelSource::Rules, &[], &TrainConfig::default()).unwrap();
+    let out = common::train_on_rules(&features);
     let card = &out.model.card;
     assert_eq!(card.class_counts, [166, 231, 31, 10]);
     assert_eq!(
@@ -94,6 +93,6 @@ fn a_short_history_warns_about_rare_regimes_but_trains() {
     assert!(calls.iter().flatten().any(|&r| r == Crisis));
     // A lower bar silences the warning.
     let lenient = TrainConfig { min_samples_per_regime: 10, ..Default::default() };
-    let out = train(&features, &labels, LabelSource::Rules, &[], &lenient).unwrap();
+    let out = train(&features, features.rule_regimes(), LabelSource::Rules, &[], &lenient).unwrap();
     assert!(!out.model.card.warnings.iter().any(|w| matches!(w, TrainWarning::FewSamples { .. })));
 }

@@ -11,7 +11,7 @@ use chrono_tz::America::New_York;
 use datasets::ingest::{self, ImportOptions};
 use datasets::ops::import_parsed;
 use datasets::store::{Store, WriteMode};
-use regimes::{LabelSource, MarketInputs, Selection, TrainConfig, train};
+use regimes::{MarketInputs, Selection};
 
 /// One CSV of every symbol's bars with timestamps written by `stamp`.
 fn csv(universe: &datasets::synth::Universe, stamp: impl Fn(i64) -> String) -> String {
@@ -83,8 +83,7 @@ fn offset_naive_utc_and_zoned_local_stamps_give_the_same_regimes() {
     assert_eq!(from_offset, from_local);
 
     let features = common::features(&from_offset);
-    let labels = features.rule_regimes().to_vec();
-    let model = train(&features, &labels, LabelSource::Rules, &[], &TrainConfig::default()).unwrap().model;
+    let model = common::train_on_rules(&features).model;
     let calls = model.predict(&features).unwrap();
     for other in [&from_utc, &from_local] {
         let f = common::features(other);

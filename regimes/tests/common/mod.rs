@@ -3,7 +3,9 @@
 
 use datasets::synth::{SynthConfig, Universe};
 use kernel::regime::{MarketRegimeRules, Regime, RegimeRules};
-use regimes::{Baseline, FeatureMatrix, FeatureSpec, MarketInputs};
+use regimes::{
+    Baseline, FeatureMatrix, FeatureSpec, LabelSource, MarketInputs, TrainConfig, TrainOutcome, train,
+};
 
 /// Closes of SPY, VIX and `stocks` stocks over `years` years, plus the generator's true regime
 /// of each day.
@@ -51,4 +53,10 @@ pub fn baselines(
             predictions: RegimeRules::default().classify(inputs.index().unwrap()),
         },
     ]
+}
+
+/// Trains with the default config on the features' own rule regimes, without baselines.
+pub fn train_on_rules(features: &FeatureMatrix) -> TrainOutcome {
+    let labels = features.rule_regimes().to_vec();
+    train(features, &labels, LabelSource::Rules, &[], &TrainConfig::default()).unwrap()
 }
