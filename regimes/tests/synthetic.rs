@@ -96,3 +96,31 @@ fn a_short_history_warns_about_rare_regimes_but_trains() {
     let out = train(&features, features.rule_regimes(), LabelSource::Rules, &[], &lenient).unwrap();
     assert!(!out.model.card.warnings.iter().any(|w| matches!(w, TrainWarning::FewSamples { .. })));
 }
+
+#[test]
+fn index_first_rules_agree_with_the_true_regime_more_than_realised_volatility() {
+    // The default combination is chosen on this: 20 years, share of days whose rule regime is
+    // the generator's true regime.
+    use kernel::regime::{Combine, MarketRegimeRules};
+    use std::num::NonZeroUsize;
+    let (inputs, truth) = common::synthetic(20, 5, 42);
+    let agreement_on = |rules: MarketRegimeRules, index: Option<&[f64]>| {
+        let got = rules.classify(index, inputs.market());
+        let pairs: Vec<_> = got.iter().zip(&truth).filter_map(|(g, t)| Some(((*t)?, (*g)?))).collect();
+        regimes::Scores::from_pairs(pairs).accuracy
+    };
+    let agreement = |rules: MarketRegimeRules| agreement_on(rules, inputs.index());
+    let hold = |days: usize| NonZeroUsize::new(days).unwrap();
+    let index_first = MarketRegimeRules::default();
+    let more_stressed = MarketRegimeRules { combine: Combine::MoreStressed, ..index_first };
+    let measured = [
+        agreement(MarketRegimeRules { hold_days: hold(1), ..index_first }),
+        agreement(index_first),
+        agreement_on(MarketRegimeRules { hold_days: hold(1), ..index_first }, None),
+        agreement(MarketRegimeRules { hold_days: hold(1), ..more_stressed }),
+        agreement(more_stressed),
+    ];
+    let rounded = measured.map(|a| (a * 1000.0).round() / 10.0);
+    // Index alone (no hold, 3-day hold), realised volatility alone, the more stressed of the two.
+    assert_eq!(rounded, [72.7, 71.6, 54.4, 61.8, 60.6]);
+}
