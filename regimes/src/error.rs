@@ -39,6 +39,16 @@ pub enum RegimeError {
         /// Feature rows.
         rows: usize,
     },
+    /// A baseline whose calls do not line up with the feature rows.
+    #[error("baseline `{name}` has {calls} calls for {rows} days: one per day is needed")]
+    BaselineLength {
+        /// The baseline.
+        name: String,
+        /// Calls given.
+        calls: usize,
+        /// Feature rows.
+        rows: usize,
+    },
     /// Data computed with other features than the model was trained on.
     #[error("the model was trained on features [{model}] but the data gives [{data}]")]
     SpecMismatch {

@@ -12,7 +12,8 @@ pub struct Selection {
     pub market: String,
     /// The VIX-like index, if any; a missing one is an error (say `None` to go without).
     pub index: Option<String>,
-    /// Use every other daily equity in the store for breadth.
+    /// Use every other daily equity in the store for breadth (never the market or the index,
+    /// whatever asset class a store without metadata gives them).
     pub breadth: bool,
 }
 
@@ -79,7 +80,7 @@ impl MarketInputs {
             daily
                 .iter()
                 .copied()
-                .filter(|s| *s != selection.market)
+                .filter(|s| *s != selection.market && Some(*s) != selection.index.as_deref())
                 .filter(|s| store.meta(s).is_some_and(|m| m.asset_class == AssetClass::Equity))
                 .collect()
         } else {

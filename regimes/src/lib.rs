@@ -31,7 +31,7 @@ pub use forest::{ClassWeight, Forest, ForestParams, majority};
 pub use inputs::{MarketInputs, Selection};
 pub use scores::{ClassStats, Scores};
 pub use train::{
-    Baseline, Evaluation, FoldInfo, LabelSource, ModelCard, TrainConfig, TrainOutcome, TrainWarning,
-    TrainedModel, train,
+    Baseline, Evaluation, FoldInfo, LabelSource, ModelCard, NamedScores, TrainConfig, TrainOutcome,
+    TrainWarning, TrainedModel, train,
 };
 pub use walk::{Fold, WalkForward};

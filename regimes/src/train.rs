@@ -227,7 +227,11 @@ pub fn train(
     }
     for b in baselines {
         if b.predictions.len() != n {
-            return Err(RegimeError::LabelLength { labels: b.predictions.len(), rows: n });
+            return Err(RegimeError::BaselineLength {
+                name: b.name.clone(),
+                calls: b.predictions.len(),
+                rows: n,
+            });
         }
     }
     let target = |t: usize| labels.get(t + 1).copied().flatten();

@@ -37,23 +37,33 @@ fn csv(universe: &datasets::synth::Universe, stamp: impl Fn(i64) -> String) -> S
     out
 }
 
-fn import(
+/// Imports `text` into a new store, with the universe's symbol metadata when `metadata`.
+fn import_with(
     universe: &datasets::synth::Universe,
     text: &str,
     opts: &ImportOptions,
+    metadata: bool,
 ) -> (tempfile::TempDir, MarketInputs) {
     let dir = tempfile::tempdir().unwrap();
     let parsed = ingest::parse_bytes("bars.csv", text.as_bytes(), opts)
         .unwrap()
         .into_iter()
         .map(|s| {
-            let meta = universe.symbols().iter().find(|m| m.symbol == s.symbol).cloned();
+            let meta = universe.symbols().iter().find(|m| metadata && m.symbol == s.symbol).cloned();
             (PathBuf::from("bars.csv"), s, meta)
         })
         .collect();
     import_parsed(dir.path(), parsed, WriteMode::Append).unwrap();
     let inputs = MarketInputs::from_store(&Store::open(dir.path()).unwrap(), &Selection::default()).unwrap();
     (dir, inputs)
+}
+
+fn import(
+    universe: &datasets::synth::Universe,
+    text: &str,
+    opts: &ImportOptions,
+) -> (tempfile::TempDir, MarketInputs) {
+    import_with(universe, text, opts, true)
 }
 
 #[test]
@@ -79,6 +89,9 @@ fn offset_naive_utc_and_zoned_local_stamps_give_the_same_regimes() {
     let spy = universe.daily(0);
     assert_eq!(from_offset.timestamps(), spy.timestamps(), "UTC nanoseconds inside");
     assert_eq!(from_offset.members().len(), 6, "the stocks; SPY, the ETFs and VIX are not breadth");
+    // Without metadata every symbol is an equity: all but the market and the index are breadth.
+    let (_e, bare) = import_with(&universe, &offset, &ImportOptions::default(), false);
+    assert_eq!(bare.members().len(), universe.symbols().len() - 2);
     assert_eq!(from_offset, from_utc);
     assert_eq!(from_offset, from_local);
 
