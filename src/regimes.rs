@@ -13,8 +13,8 @@ use datasets::store::{Store, StoreError};
 use kernel::regime::{Combine, MarketRegimeRules, RealisedWindow, Regime, Thresholds};
 use regimes::persist;
 use regimes::{
-    Baseline, FeatureMatrix, FeatureSpec, ForestParams, LabelSource, MarketInputs, ModelCard, Scores,
-    Selection, TrainConfig, TrainedModel,
+    FeatureMatrix, FeatureSpec, ForestParams, LabelSource, MarketInputs, ModelCard, Scores, Selection,
+    TrainConfig, TrainedModel,
 };
 use serde_json::json;
 
@@ -124,33 +124,27 @@ pub fn run(args: RegimesArgs) -> Result<()> {
             selection.market
         );
     }
-    let features = FeatureSpec::standard(&inputs, rules).compute(&inputs)?;
-    let (model, trained) = if args.train {
-        let labels = features.rule_regimes().to_vec();
-        let baselines = [
-            Baseline::persistence(&labels),
-            Baseline {
-                name: "level_rule".into(),
-                predictions: MarketRegimeRules { hold_days: NonZeroUsize::MIN, ..rules }
-                    .classify(inputs.index(), inputs.market()),
-            },
-        ];
+    let (features, model, trained) = if args.train {
         let config = TrainConfig {
             forest: ForestParams { trees: args.trees, seed: args.seed, ..Default::default() },
             min_samples_per_regime: args.min_samples_per_regime,
             ..Default::default()
         };
-        let mut model = regimes::train(&features, &labels, LabelSource::Rules, &baselines, &config)?.model;
+        let (features, outcome) = regimes::train_standard(&inputs, rules, &config)?;
+        let mut model = outcome.model;
         persist::save(&args.models, &mut model)
             .with_context(|| format!("saving the model in {}", args.models.display()))?;
-        (Some(model), true)
+        (features, Some(model), true)
     } else {
+        let features = FeatureSpec::standard(&inputs, rules).compute(&inputs)?;
         let model = persist::load_latest(&args.models)
             .with_context(|| format!("loading the current model of {}", args.models.display()))?;
-        (model, false)
+        (features, model, false)
     };
     let tomorrow = match &model {
-        Some(m) => Some(next_day(m, &inputs)?),
+        Some(m) => Some(m.next_day(&inputs).context(
+            "the data lacks what the current model reads: retrain with `tradebot regimes --train`",
+        )?),
         None => None,
     };
     let report = Report {
@@ -168,17 +162,6 @@ pub fn run(args: RegimesArgs) -> Result<()> {
         }
     }
     if args.json { crate::emit(&report.json().to_string()) } else { crate::emit(&report.text()?) }
-}
-
-/// The model's call at the last close for the next day, with the vote shares; computed on the
-/// model's own feature spec.
-fn next_day(model: &TrainedModel, inputs: &MarketInputs) -> Result<Option<(Regime, [f64; 4])>> {
-    let features =
-        model.card.features.compute(inputs).context(
-            "the data lacks what the current model reads: retrain with `tradebot regimes --train`",
-        )?;
-    let votes = model.votes(&features)?;
-    Ok(votes.last().copied().flatten().map(|v| (regimes::majority(&v), v)))
 }
 
 /// `{"calm": …, "normal": …, "stressed": …, "crisis": …}`.

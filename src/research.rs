@@ -34,6 +34,10 @@ pub struct ResearchArgs {
     /// Research database (SQLite).
     #[arg(long, env = "TRADEBOT_DB", default_value = evolve::db::DEFAULT_PATH)]
     db: PathBuf,
+    /// Directory of the versioned regime models (the report's market-regime section; a model
+    /// is trained and saved there when there is none).
+    #[arg(long, env = "TRADEBOT_REGIME_MODELS", default_value = regimes::persist::DEFAULT_DIR)]
+    models: PathBuf,
     /// Worker threads (default: all cores). Results are identical for any count.
     #[arg(long)]
     threads: Option<usize>,
@@ -59,7 +63,7 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let mut bar = GenerationBar::new("", research.ga.generations, args.json);
     let outcome = pool.install(|| {
-        research::run(&research, &args.store, &mut db, threads, &STOP, |p| match p {
+        research::run(&research, &args.store, &args.models, &mut db, threads, &STOP, |p| match p {
             Progress::Family(k, n, name) => {
                 bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
             }

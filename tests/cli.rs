@@ -201,6 +201,20 @@ fn research_builds_the_default_store_and_runs_the_built_in_nightly() {
     for ext in ["md", "html", "json"] {
         assert!(cwd.join(format!("results/nightly.{ext}")).exists());
     }
+    // The first run trains and saves the regime model; the report carries its next-day call.
+    assert!(
+        stdout.contains("## Market regime") && stdout.contains("Model v1 calls the next day"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("model v1 trained by this run"), "{stdout}");
+    assert!(cwd.join("data/models/regime/v0001.postcard").exists());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cwd.join("results/nightly.json")).unwrap()).unwrap();
+    let call = &report["regime"]["outlook"]["model"];
+    assert_eq!(call["version"], 1);
+    let votes: f64 = call["votes"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+    assert!((votes - 1.0).abs() < 1e-9, "vote shares sum to one: {call}");
+    assert!(call["oos_accuracy"].as_f64().unwrap() > 0.8, "{call}");
     let info = info(cwd, "data/store");
     let symbols: Vec<&str> =
         info["series"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap()).collect();
@@ -214,6 +228,10 @@ fn research_builds_the_default_store_and_runs_the_built_in_nightly() {
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(!stderr.contains("building") && stderr.contains("verified"), "{stderr}");
+    // ...and loads the saved model instead of training another.
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("Model v1 calls") && !stdout.contains("trained by this run"), "{stdout}");
+    assert!(!cwd.join("data/models/regime/v0002.postcard").exists());
 }
 
 #[test]

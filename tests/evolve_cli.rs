@@ -184,6 +184,12 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
         report["skipped"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
     assert!(skipped.contains(&"gap_fill") && skipped.contains(&"pairs"), "{skipped:?}");
     assert!(report["evaluations"].as_u64().unwrap() > 0);
+    // Three years train a regime model but are too short to score it out of sample: the
+    // section carries the model's call and says so.
+    let notes = report["regime"]["notes"].as_array().unwrap();
+    assert!(notes[0].as_str().unwrap().starts_with("model v1 trained by this run"), "{notes:?}");
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("no out-of-sample scores")), "{notes:?}");
+    assert_eq!(report["regime"]["outlook"]["model"]["version"], 1);
 
     for ext in ["md", "html", "json"] {
         let path = d.join(format!("results/small.{ext}"));

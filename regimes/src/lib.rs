@@ -13,6 +13,8 @@
 //!   training label never reaches the test period) against persistence and rule baselines,
 //!   then a final fit on all labelled rows; class weighting for rare regimes and a warning per
 //!   regime with fewer than `min_samples_per_regime` examples.
+//! * [`outlook`]: today's rule regime and the model's call for tomorrow, as every report
+//!   shows it; [`train_standard`], the rule-labelled training every caller uses.
 //! * [`persist`]: `vNNNN.postcard` model files with a JSON model card and an atomically
 //!   replaced `CURRENT` pointer; [`persist::load_latest`] for the research run and live bridge.
 
@@ -20,6 +22,7 @@ mod error;
 mod features;
 mod forest;
 mod inputs;
+mod outlook;
 pub mod persist;
 mod scores;
 mod train;
@@ -29,6 +32,7 @@ pub use error::RegimeError;
 pub use features::{Feature, FeatureMatrix, FeatureSpec};
 pub use forest::{ClassWeight, Forest, ForestParams, majority};
 pub use inputs::{MarketInputs, Selection};
+pub use outlook::{ModelCall, Outlook, outlook, train_standard};
 pub use scores::{ClassStats, Scores};
 pub use train::{
     Baseline, Evaluation, FoldInfo, LabelSource, ModelCard, NamedScores, TrainConfig, TrainOutcome,

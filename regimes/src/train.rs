@@ -30,9 +30,12 @@ pub struct Baseline {
 }
 
 impl Baseline {
+    /// Name of the [`Baseline::persistence`] baseline in scores.
+    pub const PERSISTENCE: &'static str = "persistence";
+
     /// "Tomorrow = today": each day's own label.
     pub fn persistence(labels: &[Option<Regime>]) -> Baseline {
-        Baseline { name: "persistence".into(), predictions: labels.to_vec() }
+        Baseline { name: Self::PERSISTENCE.into(), predictions: labels.to_vec() }
     }
 }
 

@@ -7,6 +7,7 @@
 //! so a family is only switched on or off on clear evidence.
 
 mod config;
+mod regime;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -89,11 +90,14 @@ pub fn universe(store: &Store, timeframe: Timeframe, reference: &str) -> Result<
     Ok(MarketData::from_store(store, &chosen, timeframe)?)
 }
 
-/// Runs `research` on the store at `store`, recording into `db`. `stop` ends it after the
-/// current generation; `progress` reports families and generations.
+/// Runs `research` on the store at `store`, recording into `db`; the report's market-regime
+/// section uses the current regime model in `models` (trained and saved there when there is
+/// none). `stop` ends it after the current generation; `progress` reports families and
+/// generations.
 pub fn run(
     research: &Research,
     store: &Path,
+    models: &Path,
     db: &mut ResearchDb,
     threads: usize,
     stop: &AtomicBool,
@@ -177,6 +181,7 @@ pub fn run(
     rank(&mut families);
     let evaluations = timing.evaluations as u64;
 
+    let regime = regime::market_regime(&store, &research.reference, models);
     let elapsed = started.elapsed().as_secs_f64();
     let (is, oos) = crate::evolution::stages(main.len(), research.validation.in_sample);
     let date = |t: usize| main.time(t).to_string().chars().take(10).collect::<String>();
@@ -212,6 +217,7 @@ pub fn run(
         evaluations,
         evals_per_s: evaluations as f64 / elapsed.max(1e-9),
         threads,
+        regime: Some(regime),
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();

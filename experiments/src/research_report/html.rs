@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 use super::svg::{Series, equity_svg};
 use super::{
     FamilyReport, NO_FAMILIES, RANK_HEADINGS, ResearchReport, data_sentence, figure_rows, footer_sentence,
-    rank_cells, search_line,
+    rank_cells, regime_sentences, search_line,
 };
 
 /// Line colours of the families, in rank order (cycled).
@@ -77,6 +77,12 @@ fn write_page(h: &mut String, r: &ResearchReport) -> fmt::Result {
         r.run_id
     )?;
     writeln!(h, "<h2>Data</h2>\n<p>{}</p>", escape_html(&data_sentence(&r.data)))?;
+    if let Some(m) = &r.regime {
+        h.push_str("<h2>Market regime</h2>\n");
+        for line in regime_sentences(m) {
+            writeln!(h, "<p>{}</p>", escape_html(&line))?;
+        }
+    }
 
     h.push_str("<h2>Ranking</h2>\n");
     if r.families.is_empty() {

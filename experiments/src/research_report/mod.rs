@@ -43,6 +43,18 @@ pub struct ResearchReport {
     pub evals_per_s: f64,
     /// Worker threads used.
     pub threads: usize,
+    /// The market's regime at the data's last close and the model's call for the next day.
+    pub regime: Option<MarketRegime>,
+}
+
+/// The market-regime section: today's rule regime and the learned model's next-day call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketRegime {
+    /// The outlook, when it could be computed.
+    pub outlook: Option<regimes::Outlook>,
+    /// What a reader should know: a model trained by this run, training warnings, or why there
+    /// is no outlook.
+    pub notes: Vec<String>,
 }
 
 /// Where the data came from and how it was split, so a reader can reproduce the run.
@@ -200,6 +212,42 @@ fn data_sentence(d: &DataSummary) -> String {
     )
 }
 
+/// The market-regime paragraph in words, then its notes.
+fn regime_sentences(m: &MarketRegime) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(o) = &m.outlook {
+        let day = datasets::calendar::session_date(datasets::Timestamp(o.day_ns));
+        let today = o.today.map_or_else(|| "not yet classified".to_string(), |r| r.to_string());
+        let index = o.index.map_or(String::new(), |x| format!("index {}; ", fixed(x, 1, "")));
+        out.push(format!(
+            "At the close of {day} the market is {today} ({index}realised volatility {}).",
+            pct(o.realised_vol)
+        ));
+        if let Some(call) = &o.model {
+            let tomorrow =
+                call.tomorrow.map_or_else(|| "nothing (incomplete features)".to_string(), |r| r.to_string());
+            let votes = call.votes.map_or(String::new(), |v| {
+                let shares: Vec<String> = kernel::regime::Regime::ALL
+                    .iter()
+                    .zip(v)
+                    .map(|(r, x)| format!("{r} {}", pct(x)))
+                    .collect();
+                format!(" ({})", shares.join(" · "))
+            });
+            let persistence = call
+                .persistence_accuracy
+                .map_or(String::new(), |a| format!(", \"tomorrow = today\" {}", pct(a)));
+            out.push(format!(
+                "Model v{} calls the next day {tomorrow}{votes}; out of sample it was right on {} of days{persistence}.",
+                call.version,
+                pct(call.oos_accuracy)
+            ));
+        }
+    }
+    out.extend(m.notes.iter().cloned());
+    out
+}
+
 /// The footer: elapsed time, evaluations, throughput and threads.
 fn footer_sentence(r: &ResearchReport) -> String {
     format!(
@@ -299,6 +347,12 @@ pub fn to_markdown(r: &ResearchReport) -> String {
     let mut md = format!("# {}\n\n", escape_md(&r.title));
     md += &format!("Generated {} · research run {}\n\n", escape_md(&r.generated_utc), r.run_id);
     md += &format!("## Data\n\n{}\n\n", escape_md(&data_sentence(&r.data)));
+    if let Some(m) = &r.regime {
+        md += "## Market regime\n\n";
+        for line in regime_sentences(m) {
+            md += &format!("{}\n\n", escape_md(&line));
+        }
+    }
 
     md += "## Ranking\n\n";
     if r.families.is_empty() {

@@ -81,6 +81,7 @@ fn sample() -> ResearchReport {
         evaluations: 1_234_567,
         evals_per_s: 331.4,
         threads: 4,
+        regime: None,
     }
 }
 
