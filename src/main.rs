@@ -2,10 +2,13 @@
 
 mod backtest;
 mod data;
+mod db;
 mod evolve;
 mod progress;
 mod research;
 mod runs;
+mod service;
+mod status;
 mod sweep;
 
 use std::io::Write;
@@ -20,6 +23,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    ops: service::OpsArgs,
 }
 
 #[derive(Subcommand)]
@@ -56,10 +61,33 @@ enum Command {
         #[command(subcommand)]
         command: data::DataCommand,
     },
+    /// Back up every database (verified) or restore one.
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
+    /// The health of everything: last research run, data freshness, disk, memory, errors, live service.
+    Status(status::StatusArgs),
+}
+
+impl Command {
+    /// The service name a long-running command logs under (its log file, error-log rows and
+    /// alerts), and whether it runs the periodic health check; `None` for quick commands.
+    fn service(&self) -> Option<(&'static str, bool)> {
+        match self {
+            Command::Research(_) => Some(("research", true)),
+            Command::Evolve(_) => Some(("evolve", true)),
+            Command::Sweep { .. } => Some(("sweep", false)),
+            Command::Db { .. } => Some(("backup", false)),
+            _ => None,
+        }
+    }
 }
 
 fn main() -> Result<()> {
-    let outcome = match Cli::parse().command {
+    let cli = Cli::parse();
+    let service = cli.command.service().map(|(name, health)| service::Service::start(name, &cli.ops, health));
+    let outcome = match cli.command {
         Command::Research(args) => research::run(args),
         Command::Evolve(args) => evolve::run(args),
         Command::Runs { command } => runs::run(command),
@@ -67,7 +95,12 @@ fn main() -> Result<()> {
         Command::Backtest(args) => backtest::run(args),
         Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
+        Command::Db { command } => db::run(command),
+        Command::Status(args) => status::run(args, &cli.ops),
     };
+    if let Some(service) = service {
+        service.finish(&outcome);
+    }
     match outcome {
         // The reader went away (`tradebot data info | head`): that is not a failure.
         Err(e) if is_broken_pipe(&e) => Ok(()),

@@ -62,12 +62,19 @@ pub enum BackupError {
     /// Nothing to back up.
     #[error("no database to back up (looked for *.db in {0})")]
     Nothing(String),
-    /// The database is held by a service.
+    /// The database is held by a service (the lock error is in the message, not a source, so
+    /// an error chain does not print it twice).
     #[error("refusing to restore: {0}; stop the service first")]
-    Locked(#[from] LockError),
+    Locked(LockError),
     /// Two databases would be copied to the same file name.
     #[error("two databases are named {0}; back them up to different directories")]
     SameName(String),
+}
+
+impl From<LockError> for BackupError {
+    fn from(e: LockError) -> Self {
+        BackupError::Locked(e)
+    }
 }
 
 /// One database copied.

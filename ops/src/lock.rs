@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     /// A service has the database open (restore refused), or a restore is running (service
     /// start refused).
-    #[error("{db} is in use: {lock} is locked by {holder}")]
+    #[error("{db} is in use: {lock} is locked by {holder}{}", pids_text(.pids))]
     Busy {
         /// The database.
         db: String,
@@ -25,6 +25,8 @@ pub enum LockError {
         lock: String,
         /// Who holds it, as far as can be said.
         holder: &'static str,
+        /// The processes holding it (from `/proc/locks`; empty when unknown).
+        pids: Vec<u32>,
     },
     /// The lock file could not be created or locked.
     #[error("{lock}: {source}")]
@@ -81,10 +83,46 @@ impl DbLock {
                 db: db.display().to_string(),
                 lock: path.display().to_string(),
                 holder: if shared { "a restore in progress" } else { "a running service" },
+                pids: holders(db),
             }),
             Err(TryLockError::Error(e)) => Err(io(e)),
         }
     }
+}
+
+fn pids_text(pids: &[u32]) -> String {
+    match pids {
+        [] => String::new(),
+        _ => format!(" (pid {})", pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// The processes holding `db`'s lock (shared or exclusive), from `/proc/locks`; empty when
+/// nobody holds it, the lock file does not exist, or the system does not say. Reading it takes
+/// no lock, so `tradebot status` can tell whether a service runs without disturbing it.
+pub fn holders(db: &Path) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(lock_path(db)) else { return Vec::new() };
+    let Ok(table) = std::fs::read_to_string("/proc/locks") else { return Vec::new() };
+    let dev = meta.dev();
+    let id = format!("{:02x}:{:02x}:{}", rustix::fs::major(dev), rustix::fs::minor(dev), meta.ino());
+    parse_proc_locks(&table, &id)
+}
+
+/// The pids of the `FLOCK` lines of a `/proc/locks` text on file `id` (`MAJ:MIN:INODE`, hex
+/// device numbers as the kernel prints them).
+fn parse_proc_locks(table: &str, id: &str) -> Vec<u32> {
+    let mut pids: Vec<u32> = table
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // "1: FLOCK  ADVISORY  READ 1307 fe:00:10133507 0 EOF"; blocked waiters have "->".
+            (f.len() >= 6 && f[1] == "FLOCK" && f[5].eq_ignore_ascii_case(id)).then(|| f[4].parse().ok())?
+        })
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
 
 #[cfg(test)]
@@ -96,14 +134,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("live.db");
         assert_eq!(lock_path(&db), dir.path().join("live.db.lock"));
+        assert!(holders(&db).is_empty());
         let a = DbLock::shared(&db).unwrap();
         let b = DbLock::shared(&db).unwrap();
+        let me = std::process::id();
+        assert_eq!(holders(&db), [me]);
         let err = DbLock::exclusive(&db).unwrap_err();
-        assert!(err.to_string().ends_with("live.db.lock is locked by a running service"), "{err}");
+        assert!(
+            err.to_string().ends_with(&format!("live.db.lock is locked by a running service (pid {me})")),
+            "{err}"
+        );
         drop((a, b));
+        assert!(holders(&db).is_empty());
         let restore = DbLock::exclusive(&db).unwrap();
         assert!(matches!(DbLock::shared(&db), Err(LockError::Busy { holder: "a restore in progress", .. })));
+        assert_eq!(holders(&db), [std::process::id()]);
         drop(restore);
         DbLock::shared(&db).unwrap();
+    }
+
+    #[test]
+    fn reads_the_holders_of_one_file_from_proc_locks() {
+        let table = "1: FLOCK  ADVISORY  WRITE 1307 fe:00:5447841 0 EOF\n\
+                     2: FLOCK  ADVISORY  READ 1400 fe:00:10133507 0 EOF\n\
+                     2: -> FLOCK  ADVISORY  WRITE 1500 fe:00:10133507 0 EOF\n\
+                     3: POSIX  ADVISORY  READ 31935 fe:00:10133507 128 128\n\
+                     4: FLOCK  ADVISORY  READ 1300 fe:00:10133507 0 EOF\n";
+        assert_eq!(parse_proc_locks(table, "fe:00:10133507"), [1300, 1400]);
+        assert!(parse_proc_locks(table, "fe:01:10133507").is_empty());
     }
 }
