@@ -1,5 +1,6 @@
 //! `tradebot`: the command-line front end. Parses arguments and calls the library crates.
 
+mod alert;
 mod backtest;
 mod data;
 mod db;
@@ -68,6 +69,8 @@ enum Command {
     },
     /// The health of everything: last research run, data freshness, disk, memory, errors, live service.
     Status(status::StatusArgs),
+    /// Send one alert through the configured channels (a test, or systemd's OnFailure=).
+    Alert(alert::AlertArgs),
 }
 
 impl Command {
@@ -97,6 +100,7 @@ fn main() -> Result<()> {
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
         Command::Db { command } => db::run(command),
         Command::Status(args) => status::run(args, &cli.ops),
+        Command::Alert(args) => alert::run(args, &cli.ops),
     };
     if let Some(service) = service {
         service.finish(&outcome);

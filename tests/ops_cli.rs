@@ -187,3 +187,49 @@ fn status_reports_every_section() {
     assert!(v["disk"]["databases"]["data/ops.db"].as_u64().unwrap() > 0);
     assert!(v["research"].is_null());
 }
+
+#[test]
+fn alert_sends_through_the_configured_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = tradebot(d, &["alert", "hello"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no alert channel in config/ops.toml"), "{}", text(&out.stderr));
+
+    let rx = ops::testing::Receiver::start();
+    std::fs::create_dir(d.join("config")).unwrap();
+    let config = format!("[[alerts.channels]]\nkind = \"slack\"\nurl = \"{}/slack\"\n", rx.base);
+    std::fs::write(d.join("config/ops.toml"), config).unwrap();
+    let args = [
+        "alert",
+        "--kind",
+        "error",
+        "--key",
+        "tradebot-research.service",
+        "--service",
+        "systemd",
+        "unit failed",
+    ];
+    let out = tradebot(d, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "sent to 1 channel(s)\n");
+    let got = rx.wait_for(1);
+    assert_eq!(got[0].path, "/slack");
+    assert_eq!(got[0].body["text"], "[systemd] WARNING error tradebot-research.service: unit failed");
+
+    let dead = ops::testing::refused_endpoint();
+    std::fs::write(
+        d.join("config/ops.toml"),
+        format!("[[alerts.channels]]\nkind = \"webhook\"\nurl = \"{dead}\"\n"),
+    )
+    .unwrap();
+    let out = tradebot(d, &["alert", "x", "--kind", "nonsense"]);
+    assert!(text(&out.stderr).contains("unknown kind \"nonsense\""), "{}", text(&out.stderr));
+    let out = tradebot(d, &["alert", "x"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("1 of 1 channels failed; last: alert to webhook: error sending request"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -21,6 +21,8 @@ pub mod disk;
 pub mod health;
 pub mod lock;
 pub mod logging;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 /// Now as UTC epoch nanoseconds (the system's timestamp unit, see `datasets::Timestamp`).
 pub fn now_ns() -> i64 {

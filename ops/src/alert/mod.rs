@@ -307,6 +307,8 @@ pub struct NotifierStats {
 
 #[derive(Default)]
 struct Counters {
+    /// The latest delivery failure, `channel: reason`.
+    last_failure: Mutex<Option<String>>,
     queued: AtomicU64,
     sent: AtomicU64,
     failed: AtomicU64,
@@ -431,6 +433,11 @@ impl Notifier {
         }
     }
 
+    /// The latest delivery failure (`channel: reason`), if any.
+    pub fn last_failure(&self) -> Option<String> {
+        self.inner.counters.last_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Waits at most `timeout` for every queued message to be sent or to fail (a short-lived
     /// command calls this before exiting so its last alert gets out).
     pub fn flush(&self, timeout: Duration) -> NotifierStats {
@@ -455,21 +462,22 @@ async fn deliver(
 ) {
     while let Some(message) = rx.recv().await {
         let result = client.post(channel.url()).json(&channel.payload(&message)).send().await;
-        // A warning, not an error: an ERROR would raise another alert about the alert.
-        let ok = match result {
-            Ok(resp) if resp.status().is_success() => true,
-            Ok(resp) => {
-                tracing::warn!("alert to {}: HTTP {}", channel.name, resp.status());
-                false
-            }
-            // Without the URL: a Telegram URL holds the bot token.
-            Err(e) => {
-                tracing::warn!("alert to {}: {}", channel.name, e.without_url());
-                false
+        // Without the URL: a Telegram URL holds the bot token.
+        let failure = match result {
+            Ok(resp) if resp.status().is_success() => None,
+            Ok(resp) => Some(format!("HTTP {}", resp.status())),
+            Err(e) => Some(e.without_url().to_string()),
+        };
+        match failure {
+            None => counters.sent.fetch_add(1, Ordering::AcqRel),
+            Some(reason) => {
+                let text = format!("alert to {}: {reason}", channel.name);
+                // A warning, not an error: an ERROR would raise another alert about the alert.
+                tracing::warn!("{text}");
+                *counters.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
+                counters.failed.fetch_add(1, Ordering::AcqRel)
             }
         };
-        let counter = if ok { &counters.sent } else { &counters.failed };
-        counter.fetch_add(1, Ordering::AcqRel);
     }
 }
 

@@ -1,110 +1,13 @@
 //! The notifier against real HTTP endpoints on 127.0.0.1: a receiver that records every
 //! request, one that accepts and never answers, and a port nothing listens on.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::*;
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Request {
-    path: String,
-    body: Value,
-}
-
-/// A tiny HTTP/1.1 server on an ephemeral loopback port recording each POST.
-struct Receiver {
-    base: String,
-    got: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&got);
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let sink = Arc::clone(&sink);
-                thread::spawn(move || serve(stream, &sink));
-            }
-        });
-        Receiver { base, got }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.got.lock().unwrap().clone()
-    }
-
-    /// Waits (bounded) until `n` requests arrived.
-    fn wait_for(&self, n: usize) -> Vec<Request> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.requests().len() < n && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
-        }
-        self.requests()
-    }
-}
-
-/// Reads requests off one connection (keep-alive) and answers each with 200.
-fn serve(stream: TcpStream, sink: &Mutex<Vec<Request>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-        let mut length = 0;
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header).unwrap();
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        sink.lock().unwrap().push(Request { path, body: serde_json::from_slice(&body).unwrap() });
-        out.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").unwrap();
-    }
-}
-
-/// Accepts connections and holds them open without ever answering.
-fn hanging_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
-    base
-}
-
-/// A loopback address with nothing listening: connections are refused.
-fn refused_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    base
-}
+use crate::testing::{Receiver, hanging_endpoint, refused_endpoint};
 
 fn config(toml_text: &str) -> AlertsConfig {
     toml::from_str(toml_text).unwrap()
@@ -234,6 +137,9 @@ fn a_hanging_or_dead_endpoint_never_blocks_the_caller_or_the_other_channels() {
         thread::sleep(Duration::from_millis(10));
     }
     assert!(notifier.stats().failed >= 10, "{:?}", notifier.stats());
+    let failure = notifier.last_failure().unwrap();
+    assert!(failure.starts_with("alert to webhook: error sending request"), "{failure}");
+    assert!(!failure.contains("127.0.0.1"), "no URL (it may hold a token): {failure}");
 }
 
 #[test]
