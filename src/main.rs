@@ -80,7 +80,6 @@ impl Command {
         match self {
             Command::Research(_) => Some(("research", true)),
             Command::Evolve(_) => Some(("evolve", true)),
-            Command::Sweep { .. } => Some(("sweep", false)),
             Command::Db { .. } => Some(("backup", false)),
             _ => None,
         }

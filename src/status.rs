@@ -319,11 +319,14 @@ fn write_disk(out: &mut String, d: &DiskUse) -> Result<()> {
     Ok(())
 }
 
-fn health_line(h: &HealthRecord) -> String {
-    let figures: Vec<String> =
-        health::pressures(h).into_iter().map(|(what, pct)| format!("{what} {pct:.0} %")).collect();
-    let rss = h.rss_bytes.map_or("?".into(), human);
-    format!("RSS {rss}, {}", figures.join(", "))
+/// A sample's pressure figures, led by the process's RSS when `rss`.
+fn health_line(h: &HealthRecord, rss: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if rss {
+        parts.push(format!("RSS {}", h.rss_bytes.map_or("?".into(), human)));
+    }
+    parts.extend(health::pressures(h).into_iter().map(|(what, pct)| format!("{what} {pct:.0} %")));
+    parts.join(", ")
 }
 
 fn write_health(out: &mut String, latest: &[HealthRecord], here: &HealthRecord) -> Result<()> {
@@ -338,10 +341,10 @@ fn write_health(out: &mut String, latest: &[HealthRecord], here: &HealthRecord) 
             h.service,
             h.pid,
             Timestamp(h.time_ns),
-            health_line(h)
+            health_line(h, true)
         )?;
     }
-    writeln!(out, "           this machine now: {}", health_line(here))?;
+    writeln!(out, "           this machine now: {}", health_line(here, false))?;
     Ok(())
 }
 

@@ -152,7 +152,7 @@ fn status_reports_every_section() {
     let d = dir.path();
     let out = tradebot(d, &["data", "generate", "--symbols", "3", "--years", "1", "--seed", "7"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = tradebot(d, &["sweep", "missing.toml"]);
+    let out = tradebot(d, &["evolve", "missing.toml"]);
     assert!(!out.status.success());
 
     let out = tradebot(d, &["status"]);
@@ -163,13 +163,13 @@ fn status_reports_every_section() {
         "data       data/store",
         "  1Day ",
         "disk       logs logs/ ",
-        "(sweep ",
+        "(evolve ",
         "data/ops.db ",
         "store ",
         "(latest: none yet)",
-        "this machine now: RSS ",
+        "this machine now: memory ",
         "errors     1 in the last 24 h",
-        " sweep sweep: missing.toml",
+        " evolve evolve: missing.toml",
         "live       live service: not configured (no data/live.db)",
     ] {
         assert!(s.contains(expected), "missing {expected:?} in\n{s}");

@@ -116,7 +116,8 @@ pub struct HealthRecord {
     pub swap_total_bytes: Option<u64>,
     /// `SwapFree`.
     pub swap_free_bytes: Option<u64>,
-    /// Memory charged to the process's cgroup (systemd unit) now.
+    /// Anonymous memory of the process's cgroup (systemd unit): what counts against
+    /// `MemoryMax=` and cannot be reclaimed without swap.
     pub cgroup_bytes: Option<u64>,
     /// The cgroup's `memory.max` (systemd `MemoryMax=`), when limited.
     pub cgroup_max_bytes: Option<u64>,

@@ -94,6 +94,13 @@ pub fn parse_cgroup(text: &str) -> Option<PathBuf> {
     Some(Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/')))
 }
 
+/// The `anon` line of a cgroup's `memory.stat`: memory that cannot be reclaimed without swap.
+/// (`memory.current` also counts the page cache of the memory-mapped bar store, which the
+/// kernel reclaims before `MemoryMax=` kills anything, so it would raise false alarms.)
+pub fn parse_cgroup_anon(stat: &str) -> Option<u64> {
+    stat.lines().find_map(|l| l.strip_prefix("anon ")?.trim().parse().ok())
+}
+
 /// `mem_used_total` (third field) of a zram `mm_stat`: the RAM the device uses.
 pub fn parse_zram_mm_stat(text: &str) -> Option<u64> {
     text.split_whitespace().nth(2)?.parse().ok()
@@ -114,7 +121,8 @@ pub fn sample(service: &str) -> HealthRecord {
     let cgroup = read("/proc/self/cgroup").and_then(|t| parse_cgroup(&t));
     // `memory.max` reads `max` when unlimited: no figure.
     let cgroup_max = cgroup.as_ref().and_then(|c| read_u64(c.join("memory.max")));
-    let cgroup_now = cgroup.as_ref().and_then(|c| read_u64(c.join("memory.current")));
+    let cgroup_now =
+        cgroup.as_ref().and_then(|c| read(c.join("memory.stat"))).and_then(|t| parse_cgroup_anon(&t));
     let zram = std::fs::read_dir("/sys/block").ok().map(|dir| {
         dir.filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().starts_with("zram"))
@@ -146,7 +154,7 @@ pub fn sample(service: &str) -> HealthRecord {
 }
 
 /// The percentage figures of a sample: `memory` (used of total), `swap` (used of total, zram
-/// included), `cgroup` (used of `MemoryMax`), `psi` (some avg10).
+/// included), `cgroup` (anonymous memory of `MemoryMax`), `psi` (some avg10).
 pub fn pressures(h: &HealthRecord) -> Vec<(&'static str, f64)> {
     let used = |free: Option<u64>, total: Option<u64>| match (free, total) {
         (Some(f), Some(t)) if t > 0 => Some(100.0 * (1.0 - f as f64 / t as f64)),
@@ -279,6 +287,7 @@ mod tests {
             Some(PathBuf::from("/sys/fs/cgroup/system.slice/tradebot-live.service"))
         );
         assert_eq!(parse_cgroup("4:memory:/x\n"), None, "cgroup v1 has no unified line");
+        assert_eq!(parse_cgroup_anon("anon 1048576\nfile 900000000\nanon_thp 0\n"), Some(1 << 20));
         assert_eq!(parse_zram_mm_stat("  8192  2048  4096  0  4096  0  0  0  0\n"), Some(4096));
     }
 
