@@ -323,7 +323,8 @@ fn write_disk(out: &mut String, d: &DiskUse) -> Result<()> {
 fn health_line(h: &HealthRecord, rss: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
     if rss {
-        parts.push(format!("RSS {}", h.rss_bytes.map_or("?".into(), human)));
+        let mb = |b: Option<u64>| b.map_or("?".into(), human);
+        parts.push(format!("RSS {} (peak {})", mb(h.rss_bytes), mb(h.rss_peak_bytes)));
     }
     parts.extend(health::pressures(h).into_iter().map(|(what, pct)| format!("{what} {pct:.0} %")));
     parts.join(", ")

@@ -67,10 +67,10 @@ fn a_failing_research_run_is_in_its_log_file_and_the_error_log() {
         .unwrap();
     assert_eq!((service.as_str(), component.as_str()), ("research", "research"));
     assert!(message.starts_with("no_such_file.toml: "), "{message}");
-    // The run's health sample was recorded too.
+    // The run's health samples, at start and at exit, were recorded too.
     let samples: i64 =
         db.query_row("SELECT COUNT(*) FROM health WHERE service = 'research'", [], |r| r.get(0)).unwrap();
-    assert_eq!(samples, 1);
+    assert_eq!(samples, 2);
 }
 
 #[test]

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &["
         service          TEXT    NOT NULL,
         pid              INTEGER NOT NULL,
         rss_bytes        INTEGER,
+        rss_peak_bytes   INTEGER,
         mem_total_bytes  INTEGER,
         mem_avail_bytes  INTEGER,
         swap_total_bytes INTEGER,
@@ -108,6 +109,8 @@ pub struct HealthRecord {
     pub pid: u32,
     /// Resident set size of the process.
     pub rss_bytes: Option<u64>,
+    /// Peak resident set size of the process so far (`VmHWM`).
+    pub rss_peak_bytes: Option<u64>,
     /// `MemTotal`.
     pub mem_total_bytes: Option<u64>,
     /// `MemAvailable`.
@@ -228,15 +231,16 @@ impl OpsDb {
     pub fn insert_health(&mut self, h: &HealthRecord) -> Result<(), OpsDbError> {
         let bytes = |v: Option<u64>| v.map(|b| b as i64);
         let done = self.conn.execute(
-            "INSERT INTO health (time_ns, service, pid, rss_bytes, mem_total_bytes, mem_avail_bytes,
-                swap_total_bytes, swap_free_bytes, cgroup_bytes, cgroup_max_bytes, psi_some_avg10,
-                psi_full_avg10, zram_bytes, worst_pct, worst)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            "INSERT INTO health (time_ns, service, pid, rss_bytes, rss_peak_bytes, mem_total_bytes,
+                mem_avail_bytes, swap_total_bytes, swap_free_bytes, cgroup_bytes, cgroup_max_bytes,
+                psi_some_avg10, psi_full_avg10, zram_bytes, worst_pct, worst)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 h.time_ns,
                 h.service,
                 h.pid,
                 bytes(h.rss_bytes),
+                bytes(h.rss_peak_bytes),
                 bytes(h.mem_total_bytes),
                 bytes(h.mem_avail_bytes),
                 bytes(h.swap_total_bytes),
@@ -256,9 +260,9 @@ impl OpsDb {
     /// The latest health sample of each service, by service name.
     pub fn latest_health(&self) -> Result<Vec<HealthRecord>, OpsDbError> {
         let rows = self.conn.prepare_cached(
-            "SELECT time_ns, service, pid, rss_bytes, mem_total_bytes, mem_avail_bytes, swap_total_bytes,
-                    swap_free_bytes, cgroup_bytes, cgroup_max_bytes, psi_some_avg10, psi_full_avg10,
-                    zram_bytes, worst_pct, worst
+            "SELECT time_ns, service, pid, rss_bytes, rss_peak_bytes, mem_total_bytes, mem_avail_bytes,
+                    swap_total_bytes, swap_free_bytes, cgroup_bytes, cgroup_max_bytes, psi_some_avg10,
+                    psi_full_avg10, zram_bytes, worst_pct, worst
              FROM health WHERE id IN (SELECT MAX(id) FROM health GROUP BY service) ORDER BY service",
         );
         let rows = rows.and_then(|mut stmt| {
@@ -269,17 +273,18 @@ impl OpsDb {
                     service: r.get(1)?,
                     pid: r.get(2)?,
                     rss_bytes: bytes(3)?,
-                    mem_total_bytes: bytes(4)?,
-                    mem_avail_bytes: bytes(5)?,
-                    swap_total_bytes: bytes(6)?,
-                    swap_free_bytes: bytes(7)?,
-                    cgroup_bytes: bytes(8)?,
-                    cgroup_max_bytes: bytes(9)?,
-                    psi_some_avg10: r.get(10)?,
-                    psi_full_avg10: r.get(11)?,
-                    zram_bytes: bytes(12)?,
-                    worst_pct: r.get(13)?,
-                    worst: r.get(14)?,
+                    rss_peak_bytes: bytes(4)?,
+                    mem_total_bytes: bytes(5)?,
+                    mem_avail_bytes: bytes(6)?,
+                    swap_total_bytes: bytes(7)?,
+                    swap_free_bytes: bytes(8)?,
+                    cgroup_bytes: bytes(9)?,
+                    cgroup_max_bytes: bytes(10)?,
+                    psi_some_avg10: r.get(11)?,
+                    psi_full_avg10: r.get(12)?,
+                    zram_bytes: bytes(13)?,
+                    worst_pct: r.get(14)?,
+                    worst: r.get(15)?,
                 })
             })?
             .collect()
@@ -347,6 +352,7 @@ mod tests {
             service: s.into(),
             pid: 7,
             rss_bytes: Some(1 << 20),
+            rss_peak_bytes: Some(3 << 20),
             psi_some_avg10: Some(0.5),
             worst_pct: 12.5,
             worst: "memory".into(),

@@ -72,9 +72,9 @@ pub fn parse_meminfo(text: &str) -> MemInfo {
     }
 }
 
-/// `VmRSS` of a `/proc/PID/status` text, in bytes.
-pub fn parse_rss(status: &str) -> Option<u64> {
-    kb_field(status, "VmRSS")
+/// `VmRSS` and `VmHWM` (peak) of a `/proc/PID/status` text, in bytes.
+pub fn parse_rss(status: &str) -> (Option<u64>, Option<u64>) {
+    (kb_field(status, "VmRSS"), kb_field(status, "VmHWM"))
 }
 
 /// `avg10` of the `some` and `full` lines of `/proc/pressure/memory`.
@@ -129,11 +129,13 @@ pub fn sample(service: &str) -> HealthRecord {
             .filter_map(|e| read(e.path().join("mm_stat")).and_then(|t| parse_zram_mm_stat(&t)))
             .sum::<u64>()
     });
+    let (rss, rss_peak) = read("/proc/self/status").map(|t| parse_rss(&t)).unwrap_or((None, None));
     let mut record = HealthRecord {
         time_ns: now_ns(),
         service: service.to_string(),
         pid: std::process::id(),
-        rss_bytes: read("/proc/self/status").and_then(|t| parse_rss(&t)),
+        rss_bytes: rss,
+        rss_peak_bytes: rss_peak,
         mem_total_bytes: mem.total,
         mem_avail_bytes: mem.available,
         swap_total_bytes: mem.swap_total,
@@ -205,6 +207,7 @@ pub fn alerts(h: &HealthRecord, config: &HealthConfig) -> Vec<Alert> {
 }
 
 /// The periodic check: a background thread that samples, records and alerts. Dropping it
+/// takes a last sample (so a run shorter than the interval still records its peak RSS) and
 /// stops the thread.
 pub struct HealthMonitor {
     stop: Option<Sender<()>>,
@@ -225,6 +228,7 @@ impl HealthMonitor {
                 loop {
                     check(&service, &path, &mut db, &notifier, &config);
                     if !matches!(stopped.recv_timeout(interval), Err(RecvTimeoutError::Timeout)) {
+                        record(&service, &path, &mut db);
                         return;
                     }
                 }
@@ -243,17 +247,24 @@ impl Drop for HealthMonitor {
     }
 }
 
-/// One check: sample, record (opening the database on first use), alert.
+/// One check: sample, alert, record.
 fn check(service: &str, path: &Path, db: &mut Option<OpsDb>, notifier: &Notifier, config: &HealthConfig) {
-    let h = sample(service);
-    for alert in alerts(&h, config) {
+    for alert in alerts(&record(service, path, db), config) {
         tracing::warn!(component = "health", "{}: {}", alert.title, alert.detail);
         notifier.notify(alert);
     }
+}
+
+/// Takes a sample and records it (opening the database on first use); returns the sample.
+fn record(service: &str, path: &Path, db: &mut Option<OpsDb>) -> HealthRecord {
+    let h = sample(service);
     if db.is_none() {
         match OpsDb::open(path) {
             Ok(opened) => *db = Some(opened),
-            Err(e) => return tracing::warn!(component = "health", "health sample not recorded: {e}"),
+            Err(e) => {
+                tracing::warn!(component = "health", "health sample not recorded: {e}");
+                return h;
+            }
         }
     }
     if let Some(db) = db {
@@ -263,6 +274,7 @@ fn check(service: &str, path: &Path, db: &mut Option<OpsDb>, notifier: &Notifier
             tracing::warn!(component = "health", "health sample not recorded: {e}");
         }
     }
+    h
 }
 
 #[cfg(test)]
@@ -279,7 +291,8 @@ mod tests {
         assert_eq!(m.available, Some(597_360 * 1024));
         assert_eq!(m.swap_total, Some(2_097_148 * 1024));
         assert_eq!(m.swap_free, Some(1_048_574 * 1024));
-        assert_eq!(parse_rss("Name:\ttradebot\nVmHWM:\t  9000 kB\nVmRSS:\t    1692 kB\n"), Some(1692 * 1024));
+        let status = "Name:\ttradebot\nVmHWM:\t  9000 kB\nVmRSS:\t    1692 kB\n";
+        assert_eq!(parse_rss(status), (Some(1692 * 1024), Some(9000 * 1024)));
         let psi = "some avg10=12.50 avg60=3.10 avg300=0.80 total=123\nfull avg10=4.00 avg60=1.00 avg300=0.20 total=45\n";
         assert_eq!(parse_psi(psi), (Some(12.5), Some(4.0)));
         assert_eq!(
@@ -343,5 +356,12 @@ mod tests {
         assert_eq!(latest.len(), 1);
         assert_eq!(latest[0].service, "research");
         assert_eq!(latest[0].pid, std::process::id());
+        assert!(latest[0].rss_peak_bytes >= latest[0].rss_bytes);
+        // Stopping took a last sample.
+        let rows: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM health", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2);
     }
 }
