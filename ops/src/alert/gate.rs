@@ -80,7 +80,8 @@ impl Gate {
         self.sent.push_back(now);
         if self.seen.len() >= PRUNE_AT {
             let window = self.window_ns;
-            self.seen.retain(|_, s| now - s.sent_ns < window || s.suppressed > 0);
+            // Keys outside the window are forgotten, with any count of copies suppressed long ago.
+            self.seen.retain(|_, s| now - s.sent_ns < window);
         }
         let previous = self.seen.insert(key, Seen { sent_ns: now, suppressed: 0 });
         Decision::Send {
