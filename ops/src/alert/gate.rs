@@ -133,4 +133,14 @@ mod tests {
             Decision::Send { suppressed: 0, held_back: 0 }
         );
     }
+
+    #[test]
+    fn memory_stays_bounded_with_endless_new_keys() {
+        let mut gate = Gate::new(60, 0);
+        for k in 0..5000 {
+            gate.decide(&at(Alert::reconciliation(&format!("order-{k}"), "unknown"), k));
+        }
+        // One key a minute with a one-minute window: only the latest stays remembered after a prune.
+        assert!(gate.seen.len() <= PRUNE_AT, "{}", gate.seen.len());
+    }
 }
