@@ -101,14 +101,15 @@ fn main() -> Result<()> {
         Command::Status(args) => status::run(args, &cli.ops),
         Command::Alert(args) => alert::run(args, &cli.ops),
     };
-    if let Some(service) = service {
-        service.finish(&outcome);
-    }
-    match outcome {
+    let outcome = match outcome {
         // The reader went away (`tradebot data info | head`): that is not a failure.
         Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
+    };
+    if let Some(service) = service {
+        service.finish(&outcome);
     }
+    outcome
 }
 
 /// Writes command output to stdout in one go; a closed pipe surfaces as an error that
