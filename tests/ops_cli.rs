@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::thread;
-use std::time::Duration;
 
 use ops::lock::DbLock;
+use ops::testing::{row_ids, service_db};
 use rusqlite::Connection;
 
 fn tradebot(cwd: &Path, args: &[&str]) -> Output {
@@ -23,25 +23,6 @@ fn tradebot(cwd: &Path, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn open_wal(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).unwrap();
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, symbol TEXT NOT NULL)")
-        .unwrap();
-    conn
-}
-
-fn order_ids(path: &Path) -> Vec<i64> {
-    let conn = Connection::open(path).unwrap();
-    conn.prepare("SELECT id FROM orders ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
 }
 
 #[test]
@@ -79,8 +60,8 @@ fn backup_while_a_service_writes_restore_refused_while_it_runs_then_every_row_ba
     let d = dir.path();
     std::fs::create_dir(d.join("data")).unwrap();
     let live = d.join("data/live.db");
-    drop(open_wal(&live));
-    drop(open_wal(&d.join("data/research.db")));
+    drop(service_db(&live));
+    drop(service_db(&d.join("data/research.db")));
 
     // The "live service": holds its database lock and commits an order per transaction.
     let committed = Arc::new(AtomicI64::new(0));
@@ -88,9 +69,9 @@ fn backup_while_a_service_writes_restore_refused_while_it_runs_then_every_row_ba
     let (c, s, path) = (Arc::clone(&committed), Arc::clone(&stop), live.clone());
     let service = thread::spawn(move || {
         let lock = DbLock::shared(&path).unwrap();
-        let conn = open_wal(&path);
+        let conn = service_db(&path);
         while !s.load(Ordering::Relaxed) {
-            conn.execute("INSERT INTO orders (symbol) VALUES ('SPY')", []).unwrap();
+            conn.execute("INSERT INTO rows (payload) VALUES ('order SPY')", []).unwrap();
             c.store(conn.last_insert_rowid(), Ordering::Release);
         }
         lock
@@ -109,8 +90,8 @@ fn backup_while_a_service_writes_restore_refused_while_it_runs_then_every_row_ba
     }
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let copy = d.join("bk").join(&today).join("live.db");
-    let in_copy = order_ids(&copy);
-    assert!(in_copy.len() as i64 >= before, "every order committed before the backup is in it");
+    let in_copy = row_ids(&copy);
+    assert!(in_copy.len() as i64 >= before, "every row committed before the backup is in it");
     assert_eq!(in_copy, (1..=in_copy.len() as i64).collect::<Vec<_>>());
 
     // `status` sees the service through its lock.
@@ -137,8 +118,8 @@ fn backup_while_a_service_writes_restore_refused_while_it_runs_then_every_row_ba
     let out = tradebot(d, &["db", "restore", &relative_copy]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("kept as data/live.db.before-restore"));
-    assert_eq!(order_ids(&live), in_copy);
-    assert_eq!(order_ids(&d.join("data/live.db.before-restore")).len() as i64, total);
+    assert_eq!(row_ids(&live), in_copy);
+    assert_eq!(row_ids(&d.join("data/live.db.before-restore")).len() as i64, total);
 
     let out = tradebot(d, &["status", "--backups", "bk"]);
     let status = text(&out.stdout);

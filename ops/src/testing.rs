@@ -1,9 +1,11 @@
-//! Local HTTP endpoints for testing alert channels (feature `testing`): a receiver on
-//! 127.0.0.1 that records every POST, an endpoint that accepts and never answers, and an
-//! address nothing listens on. The live bridge's tests can use them for its alerts too.
+//! Test support (feature `testing`; helpers panic on failure): local HTTP endpoints for alert
+//! channels — a receiver on 127.0.0.1 that records every POST, an endpoint that accepts and
+//! never answers, an address nothing listens on — and a service-like WAL database for backup
+//! tests. The live bridge's tests can use them too.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -108,4 +110,26 @@ pub fn refused_endpoint() -> String {
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     base
+}
+
+/// Opens (creating) a WAL database at `path` with a table `rows (id INTEGER PRIMARY KEY,
+/// payload TEXT)`, set up like a service's (10 s busy timeout).
+pub fn service_db(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).unwrap();
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+        .unwrap();
+    conn
+}
+
+/// The ids in the `rows` table of the database at `path`, ascending.
+pub fn row_ids(path: &Path) -> Vec<i64> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.prepare("SELECT id FROM rows ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
