@@ -61,6 +61,8 @@ pub fn install_stop_handler() {
 
 /// Runs `tradebot evolve`.
 pub fn run(args: EvolveArgs) -> Result<()> {
+    // Held for the run: `tradebot db restore` refuses to replace the database meanwhile.
+    let _lock = ops::lock::DbLock::shared(&args.db)?;
     let mut db = ResearchDb::open(&args.db)?;
     let (exp, seed) = match (args.resume, &args.config) {
         (Some(id), config) => {

@@ -1,12 +1,16 @@
 //! `tradebot`: the command-line front end. Parses arguments and calls the library crates.
 
+mod alert;
 mod backtest;
 mod data;
+mod db;
 mod evolve;
 mod progress;
 mod regimes;
 mod research;
 mod runs;
+mod service;
+mod status;
 mod sweep;
 
 use std::io::Write;
@@ -21,6 +25,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    ops: service::OpsArgs,
 }
 
 #[derive(Subcommand)]
@@ -59,10 +65,34 @@ enum Command {
         #[command(subcommand)]
         command: data::DataCommand,
     },
+    /// Back up every database (verified) or restore one.
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
+    /// The health of everything: last research run, data freshness, disk, memory, errors, live service.
+    Status(status::StatusArgs),
+    /// Send one alert through the configured channels (a test, or systemd's OnFailure=).
+    Alert(alert::AlertArgs),
+}
+
+impl Command {
+    /// The service name a long-running command logs under (its log file, error-log rows and
+    /// alerts), and whether it runs the periodic health check; `None` for quick commands.
+    fn service(&self) -> Option<(&'static str, bool)> {
+        match self {
+            Command::Research(_) => Some(("research", true)),
+            Command::Evolve(_) => Some(("evolve", true)),
+            Command::Db { .. } => Some(("backup", false)),
+            _ => None,
+        }
+    }
 }
 
 fn main() -> Result<()> {
-    let outcome = match Cli::parse().command {
+    let cli = Cli::parse();
+    let service = cli.command.service().map(|(name, health)| service::Service::start(name, &cli.ops, health));
+    let outcome = match cli.command {
         Command::Research(args) => research::run(args),
         Command::Evolve(args) => evolve::run(args),
         Command::Runs { command } => runs::run(command),
@@ -71,12 +101,19 @@ fn main() -> Result<()> {
         Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
+        Command::Db { command } => db::run(command),
+        Command::Status(args) => status::run(args, &cli.ops),
+        Command::Alert(args) => alert::run(args, &cli.ops),
     };
-    match outcome {
+    let outcome = match outcome {
         // The reader went away (`tradebot data info | head`): that is not a failure.
         Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
+    };
+    if let Some(service) = service {
+        service.finish(&outcome);
     }
+    outcome
 }
 
 /// Writes command output to stdout in one go; a closed pipe surfaces as an error that

@@ -43,6 +43,7 @@ impl GenerationBar {
     pub fn update<G, E>(&self, g: &GenerationReport<G, E>) {
         for e in &g.events {
             let line = format!("{} gen {}: {}: {}", self.bar.prefix(), e.generation, e.kind.name(), e.detail);
+            tracing::info!("{line}");
             if self.bar.is_hidden() {
                 eprintln!("{line}");
             } else {

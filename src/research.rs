@@ -15,6 +15,7 @@ use experiments::research_report::to_markdown;
 use crate::data;
 use crate::evolve::{STOP, install_stop_handler};
 use crate::progress::GenerationBar;
+use crate::service::note;
 
 /// The research file used when none is given and `experiments/nightly.toml` is not in the
 /// working directory: the copy built into the binary.
@@ -58,6 +59,8 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     };
     prepare_store(&args.store)?;
     install_stop_handler();
+    // Held for the run: `tradebot db restore` refuses to replace the database meanwhile.
+    let _lock = ops::lock::DbLock::shared(&args.db)?;
     let mut db = ResearchDb::open(&args.db)?;
     let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
@@ -65,6 +68,7 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     let outcome = pool.install(|| {
         research::run(&research, &args.store, &args.models, &mut db, threads, &STOP, |p| match p {
             Progress::Family(k, n, name) => {
+                tracing::info!("family {}/{n}: {name}", k + 1);
                 bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
             }
             Progress::Generation(g) => bar.update(g),
@@ -83,24 +87,22 @@ pub fn run(args: ResearchArgs) -> Result<()> {
         crate::emit(&to_markdown(&outcome.report))?;
     }
     let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    eprintln!(
+    note(&format!(
         "research run #{} recorded in {}; report: {}",
         outcome.run_id,
         args.db.display(),
         files.join(", ")
-    );
+    ));
     let t = &outcome.timing;
     let (ga, eval) = (t.total.as_secs_f64(), t.evaluating.as_secs_f64());
-    eprintln!(
+    note(&format!(
         "{} evaluations; GA runs {ga:.2} s, of which evaluating {eval:.2} s: GA overhead {:.1} % (checkpoints {:.2} s)",
         t.evaluations,
         if eval > 0.0 { (ga - eval) / eval * 100.0 } else { 0.0 },
         t.recording.as_secs_f64()
-    );
+    ));
     if outcome.stopped {
-        eprintln!(
-            "stopped early: the interrupted family's run can be resumed with `tradebot evolve --resume ID`"
-        );
+        note("stopped early: the interrupted family's run can be resumed with `tradebot evolve --resume ID`");
     }
     Ok(())
 }
@@ -109,13 +111,13 @@ pub fn run(args: ResearchArgs) -> Result<()> {
 fn prepare_store(store: &Path) -> Result<()> {
     match Store::open(store) {
         Err(StoreError::NotAStore(_)) => {
-            eprintln!("No store at {}: building the default research data.", store.display());
+            note(&format!("No store at {}: building the default research data.", store.display()));
             data::generate_default(store)
         }
         Err(e) => Err(e.into()),
         Ok(opened) => {
             let files = opened.verify().with_context(|| format!("verifying {}", store.display()))?;
-            eprintln!("{}: verified ({files} bars re-checked)", store.display());
+            note(&format!("{}: verified ({files} bars re-checked)", store.display()));
             Ok(())
         }
     }
