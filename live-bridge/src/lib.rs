@@ -1,1 +1,5 @@
-//! Placeholder crate: filled by its own issue; it exports nothing yet.
+//! The live bridge: runs promoted strategies against the Alpaca broker, paper or real.
+
+pub mod alpaca;
+pub mod clock;
+pub mod db;
