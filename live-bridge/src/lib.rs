@@ -3,3 +3,5 @@
 pub mod alpaca;
 pub mod clock;
 pub mod db;
+#[cfg(feature = "fake")]
+pub mod fake;

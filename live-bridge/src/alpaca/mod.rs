@@ -81,6 +81,8 @@ pub struct ClientConfig {
     pub requests_per_minute: u32,
     /// Market data feed (`iex` on the free plan, `sip` with a subscription).
     pub feed: Option<String>,
+    /// Bars per page of the data API (at most 10,000).
+    pub bar_page_limit: u32,
 }
 
 impl ClientConfig {
@@ -94,6 +96,7 @@ impl ClientConfig {
             max_backoff: Duration::from_secs(8),
             requests_per_minute: REQUESTS_PER_MINUTE,
             feed: None,
+            bar_page_limit: 10_000,
         }
     }
 }
@@ -300,7 +303,7 @@ impl Client {
             ("timeframe", timeframe.to_string()),
             ("start", rfc(start)),
             ("end", rfc(end)),
-            ("limit", "10000".to_string()),
+            ("limit", self.config.bar_page_limit.clamp(1, 10_000).to_string()),
             ("adjustment", "raw".to_string()),
         ];
         if let Some(feed) = &self.config.feed {
