@@ -2,6 +2,8 @@
 
 pub mod alpaca;
 pub mod clock;
+pub mod config;
 pub mod db;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod schedule;
