@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, phase TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     strategy TEXT NOT NULL, slot TEXT NOT NULL, day TEXT NOT NULL, status TEXT NOT NULL,
-    base TEXT, started_ns INTEGER NOT NULL, finished_ns INTEGER, detail TEXT NOT NULL DEFAULT '',
+    base TEXT, max_positions INTEGER, started_ns INTEGER NOT NULL, finished_ns INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (strategy, slot));
 CREATE TABLE IF NOT EXISTS signals (
     id INTEGER PRIMARY KEY, strategy TEXT NOT NULL, slot TEXT NOT NULL, bar_ns INTEGER NOT NULL,
@@ -184,6 +185,8 @@ pub struct RunRow {
     pub status: String,
     /// The sizing base (equity per slot at the signal bar's close).
     pub base: Option<f64>,
+    /// The strategy's position limit at planning (`None`: one per leg).
+    pub max_positions: Option<usize>,
     /// Why.
     pub detail: String,
 }
@@ -358,14 +361,16 @@ impl Db {
             "read run",
             self.conn
                 .query_row(
-                    "SELECT status, base, detail FROM runs WHERE strategy = ?1 AND slot = ?2",
+                    "SELECT status, base, max_positions, detail FROM runs WHERE strategy = ?1 AND slot = ?2",
                     params![strategy, slot],
                     |r| {
                         let base: Option<String> = r.get(1)?;
+                        let max: Option<i64> = r.get(2)?;
                         Ok(RunRow {
                             status: r.get(0)?,
                             base: base.and_then(|b| b.parse().ok()),
-                            detail: r.get(2)?,
+                            max_positions: max.map(|m| m as usize),
+                            detail: r.get(3)?,
                         })
                     },
                 )
@@ -419,18 +424,20 @@ impl Db {
     pub fn plan_run(
         &self,
         run: (&str, &str, &str),
-        base: f64,
+        sizing: (f64, Option<usize>),
         signals: &[SignalRow],
         orders: &[OrderRow],
         now_ns: i64,
     ) -> DbResult<()> {
         let (strategy, slot, day) = run;
+        let (base, max_positions) = sizing;
         let tx = ctx("begin", self.conn.unchecked_transaction())?;
         ctx(
             "plan run",
             tx.execute(
-                "INSERT INTO runs (strategy, slot, day, status, base, started_ns) VALUES (?1, ?2, ?3, 'planned', ?4, ?5)",
-                params![strategy, slot, day, base.to_string(), now_ns],
+                "INSERT INTO runs (strategy, slot, day, status, base, max_positions, started_ns)
+                 VALUES (?1, ?2, ?3, 'planned', ?4, ?5, ?6)",
+                params![strategy, slot, day, base.to_string(), max_positions.map(|m| m as i64), now_ns],
             ),
         )?;
         for s in signals {

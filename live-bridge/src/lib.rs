@@ -7,3 +7,7 @@ pub mod db;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod schedule;
+pub mod bars;
+pub mod guard;
+pub mod safety;
+pub mod service;

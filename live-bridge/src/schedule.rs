@@ -81,6 +81,12 @@ pub fn slot_name(t: Timestamp) -> String {
     calendar::to_new_york(t).format("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// The instant of a slot name written by [`slot_name`].
+pub fn slot_time(slot: &str) -> Option<Timestamp> {
+    let local = chrono::NaiveDateTime::parse_from_str(slot, "%Y-%m-%dT%H:%M").ok()?;
+    Some(new_york(local.date(), local.time()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +104,7 @@ mod tests {
         let regular = gap.runs(d(2025, 12, 30));
         assert_eq!(regular.len(), 389, "09:31 to 15:59");
         assert_eq!(slot_name(regular[0]), "2025-12-30T09:31");
+        assert_eq!(slot_time("2025-12-30T09:31"), Some(regular[0]));
         assert_eq!(slot_name(*regular.last().unwrap()), "2025-12-30T15:59");
         let early = gap.runs(d(2025, 12, 24));
         assert_eq!(slot_name(*early.last().unwrap()), "2025-12-24T12:59");
