@@ -72,13 +72,19 @@ impl BarCache {
 
     /// Where a strategy's history starts: `daily_days` calendar days back, or the open of the
     /// session `minute_sessions − 1` sessions before today's.
-    pub fn history_start(timeframe: Timeframe, now: Timestamp, daily_days: i64, minute_sessions: usize) -> Timestamp {
+    pub fn history_start(
+        timeframe: Timeframe,
+        now: Timestamp,
+        daily_days: i64,
+        minute_sessions: usize,
+    ) -> Timestamp {
         let today = calendar::session_date(now);
         if timeframe == Timeframe::Day1 {
             let first = today.checked_sub_days(Days::new(daily_days.max(1) as u64)).unwrap_or(today);
             return calendar::daily_bar_timestamp(first);
         }
-        let mut day = if calendar::is_trading_day(today) { today } else { calendar::previous_trading_day(today) };
+        let mut day =
+            if calendar::is_trading_day(today) { today } else { calendar::previous_trading_day(today) };
         for _ in 1..minute_sessions.max(1) {
             day = calendar::previous_trading_day(day);
         }
@@ -97,7 +103,12 @@ impl BarCache {
     ) -> Result<(), BarsError> {
         let from = symbols
             .iter()
-            .map(|s| self.bars.get(&(s.clone(), timeframe)).and_then(|b| b.last()).map_or(start, |b| Timestamp(b.ts.0 + 1)))
+            .map(|s| {
+                self.bars
+                    .get(&(s.clone(), timeframe))
+                    .and_then(|b| b.last())
+                    .map_or(start, |b| Timestamp(b.ts.0 + 1))
+            })
             .min()
             .unwrap_or(start)
             .max(start);
@@ -118,7 +129,12 @@ impl BarCache {
     }
 
     /// The symbols' bars on the timestamps they all have, ending with the bar `needed`.
-    pub fn market_data(&self, symbols: &[String], timeframe: Timeframe, needed: Timestamp) -> Result<MarketData, BarsError> {
+    pub fn market_data(
+        &self,
+        symbols: &[String],
+        timeframe: Timeframe,
+        needed: Timestamp,
+    ) -> Result<MarketData, BarsError> {
         let mut series = Vec::with_capacity(symbols.len());
         for s in symbols {
             let bars = self.bars.get(&(s.clone(), timeframe)).filter(|b| !b.is_empty());
@@ -169,7 +185,10 @@ mod tests {
         let daily = BarCache::last_needed(Timeframe::Day1, ten);
         assert_eq!(daily, calendar::daily_bar_timestamp(NaiveDate::from_ymd_opt(2025, 12, 29).unwrap()));
         let after_close = Timestamp(s.close.0 + NANOS_PER_MIN);
-        assert_eq!(BarCache::last_needed(Timeframe::Day1, after_close), calendar::daily_bar_timestamp(s.date));
+        assert_eq!(
+            BarCache::last_needed(Timeframe::Day1, after_close),
+            calendar::daily_bar_timestamp(s.date)
+        );
         let start = BarCache::history_start(Timeframe::Min1, ten, 400, 2);
         assert_eq!(start, calendar::session(NaiveDate::from_ymd_opt(2025, 12, 29).unwrap()).unwrap().open);
     }

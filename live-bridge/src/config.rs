@@ -92,6 +92,8 @@ pub struct AlpacaSection {
     pub retries: usize,
     /// Must be `true` to trade real money (without `--paper`).
     pub allow_live: bool,
+    /// Client-side request budget per minute (Alpaca allows 200).
+    pub requests_per_minute: u32,
 }
 
 impl Default for AlpacaSection {
@@ -104,6 +106,7 @@ impl Default for AlpacaSection {
             timeout_secs: 10.0,
             retries: 4,
             allow_live: false,
+            requests_per_minute: crate::alpaca::REQUESTS_PER_MINUTE,
         }
     }
 }
@@ -117,6 +120,7 @@ impl AlpacaSection {
         c.timeout = Duration::from_secs_f64(self.timeout_secs.max(0.05));
         c.retries = self.retries;
         c.feed = self.feed.clone();
+        c.requests_per_minute = self.requests_per_minute;
         c
     }
 }

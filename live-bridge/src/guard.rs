@@ -85,7 +85,11 @@ pub fn check(order: &Proposed<'_>, budget: &Budget) -> Result<(), Refusal> {
     match order.side {
         OrderSide::Sell => {
             if order.qty > budget.held {
-                return Err(Refusal::ShortSale { symbol: order.symbol.into(), qty: order.qty, held: budget.held });
+                return Err(Refusal::ShortSale {
+                    symbol: order.symbol.into(),
+                    qty: order.qty,
+                    held: budget.held,
+                });
             }
             Ok(())
         }
@@ -135,10 +139,16 @@ mod tests {
         assert_eq!(check(&buy(100, 100), &b), Ok(()));
         assert!(matches!(check(&buy(250, 100), &b), Err(Refusal::SettledCash { .. })));
         assert!(matches!(check(&buy(400, 100), &b), Err(Refusal::Allocation { .. })));
-        let big = Budget { settled_free: Decimal::from(50_000), strategy_cash: Decimal::from(50_000), ..b.clone() };
+        let big =
+            Budget { settled_free: Decimal::from(50_000), strategy_cash: Decimal::from(50_000), ..b.clone() };
         let err = check(&buy(245, 100), &big).unwrap_err();
         assert_eq!(err.to_string(), "position too large: SPY would be worth 25500, the limit is 25000.00");
-        let sell = |qty: i64| Proposed { symbol: "SPY", side: OrderSide::Sell, qty: Decimal::from(qty), price: Decimal::ONE };
+        let sell = |qty: i64| Proposed {
+            symbol: "SPY",
+            side: OrderSide::Sell,
+            qty: Decimal::from(qty),
+            price: Decimal::ONE,
+        };
         assert_eq!(check(&sell(10), &b), Ok(()));
         assert!(check(&sell(11), &b).unwrap_err().to_string().starts_with("short sale refused"));
     }

@@ -72,7 +72,13 @@ pub fn stopped(switch: &KillSwitch, db: &Db) -> DbResult<Option<String>> {
 
 /// Checks the equity breakers against the account now and records the peak; returns the ones
 /// that tripped now.
-pub fn check_equity(db: &Db, risk: &RiskSection, equity: Decimal, last_equity: Decimal, now_ns: i64) -> DbResult<Vec<String>> {
+pub fn check_equity(
+    db: &Db,
+    risk: &RiskSection,
+    equity: Decimal,
+    last_equity: Decimal,
+    now_ns: i64,
+) -> DbResult<Vec<String>> {
     let mut tripped = Vec::new();
     let eq = equity.to_f64().unwrap_or(0.0);
     let last = last_equity.to_f64().unwrap_or(0.0);
@@ -128,12 +134,19 @@ mod tests {
         let risk = RiskSection::default();
         let switch = KillSwitch::new(dir.path());
         assert_eq!(stopped(&switch, &db).unwrap(), None);
-        assert!(check_equity(&db, &risk, Decimal::from(99_000), Decimal::from(100_000), 1).unwrap().is_empty());
+        assert!(
+            check_equity(&db, &risk, Decimal::from(99_000), Decimal::from(100_000), 1).unwrap().is_empty()
+        );
         let tripped = check_equity(&db, &risk, Decimal::from(96_000), Decimal::from(100_000), 2).unwrap();
         assert_eq!(tripped.len(), 1, "3% daily loss: {tripped:?}");
         // Latched: a recovery does not clear it.
         check_equity(&db, &risk, Decimal::from(100_000), Decimal::from(100_000), 3).unwrap();
-        assert!(stopped(&switch, &db).unwrap().unwrap().starts_with("breaker daily_loss: equity 96000 is 4.00% below"));
+        assert!(
+            stopped(&switch, &db)
+                .unwrap()
+                .unwrap()
+                .starts_with("breaker daily_loss: equity 96000 is 4.00% below")
+        );
         db.reset_breakers().unwrap();
         let tripped = check_equity(&db, &risk, Decimal::from(84_000), Decimal::from(84_500), 4).unwrap();
         assert!(tripped[0].contains("below its peak"), "{tripped:?}");

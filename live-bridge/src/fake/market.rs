@@ -16,7 +16,7 @@ pub(super) fn rfc3339(t: Timestamp) -> String {
 }
 
 fn price(x: f64) -> Decimal {
-    Decimal::from_f64(x).unwrap_or_default().round_dp(4)
+    Decimal::from_f64(x).unwrap_or_default()
 }
 
 /// Index of the last bar starting at or before `now`.

@@ -10,6 +10,7 @@
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
 mod market;
+pub mod scenario;
 mod server;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -102,6 +103,7 @@ struct State {
     hang_at: Option<usize>,
     hanging: bool,
     rate: (u64, u32),
+    rate_limit: u32,
     updates: broadcast::Sender<String>,
 }
 
@@ -142,6 +144,7 @@ impl FakeAlpaca {
             hang_at: None,
             hanging: false,
             rate: (0, 0),
+            rate_limit: crate::alpaca::REQUESTS_PER_MINUTE,
             updates,
         };
         let state = Arc::new(Mutex::new(state));
@@ -216,6 +219,11 @@ impl FakeAlpaca {
     /// True once a request is hanging.
     pub fn is_hanging(&self) -> bool {
         self.with(|s| s.hanging)
+    }
+
+    /// Sets the requests per minute the rate-limit headers count down from (Alpaca: 200).
+    pub fn set_rate_limit(&self, per_minute: u32) {
+        self.with(|s| s.rate_limit = per_minute);
     }
 
     /// Requests seen so far.

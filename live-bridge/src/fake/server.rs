@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 
 use super::market::{order_json, rfc3339};
 use super::{Fault, Route, Seen, State};
-use crate::alpaca::REQUESTS_PER_MINUTE;
 use crate::alpaca::model::{AccountConfigurations, OrderRequest};
 
 type Shared = Arc<Mutex<State>>;
@@ -94,12 +93,12 @@ fn finish(shared: &Shared, n: usize, mut response: Response) -> Response {
     let remaining = if response.status() == StatusCode::TOO_MANY_REQUESTS {
         0
     } else {
-        REQUESTS_PER_MINUTE.saturating_sub(s.rate.1)
+        s.rate_limit.saturating_sub(s.rate.1)
     };
     // A 429 asks for a short wait so tests stay fast; a real reset is the minute's end.
     let reset = if remaining == 0 { now + 2 } else { (window + 1) * 60 };
     let headers = response.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(REQUESTS_PER_MINUTE));
+    headers.insert("x-ratelimit-limit", HeaderValue::from(s.rate_limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
     response

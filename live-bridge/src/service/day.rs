@@ -129,7 +129,9 @@ impl Bridge {
             Ok(days) => {
                 for d in days {
                     let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-                    if let (Some(day), Some(settle)) = (parse(&d.date), d.settlement_date.as_deref().and_then(parse)) {
+                    if let (Some(day), Some(settle)) =
+                        (parse(&d.date), d.settlement_date.as_deref().and_then(parse))
+                    {
                         self.settlement.insert(day, settle);
                     }
                 }
@@ -167,7 +169,13 @@ impl Bridge {
                 return Ok(());
             }
         };
-        safety::check_equity(&self.db, &self.config.risk, account.equity, account.last_equity, self.now_ns())?;
+        safety::check_equity(
+            &self.db,
+            &self.config.risk,
+            account.equity,
+            account.last_equity,
+            self.now_ns(),
+        )?;
         let day = date.to_string();
         let unsettled = self.db.unsettled(&day)?;
         let positions = self.db.positions()?;
@@ -198,7 +206,11 @@ impl Bridge {
             detail: serde_json::Value::Array(books).to_string(),
         };
         self.db.write_daily(&snapshot)?;
-        tracing::info!("{date}: equity {} ({} positions, {orders} orders, {signals} signals)", account.equity, positions.len());
+        tracing::info!(
+            "{date}: equity {} ({} positions, {orders} orders, {signals} signals)",
+            account.equity,
+            positions.len()
+        );
         Ok(())
     }
 }

@@ -13,6 +13,9 @@ mod orders;
 mod reconcile;
 mod run;
 
+pub use day::Ended;
+pub use run::client_order_id;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -133,7 +136,8 @@ impl Bridge {
         }
         let metas = match &config.service.store {
             Some(dir) => {
-                let store = datasets::store::Store::open(dir).map_err(|e| ServiceError::Store(e.to_string()))?;
+                let store =
+                    datasets::store::Store::open(dir).map_err(|e| ServiceError::Store(e.to_string()))?;
                 store.metas().cloned().collect()
             }
             None => Vec::new(),

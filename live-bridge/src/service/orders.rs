@@ -107,7 +107,9 @@ impl Bridge {
                     Ok(Some(found)) => return self.apply_order(&found),
                     Ok(None) if resends < RESENDS => {
                         resends += 1;
-                        tracing::warn!("{what}: the broker never received it; sending again with the same id");
+                        tracing::warn!(
+                            "{what}: the broker never received it; sending again with the same id"
+                        );
                         continue;
                     }
                     Ok(None) => {
@@ -132,7 +134,11 @@ impl Bridge {
 
     /// Follows `client_order_ids` until none is open or unknown, or `timeout` passes: stream
     /// events first, polling the broker as the fallback.
-    pub(super) async fn wait_terminal(&mut self, client_order_ids: &[String], timeout: Duration) -> Result<bool, ServiceError> {
+    pub(super) async fn wait_terminal(
+        &mut self,
+        client_order_ids: &[String],
+        timeout: Duration,
+    ) -> Result<bool, ServiceError> {
         let deadline = Instant::now() + timeout;
         let poll = Duration::from_secs_f64(self.config.service.poll_secs.max(0.01));
         loop {

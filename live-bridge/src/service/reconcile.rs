@@ -54,8 +54,12 @@ impl Bridge {
         }
         self.reconcile_positions().await?;
         for r in &self.strategies {
-            let cash = (account.equity * Decimal::try_from(r.strategy.allocation).unwrap_or_default()).round_dp(2);
-            let have = self.db.ensure_sleeve(&r.strategy.id, r.strategy.allocation, cash).map_err(|e| e.to_string())?;
+            let cash =
+                (account.equity * Decimal::try_from(r.strategy.allocation).unwrap_or_default()).round_dp(2);
+            let have = self
+                .db
+                .ensure_sleeve(&r.strategy.id, r.strategy.allocation, cash)
+                .map_err(|e| e.to_string())?;
             tracing::debug!("{}: cash {have}", r.strategy.id);
         }
         Ok(())
@@ -63,9 +67,10 @@ impl Bridge {
 
     /// Settles one pending order against the broker.
     async fn resolve_order(&mut self, o: &OrderRow) -> Result<(), String> {
-        let found = self.client.order_by_client_id(&o.client_order_id).await.map_err(|e| {
-            format!("cannot resolve order {} ({}): {e}", o.client_order_id, o.state.as_str())
-        })?;
+        let found =
+            self.client.order_by_client_id(&o.client_order_id).await.map_err(|e| {
+                format!("cannot resolve order {} ({}): {e}", o.client_order_id, o.state.as_str())
+            })?;
         match found {
             Some(order) => {
                 tracing::info!("order {}: the broker has it ({})", o.client_order_id, order.status.as_str());
@@ -116,8 +121,12 @@ impl Bridge {
                 let extra = qty - ours;
                 let manual = local.iter().find(|p| p.strategy == MANUAL && &p.symbol == symbol);
                 let (q, c) = manual.map_or((Decimal::ZERO, Decimal::ZERO), |p| (p.qty, p.cost));
-                tracing::warn!("adopting {extra} {symbol} held at the broker but unknown here (marked manual)");
-                self.db.set_position(MANUAL, symbol, q + extra, c + extra * avg, now).map_err(|e| e.to_string())?;
+                tracing::warn!(
+                    "adopting {extra} {symbol} held at the broker but unknown here (marked manual)"
+                );
+                self.db
+                    .set_position(MANUAL, symbol, q + extra, c + extra * avg, now)
+                    .map_err(|e| e.to_string())?;
             }
         }
         for (symbol, ours) in held {
@@ -133,7 +142,10 @@ impl Bridge {
                 let cut = excess.min(p.qty);
                 let left = p.qty - cut;
                 let cost = if p.qty.is_zero() { Decimal::ZERO } else { p.cost * left / p.qty };
-                tracing::warn!("closing {cut} {symbol} of {} locally: the broker no longer holds them", p.strategy);
+                tracing::warn!(
+                    "closing {cut} {symbol} of {} locally: the broker no longer holds them",
+                    p.strategy
+                );
                 self.db.set_position(&p.strategy, &symbol, left, cost, now).map_err(|e| e.to_string())?;
                 excess -= cut;
                 if excess.is_zero() {

@@ -64,7 +64,8 @@ fn last_bar_signals(
             Signal::EnterShort => ("enter_short", 1.0),
         };
         let bars = &s.bars;
-        let price = rules.costs.slippage.fill_price(Side::Buy, bars.close()[t], bars.low()[t], bars.high()[t]);
+        let price =
+            rules.costs.slippage.fill_price(Side::Buy, bars.close()[t], bars.low()[t], bars.high()[t]);
         rows.push(SignalRow {
             strategy: strategy.id.clone(),
             slot: slot.to_string(),
@@ -153,7 +154,12 @@ impl Bridge {
     }
 
     /// Computes and stores the run's signals and exit orders.
-    async fn plan(&mut self, idx: usize, slot: &str, t: Timestamp) -> Result<Result<(), Outcome>, ServiceError> {
+    async fn plan(
+        &mut self,
+        idx: usize,
+        slot: &str,
+        t: Timestamp,
+    ) -> Result<Result<(), Outcome>, ServiceError> {
         if let Err(reason) = &self.reconciled {
             let reason = reason.clone();
             self.reconcile().await?;
@@ -168,14 +174,21 @@ impl Bridge {
                 return Ok(Err(("failed", format!("account: {e}"))));
             }
         };
-        for reason in safety::check_equity(&self.db, &self.config.risk, account.equity, account.last_equity, self.now_ns())? {
+        for reason in safety::check_equity(
+            &self.db,
+            &self.config.risk,
+            account.equity,
+            account.last_equity,
+            self.now_ns(),
+        )? {
             tracing::error!("circuit breaker tripped: {reason}");
         }
         let strategy = self.strategies[idx].strategy.clone();
         self.checkpoint("data", &format!("{} {slot}", strategy.id))?;
         let now = self.clock.now();
         let (tf, service) = (strategy.timeframe, &self.config.service);
-        let start = BarCache::history_start(tf, now, service.daily_history_days, service.minute_history_sessions);
+        let start =
+            BarCache::history_start(tf, now, service.daily_history_days, service.minute_history_sessions);
         if let Err(e) = self.bars.refresh(&self.client, &strategy.symbols, tf, start, now).await {
             return Ok(Err(("failed", format!("bars: {e}"))));
         }
@@ -219,8 +232,17 @@ impl Bridge {
         }
         rows.extend(gap_candidates(&strategy, &data));
         let day = calendar::session_date(t).to_string();
-        self.checkpoint("plan", &format!("{} {slot}: {} signals, {} exits", strategy.id, rows.len(), exits.len()))?;
-        self.db.plan_run((&strategy.id, slot, &day), (base, max_positions.map(|m| m.get())), &rows, &exits, self.now_ns())?;
+        self.checkpoint(
+            "plan",
+            &format!("{} {slot}: {} signals, {} exits", strategy.id, rows.len(), exits.len()),
+        )?;
+        self.db.plan_run(
+            (&strategy.id, slot, &day),
+            (base, max_positions.map(|m| m.get())),
+            &rows,
+            &exits,
+            self.now_ns(),
+        )?;
         for r in rows.iter().filter(|r| r.action != "candidate") {
             tracing::info!("{} {slot}: signal {} {} ({})", strategy.id, r.side, r.symbol, r.action);
         }
@@ -244,7 +266,13 @@ impl Bridge {
         self.db.set_run_status(id, slot, "exits_sent", "", self.now_ns())?;
         for o in orders.iter().filter(|o| o.side == OrderSide::Buy && o.state == OrderState::Intent) {
             match self.entry_blocked(late)? {
-                Some(why) => self.db.set_order_state(&o.client_order_id, OrderState::NotSent, None, &why, self.now_ns())?,
+                Some(why) => self.db.set_order_state(
+                    &o.client_order_id,
+                    OrderState::NotSent,
+                    None,
+                    &why,
+                    self.now_ns(),
+                )?,
                 None => self.submit(o).await?,
             }
         }
@@ -263,7 +291,11 @@ impl Bridge {
                 Ok(order) => {
                     signal.action = "order".into();
                     signal.client_order_id = Some(order.client_order_id.clone());
-                    self.db.add_orders(std::slice::from_ref(&signal), std::slice::from_ref(&order), self.now_ns())?;
+                    self.db.add_orders(
+                        std::slice::from_ref(&signal),
+                        std::slice::from_ref(&order),
+                        self.now_ns(),
+                    )?;
                     self.submit(&order).await?;
                     entries += 1;
                 }
@@ -275,7 +307,8 @@ impl Bridge {
                 }
             }
         }
-        let detail = format!("{} exit(s), {entries} entr{}", exits.len(), if entries == 1 { "y" } else { "ies" });
+        let detail =
+            format!("{} exit(s), {entries} entr{}", exits.len(), if entries == 1 { "y" } else { "ies" });
         self.db.set_run_status(id, slot, "done", &detail, self.now_ns())?;
         Ok(())
     }
@@ -315,10 +348,11 @@ impl Bridge {
         let cash = self.db.sleeve_cash(&strategy.id)?.unwrap_or_default();
         // The stored fraction stands for the rule's: the kernel computes nothing else from the closes.
         let rules = TradeRules { sizing: Sizing::FixedFraction(fraction), ..strategy.rules };
-        let qty = match entry_quantity(&rules, &[], strength, base, cash.to_f64().unwrap_or(0.0), signal.price) {
-            Ok(q) => to_decimal(q).round_dp(9),
-            Err(reason) => return Ok(Err(format!("sizing: {reason:?}"))),
-        };
+        let qty =
+            match entry_quantity(&rules, &[], strength, base, cash.to_f64().unwrap_or(0.0), signal.price) {
+                Ok(q) => to_decimal(q).round_dp(9),
+                Err(reason) => return Ok(Err(format!("sizing: {reason:?}"))),
+            };
         let account = match self.client.account().await {
             Ok(a) => a,
             Err(e) => return Ok(Err(format!("account unavailable: {e}"))),
@@ -335,7 +369,8 @@ impl Bridge {
             account_held,
             max_position_fraction: self.config.risk.max_position_fraction,
         };
-        let proposed = Proposed { symbol: &signal.symbol, side: OrderSide::Buy, qty, price: to_decimal(signal.price) };
+        let proposed =
+            Proposed { symbol: &signal.symbol, side: OrderSide::Buy, qty, price: to_decimal(signal.price) };
         if let Err(refusal) = guard::check(&proposed, &budget) {
             return Ok(Err(refusal.to_string()));
         }

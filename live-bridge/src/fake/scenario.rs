@@ -1,0 +1,100 @@
+//! A ready-made replay for tests: a synthetic market served by the fake, a promoted
+//! `gap_fill` strategy over its minute-bar symbols, and a config pointing the service at both.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use datasets::synth::{SynthConfig, Universe};
+use datasets::{AssetClass, Timeframe, Timestamp, calendar};
+use kernel::sim::{SizingPrice, TradeRules};
+use kernel::strategy::{GapFill, MarketData, Params, Strategy, SymbolData};
+use promoted::{PromotedDir, PromotedStrategy};
+
+use super::FakeAlpaca;
+use crate::config::{LiveConfig, ReplaySection};
+use crate::schedule::new_york;
+
+/// The replayed session: the last of the synthetic universe's two minute-bar sessions.
+pub fn replay_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid date")
+}
+
+/// A small synthetic universe ending on [`replay_date`], with two sessions of minute bars.
+pub fn universe(stocks: usize) -> Universe {
+    let config = SynthConfig {
+        symbols: stocks,
+        years: 1,
+        seed: 7,
+        end: replay_date(),
+        minute_days: 2,
+        minute_symbols: None,
+    };
+    Universe::new(&config).expect("a valid synthetic config")
+}
+
+/// The universe's tradable symbols with minute bars, as aligned 1-minute market data.
+pub fn minute_data(universe: &Universe) -> MarketData {
+    let symbols = universe
+        .symbols()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.asset_class != AssetClass::Index)
+        .filter_map(|(i, m)| universe.minute(i).map(|bars| SymbolData { meta: m.clone(), bars }))
+        .collect();
+    MarketData::new(Timeframe::Min1, symbols).expect("synthetic minute bars are aligned")
+}
+
+/// Serves every symbol's daily bars and minute bars.
+pub fn serve(fake: &FakeAlpaca, universe: &Universe) {
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        fake.add_bars(&meta.symbol, Timeframe::Day1, universe.daily(i));
+        if let Some(bars) = universe.minute(i) {
+            fake.add_bars(&meta.symbol, Timeframe::Min1, bars);
+        }
+    }
+}
+
+/// The rules the replay trades with: the kernel's defaults, sized at the signal bar's close
+/// (the only price known when a live order is sent).
+pub fn rules() -> TradeRules {
+    TradeRules { sizing_price: SizingPrice::SignalClose, ..TradeRules::default() }
+}
+
+/// `gap_fill` with gaps from 0.1 % up, on `data`'s symbols: the strategy the replay runs.
+pub fn gap_fill(data: &MarketData, allocation: f64) -> PromotedStrategy {
+    let strategy: &dyn Strategy = &GapFill;
+    let params = Params::parse(strategy.space(), ["min_gap=0.001", "max_gap=0.08", "exit_minute=240"])
+        .expect("valid params");
+    PromotedStrategy::builtin("gap_fill", strategy, &params, data, rules(), allocation, "replay test")
+}
+
+/// Writes `strategies` as the current promoted set in `dir`.
+pub fn promote(dir: &Path, strategies: Vec<PromotedStrategy>) {
+    PromotedDir::new(dir).commit(strategies, "replay test", 0).expect("a valid promoted set");
+}
+
+/// 07:55 New York on the replay date: before PRE_MARKET.
+pub fn replay_start() -> Timestamp {
+    new_york(replay_date(), chrono::NaiveTime::from_hms_opt(7, 55, 0).expect("valid time"))
+}
+
+/// A config replaying one session from [`replay_start`] with data under `root`, the broker at
+/// `fake`: fast polling, short timeouts.
+pub fn config(root: &Path, fake: &FakeAlpaca) -> LiveConfig {
+    let mut c = LiveConfig::default();
+    c.service.data_dir = root.join("live");
+    c.service.promoted = root.join("promoted");
+    c.service.fill_timeout_secs = 2.0;
+    c.service.poll_secs = 0.02;
+    let endpoints = fake.endpoints();
+    c.alpaca.paper.trading = Some(endpoints.trading);
+    c.alpaca.paper.data = Some(endpoints.data);
+    c.alpaca.paper.stream = Some(endpoints.stream);
+    c.alpaca.timeout_secs = 2.0;
+    // A replayed day sends a day's requests in seconds: lift the per-minute budget on both sides.
+    c.alpaca.requests_per_minute = 1_000_000;
+    fake.set_rate_limit(1_000_000);
+    let start = calendar::to_new_york(replay_start()).to_rfc3339();
+    c.replay = Some(ReplaySection { start, sessions: 1 });
+    c
+}
