@@ -3,6 +3,7 @@
 mod backtest;
 mod data;
 mod evolve;
+mod live;
 mod progress;
 mod research;
 mod runs;
@@ -51,6 +52,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The live-bridge service (Alpaca, paper or real), its kill switch and status.
+    Live(live::LiveArgs),
     /// Import, generate, inspect and export market data.
     Data {
         #[command(subcommand)]
@@ -64,6 +67,7 @@ fn main() -> Result<()> {
         Command::Evolve(args) => evolve::run(args),
         Command::Runs { command } => runs::run(command),
         Command::Data { command } => data::run(command),
+        Command::Live(args) => live::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),

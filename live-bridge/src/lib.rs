@@ -11,3 +11,4 @@ pub mod guard;
 pub mod safety;
 pub mod schedule;
 pub mod service;
+pub mod status;

@@ -100,7 +100,8 @@ struct State {
     fill_mode: FillMode,
     seen: Vec<Seen>,
     duplicate_submissions: usize,
-    hang_at: Option<usize>,
+    hang_at: Option<(Route, usize)>,
+    counts: HashMap<Route, usize>,
     hanging: bool,
     rate: (u64, u32),
     rate_limit: u32,
@@ -142,6 +143,7 @@ impl FakeAlpaca {
             seen: Vec::new(),
             duplicate_submissions: 0,
             hang_at: None,
+            counts: HashMap::new(),
             hanging: false,
             rate: (0, 0),
             rate_limit: crate::alpaca::REQUESTS_PER_MINUTE,
@@ -207,9 +209,10 @@ impl FakeAlpaca {
         });
     }
 
-    /// Answers request number `n` (counting from 1 over all requests) only after acting on it,
-    /// and then never: the request hangs, so a kill test can kill the client mid-request.
-    pub fn hang_at(&self, n: Option<usize>) {
+    /// Acts on the `n`-th request on `route` (counting from 1 since the fake started;
+    /// [`Route::Any`] counts all) and then never answers it: the request hangs, so a kill test
+    /// can kill the client while the broker has acted and the client does not know.
+    pub fn hang_at(&self, n: Option<(Route, usize)>) {
         self.with(|s| {
             s.hang_at = n;
             s.hanging = false;
@@ -224,6 +227,11 @@ impl FakeAlpaca {
     /// Sets the requests per minute the rate-limit headers count down from (Alpaca: 200).
     pub fn set_rate_limit(&self, per_minute: u32) {
         self.with(|s| s.rate_limit = per_minute);
+    }
+
+    /// Requests seen so far on `route` ([`Route::Any`]: all).
+    pub fn count(&self, route: Route) -> usize {
+        self.with(|s| s.counts.get(&route).copied().unwrap_or(0))
     }
 
     /// Requests seen so far.

@@ -11,7 +11,7 @@ use kernel::strategy::{GapFill, MarketData, Params, Strategy, SymbolData};
 use promoted::{PromotedDir, PromotedStrategy};
 
 use super::FakeAlpaca;
-use crate::config::{LiveConfig, ReplaySection};
+use crate::config::LiveConfig;
 use crate::schedule::new_york;
 
 /// The replayed session: the last of the synthetic universe's two minute-bar sessions.
@@ -78,23 +78,41 @@ pub fn replay_start() -> Timestamp {
     new_york(replay_date(), chrono::NaiveTime::from_hms_opt(7, 55, 0).expect("valid time"))
 }
 
-/// A config replaying one session from [`replay_start`] with data under `root`, the broker at
-/// `fake`: fast polling, short timeouts.
-pub fn config(root: &Path, fake: &FakeAlpaca) -> LiveConfig {
-    let mut c = LiveConfig::default();
-    c.service.data_dir = root.join("live");
-    c.service.promoted = root.join("promoted");
-    c.service.fill_timeout_secs = 2.0;
-    c.service.poll_secs = 0.02;
-    let endpoints = fake.endpoints();
-    c.alpaca.paper.trading = Some(endpoints.trading);
-    c.alpaca.paper.data = Some(endpoints.data);
-    c.alpaca.paper.stream = Some(endpoints.stream);
-    c.alpaca.timeout_secs = 2.0;
+/// The config text replaying one session from [`replay_start`] with data under `root`, the
+/// broker at `fake`: fast polling, short timeouts, and `extra` TOML appended (e.g. a
+/// `[strategies.gap_fill]` section).
+pub fn config_toml(root: &Path, fake: &FakeAlpaca, extra: &str) -> String {
+    let e = fake.endpoints();
     // A replayed day sends a day's requests in seconds: lift the per-minute budget on both sides.
-    c.alpaca.requests_per_minute = 1_000_000;
     fake.set_rate_limit(1_000_000);
     let start = calendar::to_new_york(replay_start()).to_rfc3339();
-    c.replay = Some(ReplaySection { start, sessions: 1 });
-    c
+    format!(
+        r#"[alpaca]
+timeout_secs = 2.0
+requests_per_minute = 1000000
+[alpaca.paper]
+trading = "{trading}"
+data = "{data}"
+stream = "{stream}"
+[service]
+data_dir = "{live}"
+promoted = "{promoted}"
+fill_timeout_secs = 2.0
+poll_secs = 0.02
+shutdown_grace_secs = 5.0
+[replay]
+start = "{start}"
+sessions = 1
+{extra}"#,
+        trading = e.trading,
+        data = e.data,
+        stream = e.stream,
+        live = root.join("live").display(),
+        promoted = root.join("promoted").display(),
+    )
+}
+
+/// [`config_toml`] parsed.
+pub fn config(root: &Path, fake: &FakeAlpaca) -> LiveConfig {
+    LiveConfig::parse(&config_toml(root, fake, "")).expect("the scenario config is valid")
 }

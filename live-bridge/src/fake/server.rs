@@ -57,7 +57,12 @@ async fn handle(
         s.seen.push(Seen { method: method.to_string(), path: path.clone(), status: 0 });
         let fault = [route, Route::Any].iter().find_map(|r| s.faults.get_mut(r).and_then(|q| q.pop_front()));
         let n = s.seen.len();
-        (n, fault, s.hang_at == Some(n))
+        *s.counts.entry(route).or_default() += 1;
+        if route != Route::Any {
+            *s.counts.entry(Route::Any).or_default() += 1;
+        }
+        let hang = s.hang_at.is_some_and(|(r, k)| s.counts.get(&r) == Some(&k));
+        (n, fault, hang)
     };
     match fault {
         Some(Fault::Status(code)) => return finish(&shared, n, error(code, "injected fault")),
