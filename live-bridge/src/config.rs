@@ -94,6 +94,8 @@ pub struct AlpacaSection {
     pub allow_live: bool,
     /// Client-side request budget per minute (Alpaca allows 200).
     pub requests_per_minute: u32,
+    /// First retry delay, milliseconds (doubles up to 8 s, with jitter).
+    pub backoff_ms: u64,
 }
 
 impl Default for AlpacaSection {
@@ -107,6 +109,7 @@ impl Default for AlpacaSection {
             retries: 4,
             allow_live: false,
             requests_per_minute: crate::alpaca::REQUESTS_PER_MINUTE,
+            backoff_ms: 250,
         }
     }
 }
@@ -121,6 +124,8 @@ impl AlpacaSection {
         c.retries = self.retries;
         c.feed = self.feed.clone();
         c.requests_per_minute = self.requests_per_minute;
+        c.min_backoff = Duration::from_millis(self.backoff_ms);
+        c.max_backoff = c.max_backoff.max(c.min_backoff);
         c
     }
 }

@@ -90,6 +90,7 @@ pub fn config_toml(root: &Path, fake: &FakeAlpaca, extra: &str) -> String {
         r#"[alpaca]
 timeout_secs = 2.0
 requests_per_minute = 1000000
+backoff_ms = 5
 [alpaca.paper]
 trading = "{trading}"
 data = "{data}"

@@ -61,6 +61,9 @@ pub enum ServiceError {
     Api(#[from] AlpacaError),
 }
 
+/// A failed reconciliation is retried by a run at most this often (5 minutes).
+const RECONCILE_RETRY_NS: i64 = 5 * 60_000_000_000;
+
 /// A promoted strategy as the service runs it.
 pub struct Registered {
     /// The strategy.
@@ -87,6 +90,9 @@ pub struct Bridge {
     shutdown: watch::Receiver<bool>,
     /// `Err(reason)` while the last reconciliation failed: no trading.
     reconciled: Result<(), String>,
+    /// When reconciliation was last attempted (a failed one is retried at most every
+    /// [`RECONCILE_RETRY_NS`]).
+    reconciled_at: Option<datasets::Timestamp>,
     /// Settlement date of each trade date, from the broker's calendar.
     settlement: BTreeMap<NaiveDate, NaiveDate>,
 }
@@ -155,6 +161,7 @@ impl Bridge {
             events_tx: Some(events_tx),
             shutdown,
             reconciled: Err("not reconciled yet".into()),
+            reconciled_at: None,
             settlement: BTreeMap::new(),
         })
     }

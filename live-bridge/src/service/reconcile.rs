@@ -21,6 +21,7 @@ impl Bridge {
     /// Reconciles and records the outcome in `self.reconciled`.
     pub(super) async fn reconcile(&mut self) -> Result<(), ServiceError> {
         self.checkpoint("reconcile", "start")?;
+        self.reconciled_at = Some(self.clock.now());
         let outcome = self.try_reconcile().await;
         match &outcome {
             Ok(()) => {

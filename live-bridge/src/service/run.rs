@@ -162,7 +162,10 @@ impl Bridge {
     ) -> Result<Result<(), Outcome>, ServiceError> {
         if let Err(reason) = &self.reconciled {
             let reason = reason.clone();
-            self.reconcile().await?;
+            let due = self.reconciled_at.is_none_or(|at| self.now_ns() - at.0 >= super::RECONCILE_RETRY_NS);
+            if due {
+                self.reconcile().await?;
+            }
             if self.reconciled.is_err() {
                 return Ok(Err(("skipped", format!("not reconciled with the broker: {reason}"))));
             }
