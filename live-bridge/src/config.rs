@@ -262,10 +262,10 @@ impl LiveConfig {
         }
         for (id, s) in &self.strategies {
             for (key, value) in [("at", &s.at), ("until", &s.until)] {
-                if let Some(v) = value {
-                    if parse_time(v).is_none() {
-                        return Err(format!("strategies.{id}.{key}: `{v}` is not HH:MM"));
-                    }
+                if let Some(v) = value
+                    && parse_time(v).is_none()
+                {
+                    return Err(format!("strategies.{id}.{key}: `{v}` is not HH:MM"));
                 }
             }
             if s.every_minutes == Some(0) {
@@ -283,10 +283,10 @@ impl LiveConfig {
                 return Err(format!("{key}: {v} is not in (0, 1]"));
             }
         }
-        if let Some(replay) = &self.replay {
-            if chrono::DateTime::parse_from_rfc3339(&replay.start).is_err() {
-                return Err(format!("replay.start: `{}` is not an RFC 3339 instant", replay.start));
-            }
+        if let Some(replay) = &self.replay
+            && chrono::DateTime::parse_from_rfc3339(&replay.start).is_err()
+        {
+            return Err(format!("replay.start: `{}` is not an RFC 3339 instant", replay.start));
         }
         Ok(())
     }

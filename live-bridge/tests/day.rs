@@ -97,5 +97,5 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     assert_eq!(daily.len(), 1);
     assert_eq!(daily[0].day, "2025-12-31");
     assert_eq!(daily[0].equity, fake.cash());
-    assert_eq!(clock.now().0 >= calendar::session(scenario::replay_date()).unwrap().close.0, true);
+    assert!(clock.now().0 >= calendar::session(scenario::replay_date()).unwrap().close.0);
 }

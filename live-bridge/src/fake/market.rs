@@ -29,11 +29,11 @@ impl State {
     /// close after the last bar), else today's daily open, else the last daily close.
     pub(super) fn fill_price(&self, symbol: &str) -> Option<Decimal> {
         let now = self.clock.now();
-        if let Some(bars) = self.minute.get(symbol) {
-            if let Some(i) = bar_at(bars, now) {
-                let in_progress = now.0 < bars.timestamps()[i] + NANOS_PER_MIN;
-                return Some(price(if in_progress { bars.open()[i] } else { bars.close()[i] }));
-            }
+        if let Some(bars) = self.minute.get(symbol)
+            && let Some(i) = bar_at(bars, now)
+        {
+            let in_progress = now.0 < bars.timestamps()[i] + NANOS_PER_MIN;
+            return Some(price(if in_progress { bars.open()[i] } else { bars.close()[i] }));
         }
         let bars = self.daily.get(symbol)?;
         let i = bar_at(bars, now)?;

@@ -70,10 +70,10 @@ impl Bridge {
         self.reconcile().await?;
         let sessions = self.config.replay.as_ref().map(|r| r.sessions);
         let mut date = calendar::session_date(self.clock.now());
-        if let Some(&(last, _)) = self.steps(date).last() {
-            if self.clock.now() > last {
-                date = calendar::next_trading_day(date);
-            }
+        if let Some(&(last, _)) = self.steps(date).last()
+            && self.clock.now() > last
+        {
+            date = calendar::next_trading_day(date);
         }
         if !calendar::is_trading_day(date) {
             date = calendar::next_trading_day(date);
@@ -149,10 +149,10 @@ impl Bridge {
             .collect();
         symbols.sort();
         symbols.dedup();
-        if !symbols.is_empty() {
-            if let Err(e) = self.bars.refresh(&self.client, &symbols, Timeframe::Day1, start, now).await {
-                tracing::warn!("daily bars refresh: {e}");
-            }
+        if !symbols.is_empty()
+            && let Err(e) = self.bars.refresh(&self.client, &symbols, Timeframe::Day1, start, now).await
+        {
+            tracing::warn!("daily bars refresh: {e}");
         }
         Ok(())
     }

@@ -145,10 +145,10 @@ impl Bridge {
             self.drain_events()?;
             let mut open = Vec::new();
             for cid in client_order_ids {
-                if let Some(o) = self.db.order(cid)? {
-                    if matches!(o.state, OrderState::Open | OrderState::Unknown) {
-                        open.push(o);
-                    }
+                if let Some(o) = self.db.order(cid)?
+                    && matches!(o.state, OrderState::Open | OrderState::Unknown)
+                {
+                    open.push(o);
                 }
             }
             if open.is_empty() {
