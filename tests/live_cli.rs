@@ -28,9 +28,7 @@ async fn fake(universe: &datasets::synth::Universe) -> FakeAlpaca {
     fake
 }
 
-fn setup(root: &Path, fake: &FakeAlpaca, universe: &datasets::synth::Universe) -> std::path::PathBuf {
-    let data = scenario::minute_data(universe);
-    scenario::promote(&root.join("promoted"), vec![scenario::gap_fill(&data, 0.5)]);
+fn setup(root: &Path, fake: &FakeAlpaca) -> std::path::PathBuf {
     let config = root.join("live.toml");
     std::fs::write(&config, scenario::config_toml(root, fake, SHORT_DAY)).unwrap();
     config
@@ -78,12 +76,11 @@ fn signals(root: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
-    let universe = scenario::universe(4);
-
     // The reference: the same day, uninterrupted.
     let reference_root = tempfile::tempdir().unwrap();
+    let (universe, _, _) = scenario::promoted_gap_fill(reference_root.path(), 4);
     let reference_fake = fake(&universe).await;
-    let config = setup(reference_root.path(), &reference_fake, &universe);
+    let config = setup(reference_root.path(), &reference_fake);
     let out = spawn(&config).wait_with_output().await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let expected_orders = broker_orders(&reference_fake);
@@ -95,8 +92,9 @@ async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
     // The same day, killed with SIGKILL while the broker has acted on a request and the
     // service has not heard back: on order submissions and on requests spread over the day.
     let root = tempfile::tempdir().unwrap();
+    scenario::promoted_gap_fill(root.path(), 4);
     let fake = fake(&universe).await;
-    let config = setup(root.path(), &fake, &universe);
+    let config = setup(root.path(), &fake);
     // Alternately the second order submission from now, and a request a ninth of a day on.
     let step = requests / 9 + 1;
     let mut kills = 0;
@@ -150,10 +148,10 @@ async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_request_finishes_it_and_exits_zero() {
-    let universe = scenario::universe(4);
     let root = tempfile::tempdir().unwrap();
+    let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
     let fake = fake(&universe).await;
-    let config = setup(root.path(), &fake, &universe);
+    let config = setup(root.path(), &fake);
     // The first bars request of the day takes a second: SIGTERM arrives while it is in flight.
     fake.inject(Route::Bars, Fault::Delay(Duration::from_millis(1000)));
     let mut child = spawn(&config);

@@ -44,15 +44,8 @@ fn kernel_fills(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
     let root = tempfile::tempdir().unwrap();
-    let universe = scenario::universe(8);
-    let data = scenario::minute_data(&universe);
-    let strategy = scenario::gap_fill(&data, 0.5);
-    scenario::promote(&root.path().join("promoted"), vec![strategy.clone()]);
+    let (universe, data, strategy) = scenario::promoted_gap_fill(root.path(), 8);
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);

@@ -31,9 +31,7 @@ async fn replay() -> Replay {
         .with_test_writer()
         .try_init();
     let root = tempfile::tempdir().unwrap();
-    let universe = scenario::universe(4);
-    let data = scenario::minute_data(&universe);
-    scenario::promote(&root.path().join("promoted"), vec![scenario::gap_fill(&data, 0.5)]);
+    let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
@@ -217,4 +215,36 @@ async fn entries_need_settled_cash_and_the_account_is_set_to_cash_only() {
         signals.iter().filter(|s| s.detail.starts_with("not enough settled cash")).collect();
     assert!(!refused.is_empty(), "{signals:?}");
     assert!(r.fake.cash() >= Decimal::ZERO);
+}
+
+#[test]
+fn every_promoted_strategy_is_registered_with_its_schedule_or_a_reason() {
+    let root = tempfile::tempdir().unwrap();
+    let universe = scenario::universe(4);
+    let data = scenario::minute_data(&universe);
+    let gap = scenario::gap_fill(&data, 0.3);
+    let mut stopped = scenario::gap_fill(&data, 0.2);
+    stopped.id = "gap_fill_stop".into();
+    stopped.rules.exits.stop_loss = Some(0.05);
+    let mut off = scenario::gap_fill(&data, 0.1);
+    off.id = "gap_fill_off".into();
+    scenario::promote(&root.path().join("promoted"), vec![gap, stopped, off]);
+    let mut config = LiveConfig::parse("[strategies.gap_fill_off]\nenabled = false\n").unwrap();
+    config.service.promoted = root.path().join("promoted");
+    let registered = live_bridge::service::register(&config).unwrap();
+    let summary: Vec<_> =
+        registered.iter().map(|r| (r.strategy.id.as_str(), r.schedule.at.to_string(), r.disabled.clone())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("gap_fill", "09:31:00".to_string(), None),
+            (
+                "gap_fill_stop",
+                "09:31:00".to_string(),
+                Some("its protective exits (stop_loss) are not supported live yet".into())
+            ),
+            ("gap_fill_off", "09:31:00".to_string(), Some("disabled by the config".into())),
+        ]
+    );
+    assert_eq!(registered[0].schedule.runs(scenario::replay_date()).len(), 389, "every minute to 15:59");
 }

@@ -73,6 +73,16 @@ pub fn promote(dir: &Path, strategies: Vec<PromotedStrategy>) {
     PromotedDir::new(dir).commit(strategies, "replay test", 0).expect("a valid promoted set");
 }
 
+/// The universe with `stocks` stocks, its minute data, and its `gap_fill` strategy (allocation
+/// 0.5) promoted under `root/promoted`.
+pub fn promoted_gap_fill(root: &Path, stocks: usize) -> (Universe, MarketData, PromotedStrategy) {
+    let universe = universe(stocks);
+    let data = minute_data(&universe);
+    let strategy = gap_fill(&data, 0.5);
+    promote(&root.join("promoted"), vec![strategy.clone()]);
+    (universe, data, strategy)
+}
+
 /// 07:55 New York on the replay date: before PRE_MARKET.
 pub fn replay_start() -> Timestamp {
     new_york(replay_date(), chrono::NaiveTime::from_hms_opt(7, 55, 0).expect("valid time"))

@@ -39,7 +39,7 @@ impl Bridge {
         let Some(session) = calendar::session(date) else { return Vec::new() };
         let pre = parse_time(&self.config.service.pre_market).expect("checked when the config was read");
         let mut steps = vec![(new_york(date, pre), Step::PreMarket)];
-        for (i, r) in self.strategies.iter().enumerate().filter(|(_, r)| r.enabled) {
+        for (i, r) in self.strategies.iter().enumerate().filter(|(_, r)| r.enabled()) {
             steps.extend(r.schedule.runs(date).into_iter().map(|t| (t, Step::Run(i))));
         }
         let post = Timestamp(session.close.0 + self.config.service.post_market_minutes * NANOS_PER_MIN);
@@ -144,7 +144,7 @@ impl Bridge {
         let mut symbols: Vec<String> = self
             .strategies
             .iter()
-            .filter(|r| r.enabled && r.strategy.timeframe == Timeframe::Day1)
+            .filter(|r| r.enabled() && r.strategy.timeframe == Timeframe::Day1)
             .flat_map(|r| r.strategy.symbols.iter().cloned())
             .collect();
         symbols.sort();

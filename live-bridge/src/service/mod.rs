@@ -72,8 +72,31 @@ pub struct Registered {
     pub family: String,
     /// When it runs.
     pub schedule: Schedule,
-    /// False when the config disables it.
-    pub enabled: bool,
+    /// Why it does not run, when it does not: disabled by the config, or rules the bridge
+    /// cannot trade yet.
+    pub disabled: Option<String>,
+}
+
+impl Registered {
+    /// True when it runs.
+    pub fn enabled(&self) -> bool {
+        self.disabled.is_none()
+    }
+}
+
+/// Why the bridge cannot trade `rules` live, if it cannot: protective exits (stop-loss,
+/// take-profit, trailing and time stops) are not placed at the broker yet, and a strategy is
+/// never traded without the exits it was promoted with.
+fn unsupported(rules: &kernel::sim::TradeRules) -> Option<String> {
+    let e = &rules.exits;
+    let named = [
+        ("stop_loss", e.stop_loss.is_some()),
+        ("take_profit", e.take_profit.is_some()),
+        ("trailing_stop", e.trailing_stop.is_some()),
+        ("max_bars", e.max_bars.is_some()),
+    ];
+    let set: Vec<&str> = named.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
+    (!set.is_empty()).then(|| format!("its protective exits ({}) are not supported live yet", set.join(", ")))
 }
 
 /// The live service.
@@ -111,8 +134,12 @@ pub fn register(config: &LiveConfig) -> Result<Vec<Registered>, ServiceError> {
         let section = config.strategies.get(&strategy.id).or_else(|| config.strategies.get(&family));
         let schedule = Schedule::resolve(&family, section)
             .ok_or_else(|| ServiceError::NoSchedule { id: strategy.id.clone(), family: family.clone() })?;
-        let enabled = section.and_then(|s| s.enabled).unwrap_or(true);
-        out.push(Registered { strategy, family, schedule, enabled });
+        let disabled = if section.and_then(|s| s.enabled) == Some(false) {
+            Some("disabled by the config".to_string())
+        } else {
+            unsupported(&strategy.rules)
+        };
+        out.push(Registered { strategy, family, schedule, disabled });
     }
     Ok(out)
 }
@@ -130,15 +157,12 @@ impl Bridge {
         let db = Db::open(&config.service.data_dir.join("live.db"))?;
         let strategies = register(&config)?;
         for r in &strategies {
-            let state = if r.enabled { "enabled" } else { "disabled by config" };
-            tracing::info!(
-                "registered {} ({}, {} on {} symbols, allocation {}): {state}",
-                r.strategy.id,
-                r.family,
-                r.strategy.timeframe,
-                r.strategy.symbols.len(),
-                r.strategy.allocation
-            );
+            let (id, family, tf, n) = (&r.strategy.id, &r.family, r.strategy.timeframe, r.strategy.symbols.len());
+            let what = format!("{id} ({family}, {tf} on {n} symbols, allocation {})", r.strategy.allocation);
+            match &r.disabled {
+                None => tracing::info!("registered {what}: runs at {:?}", r.schedule),
+                Some(why) => tracing::error!("registered {what}: NOT RUNNING: {why}"),
+            }
         }
         let metas = match &config.service.store {
             Some(dir) => {
