@@ -232,8 +232,10 @@ fn every_promoted_strategy_is_registered_with_its_schedule_or_a_reason() {
     let mut config = LiveConfig::parse("[strategies.gap_fill_off]\nenabled = false\n").unwrap();
     config.service.promoted = root.path().join("promoted");
     let registered = live_bridge::service::register(&config).unwrap();
-    let summary: Vec<_> =
-        registered.iter().map(|r| (r.strategy.id.as_str(), r.schedule.at.to_string(), r.disabled.clone())).collect();
+    let summary: Vec<_> = registered
+        .iter()
+        .map(|r| (r.strategy.id.as_str(), r.schedule.at.to_string(), r.disabled.clone()))
+        .collect();
     assert_eq!(
         summary,
         [

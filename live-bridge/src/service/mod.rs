@@ -157,7 +157,8 @@ impl Bridge {
         let db = Db::open(&config.service.data_dir.join("live.db"))?;
         let strategies = register(&config)?;
         for r in &strategies {
-            let (id, family, tf, n) = (&r.strategy.id, &r.family, r.strategy.timeframe, r.strategy.symbols.len());
+            let (id, family, tf, n) =
+                (&r.strategy.id, &r.family, r.strategy.timeframe, r.strategy.symbols.len());
             let what = format!("{id} ({family}, {tf} on {n} symbols, allocation {})", r.strategy.allocation);
             match &r.disabled {
                 None => tracing::info!("registered {what}: runs at {:?}", r.schedule),
