@@ -297,6 +297,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_shipped_example_parses_to_the_defaults() {
+        let c = LiveConfig::parse(include_str!("../../live.example.toml")).unwrap();
+        let d = LiveConfig::default();
+        assert_eq!(c.alpaca.client_config(true).endpoints, Endpoints::paper());
+        assert_eq!(c.alpaca.client_config(false).endpoints, Endpoints::live());
+        assert!(!c.alpaca.allow_live && c.replay.is_none() && c.strategies.is_empty());
+        assert_eq!(format!("{:?}", c.service), format!("{:?}", d.service));
+        assert_eq!(format!("{:?}", c.risk), format!("{:?}", d.risk));
+    }
+
+    #[test]
     fn defaults_and_errors_name_the_key() {
         let c = LiveConfig::parse("").unwrap();
         assert_eq!(c.service.pre_market, "08:00");
@@ -309,6 +320,7 @@ mod tests {
         let err = LiveConfig::parse("[service]\nbogus = 1\n").unwrap_err();
         assert!(err.contains("line 2") && err.contains("bogus"), "{err}");
         let c = LiveConfig::parse("[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\n").unwrap();
+        assert_eq!(c.alpaca.client_config(true).endpoints.data, Endpoints::paper().data);
         assert_eq!(c.alpaca.client_config(true).endpoints.trading, "http://127.0.0.1:9");
     }
 }
