@@ -170,6 +170,15 @@ async fn sigterm_mid_request_finishes_it_and_exits_zero() {
     let (_, phase, _) = db.last_checkpoint().unwrap().unwrap();
     assert_eq!(phase, "stopped");
     assert!(fake.orders().is_empty(), "no entry after the signal");
+    let first = db.run("gap_fill", "2025-12-31T09:31").unwrap().unwrap();
+    assert_eq!(first.status, "planned", "the interrupted run stays unfinished");
+
+    // A restart resumes the interrupted run and finishes the day.
+    let out = spawn(&config).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(db.run("gap_fill", "2025-12-31T09:31").unwrap().unwrap().status, "done");
+    assert!(!fake.orders().is_empty());
+    assert_eq!(fake.duplicate_submissions(), 0);
 }
 
 #[test]

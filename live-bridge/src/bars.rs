@@ -128,7 +128,10 @@ impl BarCache {
         Ok(())
     }
 
-    /// The symbols' bars on the timestamps they all have, ending with the bar `needed`.
+    /// The symbols' bars on one clock ending with the bar `needed`: the union of their
+    /// timestamps from the first one at which every symbol has traded, a bar a symbol lacks
+    /// (no trade in that minute, common on the IEX feed) filled flat at its previous close with
+    /// no volume. Fails when no symbol has the bar `needed`.
     pub fn market_data(
         &self,
         symbols: &[String],
@@ -139,26 +142,62 @@ impl BarCache {
         for s in symbols {
             let bars = self.bars.get(&(s.clone(), timeframe)).filter(|b| !b.is_empty());
             let bars = bars.ok_or_else(|| BarsError::Missing { symbol: s.clone(), timeframe })?;
-            series.push((s, bars.iter().filter(|b| b.ts <= needed).collect::<Vec<_>>()));
+            series.push((s, bars.iter().filter(|b| b.ts <= needed).copied().collect::<Vec<_>>()));
         }
-        let mut common: Vec<i64> = series[0].1.iter().map(|b| b.ts.0).collect();
-        for (_, bars) in &series[1..] {
-            let ts: std::collections::HashSet<i64> = bars.iter().map(|b| b.ts.0).collect();
-            common.retain(|t| ts.contains(t));
+        let start =
+            series.iter().map(|(_, b)| b.first().map_or(i64::MAX, |b| b.ts.0)).max().unwrap_or(i64::MAX);
+        let times = |b: &[Bar]| b.iter().map(|b| b.ts.0).filter(|&t| t >= start).collect::<Vec<i64>>();
+        let mut clock = times(&series[0].1);
+        if series[1..].iter().any(|(_, b)| b.len() != series[0].1.len() || times(b) != clock) {
+            clock = series.iter().flat_map(|(_, b)| times(b)).collect();
+            clock.sort_unstable();
+            clock.dedup();
         }
-        let last = common.last().copied().map(Timestamp);
+        let last = clock.last().copied().map(Timestamp);
         if last != Some(needed) {
             let last = last.unwrap_or(Timestamp(0));
             return Err(BarsError::Stale { timeframe, last, needed });
         }
-        let keep: std::collections::HashSet<i64> = common.into_iter().collect();
         let mut symbols_data = Vec::with_capacity(series.len());
+        let mut filled = 0;
         for (symbol, bars) in series {
-            let rows = bars.into_iter().filter(|b| keep.contains(&b.ts.0)).copied();
-            let bars = Bars::from_bars(rows)
+            let mut out = Vec::with_capacity(clock.len());
+            let mut next = bars.partition_point(|b| b.ts.0 < start);
+            let mut prev: Option<Bar> = next.checked_sub(1).map(|i| bars[i]);
+            for &t in &clock {
+                let bar = match bars.get(next) {
+                    Some(b) if b.ts.0 == t => {
+                        next += 1;
+                        *b
+                    }
+                    _ => {
+                        filled += 1;
+                        // Every symbol has a bar at or before the first instant of the clock.
+                        let p = prev.expect("a bar before the gap");
+                        let close = p.close;
+                        let (vwap, trade_count) = (p.vwap.map(|_| close), p.trade_count.map(|_| 0));
+                        Bar {
+                            ts: Timestamp(t),
+                            open: close,
+                            high: close,
+                            low: close,
+                            close,
+                            volume: 0.0,
+                            vwap,
+                            trade_count,
+                        }
+                    }
+                };
+                prev = Some(bar);
+                out.push(bar);
+            }
+            let bars = Bars::from_bars(out)
                 .map_err(|e| BarsError::Invalid { symbol: symbol.clone(), message: e.to_string() })?;
             let meta = self.metas.get(symbol).cloned().unwrap_or_else(|| default_meta(symbol));
             symbols_data.push(SymbolData { meta, bars });
+        }
+        if filled > 0 {
+            tracing::debug!("{filled} missing {timeframe} bars filled flat at the previous close");
         }
         MarketData::new(timeframe, symbols_data)
             .map_err(|e| BarsError::Invalid { symbol: symbols[0].clone(), message: e.to_string() })
@@ -174,6 +213,26 @@ fn default_meta(symbol: &str) -> SymbolMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bar(minute: i64, close: f64) -> Bar {
+        let ts = Timestamp(1_767_191_400_000_000_000 + minute * 60_000_000_000);
+        Bar { ts, open: close, high: close, low: close, close, volume: 10.0, vwap: None, trade_count: None }
+    }
+
+    #[test]
+    fn missing_minutes_are_filled_flat_and_a_stale_clock_is_refused() {
+        let mut cache = BarCache::default();
+        let tf = Timeframe::Min1;
+        cache.bars.insert(("A".into(), tf), vec![bar(0, 10.0), bar(1, 11.0), bar(2, 12.0), bar(3, 13.0)]);
+        cache.bars.insert(("B".into(), tf), vec![bar(1, 20.0), bar(3, 23.0)]);
+        let symbols = ["A".to_string(), "B".to_string()];
+        let data = cache.market_data(&symbols, tf, bar(3, 0.0).ts).unwrap();
+        assert_eq!(data.len(), 3, "from the first minute both have traded");
+        assert_eq!(data.symbols()[1].bars.close(), [20.0, 20.0, 23.0]);
+        assert_eq!(data.symbols()[1].bars.volume(), [10.0, 0.0, 10.0]);
+        let err = cache.market_data(&symbols, tf, bar(4, 0.0).ts).unwrap_err();
+        assert!(err.to_string().starts_with("stale data"), "{err}");
+    }
     use chrono::NaiveDate;
     use datasets::time::NANOS_PER_MIN;
 

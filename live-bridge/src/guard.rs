@@ -64,7 +64,7 @@ pub struct Proposed<'a> {
 }
 
 /// What the checks need to know about the account and the strategy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Budget {
     /// Account equity.
     pub equity: Decimal,

@@ -78,7 +78,7 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
         Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let bridge = Bridge::new(config, client, clock.clone(), shutdown).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(30), bridge.run()).await.unwrap().unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
     assert_eq!(ended, Ended::ReplayDone);
 
     let live = |prefix: &str| -> Vec<(i64, String, OrderSide, f64)> {

@@ -5,9 +5,12 @@ use std::time::{Duration, Instant};
 use datasets::calendar;
 
 use super::{Bridge, ServiceError};
-use crate::alpaca::model::{Order, OrderRequest, OrderStatus};
+use rust_decimal::Decimal;
+
+use crate::alpaca::model::{Order, OrderRequest, OrderSide, OrderStatus};
 use crate::alpaca::stream::StreamEvent;
 use crate::db::{OrderRow, OrderState};
+use crate::guard::{self, Budget, Proposed};
 use crate::safety;
 
 /// How often an order whose creation had an unknown outcome, and which the broker then did
@@ -86,6 +89,31 @@ impl Bridge {
             self.db.set_order_state(cid, OrderState::NotSent, None, &reason, self.now_ns())?;
             return Ok(());
         }
+        if order.side == OrderSide::Sell {
+            // Long only: never sell more than the strategy holds now (reconciliation may have
+            // closed shares locally since the order was planned).
+            let held =
+                self.db.strategy_positions(&order.strategy)?.into_iter().find(|p| p.symbol == order.symbol);
+            let held = held.map_or(Decimal::ZERO, |p| p.qty);
+            let proposed = Proposed {
+                symbol: &order.symbol,
+                side: OrderSide::Sell,
+                qty: order.qty,
+                price: Decimal::ZERO,
+            };
+            let budget = Budget { held, ..Budget::default() };
+            if let Err(refusal) = guard::check(&proposed, &budget) {
+                tracing::error!("{what} refused: {refusal}");
+                self.db.set_order_state(
+                    cid,
+                    OrderState::Rejected,
+                    None,
+                    &refusal.to_string(),
+                    self.now_ns(),
+                )?;
+                return Ok(());
+            }
+        }
         let request = OrderRequest::market(&order.symbol, order.qty, order.side, cid);
         let mut resends = 0;
         loop {
@@ -153,6 +181,9 @@ impl Bridge {
             }
             if open.is_empty() {
                 return Ok(true);
+            }
+            if self.stopping() {
+                return Ok(false);
             }
             if Instant::now() >= deadline {
                 tracing::warn!("{} order(s) still open after {timeout:?}", open.len());

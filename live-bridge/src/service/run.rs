@@ -259,6 +259,9 @@ impl Bridge {
         let orders = self.db.run_orders(id, slot)?;
         let mut exits = Vec::new();
         for o in orders.iter().filter(|o| o.side == OrderSide::Sell) {
+            if self.stopping() {
+                return self.leave_for_restart(id, slot);
+            }
             if o.state == OrderState::Intent {
                 self.submit(o).await?;
             }
@@ -266,8 +269,14 @@ impl Bridge {
         }
         let timeout = Duration::from_secs_f64(self.config.service.fill_timeout_secs.max(0.0));
         self.wait_terminal(&exits, timeout).await?;
+        if self.stopping() {
+            return self.leave_for_restart(id, slot);
+        }
         self.db.set_run_status(id, slot, "exits_sent", "", self.now_ns())?;
         for o in orders.iter().filter(|o| o.side == OrderSide::Buy && o.state == OrderState::Intent) {
+            if self.stopping() {
+                return self.leave_for_restart(id, slot);
+            }
             match self.entry_blocked(late)? {
                 Some(why) => self.db.set_order_state(
                     &o.client_order_id,
@@ -285,6 +294,9 @@ impl Bridge {
         for mut signal in self.db.run_signals(id, slot)? {
             if signal.side != "enter" || signal.action != "pending" {
                 continue;
+            }
+            if self.stopping() {
+                return self.leave_for_restart(id, slot);
             }
             let outcome = match self.entry_blocked(late)? {
                 Some(why) => Err(why),
@@ -321,10 +333,15 @@ impl Bridge {
         if late {
             return Ok(Some("stale: the run resumed after its grace period".into()));
         }
-        if self.stopping() {
-            return Ok(Some("shutting down: no new entries".into()));
-        }
         Ok(safety::stopped(&self.switch, &self.db)?)
+    }
+
+    /// Shutting down: the run stops before its next order and stays unfinished, so that a
+    /// restart within the grace period sends what is left.
+    fn leave_for_restart(&self, id: &str, slot: &str) -> Result<(), ServiceError> {
+        tracing::warn!("{id} {slot}: shutting down before the run's next order; a restart resumes it");
+        self.checkpoint("interrupted", &format!("{id} {slot}"))?;
+        Ok(())
     }
 
     /// The order an entry signal becomes, or why it is refused.
