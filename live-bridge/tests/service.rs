@@ -134,12 +134,23 @@ async fn faults_while_sending_never_double_an_order() {
     r.fake.inject(Route::CreateOrder, Fault::DropAfter);
     r.fake.inject(Route::CreateOrder, Fault::Status(500));
     r.fake.inject(Route::CreateOrder, Fault::Status(429));
+    // Then one answered after the client's 2 s timeout (acted on), and one dropped before it
+    // was acted on (looked up, not found, sent again under the same id).
+    r.fake.inject(Route::CreateOrder, Fault::Delay(Duration::from_millis(2500)));
+    r.fake.inject(Route::CreateOrder, Fault::DropBefore);
     r.fake.set_fill_mode(FillMode::Partial);
     r.run().await;
     assert_eq!(r.fake.duplicate_submissions(), 0);
     let db = r.db();
     let orders = db.orders().unwrap();
-    assert!(orders.len() >= 3, "{orders:?}");
+    assert!(orders.len() >= 5, "{orders:?}");
+    let statuses: Vec<u16> =
+        r.fake.seen().iter().filter(|s| s.method == "POST").map(|s| s.status).take(7).collect();
+    // Order A: dropped after acting (found by lookup). Order B: 500 (not found: sent again), 429
+    // (retried), answered after the timeout (found by lookup). Order C: dropped before acting
+    // (not found: sent again).
+    assert_eq!(statuses, [0, 500, 429, 0, 0, 200, 200]);
+    assert!(orders.iter().all(|o| o.state != OrderState::NotSent), "every order went through: {orders:?}");
     let broker = r.fake.orders();
     assert_eq!(broker.len(), orders.len(), "one broker order per local order");
     for o in &orders {

@@ -6,7 +6,7 @@
 //! latest daily close when it has no minute bars), which is exactly the next-open fill of the
 //! kernel's simulator for a signal computed on the bar before. Faults are queued per [`Route`]
 //! and each fires once: an HTTP status (429 carries the rate-limit headers), a delay past the
-//! client's timeout, a connection dropped before or after the request took effect, or a hang
+//! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
 mod market;
@@ -49,7 +49,8 @@ pub enum Route {
 pub enum Fault {
     /// Answer with this status and an Alpaca error body, without acting (429 with headers).
     Status(u16),
-    /// Wait this long, then act and answer normally (a timeout when longer than the client's).
+    /// Act, then answer only after this long: past the client's timeout, the client cannot
+    /// know the request took effect.
     Delay(Duration),
     /// Close the connection without acting.
     DropBefore,

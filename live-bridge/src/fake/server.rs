@@ -67,7 +67,6 @@ async fn handle(
     match fault {
         Some(Fault::Status(code)) => return finish(&shared, n, error(code, "injected fault")),
         Some(Fault::DropBefore) => drop_connection(),
-        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         _ => {}
     }
     let response = {
@@ -75,6 +74,9 @@ async fn handle(
         s.process_pending();
         dispatch(&mut s, &method, &path, &query, &body)
     };
+    if let Some(Fault::Delay(d)) = fault {
+        tokio::time::sleep(d).await;
+    }
     if hang {
         shared.lock().expect("fake state lock").hanging = true;
         std::future::pending::<()>().await;
