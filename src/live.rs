@@ -25,7 +25,7 @@ pub struct LiveArgs {
     #[arg(long, global = true, default_value = "live.toml")]
     config: PathBuf,
     /// Trade the paper account (Alpaca's paper endpoints).
-    #[arg(long)]
+    #[arg(long, global = true)]
     paper: bool,
 }
 
@@ -40,6 +40,8 @@ enum LiveCommand {
     },
     /// Remove the HALT file and reset every tripped circuit breaker.
     Resume,
+    /// Cancel every open order at the broker (allowed while halted).
+    Cancel,
     /// Kill switch, breakers, reconciliation, checkpoint, books and pending orders.
     Status {
         /// Print JSON.
@@ -60,6 +62,7 @@ pub fn run(args: LiveArgs) -> Result<()> {
             crate::emit(&format!("halted: {reason} ({})", switch.path().display()))
         }
         Some(LiveCommand::Resume) => resume(&data_dir),
+        Some(LiveCommand::Cancel) => cancel(config, args.paper),
         Some(LiveCommand::Status { json }) => {
             let status = Status::read(&data_dir)?;
             if json {
@@ -82,6 +85,17 @@ fn resume(data_dir: &Path) -> Result<()> {
         out.push_str(&format!("breaker {name} reset (was: {reason})\n"));
     }
     crate::emit(&out)
+}
+
+fn cancel(config: LiveConfig, paper: bool) -> Result<()> {
+    let credentials = Credentials::load(config.alpaca.key_file.as_deref())?;
+    let client = Client::new(config.alpaca.client_config(paper), credentials)?;
+    std::fs::create_dir_all(&config.service.data_dir)?;
+    let db = Db::open(&config.service.data_dir.join("live.db"))?;
+    let now = SystemClock.now().0;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let lines = runtime.block_on(live_bridge::service::cancel_open_orders(&client, &db, now))?;
+    crate::emit(&if lines.is_empty() { "no open orders".to_string() } else { lines.join("\n") })
 }
 
 fn serve(config: LiveConfig, paper: bool) -> Result<()> {

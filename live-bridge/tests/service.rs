@@ -261,3 +261,23 @@ fn every_promoted_strategy_is_registered_with_its_schedule_or_a_reason() {
     );
     assert_eq!(registered[0].schedule.runs(scenario::replay_date()).len(), 389, "every minute to 15:59");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_orders_can_be_canceled_while_halted() {
+    let r = replay().await;
+    r.fake.set_fill_mode(FillMode::Never);
+    let mut config = r.config.clone();
+    config.service.fill_timeout_secs = 0.05;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let open = r.fake.orders();
+    assert!(!open.is_empty() && open.iter().all(|o| o.filled_qty.is_zero()));
+    KillSwitch::new(&r.root.path().join("live")).halt("cancel everything").unwrap();
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let db = r.db();
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1).await.unwrap();
+    assert_eq!(lines.len(), open.len());
+    assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
+    assert!(r.fake.orders().iter().all(|o| o.status.as_str() == "canceled"));
+    assert!(db.pending_orders().unwrap().is_empty());
+}
