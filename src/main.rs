@@ -5,6 +5,7 @@ mod data;
 mod evolve;
 mod live;
 mod progress;
+mod regimes;
 mod research;
 mod runs;
 mod sweep;
@@ -54,6 +55,8 @@ enum Command {
     },
     /// The live-bridge service (Alpaca, paper or real), its kill switch and status.
     Live(live::LiveArgs),
+    /// Market regimes: today's, the history, and the learned next-day model's scores.
+    Regimes(regimes::RegimesArgs),
     /// Import, generate, inspect and export market data.
     Data {
         #[command(subcommand)]
@@ -69,6 +72,7 @@ fn main() -> Result<()> {
         Command::Data { command } => data::run(command),
         Command::Live(args) => live::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
     };
