@@ -126,12 +126,24 @@ pub struct Bridge {
 pub async fn cancel_open_orders(client: &Client, db: &Db, now_ns: i64) -> Result<Vec<String>, ServiceError> {
     let mut out = Vec::new();
     for order in client.list_orders("open", 500).await? {
-        let line = format!("{} {} {} {}", order.client_order_id, order.side.as_str(), order.qty.unwrap_or_default(), order.symbol);
+        let line = format!(
+            "{} {} {} {}",
+            order.client_order_id,
+            order.side.as_str(),
+            order.qty.unwrap_or_default(),
+            order.symbol
+        );
         match client.cancel_order(&order.id).await {
             Ok(()) => {
                 if db.order(&order.client_order_id)?.is_some() {
                     let broker = Some((order.id.as_str(), "canceled"));
-                    db.set_order_state(&order.client_order_id, crate::db::OrderState::Canceled, broker, "canceled by hand", now_ns)?;
+                    db.set_order_state(
+                        &order.client_order_id,
+                        crate::db::OrderState::Canceled,
+                        broker,
+                        "canceled by hand",
+                        now_ns,
+                    )?;
                 }
                 out.push(format!("canceled {line}"));
             }
