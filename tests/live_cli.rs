@@ -28,10 +28,14 @@ async fn fake(universe: &datasets::synth::Universe) -> FakeAlpaca {
     fake
 }
 
-fn setup(root: &Path, fake: &FakeAlpaca) -> std::path::PathBuf {
-    let config = root.join("live.toml");
-    std::fs::write(&config, scenario::config_toml(root, fake, SHORT_DAY)).unwrap();
-    config
+/// A fresh data directory with `gap_fill` promoted, its fake broker and its config file.
+async fn day() -> (tempfile::TempDir, FakeAlpaca, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
+    let fake = fake(&universe).await;
+    let config = root.path().join("live.toml");
+    std::fs::write(&config, scenario::config_toml(root.path(), &fake, SHORT_DAY)).unwrap();
+    (root, fake, config)
 }
 
 fn spawn(config: &Path) -> Child {
@@ -77,10 +81,7 @@ fn signals(root: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
     // The reference: the same day, uninterrupted.
-    let reference_root = tempfile::tempdir().unwrap();
-    let (universe, _, _) = scenario::promoted_gap_fill(reference_root.path(), 4);
-    let reference_fake = fake(&universe).await;
-    let config = setup(reference_root.path(), &reference_fake);
+    let (reference_root, reference_fake, config) = day().await;
     let out = spawn(&config).wait_with_output().await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let expected_orders = broker_orders(&reference_fake);
@@ -91,10 +92,7 @@ async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
 
     // The same day, killed with SIGKILL while the broker has acted on a request and the
     // service has not heard back: on order submissions and on requests spread over the day.
-    let root = tempfile::tempdir().unwrap();
-    scenario::promoted_gap_fill(root.path(), 4);
-    let fake = fake(&universe).await;
-    let config = setup(root.path(), &fake);
+    let (root, fake, config) = day().await;
     // Alternately the second order submission from now, and a request a twelfth of a day on.
     let step = requests / 12 + 1;
     let mut kills = 0;
@@ -148,10 +146,7 @@ async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_request_finishes_it_and_exits_zero() {
-    let root = tempfile::tempdir().unwrap();
-    let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
-    let fake = fake(&universe).await;
-    let config = setup(root.path(), &fake);
+    let (root, fake, config) = day().await;
     // The first bars request of the day takes a second: SIGTERM arrives while it is in flight.
     fake.inject(Route::Bars, Fault::Delay(Duration::from_millis(1000)));
     let mut child = spawn(&config);
