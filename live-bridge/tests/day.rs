@@ -4,12 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use datasets::Timeframe;
 use datasets::{Timestamp, calendar};
 use kernel::sim::{ExitReason, SizingPrice, TradeRules};
-use kernel::strategy::{
-    MarketData, Params, RunResult, Strategy, SymbolData, VolManagedMomentum, backtest_window,
-};
+use kernel::strategy::{MarketData, RunResult, backtest_window};
 use live_bridge::alpaca::model::OrderSide;
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock};
@@ -47,28 +44,11 @@ fn kernel_fills(
     fills
 }
 
-/// `vol_managed_momentum` on the daily bars of the universe's stocks.
-fn daily_momentum(universe: &datasets::synth::Universe) -> (MarketData, PromotedStrategy) {
-    let symbols = universe
-        .symbols()
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.symbol.starts_with('S') && m.symbol != "SPY" && m.symbol != "SHY")
-        .map(|(i, m)| SymbolData { meta: m.clone(), bars: universe.daily(i) })
-        .collect();
-    let data = MarketData::new(Timeframe::Day1, symbols).unwrap();
-    let strategy: &dyn Strategy = &VolManagedMomentum;
-    let params = Params::parse(strategy.space(), ["lookback=60"]).unwrap();
-    let promoted =
-        PromotedStrategy::builtin("momentum", strategy, &params, &data, scenario::rules(), 0.4, "test");
-    (data, promoted)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let root = tempfile::tempdir().unwrap();
     let (universe, data, strategy) = scenario::promoted_gap_fill(root.path(), 8);
-    let (daily, momentum) = daily_momentum(&universe);
+    let (daily, momentum) = scenario::daily_momentum(&universe);
     scenario::promote(&root.path().join("promoted"), vec![strategy.clone(), momentum.clone()]);
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();

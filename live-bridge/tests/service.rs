@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{NaiveDate, NaiveTime};
 use live_bridge::alpaca::model::{OrderRequest, OrderSide};
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::SimulatedClock;
@@ -12,6 +13,7 @@ use live_bridge::config::LiveConfig;
 use live_bridge::db::{Db, MANUAL, OrderRow, OrderState};
 use live_bridge::fake::{FakeAlpaca, Fault, FillMode, Route, scenario};
 use live_bridge::safety::KillSwitch;
+use live_bridge::schedule::new_york;
 use live_bridge::service::{Bridge, Ended};
 use rust_decimal::Decimal;
 
@@ -280,4 +282,51 @@ async fn open_orders_can_be_canceled_while_halted() {
     assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
     assert!(r.fake.orders().iter().all(|o| o.status.as_str() == "canceled"));
     assert!(db.pending_orders().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_roll_over_with_positions_held_overnight() {
+    let root = tempfile::tempdir().unwrap();
+    let (universe, _, gap) = scenario::promoted_gap_fill(root.path(), 4);
+    let (_, momentum) = scenario::daily_momentum(&universe);
+    scenario::promote(&root.path().join("promoted"), vec![gap, momentum]);
+    let first = NaiveDate::from_ymd_opt(2025, 12, 30).unwrap();
+    let start = new_york(first, NaiveTime::from_hms_opt(7, 55, 0).unwrap());
+    let clock = Arc::new(SimulatedClock::new(start));
+    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
+    scenario::serve(&fake, &universe);
+    let text = scenario::config_toml(root.path(), &fake, MORNING).replace(
+        "start = \"2025-12-31T07:55:00-05:00\"\nsessions = 1",
+        "start = \"2025-12-30T07:55:00-05:00\"\nsessions = 2",
+    );
+    let config = LiveConfig::parse(&text).unwrap();
+    assert_eq!(config.replay.as_ref().unwrap().sessions, 2);
+    let client = Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let bridge = Bridge::new(config, Arc::new(client), clock.clone(), shutdown).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(120), bridge.run()).await.unwrap().unwrap();
+    assert_eq!(ended, Ended::ReplayDone);
+
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    let days: Vec<String> = db.daily().unwrap().into_iter().map(|d| d.day).collect();
+    assert_eq!(days, ["2025-12-30", "2025-12-31"]);
+    let momentum_runs = ["2025-12-30T10:30", "2025-12-31T10:30"]
+        .map(|slot| db.run("momentum", slot).unwrap().unwrap().status);
+    assert_eq!(momentum_runs, ["done", "done"]);
+    let day_one: Vec<_> =
+        fake.orders().into_iter().filter(|o| o.client_order_id.contains("-20251230")).collect();
+    assert!(!day_one.is_empty(), "the first session trades");
+    assert_eq!(fake.duplicate_submissions(), 0);
+    // Day two re-enters nothing it already holds, and the books still equal the broker's.
+    let ignored = db
+        .signals()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.slot.starts_with("2025-12-31") && s.detail == "already long");
+    assert!(ignored.count() > 0, "day two sees the overnight positions");
+    let mut local = std::collections::BTreeMap::<String, Decimal>::new();
+    for p in db.positions().unwrap() {
+        *local.entry(p.symbol).or_default() += p.qty;
+    }
+    assert_eq!(local, fake.positions());
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use datasets::synth::{SynthConfig, Universe};
 use datasets::{AssetClass, Timeframe, Timestamp, calendar};
 use kernel::sim::{SizingPrice, TradeRules};
-use kernel::strategy::{GapFill, MarketData, Params, Strategy, SymbolData};
+use kernel::strategy::{GapFill, MarketData, Params, Strategy, SymbolData, VolManagedMomentum};
 use promoted::{PromotedDir, PromotedStrategy};
 
 use super::FakeAlpaca;
@@ -66,6 +66,24 @@ pub fn gap_fill(data: &MarketData, allocation: f64) -> PromotedStrategy {
     let params = Params::parse(strategy.space(), ["min_gap=0.001", "max_gap=0.08", "exit_minute=240"])
         .expect("valid params");
     PromotedStrategy::builtin("gap_fill", strategy, &params, data, rules(), allocation, "replay test")
+}
+
+/// `vol_managed_momentum` (60-bar lookback, allocation 0.4, id `momentum`) on the daily bars of
+/// the universe's stocks: a daily strategy that holds overnight.
+pub fn daily_momentum(universe: &Universe) -> (MarketData, PromotedStrategy) {
+    let symbols = universe
+        .symbols()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.symbol.starts_with('S') && m.symbol != "SPY" && m.symbol != "SHY")
+        .map(|(i, m)| SymbolData { meta: m.clone(), bars: universe.daily(i) })
+        .collect();
+    let data = MarketData::new(Timeframe::Day1, symbols).expect("synthetic daily bars are aligned");
+    let strategy: &dyn Strategy = &VolManagedMomentum;
+    let params = Params::parse(strategy.space(), ["lookback=60"]).expect("valid params");
+    let promoted =
+        PromotedStrategy::builtin("momentum", strategy, &params, &data, rules(), 0.4, "replay test");
+    (data, promoted)
 }
 
 /// Writes `strategies` as the current promoted set in `dir`.
