@@ -5,6 +5,7 @@ mod backtest;
 mod data;
 mod db;
 mod evolve;
+mod live;
 mod progress;
 mod regimes;
 mod research;
@@ -58,6 +59,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The live-bridge service (Alpaca, paper or real), its kill switch and status.
+    Live(live::LiveArgs),
     /// Market regimes: today's, the history, and the learned next-day model's scores.
     Regimes(regimes::RegimesArgs),
     /// Import, generate, inspect and export market data.
@@ -97,6 +100,7 @@ fn main() -> Result<()> {
         Command::Evolve(args) => evolve::run(args),
         Command::Runs { command } => runs::run(command),
         Command::Data { command } => data::run(command),
+        Command::Live(args) => live::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),

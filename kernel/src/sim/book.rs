@@ -10,7 +10,7 @@ use super::costs::Side;
 use super::record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
 use super::rules::{FillTiming, SizingPrice, TradeRules};
 use super::signal::{Signal, Strength};
-use super::sizing::{buy_cost, max_quantity};
+use super::sizing::{buy_cost, entry_quantity};
 use super::step::Slots;
 
 #[derive(Clone, Copy, Debug)]
@@ -235,11 +235,6 @@ impl<'a> Book<'a> {
         let commission = &rules.costs.commission;
         let slippage = rules.costs.slippage;
         let fill = slippage.fill_price(Side::Buy, reference, self.low[t], self.high[t]);
-        let Some(fraction) = rules.sizing.fraction(&self.close[..=signal_bar]) else {
-            self.refuse(t, signal_bar, RefusalReason::VolatilityUnavailable);
-            return false;
-        };
-        let budget = (base * fraction * strength.get()).min(*cash);
         let sizing_price = match rules.sizing_price {
             SizingPrice::FillPrice => fill,
             SizingPrice::SignalClose => slippage.fill_price(
@@ -249,13 +244,14 @@ impl<'a> Book<'a> {
                 self.high[signal_bar],
             ),
         };
-        let qty = max_quantity(budget, sizing_price, commission, rules.quantity);
-        if qty <= 0.0 {
-            let (notional, fee) = buy_cost(1.0, sizing_price, commission);
-            let reason = RefusalReason::InsufficientCash { required: notional + fee, available: budget };
-            self.refuse(t, signal_bar, reason);
-            return false;
-        }
+        let qty = match entry_quantity(rules, &self.close[..=signal_bar], strength, base, *cash, sizing_price)
+        {
+            Ok(qty) => qty,
+            Err(reason) => {
+                self.refuse(t, signal_bar, reason);
+                return false;
+            }
+        };
         let (notional, fee) = buy_cost(qty, fill, commission);
         if notional + fee > *cash {
             let reason = RefusalReason::InsufficientCash { required: notional + fee, available: *cash };

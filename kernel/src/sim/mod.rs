@@ -31,7 +31,7 @@ pub use portfolio::{
 pub use record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
 pub use rules::{ConfigError, ExitRules, FillTiming, SizingPrice, TradeRules};
 pub use signal::{Signal, SignalLengthMismatch, Strength};
-pub use sizing::{QuantityRule, Sizing, max_quantity};
+pub use sizing::{QuantityRule, Sizing, entry_quantity, max_quantity};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,9 @@
 //! Position sizing: how much of the account an entry may commit, and the quantity that fits.
 
 use super::costs::Commission;
+use super::record::RefusalReason;
+use super::rules::TradeRules;
+use super::signal::Strength;
 
 /// How large an entry is, decided before the order exists.
 ///
@@ -95,6 +98,33 @@ pub fn max_quantity(budget: f64, price: f64, commission: &Commission, rule: Quan
         q = (q - step).max(0.0);
     }
     q
+}
+
+/// The quantity an entry buys under `rules`: the simulator's sizing, shared with the live bridge
+/// so that live orders size exactly like the backtest.
+///
+/// `closes` runs up to and including the signal bar, `base` is the equity base of the sizing
+/// fraction (see [`Sizing`]), `cash` what the entry may spend and `price` the sizing price (already
+/// slipped as a buy). The budget is `min(cash, fraction × strength × base)`; the quantity the
+/// largest that fits it. A volatility target without enough history, or a budget that buys
+/// nothing, is refused with the reason the simulator records.
+pub fn entry_quantity(
+    rules: &TradeRules,
+    closes: &[f64],
+    strength: Strength,
+    base: f64,
+    cash: f64,
+    price: f64,
+) -> Result<f64, RefusalReason> {
+    let fraction = rules.sizing.fraction(closes).ok_or(RefusalReason::VolatilityUnavailable)?;
+    let commission = &rules.costs.commission;
+    let budget = (base * fraction * strength.get()).min(cash);
+    let qty = max_quantity(budget, price, commission, rules.quantity);
+    if qty <= 0.0 {
+        let (notional, fee) = buy_cost(1.0, price, commission);
+        return Err(RefusalReason::InsufficientCash { required: notional + fee, available: budget });
+    }
+    Ok(qty)
 }
 
 #[cfg(test)]

@@ -1,0 +1,254 @@
+//! Bars the strategies run on: fetched from the data API, kept between runs, and only the new
+//! ones fetched each time; assembled into the kernel's aligned [`MarketData`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Days;
+use datasets::{AssetClass, Bar, Bars, SymbolMeta, Timeframe, Timestamp, calendar};
+use kernel::strategy::{MarketData, SymbolData};
+
+use crate::alpaca::{AlpacaError, Client};
+
+/// Why a strategy's bars could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum BarsError {
+    /// The data API failed.
+    #[error(transparent)]
+    Api(#[from] AlpacaError),
+    /// A symbol has no bars.
+    #[error("no {timeframe} bars for {symbol}")]
+    Missing {
+        /// The symbol.
+        symbol: String,
+        /// The timeframe.
+        timeframe: Timeframe,
+    },
+    /// The bars stop before the bar the run needs.
+    #[error("stale data: the last common {timeframe} bar starts {last}, the run needs the bar of {needed}")]
+    Stale {
+        /// The timeframe.
+        timeframe: Timeframe,
+        /// Start of the last bar every symbol has.
+        last: Timestamp,
+        /// Start of the bar the run must see.
+        needed: Timestamp,
+    },
+    /// Invalid bars from the API.
+    #[error("{symbol}: {message}")]
+    Invalid {
+        /// The symbol.
+        symbol: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The bars fetched so far, per symbol and timeframe, and the symbols' metadata.
+#[derive(Default)]
+pub struct BarCache {
+    bars: HashMap<(String, Timeframe), Vec<Bar>>,
+    metas: BTreeMap<String, SymbolMeta>,
+}
+
+impl BarCache {
+    /// A cache whose strategies see `metas` (asset class, sector, fundamentals) for their symbols.
+    pub fn new(metas: impl IntoIterator<Item = SymbolMeta>) -> Self {
+        BarCache { bars: HashMap::new(), metas: metas.into_iter().map(|m| (m.symbol.clone(), m)).collect() }
+    }
+
+    /// The bar a run at `now` must see last: the minute just completed, or the last session
+    /// closed before `now`'s session for daily bars.
+    pub fn last_needed(timeframe: Timeframe, now: Timestamp) -> Timestamp {
+        match timeframe {
+            Timeframe::Day1 => {
+                let today = calendar::session_date(now);
+                let closed_today = calendar::session(today).is_some_and(|s| s.close <= now);
+                let day = if closed_today { today } else { calendar::previous_trading_day(today) };
+                calendar::daily_bar_timestamp(day)
+            }
+            tf => Timestamp((now.0 / tf.nominal_nanos() - 1) * tf.nominal_nanos()),
+        }
+    }
+
+    /// Where a strategy's history starts: `daily_days` calendar days back, or the open of the
+    /// session `minute_sessions − 1` sessions before today's.
+    pub fn history_start(
+        timeframe: Timeframe,
+        now: Timestamp,
+        daily_days: i64,
+        minute_sessions: usize,
+    ) -> Timestamp {
+        let today = calendar::session_date(now);
+        if timeframe == Timeframe::Day1 {
+            let first = today.checked_sub_days(Days::new(daily_days.max(1) as u64)).unwrap_or(today);
+            return calendar::daily_bar_timestamp(first);
+        }
+        let mut day =
+            if calendar::is_trading_day(today) { today } else { calendar::previous_trading_day(today) };
+        for _ in 1..minute_sessions.max(1) {
+            day = calendar::previous_trading_day(day);
+        }
+        calendar::session(day).expect("a trading day has a session").open
+    }
+
+    /// Fetches each symbol's bars after the last one held (from `start` for a new symbol) up
+    /// to `now`, then drops the ones before `start`.
+    pub async fn refresh(
+        &mut self,
+        client: &Client,
+        symbols: &[String],
+        timeframe: Timeframe,
+        start: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), BarsError> {
+        let from = symbols
+            .iter()
+            .map(|s| {
+                self.bars
+                    .get(&(s.clone(), timeframe))
+                    .and_then(|b| b.last())
+                    .map_or(start, |b| Timestamp(b.ts.0 + 1))
+            })
+            .min()
+            .unwrap_or(start)
+            .max(start);
+        if from < now {
+            let fetched = client.multi_bars(symbols, timeframe, from, now).await?;
+            for (symbol, new) in fetched {
+                let held = self.bars.entry((symbol, timeframe)).or_default();
+                let last = held.last().map_or(i64::MIN, |b| b.ts.0);
+                held.extend(new.into_iter().filter(|b| b.ts.0 > last));
+            }
+        }
+        for s in symbols {
+            if let Some(held) = self.bars.get_mut(&(s.clone(), timeframe)) {
+                held.retain(|b| b.ts >= start);
+            }
+        }
+        Ok(())
+    }
+
+    /// The symbols' bars on one clock ending with the bar `needed`: the union of their
+    /// timestamps from the first one at which every symbol has traded, a bar a symbol lacks
+    /// (no trade in that minute, common on the IEX feed) filled flat at its previous close with
+    /// no volume. Fails when no symbol has the bar `needed`.
+    pub fn market_data(
+        &self,
+        symbols: &[String],
+        timeframe: Timeframe,
+        needed: Timestamp,
+    ) -> Result<MarketData, BarsError> {
+        let mut series = Vec::with_capacity(symbols.len());
+        for s in symbols {
+            let bars = self.bars.get(&(s.clone(), timeframe)).filter(|b| !b.is_empty());
+            let bars = bars.ok_or_else(|| BarsError::Missing { symbol: s.clone(), timeframe })?;
+            series.push((s, bars.iter().filter(|b| b.ts <= needed).copied().collect::<Vec<_>>()));
+        }
+        let start =
+            series.iter().map(|(_, b)| b.first().map_or(i64::MAX, |b| b.ts.0)).max().unwrap_or(i64::MAX);
+        let times = |b: &[Bar]| b.iter().map(|b| b.ts.0).filter(|&t| t >= start).collect::<Vec<i64>>();
+        let mut clock = times(&series[0].1);
+        if series[1..].iter().any(|(_, b)| b.len() != series[0].1.len() || times(b) != clock) {
+            clock = series.iter().flat_map(|(_, b)| times(b)).collect();
+            clock.sort_unstable();
+            clock.dedup();
+        }
+        let last = clock.last().copied().map(Timestamp);
+        if last != Some(needed) {
+            let last = last.unwrap_or(Timestamp(0));
+            return Err(BarsError::Stale { timeframe, last, needed });
+        }
+        let mut symbols_data = Vec::with_capacity(series.len());
+        let mut filled = 0;
+        for (symbol, bars) in series {
+            let mut out = Vec::with_capacity(clock.len());
+            let mut next = bars.partition_point(|b| b.ts.0 < start);
+            let mut prev: Option<Bar> = next.checked_sub(1).map(|i| bars[i]);
+            for &t in &clock {
+                let bar = match bars.get(next) {
+                    Some(b) if b.ts.0 == t => {
+                        next += 1;
+                        *b
+                    }
+                    _ => {
+                        filled += 1;
+                        // Every symbol has a bar at or before the first instant of the clock.
+                        let p = prev.expect("a bar before the gap");
+                        let close = p.close;
+                        let (vwap, trade_count) = (p.vwap.map(|_| close), p.trade_count.map(|_| 0));
+                        Bar {
+                            ts: Timestamp(t),
+                            open: close,
+                            high: close,
+                            low: close,
+                            close,
+                            volume: 0.0,
+                            vwap,
+                            trade_count,
+                        }
+                    }
+                };
+                prev = Some(bar);
+                out.push(bar);
+            }
+            let bars = Bars::from_bars(out)
+                .map_err(|e| BarsError::Invalid { symbol: symbol.clone(), message: e.to_string() })?;
+            let meta = self.metas.get(symbol).cloned().unwrap_or_else(|| default_meta(symbol));
+            symbols_data.push(SymbolData { meta, bars });
+        }
+        if filled > 0 {
+            tracing::debug!("{filled} missing {timeframe} bars filled flat at the previous close");
+        }
+        MarketData::new(timeframe, symbols_data)
+            .map_err(|e| BarsError::Invalid { symbol: symbols[0].clone(), message: e.to_string() })
+    }
+}
+
+/// Metadata when no store gives any: `VIX` is an index, everything else an equity.
+fn default_meta(symbol: &str) -> SymbolMeta {
+    let class = if symbol == "VIX" { AssetClass::Index } else { AssetClass::Equity };
+    SymbolMeta::new(symbol, class)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(minute: i64, close: f64) -> Bar {
+        let ts = Timestamp(1_767_191_400_000_000_000 + minute * 60_000_000_000);
+        Bar { ts, open: close, high: close, low: close, close, volume: 10.0, vwap: None, trade_count: None }
+    }
+
+    #[test]
+    fn missing_minutes_are_filled_flat_and_a_stale_clock_is_refused() {
+        let mut cache = BarCache::default();
+        let tf = Timeframe::Min1;
+        cache.bars.insert(("A".into(), tf), vec![bar(0, 10.0), bar(1, 11.0), bar(2, 12.0), bar(3, 13.0)]);
+        cache.bars.insert(("B".into(), tf), vec![bar(1, 20.0), bar(3, 23.0)]);
+        let symbols = ["A".to_string(), "B".to_string()];
+        let data = cache.market_data(&symbols, tf, bar(3, 0.0).ts).unwrap();
+        assert_eq!(data.len(), 3, "from the first minute both have traded");
+        assert_eq!(data.symbols()[1].bars.close(), [20.0, 20.0, 23.0]);
+        assert_eq!(data.symbols()[1].bars.volume(), [10.0, 0.0, 10.0]);
+        let err = cache.market_data(&symbols, tf, bar(4, 0.0).ts).unwrap_err();
+        assert!(err.to_string().starts_with("stale data"), "{err}");
+    }
+    use chrono::NaiveDate;
+    use datasets::time::NANOS_PER_MIN;
+
+    #[test]
+    fn the_bar_a_run_needs() {
+        let s = calendar::session(NaiveDate::from_ymd_opt(2025, 12, 30).unwrap()).unwrap();
+        let ten = Timestamp(s.open.0 + 30 * NANOS_PER_MIN);
+        assert_eq!(BarCache::last_needed(Timeframe::Min1, ten), Timestamp(ten.0 - NANOS_PER_MIN));
+        let daily = BarCache::last_needed(Timeframe::Day1, ten);
+        assert_eq!(daily, calendar::daily_bar_timestamp(NaiveDate::from_ymd_opt(2025, 12, 29).unwrap()));
+        let after_close = Timestamp(s.close.0 + NANOS_PER_MIN);
+        assert_eq!(
+            BarCache::last_needed(Timeframe::Day1, after_close),
+            calendar::daily_bar_timestamp(s.date)
+        );
+        let start = BarCache::history_start(Timeframe::Min1, ten, 400, 2);
+        assert_eq!(start, calendar::session(NaiveDate::from_ymd_opt(2025, 12, 29).unwrap()).unwrap().open);
+    }
+}

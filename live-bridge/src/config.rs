@@ -1,0 +1,326 @@
+//! `live.toml`: broker endpoints and keys, the service's directories and times, risk limits,
+//! per-strategy schedules, and an optional replay of simulated days.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use serde::Deserialize;
+
+use crate::alpaca::{ClientConfig, Endpoints};
+
+/// A config file that cannot be used, naming the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is invalid or has unknown keys or bad values.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and key.
+        message: String,
+    },
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Broker access.
+    #[serde(default)]
+    pub alpaca: AlpacaSection,
+    /// Directories and the trading day's times.
+    #[serde(default)]
+    pub service: ServiceSection,
+    /// Limits and circuit breakers.
+    #[serde(default)]
+    pub risk: RiskSection,
+    /// Per strategy id or family name: whether it runs and when.
+    #[serde(default)]
+    pub strategies: BTreeMap<String, StrategySection>,
+    /// Replays simulated sessions as fast as they run instead of following the wall clock.
+    #[serde(default)]
+    pub replay: Option<ReplaySection>,
+}
+
+/// Base URLs of one environment; any left out takes Alpaca's.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointsSection {
+    /// Trading API.
+    pub trading: Option<String>,
+    /// Market data API.
+    pub data: Option<String>,
+    /// `trade_updates` websocket.
+    pub stream: Option<String>,
+}
+
+impl EndpointsSection {
+    fn resolve(&self, defaults: Endpoints) -> Endpoints {
+        Endpoints {
+            trading: self.trading.clone().unwrap_or(defaults.trading),
+            data: self.data.clone().unwrap_or(defaults.data),
+            stream: self.stream.clone().unwrap_or(defaults.stream),
+        }
+    }
+}
+
+/// `[alpaca]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlpacaSection {
+    /// Paper trading endpoints (`--paper`).
+    pub paper: EndpointsSection,
+    /// Real-money endpoints.
+    pub live: EndpointsSection,
+    /// Key file (`key_id`, `secret_key`; mode 600); else `APCA_API_KEY_ID`/`APCA_API_SECRET_KEY`.
+    pub key_file: Option<PathBuf>,
+    /// Market data feed: `iex` (free) or `sip`.
+    pub feed: Option<String>,
+    /// Per-request timeout, seconds.
+    pub timeout_secs: f64,
+    /// Retries of idempotent requests.
+    pub retries: usize,
+    /// Must be `true` to trade real money (without `--paper`).
+    pub allow_live: bool,
+    /// Client-side request budget per minute (Alpaca allows 200).
+    pub requests_per_minute: u32,
+    /// First retry delay, milliseconds (doubles up to 8 s, with jitter).
+    pub backoff_ms: u64,
+}
+
+impl Default for AlpacaSection {
+    fn default() -> Self {
+        AlpacaSection {
+            paper: EndpointsSection::default(),
+            live: EndpointsSection::default(),
+            key_file: None,
+            feed: Some("iex".into()),
+            timeout_secs: 10.0,
+            retries: 4,
+            allow_live: false,
+            requests_per_minute: crate::alpaca::REQUESTS_PER_MINUTE,
+            backoff_ms: 250,
+        }
+    }
+}
+
+impl AlpacaSection {
+    /// The client settings for paper or live trading.
+    pub fn client_config(&self, paper: bool) -> ClientConfig {
+        let endpoints =
+            if paper { self.paper.resolve(Endpoints::paper()) } else { self.live.resolve(Endpoints::live()) };
+        let mut c = ClientConfig::new(endpoints);
+        c.timeout = Duration::from_secs_f64(self.timeout_secs.max(0.05));
+        c.retries = self.retries;
+        c.feed = self.feed.clone();
+        c.requests_per_minute = self.requests_per_minute;
+        c.min_backoff = Duration::from_millis(self.backoff_ms);
+        c.max_backoff = c.max_backoff.max(c.min_backoff);
+        c
+    }
+}
+
+/// `[service]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSection {
+    /// Holds `live.db` and the `HALT` file.
+    pub data_dir: PathBuf,
+    /// The promoted-strategy directory.
+    pub promoted: PathBuf,
+    /// A bar store whose symbol metadata (asset class, sector, fundamentals) the strategies see.
+    pub store: Option<PathBuf>,
+    /// PRE_MARKET time, New York: reconcile and refresh data.
+    pub pre_market: String,
+    /// POST_MARKET: this many minutes after the close, the daily snapshot.
+    pub post_market_minutes: i64,
+    /// How long a run waits for its exits to fill before sizing entries, seconds.
+    pub fill_timeout_secs: f64,
+    /// Order polling interval while waiting for fills, seconds.
+    pub poll_secs: f64,
+    /// How long SIGTERM/SIGINT may take before the process exits anyway, seconds.
+    pub shutdown_grace_secs: f64,
+    /// A run may still place entries this many minutes after its time (after a restart).
+    pub resume_grace_minutes: i64,
+    /// Calendar days of daily bars a daily strategy sees.
+    pub daily_history_days: i64,
+    /// Sessions of 1-minute bars an intraday strategy sees (the current one included).
+    pub minute_history_sessions: usize,
+}
+
+impl Default for ServiceSection {
+    fn default() -> Self {
+        ServiceSection {
+            data_dir: PathBuf::from("data/live"),
+            promoted: PathBuf::from("data/promoted"),
+            store: None,
+            pre_market: "08:00".into(),
+            post_market_minutes: 5,
+            fill_timeout_secs: 30.0,
+            poll_secs: 1.0,
+            shutdown_grace_secs: 20.0,
+            resume_grace_minutes: 15,
+            daily_history_days: 500,
+            minute_history_sessions: 2,
+        }
+    }
+}
+
+/// `[risk]`: limits checked before every order and breakers checked before every run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskSection {
+    /// Largest position as a fraction of account equity.
+    pub max_position_fraction: f64,
+    /// Trip when equity falls this fraction below the previous close's equity.
+    pub daily_loss_limit: f64,
+    /// Trip when equity falls this fraction below its peak.
+    pub max_drawdown: f64,
+    /// Trip after this many failed broker requests or rejected orders in a row.
+    pub max_consecutive_errors: u32,
+}
+
+impl Default for RiskSection {
+    fn default() -> Self {
+        RiskSection {
+            max_position_fraction: 0.25,
+            daily_loss_limit: 0.03,
+            max_drawdown: 0.15,
+            max_consecutive_errors: 5,
+        }
+    }
+}
+
+/// `[strategies.ID]` (or `[strategies.FAMILY]`): schedule overrides.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategySection {
+    /// `false` keeps a promoted strategy from running (it is still listed).
+    pub enabled: Option<bool>,
+    /// First run, `HH:MM` New York.
+    pub at: Option<String>,
+    /// Repeat every this many minutes after `at`.
+    pub every_minutes: Option<u32>,
+    /// Last repeat at or before `HH:MM` New York (default: a minute before the close).
+    pub until: Option<String>,
+}
+
+/// `[replay]`: simulated sessions on a clock that jumps from one scheduled step to the next.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySection {
+    /// Start instant, RFC 3339 (e.g. `2025-12-30T07:55:00-05:00`).
+    pub start: String,
+    /// Trading sessions to replay before the service stops.
+    #[serde(default = "one")]
+    pub sessions: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Parses `HH:MM`.
+pub fn parse_time(s: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+}
+
+impl LiveConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })
+    }
+
+    /// Parses and checks config text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: LiveConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_string(),
+            }
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if parse_time(&self.service.pre_market).is_none() {
+            return Err(format!("service.pre_market: `{}` is not HH:MM", self.service.pre_market));
+        }
+        for (id, s) in &self.strategies {
+            for (key, value) in [("at", &s.at), ("until", &s.until)] {
+                if let Some(v) = value
+                    && parse_time(v).is_none()
+                {
+                    return Err(format!("strategies.{id}.{key}: `{v}` is not HH:MM"));
+                }
+            }
+            if s.every_minutes == Some(0) {
+                return Err(format!("strategies.{id}.every_minutes: must be at least 1"));
+            }
+        }
+        let r = &self.risk;
+        let fractions = [
+            ("risk.max_position_fraction", r.max_position_fraction),
+            ("risk.daily_loss_limit", r.daily_loss_limit),
+            ("risk.max_drawdown", r.max_drawdown),
+        ];
+        for (key, v) in fractions {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(format!("{key}: {v} is not in (0, 1]"));
+            }
+        }
+        if let Some(replay) = &self.replay
+            && chrono::DateTime::parse_from_rfc3339(&replay.start).is_err()
+        {
+            return Err(format!("replay.start: `{}` is not an RFC 3339 instant", replay.start));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_parses_to_the_defaults() {
+        let c = LiveConfig::parse(include_str!("../../live.example.toml")).unwrap();
+        let d = LiveConfig::default();
+        assert_eq!(c.alpaca.client_config(true).endpoints, Endpoints::paper());
+        assert_eq!(c.alpaca.client_config(false).endpoints, Endpoints::live());
+        assert!(!c.alpaca.allow_live && c.replay.is_none() && c.strategies.is_empty());
+        assert_eq!(format!("{:?}", c.service), format!("{:?}", d.service));
+        assert_eq!(format!("{:?}", c.risk), format!("{:?}", d.risk));
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_key() {
+        let c = LiveConfig::parse("").unwrap();
+        assert_eq!(c.service.pre_market, "08:00");
+        assert_eq!(c.alpaca.client_config(true).endpoints, Endpoints::paper());
+        assert_eq!(c.alpaca.client_config(false).endpoints, Endpoints::live());
+        let err = LiveConfig::parse("[service]\npre_market = \"8am\"\n").unwrap_err();
+        assert!(err.contains("service.pre_market"), "{err}");
+        let err = LiveConfig::parse("[risk]\nmax_drawdown = 2.0\n").unwrap_err();
+        assert!(err.contains("risk.max_drawdown"), "{err}");
+        let err = LiveConfig::parse("[service]\nbogus = 1\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("bogus"), "{err}");
+        let c = LiveConfig::parse("[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\n").unwrap();
+        assert_eq!(c.alpaca.client_config(true).endpoints.data, Endpoints::paper().data);
+        assert_eq!(c.alpaca.client_config(true).endpoints.trading, "http://127.0.0.1:9");
+    }
+}

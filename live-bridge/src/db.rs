@@ -1,0 +1,933 @@
+//! The live database (SQLite, WAL): runs, signals, orders, the strategies' books, settlements,
+//! daily snapshots, breakers and checkpoints. Every write that matters is one transaction, made
+//! before the broker is asked to act on it.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rust_decimal::Decimal;
+
+use crate::alpaca::model::OrderSide;
+
+/// The strategy name under which positions the bridge did not open are kept.
+pub const MANUAL: &str = "manual";
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS checkpoints (
+    id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, phase TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    strategy TEXT NOT NULL, slot TEXT NOT NULL, day TEXT NOT NULL, status TEXT NOT NULL,
+    base TEXT, max_positions INTEGER, started_ns INTEGER NOT NULL, finished_ns INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (strategy, slot));
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY, strategy TEXT NOT NULL, slot TEXT NOT NULL, bar_ns INTEGER NOT NULL,
+    symbol TEXT NOT NULL, side TEXT NOT NULL, strength REAL NOT NULL, price REAL NOT NULL,
+    fraction REAL, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', client_order_id TEXT,
+    UNIQUE (strategy, slot, symbol, side));
+CREATE TABLE IF NOT EXISTS orders (
+    client_order_id TEXT PRIMARY KEY, strategy TEXT NOT NULL, slot TEXT NOT NULL, symbol TEXT NOT NULL,
+    side TEXT NOT NULL, qty TEXT NOT NULL, state TEXT NOT NULL, broker_id TEXT, broker_status TEXT,
+    filled_qty TEXT NOT NULL DEFAULT '0', filled_notional TEXT NOT NULL DEFAULT '0',
+    detail TEXT NOT NULL DEFAULT '', created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS positions (
+    strategy TEXT NOT NULL, symbol TEXT NOT NULL, qty TEXT NOT NULL, cost TEXT NOT NULL,
+    opened_ns INTEGER NOT NULL, PRIMARY KEY (strategy, symbol));
+CREATE TABLE IF NOT EXISTS sleeves (strategy TEXT PRIMARY KEY, allocation REAL NOT NULL, cash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settlements (
+    client_order_id TEXT PRIMARY KEY, amount TEXT NOT NULL, trade_date TEXT NOT NULL, settle_date TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS portfolio_daily (
+    day TEXT PRIMARY KEY, equity TEXT NOT NULL, last_equity TEXT NOT NULL, cash TEXT NOT NULL,
+    settled_cash TEXT NOT NULL, long_market_value TEXT NOT NULL, positions INTEGER NOT NULL,
+    orders INTEGER NOT NULL, signals INTEGER NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS breakers (name TEXT PRIMARY KEY, reason TEXT NOT NULL, tripped_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#;
+
+/// A database error, with what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("live database: {what}: {source}")]
+pub struct DbError {
+    what: &'static str,
+    source: rusqlite::Error,
+}
+
+/// Result of database calls.
+pub type DbResult<T> = Result<T, DbError>;
+
+fn ctx<T>(what: &'static str, r: rusqlite::Result<T>) -> DbResult<T> {
+    r.map_err(|source| DbError { what, source })
+}
+
+/// Where a local order stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderState {
+    /// Written, not yet (known to be) sent.
+    Intent,
+    /// At the broker and working.
+    Open,
+    /// Completely filled.
+    Filled,
+    /// Canceled or expired at the broker (possibly after a partial fill).
+    Canceled,
+    /// Refused by the broker (403/422) or by the bridge's own checks at send time.
+    Rejected,
+    /// Never sent, and never will be (stale after a restart, halted, shut down).
+    NotSent,
+    /// Sent, outcome not yet known: reconciliation looks it up.
+    Unknown,
+}
+
+impl OrderState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Intent => "intent",
+            OrderState::Open => "open",
+            OrderState::Filled => "filled",
+            OrderState::Canceled => "canceled",
+            OrderState::Rejected => "rejected",
+            OrderState::NotSent => "not_sent",
+            OrderState::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "intent" => OrderState::Intent,
+            "open" => OrderState::Open,
+            "filled" => OrderState::Filled,
+            "canceled" => OrderState::Canceled,
+            "rejected" => OrderState::Rejected,
+            "not_sent" => OrderState::NotSent,
+            _ => OrderState::Unknown,
+        }
+    }
+
+    /// True when the order can still change (intent, open, unknown).
+    pub fn is_pending(self) -> bool {
+        matches!(self, OrderState::Intent | OrderState::Open | OrderState::Unknown)
+    }
+}
+
+/// One local order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRow {
+    /// Deterministic id, also Alpaca's `client_order_id`.
+    pub client_order_id: String,
+    /// Strategy id.
+    pub strategy: String,
+    /// Run slot that planned it.
+    pub slot: String,
+    /// Ticker.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: OrderSide,
+    /// Quantity ordered.
+    pub qty: Decimal,
+    /// Local state.
+    pub state: OrderState,
+    /// Alpaca's order id once known.
+    pub broker_id: Option<String>,
+    /// Filled so far (applied to the books).
+    pub filled_qty: Decimal,
+    /// Filled notional so far (applied to the books).
+    pub filled_notional: Decimal,
+    /// Why it is in its state.
+    pub detail: String,
+}
+
+/// One position held by one strategy (or [`MANUAL`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionRow {
+    /// Strategy id or [`MANUAL`].
+    pub strategy: String,
+    /// Ticker.
+    pub symbol: String,
+    /// Shares held.
+    pub qty: Decimal,
+    /// Cost of those shares.
+    pub cost: Decimal,
+}
+
+/// A stored signal, before or after the bridge acted on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignalRow {
+    /// Strategy id.
+    pub strategy: String,
+    /// Run slot.
+    pub slot: String,
+    /// Start of the bar it was computed at (UTC ns).
+    pub bar_ns: i64,
+    /// Ticker.
+    pub symbol: String,
+    /// `enter`, `exit`, `enter_short` or `gap_candidate`.
+    pub side: String,
+    /// Entry strength.
+    pub strength: f64,
+    /// The signal bar's close.
+    pub price: f64,
+    /// The sizing fraction of the rules at that bar (entries), if available.
+    pub fraction: Option<f64>,
+    /// `pending`, `order`, `refused`, `ignored` or `candidate`.
+    pub action: String,
+    /// Why.
+    pub detail: String,
+    /// The order it became.
+    pub client_order_id: Option<String>,
+}
+
+/// A run of one strategy at one slot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    /// `planned`, `exits_sent`, `done`, `skipped`, `missed` or `failed`.
+    pub status: String,
+    /// The sizing base (equity per slot at the signal bar's close).
+    pub base: Option<f64>,
+    /// The strategy's position limit at planning (`None`: one per leg).
+    pub max_positions: Option<usize>,
+    /// Why.
+    pub detail: String,
+}
+
+/// A daily account snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DailySnapshot {
+    /// Session date.
+    pub day: String,
+    /// Account equity.
+    pub equity: Decimal,
+    /// Equity at the previous close.
+    pub last_equity: Decimal,
+    /// Cash.
+    pub cash: Decimal,
+    /// Cash minus unsettled sale proceeds.
+    pub settled_cash: Decimal,
+    /// Long market value.
+    pub long_market_value: Decimal,
+    /// Open positions.
+    pub positions: i64,
+    /// Orders planned that day.
+    pub orders: i64,
+    /// Signals stored that day.
+    pub signals: i64,
+    /// JSON: per-strategy books.
+    pub detail: String,
+}
+
+/// The live database.
+pub struct Db {
+    conn: Connection,
+}
+
+fn dec(s: String) -> Decimal {
+    Decimal::from_str(&s).unwrap_or_default()
+}
+
+impl Db {
+    /// Opens (creating) the database at `path` in WAL mode.
+    pub fn open(path: &Path) -> DbResult<Self> {
+        let conn = ctx("open", Connection::open(path))?;
+        ctx(
+            "pragmas",
+            conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;"),
+        )?;
+        ctx("schema", conn.execute_batch(SCHEMA))?;
+        Ok(Db { conn })
+    }
+
+    /// Appends a checkpoint: what the service is about to do. Written before every critical step.
+    pub fn checkpoint(&self, now_ns: i64, phase: &str, detail: &str) -> DbResult<()> {
+        ctx(
+            "checkpoint",
+            self.conn.execute(
+                "INSERT INTO checkpoints (time_ns, phase, detail) VALUES (?1, ?2, ?3)",
+                params![now_ns, phase, detail],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// The latest checkpoint: (time, phase, detail).
+    pub fn last_checkpoint(&self) -> DbResult<Option<(i64, String, String)>> {
+        ctx(
+            "last checkpoint",
+            self.conn
+                .query_row(
+                    "SELECT time_ns, phase, detail FROM checkpoints ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional(),
+        )
+    }
+
+    /// A key of the `state` table.
+    pub fn state(&self, key: &str) -> DbResult<Option<String>> {
+        ctx(
+            "read state",
+            self.conn.query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0)).optional(),
+        )
+    }
+
+    /// Sets a key of the `state` table.
+    pub fn set_state(&self, key: &str, value: &str) -> DbResult<()> {
+        ctx(
+            "write state",
+            self.conn.execute(
+                "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// Creates a strategy's sleeve with `cash` unless it exists; returns its cash.
+    pub fn ensure_sleeve(&self, strategy: &str, allocation: f64, cash: Decimal) -> DbResult<Decimal> {
+        ctx(
+            "create sleeve",
+            self.conn.execute(
+                "INSERT OR IGNORE INTO sleeves (strategy, allocation, cash) VALUES (?1, ?2, ?3)",
+                params![strategy, allocation, cash.to_string()],
+            ),
+        )?;
+        Ok(self.sleeve_cash(strategy)?.unwrap_or_default())
+    }
+
+    /// A sleeve's cash, if it exists.
+    pub fn sleeve_cash(&self, strategy: &str) -> DbResult<Option<Decimal>> {
+        let cash: Option<String> = ctx(
+            "read sleeve",
+            self.conn
+                .query_row("SELECT cash FROM sleeves WHERE strategy = ?1", [strategy], |r| r.get(0))
+                .optional(),
+        )?;
+        Ok(cash.map(dec))
+    }
+
+    /// Every sleeve: (strategy, allocation, cash).
+    pub fn sleeves(&self) -> DbResult<Vec<(String, f64, Decimal)>> {
+        let mut stmt = ctx(
+            "sleeves",
+            self.conn.prepare("SELECT strategy, allocation, cash FROM sleeves ORDER BY strategy"),
+        )?;
+        let rows = ctx("sleeves", stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, dec(r.get(2)?)))))?;
+        ctx("sleeves", rows.collect())
+    }
+
+    /// Every position, by strategy then symbol.
+    pub fn positions(&self) -> DbResult<Vec<PositionRow>> {
+        let mut stmt = ctx(
+            "positions",
+            self.conn.prepare("SELECT strategy, symbol, qty, cost FROM positions ORDER BY strategy, symbol"),
+        )?;
+        let rows = ctx(
+            "positions",
+            stmt.query_map([], |r| {
+                Ok(PositionRow {
+                    strategy: r.get(0)?,
+                    symbol: r.get(1)?,
+                    qty: dec(r.get(2)?),
+                    cost: dec(r.get(3)?),
+                })
+            }),
+        )?;
+        ctx("positions", rows.collect())
+    }
+
+    /// One strategy's positions.
+    pub fn strategy_positions(&self, strategy: &str) -> DbResult<Vec<PositionRow>> {
+        Ok(self.positions()?.into_iter().filter(|p| p.strategy == strategy).collect())
+    }
+
+    /// Sets a position outright (reconciliation): `qty` 0 deletes it.
+    pub fn set_position(
+        &self,
+        strategy: &str,
+        symbol: &str,
+        qty: Decimal,
+        cost: Decimal,
+        now_ns: i64,
+    ) -> DbResult<()> {
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        write_position(&tx, strategy, symbol, qty, cost, now_ns)?;
+        ctx("commit", tx.commit())
+    }
+
+    /// A run's row, if it exists.
+    pub fn run(&self, strategy: &str, slot: &str) -> DbResult<Option<RunRow>> {
+        ctx(
+            "read run",
+            self.conn
+                .query_row(
+                    "SELECT status, base, max_positions, detail FROM runs WHERE strategy = ?1 AND slot = ?2",
+                    params![strategy, slot],
+                    |r| {
+                        let base: Option<String> = r.get(1)?;
+                        let max: Option<i64> = r.get(2)?;
+                        Ok(RunRow {
+                            status: r.get(0)?,
+                            base: base.and_then(|b| b.parse().ok()),
+                            max_positions: max.map(|m| m as usize),
+                            detail: r.get(3)?,
+                        })
+                    },
+                )
+                .optional(),
+        )
+    }
+
+    /// Records a run that did nothing (`skipped`, `missed`, `failed`) with the reason.
+    pub fn record_run(
+        &self,
+        strategy: &str,
+        slot: &str,
+        day: &str,
+        status: &str,
+        detail: &str,
+        now_ns: i64,
+    ) -> DbResult<()> {
+        ctx(
+            "record run",
+            self.conn.execute(
+                "INSERT INTO runs (strategy, slot, day, status, started_ns, finished_ns, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                 ON CONFLICT(strategy, slot) DO UPDATE SET status = excluded.status,
+                     finished_ns = excluded.finished_ns, detail = excluded.detail",
+                params![strategy, slot, day, status, now_ns, detail],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// Updates a run's status.
+    pub fn set_run_status(
+        &self,
+        strategy: &str,
+        slot: &str,
+        status: &str,
+        detail: &str,
+        now_ns: i64,
+    ) -> DbResult<()> {
+        ctx(
+            "update run",
+            self.conn.execute(
+                "UPDATE runs SET status = ?3, detail = ?4, finished_ns = ?5 WHERE strategy = ?1 AND slot = ?2",
+                params![strategy, slot, status, detail, now_ns],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// Stores a planned run in one transaction: the run, every signal and the order intents.
+    pub fn plan_run(
+        &self,
+        run: (&str, &str, &str),
+        sizing: (f64, Option<usize>),
+        signals: &[SignalRow],
+        orders: &[OrderRow],
+        now_ns: i64,
+    ) -> DbResult<()> {
+        let (strategy, slot, day) = run;
+        let (base, max_positions) = sizing;
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        ctx(
+            "plan run",
+            tx.execute(
+                "INSERT INTO runs (strategy, slot, day, status, base, max_positions, started_ns)
+                 VALUES (?1, ?2, ?3, 'planned', ?4, ?5, ?6)",
+                params![strategy, slot, day, base.to_string(), max_positions.map(|m| m as i64), now_ns],
+            ),
+        )?;
+        for s in signals {
+            insert_signal(&tx, s)?;
+        }
+        for o in orders {
+            insert_order(&tx, o, now_ns)?;
+        }
+        ctx("commit", tx.commit())
+    }
+
+    /// Stores order intents and updates their signals, in one transaction.
+    pub fn add_orders(&self, signals: &[SignalRow], orders: &[OrderRow], now_ns: i64) -> DbResult<()> {
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        for s in signals {
+            ctx(
+                "update signal",
+                tx.execute(
+                    "UPDATE signals SET action = ?5, detail = ?6, client_order_id = ?7
+                     WHERE strategy = ?1 AND slot = ?2 AND symbol = ?3 AND side = ?4",
+                    params![s.strategy, s.slot, s.symbol, s.side, s.action, s.detail, s.client_order_id],
+                ),
+            )?;
+        }
+        for o in orders {
+            insert_order(&tx, o, now_ns)?;
+        }
+        ctx("commit", tx.commit())
+    }
+
+    /// A run's signals.
+    pub fn run_signals(&self, strategy: &str, slot: &str) -> DbResult<Vec<SignalRow>> {
+        self.query_signals("WHERE strategy = ?1 AND slot = ?2 ORDER BY id", params![strategy, slot])
+    }
+
+    /// Every signal, in insertion order.
+    pub fn signals(&self) -> DbResult<Vec<SignalRow>> {
+        self.query_signals("ORDER BY id", params![])
+    }
+
+    fn query_signals(&self, tail: &str, p: impl rusqlite::Params) -> DbResult<Vec<SignalRow>> {
+        let sql = format!(
+            "SELECT strategy, slot, bar_ns, symbol, side, strength, price, fraction, action, detail, client_order_id
+             FROM signals {tail}"
+        );
+        let mut stmt = ctx("signals", self.conn.prepare(&sql))?;
+        let rows = ctx(
+            "signals",
+            stmt.query_map(p, |r| {
+                Ok(SignalRow {
+                    strategy: r.get(0)?,
+                    slot: r.get(1)?,
+                    bar_ns: r.get(2)?,
+                    symbol: r.get(3)?,
+                    side: r.get(4)?,
+                    strength: r.get(5)?,
+                    price: r.get(6)?,
+                    fraction: r.get(7)?,
+                    action: r.get(8)?,
+                    detail: r.get(9)?,
+                    client_order_id: r.get(10)?,
+                })
+            }),
+        )?;
+        ctx("signals", rows.collect())
+    }
+
+    /// Orders matching `filter` (a SQL tail).
+    fn query_orders(&self, tail: &str, p: impl rusqlite::Params) -> DbResult<Vec<OrderRow>> {
+        let sql = format!(
+            "SELECT client_order_id, strategy, slot, symbol, side, qty, state, broker_id, filled_qty,
+                    filled_notional, detail FROM orders {tail}"
+        );
+        let mut stmt = ctx("orders", self.conn.prepare(&sql))?;
+        let rows = ctx(
+            "orders",
+            stmt.query_map(p, |r| {
+                let side: String = r.get(4)?;
+                let state: String = r.get(6)?;
+                Ok(OrderRow {
+                    client_order_id: r.get(0)?,
+                    strategy: r.get(1)?,
+                    slot: r.get(2)?,
+                    symbol: r.get(3)?,
+                    side: OrderSide::parse(&side).unwrap_or(OrderSide::Buy),
+                    qty: dec(r.get(5)?),
+                    state: OrderState::parse(&state),
+                    broker_id: r.get(7)?,
+                    filled_qty: dec(r.get(8)?),
+                    filled_notional: dec(r.get(9)?),
+                    detail: r.get(10)?,
+                })
+            }),
+        )?;
+        ctx("orders", rows.collect())
+    }
+
+    /// Every order, in creation order.
+    pub fn orders(&self) -> DbResult<Vec<OrderRow>> {
+        self.query_orders("ORDER BY created_ns, rowid", params![])
+    }
+
+    /// One order.
+    pub fn order(&self, client_order_id: &str) -> DbResult<Option<OrderRow>> {
+        Ok(self.query_orders("WHERE client_order_id = ?1", params![client_order_id])?.pop())
+    }
+
+    /// The orders still pending (intent, open, unknown).
+    pub fn pending_orders(&self) -> DbResult<Vec<OrderRow>> {
+        self.query_orders(
+            "WHERE state IN ('intent', 'open', 'unknown') ORDER BY created_ns, rowid",
+            params![],
+        )
+    }
+
+    /// A run's orders.
+    pub fn run_orders(&self, strategy: &str, slot: &str) -> DbResult<Vec<OrderRow>> {
+        self.query_orders(
+            "WHERE strategy = ?1 AND slot = ?2 ORDER BY created_ns, rowid",
+            params![strategy, slot],
+        )
+    }
+
+    /// Sets an order's local state (no fill change).
+    pub fn set_order_state(
+        &self,
+        client_order_id: &str,
+        state: OrderState,
+        broker: Option<(&str, &str)>,
+        detail: &str,
+        now_ns: i64,
+    ) -> DbResult<()> {
+        let (id, status) = broker.unzip();
+        ctx(
+            "order state",
+            self.conn.execute(
+                "UPDATE orders SET state = ?2, broker_id = COALESCE(?3, broker_id),
+                     broker_status = COALESCE(?4, broker_status), detail = ?5, updated_ns = ?6
+                 WHERE client_order_id = ?1",
+                params![client_order_id, state.as_str(), id, status, detail, now_ns],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// Applies the broker's cumulative fill state of an order, idempotently: the change since the
+    /// last application moves the strategy's cash and position, a sale's proceeds are recorded as
+    /// unsettled until `settle_date`, and the order takes `state`. Returns the quantity newly filled.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_fill(
+        &self,
+        client_order_id: &str,
+        broker: (&str, &str),
+        state: OrderState,
+        filled_qty: Decimal,
+        avg_price: Option<Decimal>,
+        dates: (&str, &str),
+        now_ns: i64,
+    ) -> DbResult<Decimal> {
+        let Some(order) = self.order(client_order_id)? else { return Ok(Decimal::ZERO) };
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        let notional = avg_price.map_or(order.filled_notional, |p| filled_qty * p);
+        let delta_qty = filled_qty - order.filled_qty;
+        let delta_notional = notional - order.filled_notional;
+        if delta_qty > Decimal::ZERO {
+            let held = position_of(&tx, &order.strategy, &order.symbol)?;
+            let (qty, cost) = held.unwrap_or_default();
+            let (cash_change, new_qty, new_cost) = match order.side {
+                OrderSide::Buy => (-delta_notional, qty + delta_qty, cost + delta_notional),
+                OrderSide::Sell => {
+                    let left = qty - delta_qty;
+                    let cost_left = if qty > Decimal::ZERO { cost * left / qty } else { Decimal::ZERO };
+                    (delta_notional, left, cost_left)
+                }
+            };
+            write_position(&tx, &order.strategy, &order.symbol, new_qty, new_cost, now_ns)?;
+            ctx(
+                "sleeve cash",
+                tx.execute(
+                    "UPDATE sleeves SET cash = ?2 WHERE strategy = ?1",
+                    params![
+                        order.strategy,
+                        sleeve_cash_tx(&tx, &order.strategy)?.map(|c| (c + cash_change).to_string())
+                    ],
+                ),
+            )?;
+            if order.side == OrderSide::Sell {
+                let (trade_date, settle_date) = dates;
+                ctx(
+                    "settlement",
+                    tx.execute(
+                        "INSERT INTO settlements (client_order_id, amount, trade_date, settle_date) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(client_order_id) DO UPDATE SET amount = excluded.amount",
+                        params![client_order_id, notional.to_string(), trade_date, settle_date],
+                    ),
+                )?;
+            }
+        }
+        let (id, status) = broker;
+        ctx(
+            "order fill",
+            tx.execute(
+                "UPDATE orders SET state = ?2, broker_id = ?3, broker_status = ?4, filled_qty = ?5,
+                     filled_notional = ?6, updated_ns = ?7 WHERE client_order_id = ?1",
+                params![
+                    client_order_id,
+                    state.as_str(),
+                    id,
+                    status,
+                    filled_qty.max(order.filled_qty).to_string(),
+                    notional.to_string(),
+                    now_ns
+                ],
+            ),
+        )?;
+        ctx("commit", tx.commit())?;
+        Ok(delta_qty.max(Decimal::ZERO))
+    }
+
+    /// Sale proceeds not yet settled on `today` (settlement date after it).
+    pub fn unsettled(&self, today: &str) -> DbResult<Decimal> {
+        let mut stmt =
+            ctx("unsettled", self.conn.prepare("SELECT amount FROM settlements WHERE settle_date > ?1"))?;
+        let rows = ctx("unsettled", stmt.query_map([today], |r| r.get::<_, String>(0)))?;
+        let mut total = Decimal::ZERO;
+        for r in rows {
+            total += dec(ctx("unsettled", r)?);
+        }
+        Ok(total)
+    }
+
+    /// Writes the day's snapshot (replacing one already written that day).
+    pub fn write_daily(&self, s: &DailySnapshot) -> DbResult<()> {
+        ctx(
+            "portfolio_daily",
+            self.conn.execute(
+                "INSERT OR REPLACE INTO portfolio_daily
+                 (day, equity, last_equity, cash, settled_cash, long_market_value, positions, orders, signals, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    s.day,
+                    s.equity.to_string(),
+                    s.last_equity.to_string(),
+                    s.cash.to_string(),
+                    s.settled_cash.to_string(),
+                    s.long_market_value.to_string(),
+                    s.positions,
+                    s.orders,
+                    s.signals,
+                    s.detail
+                ],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// Every daily snapshot, oldest first.
+    pub fn daily(&self) -> DbResult<Vec<DailySnapshot>> {
+        let mut stmt = ctx(
+            "portfolio_daily",
+            self.conn.prepare(
+                "SELECT day, equity, last_equity, cash, settled_cash, long_market_value, positions, orders, signals, detail
+                 FROM portfolio_daily ORDER BY day",
+            ),
+        )?;
+        let rows = ctx(
+            "portfolio_daily",
+            stmt.query_map([], |r| {
+                Ok(DailySnapshot {
+                    day: r.get(0)?,
+                    equity: dec(r.get(1)?),
+                    last_equity: dec(r.get(2)?),
+                    cash: dec(r.get(3)?),
+                    settled_cash: dec(r.get(4)?),
+                    long_market_value: dec(r.get(5)?),
+                    positions: r.get(6)?,
+                    orders: r.get(7)?,
+                    signals: r.get(8)?,
+                    detail: r.get(9)?,
+                })
+            }),
+        )?;
+        ctx("portfolio_daily", rows.collect())
+    }
+
+    /// Counts of a day's orders and signals (slots start with the date).
+    pub fn day_counts(&self, day: &str) -> DbResult<(i64, i64)> {
+        let like = format!("{day}%");
+        let orders = ctx(
+            "count orders",
+            self.conn.query_row("SELECT COUNT(*) FROM orders WHERE slot LIKE ?1", [&like], |r| r.get(0)),
+        )?;
+        let signals = ctx(
+            "count signals",
+            self.conn.query_row("SELECT COUNT(*) FROM signals WHERE slot LIKE ?1", [&like], |r| r.get(0)),
+        )?;
+        Ok((orders, signals))
+    }
+
+    /// Latches a breaker (keeps the first reason while tripped).
+    pub fn trip(&self, name: &str, reason: &str, now_ns: i64) -> DbResult<()> {
+        ctx(
+            "trip breaker",
+            self.conn.execute(
+                "INSERT OR IGNORE INTO breakers (name, reason, tripped_ns) VALUES (?1, ?2, ?3)",
+                params![name, reason, now_ns],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// The tripped breakers: (name, reason, time).
+    pub fn breakers(&self) -> DbResult<Vec<(String, String, i64)>> {
+        let mut stmt = ctx(
+            "breakers",
+            self.conn.prepare("SELECT name, reason, tripped_ns FROM breakers ORDER BY name"),
+        )?;
+        let rows = ctx("breakers", stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))?;
+        ctx("breakers", rows.collect())
+    }
+
+    /// Resets every breaker (manual resume).
+    pub fn reset_breakers(&self) -> DbResult<usize> {
+        ctx("reset breakers", self.conn.execute("DELETE FROM breakers", []))
+    }
+}
+
+fn insert_signal(tx: &Transaction<'_>, s: &SignalRow) -> DbResult<()> {
+    ctx(
+        "insert signal",
+        tx.execute(
+            "INSERT OR IGNORE INTO signals
+             (strategy, slot, bar_ns, symbol, side, strength, price, fraction, action, detail, client_order_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                s.strategy,
+                s.slot,
+                s.bar_ns,
+                s.symbol,
+                s.side,
+                s.strength,
+                s.price,
+                s.fraction,
+                s.action,
+                s.detail,
+                s.client_order_id
+            ],
+        ),
+    )
+    .map(drop)
+}
+
+fn insert_order(tx: &Transaction<'_>, o: &OrderRow, now_ns: i64) -> DbResult<()> {
+    ctx(
+        "insert order",
+        tx.execute(
+            "INSERT OR IGNORE INTO orders
+             (client_order_id, strategy, slot, symbol, side, qty, state, detail, created_ns, updated_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            params![
+                o.client_order_id,
+                o.strategy,
+                o.slot,
+                o.symbol,
+                o.side.as_str(),
+                o.qty.to_string(),
+                o.state.as_str(),
+                o.detail,
+                now_ns
+            ],
+        ),
+    )
+    .map(drop)
+}
+
+fn position_of(tx: &Transaction<'_>, strategy: &str, symbol: &str) -> DbResult<Option<(Decimal, Decimal)>> {
+    ctx(
+        "read position",
+        tx.query_row(
+            "SELECT qty, cost FROM positions WHERE strategy = ?1 AND symbol = ?2",
+            params![strategy, symbol],
+            |r| Ok((dec(r.get(0)?), dec(r.get(1)?))),
+        )
+        .optional(),
+    )
+}
+
+fn sleeve_cash_tx(tx: &Transaction<'_>, strategy: &str) -> DbResult<Option<Decimal>> {
+    let cash: Option<String> = ctx(
+        "read sleeve",
+        tx.query_row("SELECT cash FROM sleeves WHERE strategy = ?1", [strategy], |r| r.get(0)).optional(),
+    )?;
+    Ok(cash.map(dec))
+}
+
+fn write_position(
+    tx: &Transaction<'_>,
+    strategy: &str,
+    symbol: &str,
+    qty: Decimal,
+    cost: Decimal,
+    now_ns: i64,
+) -> DbResult<()> {
+    if qty.is_zero() {
+        return ctx(
+            "delete position",
+            tx.execute(
+                "DELETE FROM positions WHERE strategy = ?1 AND symbol = ?2",
+                params![strategy, symbol],
+            ),
+        )
+        .map(drop);
+    }
+    ctx(
+        "write position",
+        tx.execute(
+            "INSERT INTO positions (strategy, symbol, qty, cost, opened_ns) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(strategy, symbol) DO UPDATE SET qty = excluded.qty, cost = excluded.cost",
+            params![strategy, symbol, qty.to_string(), cost.to_string(), now_ns],
+        ),
+    )
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(id: &str, side: OrderSide, qty: i64) -> OrderRow {
+        OrderRow {
+            client_order_id: id.into(),
+            strategy: "s".into(),
+            slot: "2025-12-30T10:00".into(),
+            symbol: "SPY".into(),
+            side,
+            qty: Decimal::from(qty),
+            state: OrderState::Intent,
+            broker_id: None,
+            filled_qty: Decimal::ZERO,
+            filled_notional: Decimal::ZERO,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn fills_apply_once_and_move_cash_positions_and_settlements() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("live.db")).unwrap();
+        db.ensure_sleeve("s", 0.5, Decimal::from(1000)).unwrap();
+        db.add_orders(&[], &[order("b1", OrderSide::Buy, 10)], 1).unwrap();
+        let price = Some(Decimal::new(2550, 2));
+        let broker = ("id1", "partially_filled");
+        let dates = ("2025-12-30", "2025-12-31");
+        // A partial fill of 4, then the same state again (a stream event and a poll): applied once.
+        for _ in 0..2 {
+            db.apply_fill("b1", broker, OrderState::Open, Decimal::from(4), price, dates, 2).unwrap();
+        }
+        assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(898)));
+        let done =
+            db.apply_fill("b1", ("id1", "filled"), OrderState::Filled, Decimal::from(10), price, dates, 3);
+        assert_eq!(done.unwrap(), Decimal::from(6));
+        assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(745)));
+        let p = &db.positions().unwrap()[0];
+        assert_eq!((p.qty, p.cost), (Decimal::from(10), Decimal::from(255)));
+        db.add_orders(&[], &[order("s1", OrderSide::Sell, 10)], 4).unwrap();
+        db.apply_fill(
+            "s1",
+            ("id2", "filled"),
+            OrderState::Filled,
+            Decimal::from(10),
+            Some(Decimal::from(30)),
+            dates,
+            5,
+        )
+        .unwrap();
+        assert!(db.positions().unwrap().is_empty());
+        assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(1045)));
+        assert_eq!(db.unsettled("2025-12-30").unwrap(), Decimal::from(300));
+        assert_eq!(db.unsettled("2025-12-31").unwrap(), Decimal::ZERO);
+        assert_eq!(db.order("s1").unwrap().unwrap().state, OrderState::Filled);
+    }
+
+    #[test]
+    fn breakers_latch_with_their_first_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("live.db")).unwrap();
+        db.trip("daily_loss", "equity down 4%", 1).unwrap();
+        db.trip("daily_loss", "equity down 5%", 2).unwrap();
+        assert_eq!(db.breakers().unwrap(), vec![("daily_loss".into(), "equity down 4%".into(), 1)]);
+        assert_eq!(db.reset_breakers().unwrap(), 1);
+        assert!(db.breakers().unwrap().is_empty());
+    }
+}

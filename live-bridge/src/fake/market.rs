@@ -1,0 +1,242 @@
+//! The fake broker's account logic: prices from its bars, order checks, fills and events.
+
+use chrono::SecondsFormat;
+use datasets::time::NANOS_PER_MIN;
+use datasets::{Bars, Timestamp, calendar};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
+use serde_json::{Value, json};
+
+use super::{FakeOrder, FillMode, State};
+use crate::alpaca::model::{Order, OrderRequest, OrderSide, OrderStatus};
+
+/// RFC 3339 in UTC with a `Z`, as Alpaca writes times.
+pub(super) fn rfc3339(t: Timestamp) -> String {
+    t.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn price(x: f64) -> Decimal {
+    Decimal::from_f64(x).unwrap_or_default()
+}
+
+/// Index of the last bar starting at or before `now`.
+fn bar_at(bars: &Bars, now: Timestamp) -> Option<usize> {
+    bars.timestamps().partition_point(|&t| t <= now.0).checked_sub(1)
+}
+
+impl State {
+    /// The price a market order fills at now: the open of the minute bar in progress (the last
+    /// close after the last bar), else today's daily open, else the last daily close.
+    pub(super) fn fill_price(&self, symbol: &str) -> Option<Decimal> {
+        let now = self.clock.now();
+        if let Some(bars) = self.minute.get(symbol)
+            && let Some(i) = bar_at(bars, now)
+        {
+            let in_progress = now.0 < bars.timestamps()[i] + NANOS_PER_MIN;
+            return Some(price(if in_progress { bars.open()[i] } else { bars.close()[i] }));
+        }
+        let bars = self.daily.get(symbol)?;
+        let i = bar_at(bars, now)?;
+        let today = calendar::session_date(Timestamp(bars.timestamps()[i])) == calendar::session_date(now);
+        let closed = calendar::session(calendar::session_date(now)).is_none_or(|s| now >= s.close);
+        Some(price(if today && !closed { bars.open()[i] } else { bars.close()[i] }))
+    }
+
+    /// The price positions are marked at: the last completed minute bar's close, else the fill price.
+    pub(super) fn mark_price(&self, symbol: &str) -> Option<Decimal> {
+        let now = self.clock.now();
+        if let Some(bars) = self.minute.get(symbol) {
+            let done = bars.timestamps().partition_point(|&t| t + NANOS_PER_MIN <= now.0);
+            if done > 0 {
+                return Some(price(bars.close()[done - 1]));
+            }
+        }
+        self.fill_price(symbol)
+    }
+
+    /// Cash plus positions at their mark.
+    pub(super) fn equity(&self) -> (Decimal, Decimal) {
+        let long: Decimal =
+            self.positions.iter().map(|(s, (q, cost))| self.mark_price(s).map_or(*cost, |p| *q * p)).sum();
+        (self.cash + long, long)
+    }
+
+    /// Checks and books a new order; `Err((status, message))` refuses it.
+    pub(super) fn create_order(&mut self, request: OrderRequest) -> Result<Order, (u16, String)> {
+        if self.orders.iter().any(|o| o.order.client_order_id == request.client_order_id) {
+            self.duplicate_submissions += 1;
+            return Err((422, "client_order_id must be unique".into()));
+        }
+        if request.qty <= Decimal::ZERO || request.order_type != "market" {
+            return Err((422, "invalid order: qty must be > 0 and type market".into()));
+        }
+        let Some(px) = self.fill_price(&request.symbol) else {
+            return Err((422, format!("asset {} is not tradable", request.symbol)));
+        };
+        let open_qty = |side: OrderSide| -> Decimal {
+            self.orders
+                .iter()
+                .filter(|o| {
+                    o.order.symbol == request.symbol && o.order.side == side && !o.order.status.is_terminal()
+                })
+                .map(|o| o.left)
+                .sum()
+        };
+        match request.side {
+            OrderSide::Buy => {
+                let committed: Decimal = self
+                    .orders
+                    .iter()
+                    .filter(|o| o.order.side == OrderSide::Buy && !o.order.status.is_terminal())
+                    .map(|o| o.left * self.fill_price(&o.order.symbol).unwrap_or_default())
+                    .sum();
+                if request.qty * px > self.cash - committed {
+                    return Err((403, "insufficient buying power".into()));
+                }
+            }
+            OrderSide::Sell => {
+                let held = self.positions.get(&request.symbol).map_or(Decimal::ZERO, |p| p.0);
+                if request.qty > held - open_qty(OrderSide::Sell) {
+                    return Err((
+                        403,
+                        format!("insufficient qty available for order (requested: {})", request.qty),
+                    ));
+                }
+            }
+        }
+        let now = rfc3339(self.clock.now());
+        let id = format!("{:08x}-0000-4000-8000-{:012x}", self.orders.len() + 1, self.seen.len());
+        let order = Order {
+            id,
+            client_order_id: request.client_order_id,
+            symbol: request.symbol,
+            qty: Some(request.qty),
+            filled_qty: Decimal::ZERO,
+            filled_avg_price: None,
+            side: request.side,
+            order_type: "market".into(),
+            time_in_force: request.time_in_force,
+            status: if calendar::is_open(self.clock.now()) {
+                OrderStatus::New
+            } else {
+                OrderStatus::Accepted
+            },
+            created_at: Some(now.clone()),
+            submitted_at: Some(now),
+            filled_at: None,
+        };
+        self.orders.push(FakeOrder { order: order.clone(), left: request.qty });
+        self.publish("new", &order, None);
+        let i = self.orders.len() - 1;
+        self.work(i);
+        Ok(self.orders[i].order.clone())
+    }
+
+    /// Fills what the fill mode allows of every working order (the market must be open).
+    pub(super) fn process_pending(&mut self) {
+        for i in 0..self.orders.len() {
+            if !self.orders[i].order.status.is_terminal() {
+                self.work(i);
+            }
+        }
+    }
+
+    fn work(&mut self, i: usize) {
+        if !calendar::is_open(self.clock.now()) {
+            return;
+        }
+        let o = &mut self.orders[i];
+        let qty = match self.fill_mode {
+            FillMode::Never => return,
+            FillMode::Immediate => o.left,
+            FillMode::Partial if o.order.filled_qty.is_zero() => (o.left / Decimal::TWO).ceil(),
+            FillMode::Partial => o.left,
+        };
+        let Some(px) = self.fill_price(&self.orders[i].order.symbol) else { return };
+        self.fill(i, qty, px);
+    }
+
+    fn fill(&mut self, i: usize, qty: Decimal, px: Decimal) {
+        let now = rfc3339(self.clock.now());
+        let o = &mut self.orders[i];
+        let before = o.order.filled_qty;
+        let avg = o.order.filled_avg_price.unwrap_or_default();
+        o.order.filled_qty = before + qty;
+        o.order.filled_avg_price = Some(((avg * before + px * qty) / o.order.filled_qty).round_dp(6));
+        o.left -= qty;
+        let done = o.left.is_zero();
+        o.order.status = if done { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
+        if done {
+            o.order.filled_at = Some(now);
+        }
+        let (symbol, side) = (o.order.symbol.clone(), o.order.side);
+        let entry = self.positions.entry(symbol.clone()).or_default();
+        match side {
+            OrderSide::Buy => {
+                entry.0 += qty;
+                entry.1 += qty * px;
+                self.cash -= qty * px;
+            }
+            OrderSide::Sell => {
+                let avg_cost = if entry.0.is_zero() { Decimal::ZERO } else { entry.1 / entry.0 };
+                entry.0 -= qty;
+                entry.1 -= avg_cost * qty;
+                self.cash += qty * px;
+            }
+        }
+        let position_qty = entry.0;
+        if position_qty.is_zero() {
+            self.positions.remove(&symbol);
+        }
+        let order = self.orders[i].order.clone();
+        let event = if done { "fill" } else { "partial_fill" };
+        self.publish(event, &order, Some((px, qty, position_qty)));
+    }
+
+    /// Cancels a working order; `false` when it can no longer be canceled.
+    pub(super) fn cancel(&mut self, id: &str) -> Option<bool> {
+        let i = self.orders.iter().position(|o| o.order.id == id)?;
+        if self.orders[i].order.status.is_terminal() {
+            return Some(false);
+        }
+        self.orders[i].order.status = OrderStatus::Canceled;
+        self.orders[i].left = Decimal::ZERO;
+        let order = self.orders[i].order.clone();
+        self.publish("canceled", &order, None);
+        Some(true)
+    }
+
+    fn publish(&self, event: &str, order: &Order, execution: Option<(Decimal, Decimal, Decimal)>) {
+        let mut data = json!({
+            "event": event,
+            "timestamp": rfc3339(self.clock.now()),
+            "order": order_json(order),
+        });
+        if let Some((price, qty, position_qty)) = execution {
+            data["price"] = json!(price.to_string());
+            data["qty"] = json!(qty.to_string());
+            data["position_qty"] = json!(position_qty.to_string());
+            data["execution_id"] = json!(format!("{}-{}", order.id, order.filled_qty));
+        }
+        // No subscriber is fine: the stream is optional, polling covers it.
+        let _ = self.updates.send(json!({"stream": "trade_updates", "data": data}).to_string());
+    }
+}
+
+/// An order as Alpaca's JSON, including the fields the client ignores.
+pub(super) fn order_json(o: &Order) -> Value {
+    let mut v = serde_json::to_value(o).expect("orders serialise");
+    let extra = json!({
+        "updated_at": o.filled_at.clone().or(o.submitted_at.clone()),
+        "expired_at": null, "canceled_at": null, "failed_at": null, "replaced_at": null,
+        "replaced_by": null, "replaces": null,
+        "asset_id": format!("asset-{}", o.symbol), "asset_class": "us_equity", "notional": null,
+        "order_class": "", "order_type": "market", "limit_price": null, "stop_price": null,
+        "extended_hours": false, "legs": null, "trail_percent": null, "trail_price": null, "hwm": null,
+        "position_intent": if o.side == OrderSide::Buy { "buy_to_open" } else { "sell_to_close" },
+    });
+    if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
+        map.extend(more);
+    }
+    v
+}

@@ -1,0 +1,267 @@
+//! A fake Alpaca on 127.0.0.1 for tests (cargo feature `fake`): the trading API v2, market data
+//! v2 and the `trade_updates` websocket, speaking Alpaca's JSON, with fault injection.
+//!
+//! It holds one cash account, its positions and orders, and bars it serves and fills at: a
+//! market order fills at the open of the 1-minute bar in progress on the shared [`Clock`] (the
+//! latest daily close when it has no minute bars), which is exactly the next-open fill of the
+//! kernel's simulator for a signal computed on the bar before. Faults are queued per [`Route`]
+//! and each fires once: an HTTP status (429 carries the rate-limit headers), a delay past the
+//! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
+//! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
+
+mod market;
+pub mod scenario;
+mod server;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use datasets::{Bars, Timeframe};
+use rust_decimal::Decimal;
+use tokio::sync::broadcast;
+
+use crate::alpaca::model::{AccountConfigurations, Order};
+use crate::clock::Clock;
+
+/// Which requests a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /v2/orders`.
+    CreateOrder,
+    /// `GET /v2/orders/{id}` and `GET /v2/orders:by_client_order_id`.
+    GetOrder,
+    /// `GET /v2/orders`.
+    ListOrders,
+    /// `GET /v2/positions`.
+    Positions,
+    /// `GET /v2/account`.
+    Account,
+    /// Market data bars.
+    Bars,
+    /// Any request.
+    Any,
+}
+
+/// One injected failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and an Alpaca error body, without acting (429 with headers).
+    Status(u16),
+    /// Act, then answer only after this long: past the client's timeout, the client cannot
+    /// know the request took effect.
+    Delay(Duration),
+    /// Close the connection without acting.
+    DropBefore,
+    /// Act, then close the connection without an answer: the client cannot know it happened.
+    DropAfter,
+}
+
+/// How market orders fill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FillMode {
+    /// Completely, at once.
+    #[default]
+    Immediate,
+    /// Half (rounded up) at once, the rest on the next request after that.
+    Partial,
+    /// Not at all: orders stay `new`.
+    Never,
+}
+
+/// One request the fake saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Status answered (0 when the connection was dropped or hung).
+    pub status: u16,
+}
+
+#[derive(Clone, Debug)]
+struct FakeOrder {
+    order: Order,
+    /// Quantity still to fill.
+    left: Decimal,
+}
+
+struct State {
+    clock: Arc<dyn Clock>,
+    cash: Decimal,
+    last_equity: Decimal,
+    config: AccountConfigurations,
+    positions: BTreeMap<String, (Decimal, Decimal)>,
+    orders: Vec<FakeOrder>,
+    minute: HashMap<String, Bars>,
+    daily: HashMap<String, Bars>,
+    faults: HashMap<Route, VecDeque<Fault>>,
+    fill_mode: FillMode,
+    seen: Vec<Seen>,
+    duplicate_submissions: usize,
+    hang_at: Option<(Route, usize)>,
+    counts: HashMap<Route, usize>,
+    hanging: bool,
+    rate: (u64, u32),
+    rate_limit: u32,
+    updates: broadcast::Sender<String>,
+}
+
+/// A running fake Alpaca. Dropping it stops the server.
+pub struct FakeAlpaca {
+    state: Arc<Mutex<State>>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeAlpaca {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeAlpaca {
+    /// Starts a fake with `cash` on a free port of 127.0.0.1, reading the time from `clock`.
+    pub async fn start(clock: Arc<dyn Clock>, cash: Decimal) -> std::io::Result<Self> {
+        let (updates, _) = broadcast::channel(4096);
+        let state = State {
+            clock,
+            cash,
+            last_equity: cash,
+            config: AccountConfigurations {
+                max_margin_multiplier: "4".into(),
+                fractional_trading: true,
+                ..AccountConfigurations::default()
+            },
+            positions: BTreeMap::new(),
+            orders: Vec::new(),
+            minute: HashMap::new(),
+            daily: HashMap::new(),
+            faults: HashMap::new(),
+            fill_mode: FillMode::Immediate,
+            seen: Vec::new(),
+            duplicate_submissions: 0,
+            hang_at: None,
+            counts: HashMap::new(),
+            hanging: false,
+            rate: (0, 0),
+            rate_limit: crate::alpaca::REQUESTS_PER_MINUTE,
+            updates,
+        };
+        let state = Arc::new(Mutex::new(state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = server::router(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeAlpaca { state, addr, task })
+    }
+
+    /// The endpoints to give the client: every base URL on this server.
+    pub fn endpoints(&self) -> crate::alpaca::Endpoints {
+        crate::alpaca::Endpoints {
+            trading: format!("http://{}", self.addr),
+            data: format!("http://{}", self.addr),
+            stream: format!("ws://{}/stream", self.addr),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().expect("fake state lock"))
+    }
+
+    /// Serves and fills at these bars (`1Min` or `1Day`).
+    pub fn add_bars(&self, symbol: &str, timeframe: Timeframe, bars: Bars) {
+        self.with(|s| match timeframe {
+            Timeframe::Day1 => s.daily.insert(symbol.to_string(), bars),
+            _ => s.minute.insert(symbol.to_string(), bars),
+        });
+    }
+
+    /// Queues `fault` for the next request on `route`.
+    pub fn inject(&self, route: Route, fault: Fault) {
+        self.with(|s| s.faults.entry(route).or_default().push_back(fault));
+    }
+
+    /// Sets how orders fill from now on.
+    pub fn set_fill_mode(&self, mode: FillMode) {
+        self.with(|s| s.fill_mode = mode);
+    }
+
+    /// Sets a position outright (0 removes it): the broker disagreeing with the bridge.
+    pub fn set_position(&self, symbol: &str, qty: Decimal, avg_price: Decimal) {
+        self.with(|s| {
+            if qty.is_zero() {
+                s.positions.remove(symbol);
+            } else {
+                s.positions.insert(symbol.to_string(), (qty, qty * avg_price));
+            }
+        });
+    }
+
+    /// Sets cash and the previous close's equity.
+    pub fn set_cash(&self, cash: Decimal, last_equity: Decimal) {
+        self.with(|s| {
+            s.cash = cash;
+            s.last_equity = last_equity;
+        });
+    }
+
+    /// Acts on the `n`-th request on `route` (counting from 1 since the fake started;
+    /// [`Route::Any`] counts all) and then never answers it: the request hangs, so a kill test
+    /// can kill the client while the broker has acted and the client does not know.
+    pub fn hang_at(&self, n: Option<(Route, usize)>) {
+        self.with(|s| {
+            s.hang_at = n;
+            s.hanging = false;
+        });
+    }
+
+    /// True once a request is hanging.
+    pub fn is_hanging(&self) -> bool {
+        self.with(|s| s.hanging)
+    }
+
+    /// Sets the requests per minute the rate-limit headers count down from (Alpaca: 200).
+    pub fn set_rate_limit(&self, per_minute: u32) {
+        self.with(|s| s.rate_limit = per_minute);
+    }
+
+    /// Requests seen so far on `route` ([`Route::Any`]: all).
+    pub fn count(&self, route: Route) -> usize {
+        self.with(|s| s.counts.get(&route).copied().unwrap_or(0))
+    }
+
+    /// Requests seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.with(|s| s.seen.clone())
+    }
+
+    /// Orders accepted so far.
+    pub fn orders(&self) -> Vec<Order> {
+        self.with(|s| s.orders.iter().map(|o| o.order.clone()).collect())
+    }
+
+    /// Positions: symbol → quantity.
+    pub fn positions(&self) -> BTreeMap<String, Decimal> {
+        self.with(|s| s.positions.iter().map(|(k, v)| (k.clone(), v.0)).collect())
+    }
+
+    /// Cash now.
+    pub fn cash(&self) -> Decimal {
+        self.with(|s| s.cash)
+    }
+
+    /// The account configuration now.
+    pub fn configuration(&self) -> AccountConfigurations {
+        self.with(|s| s.config.clone())
+    }
+
+    /// Order submissions refused because their `client_order_id` was already used.
+    pub fn duplicate_submissions(&self) -> usize {
+        self.with(|s| s.duplicate_submissions)
+    }
+}

@@ -1,0 +1,434 @@
+//! One run of one strategy: signals → target positions → orders.
+//!
+//! Planning reads the bars up to the bar that just completed, computes the strategy's signals
+//! and keeps those of that last bar (the kernel fills them at the next bar's open; the bridge
+//! sends them now). It stores the run, every signal (and, for `gap_fill`, every gap candidate)
+//! and the exit orders in one transaction. Execution then sends the exits, waits for their
+//! fills, and sizes each entry with the kernel's own rule ([`kernel::sim::entry_quantity`]:
+//! one slot of the strategy's equity at the signal bar's close, capped by its cash, at the
+//! signal bar's close slipped as a buy), checks the cash-account rules, stores the order and
+//! sends it — one at a time, so each entry sees the cash the previous one left, as in the
+//! simulator. A resumed run re-executes from the stored rows; nothing is recomputed.
+
+use std::time::Duration;
+
+use datasets::{Timestamp, calendar};
+use kernel::sim::{Side, Signal, Sizing, TradeRules, entry_quantity};
+use kernel::strategy::{MarketData, SignalSet};
+use promoted::{PromotedStrategy, Runnable};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+
+use super::{Bridge, ServiceError};
+use crate::alpaca::model::OrderSide;
+use crate::bars::BarCache;
+use crate::db::{OrderRow, OrderState, SignalRow};
+use crate::guard::{self, Budget, Proposed};
+use crate::safety;
+use crate::schedule::slot_name;
+
+/// A run's outcome for its row: status and detail.
+type Outcome = (&'static str, String);
+
+/// The deterministic `client_order_id` of a strategy's order at a run slot.
+pub fn client_order_id(strategy: &str, slot: &str, symbol: &str, side: OrderSide) -> String {
+    let compact: String = slot.chars().filter(char::is_ascii_digit).collect();
+    let side = match side {
+        OrderSide::Buy => 'b',
+        OrderSide::Sell => 's',
+    };
+    format!("tb-{strategy}-{compact}-{symbol}-{side}")
+}
+
+fn to_decimal(x: f64) -> Decimal {
+    Decimal::from_f64(x).unwrap_or_default()
+}
+
+/// The signal rows of the last bar of `signals` on `data`; `price` is the sizing price (the
+/// close slipped as a buy) and `fraction` the sizing fraction of `rules` at that bar.
+fn last_bar_signals(
+    strategy: &PromotedStrategy,
+    slot: &str,
+    data: &MarketData,
+    signals: &SignalSet,
+    rules: &TradeRules,
+) -> Vec<SignalRow> {
+    let t = data.len() - 1;
+    let mut rows = Vec::new();
+    for leg in &signals.legs {
+        let s = &data.symbols()[leg.symbol];
+        let (side, strength) = match leg.signals[t] {
+            Signal::Hold => continue,
+            Signal::Enter(x) => ("enter", x.get()),
+            Signal::Exit => ("exit", 1.0),
+            Signal::EnterShort => ("enter_short", 1.0),
+        };
+        let bars = &s.bars;
+        let price =
+            rules.costs.slippage.fill_price(Side::Buy, bars.close()[t], bars.low()[t], bars.high()[t]);
+        rows.push(SignalRow {
+            strategy: strategy.id.clone(),
+            slot: slot.to_string(),
+            bar_ns: data.time(t).0,
+            symbol: s.meta.symbol.clone(),
+            side: side.into(),
+            strength,
+            price,
+            fraction: rules.sizing.fraction(&bars.close()[..=t]),
+            action: "pending".into(),
+            detail: String::new(),
+            client_order_id: None,
+        });
+    }
+    rows
+}
+
+/// `gap_fill`'s candidates of the session of the last bar: every symbol that opened below the
+/// previous close by between `min_gap` and `max_gap` (the kernel's rule), traded or not.
+fn gap_candidates(strategy: &PromotedStrategy, data: &MarketData) -> Vec<SignalRow> {
+    let Ok(Runnable::Builtin { strategy: s, params }) = strategy.resolve() else { return Vec::new() };
+    if s.name() != "gap_fill" || data.is_empty() {
+        return Vec::new();
+    }
+    let (min_gap, max_gap) = (params.real("min_gap"), params.real("max_gap"));
+    let ts = data.timestamps();
+    let today = calendar::session_date(Timestamp(ts[ts.len() - 1]));
+    let Some(first) = ts.iter().position(|&t| calendar::session_date(Timestamp(t)) == today) else {
+        return Vec::new();
+    };
+    if first == 0 {
+        return Vec::new();
+    }
+    let mut rows = Vec::new();
+    for i in data.tradable() {
+        let bars = &data.symbols()[i].bars;
+        let (open, prev_close) = (bars.open()[first], bars.close()[first - 1]);
+        let gap = open / prev_close - 1.0;
+        if gap <= -min_gap && gap >= -max_gap {
+            rows.push(SignalRow {
+                strategy: strategy.id.clone(),
+                slot: today.to_string(),
+                bar_ns: ts[first],
+                symbol: data.symbols()[i].meta.symbol.clone(),
+                side: "gap_candidate".into(),
+                strength: -gap,
+                price: open,
+                fraction: None,
+                action: "candidate".into(),
+                detail: format!("opened {:.2}% below the previous close {prev_close}", -gap * 100.0),
+                client_order_id: None,
+            });
+        }
+    }
+    rows
+}
+
+impl Bridge {
+    /// Runs strategy `idx` for its slot at `t` (or resumes it), recording the outcome.
+    pub(super) async fn run_strategy(&mut self, idx: usize, t: Timestamp) -> Result<(), ServiceError> {
+        let id = self.strategies[idx].strategy.id.clone();
+        let slot = slot_name(t);
+        self.drain_events()?;
+        let late = self.now_ns() - t.0 > self.config.service.resume_grace_minutes * 60_000_000_000;
+        match self.db.run(&id, &slot)? {
+            Some(run) if matches!(run.status.as_str(), "planned" | "exits_sent") => {
+                tracing::info!("{id} {slot}: resuming an unfinished run");
+                return self.execute(idx, &slot, late).await;
+            }
+            Some(_) => return Ok(()),
+            None => {}
+        }
+        let day = calendar::session_date(t).to_string();
+        if late {
+            let why = "the service was not running at the run's time";
+            self.db.record_run(&id, &slot, &day, "missed", why, self.now_ns())?;
+            return Ok(());
+        }
+        match self.plan(idx, &slot, t).await? {
+            Ok(()) => self.execute(idx, &slot, false).await,
+            Err((status, detail)) => {
+                tracing::warn!("{id} {slot}: {status}: {detail}");
+                Ok(self.db.record_run(&id, &slot, &day, status, &detail, self.now_ns())?)
+            }
+        }
+    }
+
+    /// Computes and stores the run's signals and exit orders.
+    async fn plan(
+        &mut self,
+        idx: usize,
+        slot: &str,
+        t: Timestamp,
+    ) -> Result<Result<(), Outcome>, ServiceError> {
+        if let Err(reason) = &self.reconciled {
+            let reason = reason.clone();
+            let due = self.reconciled_at.is_none_or(|at| self.now_ns() - at.0 >= super::RECONCILE_RETRY_NS);
+            if due {
+                self.reconcile().await?;
+            }
+            if self.reconciled.is_err() {
+                return Ok(Err(("skipped", format!("not reconciled with the broker: {reason}"))));
+            }
+        }
+        let account = match self.client.account().await {
+            Ok(a) => a,
+            Err(e) => {
+                safety::note_error(&self.db, &self.config.risk, &e.to_string(), self.now_ns())?;
+                return Ok(Err(("failed", format!("account: {e}"))));
+            }
+        };
+        for reason in safety::check_equity(
+            &self.db,
+            &self.config.risk,
+            account.equity,
+            account.last_equity,
+            self.now_ns(),
+        )? {
+            tracing::error!("circuit breaker tripped: {reason}");
+        }
+        let strategy = self.strategies[idx].strategy.clone();
+        self.checkpoint("data", &format!("{} {slot}", strategy.id))?;
+        let now = self.clock.now();
+        let (tf, service) = (strategy.timeframe, &self.config.service);
+        let start =
+            BarCache::history_start(tf, now, service.daily_history_days, service.minute_history_sessions);
+        if let Err(e) = self.bars.refresh(&self.client, &strategy.symbols, tf, start, now).await {
+            return Ok(Err(("failed", format!("bars: {e}"))));
+        }
+        let data = match self.bars.market_data(&strategy.symbols, tf, BarCache::last_needed(tf, t)) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(("failed", e.to_string()))),
+        };
+        let (signals, max_positions) = match (strategy.signals(&data), strategy.max_positions(&data)) {
+            (Ok(s), Ok(m)) => (s, m),
+            (Err(e), _) | (_, Err(e)) => return Ok(Err(("failed", e.to_string()))),
+        };
+        let mut rows = last_bar_signals(&strategy, slot, &data, &signals, &strategy.rules);
+        // The sizing base: the strategy's equity at the signal bar's close over its slots.
+        let cash = self.db.sleeve_cash(&strategy.id)?.unwrap_or_default().to_f64().unwrap_or(0.0);
+        let last = data.len() - 1;
+        let mut held_value = 0.0;
+        let positions = self.db.strategy_positions(&strategy.id)?;
+        for p in &positions {
+            if let Some(i) = data.find(&p.symbol) {
+                held_value += p.qty.to_f64().unwrap_or(0.0) * data.symbols()[i].bars.close()[last];
+            }
+        }
+        let legs = signals.legs.len().max(1);
+        let slots = max_positions.map_or(legs, |m| m.get().min(legs));
+        let base = (cash + held_value) / slots as f64;
+        let mut exits = Vec::new();
+        for row in &mut rows {
+            let held = positions.iter().find(|p| p.symbol == row.symbol).map(|p| p.qty);
+            match (row.side.as_str(), held) {
+                ("exit", Some(qty)) => {
+                    let cid = client_order_id(&strategy.id, slot, &row.symbol, OrderSide::Sell);
+                    row.action = "order".into();
+                    row.client_order_id = Some(cid.clone());
+                    exits.push(intent(&strategy.id, slot, &row.symbol, OrderSide::Sell, qty, cid));
+                }
+                ("exit", None) => ignore(row, "flat: nothing to sell"),
+                ("enter", Some(_)) => ignore(row, "already long"),
+                ("enter_short", _) => ignore(row, "short sale refused: cash account"),
+                _ => {}
+            }
+        }
+        rows.extend(gap_candidates(&strategy, &data));
+        let day = calendar::session_date(t).to_string();
+        self.checkpoint(
+            "plan",
+            &format!("{} {slot}: {} signals, {} exits", strategy.id, rows.len(), exits.len()),
+        )?;
+        self.db.plan_run(
+            (&strategy.id, slot, &day),
+            (base, max_positions.map(|m| m.get())),
+            &rows,
+            &exits,
+            self.now_ns(),
+        )?;
+        for r in rows.iter().filter(|r| r.action != "candidate") {
+            tracing::info!("{} {slot}: signal {} {} ({})", strategy.id, r.side, r.symbol, r.action);
+        }
+        Ok(Ok(()))
+    }
+
+    /// Sends a planned run's exits, waits for them, then sizes and sends its entries.
+    async fn execute(&mut self, idx: usize, slot: &str, late: bool) -> Result<(), ServiceError> {
+        let strategy = self.strategies[idx].strategy.clone();
+        let id = strategy.id.as_str();
+        let orders = self.db.run_orders(id, slot)?;
+        let mut exits = Vec::new();
+        for o in orders.iter().filter(|o| o.side == OrderSide::Sell) {
+            if self.stopping() {
+                return self.leave_for_restart(id, slot);
+            }
+            if o.state == OrderState::Intent {
+                self.submit(o).await?;
+            }
+            exits.push(o.client_order_id.clone());
+        }
+        let timeout = Duration::from_secs_f64(self.config.service.fill_timeout_secs.max(0.0));
+        self.wait_terminal(&exits, timeout).await?;
+        if self.stopping() {
+            return self.leave_for_restart(id, slot);
+        }
+        self.db.set_run_status(id, slot, "exits_sent", "", self.now_ns())?;
+        for o in orders.iter().filter(|o| o.side == OrderSide::Buy && o.state == OrderState::Intent) {
+            if self.stopping() {
+                return self.leave_for_restart(id, slot);
+            }
+            match self.entry_blocked(late)? {
+                Some(why) => self.db.set_order_state(
+                    &o.client_order_id,
+                    OrderState::NotSent,
+                    None,
+                    &why,
+                    self.now_ns(),
+                )?,
+                None => self.submit(o).await?,
+            }
+        }
+        let run = self.db.run(id, slot)?.expect("a planned run has a row");
+        let base = run.base.unwrap_or(0.0);
+        let mut entries = 0;
+        for mut signal in self.db.run_signals(id, slot)? {
+            if signal.side != "enter" || signal.action != "pending" {
+                continue;
+            }
+            if self.stopping() {
+                return self.leave_for_restart(id, slot);
+            }
+            let outcome = match self.entry_blocked(late)? {
+                Some(why) => Err(why),
+                None => self.size_entry(&strategy, &signal, base, run.max_positions).await?,
+            };
+            match outcome {
+                Ok(order) => {
+                    signal.action = "order".into();
+                    signal.client_order_id = Some(order.client_order_id.clone());
+                    self.db.add_orders(
+                        std::slice::from_ref(&signal),
+                        std::slice::from_ref(&order),
+                        self.now_ns(),
+                    )?;
+                    self.submit(&order).await?;
+                    entries += 1;
+                }
+                Err(why) => {
+                    tracing::warn!("{id} {slot}: entry {} refused: {why}", signal.symbol);
+                    signal.action = "refused".into();
+                    signal.detail = why;
+                    self.db.add_orders(std::slice::from_ref(&signal), &[], self.now_ns())?;
+                }
+            }
+        }
+        let detail =
+            format!("{} exit(s), {entries} entr{}", exits.len(), if entries == 1 { "y" } else { "ies" });
+        self.db.set_run_status(id, slot, "done", &detail, self.now_ns())?;
+        Ok(())
+    }
+
+    /// Why no entry may be sent now, if none may.
+    fn entry_blocked(&self, late: bool) -> Result<Option<String>, ServiceError> {
+        if late {
+            return Ok(Some("stale: the run resumed after its grace period".into()));
+        }
+        Ok(safety::stopped(&self.switch, &self.db)?)
+    }
+
+    /// Shutting down: the run stops before its next order and stays unfinished, so that a
+    /// restart within the grace period sends what is left.
+    fn leave_for_restart(&self, id: &str, slot: &str) -> Result<(), ServiceError> {
+        tracing::warn!("{id} {slot}: shutting down before the run's next order; a restart resumes it");
+        self.checkpoint("interrupted", &format!("{id} {slot}"))?;
+        Ok(())
+    }
+
+    /// The order an entry signal becomes, or why it is refused.
+    async fn size_entry(
+        &mut self,
+        strategy: &PromotedStrategy,
+        signal: &SignalRow,
+        base: f64,
+        max_positions: Option<usize>,
+    ) -> Result<Result<OrderRow, String>, ServiceError> {
+        let positions = self.db.strategy_positions(&strategy.id)?;
+        if positions.iter().any(|p| p.symbol == signal.symbol) {
+            return Ok(Err("already long".into()));
+        }
+        if let Some(max) = max_positions.filter(|&m| positions.len() >= m) {
+            return Ok(Err(format!("position limit: the strategy already holds {max}")));
+        }
+        let Some(fraction) = signal.fraction else {
+            return Ok(Err("volatility target has too little history".into()));
+        };
+        let Some(strength) = kernel::sim::Strength::new(signal.strength) else {
+            return Ok(Err(format!("invalid strength {}", signal.strength)));
+        };
+        let cash = self.db.sleeve_cash(&strategy.id)?.unwrap_or_default();
+        // The stored fraction stands for the rule's: the kernel computes nothing else from the closes.
+        let rules = TradeRules { sizing: Sizing::FixedFraction(fraction), ..strategy.rules };
+        let qty =
+            match entry_quantity(&rules, &[], strength, base, cash.to_f64().unwrap_or(0.0), signal.price) {
+                Ok(q) => to_decimal(q).round_dp(9),
+                Err(reason) => return Ok(Err(format!("sizing: {reason:?}"))),
+            };
+        let account = match self.client.account().await {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(format!("account unavailable: {e}"))),
+        };
+        let today = calendar::session_date(self.clock.now()).to_string();
+        let unsettled = self.db.unsettled(&today)?;
+        let account_held: Decimal =
+            self.db.positions()?.iter().filter(|p| p.symbol == signal.symbol).map(|p| p.qty).sum();
+        let budget = Budget {
+            equity: account.equity,
+            settled_free: account.cash - unsettled,
+            strategy_cash: cash,
+            held: Decimal::ZERO,
+            account_held,
+            max_position_fraction: self.config.risk.max_position_fraction,
+        };
+        let proposed =
+            Proposed { symbol: &signal.symbol, side: OrderSide::Buy, qty, price: to_decimal(signal.price) };
+        if let Err(refusal) = guard::check(&proposed, &budget) {
+            return Ok(Err(refusal.to_string()));
+        }
+        let cid = client_order_id(&strategy.id, &signal.slot, &signal.symbol, OrderSide::Buy);
+        Ok(Ok(intent(&strategy.id, &signal.slot, &signal.symbol, OrderSide::Buy, qty, cid)))
+    }
+}
+
+fn ignore(row: &mut SignalRow, why: &str) {
+    row.action = "ignored".into();
+    row.detail = why.into();
+}
+
+fn intent(strategy: &str, slot: &str, symbol: &str, side: OrderSide, qty: Decimal, cid: String) -> OrderRow {
+    OrderRow {
+        client_order_id: cid,
+        strategy: strategy.into(),
+        slot: slot.into(),
+        symbol: symbol.into(),
+        side,
+        qty,
+        state: OrderState::Intent,
+        broker_id: None,
+        filled_qty: Decimal::ZERO,
+        filled_notional: Decimal::ZERO,
+        detail: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_order_ids_are_deterministic_and_short() {
+        let id = client_order_id("gap_fill.v3", "2025-12-30T10:01", "S0001", OrderSide::Buy);
+        assert_eq!(id, "tb-gap_fill.v3-202512301001-S0001-b");
+        let longest = client_order_id(&"x".repeat(48), "2025-12-30T10:01", "ABCDEFGHIJ", OrderSide::Sell);
+        assert!(longest.len() <= 128, "{}", longest.len());
+    }
+}

@@ -1,0 +1,96 @@
+//! What `tradebot live status` shows: kill switch, breakers, reconciliation, the last
+//! checkpoint, the strategies' books, pending orders and the last daily snapshot.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::db::{Db, DbResult};
+use crate::safety::KillSwitch;
+
+/// The service's state as stored in its data directory.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// The kill switch's reason, when halted.
+    pub halted: Option<String>,
+    /// Tripped breakers: name and reason.
+    pub breakers: Vec<(String, String)>,
+    /// `ok`, or why the last reconciliation failed.
+    pub reconcile: Option<String>,
+    /// The last checkpoint: phase and detail.
+    pub checkpoint: Option<(String, String)>,
+    /// Per strategy: id, allocation, cash.
+    pub sleeves: Vec<(String, f64, String)>,
+    /// Positions: strategy, symbol, quantity.
+    pub positions: Vec<(String, String, String)>,
+    /// Orders still pending: client order id, state, side, quantity, symbol.
+    pub pending_orders: Vec<(String, String, String, String, String)>,
+    /// The last daily snapshot: day and equity.
+    pub last_day: Option<(String, String)>,
+}
+
+impl Status {
+    /// Reads the state of `data_dir`.
+    pub fn read(data_dir: &Path) -> DbResult<Status> {
+        let db = Db::open(&data_dir.join("live.db"))?;
+        Ok(Status {
+            halted: KillSwitch::new(data_dir).halted(),
+            breakers: db.breakers()?.into_iter().map(|(n, r, _)| (n, r)).collect(),
+            reconcile: db.state("reconcile")?,
+            checkpoint: db.last_checkpoint()?.map(|(_, p, d)| (p, d)),
+            sleeves: db.sleeves()?.into_iter().map(|(s, a, c)| (s, a, c.to_string())).collect(),
+            positions: db
+                .positions()?
+                .into_iter()
+                .map(|p| (p.strategy, p.symbol, p.qty.to_string()))
+                .collect(),
+            pending_orders: db
+                .pending_orders()?
+                .into_iter()
+                .map(|o| {
+                    let (state, side) = (o.state.as_str().to_string(), o.side.as_str().to_string());
+                    (o.client_order_id, state, side, o.qty.to_string(), o.symbol)
+                })
+                .collect(),
+            last_day: db.daily()?.pop().map(|d| (d.day, d.equity.to_string())),
+        })
+    }
+
+    /// True when new orders may go out (no kill switch, no breaker, reconciled).
+    pub fn trading(&self) -> bool {
+        self.halted.is_none() && self.breakers.is_empty() && self.reconcile.as_deref() == Some("ok")
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.halted {
+            Some(reason) => writeln!(f, "kill switch: ON ({reason})")?,
+            None => writeln!(f, "kill switch: off")?,
+        }
+        if self.breakers.is_empty() {
+            writeln!(f, "breakers:    none tripped")?;
+        }
+        for (name, reason) in &self.breakers {
+            writeln!(f, "breaker:     {name} TRIPPED: {reason}")?;
+        }
+        writeln!(f, "reconcile:   {}", self.reconcile.as_deref().unwrap_or("never run"))?;
+        if let Some((phase, detail)) = &self.checkpoint {
+            writeln!(f, "checkpoint:  {phase} {detail}")?;
+        }
+        for (strategy, allocation, cash) in &self.sleeves {
+            writeln!(f, "strategy:    {strategy:<24} allocation {allocation:<6} cash {cash}")?;
+        }
+        for (strategy, symbol, qty) in &self.positions {
+            writeln!(f, "position:    {strategy:<24} {symbol:<8} {qty}")?;
+        }
+        for (cid, state, side, qty, symbol) in &self.pending_orders {
+            writeln!(f, "order:       {cid} {state} {side} {qty} {symbol}")?;
+        }
+        if let Some((day, equity)) = &self.last_day {
+            writeln!(f, "last day:    {day} equity {equity}")?;
+        }
+        Ok(())
+    }
+}

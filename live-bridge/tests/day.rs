@@ -1,0 +1,117 @@
+//! A whole simulated trading day through the service against the fake broker: the orders
+//! match the kernel's backtest of the same strategy and bars share for share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datasets::{Timestamp, calendar};
+use kernel::sim::{ExitReason, SizingPrice, TradeRules};
+use kernel::strategy::{MarketData, RunResult, backtest_window};
+use live_bridge::alpaca::model::OrderSide;
+use live_bridge::alpaca::{Client, Credentials};
+use live_bridge::clock::{Clock, SimulatedClock};
+use live_bridge::db::Db;
+use live_bridge::fake::{FakeAlpaca, scenario};
+use live_bridge::schedule::new_york;
+use live_bridge::service::{Bridge, Ended};
+use promoted::{PromotedStrategy, Runnable};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+/// (time, symbol, side, qty) of every fill the kernel's backtest of `strategy` makes on the bars
+/// `window` of `data` from `cash` — entries and signalled exits (not the closing of what is still
+/// open after the last bar).
+fn kernel_fills(
+    data: &MarketData,
+    strategy: &PromotedStrategy,
+    cash: f64,
+    window: std::ops::Range<usize>,
+) -> Vec<(i64, String, OrderSide, f64)> {
+    let Runnable::Builtin { strategy: s, params } = strategy.resolve().unwrap();
+    let rules = TradeRules { sizing_price: SizingPrice::SignalClose, ..strategy.rules };
+    let bt = backtest_window(s, &params, data, rules, cash, window).unwrap();
+    let RunResult::Portfolio(result) = bt.result else { panic!("several legs run as a portfolio") };
+    let mut fills = Vec::new();
+    for leg in &result.sleeves[0].legs {
+        for t in &leg.activity.trades {
+            fills.push((t.entry_time.0, leg.symbol.clone(), OrderSide::Buy, t.qty));
+            if t.exit_reason != ExitReason::EndOfData {
+                fills.push((t.exit_time.0, leg.symbol.clone(), OrderSide::Sell, t.qty));
+            }
+        }
+    }
+    fills.sort_by(|a, b| (a.0, &a.1, a.2 as u8).cmp(&(b.0, &b.1, b.2 as u8)));
+    fills
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
+    let root = tempfile::tempdir().unwrap();
+    let (universe, data, strategy) = scenario::promoted_gap_fill(root.path(), 8);
+    let (daily, momentum) = scenario::daily_momentum(&universe);
+    scenario::promote(&root.path().join("promoted"), vec![strategy.clone(), momentum.clone()]);
+    let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
+    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
+    scenario::serve(&fake, &universe);
+    let config = scenario::config(root.path(), &fake);
+    let client =
+        Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let bridge = Bridge::new(config, client, clock.clone(), shutdown).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
+    assert_eq!(ended, Ended::ReplayDone);
+
+    let live = |prefix: &str| -> Vec<(i64, String, OrderSide, f64)> {
+        let mut v: Vec<_> = fake
+            .orders()
+            .iter()
+            .filter(|o| o.client_order_id.starts_with(prefix))
+            .map(|o| {
+                let t = chrono::DateTime::parse_from_rfc3339(o.filled_at.as_deref().unwrap()).unwrap();
+                (
+                    Timestamp::from_datetime(t.into()).unwrap().0,
+                    o.symbol.clone(),
+                    o.side,
+                    o.filled_qty.to_f64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| (a.0, &a.1, a.2 as u8).cmp(&(b.0, &b.1, b.2 as u8)));
+        v
+    };
+    let day = scenario::replay_date();
+    let first = data.timestamps().iter().position(|&t| calendar::session_date(Timestamp(t)) == day).unwrap();
+    let gap_fills = kernel_fills(&data, &strategy, 50_000.0, first..data.len());
+    assert!(gap_fills.len() >= 4, "the day should trade: {gap_fills:?}");
+    assert_eq!(live("tb-gap_fill-"), gap_fills, "gap_fill's live fills against the kernel's");
+
+    // The daily strategy ran once, at its family's 10:30, on the previous session's signals: the
+    // kernel fills them at the day's open, the bridge at 10:30 — the same quantities.
+    let n = daily.len();
+    let ten_thirty = new_york(day, chrono::NaiveTime::from_hms_opt(10, 30, 0).unwrap()).0;
+    let expected: Vec<_> = kernel_fills(&daily, &momentum, 40_000.0, n - 2..n)
+        .into_iter()
+        .map(|(_, symbol, side, qty)| (ten_thirty, symbol, side, qty))
+        .collect();
+    assert!(expected.len() >= 2, "momentum should enter: {expected:?}");
+    assert_eq!(live("tb-momentum-"), expected, "momentum's live fills against the kernel's");
+    assert_eq!(fake.configuration().max_margin_multiplier, "1");
+
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    let books: std::collections::BTreeMap<String, Decimal> =
+        db.positions().unwrap().into_iter().map(|p| (p.symbol.clone(), p.qty)).collect();
+    assert_eq!(books, fake.positions(), "the books equal the broker's positions");
+    let held = db.positions().unwrap();
+    assert!(held.iter().all(|p| p.strategy == "momentum"), "gap_fill is flat by the close: {held:?}");
+    let signals = db.signals().unwrap();
+    let entries = signals.iter().filter(|s| s.side == "enter" && s.strategy == "gap_fill").count();
+    let candidates = signals.iter().filter(|s| s.side == "gap_candidate").count();
+    assert_eq!(entries, gap_fills.len() / 2, "every entry signal is stored");
+    assert!(candidates >= entries, "gap candidates {candidates}, entries {entries}");
+    let daily = db.daily().unwrap();
+    assert_eq!(daily.len(), 1);
+    assert_eq!(daily[0].day, "2025-12-31");
+    assert_eq!(daily[0].cash, fake.cash());
+    assert!(daily[0].equity > daily[0].cash, "momentum holds positions overnight");
+    assert!(clock.now().0 >= calendar::session(scenario::replay_date()).unwrap().close.0);
+}

@@ -1,0 +1,212 @@
+//! `tradebot live` as a process against the fake Alpaca: kill -9 at many points of a replayed
+//! day never duplicates an order, orphans a position or loses a signal; SIGTERM exits 0.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveTime;
+use live_bridge::clock::SimulatedClock;
+use live_bridge::db::{Db, OrderState};
+use live_bridge::fake::{FakeAlpaca, Fault, Route, scenario};
+use live_bridge::schedule::new_york;
+use rust_decimal::Decimal;
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tradebot");
+
+/// Runs until 10:15 only, to keep the day short.
+const SHORT_DAY: &str = "[strategies.gap_fill]\nuntil = \"10:15\"\n";
+
+/// A fake whose clock stands at 15:59:30 of the replay date: it serves every bar the replay
+/// asks for (bars end at the request's `end`) and fills at one price per symbol.
+async fn fake(universe: &datasets::synth::Universe) -> FakeAlpaca {
+    let late = new_york(scenario::replay_date(), NaiveTime::from_hms_opt(15, 59, 30).unwrap());
+    let fake = FakeAlpaca::start(Arc::new(SimulatedClock::new(late)), Decimal::from(100_000)).await.unwrap();
+    scenario::serve(&fake, universe);
+    fake
+}
+
+/// A fresh data directory with `gap_fill` promoted, its fake broker and its config file.
+async fn day() -> (tempfile::TempDir, FakeAlpaca, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
+    let fake = fake(&universe).await;
+    let config = root.path().join("live.toml");
+    std::fs::write(&config, scenario::config_toml(root.path(), &fake, SHORT_DAY)).unwrap();
+    (root, fake, config)
+}
+
+fn spawn(config: &Path) -> Child {
+    Command::new(BIN)
+        .args(["live", "--paper", "--config"])
+        .arg(config)
+        .env("APCA_API_KEY_ID", "PKTEST")
+        .env("APCA_API_SECRET_KEY", "secret")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// (client order id, symbol, side, filled qty) of every order the broker took, sorted.
+fn broker_orders(fake: &FakeAlpaca) -> Vec<(String, String, &'static str, Decimal)> {
+    let mut v: Vec<_> = fake
+        .orders()
+        .into_iter()
+        .map(|o| (o.client_order_id, o.symbol, o.side.as_str(), o.filled_qty))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every stored signal as comparable text.
+fn signals(root: &Path) -> Vec<String> {
+    let db = Db::open(&root.join("live/live.db")).unwrap();
+    let mut v: Vec<_> = db
+        .signals()
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            format!("{} {} {} {} {} {:?}", s.slot, s.symbol, s.side, s.action, s.detail, s.client_order_id)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_many_points_never_duplicates_orphans_or_loses() {
+    // The reference: the same day, uninterrupted.
+    let (reference_root, reference_fake, config) = day().await;
+    let out = spawn(&config).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected_orders = broker_orders(&reference_fake);
+    let expected_signals = signals(reference_root.path());
+    let requests = reference_fake.count(Route::Any);
+    let order_posts = reference_fake.count(Route::CreateOrder);
+    assert!(order_posts >= 6, "the day should trade: {expected_orders:?}");
+
+    // The same day, killed with SIGKILL while the broker has acted on a request and the
+    // service has not heard back: on order submissions and on requests spread over the day.
+    let (root, fake, config) = day().await;
+    // Alternately the second order submission from now, and a request a twelfth of a day on.
+    let step = requests / 12 + 1;
+    let mut kills = 0;
+    for i in 0..24 {
+        let point = if i % 2 == 0 {
+            (Route::CreateOrder, fake.count(Route::CreateOrder) + 2)
+        } else {
+            (Route::Any, fake.count(Route::Any) + step)
+        };
+        fake.hang_at(Some(point));
+        let mut child = spawn(&config);
+        let started = Instant::now();
+        let finished = loop {
+            if fake.is_hanging() {
+                child.kill().await.unwrap();
+                kills += 1;
+                break false;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success());
+                break true;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "the service hung");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        if finished {
+            break;
+        }
+    }
+    fake.hang_at(None);
+    let out = spawn(&config).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "killed {kills} times over {} requests ({order_posts} order submissions uninterrupted)",
+        fake.count(Route::Any)
+    );
+    assert!(kills >= 10, "killed {kills} times");
+
+    assert_eq!(fake.duplicate_submissions(), 0, "no client_order_id was ever sent twice");
+    assert_eq!(broker_orders(&fake), expected_orders, "the same orders as the uninterrupted day");
+    assert_eq!(signals(root.path()), expected_signals, "no signal lost or changed");
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    assert!(db.orders().unwrap().iter().all(|o| o.state == OrderState::Filled), "every order resolved");
+    let mut local = std::collections::BTreeMap::<String, Decimal>::new();
+    for p in db.positions().unwrap() {
+        assert_ne!(p.strategy, live_bridge::db::MANUAL, "no position adopted as unknown");
+        *local.entry(p.symbol).or_default() += p.qty;
+    }
+    assert_eq!(local, fake.positions(), "local books equal the broker's positions");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_request_finishes_it_and_exits_zero() {
+    let (root, fake, config) = day().await;
+    // The first bars request of the day takes a second: SIGTERM arrives while it is in flight.
+    fake.inject(Route::Bars, Fault::Delay(Duration::from_millis(1000)));
+    let mut child = spawn(&config);
+    let started = Instant::now();
+    while !fake.seen().iter().any(|s| s.path.starts_with("/v2/stocks")) {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    let bars = fake.seen().into_iter().find(|s| s.path.starts_with("/v2/stocks")).unwrap();
+    assert_eq!(bars.status, 200, "the request in flight was finished, not dropped");
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    let (_, phase, _) = db.last_checkpoint().unwrap().unwrap();
+    assert_eq!(phase, "stopped");
+    assert!(fake.orders().is_empty(), "no entry after the signal");
+    let first = db.run("gap_fill", "2025-12-31T09:31").unwrap().unwrap();
+    assert_eq!(first.status, "planned", "the interrupted run stays unfinished");
+
+    // A restart resumes the interrupted run and finishes the day.
+    let out = spawn(&config).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(db.run("gap_fill", "2025-12-31T09:31").unwrap().unwrap().status, "done");
+    assert!(!fake.orders().is_empty());
+    assert_eq!(fake.duplicate_submissions(), 0);
+}
+
+#[test]
+fn halt_resume_and_status() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("live.toml");
+    std::fs::write(&config, format!("[service]\ndata_dir = \"{}\"\n", root.path().join("d").display()))
+        .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("live")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(&["halt", "--reason", "broker outage"]).contains("halted: broker outage"));
+    assert!(root.path().join("d/HALT").exists());
+    assert!(run(&["status"]).contains("kill switch: ON (halted: broker outage)"));
+    let db = Db::open(&root.path().join("d/live.db")).unwrap();
+    db.trip("daily_loss", "equity down 4%", 1).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
+    assert_eq!(json["breakers"][0][0], "daily_loss");
+    let resumed = run(&["resume"]);
+    assert!(
+        resumed.contains("kill switch removed") && resumed.contains("breaker daily_loss reset"),
+        "{resumed}"
+    );
+    assert!(run(&["status"]).contains("kill switch: off"));
+    let refused = std::process::Command::new(BIN).args(["live", "--config"]).arg(&config).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refusing to trade real money"));
+}
