@@ -301,7 +301,7 @@ fn parse_errors_name_the_position() {
         ("(strategy (entry (gt close 1)))", 30, "no `(exit …)`"),
         ("(strategy (entry (gt close 1)) (exit true)) x", 44, "text after the end"),
         ("(strategy (entry (gt (ema 10 regime) 1)) (exit true))", 29, "reads a bar field"),
-        ("(strategy\n  (entry (gt close nan)) (exit true))", 29, "finite number"),
+        ("(strategy\n  (entry (gt close nan)) (exit true))", 29, "unknown numeric terminal `nan`"),
     ];
     for (text, offset, message) in cases {
         let err = text.parse::<Genome>().unwrap_err();
