@@ -168,3 +168,82 @@ impl<'de> Deserialize<'de> for Genome {
         }
     }
 }
+
+impl Genome {
+    /// Genotypic distance in `[0, 1]`: the Jaccard distance between the sets of distinct
+    /// subtrees of the two genomes' rules (weight 0.8) and the mean normalised difference of
+    /// their genes (weight 0.2). 0 for equal genomes.
+    pub fn distance(&self, other: &Genome) -> f64 {
+        let (a, b) = (self.subtree_hashes(), other.subtree_hashes());
+        let (mut i, mut j, mut common) = (0, 0, 0usize);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    common += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        let union = a.len() + b.len() - common;
+        let trees = if union == 0 { 0.0 } else { 1.0 - common as f64 / union as f64 };
+        let (g, h) = (&self.genes, &other.genes);
+        let level = |x: Option<f64>, y: Option<f64>, span: f64| match (x, y) {
+            (Some(x), Some(y)) => ((x - y).abs() / span).min(1.0),
+            (None, None) => 0.0,
+            _ => 1.0,
+        };
+        let genes = ((g.size - h.size).abs()
+            + level(g.stop_loss, h.stop_loss, STOP_LOSS.1)
+            + level(g.take_profit, h.take_profit, TAKE_PROFIT.1)
+            + level(g.time_stop.map(f64::from), h.time_stop.map(f64::from), f64::from(TIME_STOP.1)))
+            / 4.0;
+        0.8 * trees + 0.2 * genes
+    }
+
+    /// Sorted, distinct hashes of every subtree of both rules (entry and exit kept apart).
+    fn subtree_hashes(&self) -> Vec<u64> {
+        use std::hash::{Hash, Hasher};
+        fn hash(tag: u8, x: &impl Hash) -> u64 {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            tag.hash(&mut h);
+            x.hash(&mut h);
+            h.finish()
+        }
+        fn num(tag: u8, n: &crate::tree::Num, out: &mut Vec<u64>) {
+            use crate::tree::Num;
+            out.push(hash(tag, n));
+            match n {
+                Num::Un(_, a) | Num::Win(_, _, a) => num(tag, a, out),
+                Num::Bin(_, a, b) => {
+                    num(tag, a, out);
+                    num(tag, b, out);
+                }
+                _ => {}
+            }
+        }
+        fn boolean(tag: u8, p: &Bool, out: &mut Vec<u64>) {
+            out.push(hash(tag, p));
+            match p {
+                Bool::Const(_) => {}
+                Bool::Cmp(_, a, b) => {
+                    num(tag, a, out);
+                    num(tag, b, out);
+                }
+                Bool::Logic(_, p, q) => {
+                    boolean(tag, p, out);
+                    boolean(tag, q, out);
+                }
+                Bool::Not(p) => boolean(tag, p, out),
+            }
+        }
+        let mut out = Vec::with_capacity(self.size());
+        boolean(0, &self.entry, &mut out);
+        boolean(1, &self.exit, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}

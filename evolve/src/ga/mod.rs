@@ -12,8 +12,8 @@
 //!   then mutated at the current per-gene rate.
 //! * **Evaluation** goes through a cache keyed by [`Problem::key`]: a genome evaluated anywhere
 //!   earlier in the run (or earlier in the same batch) is a cache hit and is not evaluated again.
-//!   The distinct new genomes are evaluated in parallel with rayon, in the caller's current pool,
-//!   results kept in input order. NaN or ±inf fitness is *invalid*: ranked worst, never elite,
+//!   The distinct new genomes go to [`Problem::evaluate_batch`] as one batch (by default each
+//!   evaluated in parallel with rayon, in the caller's current pool), results kept in input order. NaN or ±inf fitness is *invalid*: ranked worst, never elite,
 //!   never best or in the hall of fame; if every individual is invalid there is no best.
 //! * **Progress**: `stagnant_for` counts generations since the best-ever fitness last improved
 //!   by more than `stagnation.epsilon` (measured from the level of the last counted improvement,
@@ -95,6 +95,14 @@ pub trait Problem: Sync {
     fn key(&self, genome: &Self::Genome) -> u64;
     /// Evaluates one genome (called in parallel from rayon; must be deterministic).
     fn evaluate(&self, genome: &Self::Genome) -> Self::Eval;
+    /// Evaluates a step's distinct new genomes as one batch, results in input order. The
+    /// default evaluates each in parallel with rayon; a problem whose genomes share work (GP
+    /// subexpressions computed once per batch) overrides it. Each result must equal
+    /// [`evaluate`](Problem::evaluate) of that genome alone, whatever else is in the batch.
+    fn evaluate_batch(&self, genomes: &[&Self::Genome]) -> Vec<Self::Eval> {
+        use rayon::prelude::*;
+        genomes.par_iter().map(|g| self.evaluate(g)).collect()
+    }
     /// Fitness of an evaluation, higher is better. NaN or ±inf are allowed and mean "worst".
     fn fitness(&self, eval: &Self::Eval) -> f64;
 }

@@ -1,0 +1,304 @@
+//! The GA [`Problem`] of strategy discovery: genomes are GP expression trees ([`gp::Genome`]),
+//! evaluated as a batch per generation so identical subexpressions across the population are
+//! computed once ([`gp::Evaluator::batch`]).
+//!
+//! An evaluation is the genome's entry and exit series over every traded symbol, the kernel
+//! backtest of the resulting signals under the account's rules plus the genome's protective
+//! exits ([`kernel::strategy::backtest_signals`]: one symbol alone, several as one sleeve), and
+//! its figures. Fitness is the experiment's objective ([`Figures::score`]) minus a parsimony
+//! penalty per tree node, so of two equally good strategies the smaller wins.
+
+use std::sync::Mutex;
+
+use gp::{Evaluator, Genome, GpConfig, Rules, Sharing};
+use kernel::metrics::{Metrics, MetricsConfig};
+use kernel::sim::{FillTiming, Simulator, TradeRules};
+use kernel::strategy::{Backtest, BacktestError, LegSignals, MarketData, SignalSet, backtest_signals};
+use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
+
+mod lean;
+
+use crate::ga::Problem;
+use crate::problem::{Figures, equity};
+use crate::stats::{FitnessConfig, returns_from_equity};
+
+/// Name of the sleeve a GP strategy's legs trade in.
+pub const SLEEVE: &str = "gp";
+
+/// Points of the coarse return signature in a behaviour descriptor.
+pub const SIGNATURE_POINTS: usize = 8;
+
+/// What one evaluation produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpEval {
+    /// The backtest ran.
+    Ran(GpFigures),
+    /// The backtest was refused (fitness NaN, counted invalid).
+    Failed(String),
+}
+
+/// A GP strategy's figures, size and behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpFigures {
+    /// Backtest figures.
+    pub figures: Figures,
+    /// Tree nodes of both rules (what parsimony penalises).
+    pub nodes: usize,
+    /// Behaviour descriptor (see [`Behaviour`]).
+    pub behaviour: Behaviour,
+}
+
+/// How a strategy behaves, independent of how it is written: what novelty search compares.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Behaviour {
+    /// Closed trades per year.
+    pub trades_per_year: f64,
+    /// Mean bars a trade is held.
+    pub holding_bars: f64,
+    /// Share of bars with a position.
+    pub exposure: f64,
+    /// Beta of its per-bar returns to the equal-weighted universe.
+    pub beta: f64,
+    /// Its equity curve's return over each of [`SIGNATURE_POINTS`] equal stretches of the
+    /// period, in percent.
+    pub signature: Vec<f64>,
+}
+
+impl Behaviour {
+    /// The descriptor as one vector (rates, holding and signature on comparable scales).
+    pub fn vector(&self) -> Vec<f64> {
+        let mut v = vec![
+            (self.trades_per_year / 10.0).min(10.0),
+            (self.holding_bars / 10.0).min(10.0),
+            self.exposure * 5.0,
+            self.beta.clamp(-3.0, 3.0),
+        ];
+        v.extend(self.signature.iter().map(|x| x.clamp(-50.0, 50.0) / 5.0));
+        v
+    }
+}
+
+/// Discovery on one stage of the data.
+pub struct GpProblem<'d> {
+    gp: GpConfig,
+    evaluator: Evaluator<'d>,
+    data: &'d MarketData,
+    rules: TradeRules,
+    cash: f64,
+    fitness: FitnessConfig,
+    deflation: Option<(usize, f64)>,
+    parsimony: f64,
+    /// Per-bar return of the equal-weighted traded universe, for beta.
+    market: Vec<f64>,
+    /// Annualisation of the figures (the data's timeframe, the first leg's asset class).
+    metrics: MetricsConfig,
+    /// A strategy that never trades: every genome whose entry rule never fires.
+    idle: GpFigures,
+    sharing: Mutex<Sharing>,
+}
+
+/// Discovery settings besides the data.
+#[derive(Clone, Debug)]
+pub struct GpSettings {
+    /// Tree shapes and operator rates (its `regime` and `rank` switches are set from the data).
+    pub gp: GpConfig,
+    /// Costs and fills (the genome adds its protective exits).
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// Objective and constraints.
+    pub fitness: FitnessConfig,
+    /// Trials and Sharpe variance for the `deflated_sharpe` objective.
+    pub deflation: Option<(usize, f64)>,
+    /// Fitness subtracted per tree node.
+    pub parsimony: f64,
+}
+
+impl<'d> GpProblem<'d> {
+    /// Discovery on `data` (every tradable symbol is traded; a `VIX`-like index feeds the
+    /// regime terminal).
+    pub fn new(data: &'d MarketData, settings: GpSettings) -> Result<Self, gp::EvalError> {
+        let evaluator = Evaluator::new(data)?;
+        let mut gp = settings.gp;
+        gp.regime = evaluator.has_regime();
+        gp.rank = evaluator.legs().len() > 1;
+        let market = market_returns(data, evaluator.legs());
+        let first = &data.symbols()[evaluator.legs()[0]].meta;
+        let metrics = MetricsConfig::new(data.timeframe(), first.asset_class);
+        let mut problem = GpProblem {
+            gp,
+            evaluator,
+            data,
+            rules: settings.rules,
+            cash: settings.cash,
+            fitness: settings.fitness,
+            deflation: settings.deflation,
+            parsimony: settings.parsimony,
+            market,
+            metrics,
+            idle: GpFigures { figures: idle_figures(), nodes: 0, behaviour: Behaviour::default() },
+            sharing: Mutex::new(Sharing::default()),
+        };
+        let legs = problem.evaluator.legs();
+        let flat = SignalSet {
+            legs: legs.iter().map(|&s| LegSignals { symbol: s, signals: vec![Default::default(); data.len()] }).collect(),
+        };
+        if let Ok(bt) = backtest_signals(SLEEVE, data, flat, problem.rules, problem.cash, None) {
+            problem.idle = problem.figures_of(&bt, 0);
+        }
+        Ok(problem)
+    }
+
+    /// The GP configuration in use (with the data's `regime` and `rank` switches).
+    pub fn config(&self) -> &GpConfig {
+        &self.gp
+    }
+
+    /// Structural sharing over every batch so far.
+    pub fn sharing(&self) -> Sharing {
+        *self.sharing.lock().expect("not poisoned")
+    }
+
+    /// The kernel backtest of `genome` on `data` (which may be another stage than the
+    /// problem's): its signals on every tradable symbol, the account's rules with the genome's
+    /// exits.
+    pub fn backtest_on(&self, genome: &Genome, data: &MarketData) -> Result<Backtest, BacktestError> {
+        let evaluator = Evaluator::new(data).map_err(|e| {
+            BacktestError::Strategy(kernel::strategy::StrategyError::MissingSymbols {
+                strategy: SLEEVE,
+                what: e.to_string(),
+            })
+        })?;
+        let signals = evaluator.signals(genome);
+        backtest_signals(SLEEVE, data, signals, genome.rules(self.rules), self.cash, None)
+    }
+
+    fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
+        let figures = Figures::of(bt, self.cash);
+        let equity = equity(&bt.result);
+        let returns = returns_from_equity(self.cash, equity);
+        let behaviour = self.behaviour(&figures, bt.metrics.avg_bars_held, equity, &returns);
+        GpFigures { figures, nodes, behaviour }
+    }
+
+    fn run(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
+        if !rules.enters() {
+            return GpEval::Ran(GpFigures { nodes: genome.size(), ..self.idle.clone() });
+        }
+        let trade_rules = genome.rules(self.rules);
+        if rules.legs() == 1 && trade_rules.fill == FillTiming::NextOpen {
+            let Ok(sim) = Simulator::new(self.cash, trade_rules) else {
+                return GpEval::Failed("the genome's exits are out of range".into());
+            };
+            let bars = &self.data.symbols()[self.evaluator.legs()[0]].bars;
+            let lean = lean::SCRATCH.with(|cell| {
+                let scratch = &mut *cell.borrow_mut();
+                rules.leg_signals_into(0, genome.genes.strength(), &mut scratch.signals);
+                let (figures, extra) = lean::run(bars, &sim, &self.metrics, scratch)?;
+                let (equity, returns) = lean::curves(scratch);
+                let behaviour = self.behaviour(&figures, extra.holding_bars, equity, returns);
+                Some(GpFigures { figures, nodes: genome.size(), behaviour })
+            });
+            if let Some(f) = lean {
+                return GpEval::Ran(f);
+            }
+        }
+        let signals = rules.signal_set(genome.genes.strength());
+        match backtest_signals(SLEEVE, self.data, signals, trade_rules, self.cash, None) {
+            Ok(bt) => GpEval::Ran(self.figures_of(&bt, genome.size())),
+            Err(e) => GpEval::Failed(e.to_string()),
+        }
+    }
+
+    /// The behaviour descriptor of a run with these figures, equity curve and per-bar returns.
+    fn behaviour(&self, f: &Figures, holding_bars: f64, equity: &[f64], returns: &[f64]) -> Behaviour {
+        let n = equity.len();
+        let years = n as f64 / self.metrics.periods_per_year;
+        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len().max(1) as f64;
+        let (ms, mm) = (mean(returns), mean(&self.market));
+        let (mut cov, mut var) = (0.0, 0.0);
+        for (r, m) in returns.iter().zip(&self.market) {
+            cov += (r - ms) * (m - mm);
+            var += (m - mm) * (m - mm);
+        }
+        let signature = (0..SIGNATURE_POINTS)
+            .map(|k| {
+                let (a, b) = (k * n / SIGNATURE_POINTS, ((k + 1) * n / SIGNATURE_POINTS).max(1) - 1);
+                let start = if a == 0 { self.cash } else { equity[a - 1] };
+                if n == 0 || start <= 0.0 { 0.0 } else { 100.0 * (equity[b] / start - 1.0) }
+            })
+            .collect();
+        Behaviour {
+            trades_per_year: if years > 0.0 { f.trades as f64 / years } else { 0.0 },
+            holding_bars,
+            exposure: f.exposure,
+            beta: if var > 0.0 { cov / var } else { 0.0 },
+            signature,
+        }
+    }
+}
+
+impl Problem for GpProblem<'_> {
+    type Genome = Genome;
+    type Eval = GpEval;
+
+    fn random(&self, rng: &mut Pcg64) -> Genome {
+        self.gp.random(rng)
+    }
+
+    fn crossover(&self, a: &Genome, b: &Genome, rng: &mut Pcg64) -> Genome {
+        self.gp.crossover(a, b, rng)
+    }
+
+    fn mutate(&self, genome: &mut Genome, rate: f64, rng: &mut Pcg64) {
+        self.gp.mutate(genome, rate, rng);
+    }
+
+    fn distance(&self, a: &Genome, b: &Genome) -> f64 {
+        a.distance(b)
+    }
+
+    fn key(&self, genome: &Genome) -> u64 {
+        genome.key()
+    }
+
+    fn evaluate(&self, genome: &Genome) -> GpEval {
+        self.evaluate_batch(&[genome]).remove(0)
+    }
+
+    fn evaluate_batch(&self, genomes: &[&Genome]) -> Vec<GpEval> {
+        let (evals, sharing) = self.evaluator.batch(genomes, |g, rules| self.run(g, rules));
+        self.sharing.lock().expect("not poisoned").add(&sharing);
+        evals
+    }
+
+    fn fitness(&self, eval: &GpEval) -> f64 {
+        match eval {
+            GpEval::Ran(f) => f.figures.score(&self.fitness, self.deflation) - self.parsimony * f.nodes as f64,
+            GpEval::Failed(_) => f64::NAN,
+        }
+    }
+}
+
+/// Figures of an account that never trades (the fallback if even that backtest is refused).
+fn idle_figures() -> Figures {
+    Figures::from_metrics(&Metrics::default(), &[], 1.0)
+}
+
+/// Per-bar return of an equal-weighted basket of the traded symbols (close to close).
+fn market_returns(data: &MarketData, legs: &[usize]) -> Vec<f64> {
+    let n = data.len();
+    let mut out = vec![0.0; n];
+    for &i in legs {
+        let close = data.symbols()[i].bars.close();
+        for t in 1..n {
+            out[t] += (close[t] / close[t - 1] - 1.0) / legs.len() as f64;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
