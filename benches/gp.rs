@@ -1,9 +1,9 @@
-//! GP evaluation throughput: a generation's worth of new genomes (children of a random
-//! population by crossover and mutation, as the GA breeds them) evaluated as one batch on
-//! GOOG's first 2,000 daily bars — entry and exit series with structural sharing, the kernel
-//! backtest of the signals, and the fitness figures.
+//! GP evaluation throughput on GOOG's first 2,000 daily bars: the new genomes of each of a
+//! 10-generation GA run's generations (recorded once), evaluated batch after batch on a fresh
+//! problem — entry and exit series with structural sharing, the simulated backtest, the fitness
+//! figures. Breeding is not included (the GA engine's own cost is measured separately).
 //!
-//! `gp_eval/population/N` varies the batch size (sharing grows with it), `gp_eval/nodes/N` the
+//! `gp_eval/population/N` varies the population (sharing grows with it), `gp_eval/nodes/N` the
 //! tree size limit. Throughput is in evaluations per second.
 //!
 //! Run: `cargo bench --bench gp`.
@@ -15,13 +15,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use datasets::ingest::{ImportOptions, read_file};
 use datasets::{AssetClass, SymbolMeta, Timeframe};
 use evolve::discovery::{GpProblem, GpSettings};
-use evolve::ga::Problem;
+use evolve::ga::{Engine, GaConfig, Problem};
 use evolve::stats::FitnessConfig;
 use gp::{Genome, GpConfig};
 use kernel::sim::{Commission, Costs, TradeRules};
 use kernel::strategy::{MarketData, SymbolData};
-use rand::{Rng, SeedableRng};
-use rand_pcg::Pcg64;
 
 fn goog_2000() -> MarketData {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/samples/GOOG.csv");
@@ -42,65 +40,61 @@ fn settings(gp: GpConfig) -> GpSettings {
     }
 }
 
-/// `size` children bred from a random population of `size` parents.
-fn generation(problem: &GpProblem<'_>, size: usize, seed: u64) -> Vec<Genome> {
-    let mut rng = Pcg64::seed_from_u64(seed);
-    let parents: Vec<Genome> = (0..size).map(|_| problem.random(&mut rng)).collect();
-    (0..size)
-        .map(|_| {
-            let a = &parents[rng.random_range(0..size)];
-            let b = &parents[rng.random_range(0..size)];
-            let mut child = problem.crossover(a, b, &mut rng);
-            problem.mutate(&mut child, 0.2, &mut rng);
-            child
-        })
-        .collect()
+/// The batches a real run evaluates: every generation's new genomes of a `generations`-long
+/// GA run with `population` individuals (generation 0 random, then bred).
+fn run_batches(gp: &GpConfig, population: usize, generations: u32) -> Vec<Vec<Genome>> {
+    let data = goog_2000();
+    let problem = GpProblem::new(&data, settings(gp.clone())).unwrap();
+    let config = GaConfig { population, generations, seed: 7, ..GaConfig::default() };
+    let mut engine = Engine::new(&problem, config).unwrap();
+    let mut batches = Vec::new();
+    while !engine.is_done() {
+        let report = engine.step();
+        batches.push(report.evaluated.into_iter().map(|e| e.genome).collect());
+    }
+    batches
+}
+
+/// Evaluates a run's batches in order on a fresh problem (cold caches): the evaluation work of
+/// the whole run. Returns the structural sharing over it.
+fn evaluate_run(data: &MarketData, gp: &GpConfig, batches: &[Vec<Genome>]) -> gp::Sharing {
+    let problem = GpProblem::new(data, settings(gp.clone())).unwrap();
+    for batch in batches {
+        let refs: Vec<&Genome> = batch.iter().collect();
+        black_box(problem.evaluate_batch(&refs));
+    }
+    problem.sharing()
 }
 
 fn gp_eval(c: &mut Criterion) {
     let data = goog_2000();
     let mut group = c.benchmark_group("gp_eval");
     group.sample_size(10);
-    for population in [100, 500, 2000] {
-        let problem = GpProblem::new(&data, settings(GpConfig::default())).unwrap();
-        let genomes = generation(&problem, population, 1);
-        let refs: Vec<&Genome> = genomes.iter().collect();
-        group.throughput(Throughput::Elements(population as u64));
-        group.bench_function(format!("population/{population}"), |b| {
-            b.iter(|| problem.evaluate_batch(black_box(&refs)))
-        });
-        let s = problem.sharing();
-        eprintln!("population {population}: sharing {:.1} % ({} of {} nodes distinct)", s.rate() * 100.0, s.distinct_nodes, s.tree_nodes);
-    }
-    for (max_nodes, depth) in [(15, 4), (40, 7), (80, 9)] {
-        let gp = GpConfig { max_nodes, max_depth: depth, init_max_depth: depth.min(6), ..GpConfig::default() };
-        let problem = GpProblem::new(&data, settings(gp)).unwrap();
-        let genomes = generation(&problem, 500, 2);
-        let mean = genomes.iter().map(Genome::size).sum::<usize>() as f64 / genomes.len() as f64;
-        let refs: Vec<&Genome> = genomes.iter().collect();
-        group.throughput(Throughput::Elements(500));
-        group.bench_function(format!("nodes/{max_nodes}"), |b| b.iter(|| problem.evaluate_batch(black_box(&refs))));
-        eprintln!("max_nodes {max_nodes}: mean genome size {mean:.1} nodes, sharing {:.1} %", problem.sharing().rate() * 100.0);
+    let cases = [
+        ("population/100", GpConfig::default(), 100),
+        ("population/500", GpConfig::default(), 500),
+        ("population/2000", GpConfig::default(), 2000),
+        ("nodes/15", GpConfig { max_nodes: 15, max_depth: 4, init_max_depth: 4, ..GpConfig::default() }, 500),
+        ("nodes/80", GpConfig { max_nodes: 80, max_depth: 9, init_max_depth: 6, ..GpConfig::default() }, 500),
+    ];
+    for (name, gp, population) in cases {
+        let batches = run_batches(&gp, population, 10);
+        let evaluations: usize = batches.iter().map(Vec::len).sum();
+        let nodes: usize = batches.iter().flatten().map(Genome::size).sum();
+        let sharing = evaluate_run(&data, &gp, &batches);
+        eprintln!(
+            "{name}: {evaluations} evaluations over 10 generations, mean genome {:.1} nodes, sharing {:.1} % ({} of {} nodes distinct, {} computed)",
+            nodes as f64 / evaluations as f64,
+            sharing.rate() * 100.0,
+            sharing.distinct_nodes,
+            sharing.tree_nodes,
+            sharing.computed
+        );
+        group.throughput(Throughput::Elements(evaluations as u64));
+        group.bench_function(name, |b| b.iter(|| evaluate_run(&data, &gp, &batches)));
     }
     group.finish();
 }
 
 criterion_group!(benches, gp_eval);
-criterion_main!(benches, splits);
-
-fn split(c: &mut Criterion) {
-    let data = goog_2000();
-    let problem = GpProblem::new(&data, settings(GpConfig::default())).unwrap();
-    let genomes = generation(&problem, 500, 1);
-    let refs: Vec<&Genome> = genomes.iter().collect();
-    let ev = gp::Evaluator::new(&data).unwrap();
-    let mut group = c.benchmark_group("split");
-    group.sample_size(10);
-    group.throughput(Throughput::Elements(500));
-    group.bench_function("trees", |b| b.iter(|| ev.batch(&refs, |_, r| r.enters())));
-    group.bench_function("signals", |b| b.iter(|| ev.batch(&refs, |g, r| r.signal_set(g.genes.strength()).legs.len())));
-    let enters = ev.batch(&refs, |_, r| r.enters()).0.iter().filter(|&&e| e).count();
-    eprintln!("{enters} of 500 enter");
-    group.finish();
-}
-criterion_group!(splits, split);
+criterion_main!(benches);

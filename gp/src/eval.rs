@@ -20,7 +20,7 @@
 //! No look-ahead: every operator at bar `t` reads bars `≤ t` (see [`crate::ops`]).
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kernel::regime::{Regime, RegimeRules};
@@ -53,6 +53,17 @@ pub struct Evaluator<'d> {
     /// Regime code per bar (0 calm … 3 crisis, NaN unknown), from a VIX-like index.
     regime: Option<Vec<f64>>,
     budget: usize,
+    /// Indicator terminals computed in earlier batches, kept for the whole run (within half
+    /// the budget): they recur generation after generation.
+    indicators: Mutex<IndicatorCache>,
+}
+
+type IndicatorKey = (Indicator, Field, Window);
+
+#[derive(Default)]
+struct IndicatorCache {
+    columns: HashMap<IndicatorKey, Arc<Vec<f64>>>,
+    bytes: usize,
 }
 
 /// How much a batch's DAG saved.
@@ -119,6 +130,7 @@ impl<'d> Evaluator<'d> {
             legs,
             regime,
             budget: DEFAULT_CACHE_BYTES,
+            indicators: Mutex::default(),
         })
     }
 
@@ -127,6 +139,34 @@ impl<'d> Evaluator<'d> {
     pub fn with_cache_budget(mut self, bytes: usize) -> Self {
         self.budget = bytes;
         self
+    }
+
+    /// The column of an indicator terminal over every traded symbol: from the run-long cache,
+    /// or computed (and kept while the cache has room). The flag says whether it was computed.
+    fn indicator(&self, key: IndicatorKey) -> (Arc<Vec<f64>>, bool) {
+        if let Some(column) = self.indicators.lock().expect("not poisoned").columns.get(&key) {
+            return (Arc::clone(column), false);
+        }
+        let (ind, field, w) = key;
+        let n = self.n;
+        let mut out = vec![0.0; n * self.legs.len()];
+        for (k, row) in out.chunks_exact_mut(n.max(1)).enumerate().take(self.legs.len()) {
+            let bars = ops::Bars {
+                high: self.cols[Field::High as usize][k],
+                low: self.cols[Field::Low as usize][k],
+                close: self.cols[Field::Close as usize][k],
+                volume: self.cols[Field::Volume as usize][k],
+            };
+            ops::indicator(ind, w.get(), self.cols[field as usize][k], bars, row);
+        }
+        let column = Arc::new(out);
+        let mut cache = self.indicators.lock().expect("not poisoned");
+        let bytes = column.len() * 8;
+        if cache.bytes + bytes <= self.budget / 2 && !cache.columns.contains_key(&key) {
+            cache.bytes += bytes;
+            cache.columns.insert(key, Arc::clone(&column));
+        }
+        (column, true)
     }
 
     /// Positions of the traded symbols in the market data.
@@ -346,6 +386,7 @@ impl Dag {
 /// A column kept for the batch.
 enum Stored {
     Num(Vec<f64>),
+    Indicator(Arc<Vec<f64>>),
     Bool(Vec<bool>),
     Scalar(f64),
     Flat(bool),
@@ -461,6 +502,17 @@ impl Batch<'_, '_> {
                     None => NumView::Scalar(f64::NAN),
                 };
             }
+            Node::Ind(ind, field, w) => {
+                let stored = self.cells[id as usize].get_or_init(|| {
+                    let (column, computed) = self.ev.indicator((ind, field, w));
+                    self.computed.fetch_add(usize::from(computed), Ordering::Relaxed);
+                    Stored::Indicator(column)
+                });
+                return match stored {
+                    Stored::Indicator(c) => NumView::Cols(c),
+                    _ => unreachable!("an indicator node stores its column"),
+                };
+            }
             _ => {}
         }
         let bytes = self.size() * 8;
@@ -475,6 +527,7 @@ impl Batch<'_, '_> {
             },
             |s| match s {
                 Stored::Num(c) => NumView::Cols(c),
+                Stored::Indicator(c) => NumView::Cols(c),
                 Stored::Scalar(x) => NumView::Scalar(*x),
                 _ => unreachable!("a numeric node stores a numeric value"),
             },
@@ -542,17 +595,7 @@ impl Batch<'_, '_> {
     fn compute_num(&self, node: Node) -> NumView<'_> {
         self.computed.fetch_add(1, Ordering::Relaxed);
         let n = self.ev.n;
-        let cols = &self.ev.cols;
         let out = match node {
-            Node::Ind(ind, field, w) => self.per_leg(|k, row| {
-                let bars = ops::Bars {
-                    high: cols[Field::High as usize][k],
-                    low: cols[Field::Low as usize][k],
-                    close: cols[Field::Close as usize][k],
-                    volume: cols[Field::Volume as usize][k],
-                };
-                ops::indicator(ind, w.get(), cols[field as usize][k], bars, row);
-            }),
             Node::Un(op, a) => {
                 let a = self.num(a);
                 match (op, &a) {
@@ -598,7 +641,14 @@ impl Batch<'_, '_> {
                 }
                 self.per_leg(|k, row| ops::binary(op, a.row(k, n), b.row(k, n), row))
             }
-            Node::Field(_) | Node::Const(_) | Node::Regime | Node::Flag(_) | Node::Cmp(..) | Node::Logic(..) | Node::Not(_) => {
+            Node::Field(_)
+            | Node::Const(_)
+            | Node::Regime
+            | Node::Ind(..)
+            | Node::Flag(_)
+            | Node::Cmp(..)
+            | Node::Logic(..)
+            | Node::Not(_) => {
                 unreachable!("not an operator on numbers")
             }
         };

@@ -17,11 +17,14 @@ use kernel::strategy::{Backtest, BacktestError, LegSignals, MarketData, SignalSe
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
+mod curve;
 mod lean;
+
+use curve::{CurveStats, Market};
 
 use crate::ga::Problem;
 use crate::problem::{Figures, equity};
-use crate::stats::{FitnessConfig, returns_from_equity};
+use crate::stats::FitnessConfig;
 
 /// Name of the sleeve a GP strategy's legs trade in.
 pub const SLEEVE: &str = "gp";
@@ -90,8 +93,8 @@ pub struct GpProblem<'d> {
     fitness: FitnessConfig,
     deflation: Option<(usize, f64)>,
     parsimony: f64,
-    /// Per-bar return of the equal-weighted traded universe, for beta.
-    market: Vec<f64>,
+    /// The equal-weighted traded universe, for beta.
+    market: Market,
     /// Annualisation of the figures (the data's timeframe, the first leg's asset class).
     metrics: MetricsConfig,
     /// A strategy that never trades: every genome whose entry rule never fires.
@@ -124,7 +127,7 @@ impl<'d> GpProblem<'d> {
         let mut gp = settings.gp;
         gp.regime = evaluator.has_regime();
         gp.rank = evaluator.legs().len() > 1;
-        let market = market_returns(data, evaluator.legs());
+        let market = Market::new(market_returns(data, evaluator.legs()));
         let first = &data.symbols()[evaluator.legs()[0]].meta;
         let metrics = MetricsConfig::new(data.timeframe(), first.asset_class);
         let mut problem = GpProblem {
@@ -176,10 +179,11 @@ impl<'d> GpProblem<'d> {
     }
 
     fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
-        let figures = Figures::of(bt, self.cash);
         let equity = equity(&bt.result);
-        let returns = returns_from_equity(self.cash, equity);
-        let behaviour = self.behaviour(&figures, bt.metrics.avg_bars_held, equity, &returns);
+        let stats = CurveStats::of(equity, self.cash, &self.market, &self.metrics);
+        let behaviour = stats.behaviour(&bt.metrics, equity, self.cash, &self.market, &self.metrics);
+        let final_equity = equity.last().copied().unwrap_or(self.cash);
+        let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_figures());
         GpFigures { figures, nodes, behaviour }
     }
 
@@ -196,10 +200,7 @@ impl<'d> GpProblem<'d> {
             let lean = lean::SCRATCH.with(|cell| {
                 let scratch = &mut *cell.borrow_mut();
                 rules.leg_signals_into(0, genome.genes.strength(), &mut scratch.signals);
-                let (figures, extra) = lean::run(bars, &sim, &self.metrics, scratch)?;
-                let (equity, returns) = lean::curves(scratch);
-                let behaviour = self.behaviour(&figures, extra.holding_bars, equity, returns);
-                Some(GpFigures { figures, nodes: genome.size(), behaviour })
+                lean::run(bars, &sim, &self.metrics, &self.market, genome.size(), scratch)
             });
             if let Some(f) = lean {
                 return GpEval::Ran(f);
@@ -209,33 +210,6 @@ impl<'d> GpProblem<'d> {
         match backtest_signals(SLEEVE, self.data, signals, trade_rules, self.cash, None) {
             Ok(bt) => GpEval::Ran(self.figures_of(&bt, genome.size())),
             Err(e) => GpEval::Failed(e.to_string()),
-        }
-    }
-
-    /// The behaviour descriptor of a run with these figures, equity curve and per-bar returns.
-    fn behaviour(&self, f: &Figures, holding_bars: f64, equity: &[f64], returns: &[f64]) -> Behaviour {
-        let n = equity.len();
-        let years = n as f64 / self.metrics.periods_per_year;
-        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len().max(1) as f64;
-        let (ms, mm) = (mean(returns), mean(&self.market));
-        let (mut cov, mut var) = (0.0, 0.0);
-        for (r, m) in returns.iter().zip(&self.market) {
-            cov += (r - ms) * (m - mm);
-            var += (m - mm) * (m - mm);
-        }
-        let signature = (0..SIGNATURE_POINTS)
-            .map(|k| {
-                let (a, b) = (k * n / SIGNATURE_POINTS, ((k + 1) * n / SIGNATURE_POINTS).max(1) - 1);
-                let start = if a == 0 { self.cash } else { equity[a - 1] };
-                if n == 0 || start <= 0.0 { 0.0 } else { 100.0 * (equity[b] / start - 1.0) }
-            })
-            .collect();
-        Behaviour {
-            trades_per_year: if years > 0.0 { f.trades as f64 / years } else { 0.0 },
-            holding_bars,
-            exposure: f.exposure,
-            beta: if var > 0.0 { cov / var } else { 0.0 },
-            signature,
         }
     }
 }

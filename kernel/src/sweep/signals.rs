@@ -159,7 +159,20 @@ pub fn run_signals_into(
     let (open, close) = (bars.open(), bars.close());
     let stops = rules.exits.has_intrabar_stops();
     let mut run = Run { bars, sim, cash: sim.initial_cash(), position: None, counted: 0, out };
-    for t in 0..bars.len() {
+    let n = bars.len();
+    let mut t = 0;
+    while t < n {
+        if run.position.is_none() {
+            // Flat until the bar after the next entry signal: equity is the cash, nothing fills.
+            let from = t.max(1) - 1;
+            let next = signals[from..n - 1].iter().position(|s| matches!(s, Signal::Enter(_)));
+            let entry_bar = next.map_or(n, |j| from + j + 1);
+            if entry_bar > t {
+                equity.resize(entry_bar, run.cash + 0.0);
+                t = entry_bar;
+                continue;
+            }
+        }
         let held = if t > 0 { run.position.map_or(0.0, |p| p.qty * close[t - 1]) } else { 0.0 };
         let base = (run.cash + held) / 1.0;
         if t > 0 {
@@ -181,6 +194,7 @@ pub fn run_signals_into(
             run.stops(t);
         }
         equity.push(run.cash + run.position.map_or(0.0, |p| p.qty * close[t]));
+        t += 1;
     }
     if let Some(p) = run.position {
         let last = bars.len() - 1;
