@@ -20,8 +20,8 @@
 //! No look-ahead: every operator at bar `t` reads bars `≤ t` (see [`crate::ops`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kernel::regime::{Regime, RegimeRules};
 use kernel::sim::{Signal, Strength};
@@ -192,7 +192,8 @@ impl<'d> Evaluator<'d> {
         f: impl Fn(&Genome, &Rules<'_>) -> R + Sync,
     ) -> (Vec<R>, Sharing) {
         let mut dag = Dag::default();
-        let roots: Vec<(u32, u32)> = genomes.iter().map(|g| (dag.boolean(&g.entry), dag.boolean(&g.exit))).collect();
+        let roots: Vec<(u32, u32)> =
+            genomes.iter().map(|g| (dag.boolean(&g.entry), dag.boolean(&g.exit))).collect();
         let uses = dag.uses(&roots);
         let batch = Batch {
             ev: self,
@@ -208,7 +209,11 @@ impl<'d> Evaluator<'d> {
             .map(|(g, &(entry, exit))| {
                 let entry = batch.boolean(entry);
                 // Early exit: a rule that never enters makes the exit rule irrelevant.
-                let exit = if matches!(entry, BoolView::Flat(false)) { BoolView::Flat(false) } else { batch.boolean(exit) };
+                let exit = if matches!(entry, BoolView::Flat(false)) {
+                    BoolView::Flat(false)
+                } else {
+                    batch.boolean(exit)
+                };
                 f(g, &Rules { entry, exit, n: self.n, legs: &self.legs })
             })
             .collect();

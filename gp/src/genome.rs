@@ -147,11 +147,7 @@ impl Repr {
 /// the compact tree.
 impl Serialize for Genome {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&self.to_string())
-        } else {
-            Repr::of(self).serialize(s)
-        }
+        if s.is_human_readable() { s.serialize_str(&self.to_string()) } else { Repr::of(self).serialize(s) }
     }
 }
 

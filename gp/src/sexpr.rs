@@ -129,7 +129,9 @@ fn tokenize(text: &str) -> Vec<Tok<'_>> {
             }
             _ => {
                 let start = i;
-                while i < bytes.len() && !matches!(bytes[i], b'(' | b')' | b';') && !bytes[i].is_ascii_whitespace()
+                while i < bytes.len()
+                    && !matches!(bytes[i], b'(' | b')' | b';')
+                    && !bytes[i].is_ascii_whitespace()
                 {
                     i += 1;
                 }
@@ -208,11 +210,16 @@ impl<'a> Parser<'a> {
 
     fn field(&mut self, op: &str) -> Result<Field, ParseError> {
         match self.next() {
-            Tok::Atom(o, a) => Field::ALL
-                .into_iter()
-                .find(|f| f.name() == a)
-                .ok_or_else(|| self.error(o, format!("`{op}` reads a bar field (open, high, low, close, volume), found `{a}`"))),
-            t => Err(self.error(t.offset(), format!("`{op}` reads a bar field (open, high, low, close, volume)"))),
+            Tok::Atom(o, a) => Field::ALL.into_iter().find(|f| f.name() == a).ok_or_else(|| {
+                self.error(
+                    o,
+                    format!("`{op}` reads a bar field (open, high, low, close, volume), found `{a}`"),
+                )
+            }),
+            t => {
+                Err(self
+                    .error(t.offset(), format!("`{op}` reads a bar field (open, high, low, close, volume)")))
+            }
         }
     }
 
@@ -329,14 +336,18 @@ impl<'a> Parser<'a> {
                 "time-stop" => {
                     let (o, x) = self.number("time-stop")?;
                     if x.fract() != 0.0 || !(0.0..=f64::from(u16::MAX)).contains(&x) {
-                        return Err(self.error(o, format!("time-stop must be a whole number of bars, found {x}")));
+                        return Err(
+                            self.error(o, format!("time-stop must be a whole number of bars, found {x}"))
+                        );
                     }
                     genes.time_stop = Some(x as u16);
                 }
                 other => {
                     return Err(self.error(
                         o,
-                        format!("unknown part `{other}` (entry, exit, size, stop-loss, take-profit, time-stop)"),
+                        format!(
+                            "unknown part `{other}` (entry, exit, size, stop-loss, take-profit, time-stop)"
+                        ),
                     ));
                 }
             }

@@ -113,7 +113,9 @@ pub fn simplify_bool(p: &Bool) -> Bool {
         Bool::Logic(op, p, q) => {
             let (p, q) = (simplify_bool(p), simplify_bool(q));
             match (op, &p, &q) {
-                (Logic::And, Bool::Const(false), _) | (Logic::And, _, Bool::Const(false)) => Bool::Const(false),
+                (Logic::And, Bool::Const(false), _) | (Logic::And, _, Bool::Const(false)) => {
+                    Bool::Const(false)
+                }
                 (Logic::Or, Bool::Const(true), _) | (Logic::Or, _, Bool::Const(true)) => Bool::Const(true),
                 (_, Bool::Const(_), _) => q,
                 (_, _, Bool::Const(_)) => p,

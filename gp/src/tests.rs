@@ -25,7 +25,10 @@ fn walk(symbol: &str, class: AssetClass, n: usize, seed: u64, level: f64) -> Sym
         let volume = (1000.0 * (1.0 + rng.random::<f64>())).round();
         Bar { ts: Timestamp(t as i64 * DAY), open, high, low, close, volume, vwap: None, trade_count: None }
     });
-    SymbolData { meta: SymbolMeta::new(symbol, class), bars: Bars::from_bars(bars.collect::<Vec<_>>()).unwrap() }
+    SymbolData {
+        meta: SymbolMeta::new(symbol, class),
+        bars: Bars::from_bars(bars.collect::<Vec<_>>()).unwrap(),
+    }
 }
 
 /// `symbols` stocks plus a VIX-like index, `n` bars each.
@@ -123,7 +126,9 @@ fn clutter(n: Num, rng: &mut Pcg64) -> Num {
 fn clutter_bool(p: Bool, rng: &mut Pcg64) -> Bool {
     let p = match p {
         Bool::Cmp(op, a, b) => Bool::Cmp(op, Box::new(clutter(*a, rng)), Box::new(clutter(*b, rng))),
-        Bool::Logic(op, p, q) => Bool::Logic(op, Box::new(clutter_bool(*p, rng)), Box::new(clutter_bool(*q, rng))),
+        Bool::Logic(op, p, q) => {
+            Bool::Logic(op, Box::new(clutter_bool(*p, rng)), Box::new(clutter_bool(*q, rng)))
+        }
         Bool::Not(p) => Bool::Not(Box::new(clutter_bool(*p, rng))),
         c => c,
     };
@@ -284,7 +289,9 @@ fn early_exits_skip_dead_rules() {
     let ev = Evaluator::new(&data).unwrap();
     // Dividing NaN gives NaN everywhere: the comparison is false without computing the rest.
     let never: Genome =
-        "(strategy (entry (gt (lag 250 close) (mean 20 (rsi 14 close)))) (exit (gt close 1)))".parse().unwrap();
+        "(strategy (entry (gt (lag 250 close) (mean 20 (rsi 14 close)))) (exit (gt close 1)))"
+            .parse()
+            .unwrap();
     let (enters, sharing) = ev.batch(&[&never], |_, r| r.enters());
     assert!(!enters[0]);
     assert_eq!(sharing.computed, 2, "lag, then the comparison; the right side and the exit rule are skipped");
@@ -295,7 +302,11 @@ fn parse_errors_name_the_position() {
     let cases = [
         ("(strategy (entry (gt close)) (exit true))", 26, "expected a number, found `)`"),
         ("(strategy (entry (add close 1)) (exit true))", 18, "`add` is not a boolean operator"),
-        ("(strategy (entry (gt true close)) (exit true))", 21, "`true` is a boolean where a number is needed"),
+        (
+            "(strategy (entry (gt true close)) (exit true))",
+            21,
+            "`true` is a boolean where a number is needed",
+        ),
         ("(strategy (entry (gt (lag 0 close) 1)) (exit true))", 26, "needs a whole window in 1..=250"),
         ("(strategy (entry (gt close 1)) (exit true) (size 2))", 44, "size 2 is outside"),
         ("(strategy (entry (gt close 1)))", 30, "no `(exit …)`"),
@@ -325,10 +336,11 @@ fn genome_maps_onto_kernel_rules() {
     assert_eq!(rules.exits.max_bars, Some(10));
     assert_eq!(rules.exits.trailing_stop, None);
     assert_eq!(g.genes.strength().get(), 0.25);
-    assert_eq!(
-        Num::Ind(Indicator::Ema, Field::Close, Window::new(5).unwrap()).to_string(),
-        "(ema 5 close)"
+    assert_eq!(Num::Ind(Indicator::Ema, Field::Close, Window::new(5).unwrap()).to_string(), "(ema 5 close)");
+    let lt = Bool::Cmp(
+        CmpOp::Lt,
+        Box::new(Num::Field(Field::Close)),
+        Box::new(Num::Const(Const::new(3.0).unwrap())),
     );
-    let lt = Bool::Cmp(CmpOp::Lt, Box::new(Num::Field(Field::Close)), Box::new(Num::Const(Const::new(3.0).unwrap())));
     assert_eq!(simplify_bool(&lt).to_string(), "(gt 3 close)");
 }

@@ -126,7 +126,11 @@ impl GpConfig {
             0..=5 => self.comparison(depth, full, rng),
             6..=8 => {
                 let op = if rng.random_bool(0.5) { Logic::And } else { Logic::Or };
-                Bool::Logic(op, Box::new(self.boolean(depth - 1, full, rng)), Box::new(self.boolean(depth - 1, full, rng)))
+                Bool::Logic(
+                    op,
+                    Box::new(self.boolean(depth - 1, full, rng)),
+                    Box::new(self.boolean(depth - 1, full, rng)),
+                )
             }
             _ => Bool::Not(Box::new(self.boolean(depth - 1, full, rng))),
         }
@@ -136,7 +140,8 @@ impl GpConfig {
         let op = CmpOp::ALL[rng.random_range(0..CmpOp::ALL.len())];
         let a = self.num(depth - 1, full, rng);
         // Comparing with a constant is the commonest useful rule: favour it.
-        let b = if !full && rng.random_bool(0.35) { self.constant(rng) } else { self.num(depth - 1, full, rng) };
+        let b =
+            if !full && rng.random_bool(0.35) { self.constant(rng) } else { self.num(depth - 1, full, rng) };
         Bool::Cmp(op, Box::new(a), Box::new(b))
     }
 
@@ -302,11 +307,16 @@ impl GpConfig {
                     1 => Num::Ind(ind, Field::ALL[rng.random_range(0..4)], w),
                     _ => {
                         let other = Indicator::ALL[rng.random_range(0..Indicator::ALL.len())];
-                        Num::Ind(other, field, Window::new(w.raw().max(other.min_window())).expect("in range"))
+                        Num::Ind(
+                            other,
+                            field,
+                            Window::new(w.raw().max(other.min_window())).expect("in range"),
+                        )
                     }
                 },
                 Num::Un(_, a) => {
-                    let ops: Vec<UnOp> = UnOp::ALL.into_iter().filter(|&o| o != UnOp::Rank || self.rank).collect();
+                    let ops: Vec<UnOp> =
+                        UnOp::ALL.into_iter().filter(|&o| o != UnOp::Rank || self.rank).collect();
                     Num::Un(ops[rng.random_range(0..ops.len())], a)
                 }
                 Num::Win(op, w, a) => {
@@ -335,7 +345,8 @@ impl GpConfig {
 
     fn mutate_genes(&self, g: &mut Genes, rate: f64, rng: &mut Pcg64) {
         if rng.random_bool(rate) {
-            g.size = round((g.size + 0.2 * (rng.random::<f64>() - 0.5)).clamp(MIN_SIZE, 1.0), 0.05).max(MIN_SIZE);
+            g.size =
+                round((g.size + 0.2 * (rng.random::<f64>() - 0.5)).clamp(MIN_SIZE, 1.0), 0.05).max(MIN_SIZE);
         }
         if !self.protective_exits {
             return;
@@ -351,7 +362,8 @@ impl GpConfig {
                 None => Some(window_draw(rng, TIME_STOP.0, 60)),
                 Some(_) if rng.random_bool(0.3) => None,
                 Some(m) => Some(
-                    ((f64::from(m) * (0.7 + 0.6 * rng.random::<f64>())).round() as u16).clamp(TIME_STOP.0, TIME_STOP.1),
+                    ((f64::from(m) * (0.7 + 0.6 * rng.random::<f64>())).round() as u16)
+                        .clamp(TIME_STOP.0, TIME_STOP.1),
                 ),
             };
         }
@@ -388,9 +400,8 @@ fn node_sizes(rule: &Bool) -> Vec<usize> {
 /// picked nine times in ten when there are any (Koza's bias against swapping leaves).
 fn pick_node(rule: &Bool, ty: Option<Type>, rng: &mut Pcg64) -> usize {
     let types = node_types(rule);
-    let sizes: Vec<bool> = (0..types.len())
-        .map(|i| i + 1 < types.len() && types[i + 1].1 > types[i].1)
-        .collect();
+    let sizes: Vec<bool> =
+        (0..types.len()).map(|i| i + 1 < types.len() && types[i + 1].1 > types[i].1).collect();
     let of_type: Vec<usize> = (0..types.len()).filter(|&i| ty.is_none_or(|t| types[i].0 == t)).collect();
     let pool = if of_type.is_empty() { (0..types.len()).collect() } else { of_type };
     let inner: Vec<usize> = pool.iter().copied().filter(|&i| sizes[i]).collect();
@@ -408,7 +419,11 @@ fn toggle_or_nudge(x: Option<f64>, (lo, hi): (f64, f64), rng: &mut Pcg64) -> Opt
 
 fn nudge_window(w: Window, min: u16, rng: &mut Pcg64) -> Window {
     let scaled = (f64::from(w.raw()) * (0.6 + 0.8 * rng.random::<f64>())).round() as u16;
-    let step = if scaled == w.raw() { if rng.random_bool(0.5) { scaled + 1 } else { scaled.saturating_sub(1) } } else { scaled };
+    let step = if scaled == w.raw() {
+        if rng.random_bool(0.5) { scaled + 1 } else { scaled.saturating_sub(1) }
+    } else {
+        scaled
+    };
     Window::new(step.clamp(min, MAX_WINDOW)).expect("clamped into range")
 }
 

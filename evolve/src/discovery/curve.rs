@@ -90,7 +90,10 @@ impl CurveStats {
         if self.n >= 2 {
             let rf_p = risk_free_per_bar(config);
             m.sharpe = sharpe_from_sums(self.n, self.sum, self.sum_sq, config);
-            m.sortino = safe_ratio((self.sum / nf - rf_p) * config.periods_per_year.sqrt(), (self.downside_sq / nf).sqrt());
+            m.sortino = safe_ratio(
+                (self.sum / nf - rf_p) * config.periods_per_year.sqrt(),
+                (self.downside_sq / nf).sqrt(),
+            );
         }
         m.max_drawdown = self.max_drawdown;
         m.calmar = safe_ratio(m.cagr, -self.max_drawdown);

@@ -9,8 +9,8 @@ use kernel::metrics::{Metrics, MetricsConfig, safe_ratio};
 use kernel::sim::{Signal, Simulator};
 use kernel::sweep::{SignalRun, run_signals_into};
 
-use super::curve::{CurveStats, Market};
 use super::GpFigures;
+use super::curve::{CurveStats, Market};
 use crate::problem::Figures;
 
 /// Reused buffers of one thread.
@@ -52,7 +52,8 @@ pub(super) fn run(
     let final_equity = equity.last().copied().unwrap_or(cash);
     if let Some(&last) = equity.last() {
         m.total_return = last / cash - 1.0;
-        m.cagr = if last > 0.0 { (last / cash).powf(1.0 / (nf / config.periods_per_year)) - 1.0 } else { -1.0 };
+        m.cagr =
+            if last > 0.0 { (last / cash).powf(1.0 / (nf / config.periods_per_year)) - 1.0 } else { -1.0 };
         stats.metrics(&mut m, config);
         m.exposure = run.exposed_bars as f64 / nf;
     }

@@ -146,7 +146,10 @@ impl<'d> GpProblem<'d> {
         };
         let legs = problem.evaluator.legs();
         let flat = SignalSet {
-            legs: legs.iter().map(|&s| LegSignals { symbol: s, signals: vec![Default::default(); data.len()] }).collect(),
+            legs: legs
+                .iter()
+                .map(|&s| LegSignals { symbol: s, signals: vec![Default::default(); data.len()] })
+                .collect(),
         };
         if let Ok(bt) = backtest_signals(SLEEVE, data, flat, problem.rules, problem.cash, None) {
             problem.idle = problem.figures_of(&bt, 0);
@@ -250,7 +253,9 @@ impl Problem for GpProblem<'_> {
 
     fn fitness(&self, eval: &GpEval) -> f64 {
         match eval {
-            GpEval::Ran(f) => f.figures.score(&self.fitness, self.deflation) - self.parsimony * f.nodes as f64,
+            GpEval::Ran(f) => {
+                f.figures.score(&self.fitness, self.deflation) - self.parsimony * f.nodes as f64
+            }
             GpEval::Failed(_) => f64::NAN,
         }
     }

@@ -9,7 +9,9 @@
 
 use datasets::Bars;
 
-use crate::sim::{ExitReason, FillTiming, LengthMismatch, Side, Signal, Simulator, SizingPrice, max_quantity};
+use crate::sim::{
+    ExitReason, FillTiming, LengthMismatch, Side, Signal, Simulator, SizingPrice, max_quantity,
+};
 
 /// The outcome of [`run_signals_into`]: the simulator's equity and its trades in totals.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +141,36 @@ impl Run<'_> {
     }
 }
 
+/// The first bar at or after `from` (`bars.len()` if none) at which a held position `p` may
+/// change: the fill of an exit signal, its time stop, or a stop-loss or take-profit level
+/// within the bar's range.
+fn next_event(
+    bars: &Bars,
+    signals: &[Signal],
+    rules: &crate::sim::TradeRules,
+    p: &Position,
+    from: usize,
+) -> usize {
+    let n = bars.len();
+    if from >= n {
+        return n;
+    }
+    // Each scan stops at the bound found so far, so a run costs O(bars) however often it jumps.
+    let mut end = rules.exits.max_bars.map_or(n, |m| (p.entry_bar + m).max(from)).min(n);
+    if rules.exits.stop_loss.is_some() || rules.exits.take_profit.is_some() {
+        let stop = rules.exits.stop_loss.map_or(f64::NEG_INFINITY, |f| p.entry_price * (1.0 - f));
+        let take = rules.exits.take_profit.map_or(f64::INFINITY, |f| p.entry_price * (1.0 + f));
+        let (low, high) = (&bars.low()[from..end], &bars.high()[from..end]);
+        if let Some(k) = low.iter().zip(high).position(|(&l, &h)| (l <= stop) | (h >= take)) {
+            end = from + k;
+        }
+    }
+    if let Some(j) = signals[from - 1..end.max(from) - 1].iter().position(|s| *s == Signal::Exit) {
+        end = from + j;
+    }
+    end
+}
+
 /// Runs `signals` (one per bar) over `bars` as `sim` would, into `out` (buffers reused).
 pub fn run_signals_into(
     bars: &Bars,
@@ -195,6 +227,18 @@ pub fn run_signals_into(
         }
         equity.push(run.cash + run.position.map_or(0.0, |p| p.qty * close[t]));
         t += 1;
+        if let Some(p) = run.position
+            && rules.exits.trailing_stop.is_none()
+        {
+            // Held until the next bar where something can happen: an exit signal's fill, the
+            // time stop, or a bar reaching a stop-loss or take-profit level (a gap through a
+            // level reaches it too). Until then each bar only marks the position.
+            let event = next_event(bars, signals, rules, &p, t);
+            for &c in &close[t..event] {
+                equity.push(run.cash + p.qty * c);
+            }
+            t = event;
+        }
     }
     if let Some(p) = run.position {
         let last = bars.len() - 1;
@@ -262,20 +306,26 @@ mod tests {
             any::<bool>(),
             any::<bool>(),
         )
-            .prop_map(|((sl, tp, tr, mb), (rate, per_order, bps), sizing, signal_close, whole, close_at_end)| {
-                TradeRules {
-                    costs: Costs {
-                        commission: Commission { rate, per_order, per_share: 0.0 },
-                        slippage: if bps > 15.0 { Slippage::Bps(bps) } else { Slippage::None },
-                    },
-                    sizing,
-                    sizing_price: if signal_close { SizingPrice::SignalClose } else { SizingPrice::FillPrice },
-                    quantity: if whole { QuantityRule::Whole } else { QuantityRule::Fractional },
-                    exits: ExitRules { stop_loss: sl, take_profit: tp, trailing_stop: tr, max_bars: mb },
-                    close_at_end,
-                    ..TradeRules::default()
-                }
-            })
+            .prop_map(
+                |((sl, tp, tr, mb), (rate, per_order, bps), sizing, signal_close, whole, close_at_end)| {
+                    TradeRules {
+                        costs: Costs {
+                            commission: Commission { rate, per_order, per_share: 0.0 },
+                            slippage: if bps > 15.0 { Slippage::Bps(bps) } else { Slippage::None },
+                        },
+                        sizing,
+                        sizing_price: if signal_close {
+                            SizingPrice::SignalClose
+                        } else {
+                            SizingPrice::FillPrice
+                        },
+                        quantity: if whole { QuantityRule::Whole } else { QuantityRule::Fractional },
+                        exits: ExitRules { stop_loss: sl, take_profit: tp, trailing_stop: tr, max_bars: mb },
+                        close_at_end,
+                        ..TradeRules::default()
+                    }
+                },
+            )
     }
 
     proptest! {
@@ -319,8 +369,14 @@ mod tests {
         let rules = TradeRules { fill: FillTiming::SameBarClose, ..TradeRules::default() };
         let sim = Simulator::new(1000.0, rules).unwrap();
         let mut out = SignalRun::default();
-        assert_eq!(run_signals_into(&bars, &[Signal::Hold; 3], &sim, &mut out), Err(SignalRunError::SameBarClose));
+        assert_eq!(
+            run_signals_into(&bars, &[Signal::Hold; 3], &sim, &mut out),
+            Err(SignalRunError::SameBarClose)
+        );
         let sim = Simulator::new(1000.0, TradeRules::default()).unwrap();
-        assert!(matches!(run_signals_into(&bars, &[Signal::Hold; 2], &sim, &mut out), Err(SignalRunError::Length(_))));
+        assert!(matches!(
+            run_signals_into(&bars, &[Signal::Hold; 2], &sim, &mut out),
+            Err(SignalRunError::Length(_))
+        ));
     }
 }
