@@ -115,7 +115,7 @@ pub fn run(args: BacktestArgs) -> Result<()> {
         write_trades(path, &trades)?;
     }
     if let Some(path) = &args.equity {
-        write_equity(path, data.timestamps(), equity(&bt))?;
+        write_equity(path, data.timestamps(), bt.result.equity())?;
     }
     let report = Report { strategy: strategy.name(), params: &params, data: &data, bt: &bt, cash: args.cash };
     if args.json { crate::emit(&report.json().to_string()) } else { crate::emit(&report.table()?) }
@@ -164,13 +164,6 @@ fn from_series(
         bail!("none of the symbols {symbols:?} is in the data");
     }
     Ok(MarketData::new(timeframe, chosen)?)
-}
-
-fn equity(bt: &Backtest) -> &[f64] {
-    match &bt.result {
-        RunResult::Single(r) => &r.equity,
-        RunResult::Portfolio(r) => &r.equity,
-    }
 }
 
 /// Closed trades with their symbol, by exit then entry bar.
@@ -241,7 +234,7 @@ struct Report<'a> {
 
 impl Report<'_> {
     fn final_equity(&self) -> f64 {
-        equity(self.bt).last().copied().unwrap_or(self.cash)
+        self.bt.result.equity().last().copied().unwrap_or(self.cash)
     }
 
     fn refusals(&self) -> usize {

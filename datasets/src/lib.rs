@@ -6,6 +6,7 @@
 
 pub mod bars;
 pub mod calendar;
+pub mod fsio;
 pub mod ingest;
 pub mod ops;
 pub mod store;

@@ -3,7 +3,7 @@
 
 use kernel::metrics::Metrics;
 use kernel::sim::TradeRules;
-use kernel::strategy::{Backtest, MarketData, ParamValue, Params, RunResult, Strategy, backtest};
+use kernel::strategy::{Backtest, MarketData, ParamValue, Params, Strategy, backtest};
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,7 @@ impl Figures {
 
     /// The figures of a finished backtest that started from `cash`.
     pub fn of(bt: &Backtest, cash: f64) -> Figures {
-        Figures::from_metrics(&bt.metrics, equity(&bt.result), cash)
+        Figures::from_metrics(&bt.metrics, bt.result.equity(), cash)
     }
 
     /// The figures of metrics `m` computed on the equity curve `equity` that started from `cash`.
@@ -163,14 +163,6 @@ impl Figures {
             exposure: m.exposure,
             returns,
         }
-    }
-}
-
-/// The account's equity at each bar of a run.
-pub fn equity(result: &RunResult) -> &[f64] {
-    match result {
-        RunResult::Single(r) => &r.equity,
-        RunResult::Portfolio(r) => &r.equity,
     }
 }
 

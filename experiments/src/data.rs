@@ -3,8 +3,8 @@
 use datasets::ingest::{ImportOptions, IngestError, parse_bytes, read_file};
 use datasets::store::{Store, StoreError};
 use datasets::{AssetClass, SymbolMeta};
+pub use kernel::strategy::data_hash;
 use kernel::strategy::{DataError, MarketData, SymbolData};
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::DataSource;
 
@@ -59,25 +59,4 @@ pub fn load(source: &DataSource) -> Result<MarketData, LoadError> {
         .map(|s| SymbolData { meta: SymbolMeta::new(s.symbol, asset_class), bars: s.bars })
         .collect();
     Ok(MarketData::new(timeframe, symbols)?)
-}
-
-/// xxh3 of the bars a sweep ran on: per symbol its ticker, then its timestamps and OHLCV
-/// columns as little-endian bytes, in the data's order; the timeframe first.
-pub fn data_hash(data: &MarketData) -> u64 {
-    let mut h = Xxh3::new();
-    h.update(data.timeframe().as_str().as_bytes());
-    for s in data.symbols() {
-        h.update(&[0]);
-        h.update(s.meta.symbol.as_bytes());
-        h.update(&[0]);
-        for &t in s.bars.timestamps() {
-            h.update(&t.to_le_bytes());
-        }
-        for column in [s.bars.open(), s.bars.high(), s.bars.low(), s.bars.close(), s.bars.volume()] {
-            for &x in column {
-                h.update(&x.to_le_bytes());
-            }
-        }
-    }
-    h.digest()
 }

@@ -108,3 +108,9 @@ impl StoreError {
         StoreError::Corrupt { path: path.into(), reason: reason.to_string() }
     }
 }
+
+impl From<crate::fsio::FsError> for StoreError {
+    fn from(e: crate::fsio::FsError) -> Self {
+        StoreError::Io { path: e.path, source: e.source }
+    }
+}

@@ -4,8 +4,7 @@
 //! metadata. A write is committed exactly when the new manifest is renamed into place.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -99,17 +98,10 @@ impl Manifest {
 
 /// Writes `name` inside `dir` atomically (temp file, fsync, rename, directory fsync).
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    let path = dir.join(name);
-    let mut f = File::create(&tmp).map_err(StoreError::io(&tmp))?;
-    f.write_all(bytes).map_err(StoreError::io(&tmp))?;
-    f.sync_all().map_err(StoreError::io(&tmp))?;
-    drop(f);
-    fs::rename(&tmp, &path).map_err(StoreError::io(&path))?;
-    sync_dir(dir)
+    crate::fsio::write_atomic(&dir.join(name), bytes).map_err(StoreError::from)
 }
 
 /// Flushes a directory's entries so a rename inside it survives a power cut.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(StoreError::io(dir))
+    crate::fsio::sync_dir(dir).map_err(StoreError::from)
 }

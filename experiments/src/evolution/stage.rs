@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
-use evolve::problem::{Figures, StrategyEval, StrategyProblem, equity};
+use evolve::problem::{Figures, StrategyEval, StrategyProblem};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
 use evolve::stats::{Objective, ReturnStats, deflated_sharpe, pbo, returns_from_equity};
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
@@ -178,7 +178,7 @@ fn validate(
     {
         let times = &data.timestamps()[oos.clone()];
         winner.out_of_sample = Some(Figures::of(&bt, spec.cash));
-        winner.oos_equity = times.iter().copied().zip(equity(&bt.result).iter().copied()).collect();
+        winner.oos_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
         winner.benchmark = buy_and_hold(data, oos, spec.cash);
         winner.oos_activity = match &bt.result {
             RunResult::Single(r) => Activity {
@@ -257,7 +257,7 @@ fn overfitting(
         .filter_map(|g| {
             let params = problem.params(g).ok()?;
             let bt = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok()?;
-            Some(returns_from_equity(spec.cash, equity(&bt.result)))
+            Some(returns_from_equity(spec.cash, bt.result.equity()))
         })
         .collect();
     if series.len() < 2 {

@@ -14,7 +14,7 @@ pub enum Side {
 /// `commission(qty, price) = per_order + per_share × qty + rate × qty × price`, charged on every
 /// fill (entry and exit). A sale's commission is capped at its proceeds so that a cash account can
 /// never be driven below zero by a fee (a broker would otherwise debit the account).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Commission {
     /// Dollars per share (or unit) traded.
     pub per_share: f64,
@@ -38,7 +38,8 @@ impl Commission {
 ///
 /// A slipped price never leaves the fill bar's traded range: a buy is capped at the bar's high and
 /// a sale floored at its low, since no trade printed beyond them.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Slippage {
     /// Fills exactly at the reference price.
     #[default]
@@ -65,7 +66,7 @@ impl Slippage {
 }
 
 /// The full cost model of a simulation.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Costs {
     /// Broker commission per fill.
     pub commission: Commission,

@@ -4,7 +4,8 @@ use super::costs::{Commission, Costs, Slippage};
 use super::sizing::{QuantityRule, Sizing};
 
 /// When a signal's order fills.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FillTiming {
     /// A signal from bar `t` fills at bar `t + 1`'s open (the honest default).
     #[default]
@@ -15,7 +16,8 @@ pub enum FillTiming {
 }
 
 /// Which price the quantity is sized at.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SizingPrice {
     /// The fill price itself, i.e. a "spend this much cash" order sized as it fills (the
     /// convention of backtesting.py and of notional market orders).
@@ -41,7 +43,7 @@ pub enum SizingPrice {
 /// before that): a bar's own high only moves the stop for the following bars. When both the
 /// stop-loss and the trailing stop apply, the higher level rules (ties count as stop-loss).
 /// A time stop closes the position at the first fill point at least `max_bars` bars after entry.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExitRules {
     /// Stop-loss below the entry price, in `(0, 1)`.
     pub stop_loss: Option<f64>,
@@ -61,7 +63,7 @@ impl ExitRules {
 }
 
 /// Everything about how a strategy's signals become fills, apart from the money it starts with.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TradeRules {
     /// When signals fill.
     pub fill: FillTiming,

@@ -8,7 +8,8 @@ use super::costs::Commission;
 /// run, one slot of the sleeve's equity in a portfolio, see [`Sleeve`](super::Sleeve)); the budget is `min(cash, f × strength × base)` and the
 /// quantity is the largest one whose cost, commission included, fits that budget. Nothing ever
 /// exceeds 1× equity: there is no leverage.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Sizing {
     /// Everything available: `f = 1`.
     #[default]
@@ -58,7 +59,8 @@ impl Sizing {
 }
 
 /// Whether quantities are whole units or fractional.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum QuantityRule {
     /// Whole shares only.
     #[default]

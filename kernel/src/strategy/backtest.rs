@@ -19,6 +19,16 @@ pub enum RunResult {
     Portfolio(PortfolioResult),
 }
 
+impl RunResult {
+    /// The account's equity at each bar.
+    pub fn equity(&self) -> &[f64] {
+        match self {
+            RunResult::Single(r) => &r.equity,
+            RunResult::Portfolio(r) => &r.equity,
+        }
+    }
+}
+
 /// A finished backtest: the signals, the simulation and its metrics.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Backtest {

@@ -2,6 +2,7 @@
 
 use datasets::store::{Store, StoreError};
 use datasets::{AssetClass, Bar, Bars, BarsError, SymbolMeta, Timeframe, Timestamp};
+use xxhash_rust::xxh3::Xxh3;
 
 /// One symbol: its metadata and its bars.
 #[derive(Clone, Debug, PartialEq)]
@@ -166,4 +167,25 @@ fn keep_timestamps(bars: &Bars, keep: &[i64]) -> Bars {
     let ts = bars.timestamps();
     let rows = keep.iter().map(|t| bars.bar(ts.binary_search(t).expect("a common timestamp")));
     Bars::from_bars(rows.collect::<Vec<Bar>>()).expect("a subsequence of valid bars is valid")
+}
+
+/// xxh3 of the bars a run saw (the provenance of every stored result): per symbol its ticker, then its timestamps and OHLCV
+/// columns as little-endian bytes, in the data's order; the timeframe first.
+pub fn data_hash(data: &MarketData) -> u64 {
+    let mut h = Xxh3::new();
+    h.update(data.timeframe().as_str().as_bytes());
+    for s in data.symbols() {
+        h.update(&[0]);
+        h.update(s.meta.symbol.as_bytes());
+        h.update(&[0]);
+        for &t in s.bars.timestamps() {
+            h.update(&t.to_le_bytes());
+        }
+        for column in [s.bars.open(), s.bars.high(), s.bars.low(), s.bars.close(), s.bars.volume()] {
+            for &x in column {
+                h.update(&x.to_le_bytes());
+            }
+        }
+    }
+    h.digest()
 }

@@ -1,0 +1,121 @@
+//! Everything that can go wrong reading, checking, running or writing a promoted set.
+
+use std::path::PathBuf;
+
+use kernel::strategy::{BacktestError, ParamError, StrategyError};
+
+/// A promoted set that cannot be read, trusted, run or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PromotedError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file that is not a valid promoted set.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Line of the problem (1-based).
+        line: usize,
+        /// Column of the problem (1-based).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file written in another layout version.
+    #[error("{}: format {found} is not supported (this build reads format {expected})", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The version the file declares.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// `CURRENT` names a version whose file is missing or that does not exist.
+    #[error("promoted set version {version} does not exist in {}", dir.display())]
+    NoSuchVersion {
+        /// The promoted directory.
+        dir: PathBuf,
+        /// The version asked for.
+        version: u64,
+    },
+    /// Demoting or looking up an id the set does not hold.
+    #[error("the promoted set has no strategy `{0}`")]
+    NoSuchStrategy(String),
+    /// A strategy name the kernel does not know.
+    #[error("strategy `{id}`: unknown strategy `{strategy}`")]
+    UnknownStrategy {
+        /// The promoted strategy's id.
+        id: String,
+        /// The unknown name.
+        strategy: String,
+    },
+    /// A parameter that is missing, unknown, of the wrong kind or out of range.
+    #[error("strategy `{id}`: parameter `{param}`: {why}")]
+    Param {
+        /// The promoted strategy's id.
+        id: String,
+        /// The parameter.
+        param: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A set that breaks a rule of the format (ids, allocations, symbols, cash account).
+    #[error("strategy `{id}`: {why}")]
+    Invalid {
+        /// The promoted strategy's id.
+        id: String,
+        /// The rule it breaks.
+        why: String,
+    },
+    /// The strategy rejected its parameters or data.
+    #[error("strategy `{id}`: {source}")]
+    Strategy {
+        /// The promoted strategy's id.
+        id: String,
+        /// The kernel's reason.
+        source: StrategyError,
+    },
+    /// The backtest could not run.
+    #[error("strategy `{id}`: {source}")]
+    Backtest {
+        /// The promoted strategy's id.
+        id: String,
+        /// The kernel's reason.
+        source: BacktestError,
+    },
+    /// Rerunning a strategy on its data did not give the backtest it was promoted on.
+    #[error("strategy `{id}` does not reproduce its recorded backtest: {what}")]
+    NotReproduced {
+        /// The promoted strategy's id.
+        id: String,
+        /// The first figure that differs, with both values.
+        what: String,
+    },
+}
+
+impl PromotedError {
+    /// Wraps an I/O error with the path it concerns.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PromotedError {
+        let path = path.into();
+        move |source| PromotedError::Io { path, source }
+    }
+
+    /// A parameter problem from the kernel's own check.
+    pub(crate) fn param(id: &str, source: ParamError) -> PromotedError {
+        match source {
+            ParamError::Invalid { name, given, expected } => PromotedError::Param {
+                id: id.to_string(),
+                param: name.to_string(),
+                why: format!("{given} is not allowed: expected {expected}"),
+            },
+            other => PromotedError::Invalid { id: id.to_string(), why: other.to_string() },
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! One promoted strategy: what to run, on which bars, with which share of the account and
+//! rules, and the backtest it was promoted on.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+
+use datasets::Timeframe;
+use kernel::sim::{FillTiming, TradeRules};
+use kernel::strategy::{
+    self, Backtest, MarketData, ParamKind, ParamValue, Params, SignalSet, Strategy, data_hash,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{Hash64, PromotedError};
+
+/// What a promoted strategy runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StrategySpec {
+    /// A built-in kernel strategy (`kernel::strategy::registry`) with every parameter given.
+    Builtin {
+        /// Registry name, e.g. `mean_reversion`.
+        strategy: String,
+        /// Every parameter of the strategy's space, by name.
+        params: BTreeMap<String, ParamEntry>,
+    },
+}
+
+/// A parameter value as the file spells it: a whole number, a real number, or a choice's
+/// option name. Which one a parameter takes comes from the strategy's space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamEntry {
+    /// An integer (also accepted for a real parameter).
+    Int(i64),
+    /// A real number.
+    Real(f64),
+    /// The name of a choice's option.
+    Option(String),
+}
+
+/// A strategy cleared for trading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotedStrategy {
+    /// Unique within a set: lowercase letters, digits, `_`, `-` and `.`, at most 48 characters
+    /// (the live bridge builds client order ids from it).
+    pub id: String,
+    /// What to run.
+    pub spec: StrategySpec,
+    /// The bars it runs on.
+    pub timeframe: Timeframe,
+    /// Every symbol it reads (traded or not, e.g. `VIX` for a regime rotation).
+    pub symbols: Vec<String>,
+    /// Share of the account's equity it may hold, in `(0, 1]`; a set's shares add up to at most 1.
+    pub allocation: f64,
+    /// How its signals become fills: costs, sizing, protective exits (next-open fills only).
+    pub rules: TradeRules,
+    /// The backtest it was promoted on, if recorded.
+    pub recorded: Option<RecordedBacktest>,
+    /// Where it came from, e.g. `research run 12` or `candidate 7`.
+    pub source: String,
+}
+
+/// The backtest a strategy was promoted on: enough to check that the file, run again on the
+/// same bars, gives the same result bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedBacktest {
+    /// Starting cash.
+    pub cash: f64,
+    /// [`data_hash`] of the bars it ran on.
+    pub data_hash: Hash64,
+    /// First bar (UTC ns).
+    pub first_ns: i64,
+    /// Last bar (UTC ns).
+    pub last_ns: i64,
+    /// Number of bars.
+    pub bars: usize,
+    /// Closed trades.
+    pub trades: usize,
+    /// Equity after the last bar.
+    pub final_equity: f64,
+    /// Annualised Sharpe ratio.
+    pub sharpe: f64,
+    /// Maximum drawdown (negative fraction).
+    pub max_drawdown: f64,
+    /// [`Hash64::of_f64s`] of the equity at every bar.
+    pub equity_hash: Hash64,
+}
+
+impl RecordedBacktest {
+    /// The record of `bt`, run from `cash` on `data`.
+    pub fn of(bt: &Backtest, data: &MarketData, cash: f64) -> RecordedBacktest {
+        let ts = data.timestamps();
+        let equity = bt.result.equity();
+        RecordedBacktest {
+            cash,
+            data_hash: Hash64(data_hash(data)),
+            first_ns: ts[0],
+            last_ns: ts[ts.len() - 1],
+            bars: ts.len(),
+            trades: bt.metrics.trades,
+            final_equity: equity.last().copied().unwrap_or(cash),
+            sharpe: bt.metrics.sharpe,
+            max_drawdown: bt.metrics.max_drawdown,
+            equity_hash: Hash64::of_f64s(equity),
+        }
+    }
+
+    /// The first figure in which `other` differs from `self`, as `name: recorded vs now`.
+    fn first_difference(&self, other: &RecordedBacktest) -> Option<String> {
+        let same_f64 = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        let checks = [
+            (
+                "data hash",
+                self.data_hash == other.data_hash,
+                self.data_hash.to_string(),
+                other.data_hash.to_string(),
+            ),
+            ("bars", self.bars == other.bars, self.bars.to_string(), other.bars.to_string()),
+            ("trades", self.trades == other.trades, self.trades.to_string(), other.trades.to_string()),
+            (
+                "final equity",
+                same_f64(self.final_equity, other.final_equity),
+                self.final_equity.to_string(),
+                other.final_equity.to_string(),
+            ),
+            (
+                "sharpe",
+                same_f64(self.sharpe, other.sharpe),
+                self.sharpe.to_string(),
+                other.sharpe.to_string(),
+            ),
+            (
+                "equity curve",
+                self.equity_hash == other.equity_hash,
+                self.equity_hash.to_string(),
+                other.equity_hash.to_string(),
+            ),
+        ];
+        checks.into_iter().find(|c| !c.1).map(|(name, _, a, b)| format!("{name}: recorded {a}, now {b}"))
+    }
+}
+
+/// A promoted strategy resolved against the kernel: ready to generate signals.
+#[derive(Clone)]
+pub enum Runnable {
+    /// A built-in strategy with checked parameters.
+    Builtin {
+        /// The kernel strategy.
+        strategy: &'static dyn Strategy,
+        /// Its parameters, checked against its space and rules.
+        params: Params,
+    },
+}
+
+impl std::fmt::Debug for Runnable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Runnable::Builtin { strategy, params } => write!(f, "{} {params}", strategy.name()),
+        }
+    }
+}
+
+impl PromotedStrategy {
+    /// A built-in strategy with `params` on `data`'s symbols and timeframe, its backtest not
+    /// yet recorded ([`PromotedStrategy::record`]).
+    pub fn builtin(
+        id: impl Into<String>,
+        strategy: &dyn Strategy,
+        params: &Params,
+        data: &MarketData,
+        rules: TradeRules,
+        allocation: f64,
+        source: impl Into<String>,
+    ) -> PromotedStrategy {
+        let space = params.space();
+        let entries = space
+            .specs()
+            .iter()
+            .zip(params.values())
+            .map(|(spec, &value)| {
+                let entry = match (spec.kind, value) {
+                    (ParamKind::Choice(options), ParamValue::Choice(i)) => {
+                        ParamEntry::Option(options[i].into())
+                    }
+                    (_, ParamValue::Int(v)) => ParamEntry::Int(v),
+                    (_, ParamValue::Real(v)) => ParamEntry::Real(v),
+                    (_, ParamValue::Choice(i)) => ParamEntry::Int(i as i64),
+                };
+                (spec.name.to_string(), entry)
+            })
+            .collect();
+        PromotedStrategy {
+            id: id.into(),
+            spec: StrategySpec::Builtin { strategy: strategy.name().to_string(), params: entries },
+            timeframe: data.timeframe(),
+            symbols: data.symbols().iter().map(|s| s.meta.symbol.clone()).collect(),
+            allocation,
+            rules,
+            recorded: None,
+            source: source.into(),
+        }
+    }
+
+    /// Resolves the spec against the kernel: the strategy must exist, every parameter of its
+    /// space must be given (no silent defaults: the file alone must determine the trades), and
+    /// the values must pass the space's bounds and the strategy's rules.
+    pub fn resolve(&self) -> Result<Runnable, PromotedError> {
+        match &self.spec {
+            StrategySpec::Builtin { strategy, params } => {
+                let found = strategy::by_name(strategy).ok_or_else(|| PromotedError::UnknownStrategy {
+                    id: self.id.clone(),
+                    strategy: strategy.clone(),
+                })?;
+                let space = found.space();
+                if let Some(unknown) = params.keys().find(|k| space.index_of(k).is_err()) {
+                    let known: Vec<_> = space.specs().iter().map(|s| s.name).collect();
+                    return Err(
+                        self.param_error(unknown, format!("unknown (parameters: {})", known.join(", ")))
+                    );
+                }
+                let values = space
+                    .specs()
+                    .iter()
+                    .map(|spec| {
+                        let entry = params
+                            .get(spec.name)
+                            .ok_or_else(|| self.param_error(spec.name, "missing".into()))?;
+                        let value = match (spec.kind, entry) {
+                            (ParamKind::Integer { .. }, ParamEntry::Int(v)) => ParamValue::Int(*v),
+                            (ParamKind::Real { .. }, ParamEntry::Real(v)) => ParamValue::Real(*v),
+                            (ParamKind::Real { .. }, ParamEntry::Int(v)) => ParamValue::Real(*v as f64),
+                            (ParamKind::Choice(options), ParamEntry::Option(name)) => {
+                                let i = options.iter().position(|o| o == name).ok_or_else(|| {
+                                    self.param_error(
+                                        spec.name,
+                                        format!("`{name}` is not one of {}", options.join(", ")),
+                                    )
+                                })?;
+                                ParamValue::Choice(i)
+                            }
+                            (kind, other) => {
+                                return Err(self.param_error(spec.name, format!("{other:?} is not {kind}")));
+                            }
+                        };
+                        Ok(value)
+                    })
+                    .collect::<Result<Vec<_>, PromotedError>>()?;
+                let params =
+                    Params::from_values(space, values).map_err(|e| PromotedError::param(&self.id, e))?;
+                found.validate(&params).map_err(|e| PromotedError::param(&self.id, e))?;
+                Ok(Runnable::Builtin { strategy: found, params })
+            }
+        }
+    }
+
+    /// Checks everything that can be checked without bars: the id, the allocation, the
+    /// symbols, the rules (valid, next-open fills), the spec, and the cash account (a strategy
+    /// that needs a short leg is refused, never traded one-legged).
+    pub fn check(&self) -> Result<Runnable, PromotedError> {
+        let invalid = |why: String| PromotedError::Invalid { id: self.id.clone(), why };
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 48
+            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b));
+        if !id_ok {
+            return Err(invalid("an id is 1–48 of a-z, 0-9, `_`, `-`, `.`".into()));
+        }
+        if !(self.allocation > 0.0 && self.allocation <= 1.0) {
+            return Err(invalid(format!("allocation {} is not in (0, 1]", self.allocation)));
+        }
+        if self.symbols.is_empty() {
+            return Err(invalid("lists no symbols".into()));
+        }
+        self.rules.validate().map_err(|e| invalid(format!("rules: {e}")))?;
+        if self.rules.fill == FillTiming::SameBarClose {
+            return Err(invalid(
+                "rules: a traded strategy fills at the next open, not the signal bar's close".into(),
+            ));
+        }
+        let runnable = self.resolve()?;
+        let Runnable::Builtin { strategy, .. } = &runnable;
+        if strategy.needs_short() {
+            return Err(invalid(format!(
+                "{} needs a short leg, which a cash account cannot hold",
+                strategy.name()
+            )));
+        }
+        Ok(runnable)
+    }
+
+    /// Signals on `data` (one per bar for each traded symbol).
+    pub fn signals(&self, data: &MarketData) -> Result<SignalSet, PromotedError> {
+        match self.resolve()? {
+            Runnable::Builtin { strategy, params } => strategy::generate(strategy, &params, data)
+                .map_err(|source| PromotedError::Strategy { id: self.id.clone(), source }),
+        }
+    }
+
+    /// The most positions it holds at once on `data`'s universe (`None`: one per traded symbol).
+    pub fn max_positions(&self, data: &MarketData) -> Result<Option<NonZeroUsize>, PromotedError> {
+        match self.resolve()? {
+            Runnable::Builtin { strategy, params } => Ok(strategy.max_positions(&params, data)),
+        }
+    }
+
+    /// A backtest on `data` from `cash` under the strategy's own rules.
+    pub fn backtest(&self, data: &MarketData, cash: f64) -> Result<Backtest, PromotedError> {
+        match self.resolve()? {
+            Runnable::Builtin { strategy, params } => {
+                strategy::backtest(strategy, &params, data, self.rules, cash)
+                    .map_err(|source| PromotedError::Backtest { id: self.id.clone(), source })
+            }
+        }
+    }
+
+    /// Runs the backtest on `data` from `cash` and stores it as the record to reproduce.
+    pub fn record(&mut self, data: &MarketData, cash: f64) -> Result<&RecordedBacktest, PromotedError> {
+        let bt = self.backtest(data, cash)?;
+        Ok(self.recorded.insert(RecordedBacktest::of(&bt, data, cash)))
+    }
+
+    /// Runs the strategy again on `data` and checks that it gives its recorded backtest bit for
+    /// bit (same bars by hash, same trades, equity at every bar); returns the new backtest.
+    pub fn reproduce(&self, data: &MarketData) -> Result<Backtest, PromotedError> {
+        let recorded = self.recorded.as_ref().ok_or_else(|| PromotedError::NotReproduced {
+            id: self.id.clone(),
+            what: "no backtest was recorded".into(),
+        })?;
+        let bt = self.backtest(data, recorded.cash)?;
+        let now = RecordedBacktest::of(&bt, data, recorded.cash);
+        match recorded.first_difference(&now) {
+            None => Ok(bt),
+            Some(what) => Err(PromotedError::NotReproduced { id: self.id.clone(), what }),
+        }
+    }
+
+    fn param_error(&self, param: &str, why: String) -> PromotedError {
+        PromotedError::Param { id: self.id.clone(), param: param.to_string(), why }
+    }
+}

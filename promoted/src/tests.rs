@@ -1,0 +1,207 @@
+//! Promoted sets on the GOOG sample and a small synthetic universe: round trips, exact
+//! reproduction, refusals, versions and crash leftovers.
+
+use std::fs;
+use std::path::Path;
+
+use datasets::ingest::{ImportOptions, read_file};
+use datasets::{AssetClass, SymbolMeta, Timeframe};
+use kernel::sim::TradeRules;
+use kernel::strategy::{self, MarketData, Params, SymbolData};
+
+use crate::{ParamEntry, PromotedDir, PromotedError, PromotedStrategy, StrategySpec};
+
+fn goog() -> MarketData {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/samples/GOOG.csv");
+    let series = read_file(&path, &ImportOptions::default()).unwrap().remove(0);
+    let meta = SymbolMeta::new("GOOG", AssetClass::Equity);
+    MarketData::new(series.timeframe, vec![SymbolData { meta, bars: series.bars }]).unwrap()
+}
+
+fn sma(id: &str, fast: i64, slow: i64, allocation: f64, data: &MarketData) -> PromotedStrategy {
+    let s = strategy::by_name("sma_cross").unwrap();
+    let params =
+        Params::parse(s.space(), [format!("fast={fast}").as_str(), &format!("slow={slow}")]).unwrap();
+    let mut p = PromotedStrategy::builtin(id, s, &params, data, TradeRules::default(), allocation, "test");
+    p.record(data, 10_000.0).unwrap();
+    p
+}
+
+fn params_of(p: &mut PromotedStrategy) -> &mut std::collections::BTreeMap<String, ParamEntry> {
+    let StrategySpec::Builtin { params, .. } = &mut p.spec;
+    params
+}
+
+#[test]
+fn a_committed_strategy_loads_back_and_reproduces_its_backtest_exactly() {
+    let data = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path().join("promoted"));
+    assert_eq!(promoted.current().unwrap(), None);
+    let p = sma("goog_sma", 10, 20, 0.5, &data);
+    let recorded = p.recorded.clone().unwrap();
+    assert_eq!(recorded.bars, 2148);
+    assert!(recorded.trades > 0);
+    let set = promoted.promote(p.clone(), 7).unwrap();
+    assert_eq!((set.version, set.created_ns), (1, 7));
+
+    let loaded = promoted.current().unwrap().unwrap();
+    assert_eq!(loaded, set);
+    let back = loaded.get("goog_sma").unwrap();
+    assert_eq!(back, &p);
+    let bt = back.reproduce(&data).unwrap();
+    assert_eq!(bt.result.equity().last().copied().unwrap().to_bits(), recorded.final_equity.to_bits());
+    assert_eq!(back.signals(&data).unwrap(), bt.signals);
+}
+
+#[test]
+fn reproduction_names_the_first_figure_that_differs() {
+    let data = goog();
+    let mut p = sma("goog_sma", 10, 20, 1.0, &data);
+    params_of(&mut p).insert("slow".into(), ParamEntry::Int(30));
+    let err = p.reproduce(&data).unwrap_err().to_string();
+    assert!(err.contains("does not reproduce") && err.contains("trades: recorded"), "{err}");
+
+    let shorter = data.slice(0..2000);
+    let err = sma("goog_sma", 10, 20, 1.0, &data).reproduce(&shorter).unwrap_err().to_string();
+    assert!(err.contains("data hash: recorded"), "{err}");
+}
+
+#[test]
+fn parameters_must_all_be_given_known_and_in_range() {
+    let data = goog();
+    let base = sma("goog_sma", 10, 20, 1.0, &data);
+    type Edit<'a> = &'a dyn Fn(&mut PromotedStrategy);
+    let cases: [(Edit, &str); 5] = [
+        (&|p| drop(params_of(p).remove("fast")), "parameter `fast`: missing"),
+        (&|p| drop(params_of(p).insert("speed".into(), ParamEntry::Int(3))), "parameter `speed`: unknown"),
+        (
+            &|p| drop(params_of(p).insert("fast".into(), ParamEntry::Real(1.5))),
+            "parameter `fast`: Real(1.5) is not",
+        ),
+        (
+            &|p| drop(params_of(p).insert("fast".into(), ParamEntry::Int(1))),
+            "parameter `fast`: 1 is not allowed",
+        ),
+        (
+            &|p| drop(params_of(p).insert("fast".into(), ParamEntry::Int(30))),
+            "fast (30) must be below slow (20)",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let mut p = base.clone();
+        edit(&mut p);
+        let err = p.check().unwrap_err().to_string();
+        assert!(err.starts_with("strategy `goog_sma`") && err.contains(expected), "{err} / {expected}");
+    }
+}
+
+#[test]
+fn a_strategy_needing_a_short_leg_is_refused() {
+    let data = goog();
+    let pairs = strategy::by_name("pairs").unwrap();
+    let params = Params::defaults(pairs.space());
+    let p = PromotedStrategy::builtin("pairs", pairs, &params, &data, TradeRules::default(), 0.5, "test");
+    let err = p.check().unwrap_err().to_string();
+    assert!(err.contains("needs a short leg"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path());
+    assert!(promoted.promote(p, 1).is_err());
+    assert_eq!(promoted.versions().unwrap(), Vec::<u64>::new(), "a refused set is not written");
+}
+
+#[test]
+fn sets_with_bad_ids_allocations_or_fill_timing_are_not_written() {
+    let data = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path());
+    promoted.promote(sma("a", 10, 20, 0.6, &data), 1).unwrap();
+    let over = promoted.promote(sma("b", 5, 50, 0.5, &data), 2).unwrap_err().to_string();
+    assert!(over.contains("add up to 1.1"), "{over}");
+    let bad_id = promoted.promote(sma("B!", 5, 50, 0.1, &data), 3).unwrap_err().to_string();
+    assert!(bad_id.contains("an id is 1–48"), "{bad_id}");
+    let mut same_bar = sma("c", 5, 50, 0.1, &data);
+    same_bar.rules.fill = kernel::sim::FillTiming::SameBarClose;
+    let err = promoted.promote(same_bar, 4).unwrap_err().to_string();
+    assert!(err.contains("next open"), "{err}");
+    let dup = promoted.commit(vec![sma("a", 10, 20, 0.3, &data), sma("a", 5, 50, 0.3, &data)], "dup", 5);
+    assert!(dup.unwrap_err().to_string().contains("appears twice"));
+    assert_eq!(promoted.versions().unwrap(), [1]);
+}
+
+#[test]
+fn promote_demote_and_rollback_each_write_a_new_version() {
+    let data = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path());
+    promoted.promote(sma("a", 10, 20, 0.4, &data), 1).unwrap();
+    promoted.promote(sma("b", 5, 50, 0.4, &data), 2).unwrap();
+    let replaced = promoted.promote(sma("a", 12, 40, 0.2, &data), 3).unwrap();
+    assert_eq!(replaced.strategies.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(replaced.get("a").unwrap().allocation, 0.2);
+    let demoted = promoted.demote("a", 4).unwrap();
+    assert_eq!((demoted.version, demoted.strategies.len(), demoted.note.as_str()), (4, 1, "demote a"));
+    assert!(matches!(promoted.demote("zzz", 5), Err(PromotedError::NoSuchStrategy(_))));
+    let back = promoted.rollback(2, 6).unwrap();
+    assert_eq!(back.version, 5);
+    assert_eq!(back.strategies, promoted.load(2).unwrap().strategies);
+    assert_eq!(promoted.versions().unwrap(), [1, 2, 3, 4, 5]);
+    assert_eq!(promoted.current().unwrap().unwrap().version, 5);
+}
+
+#[test]
+fn a_crash_between_the_version_file_and_current_overwrites_nothing() {
+    let data = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path());
+    promoted.promote(sma("a", 10, 20, 0.4, &data), 1).unwrap();
+    // A commit that wrote v000002.json and died before replacing CURRENT.
+    let orphan = fs::read(dir.path().join("v000001.json")).unwrap();
+    let orphan = String::from_utf8(orphan).unwrap().replace("\"version\": 1", "\"version\": 2");
+    fs::write(dir.path().join("v000002.json"), &orphan).unwrap();
+    assert_eq!(promoted.current().unwrap().unwrap().version, 1, "CURRENT still names the old version");
+    let next = promoted.promote(sma("b", 5, 50, 0.4, &data), 2).unwrap();
+    assert_eq!(next.version, 3);
+    assert_eq!(fs::read_to_string(dir.path().join("v000002.json")).unwrap(), orphan);
+}
+
+#[test]
+fn damaged_files_are_errors_naming_the_file_and_position() {
+    let data = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path());
+    promoted.promote(sma("a", 10, 20, 0.4, &data), 1).unwrap();
+    let file = dir.path().join("v000001.json");
+    let text = fs::read_to_string(&file).unwrap();
+
+    fs::write(&file, text.replace("\"format\": 1", "\"format\": 9")).unwrap();
+    let err = promoted.current().unwrap_err().to_string();
+    assert!(err.contains("v000001.json: format 9 is not supported"), "{err}");
+
+    fs::write(&file, text.replace("\"allocation\"", "\"alocation\"")).unwrap();
+    let err = promoted.current().unwrap_err().to_string();
+    assert!(err.contains("v000001.json:") && err.contains("alocation"), "{err}");
+
+    fs::write(dir.path().join("CURRENT"), "7\n").unwrap();
+    assert!(matches!(promoted.current(), Err(PromotedError::NoSuchVersion { version: 7, .. })));
+}
+
+#[test]
+fn a_multi_symbol_strategy_reproduces_on_a_synthetic_universe() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let config = datasets::synth::SynthConfig { symbols: 8, years: 2, minute_days: 0, ..Default::default() };
+    datasets::ops::generate(&store, &config, |_, _| {}).unwrap();
+    let opened = datasets::store::Store::open(&store).unwrap();
+    let symbols = ["SPY", "TLT", "GLD", "SHY", "VIX"];
+    let data = MarketData::from_store(&opened, &symbols, Timeframe::Day1).unwrap();
+    let s = strategy::by_name("vix_regime_rotation").unwrap();
+    let params = Params::defaults(s.space());
+    let mut p = PromotedStrategy::builtin("vix_rot", s, &params, &data, TradeRules::default(), 1.0, "test");
+    p.record(&data, 100_000.0).unwrap();
+    assert_eq!(p.symbols, symbols);
+    let json = serde_json::to_string(&p).unwrap();
+    let back: PromotedStrategy = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
+    back.reproduce(&data).unwrap();
+}
