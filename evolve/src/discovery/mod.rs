@@ -23,7 +23,7 @@ mod lean;
 use curve::{CurveStats, Market};
 
 use crate::ga::Problem;
-use crate::problem::{Figures, equity};
+use crate::problem::Figures;
 use crate::stats::FitnessConfig;
 
 /// Name of the sleeve a GP strategy's legs trade in.
@@ -182,7 +182,7 @@ impl<'d> GpProblem<'d> {
     }
 
     fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
-        let equity = equity(&bt.result);
+        let equity = bt.result.equity();
         let stats = CurveStats::of(equity, self.cash, &self.market, &self.metrics);
         let behaviour = stats.behaviour(&bt.metrics, equity, self.cash, &self.market, &self.metrics);
         let final_equity = equity.last().copied().unwrap_or(self.cash);
