@@ -185,6 +185,7 @@ impl StrategyProblem<'_> {
 impl Problem for StrategyProblem<'_> {
     type Genome = Vec<ParamValue>;
     type Eval = StrategyEval;
+    type Memory = ();
 
     fn random(&self, rng: &mut Pcg64) -> Self::Genome {
         let mut genome = self.genes.random(rng);

@@ -220,6 +220,7 @@ impl<'d> GpProblem<'d> {
 impl Problem for GpProblem<'_> {
     type Genome = Genome;
     type Eval = GpEval;
+    type Memory = ();
 
     fn random(&self, rng: &mut Pcg64) -> Genome {
         self.gp.random(rng)
