@@ -34,9 +34,11 @@ pub struct GpConfig {
     pub hoist_mutation: f64,
     /// Whether genomes carry stop-loss / take-profit / time-stop genes (else none ever).
     pub protective_exits: bool,
-    /// Whether the `regime` terminal is offered (set when the data has a VIX-like index).
+    /// Whether the `regime` terminal is offered (set from the data: a VIX-like index).
+    #[serde(skip)]
     pub regime: bool,
-    /// Whether cross-sectional `rank` is offered (set when there are several symbols).
+    /// Whether cross-sectional `rank` is offered (set from the data: several symbols).
+    #[serde(skip)]
     pub rank: bool,
 }
 
@@ -186,11 +188,12 @@ impl GpConfig {
     }
 
     /// A constant on one of the scales rules compare against: small signed numbers, ratios
-    /// near 1, oscillator levels.
+    /// near 1, percentages (rates of change), oscillator levels.
     fn constant(&self, rng: &mut Pcg64) -> Num {
-        let x = match rng.random_range(0..10) {
-            0..=3 => round(rng.random_range(-2.0..=2.0), 0.01),
-            4..=6 => round(rng.random_range(0.9..=1.1), 0.005),
+        let x = match rng.random_range(0..20) {
+            0..=6 => round(rng.random_range(-2.0..=2.0), 0.01),
+            7..=11 => round(rng.random_range(0.9..=1.1), 0.005),
+            12..=14 => round(rng.random_range(-10.0..=10.0), 0.5),
             _ => round(rng.random_range(10.0..=90.0), 1.0),
         };
         Num::Const(Const::new(x).unwrap_or(Const::new(1.0).expect("finite")))

@@ -254,7 +254,8 @@ fn a_promoted_gp_strategy_reproduces_its_backtest_exactly() {
         ],
     )
     .unwrap();
-    let mut two = PromotedStrategy::gp("gp_pair", &genome, &universe, TradeRules::default(), 0.5, "candidate 2");
+    let mut two =
+        PromotedStrategy::gp("gp_pair", &genome, &universe, TradeRules::default(), 0.5, "candidate 2");
     two.record(&universe, 10_000.0).unwrap();
     promoted.promote(two.clone(), 2).unwrap();
     let loaded = promoted.current().unwrap().unwrap();

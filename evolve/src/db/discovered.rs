@@ -158,6 +158,14 @@ impl ResearchDb {
         self.sql(rows.collect())
     }
 
+    /// Sets the path of candidate `id`'s file.
+    pub fn set_candidate_file(&mut self, id: i64, file: &str) -> Result<(), DbError> {
+        self.sql(
+            self.conn.execute("UPDATE discovered_strategies SET file = ?2 WHERE id = ?1", params![id, file]),
+        )?;
+        Ok(())
+    }
+
     /// Marks candidate `id` as promoted under `promoted_id`, or as not promoted (`None`).
     pub fn set_promoted(&mut self, id: i64, promoted_id: Option<&str>) -> Result<(), DbError> {
         self.sql(self.conn.execute(

@@ -561,7 +561,11 @@ fn candidates_are_recorded_once_per_run_and_genome_and_track_promotion() {
         created_ns: 5,
     };
     let id = db.record_candidate(&candidate).unwrap();
-    assert_eq!(db.record_candidate(&candidate).unwrap(), id, "the same genome of the same run is one candidate");
+    assert_eq!(
+        db.record_candidate(&candidate).unwrap(),
+        id,
+        "the same genome of the same run is one candidate"
+    );
     let stored = db.candidate(id).unwrap().unwrap();
     assert_eq!((stored.key, stored.generation, stored.max_correlation), (u64::MAX, 3, None));
     assert_eq!(stored.promoted_id, None);

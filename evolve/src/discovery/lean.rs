@@ -59,5 +59,5 @@ pub(super) fn run(
     }
     let behaviour = stats.behaviour(&m, equity, cash, market, config);
     let figures = Figures::with_returns(&m, final_equity, stats.return_figures());
-    Some(GpFigures { figures, nodes, behaviour })
+    Some(GpFigures { figures, nodes, behaviour, parents: Vec::new() })
 }

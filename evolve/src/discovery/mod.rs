@@ -8,6 +8,9 @@
 //! its figures. Fitness is the experiment's objective ([`Figures::score`]) minus a parsimony
 //! penalty per tree node, so of two equally good strategies the smaller wins.
 
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Mutex;
 
 use gp::{Evaluator, Genome, GpConfig, Rules, Sharing};
@@ -51,6 +54,9 @@ pub struct GpFigures {
     pub nodes: usize,
     /// Behaviour descriptor (see [`Behaviour`]).
     pub behaviour: Behaviour,
+    /// Keys of the genomes it was bred from in its run (empty for a random genome).
+    #[serde(default)]
+    pub parents: Vec<u64>,
 }
 
 /// How a strategy behaves, independent of how it is written: what novelty search compares.
@@ -100,6 +106,14 @@ pub struct GpProblem<'d> {
     /// A strategy that never trades: every genome whose entry rule never fires.
     idle: GpFigures,
     sharing: Mutex<Sharing>,
+    /// Each bred genome's parents (see [`GpFigures::parents`]).
+    lineage: Mutex<HashMap<u64, Vec<u64>>>,
+}
+
+thread_local! {
+    /// The last crossover on this thread: the child's key and its parents, for the mutation
+    /// that follows it.
+    static CROSSED: Cell<Option<(u64, Vec<u64>)>> = const { Cell::new(None) };
 }
 
 /// Discovery settings besides the data.
@@ -141,8 +155,14 @@ impl<'d> GpProblem<'d> {
             parsimony: settings.parsimony,
             market,
             metrics,
-            idle: GpFigures { figures: idle_figures(), nodes: 0, behaviour: Behaviour::default() },
+            idle: GpFigures {
+                figures: idle_figures(),
+                nodes: 0,
+                behaviour: Behaviour::default(),
+                parents: Vec::new(),
+            },
             sharing: Mutex::new(Sharing::default()),
+            lineage: Mutex::default(),
         };
         let legs = problem.evaluator.legs();
         let flat = SignalSet {
@@ -155,6 +175,17 @@ impl<'d> GpProblem<'d> {
             problem.idle = problem.figures_of(&bt, 0);
         }
         Ok(problem)
+    }
+
+    /// Caps the memory of shared subexpression columns per batch (see [`Evaluator::with_cache_budget`]).
+    pub fn with_cache_budget(mut self, bytes: usize) -> Self {
+        self.evaluator = self.evaluator.with_cache_budget(bytes);
+        self
+    }
+
+    /// Bars of the stage it evaluates on.
+    pub fn bars(&self) -> usize {
+        self.evaluator.bars()
     }
 
     /// The GP configuration in use (with the data's `regime` and `rank` switches).
@@ -171,26 +202,49 @@ impl<'d> GpProblem<'d> {
     /// problem's): its signals on every tradable symbol, the account's rules with the genome's
     /// exits.
     pub fn backtest_on(&self, genome: &Genome, data: &MarketData) -> Result<Backtest, BacktestError> {
-        let evaluator = Evaluator::new(data).map_err(|e| {
-            BacktestError::Strategy(kernel::strategy::StrategyError::MissingSymbols {
-                strategy: SLEEVE,
-                what: e.to_string(),
-            })
-        })?;
-        let signals = evaluator.signals(genome);
+        let signals = Evaluator::new(data).map_err(no_symbols)?.signals(genome);
         backtest_signals(SLEEVE, data, signals, genome.rules(self.rules), self.cash, None)
     }
 
-    fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
+    /// The out-of-sample test of `genome`: its signals computed on the whole of `data` (bars
+    /// before `window` warm its indicators up; no operator reads a later bar), trading only the
+    /// bars in `window` from fresh cash.
+    pub fn backtest_window(
+        &self,
+        genome: &Genome,
+        data: &MarketData,
+        window: Range<usize>,
+    ) -> Result<Backtest, BacktestError> {
+        let mut signals = Evaluator::new(data).map_err(no_symbols)?.signals(genome);
+        for leg in &mut signals.legs {
+            leg.signals = leg.signals[window.clone()].to_vec();
+        }
+        backtest_signals(SLEEVE, &data.slice(window), signals, genome.rules(self.rules), self.cash, None)
+    }
+
+    /// The figures (and behaviour) of a kernel backtest of a genome of `nodes` nodes.
+    pub fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
         let equity = bt.result.equity();
         let stats = CurveStats::of(equity, self.cash, &self.market, &self.metrics);
         let behaviour = stats.behaviour(&bt.metrics, equity, self.cash, &self.market, &self.metrics);
         let final_equity = equity.last().copied().unwrap_or(self.cash);
         let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_figures());
-        GpFigures { figures, nodes, behaviour }
+        GpFigures { figures, nodes, behaviour, parents: Vec::new() }
+    }
+
+    /// The parents the genome was bred from in this run (empty for a random one).
+    fn parents(&self, genome: &Genome) -> Vec<u64> {
+        self.lineage.lock().expect("not poisoned").get(&genome.key()).cloned().unwrap_or_default()
     }
 
     fn run(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
+        match self.run_figures(genome, rules) {
+            GpEval::Ran(f) => GpEval::Ran(GpFigures { parents: self.parents(genome), ..f }),
+            failed => failed,
+        }
+    }
+
+    fn run_figures(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
         if !rules.enters() {
             return GpEval::Ran(GpFigures { nodes: genome.size(), ..self.idle.clone() });
         }
@@ -227,11 +281,31 @@ impl Problem for GpProblem<'_> {
     }
 
     fn crossover(&self, a: &Genome, b: &Genome, rng: &mut Pcg64) -> Genome {
-        self.gp.crossover(a, b, rng)
+        let child = self.gp.crossover(a, b, rng);
+        let (ka, kb) = (a.key(), b.key());
+        CROSSED.set(Some((child.key(), vec![ka.min(kb), ka.max(kb)])));
+        child
     }
 
     fn mutate(&self, genome: &mut Genome, rate: f64, rng: &mut Pcg64) {
+        let before = genome.key();
+        let crossed = CROSSED.take();
         self.gp.mutate(genome, rate, rng);
+        // The engine mutates each child right after crossing it over, on the same thread: the
+        // child's parents are the crossover's, or the genome it was copied from.
+        let parents = match crossed {
+            Some((key, parents)) if key == before => parents,
+            _ => vec![before],
+        };
+        let key = genome.key();
+        if !parents.contains(&key) {
+            let mut lineage = self.lineage.lock().expect("not poisoned");
+            let entry = lineage.entry(key).or_insert_with(|| parents.clone());
+            // Several slots may breed the same child: keep the smallest pair, whatever the order.
+            if parents < *entry {
+                *entry = parents;
+            }
+        }
     }
 
     fn distance(&self, a: &Genome, b: &Genome) -> f64 {
@@ -260,6 +334,14 @@ impl Problem for GpProblem<'_> {
             GpEval::Failed(_) => f64::NAN,
         }
     }
+}
+
+/// A market without tradable symbols, as the kernel says it.
+fn no_symbols(e: gp::EvalError) -> BacktestError {
+    BacktestError::Strategy(kernel::strategy::StrategyError::MissingSymbols {
+        strategy: SLEEVE,
+        what: e.to_string(),
+    })
 }
 
 /// Figures of an account that never trades (the fallback if even that backtest is refused).

@@ -113,7 +113,13 @@ pub trait Problem: Sync {
     /// What the problem remembers across generations for [`selection`](Problem::selection)
     /// (e.g. a novelty archive); checkpointed with the engine, so a resumed run continues with
     /// exactly the memory it stopped with. `()` for a problem that needs none.
-    type Memory: Clone + Default + Send + Sync + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned;
+    type Memory: Clone
+        + Default
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned;
 
     /// Population-level selection scores (higher is better), one per member of the population
     /// (ranked best first by fitness, with each member's evaluation), called once at the end of

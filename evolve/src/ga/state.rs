@@ -18,7 +18,10 @@ pub(crate) enum Phase {
 /// pass it to [`Engine::resume`](super::Engine::resume) with the run's evaluations to continue
 /// exactly where it stopped.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(bound(serialize = "G: Serialize, M: Serialize", deserialize = "G: Deserialize<'de>, M: Deserialize<'de> + Default"))]
+#[serde(bound(
+    serialize = "G: Serialize, M: Serialize",
+    deserialize = "G: Deserialize<'de>, M: Deserialize<'de> + Default"
+))]
 pub struct GaState<G, M = ()> {
     pub(crate) config: GaConfig,
     /// Next generation to run (= generations done).

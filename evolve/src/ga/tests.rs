@@ -591,10 +591,14 @@ fn selection_scores_steer_tournaments_and_their_memory_resumes_exactly() {
     let state: GaState<Vec<ParamValue>, Vec<u32>> =
         serde_json::from_str(&serde_json::to_string(engine.state()).unwrap()).unwrap();
     assert_eq!(state.memory().len(), 5);
-    let evaluated: Vec<_> = reports.iter().flat_map(|r| &r.evaluated).map(|e| (e.genome.clone(), e.eval)).collect();
+    let evaluated: Vec<_> =
+        reports.iter().flat_map(|r| &r.evaluated).map(|e| (e.genome.clone(), e.eval)).collect();
     let mut resumed = Engine::resume(&contrarian, config, state, evaluated).unwrap();
     while !resumed.is_done() {
         resumed.step();
     }
-    assert_eq!(serde_json::to_string(resumed.state()).unwrap(), serde_json::to_string(straight.state()).unwrap());
+    assert_eq!(
+        serde_json::to_string(resumed.state()).unwrap(),
+        serde_json::to_string(straight.state()).unwrap()
+    );
 }

@@ -64,9 +64,16 @@ pub fn probabilistic_sharpe(stats: &ReturnStats, benchmark: f64) -> f64 {
     normal_cdf((sr - benchmark) * ((stats.n - 1) as f64).sqrt() / radicand.sqrt())
 }
 
+/// The DSR's `V`: the variance of the trials' per-bar Sharpe ratios (0 with fewer than two).
+pub fn sharpe_variance(sharpes: &[f64]) -> f64 {
+    let spread = ReturnStats::of(sharpes).std;
+    if spread.is_finite() { spread * spread } else { 0.0 }
+}
+
 /// Deflated Sharpe Ratio: [`probabilistic_sharpe`] against [`expected_max_sharpe`] of `trials`
 /// trials whose per-period Sharpe ratios have variance `sharpe_variance`. A probability in
 /// [0, 1]; NaN in the degenerate cases of either function.
+
 pub fn deflated_sharpe(stats: &ReturnStats, trials: usize, sharpe_variance: f64) -> f64 {
     probabilistic_sharpe(stats, expected_max_sharpe(trials, sharpe_variance))
 }
