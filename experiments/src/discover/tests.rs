@@ -280,8 +280,9 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     assert!(oos.sharpe >= 0.5 && oos.trades >= 10, "{oos:?}");
     assert!(best.id.is_some());
     // It trades the planted reversal: on the same noise without the edge it earns nothing like it.
+    let noise = noise_of(&edge);
     let problem = evolve::discovery::GpProblem::new(
-        &noise_of(&edge),
+        &noise,
         evolve::discovery::GpSettings {
             gp: gp::GpConfig::default(),
             rules: d.rules,
@@ -293,10 +294,9 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     )
     .unwrap();
     let (_, window) = &found.stages;
-    let without = problem.backtest_window(&best.genome, &noise_of(&edge), window.clone()).unwrap();
+    let without = problem.backtest_window(&best.genome, &noise, window.clone()).unwrap();
     assert!(without.metrics.sharpe < oos.sharpe - 1.0, "{} vs {}", without.metrics.sharpe, oos.sharpe);
 
-    let noise = noise_of(&edge);
     let nothing = discover(&spec(&d), &noise, &mut db, None, &stop, |_| {}).unwrap();
     let passed: Vec<String> = nothing.passed().map(|c| c.genome.to_string()).collect();
     assert!(passed.is_empty(), "promoted on pure noise: {passed:?}");
