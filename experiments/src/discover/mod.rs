@@ -34,7 +34,7 @@ use kernel::strategy::{MarketData, data_hash};
 use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
-pub use candidate::{CandidateFile, DataRef, demote, promote};
+pub use candidate::{CandidateFile, DataRef, demote, load, promote, readable};
 pub use gates::{Candidate, GateResult};
 
 use crate::config::DiscoverSettings;
