@@ -246,9 +246,15 @@ pub fn candidates(command: CandidatesCommand) -> Result<()> {
                 value["file_contents"] = serde_json::to_value(&file)?;
                 return crate::emit(&serde_json::to_string_pretty(&value)?);
             }
-            let promoted = rec.promoted_id.as_deref().map_or("not promoted".into(), |p| format!("promoted as `{p}`"));
+            let promoted =
+                rec.promoted_id.as_deref().map_or("not promoted".into(), |p| format!("promoted as `{p}`"));
             let mut out = discover::readable(&file);
-            let _ = writeln!(out, "; recorded {}; {promoted}; file {}", Timestamp(rec.created_ns), rec.file.unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "; recorded {}; {promoted}; file {}",
+                Timestamp(rec.created_ns),
+                rec.file.unwrap_or_default()
+            );
             crate::emit(&out)
         }
     }

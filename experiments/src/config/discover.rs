@@ -96,6 +96,10 @@ pub(crate) struct RawDiscover {
     pub(crate) enabled: Option<bool>,
     #[serde(default)]
     pub(crate) symbols: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) population: Option<usize>,
+    #[serde(default)]
+    pub(crate) generations: Option<u32>,
     #[serde(default = "parsimony")]
     parsimony: Spanned<f64>,
     #[serde(default = "candidates")]
@@ -238,7 +242,7 @@ impl Discovery {
             if given {
                 return Err(src.key_error(
                     &format!("discover.{key}"),
-                    "only applies in the research file (a discovery file's [data] gives the symbols)",
+                    "only applies in the research file (a discovery file has [data] and [evolve])",
                 ));
             }
         }
@@ -265,4 +269,36 @@ impl Discovery {
             text: text.to_string(),
         })
     }
+}
+
+/// The `[discover]` section of the research file: discovery as part of the nightly job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResearchDiscover {
+    /// GP, parsimony, gates, directories.
+    pub settings: DiscoverSettings,
+    /// The universe's symbols it searches (default: the reference symbol, plus `VIX` for the
+    /// regime terminal when the universe has it).
+    pub symbols: Option<Vec<String>>,
+    /// Population, if not the research file's `[evolve]` one.
+    pub population: Option<usize>,
+    /// Generations, if not the research file's `[evolve]` ones.
+    pub generations: Option<u32>,
+}
+
+/// Checks the research file's `[discover]`; `None` when it is there with `enabled = false`.
+pub(crate) fn research(src: &Source<'_>, raw: RawDiscover) -> Result<Option<ResearchDiscover>, ConfigError> {
+    if raw.enabled == Some(false) {
+        return Ok(None);
+    }
+    if raw.symbols.as_ref().is_some_and(Vec::is_empty) {
+        return Err(src.key_error("discover.symbols", "list at least one symbol"));
+    }
+    if raw.population.is_some_and(|p| p < 2) {
+        return Err(src.key_error("discover.population", "must be at least 2"));
+    }
+    if raw.generations == Some(0) {
+        return Err(src.key_error("discover.generations", "must be at least 1"));
+    }
+    let (symbols, population, generations) = (raw.symbols.clone(), raw.population, raw.generations);
+    Ok(Some(ResearchDiscover { settings: settings(src, raw)?, symbols, population, generations }))
 }

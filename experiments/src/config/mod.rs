@@ -19,7 +19,7 @@ use kernel::strategy::{Strategy, by_name, registry};
 use toml::Spanned;
 
 pub use axes::Axis;
-pub use discover::{DiscoverSettings, Discovery, DsrVariance, Gates};
+pub use discover::{DiscoverSettings, Discovery, DsrVariance, Gates, ResearchDiscover};
 pub use error::ConfigError;
 pub(crate) use error::Source;
 pub use evolution::Evolution;

@@ -302,4 +302,3 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     assert!(passed.is_empty(), "promoted on pure noise: {passed:?}");
     assert_eq!(nothing.candidates.len(), 5);
 }
-
