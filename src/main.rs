@@ -5,6 +5,7 @@ mod data;
 mod discover;
 mod evolve;
 mod progress;
+mod regimes;
 mod research;
 mod runs;
 mod sweep;
@@ -63,6 +64,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Market regimes: today's, the history, and the learned next-day model's scores.
+    Regimes(regimes::RegimesArgs),
     /// Import, generate, inspect and export market data.
     Data {
         #[command(subcommand)]
@@ -81,6 +84,7 @@ fn main() -> Result<()> {
         Command::Runs { command } => runs::run(command),
         Command::Data { command } => data::run(command),
         Command::Backtest(args) => backtest::run(args),
+        Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
     };

@@ -1,0 +1,37 @@
+//! Market regimes, learned: a random forest that predicts tomorrow's regime from what is known
+//! at today's close, scored out of sample by walk-forward splits and saved as versioned models.
+//!
+//! The rule-based detector lives in [`kernel::regime`] (VIX and realised-volatility thresholds
+//! with hysteresis); this crate keeps the ML dependency (`smartcore`) out of every kernel build.
+//!
+//! * [`MarketInputs`]: the market's closes, the VIX-like index, and the breadth members on the
+//!   market's trading days, read from a bar store (all timestamps UTC nanoseconds).
+//! * [`FeatureSpec`] / [`FeatureMatrix`]: returns over several horizons, realised volatility,
+//!   drawdown, index level and changes, breadth, the rule regime; each row reads closes up to
+//!   its own day only.
+//! * [`train`]: walk-forward evaluation (expanding window, never shuffled, one-day purge so a
+//!   training label never reaches the test period) against persistence and rule baselines,
+//!   then a final fit on all labelled rows; class weighting for rare regimes and a warning per
+//!   regime with fewer than `min_samples_per_regime` examples.
+//! * [`persist`]: `vNNNN.postcard` model files with a JSON model card and an atomically
+//!   replaced `CURRENT` pointer; [`persist::load_latest`] for the research run and live bridge.
+
+mod error;
+mod features;
+mod forest;
+mod inputs;
+pub mod persist;
+mod scores;
+mod train;
+mod walk;
+
+pub use error::RegimeError;
+pub use features::{Feature, FeatureMatrix, FeatureSpec};
+pub use forest::{ClassWeight, Forest, ForestParams, majority};
+pub use inputs::{MarketInputs, Selection};
+pub use scores::{ClassStats, Scores};
+pub use train::{
+    Baseline, Evaluation, FoldInfo, LabelSource, ModelCard, NamedScores, TrainConfig, TrainOutcome,
+    TrainWarning, TrainedModel, train,
+};
+pub use walk::{Fold, WalkForward};
