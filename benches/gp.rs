@@ -20,6 +20,7 @@ use evolve::stats::FitnessConfig;
 use gp::{Genome, GpConfig};
 use kernel::sim::{Commission, Costs, TradeRules};
 use kernel::strategy::{MarketData, SymbolData};
+use novelty::NoveltyConfig;
 
 fn goog_2000() -> MarketData {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/samples/GOOG.csv");
@@ -37,6 +38,7 @@ fn settings(gp: GpConfig) -> GpSettings {
         fitness: FitnessConfig::default(),
         deflation: None,
         parsimony: 0.001,
+        novelty: NoveltyConfig { novelty_weight: 0.0, ..NoveltyConfig::default() },
     }
 }
 

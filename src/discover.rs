@@ -111,6 +111,7 @@ fn outcome_json(o: &DiscoverOutcome, threads: usize) -> serde_json::Value {
         "evaluations": o.timing.evaluations,
         "seconds": o.timing.total.as_secs_f64(),
         "sharing": o.sharing.rate(),
+        "novelty_archive": o.archive,
         "candidates": o.candidates,
         "passed": o.passed().filter_map(|c| c.id).collect::<Vec<_>>(),
     })
@@ -129,6 +130,13 @@ fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize) ->
         o.timing.evaluations as f64 / o.timing.total.as_secs_f64().max(1e-9),
         o.sharing.rate() * 100.0
     );
+    if let (Some(first), Some(last)) = (o.archive.first(), o.archive.last()) {
+        let _ = writeln!(
+            out,
+            "novelty archive: {} → {} behaviours, mean pairwise distance {:.3} → {:.3}",
+            first.size, last.size, first.mean_pairwise_distance, last.mean_pairwise_distance
+        );
+    }
     if o.ending == Ending::Stopped {
         let _ = writeln!(out, "stopped; continue with: tradebot discover --resume {}", o.run_id);
         return out;

@@ -3,7 +3,7 @@
 //! several times. CPU time makes the figure readable on a shared, loaded machine:
 //! evaluations per CPU-second × cores is what an idle machine would do.
 //!
-//! `cargo run -p evolve --release --example gp_rate -- [POPULATION] [MAX_NODES] [REPEATS]`
+//! `cargo run -p evolve --release --example gp_rate -- [POPULATION] [MAX_NODES] [REPEATS] [NOVELTY 0|1]`
 
 use std::time::Instant;
 
@@ -16,6 +16,7 @@ use evolve::stats::FitnessConfig;
 use gp::{Genome, GpConfig};
 use kernel::sim::{Commission, Costs, TradeRules};
 use kernel::strategy::{MarketData, SymbolData};
+use novelty::NoveltyConfig;
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -29,6 +30,8 @@ fn main() {
     let population = args.first().copied().unwrap_or(500);
     let max_nodes = args.get(1).copied().unwrap_or(40);
     let repeats = args.get(2).copied().unwrap_or(5);
+    // With novelty on, every evaluation also computes its behaviour descriptor.
+    let novelty = args.get(3).is_some_and(|&n| n > 0);
     let s = &SAMPLES[0];
     let opts = ImportOptions { symbol: Some(s.symbol.into()), ..Default::default() };
     let bars = parse_bytes(s.file, s.csv, &opts).unwrap().remove(0).bars.slice(0..2000);
@@ -48,6 +51,10 @@ fn main() {
         fitness: FitnessConfig::default(),
         deflation: None,
         parsimony: 0.001,
+        novelty: NoveltyConfig {
+            novelty_weight: if novelty { 0.3 } else { 0.0 },
+            ..NoveltyConfig::default()
+        },
     };
     let recorder = GpProblem::new(&data, settings.clone()).unwrap();
     let mut engine =
@@ -71,7 +78,7 @@ fn main() {
     let (wall, cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     let total = (evaluations * repeats) as f64;
     println!(
-        "population {population}, max_nodes {max_nodes}: {evaluations} evaluations per run, mean genome {:.1} nodes, sharing {:.1} %",
+        "population {population}, max_nodes {max_nodes}, novelty descriptors {novelty}: {evaluations} evaluations per run, mean genome {:.1} nodes, sharing {:.1} %",
         sharing.tree_nodes as f64 / evaluations as f64,
         sharing.rate() * 100.0
     );

@@ -1,6 +1,6 @@
-//! One pass over an equity curve for everything an evaluation needs beyond the simulation:
-//! the Sharpe, Sortino and drawdown inputs with exactly [`Metrics::compute`]'s arithmetic, the
-//! raw return moments for the deflated Sharpe ratio, and the behaviour descriptor.
+//! One pass over an equity curve for what an evaluation needs beyond the simulation: the
+//! Sharpe, Sortino and drawdown inputs with exactly [`Metrics::compute`]'s arithmetic, and the
+//! raw return moments for the deflated Sharpe ratio.
 //!
 //! Bars whose equity equals the previous bar's (flat stretches) have a return of exactly 0:
 //! they move no sum and no drawdown, so the pass skips them (the risk-free rate is 0 in
@@ -10,27 +10,7 @@
 
 use kernel::metrics::{Metrics, MetricsConfig, safe_ratio, sharpe_from_sums};
 
-use super::{Behaviour, SIGNATURE_POINTS};
 use crate::problem::ReturnFigures;
-
-/// The market series the behaviour descriptor compares against.
-pub(super) struct Market {
-    /// Per-bar return of the equal-weighted traded universe.
-    pub(super) returns: Vec<f64>,
-    /// Its mean.
-    mean: f64,
-    /// Its population variance.
-    var: f64,
-}
-
-impl Market {
-    pub(super) fn new(returns: Vec<f64>) -> Market {
-        let n = returns.len().max(1) as f64;
-        let mean = returns.iter().sum::<f64>() / n;
-        let var = returns.iter().map(|m| (m - mean) * (m - mean)).sum::<f64>() / n;
-        Market { returns, mean, var }
-    }
-}
 
 /// The sums of one pass.
 pub(super) struct CurveStats {
@@ -41,13 +21,11 @@ pub(super) struct CurveStats {
     sum4: f64,
     downside_sq: f64,
     max_drawdown: f64,
-    /// `Σ r_t · m_t`.
-    cross: f64,
 }
 
 impl CurveStats {
     /// The pass over `equity` starting from `cash`.
-    pub(super) fn of(equity: &[f64], cash: f64, market: &Market, config: &MetricsConfig) -> CurveStats {
+    pub(super) fn of(equity: &[f64], cash: f64, config: &MetricsConfig) -> CurveStats {
         let rf_p = risk_free_per_bar(config);
         let skip_flat = rf_p == 0.0;
         let mut s = CurveStats {
@@ -58,10 +36,9 @@ impl CurveStats {
             sum4: 0.0,
             downside_sq: 0.0,
             max_drawdown: 0.0,
-            cross: 0.0,
         };
         let (mut previous, mut peak) = (cash, cash);
-        for (t, &e) in equity.iter().enumerate() {
+        for &e in equity {
             if skip_flat && e == previous {
                 continue;
             }
@@ -73,7 +50,6 @@ impl CurveStats {
             s.sum3 += r2 * r;
             s.sum4 += r2 * r2;
             s.downside_sq += (r - rf_p).min(0.0).powi(2);
-            s.cross += r * market.returns[t];
             if e >= peak {
                 peak = e;
             } else {
@@ -117,35 +93,6 @@ impl CurveStats {
             sharpe: defined(mean / std),
             skew: defined(m3 / m2.powf(1.5)),
             kurtosis: defined(m4 / (m2 * m2)),
-        }
-    }
-
-    /// The behaviour descriptor of the curve.
-    pub(super) fn behaviour(
-        &self,
-        m: &Metrics,
-        equity: &[f64],
-        cash: f64,
-        market: &Market,
-        config: &MetricsConfig,
-    ) -> Behaviour {
-        let n = self.n;
-        let nf = n.max(1) as f64;
-        let years = nf / config.periods_per_year;
-        let cov = self.cross / nf - (self.sum / nf) * market.mean;
-        let signature = (0..SIGNATURE_POINTS)
-            .map(|k| {
-                let (a, b) = (k * n / SIGNATURE_POINTS, ((k + 1) * n / SIGNATURE_POINTS).max(1) - 1);
-                let start = if a == 0 { cash } else { equity[a - 1] };
-                if n == 0 || start <= 0.0 { 0.0 } else { 100.0 * (equity[b] / start - 1.0) }
-            })
-            .collect();
-        Behaviour {
-            trades_per_year: m.trades as f64 / years,
-            holding_bars: m.avg_bars_held,
-            exposure: m.exposure,
-            beta: if market.var > 0.0 { cov / market.var } else { 0.0 },
-            signature,
         }
     }
 }

@@ -9,8 +9,7 @@ use kernel::metrics::{Metrics, MetricsConfig, safe_ratio};
 use kernel::sim::{Signal, Simulator};
 use kernel::sweep::{SignalRun, run_signals_into};
 
-use super::GpFigures;
-use super::curve::{CurveStats, Market};
+use super::curve::CurveStats;
 use crate::problem::Figures;
 
 /// Reused buffers of one thread.
@@ -26,16 +25,14 @@ thread_local! {
     pub(super) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Runs `scratch.signals` over `bars` under `sim`: the figures and behaviour of a genome of
-/// `nodes` nodes; `None` when the lean run does not model the rules.
+/// Runs `scratch.signals` over `bars` under `sim`: the figures, and the metrics they come from
+/// (those a behaviour descriptor reads); `None` when the lean run does not model the rules.
 pub(super) fn run(
     bars: &Bars,
     sim: &Simulator,
     config: &MetricsConfig,
-    market: &Market,
-    nodes: usize,
     scratch: &mut Scratch,
-) -> Option<GpFigures> {
+) -> Option<(Figures, Metrics)> {
     let Scratch { signals, run } = scratch;
     run_signals_into(bars, signals, sim, run).ok()?;
     let cash = sim.initial_cash();
@@ -48,7 +45,7 @@ pub(super) fn run(
         m.profit_factor = safe_ratio(run.gross_profit, run.gross_loss);
         m.avg_bars_held = run.bars_held as f64 / nt;
     }
-    let stats = CurveStats::of(equity, cash, market, config);
+    let stats = CurveStats::of(equity, cash, config);
     let final_equity = equity.last().copied().unwrap_or(cash);
     if let Some(&last) = equity.last() {
         m.total_return = last / cash - 1.0;
@@ -57,7 +54,11 @@ pub(super) fn run(
         stats.metrics(&mut m, config);
         m.exposure = run.exposed_bars as f64 / nf;
     }
-    let behaviour = stats.behaviour(&m, equity, cash, market, config);
     let figures = Figures::with_returns(&m, final_equity, stats.return_figures());
-    Some(GpFigures { figures, nodes, behaviour, parents: Vec::new() })
+    Some((figures, m))
+}
+
+/// The equity curve of the last [`run`].
+pub(super) fn equity(scratch: &Scratch) -> &[f64] {
+    &scratch.run.equity
 }

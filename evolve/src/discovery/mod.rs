@@ -23,17 +23,18 @@ use serde::{Deserialize, Serialize};
 mod curve;
 mod lean;
 
-use curve::{CurveStats, Market};
+use curve::CurveStats;
+use novelty::{
+    Archive, ArchiveDiversity, BehaviourDescriptor, BehaviourInput, Benchmark, NoveltyConfig, NoveltySearch,
+};
+use rand::SeedableRng;
 
-use crate::ga::Problem;
+use crate::ga::{Member, Problem};
 use crate::problem::Figures;
 use crate::stats::FitnessConfig;
 
 /// Name of the sleeve a GP strategy's legs trade in.
 pub const SLEEVE: &str = "gp";
-
-/// Points of the coarse return signature in a behaviour descriptor.
-pub const SIGNATURE_POINTS: usize = 8;
 
 /// What one evaluation produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,41 +53,12 @@ pub struct GpFigures {
     pub figures: Figures,
     /// Tree nodes of both rules (what parsimony penalises).
     pub nodes: usize,
-    /// Behaviour descriptor (see [`Behaviour`]).
-    pub behaviour: Behaviour,
+    /// Behaviour descriptor for novelty search (`None` when novelty is off, or the curve has
+    /// none).
+    pub descriptor: Option<BehaviourDescriptor>,
     /// Keys of the genomes it was bred from in its run (empty for a random genome).
     #[serde(default)]
     pub parents: Vec<u64>,
-}
-
-/// How a strategy behaves, independent of how it is written: what novelty search compares.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Behaviour {
-    /// Closed trades per year.
-    pub trades_per_year: f64,
-    /// Mean bars a trade is held.
-    pub holding_bars: f64,
-    /// Share of bars with a position.
-    pub exposure: f64,
-    /// Beta of its per-bar returns to the equal-weighted universe.
-    pub beta: f64,
-    /// Its equity curve's return over each of [`SIGNATURE_POINTS`] equal stretches of the
-    /// period, in percent.
-    pub signature: Vec<f64>,
-}
-
-impl Behaviour {
-    /// The descriptor as one vector (rates, holding and signature on comparable scales).
-    pub fn vector(&self) -> Vec<f64> {
-        let mut v = vec![
-            (self.trades_per_year / 10.0).min(10.0),
-            (self.holding_bars / 10.0).min(10.0),
-            self.exposure * 5.0,
-            self.beta.clamp(-3.0, 3.0),
-        ];
-        v.extend(self.signature.iter().map(|x| x.clamp(-50.0, 50.0) / 5.0));
-        v
-    }
 }
 
 /// Discovery on one stage of the data.
@@ -99,8 +71,10 @@ pub struct GpProblem<'d> {
     fitness: FitnessConfig,
     deflation: Option<(usize, f64)>,
     parsimony: f64,
-    /// The equal-weighted traded universe, for beta.
-    market: Market,
+    /// The equal-weighted traded universe: the benchmark of behaviour descriptors.
+    benchmark: Benchmark,
+    /// Novelty search settings, when novelty is on (`novelty_weight > 0`).
+    novelty: Option<NoveltyConfig>,
     /// Annualisation of the figures (the data's timeframe, the first leg's asset class).
     metrics: MetricsConfig,
     /// A strategy that never trades: every genome whose entry rule never fires.
@@ -131,6 +105,8 @@ pub struct GpSettings {
     pub deflation: Option<(usize, f64)>,
     /// Fitness subtracted per tree node.
     pub parsimony: f64,
+    /// Novelty search (off when `novelty_weight` is 0).
+    pub novelty: NoveltyConfig,
 }
 
 impl<'d> GpProblem<'d> {
@@ -141,7 +117,9 @@ impl<'d> GpProblem<'d> {
         let mut gp = settings.gp;
         gp.regime = evaluator.has_regime();
         gp.rank = evaluator.legs().len() > 1;
-        let market = Market::new(market_returns(data, evaluator.legs()));
+        let benchmark = Benchmark::new(&market_index(data, evaluator.legs()))
+            .expect("an index of finite closes is a valid benchmark");
+        let novelty = (settings.novelty.novelty_weight > 0.0).then_some(settings.novelty);
         let first = &data.symbols()[evaluator.legs()[0]].meta;
         let metrics = MetricsConfig::new(data.timeframe(), first.asset_class);
         let mut problem = GpProblem {
@@ -153,14 +131,10 @@ impl<'d> GpProblem<'d> {
             fitness: settings.fitness,
             deflation: settings.deflation,
             parsimony: settings.parsimony,
-            market,
+            benchmark,
+            novelty,
             metrics,
-            idle: GpFigures {
-                figures: idle_figures(),
-                nodes: 0,
-                behaviour: Behaviour::default(),
-                parents: Vec::new(),
-            },
+            idle: GpFigures { figures: idle_figures(), nodes: 0, descriptor: None, parents: Vec::new() },
             sharing: Mutex::new(Sharing::default()),
             lineage: Mutex::default(),
         };
@@ -225,11 +199,26 @@ impl<'d> GpProblem<'d> {
     /// The figures (and behaviour) of a kernel backtest of a genome of `nodes` nodes.
     pub fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
         let equity = bt.result.equity();
-        let stats = CurveStats::of(equity, self.cash, &self.market, &self.metrics);
-        let behaviour = stats.behaviour(&bt.metrics, equity, self.cash, &self.market, &self.metrics);
+        let stats = CurveStats::of(equity, self.cash, &self.metrics);
         let final_equity = equity.last().copied().unwrap_or(self.cash);
         let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_figures());
-        GpFigures { figures, nodes, behaviour, parents: Vec::new() }
+        let descriptor = self.descriptor(equity, &bt.metrics);
+        GpFigures { figures, nodes, descriptor, parents: Vec::new() }
+    }
+
+    /// The behaviour descriptor of an equity curve with these metrics, when novelty is on.
+    fn descriptor(&self, equity: &[f64], m: &Metrics) -> Option<BehaviourDescriptor> {
+        self.novelty.as_ref()?;
+        let input = BehaviourInput {
+            initial_equity: self.cash,
+            equity,
+            trades: m.trades,
+            avg_bars_held: m.avg_bars_held,
+            exposure: m.exposure,
+            benchmark: &self.benchmark,
+            periods_per_year: self.metrics.periods_per_year,
+        };
+        BehaviourDescriptor::compute(&input).ok()
     }
 
     /// The parents the genome was bred from in this run (empty for a random one).
@@ -257,7 +246,9 @@ impl<'d> GpProblem<'d> {
             let lean = lean::SCRATCH.with(|cell| {
                 let scratch = &mut *cell.borrow_mut();
                 rules.leg_signals_into(0, genome.genes.strength(), &mut scratch.signals);
-                lean::run(bars, &sim, &self.metrics, &self.market, genome.size(), scratch)
+                let (figures, metrics) = lean::run(bars, &sim, &self.metrics, scratch)?;
+                let descriptor = self.descriptor(lean::equity(scratch), &metrics);
+                Some(GpFigures { figures, nodes: genome.size(), descriptor, parents: Vec::new() })
             });
             if let Some(f) = lean {
                 return GpEval::Ran(f);
@@ -271,10 +262,25 @@ impl<'d> GpProblem<'d> {
     }
 }
 
+/// What discovery remembers across generations: the novelty archive (checkpointed with the
+/// engine, so a resumed run continues with it exactly).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoveltyMemory {
+    /// The archive, once novelty has scored a generation.
+    pub archive: Option<Archive>,
+}
+
+impl NoveltyMemory {
+    /// Size, mean pairwise distance and threshold of the archive, for the per-generation log.
+    pub fn diversity(&self) -> Option<ArchiveDiversity> {
+        self.archive.as_ref().map(Archive::diversity)
+    }
+}
+
 impl Problem for GpProblem<'_> {
     type Genome = Genome;
     type Eval = GpEval;
-    type Memory = ();
+    type Memory = NoveltyMemory;
 
     fn random(&self, rng: &mut Pcg64) -> Genome {
         self.gp.random(rng)
@@ -334,6 +340,35 @@ impl Problem for GpProblem<'_> {
             GpEval::Failed(_) => f64::NAN,
         }
     }
+
+    /// With novelty on: tournaments compare `(1 − w)·fitness_rank + w·novelty_rank`, novelty
+    /// being the mean behaviour distance to the k nearest of the population and the archive
+    /// ([`NoveltySearch::score_generation`]), which then updates the archive.
+    fn selection(
+        &self,
+        memory: &mut NoveltyMemory,
+        generation: u32,
+        population: &[Member<'_, Genome, GpEval>],
+    ) -> Option<Vec<f64>> {
+        let config = self.novelty.clone()?;
+        let mut search = match memory.archive.take() {
+            Some(archive) => NoveltySearch::resume(config, archive).ok()?,
+            None => NoveltySearch::new(config).ok()?,
+        };
+        let descriptors: Vec<Option<BehaviourDescriptor>> = population
+            .iter()
+            .map(|m| match m.eval {
+                GpEval::Ran(f) => f.descriptor,
+                GpEval::Failed(_) => None,
+            })
+            .collect();
+        let fitness: Vec<f64> = population.iter().map(|m| m.fitness).collect();
+        // Drawn from only by probabilistic archive insertion; keyed by the generation.
+        let mut rng = Pcg64::seed_from_u64(0x6e6f_7665_6c74_7900 ^ u64::from(generation));
+        let scored = search.score_generation(&descriptors, &fitness, &mut rng);
+        memory.archive = Some(search.archive().clone());
+        Some(scored.combined)
+    }
 }
 
 /// A market without tradable symbols, as the kernel says it.
@@ -349,17 +384,25 @@ fn idle_figures() -> Figures {
     Figures::from_metrics(&Metrics::default(), &[], 1.0)
 }
 
-/// Per-bar return of an equal-weighted basket of the traded symbols (close to close).
-fn market_returns(data: &MarketData, legs: &[usize]) -> Vec<f64> {
-    let n = data.len();
-    let mut out = vec![0.0; n];
-    for &i in legs {
-        let close = data.symbols()[i].bars.close();
-        for t in 1..n {
-            out[t] += (close[t] / close[t - 1] - 1.0) / legs.len() as f64;
+/// An equal-weighted index of the traded symbols (rebalanced every bar), from 100.
+fn market_index(data: &MarketData, legs: &[usize]) -> Vec<f64> {
+    let mut index = Vec::with_capacity(data.len());
+    let mut level = 100.0;
+    for t in 0..data.len() {
+        if t > 0 {
+            let r: f64 = legs
+                .iter()
+                .map(|&i| {
+                    let close = data.symbols()[i].bars.close();
+                    close[t] / close[t - 1] - 1.0
+                })
+                .sum::<f64>()
+                / legs.len() as f64;
+            level *= 1.0 + r;
         }
+        index.push(level);
     }
-    out
+    index
 }
 
 #[cfg(test)]

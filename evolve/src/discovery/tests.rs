@@ -29,6 +29,7 @@ pub(crate) fn settings() -> GpSettings {
         fitness: FitnessConfig::default(),
         deflation: None,
         parsimony: 0.001,
+        novelty: novelty::NoveltyConfig::default(),
     }
 }
 

@@ -14,6 +14,8 @@
 //! [discover.gp]                    # gp::GpConfig: tree shapes and mutation mix
 //! max_depth = 7
 //! max_nodes = 40
+//! [discover.novelty]               # novelty::NoveltyConfig (k_neighbors 20, archive_size 500,
+//! novelty_weight = 0.3             # novelty_weight 0.3 …); 0 turns novelty search off
 //! [discover.gates]                 # every gate a candidate must pass to be recorded
 //! min_oos_sharpe = 0.5
 //! min_dsr = 0.9
@@ -32,6 +34,7 @@ use evolve::ga::GaConfig;
 use evolve::stats::FitnessConfig;
 use gp::GpConfig;
 use kernel::sim::TradeRules;
+use novelty::{NoveltyConfig, NoveltyError};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -112,6 +115,8 @@ pub(crate) struct RawDiscover {
     gp: GpConfig,
     #[serde(default)]
     gates: Gates,
+    #[serde(default)]
+    novelty: NoveltyConfig,
 }
 
 fn parsimony() -> Spanned<f64> {
@@ -142,6 +147,8 @@ pub struct DiscoverSettings {
     pub promoted: PathBuf,
     /// Memory for shared subexpression columns per generation.
     pub cache_bytes: usize,
+    /// Novelty search (`[discover.novelty]`; `novelty_weight = 0` turns it off).
+    pub novelty: NoveltyConfig,
 }
 
 /// Checks a `[discover]` section, naming the key of the first bad value.
@@ -167,6 +174,13 @@ pub(crate) fn settings(src: &Source<'_>, raw: RawDiscover) -> Result<DiscoverSet
     if let Some((key, _, expected)) = checks.iter().find(|c| !c.1) {
         return Err(src.key_error(&format!("discover.gates.{key}"), format!("must be {expected}")));
     }
+    if let Err(e) = raw.novelty.validate() {
+        let key = match &e {
+            NoveltyError::Config { field, .. } => format!("discover.novelty.{field}"),
+            _ => "discover.novelty".into(),
+        };
+        return Err(src.key_error(&key, e.to_string()));
+    }
     if raw.cache_mb == 0 {
         return Err(src.key_error("discover.cache_mb", "must be at least 1"));
     }
@@ -177,6 +191,7 @@ pub(crate) fn settings(src: &Source<'_>, raw: RawDiscover) -> Result<DiscoverSet
         candidates: PathBuf::from(raw.candidates),
         promoted: PathBuf::from(raw.promoted),
         cache_bytes: raw.cache_mb << 20,
+        novelty: raw.novelty,
     })
 }
 

@@ -7,10 +7,10 @@ use evolve::db::ResearchDb;
 use evolve::discovery::{GpEval, GpProblem};
 use evolve::ga::Engine;
 use evolve::problem::Figures;
-use evolve::stats::{deflated_sharpe, returns_from_equity, sharpe_variance};
+use evolve::stats::{deflated_sharpe, sharpe_variance};
 use gp::Genome;
-use kernel::indicators::rolling_correlation;
 use kernel::strategy::{MarketData, SymbolData, backtest_signals};
+use portfolio_fitness::{DailyReturns, PortfolioFitnessConfig, PortfolioScorer};
 use promoted::{PromotedDir, PromotedStrategy};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -53,7 +53,8 @@ pub struct Candidate {
     pub out_of_sample: Option<Figures>,
     /// Deflated Sharpe ratio of its in-sample returns over the run's trials.
     pub deflated_sharpe: f64,
-    /// Highest correlation of its out-of-sample returns to a promoted strategy's.
+    /// Highest correlation of its out-of-sample daily returns to a promoted strategy's (over
+    /// their common days; `None` when nothing promoted runs on these bars).
     pub max_correlation: Option<f64>,
     /// Every gate.
     pub gates: Vec<GateResult>,
@@ -73,8 +74,8 @@ pub(super) struct Judge<'a> {
     generations: HashMap<u64, u32>,
     trials: usize,
     sharpe_variance: f64,
-    /// Per-bar out-of-sample returns of each promoted strategy that runs on these bars.
-    promoted: Vec<(String, Vec<f64>)>,
+    /// The promoted strategies that run on these bars, with their out-of-sample daily returns.
+    portfolio: PortfolioScorer,
 }
 
 impl<'a> Judge<'a> {
@@ -102,8 +103,17 @@ impl<'a> Judge<'a> {
             .map(|s| s.strategies)
             .unwrap_or_default()
             .iter()
-            .filter_map(|p| Some((p.id.clone(), promoted_returns(p, data, oos.clone())?)))
+            .filter_map(|p| {
+                let returns = promoted_returns(p, data, oos.clone())?;
+                Some(portfolio_fitness::PromotedStrategy {
+                    name: p.id.clone(),
+                    allocation: p.allocation,
+                    returns,
+                })
+            })
             .collect();
+        let portfolio = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted)
+            .map_err(|e| DiscoverError::Files(format!("the promoted set: {e}")))?;
         Ok(Judge {
             spec,
             problem,
@@ -112,11 +122,11 @@ impl<'a> Judge<'a> {
             oos,
             generations,
             trials: engine.evaluations(),
+            portfolio,
             sharpe_variance: match spec.settings.gates.dsr_variance {
                 DsrVariance::Null => 1.0 / (problem.bars().saturating_sub(1).max(1)) as f64,
                 DsrVariance::Trials => sharpe_variance(&sharpes),
             },
-            promoted,
         })
     }
 
@@ -133,13 +143,22 @@ impl<'a> Judge<'a> {
         let Some(GpEval::Ran(is)) = self.engine.eval(key) else { return None };
         let gates = &self.spec.settings.gates;
         let oos = self.problem.backtest_window(genome, self.data, self.oos.clone()).ok();
-        let oos_returns = oos.as_ref().map(|bt| returns_from_equity(self.spec.cash, bt.result.equity()));
+        let times = &self.data.timestamps()[self.oos.clone()];
+        let daily = oos
+            .as_ref()
+            .and_then(|bt| DailyReturns::from_equity(self.spec.cash, bt.result.equity(), times).ok());
         let out_of_sample = oos.as_ref().map(|bt| Figures::of(bt, self.spec.cash));
         let dsr = deflated_sharpe(&is.figures.returns.stats(), self.trials, self.sharpe_variance);
-        let correlations: Vec<(String, f64)> = match &oos_returns {
-            Some(r) => {
-                self.promoted.iter().filter_map(|(id, p)| Some((id.clone(), correlation(r, p)?))).collect()
-            }
+        // Correlation of daily returns over the common days (portfolio-fitness); a promoted
+        // strategy with too few common days is not compared.
+        let correlations: Vec<(String, f64)> = match &daily {
+            Some(d) => self
+                .portfolio
+                .promoted()
+                .iter()
+                .zip(self.portfolio.correlations(d))
+                .filter_map(|(p, c)| Some((p.name.clone(), c?)))
+                .collect(),
             None => Vec::new(),
         };
         let max_correlation = correlations.iter().map(|c| c.1).max_by(f64::total_cmp);
@@ -231,10 +250,10 @@ impl<'a> Judge<'a> {
     }
 }
 
-/// Per-bar returns of promoted strategy `p` trading the `window` of `data` (its signals
+/// Daily returns of promoted strategy `p` trading the `window` of `data` (its signals
 /// warmed up on the bars before, as the candidates' are), when `data` has its timeframe and
 /// every symbol it reads (else it cannot be compared bar for bar).
-fn promoted_returns(p: &PromotedStrategy, data: &MarketData, window: Range<usize>) -> Option<Vec<f64>> {
+fn promoted_returns(p: &PromotedStrategy, data: &MarketData, window: Range<usize>) -> Option<DailyReturns> {
     if p.timeframe != data.timeframe() {
         return None;
     }
@@ -247,16 +266,7 @@ fn promoted_returns(p: &PromotedStrategy, data: &MarketData, window: Range<usize
     }
     let max_positions = p.max_positions(&own).ok()?;
     let cash = p.recorded.as_ref().map_or(10_000.0, |r| r.cash);
-    let bt = backtest_signals(&p.id, &own.slice(window), signals, p.rules, cash, max_positions).ok()?;
-    Some(returns_from_equity(cash, bt.result.equity()))
-}
-
-/// Pearson correlation of two equally long return series (`None` when undefined, e.g. a flat
-/// one): the kernel's rolling correlation over one window spanning them.
-fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
-    if a.len() != b.len() || a.len() < 2 {
-        return None;
-    }
-    let c = *rolling_correlation(a, b, a.len()).ok()?.last()?;
-    c.is_finite().then_some(c)
+    let bt =
+        backtest_signals(&p.id, &own.slice(window.clone()), signals, p.rules, cash, max_positions).ok()?;
+    DailyReturns::from_equity(cash, bt.result.equity(), &data.timestamps()[window]).ok()
 }

@@ -31,6 +31,7 @@ use evolve::stats::{FitnessConfig, Objective};
 use gp::{Genome, Sharing};
 use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, data_hash};
+use novelty::ArchiveDiversity;
 use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -83,6 +84,9 @@ pub struct DiscoverOutcome {
     pub timing: Timing,
     /// Structural sharing of this invocation's evaluations.
     pub sharing: Sharing,
+    /// The novelty archive after each generation of this invocation (size, mean pairwise
+    /// behaviour distance, threshold, insertions); empty with novelty off.
+    pub archive: Vec<ArchiveDiversity>,
     /// In-sample and out-of-sample bars.
     pub stages: (Range<usize>, Range<usize>),
     /// Every hall-of-fame genome with its out-of-sample test and gate results, best first.
@@ -142,6 +146,7 @@ pub fn discover(
         fitness: spec.fitness,
         deflation,
         parsimony: spec.settings.parsimony,
+        novelty: spec.settings.novelty.clone(),
     };
     let problem = GpProblem::new(&in_sample, settings)
         .map_err(|e| DiscoverError::Data(e.to_string()))?
@@ -173,7 +178,11 @@ pub fn discover(
             Run::start(db, &new, &problem, spec.ga.clone())?
         }
     };
-    let (ending, timing) = run.drive(db, stop, |report, _| observe(report))?;
+    let mut archive = Vec::new();
+    let (ending, timing) = run.drive(db, stop, |report, engine| {
+        archive.extend(engine.state().memory().diversity());
+        observe(report)
+    })?;
     let mut outcome = DiscoverOutcome {
         run_id: run.id,
         ending,
@@ -181,6 +190,7 @@ pub fn discover(
         trials: run.engine.evaluations(),
         timing,
         sharing: problem.sharing(),
+        archive,
         stages: (is, oos.clone()),
         candidates: Vec::new(),
     };
@@ -198,6 +208,7 @@ pub fn discover(
         "in_sample_bars": outcome.stages.0.len(),
         "out_of_sample_bars": outcome.stages.1.len(),
         "sharing": outcome.sharing.rate(),
+        "novelty_archive": outcome.archive.last(),
         "candidates": outcome.candidates,
     });
     db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;

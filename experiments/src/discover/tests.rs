@@ -290,6 +290,7 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
             fitness: d.fitness,
             deflation: None,
             parsimony: 0.0,
+            novelty: novelty::NoveltyConfig::default(),
         },
     )
     .unwrap();
