@@ -76,8 +76,12 @@ fn gp_eval(c: &mut Criterion) {
         ("population/100", GpConfig::default(), 100),
         ("population/500", GpConfig::default(), 500),
         ("population/2000", GpConfig::default(), 2000),
-        ("nodes/15", GpConfig { max_nodes: 15, max_depth: 4, init_max_depth: 4, ..GpConfig::default() }, 500),
-        ("nodes/80", GpConfig { max_nodes: 80, max_depth: 9, init_max_depth: 6, ..GpConfig::default() }, 500),
+        ("nodes/15", GpConfig { max_nodes: 15, max_depth: 4, init_max_depth: 3, ..GpConfig::default() }, 500),
+        (
+            "nodes/80",
+            GpConfig { max_nodes: 80, max_depth: 10, init_min_depth: 4, init_max_depth: 6, ..GpConfig::default() },
+            500,
+        ),
     ];
     for (name, gp, population) in cases {
         let batches = run_batches(&gp, population, 10);

@@ -40,7 +40,13 @@ fn main() {
         vec![SymbolData { meta: SymbolMeta::new("GOOG", s.asset_class), bars }],
     )
     .unwrap();
-    let gp = GpConfig { max_nodes, max_depth: if max_nodes > 40 { 9 } else { 7 }, ..GpConfig::default() };
+    // The tree-size limit sets the initial depths too, so the trees do grow with it.
+    let (init_min_depth, init_max_depth, max_depth) = match max_nodes {
+        0..=20 => (2, 3, 4),
+        21..=50 => (2, 4, 7),
+        _ => (4, 6, 10),
+    };
+    let gp = GpConfig { max_nodes, max_depth, init_min_depth, init_max_depth, ..GpConfig::default() };
     let settings = GpSettings {
         gp,
         rules: TradeRules {
