@@ -79,7 +79,13 @@ fn gp_eval(c: &mut Criterion) {
         ("nodes/15", GpConfig { max_nodes: 15, max_depth: 4, init_max_depth: 3, ..GpConfig::default() }, 500),
         (
             "nodes/80",
-            GpConfig { max_nodes: 80, max_depth: 10, init_min_depth: 4, init_max_depth: 6, ..GpConfig::default() },
+            GpConfig {
+                max_nodes: 80,
+                max_depth: 10,
+                init_min_depth: 4,
+                init_max_depth: 6,
+                ..GpConfig::default()
+            },
             500,
         ),
     ];

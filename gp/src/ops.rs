@@ -185,12 +185,13 @@ pub fn compare(op: CmpOp, a: Operand<'_>, b: Operand<'_>, out: &mut [bool]) {
                 *first = false;
             }
             if let (Operand::Series(x), Operand::Series(y)) = (a, b) {
-                for t in 1..out.len() {
-                    out[t] = (x[t - 1] < y[t - 1]) & (x[t] > y[t]);
+                let bars = x.windows(2).zip(y.windows(2));
+                for (o, (x, y)) in out.iter_mut().skip(1).zip(bars) {
+                    *o = (x[0] < y[0]) & (x[1] > y[1]);
                 }
             } else {
-                for t in 1..out.len() {
-                    out[t] = (at(a, t - 1) < at(b, t - 1)) & (at(a, t) > at(b, t));
+                for (t, o) in out.iter_mut().enumerate().skip(1) {
+                    *o = (at(a, t - 1) < at(b, t - 1)) & (at(a, t) > at(b, t));
                 }
             }
         }

@@ -41,7 +41,7 @@ pub const SLEEVE: &str = "gp";
 #[serde(rename_all = "snake_case")]
 pub enum GpEval {
     /// The backtest ran.
-    Ran(GpFigures),
+    Ran(Box<GpFigures>),
     /// The backtest was refused (fitness NaN, counted invalid).
     Failed(String),
 }
@@ -228,14 +228,14 @@ impl<'d> GpProblem<'d> {
 
     fn run(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
         match self.run_figures(genome, rules) {
-            GpEval::Ran(f) => GpEval::Ran(GpFigures { parents: self.parents(genome), ..f }),
+            GpEval::Ran(f) => GpEval::Ran(Box::new(GpFigures { parents: self.parents(genome), ..*f })),
             failed => failed,
         }
     }
 
     fn run_figures(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
         if !rules.enters() {
-            return GpEval::Ran(GpFigures { nodes: genome.size(), ..self.idle.clone() });
+            return GpEval::Ran(Box::new(GpFigures { nodes: genome.size(), ..self.idle.clone() }));
         }
         let trade_rules = genome.rules(self.rules);
         if rules.legs() == 1 && trade_rules.fill == FillTiming::NextOpen {
@@ -251,12 +251,12 @@ impl<'d> GpProblem<'d> {
                 Some(GpFigures { figures, nodes: genome.size(), descriptor, parents: Vec::new() })
             });
             if let Some(f) = lean {
-                return GpEval::Ran(f);
+                return GpEval::Ran(Box::new(f));
             }
         }
         let signals = rules.signal_set(genome.genes.strength());
         match backtest_signals(SLEEVE, self.data, signals, trade_rules, self.cash, None) {
-            Ok(bt) => GpEval::Ran(self.figures_of(&bt, genome.size())),
+            Ok(bt) => GpEval::Ran(Box::new(self.figures_of(&bt, genome.size()))),
             Err(e) => GpEval::Failed(e.to_string()),
         }
     }

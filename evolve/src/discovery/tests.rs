@@ -48,7 +48,7 @@ fn lean_figures_equal_the_kernel_backtest() {
         let GpEval::Ran(lean) = eval else { panic!("{g}: {eval:?}") };
         let bt = problem.backtest_on(g, &data).unwrap();
         let kernel = problem.figures_of(&bt, g.size());
-        assert_eq!(lean, &kernel, "{g}");
+        assert_eq!(**lean, kernel, "{g}");
         traded += usize::from(lean.figures.trades > 0);
     }
     assert!(traded > 50, "most random genomes trade: {traded}");

@@ -73,7 +73,6 @@ pub fn sharpe_variance(sharpes: &[f64]) -> f64 {
 /// Deflated Sharpe Ratio: [`probabilistic_sharpe`] against [`expected_max_sharpe`] of `trials`
 /// trials whose per-period Sharpe ratios have variance `sharpe_variance`. A probability in
 /// [0, 1]; NaN in the degenerate cases of either function.
-
 pub fn deflated_sharpe(stats: &ReturnStats, trials: usize, sharpe_variance: f64) -> f64 {
     probabilistic_sharpe(stats, expected_max_sharpe(trials, sharpe_variance))
 }

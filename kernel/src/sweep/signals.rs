@@ -206,13 +206,14 @@ pub fn run_signals_into(
             }
         }
         let held = if t > 0 { run.position.map_or(0.0, |p| p.qty * close[t - 1]) } else { 0.0 };
-        let base = (run.cash + held) / 1.0;
+        // The sizing base of a one-book account: its equity at the previous close.
+        let base = run.cash + held;
         if t > 0 {
             let can_enter = run.position.is_none();
             if let Some(p) = run.position {
-                if signals[t - 1] == Signal::Exit {
-                    run.close(t, open[t]);
-                } else if rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m) {
+                // An exit signal, else the time stop: both fill at the open.
+                let time_stop = rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m);
+                if signals[t - 1] == Signal::Exit || time_stop {
                     run.close(t, open[t]);
                 }
             }
