@@ -39,6 +39,7 @@ fn settings(gp: GpConfig) -> GpSettings {
         deflation: None,
         parsimony: 0.001,
         novelty: NoveltyConfig { novelty_weight: 0.0, ..NoveltyConfig::default() },
+        portfolio: None,
     }
 }
 

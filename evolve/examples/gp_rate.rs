@@ -61,6 +61,7 @@ fn main() {
             novelty_weight: if novelty { 0.3 } else { 0.0 },
             ..NoveltyConfig::default()
         },
+        portfolio: None,
     };
     let recorder = GpProblem::new(&data, settings.clone()).unwrap();
     let mut engine =

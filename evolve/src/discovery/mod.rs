@@ -6,7 +6,8 @@
 //! backtest of the resulting signals under the account's rules plus the genome's protective
 //! exits ([`kernel::strategy::backtest_signals`]: one symbol alone, several as one sleeve), and
 //! its figures. Fitness is the experiment's objective ([`Figures::score`]) minus a parsimony
-//! penalty per tree node, so of two equally good strategies the smaller wins.
+//! penalty per tree node, so of two equally good strategies the smaller wins, plus — when
+//! configured — a weight times the portfolio score against the promoted set ([`PortfolioTerm`]).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use curve::CurveStats;
 use novelty::{
     Archive, ArchiveDiversity, BehaviourDescriptor, BehaviourInput, Benchmark, NoveltyConfig, NoveltySearch,
 };
+use portfolio_fitness::{SessionDays, WindowScorer};
 use rand::SeedableRng;
 
 use crate::ga::{Member, Problem};
@@ -59,6 +61,22 @@ pub struct GpFigures {
     /// Keys of the genomes it was bred from in its run (empty for a random genome).
     #[serde(default)]
     pub parents: Vec<u64>,
+    /// Its portfolio score against the promoted set (`PortfolioScore::score`), when portfolio
+    /// fitness is a term of the fitness.
+    #[serde(default)]
+    pub portfolio: Option<f64>,
+}
+
+/// Portfolio fitness as a term next to the objective: what a candidate adds to the promoted
+/// portfolio over the stage's days, times `weight`.
+#[derive(Clone, Debug)]
+pub struct PortfolioTerm {
+    /// The promoted portfolio laid out on the stage's days.
+    pub scorer: WindowScorer,
+    /// The stage's session days (a candidate's equity becomes daily returns on them).
+    pub days: SessionDays,
+    /// Fitness added per unit of portfolio score.
+    pub weight: f64,
 }
 
 /// Discovery on one stage of the data.
@@ -75,6 +93,8 @@ pub struct GpProblem<'d> {
     benchmark: Benchmark,
     /// Novelty search settings, when novelty is on (`novelty_weight > 0`).
     novelty: Option<NoveltyConfig>,
+    /// Portfolio fitness, when it is a term of the fitness.
+    portfolio: Option<PortfolioTerm>,
     /// Annualisation of the figures (the data's timeframe, the first leg's asset class).
     metrics: MetricsConfig,
     /// A strategy that never trades: every genome whose entry rule never fires.
@@ -107,6 +127,8 @@ pub struct GpSettings {
     pub parsimony: f64,
     /// Novelty search (off when `novelty_weight` is 0).
     pub novelty: NoveltyConfig,
+    /// Portfolio fitness as a fitness term (none: the objective alone).
+    pub portfolio: Option<PortfolioTerm>,
 }
 
 impl<'d> GpProblem<'d> {
@@ -133,8 +155,15 @@ impl<'d> GpProblem<'d> {
             parsimony: settings.parsimony,
             benchmark,
             novelty,
+            portfolio: settings.portfolio,
             metrics,
-            idle: GpFigures { figures: idle_figures(), nodes: 0, descriptor: None, parents: Vec::new() },
+            idle: GpFigures {
+                figures: idle_figures(),
+                nodes: 0,
+                descriptor: None,
+                parents: Vec::new(),
+                portfolio: None,
+            },
             sharing: Mutex::new(Sharing::default()),
             lineage: Mutex::default(),
         };
@@ -203,7 +232,15 @@ impl<'d> GpProblem<'d> {
         let final_equity = equity.last().copied().unwrap_or(self.cash);
         let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_figures());
         let descriptor = self.descriptor(equity, &bt.metrics);
-        GpFigures { figures, nodes, descriptor, parents: Vec::new() }
+        let portfolio = self.portfolio_score(equity);
+        GpFigures { figures, nodes, descriptor, parents: Vec::new(), portfolio }
+    }
+
+    /// The portfolio score of an equity curve over the stage, when portfolio fitness is on.
+    fn portfolio_score(&self, equity: &[f64]) -> Option<f64> {
+        let term = self.portfolio.as_ref()?;
+        let daily = term.days.daily_returns(self.cash, equity).ok()?;
+        term.scorer.score(daily.returns()).ok().map(|s| s.score).filter(|s| s.is_finite())
     }
 
     /// The behaviour descriptor of an equity curve with these metrics, when novelty is on.
@@ -248,7 +285,8 @@ impl<'d> GpProblem<'d> {
                 rules.leg_signals_into(0, genome.genes.strength(), &mut scratch.signals);
                 let (figures, metrics) = lean::run(bars, &sim, &self.metrics, scratch)?;
                 let descriptor = self.descriptor(lean::equity(scratch), &metrics);
-                Some(GpFigures { figures, nodes: genome.size(), descriptor, parents: Vec::new() })
+                let portfolio = self.portfolio_score(lean::equity(scratch));
+                Some(GpFigures { figures, nodes: genome.size(), descriptor, parents: Vec::new(), portfolio })
             });
             if let Some(f) = lean {
                 return GpEval::Ran(Box::new(f));
@@ -335,7 +373,9 @@ impl Problem for GpProblem<'_> {
     fn fitness(&self, eval: &GpEval) -> f64 {
         match eval {
             GpEval::Ran(f) => {
-                f.figures.score(&self.fitness, self.deflation) - self.parsimony * f.nodes as f64
+                let portfolio =
+                    self.portfolio.as_ref().map_or(0.0, |t| t.weight * f.portfolio.unwrap_or(0.0));
+                f.figures.score(&self.fitness, self.deflation) - self.parsimony * f.nodes as f64 + portfolio
             }
             GpEval::Failed(_) => f64::NAN,
         }

@@ -30,6 +30,7 @@ pub(crate) fn settings() -> GpSettings {
         deflation: None,
         parsimony: 0.001,
         novelty: novelty::NoveltyConfig::default(),
+        portfolio: None,
     }
 }
 
@@ -70,4 +71,28 @@ fn batch_evaluation_is_deterministic() {
         assert_eq!(&problem.evaluate(g), e);
     }
     assert!(problem.sharing().tree_nodes > 0);
+}
+
+/// With portfolio fitness as a term, a clone of a promoted strategy scores about −0.5 (no
+/// Sharpe added, correlation 1 above the 0.5 threshold) and loses that much fitness.
+#[test]
+fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
+    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioScorer, PromotedStrategy, SessionDays};
+    let data = goog();
+    let plain = GpProblem::new(&data, settings()).unwrap();
+    let g: Genome = "(strategy (entry (cross-above (ema 10 close) (ema 40 close))) (exit (cross-above (ema 40 close) (ema 10 close))) (size 1))"
+        .parse()
+        .unwrap();
+    let bt = plain.backtest_on(&g, &data).unwrap();
+    let days = SessionDays::new(data.timestamps()).unwrap();
+    let returns = days.daily_returns(10_000.0, bt.result.equity()).unwrap();
+    let promoted = vec![PromotedStrategy { name: "clone".into(), allocation: 0.5, returns }];
+    let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted).unwrap();
+    let term = PortfolioTerm { scorer: scorer.window(days.days()).unwrap(), days, weight: 1.0 };
+    let with = GpProblem::new(&data, GpSettings { portfolio: Some(term), ..settings() }).unwrap();
+    let (alone, scored) = (plain.evaluate(&g), with.evaluate(&g));
+    let GpEval::Ran(f) = &scored else { panic!("{scored:?}") };
+    let score = f.portfolio.unwrap();
+    assert!((score + 0.5).abs() < 0.05, "{score}");
+    assert!((with.fitness(&scored) - (plain.fitness(&alone) + score)).abs() < 1e-12);
 }

@@ -16,6 +16,8 @@
 //! max_nodes = 40
 //! [discover.novelty]               # novelty::NoveltyConfig (k_neighbors 20, archive_size 500,
 //! novelty_weight = 0.3             # novelty_weight 0.3 …); 0 turns novelty search off
+//! portfolio_weight = 0.0           # > 0: fitness += weight × portfolio score vs the promoted set
+//! [discover.portfolio_fitness]     # portfolio_fitness::PortfolioFitnessConfig
 //! [discover.gates]                 # every gate a candidate must pass to be recorded
 //! min_oos_sharpe = 0.5
 //! min_dsr = 0.9
@@ -35,6 +37,7 @@ use evolve::stats::FitnessConfig;
 use gp::GpConfig;
 use kernel::sim::TradeRules;
 use novelty::{NoveltyConfig, NoveltyError};
+use portfolio_fitness::PortfolioFitnessConfig;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -117,6 +120,10 @@ pub(crate) struct RawDiscover {
     gates: Gates,
     #[serde(default)]
     novelty: NoveltyConfig,
+    #[serde(default)]
+    portfolio_weight: f64,
+    #[serde(default)]
+    portfolio_fitness: PortfolioFitnessConfig,
 }
 
 fn parsimony() -> Spanned<f64> {
@@ -149,6 +156,11 @@ pub struct DiscoverSettings {
     pub cache_bytes: usize,
     /// Novelty search (`[discover.novelty]`; `novelty_weight = 0` turns it off).
     pub novelty: NoveltyConfig,
+    /// Fitness added per unit of portfolio score against the promoted set (0: not a term).
+    pub portfolio_weight: f64,
+    /// The portfolio score's settings (`[discover.portfolio_fitness]`), also used by the
+    /// correlation gate (its `min_overlap_days`).
+    pub portfolio_fitness: PortfolioFitnessConfig,
 }
 
 /// Checks a `[discover]` section, naming the key of the first bad value.
@@ -181,6 +193,12 @@ pub(crate) fn settings(src: &Source<'_>, raw: RawDiscover) -> Result<DiscoverSet
         };
         return Err(src.key_error(&key, e.to_string()));
     }
+    if !(raw.portfolio_weight.is_finite() && raw.portfolio_weight >= 0.0) {
+        return Err(src.key_error("discover.portfolio_weight", "must be a number >= 0"));
+    }
+    if let Err(e) = raw.portfolio_fitness.validate() {
+        return Err(src.key_error("discover.portfolio_fitness", e.to_string()));
+    }
     if raw.cache_mb == 0 {
         return Err(src.key_error("discover.cache_mb", "must be at least 1"));
     }
@@ -192,6 +210,8 @@ pub(crate) fn settings(src: &Source<'_>, raw: RawDiscover) -> Result<DiscoverSet
         promoted: PathBuf::from(raw.promoted),
         cache_bytes: raw.cache_mb << 20,
         novelty: raw.novelty,
+        portfolio_weight: raw.portfolio_weight,
+        portfolio_fitness: raw.portfolio_fitness,
     })
 }
 

@@ -10,7 +10,7 @@ use evolve::problem::Figures;
 use evolve::stats::{deflated_sharpe, sharpe_variance};
 use gp::Genome;
 use kernel::strategy::{MarketData, SymbolData, backtest_signals};
-use portfolio_fitness::{DailyReturns, PortfolioFitnessConfig, PortfolioScorer};
+use portfolio_fitness::{DailyReturns, PortfolioScorer};
 use promoted::{PromotedDir, PromotedStrategy};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -97,22 +97,8 @@ impl<'a> Judge<'a> {
                 _ => None,
             })
             .collect();
-        let dir = PromotedDir::new(&spec.settings.promoted);
-        let set = dir.current().map_err(|e| DiscoverError::Files(e.to_string()))?;
-        let promoted = set
-            .map(|s| s.strategies)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| {
-                let returns = promoted_returns(p, data, oos.clone())?;
-                Some(portfolio_fitness::PromotedStrategy {
-                    name: p.id.clone(),
-                    allocation: p.allocation,
-                    returns,
-                })
-            })
-            .collect();
-        let portfolio = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted)
+        let promoted = promoted_daily(&spec.settings.promoted, data, oos.clone())?;
+        let portfolio = PortfolioScorer::new(spec.settings.portfolio_fitness.clone(), promoted)
             .map_err(|e| DiscoverError::Files(format!("the promoted set: {e}")))?;
         Ok(Judge {
             spec,
@@ -124,7 +110,7 @@ impl<'a> Judge<'a> {
             trials: engine.evaluations(),
             portfolio,
             sharpe_variance: match spec.settings.gates.dsr_variance {
-                DsrVariance::Null => 1.0 / (problem.bars().saturating_sub(1).max(1)) as f64,
+                DsrVariance::Null => 1.0 / problem.bars().max(1) as f64,
                 DsrVariance::Trials => sharpe_variance(&sharpes),
             },
         })
@@ -248,6 +234,29 @@ impl<'a> Judge<'a> {
             id: None,
         })
     }
+}
+
+/// Every strategy of the promoted set in `dir` that runs on `data`, with its daily returns
+/// trading the `window` of it (see [`promoted_returns`]).
+pub(super) fn promoted_daily(
+    dir: &std::path::Path,
+    data: &MarketData,
+    window: Range<usize>,
+) -> Result<Vec<portfolio_fitness::PromotedStrategy>, DiscoverError> {
+    let set = PromotedDir::new(dir).current().map_err(|e| DiscoverError::Files(e.to_string()))?;
+    Ok(set
+        .map(|s| s.strategies)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| {
+            let returns = promoted_returns(p, data, window.clone())?;
+            Some(portfolio_fitness::PromotedStrategy {
+                name: p.id.clone(),
+                allocation: p.allocation,
+                returns,
+            })
+        })
+        .collect())
 }
 
 /// Daily returns of promoted strategy `p` trading the `window` of `data` (its signals

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
-use evolve::discovery::{GpEval, GpProblem, GpSettings, SLEEVE};
+use evolve::discovery::{GpEval, GpProblem, GpSettings, PortfolioTerm, SLEEVE};
 use evolve::ga::GenerationReport;
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
 use evolve::stats::{FitnessConfig, Objective};
@@ -32,6 +32,7 @@ use gp::{Genome, Sharing};
 use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, data_hash};
 use novelty::ArchiveDiversity;
+use portfolio_fitness::{PortfolioScorer, SessionDays};
 use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -147,6 +148,7 @@ pub fn discover(
         deflation,
         parsimony: spec.settings.parsimony,
         novelty: spec.settings.novelty.clone(),
+        portfolio: portfolio_term(spec, data, is.clone())?,
     };
     let problem = GpProblem::new(&in_sample, settings)
         .map_err(|e| DiscoverError::Data(e.to_string()))?
@@ -213,6 +215,26 @@ pub fn discover(
     });
     db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
     Ok(outcome)
+}
+
+/// Portfolio fitness as a fitness term on the in-sample bars, when `portfolio_weight > 0`: the
+/// promoted strategies that run on these bars, laid out on the in-sample days.
+fn portfolio_term(
+    spec: &DiscoverSpec<'_>,
+    data: &MarketData,
+    is: Range<usize>,
+) -> Result<Option<PortfolioTerm>, DiscoverError> {
+    let weight = spec.settings.portfolio_weight;
+    if weight <= 0.0 {
+        return Ok(None);
+    }
+    let promoted = gates::promoted_daily(&spec.settings.promoted, data, is.clone())?;
+    let invalid = |e: &dyn std::fmt::Display| DiscoverError::Data(format!("portfolio fitness: {e}"));
+    let scorer =
+        PortfolioScorer::new(spec.settings.portfolio_fitness.clone(), promoted).map_err(|e| invalid(&e))?;
+    let days = SessionDays::new(&data.timestamps()[is]).map_err(|e| invalid(&e))?;
+    let scorer = scorer.window(days.days()).map_err(|e| invalid(&e))?;
+    Ok(Some(PortfolioTerm { scorer, days, weight }))
 }
 
 /// Candidate files of `dir`: `<id>.json` and `<id>.sexp`.

@@ -168,6 +168,8 @@ fn discovery_files_name_their_bad_keys() {
         bad("[discover.gp]\nmax_depth = 1")
     );
     assert!(bad("parsimony = -1").starts_with("discover.parsimony"));
+    assert!(bad("portfolio_weight = -1").starts_with("discover.portfolio_weight"));
+    assert!(bad("[discover.novelty]\nk_neighbors = 0").starts_with("discover.novelty.k_neighbors"));
     assert!(bad("symbols = [\"SPY\"]").starts_with("discover.symbols"));
     let text =
         "[experiment]\nname = \"x\"\n[data]\nsample = \"GOOG\"\n[discover]\n[validation]\nin_sample = 1.0\n";
@@ -291,6 +293,7 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
             deflation: None,
             parsimony: 0.0,
             novelty: novelty::NoveltyConfig::default(),
+            portfolio: None,
         },
     )
     .unwrap();
