@@ -239,36 +239,7 @@ pub fn train(
     let (Some(&first), Some(&last)) = (usable.first(), usable.last()) else {
         return Err(RegimeError::NoTrainingRows { days: n });
     };
-    let folds = config.walk.folds(first, n - 1);
-    let in_range = |r: &std::ops::Range<usize>| -> Vec<usize> {
-        let lo = usable.partition_point(|&t| t < r.start);
-        let hi = usable.partition_point(|&t| t < r.end);
-        usable[lo..hi].to_vec()
-    };
-    let runs: Vec<(FoldInfo, Vec<(usize, Regime)>)> = folds
-        .par_iter()
-        .filter_map(|fold| {
-            let train_rows = in_range(&fold.train);
-            let test_rows = in_range(&fold.test);
-            if train_rows.is_empty() || test_rows.is_empty() {
-                return None;
-            }
-            Some(fit(features, &train_rows, &target, &config.forest).and_then(|forest| {
-                let calls = predict_rows(&forest, features, &test_rows, n)?;
-                let calls =
-                    test_rows.iter().map(|&t| (t, calls[t].expect("complete rows are predicted"))).collect();
-                let day = |t: usize| Timestamp(features.timestamps()[t]);
-                let info = FoldInfo {
-                    train_first: day(train_rows[0]),
-                    train_last: day(*train_rows.last().expect("non-empty")),
-                    train_rows: train_rows.len(),
-                    test_first: day(test_rows[0]),
-                    test_last: day(*test_rows.last().expect("non-empty")),
-                };
-                Ok((info, calls))
-            }))
-        })
-        .collect::<Result<_, _>>()?;
+    let runs = run_folds(features, &usable, &target, config, first)?;
     let mut out_of_sample = vec![None; n];
     for (t, call) in runs.iter().flat_map(|(_, calls)| calls) {
         out_of_sample[*t] = Some(*call);
@@ -292,15 +263,7 @@ pub fn train(
     let forest = fit(features, &usable, &target, &config.forest)?;
     let mut class_counts = [0usize; 4];
     usable.iter().for_each(|&t| class_counts[target(t).expect("usable").index()] += 1);
-    let mut warnings: Vec<TrainWarning> = Regime::ALL
-        .into_iter()
-        .filter(|r| class_counts[r.index()] < config.min_samples_per_regime)
-        .map(|regime| TrainWarning::FewSamples {
-            regime,
-            count: class_counts[regime.index()],
-            min: config.min_samples_per_regime,
-        })
-        .collect();
+    let mut warnings = few_samples(&class_counts, config.min_samples_per_regime);
     if evaluation.folds.is_empty() {
         warnings.push(TrainWarning::NoOutOfSample { rows: usable.len(), min_train: config.walk.min_train });
     }
@@ -320,6 +283,59 @@ pub fn train(
         warnings,
     };
     Ok(TrainOutcome { model: TrainedModel { card, forest }, out_of_sample })
+}
+
+/// One fold as run: its description and its calls `(row, regime)`.
+type FoldRun = (FoldInfo, Vec<(usize, Regime)>);
+
+/// Fits and tests the model of every walk-forward fold over the `usable` rows (in parallel,
+/// results in fold order): each fold's description and its calls `(row, regime)`.
+fn run_folds(
+    features: &FeatureMatrix,
+    usable: &[usize],
+    target: &(impl Fn(usize) -> Option<Regime> + Sync),
+    config: &TrainConfig,
+    first: usize,
+) -> Result<Vec<FoldRun>, RegimeError> {
+    let in_range = |r: &std::ops::Range<usize>| -> Vec<usize> {
+        let lo = usable.partition_point(|&t| t < r.start);
+        let hi = usable.partition_point(|&t| t < r.end);
+        usable[lo..hi].to_vec()
+    };
+    let day = |t: usize| Timestamp(features.timestamps()[t]);
+    config
+        .walk
+        .folds(first, features.len() - 1)
+        .par_iter()
+        .filter_map(|fold| {
+            let (train_rows, test_rows) = (in_range(&fold.train), in_range(&fold.test));
+            let (Some(&train_last), Some(&test_last)) = (train_rows.last(), test_rows.last()) else {
+                return None;
+            };
+            Some(fit(features, &train_rows, target, &config.forest).and_then(|forest| {
+                let calls = predict_rows(&forest, features, &test_rows, features.len())?;
+                let calls =
+                    test_rows.iter().map(|&t| (t, calls[t].expect("complete rows are predicted"))).collect();
+                let info = FoldInfo {
+                    train_first: day(train_rows[0]),
+                    train_last: day(train_last),
+                    train_rows: train_rows.len(),
+                    test_first: day(test_rows[0]),
+                    test_last: day(test_last),
+                };
+                Ok((info, calls))
+            }))
+        })
+        .collect()
+}
+
+/// A warning for each regime with fewer than `min` training examples.
+fn few_samples(class_counts: &[usize; 4], min: usize) -> Vec<TrainWarning> {
+    Regime::ALL
+        .into_iter()
+        .filter(|r| class_counts[r.index()] < min)
+        .map(|regime| TrainWarning::FewSamples { regime, count: class_counts[regime.index()], min })
+        .collect()
 }
 
 /// Fits a forest on `rows` of `features`, labelled `target(row)`.
