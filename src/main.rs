@@ -4,6 +4,7 @@ mod alert;
 mod backtest;
 mod data;
 mod db;
+mod discover;
 mod evolve;
 mod live;
 mod progress;
@@ -36,6 +37,17 @@ enum Command {
     Research(research::ResearchArgs),
     /// Evolve one strategy's parameters from an experiment file (or resume a stopped run).
     Evolve(evolve::EvolveArgs),
+    /// Discover new strategies by genetic programming from a discovery file (or resume a run).
+    Discover(discover::DiscoverArgs),
+    /// The discovered strategies that passed their promotion gates.
+    Candidates {
+        #[command(subcommand)]
+        command: discover::CandidatesCommand,
+    },
+    /// Add a candidate to the promoted set the live bridge runs (a new version of the set).
+    Promote(discover::PromoteArgs),
+    /// Remove a promoted candidate from the promoted set (a new version of the set).
+    Demote(discover::PromoteArgs),
     /// The GA runs recorded in the research database.
     Runs {
         #[command(subcommand)]
@@ -86,6 +98,7 @@ impl Command {
         match self {
             Command::Research(_) => Some(("research", true)),
             Command::Evolve(_) => Some(("evolve", true)),
+            Command::Discover(_) => Some(("discover", true)),
             Command::Db { .. } => Some(("backup", false)),
             _ => None,
         }
@@ -98,6 +111,10 @@ fn main() -> Result<()> {
     let outcome = match cli.command {
         Command::Research(args) => research::run(args),
         Command::Evolve(args) => evolve::run(args),
+        Command::Discover(args) => discover::run(args),
+        Command::Candidates { command } => discover::candidates(command),
+        Command::Promote(args) => discover::promote(args),
+        Command::Demote(args) => discover::demote(args),
         Command::Runs { command } => runs::run(command),
         Command::Data { command } => data::run(command),
         Command::Live(args) => live::run(args),

@@ -72,6 +72,8 @@ pub fn run(args: ResearchArgs) -> Result<()> {
                 bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
             }
             Progress::Generation(g) => bar.update(g),
+            Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
+            Progress::DiscoveryGeneration(g) => bar.update(g),
         })
     })?;
     bar.finish();
@@ -101,6 +103,21 @@ pub fn run(args: ResearchArgs) -> Result<()> {
         if eval > 0.0 { (ga - eval) / eval * 100.0 } else { 0.0 },
         t.recording.as_secs_f64()
     ));
+    if let Some(d) = &outcome.discovery {
+        let passed: Vec<String> = d.passed().filter_map(|c| c.id).map(|id| id.to_string()).collect();
+        note(&format!(
+            "discovery run #{}: {} genomes evaluated, {} of {} hall-of-fame genomes passed the gates{}",
+            d.run_id,
+            d.trials,
+            passed.len(),
+            d.candidates.len(),
+            if passed.is_empty() {
+                String::new()
+            } else {
+                format!(" (candidates {}; see `tradebot candidates list`)", passed.join(", "))
+            }
+        ));
+    }
     if outcome.stopped {
         note("stopped early: the interrupted family's run can be resumed with `tradebot evolve --resume ID`");
     }

@@ -19,6 +19,7 @@ struct Trivial {
 impl Problem for Trivial {
     type Genome = Vec<ParamValue>;
     type Eval = f64;
+    type Memory = ();
 
     fn random(&self, rng: &mut Pcg64) -> Self::Genome {
         self.genes.random(rng)

@@ -2,6 +2,7 @@
 //! fitness and overfitting statistics, and the research database where sweeps and runs persist.
 
 pub mod db;
+pub mod discovery;
 pub mod ga;
 pub mod genes;
 pub mod problem;

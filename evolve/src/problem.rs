@@ -83,7 +83,8 @@ pub struct ReturnFigures {
 }
 
 impl ReturnFigures {
-    fn of(stats: &ReturnStats) -> Self {
+    /// The storable form of `stats`.
+    pub fn of(stats: &ReturnStats) -> Self {
         let finite = |x: f64| x.is_finite().then_some(x);
         ReturnFigures {
             n: stats.n,
@@ -119,6 +120,22 @@ pub enum StrategyEval {
 }
 
 impl Figures {
+    /// The fitness of these figures under `config`, deflating by `deflation` (trials, Sharpe
+    /// variance) for the `deflated_sharpe` objective.
+    pub fn score(&self, config: &FitnessConfig, deflation: Option<(usize, f64)>) -> f64 {
+        let input = FitnessInput {
+            sharpe_annual: self.sharpe,
+            sortino: self.sortino,
+            calmar: self.calmar,
+            total_return: self.total_return,
+            max_drawdown: self.max_drawdown,
+            trades: self.trades,
+            returns: self.returns.stats(),
+            deflation,
+        };
+        fitness(config, &input).value
+    }
+
     /// The figures of a finished backtest that started from `cash`.
     pub fn of(bt: &Backtest, cash: f64) -> Figures {
         Figures::from_metrics(&bt.metrics, bt.result.equity(), cash)
@@ -126,9 +143,15 @@ impl Figures {
 
     /// The figures of metrics `m` computed on the equity curve `equity` that started from `cash`.
     pub fn from_metrics(m: &Metrics, equity: &[f64], cash: f64) -> Figures {
+        let returns = ReturnFigures::of(&ReturnStats::of(&returns_from_equity(cash, equity)));
+        Figures::with_returns(m, equity.last().copied().unwrap_or(cash), returns)
+    }
+
+    /// The figures of metrics `m`, a final equity and the per-bar return statistics.
+    pub fn with_returns(m: &Metrics, final_equity: f64, returns: ReturnFigures) -> Figures {
         Figures {
             trades: m.trades,
-            final_equity: equity.last().copied().unwrap_or(cash),
+            final_equity,
             total_return: m.total_return,
             cagr: m.cagr,
             sharpe: m.sharpe,
@@ -138,7 +161,7 @@ impl Figures {
             win_rate: m.win_rate,
             profit_factor: m.profit_factor,
             exposure: m.exposure,
-            returns: ReturnFigures::of(&ReturnStats::of(&returns_from_equity(cash, equity))),
+            returns,
         }
     }
 }
@@ -155,23 +178,14 @@ impl StrategyProblem<'_> {
 
     /// The fitness of `figures` under this problem's configuration.
     pub fn score(&self, figures: &Figures) -> f64 {
-        let input = FitnessInput {
-            sharpe_annual: figures.sharpe,
-            sortino: figures.sortino,
-            calmar: figures.calmar,
-            total_return: figures.total_return,
-            max_drawdown: figures.max_drawdown,
-            trades: figures.trades,
-            returns: figures.returns.stats(),
-            deflation: self.deflation,
-        };
-        fitness(&self.fitness, &input).value
+        figures.score(&self.fitness, self.deflation)
     }
 }
 
 impl Problem for StrategyProblem<'_> {
     type Genome = Vec<ParamValue>;
     type Eval = StrategyEval;
+    type Memory = ();
 
     fn random(&self, rng: &mut Pcg64) -> Self::Genome {
         let mut genome = self.genes.random(rng);

@@ -197,7 +197,7 @@ where
         }
         let engine = match db.checkpoint(id)? {
             Some(text) => {
-                let state: GaState<P::Genome> = serde_json::from_str(&text)
+                let state: GaState<P::Genome, P::Memory> = serde_json::from_str(&text)
                     .map_err(|source| RunError::Corrupt { run: id, what: "checkpoint", source })?;
                 Engine::resume(problem, config, state, evaluated)?
             }

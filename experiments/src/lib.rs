@@ -71,6 +71,7 @@
 
 pub mod config;
 pub mod data;
+pub mod discover;
 pub mod evolution;
 mod metric;
 pub mod report;
@@ -78,7 +79,9 @@ pub mod research;
 pub mod research_report;
 pub mod run;
 
-pub use config::{Axis, ConfigError, DataSource, Experiment, Mode, Output};
+pub use config::{
+    Axis, ConfigError, DataSource, DiscoverSettings, Discovery, DsrVariance, Experiment, Gates, Mode, Output,
+};
 pub use metric::Metric;
 
 #[cfg(test)]

@@ -1,1 +1,32 @@
-//! Placeholder crate: filled by its own issue; it exports nothing yet.
+//! Strategy discovery by genetic programming: genomes are strongly typed expression trees.
+//!
+//! - [`tree`]: numeric and boolean series as two Rust enums, so an ill-typed tree cannot be
+//!   built; price fields, volume, kernel indicators with evolvable windows, the regime,
+//!   constants; `+ − × ÷` (protected), min, max, abs, lag, rolling mean/std/max/min,
+//!   cross-sectional rank; comparisons, crosses, and, or, not.
+//! - [`genome`]: entry rule + exit rule + size, stop-loss, take-profit and time-stop genes,
+//!   mapped onto the kernel's signals and exit rules (long-only, cash account).
+//! - [`vary`]: ramped half-and-half initialisation, subtree crossover, point / subtree /
+//!   hoist mutation under depth and size limits.
+//! - [`simplify`]: exact algebraic simplification and constant folding.
+//! - [`eval`]: a batch of genomes hash-consed into one DAG and computed column by column
+//!   ([`ops`]), each distinct subexpression once per batch, with early exits.
+//! - [`sexpr`]: the readable s-expression form; [`Genome::to_bytes`] the compact postcard form.
+
+pub mod eval;
+pub mod genome;
+pub mod ops;
+pub mod sexpr;
+pub mod simplify;
+pub mod tree;
+pub mod vary;
+
+#[cfg(test)]
+mod tests;
+
+pub use eval::{EvalError, Evaluator, Rules, Sharing, signals};
+pub use genome::{Genes, Genome};
+pub use sexpr::ParseError;
+pub use simplify::simplify;
+pub use tree::{Bool, Num};
+pub use vary::GpConfig;

@@ -27,7 +27,8 @@ pub fn default_schedule(family: &str) -> Option<Schedule> {
     match family {
         // Intraday: every minute from 09:31 so that exits fill by the close.
         "gap_fill" => Some(Schedule { at: at(9, 31), repeat: Some((1, None)) }),
-        "mean_reversion" | "relative_volume_breakout" | "sma_cross" => once(10, 0),
+        // Discovered (GP) strategies are daily per-symbol rules like these.
+        "mean_reversion" | "relative_volume_breakout" | "sma_cross" | "gp" => once(10, 0),
         "vix_regime_rotation" | "vol_managed_momentum" => once(10, 30),
         "quality_smallcap_value" | "factor_momentum" | "sector_rotation" => once(11, 0),
         _ => None,

@@ -27,7 +27,9 @@ fn kernel_fills(
     cash: f64,
     window: std::ops::Range<usize>,
 ) -> Vec<(i64, String, OrderSide, f64)> {
-    let Runnable::Builtin { strategy: s, params } = strategy.resolve().unwrap();
+    let Runnable::Builtin { strategy: s, params } = strategy.resolve().unwrap() else {
+        panic!("a built-in strategy")
+    };
     let rules = TradeRules { sizing_price: SizingPrice::SignalClose, ..strategy.rules };
     let bt = backtest_window(s, &params, data, rules, cash, window).unwrap();
     let RunResult::Portfolio(result) = bt.result else { panic!("several legs run as a portfolio") };

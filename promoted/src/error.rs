@@ -74,6 +74,14 @@ pub enum PromotedError {
         /// The rule it breaks.
         why: String,
     },
+    /// A GP genome whose text does not parse.
+    #[error("strategy `{id}`: genome: {source}")]
+    Genome {
+        /// The promoted strategy's id.
+        id: String,
+        /// Where and why the text is wrong.
+        source: gp::ParseError,
+    },
     /// The strategy rejected its parameters or data.
     #[error("strategy `{id}`: {source}")]
     Strategy {

@@ -24,7 +24,7 @@ mod tests;
 pub use dir::{PromotedDir, PromotedSet};
 pub use error::PromotedError;
 pub use hash::Hash64;
-pub use spec::{ParamEntry, PromotedStrategy, RecordedBacktest, Runnable, StrategySpec};
+pub use spec::{GP_SLEEVE, ParamEntry, PromotedStrategy, RecordedBacktest, Runnable, StrategySpec};
 
 /// Version of the file layout; a file with another number is refused rather than misread.
 pub const FORMAT: u32 = 1;

@@ -24,6 +24,13 @@ pub enum StrategySpec {
         /// Every parameter of the strategy's space, by name.
         params: BTreeMap<String, ParamEntry>,
     },
+    /// A strategy discovered by genetic programming: its genome as an s-expression
+    /// (`gp::Genome`'s text form), traded on every tradable symbol of its data. Its protective
+    /// exits are the genome's genes, and the strategy's `rules` must carry exactly those.
+    Gp {
+        /// The genome, e.g. `(strategy (entry (gt close (sma 50 close))) (exit …) (size 1))`.
+        genome: String,
+    },
 }
 
 /// A parameter value as the file spells it: a whole number, a real number, or a choice's
@@ -153,15 +160,21 @@ pub enum Runnable {
         /// Its parameters, checked against its space and rules.
         params: Params,
     },
+    /// A parsed GP genome.
+    Gp(Box<gp::Genome>),
 }
 
 impl std::fmt::Debug for Runnable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Runnable::Builtin { strategy, params } => write!(f, "{} {params}", strategy.name()),
+            Runnable::Gp(genome) => write!(f, "gp {genome}"),
         }
     }
 }
+
+/// The sleeve name a GP strategy's legs trade under.
+pub const GP_SLEEVE: &str = "gp";
 
 impl PromotedStrategy {
     /// A built-in strategy with `params` on `data`'s symbols and timeframe, its backtest not
@@ -204,11 +217,38 @@ impl PromotedStrategy {
         }
     }
 
+    /// A GP strategy trading every tradable symbol of `data` (and reading the others, e.g. a
+    /// VIX-like index for its regime terminal), under `rules` with the genome's protective
+    /// exits; its backtest not yet recorded ([`PromotedStrategy::record`]).
+    pub fn gp(
+        id: impl Into<String>,
+        genome: &gp::Genome,
+        data: &MarketData,
+        rules: TradeRules,
+        allocation: f64,
+        source: impl Into<String>,
+    ) -> PromotedStrategy {
+        PromotedStrategy {
+            id: id.into(),
+            spec: StrategySpec::Gp { genome: genome.to_string() },
+            timeframe: data.timeframe(),
+            symbols: data.symbols().iter().map(|s| s.meta.symbol.clone()).collect(),
+            allocation,
+            rules: genome.rules(rules),
+            recorded: None,
+            source: source.into(),
+        }
+    }
+
     /// Resolves the spec against the kernel: the strategy must exist, every parameter of its
     /// space must be given (no silent defaults: the file alone must determine the trades), and
     /// the values must pass the space's bounds and the strategy's rules.
     pub fn resolve(&self) -> Result<Runnable, PromotedError> {
         match &self.spec {
+            StrategySpec::Gp { genome } => genome
+                .parse::<gp::Genome>()
+                .map(|g| Runnable::Gp(Box::new(g)))
+                .map_err(|source| PromotedError::Genome { id: self.id.clone(), source }),
             StrategySpec::Builtin { strategy, params } => {
                 let found = strategy::by_name(strategy).ok_or_else(|| PromotedError::UnknownStrategy {
                     id: self.id.clone(),
@@ -280,12 +320,24 @@ impl PromotedStrategy {
             ));
         }
         let runnable = self.resolve()?;
-        let Runnable::Builtin { strategy, .. } = &runnable;
-        if strategy.needs_short() {
-            return Err(invalid(format!(
-                "{} needs a short leg, which a cash account cannot hold",
-                strategy.name()
-            )));
+        match &runnable {
+            Runnable::Builtin { strategy, .. } if strategy.needs_short() => {
+                return Err(invalid(format!(
+                    "{} needs a short leg, which a cash account cannot hold",
+                    strategy.name()
+                )));
+            }
+            Runnable::Builtin { .. } => {}
+            // Long-only by construction (a genome cannot express a short entry); its exits live
+            // in the genome, so the rules must not say otherwise.
+            Runnable::Gp(genome) if self.rules.exits != genome.genes.exits() => {
+                return Err(invalid(format!(
+                    "rules: exits {:?} differ from the genome's {:?}",
+                    self.rules.exits,
+                    genome.genes.exits()
+                )));
+            }
+            Runnable::Gp(_) => {}
         }
         Ok(runnable)
     }
@@ -295,6 +347,8 @@ impl PromotedStrategy {
         match self.resolve()? {
             Runnable::Builtin { strategy, params } => strategy::generate(strategy, &params, data)
                 .map_err(|source| PromotedError::Strategy { id: self.id.clone(), source }),
+            Runnable::Gp(genome) => gp::signals(&genome, data)
+                .map_err(|e| PromotedError::Invalid { id: self.id.clone(), why: e.to_string() }),
         }
     }
 
@@ -302,15 +356,20 @@ impl PromotedStrategy {
     pub fn max_positions(&self, data: &MarketData) -> Result<Option<NonZeroUsize>, PromotedError> {
         match self.resolve()? {
             Runnable::Builtin { strategy, params } => Ok(strategy.max_positions(&params, data)),
+            Runnable::Gp(_) => Ok(None),
         }
     }
 
     /// A backtest on `data` from `cash` under the strategy's own rules.
     pub fn backtest(&self, data: &MarketData, cash: f64) -> Result<Backtest, PromotedError> {
+        let failed = |source| PromotedError::Backtest { id: self.id.clone(), source };
         match self.resolve()? {
             Runnable::Builtin { strategy, params } => {
-                strategy::backtest(strategy, &params, data, self.rules, cash)
-                    .map_err(|source| PromotedError::Backtest { id: self.id.clone(), source })
+                strategy::backtest(strategy, &params, data, self.rules, cash).map_err(failed)
+            }
+            Runnable::Gp(_) => {
+                let signals = self.signals(data)?;
+                strategy::backtest_signals(GP_SLEEVE, data, signals, self.rules, cash, None).map_err(failed)
             }
         }
     }

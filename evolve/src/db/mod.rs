@@ -7,6 +7,7 @@
 //! `u64` hashes and seeds live in `INTEGER` columns as their `i64` bit pattern (`as i64` in,
 //! `as u64` out), so values with the top bit set read back as negative numbers in plain SQL.
 
+mod discovered;
 mod runs;
 mod sweeps;
 #[cfg(test)]
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use discovered::{CandidateRecord, NewCandidate};
 pub use runs::{EventRecord, GenerationRecord, IndividualRecord, NewRun, RunKind, RunRecord, RunStatus};
 pub use sweeps::{ResultMetrics, ResultRecord, StoredSweep, SweepRecord};
 
@@ -131,6 +133,28 @@ const MIGRATIONS: &[&str] = &[
         generation    INTEGER NOT NULL,
         state         TEXT    NOT NULL
     );
+",
+    "
+    CREATE TABLE discovered_strategies (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name            TEXT    NOT NULL,
+        key             INTEGER NOT NULL,
+        genome          TEXT    NOT NULL,
+        generation      INTEGER NOT NULL,
+        parents         TEXT    NOT NULL,
+        fitness         REAL,
+        in_sample       TEXT    NOT NULL,
+        out_of_sample   TEXT    NOT NULL,
+        deflated_sharpe REAL,
+        max_correlation REAL,
+        gates           TEXT    NOT NULL,
+        file            TEXT,
+        created_ns      INTEGER NOT NULL,
+        promoted_id     TEXT,
+        UNIQUE (run_id, key)
+    );
+    CREATE INDEX discovered_by_run ON discovered_strategies(run_id);
 ",
 ];
 

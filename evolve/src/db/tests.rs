@@ -198,7 +198,7 @@ fn a_version_1_database_with_a_sweep_gains_the_run_tables() {
     drop(conn);
 
     let mut db = open(&path);
-    assert_eq!(db.schema_version().unwrap(), 2);
+    assert_eq!(db.schema_version().unwrap(), MIGRATIONS.len());
     let sweeps = db.sweeps().unwrap();
     assert_eq!(sweeps.len(), 1);
     assert_eq!(sweeps[0].record.name, "old");
@@ -221,7 +221,16 @@ fn a_version_1_database_with_a_sweep_gains_the_run_tables() {
     tables.sort();
     assert_eq!(
         tables,
-        ["checkpoints", "events", "generations", "individuals", "runs", "sweep_results", "sweeps"]
+        [
+            "checkpoints",
+            "discovered_strategies",
+            "events",
+            "generations",
+            "individuals",
+            "runs",
+            "sweep_results",
+            "sweeps"
+        ]
     );
     let id = db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
     assert_eq!(db.run(id).unwrap().unwrap().status, RunStatus::Running);
@@ -528,4 +537,41 @@ fn a_reader_is_not_blocked_by_an_open_write_transaction() {
     assert!(reader.events(id).unwrap().is_empty(), "the reader keeps its snapshot");
     reader.conn.execute_batch("COMMIT").unwrap();
     assert_eq!(reader.events(id).unwrap().len(), 1);
+}
+
+#[test]
+fn candidates_are_recorded_once_per_run_and_genome_and_track_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = open(&dir.path().join("research.db"));
+    let run = db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
+    let candidate = NewCandidate {
+        run_id: run,
+        name: "discover",
+        key: u64::MAX,
+        genome: "(strategy (entry (gt close 1)) (exit false) (size 1))",
+        generation: 3,
+        parents: "[1,2]",
+        fitness: Some(1.5),
+        in_sample: "{}",
+        out_of_sample: "{}",
+        deflated_sharpe: Some(0.97),
+        max_correlation: Some(f64::NAN),
+        gates: "[]",
+        file: Some("candidates/1.json"),
+        created_ns: 5,
+    };
+    let id = db.record_candidate(&candidate).unwrap();
+    assert_eq!(
+        db.record_candidate(&candidate).unwrap(),
+        id,
+        "the same genome of the same run is one candidate"
+    );
+    let stored = db.candidate(id).unwrap().unwrap();
+    assert_eq!((stored.key, stored.generation, stored.max_correlation), (u64::MAX, 3, None));
+    assert_eq!(stored.promoted_id, None);
+    db.set_promoted(id, Some("gp-1")).unwrap();
+    assert_eq!(db.candidates(10).unwrap()[0].promoted_id.as_deref(), Some("gp-1"));
+    db.set_promoted(id, None).unwrap();
+    assert_eq!(db.candidate(id).unwrap().unwrap().promoted_id, None);
+    assert_eq!(db.candidate(id + 1).unwrap(), None);
 }

@@ -3,8 +3,6 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 use super::{Evaluated, Problem, Scored};
 
 /// Every evaluation of a run by genome key, with its fitness, in first-evaluation order.
@@ -58,7 +56,7 @@ impl<G, E> Default for Tally<G, E> {
 }
 
 /// Scores `genomes` in order: cached keys are looked up, the distinct uncached ones are evaluated
-/// in parallel (in the caller's rayon pool, results kept in input order) and cached.
+/// as one batch ([`Problem::evaluate_batch`], results kept in input order) and cached.
 pub(crate) fn score<P: Problem>(
     problem: &P,
     cache: &mut Cache<P::Eval>,
@@ -77,7 +75,9 @@ pub(crate) fn score<P: Problem>(
     }
     if !pending.is_empty() {
         let start = Instant::now();
-        let evals: Vec<P::Eval> = pending.par_iter().map(|&i| problem.evaluate(&genomes[i])).collect();
+        let batch: Vec<&P::Genome> = pending.iter().map(|&i| &genomes[i]).collect();
+        let evals = problem.evaluate_batch(&batch);
+        assert_eq!(evals.len(), batch.len(), "evaluate_batch returns one evaluation per genome");
         tally.eval_time += start.elapsed();
         for (&i, eval) in pending.iter().zip(evals) {
             let fitness = problem.fitness(&eval);

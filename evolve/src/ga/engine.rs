@@ -11,7 +11,7 @@ use super::rank::{offer, rank, tournament};
 use super::report::summarise;
 use super::rng::{Purpose, stream};
 use super::state::Phase;
-use super::{Event, EventKind, GaConfig, GaError, GaState, GenerationReport, Problem, Scored};
+use super::{Event, EventKind, GaConfig, GaError, GaState, GenerationReport, Member, Problem, Scored};
 
 /// Rate factor after a generation whose best improved.
 const RATE_SHRINK: f64 = 0.9;
@@ -25,7 +25,7 @@ const LOW_DIVERSITY_BOOST: f64 = 1.5;
 /// A GA run over one [`Problem`]; see the [module docs](super) for the semantics.
 pub struct Engine<'p, P: Problem> {
     problem: &'p P,
-    state: GaState<P::Genome>,
+    state: GaState<P::Genome, P::Memory>,
     cache: Cache<P::Eval>,
 }
 
@@ -44,6 +44,8 @@ impl<'p, P: Problem> Engine<'p, P> {
             stagnant_for: 0,
             phase: Phase::Normal,
             evaluations: 0,
+            memory: P::Memory::default(),
+            selection: None,
         };
         Ok(Engine { problem, state, cache: Cache::default() })
     }
@@ -55,7 +57,7 @@ impl<'p, P: Problem> Engine<'p, P> {
     pub fn resume(
         problem: &'p P,
         config: GaConfig,
-        mut state: GaState<P::Genome>,
+        mut state: GaState<P::Genome, P::Memory>,
         evaluated: Vec<(P::Genome, P::Eval)>,
     ) -> Result<Self, GaError> {
         config.validate()?;
@@ -141,6 +143,7 @@ impl<'p, P: Problem> Engine<'p, P> {
             );
             events.push(Event { generation: g, kind: EventKind::Invalid { count: tally.invalid }, detail });
         }
+        self.score_for_selection(g);
         self.state.generation = g + 1;
         self.state.evaluations = self.cache.len();
         let (best, mean, median) = summarise(&self.state.population);
@@ -172,7 +175,7 @@ impl<'p, P: Problem> Engine<'p, P> {
     }
 
     /// The checkpoint: everything except the evaluation cache.
-    pub fn state(&self) -> &GaState<P::Genome> {
+    pub fn state(&self) -> &GaState<P::Genome, P::Memory> {
         &self.state
     }
 
@@ -201,6 +204,25 @@ impl<'p, P: Problem> Engine<'p, P> {
         self.cache.len()
     }
 
+    /// Asks the problem for the population's selection scores (see [`Problem::selection`]).
+    fn score_for_selection(&mut self, g: u32) {
+        let members: Vec<Member<'_, P::Genome, P::Eval>> = self
+            .state
+            .population
+            .iter()
+            .filter_map(|s| {
+                let eval = self.cache.get(s.key).map(|(eval, _)| eval)?;
+                Some(Member { genome: &s.genome, eval, fitness: s.fitness })
+            })
+            .collect();
+        let scores = self.problem.selection(&mut self.state.memory, g, &members);
+        self.state.selection = scores.filter(|s| s.len() == self.state.population.len()).map(|mut s| {
+            // Checkpoints are JSON: keep the scores finite (a non-finite one ranks last anyway).
+            s.iter_mut().filter(|x| !x.is_finite()).for_each(|x| *x = f64::MIN);
+            s
+        });
+    }
+
     /// Random genomes for `slots` of generation `g`, each from its own stream.
     fn random_genomes(&self, g: u32, purpose: Purpose, slots: Range<usize>) -> Vec<P::Genome> {
         let seed = self.state.config.seed;
@@ -215,10 +237,20 @@ impl<'p, P: Problem> Engine<'p, P> {
         let elites: Vec<_> =
             parents.iter().take(config.elitism).filter(|s| s.fitness.is_finite()).cloned().collect();
         let rate = self.state.mutation_rate;
+        // Tournaments draw positions in this order: by selection score when the problem gives
+        // them (stable, so ties keep the fitness order), else the fitness ranking itself.
+        let order: Vec<usize> = match &self.state.selection {
+            Some(scores) => {
+                let mut order: Vec<usize> = (0..parents.len()).collect();
+                order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+                order
+            }
+            None => (0..parents.len()).collect(),
+        };
         let child = |slot: usize| {
             let mut rng = stream(config.seed, g, slot, Purpose::Select);
-            let a = &parents[tournament(parents.len(), config.tournament_size, &mut rng)].genome;
-            let b = &parents[tournament(parents.len(), config.tournament_size, &mut rng)].genome;
+            let a = &parents[order[tournament(parents.len(), config.tournament_size, &mut rng)]].genome;
+            let b = &parents[order[tournament(parents.len(), config.tournament_size, &mut rng)]].genome;
             let mut rng = stream(config.seed, g, slot, Purpose::Crossover);
             let mut child = if rng.random::<f64>() < config.crossover_rate {
                 self.problem.crossover(a, b, &mut rng)

@@ -12,8 +12,8 @@
 //!   then mutated at the current per-gene rate.
 //! * **Evaluation** goes through a cache keyed by [`Problem::key`]: a genome evaluated anywhere
 //!   earlier in the run (or earlier in the same batch) is a cache hit and is not evaluated again.
-//!   The distinct new genomes are evaluated in parallel with rayon, in the caller's current pool,
-//!   results kept in input order. NaN or ±inf fitness is *invalid*: ranked worst, never elite,
+//!   The distinct new genomes go to [`Problem::evaluate_batch`] as one batch (by default each
+//!   evaluated in parallel with rayon, in the caller's current pool), results kept in input order. NaN or ±inf fitness is *invalid*: ranked worst, never elite,
 //!   never best or in the hall of fame; if every individual is invalid there is no best.
 //! * **Progress**: `stagnant_for` counts generations since the best-ever fitness last improved
 //!   by more than `stagnation.epsilon` (measured from the level of the last counted improvement,
@@ -35,6 +35,10 @@
 //!   slots are the hall-of-fame genomes, the mutation rate back to its initial value, phase
 //!   "normal". Either response resets `stagnant_for` to 0; any improvement returns the phase to
 //!   "normal".
+//! * **Selection scores** ([`Problem::selection`], optional): at the end of each step the
+//!   problem may score the population as a whole (e.g. fitness blended with novelty against an
+//!   archive it keeps in its checkpointed [`Problem::Memory`]); the next generation's
+//!   tournaments then compare those scores. Elites, the best and the hall of fame stay on fitness.
 //! * **Hall of fame**: the `hall_of_fame` best distinct genomes (by key) ever evaluated with
 //!   finite fitness, best first, ties in first-evaluation order.
 //! * A step with invalid individuals among those it created emits [`EventKind::Invalid`]
@@ -95,6 +99,50 @@ pub trait Problem: Sync {
     fn key(&self, genome: &Self::Genome) -> u64;
     /// Evaluates one genome (called in parallel from rayon; must be deterministic).
     fn evaluate(&self, genome: &Self::Genome) -> Self::Eval;
+    /// Evaluates a step's distinct new genomes as one batch, results in input order. The
+    /// default evaluates each in parallel with rayon; a problem whose genomes share work (GP
+    /// subexpressions computed once per batch) overrides it. Each result must equal
+    /// [`evaluate`](Problem::evaluate) of that genome alone, whatever else is in the batch.
+    fn evaluate_batch(&self, genomes: &[&Self::Genome]) -> Vec<Self::Eval> {
+        use rayon::prelude::*;
+        genomes.par_iter().map(|g| self.evaluate(g)).collect()
+    }
     /// Fitness of an evaluation, higher is better. NaN or ±inf are allowed and mean "worst".
     fn fitness(&self, eval: &Self::Eval) -> f64;
+
+    /// What the problem remembers across generations for [`selection`](Problem::selection)
+    /// (e.g. a novelty archive); checkpointed with the engine, so a resumed run continues with
+    /// exactly the memory it stopped with. `()` for a problem that needs none.
+    type Memory: Clone
+        + Default
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned;
+
+    /// Population-level selection scores (higher is better), one per member of the population
+    /// (ranked best first by fitness, with each member's evaluation), called once at the end of
+    /// every step; `None`, the default, selects by fitness. Tournaments then compare these
+    /// scores instead of fitness (e.g. fitness blended with novelty); elitism, the best and the
+    /// hall of fame stay on fitness. Must be deterministic.
+    fn selection(
+        &self,
+        _memory: &mut Self::Memory,
+        _generation: u32,
+        _population: &[Member<'_, Self::Genome, Self::Eval>],
+    ) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+/// One member of a population as [`Problem::selection`] sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Member<'a, G, E> {
+    /// The genome.
+    pub genome: &'a G,
+    /// Its evaluation.
+    pub eval: &'a E,
+    /// Its fitness (non-finite: invalid).
+    pub fitness: f64,
 }

@@ -18,7 +18,11 @@ pub(crate) enum Phase {
 /// pass it to [`Engine::resume`](super::Engine::resume) with the run's evaluations to continue
 /// exactly where it stopped.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GaState<G> {
+#[serde(bound(
+    serialize = "G: Serialize, M: Serialize",
+    deserialize = "G: Deserialize<'de>, M: Deserialize<'de> + Default"
+))]
+pub struct GaState<G, M = ()> {
     pub(crate) config: GaConfig,
     /// Next generation to run (= generations done).
     pub(crate) generation: u32,
@@ -34,9 +38,15 @@ pub struct GaState<G> {
     pub(crate) phase: Phase,
     /// Distinct evaluations so far, to check the evaluation list given on resume.
     pub(crate) evaluations: usize,
+    /// The problem's memory ([`Problem::Memory`](super::Problem::Memory)).
+    #[serde(default)]
+    pub(crate) memory: M,
+    /// Selection scores of the population, slot by slot, when the problem gives them.
+    #[serde(default)]
+    pub(crate) selection: Option<Vec<f64>>,
 }
 
-impl<G> GaState<G> {
+impl<G, M> GaState<G, M> {
     /// Generations run so far (the next step runs this generation number).
     pub fn generation(&self) -> u32 {
         self.generation
@@ -50,5 +60,10 @@ impl<G> GaState<G> {
     /// The configuration the run was started with.
     pub fn config(&self) -> &GaConfig {
         &self.config
+    }
+
+    /// The problem's memory as of this checkpoint.
+    pub fn memory(&self) -> &M {
+        &self.memory
     }
 }

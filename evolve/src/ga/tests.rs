@@ -35,6 +35,7 @@ fn reals(genome: &[ParamValue]) -> Vec<f64> {
 impl Problem for Function {
     type Genome = Vec<ParamValue>;
     type Eval = f64;
+    type Memory = ();
 
     fn random(&self, rng: &mut Pcg64) -> Self::Genome {
         self.genes.random(rng)
@@ -523,4 +524,81 @@ fn config_and_events_serialise_stably() {
     assert_eq!(serde_json::from_str::<Scored<()>>(&json).unwrap().fitness, f64::NEG_INFINITY);
     let nan: Scored<()> = serde_json::from_str(r#"{"genome":null,"key":1,"fitness":"NaN"}"#).unwrap();
     assert!(nan.fitness.is_nan());
+}
+
+/// [`Function`] whose tournaments prefer the *worst* fitness, remembering every generation it
+/// scored: a stand-in for novelty (a population-level score with checkpointed memory).
+struct Contrarian(Function);
+
+impl Problem for Contrarian {
+    type Genome = Vec<ParamValue>;
+    type Eval = f64;
+    type Memory = Vec<u32>;
+
+    fn random(&self, rng: &mut Pcg64) -> Self::Genome {
+        self.0.random(rng)
+    }
+    fn crossover(&self, a: &Self::Genome, b: &Self::Genome, rng: &mut Pcg64) -> Self::Genome {
+        self.0.crossover(a, b, rng)
+    }
+    fn mutate(&self, genome: &mut Self::Genome, rate: f64, rng: &mut Pcg64) {
+        self.0.mutate(genome, rate, rng)
+    }
+    fn distance(&self, a: &Self::Genome, b: &Self::Genome) -> f64 {
+        self.0.distance(a, b)
+    }
+    fn key(&self, genome: &Self::Genome) -> u64 {
+        self.0.key(genome)
+    }
+    fn evaluate(&self, genome: &Self::Genome) -> f64 {
+        self.0.evaluate(genome)
+    }
+    fn fitness(&self, eval: &f64) -> f64 {
+        *eval
+    }
+    fn selection(
+        &self,
+        memory: &mut Vec<u32>,
+        generation: u32,
+        population: &[Member<'_, Self::Genome, f64>],
+    ) -> Option<Vec<f64>> {
+        memory.push(generation);
+        Some(population.iter().map(|m| -*m.eval).collect())
+    }
+}
+
+/// Selection scores steer the tournaments (preferring the worst keeps the population far
+/// from the optimum) while elites and the best stay on fitness; the problem's memory is
+/// checkpointed, so a resumed run equals an uninterrupted one.
+#[test]
+fn selection_scores_steer_tournaments_and_their_memory_resumes_exactly() {
+    let config = GaConfig { population: 30, generations: 12, seed: 5, ..GaConfig::default() };
+    let plain = Function::new(3, -5.0, 5.0, sphere);
+    let (plain_engine, _) = run(&plain, config.clone());
+    let contrarian = Contrarian(Function::new(3, -5.0, 5.0, sphere));
+    let (straight, straight_reports) = run(&contrarian, config.clone());
+    assert_eq!(straight.state().memory(), &(0..12).collect::<Vec<u32>>());
+    let median = |p: &[Scored<Vec<ParamValue>>]| p[p.len() / 2].fitness;
+    assert!(
+        median(straight.population()) < median(plain_engine.population()),
+        "worst-first tournaments drag the population"
+    );
+    let best = straight_reports.iter().filter_map(|r| r.best).fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(straight.best().map(|b| b.fitness), Some(best), "the best is still by fitness");
+
+    let mut engine = Engine::new(&contrarian, config.clone()).unwrap();
+    let reports: Vec<_> = (0..5).map(|_| engine.step()).collect();
+    let state: GaState<Vec<ParamValue>, Vec<u32>> =
+        serde_json::from_str(&serde_json::to_string(engine.state()).unwrap()).unwrap();
+    assert_eq!(state.memory().len(), 5);
+    let evaluated: Vec<_> =
+        reports.iter().flat_map(|r| &r.evaluated).map(|e| (e.genome.clone(), e.eval)).collect();
+    let mut resumed = Engine::resume(&contrarian, config, state, evaluated).unwrap();
+    while !resumed.is_done() {
+        resumed.step();
+    }
+    assert_eq!(
+        serde_json::to_string(resumed.state()).unwrap(),
+        serde_json::to_string(straight.state()).unwrap()
+    );
 }

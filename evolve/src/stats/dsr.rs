@@ -64,6 +64,12 @@ pub fn probabilistic_sharpe(stats: &ReturnStats, benchmark: f64) -> f64 {
     normal_cdf((sr - benchmark) * ((stats.n - 1) as f64).sqrt() / radicand.sqrt())
 }
 
+/// The DSR's `V`: the variance of the trials' per-bar Sharpe ratios (0 with fewer than two).
+pub fn sharpe_variance(sharpes: &[f64]) -> f64 {
+    let spread = ReturnStats::of(sharpes).std;
+    if spread.is_finite() { spread * spread } else { 0.0 }
+}
+
 /// Deflated Sharpe Ratio: [`probabilistic_sharpe`] against [`expected_max_sharpe`] of `trials`
 /// trials whose per-period Sharpe ratios have variance `sharpe_variance`. A probability in
 /// [0, 1]; NaN in the degenerate cases of either function.

@@ -21,7 +21,9 @@ mod split;
 mod test_rng;
 mod verdict;
 
-pub use dsr::{EULER_MASCHERONI, deflated_sharpe, expected_max_sharpe, probabilistic_sharpe};
+pub use dsr::{
+    EULER_MASCHERONI, deflated_sharpe, expected_max_sharpe, probabilistic_sharpe, sharpe_variance,
+};
 pub use fitness::{
     Fitness, FitnessConfig, FitnessConfigError, FitnessInput, INFEASIBLE_SHIFT, Objective, Violation, fitness,
 };

@@ -5,6 +5,7 @@
 //! sweep that starts cannot fail on its configuration.
 
 mod axes;
+pub(crate) mod discover;
 mod error;
 pub(crate) mod evolution;
 pub(crate) mod raw;
@@ -18,6 +19,7 @@ use kernel::strategy::{Strategy, by_name, registry};
 use toml::Spanned;
 
 pub use axes::Axis;
+pub use discover::{DiscoverSettings, Discovery, DsrVariance, Gates, ResearchDiscover};
 pub use error::ConfigError;
 pub(crate) use error::Source;
 pub use evolution::Evolution;
@@ -185,7 +187,11 @@ impl Experiment {
     }
 }
 
-fn data_source(src: &Source<'_>, data: &Spanned<RawData>, base: &Path) -> Result<DataSource, ConfigError> {
+pub(crate) fn data_source(
+    src: &Source<'_>,
+    data: &Spanned<RawData>,
+    base: &Path,
+) -> Result<DataSource, ConfigError> {
     let d = data.get_ref();
     let given = [("sample", d.sample.is_some()), ("file", d.file.is_some()), ("store", d.store.is_some())];
     let chosen: Vec<&str> = given.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect();

@@ -7,7 +7,7 @@ use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
 use evolve::problem::{Figures, StrategyEval, StrategyProblem};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
-use evolve::stats::{Objective, ReturnStats, deflated_sharpe, pbo, returns_from_equity};
+use evolve::stats::{Objective, deflated_sharpe, pbo, returns_from_equity, sharpe_variance};
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
 use rayon::prelude::*;
 use serde_json::json;
@@ -152,8 +152,7 @@ fn validate(
         .filter(|ind| ind.fitness.is_some())
         .filter_map(|ind| serde_json::from_str(&ind.genome).ok())
         .collect();
-    let spread = ReturnStats::of(&sharpes).std;
-    let sharpe_variance = if spread.is_finite() { spread * spread } else { 0.0 };
+    let sharpe_variance = sharpe_variance(&sharpes);
     let trials = engine.evaluations();
     let dsr = deflated_sharpe(&in_sample.returns.stats(), trials, sharpe_variance);
 

@@ -17,6 +17,8 @@
 //! [fitness]
 //! [validation]
 //! [verdict]     # min_oos_sharpe, min_dsr, min_oos_trades, max_is_oos_gap
+//! [discover]    # optional: GP discovery after the families (see crate::config::discover),
+//!               # plus `symbols`, `population`, `generations` and `enabled`
 //! [account]
 //! ```
 
@@ -32,7 +34,10 @@ use kernel::strategy::{Strategy, by_name, registry};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{ConfigError, Source, account, evolution as evo, raw::RawAccount, raw::RawRange};
+use crate::config::discover::{self, RawDiscover};
+use crate::config::{
+    ConfigError, ResearchDiscover, Source, account, evolution as evo, raw::RawAccount, raw::RawRange,
+};
 use crate::evolution::Validation;
 
 /// The whole file as written.
@@ -45,6 +50,7 @@ struct RawResearch {
     fitness: Option<FitnessConfig>,
     validation: Option<evo::RawValidation>,
     verdict: Option<VerdictRules>,
+    discover: Option<RawDiscover>,
     #[serde(default)]
     account: RawAccount,
 }
@@ -108,6 +114,8 @@ pub struct Research {
     pub rules: TradeRules,
     /// Starting cash.
     pub cash: f64,
+    /// Strategy discovery after the families (`[discover]`), when enabled.
+    pub discover: Option<ResearchDiscover>,
     /// The file's text, verbatim.
     pub text: String,
 }
@@ -168,6 +176,10 @@ impl Research {
             verdict: raw.verdict.unwrap_or_default(),
             rules,
             cash,
+            discover: match raw.discover {
+                Some(d) => discover::research(&src, d)?,
+                None => None,
+            },
             text: text.to_string(),
         })
     }

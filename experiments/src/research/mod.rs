@@ -26,7 +26,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Family, Research};
 
+use crate::config::ResearchDiscover;
 use crate::data::data_hash;
+use crate::discover::{DataRef, DiscoverError, DiscoverGeneration, DiscoverOutcome, DiscoverSpec};
 use crate::evolution::{EvolveError, EvolveSpec, Generation, Outcome, evolve};
 use crate::research_report::{self as rr, DataSummary, FamilyReport, ResearchReport};
 
@@ -45,6 +47,9 @@ pub enum ResearchError {
     /// The first family's timeframe has no universe in the store.
     #[error("{0}")]
     NoUniverse(String),
+    /// Discovery failed.
+    #[error("discovery: {0}")]
+    Discover(#[from] DiscoverError),
     /// A family's evolution failed.
     #[error("{family}: {source}")]
     Evolve {
@@ -61,6 +66,10 @@ pub enum Progress<'a> {
     Family(usize, usize, &'static str),
     /// One of its generations finished.
     Generation(&'a Generation),
+    /// Discovery starts (generations).
+    Discovery(u32),
+    /// One of its generations finished.
+    DiscoveryGeneration(&'a DiscoverGeneration),
 }
 
 /// A finished (or stopped) research run.
@@ -71,8 +80,10 @@ pub struct Outcomes {
     pub report: ResearchReport,
     /// True when a stop request ended it early (the current family's run is resumable).
     pub stopped: bool,
-    /// Time in the GA runs and in their evaluations, summed over the families.
+    /// Time in the GA runs and in their evaluations, summed over the families (and discovery).
     pub timing: Timing,
+    /// Strategy discovery, when the research file enables it and the families finished.
+    pub discovery: Option<DiscoverOutcome>,
 }
 
 /// The universe of `timeframe`: every symbol whose bars cover the reference symbol's span (all
@@ -179,6 +190,15 @@ pub fn run(
         families.push(family_report(research, name, &outcome, enabled, data));
     }
     rank(&mut families);
+    let discovery = match &research.discover {
+        Some(d) if !stopped => {
+            let found = discover(research, d, &store, main, db, run_id, stop, &mut progress)?;
+            timing += found.timing;
+            stopped = found.ending == Ending::Stopped;
+            Some(found)
+        }
+        _ => None,
+    };
     let evaluations = timing.evaluations as u64;
 
     let regime = regime::market_regime(&store, &research.reference, models);
@@ -221,7 +241,16 @@ pub fn run(
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
+    let discovered = discovery.as_ref().map(|o| {
+        json!({
+            "run_id": o.run_id,
+            "trials": o.trials,
+            "candidates": o.candidates.len(),
+            "passed": o.passed().filter_map(|c| c.id).collect::<Vec<_>>(),
+        })
+    });
     let summary = json!({
+        "discovery": discovered,
         "verdicts": verdicts,
         "evaluations": evaluations,
         "elapsed_s": elapsed,
@@ -230,7 +259,60 @@ pub fn run(
     });
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
     db.finish_run(run_id, status, now_ns(), Some(&summary.to_string()))?;
-    Ok(Outcomes { run_id, report, stopped, timing })
+    Ok(Outcomes { run_id, report, stopped, timing, discovery })
+}
+
+/// Discovery on the research universe's chosen symbols (default: the reference symbol, plus
+/// `VIX` when the universe has it), with the research file's GA, fitness, validation and
+/// account, as a child run of research run `parent`.
+#[allow(clippy::too_many_arguments)]
+fn discover(
+    research: &Research,
+    d: &ResearchDiscover,
+    store: &Store,
+    universe: &MarketData,
+    db: &mut ResearchDb,
+    parent: i64,
+    stop: &AtomicBool,
+    progress: &mut impl FnMut(Progress<'_>),
+) -> Result<DiscoverOutcome, ResearchError> {
+    let symbols: Vec<String> = match &d.symbols {
+        Some(s) => s.clone(),
+        None => std::iter::once(research.reference.clone())
+            .chain(universe.find("VIX").map(|_| "VIX".to_string()))
+            .collect(),
+    };
+    let picked = symbols
+        .iter()
+        .map(|s| {
+            let i = universe.find(s).ok_or_else(|| {
+                DiscoverError::Data(format!("symbol `{s}` of [discover] is not in the research universe"))
+            })?;
+            Ok(universe.symbols()[i].clone())
+        })
+        .collect::<Result<Vec<_>, DiscoverError>>()?;
+    let data = MarketData::new(universe.timeframe(), picked)?;
+    let mut ga = research.ga.clone();
+    ga.population = d.population.unwrap_or(ga.population);
+    ga.generations = d.generations.unwrap_or(ga.generations);
+    let timeframe = universe.timeframe();
+    let dir = std::fs::canonicalize(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
+    let spec = DiscoverSpec {
+        name: &research.name,
+        settings: d.settings.clone(),
+        ga,
+        fitness: research.fitness,
+        in_sample: research.validation.in_sample,
+        rules: research.rules,
+        cash: research.cash,
+        data: DataRef::Store { dir, symbols, timeframe },
+        config_text: &research.text,
+        parent: Some(parent),
+    };
+    progress(Progress::Discovery(spec.ga.generations));
+    Ok(crate::discover::discover(&spec, &data, db, None, stop, |g| {
+        progress(Progress::DiscoveryGeneration(g))
+    })?)
 }
 
 /// Why `family` cannot run on `data`, found by a backtest of its defaults on a short slice.

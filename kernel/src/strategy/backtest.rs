@@ -108,6 +108,25 @@ fn simulate(
     rules: TradeRules,
     cash: f64,
 ) -> Result<Backtest, BacktestError> {
+    let max_positions = strategy.max_positions(params, data);
+    backtest_signals(strategy.name(), data, signals, rules, cash, max_positions)
+}
+
+/// Simulates precomputed `signals` (one per bar of `data` for each leg) exactly as
+/// [`backtest`] simulates a strategy's: one leg alone, several as one sleeve called `name`
+/// holding at most `max_positions` (default: one per leg). For signals that come from
+/// elsewhere than a registry strategy, e.g. a GP genome or a promoted strategy.
+///
+/// # Panics
+/// When `signals` has no leg.
+pub fn backtest_signals(
+    name: &str,
+    data: &MarketData,
+    signals: SignalSet,
+    rules: TradeRules,
+    cash: f64,
+    max_positions: Option<NonZeroUsize>,
+) -> Result<Backtest, BacktestError> {
     let first = &data.symbols()[signals.legs[0].symbol];
     let config = MetricsConfig::new(data.timeframe(), first.meta.asset_class);
     let (result, metrics) = match signals.legs.as_slice() {
@@ -124,8 +143,7 @@ fn simulate(
                     Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: &l.signals }
                 })
                 .collect();
-            let max_positions = strategy.max_positions(params, data);
-            let sleeve = Sleeve { name: strategy.name(), allocation: 1.0, rules, legs, max_positions };
+            let sleeve = Sleeve { name, allocation: 1.0, rules, legs, max_positions };
             let config_p = PortfolioConfig { initial_cash: cash, rebalance_every: None::<NonZeroUsize> };
             let result = run_portfolio(&config_p, &[sleeve])?;
             let trades = result.trades();

@@ -41,7 +41,7 @@ use datasets::Timestamp;
 use crate::indicators::IndicatorError;
 use crate::sim::{Signal, Strength};
 
-pub use backtest::{Backtest, BacktestError, RunResult, backtest, backtest_window};
+pub use backtest::{Backtest, BacktestError, RunResult, backtest, backtest_signals, backtest_window};
 pub use breakout::RelativeVolumeBreakout;
 pub use data::{DataError, MarketData, SymbolData, data_hash};
 pub use gap_fill::GapFill;

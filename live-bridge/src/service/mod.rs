@@ -162,8 +162,10 @@ pub fn register(config: &LiveConfig) -> Result<Vec<Registered>, ServiceError> {
     set.check()?;
     let mut out = Vec::new();
     for strategy in set.strategies {
-        let StrategySpec::Builtin { strategy: family, .. } = &strategy.spec;
-        let family = family.clone();
+        let family = match &strategy.spec {
+            StrategySpec::Builtin { strategy: family, .. } => family.clone(),
+            StrategySpec::Gp { .. } => promoted::GP_SLEEVE.to_string(),
+        };
         let section = config.strategies.get(&strategy.id).or_else(|| config.strategies.get(&family));
         let schedule = Schedule::resolve(&family, section)
             .ok_or_else(|| ServiceError::NoSchedule { id: strategy.id.clone(), family: family.clone() })?;

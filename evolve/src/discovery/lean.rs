@@ -1,0 +1,64 @@
+//! The fast path of one-symbol evaluations: [`run_signals_into`] instead of the simulator's
+//! records, and the figures from one pass over the equity curve ([`CurveStats`]) with exactly
+//! the arithmetic of `Metrics::compute` (tested equal to the kernel backtest's figures).
+
+use std::cell::RefCell;
+
+use datasets::Bars;
+use kernel::metrics::{Metrics, MetricsConfig, safe_ratio};
+use kernel::sim::{Signal, Simulator};
+use kernel::sweep::{SignalRun, run_signals_into};
+
+use super::curve::CurveStats;
+use crate::problem::Figures;
+
+/// Reused buffers of one thread.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// The leg's signals.
+    pub(super) signals: Vec<Signal>,
+    run: SignalRun,
+}
+
+thread_local! {
+    /// One scratch per rayon worker: evaluations allocate nothing once it has grown.
+    pub(super) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `scratch.signals` over `bars` under `sim`: the figures, and the metrics they come from
+/// (those a behaviour descriptor reads); `None` when the lean run does not model the rules.
+pub(super) fn run(
+    bars: &Bars,
+    sim: &Simulator,
+    config: &MetricsConfig,
+    scratch: &mut Scratch,
+) -> Option<(Figures, Metrics)> {
+    let Scratch { signals, run } = scratch;
+    run_signals_into(bars, signals, sim, run).ok()?;
+    let cash = sim.initial_cash();
+    let equity = &run.equity;
+    let nf = equity.len() as f64;
+    let nt = run.trades as f64;
+    let mut m = Metrics { trades: run.trades, ..Metrics::default() };
+    if run.trades > 0 {
+        m.win_rate = run.wins as f64 / nt;
+        m.profit_factor = safe_ratio(run.gross_profit, run.gross_loss);
+        m.avg_bars_held = run.bars_held as f64 / nt;
+    }
+    let stats = CurveStats::of(equity, cash, config);
+    let final_equity = equity.last().copied().unwrap_or(cash);
+    if let Some(&last) = equity.last() {
+        m.total_return = last / cash - 1.0;
+        m.cagr =
+            if last > 0.0 { (last / cash).powf(1.0 / (nf / config.periods_per_year)) - 1.0 } else { -1.0 };
+        stats.metrics(&mut m, config);
+        m.exposure = run.exposed_bars as f64 / nf;
+    }
+    let figures = Figures::with_returns(&m, final_equity, stats.return_figures());
+    Some((figures, m))
+}
+
+/// The equity curve of the last [`run`].
+pub(super) fn equity(scratch: &Scratch) -> &[f64] {
+    &scratch.run.equity
+}

@@ -1,0 +1,98 @@
+use datasets::ingest::{ImportOptions, parse_bytes};
+use datasets::ops::SAMPLES;
+use datasets::{SymbolMeta, Timeframe};
+use kernel::sim::{Commission, Costs, Slippage, TradeRules};
+use kernel::strategy::{MarketData, SymbolData};
+use rand::SeedableRng;
+use rand_pcg::Pcg64;
+
+use super::*;
+
+/// GOOG daily (2,148 bars) from the embedded sample.
+pub(crate) fn goog() -> MarketData {
+    let s = &SAMPLES[0];
+    let opts = ImportOptions { symbol: Some(s.symbol.into()), ..Default::default() };
+    let series = parse_bytes(s.file, s.csv, &opts).unwrap().remove(0);
+    let symbol = SymbolData { meta: SymbolMeta::new(s.symbol, s.asset_class), bars: series.bars };
+    MarketData::new(Timeframe::Day1, vec![symbol]).unwrap()
+}
+
+pub(crate) fn settings() -> GpSettings {
+    let commission = Commission { rate: 0.0005, per_order: 1.0, ..Commission::ZERO };
+    GpSettings {
+        gp: GpConfig::default(),
+        rules: TradeRules {
+            costs: Costs { commission, slippage: Slippage::Bps(2.0) },
+            ..TradeRules::default()
+        },
+        cash: 10_000.0,
+        fitness: FitnessConfig::default(),
+        deflation: None,
+        parsimony: 0.001,
+        novelty: novelty::NoveltyConfig::default(),
+        portfolio: None,
+    }
+}
+
+/// The lean one-symbol path gives exactly the figures and behaviour of the kernel backtest of
+/// the same genome, for random genomes with random protective exits.
+#[test]
+fn lean_figures_equal_the_kernel_backtest() {
+    let data = goog();
+    let problem = GpProblem::new(&data, settings()).unwrap();
+    let mut rng = Pcg64::seed_from_u64(3);
+    let genomes: Vec<Genome> = (0..300).map(|_| problem.random(&mut rng)).collect();
+    let refs: Vec<&Genome> = genomes.iter().collect();
+    let evals = problem.evaluate_batch(&refs);
+    let mut traded = 0;
+    for (g, eval) in genomes.iter().zip(&evals) {
+        let GpEval::Ran(lean) = eval else { panic!("{g}: {eval:?}") };
+        let bt = problem.backtest_on(g, &data).unwrap();
+        let kernel = problem.figures_of(&bt, g.size());
+        assert_eq!(**lean, kernel, "{g}");
+        traded += usize::from(lean.figures.trades > 0);
+    }
+    assert!(traded > 50, "most random genomes trade: {traded}");
+}
+
+/// A batch gives each genome what it gets alone, at any thread count.
+#[test]
+fn batch_evaluation_is_deterministic() {
+    let data = goog();
+    let problem = GpProblem::new(&data, settings()).unwrap();
+    let mut rng = Pcg64::seed_from_u64(9);
+    let genomes: Vec<Genome> = (0..64).map(|_| problem.random(&mut rng)).collect();
+    let refs: Vec<&Genome> = genomes.iter().collect();
+    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+    let one = pool(1).install(|| problem.evaluate_batch(&refs));
+    let two = pool(2).install(|| problem.evaluate_batch(&refs));
+    assert_eq!(one, two);
+    for (g, e) in genomes.iter().zip(&one).step_by(7) {
+        assert_eq!(&problem.evaluate(g), e);
+    }
+    assert!(problem.sharing().tree_nodes > 0);
+}
+
+/// With portfolio fitness as a term, a clone of a promoted strategy scores about −0.5 (no
+/// Sharpe added, correlation 1 above the 0.5 threshold) and loses that much fitness.
+#[test]
+fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
+    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioScorer, PromotedStrategy, SessionDays};
+    let data = goog();
+    let plain = GpProblem::new(&data, settings()).unwrap();
+    let g: Genome = "(strategy (entry (cross-above (ema 10 close) (ema 40 close))) (exit (cross-above (ema 40 close) (ema 10 close))) (size 1))"
+        .parse()
+        .unwrap();
+    let bt = plain.backtest_on(&g, &data).unwrap();
+    let days = SessionDays::new(data.timestamps()).unwrap();
+    let returns = days.daily_returns(10_000.0, bt.result.equity()).unwrap();
+    let promoted = vec![PromotedStrategy { name: "clone".into(), allocation: 0.5, returns }];
+    let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted).unwrap();
+    let term = PortfolioTerm { scorer: scorer.window(days.days()).unwrap(), days, weight: 1.0 };
+    let with = GpProblem::new(&data, GpSettings { portfolio: Some(term), ..settings() }).unwrap();
+    let (alone, scored) = (plain.evaluate(&g), with.evaluate(&g));
+    let GpEval::Ran(f) = &scored else { panic!("{scored:?}") };
+    let score = f.portfolio.unwrap();
+    assert!((score + 0.5).abs() < 0.05, "{score}");
+    assert!((with.fitness(&scored) - (plain.fitness(&alone) + score)).abs() < 1e-12);
+}

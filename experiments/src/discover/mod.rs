@@ -1,0 +1,246 @@
+//! Strategy discovery end to end: a GP search in sample, the hall of fame tested out of sample,
+//! promotion gates, and the candidates that pass recorded for `tradebot promote`.
+//!
+//! 1. The first `in_sample` share of the bars is the in-sample stage. The GA engine searches
+//!    GP genomes on it ([`GpProblem`]), every generation checkpointed to the research database
+//!    ([`evolve::run`]: Ctrl-C stops after a committed generation, `--resume` continues
+//!    exactly). The run is a `runs` row of kind `evolve`, strategy `gp`.
+//! 2. Every hall-of-fame genome is backtested on the out-of-sample bars (signals computed on
+//!    the whole series, trades only in the window, fresh cash) and judged by the gates
+//!    ([`Gates`]): out-of-sample Sharpe, deflated Sharpe ratio of its in-sample returns over the
+//!    run's trials, out-of-sample trades and drawdown, correlation of its out-of-sample returns
+//!    to each promoted strategy's over the same bars, and the cash-account check of the promoted
+//!    format (long-only by construction).
+//! 3. A candidate that passes every gate goes to the `discovered_strategies` table and to two
+//!    files under the candidates directory: `<id>.sexp` (the readable genome with its figures
+//!    and lineage as comments; it parses back) and `<id>.json` (everything, including the data
+//!    and rules `tradebot promote` needs to record its backtest).
+
+mod candidate;
+mod gates;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
+use evolve::discovery::{GpEval, GpProblem, GpSettings, PortfolioTerm, SLEEVE};
+use evolve::ga::GenerationReport;
+use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
+use evolve::stats::{FitnessConfig, Objective};
+use gp::{Genome, Sharing};
+use kernel::sim::TradeRules;
+use kernel::strategy::{MarketData, data_hash};
+use novelty::ArchiveDiversity;
+use portfolio_fitness::{PortfolioScorer, SessionDays};
+use serde_json::json;
+use xxhash_rust::xxh3::xxh3_64;
+
+pub use candidate::{CandidateFile, DataRef, demote, load, promote, readable};
+pub use gates::{Candidate, GateResult};
+
+use crate::config::DiscoverSettings;
+use crate::evolution::stages;
+
+/// One generation of a discovery run, as observers see it.
+pub type DiscoverGeneration = GenerationReport<Genome, GpEval>;
+
+/// Everything one discovery needs besides the bars and the database.
+#[derive(Clone, Debug)]
+pub struct DiscoverSpec<'a> {
+    /// Experiment (or research) name.
+    pub name: &'a str,
+    /// GP, parsimony, gates, directories.
+    pub settings: DiscoverSettings,
+    /// GA settings.
+    pub ga: evolve::ga::GaConfig,
+    /// Objective and constraints.
+    pub fitness: FitnessConfig,
+    /// Share of the bars in sample.
+    pub in_sample: f64,
+    /// Costs and fills.
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// Where the bars come from (written into candidate files for `tradebot promote`).
+    pub data: DataRef,
+    /// The configuration text, stored with the run; its hash is the config hash.
+    pub config_text: &'a str,
+    /// The research run this discovery belongs to.
+    pub parent: Option<i64>,
+}
+
+/// A finished or stopped discovery.
+#[derive(Clone, Debug)]
+pub struct DiscoverOutcome {
+    /// The run's id in the research database.
+    pub run_id: i64,
+    /// Finished, or stopped and resumable.
+    pub ending: Ending,
+    /// Generations run in total.
+    pub generations: u32,
+    /// Distinct genomes evaluated (the trials the deflated Sharpe ratio deflates by).
+    pub trials: usize,
+    /// Time and evaluations of this invocation.
+    pub timing: Timing,
+    /// Structural sharing of this invocation's evaluations.
+    pub sharing: Sharing,
+    /// The novelty archive after each generation of this invocation (size, mean pairwise
+    /// behaviour distance, threshold, insertions); empty with novelty off.
+    pub archive: Vec<ArchiveDiversity>,
+    /// In-sample and out-of-sample bars.
+    pub stages: (Range<usize>, Range<usize>),
+    /// Every hall-of-fame genome with its out-of-sample test and gate results, best first.
+    pub candidates: Vec<Candidate>,
+}
+
+impl DiscoverOutcome {
+    /// The candidates that passed every gate.
+    pub fn passed(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates.iter().filter(|c| c.passed)
+    }
+}
+
+/// A discovery that could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// Starting, resuming or recording the run failed.
+    #[error(transparent)]
+    Run(#[from] evolve::run::RunError),
+    /// The database refused a read or write.
+    #[error(transparent)]
+    Db(#[from] evolve::db::DbError),
+    /// The data cannot be split or has nothing to trade.
+    #[error("{0}")]
+    Data(String),
+    /// A candidate file or the promoted set could not be written or read.
+    #[error("{0}")]
+    Files(String),
+}
+
+/// Runs discovery on `data` (or continues run `resume`), then tests and gates the hall of
+/// fame. `observe` sees every generation; `stop` ends the run cleanly after the current one.
+pub fn discover(
+    spec: &DiscoverSpec<'_>,
+    data: &MarketData,
+    db: &mut ResearchDb,
+    resume: Option<i64>,
+    stop: &AtomicBool,
+    mut observe: impl FnMut(&DiscoverGeneration),
+) -> Result<DiscoverOutcome, DiscoverError> {
+    let (is, oos) = stages(data.len(), spec.in_sample);
+    if is.len() < 2 || oos.len() < 2 {
+        let why = format!(
+            "{} bars cannot be split {:.0} % in sample with two bars or more in each stage",
+            data.len(),
+            spec.in_sample * 100.0
+        );
+        return Err(DiscoverError::Data(why));
+    }
+    let in_sample = data.slice(is.clone());
+    let deflation = (spec.fitness.objective == Objective::DeflatedSharpe)
+        .then(|| (spec.ga.population * spec.ga.generations as usize, 1.0 / in_sample.len() as f64));
+    let settings = GpSettings {
+        gp: spec.settings.gp.clone(),
+        rules: spec.rules,
+        cash: spec.cash,
+        fitness: spec.fitness,
+        deflation,
+        parsimony: spec.settings.parsimony,
+        novelty: spec.settings.novelty.clone(),
+        portfolio: portfolio_term(spec, data, is.clone())?,
+    };
+    let problem = GpProblem::new(&in_sample, settings)
+        .map_err(|e| DiscoverError::Data(e.to_string()))?
+        .with_cache_budget(spec.settings.cache_bytes);
+    let ts = in_sample.timestamps();
+    let provenance = Provenance {
+        data_hash: data_hash(&in_sample),
+        first_ns: ts[0],
+        last_ns: ts[ts.len() - 1],
+        config_hash: xxh3_64(spec.config_text.as_bytes()),
+    };
+    let mut run = match resume {
+        Some(id) => Run::resume(db, id, &problem, spec.ga.clone(), provenance)?,
+        None => {
+            let new = NewRun {
+                kind: RunKind::Evolve,
+                parent: spec.parent,
+                name: spec.name,
+                strategy: SLEEVE,
+                config: spec.config_text,
+                config_hash: provenance.config_hash,
+                seed: spec.ga.seed,
+                data_hash: provenance.data_hash,
+                data_first_ns: provenance.first_ns,
+                data_last_ns: provenance.last_ns,
+                code_version: env!("CARGO_PKG_VERSION"),
+                started_ns: now_ns(),
+            };
+            Run::start(db, &new, &problem, spec.ga.clone())?
+        }
+    };
+    let mut archive = Vec::new();
+    let (ending, timing) = run.drive(db, stop, |report, engine| {
+        archive.extend(engine.state().memory().diversity());
+        observe(report)
+    })?;
+    let mut outcome = DiscoverOutcome {
+        run_id: run.id,
+        ending,
+        generations: db.run(run.id)?.map_or(0, |r| r.generations),
+        trials: run.engine.evaluations(),
+        timing,
+        sharing: problem.sharing(),
+        archive,
+        stages: (is, oos.clone()),
+        candidates: Vec::new(),
+    };
+    if ending == Ending::Stopped {
+        return Ok(outcome);
+    }
+    let judge = gates::Judge::new(spec, &problem, &run.engine, data, oos, db, run.id)?;
+    outcome.candidates = judge.candidates();
+    for c in outcome.candidates.iter_mut().filter(|c| c.passed) {
+        candidate::record(spec, c, run.id, db)?;
+    }
+    let summary = json!({
+        "trials": outcome.trials,
+        "generations": outcome.generations,
+        "in_sample_bars": outcome.stages.0.len(),
+        "out_of_sample_bars": outcome.stages.1.len(),
+        "sharing": outcome.sharing.rate(),
+        "novelty_archive": outcome.archive.last(),
+        "candidates": outcome.candidates,
+    });
+    db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
+    Ok(outcome)
+}
+
+/// Portfolio fitness as a fitness term on the in-sample bars, when `portfolio_weight > 0`: the
+/// promoted strategies that run on these bars, laid out on the in-sample days.
+fn portfolio_term(
+    spec: &DiscoverSpec<'_>,
+    data: &MarketData,
+    is: Range<usize>,
+) -> Result<Option<PortfolioTerm>, DiscoverError> {
+    let weight = spec.settings.portfolio_weight;
+    if weight <= 0.0 {
+        return Ok(None);
+    }
+    let promoted = gates::promoted_daily(&spec.settings.promoted, data, is.clone())?;
+    let invalid = |e: &dyn std::fmt::Display| DiscoverError::Data(format!("portfolio fitness: {e}"));
+    let scorer =
+        PortfolioScorer::new(spec.settings.portfolio_fitness.clone(), promoted).map_err(|e| invalid(&e))?;
+    let days = SessionDays::new(&data.timestamps()[is]).map_err(|e| invalid(&e))?;
+    let scorer = scorer.window(days.days()).map_err(|e| invalid(&e))?;
+    Ok(Some(PortfolioTerm { scorer, days, weight }))
+}
+
+/// Candidate files of `dir`: `<id>.json` and `<id>.sexp`.
+pub fn candidate_paths(dir: &Path, id: i64) -> (PathBuf, PathBuf) {
+    (dir.join(format!("{id}.json")), dir.join(format!("{id}.sexp")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,332 @@
+//! `tradebot discover` (GP strategy discovery from a discovery file, or resume a stopped run),
+//! `tradebot candidates list|show`, `tradebot promote ID` and `tradebot demote ID`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use datasets::Timestamp;
+use evolve::db::{CandidateRecord, ResearchDb};
+use evolve::run::Ending;
+use experiments::Discovery;
+use experiments::discover::{self, Candidate, DataRef, DiscoverOutcome, DiscoverSpec};
+use promoted::PromotedDir;
+use serde_json::json;
+
+use crate::evolve::{STOP, install_stop_handler};
+use crate::progress::GenerationBar;
+
+/// Default directory of the promoted set.
+pub const DEFAULT_PROMOTED: &str = "data/promoted";
+
+/// Arguments of `tradebot discover`.
+#[derive(Args)]
+pub struct DiscoverArgs {
+    /// Discovery file with a `[discover]` section, e.g. experiments/discover_goog.toml.
+    /// Optional with `--resume` (the run's stored copy is used).
+    config: Option<PathBuf>,
+    /// Continue a stopped or crashed discovery run from its last checkpoint.
+    #[arg(long, value_name = "RUN_ID")]
+    resume: Option<i64>,
+    /// Override the seed of `[evolve]`.
+    #[arg(long, conflicts_with = "resume")]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores). Results are identical for any count.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the outcome as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Research database (SQLite) the run and its candidates are recorded in.
+    #[arg(long, env = "TRADEBOT_DB", default_value = evolve::db::DEFAULT_PATH)]
+    db: PathBuf,
+    /// Stop cleanly after this many generations, as Ctrl-C would (for tests and demos).
+    #[arg(long, hide = true)]
+    stop_after: Option<u32>,
+}
+
+/// Runs `tradebot discover`.
+pub fn run(args: DiscoverArgs) -> Result<()> {
+    let mut db = ResearchDb::open(&args.db)?;
+    let mut discovery = match (args.resume, &args.config) {
+        (Some(id), config) => {
+            let stored =
+                db.run(id)?.with_context(|| format!("there is no run {id} in {}", args.db.display()))?;
+            let base = config.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
+            let mut d = Discovery::parse(&stored.config, &format!("run {id}'s stored config"), base)?;
+            d.ga.seed = stored.seed;
+            d
+        }
+        (None, Some(path)) => Discovery::load(path)?,
+        (None, None) => bail!("give a discovery file, or --resume RUN_ID"),
+    };
+    if let Some(seed) = args.seed {
+        discovery.ga.seed = seed;
+    }
+    let bars = experiments::data::load(&discovery.data)
+        .with_context(|| format!("{}: loading [data]", discovery.name))?;
+    let spec = DiscoverSpec {
+        name: &discovery.name,
+        settings: discovery.settings.clone(),
+        ga: discovery.ga.clone(),
+        fitness: discovery.fitness,
+        in_sample: discovery.in_sample,
+        rules: discovery.rules,
+        cash: discovery.cash,
+        data: DataRef::of(&discovery.data),
+        config_text: &discovery.text,
+        parent: None,
+    };
+    install_stop_handler();
+    let bar = GenerationBar::new(&discovery.name, spec.ga.generations, args.json);
+    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let outcome = pool.install(|| {
+        discover::discover(&spec, &bars, &mut db, args.resume, &STOP, |report| {
+            bar.update(report);
+            if args.stop_after.is_some_and(|n| report.generation + 1 >= n) {
+                STOP.store(true, Ordering::SeqCst);
+            }
+        })
+    })?;
+    bar.finish();
+    if args.json {
+        crate::emit(&serde_json::to_string_pretty(&outcome_json(&outcome, threads))?)
+    } else {
+        crate::emit(&outcome_text(&outcome, &spec, threads))
+    }
+}
+
+fn outcome_json(o: &DiscoverOutcome, threads: usize) -> serde_json::Value {
+    json!({
+        "run_id": o.run_id,
+        "status": match o.ending { Ending::Finished => "finished", Ending::Stopped => "stopped" },
+        "generations": o.generations,
+        "trials": o.trials,
+        "in_sample_bars": o.stages.0.len(),
+        "out_of_sample_bars": o.stages.1.len(),
+        "threads": threads,
+        "evaluations": o.timing.evaluations,
+        "seconds": o.timing.total.as_secs_f64(),
+        "sharing": o.sharing.rate(),
+        "novelty_archive": o.archive,
+        "candidates": o.candidates,
+        "passed": o.passed().filter_map(|c| c.id).collect::<Vec<_>>(),
+    })
+}
+
+fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "discovery run #{}: {} generations, {} distinct genomes evaluated; {} new evaluations in {:.2} s on {threads} threads ({:.0}/s); structural sharing {:.1} %",
+        o.run_id,
+        o.generations,
+        o.trials,
+        o.timing.evaluations,
+        o.timing.total.as_secs_f64(),
+        o.timing.evaluations as f64 / o.timing.total.as_secs_f64().max(1e-9),
+        o.sharing.rate() * 100.0
+    );
+    if let (Some(first), Some(last)) = (o.archive.first(), o.archive.last()) {
+        let _ = writeln!(
+            out,
+            "novelty archive: {} → {} behaviours, mean pairwise distance {:.3} → {:.3}",
+            first.size, last.size, first.mean_pairwise_distance, last.mean_pairwise_distance
+        );
+    }
+    if o.ending == Ending::Stopped {
+        let _ = writeln!(out, "stopped; continue with: tradebot discover --resume {}", o.run_id);
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "in-sample {} bars, out-of-sample {} bars; {} of {} hall-of-fame genomes passed the gates",
+        o.stages.0.len(),
+        o.stages.1.len(),
+        o.passed().count(),
+        o.candidates.len()
+    );
+    for c in &o.candidates {
+        out.push_str(&candidate_line(c));
+    }
+    if o.passed().next().is_some() {
+        let _ = write!(
+            out,
+            "candidate files in {}; promote with: tradebot promote ID",
+            spec.settings.candidates.display()
+        );
+    }
+    out
+}
+
+/// One candidate: verdict, id, figures and the failed gates.
+fn candidate_line(c: &Candidate) -> String {
+    let verdict = match c.id {
+        Some(id) => format!("PASS #{id}"),
+        None => "fail".to_string(),
+    };
+    let oos = c.out_of_sample.as_ref();
+    let failed: Vec<&str> = c.gates.iter().filter(|g| !g.passed).map(|g| g.detail.as_str()).collect();
+    format!(
+        "  {verdict:<9} IS Sharpe {:>6.2}  OOS Sharpe {:>6} trades {:>4}  DSR {:.3}  {}\n            {}\n",
+        c.in_sample.sharpe,
+        oos.map_or("–".into(), |f| format!("{:.2}", f.sharpe)),
+        oos.map_or(0, |f| f.trades),
+        c.deflated_sharpe,
+        if failed.is_empty() { String::new() } else { format!("failed: {}", failed.join("; ")) },
+        c.genome
+    )
+}
+
+/// `tradebot candidates …`.
+#[derive(Subcommand)]
+pub enum CandidatesCommand {
+    /// The discovered strategies that passed their gates, newest first.
+    List {
+        /// Rows shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Research database.
+        #[arg(long, env = "TRADEBOT_DB", default_value = evolve::db::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+    /// One candidate: its genome, lineage, in- and out-of-sample figures and gates.
+    Show {
+        /// Candidate id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Research database.
+        #[arg(long, env = "TRADEBOT_DB", default_value = evolve::db::DEFAULT_PATH)]
+        db: PathBuf,
+    },
+}
+
+/// Runs `tradebot candidates …`.
+pub fn candidates(command: CandidatesCommand) -> Result<()> {
+    match command {
+        CandidatesCommand::List { limit, json, db } => {
+            let rows = ResearchDb::open(&db)?.candidates(limit)?;
+            if json {
+                let rows: Vec<_> = rows.iter().map(record_json).collect();
+                return crate::emit(&serde_json::to_string_pretty(&rows)?);
+            }
+            let mut out = format!(
+                "{:>5} {:>5} {:<18} {:>4} {:>8} {:>8} {:>6} {:>6} {:<10}  genome\n",
+                "id", "run", "name", "gen", "IS shrp", "OOS shrp", "DSR", "corr", "promoted"
+            );
+            for r in &rows {
+                let sharpe = |text: &str| {
+                    serde_json::from_str::<serde_json::Value>(text)
+                        .ok()
+                        .and_then(|v| v.get("sharpe").and_then(|s| s.as_f64()))
+                        .map_or("–".into(), |s| format!("{s:.2}"))
+                };
+                let _ = writeln!(
+                    out,
+                    "{:>5} {:>5} {:<18} {:>4} {:>8} {:>8} {:>6} {:>6} {:<10}  {}",
+                    r.id,
+                    r.run_id,
+                    r.name,
+                    r.generation,
+                    sharpe(&r.in_sample),
+                    sharpe(&r.out_of_sample),
+                    r.deflated_sharpe.map_or("–".into(), |d| format!("{d:.3}")),
+                    r.max_correlation.map_or("–".into(), |c| format!("{c:.2}")),
+                    r.promoted_id.as_deref().unwrap_or("-"),
+                    r.genome
+                );
+            }
+            crate::emit(&out)
+        }
+        CandidatesCommand::Show { id, json, db } => {
+            let db = ResearchDb::open(&db)?;
+            let (rec, file) = discover::load(&db, id)?;
+            if json {
+                let mut value = record_json(&rec);
+                value["file_contents"] = serde_json::to_value(&file)?;
+                return crate::emit(&serde_json::to_string_pretty(&value)?);
+            }
+            let promoted =
+                rec.promoted_id.as_deref().map_or("not promoted".into(), |p| format!("promoted as `{p}`"));
+            let mut out = discover::readable(&file);
+            let _ = writeln!(
+                out,
+                "; recorded {}; {promoted}; file {}",
+                Timestamp(rec.created_ns),
+                rec.file.unwrap_or_default()
+            );
+            crate::emit(&out)
+        }
+    }
+}
+
+fn record_json(r: &CandidateRecord) -> serde_json::Value {
+    let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap_or(serde_json::Value::Null);
+    json!({
+        "id": r.id, "run_id": r.run_id, "name": r.name, "key": format!("{:016x}", r.key), "genome": r.genome,
+        "generation": r.generation, "parents": parse(&r.parents), "fitness": r.fitness,
+        "in_sample": parse(&r.in_sample), "out_of_sample": parse(&r.out_of_sample),
+        "deflated_sharpe": r.deflated_sharpe, "max_correlation": r.max_correlation, "gates": parse(&r.gates),
+        "file": r.file, "created": Timestamp(r.created_ns).to_string(), "promoted_id": r.promoted_id,
+    })
+}
+
+/// Arguments of `tradebot promote` and `tradebot demote`.
+#[derive(Args)]
+pub struct PromoteArgs {
+    /// Candidate id (see `tradebot candidates list`).
+    id: i64,
+    /// Share of the account the strategy may use (promote only).
+    #[arg(long, default_value_t = 0.1)]
+    allocation: f64,
+    /// Directory of the promoted set the live bridge loads.
+    #[arg(long, env = "TRADEBOT_PROMOTED", default_value = DEFAULT_PROMOTED)]
+    promoted: PathBuf,
+    /// Research database.
+    #[arg(long, env = "TRADEBOT_DB", default_value = evolve::db::DEFAULT_PATH)]
+    db: PathBuf,
+}
+
+/// Runs `tradebot promote ID`: records the candidate's backtest on its bars and writes a new
+/// version of the promoted set with it.
+pub fn promote(args: PromoteArgs) -> Result<()> {
+    let mut db = ResearchDb::open(&args.db)?;
+    let dir = PromotedDir::new(&args.promoted);
+    let (strategy, set) = discover::promote(&mut db, &dir, args.id, args.allocation)?;
+    let recorded = strategy.recorded.as_ref().expect("promotion records the backtest");
+    crate::emit(&format!(
+        "promoted candidate {} as `{}` (allocation {}): version {} of {} holds {} strategies\nrecorded backtest: {} bars, {} trades, final equity {:.2}, Sharpe {:.2}",
+        args.id,
+        strategy.id,
+        strategy.allocation,
+        set.version,
+        dir.root().display(),
+        set.strategies.len(),
+        recorded.bars,
+        recorded.trades,
+        recorded.final_equity,
+        recorded.sharpe
+    ))
+}
+
+/// Runs `tradebot demote ID`: writes a new version of the promoted set without it.
+pub fn demote(args: PromoteArgs) -> Result<()> {
+    let mut db = ResearchDb::open(&args.db)?;
+    let dir = PromotedDir::new(&args.promoted);
+    let set = discover::demote(&mut db, &dir, args.id)?;
+    crate::emit(&format!(
+        "demoted candidate {}: version {} of {} holds {} strategies",
+        args.id,
+        set.version,
+        dir.root().display(),
+        set.strategies.len()
+    ))
+}
