@@ -1,5 +1,6 @@
 //! Novelty benchmarks: one behaviour descriptor of an SMA-cross backtest on GOOG daily (2,148
-//! bars), k-nearest-neighbour scoring of a generation against a full archive (500 entries,
+//! bars) — alone, and as discovery's lean evaluation computes it (β accumulated in a pass over
+//! the curve that computes each bar's return, then the descriptor given β), k-nearest-neighbour scoring of a generation against a full archive (500 entries,
 //! k = 20, 12 dimensions), one whole `score_generation` call (scoring, ranks and archive
 //! update, including the running pairwise-distance sum behind the diversity figure), next to
 //! the SMA-cross backtest itself as the reference evaluation cost.
@@ -73,7 +74,36 @@ fn descriptor(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // What discovery's lean evaluation pays: β accumulated in the figures' own pass over the
+    // curve (one multiply-add per bar that moves), then the descriptor given that β.
+    let equity = bt.result.equity();
+    group.bench_function("beta_in_an_evaluation_pass_goog_sma_cross", |b| {
+        b.iter(|| pass_beta(&benchmark, black_box(equity)))
+    });
+    let beta = pass_beta(&benchmark, equity);
+    group.bench_function("descriptor_given_beta_goog_sma_cross", |b| {
+        b.iter(|| {
+            let input = BehaviourInput {
+                beta: Some(beta),
+                ..BehaviourInput::from_backtest(black_box(&bt), &benchmark, 252.0)
+            };
+            BehaviourDescriptor::compute(&input).unwrap()
+        })
+    });
     group.finish();
+}
+
+/// β of `equity` from a pass that computes each bar's return and skips the flat ones, as the
+/// lean evaluation's figures pass does (an upper bound of what β adds to that pass).
+fn pass_beta(benchmark: &Benchmark, equity: &[f64]) -> f64 {
+    let mut sum = benchmark.beta_sum().unwrap();
+    for t in 1..equity.len() {
+        let (previous, e) = (equity[t - 1], equity[t]);
+        if e != previous {
+            sum.add(t, if previous > 0.0 { e / previous - 1.0 } else { 0.0 });
+        }
+    }
+    sum.beta()
 }
 
 fn scoring(c: &mut Criterion) {

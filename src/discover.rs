@@ -112,6 +112,8 @@ fn outcome_json(o: &DiscoverOutcome, threads: usize) -> serde_json::Value {
         "seconds": o.timing.total.as_secs_f64(),
         "sharing": o.sharing.rate(),
         "novelty_archive": o.archive,
+        "novelty_cost": o.novelty_cost(),
+        "generation_costs": o.costs,
         "candidates": o.candidates,
         "passed": o.passed().filter_map(|c| c.id).collect::<Vec<_>>(),
     })
@@ -135,6 +137,17 @@ fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize) ->
             out,
             "novelty archive: {} → {} behaviours, mean pairwise distance {:.3} → {:.3}",
             first.size, last.size, first.mean_pairwise_distance, last.mean_pairwise_distance
+        );
+    }
+    if let Some(cost) = o.novelty_cost() {
+        let _ = writeln!(
+            out,
+            "novelty cost: {:.1} % of the generations' wall time (median generation {:.1} %; {:.1} % of the evaluations'); descriptor {:.2} µs (mean), scoring {:.2} ms a generation (median)",
+            cost.share * 100.0,
+            cost.median_share * 100.0,
+            cost.of_evaluating * 100.0,
+            cost.descriptor_us,
+            cost.median_scoring_ms
         );
     }
     if o.ending == Ending::Stopped {

@@ -17,6 +17,39 @@ pub struct Benchmark {
     sum_sq: f64,
     /// Sample sd of the per-bar log returns `ln(c_t / c_{t−1})` (0 when a close is not positive).
     log_sd: f64,
+    /// Whether every centred return is finite (what [`BetaSum`] relies on).
+    finite: bool,
+}
+
+/// β accumulated bar by bar inside an evaluator's own pass over an equity curve (which already
+/// computes each bar's return), so the descriptor needs no second pass: the same four partial
+/// sums as [`Benchmark::beta`], so the same bits.
+///
+/// Bars whose return is exactly 0 (a flat equity) may be left out: their product is ±0,
+/// which moves no sum — the benchmark's centred returns being finite ([`Benchmark::beta_sum`]
+/// refuses otherwise).
+#[derive(Clone, Debug)]
+pub struct BetaSum<'b> {
+    benchmark: &'b Benchmark,
+    acc: [f64; 4],
+}
+
+impl BetaSum<'_> {
+    /// Adds bar `t`'s return `r_t = E_t / E_{t−1} − 1` (0 when `E_{t−1} ≤ 0`), for `t ≥ 1`.
+    #[inline]
+    pub fn add(&mut self, t: usize, r: f64) {
+        let i = t - 1;
+        self.acc[i & 3] += r * self.benchmark.centred[i];
+    }
+
+    /// β of the returns added, as [`Benchmark::beta`] computes it for the whole curve.
+    pub fn beta(&self) -> f64 {
+        if self.benchmark.centred.len() < 2 || self.benchmark.sum_sq <= 0.0 {
+            return 0.0;
+        }
+        let acc = self.acc;
+        ((acc[0] + acc[1]) + (acc[2] + acc[3])) / self.benchmark.sum_sq
+    }
 }
 
 /// `x_t / x_{t−1} − 1` for `t ≥ 1`, 0 when the previous value is not positive.
@@ -48,12 +81,20 @@ impl Benchmark {
         let (log_centred, log_sum_sq) = centre(log_returns);
         let log_sd =
             if log_centred.len() >= 2 { (log_sum_sq / (log_centred.len() - 1) as f64).sqrt() } else { 0.0 };
-        Ok(Benchmark { bars: close.len(), centred, sum_sq, log_sd })
+        let finite = centred.iter().all(|x| x.is_finite());
+        Ok(Benchmark { bars: close.len(), centred, sum_sq, log_sd, finite })
     }
 
     /// Bars the benchmark covers.
     pub fn bars(&self) -> usize {
         self.bars
+    }
+
+    /// An empty [`BetaSum`] for a pass over an equity curve of [`Benchmark::bars`] values;
+    /// `None` when a centred return overflowed (then only [`Benchmark::beta`]'s full pass
+    /// gives the defined result).
+    pub fn beta_sum(&self) -> Option<BetaSum<'_>> {
+        self.finite.then_some(BetaSum { benchmark: self, acc: [0.0; 4] })
     }
 
     /// β of the per-bar returns `r_t = E_t / E_{t−1} − 1` (t = 1..n, 0 after a non-positive
@@ -74,7 +115,8 @@ impl Benchmark {
             let r = c / p - 1.0;
             if p > 0.0 { r } else { 0.0 }
         };
-        let mut acc = [0.0; 4];
+        let mut sum = BetaSum { benchmark: self, acc: [0.0; 4] };
+        let acc = &mut sum.acc;
         let chunks = prev.chunks_exact(4).zip(cur.chunks_exact(4)).zip(self.centred.chunks_exact(4));
         for ((p, c), b) in chunks {
             for l in 0..4 {
@@ -85,7 +127,7 @@ impl Benchmark {
         for (l, t) in (tail..prev.len()).enumerate() {
             acc[l] += r(prev[t], cur[t]) * self.centred[t];
         }
-        ((acc[0] + acc[1]) + (acc[2] + acc[3])) / self.sum_sq
+        sum.beta()
     }
 
     /// The benchmark's typical log move over `bars` bars, `σ × √bars`.
@@ -112,6 +154,35 @@ mod tests {
         let m = l.iter().sum::<f64>() / 3.0;
         let sd = (l.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 2.0).sqrt();
         assert!((b.typical_move(4) - 2.0 * sd).abs() < 1e-12);
+    }
+
+    proptest::proptest! {
+        /// Fed each bar's return — flat bars (return exactly 0) left out, as an evaluator's
+        /// pass skips them — the running sum gives [`Benchmark::beta`]'s bits.
+        #[test]
+        fn beta_sum_equals_the_full_pass_bit_for_bit(
+            moves in proptest::collection::vec((-0.05..0.05f64, 0u8..3), 2..300),
+            start in 0.5..2.0f64,
+        ) {
+            let close: Vec<f64> = moves.iter().scan(100.0, |c, (m, _)| { *c *= 1.0 + m; Some(*c) }).collect();
+            // Equity flat on a third of the bars, moving with a shifted market elsewhere.
+            let equity: Vec<f64> = moves
+                .iter()
+                .scan(1000.0 * start, |e, &(m, flat)| {
+                    if flat != 0 { *e *= 1.0 + 0.5 * m + 0.001; }
+                    Some(*e)
+                })
+                .collect();
+            let bench = Benchmark::new(&close).unwrap();
+            let mut sum = bench.beta_sum().unwrap();
+            for t in 1..equity.len() {
+                let r = equity[t] / equity[t - 1] - 1.0;
+                if equity[t] != equity[t - 1] {
+                    sum.add(t, r);
+                }
+            }
+            proptest::prop_assert_eq!(sum.beta().to_bits(), bench.beta(&equity).to_bits());
+        }
     }
 
     #[test]

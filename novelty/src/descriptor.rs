@@ -104,6 +104,9 @@ pub struct BehaviourInput<'a> {
     pub benchmark: &'a Benchmark,
     /// Bars per year, `P` (e.g. [`kernel::metrics::MetricsConfig::periods_per_year`]).
     pub periods_per_year: f64,
+    /// β when the caller accumulated it in its own pass over `equity` ([`Benchmark::beta_sum`],
+    /// the same bits); `None`: computed here, in a pass of its own.
+    pub beta: Option<f64>,
 }
 
 impl<'a> BehaviourInput<'a> {
@@ -141,6 +144,7 @@ impl<'a> BehaviourInput<'a> {
             exposure: metrics.exposure,
             benchmark,
             periods_per_year,
+            beta: None,
         }
     }
 
@@ -208,7 +212,8 @@ impl BehaviourDescriptor {
         }
         v[1] = squash(input.avg_bars_held / p, HALF_HOLDING_YEARS);
         v[2] = input.exposure;
-        let beta = input.benchmark.beta(equity).clamp(BETA_RANGE.0, BETA_RANGE.1);
+        let beta =
+            input.beta.unwrap_or_else(|| input.benchmark.beta(equity)).clamp(BETA_RANGE.0, BETA_RANGE.1);
         v[3] = (beta - BETA_RANGE.0) / (BETA_RANGE.1 - BETA_RANGE.0);
 
         let mut start_equity = input.initial_equity;
@@ -293,6 +298,7 @@ mod tests {
             exposure: 0.0,
             benchmark,
             periods_per_year: 252.0,
+            beta: None,
         }
     }
 

@@ -21,7 +21,7 @@ mod rank;
 mod search;
 
 pub use archive::{Archive, ArchiveDiversity, EntryInfo};
-pub use benchmark::Benchmark;
+pub use benchmark::{Benchmark, BetaSum};
 pub use config::{Insertion, NoveltyConfig, NoveltyError, Replacement};
 pub use descriptor::{
     BehaviourDescriptor, BehaviourInput, DIMENSION_NAMES, DIMS, DescriptorError, SIGNATURE_BUCKETS,

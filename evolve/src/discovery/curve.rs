@@ -6,9 +6,13 @@
 //! they move no sum and no drawdown, so the pass skips them (the risk-free rate is 0 in
 //! discovery; with another rate every bar is visited).
 //!
+//! With novelty on, the same pass feeds each bar's return to the behaviour descriptor's β
+//! ([`BetaSum`]), so the descriptor needs no pass of its own over the curve.
+//!
 //! [`Metrics::compute`]: kernel::metrics::Metrics::compute
 
 use kernel::metrics::{Metrics, MetricsConfig, safe_ratio, sharpe_from_sums};
+use novelty::BetaSum;
 
 use crate::problem::ReturnFigures;
 
@@ -24,8 +28,14 @@ pub(super) struct CurveStats {
 }
 
 impl CurveStats {
-    /// The pass over `equity` starting from `cash`.
-    pub(super) fn of(equity: &[f64], cash: f64, config: &MetricsConfig) -> CurveStats {
+    /// The pass over `equity` starting from `cash`, adding each bar's return from the second
+    /// on to `beta` when given.
+    pub(super) fn of(
+        equity: &[f64],
+        cash: f64,
+        config: &MetricsConfig,
+        mut beta: Option<&mut BetaSum<'_>>,
+    ) -> CurveStats {
         let rf_p = risk_free_per_bar(config);
         let skip_flat = rf_p == 0.0;
         let mut s = CurveStats {
@@ -38,12 +48,15 @@ impl CurveStats {
             max_drawdown: 0.0,
         };
         let (mut previous, mut peak) = (cash, cash);
-        for &e in equity {
+        for (t, &e) in equity.iter().enumerate() {
             if skip_flat && e == previous {
                 continue;
             }
             let r = if previous > 0.0 { e / previous - 1.0 } else { 0.0 };
             previous = e;
+            if let Some(beta) = beta.as_deref_mut().filter(|_| t > 0) {
+                beta.add(t, r);
+            }
             let r2 = r * r;
             s.sum += r;
             s.sum_sq += r2;

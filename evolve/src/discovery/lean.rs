@@ -8,6 +8,7 @@ use datasets::Bars;
 use kernel::metrics::{Metrics, MetricsConfig, safe_ratio};
 use kernel::sim::{Signal, Simulator};
 use kernel::sweep::{SignalRun, run_signals_into};
+use novelty::Benchmark;
 
 use super::curve::CurveStats;
 use crate::problem::Figures;
@@ -25,14 +26,26 @@ thread_local! {
     pub(super) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Runs `scratch.signals` over `bars` under `sim`: the figures, and the metrics they come from
-/// (those a behaviour descriptor reads); `None` when the lean run does not model the rules.
+/// What a lean run produced.
+pub(super) struct LeanRun {
+    /// The evaluation's figures.
+    pub(super) figures: Figures,
+    /// The metrics they come from (those a behaviour descriptor reads).
+    pub(super) metrics: Metrics,
+    /// β of the equity's per-bar returns against the benchmark given to [`run`], from the
+    /// same pass as the figures.
+    pub(super) beta: Option<f64>,
+}
+
+/// Runs `scratch.signals` over `bars` under `sim`: the figures and metrics, and β against
+/// `benchmark` when given; `None` when the lean run does not model the rules.
 pub(super) fn run(
     bars: &Bars,
     sim: &Simulator,
     config: &MetricsConfig,
     scratch: &mut Scratch,
-) -> Option<(Figures, Metrics)> {
+    benchmark: Option<&Benchmark>,
+) -> Option<LeanRun> {
     let Scratch { signals, run } = scratch;
     run_signals_into(bars, signals, sim, run).ok()?;
     let cash = sim.initial_cash();
@@ -45,7 +58,8 @@ pub(super) fn run(
         m.profit_factor = safe_ratio(run.gross_profit, run.gross_loss);
         m.avg_bars_held = run.bars_held as f64 / nt;
     }
-    let stats = CurveStats::of(equity, cash, config);
+    let mut beta = benchmark.and_then(Benchmark::beta_sum);
+    let stats = CurveStats::of(equity, cash, config, beta.as_mut());
     let final_equity = equity.last().copied().unwrap_or(cash);
     if let Some(&last) = equity.last() {
         m.total_return = last / cash - 1.0;
@@ -55,7 +69,7 @@ pub(super) fn run(
         m.exposure = run.exposed_bars as f64 / nf;
     }
     let figures = Figures::with_returns(&m, final_equity, stats.return_figures());
-    Some((figures, m))
+    Some(LeanRun { figures, metrics: m, beta: beta.map(|b| b.beta()) })
 }
 
 /// The equity curve of the last [`run`].

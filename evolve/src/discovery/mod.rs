@@ -13,6 +13,8 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use gp::{Evaluator, Genome, GpConfig, Rules, Sharing};
 use kernel::metrics::{Metrics, MetricsConfig};
@@ -102,6 +104,61 @@ pub struct GpProblem<'d> {
     sharing: Mutex<Sharing>,
     /// Each bred genome's parents (see [`GpFigures::parents`]).
     lineage: Mutex<HashMap<u64, Vec<u64>>>,
+    /// What novelty has cost so far.
+    novelty_cost: NoveltyCounters,
+}
+
+/// What novelty search has cost a run: the share of a generation's time it takes is
+/// `NoveltyTiming::wall(threads) / generation wall time`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct NoveltyTiming {
+    /// Thread time computing behaviour descriptors, summed over the worker threads (they run
+    /// inside the parallel evaluations).
+    pub descriptors: Duration,
+    /// Descriptors computed.
+    pub descriptor_count: u64,
+    /// Wall time of the per-generation scoring: k nearest neighbours, ranks, archive update.
+    pub scoring: Duration,
+}
+
+impl NoveltyTiming {
+    /// Wall time novelty took on `threads` worker threads: the scoring, plus the descriptors'
+    /// thread time spread over the threads that computed them in parallel.
+    pub fn wall(&self, threads: usize) -> Duration {
+        self.scoring + self.descriptors / threads.max(1) as u32
+    }
+
+    /// What was spent since `earlier` (a reading of the same problem).
+    pub fn since(&self, earlier: &NoveltyTiming) -> NoveltyTiming {
+        NoveltyTiming {
+            descriptors: self.descriptors.saturating_sub(earlier.descriptors),
+            descriptor_count: self.descriptor_count - earlier.descriptor_count,
+            scoring: self.scoring.saturating_sub(earlier.scoring),
+        }
+    }
+}
+
+/// [`NoveltyTiming`]'s running totals, added to from the evaluating threads.
+#[derive(Debug, Default)]
+struct NoveltyCounters {
+    descriptor_ns: AtomicU64,
+    descriptor_count: AtomicU64,
+    scoring_ns: AtomicU64,
+}
+
+impl NoveltyCounters {
+    fn add(counter: &AtomicU64, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> NoveltyTiming {
+        NoveltyTiming {
+            descriptors: Duration::from_nanos(self.descriptor_ns.load(Ordering::Relaxed)),
+            descriptor_count: self.descriptor_count.load(Ordering::Relaxed),
+            scoring: Duration::from_nanos(self.scoring_ns.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 thread_local! {
@@ -166,6 +223,7 @@ impl<'d> GpProblem<'d> {
             },
             sharing: Mutex::new(Sharing::default()),
             lineage: Mutex::default(),
+            novelty_cost: NoveltyCounters::default(),
         };
         let legs = problem.evaluator.legs();
         let flat = SignalSet {
@@ -201,6 +259,11 @@ impl<'d> GpProblem<'d> {
         *self.sharing.lock().expect("not poisoned")
     }
 
+    /// What novelty search has cost so far (descriptors and per-generation scoring).
+    pub fn novelty_timing(&self) -> NoveltyTiming {
+        self.novelty_cost.read()
+    }
+
     /// The kernel backtest of `genome` on `data` (which may be another stage than the
     /// problem's): its signals on every tradable symbol, the account's rules with the genome's
     /// exits.
@@ -228,10 +291,10 @@ impl<'d> GpProblem<'d> {
     /// The figures (and behaviour) of a kernel backtest of a genome of `nodes` nodes.
     pub fn figures_of(&self, bt: &Backtest, nodes: usize) -> GpFigures {
         let equity = bt.result.equity();
-        let stats = CurveStats::of(equity, self.cash, &self.metrics);
+        let stats = CurveStats::of(equity, self.cash, &self.metrics, None);
         let final_equity = equity.last().copied().unwrap_or(self.cash);
         let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_figures());
-        let descriptor = self.descriptor(equity, &bt.metrics);
+        let descriptor = self.descriptor(equity, &bt.metrics, None);
         let portfolio = self.portfolio_score(equity);
         GpFigures { figures, nodes, descriptor, parents: Vec::new(), portfolio }
     }
@@ -243,9 +306,11 @@ impl<'d> GpProblem<'d> {
         term.scorer.score(daily.returns()).ok().map(|s| s.score).filter(|s| s.is_finite())
     }
 
-    /// The behaviour descriptor of an equity curve with these metrics, when novelty is on.
-    fn descriptor(&self, equity: &[f64], m: &Metrics) -> Option<BehaviourDescriptor> {
+    /// The behaviour descriptor of an equity curve with these metrics (and its β, when the
+    /// evaluation's own pass computed it), when novelty is on.
+    fn descriptor(&self, equity: &[f64], m: &Metrics, beta: Option<f64>) -> Option<BehaviourDescriptor> {
         self.novelty.as_ref()?;
+        let started = Instant::now();
         let input = BehaviourInput {
             initial_equity: self.cash,
             equity,
@@ -254,8 +319,12 @@ impl<'d> GpProblem<'d> {
             exposure: m.exposure,
             benchmark: &self.benchmark,
             periods_per_year: self.metrics.periods_per_year,
+            beta,
         };
-        BehaviourDescriptor::compute(&input).ok()
+        let descriptor = BehaviourDescriptor::compute(&input).ok();
+        NoveltyCounters::add(&self.novelty_cost.descriptor_ns, started);
+        self.novelty_cost.descriptor_count.fetch_add(1, Ordering::Relaxed);
+        descriptor
     }
 
     /// The parents the genome was bred from in this run (empty for a random one).
@@ -283,9 +352,11 @@ impl<'d> GpProblem<'d> {
             let lean = lean::SCRATCH.with(|cell| {
                 let scratch = &mut *cell.borrow_mut();
                 rules.leg_signals_into(0, genome.genes.strength(), &mut scratch.signals);
-                let (figures, metrics) = lean::run(bars, &sim, &self.metrics, scratch)?;
-                let descriptor = self.descriptor(lean::equity(scratch), &metrics);
+                let benchmark = self.novelty.as_ref().map(|_| &self.benchmark);
+                let run = lean::run(bars, &sim, &self.metrics, scratch, benchmark)?;
+                let descriptor = self.descriptor(lean::equity(scratch), &run.metrics, run.beta);
                 let portfolio = self.portfolio_score(lean::equity(scratch));
+                let figures = run.figures;
                 Some(GpFigures { figures, nodes: genome.size(), descriptor, parents: Vec::new(), portfolio })
             });
             if let Some(f) = lean {
@@ -391,6 +462,7 @@ impl Problem for GpProblem<'_> {
         population: &[Member<'_, Genome, GpEval>],
     ) -> Option<Vec<f64>> {
         let config = self.novelty.clone()?;
+        let started = Instant::now();
         let mut search = match memory.archive.take() {
             Some(archive) => NoveltySearch::resume(config, archive).ok()?,
             None => NoveltySearch::new(config).ok()?,
@@ -407,6 +479,7 @@ impl Problem for GpProblem<'_> {
         let mut rng = Pcg64::seed_from_u64(0x6e6f_7665_6c74_7900 ^ u64::from(generation));
         let scored = search.score_generation(&descriptors, &fitness, &mut rng);
         memory.archive = Some(search.archive().clone());
+        NoveltyCounters::add(&self.novelty_cost.scoring_ns, started);
         Some(scored.combined)
     }
 }

@@ -17,11 +17,13 @@
 //!    and rules `tradebot promote` needs to record its backtest).
 
 mod candidate;
+mod cost;
 mod gates;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::discovery::{GpEval, GpProblem, GpSettings, PortfolioTerm, SLEEVE};
@@ -37,6 +39,7 @@ use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use candidate::{CandidateFile, DataRef, demote, load, promote, readable};
+pub use cost::{GenerationCost, NoveltyCost};
 pub use gates::{Candidate, GateResult};
 
 use crate::config::DiscoverSettings;
@@ -88,6 +91,8 @@ pub struct DiscoverOutcome {
     /// The novelty archive after each generation of this invocation (size, mean pairwise
     /// behaviour distance, threshold, insertions); empty with novelty off.
     pub archive: Vec<ArchiveDiversity>,
+    /// Each generation's wall time and novelty's part of it (this invocation).
+    pub costs: Vec<GenerationCost>,
     /// In-sample and out-of-sample bars.
     pub stages: (Range<usize>, Range<usize>),
     /// Every hall-of-fame genome with its out-of-sample test and gate results, best first.
@@ -98,6 +103,12 @@ impl DiscoverOutcome {
     /// The candidates that passed every gate.
     pub fn passed(&self) -> impl Iterator<Item = &Candidate> {
         self.candidates.iter().filter(|c| c.passed)
+    }
+
+    /// Novelty's share of the generations' wall time, when novelty was on.
+    pub fn novelty_cost(&self) -> Option<NoveltyCost> {
+        let on = self.costs.iter().any(|c| c.novelty.descriptor_count > 0 || !c.novelty.scoring.is_zero());
+        on.then(|| NoveltyCost::of(&self.costs))
     }
 }
 
@@ -181,9 +192,22 @@ pub fn discover(
         }
     };
     let mut archive = Vec::new();
+    let mut costs = Vec::new();
+    let threads = rayon::current_num_threads();
+    let (mut started, mut spent) = (Instant::now(), problem.novelty_timing());
     let (ending, timing) = run.drive(db, stop, |report, engine| {
         archive.extend(engine.state().memory().diversity());
-        observe(report)
+        let now = problem.novelty_timing();
+        costs.push(GenerationCost {
+            generation: report.generation,
+            wall: started.elapsed(),
+            evaluating: report.eval_time,
+            novelty: now.since(&spent),
+            threads,
+        });
+        spent = now;
+        observe(report);
+        started = Instant::now();
     })?;
     let mut outcome = DiscoverOutcome {
         run_id: run.id,
@@ -193,6 +217,7 @@ pub fn discover(
         timing,
         sharing: problem.sharing(),
         archive,
+        costs,
         stages: (is, oos.clone()),
         candidates: Vec::new(),
     };
@@ -211,6 +236,7 @@ pub fn discover(
         "out_of_sample_bars": outcome.stages.1.len(),
         "sharing": outcome.sharing.rate(),
         "novelty_archive": outcome.archive.last(),
+        "novelty_cost": outcome.novelty_cost(),
         "candidates": outcome.candidates,
     });
     db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
