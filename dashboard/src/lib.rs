@@ -5,8 +5,11 @@
 //!   blocked); [`model`]: what is shown, as the JSON endpoints serve it;
 //! - [`page`] and [`svg`]: the server-rendered page and its inline SVG equity curve — no
 //!   external resource, the Pi may be offline;
-//! - [`token`]: the access token; [`server`]: the routes behind it.
+//! - [`token`]: the access token; [`server`]: the routes behind it;
+//! - `fixture` (cargo feature `fixture`): test data with known figures.
 
+#[cfg(feature = "fixture")]
+pub mod fixture;
 pub mod model;
 pub mod page;
 pub mod read;

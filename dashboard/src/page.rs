@@ -1,6 +1,7 @@
 //! The HTML page, rendered on the server from a [`Snapshot`]. A tiny inline script swaps in a
 //! fresh copy of the content (`/fragment`) every few seconds; without script the page is
-//! complete and a reload refreshes it. No external resource of any kind: the Pi may be offline.
+//! complete and a reload refreshes it; `data-refreshes` on `<body>` counts the swaps. No external
+//! resource of any kind: the Pi may be offline.
 
 use std::fmt::Write as _;
 
@@ -35,8 +36,13 @@ pub fn ny_time(ns: i64) -> String {
     to_new_york(Timestamp(ns)).format("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
+/// Money with two decimals (the JSON keeps the exact figure).
+fn money(d: Decimal) -> String {
+    format!("{d:.2}")
+}
+
 fn signed(d: Decimal) -> String {
-    if d > Decimal::ZERO { format!("+{d}") } else { d.to_string() }
+    if d > Decimal::ZERO { format!("+{}", money(d)) } else { money(d) }
 }
 
 fn class_of(d: Decimal) -> &'static str {
@@ -71,10 +77,14 @@ pub fn page(snap: &Snapshot) -> String {
 <div id="content">{content}</div>
 <script>
 (function() {{
+  var refreshes = 0;
   function refresh() {{
     fetch('/fragment', {{credentials: 'same-origin', cache: 'no-store'}})
       .then(function(r) {{ if (!r.ok) throw new Error(r.status); return r.text(); }})
-      .then(function(html) {{ document.getElementById('content').innerHTML = html; }})
+      .then(function(html) {{
+        document.getElementById('content').innerHTML = html;
+        document.body.setAttribute('data-refreshes', ++refreshes);
+      }})
       .catch(function(e) {{ var s = document.getElementById('refresh-state'); if (s) s.textContent = 'refresh failed: ' + e.message; }});
   }}
   setInterval(refresh, {ms});
@@ -115,11 +125,11 @@ fn summary(h: &mut String, snap: &Snapshot) {
         opt(&s.session_day)
     );
     let (equity, day) = s.equity.as_ref().map_or(("—".to_string(), String::new()), |p| {
-        (p.equity.round_dp(2).to_string(), format!("after {}", escape(&p.day)))
+        (money(p.equity), format!("after {}", escape(&p.day)))
     });
-    let change = s.equity_change.map_or(String::new(), |c| {
-        format!(r#" <span class="{}">{}</span>"#, class_of(c), signed(c.round_dp(2)))
-    });
+    let change = s
+        .equity_change
+        .map_or(String::new(), |c| format!(r#" <span class="{}">{}</span>"#, class_of(c), signed(c)));
     let _ = write!(
         h,
         r#"<div class="cards"><div class="card">Account equity <b id="equity-value">{equity}</b>{day}{change}</div>
@@ -127,8 +137,8 @@ fn summary(h: &mut String, snap: &Snapshot) {
 <div class="card">Books: cash <b>{}</b>positions {}</div>"#,
         class_of(s.unrealised),
         signed(s.unrealised),
-        s.book_cash.round_dp(2),
-        s.market_value.round_dp(2)
+        money(s.book_cash),
+        money(s.market_value)
     );
     let (switch_class, switch_text) = if s.kill_switch.on {
         ("bad", format!("ON — {}", opt(&s.kill_switch.reason)))
@@ -201,9 +211,9 @@ fn positions(h: &mut String, snap: &Snapshot) {
             escape(&p.strategy),
             escape(&p.symbol),
             p.qty,
-            opt(&p.avg_cost),
-            opt(&p.mark.as_ref().map(|m| m.price)),
-            opt(&p.market_value),
+            opt(&p.avg_cost.map(money)),
+            opt(&p.mark.as_ref().map(|m| money(m.price))),
+            opt(&p.market_value.map(money)),
             opt(&p.unrealised.map(signed)),
             opt(&p.unrealised_pct.map(signed)),
             c = class_of(u),
@@ -230,9 +240,9 @@ fn strategies(h: &mut String, snap: &Snapshot) {
             r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num {}">{}</td><td>{last}</td><td>{}</td></tr>"#,
             escape(&s.strategy),
             opt(&s.allocation),
-            opt(&s.cash.map(|c| c.round_dp(2))),
+            opt(&s.cash.map(money)),
             s.positions,
-            s.market_value.round_dp(2),
+            money(s.market_value),
             class_of(s.unrealised),
             signed(s.unrealised),
             runs.join(", ")
@@ -259,7 +269,7 @@ fn orders(h: &mut String, snap: &Snapshot) {
             o.qty,
             escape(&o.state),
             o.filled_qty,
-            opt(&o.avg_fill_price),
+            opt(&o.avg_fill_price.map(money)),
             escape(&o.detail)
         );
     }

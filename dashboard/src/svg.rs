@@ -19,7 +19,7 @@ const BOTTOM: f64 = 28.0;
 /// range and first/last days labelled. Empty input gives a figure that says so.
 pub fn equity_svg(points: &[EquityPoint]) -> String {
     let mut svg = format!(
-        r##"<svg id="equity-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="equity curve">"##
+        r##"<svg id="equity-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" style="max-width:900px" role="img" aria-label="equity curve">"##
     );
     let values: Vec<f64> = points.iter().map(|p| p.equity.to_f64().unwrap_or(0.0)).collect();
     let Some(first) = points.first() else {

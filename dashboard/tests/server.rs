@@ -5,7 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TOKEN, client, files, populate, start};
+use common::{client, start};
+use dashboard::fixture::{TOKEN, files, populate};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::Value;
