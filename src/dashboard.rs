@@ -25,8 +25,13 @@ pub struct DashboardArgs {
     token_file: PathBuf,
 }
 
-/// Runs the dashboard until SIGTERM or SIGINT.
+/// Runs the dashboard until SIGTERM or SIGINT. It logs to its own file (`dashboard.*.log`) but,
+/// unlike other services, not to the operations database's `error_log`: it only ever reads the
+/// databases.
 pub fn run(args: DashboardArgs, ops: &OpsArgs) -> Result<()> {
+    let _logging = ops::logging::init("dashboard", ops::logging::LogOptions::new(&ops.log_dir))
+        .map_err(|e| eprintln!("warning: {e}; running without a log file"))
+        .ok();
     let (token, origin) = Token::load_or_create(&args.token_file)?;
     if !args.bind.ip().is_loopback() {
         tracing::warn!(

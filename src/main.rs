@@ -103,7 +103,6 @@ impl Command {
             Command::Evolve(_) => Some(("evolve", true)),
             Command::Discover(_) => Some(("discover", true)),
             Command::Db { .. } => Some(("backup", false)),
-            Command::Dashboard(_) => Some(("dashboard", false)),
             _ => None,
         }
     }
