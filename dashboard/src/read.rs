@@ -55,8 +55,8 @@ impl Sources {
     pub fn snapshot(&self, now_ns: i64) -> Result<Snapshot, ReadError> {
         let live_db = self.live_db();
         let mut notes = Vec::new();
-        let switch = KillSwitch::new(&self.live_dir);
-        let kill_switch = KillSwitchState { on: switch.halted().is_some(), reason: switch.halted() };
+        let reason = KillSwitch::new(&self.live_dir).halted();
+        let kill_switch = KillSwitchState { on: reason.is_some(), reason };
         let mut snap = Snapshot::empty(now_ns, kill_switch);
         match open(&live_db)? {
             Some(mut conn) => {
