@@ -145,7 +145,7 @@ fn serve(config: LiveConfig, paper: bool) -> Result<()> {
 }
 
 /// Waits for SIGTERM or SIGINT; returns its name.
-async fn wait_for_signal() -> &'static str {
+pub(crate) async fn wait_for_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

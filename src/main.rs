@@ -2,6 +2,7 @@
 
 mod alert;
 mod backtest;
+mod dashboard;
 mod data;
 mod db;
 mod discover;
@@ -89,6 +90,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Send one alert through the configured channels (a test, or systemd's OnFailure=).
     Alert(alert::AlertArgs),
+    /// The live P&L dashboard: a token-protected web page on 127.0.0.1 (read-only).
+    Dashboard(dashboard::DashboardArgs),
 }
 
 impl Command {
@@ -125,6 +128,7 @@ fn main() -> Result<()> {
         Command::Db { command } => db::run(command),
         Command::Status(args) => status::run(args, &cli.ops),
         Command::Alert(args) => alert::run(args, &cli.ops),
+        Command::Dashboard(args) => dashboard::run(args, &cli.ops),
     };
     let outcome = match outcome {
         // The reader went away (`tradebot data info | head`): that is not a failure.
