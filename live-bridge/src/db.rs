@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
 
 use crate::alpaca::model::OrderSide;
 
@@ -655,6 +656,39 @@ impl Db {
         )?;
         ctx("commit", tx.commit())?;
         Ok(delta_qty.max(Decimal::ZERO))
+    }
+
+    /// The cash that pending buy orders would spend on their unfilled quantity, at their
+    /// signals' sizing prices, as `(strategy, amount)` per order: every open or unknown buy, and
+    /// every unsent intent queued before `except` (all of them when `except` is not stored yet).
+    /// The broker's cash only moves on fills, so these sums are committed but not yet spent.
+    pub fn reserved_buys(&self, except: &str) -> DbResult<Vec<(String, Decimal)>> {
+        let mut stmt = ctx(
+            "reserved buys",
+            self.conn.prepare(
+                "SELECT o.strategy, o.qty, o.filled_qty, s.price FROM orders o
+                 LEFT JOIN signals s ON s.client_order_id = o.client_order_id
+                 WHERE o.side = 'buy' AND o.state IN ('intent', 'open', 'unknown')
+                   AND o.client_order_id <> ?1
+                   AND (o.state <> 'intent' OR o.rowid <
+                        COALESCE((SELECT rowid FROM orders WHERE client_order_id = ?1), o.rowid + 1))",
+            ),
+        )?;
+        let rows = ctx(
+            "reserved buys",
+            stmt.query_map([except], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+            }),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (strategy, qty, filled, price): (String, String, String, Option<f64>) =
+                ctx("reserved buys", row)?;
+            let left = (dec(qty) - dec(filled)).max(Decimal::ZERO);
+            let price = price.and_then(Decimal::from_f64).unwrap_or_default();
+            out.push((strategy, left * price));
+        }
+        Ok(out)
     }
 
     /// Sale proceeds not yet settled on `today` (settlement date after it).

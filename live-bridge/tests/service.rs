@@ -330,3 +330,96 @@ async fn two_sessions_roll_over_with_positions_held_overnight() {
     }
     assert_eq!(local, fake.positions());
 }
+
+/// The buy orders the broker received, as (symbol, quantity × the signal's sizing price).
+fn sent_buys(r: &Replay) -> Vec<(String, Decimal)> {
+    let signals = r.db().signals().unwrap();
+    r.fake
+        .orders()
+        .iter()
+        .filter(|o| o.side == OrderSide::Buy)
+        .map(|o| {
+            let s = signals.iter().find(|s| s.client_order_id.as_ref() == Some(&o.client_order_id)).unwrap();
+            (o.symbol.clone(), o.qty.unwrap() * Decimal::try_from(s.price).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfilled_buys_reserve_the_settled_cash_they_will_spend() {
+    let r = replay().await;
+    // The broker's cash only moves on fills, and no order fills: every buy sent stays open. The
+    // strategy's books claim more than the account has, so only settled cash binds.
+    r.fake.set_fill_mode(FillMode::Never);
+    r.fake.set_cash(Decimal::from(3_000), Decimal::from(3_000));
+    r.db().ensure_sleeve("gap_fill", 0.5, Decimal::from(10_000)).unwrap();
+    let mut config = r.config.clone();
+    config.risk.max_position_fraction = 1.0;
+    config.service.fill_timeout_secs = 0.05;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let buys = sent_buys(&r);
+    let committed: Decimal = buys.iter().map(|b| b.1).sum();
+    assert!(!buys.is_empty(), "the first entry fits");
+    assert!(committed <= Decimal::from(3_000), "open buys commit {committed} of 3000 settled: {buys:?}");
+    let signals = r.db().signals().unwrap();
+    let refused: Vec<_> =
+        signals.iter().filter(|s| s.detail.starts_with("not enough settled cash")).collect();
+    assert!(!refused.is_empty(), "later entries are refused: {signals:?}");
+    assert_eq!(r.fake.duplicate_submissions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_resumed_after_a_crash_is_rechecked_against_the_cash_rules() {
+    let r = replay().await;
+    let db = r.db();
+    db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+    // Before the crash the 09:31 run stored two entries of about 1,000 each and sent neither;
+    // the account now has settled cash for the first but not for both.
+    let slot = "2025-12-31T09:31";
+    let bar_ns = live_bridge::schedule::slot_time(slot).unwrap().0 - 60_000_000_000;
+    let data = scenario::minute_data(&scenario::universe(4));
+    let t = data.timestamps().iter().position(|&t| t == bar_ns).unwrap();
+    let mut signals = Vec::new();
+    let mut orders = Vec::new();
+    for s in &data.symbols()[..2] {
+        let (symbol, price) = (s.meta.symbol.as_str(), s.bars.close()[t]);
+        let cid = format!("tb-gap_fill-202512310931-{symbol}-b");
+        signals.push(live_bridge::db::SignalRow {
+            strategy: "gap_fill".into(),
+            slot: slot.into(),
+            bar_ns,
+            symbol: symbol.into(),
+            side: "enter".into(),
+            strength: 1.0,
+            price,
+            fraction: Some(1.0),
+            action: "order".into(),
+            detail: String::new(),
+            client_order_id: Some(cid.clone()),
+        });
+        let qty = Decimal::from((1_000.0 / price).floor() as i64);
+        orders.push(OrderRow { qty, ..row(&cid, slot, OrderState::Intent) });
+    }
+    let (first, second) = (&orders[0].client_order_id, &orders[1].client_order_id);
+    db.plan_run(("gap_fill", slot, "2025-12-31"), (25_000.0, None), &signals, &[], 0).unwrap();
+    db.add_orders(&[], &orders, 0).unwrap();
+    drop(db);
+    let (first, second) = (first.clone(), second.clone());
+    r.fake.set_cash(Decimal::from(1_500), Decimal::from(1_500));
+    let mut config = r.config.clone();
+    config.risk.max_position_fraction = 1.0;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let db = r.db();
+    let sent = db.order(&first).unwrap().unwrap();
+    assert_eq!(sent.state, OrderState::Filled, "{sent:?}");
+    let refused = db.order(&second).unwrap().unwrap();
+    assert_eq!(refused.state, OrderState::Rejected, "{refused:?}");
+    assert!(refused.detail.starts_with("not enough settled cash"), "{}", refused.detail);
+    let signal = db.signals().unwrap().into_iter().find(|s| s.client_order_id.as_ref() == Some(&second));
+    let signal = signal.unwrap();
+    assert_eq!((signal.action.as_str(), signal.detail.as_str()), ("refused", refused.detail.as_str()));
+    assert!(r.fake.orders().iter().all(|o| o.client_order_id != second), "the refused intent was never sent");
+    assert!(r.fake.cash() >= Decimal::ZERO);
+}
