@@ -238,6 +238,15 @@ impl Db {
         Ok(Db { conn })
     }
 
+    /// Opens an existing database read-only, as it is (no schema, no pragmas): for readers
+    /// such as `tradebot status` that must not write.
+    pub fn open_read_only(path: &Path) -> DbResult<Self> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = ctx("open read-only", Connection::open_with_flags(path, flags))?;
+        ctx("busy timeout", conn.busy_timeout(std::time::Duration::from_secs(5)))?;
+        Ok(Db { conn })
+    }
+
     /// Appends a checkpoint: what the service is about to do. Written before every critical step.
     pub fn checkpoint(&self, now_ns: i64, phase: &str, detail: &str) -> DbResult<()> {
         ctx(
@@ -769,6 +778,20 @@ impl Db {
             self.conn.query_row("SELECT COUNT(*) FROM signals WHERE slot LIKE ?1", [&like], |r| r.get(0)),
         )?;
         Ok((orders, signals))
+    }
+
+    /// The number of a day's orders (slots start with the date) that filled at least in part.
+    pub fn day_fills(&self, day: &str) -> DbResult<u64> {
+        let like = format!("{day}%");
+        let n: i64 = ctx(
+            "count fills",
+            self.conn.query_row(
+                "SELECT COUNT(*) FROM orders WHERE slot LIKE ?1 AND CAST(filled_qty AS REAL) > 0",
+                [&like],
+                |r| r.get(0),
+            ),
+        )?;
+        Ok(n as u64)
     }
 
     /// Latches a breaker (keeps the first reason while tripped).

@@ -15,6 +15,8 @@ use live_bridge::fake::{FakeAlpaca, Fault, FillMode, Route, scenario};
 use live_bridge::safety::KillSwitch;
 use live_bridge::schedule::new_york;
 use live_bridge::service::{Bridge, Ended};
+use ops::alert::{AlertsConfig, Notifier};
+use ops::testing::Receiver;
 use rust_decimal::Decimal;
 
 /// Runs until 09:45 only.
@@ -49,11 +51,18 @@ impl Replay {
 
     /// Runs the service over the morning, on the clock the fake reads.
     async fn run(&self) {
+        self.run_alerting(Notifier::disabled("live")).await;
+    }
+
+    /// [`Replay::run`] with alerts going to `notifier`.
+    async fn run_alerting(&self, notifier: Notifier) {
         let clock = self.clock.clone();
         let client =
             Client::new(self.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown).unwrap();
+        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)
+            .unwrap()
+            .with_notifier(notifier);
         let ended = tokio::time::timeout(Duration::from_secs(60), bridge.run()).await.unwrap().unwrap();
         assert_eq!(ended, Ended::ReplayDone);
     }
@@ -422,4 +431,92 @@ async fn a_buy_resumed_after_a_crash_is_rechecked_against_the_cash_rules() {
     assert_eq!((signal.action.as_str(), signal.detail.as_str()), ("refused", refused.detail.as_str()));
     assert!(r.fake.orders().iter().all(|o| o.client_order_id != second), "the refused intent was never sent");
     assert!(r.fake.cash() >= Decimal::ZERO);
+}
+
+/// A notifier posting every alert as generic JSON to each of `urls`.
+fn notifier(urls: &[String]) -> Notifier {
+    let channels: String =
+        urls.iter().map(|u| format!("[[channels]]\nkind = \"webhook\"\nurl = \"{u}\"\n")).collect();
+    let config: AlertsConfig = toml::from_str(&format!("timeout_secs = 1\nqueue = 2\n{channels}")).unwrap();
+    Notifier::start("live", &config).unwrap()
+}
+
+/// The `(kind, key)` of each alert the receiver got.
+fn received(receiver: &Receiver, n: usize) -> Vec<(String, String)> {
+    receiver
+        .wait_for(n)
+        .iter()
+        .map(|r| (r.body["kind"].as_str().unwrap().to_string(), r.body["key"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breaker_trips_kill_switch_toggles_and_the_close_are_alerted() {
+    let receiver = Receiver::start();
+    let r = replay().await;
+    // Halted before the start, and the account is 5 % below yesterday's close.
+    let switch = KillSwitch::new(&r.root.path().join("live"));
+    switch.halt("maintenance").unwrap();
+    r.fake.set_cash(Decimal::from(100_000), Decimal::from(105_300));
+    let alerts = notifier(&[format!("{}/hook", receiver.base)]);
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let got = received(&receiver, 3);
+    assert_eq!(
+        got,
+        [
+            ("kill_switch".to_string(), "ON".to_string()),
+            ("circuit_breaker".into(), "daily_loss".into()),
+            ("daily_pnl".into(), "2025-12-31".into()),
+        ],
+        "{:?}",
+        receiver.requests()
+    );
+    let body = &receiver.requests()[1].body;
+    assert!(body["detail"].as_str().unwrap().contains("5.03% below last_equity 105300"), "{body}");
+    assert_eq!(body["severity"], "critical");
+    let pnl = &receiver.requests()[2].body;
+    assert_eq!(
+        (pnl["fields"]["equity"].as_f64(), pnl["fields"]["pnl"].as_f64()),
+        (Some(100_000.0), Some(-5_300.0))
+    );
+    assert!(r.fake.orders().is_empty());
+
+    // Resumed while the service was down: the next start reports the switch off, once; the
+    // breaker, still latched, is not alerted again.
+    switch.resume().unwrap();
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let got = received(&receiver, 5);
+    assert_eq!(got[3], ("kill_switch".to_string(), "OFF".to_string()), "{got:?}");
+    assert!(got[3..].iter().all(|(kind, _)| kind != "circuit_breaker"), "{got:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_alert_channels_never_block_trading() {
+    // The same morning traded without alerts, and with every alert going to an endpoint that
+    // never answers and one that refuses connections — while reconciliation fails at start.
+    let baseline = replay().await;
+    baseline.run().await;
+    // A working receiver gets them all the same.
+    let r = replay().await;
+    // Every attempt of the start-up reconciliation fails; PRE_MARKET's succeeds.
+    for _ in 0..5 {
+        r.fake.inject(Route::Positions, Fault::Status(500));
+    }
+    let receiver = Receiver::start();
+    let urls = [ops::testing::hanging_endpoint(), ops::testing::refused_endpoint(), receiver.base.clone()];
+    let alerts = notifier(&urls);
+    r.run_alerting(alerts.clone()).await;
+    let ids = |orders: Vec<live_bridge::alpaca::model::Order>| {
+        orders.into_iter().map(|o| (o.client_order_id, o.filled_qty)).collect::<Vec<_>>()
+    };
+    assert!(!baseline.fake.orders().is_empty());
+    assert_eq!(ids(r.fake.orders()), ids(baseline.fake.orders()), "the same orders, in the same order");
+    let got = received(&receiver, 2);
+    assert_eq!(got[0], ("reconciliation".to_string(), "broker".to_string()), "{got:?}");
+    assert_eq!(got[1], ("daily_pnl".to_string(), "2025-12-31".to_string()), "{got:?}");
+    let stats = alerts.flush(Duration::from_secs(3));
+    assert!(stats.failed + stats.dropped >= 2, "the refused channel failed: {stats:?}");
+    assert_eq!(stats.sent, 2, "{stats:?}");
 }

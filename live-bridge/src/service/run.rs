@@ -186,6 +186,7 @@ impl Bridge {
         )? {
             tracing::error!("circuit breaker tripped: {reason}");
         }
+        self.watch_safety()?;
         let strategy = self.strategies[idx].strategy.clone();
         self.checkpoint("data", &format!("{} {slot}", strategy.id))?;
         let now = self.clock.now();
