@@ -183,6 +183,9 @@ pub struct ServiceSection {
     pub daily_history_days: i64,
     /// Sessions of 1-minute bars an intraday strategy sees (the current one included).
     pub minute_history_sessions: usize,
+    /// The learned regime models (`tradebot regimes --train`); with a `store`, PRE_MARKET
+    /// records the current model's outlook.
+    pub regime_models: PathBuf,
 }
 
 impl Default for ServiceSection {
@@ -199,6 +202,7 @@ impl Default for ServiceSection {
             resume_grace_minutes: 15,
             daily_history_days: 500,
             minute_history_sessions: 2,
+            regime_models: PathBuf::from("data/models/regime"),
         }
     }
 }

@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS portfolio_daily (
     orders INTEGER NOT NULL, signals INTEGER NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS breakers (name TEXT PRIMARY KEY, reason TEXT NOT NULL, tripped_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS regime_daily (
+    day TEXT PRIMARY KEY, bar_day TEXT NOT NULL, today TEXT, tomorrow TEXT, votes TEXT,
+    model_version INTEGER NOT NULL, time_ns INTEGER NOT NULL);
 "#;
 
 /// A database error, with what was being done.
@@ -215,6 +218,23 @@ pub struct DailySnapshot {
     pub signals: i64,
     /// JSON: per-strategy books.
     pub detail: String,
+}
+
+/// One day's market-regime outlook, recorded at PRE_MARKET.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RegimeRow {
+    /// The trading day it was recorded for (New York date).
+    pub day: String,
+    /// The last daily bar it was computed from (New York date).
+    pub bar_day: String,
+    /// The rule-based regime of that bar (`None` while the rules warm up).
+    pub today: Option<String>,
+    /// The model's call for the next day (`None` with incomplete features).
+    pub tomorrow: Option<String>,
+    /// The trees' vote shares, calmest regime first, as JSON.
+    pub votes: Option<String>,
+    /// The model's saved version.
+    pub model_version: u32,
 }
 
 /// The live database.
@@ -778,6 +798,46 @@ impl Db {
             self.conn.query_row("SELECT COUNT(*) FROM signals WHERE slot LIKE ?1", [&like], |r| r.get(0)),
         )?;
         Ok((orders, signals))
+    }
+
+    /// Records (replacing) a day's regime outlook.
+    pub fn write_regime(&self, r: &RegimeRow, now_ns: i64) -> DbResult<()> {
+        ctx(
+            "regime_daily",
+            self.conn.execute(
+                "INSERT OR REPLACE INTO regime_daily (day, bar_day, today, tomorrow, votes, model_version, time_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![r.day, r.bar_day, r.today, r.tomorrow, r.votes, r.model_version, now_ns],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// The latest recorded regime outlook (`None` also when the table does not exist, in a
+    /// database opened read-only from an older build).
+    pub fn last_regime(&self) -> DbResult<Option<RegimeRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT day, bar_day, today, tomorrow, votes, model_version FROM regime_daily
+                 ORDER BY day DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(RegimeRow {
+                        day: r.get(0)?,
+                        bar_day: r.get(1)?,
+                        today: r.get(2)?,
+                        tomorrow: r.get(3)?,
+                        votes: r.get(4)?,
+                        model_version: r.get(5)?,
+                    })
+                },
+            )
+            .optional();
+        match row {
+            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.starts_with("no such table") => Ok(None),
+            other => ctx("regime_daily", other),
+        }
     }
 
     /// The number of a day's orders (slots start with the date) that filled at least in part.

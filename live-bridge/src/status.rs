@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::db::{Db, DbResult};
+use crate::db::{Db, DbResult, RegimeRow};
 use crate::safety::KillSwitch;
 
 /// `state` key: when reconciliation last ran (UTC epoch ns).
@@ -58,6 +58,8 @@ pub struct Status {
     pub pending_orders: Vec<(String, String, String, String, String)>,
     /// The last daily snapshot: day and equity.
     pub last_day: Option<(String, String)>,
+    /// The latest market-regime outlook recorded at PRE_MARKET.
+    pub regime: Option<RegimeRow>,
 }
 
 impl Status {
@@ -82,6 +84,7 @@ impl Status {
                 })
                 .collect(),
             last_day: db.daily()?.pop().map(|d| (d.day, d.equity.to_string())),
+            regime: db.last_regime()?,
         })
     }
 
@@ -109,6 +112,18 @@ impl fmt::Display for Status {
         }
         if let Some((day, equity)) = &self.last_day {
             writeln!(f, "last day:    {day} equity {equity}")?;
+        }
+        if let Some(r) = &self.regime {
+            writeln!(
+                f,
+                "regime:      {} (close of {}): today {}, tomorrow {} by model v{}, votes {}",
+                r.day,
+                r.bar_day,
+                r.today.as_deref().unwrap_or("warming up"),
+                r.tomorrow.as_deref().unwrap_or("no call"),
+                r.model_version,
+                r.votes.as_deref().unwrap_or("none")
+            )?;
         }
         Ok(())
     }

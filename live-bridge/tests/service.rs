@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
+use datasets::Timeframe;
+use datasets::synth::{SynthConfig, Universe};
+use kernel::regime::MarketRegimeRules;
 use live_bridge::alpaca::model::{OrderRequest, OrderSide};
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::SimulatedClock;
@@ -17,6 +20,7 @@ use live_bridge::schedule::new_york;
 use live_bridge::service::{Bridge, Ended};
 use ops::alert::{AlertsConfig, Notifier};
 use ops::testing::Receiver;
+use regimes::{ForestParams, MarketInputs, Selection, TrainConfig, WalkForward};
 use rust_decimal::Decimal;
 
 /// Runs until 09:45 only.
@@ -519,4 +523,82 @@ async fn failing_alert_channels_never_block_trading() {
     let stats = alerts.flush(Duration::from_secs(3));
     assert!(stats.failed + stats.dropped >= 2, "the refused channel failed: {stats:?}");
     assert_eq!(stats.sent, 2, "{stats:?}");
+}
+
+/// A 4-year synthetic market (SPY, VIX, sector ETFs, 6 stocks) ending on the replay date as a
+/// bar store under `root/store`, and a small regime model trained on it, saved as v1 under
+/// `root/models`. Returns the store's market inputs.
+fn regime_store(root: &std::path::Path) -> MarketInputs {
+    use datasets::store::{WriteMode, Writer};
+    let config = SynthConfig {
+        symbols: 6,
+        years: 4,
+        seed: 11,
+        end: scenario::replay_date(),
+        minute_days: 0,
+        minute_symbols: None,
+    };
+    let universe = Universe::new(&config).unwrap();
+    let mut writer = Writer::open(root.join("store")).unwrap();
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        writer.set_meta(meta.clone());
+        writer.write(&meta.symbol, Timeframe::Day1, &universe.daily(i), WriteMode::Append).unwrap();
+    }
+    writer.commit().unwrap();
+    let store = datasets::store::Store::open(root.join("store")).unwrap();
+    let inputs = MarketInputs::from_store(&store, &Selection::default()).unwrap();
+    let train = TrainConfig {
+        forest: ForestParams { trees: 8, ..Default::default() },
+        walk: WalkForward { min_train: 504, test_len: 252 },
+        min_samples_per_regime: 1,
+    };
+    let (_, outcome) = regimes::train_standard(&inputs, MarketRegimeRules::default(), &train).unwrap();
+    let mut model = outcome.model;
+    regimes::persist::save(&root.join("models"), &mut model).unwrap();
+    inputs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_market_records_the_regime_models_outlook() {
+    let r = replay().await;
+    let inputs = regime_store(r.root.path());
+    let mut config = r.config.clone();
+    config.service.store = Some(r.root.path().join("store"));
+    config.service.regime_models = r.root.path().join("models");
+    let r = Replay { config, ..r };
+    r.run().await;
+    let model = regimes::persist::load_latest(&r.root.path().join("models")).unwrap().unwrap();
+    // The store holds the replayed day's bar too; at 08:00 it must not count.
+    let n = inputs.len() - 1;
+    let inputs = MarketInputs::new(
+        inputs.timestamps()[..n].to_vec(),
+        inputs.market()[..n].to_vec(),
+        inputs.index().map(|i| i[..n].to_vec()),
+        inputs.members().iter().map(|m| m[..n].to_vec()).collect(),
+    )
+    .unwrap();
+    let expected = regimes::outlook(&inputs, &model.card.features.rules, Some(&model)).unwrap();
+    let call = expected.model.unwrap();
+    let row = r.db().last_regime().unwrap().expect("recorded at PRE_MARKET");
+    assert_eq!((row.day.as_str(), row.bar_day.as_str()), ("2025-12-31", "2025-12-30"));
+    assert_eq!(row.model_version, 1);
+    assert_eq!(row.today.as_deref(), expected.today.map(|r| r.name()));
+    assert!(call.tomorrow.is_some(), "the model makes a call on a 4-year history");
+    assert_eq!(row.tomorrow.as_deref(), call.tomorrow.map(|r| r.name()));
+    let votes: Vec<f64> = serde_json::from_str(row.votes.as_deref().unwrap()).unwrap();
+    assert_eq!(votes, call.votes.unwrap());
+    let status = live_bridge::status::Status::read(&r.root.path().join("live")).unwrap().to_string();
+    assert!(status.contains("regime:      2025-12-31 (close of 2025-12-30): today "), "{status}");
+    assert!(!r.fake.orders().is_empty(), "it traded as usual");
+
+    // Without a model: a warning, no row, and the day trades all the same.
+    let r = replay().await;
+    let mut config = r.config.clone();
+    config.service.store = Some(r.root.path().join("store"));
+    config.service.regime_models = r.root.path().join("no-models");
+    regime_store(r.root.path());
+    let r = Replay { config, ..r };
+    r.run().await;
+    assert_eq!(r.db().last_regime().unwrap(), None);
+    assert!(!r.fake.orders().is_empty());
 }

@@ -165,6 +165,7 @@ impl Bridge {
         {
             tracing::warn!("daily bars refresh: {e}");
         }
+        self.regime_outlook(date)?;
         Ok(())
     }
 

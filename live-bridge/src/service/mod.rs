@@ -12,6 +12,7 @@ mod alerts;
 mod day;
 mod orders;
 mod reconcile;
+mod regime;
 mod run;
 
 pub use day::Ended;
