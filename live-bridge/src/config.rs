@@ -186,6 +186,12 @@ pub struct ServiceSection {
     /// The learned regime models (`tradebot regimes --train`); with a `store`, PRE_MARKET
     /// records the current model's outlook.
     pub regime_models: PathBuf,
+    /// With a `store`: calendar days of 1-minute bars the store keeps (older ones are dropped
+    /// at PRE_MARKET).
+    pub minute_window_days: i64,
+    /// With a `store`: symbols whose daily bars PRE_MARKET refreshes besides the strategies'
+    /// (e.g. `SPY` for the regime outlook).
+    pub refresh_symbols: Vec<String>,
 }
 
 impl Default for ServiceSection {
@@ -203,6 +209,8 @@ impl Default for ServiceSection {
             daily_history_days: 500,
             minute_history_sessions: 2,
             regime_models: PathBuf::from("data/models/regime"),
+            minute_window_days: 30,
+            refresh_symbols: Vec::new(),
         }
     }
 }

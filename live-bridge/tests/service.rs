@@ -602,3 +602,87 @@ async fn pre_market_records_the_regime_models_outlook() {
     assert_eq!(r.db().last_regime().unwrap(), None);
     assert!(!r.fake.orders().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_market_backfills_the_store_keeps_the_minute_window_and_flags_stale_series() {
+    use datasets::store::{Store, WriteMode, Writer};
+    use datasets::{Bar, Bars, calendar};
+    let r = replay().await;
+    let universe = scenario::universe(4);
+    let date = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+    // The store stopped on 2025-12-10 (daily) and holds one session of 1-minute bars from
+    // 2025-11-03: a gap of 57 days, longer than the 10-day window.
+    let stop = calendar::daily_bar_timestamp(date(12, 10)).0;
+    let shift = (date(12, 30) - date(11, 3)).num_days() * 86_400_000_000_000;
+    let session = calendar::session(date(12, 30)).unwrap();
+    let mut writer = Writer::open(r.root.path().join("store")).unwrap();
+    let mut minute_symbols = Vec::new();
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        let daily = universe.daily(i);
+        let n = daily.timestamps().partition_point(|&t| t <= stop);
+        writer.write(&meta.symbol, Timeframe::Day1, &daily.slice(0..n), WriteMode::Append).unwrap();
+        if let Some(minute) = universe.minute(i) {
+            let old: Vec<Bar> = minute
+                .iter()
+                .filter(|b| b.ts >= session.open && b.ts < session.close)
+                .map(|b| Bar { ts: datasets::Timestamp(b.ts.0 - shift), ..b })
+                .collect();
+            writer
+                .write(&meta.symbol, Timeframe::Min1, &Bars::from_bars(old).unwrap(), WriteMode::Append)
+                .unwrap();
+            minute_symbols.push((i, meta.symbol.clone()));
+        }
+    }
+    writer.commit().unwrap();
+    let receiver = Receiver::start();
+    let mut config = r.config.clone();
+    config.service.store = Some(r.root.path().join("store"));
+    config.service.minute_window_days = 10;
+    config.service.refresh_symbols = vec!["NOPE".into()];
+    let r = Replay { config, ..r };
+    let alerts = notifier(std::slice::from_ref(&receiver.base));
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+
+    let store = Store::open(r.root.path().join("store")).unwrap();
+    let last_close = calendar::daily_bar_timestamp(date(12, 30));
+    let strategy_symbols: Vec<String> =
+        scenario::minute_data(&universe).symbols().iter().map(|s| s.meta.symbol.clone()).collect();
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        let stored = store.series(&meta.symbol, Timeframe::Day1).unwrap().unwrap().to_bars().unwrap();
+        if !strategy_symbols.contains(&meta.symbol) {
+            assert_eq!(stored.timestamps().last(), Some(&stop), "{} is not refreshed", meta.symbol);
+            continue;
+        }
+        // Daily: backfilled from the day after the last stored bar through yesterday, exactly
+        // the broker's bars.
+        let daily = universe.daily(i);
+        let n = daily.timestamps().partition_point(|&t| t <= last_close.0);
+        assert_eq!(stored.timestamps(), &daily.timestamps()[..n], "{}", meta.symbol);
+        assert_eq!(stored.close(), &daily.close()[..n], "{}", meta.symbol);
+    }
+    for (i, symbol) in &minute_symbols {
+        // 1-minute: the old session is gone; the window holds yesterday's session only, and
+        // nothing for a symbol no strategy trades.
+        if !strategy_symbols.contains(symbol) {
+            assert!(store.info(symbol, Timeframe::Min1).is_none(), "{symbol}");
+            continue;
+        }
+        let stored = store.series(symbol, Timeframe::Min1).unwrap().unwrap().to_bars().unwrap();
+        let expected: Vec<i64> = universe
+            .minute(*i)
+            .unwrap()
+            .timestamps()
+            .iter()
+            .copied()
+            .filter(|&t| t >= session.open.0 && t < session.close.0)
+            .collect();
+        assert_eq!(stored.timestamps(), expected.as_slice(), "{symbol}");
+    }
+    let min1 = store.info(&minute_symbols[0].1, Timeframe::Min1).unwrap();
+    assert_eq!(min1.chunks, 1, "the minute timeframe was rewritten: {min1:?}");
+    let got = received(&receiver, 2);
+    let stale: Vec<_> = got.iter().filter(|(kind, _)| kind == "data_stale").collect();
+    assert_eq!(stale, [&("data_stale".to_string(), "NOPE 1Day".to_string())], "{got:?}");
+    assert!(!r.fake.orders().is_empty(), "the day trades as usual");
+}

@@ -165,6 +165,7 @@ impl Bridge {
         {
             tracing::warn!("daily bars refresh: {e}");
         }
+        self.refresh_data().await?;
         self.regime_outlook(date)?;
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! runs it finds unfinished, so nothing is sent twice and no signal is lost.
 
 mod alerts;
+mod data;
 mod day;
 mod orders;
 mod reconcile;
