@@ -14,6 +14,13 @@ use live_bridge::db::Db;
 use live_bridge::safety::KillSwitch;
 use live_bridge::service::{Bridge, Ended};
 use live_bridge::status::Status;
+use ops::alert::Notifier;
+use ops::config::OpsConfig;
+use ops::lock::DbLock;
+use ops::logging::LogOptions;
+use tracing::Level;
+
+use crate::service::{OpsArgs, Service};
 
 /// `tradebot live [--config FILE] [--paper] [halt | resume | status]`.
 #[derive(Args)]
@@ -51,11 +58,24 @@ enum LiveCommand {
 }
 
 /// Runs `tradebot live`.
-pub fn run(args: LiveArgs) -> Result<()> {
+pub fn run(args: LiveArgs, ops_args: &OpsArgs) -> Result<()> {
     let config = LiveConfig::load(&args.config)?;
     let data_dir = config.service.data_dir.clone();
     match args.command {
-        None => serve(config, args.paper),
+        None => {
+            let ops_config = match &config.ops {
+                Some(section) => section.resolve()?,
+                None => OpsConfig::load(&ops_args.ops_config)?,
+            };
+            // The log on stderr stays what it was (INFO, or the level in RUST_LOG); the file
+            // and the error log are the operations crate's.
+            let level = std::env::var("RUST_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(Level::INFO);
+            let options = LogOptions::new(&ops_args.log_dir).stderr(Some(level));
+            let service = Service::start_with("live", ops_args, &ops_config, true, options);
+            let outcome = serve(config, args.paper, service.notifier().clone());
+            service.finish(&outcome);
+            outcome
+        }
         Some(LiveCommand::Halt { reason }) => {
             let switch = KillSwitch::new(&data_dir);
             switch.halt(&reason).with_context(|| format!("writing {}", switch.path().display()))?;
@@ -98,16 +118,13 @@ fn cancel(config: LiveConfig, paper: bool) -> Result<()> {
     crate::emit(&if lines.is_empty() { "no open orders".to_string() } else { lines.join("\n") })
 }
 
-fn serve(config: LiveConfig, paper: bool) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+fn serve(config: LiveConfig, paper: bool, notifier: Notifier) -> Result<()> {
     if !paper && !config.alpaca.allow_live {
         bail!("refusing to trade real money: pass --paper, or set `allow_live = true` under [alpaca]");
     }
+    std::fs::create_dir_all(&config.service.data_dir)?;
+    // Held for the process's lifetime: `tradebot db restore` refuses while the service runs.
+    let _lock = DbLock::shared(&config.service.data_dir.join("live.db"))?;
     let credentials = Credentials::load(config.alpaca.key_file.as_deref())?;
     let grace = Duration::from_secs_f64(config.service.shutdown_grace_secs.max(0.0));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -128,7 +145,7 @@ fn serve(config: LiveConfig, paper: bool) -> Result<()> {
             tracing::warn!("{name}: stopping new entries, finishing the request in flight");
             let _ = stop.send(true);
         });
-        let bridge = Bridge::new(config, client, clock, shutdown)?;
+        let bridge = Bridge::new(config, client, clock, shutdown)?.with_notifier(notifier);
         let deadline = async move {
             let _ = signalled.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;

@@ -120,7 +120,7 @@ fn main() -> Result<()> {
         Command::Demote(args) => discover::demote(args),
         Command::Runs { command } => runs::run(command),
         Command::Data { command } => data::run(command),
-        Command::Live(args) => live::run(args),
+        Command::Live(args) => live::run(args, &cli.ops),
         Command::Backtest(args) => backtest::run(args),
         Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),

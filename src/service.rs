@@ -41,11 +41,23 @@ impl Service {
             eprintln!("warning: {e}; running without alerts");
             OpsConfig::default()
         });
+        Service::start_with(name, args, &config, health, LogOptions::new(&args.log_dir))
+    }
+
+    /// [`Service::start`] with the operations config given and log options to start from
+    /// (the live service reads its config from `live.toml` and shows INFO on stderr).
+    pub fn start_with(
+        name: &'static str,
+        args: &OpsArgs,
+        config: &OpsConfig,
+        health: bool,
+        options: LogOptions,
+    ) -> Service {
         let notifier = Notifier::start(name, &config.alerts).unwrap_or_else(|e| {
             eprintln!("warning: {e}; running without alerts");
             Notifier::disabled(name)
         });
-        let options = LogOptions::new(&args.log_dir).notifier(notifier.clone());
+        let options = options.notifier(notifier.clone());
         let logging = logging::init(name, options.clone().ops_db(&args.ops_db))
             .or_else(|e| {
                 eprintln!("warning: {e}; errors go to the log file only");
@@ -55,8 +67,13 @@ impl Service {
             .ok();
         tracing::info!(pid = std::process::id(), version = env!("CARGO_PKG_VERSION"), "{name} started");
         let health =
-            health.then(|| HealthMonitor::spawn(name, &args.ops_db, notifier.clone(), config.health));
+            health.then(|| HealthMonitor::spawn(name, &args.ops_db, notifier.clone(), config.health.clone()));
         Service { name, notifier, _health: health, _logging: logging }
+    }
+
+    /// The service's alert notifier.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     /// Logs the command's outcome (an error goes to the file and the error log; anyhow prints

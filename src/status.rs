@@ -16,6 +16,7 @@ use datasets::Timestamp;
 use datasets::ops::{StoreInfo, describe};
 use datasets::store::Store;
 use evolve::db::{ResearchDb, RunKind, RunRecord};
+use live_bridge::status::Safety;
 use ops::db::{ErrorRecord, HealthRecord, OpsDb};
 use ops::disk::{self, human};
 use ops::health;
@@ -67,16 +68,21 @@ struct Freshness {
     age_days: i64,
 }
 
-/// The live service's section. EXTENSION POINT (issue 6): when the live bridge lands, a
-/// `Running`/`Stopped` report gains its kill switch (HALT file), breakers (the `breakers`
-/// table) and broker connectivity, read from its database and files.
+/// The live service's section: whether it runs (its database lock), and its kill switch,
+/// tripped breakers and last reconciliation, read from its database without writing.
 #[derive(Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum Live {
     /// No live database at the expected path.
     NotConfigured { looked_for: String },
     /// The database exists; `pids` hold its lock (empty: the service is not running).
-    Present { db: String, bytes: u64, pids: Vec<u32> },
+    Present {
+        db: String,
+        bytes: u64,
+        pids: Vec<u32>,
+        /// Kill switch, breakers, last reconciliation; or why they could not be read.
+        safety: Result<Safety, String>,
+    },
 }
 
 /// Runs `tradebot status`.
@@ -103,6 +109,7 @@ pub fn run(args: StatusArgs, ops_args: &OpsArgs) -> Result<()> {
             db: args.live_db.display().to_string(),
             bytes: disk::database_size(&args.live_db),
             pids: ops::lock::holders(&args.live_db),
+            safety: Safety::read(&args.live_db).map_err(|e| e.to_string()),
         }
     } else {
         Live::NotConfigured { looked_for: args.live_db.display().to_string() }
@@ -362,17 +369,21 @@ fn write_live(out: &mut String, live: &Live) -> Result<()> {
         Live::NotConfigured { looked_for } => {
             writeln!(out, "live       live service: not configured (no {looked_for})")?
         }
-        Live::Present { db, bytes, pids } => {
+        Live::Present { db, bytes, pids, safety } => {
             let state = match pids.as_slice() {
                 [] => "not running (nothing holds its database lock)".to_string(),
                 p => format!("running (pid {})", p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
             };
             writeln!(out, "live       live service: {state}; database {db} {}", human(*bytes))?;
-            // EXTENSION POINT (issue 6): kill switch, circuit breakers, broker connectivity.
-            writeln!(
-                out,
-                "           kill switch, breakers, broker connectivity: not reported by this build"
-            )?;
+            match safety {
+                Ok(safety) => {
+                    for line in safety.to_string().lines() {
+                        writeln!(out, "           {line}")?;
+                    }
+                }
+                Err(e) => writeln!(out, "           kill switch, breakers: unreadable ({e})")?,
+            }
+            // Broker connectivity is not probed: status makes no broker requests (no keys).
         }
     }
     Ok(())

@@ -38,10 +38,13 @@ async fn day() -> (tempfile::TempDir, FakeAlpaca, std::path::PathBuf) {
     (root, fake, config)
 }
 
+/// Runs the service on `config`, in its directory (where the log files and the operations
+/// database go).
 fn spawn(config: &Path) -> Child {
     Command::new(BIN)
         .args(["live", "--paper", "--config"])
         .arg(config)
+        .current_dir(config.parent().unwrap())
         .env("APCA_API_KEY_ID", "PKTEST")
         .env("APCA_API_SECRET_KEY", "secret")
         .env("RUST_LOG", "warn")
@@ -156,6 +159,8 @@ async fn sigterm_mid_request_finishes_it_and_exits_zero() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let pid = child.id().unwrap().to_string();
+    let live_db = root.path().join("live/live.db");
+    assert_eq!(ops::lock::holders(&live_db), [child.id().unwrap()], "the service holds live.db's lock");
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
@@ -174,6 +179,9 @@ async fn sigterm_mid_request_finishes_it_and_exits_zero() {
     assert_eq!(db.run("gap_fill", "2025-12-31T09:31").unwrap().unwrap().status, "done");
     assert!(!fake.orders().is_empty());
     assert_eq!(fake.duplicate_submissions(), 0);
+    // Its own log file, through the operations crate.
+    let logs: Vec<_> = std::fs::read_dir(root.path().join("logs")).unwrap().flatten().collect();
+    assert!(logs.iter().any(|f| f.file_name().to_string_lossy().starts_with("live.")), "{logs:?}");
 }
 
 #[test]
@@ -200,13 +208,34 @@ fn halt_resume_and_status() {
     db.trip("daily_loss", "equity down 4%", 1).unwrap();
     let json: serde_json::Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
     assert_eq!(json["breakers"][0][0], "daily_loss");
+    // `tradebot status` reports the same, read-only, and knows the service is not running.
+    let out = std::process::Command::new(BIN)
+        .args(["status", "--live-db"])
+        .arg(root.path().join("d/live.db"))
+        .current_dir(root.path())
+        .output()
+        .unwrap();
+    let status = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "live service: not running",
+        "kill switch: ON (halted: broker outage)",
+        "breaker:     daily_loss TRIPPED: equity down 4%",
+        "reconcile:   never run",
+    ] {
+        assert!(status.contains(line), "{line}: {status}");
+    }
     let resumed = run(&["resume"]);
     assert!(
         resumed.contains("kill switch removed") && resumed.contains("breaker daily_loss reset"),
         "{resumed}"
     );
     assert!(run(&["status"]).contains("kill switch: off"));
-    let refused = std::process::Command::new(BIN).args(["live", "--config"]).arg(&config).output().unwrap();
+    let refused = std::process::Command::new(BIN)
+        .args(["live", "--config"])
+        .arg(&config)
+        .current_dir(root.path())
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("refusing to trade real money"));
 }

@@ -50,6 +50,33 @@ pub struct LiveConfig {
     /// Replays simulated sessions as fast as they run instead of following the wall clock.
     #[serde(default)]
     pub replay: Option<ReplaySection>,
+    /// Operations (alert channels, health check); absent, the binary reads its `--ops-config`.
+    #[serde(default)]
+    pub ops: Option<OpsSection>,
+}
+
+/// `[ops]`: the operations config inline (`[ops.alerts]`, `[ops.health]`, as in `ops.toml`), or
+/// `config = "PATH"` naming an `ops.toml` shared with the other services.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSection {
+    /// An operations config file to read instead of the inline tables.
+    pub config: Option<PathBuf>,
+    /// Alert channels, dedup and rate limit.
+    pub alerts: ops::alert::AlertsConfig,
+    /// The periodic health check.
+    pub health: ops::health::HealthConfig,
+}
+
+impl OpsSection {
+    /// The operations config it stands for: the named file (a missing one is the default, no
+    /// channels), else the inline tables.
+    pub fn resolve(&self) -> Result<ops::config::OpsConfig, ops::config::ConfigError> {
+        match &self.config {
+            Some(path) => ops::config::OpsConfig::load(path),
+            None => Ok(ops::config::OpsConfig { alerts: self.alerts.clone(), health: self.health.clone() }),
+        }
+    }
 }
 
 /// Base URLs of one environment; any left out takes Alpaca's.
@@ -156,6 +183,15 @@ pub struct ServiceSection {
     pub daily_history_days: i64,
     /// Sessions of 1-minute bars an intraday strategy sees (the current one included).
     pub minute_history_sessions: usize,
+    /// The learned regime models (`tradebot regimes --train`); with a `store`, PRE_MARKET
+    /// records the current model's outlook.
+    pub regime_models: PathBuf,
+    /// With a `store`: calendar days of 1-minute bars the store keeps (older ones are dropped
+    /// at PRE_MARKET).
+    pub minute_window_days: i64,
+    /// With a `store`: symbols whose daily bars PRE_MARKET refreshes besides the strategies'
+    /// (e.g. `SPY` for the regime outlook).
+    pub refresh_symbols: Vec<String>,
 }
 
 impl Default for ServiceSection {
@@ -172,6 +208,9 @@ impl Default for ServiceSection {
             resume_grace_minutes: 15,
             daily_history_days: 500,
             minute_history_sessions: 2,
+            regime_models: PathBuf::from("data/models/regime"),
+            minute_window_days: 30,
+            refresh_symbols: Vec::new(),
         }
     }
 }
@@ -283,6 +322,14 @@ impl LiveConfig {
                 return Err(format!("{key}: {v} is not in (0, 1]"));
             }
         }
+        if let Some(o) = &self.ops
+            && o.config.is_some()
+            && (o.alerts != Default::default() || o.health != Default::default())
+        {
+            return Err(
+                "ops: name a `config` file or write [ops.alerts]/[ops.health] inline, not both".into()
+            );
+        }
         if let Some(replay) = &self.replay
             && chrono::DateTime::parse_from_rfc3339(&replay.start).is_err()
         {
@@ -319,6 +366,16 @@ mod tests {
         assert!(err.contains("risk.max_drawdown"), "{err}");
         let err = LiveConfig::parse("[service]\nbogus = 1\n").unwrap_err();
         assert!(err.contains("line 2") && err.contains("bogus"), "{err}");
+        let c = LiveConfig::parse("[ops]\nconfig = \"/nonexistent/ops.toml\"\n").unwrap();
+        assert_eq!(c.ops.unwrap().resolve().unwrap(), ops::config::OpsConfig::default());
+        let inline = "[ops.alerts]\nmax_per_hour = 5\n[[ops.alerts.channels]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9\"\n";
+        let c = LiveConfig::parse(inline).unwrap().ops.unwrap().resolve().unwrap();
+        assert_eq!((c.alerts.max_per_hour, c.alerts.channels.len()), (5, 1));
+        let err = LiveConfig::parse(&format!("{inline}[ops]\nconfig = \"x.toml\"\n")).unwrap_err();
+        assert!(err.contains("not both") || err.contains("duplicate"), "{err}");
+        let err =
+            LiveConfig::parse("[ops]\nconfig = \"x.toml\"\n[ops.health]\ninterval_secs = 60\n").unwrap_err();
+        assert!(err.contains("not both"), "{err}");
         let c = LiveConfig::parse("[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\n").unwrap();
         assert_eq!(c.alpaca.client_config(true).endpoints.data, Endpoints::paper().data);
         assert_eq!(c.alpaca.client_config(true).endpoints.trading, "http://127.0.0.1:9");

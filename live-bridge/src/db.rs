@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
 
 use crate::alpaca::model::OrderSide;
 
@@ -43,6 +44,9 @@ CREATE TABLE IF NOT EXISTS portfolio_daily (
     orders INTEGER NOT NULL, signals INTEGER NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS breakers (name TEXT PRIMARY KEY, reason TEXT NOT NULL, tripped_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS regime_daily (
+    day TEXT PRIMARY KEY, bar_day TEXT NOT NULL, today TEXT, tomorrow TEXT, votes TEXT,
+    model_version INTEGER NOT NULL, time_ns INTEGER NOT NULL);
 "#;
 
 /// A database error, with what was being done.
@@ -216,6 +220,23 @@ pub struct DailySnapshot {
     pub detail: String,
 }
 
+/// One day's market-regime outlook, recorded at PRE_MARKET.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RegimeRow {
+    /// The trading day it was recorded for (New York date).
+    pub day: String,
+    /// The last daily bar it was computed from (New York date).
+    pub bar_day: String,
+    /// The rule-based regime of that bar (`None` while the rules warm up).
+    pub today: Option<String>,
+    /// The model's call for the next day (`None` with incomplete features).
+    pub tomorrow: Option<String>,
+    /// The trees' vote shares, calmest regime first, as JSON.
+    pub votes: Option<String>,
+    /// The model's saved version.
+    pub model_version: u32,
+}
+
 /// The live database.
 pub struct Db {
     conn: Connection,
@@ -234,6 +255,15 @@ impl Db {
             conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;"),
         )?;
         ctx("schema", conn.execute_batch(SCHEMA))?;
+        Ok(Db { conn })
+    }
+
+    /// Opens an existing database read-only, as it is (no schema, no pragmas): for readers
+    /// such as `tradebot status` that must not write.
+    pub fn open_read_only(path: &Path) -> DbResult<Self> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = ctx("open read-only", Connection::open_with_flags(path, flags))?;
+        ctx("busy timeout", conn.busy_timeout(std::time::Duration::from_secs(5)))?;
         Ok(Db { conn })
     }
 
@@ -657,6 +687,39 @@ impl Db {
         Ok(delta_qty.max(Decimal::ZERO))
     }
 
+    /// The cash that pending buy orders would spend on their unfilled quantity, at their
+    /// signals' sizing prices, as `(strategy, amount)` per order: every open or unknown buy, and
+    /// every unsent intent queued before `except` (all of them when `except` is not stored yet).
+    /// The broker's cash only moves on fills, so these sums are committed but not yet spent.
+    pub fn reserved_buys(&self, except: &str) -> DbResult<Vec<(String, Decimal)>> {
+        let mut stmt = ctx(
+            "reserved buys",
+            self.conn.prepare(
+                "SELECT o.strategy, o.qty, o.filled_qty, s.price FROM orders o
+                 LEFT JOIN signals s ON s.client_order_id = o.client_order_id
+                 WHERE o.side = 'buy' AND o.state IN ('intent', 'open', 'unknown')
+                   AND o.client_order_id <> ?1
+                   AND (o.state <> 'intent' OR o.rowid <
+                        COALESCE((SELECT rowid FROM orders WHERE client_order_id = ?1), o.rowid + 1))",
+            ),
+        )?;
+        let rows = ctx(
+            "reserved buys",
+            stmt.query_map([except], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+            }),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (strategy, qty, filled, price): (String, String, String, Option<f64>) =
+                ctx("reserved buys", row)?;
+            let left = (dec(qty) - dec(filled)).max(Decimal::ZERO);
+            let price = price.and_then(Decimal::from_f64).unwrap_or_default();
+            out.push((strategy, left * price));
+        }
+        Ok(out)
+    }
+
     /// Sale proceeds not yet settled on `today` (settlement date after it).
     pub fn unsettled(&self, today: &str) -> DbResult<Decimal> {
         let mut stmt =
@@ -735,6 +798,60 @@ impl Db {
             self.conn.query_row("SELECT COUNT(*) FROM signals WHERE slot LIKE ?1", [&like], |r| r.get(0)),
         )?;
         Ok((orders, signals))
+    }
+
+    /// Records (replacing) a day's regime outlook.
+    pub fn write_regime(&self, r: &RegimeRow, now_ns: i64) -> DbResult<()> {
+        ctx(
+            "regime_daily",
+            self.conn.execute(
+                "INSERT OR REPLACE INTO regime_daily (day, bar_day, today, tomorrow, votes, model_version, time_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![r.day, r.bar_day, r.today, r.tomorrow, r.votes, r.model_version, now_ns],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// The latest recorded regime outlook (`None` also when the table does not exist, in a
+    /// database opened read-only from an older build).
+    pub fn last_regime(&self) -> DbResult<Option<RegimeRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT day, bar_day, today, tomorrow, votes, model_version FROM regime_daily
+                 ORDER BY day DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(RegimeRow {
+                        day: r.get(0)?,
+                        bar_day: r.get(1)?,
+                        today: r.get(2)?,
+                        tomorrow: r.get(3)?,
+                        votes: r.get(4)?,
+                        model_version: r.get(5)?,
+                    })
+                },
+            )
+            .optional();
+        match row {
+            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.starts_with("no such table") => Ok(None),
+            other => ctx("regime_daily", other),
+        }
+    }
+
+    /// The number of a day's orders (slots start with the date) that filled at least in part.
+    pub fn day_fills(&self, day: &str) -> DbResult<u64> {
+        let like = format!("{day}%");
+        let n: i64 = ctx(
+            "count fills",
+            self.conn.query_row(
+                "SELECT COUNT(*) FROM orders WHERE slot LIKE ?1 AND CAST(filled_qty AS REAL) > 0",
+                [&like],
+                |r| r.get(0),
+            ),
+        )?;
+        Ok(n as u64)
     }
 
     /// Latches a breaker (keeps the first reason while tripped).

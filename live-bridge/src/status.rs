@@ -6,18 +6,48 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::db::{Db, DbResult};
+use crate::db::{Db, DbResult, RegimeRow};
 use crate::safety::KillSwitch;
 
-/// The service's state as stored in its data directory.
+/// `state` key: when reconciliation last ran (UTC epoch ns).
+pub const RECONCILED_AT: &str = "reconciled_at";
+
+/// The safety state of a live database, read without writing (for `tradebot status`): kill
+/// switch, tripped breakers and the last reconciliation.
 #[derive(Clone, Debug, Serialize)]
-pub struct Status {
+pub struct Safety {
     /// The kill switch's reason, when halted.
     pub halted: Option<String>,
     /// Tripped breakers: name and reason.
     pub breakers: Vec<(String, String)>,
     /// `ok`, or why the last reconciliation failed.
     pub reconcile: Option<String>,
+    /// When it ran (UTC epoch ns).
+    pub reconciled_at: Option<i64>,
+}
+
+impl Safety {
+    /// Reads `live_db` (read-only) and the `HALT` file next to it.
+    pub fn read(live_db: &Path) -> DbResult<Safety> {
+        Safety::of(&Db::open_read_only(live_db)?, live_db.parent().unwrap_or(Path::new(".")))
+    }
+
+    fn of(db: &Db, data_dir: &Path) -> DbResult<Safety> {
+        Ok(Safety {
+            halted: KillSwitch::new(data_dir).halted(),
+            breakers: db.breakers()?.into_iter().map(|(n, r, _)| (n, r)).collect(),
+            reconcile: db.state("reconcile")?,
+            reconciled_at: db.state(RECONCILED_AT)?.and_then(|t| t.parse().ok()),
+        })
+    }
+}
+
+/// The service's state as stored in its data directory.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// Kill switch, breakers, reconciliation.
+    #[serde(flatten)]
+    pub safety: Safety,
     /// The last checkpoint: phase and detail.
     pub checkpoint: Option<(String, String)>,
     /// Per strategy: id, allocation, cash.
@@ -28,6 +58,8 @@ pub struct Status {
     pub pending_orders: Vec<(String, String, String, String, String)>,
     /// The last daily snapshot: day and equity.
     pub last_day: Option<(String, String)>,
+    /// The latest market-regime outlook recorded at PRE_MARKET.
+    pub regime: Option<RegimeRow>,
 }
 
 impl Status {
@@ -35,9 +67,7 @@ impl Status {
     pub fn read(data_dir: &Path) -> DbResult<Status> {
         let db = Db::open(&data_dir.join("live.db"))?;
         Ok(Status {
-            halted: KillSwitch::new(data_dir).halted(),
-            breakers: db.breakers()?.into_iter().map(|(n, r, _)| (n, r)).collect(),
-            reconcile: db.state("reconcile")?,
+            safety: Safety::of(&db, data_dir)?,
             checkpoint: db.last_checkpoint()?.map(|(_, p, d)| (p, d)),
             sleeves: db.sleeves()?.into_iter().map(|(s, a, c)| (s, a, c.to_string())).collect(),
             positions: db
@@ -54,28 +84,20 @@ impl Status {
                 })
                 .collect(),
             last_day: db.daily()?.pop().map(|d| (d.day, d.equity.to_string())),
+            regime: db.last_regime()?,
         })
     }
 
     /// True when new orders may go out (no kill switch, no breaker, reconciled).
     pub fn trading(&self) -> bool {
-        self.halted.is_none() && self.breakers.is_empty() && self.reconcile.as_deref() == Some("ok")
+        let s = &self.safety;
+        s.halted.is_none() && s.breakers.is_empty() && s.reconcile.as_deref() == Some("ok")
     }
 }
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.halted {
-            Some(reason) => writeln!(f, "kill switch: ON ({reason})")?,
-            None => writeln!(f, "kill switch: off")?,
-        }
-        if self.breakers.is_empty() {
-            writeln!(f, "breakers:    none tripped")?;
-        }
-        for (name, reason) in &self.breakers {
-            writeln!(f, "breaker:     {name} TRIPPED: {reason}")?;
-        }
-        writeln!(f, "reconcile:   {}", self.reconcile.as_deref().unwrap_or("never run"))?;
+        write!(f, "{}", self.safety)?;
         if let Some((phase, detail)) = &self.checkpoint {
             writeln!(f, "checkpoint:  {phase} {detail}")?;
         }
@@ -91,6 +113,36 @@ impl fmt::Display for Status {
         if let Some((day, equity)) = &self.last_day {
             writeln!(f, "last day:    {day} equity {equity}")?;
         }
+        if let Some(r) = &self.regime {
+            writeln!(
+                f,
+                "regime:      {} (close of {}): today {}, tomorrow {} by model v{}, votes {}",
+                r.day,
+                r.bar_day,
+                r.today.as_deref().unwrap_or("warming up"),
+                r.tomorrow.as_deref().unwrap_or("no call"),
+                r.model_version,
+                r.votes.as_deref().unwrap_or("none")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Safety {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.halted {
+            Some(reason) => writeln!(f, "kill switch: ON ({reason})")?,
+            None => writeln!(f, "kill switch: off")?,
+        }
+        if self.breakers.is_empty() {
+            writeln!(f, "breakers:    none tripped")?;
+        }
+        for (name, reason) in &self.breakers {
+            writeln!(f, "breaker:     {name} TRIPPED: {reason}")?;
+        }
+        let at = self.reconciled_at.map(|t| format!(" (at {})", datasets::Timestamp(t))).unwrap_or_default();
+        writeln!(f, "reconcile:   {}{at}", self.reconcile.as_deref().unwrap_or("never run"))?;
         Ok(())
     }
 }

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
+use datasets::Timeframe;
+use datasets::synth::{SynthConfig, Universe};
+use kernel::regime::MarketRegimeRules;
 use live_bridge::alpaca::model::{OrderRequest, OrderSide};
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::SimulatedClock;
@@ -15,6 +18,9 @@ use live_bridge::fake::{FakeAlpaca, Fault, FillMode, Route, scenario};
 use live_bridge::safety::KillSwitch;
 use live_bridge::schedule::new_york;
 use live_bridge::service::{Bridge, Ended};
+use ops::alert::{AlertsConfig, Notifier};
+use ops::testing::Receiver;
+use regimes::{ForestParams, MarketInputs, Selection, TrainConfig, WalkForward};
 use rust_decimal::Decimal;
 
 /// Runs until 09:45 only.
@@ -49,11 +55,18 @@ impl Replay {
 
     /// Runs the service over the morning, on the clock the fake reads.
     async fn run(&self) {
+        self.run_alerting(Notifier::disabled("live")).await;
+    }
+
+    /// [`Replay::run`] with alerts going to `notifier`.
+    async fn run_alerting(&self, notifier: Notifier) {
         let clock = self.clock.clone();
         let client =
             Client::new(self.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown).unwrap();
+        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)
+            .unwrap()
+            .with_notifier(notifier);
         let ended = tokio::time::timeout(Duration::from_secs(60), bridge.run()).await.unwrap().unwrap();
         assert_eq!(ended, Ended::ReplayDone);
     }
@@ -329,4 +342,347 @@ async fn two_sessions_roll_over_with_positions_held_overnight() {
         *local.entry(p.symbol).or_default() += p.qty;
     }
     assert_eq!(local, fake.positions());
+}
+
+/// The buy orders the broker received, as (symbol, quantity × the signal's sizing price).
+fn sent_buys(r: &Replay) -> Vec<(String, Decimal)> {
+    let signals = r.db().signals().unwrap();
+    r.fake
+        .orders()
+        .iter()
+        .filter(|o| o.side == OrderSide::Buy)
+        .map(|o| {
+            let s = signals.iter().find(|s| s.client_order_id.as_ref() == Some(&o.client_order_id)).unwrap();
+            (o.symbol.clone(), o.qty.unwrap() * Decimal::try_from(s.price).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfilled_buys_reserve_the_settled_cash_they_will_spend() {
+    let r = replay().await;
+    // The broker's cash only moves on fills, and no order fills: every buy sent stays open. The
+    // strategy's books claim more than the account has, so only settled cash binds.
+    r.fake.set_fill_mode(FillMode::Never);
+    r.fake.set_cash(Decimal::from(3_000), Decimal::from(3_000));
+    r.db().ensure_sleeve("gap_fill", 0.5, Decimal::from(10_000)).unwrap();
+    let mut config = r.config.clone();
+    config.risk.max_position_fraction = 1.0;
+    config.service.fill_timeout_secs = 0.05;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let buys = sent_buys(&r);
+    let committed: Decimal = buys.iter().map(|b| b.1).sum();
+    assert!(!buys.is_empty(), "the first entry fits");
+    assert!(committed <= Decimal::from(3_000), "open buys commit {committed} of 3000 settled: {buys:?}");
+    let signals = r.db().signals().unwrap();
+    let refused: Vec<_> =
+        signals.iter().filter(|s| s.detail.starts_with("not enough settled cash")).collect();
+    assert!(!refused.is_empty(), "later entries are refused: {signals:?}");
+    assert_eq!(r.fake.duplicate_submissions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_resumed_after_a_crash_is_rechecked_against_the_cash_rules() {
+    let r = replay().await;
+    let db = r.db();
+    db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+    // Before the crash the 09:31 run stored two entries of about 1,000 each and sent neither;
+    // the account now has settled cash for the first but not for both.
+    let slot = "2025-12-31T09:31";
+    let bar_ns = live_bridge::schedule::slot_time(slot).unwrap().0 - 60_000_000_000;
+    let data = scenario::minute_data(&scenario::universe(4));
+    let t = data.timestamps().iter().position(|&t| t == bar_ns).unwrap();
+    let mut signals = Vec::new();
+    let mut orders = Vec::new();
+    for s in &data.symbols()[..2] {
+        let (symbol, price) = (s.meta.symbol.as_str(), s.bars.close()[t]);
+        let cid = format!("tb-gap_fill-202512310931-{symbol}-b");
+        signals.push(live_bridge::db::SignalRow {
+            strategy: "gap_fill".into(),
+            slot: slot.into(),
+            bar_ns,
+            symbol: symbol.into(),
+            side: "enter".into(),
+            strength: 1.0,
+            price,
+            fraction: Some(1.0),
+            action: "order".into(),
+            detail: String::new(),
+            client_order_id: Some(cid.clone()),
+        });
+        let qty = Decimal::from((1_000.0 / price).floor() as i64);
+        orders.push(OrderRow { qty, ..row(&cid, slot, OrderState::Intent) });
+    }
+    let (first, second) = (&orders[0].client_order_id, &orders[1].client_order_id);
+    db.plan_run(("gap_fill", slot, "2025-12-31"), (25_000.0, None), &signals, &[], 0).unwrap();
+    db.add_orders(&[], &orders, 0).unwrap();
+    drop(db);
+    let (first, second) = (first.clone(), second.clone());
+    r.fake.set_cash(Decimal::from(1_500), Decimal::from(1_500));
+    let mut config = r.config.clone();
+    config.risk.max_position_fraction = 1.0;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let db = r.db();
+    let sent = db.order(&first).unwrap().unwrap();
+    assert_eq!(sent.state, OrderState::Filled, "{sent:?}");
+    let refused = db.order(&second).unwrap().unwrap();
+    assert_eq!(refused.state, OrderState::Rejected, "{refused:?}");
+    assert!(refused.detail.starts_with("not enough settled cash"), "{}", refused.detail);
+    let signal = db.signals().unwrap().into_iter().find(|s| s.client_order_id.as_ref() == Some(&second));
+    let signal = signal.unwrap();
+    assert_eq!((signal.action.as_str(), signal.detail.as_str()), ("refused", refused.detail.as_str()));
+    assert!(r.fake.orders().iter().all(|o| o.client_order_id != second), "the refused intent was never sent");
+    assert!(r.fake.cash() >= Decimal::ZERO);
+}
+
+/// A notifier posting every alert as generic JSON to each of `urls`.
+fn notifier(urls: &[String]) -> Notifier {
+    let channels: String =
+        urls.iter().map(|u| format!("[[channels]]\nkind = \"webhook\"\nurl = \"{u}\"\n")).collect();
+    let config: AlertsConfig = toml::from_str(&format!("timeout_secs = 1\nqueue = 2\n{channels}")).unwrap();
+    Notifier::start("live", &config).unwrap()
+}
+
+/// The `(kind, key)` of each alert the receiver got.
+fn received(receiver: &Receiver, n: usize) -> Vec<(String, String)> {
+    receiver
+        .wait_for(n)
+        .iter()
+        .map(|r| (r.body["kind"].as_str().unwrap().to_string(), r.body["key"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breaker_trips_kill_switch_toggles_and_the_close_are_alerted() {
+    let receiver = Receiver::start();
+    let r = replay().await;
+    // Halted before the start, and the account is 5 % below yesterday's close.
+    let switch = KillSwitch::new(&r.root.path().join("live"));
+    switch.halt("maintenance").unwrap();
+    r.fake.set_cash(Decimal::from(100_000), Decimal::from(105_300));
+    let alerts = notifier(&[format!("{}/hook", receiver.base)]);
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let got = received(&receiver, 3);
+    assert_eq!(
+        got,
+        [
+            ("kill_switch".to_string(), "ON".to_string()),
+            ("circuit_breaker".into(), "daily_loss".into()),
+            ("daily_pnl".into(), "2025-12-31".into()),
+        ],
+        "{:?}",
+        receiver.requests()
+    );
+    let body = &receiver.requests()[1].body;
+    assert!(body["detail"].as_str().unwrap().contains("5.03% below last_equity 105300"), "{body}");
+    assert_eq!(body["severity"], "critical");
+    let pnl = &receiver.requests()[2].body;
+    assert_eq!(
+        (pnl["fields"]["equity"].as_f64(), pnl["fields"]["pnl"].as_f64()),
+        (Some(100_000.0), Some(-5_300.0))
+    );
+    assert!(r.fake.orders().is_empty());
+
+    // Resumed while the service was down: the next start reports the switch off, once; the
+    // breaker, still latched, is not alerted again.
+    switch.resume().unwrap();
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let got = received(&receiver, 5);
+    assert_eq!(got[3], ("kill_switch".to_string(), "OFF".to_string()), "{got:?}");
+    assert!(got[3..].iter().all(|(kind, _)| kind != "circuit_breaker"), "{got:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_alert_channels_never_block_trading() {
+    // The same morning traded without alerts, and with every alert going to an endpoint that
+    // never answers and one that refuses connections — while reconciliation fails at start.
+    let baseline = replay().await;
+    baseline.run().await;
+    // A working receiver gets them all the same.
+    let r = replay().await;
+    // Every attempt of the start-up reconciliation fails; PRE_MARKET's succeeds.
+    for _ in 0..5 {
+        r.fake.inject(Route::Positions, Fault::Status(500));
+    }
+    let receiver = Receiver::start();
+    let urls = [ops::testing::hanging_endpoint(), ops::testing::refused_endpoint(), receiver.base.clone()];
+    let alerts = notifier(&urls);
+    r.run_alerting(alerts.clone()).await;
+    let ids = |orders: Vec<live_bridge::alpaca::model::Order>| {
+        orders.into_iter().map(|o| (o.client_order_id, o.filled_qty)).collect::<Vec<_>>()
+    };
+    assert!(!baseline.fake.orders().is_empty());
+    assert_eq!(ids(r.fake.orders()), ids(baseline.fake.orders()), "the same orders, in the same order");
+    let got = received(&receiver, 2);
+    assert_eq!(got[0], ("reconciliation".to_string(), "broker".to_string()), "{got:?}");
+    assert_eq!(got[1], ("daily_pnl".to_string(), "2025-12-31".to_string()), "{got:?}");
+    let stats = alerts.flush(Duration::from_secs(3));
+    assert!(stats.failed + stats.dropped >= 2, "the refused channel failed: {stats:?}");
+    assert_eq!(stats.sent, 2, "{stats:?}");
+}
+
+/// A 4-year synthetic market (SPY, VIX, sector ETFs, 6 stocks) ending on the replay date as a
+/// bar store under `root/store`, and a small regime model trained on it, saved as v1 under
+/// `root/models`. Returns the store's market inputs.
+fn regime_store(root: &std::path::Path) -> MarketInputs {
+    use datasets::store::{WriteMode, Writer};
+    let config = SynthConfig {
+        symbols: 6,
+        years: 4,
+        seed: 11,
+        end: scenario::replay_date(),
+        minute_days: 0,
+        minute_symbols: None,
+    };
+    let universe = Universe::new(&config).unwrap();
+    let mut writer = Writer::open(root.join("store")).unwrap();
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        writer.set_meta(meta.clone());
+        writer.write(&meta.symbol, Timeframe::Day1, &universe.daily(i), WriteMode::Append).unwrap();
+    }
+    writer.commit().unwrap();
+    let store = datasets::store::Store::open(root.join("store")).unwrap();
+    let inputs = MarketInputs::from_store(&store, &Selection::default()).unwrap();
+    let train = TrainConfig {
+        forest: ForestParams { trees: 8, ..Default::default() },
+        walk: WalkForward { min_train: 504, test_len: 252 },
+        min_samples_per_regime: 1,
+    };
+    let (_, outcome) = regimes::train_standard(&inputs, MarketRegimeRules::default(), &train).unwrap();
+    let mut model = outcome.model;
+    regimes::persist::save(&root.join("models"), &mut model).unwrap();
+    inputs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_market_records_the_regime_models_outlook() {
+    let r = replay().await;
+    let inputs = regime_store(r.root.path());
+    let mut config = r.config.clone();
+    config.service.store = Some(r.root.path().join("store"));
+    config.service.regime_models = r.root.path().join("models");
+    let r = Replay { config, ..r };
+    r.run().await;
+    let model = regimes::persist::load_latest(&r.root.path().join("models")).unwrap().unwrap();
+    // The store holds the replayed day's bar too; at 08:00 it must not count.
+    let n = inputs.len() - 1;
+    let inputs = MarketInputs::new(
+        inputs.timestamps()[..n].to_vec(),
+        inputs.market()[..n].to_vec(),
+        inputs.index().map(|i| i[..n].to_vec()),
+        inputs.members().iter().map(|m| m[..n].to_vec()).collect(),
+    )
+    .unwrap();
+    let expected = regimes::outlook(&inputs, &model.card.features.rules, Some(&model)).unwrap();
+    let call = expected.model.unwrap();
+    let row = r.db().last_regime().unwrap().expect("recorded at PRE_MARKET");
+    assert_eq!((row.day.as_str(), row.bar_day.as_str()), ("2025-12-31", "2025-12-30"));
+    assert_eq!(row.model_version, 1);
+    assert_eq!(row.today.as_deref(), expected.today.map(|r| r.name()));
+    assert!(call.tomorrow.is_some(), "the model makes a call on a 4-year history");
+    assert_eq!(row.tomorrow.as_deref(), call.tomorrow.map(|r| r.name()));
+    let votes: Vec<f64> = serde_json::from_str(row.votes.as_deref().unwrap()).unwrap();
+    assert_eq!(votes, call.votes.unwrap());
+    let status = live_bridge::status::Status::read(&r.root.path().join("live")).unwrap().to_string();
+    assert!(status.contains("regime:      2025-12-31 (close of 2025-12-30): today "), "{status}");
+    assert!(!r.fake.orders().is_empty(), "it traded as usual");
+
+    // Without a model: a warning, no row, and the day trades all the same.
+    let r = replay().await;
+    let mut config = r.config.clone();
+    config.service.store = Some(r.root.path().join("store"));
+    config.service.regime_models = r.root.path().join("no-models");
+    regime_store(r.root.path());
+    let r = Replay { config, ..r };
+    r.run().await;
+    assert_eq!(r.db().last_regime().unwrap(), None);
+    assert!(!r.fake.orders().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_market_backfills_the_store_keeps_the_minute_window_and_flags_stale_series() {
+    use datasets::store::{Store, WriteMode, Writer};
+    use datasets::{Bar, Bars, calendar};
+    let r = replay().await;
+    let universe = scenario::universe(4);
+    let date = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+    // The store stopped on 2025-12-10 (daily) and holds one session of 1-minute bars from
+    // 2025-11-03: a gap of 57 days, longer than the 10-day window.
+    let stop = calendar::daily_bar_timestamp(date(12, 10)).0;
+    let shift = (date(12, 30) - date(11, 3)).num_days() * 86_400_000_000_000;
+    let session = calendar::session(date(12, 30)).unwrap();
+    let mut writer = Writer::open(r.root.path().join("store")).unwrap();
+    let mut minute_symbols = Vec::new();
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        let daily = universe.daily(i);
+        let n = daily.timestamps().partition_point(|&t| t <= stop);
+        writer.write(&meta.symbol, Timeframe::Day1, &daily.slice(0..n), WriteMode::Append).unwrap();
+        if let Some(minute) = universe.minute(i) {
+            let old: Vec<Bar> = minute
+                .iter()
+                .filter(|b| b.ts >= session.open && b.ts < session.close)
+                .map(|b| Bar { ts: datasets::Timestamp(b.ts.0 - shift), ..b })
+                .collect();
+            writer
+                .write(&meta.symbol, Timeframe::Min1, &Bars::from_bars(old).unwrap(), WriteMode::Append)
+                .unwrap();
+            minute_symbols.push((i, meta.symbol.clone()));
+        }
+    }
+    writer.commit().unwrap();
+    let receiver = Receiver::start();
+    let mut config = r.config.clone();
+    config.service.store = Some(r.root.path().join("store"));
+    config.service.minute_window_days = 10;
+    config.service.refresh_symbols = vec!["NOPE".into()];
+    let r = Replay { config, ..r };
+    let alerts = notifier(std::slice::from_ref(&receiver.base));
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+
+    let store = Store::open(r.root.path().join("store")).unwrap();
+    let last_close = calendar::daily_bar_timestamp(date(12, 30));
+    let strategy_symbols: Vec<String> =
+        scenario::minute_data(&universe).symbols().iter().map(|s| s.meta.symbol.clone()).collect();
+    for (i, meta) in universe.symbols().iter().enumerate() {
+        let stored = store.series(&meta.symbol, Timeframe::Day1).unwrap().unwrap().to_bars().unwrap();
+        if !strategy_symbols.contains(&meta.symbol) {
+            assert_eq!(stored.timestamps().last(), Some(&stop), "{} is not refreshed", meta.symbol);
+            continue;
+        }
+        // Daily: backfilled from the day after the last stored bar through yesterday, exactly
+        // the broker's bars.
+        let daily = universe.daily(i);
+        let n = daily.timestamps().partition_point(|&t| t <= last_close.0);
+        assert_eq!(stored.timestamps(), &daily.timestamps()[..n], "{}", meta.symbol);
+        assert_eq!(stored.close(), &daily.close()[..n], "{}", meta.symbol);
+    }
+    for (i, symbol) in &minute_symbols {
+        // 1-minute: the old session is gone; the window holds yesterday's session only, and
+        // nothing for a symbol no strategy trades.
+        if !strategy_symbols.contains(symbol) {
+            assert!(store.info(symbol, Timeframe::Min1).is_none(), "{symbol}");
+            continue;
+        }
+        let stored = store.series(symbol, Timeframe::Min1).unwrap().unwrap().to_bars().unwrap();
+        let expected: Vec<i64> = universe
+            .minute(*i)
+            .unwrap()
+            .timestamps()
+            .iter()
+            .copied()
+            .filter(|&t| t >= session.open.0 && t < session.close.0)
+            .collect();
+        assert_eq!(stored.timestamps(), expected.as_slice(), "{symbol}");
+    }
+    let min1 = store.info(&minute_symbols[0].1, Timeframe::Min1).unwrap();
+    assert_eq!(min1.chunks, 1, "the minute timeframe was rewritten: {min1:?}");
+    let got = received(&receiver, 2);
+    let stale: Vec<_> = got.iter().filter(|(kind, _)| kind == "data_stale").collect();
+    assert_eq!(stale, [&("data_stale".to_string(), "NOPE 1Day".to_string())], "{got:?}");
+    assert!(!r.fake.orders().is_empty(), "the day trades as usual");
 }

@@ -13,6 +13,9 @@ use crate::db::DailySnapshot;
 use crate::safety;
 use crate::schedule::new_york;
 
+/// How often the kill switch and the breakers are looked at between steps.
+const SAFETY_WATCH: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One step of a trading day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
@@ -68,6 +71,7 @@ impl Bridge {
     async fn days(&mut self) -> Result<Ended, ServiceError> {
         self.checkpoint("start", &format!("{} strategies", self.strategies.len()))?;
         self.reconcile().await?;
+        self.watch_safety()?;
         let sessions = self.config.replay.as_ref().map(|r| r.sessions);
         let mut date = calendar::session_date(self.clock.now());
         if let Some(&(last, _)) = self.steps(date).last()
@@ -89,6 +93,7 @@ impl Bridge {
                     Step::Run(i) => self.run_strategy(i, t).await?,
                     Step::PostMarket => self.post_market(date).await?,
                 }
+                self.watch_safety()?;
                 if self.stopping() {
                     return Ok(Ended::Shutdown);
                 }
@@ -113,6 +118,12 @@ impl Bridge {
                 _ = clock.sleep_until(t) => return Ok(!self.stopping()),
                 event = self.events.recv() => event,
                 _ = shutdown.changed() => return Ok(false),
+                // The kill switch and the breakers are watched while idle too, so that a halt
+                // is alerted when it happens, not at the next run.
+                _ = tokio::time::sleep(SAFETY_WATCH) => {
+                    self.watch_safety()?;
+                    None
+                }
             };
             if let Some(event) = event {
                 self.on_event(event)?;
@@ -154,6 +165,8 @@ impl Bridge {
         {
             tracing::warn!("daily bars refresh: {e}");
         }
+        self.refresh_data().await?;
+        self.regime_outlook(date)?;
         Ok(())
     }
 
@@ -206,6 +219,7 @@ impl Bridge {
             detail: serde_json::Value::Array(books).to_string(),
         };
         self.db.write_daily(&snapshot)?;
+        self.alert_daily_pnl(&snapshot.day, account.equity, account.last_equity, positions.len())?;
         tracing::info!(
             "{date}: equity {} ({} positions, {orders} orders, {signals} signals)",
             account.equity,

@@ -8,9 +8,12 @@
 //! blindly resent. A restart reconciles with the broker first (failing closed) and resumes the
 //! runs it finds unfinished, so nothing is sent twice and no signal is lost.
 
+mod alerts;
+mod data;
 mod day;
 mod orders;
 mod reconcile;
+mod regime;
 mod run;
 
 pub use day::Ended;
@@ -21,6 +24,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datasets::calendar;
+use ops::alert::Notifier;
 use promoted::{PromotedDir, PromotedStrategy, StrategySpec};
 use tokio::sync::{mpsc, watch};
 
@@ -118,6 +122,8 @@ pub struct Bridge {
     reconciled_at: Option<datasets::Timestamp>,
     /// Settlement date of each trade date, from the broker's calendar.
     settlement: BTreeMap<NaiveDate, NaiveDate>,
+    /// Where alerts go (none until [`Bridge::with_notifier`]).
+    notifier: Notifier,
 }
 
 /// Cancels every open order at the broker — allowed while halted — and marks ours canceled
@@ -223,7 +229,15 @@ impl Bridge {
             reconciled: Err("not reconciled yet".into()),
             reconciled_at: None,
             settlement: BTreeMap::new(),
+            notifier: Notifier::disabled("live"),
         })
+    }
+
+    /// Sends the service's alerts (breakers, kill switch, reconciliation, daily P&L) to
+    /// `notifier`.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// The registered strategies.

@@ -84,6 +84,7 @@ impl Bridge {
         let cid = &order.client_order_id;
         let what = format!("{cid}: {} {} {}", order.side.as_str(), order.qty, order.symbol);
         self.checkpoint("submit", &what)?;
+        self.watch_safety()?;
         if let Some(reason) = safety::stopped(&self.switch, &self.db)? {
             tracing::warn!("{what} not sent: {reason}");
             self.db.set_order_state(cid, OrderState::NotSent, None, &reason, self.now_ns())?;
@@ -130,6 +131,7 @@ impl Bridge {
                 self.db.set_order_state(cid, OrderState::Unknown, None, &error.to_string(), self.now_ns())?;
                 if !error.is_reused_client_order_id() {
                     safety::note_error(&self.db, &self.config.risk, &error.to_string(), self.now_ns())?;
+                    self.watch_safety()?;
                 }
                 match self.client.order_by_client_id(cid).await {
                     Ok(Some(found)) => return self.apply_order(&found),
@@ -155,6 +157,7 @@ impl Bridge {
             }
             tracing::error!("{what}: rejected: {error}");
             safety::note_error(&self.db, &self.config.risk, &error.to_string(), self.now_ns())?;
+            self.watch_safety()?;
             self.db.set_order_state(cid, OrderState::Rejected, None, &error.to_string(), self.now_ns())?;
             return Ok(());
         }

@@ -30,10 +30,12 @@ impl Bridge {
             }
             Err(reason) => {
                 tracing::error!("reconciliation failed, not trading: {reason}");
+                self.alert_reconciliation(reason);
                 self.checkpoint("reconcile", &format!("failed: {reason}"))?;
             }
         }
         self.db.set_state("reconcile", outcome.as_ref().err().map_or("ok", String::as_str))?;
+        self.db.set_state(crate::status::RECONCILED_AT, &self.now_ns().to_string())?;
         self.reconciled = outcome;
         Ok(())
     }

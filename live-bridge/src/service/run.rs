@@ -186,6 +186,7 @@ impl Bridge {
         )? {
             tracing::error!("circuit breaker tripped: {reason}");
         }
+        self.watch_safety()?;
         let strategy = self.strategies[idx].strategy.clone();
         self.checkpoint("data", &format!("{} {slot}", strategy.id))?;
         let now = self.clock.now();
@@ -285,7 +286,11 @@ impl Bridge {
                     &why,
                     self.now_ns(),
                 )?,
-                None => self.submit(o).await?,
+                None => {
+                    if self.recheck_resumed_buy(o).await? {
+                        self.submit(o).await?;
+                    }
+                }
             }
         }
         let run = self.db.run(id, slot)?.expect("a planned run has a row");
@@ -373,29 +378,73 @@ impl Bridge {
                 Ok(q) => to_decimal(q).round_dp(9),
                 Err(reason) => return Ok(Err(format!("sizing: {reason:?}"))),
             };
+        let cid = client_order_id(&strategy.id, &signal.slot, &signal.symbol, OrderSide::Buy);
+        let proposed =
+            Proposed { symbol: &signal.symbol, side: OrderSide::Buy, qty, price: to_decimal(signal.price) };
+        if let Err(why) = self.check_buy(&strategy.id, &proposed, &cid).await? {
+            return Ok(Err(why));
+        }
+        Ok(Ok(intent(&strategy.id, &signal.slot, &signal.symbol, OrderSide::Buy, qty, cid)))
+    }
+
+    /// Checks a buy for `strategy` against the cash-account rules. The cash every other
+    /// pending buy (intent, open, unknown; `except` aside) has reserved counts as spent: the
+    /// broker's cash moves only on fills, so without it two buys could both count the same
+    /// settled dollars.
+    async fn check_buy(
+        &mut self,
+        strategy: &str,
+        order: &Proposed<'_>,
+        except: &str,
+    ) -> Result<Result<(), String>, ServiceError> {
         let account = match self.client.account().await {
             Ok(a) => a,
             Err(e) => return Ok(Err(format!("account unavailable: {e}"))),
         };
         let today = calendar::session_date(self.clock.now()).to_string();
         let unsettled = self.db.unsettled(&today)?;
+        let reserved = self.db.reserved_buys(except)?;
+        let all: Decimal = reserved.iter().map(|r| r.1).sum();
+        let own: Decimal = reserved.iter().filter(|r| r.0 == strategy).map(|r| r.1).sum();
         let account_held: Decimal =
-            self.db.positions()?.iter().filter(|p| p.symbol == signal.symbol).map(|p| p.qty).sum();
+            self.db.positions()?.iter().filter(|p| p.symbol == order.symbol).map(|p| p.qty).sum();
         let budget = Budget {
             equity: account.equity,
-            settled_free: account.cash - unsettled,
-            strategy_cash: cash,
+            settled_free: account.cash - unsettled - all,
+            strategy_cash: self.db.sleeve_cash(strategy)?.unwrap_or_default() - own,
             held: Decimal::ZERO,
             account_held,
             max_position_fraction: self.config.risk.max_position_fraction,
         };
-        let proposed =
-            Proposed { symbol: &signal.symbol, side: OrderSide::Buy, qty, price: to_decimal(signal.price) };
-        if let Err(refusal) = guard::check(&proposed, &budget) {
-            return Ok(Err(refusal.to_string()));
+        Ok(guard::check(order, &budget).map_err(|refusal| refusal.to_string()))
+    }
+
+    /// Rechecks a buy intent stored before a crash against the cash rules as they stand now;
+    /// one that no longer passes is marked rejected, its signal refused, with the reason.
+    /// Returns whether it may be sent.
+    async fn recheck_resumed_buy(&mut self, o: &OrderRow) -> Result<bool, ServiceError> {
+        let signal = self
+            .db
+            .run_signals(&o.strategy, &o.slot)?
+            .into_iter()
+            .find(|s| s.client_order_id.as_deref() == Some(o.client_order_id.as_str()));
+        let checked = match &signal {
+            Some(s) => {
+                let price = to_decimal(s.price);
+                let proposed = Proposed { symbol: &o.symbol, side: OrderSide::Buy, qty: o.qty, price };
+                self.check_buy(&o.strategy, &proposed, &o.client_order_id).await?
+            }
+            None => Err("no stored signal to price the resumed buy".into()),
+        };
+        let Err(why) = checked else { return Ok(true) };
+        tracing::warn!("{}: resumed buy refused: {why}", o.client_order_id);
+        self.db.set_order_state(&o.client_order_id, OrderState::Rejected, None, &why, self.now_ns())?;
+        if let Some(mut s) = signal {
+            s.action = "refused".into();
+            s.detail = why;
+            self.db.add_orders(std::slice::from_ref(&s), &[], self.now_ns())?;
         }
-        let cid = client_order_id(&strategy.id, &signal.slot, &signal.symbol, OrderSide::Buy);
-        Ok(Ok(intent(&strategy.id, &signal.slot, &signal.symbol, OrderSide::Buy, qty, cid)))
+        Ok(false)
     }
 }
 
