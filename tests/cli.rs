@@ -215,6 +215,16 @@ fn research_builds_the_default_store_and_runs_the_built_in_nightly() {
     let votes: f64 = call["votes"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
     assert!((votes - 1.0).abs() < 1e-9, "vote shares sum to one: {call}");
     assert!(call["oos_accuracy"].as_f64().unwrap() > 0.8, "{call}");
+    let vol = report["regime"]["outlook"]["realised_vol"].as_f64().unwrap();
+    assert!(vol > 1.0 && vol < 100.0, "annualised percent: {vol}");
+    assert!(stdout.contains(&format!("realised volatility {vol:.1} %")), "{stdout}");
+    // The nightly file enables discovery: the report lists its hall of fame with each outcome.
+    let discovery = &report["discovery"];
+    assert!(discovery["trials"].as_u64().unwrap() > 100, "{discovery}");
+    let genomes = discovery["genomes"].as_array().unwrap();
+    assert!(!genomes.is_empty(), "{discovery}");
+    assert!(stdout.contains("## Discovery\n\nDiscovery run "), "{stdout}");
+    assert!(stdout.contains("| # | Genome | IS Sharpe | OOS Sharpe"), "{stdout}");
     let info = info(cwd, "data/store");
     let symbols: Vec<&str> =
         info["series"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap()).collect();

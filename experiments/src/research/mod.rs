@@ -30,7 +30,9 @@ use crate::config::ResearchDiscover;
 use crate::data::data_hash;
 use crate::discover::{DataRef, DiscoverError, DiscoverGeneration, DiscoverOutcome, DiscoverSpec};
 use crate::evolution::{EvolveError, EvolveSpec, Generation, Outcome, evolve};
-use crate::research_report::{self as rr, DataSummary, FamilyReport, ResearchReport};
+use crate::research_report::{
+    self as rr, DataSummary, DiscoveredGenome, DiscoveryReport, FamilyReport, ResearchReport,
+};
 
 /// A research run that could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +240,7 @@ pub fn run(
         evals_per_s: evaluations as f64 / elapsed.max(1e-9),
         threads,
         regime: Some(regime),
+        discovery: discovery.as_ref().map(discovery_report),
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
@@ -260,6 +263,24 @@ pub fn run(
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
     db.finish_run(run_id, status, now_ns(), Some(&summary.to_string()))?;
     Ok(Outcomes { run_id, report, stopped, timing, discovery })
+}
+
+/// The report's discovery section from a discovery run.
+fn discovery_report(o: &DiscoverOutcome) -> DiscoveryReport {
+    let genomes = o
+        .candidates
+        .iter()
+        .map(|c| DiscoveredGenome {
+            genome: c.genome.to_string(),
+            in_sample_sharpe: c.in_sample.sharpe,
+            out_of_sample: c.out_of_sample.as_ref().map(|f| (f.sharpe, f.trades)),
+            deflated_sharpe: c.deflated_sharpe,
+            max_correlation: c.max_correlation,
+            candidate: c.id.filter(|_| c.passed),
+            failed: c.gates.iter().filter(|g| !g.passed).map(|g| g.gate.to_string()).collect(),
+        })
+        .collect();
+    DiscoveryReport { run_id: o.run_id, trials: o.trials, generations: o.generations, genomes }
 }
 
 /// Discovery on the research universe's chosen symbols (default: the reference symbol, plus

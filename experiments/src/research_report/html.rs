@@ -5,8 +5,9 @@ use std::fmt::{self, Write as _};
 
 use super::svg::{Series, equity_svg};
 use super::{
-    FamilyReport, NO_FAMILIES, RANK_HEADINGS, ResearchReport, data_sentence, figure_rows, footer_sentence,
-    rank_cells, regime_sentences, search_line,
+    DISCOVERY_HEADINGS, DiscoveryReport, FamilyReport, NO_FAMILIES, RANK_HEADINGS, ResearchReport,
+    data_sentence, discovery_cells, discovery_sentence, figure_rows, footer_sentence, rank_cells,
+    regime_sentences, search_line,
 };
 
 /// Line colours of the families, in rank order (cycled).
@@ -96,6 +97,10 @@ fn write_page(h: &mut String, r: &ResearchReport) -> fmt::Result {
         }
     }
 
+    if let Some(d) = &r.discovery {
+        write_discovery(h, d)?;
+    }
+
     if !r.skipped.is_empty() {
         h.push_str("<h2>Skipped</h2>\n<ul>\n");
         for (family, reason) in &r.skipped {
@@ -123,6 +128,33 @@ fn write_ranking(h: &mut String, families: &[FamilyReport]) -> fmt::Result {
                 _ => escape_html(cell),
             };
             write!(h, "<td{}>{content}</td>", num_class(col))?;
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    Ok(())
+}
+
+/// The discovery section: its sentence and the hall-of-fame table, genomes as code.
+fn write_discovery(h: &mut String, d: &DiscoveryReport) -> fmt::Result {
+    writeln!(h, "<h2>Discovery</h2>\n<p>{}</p>", escape_html(&discovery_sentence(d)))?;
+    if d.genomes.is_empty() {
+        return Ok(());
+    }
+    h.push_str("<table class=\"rank\">\n<thead><tr>");
+    for (col, heading) in DISCOVERY_HEADINGS.iter().enumerate() {
+        let class = if col == 0 || (2..7).contains(&col) { r#" class="num""# } else { "" };
+        write!(h, "<th{class}>{}</th>", escape_html(heading))?;
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for (i, g) in d.genomes.iter().enumerate() {
+        h.push_str("<tr>");
+        for (col, cell) in discovery_cells(i + 1, g).iter().enumerate() {
+            match col {
+                1 => write!(h, "<td><code>{}</code></td>", escape_html(cell))?,
+                7 => write!(h, "<td>{}</td>", escape_html(cell))?,
+                _ => write!(h, r#"<td class="num">{}</td>"#, escape_html(cell))?,
+            }
         }
         h.push_str("</tr>\n");
     }

@@ -45,6 +45,41 @@ pub struct ResearchReport {
     pub threads: usize,
     /// The market's regime at the data's last close and the model's call for the next day.
     pub regime: Option<MarketRegime>,
+    /// The GP discovery that ran after the families, when the research file enables it.
+    pub discovery: Option<DiscoveryReport>,
+}
+
+/// The discovery section: how hard GP discovery searched and how each hall-of-fame genome
+/// fared against the promotion gates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiscoveryReport {
+    /// The discovery run in the database (`tradebot runs show`).
+    pub run_id: i64,
+    /// Distinct genomes evaluated: the trials the deflated Sharpe ratio deflates by.
+    pub trials: usize,
+    /// Generations run.
+    pub generations: u32,
+    /// The hall of fame, best first.
+    pub genomes: Vec<DiscoveredGenome>,
+}
+
+/// One hall-of-fame genome of a discovery run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiscoveredGenome {
+    /// The genome as an s-expression.
+    pub genome: String,
+    /// In-sample Sharpe ratio.
+    pub in_sample_sharpe: f64,
+    /// Out-of-sample Sharpe ratio and trades (`None` when the backtest was refused).
+    pub out_of_sample: Option<(f64, usize)>,
+    /// Deflated Sharpe ratio over the run's trials.
+    pub deflated_sharpe: f64,
+    /// Highest correlation to a promoted strategy, when one runs on the same bars.
+    pub max_correlation: Option<f64>,
+    /// Its candidate id when it passed every gate; else `None` and [`Self::failed`] names why.
+    pub candidate: Option<i64>,
+    /// The gates it failed, by name.
+    pub failed: Vec<String>,
 }
 
 /// The market-regime section: today's rule regime and the learned model's next-day call.
@@ -221,7 +256,7 @@ fn regime_sentences(m: &MarketRegime) -> Vec<String> {
         let index = o.index.map_or(String::new(), |x| format!("index {}; ", fixed(x, 1, "")));
         out.push(format!(
             "At the close of {day} the market is {today} ({index}realised volatility {}).",
-            pct(o.realised_vol)
+            fixed(o.realised_vol, 1, " %")
         ));
         if let Some(call) = &o.model {
             let tomorrow =
@@ -246,6 +281,42 @@ fn regime_sentences(m: &MarketRegime) -> Vec<String> {
     }
     out.extend(m.notes.iter().cloned());
     out
+}
+
+/// Column headings of the discovery table, shared by Markdown and HTML.
+const DISCOVERY_HEADINGS: [&str; 8] =
+    ["#", "Genome", "IS Sharpe", "OOS Sharpe", "OOS trades", "DSR", "Max corr", "Outcome"];
+
+/// The discovery section's sentence.
+fn discovery_sentence(d: &DiscoveryReport) -> String {
+    let passed = d.genomes.iter().filter(|g| g.candidate.is_some()).count();
+    format!(
+        "Discovery run {} evaluated {} genomes over {} generations; {passed} of {} hall-of-fame genomes \
+         passed the promotion gates{}.",
+        d.run_id,
+        thousands(d.trials as u64),
+        d.generations,
+        d.genomes.len(),
+        if passed > 0 { " (tradebot candidates list shows them)" } else { "" }
+    )
+}
+
+/// The discovery-table cells of genome `g` at 1-based `rank`, unescaped.
+fn discovery_cells(rank: usize, g: &DiscoveredGenome) -> [String; 8] {
+    let outcome = match g.candidate {
+        Some(id) => format!("candidate {id}"),
+        None => format!("failed: {}", g.failed.join(", ")),
+    };
+    [
+        rank.to_string(),
+        g.genome.clone(),
+        ratio(g.in_sample_sharpe),
+        g.out_of_sample.map_or(DASH.into(), |(s, _)| ratio(s)),
+        g.out_of_sample.map_or(DASH.into(), |(_, n)| thousands(n as u64)),
+        ratio(g.deflated_sharpe),
+        opt_ratio(g.max_correlation),
+        outcome,
+    ]
 }
 
 /// The footer: elapsed time, evaluations, throughput and threads.
@@ -374,6 +445,18 @@ pub fn to_markdown(r: &ResearchReport) -> String {
             md += "|---|---:|---:|\n";
             for (name, is, oos) in figure_rows(f) {
                 md += &md_row(&[name, &is, &oos]);
+            }
+            md += "\n";
+        }
+    }
+
+    if let Some(d) = &r.discovery {
+        md += &format!("## Discovery\n\n{}\n\n", escape_md(&discovery_sentence(d)));
+        if !d.genomes.is_empty() {
+            md += &md_row(&DISCOVERY_HEADINGS);
+            md += "|---:|---|---:|---:|---:|---:|---:|---|\n";
+            for (i, g) in d.genomes.iter().enumerate() {
+                md += &md_row(&discovery_cells(i + 1, g));
             }
             md += "\n";
         }

@@ -82,6 +82,7 @@ fn sample() -> ResearchReport {
         evals_per_s: 331.4,
         threads: 4,
         regime: None,
+        discovery: None,
     }
 }
 
@@ -178,6 +179,72 @@ fn numbers_format_with_fixed_decimals_and_dashes() {
     assert_eq!(duration(725.0), "12m 05s");
     assert_eq!(duration(10_929.0), "3h 02m 09s");
     assert_eq!(duration(f64::NAN), "–");
+}
+
+#[test]
+fn regime_section_prints_realised_volatility_as_the_percent_it_is() {
+    let mut r = sample();
+    r.regime = Some(MarketRegime {
+        outlook: Some(regimes::Outlook {
+            day_ns: START_NS,
+            today: Some(kernel::regime::Regime::Calm),
+            index: Some(13.94),
+            realised_vol: 9.587,
+            model: None,
+        }),
+        notes: vec!["model v1 trained by this run".into()],
+    });
+    let md = to_markdown(&r);
+    assert!(
+        md.contains("At the close of 2021-01-04 the market is calm (index 13.9; realised volatility 9.6 %)."),
+        "{md}"
+    );
+    assert!(md.contains("model v1 trained by this run"));
+}
+
+/// A discovery with one genome that passed and one that failed two gates.
+fn discovery() -> DiscoveryReport {
+    let genome = |candidate: Option<i64>, failed: &[&str]| DiscoveredGenome {
+        genome: "(entry (> close (sma close 20)) | exit)".into(),
+        in_sample_sharpe: 1.234,
+        out_of_sample: candidate.map(|_| (0.91, 17)),
+        deflated_sharpe: 0.981,
+        max_correlation: None,
+        candidate,
+        failed: failed.iter().map(|s| s.to_string()).collect(),
+    };
+    DiscoveryReport {
+        run_id: 44,
+        trials: 1_891,
+        generations: 12,
+        genomes: vec![genome(Some(3), &[]), genome(None, &["oos_sharpe", "deflated_sharpe"])],
+    }
+}
+
+#[test]
+fn discovery_section_lists_the_hall_of_fame_with_each_outcome() {
+    let mut r = sample();
+    assert!(!to_markdown(&r).contains("## Discovery"));
+    r.discovery = Some(discovery());
+    let md = to_markdown(&r);
+    assert!(md.contains(
+        "## Discovery\n\nDiscovery run 44 evaluated 1,891 genomes over 12 generations; 1 of 2 hall-of-fame \
+         genomes passed the promotion gates (tradebot candidates list shows them)."
+    ));
+    assert!(md.contains("| # | Genome | IS Sharpe | OOS Sharpe | OOS trades | DSR | Max corr | Outcome |"));
+    assert!(
+        md.contains(
+            "| 1 | (entry (\\> close (sma close 20)) \\| exit) | 1.23 | 0.91 | 17 | 0.98 | – | candidate 3 |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains(
+        "| 2 | (entry (\\> close (sma close 20)) \\| exit) | 1.23 | – | – | 0.98 | – | failed: oos_sharpe, deflated_sharpe |"
+    ));
+    let html = to_html(&r);
+    assert!(html.contains("<h2>Discovery</h2>"));
+    assert!(html.contains("<td><code>(entry (&gt; close (sma close 20)) | exit)</code></td>"), "{html}");
+    assert!(html.contains("<td>failed: oos_sharpe, deflated_sharpe</td>"));
 }
 
 #[test]
