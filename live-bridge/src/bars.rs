@@ -128,10 +128,9 @@ impl BarCache {
         Ok(())
     }
 
-    /// The symbols' bars on one clock ending with the bar `needed`: the union of their
-    /// timestamps from the first one at which every symbol has traded, a bar a symbol lacks
-    /// (no trade in that minute, common on the IEX feed) filled flat at its previous close with
-    /// no volume. Fails when no symbol has the bar `needed`.
+    /// The symbols' bars up to the bar `needed`, on one clock as the research loader puts them
+    /// ([`MarketData::align`]: from the first instant every symbol has traded, a bar a symbol
+    /// lacks filled flat at its previous close). Fails when the clock does not end at `needed`.
     pub fn market_data(
         &self,
         symbols: &[String],
@@ -142,65 +141,18 @@ impl BarCache {
         for s in symbols {
             let bars = self.bars.get(&(s.clone(), timeframe)).filter(|b| !b.is_empty());
             let bars = bars.ok_or_else(|| BarsError::Missing { symbol: s.clone(), timeframe })?;
-            series.push((s, bars.iter().filter(|b| b.ts <= needed).copied().collect::<Vec<_>>()));
+            let bars = Bars::from_bars(bars.iter().filter(|b| b.ts <= needed).copied())
+                .map_err(|e| BarsError::Invalid { symbol: s.clone(), message: e.to_string() })?;
+            let meta = self.metas.get(s).cloned().unwrap_or_else(|| default_meta(s));
+            series.push(SymbolData { meta, bars });
         }
-        let start =
-            series.iter().map(|(_, b)| b.first().map_or(i64::MAX, |b| b.ts.0)).max().unwrap_or(i64::MAX);
-        let times = |b: &[Bar]| b.iter().map(|b| b.ts.0).filter(|&t| t >= start).collect::<Vec<i64>>();
-        let mut clock = times(&series[0].1);
-        if series[1..].iter().any(|(_, b)| b.len() != series[0].1.len() || times(b) != clock) {
-            clock = series.iter().flat_map(|(_, b)| times(b)).collect();
-            clock.sort_unstable();
-            clock.dedup();
-        }
-        let last = clock.last().copied().map(Timestamp);
-        if last != Some(needed) {
-            let last = last.unwrap_or(Timestamp(0));
+        let data = MarketData::align(timeframe, series)
+            .map_err(|e| BarsError::Invalid { symbol: symbols[0].clone(), message: e.to_string() })?;
+        let last = data.timestamps().last().copied().map_or(Timestamp(0), Timestamp);
+        if last != needed {
             return Err(BarsError::Stale { timeframe, last, needed });
         }
-        let mut symbols_data = Vec::with_capacity(series.len());
-        let mut filled = 0;
-        for (symbol, bars) in series {
-            let mut out = Vec::with_capacity(clock.len());
-            let mut next = bars.partition_point(|b| b.ts.0 < start);
-            let mut prev: Option<Bar> = next.checked_sub(1).map(|i| bars[i]);
-            for &t in &clock {
-                let bar = match bars.get(next) {
-                    Some(b) if b.ts.0 == t => {
-                        next += 1;
-                        *b
-                    }
-                    _ => {
-                        filled += 1;
-                        // Every symbol has a bar at or before the first instant of the clock.
-                        let p = prev.expect("a bar before the gap");
-                        let close = p.close;
-                        let (vwap, trade_count) = (p.vwap.map(|_| close), p.trade_count.map(|_| 0));
-                        Bar {
-                            ts: Timestamp(t),
-                            open: close,
-                            high: close,
-                            low: close,
-                            close,
-                            volume: 0.0,
-                            vwap,
-                            trade_count,
-                        }
-                    }
-                };
-                prev = Some(bar);
-                out.push(bar);
-            }
-            let bars = Bars::from_bars(out)
-                .map_err(|e| BarsError::Invalid { symbol: symbol.clone(), message: e.to_string() })?;
-            let meta = self.metas.get(symbol).cloned().unwrap_or_else(|| default_meta(symbol));
-            symbols_data.push(SymbolData { meta, bars });
-        }
-        if filled > 0 {
-            tracing::debug!("{filled} missing {timeframe} bars filled flat at the previous close");
-        }
-        MarketData::new(timeframe, symbols_data)
-            .map_err(|e| BarsError::Invalid { symbol: symbols[0].clone(), message: e.to_string() })
+        Ok(data)
     }
 }
 

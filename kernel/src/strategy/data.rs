@@ -71,9 +71,30 @@ impl MarketData {
         Ok(MarketData { timeframe, symbols })
     }
 
-    /// Loads `symbols` at `timeframe` from a store and keeps only the timestamps every one of
-    /// them has (a symbol listed later, or with gaps, trims the others to the common bars).
-    /// Metadata comes from the store, or is a bare equity entry when the store has none.
+    /// Puts `symbols` on one clock: the union of their timestamps from the first one at which
+    /// every symbol has a bar. A bar a symbol lacks there (no trade in that minute, common on
+    /// the IEX feed; a halted day) is filled flat at its previous close with no volume. The
+    /// research loader and the live bridge both align this way, so a strategy sees the same
+    /// bars in a backtest as live; intersecting instead would drop the bar for every symbol.
+    pub fn align(timeframe: Timeframe, symbols: Vec<SymbolData>) -> Result<Self, DataError> {
+        let first = symbols.first().ok_or(DataError::Empty("no symbols"))?;
+        if symbols.iter().all(|s| s.bars.timestamps() == first.bars.timestamps()) {
+            return MarketData::new(timeframe, symbols);
+        }
+        let start = symbols.iter().map(|s| s.bars.timestamps().first().copied().unwrap_or(i64::MAX)).max();
+        let start = start.filter(|&t| t < i64::MAX).ok_or(DataError::Empty("a symbol has no bars"))?;
+        let mut clock: Vec<i64> = symbols
+            .iter()
+            .flat_map(|s| s.bars.timestamps().iter().copied().filter(|&t| t >= start))
+            .collect();
+        clock.sort_unstable();
+        clock.dedup();
+        let symbols = symbols.into_iter().map(|s| fill_flat(s, start, &clock)).collect();
+        MarketData::new(timeframe, symbols)
+    }
+
+    /// Loads `symbols` at `timeframe` from a store, on one clock as [`MarketData::align`] puts
+    /// them. Metadata comes from the store, or is a bare equity entry when the store has none.
     pub fn from_store(store: &Store, symbols: &[&str], timeframe: Timeframe) -> Result<Self, DataError> {
         let mut loaded = Vec::with_capacity(symbols.len());
         for &symbol in symbols {
@@ -85,21 +106,7 @@ impl MarketData {
                 store.meta(symbol).cloned().unwrap_or_else(|| SymbolMeta::new(symbol, AssetClass::Equity));
             loaded.push(SymbolData { meta, bars });
         }
-        let Some(first) = loaded.first() else { return Err(DataError::Empty("no symbols")) };
-        let mut common: Vec<i64> = first.bars.timestamps().to_vec();
-        for s in &loaded[1..] {
-            let ts = s.bars.timestamps();
-            common.retain(|t| ts.binary_search(t).is_ok());
-        }
-        if common.is_empty() {
-            return Err(DataError::Empty("the symbols share no timestamp"));
-        }
-        for s in &mut loaded {
-            if s.bars.len() != common.len() {
-                s.bars = keep_timestamps(&s.bars, &common);
-            }
-        }
-        MarketData::new(timeframe, loaded)
+        MarketData::align(timeframe, loaded)
     }
 
     /// The bar timeframe.
@@ -162,11 +169,35 @@ impl MarketData {
     }
 }
 
-/// The bars of `bars` at the sorted timestamps `keep` (each of which it has).
-fn keep_timestamps(bars: &Bars, keep: &[i64]) -> Bars {
-    let ts = bars.timestamps();
-    let rows = keep.iter().map(|t| bars.bar(ts.binary_search(t).expect("a common timestamp")));
-    Bars::from_bars(rows.collect::<Vec<Bar>>()).expect("a subsequence of valid bars is valid")
+/// `s` on `clock` (sorted, from `start`, a superset of its timestamps from there): its own
+/// bars where it has them, else its previous bar's close repeated with no volume.
+fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> SymbolData {
+    let ts = s.bars.timestamps();
+    let mut next = ts.partition_point(|&t| t < start);
+    let mut out = Vec::with_capacity(clock.len());
+    for &t in clock {
+        let bar = if ts.get(next) == Some(&t) {
+            next += 1;
+            s.bars.bar(next - 1)
+        } else {
+            // Every symbol has a bar at `start`, the clock's first instant: a gap has a bar before it.
+            let prev: &Bar = out.last().expect("a bar before the gap");
+            let close = prev.close;
+            Bar {
+                ts: Timestamp(t),
+                open: close,
+                high: close,
+                low: close,
+                close,
+                volume: 0.0,
+                vwap: prev.vwap.map(|_| close),
+                trade_count: prev.trade_count.map(|_| 0),
+            }
+        };
+        out.push(bar);
+    }
+    let bars = Bars::from_bars(out).expect("flat fills between valid bars are valid bars");
+    SymbolData { meta: s.meta, bars }
 }
 
 /// xxh3 of the bars a run saw (the provenance of every stored result): per symbol its ticker, then its timestamps and OHLCV

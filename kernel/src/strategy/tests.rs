@@ -448,6 +448,37 @@ fn market_data_must_be_aligned() {
     assert!(matches!(MarketData::new(Timeframe::Day1, vec![]), Err(DataError::Empty(_))));
 }
 
+#[test]
+fn align_fills_gaps_flat_from_the_first_common_bar() {
+    let data = daily();
+    let ts = data.timestamps();
+    let a = data.symbols()[0].clone();
+    // `b` starts two bars later and lacks bar 5.
+    let mut b = data.symbols()[1].clone();
+    let kept: Vec<Bar> = (2..12).filter(|&i| i != 5).map(|i| b.bars.bar(i)).collect();
+    b.bars = Bars::from_bars(kept).unwrap();
+    let mut a12 = a.clone();
+    a12.bars = a.bars.slice(0..12);
+    let aligned = MarketData::align(Timeframe::Day1, vec![a12, b.clone()]).unwrap();
+    assert_eq!(aligned.timestamps(), &ts[2..12], "the clock starts where both have traded");
+    let (sa, sb) = (&aligned.symbols()[0].bars, &aligned.symbols()[1].bars);
+    assert_eq!(sa.close(), &a.bars.close()[2..12], "a complete symbol keeps its own bars");
+    let filled = sb.bar(3);
+    let prev_close = data.symbols()[1].bars.close()[4];
+    assert_eq!(filled.ts, Timestamp(ts[5]));
+    assert_eq!(
+        (filled.open, filled.high, filled.low, filled.close),
+        (prev_close, prev_close, prev_close, prev_close)
+    );
+    assert_eq!(filled.volume, 0.0);
+    assert_eq!(sb.bar(4), data.symbols()[1].bars.bar(6), "after the gap its own bars again");
+    // Already aligned symbols come back unchanged.
+    let same = MarketData::align(Timeframe::Day1, data.symbols().to_vec()).unwrap();
+    assert_eq!(&same, data);
+    let empty = SymbolData { meta: a.meta.clone(), bars: Bars::from_bars(Vec::<Bar>::new()).unwrap() };
+    assert!(matches!(MarketData::align(Timeframe::Day1, vec![a, empty]), Err(DataError::Empty(_))));
+}
+
 /// The portfolio run of `strategy` with default parameters on the daily universe, and the
 /// average share of its equity held in positions at the close over the bars from the first
 /// entry on.
