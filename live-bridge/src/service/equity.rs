@@ -117,8 +117,8 @@ mod tests {
         let every5 = names(d(12, 30), 5);
         assert_eq!(every5.len(), 79, "09:30 to 16:00 inclusive");
         assert_eq!((every5[0].as_str(), every5[78].as_str()), ("2025-12-30T09:30", "2025-12-30T16:00"));
-        assert_eq!(names(d(12, 30), 45).last().unwrap(), "2025-12-30T15:45", "16:00 is off the cadence");
-        assert_eq!(names(d(12, 24), 60).last().unwrap(), "2025-12-24T13:00", "early close");
+        assert_eq!(names(d(12, 30), 45).last().unwrap(), "2025-12-30T15:30", "16:00 is off the cadence");
+        assert_eq!(names(d(12, 24), 30).last().unwrap(), "2025-12-24T13:00", "early close");
         assert!(names(d(12, 25), 5).is_empty(), "Christmas");
         // July: EDT, the open is 13:30 UTC.
         assert_eq!(snapshot_times(d(7, 1), 5)[0].to_string()[11..16], *"13:30");
