@@ -380,7 +380,9 @@ mod tests {
         assert!(err.contains("service.pre_market"), "{err}");
         let err = LiveConfig::parse("[risk]\nmax_drawdown = 2.0\n").unwrap_err();
         assert!(err.contains("risk.max_drawdown"), "{err}");
-        for bad in ["equity_snapshot_minutes = 0", "equity_snapshot_minutes = 391", "equity_retention_days = -1"] {
+        for bad in
+            ["equity_snapshot_minutes = 0", "equity_snapshot_minutes = 391", "equity_retention_days = -1"]
+        {
             let err = LiveConfig::parse(&format!("[service]\n{bad}\n")).unwrap_err();
             let key = bad.split(' ').next().unwrap();
             assert!(err.contains(&format!("service.{key}")), "{err}");

@@ -1009,7 +1009,10 @@ impl Db {
     /// snapshots went.
     pub fn prune_intraday(&self, before_ns: i64) -> DbResult<usize> {
         let tx = ctx("begin", self.conn.unchecked_transaction())?;
-        let n = ctx("prune equity_intraday", tx.execute("DELETE FROM equity_intraday WHERE ts_ns < ?1", [before_ns]))?;
+        let n = ctx(
+            "prune equity_intraday",
+            tx.execute("DELETE FROM equity_intraday WHERE ts_ns < ?1", [before_ns]),
+        )?;
         ctx("prune broker_marks", tx.execute("DELETE FROM broker_marks WHERE time_ns < ?1", [before_ns]))?;
         ctx("commit", tx.commit())?;
         Ok(n)

@@ -93,7 +93,8 @@ impl Replay {
         let client =
             Client::new(self.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let bridge = Bridge::new(self.config.clone(), Arc::new(client), self.clock.clone(), shutdown).unwrap();
+        let bridge =
+            Bridge::new(self.config.clone(), Arc::new(client), self.clock.clone(), shutdown).unwrap();
         let ended = tokio::time::timeout(Duration::from_secs(120), bridge.run()).await.unwrap().unwrap();
         assert_eq!(ended, Ended::ReplayDone);
     }
@@ -209,7 +210,10 @@ async fn snapshots_follow_the_cadence_and_the_runs_that_filled_at_the_brokers_fi
     // A symbol sold in the morning keeps its last mark, from before it was sold.
     let marks = db.broker_marks().unwrap();
     let (fresh, earlier): (Vec<_>, Vec<_>) = marks.iter().partition(|m| m.2 == session.close.0);
-    assert_eq!(fresh.iter().map(|m| m.0.clone()).collect::<Vec<_>>(), held.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        fresh.iter().map(|m| m.0.clone()).collect::<Vec<_>>(),
+        held.keys().cloned().collect::<Vec<_>>()
+    );
     for (symbol, price, _) in fresh {
         assert_eq!(*price, r.mark(symbol, session.close.0), "{symbol}");
     }
@@ -245,8 +249,10 @@ async fn a_broker_failure_skips_one_snapshot_and_old_snapshots_are_pruned() {
     let db = r.db();
     let timer: Vec<IntradayEquity> =
         db.intraday(ny(0, 0).0).unwrap().into_iter().filter(|p| p.source == SnapshotSource::Timer).collect();
-    let names: Vec<String> =
-        timer.iter().map(|p| live_bridge::schedule::slot_name(Timestamp(p.ts_ns))[11..].to_string()).collect();
+    let names: Vec<String> = timer
+        .iter()
+        .map(|p| live_bridge::schedule::slot_name(Timestamp(p.ts_ns))[11..].to_string())
+        .collect();
     assert_eq!(names, ["09:30", "11:30", "12:30", "13:30", "14:30", "15:30"], "10:30 skipped");
     for p in &timer {
         r.assert_matches(p, p.ts_ns != ny(11, 30).0);
