@@ -126,22 +126,20 @@ fn secure(mut r: Response) -> Response {
     r
 }
 
-/// The `range` of a query string (default `session`); anything else is answered with 400.
-fn range(query: Option<&str>) -> Result<EquityRange, Response> {
+/// The `range` of a query string (default `session`), or why it is none.
+fn range(query: Option<&str>) -> Result<EquityRange, String> {
     let given = query.unwrap_or_default().split('&').find_map(|pair| pair.strip_prefix("range="));
     match given {
         None => Ok(EquityRange::Session),
-        Some(v) => EquityRange::parse(v).ok_or_else(|| {
-            let message = format!("400 bad request: range={v}: expected range=session or range=all\n");
-            (StatusCode::BAD_REQUEST, message).into_response()
-        }),
+        Some(v) => EquityRange::parse(v)
+            .ok_or_else(|| format!("400 bad request: range={v}: expected range=session or range=all\n")),
     }
 }
 
 /// Reads a snapshot, with the intraday range `uri` asks for, off the async threads; a read
 /// failure is logged and answered with 500.
 async fn read(app: &App, uri: &Uri) -> Result<Snapshot, Response> {
-    let range = range(uri.query())?;
+    let range = range(uri.query()).map_err(|e| (StatusCode::BAD_REQUEST, e).into_response())?;
     let sources = app.sources.clone();
     let now = ops::now_ns();
     let outcome = tokio::task::spawn_blocking(move || sources.snapshot(now, range)).await;
