@@ -59,16 +59,20 @@ struct Replay {
 /// A session of `gap_fill` (4 stocks) entering until 09:45 and holding to the close, with
 /// `service` keys added to the config's `[service]`.
 async fn replay(service: &str) -> Replay {
+    replay_from(scenario::replay_start(), service).await
+}
+
+/// [`replay`] with the service starting at `start`.
+async fn replay_from(start: Timestamp, service: &str) -> Replay {
     let root = tempfile::tempdir().unwrap();
     let (universe, data, _) = scenario::promoted_gap_fill(root.path(), 4);
-    let clock = Arc::new(HookedClock {
-        inner: SimulatedClock::new(scenario::replay_start()),
-        hooks: Mutex::new(Vec::new()),
-    });
+    let clock = Arc::new(HookedClock { inner: SimulatedClock::new(start), hooks: Mutex::new(Vec::new()) });
     let fake = Arc::new(FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap());
     scenario::serve(&fake, &universe);
     let text = scenario::config_toml(root.path(), &fake, "[strategies.gap_fill]\nuntil = \"09:45\"\n")
         .replacen("[service]\n", &format!("[service]\n{service}\n"), 1);
+    let from = calendar::to_new_york(scenario::replay_start()).to_rfc3339();
+    let text = text.replacen(&from, &calendar::to_new_york(start).to_rfc3339(), 1);
     let config = LiveConfig::parse(&text).unwrap();
     Replay { root, fake, config, clock, data }
 }
@@ -263,4 +267,23 @@ async fn a_broker_failure_skips_one_snapshot_and_old_snapshots_are_pruned() {
     let all = db.intraday(0).unwrap();
     assert!(all.iter().all(|p| p.ts_ns != old.ts_ns) && all.iter().any(|p| p.ts_ns == kept.ts_ns));
     assert!(db.broker_marks().unwrap().iter().all(|m| m.0 != "OLD"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_mid_session_takes_only_the_latest_missed_snapshot() {
+    let r = replay_from(ny(11, 2), "equity_snapshot_minutes = 30").await;
+    r.run().await;
+    let db = r.db();
+    let times: Vec<String> = db
+        .intraday(0)
+        .unwrap()
+        .iter()
+        .map(|p| live_bridge::schedule::slot_name(Timestamp(p.ts_ns))[11..].to_string())
+        .collect();
+    // 09:30 to 10:30 were due long ago; 11:00's is taken on starting, at 11:02.
+    let expected =
+        ["11:02", "11:30", "12:00", "12:30", "13:00", "13:30", "14:00", "14:30", "15:00", "15:30", "16:00"];
+    assert_eq!(times, expected);
+    assert!(r.fake.orders().is_empty(), "every run was missed");
+    assert!(db.intraday(0).unwrap().iter().all(|p| p.equity == Decimal::from(100_000)));
 }
