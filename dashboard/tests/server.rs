@@ -375,3 +375,29 @@ async fn intraday_equity_is_served_for_the_session_or_every_snapshot_kept() {
     let (_, html) = get_text(addr, "/").await;
     assert!(html.contains(r#"<b id="equity-value">100300.25</b>at 2026-01-02 09:35:00 EST"#), "headline");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_database_without_intraday_tables_still_serves_the_books() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = populate(dir.path());
+    // As written by a live service built before intraday equity.
+    let conn = rusqlite::Connection::open(sources.live_db()).unwrap();
+    conn.execute_batch("DROP TABLE equity_intraday; DROP TABLE broker_marks;").unwrap();
+    drop(conn);
+    let addr = start(sources).await;
+    let e = get_json(addr, "/api/equity").await;
+    assert!(e["intraday"]["points"].as_array().unwrap().is_empty());
+    assert!(e["intraday"]["source"].as_str().unwrap().contains("predates"), "{e}");
+    assert_eq!(e["points"].as_array().unwrap().len(), 2);
+    let p = get_json(addr, "/api/positions").await;
+    assert_eq!(
+        (dec(&p[2]["mark"]["price"]), p[2]["mark"]["source"].as_str()),
+        (Decimal::from(190), Some("fill"))
+    );
+    let (status, html) = get_text(addr, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("no intraday equity snapshot yet")
+            && html.contains(r#"<b id="equity-value">100250.50</b>"#)
+    );
+}
