@@ -124,6 +124,9 @@ fn headless_chromium_shows_equity_positions_and_the_kill_switch() {
         "TRIPPED: daily_loss",
         "order rejected: insufficient &lt;buying&gt; power",
         "<polyline",
+        r#"<svg id="equity-intraday""#,
+        "session 2025-12-31, 80 points",
+        r#"<b id="unrealised-total" class="up">+40.00</b>"#,
     ] {
         assert!(dom.contains(needle), "the page in chromium lacks {needle:?}:\n{dom}");
     }

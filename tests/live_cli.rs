@@ -34,7 +34,14 @@ async fn day() -> (tempfile::TempDir, FakeAlpaca, std::path::PathBuf) {
     let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
     let fake = fake(&universe).await;
     let config = root.path().join("live.toml");
-    std::fs::write(&config, scenario::config_toml(root.path(), &fake, SHORT_DAY)).unwrap();
+    // Equity snapshots every 30 minutes (not 5) to 16:00: the kills stay spread over the
+    // trading, and a few land on a snapshot.
+    let text = scenario::config_toml(root.path(), &fake, SHORT_DAY).replacen(
+        "[service]\n",
+        "[service]\nequity_snapshot_minutes = 30\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
     (root, fake, config)
 }
 

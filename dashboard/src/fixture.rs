@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Sources;
 use live_bridge::alpaca::model::OrderSide;
-use live_bridge::db::{DailySnapshot, Db, OrderRow, OrderState, SignalRow};
+use live_bridge::db::{DailySnapshot, Db, IntradayEquity, OrderRow, OrderState, SignalRow, SnapshotSource};
 use live_bridge::safety::KillSwitch;
 use ops::db::{ErrorRecord, OpsDb};
 use rust_decimal::Decimal;
@@ -62,6 +62,10 @@ fn buy(id: &str, strategy: &str, slot: &str, symbol: &str, qty: i64) -> OrderRow
 /// - a pending order (intent) for 3 OPEN from the 10:15 run; an adopted `manual` position of 5
 ///   MANL that no price was ever seen for;
 /// - daily snapshots: 2025-12-30 equity 100,000 (prev 99,500), 2025-12-31 100,250.50;
+/// - intraday snapshots ([`intraday_points`]): 3 on 2025-12-30, and on 2025-12-31 one every 5
+///   minutes from 09:30 to 16:00 (ending at 100,250.50) plus one after the 09:32 fill; the
+///   broker's marks GAPX 26.80 at 09:40 (older than the 10:15 run's 27.00) and AAPL 191.25 at
+///   15:55 (newer than its fill at 190: +25.00);
 /// - checkpoints `pre_market` (08:00), `data` (10:15) and `submit` (10:16); reconcile `ok`;
 ///   breaker `daily_loss` tripped; the kill switch on with reason `broker outage`;
 /// - two errors in `ops.db`, one of them two days old.
@@ -147,6 +151,14 @@ pub fn populate(root: &Path) -> Sources {
     };
     db.write_daily(&snapshot("2025-12-30", "100000", "99500")).unwrap();
     db.write_daily(&snapshot("2025-12-31", "100250.50", "100000")).unwrap();
+    for p in intraday_points() {
+        let marks: Vec<(String, Decimal)> = match p.ts_ns {
+            t if t == OPEN_NS + 10 * MIN => vec![("GAPX".into(), d("26.80"))],
+            t if t == OPEN_NS + 385 * MIN => vec![("AAPL".into(), d("191.25"))],
+            _ => Vec::new(),
+        };
+        db.write_intraday(&p, &marks).unwrap();
+    }
     db.trip("daily_loss", "equity 96000 is 4.00% below last_equity 100000 (limit 3.00%)", OPEN_NS + 50 * MIN)
         .unwrap();
     KillSwitch::new(&live).halt("broker outage").unwrap();
@@ -167,6 +179,37 @@ pub fn populate(root: &Path) -> Sources {
     ])
     .unwrap();
     Sources { live_dir: live, ops_db }
+}
+
+/// The intraday equity snapshots [`populate`] writes, oldest first: 2025-12-30 at 09:30, 12:45
+/// and 16:00 (99,500 → 100,000); 2025-12-31 every 5 minutes from 09:30 (100,000) to 16:00
+/// (100,250.50) along a wobbling line, dipping below the previous close early, and one `fills`
+/// snapshot at 09:32 — 83 in all, 80 of them on 2025-12-31.
+pub fn intraday_points() -> Vec<IntradayEquity> {
+    let point = |ts_ns, equity: Decimal, last: &str, source| IntradayEquity {
+        ts_ns,
+        equity,
+        last_equity: d(last),
+        cash: d("50000"),
+        long_value: equity - d("50000"),
+        unrealised: Some(equity - d("100000")),
+        source,
+    };
+    let day_before = OPEN_NS - 24 * 60 * MIN;
+    let mut out: Vec<IntradayEquity> = [(0, "99500"), (195, "99800"), (390, "100000")]
+        .into_iter()
+        .map(|(m, e)| point(day_before + m * MIN, d(e), "99500", SnapshotSource::Timer))
+        .collect();
+    for k in 0..=78_i64 {
+        let trend = Decimal::new(25_050 * k / 78, 2);
+        let wobble = if k == 78 { 0 } else { ((k * 37) % 11 - 5) * 12 - if k < 20 { 60 } else { 0 } };
+        let equity = d("100000") + trend + Decimal::from(wobble);
+        out.push(point(OPEN_NS + 5 * k * MIN, equity, "100000", SnapshotSource::Timer));
+        if k == 0 {
+            out.push(point(OPEN_NS + 2 * MIN, d("99990.10"), "100000", SnapshotSource::Fills));
+        }
+    }
+    out
 }
 
 /// Writes [`TOKEN`] to `path` with mode 600, as `--token-file` expects it.

@@ -49,8 +49,11 @@ pub struct Summary {
     pub as_of_ns: i64,
     /// The session shown (the latest with runs, else today in New York).
     pub session_day: Option<String>,
-    /// The latest account equity snapshot.
+    /// The latest account equity: today's newest intraday snapshot while the session has no
+    /// daily one yet, else the last session's close.
     pub equity: Option<EquityPoint>,
+    /// When that equity was read, for an intraday snapshot (`None`: a session's close).
+    pub equity_at_ns: Option<i64>,
     /// Its change against the previous close's equity.
     pub equity_change: Option<Decimal>,
     /// The bridge's books now: cash of every sleeve.
@@ -91,7 +94,15 @@ impl Summary {
         positions: &[PositionView],
         strategies: &[StrategyView],
     ) {
-        self.equity = curve.points.last().cloned();
+        let daily = curve.points.last();
+        let intraday = curve.intraday.points.last().filter(|p| {
+            let day = datasets::calendar::session_date(datasets::Timestamp(p.time_ns)).to_string();
+            daily.is_none_or(|d| day > d.day)
+        });
+        (self.equity, self.equity_at_ns) = match intraday {
+            Some(p) => (Some(p.as_daily()), Some(p.time_ns)),
+            None => (daily.cloned(), None),
+        };
         self.equity_change = self.equity.as_ref().map(|p| p.equity - p.last_equity);
         self.book_cash = strategies.iter().filter_map(|s| s.cash).sum();
         self.market_value = positions.iter().map(|p| p.market_value.unwrap_or(p.cost)).sum();
@@ -140,13 +151,86 @@ impl Checkpoint {
     }
 }
 
-/// The equity curve and where its points come from.
+/// The equity curves — each session's close, and the intraday snapshots — and where their
+/// points come from.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct EquityCurve {
+    /// What the daily points are, in words.
+    pub source: String,
+    /// The account's equity after each session, oldest first.
+    pub points: Vec<EquityPoint>,
+    /// The intraday snapshots of the range asked for.
+    pub intraday: IntradayCurve,
+}
+
+/// Which intraday snapshots are shown: `?range=session` (the default) or `?range=all`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EquityRange {
+    /// The session of the newest snapshot (today's, once the market has opened).
+    #[default]
+    Session,
+    /// Every snapshot kept (the live service keeps `equity_retention_days`).
+    All,
+}
+
+impl EquityRange {
+    /// Parses a `range` query value.
+    pub fn parse(s: &str) -> Option<EquityRange> {
+        match s {
+            "session" => Some(EquityRange::Session),
+            "all" => Some(EquityRange::All),
+            _ => None,
+        }
+    }
+
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EquityRange::Session => "session",
+            EquityRange::All => "all",
+        }
+    }
+}
+
+/// The account's intraday equity snapshots.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IntradayCurve {
+    /// The range shown.
+    pub range: EquityRange,
+    /// The session shown (New York date) with the range `session`; `None` before any snapshot.
+    pub session: Option<String>,
     /// What the points are, in words.
     pub source: String,
     /// Oldest first.
-    pub points: Vec<EquityPoint>,
+    pub points: Vec<IntradayPoint>,
+}
+
+/// The account as the broker reported it at one instant of a session.
+#[derive(Clone, Debug, Serialize)]
+pub struct IntradayPoint {
+    /// When (UTC ns).
+    pub time_ns: i64,
+    /// Account equity.
+    pub equity: Decimal,
+    /// Equity at the previous close.
+    pub last_equity: Decimal,
+    /// Cash, settled or not.
+    pub cash: Decimal,
+    /// Long market value.
+    pub long_value: Decimal,
+    /// The positions' unrealised P&L at the broker's prices, when they could be read.
+    pub unrealised: Option<Decimal>,
+    /// `timer` (the cadence) or `fills` (after a run whose orders filled).
+    pub source: String,
+}
+
+impl IntradayPoint {
+    /// The point as a headline figure for its session.
+    pub fn as_daily(&self) -> EquityPoint {
+        let day = datasets::calendar::session_date(datasets::Timestamp(self.time_ns));
+        EquityPoint { day: day.to_string(), equity: self.equity, last_equity: self.last_equity }
+    }
 }
 
 /// One point: the account's equity after a session.
@@ -165,9 +249,9 @@ pub struct EquityPoint {
 pub struct Mark {
     /// Price.
     pub price: Decimal,
-    /// When (a signal's bar start, or the fill's update).
+    /// When (a signal's bar start, the fill's update, or the broker snapshot).
     pub time_ns: i64,
-    /// `signal bar close` or `fill`.
+    /// `signal bar close`, `fill` or `broker`.
     pub source: String,
 }
 

@@ -9,8 +9,8 @@ use datasets::Timestamp;
 use datasets::calendar::to_new_york;
 use rust_decimal::Decimal;
 
-use crate::model::{Checkpoint, Snapshot};
-use crate::svg::equity_svg;
+use crate::model::{Checkpoint, EquityRange, Snapshot};
+use crate::svg::{equity_svg, intraday_svg};
 
 /// Seconds between refreshes by the page's script.
 pub const REFRESH_SECS: u32 = 5;
@@ -60,7 +60,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1rem 2rem;color:#1f2328}\
-h1{font-size:1.3rem}h2{font-size:1.05rem;margin:1.4rem 0 .4rem}\
+h1{font-size:1.3rem}h2{font-size:1.05rem;margin:1.4rem 0 .4rem}h3{font-size:.95rem;margin:1rem 0 .3rem}\
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
 .num{text-align:right}.up{color:#1a7f37}.down{color:#cf222e}.bad{color:#fff;background:#cf222e;padding:0 .4rem;border-radius:3px}\
 .ok{color:#fff;background:#1a7f37;padding:0 .4rem;border-radius:3px}.note{color:#666;font-size:.9em}\
@@ -79,7 +79,7 @@ pub fn page(snap: &Snapshot) -> String {
 (function() {{
   var refreshes = 0;
   function refresh() {{
-    fetch('/fragment', {{credentials: 'same-origin', cache: 'no-store'}})
+    fetch('/fragment' + location.search, {{credentials: 'same-origin', cache: 'no-store'}})
       .then(function(r) {{ if (!r.ok) throw new Error(r.status); return r.text(); }})
       .then(function(html) {{
         document.getElementById('content').innerHTML = html;
@@ -125,7 +125,11 @@ fn summary(h: &mut String, snap: &Snapshot) {
         opt(&s.session_day)
     );
     let (equity, day) = s.equity.as_ref().map_or(("—".to_string(), String::new()), |p| {
-        (money(p.equity), format!("after {}", escape(&p.day)))
+        let when = match s.equity_at_ns {
+            Some(t) => format!("at {}", ny_time(t)),
+            None => format!("after {}", escape(&p.day)),
+        };
+        (money(p.equity), when)
     });
     let change = s
         .equity_change
@@ -188,9 +192,45 @@ fn summary(h: &mut String, snap: &Snapshot) {
 }
 
 fn equity(h: &mut String, snap: &Snapshot) {
+    let intraday = &snap.equity.intraday;
+    let toggle: Vec<String> = [(EquityRange::Session, "session"), (EquityRange::All, "all kept")]
+        .iter()
+        .map(|&(range, text)| {
+            if range == intraday.range {
+                format!(r#"<b>{text}</b>"#)
+            } else {
+                format!(r#"<a href="?range={}">{text}</a>"#, range.as_str())
+            }
+        })
+        .collect();
+    let shown = match (&intraday.session, intraday.range) {
+        (Some(day), EquityRange::Session) => format!("session {}", escape(day)),
+        _ => "every snapshot kept".to_string(),
+    };
     let _ = write!(
         h,
-        r#"<h2>Equity</h2>{}<p class="note" id="equity-source">{}</p>"#,
+        r#"<h2>Equity</h2><p class="note" id="equity-range">intraday: {} · {shown}, {} points</p>{}"#,
+        toggle.join(" · "),
+        intraday.points.len(),
+        intraday_svg(intraday)
+    );
+    if let Some(p) = intraday.points.last() {
+        let u = p
+            .unrealised
+            .map_or("—".to_string(), |u| format!(r#"<span class="{}">{}</span>"#, class_of(u), signed(u)));
+        let _ = write!(
+            h,
+            r#"<p id="equity-last">at {}: equity <b>{}</b> · cash {} · long {} · unrealised {u}</p>"#,
+            ny_time(p.time_ns),
+            money(p.equity),
+            money(p.cash),
+            money(p.long_value)
+        );
+    }
+    let _ = write!(
+        h,
+        r#"<p class="note" id="intraday-source">{}</p><h3>Session closes</h3>{}<p class="note" id="equity-source">{}</p>"#,
+        escape(&intraday.source),
         equity_svg(&snap.equity.points),
         escape(&snap.equity.source)
     );

@@ -16,17 +16,19 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction};
 use rust_decimal::Decimal;
 
 use crate::model::{
-    Breaker, Checkpoint, EquityCurve, EquityPoint, KillSwitchState, Mark, OrderView, PositionView, RunView,
-    SignalView, Snapshot, StrategyView,
+    Breaker, Checkpoint, EquityCurve, EquityPoint, EquityRange, IntradayCurve, IntradayPoint,
+    KillSwitchState, Mark, OrderView, PositionView, RunView, SignalView, Snapshot, StrategyView,
 };
 
 /// How long a read waits on a lock (only a checkpoint truncating the WAL can hold one).
 const BUSY: Duration = Duration::from_secs(2);
 /// Rows of the error log shown.
 pub const ERRORS_SHOWN: usize = 20;
-/// The live service writes one equity point per session today; says so wherever the curve is shown.
-pub const EQUITY_SOURCE: &str = "daily account equity after each session's close (live.db portfolio_daily); \
-     the live service records no intraday equity points yet, so today's moves show as unrealised P&L";
+/// What the daily curve shows; said under it.
+pub const EQUITY_SOURCE: &str = "account equity after each session's close (live.db portfolio_daily)";
+/// What the intraday curve shows; said under it.
+pub const INTRADAY_SOURCE: &str = "account equity from the broker every equity_snapshot_minutes of the \
+     session and after each run that filled (live.db equity_intraday)";
 
 /// A database could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +53,8 @@ impl Sources {
         self.live_dir.join("live.db")
     }
 
-    /// Reads everything the page shows, at `now_ns`.
-    pub fn snapshot(&self, now_ns: i64) -> Result<Snapshot, ReadError> {
+    /// Reads everything the page shows at `now_ns`, with the intraday equity of `range`.
+    pub fn snapshot(&self, now_ns: i64, range: EquityRange) -> Result<Snapshot, ReadError> {
         let live_db = self.live_db();
         let mut notes = Vec::new();
         let reason = KillSwitch::new(&self.live_dir).halted();
@@ -61,7 +63,7 @@ impl Sources {
         match open(&live_db)? {
             Some(mut conn) => {
                 let tx = conn.transaction().map_err(|e| err(&live_db, e))?;
-                read_live(&tx, now_ns, &mut snap).map_err(|e| err(&live_db, e))?;
+                read_live(&tx, now_ns, range, &mut snap).map_err(|e| err(&live_db, e))?;
             }
             None => notes.push(format!(
                 "no live database at {}: the live service has not run here",
@@ -111,7 +113,12 @@ fn has_table(tx: &Transaction<'_>, table: &str) -> rusqlite::Result<bool> {
     .map(|n| n > 0)
 }
 
-fn read_live(tx: &Transaction<'_>, now_ns: i64, snap: &mut Snapshot) -> rusqlite::Result<()> {
+fn read_live(
+    tx: &Transaction<'_>,
+    now_ns: i64,
+    range: EquityRange,
+    snap: &mut Snapshot,
+) -> rusqlite::Result<()> {
     if !has_table(tx, "runs")? {
         snap.summary.notes.push("the live database has no tables yet".into());
         return Ok(());
@@ -121,6 +128,7 @@ fn read_live(tx: &Transaction<'_>, now_ns: i64, snap: &mut Snapshot) -> rusqlite
         day.unwrap_or_else(|| datasets::calendar::session_date(datasets::Timestamp(now_ns)).to_string());
     snap.summary.session_day = Some(day.clone());
     snap.equity = equity(tx)?;
+    snap.equity.intraday = intraday(tx, range)?;
     snap.positions = positions(tx)?;
     snap.orders = orders(tx, &day)?;
     (snap.signals, snap.summary.gap_candidates) = signals(tx, &day)?;
@@ -150,11 +158,48 @@ fn equity(tx: &Transaction<'_>) -> rusqlite::Result<EquityCurve> {
             Ok(EquityPoint { day, equity: dec(&equity), last_equity: dec(&last) })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(EquityCurve { source: EQUITY_SOURCE.into(), points })
+    Ok(EquityCurve { source: EQUITY_SOURCE.into(), points, intraday: IntradayCurve::default() })
 }
 
-/// The latest price the bridge saw for each symbol: a signal bar's close or a fill's average
-/// price, whichever is newer.
+/// The intraday snapshots of `range`: every one kept, or those of the newest one's session.
+fn intraday(tx: &Transaction<'_>, range: EquityRange) -> rusqlite::Result<IntradayCurve> {
+    let mut curve = IntradayCurve { range, source: INTRADAY_SOURCE.into(), ..IntradayCurve::default() };
+    if !has_table(tx, "equity_intraday")? {
+        curve.source = "no intraday equity: the live service that wrote live.db predates it".into();
+        return Ok(curve);
+    }
+    let newest: Option<i64> = tx.query_row("SELECT MAX(ts_ns) FROM equity_intraday", [], |r| r.get(0))?;
+    let Some(newest) = newest else { return Ok(curve) };
+    let session = datasets::calendar::session_date(datasets::Timestamp(newest));
+    let since = match range {
+        EquityRange::Session => {
+            curve.session = Some(session.to_string());
+            datasets::calendar::daily_bar_timestamp(session).0
+        }
+        EquityRange::All => i64::MIN,
+    };
+    let mut stmt = tx.prepare(
+        "SELECT ts_ns, equity, last_equity, cash, long_value, unrealised, source
+         FROM equity_intraday WHERE ts_ns >= ?1 ORDER BY ts_ns",
+    )?;
+    let rows = stmt.query_map([since], |r| {
+        let text = |i| r.get::<_, String>(i).map(|s| dec(&s));
+        Ok(IntradayPoint {
+            time_ns: r.get(0)?,
+            equity: text(1)?,
+            last_equity: text(2)?,
+            cash: text(3)?,
+            long_value: text(4)?,
+            unrealised: r.get::<_, Option<String>>(5)?.map(|s| dec(&s)),
+            source: r.get(6)?,
+        })
+    })?;
+    curve.points = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(curve)
+}
+
+/// The latest price the bridge saw for each symbol: a signal bar's close, a fill's average
+/// price or the broker's price at the last intraday equity snapshot, whichever is newest.
 fn marks(tx: &Transaction<'_>) -> rusqlite::Result<BTreeMap<String, Mark>> {
     let mut marks: BTreeMap<String, Mark> = BTreeMap::new();
     let mut keep = |symbol: String, mark: Mark| {
@@ -184,6 +229,15 @@ fn marks(tx: &Transaction<'_>) -> rusqlite::Result<BTreeMap<String, Mark>> {
         let qty = dec(&qty);
         if qty > Decimal::ZERO {
             keep(symbol, Mark { price: (dec(&notional) / qty).round_dp(4), time_ns, source: "fill".into() });
+        }
+    }
+    if has_table(tx, "broker_marks")? {
+        let mut stmt = tx.prepare("SELECT symbol, price, time_ns FROM broker_marks")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (symbol, price, time_ns) = row?;
+            keep(symbol, Mark { price: dec(&price), time_ns, source: "broker".into() });
         }
     }
     Ok(marks)

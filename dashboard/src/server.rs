@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::model::Snapshot;
+use crate::model::{EquityRange, Snapshot};
 use crate::page;
 use crate::read::Sources;
 use crate::token::Token;
@@ -37,7 +37,8 @@ struct App {
 }
 
 /// The router: `/`, `/fragment` and `/api/{snapshot,summary,equity,positions,orders,signals,
-/// strategies,errors}`, behind the token.
+/// strategies,errors}`, behind the token. Each takes `?range=session|all`: the intraday equity
+/// of the newest session (the default) or every snapshot kept.
 pub fn router(sources: Sources, token: Token) -> Router {
     let app = App { sources: Arc::new(sources), token: Arc::new(token) };
     Router::new()
@@ -125,11 +126,23 @@ fn secure(mut r: Response) -> Response {
     r
 }
 
-/// Reads a snapshot off the async threads; a read failure is logged and answered with 500.
-async fn read(app: &App) -> Result<Snapshot, Response> {
+/// The `range` of a query string (default `session`), or why it is none.
+fn range(query: Option<&str>) -> Result<EquityRange, String> {
+    let given = query.unwrap_or_default().split('&').find_map(|pair| pair.strip_prefix("range="));
+    match given {
+        None => Ok(EquityRange::Session),
+        Some(v) => EquityRange::parse(v)
+            .ok_or_else(|| format!("400 bad request: range={v}: expected range=session or range=all\n")),
+    }
+}
+
+/// Reads a snapshot, with the intraday range `uri` asks for, off the async threads; a read
+/// failure is logged and answered with 500.
+async fn read(app: &App, uri: &Uri) -> Result<Snapshot, Response> {
+    let range = range(uri.query()).map_err(|e| (StatusCode::BAD_REQUEST, e).into_response())?;
     let sources = app.sources.clone();
     let now = ops::now_ns();
-    let outcome = tokio::task::spawn_blocking(move || sources.snapshot(now)).await;
+    let outcome = tokio::task::spawn_blocking(move || sources.snapshot(now, range)).await;
     match outcome {
         Ok(Ok(snap)) => Ok(snap),
         Ok(Err(e)) => {
@@ -140,22 +153,22 @@ async fn read(app: &App) -> Result<Snapshot, Response> {
     }
 }
 
-async fn index(State(app): State<App>) -> Response {
-    match read(&app).await {
+async fn index(State(app): State<App>, uri: Uri) -> Response {
+    match read(&app, &uri).await {
         Ok(snap) => Html(page::page(&snap)).into_response(),
         Err(r) => r,
     }
 }
 
-async fn fragment(State(app): State<App>) -> Response {
-    match read(&app).await {
+async fn fragment(State(app): State<App>, uri: Uri) -> Response {
+    match read(&app, &uri).await {
         Ok(snap) => Html(page::fragment(&snap)).into_response(),
         Err(r) => r,
     }
 }
 
-async fn api_snapshot(State(app): State<App>) -> Response {
-    match read(&app).await {
+async fn api_snapshot(State(app): State<App>, uri: Uri) -> Response {
+    match read(&app, &uri).await {
         Ok(snap) => Json(snap).into_response(),
         Err(r) => r,
     }
@@ -164,7 +177,7 @@ async fn api_snapshot(State(app): State<App>) -> Response {
 /// `/api/NAME`: the snapshot's field NAME.
 async fn api_part(State(app): State<App>, request: Request) -> Response {
     let name = request.uri().path().trim_start_matches("/api/").to_string();
-    match read(&app).await {
+    match read(&app, request.uri()).await {
         Ok(snap) => {
             let mut all = serde_json::to_value(&snap).unwrap_or(Value::Null);
             let part = all.get_mut(&name).map(Value::take).unwrap_or_else(|| json!(null));

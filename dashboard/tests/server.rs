@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{client, start};
-use dashboard::fixture::{TOKEN, files, populate};
+use dashboard::fixture::{self, TOKEN, files, populate};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -76,9 +76,10 @@ async fn json_endpoints_report_the_session_books_and_safety_state() {
     assert_eq!(dec(&s["equity"]["equity"]), "100250.50".parse().unwrap());
     assert_eq!(s["equity"]["day"], "2025-12-31");
     assert_eq!(dec(&s["equity_change"]), "250.50".parse().unwrap());
-    assert_eq!(dec(&s["unrealised"]), Decimal::from(15));
+    assert!(s["equity_at_ns"].is_null(), "the session's close, not an intraday snapshot");
+    assert_eq!(dec(&s["unrealised"]), Decimal::from(15 + 25), "GAPX +15, AAPL +25 at the broker's price");
     assert_eq!(dec(&s["book_cash"]), Decimal::from(49_745 + 36_200), "50,000 − 255 and 40,000 − 3,800");
-    assert_eq!(dec(&s["market_value"]), Decimal::from(270 + 500 + 3_800), "MANL unpriced: at cost");
+    assert_eq!(dec(&s["market_value"]), Decimal::from(270 + 500 + 3_825), "MANL unpriced: at cost");
     assert_eq!(s["kill_switch"]["on"], true);
     assert_eq!(s["kill_switch"]["reason"], "halted: broker outage");
     assert_eq!(s["breakers"][0]["name"], "daily_loss");
@@ -94,7 +95,8 @@ async fn json_endpoints_report_the_session_books_and_safety_state() {
     let days: Vec<&str> =
         e["points"].as_array().unwrap().iter().map(|p| p["day"].as_str().unwrap()).collect();
     assert_eq!(days, ["2025-12-30", "2025-12-31"]);
-    assert!(e["source"].as_str().unwrap().contains("no intraday equity points"));
+    assert!(e["source"].as_str().unwrap().contains("portfolio_daily"));
+    assert_eq!(e["intraday"]["points"].as_array().unwrap().len(), 80, "the session's, by default");
 
     let p = get_json(addr, "/api/positions").await;
     let p = p.as_array().unwrap();
@@ -108,12 +110,14 @@ async fn json_endpoints_report_the_session_books_and_safety_state() {
     assert_eq!(dec(&p[0]["unrealised"]), Decimal::from(15));
     assert_eq!(dec(&p[0]["unrealised_pct"]), "5.88".parse().unwrap());
     assert!(p[1]["mark"].is_null() && p[1]["unrealised"].is_null(), "no price was seen for MANL");
-    // AAPL: the fill at 190 is newer than the signal at 189.
+    // AAPL: the broker's price at the 15:55 snapshot is newer than the fill at 190 (and the
+    // signal at 189); GAPX's broker price at 09:40 is older than the 10:15 run's bar.
     assert_eq!(
         (dec(&p[2]["mark"]["price"]), p[2]["mark"]["source"].as_str()),
-        (Decimal::from(190), Some("fill"))
+        ("191.25".parse().unwrap(), Some("broker"))
     );
-    assert_eq!(dec(&p[2]["unrealised"]), Decimal::ZERO);
+    assert_eq!(p[2]["mark"]["time_ns"], fixture::OPEN_NS + 385 * fixture::MIN);
+    assert_eq!(dec(&p[2]["unrealised"]), Decimal::from(25));
 
     let o = get_json(addr, "/api/orders").await;
     let ids: Vec<(&str, &str)> = o
@@ -149,6 +153,7 @@ async fn json_endpoints_report_the_session_books_and_safety_state() {
     assert_eq!(st[0]["last_run"]["status"], "planned");
     assert_eq!(st[0]["runs_today"], serde_json::json!({"done": 1, "planned": 1}));
     assert_eq!(st[2]["last_run"]["status"], "done");
+    assert_eq!(dec(&st[2]["unrealised"]), Decimal::from(25));
     assert_eq!(st[2]["runs_today"], serde_json::json!({}));
 
     let err = get_json(addr, "/api/errors").await;
@@ -177,14 +182,19 @@ async fn the_page_shows_equity_positions_safety_state_and_escaped_errors() {
         .unwrap();
     for needle in [
         r#"<b id="equity-value">100250.50</b>"#,
-        r#"<b id="unrealised-total" class="up">+15.00</b>"#,
+        r#"<b id="unrealised-total" class="up">+40.00</b>"#,
         r#"<span id="kill-switch" class="bad">ON — halted: broker outage</span>"#,
         r#"<span id="breakers" class="bad">TRIPPED: daily_loss"#,
         r#"<td class="symbol">GAPX</td>"#,
-        r#"<svg id="equity-chart""#,
+        r#"<svg id="equity-intraday""#,
+        r#"<svg id="equity-daily""#,
         "<polyline",
+        r#"intraday: <b>session</b> · <a href="?range=all">all kept</a> · session 2025-12-31, 80 points"#,
+        "at 2025-12-31 16:00:00 EST: equity <b>100250.50</b> · cash 50000.00 · long 50250.50",
+        "2025-12-31 16:00:00 EST equity 100250.50 (timer)",
+        "2025-12-31 09:32:00 EST equity 99990.10 (fills)",
+        "191.25",
         "order rejected: insufficient &lt;buying&gt; power",
-        "no intraday equity points yet",
         "1 gap candidates stored",
         "2025-12-31 10:15:00 EST (data gap_fill 2025-12-31T10:15)",
         "fetch('/fragment'",
@@ -227,7 +237,8 @@ async fn missing_databases_are_reported_not_fatal() {
         .await
         .unwrap();
     assert!(
-        html.contains("no equity snapshot yet")
+        html.contains("no intraday equity snapshot yet")
+            && html.contains("no daily equity snapshot yet")
             && html.contains(r#"<span id="kill-switch" class="ok">off</span>"#)
     );
     assert!(!dir.path().join("live").exists() && !dir.path().join("ops.db").exists(), "nothing was created");
@@ -261,4 +272,132 @@ async fn reads_change_no_file_and_never_wait_for_the_live_services_writes() {
     writer.execute_batch("COMMIT").unwrap();
     let s = get_json(addr, "/api/summary").await;
     assert_eq!(s["last_checkpoint"]["detail"], "uncommitted");
+}
+
+/// The vertices of the polyline of the `<svg id="ID">` in `html`.
+fn vertices(html: &str, id: &str) -> Vec<(f64, f64)> {
+    let svg = html.split(&format!(r#"<svg id="{id}""#)).nth(1).unwrap().split("</svg>").next().unwrap();
+    let points = svg.split(r#"points=""#).nth(1).unwrap().split('"').next().unwrap();
+    points
+        .split(' ')
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+async fn get_text(addr: std::net::SocketAddr, path: &str) -> (StatusCode, String) {
+    let r = client().get(format!("http://{addr}{path}")).bearer_auth(TOKEN).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intraday_equity_is_served_for_the_session_or_every_snapshot_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = populate(dir.path());
+    let live_db = sources.live_db();
+    let addr = start(sources).await;
+    let written = fixture::intraday_points();
+
+    // The session of the newest snapshot: its 80 points, on its clock.
+    let e = get_json(addr, "/api/equity").await;
+    let i = &e["intraday"];
+    assert_eq!((i["range"].as_str(), i["session"].as_str()), (Some("session"), Some("2025-12-31")));
+    let points = i["points"].as_array().unwrap();
+    assert_eq!(points.len(), 80);
+    let times: Vec<i64> = points.iter().map(|p| p["time_ns"].as_i64().unwrap()).collect();
+    let expected: Vec<i64> = written.iter().skip(3).map(|p| p.ts_ns).collect();
+    assert_eq!(times, expected, "oldest first");
+    assert_eq!(times[0], fixture::OPEN_NS);
+    assert_eq!(
+        (points[1]["source"].as_str(), dec(&points[1]["equity"])),
+        (Some("fills"), "99990.10".parse().unwrap())
+    );
+    let last = &points[79];
+    assert_eq!(dec(&last["equity"]), "100250.50".parse().unwrap());
+    assert_eq!(
+        (dec(&last["cash"]), dec(&last["long_value"])),
+        ("50000".parse().unwrap(), "50250.50".parse().unwrap())
+    );
+    assert_eq!(
+        (dec(&last["last_equity"]), dec(&last["unrealised"])),
+        (Decimal::from(100_000), "250.50".parse().unwrap())
+    );
+    let (_, html) = get_text(addr, "/").await;
+    let v = vertices(&html, "equity-intraday");
+    assert_eq!(v.len(), 80);
+    assert_eq!((v[0].0, v[79].0), (78.0, 708.0), "09:30 at the left edge, 16:00 at the right");
+    assert_eq!(v[1].0, 81.2, "09:32 on the session's clock: 78 + 630 × 2/390, to 0.1");
+    assert!(v[0].1 > v[79].1, "100,250.50 at the close is above 99,880 at the open");
+    assert_eq!(vertices(&html, "equity-daily").len(), 2);
+
+    // Every snapshot kept: both sessions, evenly spaced, a divider where the second starts.
+    let e = get_json(addr, "/api/equity?range=all").await;
+    assert_eq!(e["intraday"]["range"], "all");
+    assert!(e["intraday"]["session"].is_null());
+    assert_eq!(e["intraday"]["points"].as_array().unwrap().len(), 83);
+    let (_, html) = get_text(addr, "/?range=all").await;
+    assert!(html.contains(
+        r#"intraday: <a href="?range=session">session</a> · <b>all kept</b> · every snapshot kept, 83 points"#
+    ));
+    assert_eq!(vertices(&html, "equity-intraday").len(), 83);
+    assert_eq!(html.matches(r#"class="divider""#).count(), 1);
+    let (_, fragment) = get_text(addr, "/fragment?range=all").await;
+    assert!(fragment.contains("83 points") && !fragment.contains("<html"));
+    let all = get_json(addr, "/api/snapshot?range=all").await;
+    assert_eq!(all["equity"]["intraday"]["points"].as_array().unwrap().len(), 83);
+    for path in ["/api/equity?range=week", "/?range=", "/fragment?range=ALL"] {
+        let (status, body) = get_text(addr, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(body.contains("expected range=session or range=all"), "{body}");
+    }
+
+    // A new session's first snapshot, before its close: the headline equity, with its time, and
+    // the session shown.
+    let next_open = fixture::OPEN_NS + 2 * 24 * 60 * fixture::MIN + 5 * fixture::MIN;
+    let db = live_bridge::db::Db::open(&live_db).unwrap();
+    let p = live_bridge::db::IntradayEquity {
+        ts_ns: next_open,
+        equity: "100300.25".parse().unwrap(),
+        ..written[80].clone()
+    };
+    db.write_intraday(&p, &[]).unwrap();
+    let s = get_json(addr, "/api/summary").await;
+    assert_eq!(
+        (s["equity"]["day"].as_str(), s["equity_at_ns"].as_i64()),
+        (Some("2026-01-02"), Some(next_open))
+    );
+    assert_eq!(dec(&s["equity"]["equity"]), "100300.25".parse().unwrap());
+    let e = get_json(addr, "/api/equity").await;
+    assert_eq!(e["intraday"]["session"], "2026-01-02");
+    assert_eq!(e["intraday"]["points"].as_array().unwrap().len(), 1);
+    let (_, html) = get_text(addr, "/").await;
+    assert!(html.contains(r#"<b id="equity-value">100300.25</b>at 2026-01-02 09:35:00 EST"#), "headline");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_database_without_intraday_tables_still_serves_the_books() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = populate(dir.path());
+    // As written by a live service built before intraday equity.
+    let conn = rusqlite::Connection::open(sources.live_db()).unwrap();
+    conn.execute_batch("DROP TABLE equity_intraday; DROP TABLE broker_marks;").unwrap();
+    drop(conn);
+    let addr = start(sources).await;
+    let e = get_json(addr, "/api/equity").await;
+    assert!(e["intraday"]["points"].as_array().unwrap().is_empty());
+    assert!(e["intraday"]["source"].as_str().unwrap().contains("predates"), "{e}");
+    assert_eq!(e["points"].as_array().unwrap().len(), 2);
+    let p = get_json(addr, "/api/positions").await;
+    assert_eq!(
+        (dec(&p[2]["mark"]["price"]), p[2]["mark"]["source"].as_str()),
+        (Decimal::from(190), Some("fill"))
+    );
+    let (status, html) = get_text(addr, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("no intraday equity snapshot yet")
+            && html.contains(r#"<b id="equity-value">100250.50</b>"#)
+    );
 }

@@ -192,6 +192,11 @@ pub struct ServiceSection {
     /// With a `store`: symbols whose daily bars PRE_MARKET refreshes besides the strategies'
     /// (e.g. `SPY` for the regime outlook).
     pub refresh_symbols: Vec<String>,
+    /// During market hours, the account's equity, cash and long value (and the positions'
+    /// prices) are recorded every this many minutes from the open (`equity_intraday`).
+    pub equity_snapshot_minutes: i64,
+    /// Calendar days of intraday equity snapshots kept (older ones are dropped at POST_MARKET).
+    pub equity_retention_days: i64,
 }
 
 impl Default for ServiceSection {
@@ -211,6 +216,8 @@ impl Default for ServiceSection {
             regime_models: PathBuf::from("data/models/regime"),
             minute_window_days: 30,
             refresh_symbols: Vec::new(),
+            equity_snapshot_minutes: 5,
+            equity_retention_days: 30,
         }
     }
 }
@@ -299,6 +306,15 @@ impl LiveConfig {
         if parse_time(&self.service.pre_market).is_none() {
             return Err(format!("service.pre_market: `{}` is not HH:MM", self.service.pre_market));
         }
+        let service = &self.service;
+        for (key, v, max) in [
+            ("service.equity_snapshot_minutes", service.equity_snapshot_minutes, 390),
+            ("service.equity_retention_days", service.equity_retention_days, 3_650),
+        ] {
+            if !(1..=max).contains(&v) {
+                return Err(format!("{key}: {v} is not in 1..={max}"));
+            }
+        }
         for (id, s) in &self.strategies {
             for (key, value) in [("at", &s.at), ("until", &s.until)] {
                 if let Some(v) = value
@@ -364,6 +380,15 @@ mod tests {
         assert!(err.contains("service.pre_market"), "{err}");
         let err = LiveConfig::parse("[risk]\nmax_drawdown = 2.0\n").unwrap_err();
         assert!(err.contains("risk.max_drawdown"), "{err}");
+        for bad in
+            ["equity_snapshot_minutes = 0", "equity_snapshot_minutes = 391", "equity_retention_days = -1"]
+        {
+            let err = LiveConfig::parse(&format!("[service]\n{bad}\n")).unwrap_err();
+            let key = bad.split(' ').next().unwrap();
+            assert!(err.contains(&format!("service.{key}")), "{err}");
+        }
+        let err = LiveConfig::parse("[service]\nequity_snapshot_minutes = \"5\"\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("invalid type"), "{err}");
         let err = LiveConfig::parse("[service]\nbogus = 1\n").unwrap_err();
         assert!(err.contains("line 2") && err.contains("bogus"), "{err}");
         let c = LiveConfig::parse("[ops]\nconfig = \"/nonexistent/ops.toml\"\n").unwrap();

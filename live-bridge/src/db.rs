@@ -49,6 +49,16 @@ CREATE TABLE IF NOT EXISTS regime_daily (
     model_version INTEGER NOT NULL, time_ns INTEGER NOT NULL);
 "#;
 
+/// The intraday equity tables, created by [`Db::open`] like the rest: `equity_intraday` holds
+/// the account's snapshots during market hours, `broker_marks` the latest price the broker gave
+/// for each symbol held (the dashboard's freshest mark).
+const EQUITY_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS equity_intraday (
+    ts_ns INTEGER PRIMARY KEY, equity TEXT NOT NULL, last_equity TEXT NOT NULL, cash TEXT NOT NULL,
+    long_value TEXT NOT NULL, unrealised TEXT, source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS broker_marks (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, time_ns INTEGER NOT NULL);
+"#;
+
 /// A database error, with what was being done.
 #[derive(Debug, thiserror::Error)]
 #[error("live database: {what}: {source}")]
@@ -255,6 +265,7 @@ impl Db {
             conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;"),
         )?;
         ctx("schema", conn.execute_batch(SCHEMA))?;
+        ctx("equity schema", conn.execute_batch(EQUITY_SCHEMA))?;
         Ok(Db { conn })
     }
 
@@ -879,6 +890,132 @@ impl Db {
     /// Resets every breaker (manual resume).
     pub fn reset_breakers(&self) -> DbResult<usize> {
         ctx("reset breakers", self.conn.execute("DELETE FROM breakers", []))
+    }
+}
+
+/// Why an intraday equity snapshot was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotSource {
+    /// The `equity_snapshot_minutes` cadence.
+    Timer,
+    /// A run whose orders filled.
+    Fills,
+}
+
+impl SnapshotSource {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotSource::Timer => "timer",
+            SnapshotSource::Fills => "fills",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == "fills" { SnapshotSource::Fills } else { SnapshotSource::Timer }
+    }
+}
+
+/// The account as the broker reported it at one instant of a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntradayEquity {
+    /// When it was read (UTC ns).
+    pub ts_ns: i64,
+    /// Account equity.
+    pub equity: Decimal,
+    /// Equity at the previous close.
+    pub last_equity: Decimal,
+    /// Cash, settled or not.
+    pub cash: Decimal,
+    /// Long market value.
+    pub long_value: Decimal,
+    /// The positions' unrealised P&L (market value − cost basis), when they could be read.
+    pub unrealised: Option<Decimal>,
+    /// Why it was taken.
+    pub source: SnapshotSource,
+}
+
+impl Db {
+    /// Records an intraday snapshot (replacing one at the same instant) and the broker's price
+    /// of each symbol in `marks`, in one transaction.
+    pub fn write_intraday(&self, p: &IntradayEquity, marks: &[(String, Decimal)]) -> DbResult<()> {
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        ctx(
+            "equity_intraday",
+            tx.execute(
+                "INSERT OR REPLACE INTO equity_intraday
+                 (ts_ns, equity, last_equity, cash, long_value, unrealised, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    p.ts_ns,
+                    p.equity.to_string(),
+                    p.last_equity.to_string(),
+                    p.cash.to_string(),
+                    p.long_value.to_string(),
+                    p.unrealised.map(|u| u.to_string()),
+                    p.source.as_str()
+                ],
+            ),
+        )?;
+        for (symbol, price) in marks {
+            ctx(
+                "broker_marks",
+                tx.execute(
+                    "INSERT OR REPLACE INTO broker_marks (symbol, price, time_ns) VALUES (?1, ?2, ?3)",
+                    params![symbol, price.to_string(), p.ts_ns],
+                ),
+            )?;
+        }
+        ctx("commit", tx.commit())
+    }
+
+    /// The intraday snapshots at or after `since_ns`, oldest first.
+    pub fn intraday(&self, since_ns: i64) -> DbResult<Vec<IntradayEquity>> {
+        let mut stmt = ctx(
+            "equity_intraday",
+            self.conn.prepare(
+                "SELECT ts_ns, equity, last_equity, cash, long_value, unrealised, source
+                 FROM equity_intraday WHERE ts_ns >= ?1 ORDER BY ts_ns",
+            ),
+        )?;
+        let rows = ctx(
+            "equity_intraday",
+            stmt.query_map([since_ns], |r| {
+                Ok(IntradayEquity {
+                    ts_ns: r.get(0)?,
+                    equity: dec(r.get(1)?),
+                    last_equity: dec(r.get(2)?),
+                    cash: dec(r.get(3)?),
+                    long_value: dec(r.get(4)?),
+                    unrealised: r.get::<_, Option<String>>(5)?.map(dec),
+                    source: SnapshotSource::parse(&r.get::<_, String>(6)?),
+                })
+            }),
+        )?;
+        ctx("equity_intraday", rows.collect())
+    }
+
+    /// The broker's latest price of each symbol: (symbol, price, time), by symbol.
+    pub fn broker_marks(&self) -> DbResult<Vec<(String, Decimal, i64)>> {
+        let mut stmt = ctx(
+            "broker_marks",
+            self.conn.prepare("SELECT symbol, price, time_ns FROM broker_marks ORDER BY symbol"),
+        )?;
+        let rows = ctx("broker_marks", stmt.query_map([], |r| Ok((r.get(0)?, dec(r.get(1)?), r.get(2)?))))?;
+        ctx("broker_marks", rows.collect())
+    }
+
+    /// Drops the intraday snapshots and broker marks older than `before_ns`; returns how many
+    /// snapshots went.
+    pub fn prune_intraday(&self, before_ns: i64) -> DbResult<usize> {
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        let n = ctx(
+            "prune equity_intraday",
+            tx.execute("DELETE FROM equity_intraday WHERE ts_ns < ?1", [before_ns]),
+        )?;
+        ctx("prune broker_marks", tx.execute("DELETE FROM broker_marks WHERE time_ns < ?1", [before_ns]))?;
+        ctx("commit", tx.commit())?;
+        Ok(n)
     }
 }
 

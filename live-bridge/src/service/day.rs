@@ -5,11 +5,11 @@ use datasets::time::NANOS_PER_MIN;
 use datasets::{Timeframe, Timestamp, calendar};
 use rust_decimal::Decimal;
 
-use super::{Bridge, ServiceError};
+use super::{Bridge, ServiceError, equity};
 use crate::alpaca::stream;
 use crate::bars::BarCache;
 use crate::config::parse_time;
-use crate::db::DailySnapshot;
+use crate::db::{DailySnapshot, SnapshotSource};
 use crate::safety;
 use crate::schedule::new_york;
 
@@ -23,6 +23,8 @@ enum Step {
     PreMarket,
     /// Run strategy `idx`.
     Run(usize),
+    /// An intraday equity snapshot (after the runs of the same instant).
+    Equity,
     /// The daily snapshot.
     PostMarket,
 }
@@ -45,6 +47,8 @@ impl Bridge {
         for (i, r) in self.strategies.iter().enumerate().filter(|(_, r)| r.enabled()) {
             steps.extend(r.schedule.runs(date).into_iter().map(|t| (t, Step::Run(i))));
         }
+        let every = self.config.service.equity_snapshot_minutes;
+        steps.extend(equity::snapshot_times(date, every).into_iter().map(|t| (t, Step::Equity)));
         let post = Timestamp(session.close.0 + self.config.service.post_market_minutes * NANOS_PER_MIN);
         steps.push((post, Step::PostMarket));
         steps.sort();
@@ -84,14 +88,28 @@ impl Bridge {
         }
         let mut done = 0;
         loop {
-            for (t, step) in self.steps(date) {
+            let steps = self.steps(date);
+            // A run's orders filled: the equity is recorded once the instant's runs are done.
+            let mut filled = false;
+            for (k, &(t, step)) in steps.iter().enumerate() {
                 if !self.wait_until(t).await? {
                     return Ok(Ended::Shutdown);
                 }
                 match step {
                     Step::PreMarket => self.pre_market(date).await?,
-                    Step::Run(i) => self.run_strategy(i, t).await?,
+                    Step::Run(i) => {
+                        self.run_strategy(i, t).await?;
+                        filled |= self.run_filled(i, t)?;
+                    }
+                    Step::Equity => {
+                        self.timed_snapshot(t).await?;
+                        filled = false;
+                    }
                     Step::PostMarket => self.post_market(date).await?,
+                }
+                if filled && steps.get(k + 1).is_none_or(|&(next, _)| next > t) {
+                    self.snapshot_equity(SnapshotSource::Fills).await?;
+                    filled = false;
                 }
                 self.watch_safety()?;
                 if self.stopping() {
@@ -170,11 +188,13 @@ impl Bridge {
         Ok(())
     }
 
-    /// Updates the pending orders and writes the day's row of `portfolio_daily`.
+    /// Updates the pending orders, drops old intraday equity and writes the day's row of
+    /// `portfolio_daily`.
     async fn post_market(&mut self, date: NaiveDate) -> Result<(), ServiceError> {
         self.checkpoint("post_market", &date.to_string())?;
         let pending: Vec<String> = self.db.pending_orders()?.into_iter().map(|o| o.client_order_id).collect();
         self.wait_terminal(&pending, std::time::Duration::ZERO).await?;
+        self.prune_equity()?;
         let account = match self.client.account().await {
             Ok(a) => a,
             Err(e) => {

@@ -1,5 +1,6 @@
 //! The live service: one tokio task that walks the NYSE trading day — PRE_MARKET (reconcile,
-//! refresh data), each strategy's runs, POST_MARKET (daily snapshot) — on a [`Clock`].
+//! refresh data), each strategy's runs, intraday equity snapshots, POST_MARKET (daily
+//! snapshot) — on a [`Clock`].
 //!
 //! Crash safety rests on one rule: what the bridge is about to do is committed to the
 //! database before it does it. A run stores its signals and its exit orders (each with a
@@ -11,6 +12,7 @@
 mod alerts;
 mod data;
 mod day;
+mod equity;
 mod orders;
 mod reconcile;
 mod regime;
