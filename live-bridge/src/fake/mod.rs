@@ -4,12 +4,15 @@
 //! It holds one cash account, its positions and orders, and bars it serves and fills at: a
 //! market order fills at the open of the 1-minute bar in progress on the shared [`Clock`] (the
 //! latest daily close when it has no minute bars), which is exactly the next-open fill of the
-//! kernel's simulator for a signal computed on the bar before. Faults are queued per [`Route`]
+//! kernel's simulator for a signal computed on the bar before. Protective sells (`stop`,
+//! `limit`, `oco`, `trailing_stop`, good till canceled) trigger against each completed bar as
+//! the kernel's stops do, at their level or at the open of a bar that gapped through. Faults are queued per [`Route`]
 //! and each fires once: an HTTP status (429 carries the rate-limit headers), a delay past the
 //! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
 mod market;
+mod protect;
 pub mod scenario;
 mod server;
 
@@ -86,6 +89,9 @@ struct FakeOrder {
     order: Order,
     /// Quantity still to fill.
     left: Decimal,
+    /// Where a protective (stop, limit, oco, trailing-stop) order stands in its bars; `None`
+    /// for market orders.
+    watch: Option<protect::Watch>,
 }
 
 struct State {
