@@ -29,6 +29,10 @@ fn with_exits(data: &MarketData, id: &str, exits: ExitRules) -> PromotedStrategy
 
 /// Runs one replayed session of `config` to its end on `clock`.
 async fn run_day(config: &LiveConfig, clock: Arc<SimulatedClock>) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let client =
         Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
@@ -133,4 +137,49 @@ async fn protective_exits_trade_live_like_the_backtest() {
         let cash: f64 = db.sleeve_cash(&s.id).unwrap().unwrap().try_into().unwrap();
         assert!((cash - (20_000.0 + pnl)).abs() < 1e-6, "{}: cash {cash}, pnl {pnl}", s.id);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up() {
+    let root = tempfile::tempdir().unwrap();
+    let universe = scenario::universe(4);
+    let data = scenario::minute_data(&universe);
+    let far = ExitRules { stop_loss: Some(0.5), ..ExitRules::default() };
+    scenario::promote(&root.path().join("promoted"), vec![with_exits(&data, "gap_fill", far)]);
+    let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
+    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
+    scenario::serve(&fake, &universe);
+    let morning = "[strategies.gap_fill]\nuntil = \"09:40\"\n";
+    let config = LiveConfig::parse(&scenario::config_toml(root.path(), &fake, morning)).unwrap();
+    run_day(&config, clock.clone()).await;
+    let held = fake.positions();
+    assert!(!held.is_empty(), "the morning entered");
+    let stops = |suffix: &str| -> Vec<(String, Decimal)> {
+        let mut v: Vec<_> = fake
+            .orders()
+            .into_iter()
+            .filter(|o| o.client_order_id.ends_with(suffix) && !o.status.is_terminal())
+            .map(|o| (o.symbol, o.qty.unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let protected: Vec<_> = held.clone().into_iter().collect();
+    assert_eq!(stops("-p1"), protected, "each position rests protected by a stop of its size");
+
+    // Someone cancels every open order by hand; the service restarts (the next session).
+    let client = Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    let canceled = live_bridge::service::cancel_open_orders(&client, &db, 0).await.unwrap();
+    assert_eq!(canceled.len(), held.len(), "{canceled:?}");
+    assert!(stops("-p1").is_empty());
+    drop(db);
+    run_day(&config, clock).await;
+    assert_eq!(stops("-p2"), protected, "re-placed at start-up under the next id");
+    assert_eq!(fake.duplicate_submissions(), 0);
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    let open: Vec<_> =
+        db.orders().unwrap().into_iter().filter(|o| o.state == OrderState::Open).map(|o| o.client_order_id).collect();
+    assert_eq!(open.len(), held.len(), "{open:?}");
+    assert!(open.iter().all(|c| c.ends_with("-p2")), "{open:?}");
 }
