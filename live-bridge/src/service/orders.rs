@@ -77,7 +77,12 @@ impl Bridge {
         match event {
             StreamEvent::Connected => tracing::info!("trade_updates stream connected"),
             StreamEvent::Update(update) => {
-                if self.db.order(&update.order.client_order_id)?.is_some() {
+                let cid = &update.order.client_order_id;
+                // An oco's update without its legs cannot say whether its stop-loss leg
+                // filled: the next lookup by client_order_id (legs included) books it.
+                let legless_oco = update.order.legs.is_none()
+                    && self.db.protective_request(cid)?.is_some_and(|r| r.order_class.is_some());
+                if self.db.order(cid)?.is_some() && !legless_oco {
                     self.apply_order(&update.order)?;
                 }
             }

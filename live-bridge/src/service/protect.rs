@@ -170,6 +170,11 @@ impl Bridge {
             bridge.db.set_order_state(&sale.client_order_id, OrderState::NotSent, None, why, now)?;
             Ok(None)
         };
+        // Halted: the sale will not be sent, so the position keeps its protection.
+        self.watch_safety()?;
+        if let Some(why) = safety::stopped(&self.switch, &self.db)? {
+            return not_sent(self, &why);
+        }
         for o in self.db.protective_orders(Some(&sale.strategy), Some(&sale.symbol))? {
             if !o.state.is_pending() {
                 continue;
