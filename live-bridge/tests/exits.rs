@@ -65,7 +65,12 @@ async fn protective_exits_trade_live_like_the_backtest() {
         with_exits(
             &data,
             "oco",
-            ExitRules { stop_loss: Some(0.006), take_profit: Some(0.004), max_bars: Some(60), ..ExitRules::default() },
+            ExitRules {
+                stop_loss: Some(0.006),
+                take_profit: Some(0.004),
+                max_bars: Some(60),
+                ..ExitRules::default()
+            },
         ),
         with_exits(&data, "trail", ExitRules { trailing_stop: Some(0.004), ..ExitRules::default() }),
         with_exits(&data, "timed", ExitRules { max_bars: Some(25), ..ExitRules::default() }),
@@ -178,8 +183,13 @@ async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up
     assert_eq!(stops("-p2"), protected, "re-placed at start-up under the next id");
     assert_eq!(fake.duplicate_submissions(), 0);
     let db = Db::open(&root.path().join("live/live.db")).unwrap();
-    let open: Vec<_> =
-        db.orders().unwrap().into_iter().filter(|o| o.state == OrderState::Open).map(|o| o.client_order_id).collect();
+    let open: Vec<_> = db
+        .orders()
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.state == OrderState::Open)
+        .map(|o| o.client_order_id)
+        .collect();
     assert_eq!(open.len(), held.len(), "{open:?}");
     assert!(open.iter().all(|c| c.ends_with("-p2")), "{open:?}");
 }

@@ -214,10 +214,24 @@ pub fn kernel_fills(
         for t in &leg.activity.trades {
             let symbol = leg.symbol.clone();
             let (qty, why) = (t.qty, "entry".to_string());
-            fills.push(Fill { time: t.entry_time.0, symbol, side: OrderSide::Buy, qty, price: t.entry_price, why });
+            fills.push(Fill {
+                time: t.entry_time.0,
+                symbol,
+                side: OrderSide::Buy,
+                qty,
+                price: t.entry_price,
+                why,
+            });
             if t.exit_reason != ExitReason::EndOfData {
                 let (symbol, why) = (leg.symbol.clone(), format!("{:?}", t.exit_reason));
-                fills.push(Fill { time: t.exit_time.0, symbol, side: OrderSide::Sell, qty, price: t.exit_price, why });
+                fills.push(Fill {
+                    time: t.exit_time.0,
+                    symbol,
+                    side: OrderSide::Sell,
+                    qty,
+                    price: t.exit_price,
+                    why,
+                });
             }
         }
     }
@@ -233,8 +247,8 @@ pub fn broker_fills(fake: &FakeAlpaca, prefix: &str) -> Vec<Fill> {
         if qty.is_zero() {
             continue;
         }
-        let parts = std::iter::once(o).chain(o.legs.iter().flatten());
-        let filled = parts.filter(|p| !p.filled_qty.is_zero()).last().expect("a filled part");
+        let mut parts = std::iter::once(o).chain(o.legs.iter().flatten());
+        let filled = parts.rfind(|p| !p.filled_qty.is_zero()).expect("a filled part");
         let at = filled.filled_at.as_deref().expect("a fill time");
         let at = chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339");
         fills.push(Fill {

@@ -116,7 +116,8 @@ impl Bridge {
         for p in self.db.strategy_positions(&id)? {
             let orders = self.db.symbol_orders(&id, &p.symbol)?;
             let protective = self.db.protective_orders(Some(&id), Some(&p.symbol))?;
-            let is_protective = |o: &OrderRow| protective.iter().any(|x| x.client_order_id == o.client_order_id);
+            let is_protective =
+                |o: &OrderRow| protective.iter().any(|x| x.client_order_id == o.client_order_id);
             // An entry still filling, or a sale under way, is protected when it is done.
             if orders.iter().any(|o| o.state.is_pending() && !is_protective(o)) {
                 continue;
@@ -180,7 +181,10 @@ impl Bridge {
                 continue;
             }
             if !self.cancel_protective(&o).await? {
-                return not_sent(self, &format!("the cancel of its protective order {} is not confirmed", o.client_order_id));
+                return not_sent(
+                    self,
+                    &format!("the cancel of its protective order {} is not confirmed", o.client_order_id),
+                );
             }
         }
         let held = self.db.strategy_positions(&sale.strategy)?.into_iter().find(|p| p.symbol == sale.symbol);
@@ -281,15 +285,20 @@ mod tests {
 
     #[test]
     fn a_trailing_stop_with_a_fixed_level_is_refused_by_name() {
-        let mut rules = TradeRules::default();
-        rules.exits = ExitRules { trailing_stop: Some(0.05), stop_loss: Some(0.02), ..ExitRules::default() };
+        let exits = ExitRules { trailing_stop: Some(0.05), stop_loss: Some(0.02), ..ExitRules::default() };
+        let mut rules = TradeRules { exits, ..TradeRules::default() };
         let why = unsupported(&rules).unwrap();
         assert!(why.contains("trailing_stop together with stop_loss"), "{why}");
         rules.exits.take_profit = Some(0.1);
         assert!(unsupported(&rules).unwrap().contains("stop_loss and take_profit"));
         for exits in [
             ExitRules { trailing_stop: Some(0.05), max_bars: Some(4), ..ExitRules::default() },
-            ExitRules { stop_loss: Some(0.02), take_profit: Some(0.1), max_bars: Some(4), ..ExitRules::default() },
+            ExitRules {
+                stop_loss: Some(0.02),
+                take_profit: Some(0.1),
+                max_bars: Some(4),
+                ..ExitRules::default()
+            },
         ] {
             assert_eq!(unsupported(&TradeRules { exits, ..TradeRules::default() }), None);
         }
