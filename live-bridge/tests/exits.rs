@@ -14,7 +14,7 @@ use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::SimulatedClock;
 use live_bridge::config::LiveConfig;
 use live_bridge::db::{Db, OrderState};
-use live_bridge::fake::{FakeAlpaca, Route, scenario};
+use live_bridge::fake::{FakeAlpaca, Fault, Route, scenario};
 use live_bridge::service::{Bridge, Ended};
 use promoted::PromotedStrategy;
 use rust_decimal::Decimal;
@@ -192,4 +192,46 @@ async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up
         .collect();
     assert_eq!(open.len(), held.len(), "{open:?}");
     assert!(open.iter().all(|c| c.ends_with("-p2")), "{open:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_racing_a_stop_that_filled_meanwhile_sells_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let universe = scenario::universe(4);
+    let data = scenario::minute_data(&universe);
+    let far = ExitRules { stop_loss: Some(0.5), ..ExitRules::default() };
+    scenario::promote(&root.path().join("promoted"), vec![with_exits(&data, "gap_fill", far)]);
+    let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
+    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
+    scenario::serve(&fake, &universe);
+    // The first exit's cancel arrives after its stop filled.
+    fake.inject(Route::CancelOrder, Fault::FillFirst);
+    let config = scenario::config(root.path(), &fake);
+    run_day(&config, clock).await;
+
+    let orders = fake.orders();
+    let cancels: Vec<_> =
+        fake.seen().into_iter().filter(|s| s.method == "DELETE").map(|s| (s.path, s.status)).collect();
+    assert!(cancels.len() >= 2, "exits canceled their stops first: {cancels:?}");
+    assert_eq!(cancels[0].1, 422, "the first cancel found its stop filled");
+    assert!(cancels[1..].iter().all(|c| c.1 == 204), "{cancels:?}");
+    let raced = orders.iter().find(|o| cancels[0].0.ends_with(&o.id)).unwrap();
+    assert_eq!(raced.status, OrderStatus::Filled);
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    let sale = db
+        .orders()
+        .unwrap()
+        .into_iter()
+        .find(|o| o.symbol == raced.symbol && o.client_order_id.ends_with("-s"))
+        .expect("the exit was planned");
+    assert_eq!(sale.state, OrderState::NotSent);
+    assert_eq!(sale.detail, "the position was closed by its protective order");
+    assert!(orders.iter().all(|o| o.client_order_id != sale.client_order_id), "never sent");
+    // Every other exit sold after its confirmed cancel; the day ends flat, never short, and the
+    // raced position's cash came from its stop.
+    let sells = orders.iter().filter(|o| o.side == OrderSide::Sell && o.order_type == "market").count();
+    assert_eq!(sells, cancels.len() - 1);
+    assert!(fake.positions().is_empty() && db.positions().unwrap().is_empty());
+    assert_eq!(db.order(&raced.client_order_id).unwrap().unwrap().filled_qty, raced.filled_qty);
+    assert_eq!(fake.duplicate_submissions(), 0);
 }

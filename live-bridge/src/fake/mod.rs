@@ -37,6 +37,8 @@ pub enum Route {
     GetOrder,
     /// `GET /v2/orders`.
     ListOrders,
+    /// `DELETE /v2/orders/{id}`.
+    CancelOrder,
     /// `GET /v2/positions`.
     Positions,
     /// `GET /v2/account`.
@@ -59,6 +61,9 @@ pub enum Fault {
     DropBefore,
     /// Act, then close the connection without an answer: the client cannot know it happened.
     DropAfter,
+    /// On a cancel: the order fills completely at the market first (a stop that triggered
+    /// while the cancel was on its way), so the cancel finds nothing left to cancel.
+    FillFirst,
 }
 
 /// How market orders fill.

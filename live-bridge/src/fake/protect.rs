@@ -115,6 +115,14 @@ impl State {
         }
     }
 
+    /// Fills working protective order `id` now at the market (a [`super::Fault::FillFirst`]).
+    pub(super) fn fill_at_market(&mut self, id: &str) {
+        let Some(i) = self.orders.iter().position(|o| o.order.id == id && o.watch.is_some()) else { return };
+        let Some(px) = self.fill_price(&self.orders[i].order.symbol) else { return };
+        let leg = self.orders[i].order.legs.is_some();
+        self.fill_protective(i, leg, px, self.clock.now());
+    }
+
     /// Fills protective order `i` at `px` on the bar starting `at`: through its stop-loss leg
     /// (`leg`, an oco: the parent is canceled) or itself (its legs are canceled).
     fn fill_protective(&mut self, i: usize, leg: bool, px: Decimal, at: Timestamp) {
