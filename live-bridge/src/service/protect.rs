@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use kernel::sim::{ExitRules, TradeRules};
+use kernel::sim::{ExitRules, QuantityRule, TradeRules};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -28,6 +28,13 @@ use crate::safety;
 /// limit only), and a strategy is never traded without the exits it was promoted with.
 pub(super) fn unsupported(rules: &TradeRules) -> Option<String> {
     let e = &rules.exits;
+    let rests = e.stop_loss.is_some() || e.take_profit.is_some() || e.trailing_stop.is_some();
+    if rests && rules.quantity == QuantityRule::Fractional {
+        return Some(
+            "its protective exits need good-till-canceled orders, which Alpaca does not take for fractional quantities (fractional orders are day orders)"
+                .into(),
+        );
+    }
     let with: Vec<&str> = [("stop_loss", e.stop_loss.is_some()), ("take_profit", e.take_profit.is_some())]
         .iter()
         .filter(|(_, on)| e.trailing_stop.is_some() && *on)
@@ -284,13 +291,19 @@ mod tests {
     }
 
     #[test]
-    fn a_trailing_stop_with_a_fixed_level_is_refused_by_name() {
+    fn exits_no_alpaca_order_can_hold_are_refused_by_name() {
         let exits = ExitRules { trailing_stop: Some(0.05), stop_loss: Some(0.02), ..ExitRules::default() };
         let mut rules = TradeRules { exits, ..TradeRules::default() };
         let why = unsupported(&rules).unwrap();
         assert!(why.contains("trailing_stop together with stop_loss"), "{why}");
         rules.exits.take_profit = Some(0.1);
         assert!(unsupported(&rules).unwrap().contains("stop_loss and take_profit"));
+        let stop = ExitRules { stop_loss: Some(0.02), ..ExitRules::default() };
+        let fractional =
+            TradeRules { exits: stop, quantity: QuantityRule::Fractional, ..TradeRules::default() };
+        assert!(unsupported(&fractional).unwrap().contains("fractional quantities"));
+        let timed = ExitRules { max_bars: Some(5), ..ExitRules::default() };
+        assert_eq!(unsupported(&TradeRules { exits: timed, ..fractional }), None, "a time stop is the run's");
         for exits in [
             ExitRules { trailing_stop: Some(0.05), max_bars: Some(4), ..ExitRules::default() },
             ExitRules {
