@@ -246,3 +246,80 @@ fn halt_resume_and_status() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("refusing to trade real money"));
 }
+
+/// Every protective order the broker took: (client order id, symbol, qty, type, status).
+fn protective_orders(fake: &FakeAlpaca) -> Vec<(String, String, Decimal, String, String)> {
+    let mut v: Vec<_> = fake
+        .orders()
+        .into_iter()
+        .filter(|o| o.order_type != "market")
+        .map(|o| (o.client_order_id, o.symbol, o.qty.unwrap(), o.order_type, o.status.as_str().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_while_placing_protective_orders_never_doubles_them_and_keeps_positions_protected() {
+    // `gap_fill` with a stop-loss far below (it never triggers): every entry gets a stop order.
+    let setup = || async {
+        let (root, fake, config) = day().await;
+        let universe = scenario::universe(4);
+        let mut strategy = scenario::gap_fill(&scenario::minute_data(&universe), 0.5);
+        strategy.rules.exits.stop_loss = Some(0.5);
+        scenario::promote(&root.path().join("promoted"), vec![strategy]);
+        (root, fake, config)
+    };
+    let (_reference_root, reference, config) = setup().await;
+    let out = spawn(&config).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = broker_orders(&reference);
+    // The order submissions that placed protective orders (1-based among all submissions).
+    let placements: Vec<usize> = reference
+        .orders()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.order_type == "stop")
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert!(placements.len() >= 3, "entries get protected: {expected:?}");
+    let protected = protective_orders(&reference);
+
+    // The same day, killed with SIGKILL on each protective order's submission after the broker
+    // acted on it, before the service heard back; then restarted.
+    let (root, fake, config) = setup().await;
+    let mut kills = 0;
+    for &n in &placements {
+        fake.hang_at(Some((Route::CreateOrder, n)));
+        let mut child = spawn(&config);
+        let started = Instant::now();
+        loop {
+            if fake.is_hanging() {
+                child.kill().await.unwrap();
+                kills += 1;
+                break;
+            }
+            assert!(child.try_wait().unwrap().is_none(), "the day ended before submission {n}");
+            assert!(started.elapsed() < Duration::from_secs(60), "the service hung");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let db = Db::open(&root.path().join("live/live.db")).unwrap();
+        let (_, phase, _) = db.last_checkpoint().unwrap().unwrap();
+        assert_eq!(phase, "submit", "killed while submitting");
+    }
+    fake.hang_at(None);
+    let out = spawn(&config).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(kills, placements.len());
+    assert_eq!(fake.duplicate_submissions(), 0, "no protective order was sent twice");
+    assert_eq!(broker_orders(&fake), expected, "the same orders as the uninterrupted day");
+    assert_eq!(protective_orders(&fake), protected, "one resting stop per position");
+    // Every held position is protected by exactly its quantity, and the books know the stops.
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    for (symbol, qty) in fake.positions() {
+        let stops: Vec<_> = protected.iter().filter(|o| o.1 == symbol).collect();
+        assert_eq!(stops.len(), 1, "{symbol}: {stops:?}");
+        assert_eq!((stops[0].2, stops[0].4.as_str()), (qty, "new"), "{symbol}: rests at the broker");
+        assert_eq!(db.order(&stops[0].0).unwrap().unwrap().state, OrderState::Open);
+    }
+}

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 
-use crate::alpaca::model::OrderSide;
+use crate::alpaca::model::{OrderRequest, OrderSide};
 
 /// The strategy name under which positions the bridge did not open are kept.
 pub const MANUAL: &str = "manual";
@@ -266,6 +266,7 @@ impl Db {
         )?;
         ctx("schema", conn.execute_batch(SCHEMA))?;
         ctx("equity schema", conn.execute_batch(EQUITY_SCHEMA))?;
+        ctx("protective schema", conn.execute_batch(PROTECTIVE_SCHEMA))?;
         Ok(Db { conn })
     }
 
@@ -1016,6 +1017,89 @@ impl Db {
         ctx("prune broker_marks", tx.execute("DELETE FROM broker_marks WHERE time_ns < ?1", [before_ns]))?;
         ctx("commit", tx.commit())?;
         Ok(n)
+/// Protective orders: the request each one sends (its row is in `orders`, a sell whose slot
+/// ends in [`PROTECTIVE_SLOT`]).
+const PROTECTIVE_SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS protective (client_order_id TEXT PRIMARY KEY, request TEXT NOT NULL);";
+
+/// The suffix of a protective order's slot (the slot of the entry it protects).
+pub const PROTECTIVE_SLOT: &str = "+protect";
+
+/// Protective orders and the position facts they need.
+impl Db {
+    /// Stores a protective order's intent and its request in one transaction.
+    pub fn add_protective(&self, order: &OrderRow, request: &OrderRequest, now_ns: i64) -> DbResult<()> {
+        let json = serde_json::to_string(request).expect("order requests serialise");
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        insert_order(&tx, order, now_ns)?;
+        ctx(
+            "insert protective",
+            tx.execute(
+                "INSERT OR IGNORE INTO protective (client_order_id, request) VALUES (?1, ?2)",
+                params![order.client_order_id, json],
+            ),
+        )?;
+        ctx("commit", tx.commit())
+    }
+
+    /// The request of a protective order; `None` for other orders.
+    pub fn protective_request(&self, client_order_id: &str) -> DbResult<Option<OrderRequest>> {
+        let json: Option<String> = ctx(
+            "read protective",
+            self.conn
+                .query_row(
+                    "SELECT request FROM protective WHERE client_order_id = ?1",
+                    [client_order_id],
+                    |r| r.get(0),
+                )
+                .optional(),
+        )?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// Every protective order of `strategy` (all of them when `None`) on `symbol` (all when
+    /// `None`), oldest first.
+    pub fn protective_orders(&self, strategy: Option<&str>, symbol: Option<&str>) -> DbResult<Vec<OrderRow>> {
+        self.query_orders(
+            "WHERE client_order_id IN (SELECT client_order_id FROM protective)
+               AND (?1 IS NULL OR strategy = ?1) AND (?2 IS NULL OR symbol = ?2)
+             ORDER BY created_ns, rowid",
+            params![strategy, symbol],
+        )
+    }
+
+    /// Every order of `strategy` on `symbol`, oldest first.
+    pub fn symbol_orders(&self, strategy: &str, symbol: &str) -> DbResult<Vec<OrderRow>> {
+        self.query_orders(
+            "WHERE strategy = ?1 AND symbol = ?2 ORDER BY created_ns, rowid",
+            params![strategy, symbol],
+        )
+    }
+
+    /// Lowers an unsent order's quantity (a sell shrunk to what is still held).
+    pub fn set_order_qty(&self, client_order_id: &str, qty: Decimal, now_ns: i64) -> DbResult<()> {
+        ctx(
+            "order qty",
+            self.conn.execute(
+                "UPDATE orders SET qty = ?2, updated_ns = ?3 WHERE client_order_id = ?1 AND state = 'intent'",
+                params![client_order_id, qty.to_string(), now_ns],
+            ),
+        )
+        .map(drop)
+    }
+
+    /// When a strategy's position in `symbol` was opened (its first fill), if it is held.
+    pub fn position_opened(&self, strategy: &str, symbol: &str) -> DbResult<Option<i64>> {
+        ctx(
+            "position opened",
+            self.conn
+                .query_row(
+                    "SELECT opened_ns FROM positions WHERE strategy = ?1 AND symbol = ?2",
+                    params![strategy, symbol],
+                    |r| r.get(0),
+                )
+                .optional(),
+        )
     }
 }
 

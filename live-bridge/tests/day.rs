@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datasets::{Timestamp, calendar};
-use kernel::sim::{ExitReason, SizingPrice, TradeRules};
-use kernel::strategy::{MarketData, RunResult, backtest_window};
 use live_bridge::alpaca::model::OrderSide;
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock};
@@ -14,36 +12,11 @@ use live_bridge::db::Db;
 use live_bridge::fake::{FakeAlpaca, scenario};
 use live_bridge::schedule::new_york;
 use live_bridge::service::{Bridge, Ended};
-use promoted::{PromotedStrategy, Runnable};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
-/// (time, symbol, side, qty) of every fill the kernel's backtest of `strategy` makes on the bars
-/// `window` of `data` from `cash` — entries and signalled exits (not the closing of what is still
-/// open after the last bar).
-fn kernel_fills(
-    data: &MarketData,
-    strategy: &PromotedStrategy,
-    cash: f64,
-    window: std::ops::Range<usize>,
-) -> Vec<(i64, String, OrderSide, f64)> {
-    let Runnable::Builtin { strategy: s, params } = strategy.resolve().unwrap() else {
-        panic!("a built-in strategy")
-    };
-    let rules = TradeRules { sizing_price: SizingPrice::SignalClose, ..strategy.rules };
-    let bt = backtest_window(s, &params, data, rules, cash, window).unwrap();
-    let RunResult::Portfolio(result) = bt.result else { panic!("several legs run as a portfolio") };
-    let mut fills = Vec::new();
-    for leg in &result.sleeves[0].legs {
-        for t in &leg.activity.trades {
-            fills.push((t.entry_time.0, leg.symbol.clone(), OrderSide::Buy, t.qty));
-            if t.exit_reason != ExitReason::EndOfData {
-                fills.push((t.exit_time.0, leg.symbol.clone(), OrderSide::Sell, t.qty));
-            }
-        }
-    }
-    fills.sort_by(|a, b| (a.0, &a.1, a.2 as u8).cmp(&(b.0, &b.1, b.2 as u8)));
-    fills
+/// (time, symbol, side, qty) of fills.
+fn keys(fills: Vec<scenario::Fill>) -> Vec<(i64, String, OrderSide, f64)> {
+    fills.into_iter().map(|f| (f.time, f.symbol, f.side, f.qty)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,27 +36,10 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
     assert_eq!(ended, Ended::ReplayDone);
 
-    let live = |prefix: &str| -> Vec<(i64, String, OrderSide, f64)> {
-        let mut v: Vec<_> = fake
-            .orders()
-            .iter()
-            .filter(|o| o.client_order_id.starts_with(prefix))
-            .map(|o| {
-                let t = chrono::DateTime::parse_from_rfc3339(o.filled_at.as_deref().unwrap()).unwrap();
-                (
-                    Timestamp::from_datetime(t.into()).unwrap().0,
-                    o.symbol.clone(),
-                    o.side,
-                    o.filled_qty.to_f64().unwrap(),
-                )
-            })
-            .collect();
-        v.sort_by(|a, b| (a.0, &a.1, a.2 as u8).cmp(&(b.0, &b.1, b.2 as u8)));
-        v
-    };
+    let live = |prefix: &str| keys(scenario::broker_fills(&fake, prefix));
     let day = scenario::replay_date();
     let first = data.timestamps().iter().position(|&t| calendar::session_date(Timestamp(t)) == day).unwrap();
-    let gap_fills = kernel_fills(&data, &strategy, 50_000.0, first..data.len());
+    let gap_fills = keys(scenario::kernel_fills(&data, &strategy, 50_000.0, first..data.len()));
     assert!(gap_fills.len() >= 4, "the day should trade: {gap_fills:?}");
     assert_eq!(live("tb-gap_fill-"), gap_fills, "gap_fill's live fills against the kernel's");
 
@@ -91,7 +47,7 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     // kernel fills them at the day's open, the bridge at 10:30 — the same quantities.
     let n = daily.len();
     let ten_thirty = new_york(day, chrono::NaiveTime::from_hms_opt(10, 30, 0).unwrap()).0;
-    let expected: Vec<_> = kernel_fills(&daily, &momentum, 40_000.0, n - 2..n)
+    let expected: Vec<_> = keys(scenario::kernel_fills(&daily, &momentum, 40_000.0, n - 2..n))
         .into_iter()
         .map(|(_, symbol, side, qty)| (ten_thirty, symbol, side, qty))
         .collect();

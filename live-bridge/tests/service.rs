@@ -252,9 +252,13 @@ fn every_promoted_strategy_is_registered_with_its_schedule_or_a_reason() {
     let mut stopped = scenario::gap_fill(&data, 0.2);
     stopped.id = "gap_fill_stop".into();
     stopped.rules.exits.stop_loss = Some(0.05);
+    let mut trailing = scenario::gap_fill(&data, 0.1);
+    trailing.id = "gap_fill_trailing".into();
+    trailing.rules.exits.stop_loss = Some(0.05);
+    trailing.rules.exits.trailing_stop = Some(0.02);
     let mut off = scenario::gap_fill(&data, 0.1);
     off.id = "gap_fill_off".into();
-    scenario::promote(&root.path().join("promoted"), vec![gap, stopped, off]);
+    scenario::promote(&root.path().join("promoted"), vec![gap, stopped, trailing, off]);
     let mut config = LiveConfig::parse("[strategies.gap_fill_off]\nenabled = false\n").unwrap();
     config.service.promoted = root.path().join("promoted");
     let registered = live_bridge::service::register(&config).unwrap();
@@ -266,10 +270,11 @@ fn every_promoted_strategy_is_registered_with_its_schedule_or_a_reason() {
         summary,
         [
             ("gap_fill", "09:31:00".to_string(), None),
+            ("gap_fill_stop", "09:31:00".to_string(), None),
             (
-                "gap_fill_stop",
+                "gap_fill_trailing",
                 "09:31:00".to_string(),
-                Some("its protective exits (stop_loss) are not supported live yet".into())
+                Some("its trailing_stop together with stop_loss cannot rest at Alpaca as one order (an oco takes a fixed stop and a take-profit only)".into())
             ),
             ("gap_fill_off", "09:31:00".to_string(), Some("disabled by the config".into())),
         ]

@@ -264,9 +264,47 @@ pub struct Order {
     /// Fill time (RFC 3339).
     #[serde(default)]
     pub filled_at: Option<String>,
+    /// `""` (simple), `oco`, `bracket`, `oto` (kept as text).
+    #[serde(default)]
+    pub order_class: String,
+    /// Limit price of `limit` orders (the take-profit of an `oco` parent).
+    #[serde(default)]
+    pub limit_price: Option<Decimal>,
+    /// Stop price of `stop` orders (and the trigger a trailing stop stands at).
+    #[serde(default)]
+    pub stop_price: Option<Decimal>,
+    /// Trail of `trailing_stop` orders, in percent.
+    #[serde(default)]
+    pub trail_percent: Option<Decimal>,
+    /// High-water mark of a `trailing_stop` order.
+    #[serde(default)]
+    pub hwm: Option<Decimal>,
+    /// The other orders of a multi-leg order (an `oco`'s stop-loss leg); null for simple ones.
+    #[serde(default)]
+    pub legs: Option<Vec<Order>>,
 }
 
-/// `POST /v2/orders`: a market order for a whole or fractional quantity.
+impl Order {
+    /// Filled quantity and average price over the order and its legs: an `oco` fills through
+    /// its take-profit parent or its stop-loss leg, and both count as the one sale.
+    pub fn filled_with_legs(&self) -> (Decimal, Option<Decimal>) {
+        let parts = std::iter::once(self).chain(self.legs.iter().flatten());
+        let (mut qty, mut notional) = (Decimal::ZERO, Decimal::ZERO);
+        for o in parts {
+            qty += o.filled_qty;
+            notional += o.filled_qty * o.filled_avg_price.unwrap_or_default();
+        }
+        let avg = (!qty.is_zero()).then(|| notional / qty);
+        (qty, avg.or(self.filled_avg_price))
+    }
+
+    /// True when neither the order nor any of its legs can change any more.
+    pub fn is_done_with_legs(&self) -> bool {
+        self.status.is_terminal() && self.legs.iter().flatten().all(|l| l.status.is_terminal())
+    }
+}
+
+/// `POST /v2/orders`: a market order, or a protective sell ([`Protection`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderRequest {
     /// Ticker.
@@ -275,13 +313,73 @@ pub struct OrderRequest {
     pub qty: Decimal,
     /// Buy or sell.
     pub side: OrderSide,
-    /// Always `market` here.
+    /// `market`, `stop`, `limit` or `trailing_stop`.
     #[serde(rename = "type")]
     pub order_type: String,
-    /// Always `day` here.
+    /// `day` for market orders, `gtc` for protective ones (held overnight).
     pub time_in_force: String,
     /// Our deterministic id (at most 128 characters).
     pub client_order_id: String,
+    /// `oco` for a take-profit with a stop-loss; absent for simple orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_class: Option<String>,
+    /// Limit price (`limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    /// Stop price (`stop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    /// Trail in percent (`trailing_stop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail_percent: Option<Decimal>,
+    /// The take-profit leg of an `oco`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<TakeProfitLeg>,
+    /// The stop-loss leg of an `oco`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<StopLossLeg>,
+}
+
+/// `take_profit` of a multi-leg order request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakeProfitLeg {
+    /// The limit the position is sold at (or better).
+    pub limit_price: Decimal,
+}
+
+/// `stop_loss` of a multi-leg order request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopLossLeg {
+    /// The stop that triggers a market sale.
+    pub stop_price: Decimal,
+}
+
+/// A protective sell resting at the broker for a held position: what one Alpaca order can
+/// express of a strategy's stop-loss, take-profit and trailing stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// `stop`: a market sale once the price trades at or below `stop`.
+    Stop {
+        /// Stop price.
+        stop: Decimal,
+    },
+    /// `limit`: a sale at `limit` or better.
+    Limit {
+        /// Limit price.
+        limit: Decimal,
+    },
+    /// `oco`: a take-profit limit and a stop-loss; one filling cancels the other.
+    Oco {
+        /// Stop price of the stop-loss leg.
+        stop: Decimal,
+        /// Limit price of the take-profit leg.
+        limit: Decimal,
+    },
+    /// `trailing_stop`: a stop trailing the high-water mark by `percent` %.
+    Trailing {
+        /// Trail in percent.
+        percent: Decimal,
+    },
 }
 
 impl OrderRequest {
@@ -294,6 +392,53 @@ impl OrderRequest {
             order_type: "market".into(),
             time_in_force: "day".into(),
             client_order_id: client_order_id.to_string(),
+            order_class: None,
+            limit_price: None,
+            stop_price: None,
+            trail_percent: None,
+            take_profit: None,
+            stop_loss: None,
+        }
+    }
+
+    /// A good-till-canceled protective sell of `qty` shares.
+    pub fn protective(symbol: &str, qty: Decimal, protection: Protection, client_order_id: &str) -> Self {
+        let mut r = OrderRequest::market(symbol, qty, OrderSide::Sell, client_order_id);
+        r.time_in_force = "gtc".into();
+        match protection {
+            Protection::Stop { stop } => {
+                r.order_type = "stop".into();
+                r.stop_price = Some(stop);
+            }
+            Protection::Limit { limit } => {
+                r.order_type = "limit".into();
+                r.limit_price = Some(limit);
+            }
+            Protection::Oco { stop, limit } => {
+                r.order_type = "limit".into();
+                r.order_class = Some("oco".into());
+                r.take_profit = Some(TakeProfitLeg { limit_price: limit });
+                r.stop_loss = Some(StopLossLeg { stop_price: stop });
+            }
+            Protection::Trailing { percent } => {
+                r.order_type = "trailing_stop".into();
+                r.trail_percent = Some(percent);
+            }
+        }
+        r
+    }
+
+    /// The protection this request places, if it is a protective sell.
+    pub fn protection(&self) -> Option<Protection> {
+        match (self.order_type.as_str(), self.order_class.as_deref()) {
+            ("limit", Some("oco")) => Some(Protection::Oco {
+                stop: self.stop_loss.as_ref()?.stop_price,
+                limit: self.take_profit.as_ref()?.limit_price,
+            }),
+            ("stop", _) => Some(Protection::Stop { stop: self.stop_price? }),
+            ("limit", _) => Some(Protection::Limit { limit: self.limit_price? }),
+            ("trailing_stop", _) => Some(Protection::Trailing { percent: self.trail_percent? }),
+            _ => None,
         }
     }
 }
@@ -448,6 +593,53 @@ mod tests {
         let filled: Order = serde_json::from_str(&json.replace("held_for_review", "filled")).unwrap();
         assert!(filled.status.is_terminal());
         assert_eq!(serde_json::to_value(&filled.status).unwrap(), "filled");
+    }
+
+    #[test]
+    fn protective_orders_have_alpacas_json_shapes() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let json = |p| serde_json::to_value(OrderRequest::protective("SPY", d("7"), p, "tb-p")).unwrap();
+        let stop = json(Protection::Stop { stop: d("98.51") });
+        assert_eq!(
+            stop,
+            serde_json::json!({"symbol": "SPY", "qty": "7", "side": "sell", "type": "stop",
+                "time_in_force": "gtc", "client_order_id": "tb-p", "stop_price": "98.51"})
+        );
+        let limit = json(Protection::Limit { limit: d("103.2") });
+        assert_eq!((&limit["type"], &limit["limit_price"]), (&"limit".into(), &"103.2".into()));
+        assert!(limit.get("stop_price").is_none() && limit.get("order_class").is_none());
+        let oco = json(Protection::Oco { stop: d("98.51"), limit: d("103.2") });
+        assert_eq!(
+            oco,
+            serde_json::json!({"symbol": "SPY", "qty": "7", "side": "sell", "type": "limit",
+                "time_in_force": "gtc", "client_order_id": "tb-p", "order_class": "oco",
+                "take_profit": {"limit_price": "103.2"}, "stop_loss": {"stop_price": "98.51"}})
+        );
+        let trailing = json(Protection::Trailing { percent: d("1.5") });
+        assert_eq!((&trailing["type"], &trailing["trail_percent"]), (&"trailing_stop".into(), &"1.5".into()));
+        // Each request reads back as the protection it places; a market order places none.
+        for p in [
+            Protection::Stop { stop: d("1") },
+            Protection::Limit { limit: d("2") },
+            Protection::Oco { stop: d("1"), limit: d("2") },
+            Protection::Trailing { percent: d("3") },
+        ] {
+            assert_eq!(OrderRequest::protective("SPY", d("1"), p, "x").protection(), Some(p));
+        }
+        assert_eq!(OrderRequest::market("SPY", d("1"), OrderSide::Sell, "x").protection(), None);
+    }
+
+    #[test]
+    fn an_oco_order_fills_through_its_stop_leg() {
+        let json = r#"{"id":"p","client_order_id":"tb-p","symbol":"SPY","qty":"10","filled_qty":"0",
+            "filled_avg_price":null,"side":"sell","type":"limit","time_in_force":"gtc","status":"canceled",
+            "order_class":"oco","limit_price":"110","stop_price":null,"legs":[{"id":"l","client_order_id":"x",
+            "symbol":"SPY","qty":"10","filled_qty":"10","filled_avg_price":"95.5","side":"sell","type":"stop",
+            "time_in_force":"gtc","status":"filled","stop_price":"95.5","legs":null}]}"#;
+        let o: Order = serde_json::from_str(json).unwrap();
+        assert_eq!(o.limit_price, Some(Decimal::from(110)));
+        assert_eq!(o.filled_with_legs(), (Decimal::from(10), Some(Decimal::new(955, 1))));
+        assert!(o.is_done_with_legs());
     }
 
     #[test]

@@ -15,12 +15,12 @@ pub(super) fn rfc3339(t: Timestamp) -> String {
     t.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn price(x: f64) -> Decimal {
+pub(super) fn price(x: f64) -> Decimal {
     Decimal::from_f64(x).unwrap_or_default()
 }
 
 /// Index of the last bar starting at or before `now`.
-fn bar_at(bars: &Bars, now: Timestamp) -> Option<usize> {
+pub(super) fn bar_at(bars: &Bars, now: Timestamp) -> Option<usize> {
     bars.timestamps().partition_point(|&t| t <= now.0).checked_sub(1)
 }
 
@@ -67,8 +67,14 @@ impl State {
             self.duplicate_submissions += 1;
             return Err((422, "client_order_id must be unique".into()));
         }
-        if request.qty <= Decimal::ZERO || request.order_type != "market" {
-            return Err((422, "invalid order: qty must be > 0 and type market".into()));
+        let protection = request.protection();
+        let protective = protection.is_some() && request.side == OrderSide::Sell;
+        if request.qty <= Decimal::ZERO || !(request.order_type == "market" || protective) {
+            return Err((
+                422,
+                "invalid order: qty must be > 0, type market, or a stop, limit, oco or trailing_stop sell"
+                    .into(),
+            ));
         }
         let Some(px) = self.fill_price(&request.symbol) else {
             return Err((422, format!("asset {} is not tradable", request.symbol)));
@@ -114,8 +120,8 @@ impl State {
             filled_qty: Decimal::ZERO,
             filled_avg_price: None,
             side: request.side,
-            order_type: "market".into(),
-            time_in_force: request.time_in_force,
+            order_type: request.order_type.clone(),
+            time_in_force: request.time_in_force.clone(),
             status: if calendar::is_open(self.clock.now()) {
                 OrderStatus::New
             } else {
@@ -124,8 +130,18 @@ impl State {
             created_at: Some(now.clone()),
             submitted_at: Some(now),
             filled_at: None,
+            order_class: String::new(),
+            limit_price: None,
+            stop_price: None,
+            trail_percent: None,
+            hwm: None,
+            legs: None,
         };
-        self.orders.push(FakeOrder { order: order.clone(), left: request.qty });
+        let (order, watch) = match protection.filter(|_| protective) {
+            Some(p) => self.protective(order, p, px),
+            None => (order, None),
+        };
+        self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch });
         self.publish("new", &order, None);
         let i = self.orders.len() - 1;
         self.work(i);
@@ -142,6 +158,9 @@ impl State {
     }
 
     fn work(&mut self, i: usize) {
+        if self.orders[i].watch.is_some() {
+            return self.trigger(i);
+        }
         if !calendar::is_open(self.clock.now()) {
             return;
         }
@@ -170,7 +189,15 @@ impl State {
             o.order.filled_at = Some(now);
         }
         let (symbol, side) = (o.order.symbol.clone(), o.order.side);
-        let entry = self.positions.entry(symbol.clone()).or_default();
+        let position_qty = self.book(&symbol, side, qty, px);
+        let order = self.orders[i].order.clone();
+        let event = if done { "fill" } else { "partial_fill" };
+        self.publish(event, &order, Some((px, qty, position_qty)));
+    }
+
+    /// Moves cash and the position of `symbol` by one execution; returns the position after.
+    pub(super) fn book(&mut self, symbol: &str, side: OrderSide, qty: Decimal, px: Decimal) -> Decimal {
+        let entry = self.positions.entry(symbol.to_string()).or_default();
         match side {
             OrderSide::Buy => {
                 entry.0 += qty;
@@ -186,11 +213,9 @@ impl State {
         }
         let position_qty = entry.0;
         if position_qty.is_zero() {
-            self.positions.remove(&symbol);
+            self.positions.remove(symbol);
         }
-        let order = self.orders[i].order.clone();
-        let event = if done { "fill" } else { "partial_fill" };
-        self.publish(event, &order, Some((px, qty, position_qty)));
+        position_qty
     }
 
     /// Cancels a working order; `false` when it can no longer be canceled.
@@ -201,12 +226,15 @@ impl State {
         }
         self.orders[i].order.status = OrderStatus::Canceled;
         self.orders[i].left = Decimal::ZERO;
+        for leg in self.orders[i].order.legs.iter_mut().flatten() {
+            leg.status = OrderStatus::Canceled;
+        }
         let order = self.orders[i].order.clone();
         self.publish("canceled", &order, None);
         Some(true)
     }
 
-    fn publish(&self, event: &str, order: &Order, execution: Option<(Decimal, Decimal, Decimal)>) {
+    pub(super) fn publish(&self, event: &str, order: &Order, execution: Option<(Decimal, Decimal, Decimal)>) {
         let mut data = json!({
             "event": event,
             "timestamp": rfc3339(self.clock.now()),
@@ -231,8 +259,7 @@ pub(super) fn order_json(o: &Order) -> Value {
         "expired_at": null, "canceled_at": null, "failed_at": null, "replaced_at": null,
         "replaced_by": null, "replaces": null,
         "asset_id": format!("asset-{}", o.symbol), "asset_class": "us_equity", "notional": null,
-        "order_class": "", "order_type": "market", "limit_price": null, "stop_price": null,
-        "extended_hours": false, "legs": null, "trail_percent": null, "trail_price": null, "hwm": null,
+        "order_type": o.order_type, "extended_hours": false, "trail_price": null,
         "position_intent": if o.side == OrderSide::Buy { "buy_to_open" } else { "sell_to_close" },
     });
     if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {

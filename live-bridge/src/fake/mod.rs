@@ -4,12 +4,15 @@
 //! It holds one cash account, its positions and orders, and bars it serves and fills at: a
 //! market order fills at the open of the 1-minute bar in progress on the shared [`Clock`] (the
 //! latest daily close when it has no minute bars), which is exactly the next-open fill of the
-//! kernel's simulator for a signal computed on the bar before. Faults are queued per [`Route`]
+//! kernel's simulator for a signal computed on the bar before. Protective sells (`stop`,
+//! `limit`, `oco`, `trailing_stop`, good till canceled) trigger against each completed bar as
+//! the kernel's stops do, at their level or at the open of a bar that gapped through. Faults are queued per [`Route`]
 //! and each fires once: an HTTP status (429 carries the rate-limit headers), a delay past the
 //! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
 mod market;
+mod protect;
 pub mod scenario;
 mod server;
 
@@ -34,6 +37,8 @@ pub enum Route {
     GetOrder,
     /// `GET /v2/orders`.
     ListOrders,
+    /// `DELETE /v2/orders/{id}`.
+    CancelOrder,
     /// `GET /v2/positions`.
     Positions,
     /// `GET /v2/account`.
@@ -56,6 +61,9 @@ pub enum Fault {
     DropBefore,
     /// Act, then close the connection without an answer: the client cannot know it happened.
     DropAfter,
+    /// On a cancel: the order fills completely at the market first (a stop that triggered
+    /// while the cancel was on its way), so the cancel finds nothing left to cancel.
+    FillFirst,
 }
 
 /// How market orders fill.
@@ -86,6 +94,9 @@ struct FakeOrder {
     order: Order,
     /// Quantity still to fill.
     left: Decimal,
+    /// Where a protective (stop, limit, oco, trailing-stop) order stands in its bars; `None`
+    /// for market orders.
+    watch: Option<protect::Watch>,
 }
 
 struct State {

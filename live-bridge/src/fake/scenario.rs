@@ -1,16 +1,21 @@
 //! A ready-made replay for tests: a synthetic market served by the fake, a promoted
-//! `gap_fill` strategy over its minute-bar symbols, and a config pointing the service at both.
+//! `gap_fill` strategy over its minute-bar symbols, a config pointing the service at both, and
+//! the fills to compare: the kernel's backtest's and the broker's.
 
 use std::path::Path;
 
 use chrono::NaiveDate;
 use datasets::synth::{SynthConfig, Universe};
 use datasets::{AssetClass, Timeframe, Timestamp, calendar};
-use kernel::sim::{SizingPrice, TradeRules};
-use kernel::strategy::{GapFill, MarketData, Params, Strategy, SymbolData, VolManagedMomentum};
-use promoted::{PromotedDir, PromotedStrategy};
+use kernel::sim::{ExitReason, SizingPrice, TradeRules};
+use kernel::strategy::{
+    GapFill, MarketData, Params, RunResult, Strategy, SymbolData, VolManagedMomentum, backtest_window,
+};
+use promoted::{PromotedDir, PromotedStrategy, Runnable};
+use rust_decimal::prelude::ToPrimitive;
 
 use super::FakeAlpaca;
+use crate::alpaca::model::OrderSide;
 use crate::config::LiveConfig;
 use crate::schedule::new_york;
 
@@ -42,6 +47,27 @@ pub fn minute_data(universe: &Universe) -> MarketData {
         .filter_map(|(i, m)| universe.minute(i).map(|bars| SymbolData { meta: m.clone(), bars }))
         .collect();
     MarketData::new(Timeframe::Min1, symbols).expect("synthetic minute bars are aligned")
+}
+
+/// `data` with every price rounded to the cent, as real quotes are: on such prices a stop
+/// rounded down (a take-profit up) to the cent triggers on exactly the kernel's bars.
+pub fn on_ticks(data: &MarketData) -> MarketData {
+    let cent = |x: f64| (x * 100.0).round() / 100.0;
+    let symbols = data
+        .symbols()
+        .iter()
+        .map(|s| {
+            let bars = s.bars.iter().map(|b| datasets::Bar {
+                open: cent(b.open),
+                high: cent(b.high),
+                low: cent(b.low),
+                close: cent(b.close),
+                ..b
+            });
+            SymbolData { meta: s.meta.clone(), bars: datasets::Bars::from_bars(bars).expect("valid bars") }
+        })
+        .collect();
+    MarketData::new(data.timeframe(), symbols).expect("the same alignment")
 }
 
 /// Serves every symbol's daily bars and minute bars.
@@ -144,4 +170,95 @@ sessions = 1
 /// [`config_toml`] parsed.
 pub fn config(root: &Path, fake: &FakeAlpaca) -> LiveConfig {
     LiveConfig::parse(&config_toml(root, fake, "")).expect("the scenario config is valid")
+}
+
+/// One fill, as the kernel's backtest or the broker made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fill {
+    /// Start of the bar it filled in (UTC ns).
+    pub time: i64,
+    /// Ticker.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: OrderSide,
+    /// Shares.
+    pub qty: f64,
+    /// Price.
+    pub price: f64,
+    /// Why: the kernel's exit reason (`entry` for buys), or the broker's order type.
+    pub why: String,
+}
+
+fn sorted(mut fills: Vec<Fill>) -> Vec<Fill> {
+    fills.sort_by(|a, b| (a.time, &a.symbol, a.side as u8).cmp(&(b.time, &b.symbol, b.side as u8)));
+    fills
+}
+
+/// Every fill the kernel's backtest of `strategy` makes on the bars `window` of `data` from
+/// `cash`, sized at the signal bar's close as the bridge does — entries and exits, except the
+/// closing of what is still open after the last bar.
+pub fn kernel_fills(
+    data: &MarketData,
+    strategy: &PromotedStrategy,
+    cash: f64,
+    window: std::ops::Range<usize>,
+) -> Vec<Fill> {
+    let Runnable::Builtin { strategy: s, params } = strategy.resolve().expect("a valid strategy") else {
+        panic!("a built-in strategy")
+    };
+    let rules = TradeRules { sizing_price: SizingPrice::SignalClose, ..strategy.rules };
+    let bt = backtest_window(s, &params, data, rules, cash, window).expect("the backtest runs");
+    let RunResult::Portfolio(result) = bt.result else { panic!("several legs run as a portfolio") };
+    let mut fills = Vec::new();
+    for leg in &result.sleeves[0].legs {
+        for t in &leg.activity.trades {
+            let symbol = leg.symbol.clone();
+            let (qty, why) = (t.qty, "entry".to_string());
+            fills.push(Fill {
+                time: t.entry_time.0,
+                symbol,
+                side: OrderSide::Buy,
+                qty,
+                price: t.entry_price,
+                why,
+            });
+            if t.exit_reason != ExitReason::EndOfData {
+                let (symbol, why) = (leg.symbol.clone(), format!("{:?}", t.exit_reason));
+                fills.push(Fill {
+                    time: t.exit_time.0,
+                    symbol,
+                    side: OrderSide::Sell,
+                    qty,
+                    price: t.exit_price,
+                    why,
+                });
+            }
+        }
+    }
+    sorted(fills)
+}
+
+/// Every fill of the broker's orders whose `client_order_id` starts with `prefix`, at its fill
+/// time (an oco's through whichever leg filled).
+pub fn broker_fills(fake: &FakeAlpaca, prefix: &str) -> Vec<Fill> {
+    let mut fills = Vec::new();
+    for o in fake.orders().iter().filter(|o| o.client_order_id.starts_with(prefix)) {
+        let (qty, avg) = o.filled_with_legs();
+        if qty.is_zero() {
+            continue;
+        }
+        let mut parts = std::iter::once(o).chain(o.legs.iter().flatten());
+        let filled = parts.rfind(|p| !p.filled_qty.is_zero()).expect("a filled part");
+        let at = filled.filled_at.as_deref().expect("a fill time");
+        let at = chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339");
+        fills.push(Fill {
+            time: Timestamp::from_datetime(at.into()).expect("in range").0,
+            symbol: o.symbol.clone(),
+            side: o.side,
+            qty: qty.to_f64().unwrap_or_default(),
+            price: avg.and_then(|p| p.to_f64()).unwrap_or_default(),
+            why: format!("{} {}", o.order_class, filled.order_type).trim().to_string(),
+        });
+    }
+    sorted(fills)
 }

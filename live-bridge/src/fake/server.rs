@@ -31,6 +31,7 @@ fn route_of(method: &Method, path: &str) -> Route {
         ("POST", "/v2/orders") => Route::CreateOrder,
         ("GET", "/v2/orders") => Route::ListOrders,
         ("GET", p) if p.starts_with("/v2/orders") => Route::GetOrder,
+        ("DELETE", p) if p.starts_with("/v2/orders/") => Route::CancelOrder,
         ("GET", "/v2/positions") => Route::Positions,
         ("GET", "/v2/account") => Route::Account,
         ("GET", p) if p.starts_with("/v2/stocks") => Route::Bars,
@@ -72,6 +73,9 @@ async fn handle(
     let response = {
         let mut s = shared.lock().expect("fake state lock");
         s.process_pending();
+        if fault == Some(Fault::FillFirst) {
+            s.fill_at_market(path.trim_start_matches("/v2/orders/"));
+        }
         dispatch(&mut s, &method, &path, &query, &body)
     };
     if let Some(Fault::Delay(d)) = fault {

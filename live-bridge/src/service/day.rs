@@ -195,6 +195,7 @@ impl Bridge {
         let pending: Vec<String> = self.db.pending_orders()?.into_iter().map(|o| o.client_order_id).collect();
         self.wait_terminal(&pending, std::time::Duration::ZERO).await?;
         self.prune_equity()?;
+        self.refresh_protective(None).await?;
         let account = match self.client.account().await {
             Ok(a) => a,
             Err(e) => {

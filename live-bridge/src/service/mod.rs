@@ -7,18 +7,22 @@
 //! deterministic `client_order_id`) in one transaction before the first request; each entry is
 //! stored before it is sent; after any failure the order is looked up by that id, never
 //! blindly resent. A restart reconciles with the broker first (failing closed) and resumes the
-//! runs it finds unfinished, so nothing is sent twice and no signal is lost.
+//! runs it finds unfinished, so nothing is sent twice and no signal is lost. Protective exits
+//! (stop-loss, take-profit, trailing stop) rest at the broker as one order per held position
+//! ([`protect`]); the time stop is the run's.
 
 mod alerts;
 mod data;
 mod day;
 mod equity;
 mod orders;
+mod protect;
 mod reconcile;
 mod regime;
 mod run;
 
 pub use day::Ended;
+pub use protect::{protection_for, protective_order_id};
 pub use run::client_order_id;
 
 use std::collections::BTreeMap;
@@ -78,8 +82,8 @@ pub struct Registered {
     pub family: String,
     /// When it runs.
     pub schedule: Schedule,
-    /// Why it does not run, when it does not: disabled by the config, or rules the bridge
-    /// cannot trade yet.
+    /// Why it does not run, when it does not: disabled by the config, or exits the bridge
+    /// cannot place (a trailing stop with a fixed stop-loss or take-profit).
     pub disabled: Option<String>,
 }
 
@@ -88,21 +92,6 @@ impl Registered {
     pub fn enabled(&self) -> bool {
         self.disabled.is_none()
     }
-}
-
-/// Why the bridge cannot trade `rules` live, if it cannot: protective exits (stop-loss,
-/// take-profit, trailing and time stops) are not placed at the broker yet, and a strategy is
-/// never traded without the exits it was promoted with.
-fn unsupported(rules: &kernel::sim::TradeRules) -> Option<String> {
-    let e = &rules.exits;
-    let named = [
-        ("stop_loss", e.stop_loss.is_some()),
-        ("take_profit", e.take_profit.is_some()),
-        ("trailing_stop", e.trailing_stop.is_some()),
-        ("max_bars", e.max_bars.is_some()),
-    ];
-    let set: Vec<&str> = named.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
-    (!set.is_empty()).then(|| format!("its protective exits ({}) are not supported live yet", set.join(", ")))
 }
 
 /// The live service.
@@ -180,7 +169,7 @@ pub fn register(config: &LiveConfig) -> Result<Vec<Registered>, ServiceError> {
         let disabled = if section.and_then(|s| s.enabled) == Some(false) {
             Some("disabled by the config".to_string())
         } else {
-            unsupported(&strategy.rules)
+            protect::unsupported(&strategy.rules)
         };
         out.push(Registered { strategy, family, schedule, disabled });
     }

@@ -34,12 +34,20 @@ impl Bridge {
     pub(super) fn apply_order(&self, order: &Order) -> Result<(), ServiceError> {
         let today = calendar::session_date(self.clock.now());
         let (trade, settle) = (today.to_string(), self.settle_date(today).to_string());
+        // An oco fills through its parent or its stop-loss leg: both are the one sale.
+        let (filled_qty, avg_price) = order.filled_with_legs();
+        let state = match &order.legs {
+            None => state_of(&order.status),
+            Some(_) if !order.is_done_with_legs() => OrderState::Open,
+            Some(_) if filled_qty >= order.qty.unwrap_or_default() => OrderState::Filled,
+            Some(_) => OrderState::Canceled,
+        };
         let filled = self.db.apply_fill(
             &order.client_order_id,
             (&order.id, order.status.as_str()),
-            state_of(&order.status),
-            order.filled_qty,
-            order.filled_avg_price,
+            state,
+            filled_qty,
+            avg_price,
             (&trade, &settle),
             self.now_ns(),
         )?;
@@ -50,8 +58,8 @@ impl Bridge {
                 order.side.as_str(),
                 order.symbol,
                 order.status.as_str(),
-                order.filled_qty,
-                order.filled_avg_price.unwrap_or_default()
+                filled_qty,
+                avg_price.unwrap_or_default()
             );
         }
         Ok(())
@@ -69,7 +77,12 @@ impl Bridge {
         match event {
             StreamEvent::Connected => tracing::info!("trade_updates stream connected"),
             StreamEvent::Update(update) => {
-                if self.db.order(&update.order.client_order_id)?.is_some() {
+                let cid = &update.order.client_order_id;
+                // An oco's update without its legs cannot say whether its stop-loss leg
+                // filled: the next lookup by client_order_id (legs included) books it.
+                let legless_oco = update.order.legs.is_none()
+                    && self.db.protective_request(cid)?.is_some_and(|r| r.order_class.is_some());
+                if self.db.order(cid)?.is_some() && !legless_oco {
                     self.apply_order(&update.order)?;
                 }
             }
@@ -115,7 +128,10 @@ impl Bridge {
                 return Ok(());
             }
         }
-        let request = OrderRequest::market(&order.symbol, order.qty, order.side, cid);
+        let request = match self.db.protective_request(cid)? {
+            Some(protective) => protective,
+            None => OrderRequest::market(&order.symbol, order.qty, order.side, cid),
+        };
         let mut resends = 0;
         loop {
             let error = match self.client.create_order(&request).await {

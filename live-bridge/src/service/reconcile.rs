@@ -36,7 +36,14 @@ impl Bridge {
         }
         self.db.set_state("reconcile", outcome.as_ref().err().map_or("ok", String::as_str))?;
         self.db.set_state(crate::status::RECONCILED_AT, &self.now_ns().to_string())?;
+        let ok = outcome.is_ok();
         self.reconciled = outcome;
+        if ok {
+            // Positions whose protective order is missing (never sent, canceled, expired) get it.
+            for idx in 0..self.strategies.len() {
+                self.protect(idx).await?;
+            }
+        }
         Ok(())
     }
 

@@ -8,7 +8,9 @@
 //! one slot of the strategy's equity at the signal bar's close, capped by its cash, at the
 //! signal bar's close slipped as a buy), checks the cash-account rules, stores the order and
 //! sends it — one at a time, so each entry sees the cash the previous one left, as in the
-//! simulator. A resumed run re-executes from the stored rows; nothing is recomputed.
+//! simulator. A resumed run re-executes from the stored rows; nothing is recomputed. A
+//! position held `max_bars` bars gets a time-stop exit; any exit first releases the position's
+//! protective order ([`Bridge::release`]); new positions get theirs once their entries filled.
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use promoted::{PromotedStrategy, Runnable};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
-use super::{Bridge, ServiceError};
+use super::{Bridge, ServiceError, protect};
 use crate::alpaca::model::OrderSide;
 use crate::bars::BarCache;
 use crate::db::{OrderRow, OrderState, SignalRow};
@@ -129,6 +131,8 @@ impl Bridge {
         let id = self.strategies[idx].strategy.id.clone();
         let slot = slot_name(t);
         self.drain_events()?;
+        // A protective order that filled since the last run closed its position.
+        self.refresh_protective(Some(&id)).await?;
         let late = self.now_ns() - t.0 > self.config.service.resume_grace_minutes * 60_000_000_000;
         match self.db.run(&id, &slot)? {
             Some(run) if matches!(run.status.as_str(), "planned" | "exits_sent") => {
@@ -234,6 +238,34 @@ impl Bridge {
                 _ => {}
             }
         }
+        // The time stop, at the same fill point as the exit signal (which wins when both fire).
+        if let Some(max_bars) = strategy.rules.exits.max_bars {
+            for p in &positions {
+                if rows.iter().any(|r| r.symbol == p.symbol && r.side == "exit") {
+                    continue;
+                }
+                let Some(opened) = self.db.position_opened(&strategy.id, &p.symbol)? else { continue };
+                let held = Bridge::bars_held(data.timestamps(), opened);
+                if held < max_bars {
+                    continue;
+                }
+                let cid = client_order_id(&strategy.id, slot, &p.symbol, OrderSide::Sell);
+                rows.push(SignalRow {
+                    strategy: strategy.id.clone(),
+                    slot: slot.to_string(),
+                    bar_ns: data.time(last).0,
+                    symbol: p.symbol.clone(),
+                    side: "time_stop".into(),
+                    strength: 1.0,
+                    price: data.find(&p.symbol).map_or(0.0, |i| data.symbols()[i].bars.close()[last]),
+                    fraction: None,
+                    action: "order".into(),
+                    detail: format!("held {held} bars (max_bars {max_bars})"),
+                    client_order_id: Some(cid.clone()),
+                });
+                exits.push(intent(&strategy.id, slot, &p.symbol, OrderSide::Sell, p.qty, cid));
+            }
+        }
         rows.extend(gap_candidates(&strategy, &data));
         let day = calendar::session_date(t).to_string();
         self.checkpoint(
@@ -263,8 +295,10 @@ impl Bridge {
             if self.stopping() {
                 return self.leave_for_restart(id, slot);
             }
-            if o.state == OrderState::Intent {
-                self.submit(o).await?;
+            if o.state == OrderState::Intent
+                && let Some(sale) = self.release(o).await?
+            {
+                self.submit(&sale).await?;
             }
             exits.push(o.client_order_id.clone());
         }
@@ -330,6 +364,19 @@ impl Bridge {
         let detail =
             format!("{} exit(s), {entries} entr{}", exits.len(), if entries == 1 { "y" } else { "ies" });
         self.db.set_run_status(id, slot, "done", &detail, self.now_ns())?;
+        if protect::protection_for(&strategy.rules.exits, Decimal::ONE).is_some() {
+            // Protect the new positions as soon as their entries have filled.
+            let buys: Vec<String> = self
+                .db
+                .run_orders(id, slot)?
+                .into_iter()
+                .filter(|o| o.side == OrderSide::Buy)
+                .map(|o| o.client_order_id)
+                .collect();
+            let timeout = Duration::from_secs_f64(self.config.service.fill_timeout_secs.max(0.0));
+            self.wait_terminal(&buys, timeout).await?;
+            self.protect(idx).await?;
+        }
         Ok(())
     }
 
