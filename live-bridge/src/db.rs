@@ -1017,6 +1017,9 @@ impl Db {
         ctx("prune broker_marks", tx.execute("DELETE FROM broker_marks WHERE time_ns < ?1", [before_ns]))?;
         ctx("commit", tx.commit())?;
         Ok(n)
+    }
+}
+
 /// Protective orders: the request each one sends (its row is in `orders`, a sell whose slot
 /// ends in [`PROTECTIVE_SLOT`]).
 const PROTECTIVE_SCHEMA: &str =
