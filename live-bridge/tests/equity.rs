@@ -287,3 +287,23 @@ async fn a_start_mid_session_takes_only_the_latest_missed_snapshot() {
     assert!(r.fake.orders().is_empty(), "every run was missed");
     assert!(db.intraday(0).unwrap().iter().all(|p| p.equity == Decimal::from(100_000)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loss_between_runs_trips_the_daily_loss_breaker_at_the_next_snapshot() {
+    // gap_fill's runs end at 09:45; snapshots every 7 minutes fall at 11:08 but no run does.
+    let r = replay("equity_snapshot_minutes = 7").await;
+    let fake: Weak<FakeAlpaca> = Arc::downgrade(&r.fake);
+    let hook: Hook = Box::new(move || {
+        // The broker now reports yesterday's close at twice today's equity: a 50 % daily loss.
+        let fake = fake.upgrade().unwrap();
+        fake.set_cash(fake.cash(), Decimal::from(200_000));
+    });
+    r.clock.hooks.lock().unwrap().push((ny(11, 5), hook));
+    r.run().await;
+    let breakers = r.db().breakers().unwrap();
+    assert_eq!(breakers.len(), 1, "{breakers:?}");
+    let (name, reason, tripped_ns) = &breakers[0];
+    assert_eq!(name, "daily_loss");
+    assert!(reason.contains("below last_equity 200000"), "{reason}");
+    assert_eq!(*tripped_ns, ny(11, 8).0, "at the first snapshot after the loss");
+}

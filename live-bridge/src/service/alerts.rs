@@ -49,6 +49,17 @@ impl Bridge {
         Ok(())
     }
 
+    /// Checks the equity breakers against the account's `equity` and `last_equity` (each run
+    /// and each intraday snapshot does, so a loss between runs trips them too) and alerts on
+    /// any trip.
+    pub(super) fn check_breakers(&self, equity: Decimal, last_equity: Decimal) -> Result<(), ServiceError> {
+        let now = self.now_ns();
+        for reason in crate::safety::check_equity(&self.db, &self.config.risk, equity, last_equity, now)? {
+            tracing::error!("circuit breaker tripped: {reason}");
+        }
+        self.watch_safety()
+    }
+
     /// A failed reconciliation: the service does not trade until one succeeds.
     pub(super) fn alert_reconciliation(&self, reason: &str) {
         self.notifier.notify(Alert::reconciliation("broker", reason).at(self.now_ns()));

@@ -55,8 +55,9 @@ impl Bridge {
         Ok(self.db.run_orders(id, &slot_name(t))?.iter().any(|o| !o.filled_qty.is_zero()))
     }
 
-    /// Reads the account and the positions from the broker and records them now. A failed
-    /// account request skips the snapshot; failed positions record it without the P&L.
+    /// Reads the account and the positions from the broker, checks the equity breakers and
+    /// records them now. A failed account request skips the snapshot; failed positions record
+    /// it without the P&L.
     pub(super) async fn snapshot_equity(&mut self, source: SnapshotSource) -> Result<(), ServiceError> {
         let account = match self.client.account().await {
             Ok(a) => a,
@@ -65,6 +66,7 @@ impl Bridge {
                 return Ok(());
             }
         };
+        self.check_breakers(account.equity, account.last_equity)?;
         let (unrealised, marks) = match self.client.positions().await {
             Ok(positions) => (
                 unrealised(&positions),

@@ -181,16 +181,7 @@ impl Bridge {
                 return Ok(Err(("failed", format!("account: {e}"))));
             }
         };
-        for reason in safety::check_equity(
-            &self.db,
-            &self.config.risk,
-            account.equity,
-            account.last_equity,
-            self.now_ns(),
-        )? {
-            tracing::error!("circuit breaker tripped: {reason}");
-        }
-        self.watch_safety()?;
+        self.check_breakers(account.equity, account.last_equity)?;
         let strategy = self.strategies[idx].strategy.clone();
         self.checkpoint("data", &format!("{} {slot}", strategy.id))?;
         let now = self.clock.now();
