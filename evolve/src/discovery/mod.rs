@@ -452,6 +452,21 @@ impl Problem for GpProblem<'_> {
         }
     }
 
+    /// Genomes that trade alike — the same trades, equity and return moments in sample, as
+    /// GP trees differing only in subtrees that never fire do — share a key, so the hall of
+    /// fame holds distinct strategies.
+    fn behaviour(&self, eval: &GpEval) -> Option<u64> {
+        let GpEval::Ran(f) = eval else { return None };
+        let (x, r) = (&f.figures, &f.figures.returns);
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&(x.trades as u64).to_le_bytes());
+        h.update(&(r.n as u64).to_le_bytes());
+        for v in [x.final_equity, x.max_drawdown, x.exposure, r.mean, r.std.unwrap_or(f64::NAN)] {
+            h.update(&v.to_bits().to_le_bytes());
+        }
+        Some(h.digest())
+    }
+
     /// With novelty on: tournaments compare `(1 − w)·fitness_rank + w·novelty_rank`, novelty
     /// being the mean behaviour distance to the k nearest of the population and the archive
     /// ([`NoveltySearch::score_generation`]), which then updates the archive.

@@ -99,3 +99,23 @@ fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
     assert!((score + 0.5).abs() < 0.05, "{score}");
     assert!((with.fitness(&scored) - (plain.fitness(&alone) + score)).abs() < 1e-12);
 }
+
+/// Trees that differ only in an exit that never fires trade alike and share a behaviour key; a
+/// different size gene trades differently.
+#[test]
+fn genomes_that_trade_alike_share_a_behaviour_key() {
+    let data = goog();
+    let problem = GpProblem::new(&data, settings()).unwrap();
+    let genome = |exit: &str, size: &str| -> Genome {
+        format!("(strategy (entry (cross-above (ema 85 low) close)) (exit {exit}) (size {size}) (take-profit 0.015) (time-stop 58))")
+            .parse()
+            .unwrap()
+    };
+    let behaviour = |g: &Genome| problem.behaviour(&problem.evaluate(g)).unwrap();
+    let a = genome("(cross-above open volume)", "0.6");
+    let b = genome("(cross-above low high)", "0.6");
+    assert_ne!(problem.key(&a), problem.key(&b));
+    assert_eq!(behaviour(&a), behaviour(&b), "neither exit ever fires");
+    assert_ne!(behaviour(&a), behaviour(&genome("(cross-above low high)", "0.3")));
+    assert_eq!(problem.behaviour(&GpEval::Failed("refused".into())), None);
+}

@@ -272,9 +272,15 @@ impl<'p, P: Problem> Engine<'p, P> {
     ) -> Vec<Scored<P::Genome>> {
         let from = tally.evaluated.len();
         let scored = score(self.problem, &mut self.cache, genomes, tally);
+        let (problem, cache) = (self.problem, &self.cache);
         for e in &tally.evaluated[from..] {
             let candidate = Scored { genome: e.genome.clone(), key: e.key, fitness: e.fitness };
-            offer(&mut self.state.hall_of_fame, self.state.config.hall_of_fame, &candidate);
+            let behaviour = problem.behaviour(&e.eval);
+            let alike = |key| {
+                behaviour.is_some()
+                    && cache.get(key).and_then(|(eval, _)| problem.behaviour(eval)) == behaviour
+            };
+            offer(&mut self.state.hall_of_fame, self.state.config.hall_of_fame, &candidate, alike);
             let better = self.state.best.as_ref().is_none_or(|b| candidate.fitness > b.fitness);
             if candidate.fitness.is_finite() && better {
                 self.state.best = Some(candidate);

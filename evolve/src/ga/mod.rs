@@ -39,7 +39,8 @@
 //!   problem may score the population as a whole (e.g. fitness blended with novelty against an
 //!   archive it keeps in its checkpointed [`Problem::Memory`]); the next generation's
 //!   tournaments then compare those scores. Elites, the best and the hall of fame stay on fitness.
-//! * **Hall of fame**: the `hall_of_fame` best distinct genomes (by key) ever evaluated with
+//! * **Hall of fame**: the `hall_of_fame` best distinct genomes (by key, and by
+//!   [`Problem::behaviour`] when the problem gives one) ever evaluated with
 //!   finite fitness, best first, ties in first-evaluation order.
 //! * A step with invalid individuals among those it created emits [`EventKind::Invalid`]
 //!   (after any stagnation events).
@@ -109,6 +110,14 @@ pub trait Problem: Sync {
     }
     /// Fitness of an evaluation, higher is better. NaN or ±inf are allowed and mean "worst".
     fn fitness(&self, eval: &Self::Eval) -> f64;
+
+    /// A key of what an evaluation did, for problems where distinct genomes can behave alike
+    /// (GP trees that differ only in subtrees that never fire): the hall of fame keeps only the
+    /// fittest of genomes with the same behaviour key, so what it offers for promotion differs
+    /// in what it does. `None`, the default, tells genomes apart by key alone.
+    fn behaviour(&self, _eval: &Self::Eval) -> Option<u64> {
+        None
+    }
 
     /// What the problem remembers across generations for [`selection`](Problem::selection)
     /// (e.g. a novelty archive); checkpointed with the engine, so a resumed run continues with

@@ -31,16 +31,25 @@ pub(crate) fn tournament(n: usize, size: usize, rng: &mut Pcg64) -> usize {
 
 /// Offers a new evaluation to a hall of fame of at most `capacity` distinct genomes, best first.
 /// Invalid fitness is refused; an equal fitness goes after the ones already there, so ties keep
-/// first-evaluation order.
-pub(crate) fn offer<G: Clone>(hall: &mut Vec<Scored<G>>, capacity: usize, candidate: &Scored<G>) {
+/// first-evaluation order. `alike(key)` says whether the member with `key` behaves like the
+/// candidate: a fitter (or equally fit, earlier) alike member keeps the candidate out, and a
+/// less fit one makes room for it.
+pub(crate) fn offer<G: Clone>(
+    hall: &mut Vec<Scored<G>>,
+    capacity: usize,
+    candidate: &Scored<G>,
+    alike: impl Fn(u64) -> bool,
+) {
     if !candidate.fitness.is_finite() || hall.iter().any(|h| h.key == candidate.key) {
         return;
     }
     let at = hall.partition_point(|h| h.fitness >= candidate.fitness);
-    if at < capacity {
-        hall.insert(at, candidate.clone());
-        hall.truncate(capacity);
+    if at >= capacity || hall[..at].iter().any(|h| alike(h.key)) {
+        return;
     }
+    hall.retain(|h| h.fitness >= candidate.fitness || !alike(h.key));
+    hall.insert(at, candidate.clone());
+    hall.truncate(capacity);
 }
 
 #[cfg(test)]
@@ -84,15 +93,33 @@ mod tests {
         let mut hall = Vec::new();
         for c in [s(1, 1.0), s(2, f64::NAN), s(3, 3.0), s(4, 1.0), s(3, 3.0), s(5, f64::INFINITY), s(6, 2.0)]
         {
-            offer(&mut hall, 3, &c);
+            offer(&mut hall, 3, &c, |_| false);
         }
         assert_eq!(hall.iter().map(|x| x.key).collect::<Vec<_>>(), [3, 6, 1]);
-        offer(&mut hall, 3, &s(7, 1.0));
+        offer(&mut hall, 3, &s(7, 1.0), |_| false);
         assert_eq!(hall.iter().map(|x| x.key).collect::<Vec<_>>(), [3, 6, 1], "a tie comes after");
-        offer(&mut hall, 3, &s(8, 2.5));
+        offer(&mut hall, 3, &s(8, 2.5), |_| false);
         assert_eq!(hall.iter().map(|x| x.key).collect::<Vec<_>>(), [3, 8, 6]);
         let mut none = Vec::new();
-        offer(&mut none, 0, &s(1, 1.0));
+        offer(&mut none, 0, &s(1, 1.0), |_| false);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn hall_of_fame_keeps_the_fittest_of_genomes_that_behave_alike() {
+        // Keys with the same tens digit behave alike.
+        let offer_to = |hall: &mut Vec<Scored<()>>, c: Scored<()>| {
+            let group = c.key / 10;
+            offer(hall, 3, &c, |key| key / 10 == group);
+        };
+        let mut hall = Vec::new();
+        for c in [s(11, 2.0), s(21, 1.0), s(12, 1.5), s(31, 0.5), s(41, 0.2)] {
+            offer_to(&mut hall, c);
+        }
+        assert_eq!(hall.iter().map(|x| x.key).collect::<Vec<_>>(), [11, 21, 31], "12 behaves like fitter 11");
+        offer_to(&mut hall, s(22, 3.0));
+        assert_eq!(hall.iter().map(|x| x.key).collect::<Vec<_>>(), [22, 11, 31], "22 replaces less fit 21");
+        offer_to(&mut hall, s(13, 2.0));
+        assert_eq!(hall.iter().map(|x| x.key).collect::<Vec<_>>(), [22, 11, 31], "an alike tie stays out");
     }
 }
