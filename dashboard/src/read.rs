@@ -383,22 +383,7 @@ fn read_errors(conn: &Connection, now_ns: i64) -> rusqlite::Result<(Vec<ErrorRec
     if has == 0 {
         return Ok((Vec::new(), 0));
     }
-    let mut stmt = conn.prepare(
-        "SELECT time_ns, service, component, message, context FROM error_log
-         ORDER BY time_ns DESC, id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([ERRORS_SHOWN as i64], |r| {
-        Ok(ErrorRecord {
-            time_ns: r.get(0)?,
-            service: r.get(1)?,
-            component: r.get(2)?,
-            message: r.get(3)?,
-            context: r.get(4)?,
-        })
-    })?;
-    let errors = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    let day_ago = now_ns - datasets::time::NANOS_PER_DAY;
-    let count =
-        conn.query_row("SELECT COUNT(*) FROM error_log WHERE time_ns >= ?1", [day_ago], |r| r.get(0))?;
+    let errors = ops::db::recent_errors_in(conn, ERRORS_SHOWN)?;
+    let count = ops::db::errors_since_in(conn, now_ns - datasets::time::NANOS_PER_DAY)?;
     Ok((errors, count))
 }

@@ -171,15 +171,7 @@ async fn json_endpoints_report_the_session_books_and_safety_state() {
 async fn the_page_shows_equity_positions_safety_state_and_escaped_errors() {
     let dir = tempfile::tempdir().unwrap();
     let addr = start(populate(dir.path())).await;
-    let html = client()
-        .get(format!("http://{addr}/"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(addr, "/").await.1;
     for needle in [
         r#"<b id="equity-value">100250.50</b>"#,
         r#"<b id="unrealised-total" class="up">+40.00</b>"#,
@@ -205,15 +197,7 @@ async fn the_page_shows_equity_positions_safety_state_and_escaped_errors() {
     for external in ["src=\"http", "href=\"http", "@import", "url("] {
         assert!(!html.contains(external), "external resource: {external}");
     }
-    let fragment = client()
-        .get(format!("http://{addr}/fragment"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fragment = get_text(addr, "/fragment").await.1;
     assert!(fragment.contains(r#"id="equity-value""#) && !fragment.contains("<html"));
 }
 
@@ -227,15 +211,7 @@ async fn missing_databases_are_reported_not_fatal() {
     assert!(notes.contains("no live database") && notes.contains("no operations database"), "{notes}");
     assert_eq!(s["kill_switch"]["on"], false);
     assert!(s["equity"].is_null());
-    let html = client()
-        .get(format!("http://{addr}/"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(addr, "/").await.1;
     assert!(
         html.contains("no intraday equity snapshot yet")
             && html.contains("no daily equity snapshot yet")

@@ -144,16 +144,23 @@ async fn protective_exits_trade_live_like_the_backtest() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up() {
-    let root = tempfile::tempdir().unwrap();
+/// `gap_fill` promoted under `root` with a stop-loss far below any entry (it rests at the
+/// broker and never triggers), and a fake broker serving the universe from the replay's start.
+async fn gap_fill_with_a_far_stop(root: &std::path::Path) -> (Arc<SimulatedClock>, FakeAlpaca) {
     let universe = scenario::universe(4);
     let data = scenario::minute_data(&universe);
     let far = ExitRules { stop_loss: Some(0.5), ..ExitRules::default() };
-    scenario::promote(&root.path().join("promoted"), vec![with_exits(&data, "gap_fill", far)]);
+    scenario::promote(&root.join("promoted"), vec![with_exits(&data, "gap_fill", far)]);
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
+    (clock, fake)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up() {
+    let root = tempfile::tempdir().unwrap();
+    let (clock, fake) = gap_fill_with_a_far_stop(root.path()).await;
     let morning = "[strategies.gap_fill]\nuntil = \"09:40\"\n";
     let config = LiveConfig::parse(&scenario::config_toml(root.path(), &fake, morning)).unwrap();
     run_day(&config, clock.clone()).await;
@@ -197,13 +204,7 @@ async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exit_racing_a_stop_that_filled_meanwhile_sells_nothing() {
     let root = tempfile::tempdir().unwrap();
-    let universe = scenario::universe(4);
-    let data = scenario::minute_data(&universe);
-    let far = ExitRules { stop_loss: Some(0.5), ..ExitRules::default() };
-    scenario::promote(&root.path().join("promoted"), vec![with_exits(&data, "gap_fill", far)]);
-    let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
-    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
-    scenario::serve(&fake, &universe);
+    let (clock, fake) = gap_fill_with_a_far_stop(root.path()).await;
     // The first exit's cancel arrives after its stop filled.
     fake.inject(Route::CancelOrder, Fault::FillFirst);
     let config = scenario::config(root.path(), &fake);

@@ -212,19 +212,12 @@ impl OpsDb {
 
     /// The `limit` most recent errors, newest first.
     pub fn recent_errors(&self, limit: usize) -> Result<Vec<ErrorRecord>, OpsDbError> {
-        let rows = self.conn.prepare_cached(
-            "SELECT time_ns, service, component, message, context FROM error_log ORDER BY time_ns DESC, id DESC LIMIT ?1",
-        );
-        let rows = rows.and_then(|mut stmt| stmt.query_map([limit as i64], error_row)?.collect());
-        self.sql(rows)
+        self.sql(recent_errors_in(&self.conn, limit))
     }
 
     /// Number of errors logged at or after `since_ns`.
     pub fn errors_since(&self, since_ns: i64) -> Result<u64, OpsDbError> {
-        self.sql(
-            self.conn
-                .query_row("SELECT COUNT(*) FROM error_log WHERE time_ns >= ?1", [since_ns], |r| r.get(0)),
-        )
+        self.sql(errors_since_in(&self.conn, since_ns))
     }
 
     /// Appends a health sample.
@@ -311,6 +304,21 @@ impl OpsDb {
             .optional();
         self.sql(row)
     }
+}
+
+/// The `limit` most recent errors of `conn`'s `error_log`, newest first: [`OpsDb::recent_errors`]
+/// for readers that open the database read-only instead (the dashboard never migrates it).
+pub fn recent_errors_in(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<ErrorRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT time_ns, service, component, message, context FROM error_log ORDER BY time_ns DESC, id DESC LIMIT ?1",
+    )?;
+    stmt.query_map([limit as i64], error_row)?.collect()
+}
+
+/// Number of errors of `conn`'s `error_log` logged at or after `since_ns`
+/// ([`OpsDb::errors_since`] on a connection of the caller's).
+pub fn errors_since_in(conn: &Connection, since_ns: i64) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM error_log WHERE time_ns >= ?1", [since_ns], |r| r.get(0))
 }
 
 /// Reads `time_ns, service, component, message, context` into an [`ErrorRecord`].
