@@ -19,7 +19,7 @@ fn big_store() -> PathBuf {
     if Store::open(&dir).is_err() {
         let _ = std::fs::remove_dir_all(&dir);
         let config = SynthConfig { symbols: 5000, years: 20, minute_days: 0, ..Default::default() };
-        ops::generate(&dir, &config, |_, _| {}).expect("generate the bench store");
+        ops::generate(&dir, &config, ops::OnExisting::Refuse, |_, _| {}).expect("generate the bench store");
     }
     dir
 }

@@ -11,7 +11,7 @@ use clap::Args;
 use datasets::ingest::{self, ImportOptions};
 use datasets::ops::SAMPLES;
 use datasets::store::Store;
-use datasets::{SymbolMeta, Timeframe, Timestamp};
+use datasets::{AssetClass, SymbolMeta, Timeframe, Timestamp};
 use kernel::metrics::Metrics;
 use kernel::sim::{Commission, Costs, ExitRules, FillTiming, Slippage, Trade, TradeRules};
 use kernel::strategy::{self, Backtest, MarketData, Params, RunResult, SymbolData};
@@ -28,6 +28,11 @@ pub struct BacktestArgs {
     /// at the timeframe. Optional for single-series files.
     #[arg(long, value_delimiter = ',')]
     symbol: Vec<String>,
+    /// Asset class of the traded symbols (equity, etf, index, forex, crypto): sets how the
+    /// statistics annualise. Default: a sample's or the store's class; for a file, forex or
+    /// crypto when the bar times prove it (24-hour or weekend bars), else equity.
+    #[arg(long)]
+    class: Option<AssetClass>,
     /// Strategy name (see `tradebot strategies`).
     #[arg(long)]
     strategy: String,
@@ -89,7 +94,7 @@ pub fn run(args: BacktestArgs) -> Result<()> {
     })?;
     let params = Params::parse(strategy.space(), args.params.iter().map(String::as_str))
         .with_context(|| format!("--param for {}", strategy.name()))?;
-    let data = load(&args.data, &args.symbol, args.timeframe.parse()?)?;
+    let data = load(&args.data, &args.symbol, args.timeframe.parse()?, args.class)?;
     let rules = TradeRules {
         fill: if args.same_bar_close { FillTiming::SameBarClose } else { FillTiming::NextOpen },
         costs: Costs {
@@ -121,44 +126,65 @@ pub fn run(args: BacktestArgs) -> Result<()> {
     if args.json { crate::emit(&report.json().to_string()) } else { crate::emit(&report.table()?) }
 }
 
-/// Loads market data from a sample, a file or a store.
-fn load(source: &str, symbols: &[String], timeframe: Timeframe) -> Result<MarketData> {
+/// Loads market data from a sample, a file or a store; `class`, when given, is every symbol's.
+fn load(
+    source: &str,
+    symbols: &[String],
+    timeframe: Timeframe,
+    class: Option<AssetClass>,
+) -> Result<MarketData> {
     if let Some(name) = source.strip_prefix("sample:") {
         let sample = SAMPLES.iter().find(|s| s.symbol.eq_ignore_ascii_case(name)).with_context(|| {
             format!("unknown sample `{name}` (known: {})", SAMPLES.map(|s| s.symbol).join(", "))
         })?;
         let opts = ImportOptions { symbol: Some(sample.symbol.into()), ..Default::default() };
         let series = ingest::parse_bytes(sample.file, sample.csv, &opts)?;
-        let meta = |s: &str| SymbolMeta::new(s, sample.asset_class);
-        return from_series(series, symbols, meta);
+        return from_series(series, symbols, |_| class.unwrap_or(sample.asset_class));
     }
     let path = Path::new(source);
     if path.is_dir() {
         let store = Store::open(path)?;
-        let names: Vec<&str> = match symbols {
+        let mut data = match symbols {
             [] => bail!("--data {source} is a store: name the symbols with --symbol (or --symbol all)"),
-            [all] if all == "all" => store.symbols(timeframe),
-            some => some.iter().map(String::as_str).collect(),
+            [all] if all == "all" => {
+                // Every symbol: leave out, with a warning, those whose history ends before the
+                // others begin (the default store's GOOG 2004–2013 beside a 2016– universe).
+                let names = store.symbols(timeframe);
+                let (data, overlap) = MarketData::from_store_overlapping(&store, &names, timeframe)?;
+                if let Some(overlap) = overlap {
+                    eprintln!("warning: --symbol all leaves out {overlap}");
+                }
+                data
+            }
+            some => {
+                let names: Vec<&str> = some.iter().map(String::as_str).collect();
+                MarketData::from_store(&store, &names, timeframe)?
+            }
         };
-        return Ok(MarketData::from_store(&store, &names, timeframe)?);
+        if let Some(class) = class {
+            data = data.with_class(class);
+        }
+        return Ok(data);
     }
     let opts =
         ImportOptions { symbol: (symbols.len() == 1).then(|| symbols[0].clone()), ..Default::default() };
     let series = ingest::read_file(path, &opts)?;
-    from_series(series, symbols, |s| SymbolMeta::new(s, Default::default()))
+    from_series(series, symbols, |s| {
+        class.or_else(|| AssetClass::infer(s.timeframe, s.bars.timestamps())).unwrap_or_default()
+    })
 }
 
 fn from_series(
     series: Vec<ingest::ParsedSeries>,
     symbols: &[String],
-    meta: impl Fn(&str) -> SymbolMeta,
+    class: impl Fn(&ingest::ParsedSeries) -> AssetClass,
 ) -> Result<MarketData> {
     let timeframe = series.first().map(|s| s.timeframe).context("no series")?;
     let wanted = |s: &str| symbols.is_empty() || symbols.len() == 1 || symbols.iter().any(|w| w == s);
     let chosen: Vec<SymbolData> = series
         .into_iter()
         .filter(|s| wanted(&s.symbol))
-        .map(|s| SymbolData { meta: meta(&s.symbol), bars: s.bars })
+        .map(|s| SymbolData { meta: SymbolMeta::new(&s.symbol, class(&s)), bars: s.bars })
         .collect();
     if chosen.is_empty() {
         bail!("none of the symbols {symbols:?} is in the data");

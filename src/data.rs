@@ -9,12 +9,12 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
 use datasets::ingest::{self, ImportOptions};
-use datasets::ops::{self, ImportReport, StoreInfo};
+use datasets::ops::{self, ImportReport, OnExisting, StoreInfo};
 use std::time::Instant;
 
 use datasets::store::{Field, Store, WriteMode, Writer};
 use datasets::synth::SynthConfig;
-use datasets::{Timeframe, Timestamp};
+use datasets::{AssetClass, Timeframe, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Default bar store directory, relative to the working directory.
@@ -37,6 +37,11 @@ pub enum DataCommand {
         /// Time zone of naive date-times in the files, e.g. America/New_York (default UTC).
         #[arg(long)]
         tz: Option<String>,
+        /// Asset class of the imported symbols: equity, etf, index, forex or crypto; it sets the
+        /// annualisation of their statistics (default: forex or crypto when the bar times prove
+        /// it, as 24-hour or weekend bars do; else the stored class, else equity).
+        #[arg(long)]
+        class: Option<AssetClass>,
         /// Replace the stored history of each imported symbol instead of appending.
         #[arg(long)]
         replace: bool,
@@ -70,6 +75,9 @@ pub enum DataCommand {
         /// Random seed.
         #[arg(long, default_value_t = SynthConfig::default().seed)]
         seed: u64,
+        /// Replace series the store already holds (without it, generate refuses and names them).
+        #[arg(long)]
+        replace: bool,
         /// Bar store directory.
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
@@ -86,18 +94,23 @@ pub enum DataCommand {
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
     },
-    /// Write one symbol's bars as CSV or as an Arrow IPC file.
+    /// Write one symbol's bars as CSV or as an Arrow IPC file, or with `--all` every series as
+    /// one long table per timeframe (a `symbol` column first) in Parquet or Arrow.
     Export {
         /// Symbol to export.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        symbol: Option<String>,
+        /// Every symbol: `DIR/<timeframe>.parquet` (or `.arrow`) for each timeframe, or only
+        /// `--timeframe`'s.
         #[arg(long)]
-        symbol: String,
-        /// Timeframe to export.
-        #[arg(long, default_value = "1Day")]
-        timeframe: String,
+        all: bool,
+        /// Timeframe to export (default 1Day; with `--all`, every timeframe).
+        #[arg(long)]
+        timeframe: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
-        /// Output file (default: standard output, CSV only).
+        /// Output file (default: standard output, CSV only); with `--all`, a directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Bar store directory.
@@ -136,25 +149,27 @@ pub enum DataCommand {
 pub enum ExportFormat {
     /// `timestamp,open,high,low,close,volume[,vwap][,trade_count]`, RFC 3339 UTC times.
     Csv,
-    /// An Arrow IPC file in the store's own column layout.
+    /// An Arrow IPC file in the store's own column layout (with `--all`, plus `symbol`).
     Arrow,
+    /// Apache Parquet (with `--all` only).
+    Parquet,
 }
 
 /// Runs one `data` subcommand.
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
-        DataCommand::Import { files, symbol, timeframe, tz, replace, json, store } => {
+        DataCommand::Import { files, symbol, timeframe, tz, class, replace, json, store } => {
             let opts = ImportOptions {
                 symbol,
                 timeframe: timeframe.map(|t| t.parse::<Timeframe>()).transpose()?,
                 tz: tz.map(|z| z.parse().map_err(|e| anyhow::anyhow!("--tz {z}: {e}"))).transpose()?,
             };
             let mode = if replace { WriteMode::Replace } else { WriteMode::Append };
-            let report = ops::import_files(&store, &files, &opts, mode)?;
+            let report = ops::import_files(&store, &files, &opts, class, mode)?;
             print_import(&report, json)
         }
         DataCommand::Samples { store } => print_import(&ops::import_samples(&store)?, false),
-        DataCommand::Generate { symbols, years, timeframe, minute_days, seed, store } => {
+        DataCommand::Generate { symbols, years, timeframe, minute_days, seed, replace, store } => {
             let minute_days = match timeframe.parse::<Timeframe>()? {
                 Timeframe::Day1 => 0,
                 Timeframe::Min1 => minute_days,
@@ -162,11 +177,18 @@ pub fn run(command: DataCommand) -> Result<()> {
             };
             let config =
                 SynthConfig { symbols, years, seed, minute_days, minute_symbols: None, ..Default::default() };
-            generate(&store, &config)
+            generate(&store, &config, if replace { OnExisting::Replace } else { OnExisting::Refuse })
         }
         DataCommand::Info { json, all, store } => print_info(&Store::open(&store)?, json, all),
-        DataCommand::Export { symbol, timeframe, format, out, store } => {
-            export(&store, &symbol, timeframe.parse()?, format, out.as_deref())
+        DataCommand::Export { symbol, all, timeframe, format, out, store } => {
+            let timeframe = timeframe.map(|t| t.parse::<Timeframe>()).transpose()?;
+            match symbol {
+                Some(symbol) => {
+                    export(&store, &symbol, timeframe.unwrap_or(Timeframe::Day1), format, out.as_deref())
+                }
+                None if all => export_all(&store, timeframe, format, out.as_deref()),
+                None => bail!("name a --symbol, or --all for every series"),
+            }
         }
         DataCommand::Verify { store } => {
             let bars = Store::open(&store)?.verify()?;
@@ -184,19 +206,19 @@ pub fn run(command: DataCommand) -> Result<()> {
 
 /// The default research data: the default synthetic universe plus the embedded samples.
 pub fn generate_default(store: &Path) -> Result<()> {
-    generate(store, &SynthConfig::default())?;
+    generate(store, &SynthConfig::default(), OnExisting::Refuse)?;
     ops::import_samples(store)?;
     Ok(())
 }
 
-fn generate(store: &Path, config: &SynthConfig) -> Result<()> {
+fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<()> {
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} symbols ({elapsed}, eta {eta})")
             .expect("valid template")
             .progress_chars("=> "),
     );
     bar.set_message("generating");
-    let summary = ops::generate(store, config, |done, total| {
+    let summary = ops::generate(store, config, existing, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
@@ -220,13 +242,14 @@ fn print_import(report: &ImportReport, json: bool) -> Result<()> {
     for s in &report.series {
         writeln!(
             out,
-            "{} {} {}: {} bars {} .. {}",
+            "{} {} {}: {} bars {} .. {} ({})",
             s.file.display(),
             s.symbol,
             s.timeframe,
             s.bars,
             s.first,
-            s.last
+            s.last,
+            s.asset_class
         )?;
         if s.missing_bars > 0 {
             let first = s.first_missing.map(|t| format!(", first at {t}")).unwrap_or_default();
@@ -295,7 +318,7 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
             "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}",
             s.symbol,
             s.timeframe.as_str(),
-            format!("{:?}", s.asset_class).to_lowercase(),
+            s.asset_class.as_str(),
             s.bars,
             s.first.to_string(),
             s.last.to_string(),
@@ -324,8 +347,25 @@ fn export(store: &Path, symbol: &str, tf: Timeframe, format: ExportFormat, out: 
         }
         (ExportFormat::Arrow, Some(path)) => datasets::store::export_arrow(path, symbol, tf, &bars)?,
         (ExportFormat::Arrow, None) => bail!("--format arrow needs --out FILE"),
+        (ExportFormat::Parquet, _) => bail!("--format parquet exports every symbol: use --all --out DIR"),
     }
     Ok(())
+}
+
+/// `data export --all`: one long table per timeframe in `out`.
+fn export_all(store: &Path, tf: Option<Timeframe>, format: ExportFormat, out: Option<&Path>) -> Result<()> {
+    let format = match format {
+        ExportFormat::Parquet => ops::TableFormat::Parquet,
+        ExportFormat::Arrow => ops::TableFormat::Arrow,
+        ExportFormat::Csv => bail!("--all writes tables: --format parquet or --format arrow"),
+    };
+    let out = out.context("--all needs --out DIR (one file per timeframe is written there)")?;
+    let tables = ops::export_tables(&Store::open(store)?, tf, format, out)?;
+    let mut text = String::new();
+    for t in &tables {
+        writeln!(text, "{}: {} bars of {} symbols at {}", t.path.display(), t.rows, t.symbols, t.timeframe)?;
+    }
+    crate::emit(&text)
 }
 
 fn scan(store: &Path, tf: Timeframe, passes: usize) -> Result<()> {

@@ -124,6 +124,37 @@ fn multi_symbol_strategies_run_on_a_store() {
 }
 
 #[test]
+fn a_symbol_outside_the_common_window_is_left_out_or_refused_never_a_panic() {
+    // The default store's mix: GOOG 2004–2013 beside a synthetic universe that starts later.
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["data", "generate", "--symbols", "3", "--years", "2", "--store", "s"][..],
+        &["data", "samples", "--store", "s"],
+    ] {
+        let out = tradebot(dir.path(), args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    for strategy in ["factor_momentum", "sma_cross"] {
+        let out = tradebot(
+            dir.path(),
+            &["backtest", "--data", "s", "--symbol", "all", "--strategy", strategy, "--json"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{strategy}: {err}");
+        assert!(err.contains("warning: --symbol all leaves out `GOOG` (last bar 2013-"), "{err}");
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let symbols = result["symbols"].as_array().unwrap();
+        assert!(!symbols.contains(&"GOOG".into()) && symbols.contains(&"SPY".into()), "{symbols:?}");
+    }
+    let out =
+        tradebot(dir.path(), &["backtest", "--data", "s", "--symbol", "GOOG,SPY", "--strategy", "sma_cross"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`GOOG` (last bar 2013-") && err.contains("no bars in the common window"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn strategies_lists_all_ten_with_parameters() {
     let out = tradebot(Path::new("."), &["strategies"]);
     let text = String::from_utf8(out.stdout).unwrap();

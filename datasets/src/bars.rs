@@ -330,6 +330,76 @@ pub enum AssetClass {
     Crypto,
 }
 
+/// An asset class name that is not one of [`AssetClass::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown asset class `{0}` (known: equity, etf, index, forex, crypto)")]
+pub struct UnknownAssetClass(pub String);
+
+impl AssetClass {
+    /// Every class, in the order the CLI lists them.
+    pub const ALL: [AssetClass; 5] =
+        [AssetClass::Equity, AssetClass::Etf, AssetClass::Index, AssetClass::Forex, AssetClass::Crypto];
+
+    /// The lower-case name used in the manifest, on the command line and in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetClass::Equity => "equity",
+            AssetClass::Etf => "etf",
+            AssetClass::Index => "index",
+            AssetClass::Forex => "forex",
+            AssetClass::Crypto => "crypto",
+        }
+    }
+
+    /// The class the bar times prove, where they prove one: bars on a New York Saturday are
+    /// crypto's (forex and exchanges are shut); bars on a New York Sunday or spread over 20 or
+    /// more hours of the day are forex's (an exchange's extended session spans 16). `None` when
+    /// the times fit an exchange's sessions (an equity, ETF or index, or a market the
+    /// timestamps cannot tell apart), and for weekly or monthly bars.
+    pub fn infer(timeframe: crate::time::Timeframe, timestamps: &[i64]) -> Option<AssetClass> {
+        use crate::time::Timeframe;
+        use chrono::{Datelike, Timelike, Weekday};
+        if matches!(timeframe, Timeframe::Week1 | Timeframe::Month1) {
+            return None;
+        }
+        let (mut saturday, mut sunday, mut hours) = (false, false, 0u32);
+        for &t in timestamps {
+            let utc = Timestamp(t).to_datetime();
+            match utc.with_timezone(&chrono_tz::America::New_York).weekday() {
+                Weekday::Sat => saturday = true,
+                Weekday::Sun => sunday = true,
+                _ => {}
+            }
+            hours |= 1 << utc.hour();
+        }
+        let intraday_around_the_clock = timeframe < Timeframe::Day1 && hours.count_ones() >= 20;
+        if saturday {
+            Some(AssetClass::Crypto)
+        } else if sunday || intraday_around_the_clock {
+            Some(AssetClass::Forex)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for AssetClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AssetClass {
+    type Err = UnknownAssetClass;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AssetClass::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownAssetClass(s.to_string()))
+    }
+}
+
 /// Fundamentals for value/quality screens; each is optional because sources rarely have all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fundamentals {
@@ -346,11 +416,14 @@ pub struct Fundamentals {
 pub struct SymbolMeta {
     /// Ticker, e.g. `GOOG`.
     pub symbol: String,
-    /// Instrument kind.
+    /// Instrument kind (equity when a manifest written before classes were recorded lacks it).
+    #[serde(default)]
     pub asset_class: AssetClass,
     /// Sector name (GICS-like), if known.
+    #[serde(default)]
     pub sector: Option<String>,
     /// Fundamentals, if known.
+    #[serde(default)]
     pub fundamentals: Fundamentals,
 }
 
@@ -415,5 +488,42 @@ mod tests {
         assert_eq!(b.vwap(), None);
         assert_eq!(b.bar(1), second);
         assert_eq!(b.span(), Some((Timestamp(5), Timestamp(9))));
+    }
+    #[test]
+    fn asset_class_is_inferred_only_from_bar_times_that_prove_it() {
+        use crate::ingest::{ImportOptions, parse_bytes};
+        use crate::ops::SAMPLES;
+        use crate::time::Timeframe;
+        for sample in SAMPLES {
+            let opts = ImportOptions { symbol: Some(sample.symbol.into()), ..Default::default() };
+            let series = &parse_bytes(sample.file, sample.csv, &opts).unwrap()[0];
+            let inferred = AssetClass::infer(series.timeframe, series.bars.timestamps());
+            // EURUSD hourly trades around the clock and on Sundays; GOOG's sessions and
+            // BTCUSD's monthly bars prove nothing.
+            let expected = (sample.symbol == "EURUSD").then_some(AssetClass::Forex);
+            assert_eq!(inferred, expected, "{}", sample.symbol);
+        }
+        const HOUR: i64 = 3_600_000_000_000;
+        let saturday_noon = 1_704_542_400_000_000_000; // 2024-01-06T12:00Z
+        assert_eq!(AssetClass::infer(Timeframe::Day1, &[saturday_noon]), Some(AssetClass::Crypto));
+        let monday_14 = saturday_noon + 2 * 24 * HOUR + 2 * HOUR;
+        let session: Vec<i64> = (0..7).map(|h| monday_14 + h * HOUR).collect();
+        assert_eq!(AssetClass::infer(Timeframe::Hour1, &session), None, "an equity session");
+        let day: Vec<i64> = (0..24).map(|h| monday_14 + h * HOUR).collect();
+        assert_eq!(AssetClass::infer(Timeframe::Hour1, &day), Some(AssetClass::Forex), "24 hours");
+        assert_eq!(AssetClass::infer(Timeframe::Month1, &[saturday_noon]), None, "monthly proves nothing");
+    }
+
+    #[test]
+    fn asset_class_names_round_trip_and_old_metadata_defaults_to_equity() {
+        for class in AssetClass::ALL {
+            assert_eq!(class.as_str().parse::<AssetClass>(), Ok(class));
+            assert_eq!(serde_json::to_string(&class).unwrap(), format!("\"{class}\""));
+        }
+        assert_eq!("Forex".parse::<AssetClass>(), Ok(AssetClass::Forex));
+        let err = "bond".parse::<AssetClass>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown asset class `bond` (known: equity, etf, index, forex, crypto)");
+        let old: SymbolMeta = serde_json::from_str(r#"{"symbol":"SPY"}"#).unwrap();
+        assert_eq!(old, SymbolMeta::new("SPY", AssetClass::Equity));
     }
 }

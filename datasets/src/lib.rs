@@ -13,5 +13,5 @@ pub mod store;
 pub mod synth;
 pub mod time;
 
-pub use bars::{AssetClass, Bar, Bars, BarsError, Fundamentals, SymbolMeta};
+pub use bars::{AssetClass, Bar, Bars, BarsError, Fundamentals, SymbolMeta, UnknownAssetClass};
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};

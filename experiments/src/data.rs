@@ -39,10 +39,11 @@ pub fn load(source: &DataSource) -> Result<MarketData, LoadError> {
             let opts = ImportOptions { symbol: Some(sample.symbol.into()), ..Default::default() };
             let name = format!("samples/{}", sample.file);
             let series = parse_bytes(&name, sample.csv, &opts)?;
-            (name, series, sample.asset_class)
+            (name, series, Some(sample.asset_class))
         }
+        // A file's class is what its bar times prove (24-hour or weekend bars), else equity.
         DataSource::File(path) => {
-            (path.display().to_string(), read_file(path, &ImportOptions::default())?, AssetClass::Equity)
+            (path.display().to_string(), read_file(path, &ImportOptions::default())?, None)
         }
         DataSource::Store { dir, symbols, timeframe } => {
             let store = Store::open(dir)?;
@@ -56,7 +57,10 @@ pub fn load(source: &DataSource) -> Result<MarketData, LoadError> {
     }
     let symbols = series
         .into_iter()
-        .map(|s| SymbolData { meta: SymbolMeta::new(s.symbol, asset_class), bars: s.bars })
+        .map(|s| {
+            let class = asset_class.or_else(|| AssetClass::infer(s.timeframe, s.bars.timestamps()));
+            SymbolData { meta: SymbolMeta::new(s.symbol, class.unwrap_or_default()), bars: s.bars }
+        })
         .collect();
     Ok(MarketData::new(timeframe, symbols)?)
 }

@@ -28,6 +28,7 @@ pub use error::StoreError;
 pub use manifest::{Manifest, SegmentEntry};
 pub use panel::Panel;
 pub use segment::Chunk;
+pub(crate) use segment::{schema as bar_schema, to_record_batch as bar_batch};
 pub use writer::{WriteMode, WriteSummary, Writer};
 
 use crate::bars::{Bar, Bars, SymbolMeta};

@@ -147,7 +147,7 @@ impl Write for HashingFile {
     }
 }
 
-fn to_record_batch(bars: &Bars) -> RecordBatch {
+pub(crate) fn to_record_batch(bars: &Bars) -> RecordBatch {
     let f64s = |v: &[f64]| Arc::new(Float64Array::from(v.to_vec())) as ArrayRef;
     let n = bars.len();
     let columns = vec![

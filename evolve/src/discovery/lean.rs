@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 
 use datasets::Bars;
-use kernel::metrics::{Metrics, MetricsConfig, safe_ratio};
+use kernel::metrics::{Metrics, MetricsConfig, cagr, calendar_years, safe_ratio};
 use kernel::sim::{Signal, Simulator};
 use kernel::sweep::{SignalRun, run_signals_into};
 use novelty::Benchmark;
@@ -63,8 +63,7 @@ pub(super) fn run(
     let final_equity = equity.last().copied().unwrap_or(cash);
     if let Some(&last) = equity.last() {
         m.total_return = last / cash - 1.0;
-        m.cagr =
-            if last > 0.0 { (last / cash).powf(1.0 / (nf / config.periods_per_year)) - 1.0 } else { -1.0 };
+        m.cagr = cagr(cash, last, calendar_years(bars.timestamps(), config.periods_per_year));
         stats.metrics(&mut m, config);
         m.exposure = run.exposed_bars as f64 / nf;
     }

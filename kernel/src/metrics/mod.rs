@@ -4,7 +4,8 @@
 //! Notation: `E_0..E_{n−1}` is the equity at each bar's close, `E_{−1}` the initial equity,
 //! `r_t = E_t / E_{t−1} − 1` the per-bar returns (n of them; 0 after the equity reached 0),
 //! `P` the bars per year
-//! ([`periods_per_year`]) and `rf_p = (1 + rf)^(1/P) − 1` the per-bar risk-free rate.
+//! ([`periods_per_year`]) and `rf_p = (1 + rf)^(1/P) − 1` the per-bar risk-free rate. Per-bar
+//! statistics annualise with `P`; CAGR counts calendar years ([`calendar_years`]).
 //! Ratios whose denominator is zero are defined by [`safe_ratio`]: 0 when the numerator is 0,
 //! ±[`RATIO_CAP`] otherwise; every ratio is clamped to ±[`RATIO_CAP`].
 
@@ -91,8 +92,9 @@ impl<'a> MetricsInput<'a> {
 pub struct Metrics {
     /// `E_{n−1} / E_{−1} − 1` (0 with no bars).
     pub total_return: f64,
-    /// `(E_{n−1} / E_{−1})^(P / n) − 1`: years are counted in bars (`n / P`), not calendar time;
-    /// −1 if the equity ends at or below 0, 0 with no bars.
+    /// `(E_{n−1} / E_{−1})^(1 / Y) − 1` over the calendar years `Y` of [`calendar_years`] (so the
+    /// same bars give the same CAGR whatever the asset class); −1 if the equity ends at or below
+    /// 0, 0 with no bars, capped at `f64::MAX` for a huge gain over a very short span.
     pub cagr: f64,
     /// `sd(r) × √P`, sample standard deviation (n − 1); 0 with fewer than 2 bars.
     pub volatility: f64,
@@ -189,6 +191,26 @@ pub fn sharpe_from_sums(n: usize, sum: f64, sum_sq: f64, config: &MetricsConfig)
     sharpe_ratio(mean, sd, risk_free_per_bar(config), config)
 }
 
+/// Nanoseconds in a calendar year of 365.25 days, the year [`Metrics::cagr`] counts in.
+pub const NANOS_PER_YEAR: f64 = 365.25 * 86_400e9;
+
+/// The years a curve over `timestamps` (one per bar) covers: the span from the first to the last
+/// timestamp times `n / (n − 1)` (the `n` returns from `E_{−1}` cover one bar spacing more than
+/// the span), in years of [`NANOS_PER_YEAR`]. `n / P` when the timestamps cannot tell (fewer than
+/// two, or not increasing).
+pub fn calendar_years(timestamps: &[i64], periods_per_year: f64) -> f64 {
+    let n = timestamps.len() as f64;
+    match timestamps {
+        [first, .., last] if last > first => (last - first) as f64 / NANOS_PER_YEAR * n / (n - 1.0),
+        _ => n / periods_per_year,
+    }
+}
+
+/// Compound annual growth from `initial` to `last` over `years`: [`Metrics::cagr`].
+pub fn cagr(initial: f64, last: f64, years: f64) -> f64 {
+    if last > 0.0 { ((last / initial).powf(1.0 / years) - 1.0).min(f64::MAX) } else { -1.0 }
+}
+
 impl Metrics {
     /// Computes every metric; see each field for its formula and edge-case value.
     pub fn compute(input: &MetricsInput<'_>, config: &MetricsConfig) -> Metrics {
@@ -208,7 +230,7 @@ impl Metrics {
         let years = nf / p;
 
         m.total_return = last / initial - 1.0;
-        m.cagr = if last > 0.0 { (last / initial).powf(1.0 / years) - 1.0 } else { -1.0 };
+        m.cagr = cagr(initial, last, calendar_years(input.timestamps, p));
 
         let rf_p = risk_free_per_bar(config);
         let returns = || {

@@ -92,7 +92,8 @@ fn returns_volatility_sharpe_sortino_and_drawdown_by_hand() {
     let sd = ((2.0 * (0.1 - mean).powi(2) + (-0.1 - mean).powi(2)) / 2.0).sqrt();
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
     assert!(close(m.total_return, 0.089));
-    assert!(close(m.cagr, 1.089f64.powf(252.0 / 3.0) - 1.0));
+    // 3 bars 10 ns apart: 30 ns of calendar time, a gain so huge it is capped.
+    assert_eq!(m.cagr, f64::MAX);
     assert!(close(m.volatility, sd * 252f64.sqrt()));
     assert!(close(m.sharpe, mean * 252f64.sqrt() / sd));
     let downside = (0.01f64 / 3.0).sqrt();
@@ -105,6 +106,28 @@ fn returns_volatility_sharpe_sortino_and_drawdown_by_hand() {
     let mean_eq = (110.0 + 99.0 + 108.9) / 3.0;
     assert!(close(m.turnover, 150.0 / mean_eq / (3.0 / 252.0)));
     assert!(close(m.buy_and_hold_return, 0.1));
+}
+
+#[test]
+fn cagr_counts_calendar_years_whatever_the_bars_per_year() {
+    const DAY: i64 = 86_400_000_000_000;
+    // 10 % over 731 bars one day apart: 730 days of span times 731 / 730 = 731 days.
+    let n = 731;
+    let ts: Vec<i64> = (0..n).map(|i| i * DAY).collect();
+    let mut eq = vec![100.0; n as usize];
+    eq[n as usize - 1] = 110.0;
+    let years = calendar_years(&ts, 252.0);
+    assert!((years - 730.0 * DAY as f64 / NANOS_PER_YEAR * 731.0 / 730.0).abs() < 1e-12, "{years}");
+    let expected = 1.1f64.powf(1.0 / years) - 1.0;
+    for p in [252.0, 365.0, 260.0 * 24.0] {
+        let config = MetricsConfig { periods_per_year: p, risk_free_rate: 0.0 };
+        let m = Metrics::compute(&input(&eq, &ts, &[]), &config);
+        assert!((m.cagr - expected).abs() < 1e-15, "P = {p}: {} vs {expected}", m.cagr);
+    }
+    assert!((expected - 0.048775).abs() < 1e-6, "about 4.9 % a year over two years: {expected}");
+    // Without increasing timestamps the bars count: n / P years.
+    assert_eq!(calendar_years(&[5], 252.0), 1.0 / 252.0);
+    assert_eq!(calendar_years(&[], 252.0), 0.0);
 }
 
 #[test]

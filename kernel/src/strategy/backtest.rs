@@ -55,6 +55,15 @@ pub enum BacktestError {
     /// A leg's signals do not match its bars (a strategy bug).
     #[error(transparent)]
     Length(#[from] LengthMismatch),
+    /// The strategy gave no leg to trade: the data holds no tradable symbol (indices such as
+    /// VIX are not traded).
+    #[error(
+        "{strategy}: nothing to trade: the data has no tradable symbol (an index such as VIX cannot be traded)"
+    )]
+    NoLegs {
+        /// Strategy name.
+        strategy: String,
+    },
 }
 
 /// Generates `strategy`'s signals on `data` and simulates them with `rules` from `cash`.
@@ -117,8 +126,7 @@ fn simulate(
 /// holding at most `max_positions` (default: one per leg). For signals that come from
 /// elsewhere than a registry strategy, e.g. a GP genome or a promoted strategy.
 ///
-/// # Panics
-/// When `signals` has no leg.
+/// Fails with [`BacktestError::NoLegs`] when `signals` has no leg.
 pub fn backtest_signals(
     name: &str,
     data: &MarketData,
@@ -127,7 +135,9 @@ pub fn backtest_signals(
     cash: f64,
     max_positions: Option<NonZeroUsize>,
 ) -> Result<Backtest, BacktestError> {
-    let first = &data.symbols()[signals.legs[0].symbol];
+    let Some(first) = signals.legs.first().map(|leg| &data.symbols()[leg.symbol]) else {
+        return Err(BacktestError::NoLegs { strategy: name.to_string() });
+    };
     let config = MetricsConfig::new(data.timeframe(), first.meta.asset_class);
     let (result, metrics) = match signals.legs.as_slice() {
         [leg] => {

@@ -48,6 +48,10 @@ pub enum DataError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Symbols whose bars all end before the first instant every other symbol has traded:
+    /// they share no window with the rest (e.g. GOOG 2004–2013 beside a universe from 2016).
+    #[error("{0}; leave them out or pick symbols whose histories overlap")]
+    NoOverlap(Overlap),
     /// Stored bars that break the bar invariants.
     #[error("symbol `{symbol}`: {source}")]
     Bars {
@@ -56,6 +60,36 @@ pub enum DataError {
         /// What is wrong.
         source: BarsError,
     },
+}
+
+/// A symbol left out of an aligned universe because its bars end before the common window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dropped {
+    /// The symbol.
+    pub symbol: String,
+    /// Its last bar.
+    pub last: Timestamp,
+}
+
+/// The symbols that share no bar with the common window of the others, and where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Overlap {
+    /// The symbols with no bar from `start` on (never empty).
+    pub dropped: Vec<Dropped>,
+    /// First instant of the common window: the latest first bar of any symbol.
+    pub start: Timestamp,
+    /// The symbol whose first bar is `start`.
+    pub starter: String,
+}
+
+impl std::fmt::Display for Overlap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, d) in self.dropped.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}`{}` (last bar {})", d.symbol, d.last)?;
+        }
+        write!(f, ": no bars in the common window from {} (where `{}` starts)", self.start, self.starter)
+    }
 }
 
 impl MarketData {
@@ -72,41 +106,79 @@ impl MarketData {
     }
 
     /// Puts `symbols` on one clock: the union of their timestamps from the first one at which
-    /// every symbol has a bar. A bar a symbol lacks there (no trade in that minute, common on
-    /// the IEX feed; a halted day) is filled flat at its previous close with no volume. The
-    /// research loader and the live bridge both align this way, so a strategy sees the same
-    /// bars in a backtest as live; intersecting instead would drop the bar for every symbol.
+    /// every symbol has traded (the latest first bar). A bar a symbol lacks there (no trade in
+    /// that minute, common on the IEX feed; a halted day) is filled flat at its previous close
+    /// with no volume. The research loader and the live bridge both align this way, so a
+    /// strategy sees the same bars in a backtest as live; intersecting instead would drop the
+    /// bar for every symbol. A symbol whose bars all end before that instant is refused with
+    /// [`DataError::NoOverlap`] naming it; [`MarketData::align_overlapping`] drops it instead.
     pub fn align(timeframe: Timeframe, symbols: Vec<SymbolData>) -> Result<Self, DataError> {
+        match MarketData::align_overlapping(timeframe, symbols)? {
+            (data, None) => Ok(data),
+            (_, Some(overlap)) => Err(DataError::NoOverlap(overlap)),
+        }
+    }
+
+    /// [`MarketData::align`], leaving out the symbols with no bar in the common window: the
+    /// aligned rest, and what was left out (if anything) for the caller to warn with.
+    pub fn align_overlapping(
+        timeframe: Timeframe,
+        symbols: Vec<SymbolData>,
+    ) -> Result<(Self, Option<Overlap>), DataError> {
         let first = symbols.first().ok_or(DataError::Empty("no symbols"))?;
         if symbols.iter().all(|s| s.bars.timestamps() == first.bars.timestamps()) {
-            return MarketData::new(timeframe, symbols);
+            return Ok((MarketData::new(timeframe, symbols)?, None));
         }
-        let start = symbols.iter().map(|s| s.bars.timestamps().first().copied().unwrap_or(i64::MAX)).max();
-        let start = start.filter(|&t| t < i64::MAX).ok_or(DataError::Empty("a symbol has no bars"))?;
-        let mut clock: Vec<i64> = symbols
-            .iter()
-            .flat_map(|s| s.bars.timestamps().iter().copied().filter(|&t| t >= start))
-            .collect();
+        let mut start = (i64::MIN, String::new());
+        for s in &symbols {
+            let first = *s.bars.timestamps().first().ok_or(DataError::Empty("a symbol has no bars"))?;
+            if first > start.0 {
+                start = (first, s.meta.symbol.clone());
+            }
+        }
+        let (start, starter) = start;
+        // Every kept symbol has a bar at or before `start` (its first bar is no later) and one
+        // at or after it, so `fill_flat` always has a previous bar to repeat.
+        let (kept, gone): (Vec<SymbolData>, Vec<SymbolData>) =
+            symbols.into_iter().partition(|s| s.bars.timestamps().last().is_some_and(|&t| t >= start));
+        let mut clock: Vec<i64> =
+            kept.iter().flat_map(|s| s.bars.timestamps().iter().copied().filter(|&t| t >= start)).collect();
         clock.sort_unstable();
         clock.dedup();
-        let symbols = symbols.into_iter().map(|s| fill_flat(s, start, &clock)).collect();
-        MarketData::new(timeframe, symbols)
+        let kept = kept.into_iter().map(|s| fill_flat(s, start, &clock)).collect::<Result<Vec<_>, _>>()?;
+        let dropped: Vec<Dropped> = gone
+            .iter()
+            .filter_map(|s| s.bars.span().map(|(_, last)| Dropped { symbol: s.meta.symbol.clone(), last }))
+            .collect();
+        let report = (!dropped.is_empty()).then(|| Overlap { dropped, start: Timestamp(start), starter });
+        Ok((MarketData::new(timeframe, kept)?, report))
     }
 
     /// Loads `symbols` at `timeframe` from a store, on one clock as [`MarketData::align`] puts
-    /// them. Metadata comes from the store, or is a bare equity entry when the store has none.
+    /// them (refusing symbols with no bar in the common window). Metadata comes from the
+    /// store, or is a bare equity entry when the store has none.
     pub fn from_store(store: &Store, symbols: &[&str], timeframe: Timeframe) -> Result<Self, DataError> {
-        let mut loaded = Vec::with_capacity(symbols.len());
-        for &symbol in symbols {
-            let missing = || DataError::Missing { symbol: symbol.to_string(), timeframe };
-            let series = store.series(symbol, timeframe)?.ok_or_else(missing)?;
-            let bars =
-                series.to_bars().map_err(|source| DataError::Bars { symbol: symbol.to_string(), source })?;
-            let meta =
-                store.meta(symbol).cloned().unwrap_or_else(|| SymbolMeta::new(symbol, AssetClass::Equity));
-            loaded.push(SymbolData { meta, bars });
+        MarketData::align(timeframe, load_store(store, symbols, timeframe)?)
+    }
+
+    /// [`MarketData::from_store`] leaving out the symbols with no bar in the common window, as
+    /// [`MarketData::align_overlapping`] does: for `--symbol all` over a store that mixes
+    /// histories of different years.
+    pub fn from_store_overlapping(
+        store: &Store,
+        symbols: &[&str],
+        timeframe: Timeframe,
+    ) -> Result<(Self, Option<Overlap>), DataError> {
+        MarketData::align_overlapping(timeframe, load_store(store, symbols, timeframe)?)
+    }
+
+    /// The same bars with every symbol's asset class set to `class` (a user's `--class`): the
+    /// class sets how statistics annualise and which symbols are tradable.
+    pub fn with_class(mut self, class: AssetClass) -> Self {
+        for s in &mut self.symbols {
+            s.meta.asset_class = class;
         }
-        MarketData::align(timeframe, loaded)
+        self
     }
 
     /// The bar timeframe.
@@ -169,19 +241,36 @@ impl MarketData {
     }
 }
 
+/// `symbols` at `timeframe` from a store, as stored.
+fn load_store(store: &Store, symbols: &[&str], timeframe: Timeframe) -> Result<Vec<SymbolData>, DataError> {
+    let mut loaded = Vec::with_capacity(symbols.len());
+    for &symbol in symbols {
+        let missing = || DataError::Missing { symbol: symbol.to_string(), timeframe };
+        let series = store.series(symbol, timeframe)?.ok_or_else(missing)?;
+        let bars =
+            series.to_bars().map_err(|source| DataError::Bars { symbol: symbol.to_string(), source })?;
+        let meta = store.meta(symbol).cloned().unwrap_or_else(|| SymbolMeta::new(symbol, AssetClass::Equity));
+        loaded.push(SymbolData { meta, bars });
+    }
+    Ok(loaded)
+}
+
 /// `s` on `clock` (sorted, from `start`, a superset of its timestamps from there): its own
 /// bars where it has them, else its previous bar's close repeated with no volume.
-fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> SymbolData {
+fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> Result<SymbolData, DataError> {
     let ts = s.bars.timestamps();
     let mut next = ts.partition_point(|&t| t < start);
+    // The bar a gap at the clock's start repeats: the symbol's last one before `start`.
+    let mut prev: Option<Bar> = next.checked_sub(1).map(|i| s.bars.bar(i));
     let mut out = Vec::with_capacity(clock.len());
     for &t in clock {
         let bar = if ts.get(next) == Some(&t) {
             next += 1;
             s.bars.bar(next - 1)
         } else {
-            // Every symbol has a bar at `start`, the clock's first instant: a gap has a bar before it.
-            let prev: &Bar = out.last().expect("a bar before the gap");
+            let Some(prev) = prev else {
+                return Err(DataError::Empty("a symbol has no bar at or before the common start"));
+            };
             let close = prev.close;
             Bar {
                 ts: Timestamp(t),
@@ -194,10 +283,12 @@ fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> SymbolData {
                 trade_count: prev.trade_count.map(|_| 0),
             }
         };
+        prev = Some(bar);
         out.push(bar);
     }
-    let bars = Bars::from_bars(out).expect("flat fills between valid bars are valid bars");
-    SymbolData { meta: s.meta, bars }
+    let symbol = s.meta.symbol.clone();
+    let bars = Bars::from_bars(out).map_err(|source| DataError::Bars { symbol, source })?;
+    Ok(SymbolData { meta: s.meta, bars })
 }
 
 /// xxh3 of the bars a run saw (the provenance of every stored result): per symbol its ticker, then its timestamps and OHLCV

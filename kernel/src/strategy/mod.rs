@@ -43,7 +43,7 @@ use crate::sim::{Signal, Strength};
 
 pub use backtest::{Backtest, BacktestError, RunResult, backtest, backtest_signals, backtest_window};
 pub use breakout::RelativeVolumeBreakout;
-pub use data::{DataError, MarketData, SymbolData, data_hash};
+pub use data::{DataError, Dropped, MarketData, Overlap, SymbolData, data_hash};
 pub use gap_fill::GapFill;
 pub use mean_reversion::MeanReversion;
 pub use momentum::VolManagedMomentum;

@@ -479,6 +479,48 @@ fn align_fills_gaps_flat_from_the_first_common_bar() {
     assert!(matches!(MarketData::align(Timeframe::Day1, vec![a, empty]), Err(DataError::Empty(_))));
 }
 
+#[test]
+fn align_refuses_or_drops_a_symbol_that_ends_before_the_common_window_instead_of_panicking() {
+    let data = daily();
+    let ts = data.timestamps();
+    // `old` ends at bar 3, `new` starts at bar 6 (GOOG 2004–2013 beside a universe from 2016).
+    let mut old = data.symbols()[0].clone();
+    old.bars = old.bars.slice(0..4);
+    let mut new = data.symbols()[1].clone();
+    new.bars = new.bars.slice(6..12);
+    let third = data.symbols()[2].clone();
+    let symbols = vec![old.clone(), new.clone(), third.clone()];
+    let err = MarketData::align(Timeframe::Day1, symbols.clone()).unwrap_err();
+    let DataError::NoOverlap(overlap) = &err else { panic!("{err}") };
+    assert_eq!(overlap.dropped, [Dropped { symbol: old.meta.symbol.clone(), last: Timestamp(ts[3]) }]);
+    assert_eq!((overlap.start, overlap.starter.as_str()), (Timestamp(ts[6]), new.meta.symbol.as_str()));
+    assert!(err.to_string().starts_with(&format!("`{}` (last bar ", old.meta.symbol)), "{err}");
+    let (kept, overlap) = MarketData::align_overlapping(Timeframe::Day1, symbols).unwrap();
+    assert_eq!(overlap.unwrap().dropped.len(), 1);
+    let names: Vec<&str> = kept.symbols().iter().map(|s| s.meta.symbol.as_str()).collect();
+    assert_eq!(names, [new.meta.symbol.as_str(), third.meta.symbol.as_str()]);
+    assert_eq!(kept.timestamps(), &ts[6..]);
+}
+
+#[test]
+fn align_fills_a_gap_at_the_common_start_from_the_bar_before_it() {
+    let data = daily();
+    let ts = data.timestamps();
+    // `a` lacks bar 2, exactly where `b` starts: the fill repeats `a`'s bar 1.
+    let mut a = data.symbols()[0].clone();
+    let kept: Vec<Bar> = (0..12).filter(|&i| i != 2).map(|i| a.bars.bar(i)).collect();
+    a.bars = Bars::from_bars(kept).unwrap();
+    let mut b = data.symbols()[1].clone();
+    b.bars = b.bars.slice(2..12);
+    let aligned = MarketData::align(Timeframe::Day1, vec![a, b]).unwrap();
+    assert_eq!(aligned.timestamps(), &ts[2..12]);
+    let filled = aligned.symbols()[0].bars.bar(0);
+    assert_eq!(
+        (filled.open, filled.close, filled.volume),
+        (data.symbols()[0].bars.close()[1], data.symbols()[0].bars.close()[1], 0.0)
+    );
+}
+
 /// The portfolio run of `strategy` with default parameters on the daily universe, and the
 /// average share of its equity held in positions at the close over the bars from the first
 /// entry on.
