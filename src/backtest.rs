@@ -150,6 +150,11 @@ fn load(
                 // Every symbol: leave out, with a warning, those whose history ends before the
                 // others begin (the default store's GOOG 2004–2013 beside a 2016– universe).
                 let names = store.symbols(timeframe);
+                if names.is_empty() {
+                    bail!(
+                        "--data {source} holds no {timeframe} bars (`tradebot data info` lists what it holds)"
+                    );
+                }
                 let (data, overlap) = MarketData::from_store_overlapping(&store, &names, timeframe)?;
                 if let Some(overlap) = overlap {
                     eprintln!("warning: --symbol all leaves out {overlap}");

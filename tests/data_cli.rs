@@ -107,8 +107,10 @@ fn the_same_eurusd_bars_give_the_same_figures_from_the_sample_the_file_and_the_s
     let info: serde_json::Value =
         serde_json::from_str(&ok(cwd, &["data", "info", "--json", "--store", "s"])).unwrap();
     assert_eq!(info["series"][0]["asset_class"], "equity");
-    let err = refused(cwd, &["data", "import", &csv, "--class", "bond", "--store", "s"]);
-    assert!(err.contains("unknown asset class `bond`"), "{err}");
+    let out = tradebot(cwd, &["data", "import", &csv, "--class", "bond", "--store", "s"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a usage error: {err}");
+    assert!(err.contains("unknown asset class `bond` (known: equity, etf, index, forex, crypto)"), "{err}");
 }
 
 #[test]

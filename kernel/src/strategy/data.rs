@@ -150,7 +150,7 @@ impl MarketData {
             .iter()
             .filter_map(|s| s.bars.span().map(|(_, last)| Dropped { symbol: s.meta.symbol.clone(), last }))
             .collect();
-        let report = (!dropped.is_empty()).then(|| Overlap { dropped, start: Timestamp(start), starter });
+        let report = (!dropped.is_empty()).then_some(Overlap { dropped, start: Timestamp(start), starter });
         Ok((MarketData::new(timeframe, kept)?, report))
     }
 
