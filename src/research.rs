@@ -70,15 +70,17 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     let mut bar = GenerationBar::new("", research.ga.generations, args.json);
     // An error or a panic marks the runs it leaves running as failed, with its message.
     let outcome = pool.install(|| {
-        db.record_failures(|db| research::run(&research, &args.store, &args.models, db, threads, &STOP, |p| match p {
-            Progress::Family(k, n, name) => {
-                tracing::info!("family {}/{n}: {name}", k + 1);
-                bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
-            }
-            Progress::Generation(g) => bar.update(g),
-            Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
-            Progress::DiscoveryGeneration(g) => bar.update(g),
-        }))
+        db.record_failures(|db| {
+            research::run(&research, &args.store, &args.models, db, threads, &STOP, |p| match p {
+                Progress::Family(k, n, name) => {
+                    tracing::info!("family {}/{n}: {name}", k + 1);
+                    bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
+                }
+                Progress::Generation(g) => bar.update(g),
+                Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
+                Progress::DiscoveryGeneration(g) => bar.update(g),
+            })
+        })
     })?;
     bar.finish();
     let base = args

@@ -86,7 +86,12 @@ pub fn quick_check(conn: &Connection, path: &Path) -> Result<(), CheckError> {
     match rows {
         Ok(rows) if rows == ["ok"] => Ok(()),
         Ok(rows) => Err(corrupt(format!("quick_check reports {}", rows.join("; ")))),
-        Err(e) if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)) => {
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            ) =>
+        {
             Err(corrupt(e.to_string()))
         }
         Err(source) => Err(CheckError::Sqlite { path: path.to_path_buf(), source }),
@@ -102,7 +107,8 @@ mod tests {
     /// A database of a few dozen pages, closed.
     fn database(path: &Path) {
         let mut conn = Connection::open(path).unwrap();
-        conn.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);").unwrap();
+        conn.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
+            .unwrap();
         let tx = conn.transaction().unwrap();
         for i in 0..2000 {
             tx.execute("INSERT INTO t (v) VALUES (?1)", [format!("row {i} {}", "x".repeat(50))]).unwrap();
@@ -127,7 +133,10 @@ mod tests {
         std::fs::write(&path, b"").unwrap();
         let e = open(&path).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{} is corrupt: the file is empty (0 bytes)", path.display())), "{e}");
-        assert!(e.contains(&format!("tradebot db restore backups/YYYY-MM-DD/research.db --to {}", path.display())));
+        assert!(e.contains(&format!(
+            "tradebot db restore backups/YYYY-MM-DD/research.db --to {}",
+            path.display()
+        )));
     }
 
     #[test]

@@ -56,8 +56,13 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    const ALL: [RunStatus; 5] =
-        [RunStatus::Running, RunStatus::Finished, RunStatus::Stopped, RunStatus::Failed, RunStatus::Interrupted];
+    const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Finished,
+        RunStatus::Stopped,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+    ];
 
     /// The text stored in `runs.status`.
     pub fn as_str(self) -> &'static str {

@@ -639,7 +639,8 @@ fn errors_and_panics_mark_the_runs_left_running_failed() {
     let run = &db.runs(1).unwrap()[0];
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.error.as_deref().unwrap().starts_with("panic: index out of bounds"), "{:?}", run.error);
-    let ok: Result<i64, String> = db.record_failures(|db| Ok(db.create_run(&new_run(RunKind::Evolve, None)).unwrap()));
+    let ok: Result<i64, String> =
+        db.record_failures(|db| Ok(db.create_run(&new_run(RunKind::Evolve, None)).unwrap()));
     assert_eq!(db.run(ok.unwrap()).unwrap().unwrap().status, RunStatus::Running, "success leaves runs alone");
 }
 
@@ -667,7 +668,10 @@ fn a_version_3_database_keeps_runs_and_their_rows_through_the_rebuild() {
     let db = open(&path);
     assert_eq!(db.schema_version().unwrap(), MIGRATIONS.len());
     let run = db.run(7).unwrap().unwrap();
-    assert_eq!((run.name.as_str(), run.status, run.process, run.error), ("old", RunStatus::Running, None, None));
+    assert_eq!(
+        (run.name.as_str(), run.status, run.process, run.error),
+        ("old", RunStatus::Running, None, None)
+    );
     assert_eq!(db.generations(7).unwrap().len(), 1);
     assert_eq!(db.checkpoint(7).unwrap().as_deref(), Some("state"));
     let fk: i64 = db.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
@@ -682,6 +686,9 @@ fn an_empty_or_damaged_database_is_refused() {
     std::fs::write(&path, b"").unwrap();
     let err = ResearchDb::open(&path).err().unwrap();
     assert!(matches!(err, DbError::Check(dbcheck::CheckError::Corrupt { .. })), "{err}");
-    assert!(err.to_string().starts_with(&format!("research database {} is corrupt", path.display())), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!("research database {} is corrupt", path.display())),
+        "{err}"
+    );
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "nothing was written");
 }

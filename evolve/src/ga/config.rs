@@ -98,7 +98,10 @@ impl GaConfig {
             return bad("population", format!("must be in 2..={MAX_POPULATION} (got {})", self.population));
         }
         if !(1..=MAX_GENERATIONS).contains(&self.generations) {
-            return bad("generations", format!("must be in 1..={MAX_GENERATIONS} (got {})", self.generations));
+            return bad(
+                "generations",
+                format!("must be in 1..={MAX_GENERATIONS} (got {})", self.generations),
+            );
         }
         if self.tournament_size == 0 || self.tournament_size > self.population {
             return bad(

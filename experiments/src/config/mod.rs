@@ -206,7 +206,8 @@ fn max_combinations(src: &Source<'_>, given: Option<&Spanned<u64>>) -> Result<u6
 /// Refuses a grid of more than `max` combinations, computed from the axes' lengths before the
 /// grid is expanded.
 fn check_grid(src: &Source<'_>, axes: &[Axis], max: u64) -> Result<(), ConfigError> {
-    let lengths: Vec<u64> = axes.iter().map(|a| if let Axis::Values(v) = a { v.len() as u64 } else { 1 }).collect();
+    let lengths: Vec<u64> =
+        axes.iter().map(|a| if let Axis::Values(v) = a { v.len() as u64 } else { 1 }).collect();
     match limits::grid_size(lengths.iter().copied()) {
         Some(n) if n <= max => Ok(()),
         size => {

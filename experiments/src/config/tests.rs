@@ -233,7 +233,10 @@ fn walk_forward_settings_parse() {
     let text = EVOLVE
         .replace("pbo_blocks = 8", "walk_forward = { folds = 4, mode = \"anchored\", test_fraction = 0.15 }");
     let both = err(&text);
-    assert!(both.starts_with("t.toml:15: key `validation.in_sample`: `in_sample` is a holdout split"), "{both}");
+    assert!(
+        both.starts_with("t.toml:15: key `validation.in_sample`: `in_sample` is a holdout split"),
+        "{both}"
+    );
     let text = text.replace("in_sample = 0.6\n", "");
     let wf = parse(&text).unwrap().evolution.unwrap().validation.walk_forward.unwrap();
     assert_eq!((wf.folds, wf.mode, wf.test), (4, WalkForwardMode::Anchored, TestLen::Fraction(0.15)));
@@ -243,11 +246,18 @@ fn walk_forward_settings_parse() {
 #[test]
 fn sizes_past_the_limits_are_refused_with_their_size() {
     let grid = |params: &str| {
-        format!("[experiment]\nname = \"g\"\nstrategy = \"mean_reversion\"\n[data]\nsample = \"GOOG\"\n[params]\n{params}")
+        format!(
+            "[experiment]\nname = \"g\"\nstrategy = \"mean_reversion\"\n[data]\nsample = \"GOOG\"\n[params]\n{params}"
+        )
     };
     // A step of 1e-9 used to abort with an allocation failure.
     let e = err(&grid("entry_z = { min = 1, max = 2.5, step = 1e-9 }\n"));
-    assert!(e.starts_with("t.toml:7: key `params.entry_z`: this range has 1500000001 values, above the limit of 1000000"), "{e}");
+    assert!(
+        e.starts_with(
+            "t.toml:7: key `params.entry_z`: this range has 1500000001 values, above the limit of 1000000"
+        ),
+        "{e}"
+    );
     // Every axis fits, the product does not: the size and its factors are named.
     let wide = "window = { min = 5, max = 200 }\nentry_z = { min = 0.5, max = 3, step = 0.01 }\n\
                 exit_z = { min = 0, max = 1, step = 0.01 }\n";

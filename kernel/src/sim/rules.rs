@@ -120,7 +120,8 @@ fn check(field: &'static str, value: f64, ok: bool, expected: &'static str) -> R
 pub const MAX_CASH: f64 = 1e13;
 
 /// The range of [`MAX_CASH`] in words, for error messages.
-const CASH_RANGE: &str = "a positive amount up to 1e13 (10 trillion; beyond it cents are no longer exact in f64)";
+const CASH_RANGE: &str =
+    "a positive amount up to 1e13 (10 trillion; beyond it cents are no longer exact in f64)";
 
 /// Checks a starting cash amount: finite, positive and at most [`MAX_CASH`].
 pub fn check_cash(field: &'static str, cash: f64) -> Result<(), ConfigError> {
