@@ -81,14 +81,20 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
     };
     install_stop_handler();
     let bar = GenerationBar::new(&discovery.name, spec.ga.generations, args.json);
-    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let threads = match args.threads {
+        Some(n) => experiments::config::limits::check_threads(n)?,
+        None => rayon::current_num_threads(),
+    };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    // An error or a panic marks the runs it leaves running as failed, with its message.
     let outcome = pool.install(|| {
-        discover::discover(&spec, &bars, &mut db, args.resume, &STOP, |report| {
-            bar.update(report);
-            if args.stop_after.is_some_and(|n| report.generation + 1 >= n) {
-                STOP.store(true, Ordering::SeqCst);
-            }
+        db.record_failures(|db| {
+            discover::discover(&spec, &bars, db, args.resume, &STOP, |report| {
+                bar.update(report);
+                if args.stop_after.is_some_and(|n| report.generation + 1 >= n) {
+                    STOP.store(true, Ordering::SeqCst);
+                }
+            })
         })
     })?;
     bar.finish();

@@ -62,18 +62,24 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     // Held for the run: `tradebot db restore` refuses to replace the database meanwhile.
     let _lock = ops::lock::DbLock::shared(&args.db)?;
     let mut db = ResearchDb::open(&args.db)?;
-    let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
+    let threads = match args.threads {
+        Some(n) => experiments::config::limits::check_threads(n)?,
+        None => rayon::current_num_threads(),
+    };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let mut bar = GenerationBar::new("", research.ga.generations, args.json);
+    // An error or a panic marks the runs it leaves running as failed, with its message.
     let outcome = pool.install(|| {
-        research::run(&research, &args.store, &args.models, &mut db, threads, &STOP, |p| match p {
-            Progress::Family(k, n, name) => {
-                tracing::info!("family {}/{n}: {name}", k + 1);
-                bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
-            }
-            Progress::Generation(g) => bar.update(g),
-            Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
-            Progress::DiscoveryGeneration(g) => bar.update(g),
+        db.record_failures(|db| {
+            research::run(&research, &args.store, &args.models, db, threads, &STOP, |p| match p {
+                Progress::Family(k, n, name) => {
+                    tracing::info!("family {}/{n}: {name}", k + 1);
+                    bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
+                }
+                Progress::Generation(g) => bar.update(g),
+                Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
+                Progress::DiscoveryGeneration(g) => bar.update(g),
+            })
         })
     })?;
     bar.finish();

@@ -55,13 +55,13 @@ fn list(db: &ResearchDb, limit: usize, as_json: bool) -> Result<()> {
         return crate::emit(&serde_json::to_string_pretty(&rows)?);
     }
     let mut out = format!(
-        "{:>5} {:<8} {:>6} {:<18} {:<26} {:<9} {:>5} {:>7} {:>9}  started\n",
+        "{:>5} {:<8} {:>6} {:<18} {:<26} {:<11} {:>5} {:>7} {:>9}  started\n",
         "id", "kind", "parent", "name", "strategy", "status", "gens", "evals", "best"
     );
     for r in &runs {
         let _ = writeln!(
             out,
-            "{:>5} {:<8} {:>6} {:<18} {:<26} {:<9} {:>5} {:>7} {:>9}  {}",
+            "{:>5} {:<8} {:>6} {:<18} {:<26} {:<11} {:>5} {:>7} {:>9}  {}",
             r.id,
             r.kind.as_str(),
             r.parent.map_or("".into(), |p| p.to_string()),
@@ -90,6 +90,7 @@ fn run_json(r: &RunRecord) -> serde_json::Value {
         "finished": r.finished_ns.map(|t| Timestamp(t).to_string()),
         "generations": r.generations, "evaluations": r.evaluations, "best_fitness": r.best_fitness,
         "summary": r.summary.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+        "error": r.error, "pid": r.process.map(|p| p.pid),
     })
 }
 
@@ -137,6 +138,9 @@ fn show(db: &ResearchDb, id: i64, top: usize, as_json: bool) -> Result<()> {
         run.config_hash,
         run.code_version
     );
+    if let Some(error) = &run.error {
+        let _ = writeln!(out, "{}: {error}", run.status.as_str());
+    }
     if !generations.is_empty() {
         let _ = writeln!(
             out,

@@ -83,8 +83,11 @@ fn trade_and_equity_files_are_written() {
 #[test]
 fn bad_requests_fail_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--strategy", "nope"], "unknown strategy `nope`"),
+        // Used to spin forever (1e19) and to print `Final equity NaN` (1e308).
+        (&["--strategy", "sma_cross", "--cash", "1e19"], "`initial_cash` = 10000000000000000000 is invalid"),
+        (&["--strategy", "sma_cross", "--cash", "1e308"], "up to 1e13"),
         (&["--strategy", "sma_cross", "--param", "fast=1"], "fast"),
         (&["--strategy", "sma_cross", "--param", "fast=50,slow=20"], "slow"),
         (&["--strategy", "pairs"], "short"),

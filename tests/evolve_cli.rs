@@ -271,3 +271,42 @@ fn sigint_stops_after_a_checkpointed_generation() {
         "every generation run is committed"
     );
 }
+
+/// Issue 16: a run killed by a signal does not stay `running`: the next command that opens the
+/// database marks it `interrupted`, `runs list` shows it, and it resumes.
+#[test]
+fn a_killed_run_is_marked_interrupted_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = std::fs::read_to_string(EXPERIMENT)
+        .unwrap()
+        .replace("generations = 20", "generations = 20000")
+        .replace("pbo_blocks = 10", "pbo_blocks = 4");
+    std::fs::write(d.join("long.toml"), text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .current_dir(d)
+        .args(["evolve", "long.toml", "--json", "--db", "r.db"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let list = || json(&tradebot(d, &["runs", "list", "--json", "--db", "r.db"]));
+    let started = std::time::Instant::now();
+    while list().as_array().and_then(|a| a.first()).is_none_or(|r| r["generations"].as_u64() < Some(1)) {
+        assert!(started.elapsed().as_secs() < 60, "no generation recorded");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(list()[0]["status"], "running", "its process is alive");
+    child.kill().unwrap(); // SIGKILL: nothing of the process runs after it
+    child.wait().unwrap();
+    let run = &list()[0];
+    assert_eq!(run["status"], "interrupted", "{run}");
+    assert!(run["finished"].is_string(), "marked with the time: {run}");
+    assert!(run["error"].as_str().unwrap().contains("ended without closing the run"), "{run}");
+    let text = String::from_utf8(tradebot(d, &["runs", "list", "--db", "r.db"]).stdout).unwrap();
+    assert!(text.contains(" interrupted "), "{text}");
+    let id = run["id"].to_string();
+    let resumed =
+        json(&tradebot(d, &["evolve", "--resume", &id, "--json", "--db", "r.db", "--stop-after", "3"]));
+    assert_eq!(resumed["status"], "stopped", "{resumed}");
+}

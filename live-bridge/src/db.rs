@@ -61,17 +61,25 @@ CREATE TABLE IF NOT EXISTS broker_marks (symbol TEXT PRIMARY KEY, price TEXT NOT
 
 /// A database error, with what was being done.
 #[derive(Debug, thiserror::Error)]
-#[error("live database: {what}: {source}")]
-pub struct DbError {
-    what: &'static str,
-    source: rusqlite::Error,
+pub enum DbError {
+    /// SQLite failed while doing `what`.
+    #[error("live database: {what}: {source}")]
+    Sqlite {
+        /// What was being done.
+        what: &'static str,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file is empty or damaged (it fails `PRAGMA quick_check`), or cannot be opened.
+    #[error("live database {0}")]
+    Check(#[from] dbcheck::CheckError),
 }
 
 /// Result of database calls.
 pub type DbResult<T> = Result<T, DbError>;
 
 fn ctx<T>(what: &'static str, r: rusqlite::Result<T>) -> DbResult<T> {
-    r.map_err(|source| DbError { what, source })
+    r.map_err(|source| DbError::Sqlite { what, source })
 }
 
 /// Where a local order stands.
@@ -257,9 +265,10 @@ fn dec(s: String) -> Decimal {
 }
 
 impl Db {
-    /// Opens (creating) the database at `path` in WAL mode.
+    /// Opens (creating) the database at `path` in WAL mode, refusing it if it is empty or
+    /// damaged ([`dbcheck`]).
     pub fn open(path: &Path) -> DbResult<Self> {
-        let conn = ctx("open", Connection::open(path))?;
+        let conn = dbcheck::open(path)?;
         ctx(
             "pragmas",
             conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;"),

@@ -71,6 +71,9 @@ pub enum OpsDbError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is empty or damaged (it fails `PRAGMA quick_check`), or cannot be opened.
+    #[error("operations database {0}")]
+    Check(#[from] dbcheck::CheckError),
     /// Written by a newer build.
     #[error("operations database {path} has schema version {found}; this build knows up to {known}")]
     TooNew {
@@ -143,15 +146,14 @@ pub struct OpsDb {
 }
 
 impl OpsDb {
-    /// Opens (creating it and its directory if needed) the database at `path` in WAL mode and
-    /// applies pending migrations.
+    /// Opens (creating it and its directory if needed) the database at `path`, refuses it if
+    /// it is empty or damaged ([`dbcheck`]), switches to WAL mode and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, OpsDbError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| OpsDbError::Io { path: name.clone(), source })?;
         }
-        let conn =
-            Connection::open(path).map_err(|source| OpsDbError::Sqlite { path: name.clone(), source })?;
+        let conn = dbcheck::open(path)?;
         let mut db = OpsDb { conn, path: name };
         db.setup()?;
         Ok(db)

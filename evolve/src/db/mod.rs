@@ -19,7 +19,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use discovered::{CandidateRecord, NewCandidate};
-pub use runs::{EventRecord, GenerationRecord, IndividualRecord, NewRun, RunKind, RunRecord, RunStatus};
+pub use runs::{
+    EventRecord, GenerationRecord, IndividualRecord, NewRun, ProcessId, RunKind, RunRecord, RunStatus,
+};
 pub use sweeps::{ResultMetrics, ResultRecord, StoredSweep, SweepRecord};
 
 /// Default database location, relative to the working directory.
@@ -156,6 +158,46 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX discovered_by_run ON discovered_strategies(run_id);
 ",
+    // Version 4: runs record their process (pid, start time) and an error, and may be
+    // `interrupted`. A CHECK constraint cannot be altered, so the table is rebuilt (with foreign
+    // keys off, see `setup`).
+    "
+    CREATE TABLE runs_v4 (
+        id            INTEGER PRIMARY KEY,
+        kind          TEXT    NOT NULL CHECK (kind IN ('evolve', 'research')),
+        parent_id     INTEGER REFERENCES runs(id),
+        name          TEXT    NOT NULL,
+        strategy      TEXT    NOT NULL,
+        config        TEXT    NOT NULL,
+        config_hash   INTEGER NOT NULL,
+        seed          INTEGER NOT NULL,
+        data_hash     INTEGER NOT NULL,
+        data_first_ns INTEGER NOT NULL,
+        data_last_ns  INTEGER NOT NULL,
+        code_version  TEXT    NOT NULL,
+        started_ns    INTEGER NOT NULL,
+        finished_ns   INTEGER,
+        status        TEXT    NOT NULL
+                      CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
+        generations   INTEGER NOT NULL DEFAULT 0,
+        evaluations   INTEGER NOT NULL DEFAULT 0,
+        best_fitness  REAL,
+        summary       TEXT,
+        pid           INTEGER,
+        pid_start     INTEGER,
+        error         TEXT
+    );
+    INSERT INTO runs_v4 (id, kind, parent_id, name, strategy, config, config_hash, seed, data_hash,
+                         data_first_ns, data_last_ns, code_version, started_ns, finished_ns, status,
+                         generations, evaluations, best_fitness, summary)
+        SELECT id, kind, parent_id, name, strategy, config, config_hash, seed, data_hash,
+               data_first_ns, data_last_ns, code_version, started_ns, finished_ns, status,
+               generations, evaluations, best_fitness, summary FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v4 RENAME TO runs;
+    CREATE INDEX runs_by_parent ON runs(parent_id);
+    CREATE INDEX runs_running ON runs(status) WHERE status = 'running';
+",
 ];
 
 /// A database that cannot be opened, migrated, read or written, or a run in the wrong state.
@@ -205,6 +247,9 @@ pub enum DbError {
         /// Its current status.
         status: RunStatus,
     },
+    /// The file is empty or damaged (it fails `PRAGMA quick_check`), or cannot be opened.
+    #[error("research database {0}")]
+    Check(#[from] dbcheck::CheckError),
     /// The run finished; a finished run is final and cannot be resumed.
     #[error("research database {path}: run {id} has finished and cannot be resumed")]
     RunFinished {
@@ -222,14 +267,15 @@ pub struct ResearchDb {
 }
 
 impl ResearchDb {
-    /// Opens (creating it and its directory if needed) the database at `path`, switches it to
-    /// WAL mode and applies any pending migration.
+    /// Opens (creating it and its directory if needed) the database at `path`, refuses it if
+    /// it is empty or damaged ([`dbcheck`]), switches it to WAL mode and applies any pending
+    /// migration.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::Io { path: name.clone(), source })?;
         }
-        let conn = Connection::open(path).map_err(|source| DbError::Sqlite { path: name.clone(), source })?;
+        let conn = dbcheck::open(path)?;
         let mut db = ResearchDb { conn, path: name };
         db.setup()?;
         Ok(db)
@@ -243,7 +289,9 @@ impl ResearchDb {
         self.sql(self.conn.busy_timeout(BUSY_TIMEOUT))?;
         let mode: String = self.sql(self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)))?;
         debug_assert_eq!(mode.to_ascii_lowercase(), "wal");
-        self.sql(self.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"))?;
+        // Foreign keys are enforced only after the migrations: a table rebuild (version 4)
+        // drops a parent table, which must not cascade (the pragma is a no-op in a transaction).
+        self.sql(self.conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL;"))?;
         let found = self.schema_version()?;
         if found > MIGRATIONS.len() {
             return Err(DbError::TooNew { path: self.path.clone(), found, known: MIGRATIONS.len() });
@@ -256,6 +304,8 @@ impl ResearchDb {
             });
             self.sql(done)?;
         }
+        self.sql(self.conn.execute_batch("PRAGMA foreign_keys = ON;"))?;
+        self.mark_interrupted(crate::run::now_ns())?;
         Ok(())
     }
 

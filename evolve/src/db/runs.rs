@@ -5,6 +5,11 @@
 //! run's counters and the checkpoint in one transaction, so a resumed run restarts from a
 //! checkpoint that agrees exactly with the rows beside it. `finish_run` closes a run as
 //! finished, stopped or failed; `reopen_run` resumes a stopped, failed or interrupted one.
+//!
+//! Each run records the process that writes it (pid and start time). Opening the database
+//! marks `interrupted` every `running` run whose process is gone (killed, out of memory, a
+//! power cut), and [`ResearchDb::record_failures`] marks `failed`, with the error or panic
+//! message, the runs a command leaves running when it fails.
 
 use std::fmt;
 
@@ -37,19 +42,27 @@ impl RunKind {
 /// Where a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RunStatus {
-    /// Created or resumed and not closed yet (also a run whose process died); `running`.
+    /// Created or resumed and not closed yet; `running`.
     Running,
     /// Completed normally; final. `finished`.
     Finished,
     /// Interrupted cleanly (Ctrl-C / SIGTERM) after a checkpoint; resumable. `stopped`.
     Stopped,
-    /// Ended by an error; resumable. `failed`.
+    /// Ended by an error or a panic (see [`RunRecord::error`]); resumable. `failed`.
     Failed,
+    /// Its process ended without closing it (a signal, a crash, a power cut), as found when
+    /// the database was next opened; resumable. `interrupted`.
+    Interrupted,
 }
 
 impl RunStatus {
-    const ALL: [RunStatus; 4] =
-        [RunStatus::Running, RunStatus::Finished, RunStatus::Stopped, RunStatus::Failed];
+    const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Finished,
+        RunStatus::Stopped,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+    ];
 
     /// The text stored in `runs.status`.
     pub fn as_str(self) -> &'static str {
@@ -58,6 +71,7 @@ impl RunStatus {
             RunStatus::Finished => "finished",
             RunStatus::Stopped => "stopped",
             RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -161,6 +175,40 @@ pub struct RunRecord {
     pub best_fitness: Option<f64>,
     /// JSON written when the run was closed, including out-of-sample validation.
     pub summary: Option<String>,
+    /// The process that last wrote it; `None` for runs recorded before schema version 4.
+    pub process: Option<ProcessId>,
+    /// Why it failed or was interrupted (an error or panic message).
+    pub error: Option<String>,
+}
+
+/// A process, told apart from a later one that reuses its pid by its start time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProcessId {
+    /// Its pid.
+    pub pid: u32,
+    /// Its start time in clock ticks after boot (`/proc/PID/stat`, field 22).
+    pub start: u64,
+}
+
+impl ProcessId {
+    /// The running process; `None` where `/proc` does not tell its start time (not Linux).
+    pub fn current() -> Option<Self> {
+        let pid = std::process::id();
+        Some(ProcessId { pid, start: start_ticks(pid)? })
+    }
+
+    /// Whether this very process is still running (its pid exists with the same start time).
+    pub fn is_alive(self) -> bool {
+        start_ticks(self.pid) == Some(self.start)
+    }
+}
+
+/// Field 22 (`starttime`) of `/proc/PID/stat`; fields are counted after the command name,
+/// which is in parentheses and may itself hold spaces or parentheses.
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// One generation's figures, as stored in `generations`.
@@ -244,7 +292,7 @@ pub struct EventRecord {
 
 const RUN_COLUMNS: &str = "id, kind, parent_id, name, strategy, config, config_hash, seed, data_hash,
     data_first_ns, data_last_ns, code_version, started_ns, finished_ns, status, generations,
-    evaluations, best_fitness, summary";
+    evaluations, best_fitness, summary, pid, pid_start, error";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
@@ -267,6 +315,11 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
         evaluations: r.get(16)?,
         best_fitness: r.get(17)?,
         summary: r.get(18)?,
+        process: match (r.get::<_, Option<u32>>(19)?, r.get::<_, Option<i64>>(20)?) {
+            (Some(pid), Some(start)) => Some(ProcessId { pid, start: start as u64 }),
+            _ => None,
+        },
+        error: r.get(21)?,
     })
 }
 
@@ -319,10 +372,11 @@ impl ResearchDb {
         {
             return Err(no_such_run(&self.path, parent));
         }
+        let process = ProcessId::current();
         self.sql(self.conn.execute(
             "INSERT INTO runs (kind, parent_id, name, strategy, config, config_hash, seed, data_hash,
-                               data_first_ns, data_last_ns, code_version, started_ns, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                               data_first_ns, data_last_ns, code_version, started_ns, status, pid, pid_start)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 run.kind,
                 run.parent,
@@ -337,6 +391,8 @@ impl ResearchDb {
                 run.code_version,
                 run.started_ns,
                 RunStatus::Running,
+                process.map(|p| p.pid),
+                process.map(|p| p.start as i64),
             ],
         ))?;
         Ok(self.conn.last_insert_rowid())
@@ -459,9 +515,10 @@ impl ResearchDb {
         tx.commit().map_err(&err)
     }
 
-    /// Resumes a stopped, failed or interrupted (still `running`) run: sets it running again,
-    /// clears `finished_ns` (the summary stays until `finish_run` replaces it) and records a
-    /// `resumed` event at the next generation. Returns the run as it now stands.
+    /// Resumes a stopped, failed or interrupted run (or one still `running`): sets it running
+    /// again in this process, clears `finished_ns` and `error` (the summary stays until
+    /// `finish_run` replaces it) and records a `resumed` event at the next generation. Returns
+    /// the run as it now stands.
     pub fn reopen_run(&mut self, run_id: i64) -> Result<RunRecord, DbError> {
         let err = sqlite_error(&self.path);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
@@ -469,9 +526,11 @@ impl ResearchDb {
         if run.status == RunStatus::Finished {
             return Err(DbError::RunFinished { path: self.path.clone(), id: run_id });
         }
+        let process = ProcessId::current();
         tx.execute(
-            "UPDATE runs SET status = ?2, finished_ns = NULL WHERE id = ?1",
-            params![run_id, RunStatus::Running],
+            "UPDATE runs SET status = ?2, finished_ns = NULL, error = NULL, pid = ?3, pid_start = ?4
+             WHERE id = ?1",
+            params![run_id, RunStatus::Running, process.map(|p| p.pid), process.map(|p| p.start as i64)],
         )
         .map_err(&err)?;
         let event = EventRecord {
@@ -483,7 +542,104 @@ impl ResearchDb {
         tx.commit().map_err(&err)?;
         run.status = RunStatus::Running;
         run.finished_ns = None;
+        run.error = None;
+        run.process = process;
         Ok(run)
+    }
+
+    /// Marks `interrupted`, at `now_ns`, every `running` run whose recorded process is gone,
+    /// with an `interrupted` event; returns their ids. Runs without a recorded process (from
+    /// before schema version 4) are left alone: nothing tells whether they still run.
+    pub fn mark_interrupted(&mut self, now_ns: i64) -> Result<Vec<i64>, DbError> {
+        let err = sqlite_error(&self.path);
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = ?1 AND pid IS NOT NULL");
+        let running: Vec<RunRecord> = self.sql(
+            self.conn
+                .prepare(&sql)
+                .and_then(|mut stmt| stmt.query_map([RunStatus::Running], run_from_row)?.collect()),
+        )?;
+        let dead: Vec<(i64, u32, ProcessId)> = running
+            .into_iter()
+            .filter_map(|r| r.process.filter(|p| !p.is_alive()).map(|p| (r.id, r.generations, p)))
+            .collect();
+        if dead.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+        let mut marked = Vec::new();
+        for (id, generation, p) in dead {
+            let error = format!(
+                "interrupted: process {} ended without closing the run (killed, crashed or out of \
+                 memory); resume with --resume {id}",
+                p.pid
+            );
+            // Only if it is still running as that process: another opener may have got there first.
+            let changed = tx
+                .execute(
+                    "UPDATE runs SET status = ?2, finished_ns = ?3, error = ?4
+                     WHERE id = ?1 AND status = ?5 AND pid = ?6 AND pid_start = ?7",
+                    params![
+                        id,
+                        RunStatus::Interrupted,
+                        now_ns,
+                        error,
+                        RunStatus::Running,
+                        p.pid,
+                        p.start as i64
+                    ],
+                )
+                .map_err(&err)?;
+            if changed == 1 {
+                let event = EventRecord { generation, kind: "interrupted".into(), detail: error };
+                insert_event(&tx, id, &event).map_err(&err)?;
+                marked.push(id);
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(marked)
+    }
+
+    /// Marks `failed`, at `now_ns` and with `error`, every run this process left `running`
+    /// (a research run and its children alike); returns their ids.
+    pub fn fail_own_runs(&mut self, now_ns: i64, error: &str) -> Result<Vec<i64>, DbError> {
+        let Some(me) = ProcessId::current() else { return Ok(Vec::new()) };
+        let sql = "UPDATE runs SET status = ?1, finished_ns = ?2, error = ?3
+                   WHERE status = ?4 AND pid = ?5 AND pid_start = ?6 RETURNING id";
+        let ids = self.sql(self.conn.prepare(sql).and_then(|mut stmt| {
+            let p = params![RunStatus::Failed, now_ns, error, RunStatus::Running, me.pid, me.start as i64];
+            stmt.query_map(p, |r| r.get(0))?.collect()
+        }))?;
+        Ok(ids)
+    }
+
+    /// Runs `body` on this database; if it returns an error or panics, the runs it left
+    /// `running` are marked `failed` with the message ([`ResearchDb::fail_own_runs`]) before
+    /// the error is returned or the panic resumed. So no failure leaves a run `running`.
+    pub fn record_failures<T, E: fmt::Display>(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(self)));
+        let message = match &outcome {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(panic) => {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".into());
+                Some(format!("panic: {text}"))
+            }
+        };
+        if let Some(message) = message {
+            // Best effort: the failure being reported matters more than recording it.
+            let _ = self.fail_own_runs(crate::run::now_ns(), &message);
+        }
+        match outcome {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// Run `id`, if there is one.

@@ -301,6 +301,8 @@ fn every_run_record_round_trips_with_non_finite_fitness_and_top_bit_hashes() {
             evaluations: 6,
             best_fitness: Some(1.5),
             summary: Some("{\"oos\":0.5}".into()),
+            process: ProcessId::current(),
+            error: None,
         }
     );
     let stored_seed: i64 =
@@ -574,4 +576,119 @@ fn candidates_are_recorded_once_per_run_and_genome_and_track_promotion() {
     db.set_promoted(id, None).unwrap();
     assert_eq!(db.candidate(id).unwrap().unwrap().promoted_id, None);
     assert_eq!(db.candidate(id + 1).unwrap(), None);
+}
+
+/// Issue 16: a run whose process died is marked `interrupted` when the database is next opened.
+#[test]
+fn a_running_run_whose_process_is_gone_is_marked_interrupted_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("research.db");
+    let mut db = open(&path);
+    let me = ProcessId::current().expect("Linux has /proc");
+    assert!(me.is_alive());
+    let alive = db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
+    let dead = db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
+    db.record_generation(dead, &generation(0, Some(1.0), 3), &[], &[], "c0").unwrap();
+    let legacy = db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
+    // Same pid, another start time: the pid was reused, the run's process is gone.
+    db.conn.execute("UPDATE runs SET pid_start = pid_start + 1 WHERE id = ?1", [dead]).unwrap();
+    db.conn.execute("UPDATE runs SET pid = NULL, pid_start = NULL WHERE id = ?1", [legacy]).unwrap();
+    drop(db);
+
+    let mut db = open(&path);
+    let run = db.run(dead).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
+    assert!(run.finished_ns.is_some_and(|t| t > 1_700_000_000_000_000_000), "marked with the time");
+    let error = run.error.unwrap();
+    assert!(error.starts_with(&format!("interrupted: process {} ended without closing the run", me.pid)));
+    assert_eq!(db.events(dead).unwrap().last().unwrap().kind, "interrupted");
+    assert_eq!(db.run(alive).unwrap().unwrap().status, RunStatus::Running, "its process still runs");
+    assert_eq!(db.run(legacy).unwrap().unwrap().status, RunStatus::Running, "no process recorded");
+    assert_eq!(db.mark_interrupted(0).unwrap(), Vec::<i64>::new(), "marked once");
+    // An interrupted run resumes in this process.
+    let run = db.reopen_run(dead).unwrap();
+    assert_eq!((run.status, run.error, run.process), (RunStatus::Running, None, Some(me)));
+}
+
+/// Issue 16: an error or a panic in a command marks the runs it left running as failed.
+#[test]
+fn errors_and_panics_mark_the_runs_left_running_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = open(&dir.path().join("research.db"));
+    let err: Result<(), String> = db.record_failures(|db| {
+        let parent = db.create_run(&new_run(RunKind::Research, None)).unwrap();
+        db.create_run(&new_run(RunKind::Evolve, Some(parent))).unwrap();
+        Err("disk full".into())
+    });
+    assert_eq!(err, Err("disk full".into()));
+    let runs = db.runs(10).unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in &runs {
+        assert_eq!((r.status, r.error.as_deref()), (RunStatus::Failed, Some("disk full")));
+        assert!(r.finished_ns.is_some());
+    }
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = db.record_failures(|db| -> Result<(), String> {
+            db.create_run(&new_run(RunKind::Evolve, None)).unwrap();
+            let population: Vec<u8> = Vec::new();
+            let _ = population[usize::MAX / 2]; // a worker's capacity overflow stands in here
+            Ok(())
+        });
+    }));
+    assert!(panicked.is_err(), "the panic is resumed after it is recorded");
+    let run = &db.runs(1).unwrap()[0];
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.error.as_deref().unwrap().starts_with("panic: index out of bounds"), "{:?}", run.error);
+    let ok: Result<i64, String> =
+        db.record_failures(|db| Ok(db.create_run(&new_run(RunKind::Evolve, None)).unwrap()));
+    assert_eq!(db.run(ok.unwrap()).unwrap().unwrap().status, RunStatus::Running, "success leaves runs alone");
+}
+
+/// Version 4 rebuilds `runs`; the rows and their children survive (no cascade).
+#[test]
+fn a_version_3_database_keeps_runs_and_their_rows_through_the_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("research.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+    for m in &MIGRATIONS[..3] {
+        conn.execute_batch(m).unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO runs (id, kind, name, strategy, config, config_hash, seed, data_hash, data_first_ns,
+                           data_last_ns, code_version, started_ns, status, generations)
+         VALUES (7, 'evolve', 'old', 'sma_cross', 'cfg', 1, 2, 3, 4, 5, '0.1', 6, 'running', 1);
+         INSERT INTO generations (run_id, generation, evaluations, cache_hits, invalid, stagnant_for)
+         VALUES (7, 0, 10, 0, 0, 0);
+         INSERT INTO checkpoints VALUES (7, 0, 'state');
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    drop(conn);
+    let db = open(&path);
+    assert_eq!(db.schema_version().unwrap(), MIGRATIONS.len());
+    let run = db.run(7).unwrap().unwrap();
+    assert_eq!(
+        (run.name.as_str(), run.status, run.process, run.error),
+        ("old", RunStatus::Running, None, None)
+    );
+    assert_eq!(db.generations(7).unwrap().len(), 1);
+    assert_eq!(db.checkpoint(7).unwrap().as_deref(), Some("state"));
+    let fk: i64 = db.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 1, "foreign keys are enforced again after the migrations");
+}
+
+/// Issue 16: a damaged or empty research database is refused, not written into.
+#[test]
+fn an_empty_or_damaged_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("research.db");
+    std::fs::write(&path, b"").unwrap();
+    let err = ResearchDb::open(&path).err().unwrap();
+    assert!(matches!(err, DbError::Check(dbcheck::CheckError::Corrupt { .. })), "{err}");
+    assert!(
+        err.to_string().starts_with(&format!("research database {} is corrupt", path.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "nothing was written");
 }

@@ -82,16 +82,26 @@ impl Default for StagnationConfig {
     }
 }
 
+/// The largest population accepted: far beyond any useful search, and small enough that the
+/// population's vectors are allocated without fail.
+pub const MAX_POPULATION: usize = 100_000;
+
+/// The most generations accepted.
+pub const MAX_GENERATIONS: u32 = 1_000_000;
+
 impl GaConfig {
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), GaError> {
         let bad = |field: &'static str, reason: String| Err(GaError::Config { field, reason });
         let unit = |x: f64| (0.0..=1.0).contains(&x);
-        if self.population < 2 {
-            return bad("population", format!("must be at least 2 (got {})", self.population));
+        if !(2..=MAX_POPULATION).contains(&self.population) {
+            return bad("population", format!("must be in 2..={MAX_POPULATION} (got {})", self.population));
         }
-        if self.generations == 0 {
-            return bad("generations", "must be at least 1".into());
+        if !(1..=MAX_GENERATIONS).contains(&self.generations) {
+            return bad(
+                "generations",
+                format!("must be in 1..={MAX_GENERATIONS} (got {})", self.generations),
+            );
         }
         if self.tournament_size == 0 || self.tournament_size > self.population {
             return bad(

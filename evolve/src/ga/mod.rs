@@ -71,7 +71,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use config::{GaConfig, GaError, StagnationConfig};
+pub use config::{GaConfig, GaError, MAX_GENERATIONS, MAX_POPULATION, StagnationConfig};
 pub use engine::Engine;
 pub use event::{Event, EventKind};
 pub use rand_pcg::Pcg64;

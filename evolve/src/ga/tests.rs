@@ -487,7 +487,7 @@ fn config_is_validated_field_by_field() {
     assert_eq!(bad(StagnationConfig { mutation_boost: 0.5, ..s() }), "stagnation.mutation_boost");
     assert_eq!(
         GaConfig { population: 1, ..d() }.validate().unwrap_err().to_string(),
-        "GA config: `population` must be at least 2 (got 1)"
+        "GA config: `population` must be in 2..=100000 (got 1)"
     );
     let problem = Function::new(1, 0.0, 1.0, sphere);
     assert!(matches!(Engine::new(&problem, GaConfig { elitism: 99, ..d() }), Err(GaError::Config { .. })));

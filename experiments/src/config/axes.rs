@@ -8,6 +8,7 @@ use toml::{Spanned, Value};
 
 use super::Mode;
 use super::error::{ConfigError, Source};
+use super::limits;
 use super::raw::RawRange;
 
 /// The values one parameter takes in a sweep.
@@ -24,12 +25,14 @@ pub enum Axis {
     },
 }
 
-/// One axis per parameter of `strategy`'s space, in its order.
+/// One axis per parameter of `strategy`'s space, in its order. A range that would expand to
+/// more than `max` values is refused before it is expanded.
 pub(crate) fn build(
     src: &Source<'_>,
     strategy: &dyn Strategy,
     params: &BTreeMap<Spanned<String>, Spanned<RawRange>>,
     mode: Mode,
+    max: u64,
 ) -> Result<Vec<Axis>, ConfigError> {
     let space = strategy.space();
     for name in params.keys() {
@@ -42,7 +45,7 @@ pub(crate) fn build(
         .iter()
         .map(|spec| match params.iter().find(|(k, _)| k.get_ref() == spec.name) {
             None => Ok(Axis::Values(vec![spec.default])),
-            Some((_, range)) => axis(&Field { src, spec }, range, mode),
+            Some((_, range)) => axis(&Field { src, spec, max }, range, mode),
         })
         .collect()
 }
@@ -51,6 +54,8 @@ pub(crate) fn build(
 struct Field<'a> {
     src: &'a Source<'a>,
     spec: &'a ParamSpec,
+    /// Most values the range may expand to.
+    max: u64,
 }
 
 impl Field<'_> {
@@ -85,6 +90,22 @@ impl Field<'_> {
         };
         parsed.and_then(|p| self.spec.check(p).ok()).ok_or_else(bad)
     }
+
+    /// Refuses a range of `count` values past the limit, before it is expanded.
+    fn check_count(&self, span: Range<usize>, count: u64) -> Result<usize, ConfigError> {
+        match usize::try_from(count) {
+            Ok(n) if count <= self.max => Ok(n),
+            _ => Err(self.error(
+                span,
+                "",
+                format!(
+                    "this range has {count} values, above the limit of {} combinations \
+                     (widen `step`, narrow `min`/`max`, or raise `[sweep] max_combinations`)",
+                    self.max
+                ),
+            )),
+        }
+    }
 }
 
 fn axis(f: &Field<'_>, range: &Spanned<RawRange>, mode: Mode) -> Result<Axis, ConfigError> {
@@ -117,6 +138,7 @@ fn axis(f: &Field<'_>, range: &Spanned<RawRange>, mode: Mode) -> Result<Axis, Co
                     }
                 },
             };
+            f.check_count(range.span(), limits::int_count(lo, hi, step))?;
             Ok(Axis::Values((lo..=hi).step_by(step as usize).map(ParamValue::Int).collect()))
         }
         (ParamValue::Real(lo), ParamValue::Real(hi)) => {
@@ -141,7 +163,7 @@ fn axis(f: &Field<'_>, range: &Spanned<RawRange>, mode: Mode) -> Result<Axis, Co
                 },
             };
             // min + k·step (not repeated addition), up to max with a little slack for rounding.
-            let count = ((hi - lo) / step * (1.0 + 1e-12)).floor() as usize + 1;
+            let count = f.check_count(range.span(), limits::real_count(lo, hi, step))?;
             Ok(Axis::Values((0..count).map(|k| ParamValue::Real((lo + k as f64 * step).min(hi))).collect()))
         }
         _ => Err(f.error(

@@ -328,11 +328,13 @@ pub(crate) fn research(src: &Source<'_>, raw: RawDiscover) -> Result<Option<Rese
     if raw.symbols.as_ref().is_some_and(Vec::is_empty) {
         return Err(src.key_error("discover.symbols", "list at least one symbol"));
     }
-    if raw.population.is_some_and(|p| p < 2) {
-        return Err(src.key_error("discover.population", "must be at least 2"));
+    if let Some(p) = raw.population.filter(|p| !(2..=evolve::ga::MAX_POPULATION).contains(p)) {
+        let message = format!("must be in 2..={} (got {p})", evolve::ga::MAX_POPULATION);
+        return Err(src.key_error("discover.population", message));
     }
-    if raw.generations == Some(0) {
-        return Err(src.key_error("discover.generations", "must be at least 1"));
+    if let Some(g) = raw.generations.filter(|g| !(1..=evolve::ga::MAX_GENERATIONS).contains(g)) {
+        let message = format!("must be in 1..={} (got {g})", evolve::ga::MAX_GENERATIONS);
+        return Err(src.key_error("discover.generations", message));
     }
     let (symbols, population, generations) = (raw.symbols.clone(), raw.population, raw.generations);
     Ok(Some(ResearchDiscover { settings: settings(src, raw)?, symbols, population, generations }))

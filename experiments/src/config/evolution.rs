@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::Mode;
 use super::axes::{self, Axis};
 use super::error::{ConfigError, Source};
+use super::limits;
 use super::raw::RawRange;
 use crate::evolution::{Validation, WalkForward};
 
@@ -112,6 +113,10 @@ pub(crate) fn validation(src: &Source<'_>, raw: &RawValidation) -> Result<Valida
         v.walk_forward =
             Some(WalkForward { folds: w.folds, mode: w.mode, test: TestLen::Fraction(w.test_fraction) });
     }
+    if let (Some(share), Some(_)) = (&raw.in_sample, &raw.walk_forward) {
+        let message = "`in_sample` is a holdout split and `walk_forward` replaces it: give one or the other";
+        return Err(src.error(share.span(), "validation.in_sample", message));
+    }
     Ok(v)
 }
 
@@ -123,8 +128,10 @@ pub(crate) fn genes(
     strategy: &dyn Strategy,
     params: &BTreeMap<Spanned<String>, Spanned<RawRange>>,
 ) -> Result<ParamGenes, ConfigError> {
-    // Random mode: a real range without a step is an interval, which is what a gene is.
-    let axes = axes::build(src, strategy, params, Mode::Random { samples: 1, seed: 0 })?;
+    // Random mode: a real range without a step is an interval, which is what a gene is. A
+    // listed range is expanded to check it, so it obeys the default size limit.
+    let max = limits::DEFAULT_MAX_COMBINATIONS;
+    let axes = axes::build(src, strategy, params, Mode::Random { samples: 1, seed: 0 }, max)?;
     let full = ParamGenes::from_space(strategy.space()).expect("a strategy's declared domains are valid");
     let genes = strategy
         .space()

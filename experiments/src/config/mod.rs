@@ -8,6 +8,7 @@ mod axes;
 pub(crate) mod discover;
 mod error;
 pub(crate) mod evolution;
+pub mod limits;
 pub(crate) mod raw;
 
 use std::path::{Path, PathBuf};
@@ -135,21 +136,27 @@ impl Experiment {
             src.error(strategy_name.span(), "experiment.strategy", message)
         })?;
         let data = data_source(&src, &raw.data, base)?;
+        let max = max_combinations(&src, raw.sweep.max_combinations.as_ref())?;
         let mode = match raw.sweep.mode {
             RawMode::Grid => Mode::Grid,
             RawMode::Random => {
                 let samples = raw.sweep.samples.as_ref().ok_or_else(|| {
                     src.error(0..0, "sweep.samples", "random mode needs `samples` (the number of draws)")
                 })?;
-                if *samples.get_ref() == 0 {
-                    return Err(src.error(samples.span(), "sweep.samples", "must be at least 1"));
+                let n = *samples.get_ref();
+                if n == 0 || n as u64 > max {
+                    let message = format!("{n} must be from 1 to {max} (`[sweep] max_combinations`)");
+                    return Err(src.error(samples.span(), "sweep.samples", message));
                 }
-                Mode::Random { samples: *samples.get_ref(), seed: raw.sweep.seed.unwrap_or(0) }
+                Mode::Random { samples: n, seed: raw.sweep.seed.unwrap_or(0) }
             }
         };
         // An evolution file may give a real range without a step, which a grid could not sweep.
         let axes_mode = if raw.evolve.is_some() { Mode::Random { samples: 1, seed: 0 } } else { mode };
-        let axes = axes::build(&src, strategy, &raw.params, axes_mode)?;
+        let axes = axes::build(&src, strategy, &raw.params, axes_mode, max)?;
+        if axes_mode == Mode::Grid {
+            check_grid(&src, &axes, max)?;
+        }
         let (rules, cash) = account(&src, &raw.account)?;
         let evolution = match raw.evolve {
             Some(ga) => Some(Evolution {
@@ -184,6 +191,34 @@ impl Experiment {
             evolution,
             text: text.to_string(),
         })
+    }
+}
+
+/// `[sweep] max_combinations`, or the default limit.
+fn max_combinations(src: &Source<'_>, given: Option<&Spanned<u64>>) -> Result<u64, ConfigError> {
+    match given {
+        None => Ok(limits::DEFAULT_MAX_COMBINATIONS),
+        Some(m) if *m.get_ref() >= 1 => Ok(*m.get_ref()),
+        Some(m) => Err(src.error(m.span(), "sweep.max_combinations", "must be at least 1")),
+    }
+}
+
+/// Refuses a grid of more than `max` combinations, computed from the axes' lengths before the
+/// grid is expanded.
+fn check_grid(src: &Source<'_>, axes: &[Axis], max: u64) -> Result<(), ConfigError> {
+    let lengths: Vec<u64> =
+        axes.iter().map(|a| if let Axis::Values(v) = a { v.len() as u64 } else { 1 }).collect();
+    match limits::grid_size(lengths.iter().copied()) {
+        Some(n) if n <= max => Ok(()),
+        size => {
+            let size = size.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+            let factors = lengths.iter().map(u64::to_string).collect::<Vec<_>>().join(" × ");
+            let message = format!(
+                "the grid has {size} combinations ({factors}), above the limit of {max}: narrow the \
+                 ranges, raise `max_combinations`, or use mode = \"random\" with `samples`"
+            );
+            Err(src.key_error("sweep", message))
+        }
     }
 }
 
@@ -237,9 +272,8 @@ pub(crate) fn data_source(
 
 pub(crate) fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRules, f64), ConfigError> {
     let cash = *a.cash.get_ref();
-    if !(cash.is_finite() && cash > 0.0) {
-        return Err(src.error(a.cash.span(), "account.cash", format!("{cash} is not a positive amount")));
-    }
+    kernel::sim::check_cash("account.cash", cash)
+        .map_err(|e| src.error(a.cash.span(), "account.cash", format!("{cash} must be {}", e.expected)))?;
     let bps = *a.slippage_bps.get_ref();
     let slippage = if bps == 0.0 { Slippage::None } else { Slippage::Bps(bps) };
     let commission = Commission {
@@ -264,5 +298,7 @@ pub(crate) fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRul
     Ok((rules, cash))
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -65,6 +65,8 @@ pub(crate) struct RawSweep {
     pub(crate) rank_by: crate::Metric,
     #[serde(default)]
     pub(crate) per_symbol: bool,
+    /// Raises (or lowers) [`super::limits::DEFAULT_MAX_COMBINATIONS`].
+    pub(crate) max_combinations: Option<Spanned<u64>>,
 }
 
 /// One parameter's range under `[params]`.

@@ -201,7 +201,7 @@ fn bad_evolution_settings_name_the_key_and_line() {
     let with = |from: &str, to: &str| err(&EVOLVE.replace(from, to));
     assert_eq!(
         with("population = 16", "population = 1"),
-        "t.toml:7: key `evolve.population`: must be at least 2 (got 1)"
+        "t.toml:7: key `evolve.population`: must be in 2..=100000 (got 1)"
     );
     assert!(
         with("population = 16", "popsize = 16")
@@ -232,6 +232,47 @@ fn walk_forward_settings_parse() {
     use evolve::stats::{TestLen, WalkForwardMode};
     let text = EVOLVE
         .replace("pbo_blocks = 8", "walk_forward = { folds = 4, mode = \"anchored\", test_fraction = 0.15 }");
+    let both = err(&text);
+    assert!(
+        both.starts_with("t.toml:15: key `validation.in_sample`: `in_sample` is a holdout split"),
+        "{both}"
+    );
+    let text = text.replace("in_sample = 0.6\n", "");
     let wf = parse(&text).unwrap().evolution.unwrap().validation.walk_forward.unwrap();
     assert_eq!((wf.folds, wf.mode, wf.test), (4, WalkForwardMode::Anchored, TestLen::Fraction(0.15)));
+}
+
+/// Issue 16: sizes are refused from the file, before anything of that size is allocated.
+#[test]
+fn sizes_past_the_limits_are_refused_with_their_size() {
+    let grid = |params: &str| {
+        format!(
+            "[experiment]\nname = \"g\"\nstrategy = \"mean_reversion\"\n[data]\nsample = \"GOOG\"\n[params]\n{params}"
+        )
+    };
+    // A step of 1e-9 used to abort with an allocation failure.
+    let e = err(&grid("entry_z = { min = 1, max = 2.5, step = 1e-9 }\n"));
+    assert!(
+        e.starts_with(
+            "t.toml:7: key `params.entry_z`: this range has 1500000001 values, above the limit of 1000000"
+        ),
+        "{e}"
+    );
+    // Every axis fits, the product does not: the size and its factors are named.
+    let wide = "window = { min = 5, max = 200 }\nentry_z = { min = 0.5, max = 3, step = 0.01 }\n\
+                exit_z = { min = 0, max = 1, step = 0.01 }\n";
+    let e = err(&grid(wide));
+    assert!(e.contains("key `sweep`: the grid has 4968796 combinations (196 × 251 × 101 × 1 × 1)"), "{e}");
+    let raised = grid(wide).replace("[params]", "[sweep]\nmax_combinations = 5000000\n[params]");
+    assert!(parse(&raised).is_ok(), "the limit is configurable");
+    let random = |samples: &str| {
+        grid("").replace("[params]", &format!("[sweep]\nmode = \"random\"\nsamples = {samples}\n[params]"))
+    };
+    let e = err(&random("9223372036854775807"));
+    assert!(e.contains("key `sweep.samples`: 9223372036854775807 must be from 1 to 1000000"), "{e}");
+    assert!(parse(&random("1000000")).is_ok());
+    let e = err(&EVOLVE.replace("population = 16", "population = 9223372036854775807"));
+    assert!(e.contains("key `evolve.population`: must be in 2..=100000 (got 9223372036854775807)"), "{e}");
+    let e = err(&EVOLVE.replace("generations = 5", "generations = 4294967295"));
+    assert!(e.contains("key `evolve.generations`: must be in 1..=1000000"), "{e}");
 }

@@ -140,11 +140,14 @@ pub fn discover(
     mut observe: impl FnMut(&DiscoverGeneration),
 ) -> Result<DiscoverOutcome, DiscoverError> {
     let (is, oos) = stages(data.len(), spec.in_sample);
-    if is.len() < 2 || oos.len() < 2 {
+    let min = crate::config::limits::MIN_IN_SAMPLE_BARS;
+    if is.len() < min || oos.len() < 2 {
         let why = format!(
-            "{} bars cannot be split {:.0} % in sample with two bars or more in each stage",
+            "{} bars cannot be split {} % in sample with at least {min} bars in sample and two out \
+             of sample (`[validation] in_sample` leaves {} in sample)",
             data.len(),
-            spec.in_sample * 100.0
+            spec.in_sample * 100.0,
+            is.len()
         );
         return Err(DiscoverError::Data(why));
     }

@@ -208,11 +208,14 @@ pub fn evolve(
         return walk_forward::run(spec, wf, data, db, resume, stop, &mut observe);
     }
     let (is, oos) = stages(data.len(), spec.validation.in_sample);
-    if is.len() < 2 || (spec.validation.in_sample < 1.0 && oos.is_empty()) {
+    let min = crate::config::limits::MIN_IN_SAMPLE_BARS;
+    if is.len() < min || (spec.validation.in_sample < 1.0 && oos.is_empty()) {
         let why = format!(
-            "{} bars cannot be split {:.0} % in sample with both stages non-empty",
+            "{} bars cannot be split {} % in sample with at least {min} bars in sample and an \
+             out-of-sample stage (`[validation] in_sample` leaves {} in sample)",
             data.len(),
-            spec.validation.in_sample * 100.0
+            spec.validation.in_sample * 100.0,
+            is.len()
         );
         return Err(EvolveError::Split(why));
     }

@@ -29,9 +29,9 @@ pub use portfolio::{
     Leg, LegResult, PortfolioConfig, PortfolioError, PortfolioResult, Sleeve, SleeveResult, run_portfolio,
 };
 pub use record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
-pub use rules::{ConfigError, ExitRules, FillTiming, SizingPrice, TradeRules};
+pub use rules::{ConfigError, ExitRules, FillTiming, MAX_CASH, SizingPrice, TradeRules, check_cash};
 pub use signal::{Signal, SignalLengthMismatch, Strength};
-pub use sizing::{QuantityRule, Sizing, entry_quantity, max_quantity};
+pub use sizing::{MAX_QUANTITY, QuantityRule, Sizing, entry_quantity, max_quantity};
 
 #[cfg(test)]
 mod tests;

@@ -113,17 +113,28 @@ fn check(field: &'static str, value: f64, ok: bool, expected: &'static str) -> R
     if ok && value.is_finite() { Ok(()) } else { Err(ConfigError { field, value, expected }) }
 }
 
-/// Checks a starting cash amount: finite and positive.
-pub(crate) fn check_cash(field: &'static str, cash: f64) -> Result<(), ConfigError> {
-    check(field, cash, cash > 0.0, "a positive amount")
+/// The largest account value the simulator accepts (cash, a commission), in dollars: 10
+/// trillion. Up to 2^53 / 100 ≈ 9.0e13 every cent is an exact `f64`, so sums and differences of
+/// account values stay exact to the cent with room for the account to grow ninefold; far beyond,
+/// a whole-share quantity exceeds 2^53 and stops being exact, and at ~1e308 values overflow to inf.
+pub const MAX_CASH: f64 = 1e13;
+
+/// The range of [`MAX_CASH`] in words, for error messages.
+const CASH_RANGE: &str =
+    "a positive amount up to 1e13 (10 trillion; beyond it cents are no longer exact in f64)";
+
+/// Checks a starting cash amount: finite, positive and at most [`MAX_CASH`].
+pub fn check_cash(field: &'static str, cash: f64) -> Result<(), ConfigError> {
+    check(field, cash, cash > 0.0 && cash <= MAX_CASH, CASH_RANGE)
 }
 
 impl TradeRules {
     /// Checks every parameter's range; the simulator only runs validated rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let Commission { per_share, per_order, rate } = self.costs.commission;
-        check("costs.commission.per_share", per_share, per_share >= 0.0, ">= 0")?;
-        check("costs.commission.per_order", per_order, per_order >= 0.0, ">= 0")?;
+        let fee = |x: f64| (0.0..=MAX_CASH).contains(&x);
+        check("costs.commission.per_share", per_share, fee(per_share), "in [0, 1e13]")?;
+        check("costs.commission.per_order", per_order, fee(per_order), "in [0, 1e13]")?;
         check("costs.commission.rate", rate, (0.0..1.0).contains(&rate), "in [0, 1)")?;
         match self.costs.slippage {
             Slippage::None => {}
@@ -182,5 +193,20 @@ mod tests {
         r.exits.max_bars = Some(0);
         assert_eq!(r.validate().unwrap_err().field, "exits.max_bars");
         assert_eq!(check_cash("initial_cash", -1.0).unwrap_err().field, "initial_cash");
+    }
+
+    #[test]
+    fn account_values_are_bounded_to_what_f64_holds_exactly() {
+        assert_eq!(check_cash("initial_cash", MAX_CASH), Ok(()));
+        for cash in [1e19, 1e308, f64::INFINITY, f64::NAN, 0.0] {
+            let e = check_cash("initial_cash", cash).unwrap_err();
+            assert!(e.to_string().contains("up to 1e13"), "{e}");
+        }
+        let mut r = TradeRules::default();
+        r.costs.commission.per_order = 1e300;
+        assert_eq!(r.validate().unwrap_err().field, "costs.commission.per_order");
+        let mut r = TradeRules::default();
+        r.costs.commission.per_share = 1e14;
+        assert_eq!(r.validate().unwrap_err().field, "costs.commission.per_share");
     }
 }

@@ -74,28 +74,36 @@ pub enum QuantityRule {
 
 const FRACTION_STEP: f64 = 1e9;
 
+/// The largest quantity an entry buys: 2^53, beyond which consecutive whole units are no
+/// longer distinct `f64` values (a step of one share would vanish).
+pub const MAX_QUANTITY: f64 = 9_007_199_254_740_992.0;
+
 /// Cash out of the account for buying `qty` at `price`: `(notional, commission)`.
 pub(crate) fn buy_cost(qty: f64, price: f64, commission: &Commission) -> (f64, f64) {
     (qty * price, commission.cost(qty, price))
 }
 
-/// The largest quantity whose notional plus commission at `price` fits `budget`; 0 if none does.
+/// The largest quantity, at most [`MAX_QUANTITY`], whose notional plus commission at `price`
+/// fits `budget`; 0 if none does.
 pub fn max_quantity(budget: f64, price: f64, commission: &Commission, rule: QuantityRule) -> f64 {
     let unit = price * (1.0 + commission.rate) + commission.per_share;
     let raw = (budget - commission.per_order) / unit;
     if raw.is_nan() || raw <= 0.0 {
         return 0.0;
     }
-    let (mut q, step) = match rule {
+    let (q, step) = match rule {
         QuantityRule::Whole => (raw.floor(), 1.0),
         QuantityRule::Fractional => ((raw * FRACTION_STEP).floor() / FRACTION_STEP, 1.0 / FRACTION_STEP),
     };
-    // Rounding in `raw` can overshoot by an ulp; step down until the exact cost fits.
+    let mut q = q.min(MAX_QUANTITY);
+    // Rounding in `raw` can overshoot by an ulp; step down until the exact cost fits. Where
+    // `step` is below the spacing of `q`'s neighbours (a fractional quantity past 2^53 / 1e9),
+    // `q - step == q`: stepping to the next lower `f64` instead keeps the loop finite.
     while q > 0.0 && {
         let (notional, fee) = buy_cost(q, price, commission);
         notional + fee > budget
     } {
-        q = (q - step).max(0.0);
+        q = (q - step).min(q.next_down()).max(0.0);
     }
     q
 }
@@ -143,6 +151,20 @@ mod tests {
         assert_eq!(max_quantity(1_000.0, 10.0, &fixed, QuantityRule::Whole), 99.0);
         assert_eq!(max_quantity(50.0, 100.0, &Commission::ZERO, QuantityRule::Whole), 0.0);
         assert_eq!(max_quantity(3.0, 1.0, &fixed, QuantityRule::Whole), 0.0);
+    }
+
+    #[test]
+    fn huge_budgets_terminate_with_a_quantity_that_fits() {
+        // A budget of 1e19 at $1.5 used to spin forever: q ≈ 6.7e18 > 2^53, so `q - 1 == q`.
+        for rule in [QuantityRule::Whole, QuantityRule::Fractional] {
+            for (budget, price) in [(1e19, 1.5), (1e13, 0.0007), (9e15, 0.999_999_9), (1e13, 3.0)] {
+                let c = Commission { per_share: 0.0, per_order: 0.0, rate: 0.001 };
+                let q = max_quantity(budget, price, &c, rule);
+                assert!(q > 0.0 && q <= MAX_QUANTITY, "{budget} at {price}: {q}");
+                let (notional, fee) = buy_cost(q, price, &c);
+                assert!(notional + fee <= budget, "{budget} at {price}: {q} costs more");
+            }
+        }
     }
 
     #[test]

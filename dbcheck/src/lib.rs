@@ -1,0 +1,158 @@
+//! The integrity check every SQLite database of the project runs as it is opened.
+//!
+//! SQLite opens a damaged file without complaint and keeps writing into it until a query
+//! happens to touch a bad page; a 0-byte file it silently treats as a new, empty database. So
+//! [`open`] refuses an existing 0-byte file (one SQLite creates because the path did not exist
+//! is new, not empty) and runs `PRAGMA quick_check` — every page and b-tree checked, without the
+//! index-content cross-check of `integrity_check`, so it costs one read of the file. A failing
+//! database is refused with its path and the `tradebot db restore` command that puts a backup
+//! back.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+/// How long the check waits for another process's lock on the file.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The backup directory `tradebot db backup` writes by default (named in the restore hint).
+const BACKUPS: &str = "backups";
+
+/// A database that cannot be opened, or fails its check.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The file is damaged (or is not a database at all).
+    #[error(
+        "{} is corrupt: {detail}. Nothing was written to it. Restore the newest good copy with \
+         `tradebot db restore {BACKUPS}/YYYY-MM-DD/{} --to {}` (the copies `tradebot db backup` made), \
+         or move the file away to start an empty database",
+        path.display(),
+        path.file_name().map_or_else(|| "FILE".into(), |f| f.to_string_lossy()),
+        path.display()
+    )]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong: the first lines of `quick_check`, or SQLite's error.
+        detail: String,
+    },
+    /// SQLite failed for another reason (permissions, a lock, a missing directory).
+    #[error("{}: {source}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+}
+
+/// Opens `path` read-write, creating it (with its header written) if it does not exist, and
+/// checks an existing one (see the module documentation).
+pub fn open(path: &Path) -> Result<Connection, CheckError> {
+    open_with_flags(path, OpenFlags::default())
+}
+
+/// Like [`open`], with SQLite's open `flags` (e.g. read-only).
+pub fn open_with_flags(path: &Path, flags: OpenFlags) -> Result<Connection, CheckError> {
+    let corrupt = |detail: String| CheckError::Corrupt { path: path.to_path_buf(), detail };
+    let existed = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => {
+            return Err(corrupt("the file is empty (0 bytes), so whatever it held is lost".into()));
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    };
+    let sqlite = |source| CheckError::Sqlite { path: path.to_path_buf(), source };
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    // A checkpoint or recovery by another process may hold the file for a moment.
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    if existed {
+        quick_check(&conn, path)?;
+    } else {
+        // SQLite leaves a new file empty until the first write: write its header now, so that
+        // only a file emptied by something else is ever found with 0 bytes.
+        conn.pragma_update(None, "user_version", 0).map_err(sqlite)?;
+    }
+    Ok(conn)
+}
+
+/// Runs `PRAGMA quick_check` on `conn` (the database at `path`); an error unless SQLite answers
+/// exactly `ok`.
+pub fn quick_check(conn: &Connection, path: &Path) -> Result<(), CheckError> {
+    let corrupt = |detail: String| CheckError::Corrupt { path: path.to_path_buf(), detail };
+    let rows: rusqlite::Result<Vec<String>> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect());
+    match rows {
+        Ok(rows) if rows == ["ok"] => Ok(()),
+        Ok(rows) => Err(corrupt(format!("quick_check reports {}", rows.join("; ")))),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            ) =>
+        {
+            Err(corrupt(e.to_string()))
+        }
+        Err(source) => Err(CheckError::Sqlite { path: path.to_path_buf(), source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Seek, SeekFrom, Write};
+
+    use super::*;
+
+    /// A database of a few dozen pages, closed.
+    fn database(path: &Path) {
+        let mut conn = Connection::open(path).unwrap();
+        conn.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
+            .unwrap();
+        let tx = conn.transaction().unwrap();
+        for i in 0..2000 {
+            tx.execute("INSERT INTO t (v) VALUES (?1)", [format!("row {i} {}", "x".repeat(50))]).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_new_or_healthy_database_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        open(&path).unwrap();
+        open(&path).expect("created by us, then reopened");
+        database(&dir.path().join("ok.db"));
+        open(&dir.path().join("ok.db")).unwrap();
+    }
+
+    #[test]
+    fn an_empty_file_is_corrupt_and_named_with_the_restore_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("research.db");
+        std::fs::write(&path, b"").unwrap();
+        let e = open(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{} is corrupt: the file is empty (0 bytes)", path.display())), "{e}");
+        assert!(e.contains(&format!(
+            "tradebot db restore backups/YYYY-MM-DD/research.db --to {}",
+            path.display()
+        )));
+    }
+
+    #[test]
+    fn garbage_pages_fail_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("research.db");
+        database(&path);
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start(4096 * 5)).unwrap();
+        f.write_all(&[0xA5; 4096 * 3]).unwrap();
+        drop(f);
+        let e = open(&path).unwrap_err();
+        assert!(matches!(e, CheckError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("is corrupt: "), "{e}");
+        // A header that is not SQLite's: refused too, not taken for an empty database.
+        std::fs::write(&path, vec![0x5A; 8192]).unwrap();
+        assert!(matches!(open(&path), Err(CheckError::Corrupt { .. })));
+    }
+}
