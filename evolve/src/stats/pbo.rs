@@ -8,8 +8,9 @@
 //! (1 worst), relative rank `ω̄ = r / (N + 1)`, logit `λ = ln(ω̄ / (1 − ω̄))`. The PBO is the share
 //! of combinations with `λ ≤ 0`: the IS winner did no better than the OOS median.
 //!
-//! Conventions here: Sharpe ratios are `mean / sample std` of the concatenated blocks, and a
-//! zero standard deviation gives 0, +∞ or −∞ by the sign of the mean; an IS tie selects the lowest
+//! Conventions here: Sharpe ratios are `mean / sample std` of the concatenated blocks, the mean
+//! taken from the subset's own sum; a flat subset (every return equal, so a zero standard
+//! deviation — a trial that did nothing there) has Sharpe 0 whatever its mean; an IS tie selects the lowest
 //! trial index; OOS ties share the average rank (so equal trials give `ω̄ = ½`, `λ = 0`). When
 //! `S` does not divide `T`, the first `T mod S` blocks hold one return more than the others.
 //! Combinations are enumerated as `S`-bit masks (bit `b` set: block `b` in-sample) in increasing
@@ -142,42 +143,88 @@ fn block_bounds(len: usize, blocks: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
-/// Per trial and block: count, and sum and sum of squares of the returns minus the trial's
-/// mean (centring keeps `Σx² − (Σx)²/k` free of cancellation).
+/// Per trial and block: count, the plain sum of the returns (for the mean), the sum and sum of
+/// squares of the returns minus the trial's mean (centring keeps `Σd² − (Σd)²/k` free of
+/// cancellation), and the least and greatest return (a subset whose least equals its greatest
+/// is flat).
 struct BlockSums {
     blocks: usize,
     counts: Vec<f64>,
-    /// `centre[trial]`: the trial's mean over all returns.
-    centre: Vec<f64>,
-    /// `sum[trial * blocks + block]`.
+    /// Every per-block vector is indexed `trial * blocks + block`.
     sum: Vec<f64>,
-    /// `sum_sq[trial * blocks + block]`.
-    sum_sq: Vec<f64>,
+    centred: Vec<f64>,
+    centred_sq: Vec<f64>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+}
+
+/// The moments of one trial over one subset of blocks.
+#[derive(Clone, Copy)]
+struct Subset {
+    k: f64,
+    sum: f64,
+    centred: f64,
+    centred_sq: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Subset {
+    const EMPTY: Subset = Subset {
+        k: 0.0,
+        sum: 0.0,
+        centred: 0.0,
+        centred_sq: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+    };
+
+    /// Sharpe ratio `mean / sample std`; 0 for a flat subset (every return equal, the std 0),
+    /// whatever its mean: a trial that does nothing over a subset has no risk-adjusted return
+    /// to rank by, and the mean of its returns is exact, not `centre + tiny`.
+    fn sharpe(&self) -> f64 {
+        if self.min == self.max {
+            return 0.0;
+        }
+        let mean = self.sum / self.k;
+        let sd = ((self.centred_sq - self.centred * self.centred / self.k).max(0.0) / (self.k - 1.0)).sqrt();
+        if sd > 0.0 { mean / sd } else { 0.0 }
+    }
 }
 
 impl BlockSums {
     fn new<R: AsRef<[f64]>>(trials: &[R], bounds: &[std::ops::Range<usize>]) -> Self {
         let blocks = bounds.len();
+        let cells = trials.len() * blocks;
         let mut sums = BlockSums {
             blocks,
             counts: bounds.iter().map(|r| r.len() as f64).collect(),
-            centre: Vec::with_capacity(trials.len()),
-            sum: Vec::with_capacity(trials.len() * blocks),
-            sum_sq: Vec::with_capacity(trials.len() * blocks),
+            sum: Vec::with_capacity(cells),
+            centred: Vec::with_capacity(cells),
+            centred_sq: Vec::with_capacity(cells),
+            min: Vec::with_capacity(cells),
+            max: Vec::with_capacity(cells),
         };
         for row in trials {
             let row = row.as_ref();
             let c = mean(row);
-            sums.centre.push(c);
             for range in bounds {
-                let (mut s, mut s2) = (0.0, 0.0);
-                for &x in &row[range.clone()] {
+                let block = &row[range.clone()];
+                let (mut s, mut d1, mut d2) = (0.0, 0.0, 0.0);
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                for &x in block {
                     let d = x - c;
-                    s += d;
-                    s2 += d * d;
+                    s += x;
+                    d1 += d;
+                    d2 += d * d;
+                    lo = lo.min(x);
+                    hi = hi.max(x);
                 }
                 sums.sum.push(s);
-                sums.sum_sq.push(s2);
+                sums.centred.push(d1);
+                sums.centred_sq.push(d2);
+                sums.min.push(lo);
+                sums.max.push(hi);
             }
         }
         sums
@@ -186,41 +233,21 @@ impl BlockSums {
     /// Fills the IS (blocks in `mask`) and OOS (the others) Sharpe ratio of every trial.
     fn sharpe_ratios(&self, mask: u32, is: &mut [f64], oos: &mut [f64]) {
         let b = self.blocks;
-        let (mut k_is, mut k_all) = (0.0, 0.0);
-        for (block, &k) in self.counts.iter().enumerate() {
-            k_all += k;
-            if mask >> block & 1 == 1 {
-                k_is += k;
-            }
-        }
-        for (trial, ((&c, is), oos)) in self.centre.iter().zip(is).zip(oos).enumerate() {
-            let sum = &self.sum[trial * b..(trial + 1) * b];
-            let sum_sq = &self.sum_sq[trial * b..(trial + 1) * b];
-            let (mut s_is, mut s2_is, mut s_all, mut s2_all) = (0.0, 0.0, 0.0, 0.0);
+        for (trial, (is, oos)) in is.iter_mut().zip(oos.iter_mut()).enumerate() {
+            let (mut inside, mut outside) = (Subset::EMPTY, Subset::EMPTY);
             for block in 0..b {
-                s_all += sum[block];
-                s2_all += sum_sq[block];
-                if mask >> block & 1 == 1 {
-                    s_is += sum[block];
-                    s2_is += sum_sq[block];
-                }
+                let cell = trial * b + block;
+                let part = if mask >> block & 1 == 1 { &mut inside } else { &mut outside };
+                part.k += self.counts[block];
+                part.sum += self.sum[cell];
+                part.centred += self.centred[cell];
+                part.centred_sq += self.centred_sq[cell];
+                part.min = part.min.min(self.min[cell]);
+                part.max = part.max.max(self.max[cell]);
             }
-            *is = sharpe(c, k_is, s_is, s2_is);
-            *oos = sharpe(c, k_all - k_is, s_all - s_is, s2_all - s2_is);
+            *is = inside.sharpe();
+            *oos = outside.sharpe();
         }
-    }
-}
-
-/// Sharpe ratio of `k` returns whose deviations from `centre` sum to `s` with squares `s2`.
-fn sharpe(centre: f64, k: f64, s: f64, s2: f64) -> f64 {
-    let mean = centre + s / k;
-    let sd = ((s2 - s * s / k).max(0.0) / (k - 1.0)).sqrt();
-    if sd > 0.0 {
-        mean / sd
-    } else if mean == 0.0 {
-        0.0
-    } else {
-        f64::INFINITY.copysign(mean)
     }
 }
 
@@ -348,13 +375,99 @@ mod tests {
         assert_eq!(block_bounds(17, 2), vec![0..9, 9..17]);
     }
 
+    /// CSCV written out the plain way: concatenate the blocks of each combination, Sharpe of
+    /// the concatenation (0 when flat), best IS trial (lowest index on ties), its average OOS
+    /// rank, the logit. The reference [`pbo`] must match.
+    fn reference_cscv(trials: &[Vec<f64>], blocks: usize) -> (f64, Vec<f64>) {
+        fn sharpe(xs: &[f64]) -> f64 {
+            let k = xs.len() as f64;
+            let m = xs.iter().sum::<f64>() / k;
+            let var = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (k - 1.0);
+            if xs.iter().all(|&x| x == xs[0]) || var <= 0.0 { 0.0 } else { m / var.sqrt() }
+        }
+        let bounds = block_bounds(trials[0].len(), blocks);
+        let n = trials.len();
+        let mut logits = Vec::new();
+        for mask in 0u32..1 << blocks {
+            if mask.count_ones() as usize != blocks / 2 {
+                continue;
+            }
+            let pick = |inside: bool| -> Vec<f64> {
+                trials
+                    .iter()
+                    .map(|row| {
+                        let xs: Vec<f64> = (0..blocks)
+                            .filter(|&b| (mask >> b & 1 == 1) == inside)
+                            .flat_map(|b| row[bounds[b].clone()].iter().copied())
+                            .collect();
+                        sharpe(&xs)
+                    })
+                    .collect()
+            };
+            let (is, oos) = (pick(true), pick(false));
+            let mut best = 0;
+            for i in 1..n {
+                if is[i] > is[best] {
+                    best = i;
+                }
+            }
+            let below = oos.iter().filter(|&&x| x < oos[best]).count() as f64;
+            let equal = oos.iter().filter(|&&x| x == oos[best]).count() as f64 - 1.0;
+            let w = (1.0 + below + 0.5 * equal) / (n + 1) as f64;
+            logits.push((w / (1.0 - w)).ln());
+        }
+        let pbo = logits.iter().filter(|&&l| l <= 0.0).count() as f64 / logits.len() as f64;
+        (pbo, logits)
+    }
+
+    /// Trial 0 does nothing for 20 bars, then loses 0.1 % a bar on average; trial 1 earns
+    /// steadily, trial 2 loses steadily. The IS winner is trial 1 on either half and it is best OOS too:
+    /// PBO 0. Rebuilding the flat half's mean as `centre + Σ(x − centre)/k` gave +1e-19 with a
+    /// zero std, a Sharpe of +∞, and a PBO of 1.
+    fn flat_half() -> Vec<Vec<f64>> {
+        let mut rng = TestRng::new(0);
+        let mut idle = vec![0.0; 20];
+        idle.extend(rng.series(20, -0.001, 0.001));
+        vec![idle, rng.series(40, 0.002, 0.001), rng.series(40, -0.002, 0.001)]
+    }
+
     #[test]
-    fn flat_blocks_rank_by_the_sign_of_the_mean() {
-        assert_eq!(sharpe(0.1, 4.0, 0.0, 0.0), f64::INFINITY);
-        assert_eq!(sharpe(-0.1, 4.0, 0.0, 0.0), f64::NEG_INFINITY);
-        assert_eq!(sharpe(0.0, 4.0, 0.0, 0.0), 0.0);
+    fn a_flat_subset_has_sharpe_zero() {
+        let trials = flat_half();
+        let got = pbo(&trials, 2).unwrap();
+        assert_eq!(got.pbo, 0.0, "{:?}", got.logits);
+        // Trial 1 is best OOS of three on both halves: ω̄ = 3/4, λ = ln 3.
+        assert!(got.logits.iter().all(|l| (l - 3f64.ln()).abs() < 1e-12), "{:?}", got.logits);
+        assert_eq!(reference_cscv(&trials, 2).0, 0.0);
+        // Flat at a non-zero level is flat too.
+        let level = Subset { k: 4.0, sum: 0.4, centred: 0.0, centred_sq: 0.0, min: 0.1, max: 0.1 };
+        assert_eq!(level.sharpe(), 0.0);
         // Returns 1, 3 around centre 2: mean 2, sd √2.
-        assert!((sharpe(2.0, 2.0, 0.0, 2.0) - 2.0 / 2f64.sqrt()).abs() < 1e-15);
+        let spread = Subset { k: 2.0, sum: 4.0, centred: 0.0, centred_sq: 2.0, min: 1.0, max: 3.0 };
+        assert!((spread.sharpe() - 2.0 / 2f64.sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn matches_a_straightforward_cscv() {
+        // Noise; noise with idle stretches (a strategy out of the market for whole blocks, at
+        // different levels of its own mean); and a drifting trial; several block counts.
+        let mut rng = TestRng::new(33);
+        let mut trials = noise(17, 9, 120);
+        for (k, row) in trials.iter_mut().enumerate().take(5) {
+            let start = 12 * k;
+            row[start..start + 30].fill(0.0);
+        }
+        trials.push(rng.series(120, 0.004, 0.01));
+        trials.push(vec![0.0; 120]);
+        for blocks in [2, 4, 6, 8] {
+            let got = pbo(&trials, blocks).unwrap();
+            let (want, logits) = reference_cscv(&trials, blocks);
+            assert_eq!(got.pbo, want, "S = {blocks}");
+            assert_eq!(got.logits.len(), logits.len());
+            for (g, w) in got.logits.iter().zip(&logits) {
+                assert!((g - w).abs() < 1e-9, "S = {blocks}: {g} vs {w}");
+            }
+        }
     }
 
     #[test]
