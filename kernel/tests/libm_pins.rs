@@ -108,7 +108,10 @@ fn libm_results_are_the_pinned_ones() {
     for c in cases() {
         let (got, first) = digest(&c.input, c.f);
         if got != c.pinned {
-            wrong.push(format!("{}: hash {got:#018x}, pinned {:#018x}; first results {first:?}", c.name, c.pinned));
+            wrong.push(format!(
+                "{}: hash {got:#018x}, pinned {:#018x}; first results {first:?}",
+                c.name, c.pinned
+            ));
         }
     }
     assert!(
@@ -131,6 +134,12 @@ fn single_values_are_the_pinned_ones() {
         ("cos(1)", 1f64.cos(), 0x3fe1_4a28_0fb5_068c),
     ];
     for (name, got, bits) in pins {
-        assert_eq!(got.to_bits(), bits, "{name} = {got:e} ({:#018x}), pinned {:e}", got.to_bits(), f64::from_bits(bits));
+        assert_eq!(
+            got.to_bits(),
+            bits,
+            "{name} = {got:e} ({:#018x}), pinned {:e}",
+            got.to_bits(),
+            f64::from_bits(bits)
+        );
     }
 }
