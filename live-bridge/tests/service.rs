@@ -881,7 +881,8 @@ async fn a_buy_against_an_open_sell_is_refused_before_alpaca_calls_it_a_wash_tra
     assert!(!entries.is_empty());
     for s in &entries {
         assert_eq!(s.action, "refused", "{s:?}");
-        assert!(s.detail.starts_with(&format!("wash trade: 1 open sell order(s) on {} (by-hand-", s.symbol)), "{}", s.detail);
+        let expected = format!("wash trade: 1 open sell order(s) on {} that a buy could cross (by-hand-", s.symbol);
+        assert!(s.detail.starts_with(&expected), "{}", s.detail);
     }
     let rejected = r.fake.seen().into_iter().filter(|x| x.status == 403).count();
     assert_eq!(rejected, 1, "only the probe reached the broker's refusal");

@@ -446,14 +446,17 @@ impl Bridge {
             Ok(open) => open,
             Err(e) => return Ok(Err(format!("open orders unavailable, so a wash trade cannot be ruled out: {e}"))),
         };
+        // A sell crosses a buy when it is a market order or carries a limit price (a limit,
+        // an oco's take-profit); stops and trailing stops do not.
         let sells: Vec<&str> = open
             .iter()
             .filter(|o| o.symbol == order.symbol && o.side == OrderSide::Sell)
+            .filter(|o| o.order_type == "market" || o.limit_price.is_some())
             .map(|o| o.client_order_id.as_str())
             .collect();
         if !sells.is_empty() {
             return Ok(Err(format!(
-                "wash trade: {} open sell order(s) on {} ({}); Alpaca would reject the buy",
+                "wash trade: {} open sell order(s) on {} that a buy could cross ({}); Alpaca would reject it",
                 sells.len(),
                 order.symbol,
                 sells.join(", ")
