@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 use datasets::Timestamp;
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock, SystemClock};
-use live_bridge::config::LiveConfig;
+use live_bridge::config::{LiveConfig, Mode};
+use live_bridge::lock::ServiceLock;
 use live_bridge::db::Db;
 use live_bridge::safety::KillSwitch;
 use live_bridge::service::{Bridge, Ended};
@@ -39,11 +40,15 @@ pub struct LiveArgs {
 /// The kill switch and status.
 #[derive(Subcommand)]
 enum LiveCommand {
-    /// Stop all new orders now (writes the HALT file; cancels stay allowed).
+    /// Stop all new orders now (writes the HALT file; cancels and protective stops stay
+    /// allowed) and wait for the running service to confirm it sees it.
     Halt {
         /// Why, shown by `status` and in the log.
         #[arg(long, default_value = "manual halt")]
         reason: String,
+        /// How long to wait for the running service's confirmation, seconds.
+        #[arg(long, default_value_t = 15.0)]
+        wait: f64,
     },
     /// Remove the HALT file and reset every tripped circuit breaker.
     Resume,
@@ -72,18 +77,15 @@ pub fn run(args: LiveArgs, ops_args: &OpsArgs) -> Result<()> {
             let level = std::env::var("RUST_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(Level::INFO);
             let options = LogOptions::new(&ops_args.log_dir).stderr(Some(level));
             let service = Service::start_with("live", ops_args, &ops_config, true, options);
-            let outcome = serve(config, args.paper, service.notifier().clone());
+            let outcome = serve(config, &args.config, args.paper, service.notifier().clone());
             service.finish(&outcome);
             outcome
         }
-        Some(LiveCommand::Halt { reason }) => {
-            let switch = KillSwitch::new(&data_dir);
-            switch.halt(&reason).with_context(|| format!("writing {}", switch.path().display()))?;
-            crate::emit(&format!("halted: {reason} ({})", switch.path().display()))
-        }
-        Some(LiveCommand::Resume) => resume(&data_dir),
-        Some(LiveCommand::Cancel) => cancel(config, args.paper),
+        Some(LiveCommand::Halt { reason, wait }) => halt(&data_dir, &args.config, &reason, wait),
+        Some(LiveCommand::Resume) => resume(&existing_db(&data_dir, &args.config)?),
+        Some(LiveCommand::Cancel) => cancel(config, &args.config, args.paper),
         Some(LiveCommand::Status { json }) => {
+            existing_db(&data_dir, &args.config)?;
             let status = Status::read(&data_dir)?;
             if json {
                 crate::emit(&serde_json::to_string_pretty(&status)?)
@@ -94,10 +96,60 @@ pub fn run(args: LiveArgs, ops_args: &OpsArgs) -> Result<()> {
     }
 }
 
-fn resume(data_dir: &Path) -> Result<()> {
+/// `live.db` of `data_dir`, which must exist: the commands that read or reset the service's
+/// state never create a database where the service is not.
+fn existing_db(data_dir: &Path, config: &Path) -> Result<PathBuf> {
+    let db = data_dir.join("live.db");
+    if !db.is_file() {
+        bail!(
+            "{} does not exist: no live service has run with data_dir {} (from {})",
+            db.display(),
+            data_dir.display(),
+            config.display()
+        );
+    }
+    Ok(db)
+}
+
+/// Writes the kill switch where the service of `config` looks, then waits for that service
+/// (the holder of its data directory's lock) to confirm it, or says none is running.
+fn halt(data_dir: &Path, config: &Path, reason: &str, wait: f64) -> Result<()> {
+    if !data_dir.is_dir() {
+        bail!(
+            "data directory {} (data_dir of {}) does not exist: no live service uses it; nothing halted",
+            data_dir.display(),
+            config.display()
+        );
+    }
+    let switch = KillSwitch::new(data_dir);
+    switch.halt(reason).with_context(|| format!("writing {}", switch.path().display()))?;
+    let path = switch.path().display();
+    let Some(pids) = ServiceLock::running(data_dir) else {
+        return crate::emit(&format!(
+            "halted: {reason} ({path}); no live service is running on {}: it starts halted",
+            data_dir.display()
+        ));
+    };
+    let who = match pids.as_slice() {
+        [] => "the running service".to_string(),
+        p => format!("the running service (pid {})", p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait.max(0.0));
+    while std::time::Instant::now() < deadline {
+        if switch.acknowledged() {
+            return crate::emit(&format!("halted: {reason} ({path}); {who} confirmed it"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!(
+        "{path} written, but {who} has not confirmed the halt within {wait} s: check `tradebot live status` and its log"
+    )
+}
+
+fn resume(db_path: &Path) -> Result<()> {
+    let data_dir = db_path.parent().unwrap_or(Path::new("."));
     let was_halted = KillSwitch::new(data_dir).resume()?;
-    std::fs::create_dir_all(data_dir)?;
-    let db = Db::open(&data_dir.join("live.db"))?;
+    let db = Db::open(db_path)?;
     let breakers = db.breakers()?;
     db.reset_breakers()?;
     let mut out = String::from(if was_halted { "kill switch removed\n" } else { "kill switch was off\n" });
@@ -107,29 +159,35 @@ fn resume(data_dir: &Path) -> Result<()> {
     crate::emit(&out)
 }
 
-fn cancel(config: LiveConfig, paper: bool) -> Result<()> {
+/// The client of the account `config` trades, after the paper/live checks.
+fn checked_client(config: &mut LiveConfig, path: &Path, paper: bool) -> Result<Client> {
     let credentials = Credentials::load(config.alpaca.key_file.as_deref())?;
-    let client = Client::new(config.alpaca.client_config(paper), credentials)?;
-    std::fs::create_dir_all(&config.service.data_dir)?;
-    let db = Db::open(&config.service.data_dir.join("live.db"))?;
+    let mode = config
+        .alpaca
+        .checked_mode(paper, credentials.key_id())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    config.alpaca.mode = Some(mode);
+    Ok(Client::new(config.alpaca.client_config(mode == Mode::Paper), credentials)?)
+}
+
+fn cancel(mut config: LiveConfig, path: &Path, paper: bool) -> Result<()> {
+    let client = checked_client(&mut config, path, paper)?;
+    let db = Db::open(&existing_db(&config.service.data_dir, path)?)?;
     let now = SystemClock.now().0;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let lines = runtime.block_on(live_bridge::service::cancel_open_orders(&client, &db, now))?;
     crate::emit(&if lines.is_empty() { "no open orders".to_string() } else { lines.join("\n") })
 }
 
-fn serve(config: LiveConfig, paper: bool, notifier: Notifier) -> Result<()> {
-    if !paper && !config.alpaca.allow_live {
-        bail!("refusing to trade real money: pass --paper, or set `allow_live = true` under [alpaca]");
-    }
+fn serve(mut config: LiveConfig, path: &Path, paper: bool, notifier: Notifier) -> Result<()> {
+    let client = checked_client(&mut config, path, paper)?;
     std::fs::create_dir_all(&config.service.data_dir)?;
     // Held for the process's lifetime: `tradebot db restore` refuses while the service runs.
     let _lock = DbLock::shared(&config.service.data_dir.join("live.db"))?;
-    let credentials = Credentials::load(config.alpaca.key_file.as_deref())?;
     let grace = Duration::from_secs_f64(config.service.shutdown_grace_secs.max(0.0));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
-        let client = Arc::new(Client::new(config.alpaca.client_config(paper), credentials)?);
+        let client = Arc::new(client);
         let clock: Arc<dyn Clock> = match &config.replay {
             Some(replay) => {
                 let start = chrono::DateTime::parse_from_rfc3339(&replay.start).context("replay.start")?;

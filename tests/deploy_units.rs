@@ -11,6 +11,7 @@ fn systemd_units_verify_cleanly() {
         std::fs::read_dir(&units).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     for expected in [
         "tradebot-live.service",
+        "tradebot-live-paper.service",
         "tradebot-dashboard.service",
         "tradebot-research.service",
         "tradebot-research.timer",

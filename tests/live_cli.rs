@@ -19,10 +19,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_tradebot");
 /// Runs until 10:15 only, to keep the day short.
 const SHORT_DAY: &str = "[strategies.gap_fill]\nuntil = \"10:15\"\n";
 
-/// A fake whose clock stands at 15:59:30 of the replay date: it serves every bar the replay
-/// asks for (bars end at the request's `end`) and fills at one price per symbol.
+/// A fake whose clock stands at 15:59 of the replay date (outside the close margin by Alpaca's
+/// clock): it serves every bar the replay asks for (bars end at the request's `end`) and fills
+/// at one price per symbol.
 async fn fake(universe: &datasets::synth::Universe) -> FakeAlpaca {
-    let late = new_york(scenario::replay_date(), NaiveTime::from_hms_opt(15, 59, 30).unwrap());
+    let late = new_york(scenario::replay_date(), NaiveTime::from_hms_opt(15, 59, 0).unwrap());
     let fake = FakeAlpaca::start(Arc::new(SimulatedClock::new(late)), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, universe);
     fake
@@ -195,20 +196,36 @@ async fn sigterm_mid_request_finishes_it_and_exits_zero() {
 fn halt_resume_and_status() {
     let root = tempfile::tempdir().unwrap();
     let config = root.path().join("live.toml");
-    std::fs::write(&config, format!("[service]\ndata_dir = \"{}\"\n", root.path().join("d").display()))
-        .unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(BIN)
+    std::fs::write(&config, "[service]\ndata_dir = \"d\"\n").unwrap();
+    let live = |args: &[&str]| {
+        std::process::Command::new(BIN)
             .arg("live")
             .args(args)
             .arg("--config")
             .arg(&config)
+            .current_dir(std::env::temp_dir())
+            .env("APCA_API_KEY_ID", "AKTEST")
+            .env("APCA_API_SECRET_KEY", "secret")
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let run = |args: &[&str]| {
+        let out = live(args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run(&["halt", "--reason", "broker outage"]).contains("halted: broker outage"));
+    // Nothing there yet: neither halt nor status nor resume invents a data directory or a database.
+    for args in [&["halt"][..], &["status"], &["resume"]] {
+        let out = live(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&root.path().join("d").display().to_string()), "{err}");
+    }
+    assert!(!root.path().join("d").exists());
+    // The data directory is the config file's `d`, whatever the working directory.
+    drop(Db::open(&root.path().join("d/live.db")).unwrap());
+    let halted = run(&["halt", "--reason", "broker outage"]);
+    assert!(halted.contains("halted: broker outage") && halted.contains("no live service is running"), "{halted}");
     assert!(root.path().join("d/HALT").exists());
     assert!(run(&["status"]).contains("kill switch: ON (halted: broker outage)"));
     let db = Db::open(&root.path().join("d/live.db")).unwrap();
@@ -237,14 +254,69 @@ fn halt_resume_and_status() {
         "{resumed}"
     );
     assert!(run(&["status"]).contains("kill switch: off"));
-    let refused = std::process::Command::new(BIN)
-        .args(["live", "--config"])
+    let refused = live(&[]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("alpaca.mode is not set"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_and_live_are_never_confused_at_start() {
+    let (root, fake, config) = day().await;
+    let text = std::fs::read_to_string(&config).unwrap();
+    // The production config (mode = "live") run with --paper, and a paper key on it without.
+    let live = text.replacen("[alpaca]\n", "[alpaca]\nmode = \"live\"\nallow_live = true\n", 1);
+    std::fs::write(&config, live).unwrap();
+    for (paper, why) in [(true, "--paper given but the config says mode = \"live\""), (false, "starts with `PK`, not `AK`")] {
+        let out = std::process::Command::new(BIN)
+            .arg("live")
+            .args(if paper { &["--paper"][..] } else { &[] })
+            .arg("--config")
+            .arg(&config)
+            .current_dir(root.path())
+            .env("APCA_API_KEY_ID", "PKTEST")
+            .env("APCA_API_SECRET_KEY", "secret")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(why), "{err}");
+    }
+    assert_eq!(fake.count(Route::Any), 0, "refused before any request");
+    assert!(!root.path().join("live").exists(), "and before any database");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halt_from_another_directory_reaches_the_running_service() {
+    let (root, _fake, config) = day().await;
+    // On the wall clock (no replay), nothing enabled: the service idles between its steps.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let replay = text.find("[replay]").unwrap();
+    let text = format!("{}[strategies.gap_fill]\nenabled = false\n", &text[..replay]);
+    let data_dir = root.path().join("live").display().to_string();
+    std::fs::write(&config, text.replace(&format!("data_dir = \"{data_dir}\""), "data_dir = \"live\"")).unwrap();
+    let mut service = spawn(&config);
+    let lock = root.path().join("live").join(live_bridge::lock::SERVICE_LOCK_FILE);
+    let started = Instant::now();
+    while live_bridge::lock::ServiceLock::running(&root.path().join("live")).is_none() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the service did not start ({})", lock.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A second service on the same data directory refuses to start.
+    let second = spawn(&config).wait_with_output().await.unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success() && err.contains("another live service runs on"), "{err}");
+    // `halt` from elsewhere writes the service's own HALT and waits for it to confirm.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["live", "halt", "--reason", "drill", "--wait", "20", "--config"])
         .arg(&config)
-        .current_dir(root.path())
+        .current_dir(elsewhere.path())
         .output()
         .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("refusing to trade real money"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("confirmed"), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(root.path().join("live/HALT").exists());
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing written where halt ran");
+    service.kill().await.unwrap();
 }
 
 /// Every protective order the broker took: (client order id, symbol, qty, type, status).

@@ -101,10 +101,74 @@ impl EndpointsSection {
     }
 }
 
+/// Which account the service trades: Alpaca's paper account or the real-money one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Paper trading: `paper-api.alpaca.markets`, keys starting `PK`.
+    Paper,
+    /// Real money: `api.alpaca.markets`, keys starting `AK`.
+    Live,
+}
+
+impl Mode {
+    /// `paper` or `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Paper => "paper",
+            Mode::Live => "live",
+        }
+    }
+
+    /// The host of Alpaca's trading API and stream in this mode.
+    fn host(self) -> &'static str {
+        match self {
+            Mode::Paper => "paper-api.alpaca.markets",
+            Mode::Live => "api.alpaca.markets",
+        }
+    }
+
+    /// How Alpaca's key ids of this mode start.
+    fn key_prefix(self) -> &'static str {
+        match self {
+            Mode::Paper => "PK",
+            Mode::Live => "AK",
+        }
+    }
+}
+
+/// True for a loopback host (the fake broker of the tests).
+fn loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks one endpoint: TLS (`secure`) unless on loopback, and the mode's own host where one
+/// is named (`expected`).
+fn check_endpoint(key: &str, url: &str, secure: &str, expected: Option<&str>) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{key}: `{url}` is not a URL: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    if loopback(host) {
+        return Ok(());
+    }
+    if parsed.scheme() != secure {
+        return Err(format!("{key}: `{url}` must use {secure}:// (only a loopback test broker may go without TLS)"));
+    }
+    if let Some(expected) = expected
+        && host != expected
+    {
+        return Err(format!("{key}: host `{host}` is not `{expected}`"));
+    }
+    Ok(())
+}
+
 /// `[alpaca]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlpacaSection {
+    /// `paper` or `live`: the account this config trades. Required to run the service; the
+    /// endpoints, the key's prefix and the account bound into `live.db` must all agree with it.
+    pub mode: Option<Mode>,
     /// Paper trading endpoints (`--paper`).
     pub paper: EndpointsSection,
     /// Real-money endpoints.
@@ -128,6 +192,7 @@ pub struct AlpacaSection {
 impl Default for AlpacaSection {
     fn default() -> Self {
         AlpacaSection {
+            mode: None,
             paper: EndpointsSection::default(),
             live: EndpointsSection::default(),
             key_file: None,
@@ -155,6 +220,38 @@ impl AlpacaSection {
         c.max_backoff = c.max_backoff.max(c.min_backoff);
         c
     }
+
+    /// The mode to trade in, refusing any confusion of paper and live: `--paper` (`paper_flag`)
+    /// against `mode = "live"`, no mode at all, live without `allow_live`, an endpoint without
+    /// TLS or on the other mode's host, or a key id of the other mode (`AK…` live, `PK…` paper).
+    pub fn checked_mode(&self, paper_flag: bool, key_id: &str) -> Result<Mode, String> {
+        let mode = match (self.mode, paper_flag) {
+            (Some(Mode::Live), true) => {
+                return Err("--paper given but the config says mode = \"live\": refusing to guess".into());
+            }
+            (Some(mode), _) => mode,
+            (None, true) => Mode::Paper,
+            (None, false) => {
+                return Err("alpaca.mode is not set: write mode = \"paper\" or mode = \"live\" under [alpaca]".into());
+            }
+        };
+        if mode == Mode::Live && !self.allow_live {
+            return Err("mode = \"live\" trades real money: also set allow_live = true under [alpaca]".into());
+        }
+        let e = self.client_config(mode == Mode::Paper).endpoints;
+        let section = mode.as_str();
+        check_endpoint(&format!("alpaca.{section}.trading"), &e.trading, "https", Some(mode.host()))?;
+        check_endpoint(&format!("alpaca.{section}.data"), &e.data, "https", None)?;
+        check_endpoint(&format!("alpaca.{section}.stream"), &e.stream, "wss", Some(mode.host()))?;
+        if !key_id.starts_with(mode.key_prefix()) {
+            let shown: String = key_id.chars().take(2).collect();
+            return Err(format!(
+                "the API key id starts with `{shown}`, not `{}` as {section} keys do: refusing to mix paper and live",
+                mode.key_prefix()
+            ));
+        }
+        Ok(mode)
+    }
 }
 
 /// `[service]`.
@@ -179,6 +276,10 @@ pub struct ServiceSection {
     pub shutdown_grace_secs: f64,
     /// A run may still place entries this many minutes after its time (after a restart).
     pub resume_grace_minutes: i64,
+    /// No order but a protective one is sent unless the session is open and closes more than
+    /// this many seconds from now (by the built-in calendar, Alpaca's calendar and Alpaca's
+    /// clock): a market order sent at or after the close would be queued for the next open.
+    pub close_margin_secs: i64,
     /// Calendar days of daily bars a daily strategy sees.
     pub daily_history_days: i64,
     /// Sessions of 1-minute bars an intraday strategy sees (the current one included).
@@ -211,6 +312,7 @@ impl Default for ServiceSection {
             poll_secs: 1.0,
             shutdown_grace_secs: 20.0,
             resume_grace_minutes: 15,
+            close_margin_secs: 30,
             daily_history_days: 500,
             minute_history_sessions: 2,
             regime_models: PathBuf::from("data/models/regime"),
@@ -282,11 +384,40 @@ pub fn parse_time(s: &str) -> Option<NaiveTime> {
 }
 
 impl LiveConfig {
-    /// Reads and checks `path`.
+    /// Reads and checks `path`. Every relative path in it is taken relative to the file's own
+    /// directory, so that `tradebot live halt --config /etc/tradebot/live.toml` names the same
+    /// data directory from anywhere as the service does.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
-        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })
+        let mut config =
+            Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = std::path::absolute(&base).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+        config.resolve_paths(&base);
+        Ok(config)
+    }
+
+    /// Makes every relative path absolute against `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        let service = &mut self.service;
+        for p in [&mut service.data_dir, &mut service.promoted, &mut service.regime_models] {
+            resolve(p);
+        }
+        for p in [service.store.as_mut(), self.alpaca.key_file.as_mut()].into_iter().flatten() {
+            resolve(p);
+        }
+        if let Some(p) = self.ops.as_mut().and_then(|o| o.config.as_mut()) {
+            resolve(p);
+        }
     }
 
     /// Parses and checks config text.
@@ -314,6 +445,9 @@ impl LiveConfig {
             if !(1..=max).contains(&v) {
                 return Err(format!("{key}: {v} is not in 1..={max}"));
             }
+        }
+        if !(0..=3_600).contains(&service.close_margin_secs) {
+            return Err(format!("service.close_margin_secs: {} is not in 0..=3600", service.close_margin_secs));
         }
         for (id, s) in &self.strategies {
             for (key, value) in [("at", &s.at), ("until", &s.until)] {
@@ -404,5 +538,48 @@ mod tests {
         let c = LiveConfig::parse("[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\n").unwrap();
         assert_eq!(c.alpaca.client_config(true).endpoints.data, Endpoints::paper().data);
         assert_eq!(c.alpaca.client_config(true).endpoints.trading, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn paper_and_live_cannot_be_confused() {
+        let parse = |t: &str| LiveConfig::parse(t).unwrap().alpaca;
+        // The documented paper step: mode = "paper" (or --paper), paper keys, Alpaca's hosts.
+        assert_eq!(parse("[alpaca]\nmode = \"paper\"\n").checked_mode(false, "PKXYZ"), Ok(Mode::Paper));
+        assert_eq!(parse("").checked_mode(true, "PKXYZ"), Ok(Mode::Paper));
+        let live = "[alpaca]\nmode = \"live\"\nallow_live = true\n";
+        assert_eq!(parse(live).checked_mode(false, "AKXYZ"), Ok(Mode::Live));
+        let refused = [
+            ("", false, "PK", "alpaca.mode is not set"),
+            (live, true, "PK", "--paper given but the config says mode = \"live\""),
+            ("[alpaca]\nmode = \"live\"\n", false, "AK", "allow_live = true"),
+            // --paper with the live host and a live key went to the live host.
+            ("[alpaca.paper]\ntrading = \"https://api.alpaca.markets\"\n", true, "PK", "host `api.alpaca.markets` is not `paper-api.alpaca.markets`"),
+            ("", true, "AKLIVE", "starts with `AK`, not `PK`"),
+            (live, false, "PKPAPER", "starts with `PK`, not `AK`"),
+            ("[alpaca.paper]\ntrading = \"http://paper-api.alpaca.markets\"\n", true, "PK", "must use https://"),
+            ("[alpaca.paper]\nstream = \"ws://paper-api.alpaca.markets/stream\"\n", true, "PK", "alpaca.paper.stream: `ws://paper-api.alpaca.markets/stream` must use wss://"),
+            ("[alpaca.paper]\ndata = \"http://data.alpaca.markets\"\n", true, "PK", "alpaca.paper.data"),
+            (&format!("{live}[alpaca.live]\nstream = \"wss://paper-api.alpaca.markets/stream\"\n"), false, "AK", "alpaca.live.stream: host"),
+        ];
+        for (text, paper, key, why) in refused {
+            let err = parse(text).checked_mode(paper, key).unwrap_err();
+            assert!(err.contains(why), "{text:?} --paper={paper} {key}: {err}");
+        }
+        // Only a loopback test broker may go without TLS.
+        let fake = "[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\nstream = \"ws://[::1]:9/stream\"\ndata = \"http://localhost:9\"\n";
+        assert_eq!(parse(fake).checked_mode(true, "PK"), Ok(Mode::Paper));
+    }
+
+    #[test]
+    fn relative_paths_are_the_config_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.toml");
+        std::fs::write(&path, "[alpaca]\nkey_file = \"keys.toml\"\n[service]\npromoted = \"/abs/promoted\"\n").unwrap();
+        let c = LiveConfig::load(&path).unwrap();
+        let base = std::path::absolute(dir.path()).unwrap();
+        assert_eq!(c.service.data_dir, base.join("data/live"));
+        assert_eq!(c.service.promoted, PathBuf::from("/abs/promoted"));
+        assert_eq!(c.service.regime_models, base.join("data/models/regime"));
+        assert_eq!(c.alpaca.key_file, Some(base.join("keys.toml")));
     }
 }

@@ -8,6 +8,7 @@ pub mod db;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod guard;
+pub mod lock;
 pub mod refresh;
 pub mod safety;
 pub mod schedule;

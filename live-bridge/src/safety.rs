@@ -15,6 +15,8 @@ use crate::db::{Db, DbResult};
 
 /// The kill-switch file name.
 pub const HALT_FILE: &str = "HALT";
+/// Written by the running service once it sees `HALT`: `tradebot live halt` waits for it.
+pub const HALT_SEEN_FILE: &str = "HALT.seen";
 const PEAK: &str = "peak_equity";
 const ERRORS: &str = "consecutive_errors";
 
@@ -22,12 +24,26 @@ const ERRORS: &str = "consecutive_errors";
 #[derive(Clone, Debug)]
 pub struct KillSwitch {
     path: PathBuf,
+    seen: PathBuf,
 }
 
 impl KillSwitch {
     /// The switch in `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
-        KillSwitch { path: data_dir.join(HALT_FILE) }
+        KillSwitch { path: data_dir.join(HALT_FILE), seen: data_dir.join(HALT_SEEN_FILE) }
+    }
+
+    /// The running service confirms it sees the switch on (once per `halt`).
+    pub fn acknowledge(&self) -> std::io::Result<()> {
+        if self.path.exists() && !self.seen.exists() {
+            std::fs::write(&self.seen, format!("{}\n", std::process::id()))?;
+        }
+        Ok(())
+    }
+
+    /// True once a running service confirmed the last `halt`.
+    pub fn acknowledged(&self) -> bool {
+        self.seen.exists()
     }
 
     /// The reason written in the file when halted.
@@ -39,26 +55,33 @@ impl KillSwitch {
         })
     }
 
-    /// Creates the file with `reason`.
+    /// Creates the file with `reason` (clearing an earlier confirmation).
     pub fn halt(&self, reason: &str) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        remove(&self.seen)?;
         std::fs::write(&self.path, format!("{reason}\n"))
     }
 
     /// Removes the file; true when it was there.
     pub fn resume(&self) -> std::io::Result<bool> {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        remove(&self.seen)?;
+        remove(&self.path)
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Removes `path`; true when it was there.
+fn remove(path: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

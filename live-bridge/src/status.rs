@@ -63,9 +63,9 @@ pub struct Status {
 }
 
 impl Status {
-    /// Reads the state of `data_dir`.
+    /// Reads the state of `data_dir` (read-only: a missing `live.db` is an error, never created).
     pub fn read(data_dir: &Path) -> DbResult<Status> {
-        let db = Db::open(&data_dir.join("live.db"))?;
+        let db = Db::open_read_only(&data_dir.join("live.db"))?;
         Ok(Status {
             safety: Safety::of(&db, data_dir)?,
             checkpoint: db.last_checkpoint()?.map(|(_, p, d)| (p, d)),

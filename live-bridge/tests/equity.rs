@@ -4,7 +4,7 @@
 //! on; old ones are pruned at POST_MARKET.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use chrono::NaiveTime;
@@ -13,40 +13,13 @@ use datasets::{Timestamp, calendar};
 use kernel::strategy::MarketData;
 use live_bridge::alpaca::model::OrderSide;
 use live_bridge::alpaca::{Client, Credentials};
-use live_bridge::clock::{Clock, SimulatedClock, Sleep};
 use live_bridge::config::LiveConfig;
 use live_bridge::db::{Db, IntradayEquity, SnapshotSource};
-use live_bridge::fake::{FakeAlpaca, Fault, Route, scenario};
+use live_bridge::fake::{FakeAlpaca, Fault, Hook, HookedClock, Route, scenario};
 use live_bridge::schedule::new_york;
 use live_bridge::service::{Bridge, Ended};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
-
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// The simulated clock, running a hook when the service first sleeps until its instant (or
-/// later): faults injected at a chosen moment of the session.
-struct HookedClock {
-    inner: SimulatedClock,
-    hooks: Mutex<Vec<(Timestamp, Hook)>>,
-}
-
-impl Clock for HookedClock {
-    fn now(&self) -> Timestamp {
-        self.inner.now()
-    }
-
-    fn sleep_until(&self, t: Timestamp) -> Sleep<'_> {
-        let due: Vec<Hook> = {
-            let mut hooks = self.hooks.lock().unwrap();
-            let (due, later) = hooks.drain(..).partition(|(at, _)| *at <= t);
-            *hooks = later;
-            due.into_iter().map(|(_, f)| f).collect()
-        };
-        due.into_iter().for_each(|f| f());
-        self.inner.sleep_until(t)
-    }
-}
 
 struct Replay {
     root: tempfile::TempDir,
@@ -66,7 +39,7 @@ async fn replay(service: &str) -> Replay {
 async fn replay_from(start: Timestamp, service: &str) -> Replay {
     let root = tempfile::tempdir().unwrap();
     let (universe, data, _) = scenario::promoted_gap_fill(root.path(), 4);
-    let clock = Arc::new(HookedClock { inner: SimulatedClock::new(start), hooks: Mutex::new(Vec::new()) });
+    let clock = Arc::new(HookedClock::new(start));
     let fake = Arc::new(FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap());
     scenario::serve(&fake, &universe);
     let text = scenario::config_toml(root.path(), &fake, "[strategies.gap_fill]\nuntil = \"09:45\"\n")
@@ -90,7 +63,7 @@ impl Replay {
             let fake = fake.upgrade().unwrap();
             (0..n).for_each(|_| fake.inject(route, Fault::Status(500)));
         });
-        self.clock.hooks.lock().unwrap().push((ny(hh, mm), hook));
+        self.clock.at(ny(hh, mm), hook);
     }
 
     async fn run(&self) {
@@ -298,7 +271,7 @@ async fn a_loss_between_runs_trips_the_daily_loss_breaker_at_the_next_snapshot()
         let fake = fake.upgrade().unwrap();
         fake.set_cash(fake.cash(), Decimal::from(200_000));
     });
-    r.clock.hooks.lock().unwrap().push((ny(11, 5), hook));
+    r.clock.at(ny(11, 5), hook);
     r.run().await;
     let breakers = r.db().breakers().unwrap();
     assert_eq!(breakers.len(), 1, "{breakers:?}");

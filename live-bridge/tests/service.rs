@@ -9,28 +9,29 @@ use chrono::{NaiveDate, NaiveTime};
 use datasets::Timeframe;
 use datasets::synth::{SynthConfig, Universe};
 use kernel::regime::MarketRegimeRules;
-use live_bridge::alpaca::model::{OrderRequest, OrderSide};
+use live_bridge::alpaca::model::{OrderRequest, OrderSide, Protection};
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::SimulatedClock;
 use live_bridge::config::LiveConfig;
 use live_bridge::db::{Db, MANUAL, OrderRow, OrderState};
-use live_bridge::fake::{FakeAlpaca, Fault, FillMode, Route, scenario};
+use live_bridge::fake::{FakeAlpaca, Fault, FillMode, HookedClock, Route, scenario};
 use live_bridge::safety::KillSwitch;
 use live_bridge::schedule::new_york;
-use live_bridge::service::{Bridge, Ended};
+use live_bridge::service::{Bridge, Ended, ServiceError};
 use ops::alert::{AlertsConfig, Notifier};
 use ops::testing::Receiver;
 use regimes::{ForestParams, MarketInputs, Selection, TrainConfig, WalkForward};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
 
 /// Runs until 09:45 only.
 const MORNING: &str = "[strategies.gap_fill]\nuntil = \"09:45\"\n";
 
 struct Replay {
     root: tempfile::TempDir,
-    fake: FakeAlpaca,
+    fake: Arc<FakeAlpaca>,
     config: LiveConfig,
-    clock: Arc<SimulatedClock>,
+    clock: Arc<HookedClock>,
 }
 
 async fn replay() -> Replay {
@@ -40,8 +41,8 @@ async fn replay() -> Replay {
         .try_init();
     let root = tempfile::tempdir().unwrap();
     let (universe, _, _) = scenario::promoted_gap_fill(root.path(), 4);
-    let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
-    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
+    let clock = Arc::new(HookedClock::new(scenario::replay_start()));
+    let fake = Arc::new(FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap());
     scenario::serve(&fake, &universe);
     let config = LiveConfig::parse(&scenario::config_toml(root.path(), &fake, MORNING)).unwrap();
     Replay { root, fake, config, clock }
@@ -60,15 +61,17 @@ impl Replay {
 
     /// [`Replay::run`] with alerts going to `notifier`.
     async fn run_alerting(&self, notifier: Notifier) {
+        assert_eq!(self.outcome(notifier).await.unwrap(), Ended::ReplayDone);
+    }
+
+    /// How the service over the morning ends.
+    async fn outcome(&self, notifier: Notifier) -> Result<Ended, ServiceError> {
         let clock = self.clock.clone();
         let client =
             Client::new(self.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)
-            .unwrap()
-            .with_notifier(notifier);
-        let ended = tokio::time::timeout(Duration::from_secs(60), bridge.run()).await.unwrap().unwrap();
-        assert_eq!(ended, Ended::ReplayDone);
+        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)?.with_notifier(notifier);
+        tokio::time::timeout(Duration::from_secs(60), bridge.run()).await.unwrap()
     }
 }
 
@@ -387,22 +390,21 @@ async fn unfilled_buys_reserve_the_settled_cash_they_will_spend() {
     assert_eq!(r.fake.duplicate_submissions(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_buy_resumed_after_a_crash_is_rechecked_against_the_cash_rules() {
-    let r = replay().await;
+/// Stores a planned run at `slot` of `gap_fill` with entries of about 1,000 in the first
+/// `n` symbols, signals and buy intents, none sent: a crash right after planning. Returns
+/// their client_order_ids.
+fn stored_entries(r: &Replay, slot: &str, n: usize) -> Vec<String> {
     let db = r.db();
     db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
-    // Before the crash the 09:31 run stored two entries of about 1,000 each and sent neither;
-    // the account now has settled cash for the first but not for both.
-    let slot = "2025-12-31T09:31";
     let bar_ns = live_bridge::schedule::slot_time(slot).unwrap().0 - 60_000_000_000;
     let data = scenario::minute_data(&scenario::universe(4));
     let t = data.timestamps().iter().position(|&t| t == bar_ns).unwrap();
+    let compact: String = slot.chars().filter(char::is_ascii_digit).collect();
     let mut signals = Vec::new();
     let mut orders = Vec::new();
-    for s in &data.symbols()[..2] {
+    for s in &data.symbols()[..n] {
         let (symbol, price) = (s.meta.symbol.as_str(), s.bars.close()[t]);
-        let cid = format!("tb-gap_fill-202512310931-{symbol}-b");
+        let cid = format!("tb-gap_fill-{compact}-{symbol}-b");
         signals.push(live_bridge::db::SignalRow {
             strategy: "gap_fill".into(),
             slot: slot.into(),
@@ -419,11 +421,19 @@ async fn a_buy_resumed_after_a_crash_is_rechecked_against_the_cash_rules() {
         let qty = Decimal::from((1_000.0 / price).floor() as i64);
         orders.push(OrderRow { qty, ..row(&cid, slot, OrderState::Intent) });
     }
-    let (first, second) = (&orders[0].client_order_id, &orders[1].client_order_id);
-    db.plan_run(("gap_fill", slot, "2025-12-31"), (25_000.0, None), &signals, &[], 0).unwrap();
+    let day = &slot[..10];
+    db.plan_run(("gap_fill", slot, day), (25_000.0, None), &signals, &[], 0).unwrap();
     db.add_orders(&[], &orders, 0).unwrap();
-    drop(db);
-    let (first, second) = (first.clone(), second.clone());
+    orders.into_iter().map(|o| o.client_order_id).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_resumed_after_a_crash_is_rechecked_against_the_cash_rules() {
+    let r = replay().await;
+    // Before the crash the 09:31 run stored two entries of about 1,000 each and sent neither;
+    // the account now has settled cash for the first but not for both.
+    let stored = stored_entries(&r, "2025-12-31T09:31", 2);
+    let (first, second) = (stored[0].clone(), stored[1].clone());
     r.fake.set_cash(Decimal::from(1_500), Decimal::from(1_500));
     let mut config = r.config.clone();
     config.risk.max_position_fraction = 1.0;
@@ -690,4 +700,192 @@ async fn pre_market_backfills_the_store_keeps_the_minute_window_and_flags_stale_
     let stale: Vec<_> = got.iter().filter(|(kind, _)| kind == "data_stale").collect();
     assert_eq!(stale, [&("data_stale".to_string(), "NOPE 1Day".to_string())], "{got:?}");
     assert!(!r.fake.orders().is_empty(), "the day trades as usual");
+}
+
+/// The replay with gap_fill's default schedule (every minute to 15:59), its clock moved to
+/// `hh:mm:ss` New York on the replay date and the close margin set to `margin_secs`.
+fn at_the_close(r: Replay, hms: (u32, u32, u32), margin_secs: i64) -> Replay {
+    let time = NaiveTime::from_hms_opt(hms.0, hms.1, hms.2).unwrap();
+    r.clock.advance_to(new_york(scenario::replay_date(), time));
+    let mut config = r.config.clone();
+    config.strategies.clear();
+    config.service.close_margin_secs = margin_secs;
+    Replay { config, ..r }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_order_is_sent_after_the_close_or_within_the_margin_before_it() {
+    // A restart at 16:03 resumes the 15:58 run within its grace period (and plans 15:49–15:59
+    // afresh): the market has closed, so nothing is sent; Alpaca would queue it for the open.
+    let r = replay().await;
+    let stored = stored_entries(&r, "2025-12-31T15:58", 1);
+    let r = at_the_close(r, (16, 3, 0), 30);
+    r.run().await;
+    let intent = r.db().order(&stored[0]).unwrap().unwrap();
+    assert_eq!(intent.state, OrderState::NotSent, "{intent:?}");
+    assert!(intent.detail.contains("the market has closed (NYSE calendar: closed 16:00)"), "{}", intent.detail);
+    assert!(r.fake.orders().is_empty(), "{:?}", r.fake.orders());
+
+    // 50 s before the close: inside a 60 s margin it is refused, outside a 30 s one it is sent.
+    for (margin, sent) in [(60, false), (30, true)] {
+        let r = replay().await;
+        let stored = stored_entries(&r, "2025-12-31T15:59", 1);
+        let r = at_the_close(r, (15, 59, 10), margin);
+        r.run().await;
+        let o = r.db().order(&stored[0]).unwrap().unwrap();
+        let at_broker = r.fake.orders().iter().any(|x| x.client_order_id == stored[0]);
+        assert_eq!((o.state != OrderState::NotSent, at_broker), (sent, sent), "margin {margin}: {o:?}");
+        if !sent {
+            assert!(o.detail.contains("closes in 50 s"), "{}", o.detail);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closure_only_alpacas_calendar_knows_is_honoured_and_alerted() {
+    let receiver = Receiver::start();
+    let r = replay().await;
+    r.fake.close_session(scenario::replay_date());
+    r.run_alerting(notifier(&[format!("{}/hook", receiver.base)])).await;
+    assert!(r.fake.orders().is_empty(), "{:?}", r.fake.orders());
+    let alerts = received(&receiver, 1);
+    assert!(alerts.contains(&("reconciliation".into(), "calendar".into())), "{alerts:?}");
+    let bodies: Vec<String> = receiver.wait_for(1).iter().map(|r| r.body.to_string()).collect();
+    assert!(bodies.iter().any(|b| b.contains("2025-12-31: Alpaca closed, built-in 09:30–16:00")), "{bodies:?}");
+    let refused: Vec<_> = r.db().signals().unwrap().into_iter().filter(|s| s.action == "refused").collect();
+    assert!(!refused.is_empty() && refused.iter().all(|s| s.detail.contains("closed today (Alpaca's calendar)")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_db_is_bound_to_one_account_and_one_service() {
+    let r = replay().await;
+    // A second service on the same data directory cannot start while the first holds it.
+    let client = || Arc::new(Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let first = Bridge::new(r.config.clone(), client(), r.clock.clone(), shutdown.clone()).unwrap();
+    let Err(err) = Bridge::new(r.config.clone(), client(), r.clock.clone(), shutdown) else {
+        panic!("two services on one data directory")
+    };
+    assert!(matches!(err, ServiceError::Locked(_)), "{err}");
+    drop(first);
+    r.run().await;
+    assert_eq!(r.db().state("bound_account").unwrap().as_deref(), Some("paper fake-account-0001"));
+    let orders = r.fake.orders().len();
+    // The same data directory against another account (a paper run on the production books,
+    // or another key): refused at start, before anything is reconciled or sent.
+    r.fake.set_account_id("another-account");
+    let err = r.outcome(Notifier::disabled("live")).await.unwrap_err();
+    assert!(matches!(err, ServiceError::AccountMismatch(_)), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("bound to the paper fake-account-0001 account") && text.contains("paper another-account"), "{text}");
+    assert_eq!(r.fake.orders().len(), orders);
+}
+
+/// Promotes `gap_fill` again with a stop-loss far below (it never triggers): every position
+/// gets a resting stop order.
+fn with_far_stop(r: &Replay) {
+    let mut strategy = scenario::gap_fill(&scenario::minute_data(&scenario::universe(4)), 0.5);
+    strategy.rules.exits.stop_loss = Some(0.5);
+    scenario::promote(&r.root.path().join("promoted"), vec![strategy]);
+}
+
+/// The working stop orders at the broker: symbol → quantity.
+fn resting_stops(fake: &FakeAlpaca) -> std::collections::BTreeMap<String, Decimal> {
+    let mut out = std::collections::BTreeMap::new();
+    for o in fake.orders().into_iter().filter(|o| o.order_type == "stop" && !o.status.is_terminal()) {
+        *out.entry(o.symbol).or_default() += o.qty.unwrap();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_filling_late_are_protected_while_a_breaker_is_tripped() {
+    let r = replay().await;
+    with_far_stop(&r);
+    // The entries rest unfilled past the fill timeout; at 09:50 five rejections have tripped
+    // the breaker, and then the market fills them.
+    r.fake.set_fill_mode(FillMode::Never);
+    let (fake, db_path) = (Arc::downgrade(&r.fake), r.root.path().join("live/live.db"));
+    let at = new_york(scenario::replay_date(), NaiveTime::from_hms_opt(9, 50, 0).unwrap());
+    r.clock.at(
+        at,
+        Box::new(move || {
+            Db::open(&db_path).unwrap().trip("consecutive_errors", "5 errors in a row", at.0).unwrap();
+            fake.upgrade().unwrap().set_fill_mode(FillMode::Immediate);
+        }),
+    );
+    let mut config = r.config.clone();
+    config.service.fill_timeout_secs = 0.1;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let db = r.db();
+    assert_eq!(db.breakers().unwrap().len(), 1, "still tripped");
+    let held: std::collections::BTreeMap<String, Decimal> =
+        db.strategy_positions("gap_fill").unwrap().into_iter().map(|p| (p.symbol, p.qty)).collect();
+    assert!(!held.is_empty(), "the entries filled after the timeout");
+    assert_eq!(resting_stops(&r.fake), held, "every position has its stop, breaker or not");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranded_exit_from_an_earlier_day_expires_and_the_position_is_protected() {
+    let r = replay().await;
+    with_far_stop(&r);
+    let data = scenario::minute_data(&scenario::universe(4));
+    let symbol = data.symbols()[0].meta.symbol.clone();
+    let price = Decimal::from_f64(data.symbols()[0].bars.close()[0]).unwrap().round_dp(2);
+    let db = r.db();
+    db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+    db.set_position("gap_fill", &symbol, Decimal::from(10), price * Decimal::from(10), 0).unwrap();
+    r.fake.set_position(&symbol, Decimal::from(10), price);
+    // Yesterday's exit, planned and never sent (a crash, then no run of that slot today).
+    let cid = format!("tb-gap_fill-202512301500-{symbol}-s");
+    let exit = OrderRow {
+        side: OrderSide::Sell,
+        qty: Decimal::from(10),
+        symbol: symbol.clone(),
+        ..row(&cid, "2025-12-30T15:00", OrderState::Intent)
+    };
+    db.add_orders(&[], &[exit], 0).unwrap();
+    drop(db);
+    r.run().await;
+    let expired = r.db().order(&cid).unwrap().unwrap();
+    assert_eq!(expired.state, OrderState::NotSent);
+    assert!(expired.detail.starts_with("expired: an exit planned on 2025-12-30"), "{}", expired.detail);
+    assert_eq!(resting_stops(&r.fake).get(&symbol), Some(&Decimal::from(10)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_against_an_open_sell_is_refused_before_alpaca_calls_it_a_wash_trade() {
+    let r = replay().await;
+    // Every symbol has a sell limit resting at the broker (another strategy's take-profit, or
+    // one placed by hand): Alpaca rejects any buy there with 403 code 40310000.
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let data = scenario::minute_data(&scenario::universe(4));
+    for s in data.symbols() {
+        let symbol = s.meta.symbol.as_str();
+        r.fake.set_position(symbol, Decimal::ONE, Decimal::from(10));
+        let limit = Protection::Limit { limit: Decimal::from(100_000) };
+        let request = OrderRequest::protective(symbol, Decimal::ONE, limit, &format!("by-hand-{symbol}"));
+        client.create_order(&request).await.unwrap();
+    }
+    let buy = OrderRequest::market(&data.symbols()[0].meta.symbol, Decimal::ONE, OrderSide::Buy, "probe");
+    let url = format!("{}/v2/orders", r.fake.endpoints().trading);
+    let answer = reqwest::Client::new().post(url).json(&buy).send().await.unwrap();
+    assert_eq!(answer.status(), 403);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["code"], 40_310_000);
+    assert_eq!(body["message"], "potential wash trade detected. use complex orders");
+    r.run().await;
+    let db = r.db();
+    let entries: Vec<_> = db.signals().unwrap().into_iter().filter(|s| s.side == "enter").collect();
+    assert!(!entries.is_empty());
+    for s in &entries {
+        assert_eq!(s.action, "refused", "{s:?}");
+        let expected = format!("wash trade: 1 open sell order(s) on {} that a buy could cross (by-hand-", s.symbol);
+        assert!(s.detail.starts_with(&expected), "{}", s.detail);
+    }
+    let rejected = r.fake.seen().into_iter().filter(|x| x.status == 403).count();
+    assert_eq!(rejected, 1, "only the probe reached the broker's refusal");
+    assert!(db.breakers().unwrap().is_empty());
+    assert!(db.state("consecutive_errors").unwrap().is_none_or(|n| n == "0"));
 }

@@ -24,7 +24,31 @@ pub(super) fn bar_at(bars: &Bars, now: Timestamp) -> Option<usize> {
     bars.timestamps().partition_point(|&t| t <= now.0).checked_sub(1)
 }
 
+/// Alpaca's message for a buy refused by its wash-trade protection (code 40310000).
+pub(super) const WASH_TRADE: &str = "potential wash trade detected. use complex orders";
+
 impl State {
+    /// The session of `date` at this exchange: the built-in calendar's, unless closed.
+    pub(super) fn session(&self, date: chrono::NaiveDate) -> Option<calendar::Session> {
+        calendar::session(date).filter(|_| !self.closed.contains(&date))
+    }
+
+    /// Whether the market is open at `now`.
+    pub(super) fn is_open(&self, now: Timestamp) -> bool {
+        self.session(calendar::session_date(now)).is_some_and(|s| s.contains(now))
+    }
+
+    /// The first session after `date`.
+    pub(super) fn next_session(&self, date: chrono::NaiveDate) -> calendar::Session {
+        let mut d = calendar::next_trading_day(date);
+        loop {
+            if let Some(s) = self.session(d) {
+                return s;
+            }
+            d = calendar::next_trading_day(d);
+        }
+    }
+
     /// The price a market order fills at now: the open of the minute bar in progress (the last
     /// close after the last bar), else today's daily open, else the last daily close.
     pub(super) fn fill_price(&self, symbol: &str) -> Option<Decimal> {
@@ -90,6 +114,17 @@ impl State {
         };
         match request.side {
             OrderSide::Buy => {
+                // Alpaca's wash-trade protection: no buy while a sell that could cross it (a
+                // market sell, or one with a limit price: limit, oco) is open on the symbol.
+                let crossing = self.orders.iter().any(|o| {
+                    o.order.symbol == request.symbol
+                        && o.order.side == OrderSide::Sell
+                        && !o.order.status.is_terminal()
+                        && (o.order.order_type == "market" || o.order.limit_price.is_some())
+                });
+                if crossing {
+                    return Err((403, WASH_TRADE.into()));
+                }
                 let committed: Decimal = self
                     .orders
                     .iter()
@@ -122,7 +157,7 @@ impl State {
             side: request.side,
             order_type: request.order_type.clone(),
             time_in_force: request.time_in_force.clone(),
-            status: if calendar::is_open(self.clock.now()) {
+            status: if self.is_open(self.clock.now()) {
                 OrderStatus::New
             } else {
                 OrderStatus::Accepted
@@ -161,7 +196,7 @@ impl State {
         if self.orders[i].watch.is_some() {
             return self.trigger(i);
         }
-        if !calendar::is_open(self.clock.now()) {
+        if !self.is_open(self.clock.now()) {
             return;
         }
         let o = &mut self.orders[i];

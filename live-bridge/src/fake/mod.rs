@@ -11,19 +11,23 @@
 //! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
+mod hooked;
 mod market;
 mod protect;
 pub mod scenario;
 mod server;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use datasets::{Bars, Timeframe};
 use rust_decimal::Decimal;
 use tokio::sync::broadcast;
+
+pub use hooked::{Hook, HookedClock};
 
 use crate::alpaca::model::{AccountConfigurations, Order};
 use crate::clock::Clock;
@@ -118,6 +122,10 @@ struct State {
     rate: (u64, u32),
     rate_limit: u32,
     updates: broadcast::Sender<String>,
+    /// Sessions the exchange closed after the calendar was built (not in the built-in one).
+    closed: BTreeSet<NaiveDate>,
+    /// The account's id.
+    account_id: String,
 }
 
 /// A running fake Alpaca. Dropping it stops the server.
@@ -160,6 +168,8 @@ impl FakeAlpaca {
             rate: (0, 0),
             rate_limit: crate::alpaca::REQUESTS_PER_MINUTE,
             updates,
+            closed: BTreeSet::new(),
+            account_id: "fake-account-0001".into(),
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -190,6 +200,17 @@ impl FakeAlpaca {
             Timeframe::Day1 => s.daily.insert(symbol.to_string(), bars),
             _ => s.minute.insert(symbol.to_string(), bars),
         });
+    }
+
+    /// Closes the session of `date` (an unscheduled closure announced after the build): the
+    /// clock and the calendar say so, and nothing fills that day.
+    pub fn close_session(&self, date: NaiveDate) {
+        self.with(|s| s.closed.insert(date));
+    }
+
+    /// Answers as another account from now on (other keys, or the other environment).
+    pub fn set_account_id(&self, id: &str) {
+        self.with(|s| s.account_id = id.to_string());
     }
 
     /// Queues `fault` for the next request on `route`.

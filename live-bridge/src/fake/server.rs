@@ -16,7 +16,7 @@ use datasets::time::NANOS_PER_MIN;
 use datasets::{Bars, Timestamp, calendar};
 use serde_json::{Value, json};
 
-use super::market::{order_json, rfc3339};
+use super::market::{WASH_TRADE, order_json, rfc3339};
 use super::{Fault, Route, Seen, State};
 use crate::alpaca::model::{AccountConfigurations, OrderRequest};
 
@@ -115,10 +115,14 @@ fn finish(shared: &Shared, n: usize, mut response: Response) -> Response {
     response
 }
 
-fn error(code: u16, message: &str) -> Response {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let alpaca_code = u64::from(code) * 100_000;
-    (status, axum::Json(json!({"code": alpaca_code, "message": message}))).into_response()
+fn error(status: u16, message: &str) -> Response {
+    coded(status, u64::from(status) * 100_000, message)
+}
+
+/// An Alpaca error body with its own `code` (e.g. 40310000 for a wash trade).
+fn coded(status: u16, code: u64, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(json!({"code": code, "message": message}))).into_response()
 }
 
 fn ok(value: Value) -> Response {
@@ -140,7 +144,8 @@ fn dispatch(
         ("POST", "/v2/orders") => match serde_json::from_slice::<OrderRequest>(body) {
             Ok(request) => match s.create_order(request) {
                 Ok(order) => ok(order_json(&order)),
-                Err((code, message)) => error(code, &message),
+                Err((status, message)) if message == WASH_TRADE => coded(status, 40_310_000, &message),
+                Err((status, message)) => error(status, &message),
             },
             Err(e) => error(422, &format!("invalid order request: {e}")),
         },
@@ -165,7 +170,7 @@ fn dispatch(
             None => error(404, "order not found"),
         },
         ("GET", "/v2/clock") => clock(s),
-        ("GET", "/v2/calendar") => calendar_days(query),
+        ("GET", "/v2/calendar") => calendar_days(s, query),
         ("GET", "/v2/stocks/bars/latest") => latest_bars(s, query),
         ("GET", "/v2/stocks/bars") => multi_bars(s, query),
         ("GET", p) if p.starts_with("/v2/stocks/") && p.ends_with("/bars") => {
@@ -179,7 +184,7 @@ fn dispatch(
 fn account(s: &State) -> Response {
     let (equity, long) = s.equity();
     ok(json!({
-        "id": "fake-account-0001", "account_number": "PA0000FAKE", "status": "ACTIVE", "currency": "USD",
+        "id": s.account_id, "account_number": "PA0000FAKE", "status": "ACTIVE", "currency": "USD",
         "cash": s.cash.to_string(), "equity": equity.to_string(), "portfolio_value": equity.to_string(),
         "last_equity": s.last_equity.to_string(), "buying_power": s.cash.to_string(),
         "non_marginable_buying_power": s.cash.to_string(), "regt_buying_power": s.cash.to_string(),
@@ -248,20 +253,16 @@ fn list_orders(s: &State, query: &HashMap<String, String>) -> Response {
 fn clock(s: &State) -> Response {
     let now = s.clock.now();
     let today = calendar::session_date(now);
-    let session = calendar::session(today).filter(|x| now < x.close);
-    let next = session.unwrap_or_else(|| {
-        calendar::session(calendar::next_trading_day(today)).expect("a trading day has a session")
-    });
+    let open = s.is_open(now);
+    let next = s.session(today).filter(|x| now < x.close).unwrap_or_else(|| s.next_session(today));
+    let next_open = if open { s.next_session(today).open } else { next.open };
     ok(json!({
-        "timestamp": rfc3339(now), "is_open": calendar::is_open(now),
-        "next_open": rfc3339(if calendar::is_open(now) {
-            calendar::session(calendar::next_trading_day(today)).expect("session").open
-        } else { next.open }),
-        "next_close": rfc3339(next.close),
+        "timestamp": rfc3339(now), "is_open": open,
+        "next_open": rfc3339(next_open), "next_close": rfc3339(next.close),
     }))
 }
 
-fn calendar_days(query: &HashMap<String, String>) -> Response {
+fn calendar_days(s: &State, query: &HashMap<String, String>) -> Response {
     let date = |k: &str| query.get(k).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let (Some(start), Some(end)) = (date("start"), date("end")) else {
         return error(422, "start and end dates are required");
@@ -269,13 +270,13 @@ fn calendar_days(query: &HashMap<String, String>) -> Response {
     let ny = |t: Timestamp| calendar::to_new_york(t).format("%H:%M").to_string();
     let days: Vec<Value> = calendar::trading_days(start, end)
         .into_iter()
-        .map(|d| {
-            let s = calendar::session(d).expect("a trading day has a session");
-            json!({
-                "date": d.to_string(), "open": ny(s.open), "close": ny(s.close),
+        .filter_map(|d| {
+            let x = s.session(d)?;
+            Some(json!({
+                "date": d.to_string(), "open": ny(x.open), "close": ny(x.close),
                 "session_open": "0400", "session_close": "2000",
-                "settlement_date": calendar::next_trading_day(d).to_string(),
-            })
+                "settlement_date": s.next_session(d).date.to_string(),
+            }))
         })
         .collect();
     ok(Value::Array(days))

@@ -36,6 +36,11 @@ impl Bridge {
             self.db.set_state(ALERTED_BREAKERS, &now_seen)?;
         }
         let halted = self.switch.halted();
+        if halted.is_some()
+            && let Err(e) = self.switch.acknowledge()
+        {
+            tracing::warn!("kill switch seen, but its confirmation could not be written: {e}");
+        }
         let state = if halted.is_some() { "on" } else { "off" };
         let last = self.db.state(ALERTED_SWITCH)?;
         if last.as_deref().unwrap_or("off") != state {

@@ -14,7 +14,7 @@ use crate::safety;
 use crate::schedule::new_york;
 
 /// How often the kill switch and the breakers are looked at between steps.
-const SAFETY_WATCH: std::time::Duration = std::time::Duration::from_secs(5);
+const SAFETY_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One step of a trading day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,6 +74,7 @@ impl Bridge {
 
     async fn days(&mut self) -> Result<Ended, ServiceError> {
         self.checkpoint("start", &format!("{} strategies", self.strategies.len()))?;
+        self.check_binding().await?;
         self.reconcile().await?;
         self.watch_safety()?;
         let sessions = self.config.replay.as_ref().map(|r| r.sessions);
@@ -107,6 +108,7 @@ impl Bridge {
                     }
                     Step::PostMarket => self.post_market(date).await?,
                 }
+                self.protect_filled().await?;
                 if filled && steps.get(k + 1).is_none_or(|&(next, _)| next > t) {
                     self.snapshot_equity(SnapshotSource::Fills).await?;
                     filled = false;
@@ -145,6 +147,7 @@ impl Bridge {
             };
             if let Some(event) = event {
                 self.on_event(event)?;
+                self.protect_filled().await?;
             }
         }
     }
@@ -155,17 +158,10 @@ impl Bridge {
         self.reconcile().await?;
         let end = date.checked_add_days(Days::new(10)).unwrap_or(date);
         match self.client.calendar(date, end).await {
-            Ok(days) => {
-                for d in days {
-                    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-                    if let (Some(day), Some(settle)) =
-                        (parse(&d.date), d.settlement_date.as_deref().and_then(parse))
-                    {
-                        self.settlement.insert(day, settle);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("calendar: {e}; settlement dates fall back to the next NYSE day"),
+            Ok(days) => self.record_broker_calendar(date, end, &days),
+            Err(e) => tracing::warn!(
+                "calendar: {e}; settlement dates fall back to the next NYSE day, sessions to the built-in calendar"
+            ),
         }
         let now = self.clock.now();
         let service = &self.config.service;

@@ -15,6 +15,7 @@ mod alerts;
 mod data;
 mod day;
 mod equity;
+mod market;
 mod orders;
 mod protect;
 mod reconcile;
@@ -69,6 +70,12 @@ pub enum ServiceError {
     /// A broker request failed where the service cannot go on without it.
     #[error(transparent)]
     Api(#[from] AlpacaError),
+    /// Another service runs on the data directory.
+    #[error(transparent)]
+    Locked(#[from] crate::lock::ServiceLockError),
+    /// The broker's account is not the one `live.db` is bound to.
+    #[error("{0}")]
+    AccountMismatch(String),
 }
 
 /// A failed reconciliation is retried by a run at most this often (5 minutes).
@@ -96,6 +103,8 @@ impl Registered {
 
 /// The live service.
 pub struct Bridge {
+    /// Held while the service runs: no second service on the data directory.
+    _lock: crate::lock::ServiceLock,
     config: LiveConfig,
     client: Arc<Client>,
     db: Db,
@@ -113,6 +122,10 @@ pub struct Bridge {
     reconciled_at: Option<datasets::Timestamp>,
     /// Settlement date of each trade date, from the broker's calendar.
     settlement: BTreeMap<NaiveDate, NaiveDate>,
+    /// Strategies with an entry filled since their positions were last protected.
+    unprotected: std::collections::BTreeSet<String>,
+    /// The sessions of Alpaca's calendar (`None`: closed) for the days fetched at PRE_MARKET.
+    broker_sessions: market::Sessions,
     /// Where alerts go (none until [`Bridge::with_notifier`]).
     notifier: Notifier,
 }
@@ -186,6 +199,7 @@ impl Bridge {
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, ServiceError> {
         std::fs::create_dir_all(&config.service.data_dir)?;
+        let lock = crate::lock::ServiceLock::take(&config.service.data_dir)?;
         let db = Db::open(&config.service.data_dir.join("live.db"))?;
         let strategies = register(&config)?;
         for r in &strategies {
@@ -207,6 +221,7 @@ impl Bridge {
         };
         let (events_tx, events) = mpsc::unbounded_channel();
         Ok(Bridge {
+            _lock: lock,
             switch: KillSwitch::new(&config.service.data_dir),
             config,
             client,
@@ -220,6 +235,8 @@ impl Bridge {
             reconciled: Err("not reconciled yet".into()),
             reconciled_at: None,
             settlement: BTreeMap::new(),
+            broker_sessions: market::Sessions::new(),
+            unprotected: Default::default(),
             notifier: Notifier::disabled("live"),
         })
     }

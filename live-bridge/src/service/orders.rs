@@ -31,7 +31,7 @@ fn state_of(status: &OrderStatus) -> OrderState {
 
 impl Bridge {
     /// Applies the broker's view of one of our orders (cumulative, idempotent).
-    pub(super) fn apply_order(&self, order: &Order) -> Result<(), ServiceError> {
+    pub(super) fn apply_order(&mut self, order: &Order) -> Result<(), ServiceError> {
         let today = calendar::session_date(self.clock.now());
         let (trade, settle) = (today.to_string(), self.settle_date(today).to_string());
         // An oco fills through its parent or its stop-loss leg: both are the one sale.
@@ -51,6 +51,13 @@ impl Bridge {
             (&trade, &settle),
             self.now_ns(),
         )?;
+        if state == OrderState::Filled
+            && order.side == OrderSide::Buy
+            && let Some(row) = self.db.order(&order.client_order_id)?
+        {
+            // Protected as soon as the service is between requests, whatever the time.
+            self.unprotected.insert(row.strategy);
+        }
         if !filled.is_zero() {
             tracing::info!(
                 "{} {} {} {}: filled {filled} (total {} at {})",
@@ -98,7 +105,12 @@ impl Bridge {
         let what = format!("{cid}: {} {} {}", order.side.as_str(), order.qty, order.symbol);
         self.checkpoint("submit", &what)?;
         self.watch_safety()?;
-        if let Some(reason) = safety::stopped(&self.switch, &self.db)? {
+        let protective = self.db.protective_request(cid)?;
+        // Protective orders only reduce a position: they go out while halted or tripped too
+        // (the REDUCING state), so no position is ever left without its stop.
+        if protective.is_none()
+            && let Some(reason) = safety::stopped(&self.switch, &self.db)?
+        {
             tracing::warn!("{what} not sent: {reason}");
             self.db.set_order_state(cid, OrderState::NotSent, None, &reason, self.now_ns())?;
             return Ok(());
@@ -128,9 +140,18 @@ impl Bridge {
                 return Ok(());
             }
         }
-        let request = match self.db.protective_request(cid)? {
+        let request = match protective {
             Some(protective) => protective,
-            None => OrderRequest::market(&order.symbol, order.qty, order.side, cid),
+            None => {
+                // Outside the session (or too near its close) Alpaca would queue the order
+                // for the next open: never send one.
+                if let Some(why) = self.market_closed().await? {
+                    tracing::warn!("{what} not sent: {why}");
+                    self.db.set_order_state(cid, OrderState::NotSent, None, &why, self.now_ns())?;
+                    return Ok(());
+                }
+                OrderRequest::market(&order.symbol, order.qty, order.side, cid)
+            }
         };
         let mut resends = 0;
         loop {

@@ -103,10 +103,22 @@ impl Bridge {
         Ok(())
     }
 
+    /// Protects the positions of every strategy whose entry filled since the last look (a fill
+    /// seen on the stream or by polling, at any time of day).
+    pub(super) async fn protect_filled(&mut self) -> Result<(), ServiceError> {
+        while let Some(id) = self.unprotected.pop_first() {
+            if let Some(idx) = self.strategies.iter().position(|r| r.strategy.id == id) {
+                self.protect(idx).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Gives every held position of strategy `idx` its protective order, if its exits name one:
     /// resumes a stored intent, or places a new one where none is working (after the entry
-    /// filled completely, or after the previous one was canceled or expired). Nothing is placed
-    /// while halted or tripped.
+    /// filled completely, or after the previous one was canceled or expired). Protection is
+    /// reduce-only, so it is placed while halted or tripped too: a position is never left
+    /// without its stop.
     pub(super) async fn protect(&mut self, idx: usize) -> Result<(), ServiceError> {
         let r = &self.strategies[idx];
         if !r.enabled() {
@@ -114,10 +126,6 @@ impl Bridge {
         }
         let (id, exits) = (r.strategy.id.clone(), r.strategy.rules.exits);
         if exits.stop_loss.is_none() && exits.take_profit.is_none() && exits.trailing_stop.is_none() {
-            return Ok(());
-        }
-        if let Some(why) = safety::stopped(&self.switch, &self.db)? {
-            tracing::warn!("{id}: protective orders not placed: {why}");
             return Ok(());
         }
         for p in self.db.strategy_positions(&id)? {
@@ -181,6 +189,10 @@ impl Bridge {
         // Halted: the sale will not be sent, so the position keeps its protection.
         self.watch_safety()?;
         if let Some(why) = safety::stopped(&self.switch, &self.db)? {
+            return not_sent(self, &why);
+        }
+        // Outside the session the sale would not be sent either: keep the protection.
+        if let Some(why) = self.market_closed().await? {
             return not_sent(self, &why);
         }
         for o in self.db.protective_orders(Some(&sale.strategy), Some(&sale.symbol))? {

@@ -10,12 +10,17 @@
 
 use std::collections::BTreeMap;
 
+use datasets::calendar;
 use rust_decimal::Decimal;
 
 use super::{Bridge, ServiceError};
 use crate::alpaca::model::OrderSide;
-use crate::db::{MANUAL, OrderRow, OrderState};
+use crate::config::Mode;
+use crate::db::{MANUAL, OrderRow, OrderState, PROTECTIVE_SLOT};
 use crate::schedule::slot_time;
+
+/// `state` key: the account `live.db` belongs to, `MODE ACCOUNT_ID`.
+pub const BOUND_ACCOUNT: &str = "bound_account";
 
 impl Bridge {
     /// Reconciles and records the outcome in `self.reconciled`.
@@ -56,6 +61,7 @@ impl Bridge {
             ));
         }
         let account = self.client.account().await.map_err(|e| e.to_string())?;
+        self.bind_account(&account.id).map_err(|e| e.to_string())??;
         if account.status != "ACTIVE" || account.trading_blocked || account.account_blocked {
             return Err(format!("the account cannot trade (status {})", account.status));
         }
@@ -75,6 +81,39 @@ impl Bridge {
         Ok(())
     }
 
+    /// Checks that the broker's account `id` (in this mode) is the one `live.db` was bound to
+    /// at its first reconciliation, binding it now if none was: a paper run pointed at the
+    /// production data directory (or keys of another account) must never reconcile one
+    /// account's books against another. `Ok(Err(why))` on a mismatch.
+    pub(super) fn bind_account(&self, id: &str) -> Result<Result<(), String>, ServiceError> {
+        let mode = self.config.alpaca.mode.unwrap_or(Mode::Paper).as_str();
+        let here = format!("{mode} {id}");
+        match self.db.state(BOUND_ACCOUNT)? {
+            None => {
+                tracing::info!("live.db bound to the {here} account");
+                self.db.set_state(BOUND_ACCOUNT, &here)?;
+                Ok(Ok(()))
+            }
+            Some(bound) if bound == here => Ok(Ok(())),
+            Some(bound) => Ok(Err(format!(
+                "{} is bound to the {bound} account but the broker answers as the {here} account: refusing to trade (use one data_dir per account)",
+                self.config.service.data_dir.join("live.db").display()
+            ))),
+        }
+    }
+
+    /// At start: refuses to run at all when the broker's account is not the bound one (an
+    /// unreachable broker is left to reconciliation, which fails closed and retries).
+    pub(super) async fn check_binding(&self) -> Result<(), ServiceError> {
+        match self.client.account().await {
+            Ok(account) => self.bind_account(&account.id)?.map_err(ServiceError::AccountMismatch),
+            Err(e) => {
+                tracing::warn!("account unavailable at start ({e}); reconciliation checks the binding");
+                Ok(())
+            }
+        }
+    }
+
     /// Settles one pending order against the broker.
     async fn resolve_order(&mut self, o: &OrderRow) -> Result<(), String> {
         let found =
@@ -86,25 +125,41 @@ impl Bridge {
                 tracing::info!("order {}: the broker has it ({})", o.client_order_id, order.status.as_str());
                 self.apply_order(&order).map_err(|e| e.to_string())
             }
-            None if o.state == OrderState::Intent && self.resumable(o) => Ok(()),
             None => {
-                let why = "the broker has no such order: it was never sent";
+                let why = match self.stale(o) {
+                    _ if o.state != OrderState::Intent => "the broker has no such order: it was never sent".into(),
+                    None => return Ok(()),
+                    Some(why) => why,
+                };
                 tracing::warn!("order {}: {why}", o.client_order_id);
                 self.db
-                    .set_order_state(&o.client_order_id, OrderState::NotSent, None, why, self.now_ns())
+                    .set_order_state(&o.client_order_id, OrderState::NotSent, None, &why, self.now_ns())
                     .map_err(|e| e.to_string())
             }
         }
     }
 
-    /// Whether an unsent intent may still be sent when its run resumes: exits always, entries
-    /// within the resume grace after the run's time.
-    fn resumable(&self, o: &OrderRow) -> bool {
+    /// Why an unsent intent may no longer be sent when its run resumes, if it may not:
+    /// protective orders are always resent (the position needs them); exits only in the
+    /// session they were planned in (a stranded one would block its position's protection
+    /// forever); entries only within the resume grace after the run's time.
+    fn stale(&self, o: &OrderRow) -> Option<String> {
+        if o.slot.ends_with(PROTECTIVE_SLOT) {
+            return None;
+        }
+        let Some(planned) = slot_time(&o.slot) else {
+            return Some(format!("expired: its slot `{}` is not a run time", o.slot));
+        };
         if o.side == OrderSide::Sell {
-            return true;
+            let (then, today) = (calendar::session_date(planned), calendar::session_date(self.clock.now()));
+            return (then != today).then(|| {
+                format!("expired: an exit planned on {then} and never sent (a later run decides again; the position keeps its protection)")
+            });
         }
         let grace = self.config.service.resume_grace_minutes * 60_000_000_000;
-        slot_time(&o.slot).is_some_and(|t| self.now_ns() - t.0 <= grace)
+        (self.now_ns() - planned.0 > grace).then(|| {
+            format!("expired: an entry of {} not sent within the resume grace of {} minutes", o.slot, self.config.service.resume_grace_minutes)
+        })
     }
 
     async fn reconcile_positions(&mut self) -> Result<(), String> {

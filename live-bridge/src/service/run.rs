@@ -303,7 +303,7 @@ impl Bridge {
             if self.stopping() {
                 return self.leave_for_restart(id, slot);
             }
-            match self.entry_blocked(late)? {
+            match self.entry_blocked(late).await? {
                 Some(why) => self.db.set_order_state(
                     &o.client_order_id,
                     OrderState::NotSent,
@@ -328,7 +328,7 @@ impl Bridge {
             if self.stopping() {
                 return self.leave_for_restart(id, slot);
             }
-            let outcome = match self.entry_blocked(late)? {
+            let outcome = match self.entry_blocked(late).await? {
                 Some(why) => Err(why),
                 None => self.size_entry(&strategy, &signal, base, run.max_positions).await?,
             };
@@ -371,12 +371,16 @@ impl Bridge {
         Ok(())
     }
 
-    /// Why no entry may be sent now, if none may.
-    fn entry_blocked(&self, late: bool) -> Result<Option<String>, ServiceError> {
+    /// Why no entry may be sent now, if none may: the run is stale, trading is stopped, or
+    /// the session is not open with the margin before the close.
+    async fn entry_blocked(&self, late: bool) -> Result<Option<String>, ServiceError> {
         if late {
             return Ok(Some("stale: the run resumed after its grace period".into()));
         }
-        Ok(safety::stopped(&self.switch, &self.db)?)
+        if let Some(why) = safety::stopped(&self.switch, &self.db)? {
+            return Ok(Some(why));
+        }
+        self.market_closed().await
     }
 
     /// Shutting down: the run stops before its next order and stays unfinished, so that a
@@ -435,6 +439,29 @@ impl Bridge {
         order: &Proposed<'_>,
         except: &str,
     ) -> Result<Result<(), String>, ServiceError> {
+        // Alpaca refuses a buy while a sell is open on the symbol ("potential wash trade",
+        // 403): another strategy's take-profit, or a hand-placed order. Refused here with the
+        // reason, it is not a broker error and trips no breaker.
+        let open = match self.client.list_orders("open", 500).await {
+            Ok(open) => open,
+            Err(e) => return Ok(Err(format!("open orders unavailable, so a wash trade cannot be ruled out: {e}"))),
+        };
+        // A sell crosses a buy when it is a market order or carries a limit price (a limit,
+        // an oco's take-profit); stops and trailing stops do not.
+        let sells: Vec<&str> = open
+            .iter()
+            .filter(|o| o.symbol == order.symbol && o.side == OrderSide::Sell)
+            .filter(|o| o.order_type == "market" || o.limit_price.is_some())
+            .map(|o| o.client_order_id.as_str())
+            .collect();
+        if !sells.is_empty() {
+            return Ok(Err(format!(
+                "wash trade: {} open sell order(s) on {} that a buy could cross ({}); Alpaca would reject it",
+                sells.len(),
+                order.symbol,
+                sells.join(", ")
+            )));
+        }
         let account = match self.client.account().await {
             Ok(a) => a,
             Err(e) => return Ok(Err(format!("account unavailable: {e}"))),
