@@ -91,9 +91,9 @@ pub enum DataCommand {
         /// Symbol to export.
         #[arg(long)]
         symbol: String,
-        /// Timeframe to export.
-        #[arg(long, default_value = "1Day")]
-        timeframe: String,
+        /// Timeframe to export (default: the symbol's only timeframe in the store).
+        #[arg(long)]
+        timeframe: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
@@ -166,7 +166,8 @@ pub fn run(command: DataCommand) -> Result<()> {
         }
         DataCommand::Info { json, all, store } => print_info(&Store::open(&store)?, json, all),
         DataCommand::Export { symbol, timeframe, format, out, store } => {
-            export(&store, &symbol, timeframe.parse()?, format, out.as_deref())
+            let tf = timeframe.map(|t| t.parse::<Timeframe>()).transpose()?;
+            export(&store, &symbol, tf, format, out.as_deref())
         }
         DataCommand::Verify { store } => {
             let bars = Store::open(&store)?.verify()?;
@@ -308,8 +309,15 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
     crate::emit(&out)
 }
 
-fn export(store: &Path, symbol: &str, tf: Timeframe, format: ExportFormat, out: Option<&Path>) -> Result<()> {
+fn export(
+    store: &Path,
+    symbol: &str,
+    tf: Option<Timeframe>,
+    format: ExportFormat,
+    out: Option<&Path>,
+) -> Result<()> {
     let store = Store::open(store)?;
+    let tf = export_timeframe(&store, symbol, tf)?;
     let series = store.series(symbol, tf)?.with_context(|| format!("{symbol} {tf}: not in the store"))?;
     let bars = series.to_bars()?;
     match (format, out) {
@@ -326,6 +334,20 @@ fn export(store: &Path, symbol: &str, tf: Timeframe, format: ExportFormat, out: 
         (ExportFormat::Arrow, None) => bail!("--format arrow needs --out FILE"),
     }
     Ok(())
+}
+
+/// The timeframe `data export` reads: the one given when the store has it, else the symbol's
+/// only one; an error that lists what the store has for the symbol otherwise.
+fn export_timeframe(store: &Store, symbol: &str, given: Option<Timeframe>) -> Result<Timeframe> {
+    let stored: Vec<Timeframe> =
+        store.list().iter().filter(|s| s.symbol == symbol).map(|s| s.timeframe).collect();
+    match (given, stored.as_slice()) {
+        (Some(tf), _) if stored.contains(&tf) => Ok(tf),
+        (None, [only]) => Ok(*only),
+        (_, []) => bail!("{symbol}: not in the store {} (`tradebot data info` lists it)", store.dir().display()),
+        (Some(tf), _) => bail!("{symbol} {tf}: not in the store; it has {symbol} {}", list_or_nothing(&stored)),
+        (None, _) => bail!("{symbol} has several timeframes ({}): choose one with --timeframe", list_or_nothing(&stored)),
+    }
 }
 
 fn scan(store: &Path, tf: Timeframe, passes: usize) -> Result<()> {
