@@ -186,7 +186,7 @@ fn every_readme_command_is_planned_and_the_runnable_ones_work() {
             }
         };
         let mut args = words(command.strip_prefix("tradebot ").unwrap());
-        let key = |args: &[String]| args[..2].join(" ");
+        let key = |args: &[String]| args.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
         match key(&args).as_str() {
             "evolve --resume" | "runs show" => args[2] = ids["evolve"].clone(),
             "discover --resume" => args[2] = ids["discover"].clone(),
