@@ -11,15 +11,16 @@ use dashboard::{Origin, Sources, Token};
 
 use crate::service::OpsArgs;
 
-/// `tradebot dashboard [--bind ADDR] [--data DIR] [--token-file FILE]`.
+/// `tradebot dashboard [--bind ADDR] [--live-dir DIR] [--token-file FILE]`.
 #[derive(Args)]
 pub struct DashboardArgs {
     /// Address to listen on. Loopback by default: reach it from elsewhere through an SSH tunnel.
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
     /// The live service's data directory (`[service] data_dir` of live.toml): `live.db`, `HALT`.
-    #[arg(long, env = "TRADEBOT_LIVE_DATA", default_value = "data/live")]
-    data: PathBuf,
+    /// (`--data` is the old spelling, kept for one release.)
+    #[arg(long, alias = "data", env = "TRADEBOT_LIVE_DATA", default_value = "data/live")]
+    live_dir: PathBuf,
     /// The access token (mode 600); a new random one is written there on first start.
     #[arg(long, env = "TRADEBOT_DASHBOARD_TOKEN", default_value = "data/dashboard.token")]
     token_file: PathBuf,
@@ -39,7 +40,7 @@ pub fn run(args: DashboardArgs, ops: &OpsArgs) -> Result<()> {
             args.bind
         );
     }
-    let sources = Sources { live_dir: args.data, ops_db: ops.ops_db.clone() };
+    let sources = Sources { live_dir: args.live_dir, ops_db: ops.ops_db.clone() };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.bind)

@@ -104,7 +104,8 @@ pub enum DataCommand {
         /// `--timeframe`'s.
         #[arg(long)]
         all: bool,
-        /// Timeframe to export (default 1Day; with `--all`, every timeframe).
+        /// Timeframe to export (default: the symbol's only timeframe in the store; with `--all`,
+        /// every timeframe).
         #[arg(long)]
         timeframe: Option<String>,
         /// Output format.
@@ -184,7 +185,7 @@ pub fn run(command: DataCommand) -> Result<()> {
             let timeframe = timeframe.map(|t| t.parse::<Timeframe>()).transpose()?;
             match symbol {
                 Some(symbol) => {
-                    export(&store, &symbol, timeframe.unwrap_or(Timeframe::Day1), format, out.as_deref())
+                    export(&store, &symbol, timeframe, format, out.as_deref())
                 }
                 None if all => export_all(&store, timeframe, format, out.as_deref()),
                 None => bail!("name a --symbol, or --all for every series"),
@@ -331,8 +332,15 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
     crate::emit(&out)
 }
 
-fn export(store: &Path, symbol: &str, tf: Timeframe, format: ExportFormat, out: Option<&Path>) -> Result<()> {
+fn export(
+    store: &Path,
+    symbol: &str,
+    tf: Option<Timeframe>,
+    format: ExportFormat,
+    out: Option<&Path>,
+) -> Result<()> {
     let store = Store::open(store)?;
+    let tf = export_timeframe(&store, symbol, tf)?;
     let series = store.series(symbol, tf)?.with_context(|| format!("{symbol} {tf}: not in the store"))?;
     let bars = series.to_bars()?;
     match (format, out) {
@@ -366,6 +374,20 @@ fn export_all(store: &Path, tf: Option<Timeframe>, format: ExportFormat, out: Op
         writeln!(text, "{}: {} bars of {} symbols at {}", t.path.display(), t.rows, t.symbols, t.timeframe)?;
     }
     crate::emit(&text)
+}
+
+/// The timeframe `data export` reads: the one given when the store has it, else the symbol's
+/// only one; an error that lists what the store has for the symbol otherwise.
+fn export_timeframe(store: &Store, symbol: &str, given: Option<Timeframe>) -> Result<Timeframe> {
+    let stored: Vec<Timeframe> =
+        store.list().iter().filter(|s| s.symbol == symbol).map(|s| s.timeframe).collect();
+    match (given, stored.as_slice()) {
+        (Some(tf), _) if stored.contains(&tf) => Ok(tf),
+        (None, [only]) => Ok(*only),
+        (_, []) => bail!("{symbol}: not in the store {} (`tradebot data info` lists it)", store.dir().display()),
+        (Some(tf), _) => bail!("{symbol} {tf}: not in the store; it has {symbol} {}", list_or_nothing(&stored)),
+        (None, _) => bail!("{symbol} has several timeframes ({}): choose one with --timeframe", list_or_nothing(&stored)),
+    }
 }
 
 fn scan(store: &Path, tf: Timeframe, passes: usize) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use ops::backup;
 use ops::disk::human;
@@ -22,9 +22,9 @@ pub enum DbCommand {
         /// Daily copies kept.
         #[arg(long, default_value_t = backup::DEFAULT_KEEP)]
         keep: usize,
-        /// Data directory searched for `*.db`.
-        #[arg(long, env = "TRADEBOT_DATA", default_value = DEFAULT_DATA)]
-        data: PathBuf,
+        /// Data directory searched for `*.db` (`--data` is the old spelling, kept for one release).
+        #[arg(long, alias = "data", env = "TRADEBOT_DATA", default_value = DEFAULT_DATA)]
+        data_dir: PathBuf,
         /// A database outside the data directory (repeatable).
         #[arg(long = "db")]
         extra: Vec<PathBuf>,
@@ -43,8 +43,8 @@ pub enum DbCommand {
 /// Runs a `db` subcommand.
 pub fn run(command: DbCommand) -> Result<()> {
     match command {
-        DbCommand::Backup { to, keep, data, extra } => {
-            let mut databases = if data.is_dir() { backup::discover(&data)? } else { Vec::new() };
+        DbCommand::Backup { to, keep, data_dir, extra } => {
+            let mut databases = if data_dir.is_dir() { backup::discover(&data_dir)? } else { Vec::new() };
             databases.extend(extra);
             let report = backup::backup(&databases, &to, keep, chrono::Utc::now().date_naive())?;
             let mut out = format!("backup {} (integrity check ok for every copy)\n", report.dir.display());
@@ -63,6 +63,10 @@ pub fn run(command: DbCommand) -> Result<()> {
             crate::emit(&out)
         }
         DbCommand::Restore { file, to } => {
+            if !file.is_file() {
+                let what = if file.exists() { "not a file" } else { "no such file" };
+                bail!("{}: {what} (a copy is a file like backups/2026-11-30/live.db)", file.display());
+            }
             let target = to.or_else(|| backup::source_of(&file)).with_context(|| {
                 format!("{}: no backup.json names its database; say where it goes with --to", file.display())
             })?;

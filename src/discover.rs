@@ -25,7 +25,8 @@ pub const DEFAULT_PROMOTED: &str = "data/promoted";
 #[derive(Args)]
 pub struct DiscoverArgs {
     /// Discovery file with a `[discover]` section, e.g. experiments/discover_goog.toml.
-    /// Optional with `--resume` (the run's stored copy is used).
+    /// Optional with `--resume`: the run's stored copy is used, its paths resolved against the
+    /// file's directory as recorded; resuming refuses when the file changed since.
     config: Option<PathBuf>,
     /// Continue a stopped or crashed discovery run from its last checkpoint.
     #[arg(long, value_name = "RUN_ID")]
@@ -54,12 +55,18 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
         (Some(id), config) => {
             let stored =
                 db.run(id)?.with_context(|| format!("there is no run {id} in {}", args.db.display()))?;
-            let base = config.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
-            let mut d = Discovery::parse(&stored.config, &format!("run {id}'s stored config"), base)?;
+            let resumed = crate::resume::resume("discover", id, &stored.config, config.as_deref())?;
+            let mut d = Discovery::parse(&resumed.body, &resumed.name, &resumed.base)?;
+            // The run's provenance hashes the text it stored.
+            d.text = stored.config;
             d.ga.seed = stored.seed;
             d
         }
-        (None, Some(path)) => Discovery::load(path)?,
+        (None, Some(path)) => {
+            let mut d = Discovery::load(path)?;
+            d.text = crate::resume::stored_text(path, &d.text)?;
+            d
+        }
         (None, None) => bail!("give a discovery file, or --resume RUN_ID"),
     };
     if let Some(seed) = args.seed {
@@ -101,7 +108,7 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
     if args.json {
         crate::emit(&serde_json::to_string_pretty(&outcome_json(&outcome, threads))?)
     } else {
-        crate::emit(&outcome_text(&outcome, &spec, threads))
+        crate::emit(&outcome_text(&outcome, &spec, threads, &args.db))
     }
 }
 
@@ -125,7 +132,7 @@ fn outcome_json(o: &DiscoverOutcome, threads: usize) -> serde_json::Value {
     })
 }
 
-fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize) -> String {
+fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize, db: &Path) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -157,7 +164,7 @@ fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize) ->
         );
     }
     if o.ending == Ending::Stopped {
-        let _ = writeln!(out, "stopped; continue with: tradebot discover --resume {}", o.run_id);
+        let _ = writeln!(out, "stopped; continue with: {}", crate::resume::hint("discover", o.run_id, db));
         return out;
     }
     let _ = writeln!(
@@ -319,7 +326,14 @@ pub struct PromoteArgs {
 pub fn promote(args: PromoteArgs) -> Result<()> {
     let mut db = ResearchDb::open(&args.db)?;
     let dir = PromotedDir::new(&args.promoted);
+    let before = dir.current()?.map(|s| s.version);
     let (strategy, set) = discover::promote(&mut db, &dir, args.id, args.allocation)?;
+    if before == Some(set.version) {
+        return crate::emit(&format!(
+            "candidate {} is already promoted as `{}` (allocation {}): the promoted set is unchanged (v{})",
+            args.id, strategy.id, strategy.allocation, set.version
+        ));
+    }
     let recorded = strategy.recorded.as_ref().expect("promotion records the backtest");
     crate::emit(&format!(
         "promoted candidate {} as `{}` (allocation {}): version {} of {} holds {} strategies\nrecorded backtest: {} bars, {} trades, final equity {:.2}, Sharpe {:.2}",

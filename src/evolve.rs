@@ -14,13 +14,14 @@ use experiments::{Experiment, data};
 use serde_json::json;
 
 use crate::progress::GenerationBar;
+use crate::resume;
 
 /// Arguments of `tradebot evolve`.
 #[derive(Args)]
 pub struct EvolveArgs {
     /// Experiment file with an `[evolve]` section, e.g. experiments/mean_reversion_goog_evolve.toml.
-    /// Optional with `--resume` (the run's stored copy is used; relative data paths then
-    /// resolve against the working directory).
+    /// Optional with `--resume`: the run's stored copy is used, its paths resolved against the
+    /// file's directory as recorded; resuming refuses when the file changed since.
     config: Option<PathBuf>,
     /// Continue a stopped or crashed run from its last checkpoint.
     #[arg(long, value_name = "RUN_ID")]
@@ -68,12 +69,15 @@ pub fn run(args: EvolveArgs) -> Result<()> {
         (Some(id), config) => {
             let stored =
                 db.run(id)?.with_context(|| format!("there is no run {id} in {}", args.db.display()))?;
-            let base = config.as_deref().and_then(Path::parent).unwrap_or(Path::new(""));
-            let name = format!("run {id}'s stored config");
-            (Experiment::parse(&stored.config, &name, base)?, stored.seed)
+            let resumed = resume::resume("evolve", id, &stored.config, config.as_deref())?;
+            let mut exp = Experiment::parse(&resumed.body, &resumed.name, &resumed.base)?;
+            // The run's provenance hashes the text it stored.
+            exp.text = stored.config;
+            (exp, stored.seed)
         }
         (None, Some(path)) => {
-            let exp = Experiment::load(path)?;
+            let mut exp = crate::sweep::load_experiment(path)?;
+            exp.text = resume::stored_text(path, &exp.text)?;
             let seed = match (&exp.evolution, args.seed) {
                 (_, Some(seed)) => seed,
                 (Some(e), None) => e.ga.seed,
@@ -184,7 +188,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
         overhead(o) * 100.0
     );
     if o.ending == Ending::Stopped {
-        let _ = writeln!(out, "stopped; continue with: tradebot evolve --resume {}", o.run_id);
+        let _ = writeln!(out, "stopped; continue with: {}", resume::hint("evolve", o.run_id, db));
         return out;
     }
     let Some(w) = &o.winner else {

@@ -11,6 +11,7 @@ mod live;
 mod progress;
 mod regimes;
 mod research;
+mod resume;
 mod runs;
 mod service;
 mod status;
@@ -108,7 +109,45 @@ impl Command {
     }
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", error_report(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A user error as the terminal shows it: the message and its causes, never a backtrace (even
+/// with `RUST_BACKTRACE=1`: backtraces are for panics). A cause whose text the message above
+/// it already ends with (an OS error a library quoted) is not repeated.
+fn error_report(e: &anyhow::Error) -> String {
+    let mut out = format!("Error: {e}");
+    let mut shown = e.to_string();
+    let causes: Vec<String> =
+        e.chain().skip(1).map(|c| c.to_string()).filter(|c| !shown_already(&mut shown, c)).collect();
+    if !causes.is_empty() {
+        out.push_str("\n\nCaused by:");
+        for c in &causes {
+            out.push_str("\n    ");
+            out.push_str(c);
+        }
+    }
+    out
+}
+
+/// Whether `cause` is already part of `shown` (the messages printed so far); adds it when not.
+fn shown_already(shown: &mut String, cause: &str) -> bool {
+    if shown.contains(cause) {
+        return true;
+    }
+    shown.push('\n');
+    shown.push_str(cause);
+    false
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     let service = cli.command.service().map(|(name, health)| service::Service::start(name, &cli.ops, health));
     let outcome = match cli.command {
@@ -160,7 +199,7 @@ fn strategies() -> Result<()> {
     for s in kernel::strategy::registry() {
         writeln!(out, "{:<26} {}", s.name(), s.description())?;
         for spec in s.space().specs() {
-            writeln!(out, "    {:<22} {:?} default {:?}", spec.name, spec.kind, spec.default)?;
+            writeln!(out, "    {:<22} {}, default {}", spec.name, spec.kind, spec.show(spec.default))?;
         }
     }
     emit(&out)

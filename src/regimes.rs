@@ -33,8 +33,9 @@ enum CombineArg {
 #[derive(Args)]
 pub struct RegimesArgs {
     /// Bar store directory.
-    #[arg(long, alias = "store", env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
-    data: PathBuf,
+    /// (`--data` is the old spelling, kept for one release.)
+    #[arg(long, alias = "data", env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
+    store: PathBuf,
     /// Directory of the versioned regime models (`vNNNN.postcard`, `vNNNN.json`, `CURRENT`).
     #[arg(long, env = "TRADEBOT_REGIME_MODELS", default_value = persist::DEFAULT_DIR)]
     models: PathBuf,
@@ -107,7 +108,7 @@ impl RegimesArgs {
 /// Runs `tradebot regimes`.
 pub fn run(args: RegimesArgs) -> Result<()> {
     let rules = args.rules()?;
-    let store = match Store::open(&args.data) {
+    let store = match Store::open(&args.store) {
         Err(StoreError::NotAStore(dir)) => bail!(
             "no bar store at {}: build one with `tradebot data generate` (or `tradebot research`, which builds the default data)",
             dir.display()
@@ -119,7 +120,7 @@ pub fn run(args: RegimesArgs) -> Result<()> {
     if inputs.len() < 2 {
         bail!(
             "{} has {} daily bars of {}: too few for regimes",
-            args.data.display(),
+            args.store.display(),
             inputs.len(),
             selection.market
         );
@@ -132,14 +133,14 @@ pub fn run(args: RegimesArgs) -> Result<()> {
         };
         let (features, outcome) = regimes::train_standard(&inputs, rules, &config)?;
         let mut model = outcome.model;
-        persist::save(&args.models, &mut model)
+        let saved = persist::save_if_changed(&args.models, &mut model)
             .with_context(|| format!("saving the model in {}", args.models.display()))?;
-        (features, Some(model), true)
+        (features, Some(model), if saved.is_some() { Fit::Saved } else { Fit::Unchanged })
     } else {
         let features = FeatureSpec::standard(&inputs, rules).compute(&inputs)?;
         let model = persist::load_latest(&args.models)
             .with_context(|| format!("loading the current model of {}", args.models.display()))?;
-        (features, model, false)
+        (features, model, Fit::Loaded)
     };
     let tomorrow = match &model {
         Some(m) => Some(m.next_day(&inputs).context(
@@ -201,8 +202,19 @@ struct Report<'a> {
     inputs: &'a MarketInputs,
     features: &'a FeatureMatrix,
     model: Option<&'a TrainedModel>,
-    trained: bool,
+    trained: Fit,
     tomorrow: Option<Option<(Regime, [f64; 4])>>,
+}
+
+/// Where the model shown comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    /// The current version, loaded.
+    Loaded,
+    /// Trained now and saved as a new version.
+    Saved,
+    /// Trained now, identical to the current version: nothing written.
+    Unchanged,
 }
 
 impl Report<'_> {
@@ -234,7 +246,7 @@ impl Report<'_> {
             })
         });
         json!({
-            "store": self.args.data.display().to_string(),
+            "store": self.args.store.display().to_string(),
             "market": self.args.market,
             "index": self.args.selection().index,
             "breadth_members": self.inputs.members().len(),
@@ -253,7 +265,8 @@ impl Report<'_> {
             "tomorrow": tomorrow,
             "shares": per_regime(self.shares()),
             "history": spells,
-            "trained": self.trained,
+            "trained": self.trained != Fit::Loaded,
+            "saved": self.trained == Fit::Saved,
             "model": self.model.map(|m| &m.card),
         })
     }
@@ -265,7 +278,7 @@ impl Report<'_> {
         writeln!(
             out,
             "Regimes on {}: {} market, {index_name}, {} breadth members; {} days {} .. {}",
-            self.args.data.display(),
+            self.args.store.display(),
             self.args.market,
             self.inputs.members().len(),
             self.inputs.len(),
@@ -340,9 +353,13 @@ impl Report<'_> {
 }
 
 /// The model's provenance and out-of-sample scores as text.
-fn write_card(out: &mut String, card: &ModelCard, trained: bool, dir: &Path) -> Result<()> {
+fn write_card(out: &mut String, card: &ModelCard, trained: Fit, dir: &Path) -> Result<()> {
     let day = |ts: Timestamp| session_date(ts).to_string();
-    let verb = if trained { "trained and saved" } else { "loaded" };
+    let verb = match trained {
+        Fit::Loaded => "loaded".to_string(),
+        Fit::Saved => "trained and saved".to_string(),
+        Fit::Unchanged => format!("trained: unchanged (v{:04}), nothing written", card.version),
+    };
     let counts: Vec<String> =
         Regime::ALL.iter().zip(card.class_counts).map(|(r, c)| format!("{r} {c}")).collect();
     writeln!(

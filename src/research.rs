@@ -55,7 +55,8 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     let research = match &args.config {
         Some(path) => Research::load(path)?,
         None if Path::new(NIGHTLY_PATH).exists() => Research::load(Path::new(NIGHTLY_PATH))?,
-        None => Research::parse(NIGHTLY, "built-in experiments/nightly.toml")?,
+        // Its paths resolve as the file's would in experiments/.
+        None => Research::parse(NIGHTLY, "built-in experiments/nightly.toml", Path::new("experiments"))?,
     };
     prepare_store(&args.store)?;
     install_stop_handler();

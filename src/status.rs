@@ -32,9 +32,10 @@ pub const LIVE_DB: &str = "data/live.db";
 /// Arguments of `tradebot status`.
 #[derive(Args)]
 pub struct StatusArgs {
-    /// Data directory: every `*.db` in it is listed with its size.
-    #[arg(long, env = "TRADEBOT_DATA", default_value = crate::db::DEFAULT_DATA)]
-    data: PathBuf,
+    /// Data directory: every `*.db` in it is listed with its size (`--data` is the old
+    /// spelling, kept for one release).
+    #[arg(long, alias = "data", env = "TRADEBOT_DATA", default_value = crate::db::DEFAULT_DATA)]
+    data_dir: PathBuf,
     /// Bar store directory.
     #[arg(long, env = "TRADEBOT_STORE", default_value = crate::data::DEFAULT_STORE)]
     store: PathBuf,
@@ -275,7 +276,7 @@ fn disk_use(args: &StatusArgs, ops_args: &OpsArgs, store: Option<&StoreInfo>) ->
         }
     }
     let mut dbs: Vec<PathBuf> =
-        if args.data.is_dir() { ops::backup::discover(&args.data)? } else { Vec::new() };
+        if args.data_dir.is_dir() { ops::backup::discover(&args.data_dir)? } else { Vec::new() };
     for extra in [&args.db, &ops_args.ops_db, &args.live_db] {
         if extra.exists() && !dbs.iter().any(|d| same_file(d, extra)) {
             dbs.push(extra.clone());
@@ -283,7 +284,7 @@ fn disk_use(args: &StatusArgs, ops_args: &OpsArgs, store: Option<&StoreInfo>) ->
     }
     let databases = dbs.iter().map(|d| (d.display().to_string(), disk::database_size(d))).collect();
     let latest_backup = ops::backup::days(&args.backups).ok().and_then(|d| d.last().cloned());
-    let space = disk::space(if args.data.is_dir() { &args.data } else { Path::new(".") });
+    let space = disk::space(if args.data_dir.is_dir() { &args.data_dir } else { Path::new(".") });
     Ok(DiskUse {
         logs_dir: ops_args.log_dir.display().to_string(),
         logs,

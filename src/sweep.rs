@@ -9,11 +9,29 @@ use evolve::run::now_ns;
 use experiments::{Experiment, data, report, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Reads the experiment file at `path`; a discovery file (one with `[discover]`) is refused
+/// with the command that runs it.
+pub fn load_experiment(path: &Path) -> Result<Experiment> {
+    Experiment::load(path).map_err(|e| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let discovery = toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("discover"));
+        if discovery {
+            anyhow::anyhow!(
+                "{} is a discovery file (it has [discover]): run it with `tradebot discover {}`",
+                path.display(),
+                path.display()
+            )
+        } else {
+            e.into()
+        }
+    })
+}
+
 /// Runs the sweep described by `config` with `threads` workers, records it in the research
 /// database at `db`, writes the configured CSV/JSON files and prints the top rows (as JSON
 /// with `json`).
 pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool) -> Result<()> {
-    let exp = Experiment::load(config)?;
+    let exp = load_experiment(config)?;
     let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", config.display()))?;
     let started = now_ns();
     let bar = ProgressBar::new(0).with_style(

@@ -82,7 +82,7 @@ fn headless_chromium_shows_equity_positions_and_the_kill_switch() {
     write_token(&token_file);
     let child = Command::new(env!("CARGO_BIN_EXE_tradebot"))
         .arg("dashboard")
-        .args(["--bind", "127.0.0.1:0", "--data"])
+        .args(["--bind", "127.0.0.1:0", "--live-dir"])
         .arg(&sources.live_dir)
         .arg("--token-file")
         .arg(&token_file)

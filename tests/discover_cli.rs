@@ -34,8 +34,10 @@ fn experiment(dir: &Path) -> String {
             .replace("min_dsr = 0.9", "min_dsr = 0")
             .replace("min_oos_trades = 10", "min_oos_trades = 1")
             .replace("max_drawdown = 0.35", "max_drawdown = 1");
-    std::fs::write(dir.join("discover.toml"), text).unwrap();
-    "discover.toml".into()
+    // Its paths (`../candidates`, `../data/promoted`) are relative to the file.
+    std::fs::create_dir_all(dir.join("experiments")).unwrap();
+    std::fs::write(dir.join("experiments/discover.toml"), text).unwrap();
+    "experiments/discover.toml".into()
 }
 
 #[test]

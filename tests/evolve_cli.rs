@@ -108,6 +108,48 @@ fn a_stopped_run_resumes_to_exactly_the_uninterrupted_result() {
 }
 
 #[test]
+fn the_printed_resume_command_works_from_any_directory_and_an_edited_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // An experiment whose data path is relative to its file, run from the directory above it.
+    std::fs::create_dir_all(d.join("exp")).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/samples/GOOG.csv"), d.join("GOOG.csv")).unwrap();
+    let text = std::fs::read_to_string(EXPERIMENT)
+        .unwrap()
+        .replace("sample = \"GOOG\"", "file = \"../GOOG.csv\"")
+        .replace("population = 32", "population = 10")
+        .replace("generations = 20", "generations = 4");
+    std::fs::write(d.join("exp/e.toml"), &text).unwrap();
+    let run = |cwd: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(cwd).args(args).env_remove("TRADEBOT_DB").output().unwrap()
+    };
+    let stopped = tradebot(d, &["evolve", "exp/e.toml", "--db", "r.db", "--stop-after", "2"]);
+    let stdout = String::from_utf8(stopped.stdout).unwrap();
+    let hint = stdout.split("continue with: ").nth(1).unwrap().lines().next().unwrap().to_string();
+    let db = d.join("r.db");
+    assert_eq!(hint, format!("tradebot evolve --resume 1 --db {}", db.display()));
+
+    // Edited since (commission 0.0005 → 0.001): refused, naming the change, with or without the file.
+    let edited = text.replace("commission_rate = 0.0005", "commission_rate = 0.001");
+    assert_ne!(edited, text);
+    std::fs::write(d.join("exp/e.toml"), &edited).unwrap();
+    for args in [vec!["evolve", "--resume", "1", "--db", "r.db"], vec!["evolve", "--resume", "1", "exp/e.toml", "--db", "r.db"]] {
+        let refused = run(d, &args);
+        assert!(!refused.status.success());
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("changed since run 1 started: account.commission_rate 0.0005 → 0.001"), "{err}");
+    }
+    std::fs::write(d.join("exp/e.toml"), format!("# a comment is not a change\n{text}")).unwrap();
+
+    // The hint as printed, from another directory: the data path still resolves against exp/.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let args: Vec<&str> = hint.split(' ').skip(1).collect();
+    let resumed = run(elsewhere.path(), &args);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(String::from_utf8_lossy(&resumed.stdout).contains("run #1 mean_reversion: 4 generations"));
+}
+
+#[test]
 fn one_thread_and_two_threads_give_the_same_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -33,7 +33,7 @@ fn trains_saves_versions_and_reloads_the_current_model() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     ok(cwd, &["data", "generate", "--symbols", "30", "--years", "8", "--store", "s"]);
-    let first = json(cwd, &["regimes", "--data", "s", "--train", "--json"]);
+    let first = json(cwd, &["regimes", "--store", "s", "--train", "--json"]);
     assert_eq!(first["trained"], true);
     assert_eq!(first["days"], 2011);
     assert_eq!(first["breadth_members"], 30);
@@ -54,11 +54,11 @@ fn trains_saves_versions_and_reloads_the_current_model() {
     }
 
     // Without --train: the saved model, same call and same scores.
-    let loaded = json(cwd, &["regimes", "--data", "s", "--json"]);
+    let loaded = json(cwd, &["regimes", "--store", "s", "--json"]);
     assert_eq!(loaded["trained"], false);
     assert_eq!(loaded["model"], first["model"]);
     assert_eq!(loaded["tomorrow"], first["tomorrow"]);
-    let (text, _) = ok(cwd, &["regimes", "--data", "s", "--history", "3"]);
+    let (text, _) = ok(cwd, &["regimes", "--store", "s", "--history", "3"]);
     assert!(text.contains("Model v0001 (loaded, data/models/regime)"), "{text}");
     assert!(text.contains("History (last 3 of "), "{text}");
     assert!(text.contains("Confusion matrix of the model"), "{text}");
@@ -66,12 +66,15 @@ fn trains_saves_versions_and_reloads_the_current_model() {
         assert!(text.contains(row), "{row}: {text}");
     }
 
-    // Training again on the same data: version 2, same data hash, same scores (deterministic).
+    // Training again on the same data gives the same model (deterministic): no identical
+    // version 2 is written. `--data` is the old spelling of `--store`, kept for one release.
     let second = json(cwd, &["regimes", "--data", "s", "--train", "--json"]);
-    assert_eq!(second["model"]["version"], 2);
-    assert_eq!(fs::read_to_string(models.join("CURRENT")).unwrap(), "v0002\n");
-    assert_eq!(second["model"]["data_hash"], first["model"]["data_hash"]);
-    assert_eq!(second["model"]["evaluation"], first["model"]["evaluation"]);
+    assert_eq!((second["trained"].as_bool(), second["saved"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(second["model"], first["model"], "version 1, same data hash, same scores");
+    assert_eq!(fs::read_to_string(models.join("CURRENT")).unwrap(), "v0001\n");
+    assert!(!models.join("v0002.postcard").exists() && !models.join("v0002.json").exists());
+    let (text, _) = ok(cwd, &["regimes", "--store", "s", "--train"]);
+    assert!(text.contains("Model v0001 (trained: unchanged (v0001), nothing written, data/models/regime)"), "{text}");
 }
 
 #[test]
@@ -79,12 +82,12 @@ fn a_store_without_an_index_uses_realised_volatility() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     ok(cwd, &["data", "samples", "--store", "s"]);
-    let out = tradebot(cwd, &["regimes", "--data", "s"]);
+    let out = tradebot(cwd, &["regimes", "--store", "s"]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("the store has no daily bars for `SPY` (market); daily symbols: GOOG"), "{err}");
     let report =
-        json(cwd, &["regimes", "--data", "s", "--market", "GOOG", "--index", "none", "--train", "--json"]);
+        json(cwd, &["regimes", "--store", "s", "--market", "GOOG", "--index", "none", "--train", "--json"]);
     assert_eq!(report["index"], serde_json::Value::Null);
     assert_eq!(report["days"], 2148);
     assert_eq!(report["today"]["index_close"], serde_json::Value::Null);
@@ -109,14 +112,14 @@ fn a_short_history_warns_and_still_trains() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     ok(cwd, &["data", "generate", "--symbols", "5", "--years", "2", "--seed", "1", "--store", "s"]);
-    let (text, stderr) = ok(cwd, &["regimes", "--data", "s", "--train"]);
+    let (text, stderr) = ok(cwd, &["regimes", "--store", "s", "--train"]);
     assert!(
         stderr.contains("warning: regime `crisis` has only 10 training examples (min_samples_per_regime 30)"),
         "{stderr}"
     );
     assert!(stderr.contains("no out-of-sample scores"), "{stderr}");
     assert!(text.contains("No out-of-sample scores"), "{text}");
-    let (_, quiet) = ok(cwd, &["regimes", "--data", "s", "--train", "--min-samples-per-regime", "5"]);
+    let (_, quiet) = ok(cwd, &["regimes", "--store", "s", "--train", "--min-samples-per-regime", "5"]);
     assert!(!quiet.contains("training examples"), "{quiet}");
 }
 

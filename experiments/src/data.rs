@@ -47,7 +47,11 @@ pub fn load(source: &DataSource) -> Result<MarketData, LoadError> {
         }
         DataSource::Store { dir, symbols, timeframe } => {
             let store = Store::open(dir)?;
-            let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
+            // `symbols = ["all"]` means what `--symbol all` means: every symbol at the timeframe.
+            let symbols: Vec<&str> = match symbols.as_slice() {
+                [all] if all == "all" => store.symbols(*timeframe),
+                some => some.iter().map(String::as_str).collect(),
+            };
             return Ok(MarketData::from_store(&store, &symbols, *timeframe)?);
         }
     };

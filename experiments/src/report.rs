@@ -152,7 +152,7 @@ pub fn table(outcome: &SweepOutcome, n: usize) -> String {
             "{:<8} {:>4}  {:<32} {:>6} {:>12.2} {:>9} {:>8} {:>7.3} {:>7} {:>8} {:>6} {:>6} {:>6}",
             row.symbol.as_deref().unwrap_or("*"),
             row.rank,
-            row.params.to_string(),
+            format!("{:.4}", row.params),
             m.trades,
             m.final_equity,
             pct(Some(m.total_return)),

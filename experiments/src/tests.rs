@@ -159,6 +159,11 @@ fn a_multi_symbol_sweep_ranks_combined_and_per_symbol() {
     let exp = Experiment::parse(&text, "mr.toml", dir.path()).unwrap();
     let bars = data::load(&exp.data).unwrap();
     assert_eq!(bars.symbols().len(), 3);
+    // `symbols = ["all"]` means what `--symbol all` means: every symbol of the store.
+    let all = text.replace(&format!("symbols = {symbols:?}"), "symbols = [\"all\"]");
+    let every = data::load(&Experiment::parse(&all, "mr.toml", dir.path()).unwrap().data).unwrap();
+    assert_eq!(every.symbols().len(), opened.symbols(datasets::Timeframe::Day1).len());
+    assert_eq!(every.symbols().len(), 12 + 16, "12 stocks, 11 sector ETFs, SPY, TLT, GLD, SHY and VIX");
     let out = run(&exp, &bars, Some(2), |_, _| {}).unwrap();
     assert_eq!(out.combinations, 4);
     assert_eq!(out.rows.len(), 4 * 4, "combined plus three symbols alone");

@@ -146,7 +146,8 @@ impl PromotedDir {
     }
 
     /// Commits `strategies` as the next version and makes it current. The set is checked first;
-    /// a set that fails the check is not written.
+    /// a set that fails the check is not written, and neither is one whose strategies equal the
+    /// current set's (no identical versions): the current set is returned unchanged then.
     pub fn commit(
         &self,
         strategies: Vec<PromotedStrategy>,
@@ -155,6 +156,9 @@ impl PromotedDir {
     ) -> Result<PromotedSet, PromotedError> {
         fs::create_dir_all(&self.root).map_err(PromotedError::io(&self.root))?;
         let _lock = self.lock()?;
+        if let Some(current) = self.current()?.filter(|c| c.strategies == strategies) {
+            return Ok(current);
+        }
         let version = self.versions()?.last().map_or(1, |v| v + 1);
         let set =
             PromotedSet { format: FORMAT, version, created_ns: now_ns, note: note.to_string(), strategies };

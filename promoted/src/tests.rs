@@ -150,6 +150,20 @@ fn promote_demote_and_rollback_each_write_a_new_version() {
 }
 
 #[test]
+fn an_identical_set_is_not_written_again() {
+    let data = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path());
+    let first = promoted.promote(sma("a", 10, 20, 0.4, &data), 1).unwrap();
+    let again = promoted.promote(sma("a", 10, 20, 0.4, &data), 2).unwrap();
+    assert_eq!(again, first, "the current set, as it was");
+    assert_eq!(promoted.rollback(1, 3).unwrap().version, 1, "a rollback to the current set");
+    assert_eq!(promoted.versions().unwrap(), [1]);
+    let other = promoted.promote(sma("a", 10, 20, 0.3, &data), 4).unwrap();
+    assert_eq!(other.version, 2, "a changed allocation is a new version");
+}
+
+#[test]
 fn a_crash_between_the_version_file_and_current_overwrites_nothing() {
     let data = goog();
     let dir = tempfile::tempdir().unwrap();

@@ -61,9 +61,7 @@ pub fn save(dir: &Path, model: &mut TrainedModel) -> Result<PathBuf, RegimeError
     fs::create_dir_all(dir).map_err(RegimeError::io(dir))?;
     let version = versions(dir)?.last().map_or(1, |v| v + 1);
     model.card.version = version;
-    let header = Header { format: FORMAT.into(), format_version: FORMAT_VERSION };
-    let mut bytes = postcard::to_stdvec(&header).expect("the header serialises");
-    bytes.extend(postcard::to_stdvec(model).map_err(|e| format_error(&dir.join(model_file(version)), e))?);
+    let bytes = encode(&dir.join(model_file(version)), model)?;
     let card = serde_json::to_vec_pretty(&model.card).expect("the card serialises");
     write_atomic(&dir.join(model_file(version)), &bytes)?;
     write_atomic(&dir.join(format!("v{version:04}.json")), &card)?;
@@ -71,8 +69,33 @@ pub fn save(dir: &Path, model: &mut TrainedModel) -> Result<PathBuf, RegimeError
     Ok(dir.join(model_file(version)))
 }
 
-/// Loads the current model of `dir`; `None` when nothing was ever saved there.
-pub fn load_latest(dir: &Path) -> Result<Option<TrainedModel>, RegimeError> {
+/// Like [`save`], unless `model` equals the current version (same data, same settings, same
+/// forest): then nothing is written, `model.card.version` is set to the current version and
+/// `None` is returned (no identical versions).
+pub fn save_if_changed(dir: &Path, model: &mut TrainedModel) -> Result<Option<PathBuf>, RegimeError> {
+    if let Some(current) = current_version(dir)? {
+        let path = dir.join(model_file(current));
+        let stored = fs::read(&path).map_err(RegimeError::io(&path))?;
+        let before = model.card.version;
+        model.card.version = current;
+        if encode(&path, model)? == stored {
+            return Ok(None);
+        }
+        model.card.version = before;
+    }
+    save(dir, model).map(Some)
+}
+
+/// The model file's bytes: the format header, then the model.
+fn encode(path: &Path, model: &TrainedModel) -> Result<Vec<u8>, RegimeError> {
+    let header = Header { format: FORMAT.into(), format_version: FORMAT_VERSION };
+    let mut bytes = postcard::to_stdvec(&header).expect("the header serialises");
+    bytes.extend(postcard::to_stdvec(model).map_err(|e| format_error(path, e))?);
+    Ok(bytes)
+}
+
+/// The version `CURRENT` names; `None` when nothing was ever saved in `dir`.
+fn current_version(dir: &Path) -> Result<Option<u32>, RegimeError> {
     let pointer = dir.join(CURRENT);
     let text = match fs::read_to_string(&pointer) {
         Ok(t) => t,
@@ -85,7 +108,12 @@ pub fn load_latest(dir: &Path) -> Result<Option<TrainedModel>, RegimeError> {
             reason: format!("`{}` is not a version like v0001", text.trim()),
         }
     })?;
-    load_version(dir, version).map(Some)
+    Ok(Some(version))
+}
+
+/// Loads the current model of `dir`; `None` when nothing was ever saved there.
+pub fn load_latest(dir: &Path) -> Result<Option<TrainedModel>, RegimeError> {
+    current_version(dir)?.map(|version| load_version(dir, version)).transpose()
 }
 
 /// Loads version `version` of `dir`.

@@ -41,6 +41,22 @@ fn saves_versions_and_loads_the_current_one() {
 }
 
 #[test]
+fn an_unchanged_model_is_not_saved_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inputs, _) = common::synthetic(5, 10, 9);
+    let mut first = trained(&inputs);
+    assert_eq!(persist::save_if_changed(dir.path(), &mut first).unwrap(), Some(dir.path().join("v0001.postcard")));
+    let mut same = trained(&inputs);
+    assert_eq!(persist::save_if_changed(dir.path(), &mut same).unwrap(), None, "same data, same model");
+    assert_eq!(same.card.version, 1, "it is version 1");
+    assert_eq!(persist::versions(dir.path()).unwrap(), [1]);
+    let (other_inputs, _) = common::synthetic(5, 10, 10);
+    let mut other = trained(&other_inputs);
+    assert!(persist::save_if_changed(dir.path(), &mut other).unwrap().is_some(), "other data: a new version");
+    assert_eq!((other.card.version, persist::versions(dir.path()).unwrap()), (2, vec![1, 2]));
+}
+
+#[test]
 fn unreadable_files_and_other_data_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path();

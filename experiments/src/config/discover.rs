@@ -8,7 +8,7 @@
 //! sample = "GOOG"                  # or file / store + symbols + timeframe, as for a sweep
 //! [discover]
 //! parsimony = 0.002                # fitness subtracted per tree node
-//! candidates = "candidates"        # candidate files, relative to the working directory
+//! candidates = "candidates"        # candidate files (a path written here: relative to this file)
 //! promoted = "data/promoted"       # the promoted set the correlation gate compares with
 //! cache_mb = 256                   # shared subexpression columns per generation
 //! [discover.gp]                    # gp::GpConfig: tree shapes and mutation mix
@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::{ConfigError, Source};
+use super::resolve;
 use super::evolution::{self as evo, RawValidation};
 use super::raw::{RawAccount, RawData};
 use super::{DataSource, account, data_source};
@@ -108,10 +109,10 @@ pub(crate) struct RawDiscover {
     pub(crate) generations: Option<u32>,
     #[serde(default = "parsimony")]
     parsimony: Spanned<f64>,
-    #[serde(default = "candidates")]
-    candidates: String,
-    #[serde(default = "promoted")]
-    promoted: String,
+    #[serde(default)]
+    candidates: Option<String>,
+    #[serde(default)]
+    promoted: Option<String>,
     #[serde(default = "cache_mb")]
     cache_mb: usize,
     #[serde(default)]
@@ -128,12 +129,6 @@ pub(crate) struct RawDiscover {
 
 fn parsimony() -> Spanned<f64> {
     Spanned::new(0..0, 0.002)
-}
-fn candidates() -> String {
-    "candidates".into()
-}
-fn promoted() -> String {
-    "data/promoted".into()
 }
 fn cache_mb() -> usize {
     256
@@ -164,7 +159,13 @@ pub struct DiscoverSettings {
 }
 
 /// Checks a `[discover]` section, naming the key of the first bad value.
-pub(crate) fn settings(src: &Source<'_>, raw: RawDiscover) -> Result<DiscoverSettings, ConfigError> {
+/// Checks `[discover]`; paths written in it resolve against `base`, the file's directory (the
+/// defaults, `candidates` and `data/promoted`, against the working directory like the CLI's).
+pub(crate) fn settings(
+    src: &Source<'_>,
+    raw: RawDiscover,
+    base: &Path,
+) -> Result<DiscoverSettings, ConfigError> {
     if let Err((key, message)) = raw.gp.check() {
         return Err(src.key_error(&format!("discover.gp.{key}"), message));
     }
@@ -206,8 +207,8 @@ pub(crate) fn settings(src: &Source<'_>, raw: RawDiscover) -> Result<DiscoverSet
         gp: raw.gp,
         parsimony: p,
         gates: raw.gates,
-        candidates: PathBuf::from(raw.candidates),
-        promoted: PathBuf::from(raw.promoted),
+        candidates: raw.candidates.map_or_else(|| PathBuf::from("candidates"), |p| resolve(base, &p)),
+        promoted: raw.promoted.map_or_else(|| PathBuf::from("data/promoted"), |p| resolve(base, &p)),
         cache_bytes: raw.cache_mb << 20,
         novelty: raw.novelty,
         portfolio_weight: raw.portfolio_weight,
@@ -295,7 +296,7 @@ impl Discovery {
         Ok(Discovery {
             name: raw.experiment.name,
             data: data_source(&src, &raw.data, base)?,
-            settings: settings(&src, raw.discover)?,
+            settings: settings(&src, raw.discover, base)?,
             ga: evo::ga(&src, raw.evolve.unwrap_or_default())?,
             fitness: evo::fitness(&src, raw.fitness.unwrap_or_default())?,
             in_sample: validation.in_sample,
@@ -321,7 +322,11 @@ pub struct ResearchDiscover {
 }
 
 /// Checks the research file's `[discover]`; `None` when it is there with `enabled = false`.
-pub(crate) fn research(src: &Source<'_>, raw: RawDiscover) -> Result<Option<ResearchDiscover>, ConfigError> {
+pub(crate) fn research(
+    src: &Source<'_>,
+    raw: RawDiscover,
+    base: &Path,
+) -> Result<Option<ResearchDiscover>, ConfigError> {
     if raw.enabled == Some(false) {
         return Ok(None);
     }
@@ -337,5 +342,5 @@ pub(crate) fn research(src: &Source<'_>, raw: RawDiscover) -> Result<Option<Rese
         return Err(src.key_error("discover.generations", message));
     }
     let (symbols, population, generations) = (raw.symbols.clone(), raw.population, raw.generations);
-    Ok(Some(ResearchDiscover { settings: settings(src, raw)?, symbols, population, generations }))
+    Ok(Some(ResearchDiscover { settings: settings(src, raw, base)?, symbols, population, generations }))
 }

@@ -63,9 +63,9 @@ pub enum Mode {
 /// Where to write results besides the database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
-    /// CSV of every result row (relative to the working directory).
+    /// CSV of every result row (relative to the experiment file's directory).
     pub csv: Option<PathBuf>,
-    /// JSON of every result row (relative to the working directory).
+    /// JSON of every result row (relative to the experiment file's directory).
     pub json: Option<PathBuf>,
     /// Rows per ranking shown on the terminal (and fully evaluated on the fast path).
     pub top: usize,
@@ -124,8 +124,8 @@ impl Experiment {
         Experiment::parse(&text, &file, base)
     }
 
-    /// Validates `text`; `file` names it in errors and `base` is the directory relative data
-    /// paths are resolved against.
+    /// Validates `text`; `file` names it in errors and `base` is the directory every relative
+    /// path in it (`[data]`, `[output]`) is resolved against: the file's own, as Cargo does.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
         let src = Source { file, text };
         let raw: RawExperiment = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
@@ -173,8 +173,8 @@ impl Experiment {
             None => None,
         };
         let output = Output {
-            csv: raw.output.csv.map(PathBuf::from),
-            json: raw.output.json.map(PathBuf::from),
+            csv: raw.output.csv.map(|p| resolve(base, &p)),
+            json: raw.output.json.map(|p| resolve(base, &p)),
             top: raw.output.top,
         };
         Ok(Experiment {
@@ -222,6 +222,24 @@ fn check_grid(src: &Source<'_>, axes: &[Axis], max: u64) -> Result<(), ConfigErr
     }
 }
 
+/// `path` as written in a file whose directory is `base`: relative paths are relative to the
+/// file (as in Cargo manifests), joined and normalised lexically (`experiments/../results` is
+/// `results`); absolute paths stay as they are.
+pub fn resolve(base: &Path, path: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in base.join(path).components() {
+        match part {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+}
+
 pub(crate) fn data_source(
     src: &Source<'_>,
     data: &Spanned<RawData>,
@@ -251,7 +269,7 @@ pub(crate) fn data_source(
         });
     }
     if let Some(file) = &d.file {
-        return Ok(DataSource::File(base.join(file.get_ref())));
+        return Ok(DataSource::File(resolve(base, file.get_ref())));
     }
     let store = d.store.as_ref().expect("exactly one source is set");
     let symbols = d
@@ -267,7 +285,7 @@ pub(crate) fn data_source(
         }
         None => Timeframe::Day1,
     };
-    Ok(DataSource::Store { dir: base.join(store.get_ref()), symbols: symbols.get_ref().clone(), timeframe })
+    Ok(DataSource::Store { dir: resolve(base, store.get_ref()), symbols: symbols.get_ref().clone(), timeframe })
 }
 
 pub(crate) fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRules, f64), ConfigError> {

@@ -276,3 +276,26 @@ fn sizes_past_the_limits_are_refused_with_their_size() {
     let e = err(&EVOLVE.replace("generations = 5", "generations = 4294967295"));
     assert!(e.contains("key `evolve.generations`: must be in 1..=1000000"), "{e}");
 }
+
+#[test]
+fn every_path_in_a_file_is_relative_to_the_file() {
+    let text = format!(
+        "{GOOD}[output]\ncsv = \"../results/t.csv\"\njson = \"/abs/t.json\"\n"
+    );
+    let e = Experiment::parse(&text, "t.toml", Path::new("repo/experiments")).unwrap();
+    assert_eq!(e.output.csv.as_deref(), Some(Path::new("repo/results/t.csv")), "like [data], not the working directory");
+    assert_eq!(e.output.json.as_deref(), Some(Path::new("/abs/t.json")));
+    let file = GOOD.replace("sample = \"GOOG\"", "file = \"./bars/x.csv\"");
+    let e = Experiment::parse(&file, "t.toml", Path::new("repo/experiments")).unwrap();
+    assert!(matches!(&e.data, DataSource::File(p) if p == Path::new("repo/experiments/bars/x.csv")));
+    assert_eq!(resolve(Path::new(""), "../x"), Path::new("../x"), "nothing to pop: kept");
+    assert_eq!(resolve(Path::new("a"), ".."), Path::new("."));
+
+    let research = "[research]\nname = \"n\"\nreport = \"../results/n\"\n[families.sma_cross]\n\
+                    [discover]\ncandidates = \"../cands\"\n";
+    let r = crate::research::Research::parse(research, "n.toml", Path::new("repo/experiments")).unwrap();
+    assert_eq!(r.report.as_deref(), Some(Path::new("repo/results/n")));
+    let d = r.discover.as_ref().unwrap();
+    assert_eq!(d.settings.candidates, Path::new("repo/cands"));
+    assert_eq!(d.settings.promoted, Path::new("data/promoted"), "a default is the CLI's, in the working directory");
+}

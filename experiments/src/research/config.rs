@@ -4,7 +4,7 @@
 //! ```toml
 //! [research]
 //! name = "nightly"
-//! report = "results/nightly"     # writes .md, .html and .json next to each other
+//! report = "../results/nightly"  # .md, .html and .json next to each other (relative to this file)
 //! reference = "SPY"              # the universe is every symbol whose history covers this one's
 //! timeframe = "1Day"             # the universe's bars (a family may override it)
 //!
@@ -36,7 +36,7 @@ use toml::Spanned;
 
 use crate::config::discover::{self, RawDiscover};
 use crate::config::{
-    ConfigError, ResearchDiscover, Source, account, evolution as evo, raw::RawAccount, raw::RawRange,
+    ConfigError, ResearchDiscover, Source, account, evolution as evo, raw::RawAccount, raw::RawRange, resolve,
 };
 use crate::evolution::Validation;
 
@@ -126,11 +126,12 @@ impl Research {
         let file = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Io { file: file.clone(), source })?;
-        Research::parse(&text, &file)
+        Research::parse(&text, &file, path.parent().unwrap_or(Path::new("")))
     }
 
-    /// Validates `text`; `file` names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+    /// Validates `text`; `file` names it in errors and relative paths in it (`report`,
+    /// `[discover] candidates` and `promoted`) resolve against `base`, the file's directory.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
         let src = Source { file, text };
         let raw: RawResearch = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
         let timeframe = |tf: &Option<Spanned<String>>, key: &str| match tf {
@@ -166,7 +167,7 @@ impl Research {
         let (rules, cash) = account(&src, &raw.account)?;
         Ok(Research {
             name: raw.research.name,
-            report: raw.research.report.map(PathBuf::from),
+            report: raw.research.report.map(|p| resolve(base, &p)),
             reference: raw.research.reference.unwrap_or_else(|| "SPY".into()),
             families,
             disabled,
@@ -177,7 +178,7 @@ impl Research {
             rules,
             cash,
             discover: match raw.discover {
-                Some(d) => discover::research(&src, d)?,
+                Some(d) => discover::research(&src, d, base)?,
                 None => None,
             },
             text: text.to_string(),

@@ -99,7 +99,7 @@ impl ParamSpec {
     }
 
     /// The textual form of `value` for this parameter (an option's name for a choice).
-    fn show(&self, value: ParamValue) -> String {
+    pub fn show(&self, value: ParamValue) -> String {
         match (self.kind, value) {
             (ParamKind::Choice(options), ParamValue::Choice(i)) if i < options.len() => {
                 options[i].to_string()
