@@ -143,6 +143,18 @@ pub enum DataCommand {
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
     },
+    /// Take a series out of the store (all its timeframes unless --timeframe is given).
+    Remove {
+        /// Symbol to remove.
+        #[arg(long)]
+        symbol: String,
+        /// Only this timeframe (default: every timeframe, and the symbol's metadata).
+        #[arg(long)]
+        timeframe: Option<String>,
+        /// Bar store directory.
+        #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
+        store: PathBuf,
+    },
 }
 
 /// Export file formats.
@@ -191,17 +203,73 @@ pub fn run(command: DataCommand) -> Result<()> {
                 None => bail!("name a --symbol, or --all for every series"),
             }
         }
-        DataCommand::Verify { store } => {
-            let bars = Store::open(&store)?.verify()?;
-            println!("{}: {bars} bars verified, every file matches its checksum", store.display());
-            Ok(())
-        }
+        DataCommand::Verify { store } => verify(&store),
         DataCommand::Scan { timeframe, passes, store } => scan(&store, timeframe.parse()?, passes),
         DataCommand::Compact { store } => {
-            let done = Writer::open(&store)?.compact_all()?;
-            println!("{}: compacted {}", store.display(), list_or_nothing(&done));
+            let summary = Writer::open(&store)?.compact_all()?;
+            print_warnings(&summary.warnings);
+            println!("{}: compacted {}", store.display(), list_or_nothing(&summary.compacted));
             Ok(())
         }
+        DataCommand::Remove { symbol, timeframe, store } => {
+            let timeframe = timeframe.map(|t| t.parse::<Timeframe>()).transpose()?;
+            let mut writer = Writer::open(&store)?;
+            let removed = writer.remove(&symbol, timeframe)?;
+            let summary = writer.commit()?;
+            print_warnings(&summary.warnings);
+            println!("{}: removed {symbol} {}", store.display(), list_or_nothing(&removed));
+            Ok(())
+        }
+    }
+}
+
+/// `data verify`: checksums and bar checks (errors), then every file the manifest does not
+/// account for (an error too: the manifest may be damaged, and those files may hold data).
+fn verify(store: &Path) -> Result<()> {
+    let report = Store::open(store)?.verify()?;
+    for file in &report.retired {
+        eprintln!("note: {}: superseded, deleted once no reader has the store open", file.display());
+    }
+    if !report.orphans.is_empty() {
+        eprintln!(
+            "note: {} file(s) in {}: segments an earlier write found unreferenced and moved aside",
+            report.orphans.len(),
+            store.join("orphans").display()
+        );
+    }
+    let mut problems = String::new();
+    for file in &report.unaccounted {
+        writeln!(problems, "  {}: not in the manifest", file.display())?;
+    }
+    if let Some((generation, highest)) = report.generation_behind {
+        writeln!(
+            problems,
+            "  MANIFEST.json: generation {generation} is behind its own segment files (up to {highest:06})"
+        )?;
+    }
+    if !report.is_clean() {
+        bail!(
+            "{}: {} bars in {} files verified, but the manifest does not account for the store:\n{problems}\
+             the manifest may be damaged; no data has been removed (the next write moves unlisted \
+             segments to orphans/, never deletes them)",
+            store.display(),
+            report.bars,
+            report.files
+        );
+    }
+    println!(
+        "{}: {} bars verified, {} files match their checksums, no other files",
+        store.display(),
+        report.bars,
+        report.files
+    );
+    Ok(())
+}
+
+/// Prints post-commit warnings (the write itself succeeded).
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
     }
 }
 
@@ -236,6 +304,7 @@ fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<
 }
 
 fn print_import(report: &ImportReport, json: bool) -> Result<()> {
+    print_warnings(&report.warnings);
     if json {
         return crate::emit(&serde_json::to_string_pretty(report)?);
     }

@@ -140,8 +140,14 @@ fn prepare_store(store: &Path) -> Result<()> {
         }
         Err(e) => Err(e.into()),
         Ok(opened) => {
-            let files = opened.verify().with_context(|| format!("verifying {}", store.display()))?;
-            note(&format!("{}: verified ({files} bars re-checked)", store.display()));
+            let report = opened.verify().with_context(|| format!("verifying {}", store.display()))?;
+            for file in &report.unaccounted {
+                note(&format!(
+                    "warning: {}: not in the store's manifest (see `tradebot data verify`)",
+                    file.display()
+                ));
+            }
+            note(&format!("{}: verified ({} bars re-checked)", store.display(), report.bars));
             Ok(())
         }
     }

@@ -120,6 +120,50 @@ fn bad_input_names_file_line_and_field_and_leaves_the_store_unchanged() {
 }
 
 #[test]
+fn data_remove_and_symbol_errors_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    ok(cwd, &["data", "import", &sample("BTCUSD.csv"), &sample("EURUSD.csv"), "--store", "s"]);
+    let err = failing(cwd, &["data", "import", &sample("GOOG.csv"), "--symbol", "", "--store", "s"]);
+    assert!(err.contains("symbol \"\": a symbol cannot be empty"), "{err}");
+    let err = failing(cwd, &["data", "import", &sample("GOOG.csv"), "--symbol", "a,b", "--store", "s"]);
+    assert!(err.contains("',' is not allowed in a symbol"), "{err}");
+
+    let out = ok(cwd, &["data", "remove", "--symbol", "BTCUSD", "--store", "s"]);
+    assert!(out.contains("removed BTCUSD 1Month"), "{out}");
+    let symbols: Vec<String> = info(cwd, "s")["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["symbol"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(symbols, ["EURUSD"]);
+    let err = failing(cwd, &["data", "remove", "--symbol", "BTCUSD", "--store", "s"]);
+    assert!(err.contains("BTCUSD: not in the store"), "{err}");
+    ok(cwd, &["data", "verify", "--store", "s"]);
+}
+
+#[test]
+fn verify_fails_on_files_the_manifest_does_not_account_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    ok(cwd, &["data", "import", &sample("GOOG.csv"), "--store", "s"]);
+    let path = cwd.join("s/MANIFEST.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    manifest["segments"] = serde_json::json!([]);
+    fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let err = failing(cwd, &["data", "verify", "--store", "s"]);
+    assert!(err.contains("000001-1Day.arrow: not in the manifest"), "{err}");
+    assert!(err.contains("no data has been removed"), "{err}");
+    // The next import keeps GOOG's file, in orphans/, and says so.
+    let out = tradebot(cwd, &["data", "import", &sample("EURUSD.csv"), "--store", "s"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: segments/000001-1Day.arrow is not in the manifest"), "{stderr}");
+    assert!(cwd.join("s/orphans/000001-1Day.arrow").exists());
+}
+
+#[test]
 fn generate_is_deterministic_and_verifiable() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();

@@ -10,6 +10,7 @@ pub mod fsio;
 pub mod ingest;
 pub mod ops;
 pub mod store;
+pub mod symbol;
 pub mod synth;
 pub mod time;
 

@@ -312,7 +312,7 @@ fn random_bytes_never_panic_and_name_the_file() {
             for sym in store.symbols(Timeframe::Day1) {
                 store.series(sym, Timeframe::Day1)?;
             }
-            store.verify()
+            store.verify().map(|r| r.bars)
         });
         let err = outcome.expect_err("a flipped byte must be detected");
         assert!(err.to_string().contains("000001-1Day.arrow"), "byte {pos}: {err}");
@@ -331,7 +331,171 @@ fn a_corrupt_manifest_is_reported_by_name() {
 #[test]
 fn verify_counts_every_bar_of_a_healthy_store() {
     let (dir, _) = single_segment_store();
-    assert_eq!(Store::open(dir.path()).unwrap().verify().unwrap(), 20 * 200);
+    let report = Store::open(dir.path()).unwrap().verify().unwrap();
+    assert_eq!((report.bars, report.files), (20 * 200, 1));
+    assert!(report.is_clean(), "{report:?}");
+}
+
+/// Rewrites MANIFEST.json through its JSON (as a damaged or hand-edited manifest would be).
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("MANIFEST.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    edit(&mut json);
+    fs::write(&path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+}
+
+fn segment_files(dir: &Path, sub: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir.join(sub))
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_rewound_generation_never_overwrites_a_live_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let goog = walk(300, 0, 1, false);
+    write_all(dir.path(), &[("GOOG", Timeframe::Day1, &goog)], WriteMode::Append);
+    edit_manifest(dir.path(), |m| m["generation"] = 0.into());
+    let report = Store::open(dir.path()).unwrap().verify().unwrap();
+    assert_eq!(report.generation_behind, Some((0, 1)), "verify reports the rewound manifest");
+    assert!(!report.is_clean());
+
+    let aapl = walk(10, 0, 2, false);
+    write_all(dir.path(), &[("AAPL", Timeframe::Day1, &aapl)], WriteMode::Append);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(read(&store, "GOOG", Timeframe::Day1), goog, "GOOG's bars survive");
+    assert_eq!(read(&store, "AAPL", Timeframe::Day1), aapl);
+    assert_eq!(segment_files(dir.path(), "segments"), ["000001-1Day.arrow", "000002-1Day.arrow"]);
+    assert!(store.verify().unwrap().is_clean());
+}
+
+#[test]
+fn an_emptied_manifest_is_reported_and_its_segments_are_moved_to_orphans_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (walk(200, 0, 1, false), walk(10, 0, 2, false), walk(10, 0, 3, false));
+    for (sym, bars) in [("A", &a), ("B", &b), ("C", &c)] {
+        write_all(dir.path(), &[(sym, Timeframe::Day1, bars)], WriteMode::Append);
+    }
+    let files = segment_files(dir.path(), "segments");
+    assert_eq!(files.len(), 3);
+    let bytes: Vec<Vec<u8>> =
+        files.iter().map(|f| fs::read(dir.path().join("segments").join(f)).unwrap()).collect();
+    edit_manifest(dir.path(), |m| m["segments"] = serde_json::json!([]));
+
+    let report = Store::open(dir.path()).unwrap().verify().unwrap();
+    assert_eq!(report.bars, 0);
+    let unaccounted: Vec<_> = report.unaccounted.iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+    assert_eq!(unaccounted, files.iter().map(std::ffi::OsString::from).collect::<Vec<_>>());
+
+    let d = walk(5, 0, 4, false);
+    let summary = write_all(dir.path(), &[("D", Timeframe::Day1, &d)], WriteMode::Append);
+    assert_eq!(summary.warnings.len(), 3, "{:?}", summary.warnings);
+    assert!(summary.warnings.iter().all(|w| w.contains("moved to orphans/")), "{:?}", summary.warnings);
+    assert_eq!(segment_files(dir.path(), "orphans"), files, "every unreferenced segment kept");
+    for (f, b) in files.iter().zip(&bytes) {
+        assert_eq!(&fs::read(dir.path().join("orphans").join(f)).unwrap(), b);
+    }
+    assert_eq!(segment_files(dir.path(), "segments"), ["000004-1Day.arrow"], "numbered past the orphans");
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(read(&store, "D", Timeframe::Day1), d);
+    let report = store.verify().unwrap();
+    assert!(report.is_clean() && report.orphans.len() == 3, "{report:?}");
+}
+
+#[test]
+fn a_reader_keeps_its_segments_through_a_replacing_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = walk(100, 0, 1, false);
+    write_all(dir.path(), &[("GOOG", Timeframe::Day1, &old)], WriteMode::Append);
+    let reader = Store::open(dir.path()).unwrap();
+
+    let new = walk(80, 0, 2, false);
+    let summary = write_all(dir.path(), &[("GOOG", Timeframe::Day1, &new)], WriteMode::Replace);
+    assert_eq!(summary.compacted, [Timeframe::Day1]);
+    // The reader's generation is intact on disk: it reads and re-hashes every file.
+    assert_eq!(read(&reader, "GOOG", Timeframe::Day1), old);
+    assert_eq!(reader.verify().unwrap().bars, 100);
+    let retired = Store::open(dir.path()).unwrap().manifest().retired.clone();
+    assert_eq!(retired, ["segments/000001-1Day.arrow", "segments/000002-1Day.arrow"]);
+    drop(reader);
+
+    // With no reader left, the next writer deletes the retired files.
+    let other = walk(5, 0, 3, false);
+    write_all(dir.path(), &[("AAPL", Timeframe::Day1, &other)], WriteMode::Append);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.manifest().retired.is_empty());
+    assert_eq!(segment_files(dir.path(), "segments"), ["000003-1Day-c.arrow", "000004-1Day.arrow"]);
+    assert_eq!(read(&store, "GOOG", Timeframe::Day1), new);
+    assert!(store.verify().unwrap().is_clean());
+}
+
+#[test]
+fn readers_never_see_missing_files_while_replacing_imports_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), &[("GOOG", Timeframe::Day1, &walk(300, 0, 0, false))], WriteMode::Append);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                let store = Store::open(dir.path()).expect("open during compaction");
+                store.verify().expect("verify during compaction");
+                reads += 1;
+            }
+            reads
+        });
+        for i in 1..=12 {
+            let bars = walk(300, 0, i, false);
+            write_all(dir.path(), &[("GOOG", Timeframe::Day1, &bars)], WriteMode::Replace);
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+    });
+}
+
+#[test]
+fn remove_takes_a_series_out_and_refuses_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, m) = (walk(50, 0, 1, false), walk(50, 0, 2, false), walk(30, 0, 3, false));
+    write_all(
+        dir.path(),
+        &[("A", Timeframe::Day1, &a), ("B", Timeframe::Day1, &b), ("A", Timeframe::Hour1, &m)],
+        WriteMode::Append,
+    );
+    let mut w = Writer::open(dir.path()).unwrap();
+    assert_eq!(w.remove("A", Some(Timeframe::Day1)).unwrap(), [Timeframe::Day1]);
+    assert_eq!(w.commit().unwrap().removed, 1);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.symbols(Timeframe::Day1), ["B"]);
+    assert_eq!(read(&store, "A", Timeframe::Hour1), m);
+    assert!(store.meta("A").is_some());
+    drop(store);
+
+    let mut w = Writer::open(dir.path()).unwrap();
+    assert_eq!(w.remove("A", None).unwrap(), [Timeframe::Hour1]);
+    let err = w.remove("ZZZ", None).unwrap_err();
+    assert_eq!(err.to_string(), "ZZZ: not in the store");
+    w.commit().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.meta("A").is_none());
+    assert!(store.symbols(Timeframe::Hour1).is_empty());
+    assert_eq!(read(&store, "B", Timeframe::Day1), b);
+    assert!(store.verify().unwrap().is_clean());
+    assert_eq!(segment_files(dir.path(), "segments").len(), 1, "only B's compacted segment is left");
+}
+
+#[test]
+fn the_writer_refuses_symbols_that_are_not_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let bars = walk(5, 0, 1, false);
+    for bad in ["", "a,b", "A\nB", &"X".repeat(1000)] {
+        let mut w = Writer::open(dir.path()).unwrap();
+        let err = w.write(bad, Timeframe::Day1, &bars, WriteMode::Append).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidSymbol { .. }), "{err}");
+        assert!(err.to_string().len() < 200, "{err}");
+    }
 }
 
 #[test]

@@ -66,6 +66,15 @@ pub enum BackupError {
     /// an error chain does not print it twice).
     #[error("refusing to restore: {0}; stop the service first")]
     Locked(LockError),
+    /// Writing the backup into its destination failed (a full disk, a damaged copy, …); the
+    /// partial copy was removed and the sources are untouched.
+    #[error("backup to {} failed, partial copy removed (the databases backed up are unchanged): {source}", dest.display())]
+    Destination {
+        /// The backup directory given (`--to`).
+        dest: PathBuf,
+        /// What failed.
+        source: Box<BackupError>,
+    },
     /// Two databases would be copied to the same file name.
     #[error("two databases are named {0}; back them up to different directories")]
     SameName(String),
@@ -149,7 +158,9 @@ fn copy_database(source: &Path, target: &Path) -> Result<u64, BackupError> {
         // All pages in one step (-1): one read transaction, hence one snapshot. (rusqlite's
         // `run_to_completion` only takes positive page counts.)
         loop {
-            match backup.step(-1).map_err(sqlite(source))? {
+            // A step fails on the copy's side (a full destination: SQLITE_FULL), so the error
+            // names the copy, not the healthy source.
+            match backup.step(-1).map_err(sqlite(target))? {
                 StepResult::Done => break,
                 _ if std::time::Instant::now() >= deadline => {
                     return Err(sqlite(source)(rusqlite::Error::SqliteFailure(
@@ -185,21 +196,22 @@ pub fn backup(
         fs::remove_dir_all(&partial).map_err(FsError::at(&partial))?;
     }
     fs::create_dir(&partial).map_err(FsError::at(&partial))?;
-    let mut copies: Vec<Copy> = Vec::new();
-    for source in databases {
-        let file = source.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        if copies.iter().any(|c| c.file == file) {
-            return Err(BackupError::SameName(file));
+    let copied = copy_all(databases, &partial);
+    let copies = match copied {
+        Ok(copies) => copies,
+        Err(e) => {
+            // Never leave a half-written day behind (it keeps a full disk full).
+            let _ = fs::remove_dir_all(&partial);
+            return Err(BackupError::Destination { dest: to.to_path_buf(), source: Box::new(e) });
         }
-        let target = partial.join(&file);
-        let bytes = copy_database(source, &target)?;
-        integrity_check(&target)?;
-        copies.push(Copy { source: source.clone(), file, bytes });
-    }
+    };
     let dir = to.join(&name);
     let mut report = BackupReport { dir: dir.clone(), time_ns: now_ns(), copies, pruned: Vec::new() };
     let manifest = serde_json::to_vec_pretty(&report).expect("a backup report serialises");
-    write_atomic(&partial.join(MANIFEST), &manifest)?;
+    if let Err(e) = write_atomic(&partial.join(MANIFEST), &manifest) {
+        let _ = fs::remove_dir_all(&partial);
+        return Err(BackupError::Destination { dest: to.to_path_buf(), source: Box::new(e.into()) });
+    }
     if dir.exists() {
         let old = to.join(format!(".{name}.old"));
         fs::rename(&dir, &old).map_err(FsError::at(&dir))?;
@@ -211,6 +223,22 @@ pub fn backup(
     sync_dir(to)?;
     report.pruned = prune(to, keep)?;
     Ok(report)
+}
+
+/// Copies and checks every database into `partial`.
+fn copy_all(databases: &[PathBuf], partial: &Path) -> Result<Vec<Copy>, BackupError> {
+    let mut copies: Vec<Copy> = Vec::new();
+    for source in databases {
+        let file = source.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        if copies.iter().any(|c| c.file == file) {
+            return Err(BackupError::SameName(file));
+        }
+        let target = partial.join(&file);
+        let bytes = copy_database(source, &target)?;
+        integrity_check(&target)?;
+        copies.push(Copy { source: source.clone(), file, bytes });
+    }
+    Ok(copies)
 }
 
 /// The day directories (`YYYY-MM-DD`) in `to`, oldest first.

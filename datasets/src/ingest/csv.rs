@@ -154,18 +154,33 @@ impl<'a> Sink<'a> {
 
 /// Parses CSV text (BOM already stripped) into one series per symbol, in order of first appearance.
 pub(super) fn parse_csv(file: &str, text: &str, tz: Option<Tz>) -> Result<Vec<Collected>, IngestError> {
+    let last = text.split('\n').count();
     let mut lines = text
         .split('\n')
         .enumerate()
         .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
-        .filter(|(_, line)| !line.trim_ascii().is_empty());
-    let Some((header_line, header)) = lines.next() else {
+        .filter(|(_, line)| !line.trim_ascii().is_empty())
+        .map(|(line, row)| {
+            if row.len() > super::MAX_LINE_BYTES {
+                let (file, bytes, max) = (file.to_string(), row.len(), super::MAX_LINE_BYTES);
+                return Err(IngestError::LineTooLong { file, line, bytes, max });
+            }
+            Ok((line, row))
+        });
+    let Some((header_line, header)) = lines.next().transpose()? else {
         return Err(IngestError::Empty { file: file.to_string() });
     };
     let layout = Layout::from_header(Site { file, line: header_line }, header)?;
     let mut sink = Sink { series: Vec::new(), by_symbol: HashMap::new(), last: None };
     let mut fields: Vec<&str> = Vec::with_capacity(layout.width);
-    for (line, row) in lines {
+    for next in lines {
+        let (line, row) = next?;
+        // The last piece of the split has no newline after it: the file ends there. Only a
+        // row that ends in a closing quote is known to be whole; anything else may be a value
+        // cut short by truncation (`2336` of `2336500`).
+        if line == last && !row.trim_ascii_end().ends_with('"') {
+            return Err(IngestError::Truncated { file: file.to_string(), line });
+        }
         let site = Site { file, line };
         fields.clear();
         fields.extend(row.split(',').map(clean));

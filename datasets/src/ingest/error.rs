@@ -146,6 +146,43 @@ pub enum IngestError {
         /// How many symbols the file holds.
         count: usize,
     },
+    /// A symbol (from the data, a JSON key, the caller or the file name) that is not a valid
+    /// name; see [`crate::symbol`].
+    #[error("{file}{}: symbol {}: {error}", line.map(|l| format!(":{l}")).unwrap_or_default(), crate::symbol::quoted_for_error(symbol))]
+    InvalidSymbol {
+        /// File name as given.
+        file: String,
+        /// Line of the value, for a CSV symbol column.
+        line: Option<usize>,
+        /// The rejected symbol.
+        symbol: String,
+        /// Why.
+        error: crate::symbol::SymbolError,
+    },
+    /// A CSV line longer than any bar row can be: refused before it is split.
+    #[error("{file}:{line}: line is {bytes} bytes long; a bar row is at most {max} bytes")]
+    LineTooLong {
+        /// File name as given.
+        file: String,
+        /// The line.
+        line: usize,
+        /// Its length.
+        bytes: usize,
+        /// The limit, [`super::MAX_LINE_BYTES`].
+        max: usize,
+    },
+    /// The file ends inside a row (no newline after the last line, and the line does not end
+    /// cleanly): the file looks truncated, and the row's last value may be cut short.
+    #[error(
+        "{file}:{line}: the file ends in the middle of this row (no newline after it), so it looks \
+         truncated and its last value may be cut short; if the row is complete, end the file with a newline"
+    )]
+    Truncated {
+        /// File name as given.
+        file: String,
+        /// The unterminated last line.
+        line: usize,
+    },
     /// No symbol option, no symbol in the data and no usable file name.
     #[error("{file}: no symbol in the data or the file name; pass one explicitly")]
     NoSymbol {

@@ -24,7 +24,12 @@
 //!   (below 1e17) or nanoseconds; below 1e8 it is rejected as ambiguous (`20040819`).
 //!
 //! Symbol: [`ImportOptions::symbol`], else the `symbol` column / Alpaca key, else the file
-//! stem upper-cased (`GOOG.csv` → `GOOG`). Timeframe: [`ImportOptions::timeframe`], else
+//! stem upper-cased (`GOOG.csv` → `GOOG`); whatever its source, it must pass
+//! [`crate::symbol::validate_symbol`].
+//!
+//! Robustness: a CSV line longer than [`MAX_LINE_BYTES`] is refused before it is split, and a
+//! CSV whose last line has no newline is accepted only if that line ends cleanly (in a closing
+//! quote); otherwise the file looks truncated mid-value and is refused naming the line. Timeframe: [`ImportOptions::timeframe`], else
 //! inferred by [`infer_timeframe`] from the longest series (one timeframe per file).
 
 mod alpaca;
@@ -46,6 +51,9 @@ pub use write::write_csv;
 
 use crate::bars::Bars;
 use crate::time::Timeframe;
+
+/// Longest CSV line accepted: far more than any bar row (nine short fields) or header needs.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// What the caller knows about a file; every field overrides what ingest would work out.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -126,6 +134,12 @@ fn resolve(
                 .or(c.symbol)
                 .or_else(|| stem.map(str::to_uppercase))
                 .ok_or_else(|| IngestError::NoSymbol { file: file.to_string() })?;
+            crate::symbol::validate_symbol(&symbol).map_err(|error| IngestError::InvalidSymbol {
+                file: file.to_string(),
+                line: None,
+                symbol: symbol.clone(),
+                error,
+            })?;
             Ok(ParsedSeries { symbol, timeframe, bars: c.bars })
         })
         .collect()

@@ -280,7 +280,7 @@ fn header_and_file_level_errors() {
     let err = parse_bytes("x.csv", text.as_bytes(), &opts).unwrap_err();
     assert_eq!(err.to_string(), "x.csv: holds 2 symbols, so the symbol option `C` cannot name it");
     let text = "symbol,timestamp,open,high,low,close,volume\n,2021-02-01,1,1,1,1,1\n";
-    assert_eq!(error("x.csv", text), "x.csv:2: field `symbol`: cannot parse `` as a non-empty symbol");
+    assert_eq!(error("x.csv", text), "x.csv:2: symbol \"\": a symbol cannot be empty");
     let err = parse_bytes(
         "",
         b"t,o,h,l,c,v\n2021-02-01,1,1,1,1,1\n",
@@ -439,4 +439,91 @@ fn csv_throughput() {
         data.len() / 1_000_000,
         rows as f64 / best / 1e6
     );
+}
+
+#[test]
+fn a_csv_cut_short_in_its_last_row_is_refused_naming_the_line() {
+    let whole = "timestamp,open,high,low,close,volume\n\
+                 2021-01-04,1,2,0.5,1.5,2336500\n2021-01-05,1.5,2,1,2,2336500\n";
+    assert_eq!(parse("X.csv", whole)[0].bars.volume(), &[2336500.0, 2336500.0]);
+    let cut = &whole[..whole.len() - 4]; // "…,2336" : a plausible but wrong volume
+    assert_eq!(
+        error("X.csv", cut),
+        "X.csv:3: the file ends in the middle of this row (no newline after it), so it looks truncated \
+         and its last value may be cut short; if the row is complete, end the file with a newline"
+    );
+    // CRLF files, trailing blank lines and a row that ends in a closing quote end cleanly.
+    assert_eq!(parse("X.csv", &whole.replace('\n', "\r\n"))[0].bars.len(), 2);
+    assert_eq!(parse("X.csv", &format!("{whole}\n  "))[0].bars.len(), 2);
+    let quoted = format!("{whole}2021-01-06,2,2,1,2,\"2336500\"");
+    assert_eq!(parse("X.csv", &quoted)[0].bars.volume(), &[2336500.0; 3]);
+}
+
+#[test]
+fn an_overlong_line_is_refused_before_it_is_split() {
+    let commas = ",".repeat(4 * MAX_LINE_BYTES);
+    let text = format!("timestamp,open,high,low,close,volume\n2021-01-04,1,2,0.5,1.5,1\n{commas}\n");
+    let started = std::time::Instant::now();
+    let err = parse_bytes("X.csv", text.as_bytes(), &ImportOptions::default()).unwrap_err();
+    assert!(matches!(err, IngestError::LineTooLong { line: 3, bytes: 262_144, max: 65_536, .. }), "{err}");
+    assert_eq!(err.to_string(), "X.csv:3: line is 262144 bytes long; a bar row is at most 65536 bytes");
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    let header = format!("timestamp,open,high,low,close,volume,{commas}\n");
+    assert!(matches!(error_of("X.csv", &header), IngestError::LineTooLong { line: 1, .. }));
+}
+
+fn error_of(name: &str, text: &str) -> IngestError {
+    parse_bytes(name, text.as_bytes(), &ImportOptions::default()).unwrap_err()
+}
+
+#[test]
+fn one_symbol_validator_for_every_entry_point() {
+    let bar = r#"{"t":"2021-02-01T05:00:00Z","o":1,"h":1,"l":1,"c":1,"v":0}"#;
+    let day = ImportOptions { timeframe: Some(Timeframe::Day1), ..Default::default() };
+    let csv_row =
+        |sym: &str| format!("timestamp,open,high,low,close,volume,symbol\n2021-01-04,1,1,1,1,1,{sym}\n");
+    let huge = "S".repeat(100_000);
+    let cases: Vec<(&str, String, ImportOptions, &str)> = vec![
+        (
+            "x.json",
+            format!(r#"{{"bars":[{bar}],"symbol":""}}"#),
+            day.clone(),
+            "x.json: symbol \"\": a symbol cannot be empty",
+        ),
+        (
+            "x.json",
+            format!(r#"{{"bars":[{bar}],"symbol":"{huge}"}}"#),
+            day.clone(),
+            "a symbol is at most 32 bytes, this one is 100000",
+        ),
+        ("x.json", format!(r#"{{"bars":{{"":[{bar}]}}}}"#), day.clone(), "a symbol cannot be empty"),
+        ("x.json", format!(r#"{{"bars":{{"a,b":[{bar}]}}}}"#), day.clone(), "',' is not allowed in a symbol"),
+        (
+            "x.json",
+            format!(r#"{{"bars":[{bar}],"symbol":"A\u0007"}}"#),
+            day.clone(),
+            "'\\u{7}' is not allowed",
+        ),
+        ("x.csv", csv_row("A\u{1}B"), day.clone(), "x.csv:2: symbol \"A\\u{1}B\": '\\u{1}' is not allowed"),
+        ("x.csv", csv_row("\"\""), day.clone(), "x.csv:2: symbol \"\": a symbol cannot be empty"),
+        (
+            "x.csv",
+            csv_row("A").replace(",symbol", "").replace(",A", ""),
+            ImportOptions { symbol: Some(String::new()), ..day.clone() },
+            "a symbol cannot be empty",
+        ),
+        (
+            "my data.csv",
+            csv_row("A").replace(",symbol", "").replace(",A", ""),
+            day.clone(),
+            "symbol \"MY DATA\": ' ' is not allowed",
+        ),
+    ];
+    for (name, text, opts, expected) in cases {
+        let err = parse_bytes(name, text.as_bytes(), &opts).unwrap_err();
+        assert!(matches!(err, IngestError::InvalidSymbol { .. }), "{name}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains(expected), "{name}: {msg}");
+        assert!(msg.len() < 300, "a long symbol is shortened in the message: {msg}");
+    }
 }

@@ -21,7 +21,7 @@ impl Site<'_> {
             file: self.file.to_string(),
             line: self.line,
             field,
-            value: value.to_string(),
+            value: shorten(value),
             expected,
         }
     }
@@ -51,16 +51,30 @@ impl Site<'_> {
         parse_timestamp(value, tz, prev).map_err(|problem| IngestError::Timestamp {
             file: self.file.to_string(),
             line: self.line,
-            value: value.to_string(),
+            value: shorten(value),
             problem,
         })
     }
 
-    /// A non-empty symbol.
+    /// A symbol, checked by [`crate::symbol::validate_symbol`].
     pub fn symbol(self, value: &str) -> Result<&str, IngestError> {
-        if value.is_empty() {
-            return Err(self.parse_error("symbol", value, "a non-empty symbol"));
-        }
+        crate::symbol::validate_symbol(value).map_err(|error| IngestError::InvalidSymbol {
+            file: self.file.to_string(),
+            line: Some(self.line),
+            symbol: value.to_string(),
+            error,
+        })?;
         Ok(value)
     }
+}
+
+/// `value` as an error message shows it: at most 64 bytes, so a megabyte-long field does
+/// not become a megabyte-long message.
+fn shorten(value: &str) -> String {
+    const SHOWN: usize = 64;
+    if value.len() <= SHOWN {
+        return value.to_string();
+    }
+    let end = (0..=SHOWN).rev().find(|&i| value.is_char_boundary(i)).unwrap_or(0);
+    format!("{}… ({} bytes)", &value[..end], value.len())
 }

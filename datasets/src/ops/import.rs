@@ -56,6 +56,9 @@ pub struct ImportReport {
     pub rows_unchanged: u64,
     /// Timeframes compacted by the write.
     pub compacted: Vec<Timeframe>,
+    /// Problems after the commit (e.g. "committed; compaction deferred: …"): the import is
+    /// committed, these only need attention.
+    pub warnings: Vec<String>,
 }
 
 /// Parses every file, then writes all series in one transaction (`Replace` re-writes a
@@ -143,6 +146,12 @@ fn write_parsed(
             first_missing,
         });
     }
-    let WriteSummary { rows, unchanged_rows, compacted, .. } = writer.commit()?;
-    Ok(ImportReport { series: reports, rows_written: rows, rows_unchanged: unchanged_rows, compacted })
+    let WriteSummary { rows, unchanged_rows, compacted, warnings, .. } = writer.commit()?;
+    Ok(ImportReport {
+        series: reports,
+        rows_written: rows,
+        rows_unchanged: unchanged_rows,
+        compacted,
+        warnings,
+    })
 }

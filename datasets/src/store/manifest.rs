@@ -50,6 +50,10 @@ pub struct Manifest {
     pub segments: Vec<SegmentEntry>,
     /// Metadata per symbol, keyed by symbol (sorted, so the file is deterministic).
     pub symbols: BTreeMap<String, SymbolMeta>,
+    /// Segment files superseded by compaction but still open in some reader: deleted by the
+    /// first writer that finds no reader holding the store (never orphaned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<String>,
 }
 
 impl Manifest {
@@ -79,10 +83,10 @@ impl Manifest {
                 m.version
             )));
         }
-        for seg in &m.segments {
-            let rel = Path::new(&seg.file);
+        for file in m.segments.iter().map(|s| &s.file).chain(&m.retired) {
+            let rel = Path::new(file);
             if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(bad(format!("segment path `{}` leaves the store directory", seg.file)));
+                return Err(bad(format!("segment path `{file}` leaves the store directory")));
             }
         }
         Ok(m)

@@ -5,8 +5,14 @@
 //! ```text
 //! MANIFEST.json              the only mutable file; replaced atomically (temp + fsync + rename)
 //! LOCK                       held by the one writer at a time
+//! READERS                    share-locked by every open reader; a writer deletes superseded
+//!                            segments only while it can lock it exclusively
 //! segments/000001-1Day.arrow immutable Arrow IPC files, one record batch per symbol
+//! orphans/                   segment files no manifest named, moved aside (never deleted)
 //! ```
+//!
+//! The guarantees (no committed bar is lost to a damaged manifest, a crash, a full disk or a
+//! concurrent compaction) and their tests are listed in `docs/reliability.md`.
 //!
 //! Opening reads the manifest and each segment's footer: O(symbols), no bar is read. A symbol's
 //! columns are decoded on first use into slices that point straight into the file mapping, so
@@ -21,7 +27,8 @@ mod segment;
 pub mod writer;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 pub use error::StoreError;
@@ -30,6 +37,9 @@ pub use panel::Panel;
 pub use segment::Chunk;
 pub(crate) use segment::{schema as bar_schema, to_record_batch as bar_batch};
 pub use writer::{WriteMode, WriteSummary, Writer};
+
+#[cfg(test)]
+mod tests;
 
 use crate::bars::{Bar, Bars, SymbolMeta};
 use crate::time::{Timeframe, Timestamp};
@@ -76,27 +86,68 @@ struct Located {
     parts: Vec<(u32, u32)>,
 }
 
-/// A read-only view of a store directory, memory-mapped.
+/// File every reader share-locks for as long as it is open (see the module documentation).
+pub(crate) const READERS: &str = "READERS";
+/// Directory of the segment files.
+pub(crate) const SEGMENTS_DIR: &str = "segments";
+/// Directory where segment files no manifest names are moved.
+pub(crate) const ORPHANS_DIR: &str = "orphans";
+
+/// A read-only view of a store directory, memory-mapped. While it is open, the segment files
+/// of its manifest generation stay on disk (it holds a shared lock on `READERS`).
 pub struct Store {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Segment>,
     series: HashMap<Timeframe, HashMap<String, Located>>,
+    _readers: Option<File>,
+}
+
+/// What `verify` found beyond the checksums and bar checks (which are errors).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VerifyReport {
+    /// Bars re-checked.
+    pub bars: u64,
+    /// Segment files verified.
+    pub files: usize,
+    /// Files in the store that the manifest does not account for (a damaged manifest or a
+    /// crashed write): not data the store serves, but possibly data to recover.
+    pub unaccounted: Vec<PathBuf>,
+    /// `(generation, highest segment number)` when the manifest's generation is behind the
+    /// segment files it names (a rewound manifest).
+    pub generation_behind: Option<(u64, u64)>,
+    /// Superseded segments waiting for their last reader to close.
+    pub retired: Vec<PathBuf>,
+    /// Files earlier writers moved to `orphans/`.
+    pub orphans: Vec<PathBuf>,
+}
+
+impl VerifyReport {
+    /// True when every file is accounted for and the manifest is consistent with the disk.
+    pub fn is_clean(&self) -> bool {
+        self.unaccounted.is_empty() && self.generation_behind.is_none()
+    }
 }
 
 impl Store {
     /// Opens the store at `dir`: reads the manifest, maps every segment and checks its footer.
-    /// Cost is O(symbols); no bar data is touched.
+    /// Cost is O(symbols); no bar data is touched. Waits while a writer is deleting superseded
+    /// segments (milliseconds), then keeps them from being deleted until the view is dropped.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let dir = dir.as_ref();
-        match Self::open_once(dir) {
-            // A writer may have compacted between our manifest read and our segment open;
-            // the new manifest names the new files, so one retry settles it.
-            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        let readers = if dir.join(manifest::MANIFEST).exists() { share_readers_lock(dir) } else { None };
+        let store = match Self::open_once(dir) {
+            // Without the readers lock (a read-only store directory) a writer may have
+            // compacted between our manifest read and our segment open; the new manifest
+            // names the new files, so one retry settles it.
+            Err(StoreError::Io { source, .. })
+                if readers.is_none() && source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 Self::open_once(dir)
             }
             other => other,
-        }
+        };
+        store.map(|s| Store { _readers: readers, ..s })
     }
 
     fn open_once(dir: &Path) -> Result<Store, StoreError> {
@@ -136,7 +187,7 @@ impl Store {
             }
             segments.push(seg);
         }
-        Ok(Store { dir: dir.to_path_buf(), manifest, segments, series })
+        Ok(Store { dir: dir.to_path_buf(), manifest, segments, series, _readers: None })
     }
 
     /// The store directory.
@@ -196,8 +247,9 @@ impl Store {
     }
 
     /// Checks every segment's xxh3 hash against the manifest and every bar against the
-    /// [`Bars`] invariants. Reads the whole store; returns the number of bars checked.
-    pub fn verify(&self) -> Result<u64, StoreError> {
+    /// [`Bars`] invariants (errors name the segment file, symbol and bar), and lists every
+    /// file in the store directory that the manifest does not account for.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         for (entry, seg) in self.manifest.segments.iter().zip(&self.segments) {
             let bytes = std::fs::read(seg.path()).map_err(StoreError::io(seg.path()))?;
             let found = xxhash_rust::xxh3::xxh3_64(&bytes);
@@ -209,15 +261,62 @@ impl Store {
                 });
             }
         }
-        let mut checked = 0;
+        let mut report = VerifyReport { files: self.segments.len(), ..Default::default() };
         for info in self.list() {
-            let series = self.series(&info.symbol, info.timeframe)?.expect("listed series exists");
-            series.to_bars().map_err(|e| {
-                StoreError::corrupt(&self.dir, format!("{} {}: {e}", info.symbol, info.timeframe))
-            })?;
-            checked += info.rows;
+            let located = self.located(&info.symbol, info.timeframe).expect("listed series exists");
+            self.checked_bars(&located.info.symbol, located.info.timeframe, located.parts.iter().copied())?;
+            report.bars += located.info.rows;
         }
-        Ok(checked)
+        let named: HashSet<&str> = self.manifest.segments.iter().map(|s| s.file.as_str()).collect();
+        let retired: HashSet<&str> = self.manifest.retired.iter().map(String::as_str).collect();
+        for rel in list_dir(&self.dir, SEGMENTS_DIR)? {
+            if retired.contains(rel.as_str()) {
+                report.retired.push(self.dir.join(&rel));
+            } else if !named.contains(rel.as_str()) {
+                report.unaccounted.push(self.dir.join(&rel));
+            }
+        }
+        report.orphans = list_dir(&self.dir, ORPHANS_DIR)?.into_iter().map(|r| self.dir.join(r)).collect();
+        for name in list_dir(&self.dir, "")? {
+            let known = [manifest::MANIFEST, writer::LOCK, READERS, SEGMENTS_DIR, ORPHANS_DIR];
+            if !known.contains(&name.as_str()) {
+                report.unaccounted.push(self.dir.join(name));
+            }
+        }
+        let highest = self.manifest.segments.iter().filter_map(|s| segment_number(&s.file)).max();
+        report.generation_behind =
+            highest.filter(|&h| h > self.manifest.generation).map(|h| (self.manifest.generation, h));
+        Ok(report)
+    }
+
+    /// Re-validates the bars of batches `parts` (segment, batch) of one series into owned
+    /// [`Bars`]; a broken invariant names the segment file, the symbol and the bar.
+    pub(crate) fn checked_bars(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        parts: impl Iterator<Item = (u32, u32)>,
+    ) -> Result<Bars, StoreError> {
+        let mut bars = Bars::default();
+        for (s, b) in parts {
+            let segment = &self.segments[s as usize];
+            let chunk = segment.chunk(b as usize)?;
+            for i in 0..chunk.timestamps.len() {
+                bars.push(chunk.bar(i)).map_err(|error| StoreError::BadBar {
+                    path: segment.path().to_path_buf(),
+                    symbol: symbol.to_string(),
+                    timeframe,
+                    ts: Timestamp(chunk.timestamps[i]),
+                    error,
+                })?;
+            }
+        }
+        Ok(bars)
+    }
+
+    /// The index entries (symbol per batch) of segment `s`, for the writer's compaction.
+    pub(crate) fn batch_symbols(&self, s: usize) -> impl Iterator<Item = &str> {
+        self.segments[s].index().iter().map(|i| i.symbol.as_str())
     }
 
     /// The matrix of `field` for `symbols` × the union of their timestamps, NaN where a
@@ -241,10 +340,52 @@ impl Store {
     }
 }
 
+/// Opens `READERS` and takes a shared lock on it, waiting while a writer deletes superseded
+/// segments. `None` where the file cannot be opened or locked (a read-only store copy): the
+/// reader then relies on its retry.
+fn share_readers_lock(dir: &Path) -> Option<File> {
+    let path = dir.join(READERS);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .or_else(|_| File::open(&path))
+        .ok()?;
+    file.lock_shared().ok()?;
+    Some(file)
+}
+
+/// Names of the entries of `dir/sub` (relative to `dir`, e.g. `segments/000001-1Day.arrow`),
+/// sorted; empty when the directory does not exist.
+pub(crate) fn list_dir(dir: &Path, sub: &str) -> Result<Vec<String>, StoreError> {
+    let path = dir.join(sub);
+    let entries = match fs::read_dir(&path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::from_io(path, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let name = entry.map_err(StoreError::io(&path))?.file_name().to_string_lossy().into_owned();
+        out.push(if sub.is_empty() { name } else { format!("{sub}/{name}") });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The number a segment file name starts with (`segments/000012-1Day-c.arrow` → 12).
+pub(crate) fn segment_number(rel: &str) -> Option<u64> {
+    let name = rel.rsplit('/').next()?;
+    let digits = name.split('-').next()?;
+    digits.parse().ok()
+}
+
 /// Writes one symbol's bars to `path` as a standalone Arrow IPC file in the store's column
 /// layout (readable by pyarrow, polars, DuckDB), atomically.
 pub fn export_arrow(path: &Path, symbol: &str, timeframe: Timeframe, bars: &Bars) -> Result<(), StoreError> {
-    let mut writer = segment::SegmentWriter::create(path.to_path_buf(), timeframe)?;
+    let mut writer = segment::SegmentWriter::create_replacing(path.to_path_buf(), timeframe)?;
     writer.write(symbol, bars)?;
     writer.finish()?;
     Ok(())

@@ -66,24 +66,59 @@ pub(crate) struct BatchInfo {
 }
 
 /// Streams symbols into a new segment file; nothing is visible until [`SegmentWriter::finish`]
-/// renames the finished file into place, and a dropped unfinished writer removes its temp file.
+/// moves the finished file into place, and a writer dropped before that (any error path)
+/// removes its temp file.
 pub(crate) struct SegmentWriter {
     tmp: PathBuf,
     path: PathBuf,
     timeframe: Timeframe,
+    replace: bool,
     writer: Option<FileWriter<BufWriter<HashingFile>>>,
     index: Vec<BatchInfo>,
     rows: u64,
+    published: bool,
 }
 
 impl SegmentWriter {
-    /// Starts `path` (written first as `path.tmp`).
-    pub fn create(path: PathBuf, timeframe: Timeframe) -> Result<Self, StoreError> {
+    /// Starts the store segment `path` (written first as `path.tmp`). Both are created new:
+    /// a store file that exists is never written over, whatever the manifest says.
+    pub fn create_new(path: PathBuf, timeframe: Timeframe) -> Result<Self, StoreError> {
+        Self::start(path, timeframe, false)
+    }
+
+    /// Starts a standalone file at `path` that replaces whatever is there when finished
+    /// (exports, outside any store).
+    pub fn create_replacing(path: PathBuf, timeframe: Timeframe) -> Result<Self, StoreError> {
+        Self::start(path, timeframe, true)
+    }
+
+    fn start(path: PathBuf, timeframe: Timeframe, replace: bool) -> Result<Self, StoreError> {
+        if !replace && path.exists() {
+            return Err(StoreError::from_io(path, std::io::ErrorKind::AlreadyExists.into()));
+        }
         let tmp = path.with_extension("arrow.tmp");
-        let file = File::create(&tmp).map_err(StoreError::io(&tmp))?;
-        let sink = BufWriter::with_capacity(1 << 20, HashingFile { file, hasher: Xxh3::new(), bytes: 0 });
-        let writer = FileWriter::try_new(sink, &schema()).map_err(|e| StoreError::corrupt(&tmp, e))?;
-        Ok(SegmentWriter { tmp, path, timeframe, writer: Some(writer), index: Vec::new(), rows: 0 })
+        let file = if replace { File::create(&tmp) } else { File::create_new(&tmp) };
+        let file = file.map_err(StoreError::io(&tmp))?;
+        let mut out = SegmentWriter {
+            tmp,
+            path,
+            timeframe,
+            replace,
+            writer: None,
+            index: Vec::new(),
+            rows: 0,
+            published: false,
+        };
+        let hashing = HashingFile {
+            file,
+            hasher: Xxh3::new(),
+            bytes: 0,
+            #[cfg(test)]
+            path: out.tmp.clone(),
+        };
+        let sink = BufWriter::with_capacity(1 << 20, hashing);
+        out.writer = Some(FileWriter::try_new(sink, &schema()).map_err(StoreError::arrow(&out.tmp))?);
+        Ok(out)
     }
 
     /// Appends one symbol's bars as a record batch. Empty series are skipped.
@@ -91,7 +126,7 @@ impl SegmentWriter {
         let Some((first, last)) = bars.span() else { return Ok(()) };
         let batch = to_record_batch(bars);
         let writer = self.writer.as_mut().expect("writer is open until finish");
-        writer.write(&batch).map_err(|e| StoreError::corrupt(&self.tmp, e))?;
+        writer.write(&batch).map_err(StoreError::arrow(&self.tmp))?;
         self.index.push(BatchInfo {
             symbol: symbol.to_string(),
             rows: bars.len() as u64,
@@ -102,26 +137,31 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Writes the footer, fsyncs and renames the file into place.
-    /// Returns `(relative path, bytes, xxh3, rows)` for the manifest.
+    /// Writes the footer, fsyncs and moves the file into place.
+    /// Returns `(path, bytes, xxh3, rows)` for the manifest.
     pub fn finish(mut self) -> Result<(PathBuf, u64, u64, u64), StoreError> {
         let mut writer = self.writer.take().expect("finish is called once");
         let index = serde_json::to_string(&self.index).expect("index serialises");
         writer.write_metadata(INDEX_KEY, index);
         writer.write_metadata(TIMEFRAME_KEY, self.timeframe.as_str());
-        writer.finish().map_err(|e| StoreError::corrupt(&self.tmp, e))?;
-        let sink = writer.into_inner().map_err(|e| StoreError::corrupt(&self.tmp, e))?;
-        let hashing = sink.into_inner().map_err(|e| StoreError::io(&self.tmp)(e.into_error()))?;
+        writer.finish().map_err(StoreError::arrow(&self.tmp))?;
+        let sink = writer.into_inner().map_err(StoreError::arrow(&self.tmp))?;
+        let hashing = sink.into_inner().map_err(|e| StoreError::from_io(self.tmp.clone(), e.into_error()))?;
         hashing.file.sync_all().map_err(StoreError::io(&self.tmp))?;
-        fs::rename(&self.tmp, &self.path).map_err(StoreError::io(&self.path))?;
+        if self.replace {
+            fs::rename(&self.tmp, &self.path).map_err(StoreError::io(&self.path))?;
+        } else {
+            crate::fsio::publish_new(&self.tmp, &self.path)?;
+        }
+        self.published = true;
         Ok((self.path.clone(), hashing.bytes, hashing.hasher.digest(), self.rows))
     }
 }
 
 impl Drop for SegmentWriter {
     fn drop(&mut self) {
-        if self.writer.is_some() {
-            // Unfinished: the write failed part-way, so its temp file must not linger.
+        if !self.published {
+            // Unfinished or failed: its temp file must not linger (and keep a full disk full).
             let _ = fs::remove_file(&self.tmp);
         }
     }
@@ -132,10 +172,15 @@ struct HashingFile {
     file: File,
     hasher: Xxh3,
     bytes: u64,
+    /// The file's path, for fault injection.
+    #[cfg(test)]
+    path: PathBuf,
 }
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        #[cfg(test)]
+        crate::fsio::faults::charge(&self.path, buf.len())?;
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;

@@ -2,8 +2,15 @@
 //!
 //! A write streams each series into one new segment per timeframe, then commits by replacing
 //! the manifest atomically. Until that rename nothing is visible; if the process dies or the
-//! write fails first, the store is exactly as it was (temp files are removed on error, and
-//! orphans from a crash are collected by the next writer).
+//! write fails first, the store is exactly as it was (temp files and segments the write made
+//! are removed on error; temp files of a writer that died are removed by the next one).
+//!
+//! A writer never writes over a file: segments are created new, numbered past both the
+//! manifest's generation and every number already on disk, so a damaged manifest cannot turn
+//! a write into an overwrite. After the commit, compaction and clean-up are separate steps
+//! whose failure leaves the write committed and is reported as a warning. Clean-up deletes
+//! only segments a compaction superseded (once no reader holds the store open, see
+//! `READERS`); any other file the manifest does not name is moved to `orphans/`, not deleted.
 //!
 //! Appending to a stored series requires the new bars to come after its last bar; bars that
 //! repeat stored ones exactly are skipped, so re-fetching overlapping days is harmless, and a
@@ -22,16 +29,16 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 
-use super::manifest::{Manifest, SegmentEntry, sync_dir};
+use super::manifest::{MANIFEST, Manifest, SegmentEntry, sync_dir};
 use super::segment::{Chunk, SegmentWriter};
-use super::{Series, Store, StoreError};
+use super::{ORPHANS_DIR, READERS, SEGMENTS_DIR, Series, Store, StoreError, list_dir, segment_number};
 use crate::bars::{Bars, BarsError, SymbolMeta};
 use crate::time::Timeframe;
 
 /// Deltas allowed per timeframe before they are merged.
 pub const MAX_DELTAS: usize = 8;
-const SEGMENTS_DIR: &str = "segments";
-const LOCK: &str = "LOCK";
+/// File the one writer locks exclusively.
+pub(crate) const LOCK: &str = "LOCK";
 
 /// How a series is combined with what the store already holds for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,8 +61,13 @@ pub struct WriteSummary {
     pub unchanged_rows: u64,
     /// Series whose history was replaced.
     pub replaced: usize,
+    /// Series taken out of the store by [`Writer::remove`].
+    pub removed: usize,
     /// Timeframes that were compacted after the write.
     pub compacted: Vec<Timeframe>,
+    /// Problems after the commit (compaction or clean-up deferred, files moved to `orphans/`):
+    /// the write is committed; these only need attention.
+    pub warnings: Vec<String>,
 }
 
 /// The one writer of a store; holds the store's lock until dropped.
@@ -73,7 +85,7 @@ pub struct Writer {
 
 impl Writer {
     /// Opens (or creates) the store at `dir` for writing. Fails with [`StoreError::Locked`]
-    /// while another writer is active.
+    /// while another writer is active. Temp files left by a writer that died are removed.
     pub fn open(dir: impl AsRef<Path>) -> Result<Writer, StoreError> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(dir.join(SEGMENTS_DIR)).map_err(StoreError::io(&dir))?;
@@ -84,6 +96,7 @@ impl Writer {
             Err(TryLockError::WouldBlock) => return Err(StoreError::Locked(dir)),
             Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
         }
+        remove_dead_temp_files(&dir)?;
         let base = match Store::open(&dir) {
             Ok(store) => Some(store),
             Err(StoreError::NotAStore(_)) => {
@@ -93,7 +106,7 @@ impl Writer {
             Err(e) => return Err(e),
         };
         let metas = base.as_ref().map(|s| s.symbol_map().clone()).unwrap_or_default();
-        let generation = base.as_ref().map_or(0, |s| s.manifest().generation) + 1;
+        let generation = next_generation(&dir, base.as_ref().map_or(0, |s| s.manifest().generation))?;
         Ok(Writer {
             dir,
             _lock: lock,
@@ -125,6 +138,8 @@ impl Writer {
         bars: &Bars,
         mode: WriteMode,
     ) -> Result<(), StoreError> {
+        crate::symbol::validate_symbol(symbol)
+            .map_err(|error| StoreError::InvalidSymbol { symbol: symbol.to_string(), error })?;
         let key = (timeframe, symbol.to_string());
         if !self.seen.insert(key.clone()) {
             return Err(StoreError::Duplicate { symbol: symbol.into(), timeframe });
@@ -154,7 +169,7 @@ impl Writer {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 let path = self.dir.join(segment_name(self.generation, timeframe, ""));
-                e.insert(SegmentWriter::create(path, timeframe)?)
+                e.insert(SegmentWriter::create_new(path, timeframe)?)
             }
         };
         segment.write(symbol, new.as_ref().unwrap_or(bars))?;
@@ -163,8 +178,42 @@ impl Writer {
         Ok(())
     }
 
-    /// Commits everything staged (one atomic manifest replacement), compacts where the policy
-    /// says so (a second atomic replacement), and removes files no manifest refers to.
+    /// Stages taking `symbol` out of the store: at `timeframe`, or at every timeframe when
+    /// `None` (then its metadata goes too). Returns the timeframes removed; an error when
+    /// the store holds no such series. The bars leave the files at the next compaction,
+    /// which the commit runs.
+    pub fn remove(
+        &mut self,
+        symbol: &str,
+        timeframe: Option<Timeframe>,
+    ) -> Result<Vec<Timeframe>, StoreError> {
+        let stored: Vec<Timeframe> = self
+            .base
+            .as_ref()
+            .map(|s| s.list().into_iter().filter(|i| i.symbol == symbol).map(|i| i.timeframe).collect())
+            .unwrap_or_default();
+        let remove: Vec<Timeframe> =
+            stored.iter().copied().filter(|&t| timeframe.is_none_or(|w| w == t)).collect();
+        if remove.is_empty() {
+            return Err(StoreError::NotStored { symbol: symbol.to_string(), timeframe });
+        }
+        for &tf in &remove {
+            let key = (tf, symbol.to_string());
+            if !self.seen.insert(key.clone()) {
+                return Err(StoreError::Duplicate { symbol: symbol.into(), timeframe: tf });
+            }
+            self.replaced.insert(key);
+            self.summary.removed += 1;
+        }
+        if remove.len() == stored.len() {
+            self.metas.remove(symbol);
+        }
+        Ok(remove)
+    }
+
+    /// Commits everything staged (one atomic manifest replacement). Then, as separate steps
+    /// whose failure only adds a warning to the summary, compacts where the policy says so
+    /// and cleans up (see the module documentation).
     pub fn commit(mut self) -> Result<WriteSummary, StoreError> {
         let mut manifest = self.base.as_ref().map(|s| s.manifest().clone()).unwrap_or_else(Manifest::empty);
         for (tf, sym) in &self.replaced {
@@ -172,41 +221,97 @@ impl Writer {
                 seg.dropped.push(sym.clone());
             }
         }
-        for (tf, segment) in std::mem::take(&mut self.segments) {
-            manifest.segments.push(finish_segment(&self.dir, segment, tf)?);
-        }
         manifest.generation = self.generation;
         manifest.symbols = std::mem::take(&mut self.metas);
-        manifest.commit(&self.dir)?;
+        let mut created = Vec::new();
+        let staged = std::mem::take(&mut self.segments);
+        let committed = finish_all(&self.dir, staged, &mut manifest, &mut created)
+            .and_then(|()| manifest.commit(&self.dir));
+        if let Err(e) = committed {
+            remove_files(&created);
+            return Err(e);
+        }
+        // Our own view must not hold back the deletion of what compaction supersedes.
+        self.base = None;
         let mut summary = std::mem::take(&mut self.summary);
-        summary.compacted = compact(&self.dir, &mut manifest, false)?;
-        collect_garbage(&self.dir, &manifest)?;
+        match compact(&self.dir, &mut manifest, false) {
+            Ok(done) => summary.compacted = done,
+            Err(e) => summary.warnings.push(format!("committed; compaction deferred: {e}")),
+        }
+        clean_up(&self.dir, &mut manifest, &mut summary.warnings);
         Ok(summary)
     }
 
-    /// Merges every timeframe into a single segment (`tradebot data compact`).
-    pub fn compact_all(self) -> Result<Vec<Timeframe>, StoreError> {
-        let Some(base) = &self.base else { return Ok(Vec::new()) };
+    /// Merges every timeframe into a single segment (`tradebot data compact`); a failed
+    /// compaction is an error here, since it is the whole operation.
+    pub fn compact_all(mut self) -> Result<WriteSummary, StoreError> {
+        let Some(base) = self.base.take() else { return Ok(WriteSummary::default()) };
         let mut manifest = base.manifest().clone();
-        let done = compact(&self.dir, &mut manifest, true)?;
-        collect_garbage(&self.dir, &manifest)?;
-        Ok(done)
+        drop(base);
+        let mut summary =
+            WriteSummary { compacted: compact(&self.dir, &mut manifest, true)?, ..Default::default() };
+        clean_up(&self.dir, &mut manifest, &mut summary.warnings);
+        Ok(summary)
     }
+}
+
+/// Finishes the staged segments into `manifest`, recording each file made in `created`.
+fn finish_all(
+    dir: &Path,
+    staged: BTreeMap<Timeframe, SegmentWriter>,
+    manifest: &mut Manifest,
+    created: &mut Vec<PathBuf>,
+) -> Result<(), StoreError> {
+    for (tf, segment) in staged {
+        let entry = finish_segment(dir, segment, tf)?;
+        created.push(dir.join(&entry.file));
+        manifest.segments.push(entry);
+    }
+    Ok(())
+}
+
+/// Best-effort removal of files this process made for a write that did not commit.
+fn remove_files(files: &[PathBuf]) {
+    for f in files {
+        let _ = fs::remove_file(f);
+    }
+}
+
+/// The number for this write's segments: past the manifest's generation and past every
+/// segment number on disk (live, orphaned or left by a crash), so no name is ever reused.
+fn next_generation(dir: &Path, manifest_generation: u64) -> Result<u64, StoreError> {
+    let mut highest = manifest_generation;
+    for sub in [SEGMENTS_DIR, ORPHANS_DIR] {
+        for rel in list_dir(dir, sub)? {
+            highest = highest.max(segment_number(&rel).unwrap_or(0));
+        }
+    }
+    Ok(highest + 1)
+}
+
+/// Removes temp files (`*.tmp`) of writers that died mid-write: only a writer makes them,
+/// and we hold the write lock, so none is in use. Nothing committed ever has that name.
+fn remove_dead_temp_files(dir: &Path) -> Result<(), StoreError> {
+    let mut temps: Vec<String> =
+        list_dir(dir, SEGMENTS_DIR)?.into_iter().filter(|f| f.ends_with(".arrow.tmp")).collect();
+    temps.push(format!("{MANIFEST}.tmp"));
+    for rel in temps {
+        let path = dir.join(rel);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(StoreError::from_io(path, e)),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Refuses to turn a non-empty directory that is not a store into one.
 fn refuse_foreign_directory(dir: &Path) -> Result<(), StoreError> {
-    let entries = fs::read_dir(dir).map_err(StoreError::io(dir))?;
-    for entry in entries {
-        let entry = entry.map_err(StoreError::io(dir))?;
-        let name = entry.file_name();
-        if name != SEGMENTS_DIR && name != LOCK && name != "MANIFEST.json.tmp" {
+    for name in list_dir(dir, "")? {
+        if ![SEGMENTS_DIR, LOCK, READERS, ORPHANS_DIR].contains(&name.as_str()) {
             return Err(StoreError::Manifest {
-                path: dir.join(super::manifest::MANIFEST),
-                reason: format!(
-                    "missing, and the directory is not empty (found `{}`)",
-                    name.to_string_lossy()
-                ),
+                path: dir.join(MANIFEST),
+                reason: format!("missing, and the directory is not empty (found `{name}`)"),
             });
         }
     }
@@ -253,7 +358,9 @@ fn new_bars_start(symbol: &str, tf: Timeframe, stored: &Series<'_>, new: &Bars) 
 }
 
 /// Applies the compaction policy (or merges everything when `full`); commits the manifest
-/// once if anything changed. Returns the timeframes compacted.
+/// once if anything changed, listing the superseded inputs as retired. Returns the
+/// timeframes compacted. On error `manifest` and the store are as before (the segments it
+/// made are removed).
 fn compact(dir: &Path, manifest: &mut Manifest, full: bool) -> Result<Vec<Timeframe>, StoreError> {
     let timeframes: BTreeSet<Timeframe> = manifest.segments.iter().map(|s| s.timeframe).collect();
     let mut plans = Vec::new();
@@ -275,45 +382,72 @@ fn compact(dir: &Path, manifest: &mut Manifest, full: bool) -> Result<Vec<Timefr
     if plans.is_empty() {
         return Ok(Vec::new());
     }
-    let store = Store::open(dir)?;
-    manifest.generation += 1;
-    let mut replacements = Vec::new();
-    for (tf, merge) in &plans {
-        let path = dir.join(segment_name(manifest.generation, *tf, "-c"));
-        let mut writer = SegmentWriter::create(path, *tf)?;
-        let mut by_symbol: BTreeMap<&str, Vec<Chunk<'_>>> = BTreeMap::new();
-        for &s in merge {
-            let entry = &manifest.segments[s];
-            let segment = &store.segments[s];
-            for (b, info) in segment.index().iter().enumerate() {
-                if !entry.dropped.contains(&info.symbol) {
-                    by_symbol.entry(info.symbol.as_str()).or_default().push(segment.chunk(b)?);
-                }
-            }
-        }
-        for (symbol, chunks) in by_symbol {
-            let bars = bars_from_chunks(&chunks)
-                .map_err(|e| StoreError::corrupt(dir, format!("{symbol} {tf} while compacting: {e}")))?;
-            writer.write(symbol, &bars)?;
-        }
-        replacements.push((merge.clone(), finish_segment(dir, writer, *tf)?));
+    let mut next = manifest.clone();
+    next.generation = next_generation(dir, manifest.generation)?;
+    let mut created = Vec::new();
+    let result = merge_plans(dir, &plans, &mut next, &mut created).and_then(|()| next.commit(dir));
+    if let Err(e) = result {
+        remove_files(&created);
+        return Err(e);
     }
-    // Put each merged segment where its first input stood, then drop the inputs.
-    let mut remove = BTreeSet::new();
-    for (merge, entry) in replacements {
-        manifest.segments[merge[0]] = entry;
-        remove.extend(merge[1..].iter().copied());
-    }
-    let mut i = 0;
-    manifest.segments.retain(|_| {
-        i += 1;
-        !remove.contains(&(i - 1))
-    });
-    manifest.commit(dir)?;
+    *manifest = next;
     Ok(plans.into_iter().map(|(tf, _)| tf).collect())
 }
 
-/// Re-validates chunks into owned bars (compaction rewrites data, so it checks it too).
+/// Writes one merged segment per plan into `next`, replacing the plan's inputs (which go
+/// to `next.retired`); a timeframe left with no bars (every series removed) gets none.
+fn merge_plans(
+    dir: &Path,
+    plans: &[(Timeframe, Vec<usize>)],
+    next: &mut Manifest,
+    created: &mut Vec<PathBuf>,
+) -> Result<(), StoreError> {
+    let store = Store::open(dir)?;
+    let mut replacements = Vec::new();
+    for (tf, merge) in plans {
+        let mut by_symbol: BTreeMap<&str, Vec<(u32, u32)>> = BTreeMap::new();
+        for &s in merge {
+            let entry = &next.segments[s];
+            for (b, symbol) in store.batch_symbols(s).enumerate() {
+                if !entry.dropped.iter().any(|d| d == symbol) {
+                    by_symbol.entry(symbol).or_default().push((s as u32, b as u32));
+                }
+            }
+        }
+        if by_symbol.is_empty() {
+            replacements.push((merge, None));
+            continue;
+        }
+        let path = dir.join(segment_name(next.generation, *tf, "-c"));
+        let mut writer = SegmentWriter::create_new(path, *tf)?;
+        for (symbol, parts) in by_symbol {
+            writer.write(symbol, &store.checked_bars(symbol, *tf, parts.into_iter())?)?;
+        }
+        let entry = finish_segment(dir, writer, *tf)?;
+        created.push(dir.join(&entry.file));
+        replacements.push((merge, Some(entry)));
+    }
+    // Put each merged segment where its first input stood, then drop the other inputs.
+    let mut remove = BTreeSet::new();
+    for (merge, entry) in replacements {
+        next.retired.extend(merge.iter().map(|&i| next.segments[i].file.clone()));
+        match entry {
+            Some(entry) => {
+                next.segments[merge[0]] = entry;
+                remove.extend(merge[1..].iter().copied());
+            }
+            None => remove.extend(merge.iter().copied()),
+        }
+    }
+    let mut i = 0;
+    next.segments.retain(|_| {
+        i += 1;
+        !remove.contains(&(i - 1))
+    });
+    Ok(())
+}
+
+/// Re-validates chunks into owned bars.
 pub(crate) fn bars_from_chunks(chunks: &[Chunk<'_>]) -> Result<Bars, BarsError> {
     let mut bars = Bars::with_capacity(chunks.iter().map(|c| c.timestamps.len()).sum());
     for c in chunks {
@@ -324,16 +458,84 @@ pub(crate) fn bars_from_chunks(chunks: &[Chunk<'_>]) -> Result<Bars, BarsError> 
     Ok(bars)
 }
 
-/// Deletes segment files (and temp files) that the committed manifest does not name.
-fn collect_garbage(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
-    let live: HashSet<&str> = manifest.segments.iter().map(|s| s.file.as_str()).collect();
-    let seg_dir = dir.join(SEGMENTS_DIR);
-    for entry in fs::read_dir(&seg_dir).map_err(StoreError::io(&seg_dir))? {
-        let path = entry.map_err(StoreError::io(&seg_dir))?.path();
-        let rel = format!("{SEGMENTS_DIR}/{}", path.file_name().unwrap_or_default().to_string_lossy());
-        if !live.contains(rel.as_str()) {
-            fs::remove_file(&path).map_err(StoreError::io(&path))?;
+/// After a commit: deletes retired segments if no reader holds the store, and moves segment
+/// files no manifest names to `orphans/`. Never fails the committed write: problems become
+/// warnings.
+fn clean_up(dir: &Path, manifest: &mut Manifest, warnings: &mut Vec<String>) {
+    if let Err(e) = delete_retired(dir, manifest) {
+        warnings.push(format!("committed; clean-up deferred: {e}"));
+    }
+    match move_orphans(dir, manifest) {
+        Ok(moved) => warnings.extend(moved.into_iter().map(|(from, to)| {
+            format!(
+                "{from} is not in the manifest (a crashed write or a damaged manifest): moved to {to}, not deleted"
+            )
+        })),
+        Err(e) => warnings.push(format!("committed; clean-up deferred: {e}")),
+    }
+}
+
+/// Deletes the retired segments when no reader has the store open (the `READERS` lock is
+/// free), then drops them from the manifest. While a reader holds it, they stay for a later
+/// writer: a reader never finds its files gone.
+fn delete_retired(dir: &Path, manifest: &mut Manifest) -> Result<(), StoreError> {
+    if manifest.retired.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join(READERS);
+    let readers = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(StoreError::io(&path))?;
+    match readers.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(()),
+        Err(TryLockError::Error(e)) => return Err(StoreError::from_io(path, e)),
+    }
+    for rel in &manifest.retired {
+        let file = dir.join(rel);
+        match fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(StoreError::from_io(file, e)),
+            _ => {}
         }
     }
-    sync_dir(&seg_dir)
+    manifest.retired.clear();
+    manifest.commit(dir)?;
+    sync_dir(&dir.join(SEGMENTS_DIR))
+}
+
+/// Moves every file in `segments/` that the manifest neither uses nor retires to `orphans/`
+/// (renamed with a suffix if the name is taken). Returns the moves, for the warnings.
+fn move_orphans(dir: &Path, manifest: &Manifest) -> Result<Vec<(String, String)>, StoreError> {
+    let known: HashSet<&str> = manifest
+        .segments
+        .iter()
+        .map(|s| s.file.as_str())
+        .chain(manifest.retired.iter().map(String::as_str))
+        .collect();
+    let mut moved = Vec::new();
+    for rel in list_dir(dir, SEGMENTS_DIR)? {
+        if known.contains(rel.as_str()) || rel.ends_with(".tmp") {
+            continue;
+        }
+        let orphans = dir.join(ORPHANS_DIR);
+        fs::create_dir_all(&orphans).map_err(StoreError::io(&orphans))?;
+        let name = rel.trim_start_matches(&format!("{SEGMENTS_DIR}/")).to_string();
+        let mut target = format!("{ORPHANS_DIR}/{name}");
+        let mut n = 1;
+        while dir.join(&target).exists() {
+            target = format!("{ORPHANS_DIR}/{name}.{n}");
+            n += 1;
+        }
+        fs::rename(dir.join(&rel), dir.join(&target)).map_err(StoreError::io(dir.join(&target)))?;
+        moved.push((rel, target));
+    }
+    if !moved.is_empty() {
+        sync_dir(&dir.join(ORPHANS_DIR))?;
+        sync_dir(&dir.join(SEGMENTS_DIR))?;
+    }
+    Ok(moved)
 }

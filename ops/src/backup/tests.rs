@@ -126,3 +126,21 @@ fn a_second_backup_on_the_same_day_replaces_the_first() {
     assert_eq!(names, ["2026-11-30"]);
     assert!(matches!(backup(&[], &to, 7, day("2026-11-30")), Err(BackupError::Nothing(_))));
 }
+
+#[test]
+fn a_failed_backup_removes_its_partial_directory_and_names_the_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    fs::create_dir_all(&a).unwrap();
+    fs::create_dir_all(&b).unwrap();
+    drop(make_db(&a.join("research.db")));
+    drop(make_db(&b.join("research.db")));
+    let to = dir.path().join("backups");
+    // The second copy fails after the first was written into the partial directory.
+    let err = backup(&[a.join("research.db"), b.join("research.db")], &to, 7, day("2026-11-30")).unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with(&format!("backup to {} failed, partial copy removed", to.display())), "{text}");
+    assert!(text.contains("two databases are named research.db"), "{text}");
+    let names: Vec<_> = fs::read_dir(&to).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(names.is_empty(), "left behind: {names:?}");
+}
