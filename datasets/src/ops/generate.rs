@@ -4,8 +4,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::fsio::FsError;
 use crate::store::{StoreError, WriteMode, Writer};
-use crate::synth::{SynthConfig, SynthError, Universe};
+use crate::synth::{Provenance, SynthConfig, SynthError, Universe};
 use crate::time::Timeframe;
 
 /// Symbols generated in parallel per step: bounds memory to a few dozen series at a time.
@@ -31,10 +32,14 @@ pub enum GenerateError {
     /// The store refused the write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The note saying the store's bars are synthetic could not be written.
+    #[error("writing the store's synthetic-data note: {0}")]
+    Note(#[from] FsError),
 }
 
 /// Generates `config`'s universe into the store at `store` (replacing any series of the
-/// same symbols) in one transaction. `progress(done, total)` is called after each batch.
+/// same symbols) in one transaction, then notes in the store that its bars are synthetic
+/// ([`Provenance`]). `progress(done, total)` is called after each batch.
 /// Output is identical for any thread count: symbols are generated from their own random
 /// streams and written in symbol order.
 pub fn generate(
@@ -63,5 +68,6 @@ pub fn generate(
         progress(end, total);
     }
     writer.commit()?;
+    Provenance::of(config).write(store)?;
     Ok(summary)
 }
