@@ -13,7 +13,7 @@ use datasets::ops::{self, ImportReport, OnExisting, StoreInfo};
 use std::time::Instant;
 
 use datasets::store::{Field, Store, WriteMode, Writer};
-use datasets::synth::SynthConfig;
+use datasets::synth::{Effects, SynthConfig};
 use datasets::{AssetClass, Timeframe, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -78,6 +78,14 @@ pub enum DataCommand {
         /// Replace series the store already holds (without it, generate refuses and names them).
         #[arg(long)]
         replace: bool,
+        /// Planted effects: `all`, `none` (a null, martingale universe) or a comma-separated
+        /// list of regime_drift, sector_momentum, mean_reversion, trending, premium, gap_fills,
+        /// gap_continuation, anchor, convexity (see docs/ground-truth.md).
+        #[arg(long, default_value = "all", conflicts_with = "null")]
+        effects: Effects,
+        /// Same as `--effects none`: every planted effect off.
+        #[arg(long)]
+        null: bool,
         /// Bar store directory.
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
@@ -182,14 +190,22 @@ pub fn run(command: DataCommand) -> Result<()> {
             print_import(&report, json)
         }
         DataCommand::Samples { store } => print_import(&ops::import_samples(&store)?, false),
-        DataCommand::Generate { symbols, years, timeframe, minute_days, seed, replace, store } => {
+        DataCommand::Generate { symbols, years, timeframe, minute_days, seed, replace, effects, null, store } => {
             let minute_days = match timeframe.parse::<Timeframe>()? {
                 Timeframe::Day1 => 0,
                 Timeframe::Min1 => minute_days,
                 other => bail!("--timeframe {other}: generate makes 1Day or 1Min bars"),
             };
-            let config =
-                SynthConfig { symbols, years, seed, minute_days, minute_symbols: None, ..Default::default() };
+            let effects = if null { Effects::NONE } else { effects };
+            let config = SynthConfig {
+                symbols,
+                years,
+                seed,
+                minute_days,
+                minute_symbols: None,
+                effects,
+                ..Default::default()
+            };
             generate(&store, &config, if replace { OnExisting::Replace } else { OnExisting::Refuse })
         }
         DataCommand::Info { json, all, store } => print_info(&Store::open(&store)?, json, all),
@@ -293,12 +309,13 @@ fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<
     })?;
     bar.finish_and_clear();
     eprintln!(
-        "{}: generated {} symbols, {} daily and {} one-minute bars (seed {})",
+        "{}: generated {} symbols, {} daily and {} one-minute bars (seed {}, planted effects: {})",
         store.display(),
         summary.symbols,
         summary.daily_bars,
         summary.minute_bars,
-        config.seed
+        config.seed,
+        config.effects
     );
     Ok(())
 }

@@ -552,6 +552,7 @@ fn regime_store(root: &std::path::Path) -> MarketInputs {
         end: scenario::replay_date(),
         minute_days: 0,
         minute_symbols: None,
+        ..SynthConfig::default()
     };
     let universe = Universe::new(&config).unwrap();
     let mut writer = Writer::open(root.join("store")).unwrap();

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::fsio::FsError;
 use crate::store::{StoreError, WriteMode, Writer};
-use crate::synth::{SynthConfig, SynthError, Universe};
+use crate::synth::{Provenance, SynthConfig, SynthError, Universe};
 use crate::time::Timeframe;
 
 /// Series named in full by [`GenerateError::Exists`]; more are counted.
@@ -50,6 +51,9 @@ pub enum GenerateError {
         list_series(.0)
     )]
     Exists(Vec<(String, Timeframe)>),
+    /// The note saying the store's bars are synthetic could not be written.
+    #[error("writing the store's synthetic-data note: {0}")]
+    Note(#[from] FsError),
 }
 
 /// `SPY 1Day, XLK 1Day, …` with at most [`NAMED`] names and a count of the rest.
@@ -61,9 +65,10 @@ fn list_series(series: &[(String, Timeframe)]) -> String {
     out.join(", ")
 }
 
-/// Generates `config`'s universe into the store at `store` in one transaction. A series the
-/// store already holds is refused (naming every one, before anything is generated) or
-/// replaced, as `existing` says. `progress(done, total)` is called after each batch.
+/// Generates `config`'s universe into the store at `store` in one transaction, then notes in
+/// the store that its bars are synthetic ([`Provenance`]). A series the store already holds
+/// is refused (naming every one, before anything is generated) or replaced, as `existing`
+/// says. `progress(done, total)` is called after each batch.
 /// Output is identical for any thread count: symbols are generated from their own random
 /// streams and written in symbol order.
 pub fn generate(
@@ -108,5 +113,6 @@ pub fn generate(
         progress(end, total);
     }
     writer.commit()?;
+    Provenance::of(config).write(store)?;
     Ok(summary)
 }

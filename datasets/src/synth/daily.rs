@@ -2,7 +2,8 @@
 
 use rand::Rng;
 
-use super::market::{DAYS_PER_YEAR, MarketPath, SECTORS};
+use super::effects::{Effect, Effects};
+use super::market::{DAYS_PER_YEAR, MarketPath, SECTORS, SectorPath};
 use super::profile::{OU_PHI, OU_SD, Profile, StockStyle, TREND_PHI, TREND_SD};
 use super::push_generated;
 use super::rng::{normal, student_t6, wicks};
@@ -28,19 +29,58 @@ const VOLUME_NOISE: f64 = 0.3;
 const VOLUME_PERSISTENCE: f64 = 0.6;
 const VOLUME_SURPRISE: f64 = 0.3;
 
+/// `ln E[exp(s·z)]` for `z` a unit-variance Student-t(6) draw, to fourth order:
+/// `ln(1 + s²/2 + s⁴/4)` (`E z⁴ = 6`; the sixth-order term is below 1e-8 a day at any
+/// volatility the model produces).
+pub(super) fn t6_log_mgf(s: f64) -> f64 {
+    let v = s * s;
+    (1.0 + v / 2.0 + v * v / 4.0).ln()
+}
+
+/// `ln E[exp(J)]` for a jump `J ~ N(0, sd²)` that happens with probability `prob` and of which
+/// the share `1 − f` stays, `f` being 0, or uniform in `FILL_MIN..FILL_MIN + FILL_SPAN` with
+/// probability `FILL_PROB` when `fills` (the fill's spread inside its range is second order).
+pub(super) fn jump_log_mgf(prob: f64, sd: f64, fills: bool) -> f64 {
+    let kept = |share: f64| ((share * sd).powi(2) / 2.0).exp() - 1.0;
+    let mean_kept_square = {
+        let (lo, hi) = (1.0 - FILL_MIN - FILL_SPAN, 1.0 - FILL_MIN);
+        (hi.powi(3) - lo.powi(3)) / (3.0 * (hi - lo))
+    };
+    let excess = if fills {
+        (1.0 - FILL_PROB) * kept(1.0) + FILL_PROB * kept(mean_kept_square.sqrt())
+    } else {
+        kept(1.0)
+    };
+    (1.0 + prob * excess).ln()
+}
+
 /// The factor paths an asset's returns are built from.
 pub(super) struct Factors<'a> {
     /// Market factor and regimes.
     pub market: &'a MarketPath,
-    /// Sector factor returns, one vector per entry of [`SECTORS`].
-    pub sectors: &'a [Vec<f64>],
+    /// Sector factor returns, one path per entry of [`SECTORS`].
+    pub sectors: &'a [SectorPath],
 }
 
-/// Daily bars of an asset at the timestamps `ts` (one per day of the factor paths).
-pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &mut impl Rng) -> Bars {
+/// Daily bars of an asset at the timestamps `ts` (one per day of the factor paths), with the
+/// planted `effects` (see [`super::effects`] for what switching each off changes).
+pub(super) fn asset_bars(
+    p: &Profile,
+    f: &Factors<'_>,
+    ts: &[Timestamp],
+    effects: Effects,
+    rng: &mut impl Rng,
+) -> Bars {
     let market = f.market;
+    let convexity = effects.has(Effect::Convexity);
+    let continuation = effects.has(Effect::GapContinuation);
+    let fills = effects.has(Effect::GapFills);
+    // Without continuation the overnight move is its own shock and the session carries the
+    // rest of the day's variance, so every factor shock is scaled by this.
+    let session = if continuation { 1.0 } else { (1.0 - OVERNIGHT_SHARE).sqrt() };
+    let jump_compensation = if convexity { 0.0 } else { jump_log_mgf(p.jump_prob, p.jump_sd, fills) };
     let mut bars = Bars::with_capacity(ts.len());
-    let mut idiosyncratic = Idiosyncratic::new(p, rng);
+    let mut idiosyncratic = Idiosyncratic::new(p, effects, rng);
     let mut volume_noise = Persistent::new(VOLUME_NOISE, VOLUME_PERSISTENCE, rng);
     let mut prev_close = p.start_price;
     for (t, &stamp) in ts.iter().enumerate() {
@@ -48,20 +88,47 @@ pub(super) fn asset_bars(p: &Profile, f: &Factors<'_>, ts: &[Timestamp], rng: &m
         let scale = market.noise_scale[t];
         let (sector_ret, sector_sigma) = match p.sector {
             Some(s) => (
-                p.sector_loading * f.sectors[s][t],
+                p.sector_loading * (f.sectors[s].drift[t] + session * f.sectors[s].noise[t]),
                 p.sector_loading * SECTORS[s].vol / DAYS_PER_YEAR.sqrt() * scale,
             ),
             None => (0.0, 0.0),
         };
         let idio_sigma = p.idio_sigma * scale;
-        let idio = idiosyncratic.step(p, idio_sigma, scale, rng);
+        let idio = idiosyncratic.step(p, idio_sigma * session, scale * session, rng);
         let beta = p.beta[regime];
-        let ret = p.drift[regime] + beta * market.ret[t] + sector_ret + idio.ret;
+        let market_ret =
+            if continuation { market.ret[t] } else { market.drift[t] + session * market.shock[t] };
+        let ret = p.drift[regime] + beta * market_ret + sector_ret + idio.ret;
         let sigma = ((beta * market.sigma[t]).powi(2) + sector_sigma.powi(2) + idio_sigma.powi(2)).sqrt();
+        // The overnight shock of a session that does not continue the gap, and its compensator.
+        let (overnight, overnight_compensation) = if continuation {
+            (0.0, 0.0)
+        } else {
+            let sd = OVERNIGHT_SHARE.sqrt() * sigma;
+            (sd * normal(rng), if convexity { 0.0 } else { sd * sd / 2.0 })
+        };
+        // ln E[exp(·)] of the session's zero-mean shocks: subtracted when drifts are not log drifts.
+        let compensation = if convexity {
+            0.0
+        } else {
+            t6_log_mgf(beta * session * market.sigma[t])
+                + (session * sector_sigma).powi(2) / 2.0
+                + idio.log_mgf
+                + jump_compensation
+                + overnight_compensation
+        };
+        let ret = ret + overnight - compensation;
 
-        // The open: part of the diffusive move, noise the session reverses, and the full jump.
-        let diffusive = ret - idio.kept_jump;
-        let gap = OVERNIGHT_SHARE * diffusive + OVERNIGHT_NOISE * sigma * normal(rng) + idio.jump;
+        // The open: part of the diffusive move (or its own shock), noise the session reverses,
+        // and the full jump.
+        let reversed = OVERNIGHT_NOISE * sigma * normal(rng);
+        let reversed = if fills { reversed } else { 0.0 };
+        let gap = if continuation {
+            let diffusive = ret - idio.kept_jump;
+            OVERNIGHT_SHARE * diffusive + reversed + idio.jump
+        } else {
+            overnight - overnight_compensation + reversed + idio.jump - jump_compensation
+        };
         let open = prev_close * gap.exp();
         let close = prev_close * ret.exp();
         let intraday_sigma = sigma * (1.0 - OVERNIGHT_SHARE).sqrt();
@@ -106,6 +173,9 @@ impl Persistent {
 struct IdioDay {
     /// Idiosyncratic log return, close to close (including the part of any jump kept).
     ret: f64,
+    /// `ln E[exp(·)]` of the day's zero-mean diffusive shocks (noise and the OU innovation;
+    /// jumps are compensated apart).
+    log_mgf: f64,
     /// Overnight jump at the open (zero on most days).
     jump: f64,
     /// The part of the jump still there at the close.
@@ -127,10 +197,14 @@ enum StyleState {
 struct Idiosyncratic {
     level: f64,
     style: StyleState,
+    /// Pull the level back to trend ([`Effect::Anchor`]).
+    anchor: bool,
+    /// Let jumps partly fill ([`Effect::GapFills`]).
+    fills: bool,
 }
 
 impl Idiosyncratic {
-    fn new(p: &Profile, rng: &mut impl Rng) -> Self {
+    fn new(p: &Profile, effects: Effects, rng: &mut impl Rng) -> Self {
         let style = match p.style {
             StockStyle::Plain => StyleState::Plain,
             // Starts at zero deviation so the first day has no artificial reversal.
@@ -141,7 +215,12 @@ impl Idiosyncratic {
             }),
             StockStyle::Trending => StyleState::Trending(Persistent::new(TREND_SD, TREND_PHI, rng)),
         };
-        Idiosyncratic { level: 0.0, style }
+        Idiosyncratic {
+            level: 0.0,
+            style,
+            anchor: effects.has(Effect::Anchor),
+            fills: effects.has(Effect::GapFills),
+        }
     }
 
     /// Draws one day: fat-tailed noise of s.d. `sigma`, the style's contribution (the OU
@@ -149,11 +228,13 @@ impl Idiosyncratic {
     /// possible jump that may partly fill, minus the slow pull of the level back to trend.
     fn step(&mut self, p: &Profile, sigma: f64, scale: f64, rng: &mut impl Rng) -> IdioDay {
         let mut shock = sigma * student_t6(rng);
+        let mut log_mgf = t6_log_mgf(sigma);
         match &mut self.style {
             StyleState::Plain => {}
             StyleState::MeanReverting(ou) => {
                 let before = ou.value;
                 shock += ou.step_scaled(scale, rng) - before;
+                log_mgf += (ou.innovation * scale).powi(2) / 2.0;
             }
             StyleState::Trending(drift) => shock += drift.step(rng),
         }
@@ -164,13 +245,14 @@ impl Idiosyncratic {
                 0.0
             };
             let jump = p.jump_sd * normal(rng);
+            let fill = if self.fills { fill } else { 0.0 };
             (jump, (1.0 - fill) * jump)
         } else {
             (0.0, 0.0)
         };
-        let ret = shock + kept_jump - IDIO_PULL * self.level;
+        let ret = if self.anchor { shock + kept_jump - IDIO_PULL * self.level } else { shock + kept_jump };
         self.level += ret;
-        IdioDay { ret, jump, kept_jump }
+        IdioDay { ret, log_mgf, jump, kept_jump }
     }
 }
 

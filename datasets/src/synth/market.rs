@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::effects::{Effect, Effects};
 use super::rng::{normal, student_t6, uniform_open};
 
 /// Trading days per year, for annualising.
@@ -79,8 +80,12 @@ const VIX_PREMIUM: f64 = 1.2;
 pub(super) struct MarketPath {
     /// The true regime.
     pub regime: Vec<VolRegime>,
-    /// Market factor log return (drift included).
+    /// Market factor log return: `drift + shock`.
     pub ret: Vec<f64>,
+    /// The regime's daily log drift (zero without [`Effect::RegimeDrift`]).
+    pub drift: Vec<f64>,
+    /// The zero-mean part of the market factor's log return, `σ·z`.
+    pub shock: Vec<f64>,
     /// Market factor daily volatility used for that day's return.
     pub sigma: Vec<f64>,
     /// Scale for idiosyncratic and sector noise: `√(σ_market / σ_normal)`, so stress lifts
@@ -91,11 +96,15 @@ pub(super) struct MarketPath {
 }
 
 impl MarketPath {
-    /// Simulates `n` days starting in the normal regime with `h = 1`.
-    pub fn simulate(n: usize, rng: &mut impl Rng) -> Self {
+    /// Simulates `n` days starting in the normal regime with `h = 1`; without
+    /// [`Effect::RegimeDrift`] the factor has no drift and escalation days are ordinary days.
+    pub fn simulate(n: usize, effects: Effects, rng: &mut impl Rng) -> Self {
+        let regime_drift = effects.has(Effect::RegimeDrift);
         let mut path = MarketPath {
             regime: Vec::with_capacity(n),
             ret: Vec::with_capacity(n),
+            drift: Vec::with_capacity(n),
+            shock: Vec::with_capacity(n),
             sigma: Vec::with_capacity(n),
             noise_scale: Vec::with_capacity(n),
             vix: Vec::with_capacity(n),
@@ -108,14 +117,18 @@ impl MarketPath {
             let sigma = regime.base_vol() * log_h.exp().sqrt() / DAYS_PER_YEAR.sqrt();
             // A regime escalates on a down day and eases on an up day.
             let z = match regime.index().cmp(&yesterday.index()) {
-                Ordering::Greater => -student_t6(rng).abs(),
-                Ordering::Less => student_t6(rng).abs(),
-                Ordering::Equal => student_t6(rng),
+                Ordering::Greater if regime_drift => -student_t6(rng).abs(),
+                Ordering::Less if regime_drift => student_t6(rng).abs(),
+                _ => student_t6(rng),
             };
             log_h = (EGARCH_BETA * log_h + EGARCH_THETA * z + EGARCH_GAMMA * (z.abs() - MEAN_ABS_T6))
                 .clamp(H_MIN.ln(), H_MAX.ln());
             path.regime.push(regime);
-            path.ret.push(regime.drift() / DAYS_PER_YEAR + sigma * z);
+            let drift = if regime_drift { regime.drift() / DAYS_PER_YEAR } else { 0.0 };
+            let shock = sigma * z;
+            path.ret.push(drift + shock);
+            path.drift.push(drift);
+            path.shock.push(shock);
             path.sigma.push(sigma);
             path.noise_scale.push((sigma / normal_sigma).sqrt());
             path.vix.push(100.0 * VIX_PREMIUM * regime.base_vol() * log_h.exp().sqrt());
@@ -174,18 +187,33 @@ pub(super) const SECTORS: [Sector; 11] = [
 const SECTOR_DRIFT_PHI: f64 = 0.997;
 const SECTOR_DRIFT_SD: f64 = 0.06;
 
-/// Daily log returns of one sector factor: wandering drift plus regime-scaled normal noise.
-pub(super) fn sector_factor(sector: &Sector, market: &MarketPath, rng: &mut impl Rng) -> Vec<f64> {
+/// One sector factor's daily log returns, `drift + noise`, with both parts kept.
+#[derive(Clone, Debug, Default)]
+pub(super) struct SectorPath {
+    /// The wandering drift (zero without [`Effect::SectorMomentum`]).
+    pub drift: Vec<f64>,
+    /// The regime-scaled normal noise.
+    pub noise: Vec<f64>,
+}
+
+/// Daily log returns of one sector factor: wandering drift (when [`Effect::SectorMomentum`] is
+/// planted; the same draws are made either way) plus regime-scaled normal noise.
+pub(super) fn sector_factor(
+    sector: &Sector,
+    market: &MarketPath,
+    effects: Effects,
+    rng: &mut impl Rng,
+) -> SectorPath {
+    let momentum = effects.has(Effect::SectorMomentum);
     let drift_sd = SECTOR_DRIFT_SD / DAYS_PER_YEAR;
     let innovation_sd = drift_sd * (1.0 - SECTOR_DRIFT_PHI * SECTOR_DRIFT_PHI).sqrt();
     let sigma = sector.vol / DAYS_PER_YEAR.sqrt();
     let mut drift = drift_sd * normal(rng);
-    market
-        .noise_scale
-        .iter()
-        .map(|&scale| {
-            drift = SECTOR_DRIFT_PHI * drift + innovation_sd * normal(rng);
-            drift + sigma * scale * normal(rng)
-        })
-        .collect()
+    let mut path = SectorPath::default();
+    for &scale in &market.noise_scale {
+        drift = SECTOR_DRIFT_PHI * drift + innovation_sd * normal(rng);
+        path.drift.push(if momentum { drift } else { 0.0 });
+        path.noise.push(sigma * scale * normal(rng));
+    }
+    path
 }

@@ -57,11 +57,24 @@
 //!   big minutes, and integer minute volumes sum exactly to the daily volume.
 //!
 //! Prices are not rounded to cents, and bars carry neither VWAP nor trade counts.
+//!
+//! # Null and planted universes
+//!
+//! Every planted source of predictability above is a named [`Effect`] that
+//! [`SynthConfig::effects`] switches on or off (the table in [`effects`] names the family that
+//! should find each). [`Effects::ALL`], the default, gives exactly the model above;
+//! [`Effects::NONE`] gives a **null** universe on which every symbol's simple return is a
+//! martingale difference, so a research verdict of `enable` there is a false positive.
+//! [`Universe::style`], [`Universe::regimes`] and [`Universe::effects`] expose the truth.
 
 mod daily;
+pub mod effects;
 mod market;
 mod minute;
+#[cfg(test)]
+mod null_tests;
 mod profile;
+pub mod provenance;
 mod rng;
 #[cfg(test)]
 mod tests;
@@ -72,12 +85,14 @@ use crate::bars::{Bar, Bars, SymbolMeta};
 use crate::calendar;
 use crate::time::Timestamp;
 use daily::{Factors, asset_bars, vix_bars};
-use market::{MarketPath, SECTORS, sector_factor};
+use market::{MarketPath, SECTORS, SectorPath, sector_factor};
 use profile::{Listing, Model, listings};
 use rng::{Stream, stream};
 
+pub use effects::{Effect, Effects, UnknownEffect};
 pub use market::VolRegime;
 pub use profile::StockStyle;
+pub use provenance::Provenance;
 
 /// What universe to generate; the same config always gives byte-identical bars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,11 +110,13 @@ pub struct SynthConfig {
     /// At most this many symbols, taken in list order (funds and VIX first), get minute bars;
     /// `None` for all.
     pub minute_symbols: Option<usize>,
+    /// The planted effects ([`Effects::ALL`] by default; [`Effects::NONE`] for a null universe).
+    pub effects: Effects,
 }
 
 impl Default for SynthConfig {
     /// 500 stocks, 10 years to 2025-12-31, seed 42, 20 sessions of minute bars for the first
-    /// 40 symbols (the 16 funds and index and 24 stocks).
+    /// 40 symbols (the 16 funds and index and 24 stocks), every effect planted.
     fn default() -> Self {
         SynthConfig {
             symbols: 500,
@@ -108,6 +125,7 @@ impl Default for SynthConfig {
             end: NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid date"),
             minute_days: 20,
             minute_symbols: Some(40),
+            effects: Effects::ALL,
         }
     }
 }
@@ -136,11 +154,12 @@ const MAX_YEAR: i32 = 2200;
 #[derive(Clone, Debug)]
 pub struct Universe {
     seed: u64,
+    effects: Effects,
     days: Vec<NaiveDate>,
     day_stamps: Vec<Timestamp>,
     regimes: Vec<(NaiveDate, VolRegime)>,
     market: MarketPath,
-    sectors: Vec<Vec<f64>>,
+    sectors: Vec<SectorPath>,
     listings: Vec<Listing>,
     metas: Vec<SymbolMeta>,
     minute_days: usize,
@@ -163,17 +182,21 @@ impl Universe {
         }
         let days = calendar::trading_days(first, last);
         let day_stamps = days.iter().map(|&d| calendar::daily_bar_timestamp(d)).collect();
-        let market = MarketPath::simulate(days.len(), &mut stream(config.seed, Stream::Market));
+        let effects = config.effects;
+        let market = MarketPath::simulate(days.len(), effects, &mut stream(config.seed, Stream::Market));
         let sectors = SECTORS
             .iter()
             .enumerate()
-            .map(|(s, sector)| sector_factor(sector, &market, &mut stream(config.seed, Stream::Sector(s))))
+            .map(|(s, sector)| {
+                sector_factor(sector, &market, effects, &mut stream(config.seed, Stream::Sector(s)))
+            })
             .collect();
         let regimes = days.iter().copied().zip(market.regime.iter().copied()).collect();
-        let listings = listings(config.symbols, config.seed);
+        let listings = listings(config.symbols, config.seed, effects);
         let metas = listings.iter().map(|l| l.meta.clone()).collect();
         Ok(Universe {
             seed: config.seed,
+            effects,
             minute_days: config.minute_days.min(days.len()),
             minute_symbols: config.minute_symbols.unwrap_or(usize::MAX).min(listings.len()),
             days,
@@ -201,7 +224,14 @@ impl Universe {
         &self.regimes
     }
 
-    /// The planted style of symbol `i`: `Some` for stocks, `None` for funds and the index.
+    /// The planted effects.
+    pub fn effects(&self) -> Effects {
+        self.effects
+    }
+
+    /// The planted style of symbol `i`: `Some` for stocks, `None` for funds and the index
+    /// (`Plain` for every stock when neither [`Effect::MeanReversion`] nor [`Effect::Trending`]
+    /// is planted).
     /// Panics if `i` is not below `symbols().len()`.
     pub fn style(&self, i: usize) -> Option<StockStyle> {
         match (&self.listings[i].model, self.listings[i].meta.asset_class) {
@@ -218,7 +248,7 @@ impl Universe {
             Model::Vix => vix_bars(&self.market.vix, &self.day_stamps, &mut rng),
             Model::Asset(profile) => {
                 let factors = Factors { market: &self.market, sectors: &self.sectors };
-                asset_bars(profile, &factors, &self.day_stamps, &mut rng)
+                asset_bars(profile, &factors, &self.day_stamps, self.effects, &mut rng)
             }
         }
     }

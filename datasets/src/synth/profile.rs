@@ -3,6 +3,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::effects::{Effect, Effects};
 use super::market::{DAYS_PER_YEAR, SECTORS, Sector};
 use super::rng::{Stream, normal, stream};
 use crate::bars::{AssetClass, Fundamentals, SymbolMeta};
@@ -134,8 +135,11 @@ const DEFENSIVES: [Defensive; 3] = [
 pub(super) const FUNDS_AND_INDEX: usize = 1 + SECTORS.len() + DEFENSIVES.len() + 1;
 
 /// The full symbol list in a fixed order: SPY, the sector ETFs (XLK…XLC), TLT, GLD, SHY, VIX,
-/// then `stocks` stocks `S0001`…; parameters come from each symbol's own stream.
-pub(super) fn listings(stocks: usize, seed: u64) -> Vec<Listing> {
+/// then `stocks` stocks `S0001`…; parameters come from each symbol's own stream. The same
+/// draws are made whatever `effects` holds, so a null universe lists the same symbols with the
+/// same caps, betas and volatilities as the planted one, only without the planted drifts and
+/// styles.
+pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listing> {
     let mut out = Vec::with_capacity(FUNDS_AND_INDEX + stocks);
     out.push(Listing {
         meta: SymbolMeta::new("SPY", AssetClass::Etf),
@@ -151,14 +155,16 @@ pub(super) fn listings(stocks: usize, seed: u64) -> Vec<Listing> {
     for d in &DEFENSIVES {
         let mut profile = Profile::fund(d.start_price, 0.0, None, d.dollar_volume);
         profile.beta = d.beta;
-        profile.drift = d.annual_drift.map(|a| a / DAYS_PER_YEAR);
+        if effects.has(Effect::RegimeDrift) {
+            profile.drift = d.annual_drift.map(|a| a / DAYS_PER_YEAR);
+        }
         profile.idio_sigma = d.vol / DAYS_PER_YEAR.sqrt();
         out.push(Listing { meta: SymbolMeta::new(d.ticker, AssetClass::Etf), model: Model::Asset(profile) });
     }
     out.push(Listing { meta: SymbolMeta::new("VIX", AssetClass::Index), model: Model::Vix });
     for j in 0..stocks {
         let index = out.len();
-        out.push(stock(j, &mut stream(seed, Stream::Params(index))));
+        out.push(stock(j, effects, &mut stream(seed, Stream::Params(index))));
     }
     out
 }
@@ -181,8 +187,9 @@ const MEAN_REVERTING_SHARE: f64 = 0.15;
 const TRENDING_SHARE: f64 = 0.15;
 
 /// The `j`-th stock (0-based): sector from a golden-ratio sequence over the sector weights (so
-/// every sector is populated even in small universes), everything else from `rng`.
-fn stock(j: usize, rng: &mut impl Rng) -> Listing {
+/// every sector is populated even in small universes), everything else from `rng`; a premium
+/// or style whose effect is not planted is dropped (the name is then `Plain`, at full noise).
+fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
     let sector_index = sector_of(j);
     let sector: &Sector = &SECTORS[sector_index];
 
@@ -192,11 +199,19 @@ fn stock(j: usize, rng: &mut impl Rng) -> Listing {
     let book_to_market = (BTM_MEDIAN.ln() + BTM_LOG_SD * value).exp();
     let roe = (ROE_MEAN + ROE_SD * normal(rng)).clamp(-0.5, 0.6);
     let quality = (roe - ROE_MEAN) / ROE_SD;
-    let premium = SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality;
+    let premium = if effects.has(Effect::Premium) {
+        SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality
+    } else {
+        0.0
+    };
 
     let style = match rng.random::<f64>() {
-        u if u < MEAN_REVERTING_SHARE => StockStyle::MeanReverting,
-        u if u < MEAN_REVERTING_SHARE + TRENDING_SHARE => StockStyle::Trending,
+        u if u < MEAN_REVERTING_SHARE && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
+        u if (MEAN_REVERTING_SHARE..MEAN_REVERTING_SHARE + TRENDING_SHARE).contains(&u)
+            && effects.has(Effect::Trending) =>
+        {
+            StockStyle::Trending
+        }
         _ => StockStyle::Plain,
     };
     let beta = sector.beta * (0.2 * normal(rng)).exp();

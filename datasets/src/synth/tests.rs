@@ -355,7 +355,15 @@ fn assert_minutes_match_daily(u: &Universe, i: usize) -> Vec<usize> {
 fn minute_bars_agree_with_daily_bars_including_an_early_close() {
     // Ends on the day after Thanksgiving 2025, a 13:00 close.
     let end = NaiveDate::from_ymd_opt(2025, 11, 28).unwrap();
-    let cfg = SynthConfig { symbols: 8, years: 1, seed: 23, end, minute_days: 3, minute_symbols: Some(20) };
+    let cfg = SynthConfig {
+        symbols: 8,
+        years: 1,
+        seed: 23,
+        end,
+        minute_days: 3,
+        minute_symbols: Some(20),
+        ..Default::default()
+    };
     let u = Universe::new(&cfg).unwrap();
     for i in 0..20 {
         assert_eq!(assert_minutes_match_daily(&u, i), vec![390, 390, 210], "symbol {i}");
@@ -369,7 +377,15 @@ fn minute_bars_agree_with_daily_bars_including_an_early_close() {
 fn minute_volume_is_heavier_at_the_open_and_close_than_at_midday() {
     // Ten full sessions, December 8–19, 2025.
     let end = NaiveDate::from_ymd_opt(2025, 12, 19).unwrap();
-    let cfg = SynthConfig { symbols: 10, years: 1, seed: 29, end, minute_days: 10, minute_symbols: None };
+    let cfg = SynthConfig {
+        symbols: 10,
+        years: 1,
+        seed: 29,
+        end,
+        minute_days: 10,
+        minute_symbols: None,
+        ..Default::default()
+    };
     let u = Universe::new(&cfg).unwrap();
     let (mut first, mut mid, mut last) = (0.0, 0.0, 0.0);
     for i in 16..26 {

@@ -33,6 +33,7 @@ pub fn universe(stocks: usize) -> Universe {
         end: replay_date(),
         minute_days: 2,
         minute_symbols: None,
+        ..SynthConfig::default()
     };
     Universe::new(&config).expect("a valid synthetic config")
 }

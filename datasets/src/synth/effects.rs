@@ -1,0 +1,208 @@
+//! The planted effects of the synthetic generator, each a named switch.
+//!
+//! With [`Effects::ALL`] (the default) the generator writes exactly the universe described in
+//! the module documentation of [`crate::synth`]. Each effect switched off removes one source of
+//! predictability; with [`Effects::NONE`] the universe is a **null**: every symbol's simple
+//! return is a martingale difference (expected simple return zero at every bar given the whole
+//! past, market included), so every strategy's expected P&L is zero before costs and any
+//! `enable` a research run gives on it is a false positive. The calendar, the symbols and their
+//! metadata, the regime chain, the volatility model (regime levels, EGARCH clustering, fat
+//! tails, the VIX-like index) and the volume model stay the same.
+//!
+//! | effect | what it plants | family that should find it |
+//! |---|---|---|
+//! | `regime_drift` | market drift by regime (+18 / +10 / −10 / −80 % a year), defensives' drifts, escalation days that are always down days | `vix_regime_rotation` |
+//! | `sector_momentum` | each sector factor's slowly wandering drift (AR(1) φ 0.997, 6 % a year) | `sector_rotation` |
+//! | `mean_reversion` | 15 % of stocks mean-revert around trend (OU φ 0.7 a day) | `mean_reversion` |
+//! | `trending` | 15 % of stocks carry a persistent drift (AR(1) φ 0.99, ±50 % a year) | `vol_managed_momentum`, `factor_momentum`, `sma_cross`, `relative_volume_breakout` |
+//! | `premium` | size, value and quality premia (1.5 / 2.5 / 2.5 % a year per s.d.) | `quality_smallcap_value` |
+//! | `gap_fills` | half of the overnight jumps fill 20–70 % back in the session; overnight noise the session reverses | `gap_fill` |
+//! | `gap_continuation` | the session continues the overnight move (30 % of the day's factor move happens overnight) | none by design (open-to-close drift after a gap) |
+//! | `anchor` | a stock's idiosyncratic level is pulled back to trend (half-life five years) | none (too weak to trade; keeps 20-year prices sane) |
+//! | `convexity` | drifts are log drifts, so every symbol also earns half its variance a year in simple return — an equal-weight book of independent names earns a real diversification return | the passive benchmark (any long-only book) |
+//!
+//! With any effect off, the day's shocks are compensated (`ln E[e^x]` subtracted from each
+//! zero-mean log shock `x`) so they add no drift; with `gap_continuation` off the overnight
+//! move is its own idiosyncratic shock (30 % of the day's variance) and the session carries
+//! the factor moves, so the open is also a fair price.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// One planted source of predictability (see the module table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Regime-dependent market and defensive drifts; escalation days are down days.
+    RegimeDrift,
+    /// Sector factors with a persistent drift.
+    SectorMomentum,
+    /// Mean-reverting stocks.
+    MeanReversion,
+    /// Trending stocks.
+    Trending,
+    /// Size, value and quality premia.
+    Premium,
+    /// Partial fills of overnight jumps and reversed overnight noise.
+    GapFills,
+    /// The session continues the overnight move.
+    GapContinuation,
+    /// The idiosyncratic level's slow pull back to trend.
+    Anchor,
+    /// Log drifts: each symbol earns half its variance in simple return.
+    Convexity,
+}
+
+impl Effect {
+    /// Every effect, in the order of the module table.
+    pub const ALL: [Effect; 9] = [
+        Effect::RegimeDrift,
+        Effect::SectorMomentum,
+        Effect::MeanReversion,
+        Effect::Trending,
+        Effect::Premium,
+        Effect::GapFills,
+        Effect::GapContinuation,
+        Effect::Anchor,
+        Effect::Convexity,
+    ];
+
+    /// The switch's name on the command line and in files, e.g. `sector_momentum`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Effect::RegimeDrift => "regime_drift",
+            Effect::SectorMomentum => "sector_momentum",
+            Effect::MeanReversion => "mean_reversion",
+            Effect::Trending => "trending",
+            Effect::Premium => "premium",
+            Effect::GapFills => "gap_fills",
+            Effect::GapContinuation => "gap_continuation",
+            Effect::Anchor => "anchor",
+            Effect::Convexity => "convexity",
+        }
+    }
+
+    /// The research families that should find this effect (empty when none is meant to).
+    pub const fn families(self) -> &'static [&'static str] {
+        match self {
+            Effect::RegimeDrift => &["vix_regime_rotation"],
+            Effect::SectorMomentum => &["sector_rotation"],
+            Effect::MeanReversion => &["mean_reversion"],
+            Effect::Trending => {
+                &["vol_managed_momentum", "factor_momentum", "sma_cross", "relative_volume_breakout"]
+            }
+            Effect::Premium => &["quality_smallcap_value"],
+            Effect::GapFills => &["gap_fill"],
+            Effect::GapContinuation | Effect::Anchor | Effect::Convexity => &[],
+        }
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no effect, `all` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown planted effect `{name}`; expected `all`, `none` or a comma-separated list of: {}", known())]
+pub struct UnknownEffect {
+    /// The name given.
+    pub name: String,
+}
+
+fn known() -> String {
+    Effect::ALL.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ")
+}
+
+impl FromStr for Effect {
+    type Err = UnknownEffect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Effect::ALL.into_iter().find(|e| e.name() == s).ok_or_else(|| UnknownEffect { name: s.to_string() })
+    }
+}
+
+/// A set of planted effects; [`Effects::ALL`] is the default universe, [`Effects::NONE`] the
+/// null.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Effects(u16);
+
+impl Effects {
+    /// Every effect: the default planted universe.
+    pub const ALL: Effects = Effects((1 << Effect::ALL.len()) - 1);
+    /// No effect: the null (martingale) universe.
+    pub const NONE: Effects = Effects(0);
+
+    /// True when `effect` is planted.
+    pub const fn has(self, effect: Effect) -> bool {
+        self.0 & effect.bit() != 0
+    }
+
+    /// This set with `effect` added.
+    pub const fn with(self, effect: Effect) -> Effects {
+        Effects(self.0 | effect.bit())
+    }
+
+    /// The planted effects, in table order.
+    pub fn iter(self) -> impl Iterator<Item = Effect> {
+        Effect::ALL.into_iter().filter(move |&e| self.has(e))
+    }
+}
+
+impl Default for Effects {
+    /// [`Effects::ALL`].
+    fn default() -> Self {
+        Effects::ALL
+    }
+}
+
+impl fmt::Display for Effects {
+    /// `all`, `none`, or the names joined by commas.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Effects::ALL => f.write_str("all"),
+            Effects::NONE => f.write_str("none"),
+            set => f.write_str(&set.iter().map(Effect::name).collect::<Vec<_>>().join(",")),
+        }
+    }
+}
+
+impl fmt::Debug for Effects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Effects({self})")
+    }
+}
+
+impl FromStr for Effects {
+    type Err = UnknownEffect;
+
+    /// `all`, `none`, or a comma-separated list of effect names (spaces around names allowed).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "all" => Ok(Effects::ALL),
+            "none" => Ok(Effects::NONE),
+            list => list.split(',').try_fold(Effects::NONE, |set, name| Ok(set.with(name.trim().parse()?))),
+        }
+    }
+}
+
+impl Serialize for Effects {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Effects {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
