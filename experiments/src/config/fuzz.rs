@@ -122,7 +122,7 @@ fn parse_all(text: &str) {
     let checks = [
         Experiment::parse(text, "f.toml", base).err(),
         Discovery::parse(text, "f.toml", base).err(),
-        Research::parse(text, "f.toml").err(),
+        Research::parse(text, "f.toml", base).err(),
     ];
     for e in checks.into_iter().flatten() {
         assert!(e.to_string().starts_with("f.toml"), "an error that does not name the file: {e}");
