@@ -99,7 +99,7 @@ fn shared_dir() -> &'static Path {
         let dir = tempfile::tempdir().unwrap();
         let seed = dir.path().join("seed.csv");
         fs::write(&seed, CSV).unwrap();
-        import_files(&dir.path().join("store"), &[seed], &ImportOptions::default(), WriteMode::Append)
+        import_files(&dir.path().join("store"), &[seed], &ImportOptions::default(), None, WriteMode::Append)
             .unwrap();
         dir
     })
@@ -129,7 +129,7 @@ proptest! {
         let file = dir.join(name);
         fs::write(&file, &data).unwrap();
         let opts_for_import = opts.clone();
-        match import_files(&store, &[file], &opts_for_import, WriteMode::Append) {
+        match import_files(&store, &[file], &opts_for_import, None, WriteMode::Append) {
             Err(e) => {
                 prop_assert_eq!(snapshot(&store), before, "rejected import changed the store: {}", e);
                 prop_assert!(e.to_string().len() < 1000, "error message too long: {} bytes", e.to_string().len());
