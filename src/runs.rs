@@ -86,7 +86,7 @@ fn list(db: &ResearchDb, limit: usize, as_json: bool) -> Result<()> {
 
 /// `text` with every decimal number of more than 4 fractional digits rounded to 4 (an
 /// event's `mutation rate 0.23013959207580012` reads `mutation rate 0.2301`).
-fn round_numbers(text: &str) -> String {
+pub fn round_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
