@@ -470,9 +470,16 @@ fn export_timeframe(store: &Store, symbol: &str, given: Option<Timeframe>) -> Re
     match (given, stored.as_slice()) {
         (Some(tf), _) if stored.contains(&tf) => Ok(tf),
         (None, [only]) => Ok(*only),
-        (_, []) => bail!("{symbol}: not in the store {} (`tradebot data info` lists it)", store.dir().display()),
-        (Some(tf), _) => bail!("{symbol} {tf}: not in the store; it has {symbol} {}", list_or_nothing(&stored)),
-        (None, _) => bail!("{symbol} has several timeframes ({}): choose one with --timeframe", list_or_nothing(&stored)),
+        (_, []) => {
+            bail!("{symbol}: not in the store {} (`tradebot data info` lists it)", store.dir().display())
+        }
+        (Some(tf), _) => {
+            bail!("{symbol} {tf}: not in the store; it has {symbol} {}", list_or_nothing(&stored))
+        }
+        (None, _) => bail!(
+            "{symbol} has several timeframes ({}): choose one with --timeframe",
+            list_or_nothing(&stored)
+        ),
     }
 }
 

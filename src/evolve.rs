@@ -200,10 +200,12 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
         let fw = f.winner.as_ref();
         let _ = writeln!(
             out,
-            "fold {}: train bars {:?} test {:?}: IS Sharpe {} OOS Sharpe {}  {}",
+            "fold {}: train bars {}..{} test {}..{}: IS Sharpe {} OOS Sharpe {}  {}",
             k + 1,
-            f.train,
-            f.test,
+            f.train.start,
+            f.train.end,
+            f.test.start,
+            f.test.end,
             sharpe(fw.map(|w| &w.in_sample)),
             sharpe(fw.and_then(|w| w.out_of_sample.as_ref())),
             fw.map_or(String::new(), |w| format!("{:.4}", w.params))

@@ -120,8 +120,8 @@ fn main() -> std::process::ExitCode {
 }
 
 /// A user error as the terminal shows it: the message and its causes, never a backtrace (even
-/// with `RUST_BACKTRACE=1`: backtraces are for panics). A cause whose text the message above
-/// it already ends with (an OS error a library quoted) is not repeated.
+/// with `RUST_BACKTRACE=1`: backtraces are for panics). A cause whose text a message above
+/// already contains (an OS error a library quoted) is not repeated.
 fn error_report(e: &anyhow::Error) -> String {
     let mut out = format!("Error: {e}");
     let mut shown = e.to_string();

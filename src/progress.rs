@@ -42,7 +42,8 @@ impl GenerationBar {
     /// fitness) go to the run log on stderr above the bar.
     pub fn update<G, E>(&self, g: &GenerationReport<G, E>) {
         for e in &g.events {
-            let line = format!("{} gen {}: {}: {}", self.bar.prefix(), e.generation, e.kind.name(), e.detail);
+            let detail = crate::runs::round_numbers(&e.detail);
+            let line = format!("{} gen {}: {}: {detail}", self.bar.prefix(), e.generation, e.kind.name());
             tracing::info!("{line}");
             if self.bar.is_hidden() {
                 eprintln!("{line}");

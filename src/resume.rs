@@ -13,7 +13,8 @@ const HEADER: &str = "# tradebot: experiment file ";
 /// The config text a new run stores: a comment line naming `path` (made absolute), then the
 /// file's `text` verbatim. Being a TOML comment, it parses as the file does.
 pub fn stored_text(path: &Path, text: &str) -> Result<String> {
-    let absolute = std::path::absolute(path).with_context(|| format!("{}: resolving its path", path.display()))?;
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("{}: resolving its path", path.display()))?;
     Ok(format!("{HEADER}{}\n{text}", absolute.display()))
 }
 

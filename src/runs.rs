@@ -86,7 +86,7 @@ fn list(db: &ResearchDb, limit: usize, as_json: bool) -> Result<()> {
 
 /// `text` with every decimal number of more than 4 fractional digits rounded to 4 (an
 /// event's `mutation rate 0.23013959207580012` reads `mutation rate 0.2301`).
-fn round_numbers(text: &str) -> String {
+pub fn round_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
@@ -109,7 +109,10 @@ fn round_numbers(text: &str) -> String {
 
 /// A wall-clock instant (UTC epoch ns) in the local time zone, to the minute, for tables.
 fn local_time(ns: i64) -> String {
-    chrono::DateTime::from_timestamp_nanos(ns).with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
+    chrono::DateTime::from_timestamp_nanos(ns)
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// A stored genome with its parameters' names (`window=12 entry_z=1.6938`) when it is a
@@ -168,7 +171,8 @@ fn write_summary(out: &mut String, strategy: &str, summary: &serde_json::Value) 
         }
         let trades = |v: &serde_json::Value| v.get("trades").map_or("–".into(), |t| t.to_string());
         let _ = writeln!(out, "  {:<14} {:>12} {:>14}", "trades", trades(is), trades(oos));
-        let pbo = w.get("pbo").and_then(serde_json::Value::as_f64).map_or("–".into(), |p| format!("{p:.2}"));
+        let pbo =
+            w.get("pbo").and_then(serde_json::Value::as_f64).map_or("–".into(), |p| format!("{p:.2}"));
         let dsr = w.get("deflated_sharpe").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
         let _ = writeln!(out, "  deflated Sharpe {dsr:.3}, PBO {pbo}");
     }
@@ -176,7 +180,9 @@ fn write_summary(out: &mut String, strategy: &str, summary: &serde_json::Value) 
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "winner" | "hall_of_fame" | "folds"))
         .map(|(k, v)| match v {
-            serde_json::Value::Number(n) if n.is_f64() => format!("{k}: {:.2}", n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::Number(n) if n.is_f64() => {
+                format!("{k}: {:.2}", n.as_f64().unwrap_or(f64::NAN))
+            }
             other => format!("{k}: {other}"),
         })
         .collect();
@@ -362,10 +368,15 @@ mod tests {
     #[test]
     fn long_decimals_in_event_details_are_rounded_and_the_rest_kept() {
         assert_eq!(
-            round_numbers("replaced the worst 10 of 40; mutation rate 0.23013959207580012 -> 0.46027918415160024"),
+            round_numbers(
+                "replaced the worst 10 of 40; mutation rate 0.23013959207580012 -> 0.46027918415160024"
+            ),
             "replaced the worst 10 of 40; mutation rate 0.2301 -> 0.4603"
         );
-        assert_eq!(round_numbers("best 1.25 after 12 generations, v0.1.0"), "best 1.25 after 12 generations, v0.1.0");
+        assert_eq!(
+            round_numbers("best 1.25 after 12 generations, v0.1.0"),
+            "best 1.25 after 12 generations, v0.1.0"
+        );
         assert_eq!(round_numbers("gene_3 x2.123456"), "gene_3 x2.123456", "part of a word: kept");
     }
 

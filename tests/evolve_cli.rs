@@ -113,7 +113,8 @@ fn the_printed_resume_command_works_from_any_directory_and_an_edited_file_is_ref
     let d = dir.path();
     // An experiment whose data path is relative to its file, run from the directory above it.
     std::fs::create_dir_all(d.join("exp")).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/samples/GOOG.csv"), d.join("GOOG.csv")).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/samples/GOOG.csv"), d.join("GOOG.csv"))
+        .unwrap();
     let text = std::fs::read_to_string(EXPERIMENT)
         .unwrap()
         .replace("sample = \"GOOG\"", "file = \"../GOOG.csv\"")
@@ -121,7 +122,12 @@ fn the_printed_resume_command_works_from_any_directory_and_an_edited_file_is_ref
         .replace("generations = 20", "generations = 4");
     std::fs::write(d.join("exp/e.toml"), &text).unwrap();
     let run = |cwd: &Path, args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(cwd).args(args).env_remove("TRADEBOT_DB").output().unwrap()
+        Command::new(env!("CARGO_BIN_EXE_tradebot"))
+            .current_dir(cwd)
+            .args(args)
+            .env_remove("TRADEBOT_DB")
+            .output()
+            .unwrap()
     };
     let stopped = tradebot(d, &["evolve", "exp/e.toml", "--db", "r.db", "--stop-after", "2"]);
     let stdout = String::from_utf8(stopped.stdout).unwrap();
@@ -133,7 +139,10 @@ fn the_printed_resume_command_works_from_any_directory_and_an_edited_file_is_ref
     let edited = text.replace("commission_rate = 0.0005", "commission_rate = 0.001");
     assert_ne!(edited, text);
     std::fs::write(d.join("exp/e.toml"), &edited).unwrap();
-    for args in [vec!["evolve", "--resume", "1", "--db", "r.db"], vec!["evolve", "--resume", "1", "exp/e.toml", "--db", "r.db"]] {
+    for args in [
+        vec!["evolve", "--resume", "1", "--db", "r.db"],
+        vec!["evolve", "--resume", "1", "exp/e.toml", "--db", "r.db"],
+    ] {
         let refused = run(d, &args);
         assert!(!refused.status.success());
         let err = String::from_utf8_lossy(&refused.stderr);

@@ -40,9 +40,14 @@ const PLAN: &[(&str, Plan)] = &[
     ("tradebot runs show 7", Plan::Run(&[])),
     (
         "tradebot research",
-        Plan::Skip("builds the 516-symbol default store: cli.rs research_builds_the_default_store_and_runs_the_built_in_nightly"),
+        Plan::Skip(
+            "builds the 516-symbol default store: cli.rs research_builds_the_default_store_and_runs_the_built_in_nightly",
+        ),
     ),
-    ("tradebot live --config live.toml --paper", Plan::Skip("needs Alpaca: live-bridge/tests against the fake Alpaca")),
+    (
+        "tradebot live --config live.toml --paper",
+        Plan::Skip("needs Alpaca: live-bridge/tests against the fake Alpaca"),
+    ),
     ("tradebot live halt --reason \"broker outage\"", Plan::Run(&[])),
     ("tradebot live status", Plan::Run(&[])),
     ("tradebot live resume", Plan::Run(&[])),
@@ -212,6 +217,9 @@ fn every_readme_command_is_planned_and_the_runnable_ones_work() {
             _ => {}
         }
     }
-    assert!(cwd.join("results/sma_cross_goog.csv").exists(), "the sweep's [output] csv, relative to its file");
+    assert!(
+        cwd.join("results/sma_cross_goog.csv").exists(),
+        "the sweep's [output] csv, relative to its file"
+    );
     assert!(cwd.join("data/promoted/CURRENT").exists());
 }

@@ -74,7 +74,10 @@ fn trains_saves_versions_and_reloads_the_current_model() {
     assert_eq!(fs::read_to_string(models.join("CURRENT")).unwrap(), "v0001\n");
     assert!(!models.join("v0002.postcard").exists() && !models.join("v0002.json").exists());
     let (text, _) = ok(cwd, &["regimes", "--store", "s", "--train"]);
-    assert!(text.contains("Model v0001 (trained: unchanged (v0001), nothing written, data/models/regime)"), "{text}");
+    assert!(
+        text.contains("Model v0001 (trained: unchanged (v0001), nothing written, data/models/regime)"),
+        "{text}"
+    );
 }
 
 #[test]

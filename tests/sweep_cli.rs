@@ -9,8 +9,11 @@ fn sweep_goog_prints_json_writes_csv_and_records_the_run() {
     // experiments/ of the temporary directory writes to its results/.
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     let config = "experiments/sma_cross_goog.toml";
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/sma_cross_goog.toml"), dir.path().join(config))
-        .unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/sma_cross_goog.toml"),
+        dir.path().join(config),
+    )
+    .unwrap();
     let db = dir.path().join("research.db");
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_tradebot"))

@@ -54,7 +54,10 @@ fn runs_show_names_parameters_and_puts_figures_under_their_heading() {
     let cwd = dir.path();
     let text = std::fs::read_to_string(format!("{ROOT}/experiments/mean_reversion_goog_evolve.toml"))
         .unwrap()
-        .replace("name = \"mean_reversion_goog_evolve\"", "name = \"a_rather_long_experiment_name_for_the_table\"")
+        .replace(
+            "name = \"mean_reversion_goog_evolve\"",
+            "name = \"a_rather_long_experiment_name_for_the_table\"",
+        )
         .replace("population = 32", "population = 10")
         .replace("generations = 20", "generations = 3");
     std::fs::write(cwd.join("e.toml"), text).unwrap();
@@ -65,7 +68,10 @@ fn runs_show_names_parameters_and_puts_figures_under_their_heading() {
     assert!(genomes.lines().nth(1).unwrap().contains("window="), "{shown}");
     assert!(shown.contains("winner: window="), "{shown}");
     let table = shown.split("winner: ").nth(1).unwrap();
-    assert!(table.contains("in-sample") && table.contains("out-of-sample") && table.contains("sharpe"), "{shown}");
+    assert!(
+        table.contains("in-sample") && table.contains("out-of-sample") && table.contains("sharpe"),
+        "{shown}"
+    );
     if let Some(long) = long_decimal(&shown) {
         panic!("`{long}` in: {shown}");
     }
@@ -77,7 +83,8 @@ fn runs_show_names_parameters_and_puts_figures_under_their_heading() {
     let started = row.rsplit("  ").next().unwrap();
     assert_eq!(started.len(), "2026-12-07 01:02".len(), "a local date to the minute: {started}");
     assert!(!row.contains('Z'), "not a UTC timestamp with nanoseconds: {row}");
-    let json: serde_json::Value = serde_json::from_str(&ok(cwd, &["runs", "list", "--json", "--db", "r.db"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(cwd, &["runs", "list", "--json", "--db", "r.db"])).unwrap();
     assert!(json[0]["started"].as_str().unwrap().ends_with('Z'), "--json keeps the exact instant");
 }
 
@@ -95,7 +102,8 @@ fn random_sweep_parameters_print_at_sensible_precision() {
     for line in &params {
         assert!(long_decimal(line).is_none(), "{line}");
     }
-    let json: serde_json::Value = serde_json::from_str(&ok(cwd, &["sweep", "r.toml", "--db", "r.db", "--json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(cwd, &["sweep", "r.toml", "--db", "r.db", "--json"])).unwrap();
     let z = json["results"][0]["params"]["entry_z"].as_f64().unwrap();
     assert!(long_decimal(&z.to_string()).is_some(), "--json keeps full precision: {z}");
 }

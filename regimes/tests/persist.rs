@@ -45,7 +45,10 @@ fn an_unchanged_model_is_not_saved_again() {
     let dir = tempfile::tempdir().unwrap();
     let (inputs, _) = common::synthetic(5, 10, 9);
     let mut first = trained(&inputs);
-    assert_eq!(persist::save_if_changed(dir.path(), &mut first).unwrap(), Some(dir.path().join("v0001.postcard")));
+    assert_eq!(
+        persist::save_if_changed(dir.path(), &mut first).unwrap(),
+        Some(dir.path().join("v0001.postcard"))
+    );
     let mut same = trained(&inputs);
     assert_eq!(persist::save_if_changed(dir.path(), &mut same).unwrap(), None, "same data, same model");
     assert_eq!(same.card.version, 1, "it is version 1");

@@ -42,9 +42,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::{ConfigError, Source};
-use super::resolve;
 use super::evolution::{self as evo, RawValidation};
 use super::raw::{RawAccount, RawData};
+use super::resolve;
 use super::{DataSource, account, data_source};
 
 /// The promotion gates; a candidate is recorded only when it passes every one.

@@ -285,7 +285,11 @@ pub(crate) fn data_source(
         }
         None => Timeframe::Day1,
     };
-    Ok(DataSource::Store { dir: resolve(base, store.get_ref()), symbols: symbols.get_ref().clone(), timeframe })
+    Ok(DataSource::Store {
+        dir: resolve(base, store.get_ref()),
+        symbols: symbols.get_ref().clone(),
+        timeframe,
+    })
 }
 
 pub(crate) fn account(src: &Source<'_>, a: &raw::RawAccount) -> Result<(TradeRules, f64), ConfigError> {

@@ -279,11 +279,13 @@ fn sizes_past_the_limits_are_refused_with_their_size() {
 
 #[test]
 fn every_path_in_a_file_is_relative_to_the_file() {
-    let text = format!(
-        "{GOOD}[output]\ncsv = \"../results/t.csv\"\njson = \"/abs/t.json\"\n"
-    );
+    let text = format!("{GOOD}[output]\ncsv = \"../results/t.csv\"\njson = \"/abs/t.json\"\n");
     let e = Experiment::parse(&text, "t.toml", Path::new("repo/experiments")).unwrap();
-    assert_eq!(e.output.csv.as_deref(), Some(Path::new("repo/results/t.csv")), "like [data], not the working directory");
+    assert_eq!(
+        e.output.csv.as_deref(),
+        Some(Path::new("repo/results/t.csv")),
+        "like [data], not the working directory"
+    );
     assert_eq!(e.output.json.as_deref(), Some(Path::new("/abs/t.json")));
     let file = GOOD.replace("sample = \"GOOG\"", "file = \"./bars/x.csv\"");
     let e = Experiment::parse(&file, "t.toml", Path::new("repo/experiments")).unwrap();
@@ -297,5 +299,9 @@ fn every_path_in_a_file_is_relative_to_the_file() {
     assert_eq!(r.report.as_deref(), Some(Path::new("repo/results/n")));
     let d = r.discover.as_ref().unwrap();
     assert_eq!(d.settings.candidates, Path::new("repo/cands"));
-    assert_eq!(d.settings.promoted, Path::new("data/promoted"), "a default is the CLI's, in the working directory");
+    assert_eq!(
+        d.settings.promoted,
+        Path::new("data/promoted"),
+        "a default is the CLI's, in the working directory"
+    );
 }
