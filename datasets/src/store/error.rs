@@ -96,20 +96,6 @@ pub enum StoreError {
         /// The file being written.
         path: PathBuf,
     },
-    /// A stored bar breaks a [`crate::Bars`] invariant: names the segment, symbol and bar.
-    #[error("{}: corrupt store file: {symbol} {timeframe} bar at {ts}: {error}", path.display())]
-    BadBar {
-        /// The segment file holding the bar.
-        path: PathBuf,
-        /// The symbol.
-        symbol: String,
-        /// The timeframe.
-        timeframe: Timeframe,
-        /// The bar's timestamp.
-        ts: Timestamp,
-        /// The invariant broken (its index counts bars within the series).
-        error: crate::bars::BarsError,
-    },
     /// A symbol that is not a valid name (see [`crate::symbol`]).
     #[error("symbol {shown}: {error}", shown = crate::symbol::quoted_for_error(symbol))]
     InvalidSymbol {

@@ -302,12 +302,9 @@ impl Store {
             let segment = &self.segments[s as usize];
             let chunk = segment.chunk(b as usize)?;
             for i in 0..chunk.timestamps.len() {
-                bars.push(chunk.bar(i)).map_err(|error| StoreError::BadBar {
-                    path: segment.path().to_path_buf(),
-                    symbol: symbol.to_string(),
-                    timeframe,
-                    ts: Timestamp(chunk.timestamps[i]),
-                    error,
+                bars.push(chunk.bar(i)).map_err(|error| {
+                    let ts = Timestamp(chunk.timestamps[i]);
+                    StoreError::corrupt(segment.path(), format!("{symbol} {timeframe} bar at {ts}: {error}"))
                 })?;
             }
         }

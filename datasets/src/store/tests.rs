@@ -134,7 +134,11 @@ fn a_bad_stored_bar_is_reported_with_its_segment_file_symbol_and_time() {
     manifest.commit(dir.path()).unwrap();
     let err = Store::open(dir.path()).unwrap().verify().unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::BadBar { .. }), "{msg}");
-    assert!(msg.contains("segments/000001-1Day.arrow"), "{msg}");
-    assert!(msg.contains("GOOG 1Day bar at 1970-01-04"), "{msg}");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
+    assert!(
+        msg.contains(
+            "segments/000001-1Day.arrow: corrupt store file: GOOG 1Day bar at 1970-01-04T00:00:00Z: bar 3:"
+        ),
+        "{msg}"
+    );
 }
