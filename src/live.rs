@@ -10,8 +10,8 @@ use datasets::Timestamp;
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock, SystemClock};
 use live_bridge::config::{LiveConfig, Mode};
-use live_bridge::lock::ServiceLock;
 use live_bridge::db::Db;
+use live_bridge::lock::ServiceLock;
 use live_bridge::safety::KillSwitch;
 use live_bridge::service::{Bridge, Ended};
 use live_bridge::status::Status;
@@ -132,7 +132,10 @@ fn halt(data_dir: &Path, config: &Path, reason: &str, wait: f64) -> Result<()> {
     };
     let who = match pids.as_slice() {
         [] => "the running service".to_string(),
-        p => format!("the running service (pid {})", p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+        p => format!(
+            "the running service (pid {})",
+            p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        ),
     };
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait.max(0.0));
     while std::time::Instant::now() < deadline {

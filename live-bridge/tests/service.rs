@@ -70,7 +70,8 @@ impl Replay {
         let client =
             Client::new(self.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)?.with_notifier(notifier);
+        let bridge =
+            Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)?.with_notifier(notifier);
         tokio::time::timeout(Duration::from_secs(60), bridge.run()).await.unwrap()
     }
 }
@@ -723,7 +724,11 @@ async fn no_order_is_sent_after_the_close_or_within_the_margin_before_it() {
     r.run().await;
     let intent = r.db().order(&stored[0]).unwrap().unwrap();
     assert_eq!(intent.state, OrderState::NotSent, "{intent:?}");
-    assert!(intent.detail.contains("the market has closed (NYSE calendar: closed 16:00)"), "{}", intent.detail);
+    assert!(
+        intent.detail.contains("the market has closed (NYSE calendar: closed 16:00)"),
+        "{}",
+        intent.detail
+    );
     assert!(r.fake.orders().is_empty(), "{:?}", r.fake.orders());
 
     // 50 s before the close: inside a 60 s margin it is refused, outside a 30 s one it is sent.
@@ -751,16 +756,22 @@ async fn a_closure_only_alpacas_calendar_knows_is_honoured_and_alerted() {
     let alerts = received(&receiver, 1);
     assert!(alerts.contains(&("reconciliation".into(), "calendar".into())), "{alerts:?}");
     let bodies: Vec<String> = receiver.wait_for(1).iter().map(|r| r.body.to_string()).collect();
-    assert!(bodies.iter().any(|b| b.contains("2025-12-31: Alpaca closed, built-in 09:30–16:00")), "{bodies:?}");
+    assert!(
+        bodies.iter().any(|b| b.contains("2025-12-31: Alpaca closed, built-in 09:30–16:00")),
+        "{bodies:?}"
+    );
     let refused: Vec<_> = r.db().signals().unwrap().into_iter().filter(|s| s.action == "refused").collect();
-    assert!(!refused.is_empty() && refused.iter().all(|s| s.detail.contains("closed today (Alpaca's calendar)")));
+    assert!(
+        !refused.is_empty() && refused.iter().all(|s| s.detail.contains("closed today (Alpaca's calendar)"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_db_is_bound_to_one_account_and_one_service() {
     let r = replay().await;
     // A second service on the same data directory cannot start while the first holds it.
-    let client = || Arc::new(Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
+    let client =
+        || Arc::new(Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let first = Bridge::new(r.config.clone(), client(), r.clock.clone(), shutdown.clone()).unwrap();
     let Err(err) = Bridge::new(r.config.clone(), client(), r.clock.clone(), shutdown) else {
@@ -777,7 +788,11 @@ async fn live_db_is_bound_to_one_account_and_one_service() {
     let err = r.outcome(Notifier::disabled("live")).await.unwrap_err();
     assert!(matches!(err, ServiceError::AccountMismatch(_)), "{err}");
     let text = err.to_string();
-    assert!(text.contains("bound to the paper fake-account-0001 account") && text.contains("paper another-account"), "{text}");
+    assert!(
+        text.contains("bound to the paper fake-account-0001 account")
+            && text.contains("paper another-account"),
+        "{text}"
+    );
     assert_eq!(r.fake.orders().len(), orders);
 }
 
@@ -881,7 +896,8 @@ async fn a_buy_against_an_open_sell_is_refused_before_alpaca_calls_it_a_wash_tra
     assert!(!entries.is_empty());
     for s in &entries {
         assert_eq!(s.action, "refused", "{s:?}");
-        let expected = format!("wash trade: 1 open sell order(s) on {} that a buy could cross (by-hand-", s.symbol);
+        let expected =
+            format!("wash trade: 1 open sell order(s) on {} that a buy could cross (by-hand-", s.symbol);
         assert!(s.detail.starts_with(&expected), "{}", s.detail);
     }
     let rejected = r.fake.seen().into_iter().filter(|x| x.status == 403).count();

@@ -87,6 +87,9 @@ impl State {
 
     /// Checks and books a new order; `Err((status, message))` refuses it.
     pub(super) fn create_order(&mut self, request: OrderRequest) -> Result<Order, (u16, String)> {
+        if request.client_order_id.len() > 48 {
+            return Err((422, "client_order_id must be no more than 48 characters".into()));
+        }
         if self.orders.iter().any(|o| o.order.client_order_id == request.client_order_id) {
             self.duplicate_submissions += 1;
             return Err((422, "client_order_id must be unique".into()));
@@ -157,11 +160,7 @@ impl State {
             side: request.side,
             order_type: request.order_type.clone(),
             time_in_force: request.time_in_force.clone(),
-            status: if self.is_open(self.clock.now()) {
-                OrderStatus::New
-            } else {
-                OrderStatus::Accepted
-            },
+            status: if self.is_open(self.clock.now()) { OrderStatus::New } else { OrderStatus::Accepted },
             created_at: Some(now.clone()),
             submitted_at: Some(now),
             filled_at: None,

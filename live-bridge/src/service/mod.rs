@@ -24,7 +24,7 @@ mod run;
 
 pub use day::Ended;
 pub use protect::{protection_for, protective_order_id};
-pub use run::client_order_id;
+pub use run::{MAX_CLIENT_ORDER_ID, client_order_id};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
