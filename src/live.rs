@@ -166,7 +166,6 @@ fn resume(db_path: &Path) -> Result<()> {
 fn checked_client(config: &mut LiveConfig, path: &Path, paper: bool) -> Result<Client> {
     let credentials = Credentials::load(config.alpaca.key_file.as_deref())?;
     let mode = config
-        .alpaca
         .checked_mode(paper, credentials.key_id())
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     config.alpaca.mode = Some(mode);

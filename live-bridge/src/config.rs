@@ -438,6 +438,16 @@ impl LiveConfig {
         Ok(config)
     }
 
+    /// [`AlpacaSection::checked_mode`], and `[replay]` (simulated sessions) refused with real
+    /// money.
+    pub fn checked_mode(&self, paper_flag: bool, key_id: &str) -> Result<Mode, String> {
+        let mode = self.alpaca.checked_mode(paper_flag, key_id)?;
+        if mode == Mode::Live && self.replay.is_some() {
+            return Err("[replay] runs simulated sessions: refused with mode = \"live\" (real money)".into());
+        }
+        Ok(mode)
+    }
+
     fn check(&self) -> Result<(), String> {
         if parse_time(&self.service.pre_market).is_none() {
             return Err(format!("service.pre_market: `{}` is not HH:MM", self.service.pre_market));
@@ -593,6 +603,9 @@ mod tests {
             let err = parse(text).checked_mode(paper, key).unwrap_err();
             assert!(err.contains(why), "{text:?} --paper={paper} {key}: {err}");
         }
+        let replay = format!("{live}[replay]\nstart = \"2025-12-30T07:55:00-05:00\"\n");
+        let err = LiveConfig::parse(&replay).unwrap().checked_mode(false, "AK").unwrap_err();
+        assert!(err.contains("[replay] runs simulated sessions"), "{err}");
         // Only a loopback test broker may go without TLS.
         let fake = "[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\nstream = \"ws://[::1]:9/stream\"\ndata = \"http://localhost:9\"\n";
         assert_eq!(parse(fake).checked_mode(true, "PK"), Ok(Mode::Paper));

@@ -905,3 +905,37 @@ async fn a_buy_against_an_open_sell_is_refused_before_alpaca_calls_it_a_wash_tra
     assert!(db.breakers().unwrap().is_empty());
     assert!(db.state("consecutive_errors").unwrap().is_none_or(|n| n == "0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_is_checked_at_the_price_it_will_pay_after_a_gap_up() {
+    let r = replay().await;
+    // Planned at 09:31 on the 09:30 close; the stock then trades 10 % higher from 09:30 on.
+    let stored = stored_entries(&r, "2025-12-31T09:31", 1);
+    let data = scenario::minute_data(&scenario::universe(4));
+    let s = &data.symbols()[0];
+    let from = live_bridge::schedule::slot_time("2025-12-31T09:30").unwrap();
+    let up = |x: f64| (x * 1.1 * 100.0).round() / 100.0;
+    let gapped = s.bars.iter().map(|b| {
+        if b.ts < from {
+            b
+        } else {
+            datasets::Bar { open: up(b.open), high: up(b.high), low: up(b.low), close: up(b.close), ..b }
+        }
+    });
+    r.fake.add_bars(&s.meta.symbol, Timeframe::Min1, datasets::Bars::from_bars(gapped).unwrap());
+    // Settled cash covers the entry at the signal's price with 5 % to spare, not at the new one.
+    let intent = r.db().order(&stored[0]).unwrap().unwrap();
+    let at_signal = intent.qty
+        * Decimal::from_f64(s.bars.close()[s.bars.timestamps().partition_point(|&t| t < from.0)]).unwrap();
+    let cash = (at_signal * Decimal::new(105, 2)).round_dp(2);
+    r.fake.set_cash(cash, cash);
+    let mut config = r.config.clone();
+    config.risk.max_position_fraction = 1.0;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let refused = r.db().order(&stored[0]).unwrap().unwrap();
+    assert_eq!(refused.state, OrderState::Rejected, "{refused:?}");
+    assert!(refused.detail.starts_with("not enough settled cash"), "{}", refused.detail);
+    assert!(r.fake.seen().iter().all(|x| x.status != 403), "the broker never had to refuse a buy");
+    assert!(r.fake.cash() >= Decimal::ZERO);
+}

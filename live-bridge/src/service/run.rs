@@ -32,6 +32,10 @@ use crate::schedule::slot_name;
 /// A run's outcome for its row: status and detail.
 type Outcome = (&'static str, String);
 
+/// Settled cash a buy leaves room for above its estimated cost (Alpaca reserves 2.5–4 % on
+/// market buys itself).
+const BUY_RESERVE: Decimal = Decimal::from_parts(4, 0, 0, false, 2);
+
 /// Alpaca's longest `client_order_id`.
 pub const MAX_CLIENT_ORDER_ID: usize = 48;
 
@@ -485,6 +489,16 @@ impl Bridge {
             Ok(a) => a,
             Err(e) => return Ok(Err(format!("account unavailable: {e}"))),
         };
+        // Checked at the price that will be paid: the latest minute bar's close when the market
+        // has moved above the signal's price (a gap up since a daily signal), plus a reserve.
+        let latest = match self.client.latest_bars(&[order.symbol.to_string()]).await {
+            Ok(bars) => bars.get(order.symbol).map(|b| to_decimal(b.close)),
+            Err(e) => {
+                tracing::warn!("{}: latest price unavailable ({e}); checking at the signal's", order.symbol);
+                None
+            }
+        };
+        let order = &Proposed { price: latest.map_or(order.price, |p| p.max(order.price)), ..order.clone() };
         let today = calendar::session_date(self.clock.now()).to_string();
         let unsettled = self.db.unsettled(&today)?;
         let reserved = self.db.reserved_buys(except)?;
@@ -499,6 +513,7 @@ impl Bridge {
             held: Decimal::ZERO,
             account_held,
             max_position_fraction: self.config.risk.max_position_fraction,
+            buy_reserve: BUY_RESERVE,
         };
         Ok(guard::check(order, &budget).map_err(|refusal| refusal.to_string()))
     }
