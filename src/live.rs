@@ -52,8 +52,13 @@ enum LiveCommand {
     },
     /// Remove the HALT file and reset every tripped circuit breaker.
     Resume,
-    /// Cancel every open order at the broker (allowed while halted).
-    Cancel,
+    /// Cancel every open order at the broker (allowed while halted); the positions' protective
+    /// stops are kept unless `--include-protective`.
+    Cancel {
+        /// Cancel the protective orders too, leaving the positions unprotected.
+        #[arg(long)]
+        include_protective: bool,
+    },
     /// Kill switch, breakers, reconciliation, checkpoint, books and pending orders.
     Status {
         /// Print JSON.
@@ -83,7 +88,9 @@ pub fn run(args: LiveArgs, ops_args: &OpsArgs) -> Result<()> {
         }
         Some(LiveCommand::Halt { reason, wait }) => halt(&data_dir, &args.config, &reason, wait),
         Some(LiveCommand::Resume) => resume(&existing_db(&data_dir, &args.config)?),
-        Some(LiveCommand::Cancel) => cancel(config, &args.config, args.paper),
+        Some(LiveCommand::Cancel { include_protective }) => {
+            cancel(config, &args.config, args.paper, include_protective)
+        }
         Some(LiveCommand::Status { json }) => {
             existing_db(&data_dir, &args.config)?;
             let status = Status::read(&data_dir)?;
@@ -172,12 +179,13 @@ fn checked_client(config: &mut LiveConfig, path: &Path, paper: bool) -> Result<C
     Ok(Client::new(config.alpaca.client_config(mode == Mode::Paper), credentials)?)
 }
 
-fn cancel(mut config: LiveConfig, path: &Path, paper: bool) -> Result<()> {
+fn cancel(mut config: LiveConfig, path: &Path, paper: bool, include_protective: bool) -> Result<()> {
     let client = checked_client(&mut config, path, paper)?;
     let db = Db::open(&existing_db(&config.service.data_dir, path)?)?;
     let now = SystemClock.now().0;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let lines = runtime.block_on(live_bridge::service::cancel_open_orders(&client, &db, now))?;
+    let lines =
+        runtime.block_on(live_bridge::service::cancel_open_orders(&client, &db, now, include_protective))?;
     crate::emit(&if lines.is_empty() { "no open orders".to_string() } else { lines.join("\n") })
 }
 

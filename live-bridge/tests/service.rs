@@ -299,7 +299,7 @@ async fn open_orders_can_be_canceled_while_halted() {
     KillSwitch::new(&r.root.path().join("live")).halt("cancel everything").unwrap();
     let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
     let db = r.db();
-    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1).await.unwrap();
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, false).await.unwrap();
     assert_eq!(lines.len(), open.len());
     assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
     assert!(r.fake.orders().iter().all(|o| o.status.as_str() == "canceled"));
@@ -938,4 +938,25 @@ async fn a_buy_is_checked_at_the_price_it_will_pay_after_a_gap_up() {
     assert!(refused.detail.starts_with("not enough settled cash"), "{}", refused.detail);
     assert!(r.fake.seen().iter().all(|x| x.status != 403), "the broker never had to refuse a buy");
     assert!(r.fake.cash() >= Decimal::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_keeps_the_protective_stops_unless_asked() {
+    let r = replay().await;
+    with_far_stop(&r);
+    r.run().await;
+    let stops = resting_stops(&r.fake);
+    assert!(!stops.is_empty(), "the positions rest protected");
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let db = r.db();
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, false).await.unwrap();
+    assert_eq!(lines.len(), stops.len());
+    assert!(
+        lines.iter().all(|l| l.starts_with("kept tb-gap_fill-") && l.contains("protective")),
+        "{lines:?}"
+    );
+    assert_eq!(resting_stops(&r.fake), stops);
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, true).await.unwrap();
+    assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
+    assert!(resting_stops(&r.fake).is_empty());
 }
