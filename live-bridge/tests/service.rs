@@ -960,3 +960,26 @@ async fn cancel_keeps_the_protective_stops_unless_asked() {
     assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
     assert!(resting_stops(&r.fake).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_done_for_the_day_rests_overnight_and_is_never_doubled() {
+    let r = replay().await;
+    with_far_stop(&r);
+    let mut config = r.config.clone();
+    config.replay.as_mut().unwrap().sessions = 2;
+    let r = Replay { config, ..r };
+    r.run().await;
+    // The stops placed on the first day went `done_for_day` at its close and work again on the
+    // second: the same orders, still open, and no second stop for any position.
+    let orders = r.fake.orders();
+    let stops: Vec<_> = orders.iter().filter(|o| o.order_type == "stop").collect();
+    assert!(!stops.is_empty());
+    assert!(stops.iter().all(|o| o.client_order_id.ends_with("-p1")), "no second stop: {stops:#?}");
+    assert!(stops.iter().any(|o| o.status.as_str() == "done_for_day"), "{stops:#?}");
+    let held: std::collections::BTreeMap<String, Decimal> =
+        r.db().strategy_positions("gap_fill").unwrap().into_iter().map(|p| (p.symbol, p.qty)).collect();
+    assert_eq!(resting_stops(&r.fake), held);
+    let protective = r.db().protective_orders(Some("gap_fill"), None).unwrap();
+    let open = protective.iter().filter(|o| o.state == OrderState::Open).count();
+    assert_eq!(open, held.len(), "booked open, not canceled: {protective:#?}");
+}

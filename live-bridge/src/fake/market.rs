@@ -175,7 +175,8 @@ impl State {
             Some(p) => self.protective(order, p, px),
             None => (order, None),
         };
-        self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch });
+        let placed = self.clock.now();
+        self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch, placed });
         self.publish("new", &order, None);
         let i = self.orders.len() - 1;
         self.work(i);
@@ -184,10 +185,39 @@ impl State {
 
     /// Fills what the fill mode allows of every working order (the market must be open).
     pub(super) fn process_pending(&mut self) {
-        for i in 0..self.orders.len() {
-            if !self.orders[i].order.status.is_terminal() {
-                self.work(i);
+        let now = self.clock.now();
+        // The most recent close at or before now.
+        let today = calendar::session_date(now);
+        let last_close = match self.session(today).filter(|s| s.close <= now) {
+            Some(s) => Some(s.close),
+            None => {
+                let mut d = calendar::previous_trading_day(today);
+                while self.session(d).is_none() {
+                    d = calendar::previous_trading_day(d);
+                }
+                self.session(d).map(|s| s.close)
             }
+        };
+        for i in 0..self.orders.len() {
+            if self.orders[i].order.status.is_terminal() {
+                continue;
+            }
+            // A good-till-canceled order that lived through a close is `done_for_day` until
+            // the next open, as at Alpaca; it works again then.
+            let gtc = self.orders[i].order.time_in_force == "gtc";
+            let status = self.orders[i].order.status.clone();
+            if gtc && !self.is_open(now) && last_close.is_some_and(|c| self.orders[i].placed < c) {
+                if status != OrderStatus::DoneForDay {
+                    self.orders[i].order.status = OrderStatus::DoneForDay;
+                    let order = self.orders[i].order.clone();
+                    self.publish("done_for_day", &order, None);
+                }
+                continue;
+            }
+            if status == OrderStatus::DoneForDay {
+                self.orders[i].order.status = OrderStatus::New;
+            }
+            self.work(i);
         }
     }
 
