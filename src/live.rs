@@ -10,8 +10,8 @@ use datasets::Timestamp;
 use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock, SystemClock};
 use live_bridge::config::{LiveConfig, Mode};
-use live_bridge::lock::ServiceLock;
 use live_bridge::db::Db;
+use live_bridge::lock::ServiceLock;
 use live_bridge::safety::KillSwitch;
 use live_bridge::service::{Bridge, Ended};
 use live_bridge::status::Status;
@@ -52,8 +52,13 @@ enum LiveCommand {
     },
     /// Remove the HALT file and reset every tripped circuit breaker.
     Resume,
-    /// Cancel every open order at the broker (allowed while halted).
-    Cancel,
+    /// Cancel every open order at the broker (allowed while halted); the positions' protective
+    /// stops are kept unless `--include-protective`.
+    Cancel {
+        /// Cancel the protective orders too, leaving the positions unprotected.
+        #[arg(long)]
+        include_protective: bool,
+    },
     /// Kill switch, breakers, reconciliation, checkpoint, books and pending orders.
     Status {
         /// Print JSON.
@@ -83,7 +88,9 @@ pub fn run(args: LiveArgs, ops_args: &OpsArgs) -> Result<()> {
         }
         Some(LiveCommand::Halt { reason, wait }) => halt(&data_dir, &args.config, &reason, wait),
         Some(LiveCommand::Resume) => resume(&existing_db(&data_dir, &args.config)?),
-        Some(LiveCommand::Cancel) => cancel(config, &args.config, args.paper),
+        Some(LiveCommand::Cancel { include_protective }) => {
+            cancel(config, &args.config, args.paper, include_protective)
+        }
         Some(LiveCommand::Status { json }) => {
             existing_db(&data_dir, &args.config)?;
             let status = Status::read(&data_dir)?;
@@ -132,7 +139,10 @@ fn halt(data_dir: &Path, config: &Path, reason: &str, wait: f64) -> Result<()> {
     };
     let who = match pids.as_slice() {
         [] => "the running service".to_string(),
-        p => format!("the running service (pid {})", p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
+        p => format!(
+            "the running service (pid {})",
+            p.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        ),
     };
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait.max(0.0));
     while std::time::Instant::now() < deadline {
@@ -163,19 +173,19 @@ fn resume(db_path: &Path) -> Result<()> {
 fn checked_client(config: &mut LiveConfig, path: &Path, paper: bool) -> Result<Client> {
     let credentials = Credentials::load(config.alpaca.key_file.as_deref())?;
     let mode = config
-        .alpaca
         .checked_mode(paper, credentials.key_id())
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     config.alpaca.mode = Some(mode);
     Ok(Client::new(config.alpaca.client_config(mode == Mode::Paper), credentials)?)
 }
 
-fn cancel(mut config: LiveConfig, path: &Path, paper: bool) -> Result<()> {
+fn cancel(mut config: LiveConfig, path: &Path, paper: bool, include_protective: bool) -> Result<()> {
     let client = checked_client(&mut config, path, paper)?;
     let db = Db::open(&existing_db(&config.service.data_dir, path)?)?;
     let now = SystemClock.now().0;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let lines = runtime.block_on(live_bridge::service::cancel_open_orders(&client, &db, now))?;
+    let lines =
+        runtime.block_on(live_bridge::service::cancel_open_orders(&client, &db, now, include_protective))?;
     crate::emit(&if lines.is_empty() { "no open orders".to_string() } else { lines.join("\n") })
 }
 

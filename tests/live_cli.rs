@@ -223,9 +223,13 @@ fn halt_resume_and_status() {
     }
     assert!(!root.path().join("d").exists());
     // The data directory is the config file's `d`, whatever the working directory.
+    std::fs::create_dir(root.path().join("d")).unwrap();
     drop(Db::open(&root.path().join("d/live.db")).unwrap());
     let halted = run(&["halt", "--reason", "broker outage"]);
-    assert!(halted.contains("halted: broker outage") && halted.contains("no live service is running"), "{halted}");
+    assert!(
+        halted.contains("halted: broker outage") && halted.contains("no live service is running"),
+        "{halted}"
+    );
     assert!(root.path().join("d/HALT").exists());
     assert!(run(&["status"]).contains("kill switch: ON (halted: broker outage)"));
     let db = Db::open(&root.path().join("d/live.db")).unwrap();
@@ -266,7 +270,9 @@ async fn paper_and_live_are_never_confused_at_start() {
     // The production config (mode = "live") run with --paper, and a paper key on it without.
     let live = text.replacen("[alpaca]\n", "[alpaca]\nmode = \"live\"\nallow_live = true\n", 1);
     std::fs::write(&config, live).unwrap();
-    for (paper, why) in [(true, "--paper given but the config says mode = \"live\""), (false, "starts with `PK`, not `AK`")] {
+    for (paper, why) in
+        [(true, "--paper given but the config says mode = \"live\""), (false, "starts with `PK`, not `AK`")]
+    {
         let out = std::process::Command::new(BIN)
             .arg("live")
             .args(if paper { &["--paper"][..] } else { &[] })
@@ -292,12 +298,17 @@ async fn halt_from_another_directory_reaches_the_running_service() {
     let replay = text.find("[replay]").unwrap();
     let text = format!("{}[strategies.gap_fill]\nenabled = false\n", &text[..replay]);
     let data_dir = root.path().join("live").display().to_string();
-    std::fs::write(&config, text.replace(&format!("data_dir = \"{data_dir}\""), "data_dir = \"live\"")).unwrap();
+    std::fs::write(&config, text.replace(&format!("data_dir = \"{data_dir}\""), "data_dir = \"live\""))
+        .unwrap();
     let mut service = spawn(&config);
     let lock = root.path().join("live").join(live_bridge::lock::SERVICE_LOCK_FILE);
     let started = Instant::now();
     while live_bridge::lock::ServiceLock::running(&root.path().join("live")).is_none() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the service did not start ({})", lock.display());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the service did not start ({})",
+            lock.display()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // A second service on the same data directory refuses to start.
@@ -313,7 +324,11 @@ async fn halt_from_another_directory_reaches_the_running_service() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && said.contains("confirmed"), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && said.contains("confirmed"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(root.path().join("live/HALT").exists());
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing written where halt ran");
     service.kill().await.unwrap();

@@ -152,7 +152,9 @@ fn check_endpoint(key: &str, url: &str, secure: &str, expected: Option<&str>) ->
         return Ok(());
     }
     if parsed.scheme() != secure {
-        return Err(format!("{key}: `{url}` must use {secure}:// (only a loopback test broker may go without TLS)"));
+        return Err(format!(
+            "{key}: `{url}` must use {secure}:// (only a loopback test broker may go without TLS)"
+        ));
     }
     if let Some(expected) = expected
         && host != expected
@@ -232,7 +234,9 @@ impl AlpacaSection {
             (Some(mode), _) => mode,
             (None, true) => Mode::Paper,
             (None, false) => {
-                return Err("alpaca.mode is not set: write mode = \"paper\" or mode = \"live\" under [alpaca]".into());
+                return Err(
+                    "alpaca.mode is not set: write mode = \"paper\" or mode = \"live\" under [alpaca]".into(),
+                );
             }
         };
         if mode == Mode::Live && !self.allow_live {
@@ -396,7 +400,8 @@ impl LiveConfig {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let base = std::path::absolute(&base).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+        let base =
+            std::path::absolute(&base).map_err(|source| ConfigError::Io { path: path.into(), source })?;
         config.resolve_paths(&base);
         Ok(config)
     }
@@ -433,6 +438,16 @@ impl LiveConfig {
         Ok(config)
     }
 
+    /// [`AlpacaSection::checked_mode`], and `[replay]` (simulated sessions) refused with real
+    /// money.
+    pub fn checked_mode(&self, paper_flag: bool, key_id: &str) -> Result<Mode, String> {
+        let mode = self.alpaca.checked_mode(paper_flag, key_id)?;
+        if mode == Mode::Live && self.replay.is_some() {
+            return Err("[replay] runs simulated sessions: refused with mode = \"live\" (real money)".into());
+        }
+        Ok(mode)
+    }
+
     fn check(&self) -> Result<(), String> {
         if parse_time(&self.service.pre_market).is_none() {
             return Err(format!("service.pre_market: `{}` is not HH:MM", self.service.pre_market));
@@ -447,7 +462,10 @@ impl LiveConfig {
             }
         }
         if !(0..=3_600).contains(&service.close_margin_secs) {
-            return Err(format!("service.close_margin_secs: {} is not in 0..=3600", service.close_margin_secs));
+            return Err(format!(
+                "service.close_margin_secs: {} is not in 0..=3600",
+                service.close_margin_secs
+            ));
         }
         for (id, s) in &self.strategies {
             for (key, value) in [("at", &s.at), ("until", &s.until)] {
@@ -553,18 +571,41 @@ mod tests {
             (live, true, "PK", "--paper given but the config says mode = \"live\""),
             ("[alpaca]\nmode = \"live\"\n", false, "AK", "allow_live = true"),
             // --paper with the live host and a live key went to the live host.
-            ("[alpaca.paper]\ntrading = \"https://api.alpaca.markets\"\n", true, "PK", "host `api.alpaca.markets` is not `paper-api.alpaca.markets`"),
+            (
+                "[alpaca.paper]\ntrading = \"https://api.alpaca.markets\"\n",
+                true,
+                "PK",
+                "host `api.alpaca.markets` is not `paper-api.alpaca.markets`",
+            ),
             ("", true, "AKLIVE", "starts with `AK`, not `PK`"),
             (live, false, "PKPAPER", "starts with `PK`, not `AK`"),
-            ("[alpaca.paper]\ntrading = \"http://paper-api.alpaca.markets\"\n", true, "PK", "must use https://"),
-            ("[alpaca.paper]\nstream = \"ws://paper-api.alpaca.markets/stream\"\n", true, "PK", "alpaca.paper.stream: `ws://paper-api.alpaca.markets/stream` must use wss://"),
+            (
+                "[alpaca.paper]\ntrading = \"http://paper-api.alpaca.markets\"\n",
+                true,
+                "PK",
+                "must use https://",
+            ),
+            (
+                "[alpaca.paper]\nstream = \"ws://paper-api.alpaca.markets/stream\"\n",
+                true,
+                "PK",
+                "alpaca.paper.stream: `ws://paper-api.alpaca.markets/stream` must use wss://",
+            ),
             ("[alpaca.paper]\ndata = \"http://data.alpaca.markets\"\n", true, "PK", "alpaca.paper.data"),
-            (&format!("{live}[alpaca.live]\nstream = \"wss://paper-api.alpaca.markets/stream\"\n"), false, "AK", "alpaca.live.stream: host"),
+            (
+                &format!("{live}[alpaca.live]\nstream = \"wss://paper-api.alpaca.markets/stream\"\n"),
+                false,
+                "AK",
+                "alpaca.live.stream: host",
+            ),
         ];
         for (text, paper, key, why) in refused {
             let err = parse(text).checked_mode(paper, key).unwrap_err();
             assert!(err.contains(why), "{text:?} --paper={paper} {key}: {err}");
         }
+        let replay = format!("{live}[replay]\nstart = \"2025-12-30T07:55:00-05:00\"\n");
+        let err = LiveConfig::parse(&replay).unwrap().checked_mode(false, "AK").unwrap_err();
+        assert!(err.contains("[replay] runs simulated sessions"), "{err}");
         // Only a loopback test broker may go without TLS.
         let fake = "[alpaca.paper]\ntrading = \"http://127.0.0.1:9\"\nstream = \"ws://[::1]:9/stream\"\ndata = \"http://localhost:9\"\n";
         assert_eq!(parse(fake).checked_mode(true, "PK"), Ok(Mode::Paper));
@@ -574,7 +615,11 @@ mod tests {
     fn relative_paths_are_the_config_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("live.toml");
-        std::fs::write(&path, "[alpaca]\nkey_file = \"keys.toml\"\n[service]\npromoted = \"/abs/promoted\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[alpaca]\nkey_file = \"keys.toml\"\n[service]\npromoted = \"/abs/promoted\"\n",
+        )
+        .unwrap();
         let c = LiveConfig::load(&path).unwrap();
         let base = std::path::absolute(dir.path()).unwrap();
         assert_eq!(c.service.data_dir, base.join("data/live"));

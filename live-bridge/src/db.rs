@@ -648,8 +648,10 @@ impl Db {
         dates: (&str, &str),
         now_ns: i64,
     ) -> DbResult<Decimal> {
-        let Some(order) = self.order(client_order_id)? else { return Ok(Decimal::ZERO) };
+        // The order row is read inside the transaction (same connection): a concurrent writer
+        // cannot apply the same fill between the read and the write.
         let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        let Some(order) = self.order(client_order_id)? else { return Ok(Decimal::ZERO) };
         let notional = avg_price.map_or(order.filled_notional, |p| filled_qty * p);
         let delta_qty = filled_qty - order.filled_qty;
         let delta_notional = notional - order.filled_notional;
@@ -659,7 +661,18 @@ impl Db {
             let (cash_change, new_qty, new_cost) = match order.side {
                 OrderSide::Buy => (-delta_notional, qty + delta_qty, cost + delta_notional),
                 OrderSide::Sell => {
-                    let left = qty - delta_qty;
+                    // Never below zero (a cash account holds no shorts): a sale of more than
+                    // the book holds (a double-filled oco, a position closed locally by a
+                    // racing reconciliation) leaves it flat; the broker's positions settle
+                    // the difference at the next reconciliation.
+                    if delta_qty > qty {
+                        tracing::error!(
+                            "{client_order_id}: sold {delta_qty} {} but the book of {} held {qty}: clamped at zero",
+                            order.symbol,
+                            order.strategy
+                        );
+                    }
+                    let left = (qty - delta_qty).max(Decimal::ZERO);
                     let cost_left = if qty > Decimal::ZERO { cost * left / qty } else { Decimal::ZERO };
                     (delta_notional, left, cost_left)
                 }
@@ -1268,6 +1281,29 @@ mod tests {
         assert_eq!(db.unsettled("2025-12-30").unwrap(), Decimal::from(300));
         assert_eq!(db.unsettled("2025-12-31").unwrap(), Decimal::ZERO);
         assert_eq!(db.order("s1").unwrap().unwrap().state, OrderState::Filled);
+    }
+
+    #[test]
+    fn a_sale_of_more_than_the_book_holds_leaves_it_flat_never_negative() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("live.db")).unwrap();
+        db.ensure_sleeve("s", 0.5, Decimal::from(1000)).unwrap();
+        db.set_position("s", "SPY", Decimal::from(4), Decimal::from(100), 0).unwrap();
+        // An oco filled on both legs (documented as possible), or a stop booked after a racing
+        // reconciliation closed the position: 10 sold against 4 held.
+        db.add_orders(&[], &[order("s1", OrderSide::Sell, 10)], 1).unwrap();
+        let sold = db.apply_fill(
+            "s1",
+            ("id", "filled"),
+            OrderState::Filled,
+            Decimal::from(10),
+            Some(Decimal::from(30)),
+            ("2025-12-30", "2025-12-31"),
+            2,
+        );
+        assert_eq!(sold.unwrap(), Decimal::from(10));
+        assert!(db.positions().unwrap().is_empty(), "flat, not -6: {:?}", db.positions());
+        assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(1300)), "the proceeds are real");
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct Proposed<'a> {
     pub side: OrderSide,
     /// Quantity.
     pub qty: Decimal,
-    /// Estimated price (the signal bar's close).
+    /// Estimated price: the higher of the signal bar's close and the latest price.
     pub price: Decimal,
 }
 
@@ -78,6 +78,10 @@ pub struct Budget {
     pub account_held: Decimal,
     /// Largest position as a fraction of equity.
     pub max_position_fraction: f64,
+    /// Settled cash a market buy must leave room for above its cost, as a fraction (Alpaca
+    /// itself reserves 2.5–4 % on market buys): a fill above the estimate never takes settled
+    /// cash negative.
+    pub buy_reserve: Decimal,
 }
 
 /// Checks `order` against the cash-account rules.
@@ -98,8 +102,9 @@ pub fn check(order: &Proposed<'_>, budget: &Budget) -> Result<(), Refusal> {
             if need > budget.strategy_cash {
                 return Err(Refusal::Allocation { need, cash: budget.strategy_cash });
             }
-            if need > budget.settled_free {
-                return Err(Refusal::SettledCash { need, settled: budget.settled_free });
+            let reserved = (need * (Decimal::ONE + budget.buy_reserve)).round_dp(2);
+            if reserved > budget.settled_free {
+                return Err(Refusal::SettledCash { need: reserved, settled: budget.settled_free });
             }
             let fraction = Decimal::try_from(budget.max_position_fraction).unwrap_or(Decimal::ONE);
             let limit = (budget.equity * fraction).round_dp(2);
@@ -124,6 +129,7 @@ mod tests {
             held: Decimal::from(10),
             account_held: Decimal::from(10),
             max_position_fraction: 0.25,
+            buy_reserve: Decimal::ZERO,
         }
     }
 
@@ -138,6 +144,11 @@ mod tests {
         };
         assert_eq!(check(&buy(100, 100), &b), Ok(()));
         assert!(matches!(check(&buy(250, 100), &b), Err(Refusal::SettledCash { .. })));
+        // 195 × 100 fits the 20,000 settled, but not with a 3 % reserve for a fill above it.
+        let reserve = Budget { buy_reserve: Decimal::new(3, 2), ..b.clone() };
+        assert_eq!(check(&buy(195, 100), &b), Ok(()));
+        let err = check(&buy(195, 100), &reserve).unwrap_err().to_string();
+        assert_eq!(err, "not enough settled cash: the order needs 20085.00, settled cash free is 20000");
         assert!(matches!(check(&buy(400, 100), &b), Err(Refusal::Allocation { .. })));
         let big =
             Budget { settled_free: Decimal::from(50_000), strategy_cash: Decimal::from(50_000), ..b.clone() };

@@ -193,3 +193,16 @@ async fn the_stream_delivers_partial_fills_and_the_fill() {
     stop.send(true).unwrap();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn the_fake_takes_client_order_ids_of_at_most_48_characters_as_alpaca_does() {
+    let (fake, client) = setup(|_| {}).await;
+    let long = "x".repeat(49);
+    let err = client.create_order(&OrderRequest::market("SPY", Decimal::ONE, OrderSide::Buy, &long)).await;
+    assert!(err.unwrap_err().to_string().contains("no more than 48 characters"));
+    let longest = live_bridge::service::client_order_id(&long, "2025-12-30T10:15", "SPY", OrderSide::Buy);
+    let placed =
+        client.create_order(&OrderRequest::market("SPY", Decimal::ONE, OrderSide::Buy, &longest)).await;
+    assert_eq!(placed.unwrap().client_order_id, longest);
+    assert_eq!(fake.orders().len(), 1);
+}

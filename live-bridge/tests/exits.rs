@@ -187,10 +187,11 @@ async fn a_position_whose_protective_order_went_missing_gets_it_back_at_start_up
     let protected: Vec<_> = held.clone().into_iter().collect();
     assert_eq!(stops("-p1"), protected, "each position rests protected by a stop of its size");
 
-    // Someone cancels every open order by hand; the service restarts (the next session).
+    // Someone cancels every open order by hand, the stops included; the service restarts (the next
+    // session).
     let client = Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
     let db = Db::open(&root.path().join("live/live.db")).unwrap();
-    let canceled = live_bridge::service::cancel_open_orders(&client, &db, 0).await.unwrap();
+    let canceled = live_bridge::service::cancel_open_orders(&client, &db, 0, true).await.unwrap();
     assert_eq!(canceled.len(), held.len(), "{canceled:?}");
     assert!(stops("-p1").is_empty());
     drop(db);

@@ -70,7 +70,8 @@ impl Replay {
         let client =
             Client::new(self.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let bridge = Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)?.with_notifier(notifier);
+        let bridge =
+            Bridge::new(self.config.clone(), Arc::new(client), clock, shutdown)?.with_notifier(notifier);
         tokio::time::timeout(Duration::from_secs(60), bridge.run()).await.unwrap()
     }
 }
@@ -298,7 +299,7 @@ async fn open_orders_can_be_canceled_while_halted() {
     KillSwitch::new(&r.root.path().join("live")).halt("cancel everything").unwrap();
     let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
     let db = r.db();
-    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1).await.unwrap();
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, false).await.unwrap();
     assert_eq!(lines.len(), open.len());
     assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
     assert!(r.fake.orders().iter().all(|o| o.status.as_str() == "canceled"));
@@ -724,7 +725,11 @@ async fn no_order_is_sent_after_the_close_or_within_the_margin_before_it() {
     r.run().await;
     let intent = r.db().order(&stored[0]).unwrap().unwrap();
     assert_eq!(intent.state, OrderState::NotSent, "{intent:?}");
-    assert!(intent.detail.contains("the market has closed (NYSE calendar: closed 16:00)"), "{}", intent.detail);
+    assert!(
+        intent.detail.contains("the market has closed (NYSE calendar: closed 16:00)"),
+        "{}",
+        intent.detail
+    );
     assert!(r.fake.orders().is_empty(), "{:?}", r.fake.orders());
 
     // 50 s before the close: inside a 60 s margin it is refused, outside a 30 s one it is sent.
@@ -752,16 +757,22 @@ async fn a_closure_only_alpacas_calendar_knows_is_honoured_and_alerted() {
     let alerts = received(&receiver, 1);
     assert!(alerts.contains(&("reconciliation".into(), "calendar".into())), "{alerts:?}");
     let bodies: Vec<String> = receiver.wait_for(1).iter().map(|r| r.body.to_string()).collect();
-    assert!(bodies.iter().any(|b| b.contains("2025-12-31: Alpaca closed, built-in 09:30–16:00")), "{bodies:?}");
+    assert!(
+        bodies.iter().any(|b| b.contains("2025-12-31: Alpaca closed, built-in 09:30–16:00")),
+        "{bodies:?}"
+    );
     let refused: Vec<_> = r.db().signals().unwrap().into_iter().filter(|s| s.action == "refused").collect();
-    assert!(!refused.is_empty() && refused.iter().all(|s| s.detail.contains("closed today (Alpaca's calendar)")));
+    assert!(
+        !refused.is_empty() && refused.iter().all(|s| s.detail.contains("closed today (Alpaca's calendar)"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_db_is_bound_to_one_account_and_one_service() {
     let r = replay().await;
     // A second service on the same data directory cannot start while the first holds it.
-    let client = || Arc::new(Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
+    let client =
+        || Arc::new(Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let first = Bridge::new(r.config.clone(), client(), r.clock.clone(), shutdown.clone()).unwrap();
     let Err(err) = Bridge::new(r.config.clone(), client(), r.clock.clone(), shutdown) else {
@@ -778,7 +789,11 @@ async fn live_db_is_bound_to_one_account_and_one_service() {
     let err = r.outcome(Notifier::disabled("live")).await.unwrap_err();
     assert!(matches!(err, ServiceError::AccountMismatch(_)), "{err}");
     let text = err.to_string();
-    assert!(text.contains("bound to the paper fake-account-0001 account") && text.contains("paper another-account"), "{text}");
+    assert!(
+        text.contains("bound to the paper fake-account-0001 account")
+            && text.contains("paper another-account"),
+        "{text}"
+    );
     assert_eq!(r.fake.orders().len(), orders);
 }
 
@@ -882,11 +897,90 @@ async fn a_buy_against_an_open_sell_is_refused_before_alpaca_calls_it_a_wash_tra
     assert!(!entries.is_empty());
     for s in &entries {
         assert_eq!(s.action, "refused", "{s:?}");
-        let expected = format!("wash trade: 1 open sell order(s) on {} that a buy could cross (by-hand-", s.symbol);
+        let expected =
+            format!("wash trade: 1 open sell order(s) on {} that a buy could cross (by-hand-", s.symbol);
         assert!(s.detail.starts_with(&expected), "{}", s.detail);
     }
     let rejected = r.fake.seen().into_iter().filter(|x| x.status == 403).count();
     assert_eq!(rejected, 1, "only the probe reached the broker's refusal");
     assert!(db.breakers().unwrap().is_empty());
     assert!(db.state("consecutive_errors").unwrap().is_none_or(|n| n == "0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_is_checked_at_the_price_it_will_pay_after_a_gap_up() {
+    let r = replay().await;
+    // Planned at 09:31 on the 09:30 close; the stock then trades 10 % higher from 09:30 on.
+    let stored = stored_entries(&r, "2025-12-31T09:31", 1);
+    let data = scenario::minute_data(&scenario::universe(4));
+    let s = &data.symbols()[0];
+    let from = live_bridge::schedule::slot_time("2025-12-31T09:30").unwrap();
+    let up = |x: f64| (x * 1.1 * 100.0).round() / 100.0;
+    let gapped = s.bars.iter().map(|b| {
+        if b.ts < from {
+            b
+        } else {
+            datasets::Bar { open: up(b.open), high: up(b.high), low: up(b.low), close: up(b.close), ..b }
+        }
+    });
+    r.fake.add_bars(&s.meta.symbol, Timeframe::Min1, datasets::Bars::from_bars(gapped).unwrap());
+    // Settled cash covers the entry at the signal's price with 5 % to spare, not at the new one.
+    let intent = r.db().order(&stored[0]).unwrap().unwrap();
+    let at_signal = intent.qty
+        * Decimal::from_f64(s.bars.close()[s.bars.timestamps().partition_point(|&t| t < from.0)]).unwrap();
+    let cash = (at_signal * Decimal::new(105, 2)).round_dp(2);
+    r.fake.set_cash(cash, cash);
+    let mut config = r.config.clone();
+    config.risk.max_position_fraction = 1.0;
+    let r = Replay { config, ..r };
+    r.run().await;
+    let refused = r.db().order(&stored[0]).unwrap().unwrap();
+    assert_eq!(refused.state, OrderState::Rejected, "{refused:?}");
+    assert!(refused.detail.starts_with("not enough settled cash"), "{}", refused.detail);
+    assert!(r.fake.seen().iter().all(|x| x.status != 403), "the broker never had to refuse a buy");
+    assert!(r.fake.cash() >= Decimal::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_keeps_the_protective_stops_unless_asked() {
+    let r = replay().await;
+    with_far_stop(&r);
+    r.run().await;
+    let stops = resting_stops(&r.fake);
+    assert!(!stops.is_empty(), "the positions rest protected");
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let db = r.db();
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, false).await.unwrap();
+    assert_eq!(lines.len(), stops.len());
+    assert!(
+        lines.iter().all(|l| l.starts_with("kept tb-gap_fill-") && l.contains("protective")),
+        "{lines:?}"
+    );
+    assert_eq!(resting_stops(&r.fake), stops);
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, true).await.unwrap();
+    assert!(lines.iter().all(|l| l.starts_with("canceled tb-gap_fill-")), "{lines:?}");
+    assert!(resting_stops(&r.fake).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_done_for_the_day_rests_overnight_and_is_never_doubled() {
+    let r = replay().await;
+    with_far_stop(&r);
+    let mut config = r.config.clone();
+    config.replay.as_mut().unwrap().sessions = 2;
+    let r = Replay { config, ..r };
+    r.run().await;
+    // The stops placed on the first day went `done_for_day` at its close and work again on the
+    // second: the same orders, still open, and no second stop for any position.
+    let orders = r.fake.orders();
+    let stops: Vec<_> = orders.iter().filter(|o| o.order_type == "stop").collect();
+    assert!(!stops.is_empty());
+    assert!(stops.iter().all(|o| o.client_order_id.ends_with("-p1")), "no second stop: {stops:#?}");
+    assert!(stops.iter().any(|o| o.status.as_str() == "done_for_day"), "{stops:#?}");
+    let held: std::collections::BTreeMap<String, Decimal> =
+        r.db().strategy_positions("gap_fill").unwrap().into_iter().map(|p| (p.symbol, p.qty)).collect();
+    assert_eq!(resting_stops(&r.fake), held);
+    let protective = r.db().protective_orders(Some("gap_fill"), None).unwrap();
+    let open = protective.iter().filter(|o| o.state == OrderState::Open).count();
+    assert_eq!(open, held.len(), "booked open, not canceled: {protective:#?}");
 }

@@ -200,7 +200,6 @@ impl OrderStatus {
                 | OrderStatus::Expired
                 | OrderStatus::Replaced
                 | OrderStatus::Rejected
-                | OrderStatus::DoneForDay
         )
     }
 

@@ -87,6 +87,9 @@ impl State {
 
     /// Checks and books a new order; `Err((status, message))` refuses it.
     pub(super) fn create_order(&mut self, request: OrderRequest) -> Result<Order, (u16, String)> {
+        if request.client_order_id.len() > 48 {
+            return Err((422, "client_order_id must be no more than 48 characters".into()));
+        }
         if self.orders.iter().any(|o| o.order.client_order_id == request.client_order_id) {
             self.duplicate_submissions += 1;
             return Err((422, "client_order_id must be unique".into()));
@@ -157,11 +160,7 @@ impl State {
             side: request.side,
             order_type: request.order_type.clone(),
             time_in_force: request.time_in_force.clone(),
-            status: if self.is_open(self.clock.now()) {
-                OrderStatus::New
-            } else {
-                OrderStatus::Accepted
-            },
+            status: if self.is_open(self.clock.now()) { OrderStatus::New } else { OrderStatus::Accepted },
             created_at: Some(now.clone()),
             submitted_at: Some(now),
             filled_at: None,
@@ -176,7 +175,8 @@ impl State {
             Some(p) => self.protective(order, p, px),
             None => (order, None),
         };
-        self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch });
+        let placed = self.clock.now();
+        self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch, placed });
         self.publish("new", &order, None);
         let i = self.orders.len() - 1;
         self.work(i);
@@ -185,10 +185,39 @@ impl State {
 
     /// Fills what the fill mode allows of every working order (the market must be open).
     pub(super) fn process_pending(&mut self) {
-        for i in 0..self.orders.len() {
-            if !self.orders[i].order.status.is_terminal() {
-                self.work(i);
+        let now = self.clock.now();
+        // The most recent close at or before now.
+        let today = calendar::session_date(now);
+        let last_close = match self.session(today).filter(|s| s.close <= now) {
+            Some(s) => Some(s.close),
+            None => {
+                let mut d = calendar::previous_trading_day(today);
+                while self.session(d).is_none() {
+                    d = calendar::previous_trading_day(d);
+                }
+                self.session(d).map(|s| s.close)
             }
+        };
+        for i in 0..self.orders.len() {
+            if self.orders[i].order.status.is_terminal() {
+                continue;
+            }
+            // A good-till-canceled order that lived through a close is `done_for_day` until
+            // the next open, as at Alpaca; it works again then.
+            let gtc = self.orders[i].order.time_in_force == "gtc";
+            let status = self.orders[i].order.status.clone();
+            if gtc && !self.is_open(now) && last_close.is_some_and(|c| self.orders[i].placed < c) {
+                if status != OrderStatus::DoneForDay {
+                    self.orders[i].order.status = OrderStatus::DoneForDay;
+                    let order = self.orders[i].order.clone();
+                    self.publish("done_for_day", &order, None);
+                }
+                continue;
+            }
+            if status == OrderStatus::DoneForDay {
+                self.orders[i].order.status = OrderStatus::New;
+            }
+            self.work(i);
         }
     }
 

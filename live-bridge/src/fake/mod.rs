@@ -101,6 +101,8 @@ struct FakeOrder {
     /// Where a protective (stop, limit, oco, trailing-stop) order stands in its bars; `None`
     /// for market orders.
     watch: Option<protect::Watch>,
+    /// When it was accepted.
+    placed: datasets::Timestamp,
 }
 
 struct State {

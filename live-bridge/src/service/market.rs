@@ -19,7 +19,12 @@ use crate::schedule::new_york;
 pub(super) type Sessions = BTreeMap<NaiveDate, Option<(Timestamp, Timestamp)>>;
 
 /// Why `now` is outside `[open, close − margin)` of `session`, if it is (`who` names the source).
-fn outside(who: &str, now: Timestamp, session: Option<(Timestamp, Timestamp)>, margin_ns: i64) -> Option<String> {
+fn outside(
+    who: &str,
+    now: Timestamp,
+    session: Option<(Timestamp, Timestamp)>,
+    margin_ns: i64,
+) -> Option<String> {
     let Some((open, close)) = session else {
         return Some(format!("the market is closed today ({who})"));
     };
@@ -73,7 +78,9 @@ impl Bridge {
         }
         let clock = match self.client.clock().await {
             Ok(c) => c,
-            Err(e) => return Ok(Some(format!("Alpaca's clock is unavailable, so the session is unknown: {e}"))),
+            Err(e) => {
+                return Ok(Some(format!("Alpaca's clock is unavailable, so the session is unknown: {e}")));
+            }
         };
         if !clock.is_open {
             return Ok(Some("the market is closed (Alpaca's clock)".into()));
@@ -97,7 +104,8 @@ impl Bridge {
     pub(super) fn record_broker_calendar(&mut self, first: NaiveDate, last: NaiveDate, days: &[CalendarDay]) {
         let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         for d in days {
-            if let (Some(day), Some(settle)) = (parse(&d.date), d.settlement_date.as_deref().and_then(parse)) {
+            if let (Some(day), Some(settle)) = (parse(&d.date), d.settlement_date.as_deref().and_then(parse))
+            {
                 self.settlement.insert(day, settle);
             }
         }

@@ -24,7 +24,7 @@ mod run;
 
 pub use day::Ended;
 pub use protect::{protection_for, protective_order_id};
-pub use run::client_order_id;
+pub use run::{MAX_CLIENT_ORDER_ID, client_order_id};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -132,8 +132,14 @@ pub struct Bridge {
 
 /// Cancels every open order at the broker — allowed while halted — and marks ours canceled
 /// (their fills so far stay booked; the next reconciliation applies any that raced the cancel).
-/// Returns one line per order.
-pub async fn cancel_open_orders(client: &Client, db: &Db, now_ns: i64) -> Result<Vec<String>, ServiceError> {
+/// The positions' protective orders are kept unless `include_protective`: a cancel never
+/// leaves a position without its stop by accident. Returns one line per order.
+pub async fn cancel_open_orders(
+    client: &Client,
+    db: &Db,
+    now_ns: i64,
+    include_protective: bool,
+) -> Result<Vec<String>, ServiceError> {
     let mut out = Vec::new();
     for order in client.list_orders("open", 500).await? {
         let line = format!(
@@ -143,6 +149,10 @@ pub async fn cancel_open_orders(client: &Client, db: &Db, now_ns: i64) -> Result
             order.qty.unwrap_or_default(),
             order.symbol
         );
+        if !include_protective && db.protective_request(&order.client_order_id)?.is_some() {
+            out.push(format!("kept {line} (protective: --include-protective cancels it too)"));
+            continue;
+        }
         match client.cancel_order(&order.id).await {
             Ok(()) => {
                 if db.order(&order.client_order_id)?.is_some() {

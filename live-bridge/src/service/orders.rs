@@ -22,9 +22,9 @@ fn state_of(status: &OrderStatus) -> OrderState {
     match status {
         OrderStatus::Filled => OrderState::Filled,
         OrderStatus::Rejected => OrderState::Rejected,
-        OrderStatus::Canceled | OrderStatus::Expired | OrderStatus::Replaced | OrderStatus::DoneForDay => {
-            OrderState::Canceled
-        }
+        OrderStatus::Canceled | OrderStatus::Expired | OrderStatus::Replaced => OrderState::Canceled,
+        // `done_for_day`: no more executions today, but a good-till-canceled order works again
+        // at the next open: still open, never booked as canceled (a second stop would follow).
         _ => OrderState::Open,
     }
 }

@@ -83,7 +83,7 @@ pub fn protection_for(exits: &ExitRules, entry: Decimal) -> Option<Protection> {
 /// at `slot`.
 pub fn protective_order_id(strategy: &str, slot: &str, symbol: &str, n: usize) -> String {
     let compact: String = slot.chars().filter(char::is_ascii_digit).collect();
-    format!("tb-{strategy}-{compact}-{symbol}-p{n}")
+    super::run::bounded_order_id(strategy, &format!("{compact}-{symbol}-p{n}"))
 }
 
 impl Bridge {

@@ -127,7 +127,9 @@ impl Bridge {
             }
             None => {
                 let why = match self.stale(o) {
-                    _ if o.state != OrderState::Intent => "the broker has no such order: it was never sent".into(),
+                    _ if o.state != OrderState::Intent => {
+                        "the broker has no such order: it was never sent".into()
+                    }
                     None => return Ok(()),
                     Some(why) => why,
                 };
@@ -158,7 +160,10 @@ impl Bridge {
         }
         let grace = self.config.service.resume_grace_minutes * 60_000_000_000;
         (self.now_ns() - planned.0 > grace).then(|| {
-            format!("expired: an entry of {} not sent within the resume grace of {} minutes", o.slot, self.config.service.resume_grace_minutes)
+            format!(
+                "expired: an entry of {} not sent within the resume grace of {} minutes",
+                o.slot, self.config.service.resume_grace_minutes
+            )
         })
     }
 

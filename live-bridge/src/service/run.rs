@@ -32,6 +32,27 @@ use crate::schedule::slot_name;
 /// A run's outcome for its row: status and detail.
 type Outcome = (&'static str, String);
 
+/// Settled cash a buy leaves room for above its estimated cost (Alpaca reserves 2.5–4 % on
+/// market buys itself).
+const BUY_RESERVE: Decimal = Decimal::from_parts(4, 0, 0, false, 2);
+
+/// Alpaca's longest `client_order_id`.
+pub const MAX_CLIENT_ORDER_ID: usize = 48;
+
+/// `tb-{strategy}-{rest}`, at most [`MAX_CLIENT_ORDER_ID`] characters: a strategy id too long
+/// for that is cut and followed by `~` and a hash of the whole id, so ids stay deterministic,
+/// distinct and recognisably ours (`tb-`).
+pub(super) fn bounded_order_id(strategy: &str, rest: &str) -> String {
+    let id = format!("tb-{strategy}-{rest}");
+    if id.len() <= MAX_CLIENT_ORDER_ID {
+        return id;
+    }
+    let hash = xxhash_rust::xxh3::xxh3_64(strategy.as_bytes()) as u32;
+    let room = MAX_CLIENT_ORDER_ID.saturating_sub("tb-~12345678-".len() + rest.len());
+    let prefix: String = strategy.chars().filter(char::is_ascii).take(room).collect();
+    format!("tb-{prefix}~{hash:08x}-{rest}")
+}
+
 /// The deterministic `client_order_id` of a strategy's order at a run slot.
 pub fn client_order_id(strategy: &str, slot: &str, symbol: &str, side: OrderSide) -> String {
     let compact: String = slot.chars().filter(char::is_ascii_digit).collect();
@@ -39,7 +60,7 @@ pub fn client_order_id(strategy: &str, slot: &str, symbol: &str, side: OrderSide
         OrderSide::Buy => 'b',
         OrderSide::Sell => 's',
     };
-    format!("tb-{strategy}-{compact}-{symbol}-{side}")
+    bounded_order_id(strategy, &format!("{compact}-{symbol}-{side}"))
 }
 
 fn to_decimal(x: f64) -> Decimal {
@@ -444,7 +465,9 @@ impl Bridge {
         // reason, it is not a broker error and trips no breaker.
         let open = match self.client.list_orders("open", 500).await {
             Ok(open) => open,
-            Err(e) => return Ok(Err(format!("open orders unavailable, so a wash trade cannot be ruled out: {e}"))),
+            Err(e) => {
+                return Ok(Err(format!("open orders unavailable, so a wash trade cannot be ruled out: {e}")));
+            }
         };
         // A sell crosses a buy when it is a market order or carries a limit price (a limit,
         // an oco's take-profit); stops and trailing stops do not.
@@ -466,6 +489,16 @@ impl Bridge {
             Ok(a) => a,
             Err(e) => return Ok(Err(format!("account unavailable: {e}"))),
         };
+        // Checked at the price that will be paid: the latest minute bar's close when the market
+        // has moved above the signal's price (a gap up since a daily signal), plus a reserve.
+        let latest = match self.client.latest_bars(&[order.symbol.to_string()]).await {
+            Ok(bars) => bars.get(order.symbol).map(|b| to_decimal(b.close)),
+            Err(e) => {
+                tracing::warn!("{}: latest price unavailable ({e}); checking at the signal's", order.symbol);
+                None
+            }
+        };
+        let order = &Proposed { price: latest.map_or(order.price, |p| p.max(order.price)), ..order.clone() };
         let today = calendar::session_date(self.clock.now()).to_string();
         let unsettled = self.db.unsettled(&today)?;
         let reserved = self.db.reserved_buys(except)?;
@@ -480,6 +513,7 @@ impl Bridge {
             held: Decimal::ZERO,
             account_held,
             max_position_fraction: self.config.risk.max_position_fraction,
+            buy_reserve: BUY_RESERVE,
         };
         Ok(guard::check(order, &budget).map_err(|refusal| refusal.to_string()))
     }
@@ -542,7 +576,15 @@ mod tests {
     fn client_order_ids_are_deterministic_and_short() {
         let id = client_order_id("gap_fill.v3", "2025-12-30T10:01", "S0001", OrderSide::Buy);
         assert_eq!(id, "tb-gap_fill.v3-202512301001-S0001-b");
-        let longest = client_order_id(&"x".repeat(48), "2025-12-30T10:01", "ABCDEFGHIJ", OrderSide::Sell);
-        assert!(longest.len() <= 128, "{}", longest.len());
+        // Alpaca takes at most 48 characters: long strategy ids are cut and hashed.
+        let long = "vol_managed_momentum.sector_rotation.v12";
+        let a = client_order_id(long, "2025-12-30T10:01", "ABCDEFGHIJ", OrderSide::Sell);
+        let b = client_order_id(&format!("{long}x"), "2025-12-30T10:01", "ABCDEFGHIJ", OrderSide::Sell);
+        assert_eq!(a.len(), MAX_CLIENT_ORDER_ID, "{a}");
+        assert!(a.starts_with("tb-vol_manage~") && a.ends_with("-202512301001-ABCDEFGHIJ-s"), "{a}");
+        assert_ne!(a, b, "distinct ids stay distinct");
+        assert_eq!(a, client_order_id(long, "2025-12-30T10:01", "ABCDEFGHIJ", OrderSide::Sell));
+        let p = super::protect::protective_order_id(long, "2025-12-30T10:01", "ABCDEFGHIJ", 12);
+        assert!(p.len() <= MAX_CLIENT_ORDER_ID && p.ends_with("-ABCDEFGHIJ-p12"), "{p}");
     }
 }
