@@ -202,7 +202,8 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
     if !o.folds.is_empty() {
         let _ = writeln!(
             out,
-            "walk-forward: the last fold's winner; out of sample = every fold's test window chained"
+            "walk-forward: params refit on the final window; out of sample = every fold's test window \
+             chained; DSR over the trials of every fold"
         );
     }
     let _ = writeln!(out, "best: {:.4}  (fitness {:.4})", w.params, w.fitness);
