@@ -150,6 +150,18 @@ pub fn notes(night: &Night, w: &Winner, psr_threshold: f64, looks: &Looks) -> Ve
 mod tests {
     use super::*;
 
+    /// Of the registered strategies only `quality_smallcap_value`, which reads one undated
+    /// fundamentals snapshot, is not point in time (so the verdict cannot enable it).
+    #[test]
+    fn only_undated_fundamentals_are_not_point_in_time() {
+        let undated: Vec<&str> = kernel::strategy::registry()
+            .iter()
+            .filter(|s| s.not_point_in_time().is_some())
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(undated, ["quality_smallcap_value"]);
+    }
+
     #[test]
     fn looks_count_and_freshness() {
         assert!(Looks::fresh(None, 5));
