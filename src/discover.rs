@@ -169,11 +169,12 @@ fn outcome_text(o: &DiscoverOutcome, spec: &DiscoverSpec<'_>, threads: usize, db
     }
     let _ = writeln!(
         out,
-        "in-sample {} bars, out-of-sample {} bars; {} of {} hall-of-fame genomes passed the gates",
+        "in-sample {} bars, out-of-sample {} bars; only the in-sample best of {} hall-of-fame genomes \
+         tested out of sample; {} passed the gates",
         o.stages.0.len(),
         o.stages.1.len(),
-        o.passed().count(),
-        o.candidates.len()
+        o.candidates.len(),
+        o.passed().count()
     );
     for c in &o.candidates {
         out.push_str(&candidate_line(c));

@@ -214,7 +214,8 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
     if !o.folds.is_empty() {
         let _ = writeln!(
             out,
-            "walk-forward: the last fold's winner; out of sample = every fold's test window chained"
+            "walk-forward: params refit on the final window; out of sample = every fold's test window \
+             chained; DSR over the trials of every fold"
         );
     }
     let _ = writeln!(out, "best: {:.4}  (fitness {:.4})", w.params, w.fitness);
@@ -236,7 +237,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
     let pbo = w.pbo.map_or("–".into(), |p| format!("{p:.2}"));
     let _ = writeln!(
         out,
-        "deflated Sharpe {:.3} over {} trials (Sharpe variance {:.2e}); PBO {pbo}",
+        "deflated Sharpe {:.3} over {} trials (null Sharpe variance 1/T = {:.2e}); PBO {pbo}",
         w.deflated_sharpe, o.trials, w.sharpe_variance
     );
     let _ = write!(out, "recorded in {} (tradebot runs show {})", db.display(), o.run_id);

@@ -269,6 +269,26 @@ fn research_builds_the_default_store_and_runs_the_built_in_nightly() {
     assert!(!genomes.is_empty(), "{discovery}");
     assert!(stdout.contains("## Discovery\n\nDiscovery run "), "{stdout}");
     assert!(stdout.contains("| # | Genome | IS Sharpe | OOS Sharpe"), "{stdout}");
+    assert!(stdout.contains("only the in-sample best of the"), "{stdout}");
+    // The night is one experiment: its summary keeps every family's resulting state, the looks at
+    // its out-of-sample window, and the trials and OOS tests the verdicts deflate and correct by.
+    let runs: serde_json::Value =
+        serde_json::from_slice(&tradebot(cwd, &["runs", "list", "--json", "--db", "r.db"]).stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    let research = runs.iter().find(|r| r["kind"] == "research").unwrap();
+    let summary = &research["summary"];
+    let states = summary["states"].as_object().unwrap();
+    assert_eq!(states.len(), 9, "{summary}");
+    assert!(states.values().all(|s| s == "enabled" || s == "disabled"), "{summary}");
+    assert!(summary["looks"].as_object().unwrap().values().all(|l| l["looks"] == 1), "{summary}");
+    let children: u64 = runs
+        .iter()
+        .filter(|r| r["parent"] == research["id"])
+        .map(|r| r["summary"]["trials"].as_u64().unwrap_or_else(|| panic!("{r}")))
+        .sum();
+    assert_eq!(summary["night"]["trials"].as_u64().unwrap(), children, "{summary}");
+    let tests = summary["night"]["oos_tests"].as_u64().unwrap();
+    assert!((9..=10).contains(&tests), "{summary}");
     let info = info(cwd, "data/store");
     let symbols: Vec<&str> =
         info["series"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap()).collect();

@@ -256,6 +256,12 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
     assert_eq!(children, 4, "one evolve run per family that ran");
 }
 
+/// Trials (distinct genomes) of run `id` in `db`, from `runs show --json`.
+fn runs_trials(d: &Path, db: &str, id: &serde_json::Value) -> u64 {
+    let shown = json(&tradebot(d, &["runs", "show", &id.to_string(), "--json", "--db", db]));
+    shown["run"]["summary"]["trials"].as_u64().unwrap_or_else(|| panic!("{shown}"))
+}
+
 #[test]
 fn walk_forward_chains_folds_and_resumes_mid_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,6 +278,21 @@ fn walk_forward_chains_folds_and_resumes_mid_run() {
     // 4 folds × 12 % of 2,148 bars = 4 × 258 tested bars.
     assert_eq!(straight["out_of_sample_bars"], 4 * 258);
     assert_eq!(straight["winner"]["params"], folds[3]["winner"]["params"], "the last fold's winner");
+    // The whole walk, not the last fold: the DSR deflates by every fold's trials, the in-sample
+    // Sharpe compared with the chained OOS is the folds' mean, the refit window is named.
+    let walk = &straight["winner"]["walk"];
+    assert_eq!(walk["trials"], straight["trials"]);
+    let fold_trials: u64 = (0..4).map(|k| runs_trials(d, "a.db", &folds[k]["run_id"])).sum();
+    assert_eq!(walk["trials"].as_u64().unwrap(), fold_trials);
+    let is: Vec<f64> = folds.iter().map(|f| f["winner"]["in_sample"]["sharpe"].as_f64().unwrap()).collect();
+    let mean_is = walk["mean_is_sharpe"].as_f64().unwrap();
+    assert!((mean_is - is.iter().sum::<f64>() / 4.0).abs() < 1e-12, "{walk}");
+    let (dsr, last_dsr) = (
+        straight["winner"]["deflated_sharpe"].as_f64().unwrap(),
+        folds[3]["winner"]["deflated_sharpe"].as_f64().unwrap(),
+    );
+    assert!(dsr < last_dsr, "DSR over the walk's trials {dsr} vs the last fold's {last_dsr}");
+    assert_eq!(walk["refit_window"], folds[3]["train"]);
     let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "a.db"]));
     let children = runs.as_array().unwrap().iter().filter(|r| r["parent"] == straight["run_id"]).count();
     assert_eq!(children, 4, "one run per fold, each with its own data hash");

@@ -15,6 +15,8 @@ mod dsr;
 mod fitness;
 mod moments;
 mod normal;
+#[cfg(test)]
+mod null_nights;
 mod pbo;
 mod split;
 #[cfg(test)]

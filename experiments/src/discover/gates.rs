@@ -21,8 +21,9 @@ use crate::config::DsrVariance;
 /// One gate's verdict on a candidate.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GateResult {
-    /// The gate: `oos_sharpe`, `deflated_sharpe`, `oos_trades`, `oos_drawdown`,
-    /// `correlation`, `cash_account`.
+    /// The gate: `selection` (only the in-sample best genome is tested out of sample),
+    /// `oos_sharpe`, `deflated_sharpe`, `oos_trades`, `oos_drawdown`, `correlation`,
+    /// `cash_account`.
     pub gate: &'static str,
     /// The candidate's figure (NaN, shown as null, when it has none).
     pub value: f64,
@@ -49,7 +50,8 @@ pub struct Candidate {
     pub fitness: f64,
     /// In-sample figures.
     pub in_sample: Figures,
-    /// Out-of-sample figures (`None` when the backtest was refused).
+    /// Out-of-sample figures (`None` when the backtest was refused, or when the genome is not
+    /// the in-sample best and so was not tested).
     pub out_of_sample: Option<Figures>,
     /// Deflated Sharpe ratio of its in-sample returns over the run's trials.
     pub deflated_sharpe: f64,
@@ -116,19 +118,25 @@ impl<'a> Judge<'a> {
         })
     }
 
-    /// Every hall-of-fame genome, tested and judged, best first.
+    /// Every hall-of-fame genome judged, best first. Only the first — the in-sample best of the
+    /// distinct genomes — is tested out of sample: testing all of them and keeping whichever
+    /// passes would be a best-of-N selection on the test data, which the gates do not correct
+    /// for. The others are listed with their in-sample figures and fail the `selection` gate.
     pub(super) fn candidates(&self) -> Vec<Candidate> {
         self.engine
             .hall_of_fame()
             .par_iter()
-            .filter_map(|s| self.judge(&s.genome, s.key, s.fitness))
+            .enumerate()
+            .filter_map(|(rank, s)| self.judge(&s.genome, s.key, s.fitness, rank == 0))
             .collect()
     }
 
-    fn judge(&self, genome: &Genome, key: u64, fitness: f64) -> Option<Candidate> {
+    fn judge(&self, genome: &Genome, key: u64, fitness: f64, in_sample_best: bool) -> Option<Candidate> {
         let Some(GpEval::Ran(is)) = self.engine.eval(key) else { return None };
         let gates = &self.spec.settings.gates;
-        let oos = self.problem.backtest_window(genome, self.data, self.oos.clone()).ok();
+        let oos = in_sample_best
+            .then(|| self.problem.backtest_window(genome, self.data, self.oos.clone()).ok())
+            .flatten();
         let times = &self.data.timestamps()[self.oos.clone()];
         let daily = oos
             .as_ref()
@@ -163,6 +171,17 @@ impl<'a> Judge<'a> {
         let trades = o.map_or(0, |f| f.trades);
         let drawdown = o.map_or(nan, |f| f.max_drawdown);
         let results = vec![
+            gate(
+                "selection",
+                f64::from(u8::from(in_sample_best)),
+                1.0,
+                in_sample_best,
+                if in_sample_best {
+                    "the in-sample best distinct genome: the only one tested out of sample".into()
+                } else {
+                    "not tested out of sample: only the in-sample best distinct genome is".into()
+                },
+            ),
             gate(
                 "oos_sharpe",
                 sharpe,

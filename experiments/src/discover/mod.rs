@@ -5,9 +5,11 @@
 //!    GP genomes on it ([`GpProblem`]), every generation checkpointed to the research database
 //!    ([`evolve::run`]: Ctrl-C stops after a committed generation, `--resume` continues
 //!    exactly). The run is a `runs` row of kind `evolve`, strategy `gp`.
-//! 2. Every hall-of-fame genome is backtested on the out-of-sample bars (signals computed on
+//! 2. The in-sample best of the hall of fame's distinct genomes — and only it, so the test
+//!    data selects nothing — is backtested on the out-of-sample bars (signals computed on
 //!    the whole series, trades only in the window, fresh cash) and judged by the gates
-//!    ([`Gates`]): out-of-sample Sharpe, deflated Sharpe ratio of its in-sample returns over the
+//!    ([`Gates`]); the other hall-of-fame genomes are listed with their in-sample figures and
+//!    fail the `selection` gate. The gates: out-of-sample Sharpe, deflated Sharpe ratio of its in-sample returns over the
 //!    run's trials, out-of-sample trades and drawdown, correlation of its out-of-sample returns
 //!    to each promoted strategy's over the same bars, and the cash-account check of the promoted
 //!    format (long-only by construction).
@@ -139,7 +141,7 @@ pub fn discover(
     stop: &AtomicBool,
     mut observe: impl FnMut(&DiscoverGeneration),
 ) -> Result<DiscoverOutcome, DiscoverError> {
-    let (is, oos) = stages(data.len(), spec.in_sample);
+    let (is, oos) = stages(data, spec.in_sample);
     let min = crate::config::limits::MIN_IN_SAMPLE_BARS;
     if is.len() < min || oos.len() < 2 {
         let why = format!(

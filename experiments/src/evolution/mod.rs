@@ -9,8 +9,8 @@
 //!    [`backtest_window`](kernel::strategy::backtest_window): its signals see the in-sample
 //!    bars as warm-up, it trades only the out-of-sample bars, from fresh cash.
 //! 3. Overfitting statistics: the deflated Sharpe ratio of the winner's in-sample returns,
-//!    deflated by the number of distinct genomes the run evaluated and the variance of their
-//!    per-bar Sharpe ratios; optionally the probability of backtest overfitting by CSCV over
+//!    deflated by the number of distinct genomes the run evaluated with the null variance
+//!    `V = 1/T` (the nightly research deflates by the whole night's trials instead); optionally the probability of backtest overfitting by CSCV over
 //!    a sample of the run's trials spread across the search.
 //!
 //! **Walk-forward** (`[validation.walk_forward]`): the same for each fold — a GA run on the
@@ -23,6 +23,8 @@
 
 mod stage;
 mod walk_forward;
+
+pub use walk_forward::walk_notes;
 
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
@@ -120,10 +122,29 @@ pub struct Winner {
     pub oos_activity: Activity,
     /// Deflated Sharpe ratio of its in-sample returns.
     pub deflated_sharpe: f64,
-    /// Variance of the per-bar Sharpe ratios of every trial (the DSR's `V`).
+    /// The DSR's `V`: the null variance `1/T` of a per-bar Sharpe ratio over its `T` in-sample
+    /// returns.
     pub sharpe_variance: f64,
-    /// Probability of backtest overfitting, when configured and computable.
+    /// Probability of backtest overfitting, when configured and computable. With walk-forward:
+    /// the mean over the folds that computed one.
     pub pbo: Option<f64>,
+    /// With walk-forward: how the whole walk went (`None` for a holdout).
+    pub walk: Option<Walk>,
+}
+
+/// The whole walk behind a walk-forward winner: the winner's `params` and in-sample figures are
+/// the final fold's (refit on its training window, the parameters to trade next), while its
+/// out-of-sample figures chain every fold's test window and its DSR deflates by every fold's
+/// trials.
+#[derive(Clone, Debug, Serialize)]
+pub struct Walk {
+    /// Mean of the folds' winners' in-sample Sharpe ratios, each on its own training window:
+    /// what the chained out-of-sample Sharpe is compared with.
+    pub mean_is_sharpe: f64,
+    /// Trials of every fold together: the DSR's `N`.
+    pub trials: usize,
+    /// The final fold's training window, on which the parameters were refit.
+    pub refit_window: Range<usize>,
 }
 
 /// What an out-of-sample backtest did besides its equity.
@@ -135,6 +156,19 @@ pub struct Activity {
     pub exposed_bars: usize,
     /// Notional of every fill.
     pub traded_notional: f64,
+}
+
+impl Activity {
+    /// Decisions: the distinct bars whose fills opened positions — one per entry or rebalance,
+    /// however many legs it opened. Exits are not counted (a position is entered by a decision;
+    /// the end of the data or a stop closing it is none), so a portfolio that picked its
+    /// holdings once and held them shows 1, not one trade per leg.
+    pub fn decisions(&self) -> usize {
+        let mut entries: Vec<i64> = self.trades.iter().map(|t| t.entry_time.0).collect();
+        entries.sort_unstable();
+        entries.dedup();
+        entries.len()
+    }
 }
 
 fn params_as_json<S: serde::Serializer>(p: &Params, s: S) -> Result<S::Ok, S::Error> {
@@ -162,8 +196,9 @@ pub struct Outcome {
     /// Finished, or stopped and resumable.
     pub ending: Ending,
     /// The validated best genome (`None` when stopped, or when no genome had a finite
-    /// fitness). With walk-forward: the last fold's winner — the parameters to trade next —
-    /// with the chained out-of-sample figures of every fold.
+    /// fitness). With walk-forward: the last fold's winner — the parameters to trade next,
+    /// refit on the final window — with the chained out-of-sample figures of every fold, the
+    /// DSR over every fold's trials, and [`Winner::walk`].
     pub winner: Option<Winner>,
     /// Generations run in total.
     pub generations: u32,
@@ -207,7 +242,7 @@ pub fn evolve(
     if let Some(wf) = spec.validation.walk_forward {
         return walk_forward::run(spec, wf, data, db, resume, stop, &mut observe);
     }
-    let (is, oos) = stages(data.len(), spec.validation.in_sample);
+    let (is, oos) = stages(data, spec.validation.in_sample);
     let min = crate::config::limits::MIN_IN_SAMPLE_BARS;
     if is.len() < min || (spec.validation.in_sample < 1.0 && oos.is_empty()) {
         let why = format!(
@@ -226,14 +261,112 @@ pub fn evolve(
     stage::run(spec, data, is, oos, mode, db, stop, &mut observe)
 }
 
-/// The in-sample and out-of-sample bars of `n` bars with an in-sample `share` (the
-/// out-of-sample stage is empty for a share of 1, and when `n` is too short to split).
-pub fn stages(n: usize, share: f64) -> (Range<usize>, Range<usize>) {
+/// The in-sample and out-of-sample bars of `data` with an in-sample `share` (the
+/// out-of-sample stage is empty for a share of 1, and when the bars are too few to split). On
+/// intraday bars the cut moves to a session boundary — the first bar of the next UTC day, or of
+/// its own when the next has none — so no session is split between the stages.
+pub fn stages(data: &MarketData, share: f64) -> (Range<usize>, Range<usize>) {
+    let n = data.len();
     if share >= 1.0 {
         return (0..n, n..n);
     }
     match Split::holdout(n, share) {
-        Ok(split) => (split.in_sample, split.out_of_sample),
+        Ok(split) => {
+            let cut = session_cut(data, split.in_sample.end);
+            (0..cut, cut..n)
+        }
         Err(_) => (0..n, n..n),
+    }
+}
+
+/// `cut`, moved to the nearest session start at or after it (before it when no session starts
+/// after) on intraday bars; unchanged on daily and slower bars, or when that would empty a stage.
+fn session_cut(data: &MarketData, cut: usize) -> usize {
+    let day = datasets::Timeframe::Day1.nominal_nanos();
+    if data.timeframe().nominal_nanos() >= day {
+        return cut;
+    }
+    let ts = data.timestamps();
+    let starts_session = |t: usize| ts[t].div_euclid(day) != ts[t - 1].div_euclid(day);
+    let after = (cut..ts.len()).find(|&t| starts_session(t));
+    let before = (1..=cut).rev().find(|&t| starts_session(t));
+    after.or(before).unwrap_or(cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use datasets::{AssetClass, Bar, Bars, SymbolMeta, Timeframe, Timestamp};
+    use kernel::strategy::SymbolData;
+
+    use super::*;
+
+    const MINUTE: i64 = 60_000_000_000;
+    const DAY: i64 = 1440 * MINUTE;
+
+    /// `days` sessions of 390 minute bars from 14:30 UTC.
+    fn minutes(days: i64, timeframe: Timeframe, step: i64) -> MarketData {
+        let bars: Vec<Bar> = (0..days)
+            .flat_map(|d| (0..390 / (step / MINUTE)).map(move |m| d * DAY + 870 * MINUTE + m * step))
+            .map(|ts| Bar {
+                ts: Timestamp(ts),
+                open: 1.0,
+                high: 1.0,
+                low: 1.0,
+                close: 1.0,
+                volume: 1.0,
+                vwap: None,
+                trade_count: None,
+            })
+            .collect();
+        let meta = SymbolMeta::new("X", AssetClass::Equity);
+        MarketData::new(timeframe, vec![SymbolData { meta, bars: Bars::from_bars(bars).unwrap() }]).unwrap()
+    }
+
+    fn trade(entry_bar: usize, exit_bar: usize, exit: kernel::sim::ExitReason) -> Trade {
+        Trade {
+            entry_signal_bar: entry_bar - 1,
+            entry_bar,
+            exit_bar,
+            exit_signal_bar: None,
+            entry_time: Timestamp(entry_bar as i64 * DAY),
+            exit_time: Timestamp(exit_bar as i64 * DAY),
+            entry_price: 1.0,
+            exit_price: 1.0,
+            qty: 1.0,
+            fees: 0.0,
+            pnl: 0.0,
+            ret: 0.0,
+            exit_reason: exit,
+        }
+    }
+
+    /// A top-k portfolio picked once and held to the end of the data is one decision, not one
+    /// trade per leg; each later entry or rebalance is one more.
+    #[test]
+    fn decisions_count_entries_not_legs() {
+        use kernel::sim::ExitReason::{EndOfData, Signal};
+        let held =
+            Activity { trades: (0..53).map(|_| trade(1, 600, EndOfData)).collect(), ..Activity::default() };
+        assert_eq!((held.trades.len(), held.decisions()), (53, 1));
+        let mut rebalanced = held.clone();
+        rebalanced.trades.extend((0..5).map(|_| trade(64, 600, EndOfData)));
+        rebalanced.trades.push(trade(128, 200, Signal));
+        assert_eq!(rebalanced.decisions(), 3);
+        assert_eq!(Activity::default().decisions(), 0);
+    }
+
+    #[test]
+    fn intraday_splits_fall_on_session_boundaries() {
+        // 10 sessions × 390 bars: 70 % is bar 2,730 = the start of session 8 already; 73 % is
+        // bar 2,847, mid-session 8 — the cut moves to session 9 (bar 3,120).
+        let data = minutes(10, Timeframe::Min1, MINUTE);
+        assert_eq!(stages(&data, 0.7), (0..2730, 2730..3900));
+        assert_eq!(stages(&data, 0.73), (0..3120, 3120..3900));
+        // In the last session there is no later start: back to its own start.
+        assert_eq!(stages(&data, 0.95), (0..3510, 3510..3900));
+        // Daily bars are cut where the share says.
+        let daily = minutes(10, Timeframe::Day1, 390 * MINUTE);
+        assert_eq!(stages(&daily, 0.73), (0..7, 7..10));
+        assert_eq!(stages(&data, 1.0), (0..3900, 3900..3900));
     }
 }

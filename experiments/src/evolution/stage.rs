@@ -7,7 +7,7 @@ use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
 use evolve::problem::{Figures, StrategyEval, StrategyProblem};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
-use evolve::stats::{Objective, deflated_sharpe, pbo, returns_from_equity, sharpe_variance};
+use evolve::stats::{Objective, deflated_sharpe, pbo, returns_from_equity};
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
 use rayon::prelude::*;
 use serde_json::json;
@@ -135,24 +135,17 @@ fn validate(
     let Some(StrategyEval::Ran(in_sample)) = engine.eval(best.key).cloned() else { return Ok(None) };
     let params = problem.params(&best.genome).expect("an evaluated genome is a valid parameter set");
 
-    // V: the variance of every trial's per-bar Sharpe ratio, from the stored individuals (so
-    // the trials of an interrupted invocation count too).
+    // V: the null variance of a per-bar Sharpe ratio over T returns, 1/T — one scale for every
+    // family and for discovery, not the spread of the GA's own trials (which shrinks as the GA
+    // converges).
     let individuals = db.individuals(run_id)?;
-    let sharpes: Vec<f64> = individuals
-        .iter()
-        .filter_map(|ind| serde_json::from_str::<StrategyEval>(&ind.metrics).ok())
-        .filter_map(|e| match e {
-            StrategyEval::Ran(f) => f.returns.sharpe,
-            StrategyEval::Failed(_) => None,
-        })
-        .collect();
     // The trials with a finite fitness, in the order the run made them.
     let tried: Vec<Vec<ParamValue>> = individuals
         .iter()
         .filter(|ind| ind.fitness.is_some())
         .filter_map(|ind| serde_json::from_str(&ind.genome).ok())
         .collect();
-    let sharpe_variance = sharpe_variance(&sharpes);
+    let sharpe_variance = 1.0 / in_sample.returns.n.max(1) as f64;
     let trials = engine.evaluations();
     let dsr = deflated_sharpe(&in_sample.returns.stats(), trials, sharpe_variance);
 
@@ -170,6 +163,7 @@ fn validate(
             .validation
             .pbo_blocks
             .and_then(|blocks| overfitting(spec, problem, &best.genome, &tried, blocks)),
+        walk: None,
     };
     if !oos.is_empty()
         && let Ok(bt) =

@@ -11,14 +11,14 @@ use std::sync::atomic::AtomicBool;
 use evolve::db::{EventRecord, NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::problem::Figures;
 use evolve::run::{Ending, Provenance, RunError, Timing, now_ns};
-use evolve::stats::walk_forward;
+use evolve::stats::{deflated_sharpe, walk_forward};
 use kernel::metrics::{Metrics, MetricsConfig, MetricsInput};
 use kernel::strategy::MarketData;
 use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::stage::{self, Mode, buy_and_hold};
-use super::{Activity, EvolveError, EvolveSpec, FoldOutcome, Generation, Outcome, WalkForward, Winner};
+use super::{Activity, EvolveError, EvolveSpec, FoldOutcome, Generation, Outcome, Walk, WalkForward, Winner};
 use crate::data::data_hash;
 
 /// Runs (or resumes) every fold of `wf` on `data`.
@@ -99,7 +99,7 @@ pub(super) fn run(
             winner: o.winner,
         });
     }
-    outcome.winner = chained(spec, data, &outcome.folds);
+    outcome.winner = chained(spec, data, &outcome.folds, outcome.trials);
     let date = |t: usize| data.time(t).to_string();
     let folds_json: Vec<_> = outcome
         .folds
@@ -124,11 +124,18 @@ pub(super) fn run(
     Ok(outcome)
 }
 
-/// The last fold's winner with the out-of-sample record of every fold chained: each test
-/// window's equity continues from where the previous one ended (a fold without a tested
-/// winner holds cash). `None` when no fold had a winner.
-fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome]) -> Option<Winner> {
-    let last = folds.iter().rev().find_map(|f| f.winner.as_ref())?;
+/// The last fold's winner (its parameters refit on its training window) with the record of the
+/// whole walk: the out-of-sample record of every fold chained — each test window's equity
+/// continues from where the previous one ended (a fold without a tested winner holds cash) —,
+/// the DSR deflated by the `trials` of every fold, the mean of the folds' PBOs and in-sample
+/// Sharpe ratios. `None` when no fold had a winner.
+fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], trials: usize) -> Option<Winner> {
+    let (refit, last) = folds.iter().rev().find_map(|f| Some((f.train.clone(), f.winner.as_ref()?)))?;
+    let winners: Vec<&Winner> = folds.iter().filter_map(|f| f.winner.as_ref()).collect();
+    let mean = |xs: &[f64]| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
+    let is_sharpes: Vec<f64> = winners.iter().map(|w| w.in_sample.sharpe).filter(|s| s.is_finite()).collect();
+    let pbos: Vec<f64> = winners.iter().filter_map(|w| w.pbo).collect();
+    let walk = Walk { mean_is_sharpe: mean(&is_sharpes).unwrap_or(f64::NAN), trials, refit_window: refit };
     let mut level = spec.cash;
     let mut curve: Vec<(i64, f64)> = Vec::new();
     let mut activity = Activity::default();
@@ -167,6 +174,49 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome]) -> O
         oos_equity: curve,
         benchmark: buy_and_hold(data, window, spec.cash),
         oos_activity: activity,
+        deflated_sharpe: deflated_sharpe(&last.in_sample.returns.stats(), trials, last.sharpe_variance),
+        pbo: mean(&pbos),
+        walk: Some(walk),
         ..last.clone()
     })
+}
+
+/// The walk in sentences for a report: one per fold (its windows, its winner's in-sample and
+/// out-of-sample Sharpe, trades, DSR over its own trials, PBO), then what the headline figures
+/// are. Empty for a holdout.
+pub fn walk_notes(outcome: &Outcome, data: &MarketData) -> Vec<String> {
+    let Some(walk) = outcome.winner.as_ref().and_then(|w| w.walk.as_ref()) else { return Vec::new() };
+    let day = |t: usize| data.time(t).to_string().chars().take(10).collect::<String>();
+    let span = |r: &std::ops::Range<usize>| format!("{}..{}", day(r.start), day(r.end - 1));
+    let mut notes: Vec<String> = outcome
+        .folds
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let head = format!("fold {}: train {}, test {}", k + 1, span(&f.train), span(&f.test));
+            match &f.winner {
+                None => format!("{head}: no winner (held cash)"),
+                Some(w) => {
+                    let oos = w.out_of_sample.as_ref();
+                    format!(
+                        "{head}: in-sample Sharpe {:.2} → out-of-sample {} over {} trades; DSR {:.3}; PBO {}",
+                        w.in_sample.sharpe,
+                        oos.map_or("–".into(), |f| format!("{:.2}", f.sharpe)),
+                        oos.map_or(0, |f| f.trades),
+                        w.deflated_sharpe,
+                        w.pbo.map_or("–".into(), |p| format!("{p:.2}")),
+                    )
+                }
+            }
+        })
+        .collect();
+    notes.push(format!(
+        "walk-forward over {} folds: out-of-sample = the test windows chained; compared with the folds' mean \
+         in-sample Sharpe {:.2}; DSR over all {} trials of the walk; params refit on the final window {}",
+        outcome.folds.len(),
+        walk.mean_is_sharpe,
+        walk.trials,
+        span(&walk.refit_window),
+    ));
+    notes
 }

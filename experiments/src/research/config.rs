@@ -16,7 +16,7 @@
 //! [evolve]      # as in an experiment file, shared by every family
 //! [fitness]
 //! [validation]
-//! [verdict]     # min_oos_sharpe, min_dsr, min_oos_trades, max_is_oos_gap
+//! [verdict]     # min_oos_sharpe, min_dsr, min_oos_decisions, max_is_oos_gap
 //! [discover]    # optional: GP discovery after the families (see crate::config::discover),
 //!               # plus `symbols`, `population`, `generations` and `enabled`
 //! [account]

@@ -3,10 +3,12 @@
 //!
 //! The run is a `research` row in the database with one `evolve` child run per family. A
 //! family's verdict comes from its out-of-sample evidence ([`evolve::stats::verdict`]); `keep`
-//! keeps whatever the previous finished research run of the same name decided (enabled or not),
-//! so a family is only switched on or off on clear evidence.
+//! keeps the state (enabled or not) the previous finished research run of the same name left
+//! the family in — the run's summary stores each family's resulting state under `states`, not
+//! just the verdict word — so a family is only switched on or off on clear evidence.
 
 mod config;
+mod night;
 mod regime;
 
 use std::collections::HashMap;
@@ -148,9 +150,12 @@ pub fn run(
         started_ns: now_ns(),
     };
     let run_id = db.create_run(&new)?;
-    let previous = previous_verdicts(db, &research.name)?;
+    let last_summary = previous_summary(db, &research.name)?;
+    let previous = states_from_summary(&last_summary);
+    let mut looks = night::looks_from_summary(&last_summary);
 
-    let mut families = Vec::new();
+    // The families' outcomes; judged once discovery has run too, against the whole night.
+    let mut ran: Vec<(&'static str, Outcome, &MarketData)> = Vec::new();
     let mut skipped: Vec<(String, String)> =
         research.disabled.iter().map(|f| (f.to_string(), "disabled in the research file".into())).collect();
     let mut timing = Timing::default();
@@ -188,10 +193,8 @@ pub fn run(
             stopped = true;
             break;
         }
-        let enabled = previous.get(name).copied().unwrap_or(false);
-        families.push(family_report(research, name, &outcome, enabled, data));
+        ran.push((name, outcome, data));
     }
-    rank(&mut families);
     let discovery = match &research.discover {
         Some(d) if !stopped => {
             let found = discover(research, d, &store, main, db, run_id, stop, &mut progress)?;
@@ -201,11 +204,23 @@ pub fn run(
         }
         _ => None,
     };
+    let tonight = night::Night::of(ran.iter().map(|r| &r.1), discovery.as_ref());
+    let mut families = Vec::new();
+    for (name, outcome, data) in &ran {
+        let enabled = previous.get(*name).copied().unwrap_or(false);
+        let judged = Judged { currently_enabled: enabled, night: &tonight, looks: looks.get(*name).copied() };
+        let (row, seen) = family_report(research, name, outcome, &judged, data);
+        if let Some(seen) = seen {
+            looks.insert(name.to_string(), seen);
+        }
+        families.push(row);
+    }
+    rank(&mut families);
     let evaluations = timing.evaluations as u64;
 
     let regime = regime::market_regime(&store, &research.reference, models);
     let elapsed = started.elapsed().as_secs_f64();
-    let (is, oos) = crate::evolution::stages(main.len(), research.validation.in_sample);
+    let (is, oos) = crate::evolution::stages(main, research.validation.in_sample);
     let date = |t: usize| main.time(t).to_string().chars().take(10).collect::<String>();
     let split = if oos.is_empty() {
         format!("in-sample {}..{} (100 %), no out-of-sample stage", date(is.start), date(is.end - 1))
@@ -244,6 +259,8 @@ pub fn run(
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
+    let states =
+        states_after(&previous, report.families.iter().map(|f| (f.family.as_str(), f.verdict.as_str())));
     let discovered = discovery.as_ref().map(|o| {
         json!({
             "run_id": o.run_id,
@@ -255,6 +272,9 @@ pub fn run(
     let summary = json!({
         "discovery": discovered,
         "verdicts": verdicts,
+        "states": states,
+        "looks": looks.iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "night": { "trials": tonight.trials, "oos_tests": tonight.oos_tests },
         "evaluations": evaluations,
         "elapsed_s": elapsed,
         "ga_s": timing.total.as_secs_f64(),
@@ -345,23 +365,61 @@ fn runs_on(family: &Family, data: &MarketData) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Family name → enabled after the last finished research run called `name`.
-fn previous_verdicts(db: &ResearchDb, name: &str) -> Result<HashMap<String, bool>, ResearchError> {
+/// The summary of the last finished research run called `name` (`null` when there is none).
+fn previous_summary(db: &ResearchDb, name: &str) -> Result<serde_json::Value, ResearchError> {
     let last = db.latest_finished(RunKind::Research, name)?;
-    let Some(summary) = last.and_then(|r| r.summary) else { return Ok(HashMap::new()) };
-    let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
-    let Some(verdicts) = value.get("verdicts").and_then(|v| v.as_object()) else { return Ok(HashMap::new()) };
-    Ok(verdicts.iter().map(|(family, v)| (family.clone(), matches!(v.as_str(), Some("enable")))).collect())
+    Ok(last.and_then(|r| r.summary).and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
 }
 
-/// The report row of one family, with its verdict.
+/// Family name → enabled, as recorded in a research run's summary: its `states` (older runs,
+/// which stored only the verdict word, read `enable` as enabled).
+fn states_from_summary(summary: &serde_json::Value) -> HashMap<String, bool> {
+    if let Some(states) = summary.get("states").and_then(|v| v.as_object()) {
+        return states.iter().map(|(family, v)| (family.clone(), v.as_str() == Some("enabled"))).collect();
+    }
+    let Some(verdicts) = summary.get("verdicts").and_then(|v| v.as_object()) else { return HashMap::new() };
+    verdicts.iter().map(|(family, v)| (family.clone(), v.as_str() == Some("enable"))).collect()
+}
+
+/// Every family's state after tonight: the state its verdict leaves it in, and for a family
+/// not judged tonight (skipped, or the run stopped first) the state it had.
+fn states_after<'a>(
+    previous: &HashMap<String, bool>,
+    verdicts: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut states: std::collections::BTreeMap<String, bool> =
+        previous.iter().map(|(f, &on)| (f.clone(), on)).collect();
+    for (family, word) in verdicts {
+        let was = previous.get(family).copied().unwrap_or(false);
+        let verdict = match word {
+            "enable" => Verdict::Enable,
+            "keep" => Verdict::Keep,
+            _ => Verdict::Disable,
+        };
+        states.insert(family.to_string(), verdict.enabled_after(was));
+    }
+    states.into_iter().map(|(f, on)| (f, json!(if on { "enabled" } else { "disabled" }))).collect()
+}
+
+/// What a family is judged against besides its own outcome.
+struct Judged<'a> {
+    /// Whether it is enabled now.
+    currently_enabled: bool,
+    /// The whole night's trials and out-of-sample tests.
+    night: &'a night::Night,
+    /// How often its out-of-sample window was judged before.
+    looks: Option<night::Looks>,
+}
+
+/// The report row of one family, with its verdict, and its record of looks after tonight's
+/// (`None` when it had no out-of-sample test).
 fn family_report(
     research: &Research,
     name: &str,
     outcome: &Outcome,
-    currently_enabled: bool,
+    judged: &Judged<'_>,
     data: &MarketData,
-) -> FamilyReport {
+) -> (FamilyReport, Option<night::Looks>) {
     let mut row = FamilyReport {
         family: name.to_string(),
         run_id: outcome.run_id,
@@ -377,17 +435,27 @@ fn family_report(
         stagnation_events: outcome.stagnation_events,
         equity: Vec::new(),
         benchmark: Vec::new(),
+        notes: Vec::new(),
     };
-    let Some(w) = &outcome.winner else { return row };
+    let Some(w) = &outcome.winner else { return (row, None) };
     let oos = w.out_of_sample.as_ref();
+    let oos_last = w.oos_equity.last().map(|e| e.0);
+    let dsr = judged.night.dsr(w);
     let evidence = Evidence {
-        is_sharpe: w.in_sample.sharpe,
+        is_sharpe: w.walk.as_ref().map_or(w.in_sample.sharpe, |walk| walk.mean_is_sharpe),
         oos_sharpe: oos.map_or(f64::NAN, |f| f.sharpe),
-        oos_trades: oos.map_or(0, |f| f.trades),
-        dsr: w.deflated_sharpe,
+        oos_decisions: w.oos_activity.decisions(),
+        oos_psr: night::oos_psr(w),
+        oos_days: night::oos_days(w),
+        intraday: night::intraday(data),
+        oos_tests: judged.night.oos_tests,
+        dsr,
         pbo: w.pbo,
-        currently_enabled,
+        currently_enabled: judged.currently_enabled,
+        fresh_oos: oos_last.is_some_and(|t| night::Looks::fresh(judged.looks.as_ref(), t)),
+        not_point_in_time: outcome_strategy_pit(research, name),
     };
+    let seen = oos_last.map(|t| night::Looks::after(judged.looks.as_ref(), t));
     let (v, reason) = verdict(&research.verdict, &evidence);
     let timeframe = if data.timeframe() == research.families[0].timeframe {
         String::new()
@@ -396,14 +464,36 @@ fn family_report(
     };
     row.verdict = v.to_string();
     row.reason = format!("{reason}{timeframe}");
-    row.params = format!("{:.4}", w.params);
+    row.params = match &w.walk {
+        Some(walk) => format!(
+            "{:.4} (refit on the final window {}..{})",
+            w.params,
+            date(data, walk.refit_window.start),
+            date(data, walk.refit_window.end - 1)
+        ),
+        None => format!("{:.4}", w.params),
+    };
+    row.notes.extend(crate::evolution::walk_notes(outcome, data));
     row.in_sample = figures(Some(&w.in_sample));
     row.out_of_sample = figures(oos);
-    row.deflated_sharpe = w.deflated_sharpe.is_finite().then_some(w.deflated_sharpe);
+    row.deflated_sharpe = dsr.is_finite().then_some(dsr);
     row.pbo = w.pbo;
     row.equity = w.oos_equity.clone();
     row.benchmark = w.benchmark.clone();
-    row
+    if let Some(seen) = &seen {
+        row.notes.extend(night::notes(judged.night, w, evidence.psr_threshold(&research.verdict), seen));
+    }
+    (row, seen)
+}
+
+/// Why family `name`'s backtest is not point in time, if it is not.
+fn outcome_strategy_pit(research: &Research, name: &str) -> Option<&'static str> {
+    research.families.iter().find(|f| f.strategy.name() == name).and_then(|f| f.strategy.not_point_in_time())
+}
+
+/// The date (UTC, `YYYY-MM-DD`) of bar `t`.
+fn date(data: &MarketData, t: usize) -> String {
+    data.time(t).to_string().chars().take(10).collect()
 }
 
 /// Report figures; all NaN when there are none.
@@ -470,4 +560,31 @@ pub fn write_report(report: &ResearchReport, base: &Path) -> std::io::Result<Vec
 /// The current UTC time, RFC 3339 to the second.
 fn now_string() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Night 1 enables `a`; night 2 keeps it; night 3 must read it as enabled. Reading the
+    /// verdict word (`keep` ≠ `enable`) forgot it.
+    #[test]
+    fn keep_remembers_an_enabled_family() {
+        let night1 = json!({ "verdicts": { "a": "enable", "b": "disable" },
+                             "states": states_after(&HashMap::new(), [("a", "enable"), ("b", "disable")]) });
+        let after1 = states_from_summary(&night1);
+        assert_eq!(after1, HashMap::from([("a".to_string(), true), ("b".to_string(), false)]));
+        let night2 = json!({ "verdicts": { "a": "keep", "b": "keep" },
+                             "states": states_after(&after1, [("a", "keep"), ("b", "keep")]) });
+        let after2 = states_from_summary(&night2);
+        assert_eq!(after2, after1, "{night2}");
+        // A family not judged tonight (skipped) keeps its state; a new one starts disabled.
+        let night3 = states_after(&after2, [("c", "keep")]);
+        assert_eq!(night3["a"], "enabled");
+        assert_eq!(night3["b"], "disabled");
+        assert_eq!(night3["c"], "disabled");
+        // A summary from before `states` existed: only the word `enable` reads as enabled.
+        let legacy = states_from_summary(&json!({ "verdicts": { "a": "enable", "b": "keep" } }));
+        assert_eq!(legacy, HashMap::from([("a".to_string(), true), ("b".to_string(), false)]));
+    }
 }

@@ -191,6 +191,13 @@ fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
     writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(&f.verdict))?;
     writeln!(h, "<p>{}</p>", escape_html(&f.reason))?;
     writeln!(h, "<p>Params: <code>{}</code></p>", escape_html(&f.params))?;
+    if !f.notes.is_empty() {
+        h.push_str("<ul class=\"notes\">\n");
+        for note in &f.notes {
+            writeln!(h, "<li>{}</li>", escape_html(note))?;
+        }
+        h.push_str("</ul>\n");
+    }
     writeln!(h, r#"<p class="meta">{}</p>"#, escape_html(&search_line(f)))?;
 
     h.push_str("<div class=\"cols\">\n<table>\n<thead><tr><th>Figure</th>");

@@ -145,6 +145,10 @@ pub struct FamilyReport {
     pub equity: Vec<(i64, f64)>,
     /// Buy-and-hold of the benchmark over the same window, `(UTC ns, equity)`; may be empty.
     pub benchmark: Vec<(i64, f64)>,
+    /// How the validation statistics were computed and what they mean for this family, one
+    /// sentence each (walk-forward folds, deflation inputs, PBO, repeated looks, point in time).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Backtest figures for one window. Rates and returns are fractions.
@@ -291,8 +295,9 @@ const DISCOVERY_HEADINGS: [&str; 8] =
 fn discovery_sentence(d: &DiscoveryReport) -> String {
     let passed = d.genomes.iter().filter(|g| g.candidate.is_some()).count();
     format!(
-        "Discovery run {} evaluated {} genomes over {} generations; {passed} of {} hall-of-fame genomes \
-         passed the promotion gates{}.",
+        "Discovery run {} evaluated {} genomes over {} generations; only the in-sample best of the {} \
+         hall-of-fame genomes was tested out of sample (no selection on the test data); {passed} passed \
+         the promotion gates{}.",
         d.run_id,
         thousands(d.trials as u64),
         d.generations,
@@ -440,6 +445,10 @@ pub fn to_markdown(r: &ResearchReport) -> String {
             md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), escape_md(&f.verdict));
             md += &format!("{}\n\n", escape_md(&f.reason));
             md += &format!("Params: {}\n\n", escape_md(&f.params));
+            for note in &f.notes {
+                md += &format!("- {}\n", escape_md(note));
+            }
+            md += if f.notes.is_empty() { "" } else { "\n" };
             md += &format!("{}\n\n", search_line(f));
             md += &md_row(&["Figure", "In-sample", "Out-of-sample"]);
             md += "|---|---:|---:|\n";

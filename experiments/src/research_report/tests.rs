@@ -39,6 +39,7 @@ fn family(name: &str, verdict: &str, is: Figures, oos: Figures) -> FamilyReport 
         stagnation_events: 3,
         equity: curve(500, |i| 10_000.0 * (1.0 + 0.0004 * i as f64)),
         benchmark: curve(500, |i| 10_000.0 * (1.0 + 0.0002 * i as f64)),
+        notes: Vec::new(),
     }
 }
 
@@ -228,8 +229,9 @@ fn discovery_section_lists_the_hall_of_fame_with_each_outcome() {
     r.discovery = Some(discovery());
     let md = to_markdown(&r);
     assert!(md.contains(
-        "## Discovery\n\nDiscovery run 44 evaluated 1,891 genomes over 12 generations; 1 of 2 hall-of-fame \
-         genomes passed the promotion gates (tradebot candidates list shows them)."
+        "## Discovery\n\nDiscovery run 44 evaluated 1,891 genomes over 12 generations; only the in-sample \
+         best of the 2 hall-of-fame genomes was tested out of sample (no selection on the test data); 1 \
+         passed the promotion gates (tradebot candidates list shows them)."
     ));
     assert!(md.contains("| # | Genome | IS Sharpe | OOS Sharpe | OOS trades | DSR | Max corr | Outcome |"));
     assert!(
@@ -457,4 +459,22 @@ fn svg_survives_extreme_values_and_tiny_sizes() {
     assert_well_formed(&svg, w, h);
     assert_eq!(polylines(&svg)[0].len(), 3);
     assert!(svg.contains(">1.80e308</text>"));
+}
+
+#[test]
+fn validation_notes_are_listed_under_the_params() {
+    let mut r = sample();
+    r.families[0].notes = vec!["fold 1: IS 1.20 → OOS 0.40".into(), "PBO <judges> parameters".into()];
+    let md = to_markdown(&r);
+    assert!(
+        md.contains(
+            "Params: fast=12 slow=48\n\n- fold 1: IS 1.20 → OOS 0.40\n- PBO \\<judges\\> parameters\n\n"
+        ),
+        "{md}"
+    );
+    let html = to_html(&r);
+    assert!(html.contains("<ul class=\"notes\">\n<li>fold 1: IS 1.20 → OOS 0.40</li>\n<li>PBO &lt;judges&gt; parameters</li>\n</ul>"), "{html}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["families"][0]["notes"][1], "PBO <judges> parameters");
+    assert!(json["families"][1].get("notes").is_none());
 }

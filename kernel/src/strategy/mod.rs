@@ -69,6 +69,13 @@ pub trait Strategy: Sync {
         false
     }
 
+    /// Why a backtest of the strategy is not point in time, if it is not: it reads an input with
+    /// no date (e.g. one fundamentals snapshot for the whole history), so its past decisions
+    /// see today's values. The nightly verdict refuses to enable such a strategy.
+    fn not_point_in_time(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Rules between parameters that the space's per-parameter bounds cannot express.
     fn validate(&self, _params: &Params) -> Result<(), ParamError> {
         Ok(())

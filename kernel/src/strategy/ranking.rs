@@ -255,6 +255,10 @@ impl Strategy for QualitySmallcapValue {
         &QUALITY_SPACE
     }
 
+    fn not_point_in_time(&self) -> Option<&'static str> {
+        Some("it reads one undated fundamentals snapshot for the whole history")
+    }
+
     fn max_positions(&self, params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
         top_k_positions(params)
     }

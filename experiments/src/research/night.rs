@@ -1,0 +1,179 @@
+//! The night as one experiment: what the verdicts deflate by and correct for, and what the
+//! research database remembers between nights.
+//!
+//! * Deflation on one scale: every family's DSR deflates its in-sample winner by the trials of
+//!   the *whole night* (every family's plus discovery's), with the null variance `V = 1/T`
+//!   (`T` the winner's in-sample returns) — not the variance of the GA's own trial Sharpe ratios,
+//!   which shrinks as the GA converges.
+//! * The OOS tests are corrected for their number: the night tests every family with an
+//!   out-of-sample stage plus discovery's tested genome, and the verdict's PSR threshold is
+//!   Bonferroni-corrected for that count.
+//! * Repeated looks: each family's record counts how many nights judged it out of sample and
+//!   the last OOS bar it saw; a family that is not enabled can only be enabled on OOS bars after
+//!   that one.
+
+use std::collections::{BTreeMap, HashMap};
+
+use evolve::stats::{deflated_sharpe, probabilistic_sharpe};
+use kernel::strategy::MarketData;
+use serde::{Deserialize, Serialize};
+
+use crate::discover::DiscoverOutcome;
+use crate::evolution::{Outcome, Winner};
+
+/// Nanoseconds in a day.
+const DAY_NS: f64 = 86_400e9;
+
+/// What the whole night tried and tested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Night {
+    /// Trials (distinct genomes evaluated) of every family and of discovery: the DSR's `N`.
+    pub trials: usize,
+    /// Things tested out of sample tonight: the families with an out-of-sample stage and the
+    /// genome discovery tested.
+    pub oos_tests: usize,
+}
+
+impl Night {
+    /// The night of `families` and `discovery`.
+    pub fn of<'a>(
+        families: impl IntoIterator<Item = &'a Outcome>,
+        discovery: Option<&DiscoverOutcome>,
+    ) -> Night {
+        let mut night = Night { trials: 0, oos_tests: 0 };
+        for o in families {
+            night.trials += o.trials;
+            night.oos_tests += usize::from(o.winner.as_ref().is_some_and(|w| w.out_of_sample.is_some()));
+        }
+        if let Some(d) = discovery {
+            night.trials += d.trials;
+            night.oos_tests += d.candidates.iter().filter(|c| c.out_of_sample.is_some()).count();
+        }
+        night
+    }
+
+    /// The DSR of `w`'s in-sample returns over the night's trials with the null `V = 1/T`.
+    pub fn dsr(&self, w: &Winner) -> f64 {
+        let stats = w.in_sample.returns.stats();
+        deflated_sharpe(&stats, self.trials.max(1), 1.0 / stats.n.max(1) as f64)
+    }
+}
+
+/// The probabilistic Sharpe ratio of `w`'s out-of-sample returns against 0 (NaN without them).
+pub fn oos_psr(w: &Winner) -> f64 {
+    w.out_of_sample.as_ref().map_or(f64::NAN, |f| probabilistic_sharpe(&f.returns.stats(), 0.0))
+}
+
+/// Calendar days `w`'s out-of-sample equity spans (0 without one).
+pub fn oos_days(w: &Winner) -> f64 {
+    match (w.oos_equity.first(), w.oos_equity.last()) {
+        (Some(first), Some(last)) => (last.0 - first.0) as f64 / DAY_NS,
+        _ => 0.0,
+    }
+}
+
+/// Whether `data`'s bars are shorter than a day.
+pub fn intraday(data: &MarketData) -> bool {
+    data.timeframe().nominal_nanos() < datasets::Timeframe::Day1.nominal_nanos()
+}
+
+/// How often a family's out-of-sample window has been judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Looks {
+    /// Nights that judged it out of sample.
+    pub looks: u32,
+    /// The last out-of-sample bar (UTC ns) the latest of them saw.
+    pub oos_last_ns: i64,
+}
+
+impl Looks {
+    /// Whether a window ending at `oos_last_ns` has bars this record has not seen (always, for
+    /// a family never judged).
+    pub fn fresh(record: Option<&Looks>, oos_last_ns: i64) -> bool {
+        record.is_none_or(|r| oos_last_ns > r.oos_last_ns)
+    }
+
+    /// The record after one more look at a window ending at `oos_last_ns`.
+    pub fn after(record: Option<&Looks>, oos_last_ns: i64) -> Looks {
+        let looks = record.map_or(0, |r| r.looks) + 1;
+        Looks { looks, oos_last_ns: record.map_or(oos_last_ns, |r| r.oos_last_ns.max(oos_last_ns)) }
+    }
+}
+
+/// The records in a research run's summary (`looks`); none in an older summary.
+pub fn looks_from_summary(summary: &serde_json::Value) -> HashMap<String, Looks> {
+    summary
+        .get("looks")
+        .and_then(|v| serde_json::from_value::<BTreeMap<String, Looks>>(v.clone()).ok())
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// The validation notes of a family's report: how its DSR was deflated, how its OOS PSR was
+/// corrected, what its PBO says, and how often its OOS window has been judged.
+pub fn notes(night: &Night, w: &Winner, psr_threshold: f64, looks: &Looks) -> Vec<String> {
+    let t = w.in_sample.returns.n;
+    let mut notes = vec![
+        format!(
+            "deflated Sharpe: the in-sample Sharpe against the expected maximum of the night's {} trials, \
+             null variance V = 1/T (T = {t} in-sample returns)",
+            night.trials
+        ),
+        format!(
+            "out-of-sample probabilistic Sharpe {:.4} against the {psr_threshold:.4} needed: one of {} \
+             out-of-sample tests tonight (Bonferroni)",
+            oos_psr(w),
+            night.oos_tests.max(1)
+        ),
+    ];
+    if let Some(p) = w.pbo {
+        notes.push(if p >= 0.5 {
+            format!(
+                "PBO {p:.2}: choosing the parameters overfits — the in-sample best is no likelier than \
+                 another trial to be best out of sample (typical of a flat fitness landscape); it judges \
+                 the parameter choice, not the edge: prefer the plateau's median trial to the peak"
+            )
+        } else {
+            format!("PBO {p:.2}: the parameter choice holds up out of sample more often than not")
+        });
+    }
+    notes.push(format!(
+        "out-of-sample window judged {} time{} (latest bar seen {})",
+        looks.looks,
+        if looks.looks == 1 { "" } else { "s" },
+        datasets::Timestamp(looks.oos_last_ns).to_string().chars().take(10).collect::<String>()
+    ));
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Of the registered strategies only `quality_smallcap_value`, which reads one undated
+    /// fundamentals snapshot, is not point in time (so the verdict cannot enable it).
+    #[test]
+    fn only_undated_fundamentals_are_not_point_in_time() {
+        let undated: Vec<&str> = kernel::strategy::registry()
+            .iter()
+            .filter(|s| s.not_point_in_time().is_some())
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(undated, ["quality_smallcap_value"]);
+    }
+
+    #[test]
+    fn looks_count_and_freshness() {
+        assert!(Looks::fresh(None, 5));
+        let first = Looks::after(None, 5);
+        assert_eq!(first, Looks { looks: 1, oos_last_ns: 5 });
+        assert!(!Looks::fresh(Some(&first), 5), "the same bars again");
+        assert!(Looks::fresh(Some(&first), 6), "a bar after the last look");
+        let second = Looks::after(Some(&first), 5);
+        assert_eq!(second, Looks { looks: 2, oos_last_ns: 5 });
+        assert_eq!(Looks::after(Some(&second), 9), Looks { looks: 3, oos_last_ns: 9 });
+        let summary = serde_json::json!({ "looks": { "a": second } });
+        assert_eq!(looks_from_summary(&summary), HashMap::from([("a".to_string(), second)]));
+        assert!(looks_from_summary(&serde_json::json!({ "verdicts": {} })).is_empty());
+    }
+}
