@@ -365,6 +365,7 @@ fn a_killed_run_is_marked_interrupted_and_resumes() {
     let list = || json(&tradebot(d, &["runs", "list", "--json", "--db", "r.db"]));
     let started = std::time::Instant::now();
     while list().as_array().and_then(|a| a.first()).is_none_or(|r| r["generations"].as_u64() < Some(1)) {
+        assert!(child.try_wait().unwrap().is_none(), "evolve ended before its first generation");
         assert!(started.elapsed().as_secs() < 60, "no generation recorded");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

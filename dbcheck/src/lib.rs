@@ -36,6 +36,14 @@ pub enum CheckError {
         /// What is wrong: the first lines of `quick_check`, or SQLite's error.
         detail: String,
     },
+    /// A new database's file could not be put in place.
+    #[error("{}: cannot create the database: {source}", path.display())]
+    Io {
+        /// The database file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// SQLite failed for another reason (permissions, a lock, a missing directory).
     #[error("{}: {source}", path.display())]
     Sqlite {
@@ -47,7 +55,7 @@ pub enum CheckError {
 }
 
 /// Opens `path` read-write, creating it (with its header written) if it does not exist, and
-/// checks an existing one (see the module documentation).
+/// checks it (see the module documentation).
 pub fn open(path: &Path) -> Result<Connection, CheckError> {
     open_with_flags(path, OpenFlags::default())
 }
@@ -55,25 +63,41 @@ pub fn open(path: &Path) -> Result<Connection, CheckError> {
 /// Like [`open`], with SQLite's open `flags` (e.g. read-only).
 pub fn open_with_flags(path: &Path, flags: OpenFlags) -> Result<Connection, CheckError> {
     let corrupt = |detail: String| CheckError::Corrupt { path: path.to_path_buf(), detail };
-    let existed = match std::fs::metadata(path) {
+    match std::fs::metadata(path) {
         Ok(m) if m.is_file() && m.len() == 0 => {
             return Err(corrupt("the file is empty (0 bytes), so whatever it held is lost".into()));
         }
-        Ok(_) => true,
-        Err(_) => false,
-    };
+        Ok(_) => {}
+        Err(_) if flags.contains(OpenFlags::SQLITE_OPEN_CREATE) => create(path)?,
+        Err(_) => {}
+    }
     let sqlite = |source| CheckError::Sqlite { path: path.to_path_buf(), source };
     let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
     // A checkpoint or recovery by another process may hold the file for a moment.
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
-    if existed {
-        quick_check(&conn, path)?;
-    } else {
-        // SQLite leaves a new file empty until the first write: write its header now, so that
-        // only a file emptied by something else is ever found with 0 bytes.
-        conn.pragma_update(None, "user_version", 0).map_err(sqlite)?;
-    }
+    quick_check(&conn, path)?;
     Ok(conn)
+}
+
+/// Creates the database at `path` with its header written, atomically: SQLite leaves a new file
+/// empty until its first write, and a concurrent opener must never see it so (it would take it
+/// for an emptied one). The file is made under a temporary name and hard-linked into place,
+/// which fails harmlessly when another process created it first.
+fn create(path: &Path) -> Result<(), CheckError> {
+    let name = path.file_name().map_or_else(|| "db".into(), |f| f.to_string_lossy());
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.new-{}-{n}", std::process::id()));
+    let io = |source| CheckError::Io { path: path.to_path_buf(), source };
+    let made = Connection::open(&tmp)
+        .and_then(|conn| conn.pragma_update(None, "user_version", 0))
+        .map_err(|source| CheckError::Sqlite { path: tmp.clone(), source });
+    let linked = made.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(io(e)),
+        _ => Ok(()),
+    });
+    let removed = std::fs::remove_file(&tmp).map_err(io);
+    linked.and(removed)
 }
 
 /// Runs `PRAGMA quick_check` on `conn` (the database at `path`); an error unless SQLite answers
@@ -124,6 +148,20 @@ mod tests {
         open(&path).expect("created by us, then reopened");
         database(&dir.path().join("ok.db"));
         open(&dir.path().join("ok.db")).unwrap();
+    }
+
+    #[test]
+    fn concurrent_creators_never_see_an_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        std::thread::scope(|s| {
+            let openers: Vec<_> = (0..8).map(|_| s.spawn(|| open(&path).map(drop))).collect();
+            for o in openers {
+                o.join().unwrap().expect("a file another opener is creating is not corrupt");
+            }
+        });
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["shared.db"], "no temporary file is left");
     }
 
     #[test]
