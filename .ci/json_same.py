@@ -18,6 +18,7 @@ TIMING = {
     "started_ns",
     "finished_ns",
     "wall_s",
+    "generated_utc",
 }
 
 
