@@ -7,6 +7,7 @@
 //! so a family is only switched on or off on clear evidence.
 
 mod config;
+pub mod judge;
 mod regime;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Family, Research};
+pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
 
 use crate::config::ResearchDiscover;
 use crate::data::data_hash;
@@ -189,9 +191,9 @@ pub fn run(
             break;
         }
         let enabled = previous.get(name).copied().unwrap_or(false);
-        families.push(family_report(research, name, &outcome, enabled, data));
+        families.push(family_report(research, family, &outcome, enabled, data));
     }
-    rank(&mut families);
+    rank(&mut families, &research.gates);
     let discovery = match &research.discover {
         Some(d) if !stopped => {
             let found = discover(research, d, &store, main, db, run_id, stop, &mut progress)?;
@@ -219,12 +221,20 @@ pub fn run(
             date(oos.end - 1)
         )
     };
+    // Issue 13: the report says plainly when the data is synthetic.
+    let synthetic = datasets::synth::Provenance::describe_store(store.dir());
     let report = ResearchReport {
-        title: format!("{} research {}", research.name, now_string().chars().take(10).collect::<String>()),
+        title: format!(
+            "{} research {}{}",
+            research.name,
+            now_string().chars().take(10).collect::<String>(),
+            if synthetic.is_some() { " — synthetic data" } else { " — imported market data" }
+        ),
         generated_utc: now_string(),
         run_id,
         data: DataSummary {
             source: store.dir().display().to_string(),
+            synthetic,
             symbols: main.symbols().len(),
             bars: main.symbols().len() * main.len(),
             timeframe: main_tf.to_string(),
@@ -244,6 +254,8 @@ pub fn run(
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
+    let states: serde_json::Map<String, serde_json::Value> =
+        report.families.iter().map(|f| (f.family.clone(), json!(f.state))).collect();
     let discovered = discovery.as_ref().map(|o| {
         json!({
             "run_id": o.run_id,
@@ -255,6 +267,7 @@ pub fn run(
     let summary = json!({
         "discovery": discovered,
         "verdicts": verdicts,
+        "states": states,
         "evaluations": evaluations,
         "elapsed_s": elapsed,
         "ga_s": timing.total.as_secs_f64(),
@@ -354,18 +367,21 @@ fn previous_verdicts(db: &ResearchDb, name: &str) -> Result<HashMap<String, bool
     Ok(verdicts.iter().map(|(family, v)| (family.clone(), matches!(v.as_str(), Some("enable")))).collect())
 }
 
-/// The report row of one family, with its verdict.
+/// The report row of one family, with its verdict and the state it leaves the family in.
 fn family_report(
     research: &Research,
-    name: &str,
+    family: &Family,
     outcome: &Outcome,
     currently_enabled: bool,
     data: &MarketData,
 ) -> FamilyReport {
+    let name = family.strategy.name();
     let mut row = FamilyReport {
         family: name.to_string(),
         run_id: outcome.run_id,
         verdict: Verdict::Disable.to_string(),
+        state: State::Disabled.to_string(),
+        passive: Vec::new(),
         reason: "no parameter set had a finite fitness".into(),
         params: "–".into(),
         in_sample: figures(None),
@@ -389,16 +405,29 @@ fn family_report(
         currently_enabled,
     };
     let (v, reason) = verdict(&research.verdict, &evidence);
+    // Issue 13: capital at work, the passive benchmark and the enable gates.
+    let (is, oos_bars) = crate::evolution::stages(data.len(), research.validation.in_sample);
+    let assessment =
+        judge::assess(family.strategy, &w.params, data, research.rules, research.cash, is, oos_bars);
+    let oos_cagr = oos.map_or(f64::NAN, |f| f.cagr);
+    let (v, reason) =
+        judge::gate(&research.gates, (v, reason), oos_cagr, assessment.as_ref(), currently_enabled);
     let timeframe = if data.timeframe() == research.families[0].timeframe {
         String::new()
     } else {
         format!(" (on {} bars)", data.timeframe())
     };
     row.verdict = v.to_string();
+    row.state = State::after(v, currently_enabled).to_string();
     row.reason = format!("{reason}{timeframe}");
     row.params = format!("{:.4}", w.params);
     row.in_sample = figures(Some(&w.in_sample));
     row.out_of_sample = figures(oos);
+    if let Some(a) = assessment {
+        row.in_sample.capital_at_work = a.is_capital_at_work;
+        row.out_of_sample.capital_at_work = a.oos_capital_at_work;
+        row.passive = a.passive;
+    }
     row.deflated_sharpe = w.deflated_sharpe.is_finite().then_some(w.deflated_sharpe);
     row.pbo = w.pbo;
     row.equity = w.oos_equity.clone();
@@ -418,6 +447,7 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
             trades: f.trades,
             win_rate: f.win_rate,
             exposure: f.exposure,
+            capital_at_work: f64::NAN,
         },
         None => rr::Figures {
             sharpe: f64::NAN,
@@ -428,13 +458,15 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
             trades: 0,
             win_rate: f64::NAN,
             exposure: f64::NAN,
+            capital_at_work: f64::NAN,
         },
     }
 }
 
-/// Best first: enable before keep before disable, then by out-of-sample Sharpe (missing last),
-/// then by name.
-fn rank(families: &mut [FamilyReport]) {
+/// Best first: enable before keep before disable, then families that deploy capital before
+/// dust (below `gates`' least out-of-sample return or capital at work), then by out-of-sample
+/// Sharpe (missing last), then by name.
+fn rank(families: &mut [FamilyReport], gates: &Gates) {
     let order = |v: &str| match v {
         "enable" => 0,
         "keep" => 1,
@@ -447,6 +479,7 @@ fn rank(families: &mut [FamilyReport]) {
     families.sort_by(|a, b| {
         order(&a.verdict)
             .cmp(&order(&b.verdict))
+            .then(judge::is_dust(a, gates).cmp(&judge::is_dust(b, gates)))
             .then(key(b).total_cmp(&key(a)))
             .then(a.family.cmp(&b.family))
     });
