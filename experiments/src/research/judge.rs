@@ -173,6 +173,11 @@ fn compare(name: String, returns: &[f64], bench: &[f64], ppy: f64) -> Passive {
     }
 }
 
+/// `x ≥ min`, false when `x` is NaN.
+fn at_least(x: f64, min: f64) -> bool {
+    x >= min
+}
+
 /// Turns an `enable` that fails a gate into `keep`, naming every shortfall; any other verdict
 /// passes through. `oos_cagr` is the family's out-of-sample CAGR; `currently_enabled` says what
 /// `keep` keeps.
@@ -187,7 +192,7 @@ pub fn gate(
         return (verdict, reason);
     }
     let mut short = Vec::new();
-    if !(oos_cagr >= gates.min_oos_return) {
+    if !at_least(oos_cagr, gates.min_oos_return) {
         short.push(format!(
             "out-of-sample CAGR {:.1} % is below the {:.1} % required",
             oos_cagr * 100.0,
@@ -197,7 +202,7 @@ pub fn gate(
     match assessment {
         None => short.push("its capital at work could not be measured (no out-of-sample backtest)".into()),
         Some(a) => {
-            if !(a.oos_capital_at_work >= gates.min_capital_at_work) {
+            if !at_least(a.oos_capital_at_work, gates.min_capital_at_work) {
                 short.push(format!(
                     "out-of-sample capital at work {:.1} % is below the {:.1} % required",
                     a.oos_capital_at_work * 100.0,
@@ -206,7 +211,7 @@ pub fn gate(
             }
             if gates.benchmark == BenchmarkGate::Passive
                 && let Some(p) = a.passive.first()
-                && !(p.excess_return > 0.0)
+                && !at_least(p.excess_return, f64::MIN_POSITIVE)
             {
                 short.push(format!(
                     "it trails the {} by {:.1} % a year after costs",
@@ -228,7 +233,7 @@ pub fn gate(
 /// dust): such a row ranks below the rows that deploy capital, whatever its Sharpe ratio.
 pub fn is_dust(row: &crate::research_report::FamilyReport, gates: &Gates) -> bool {
     let oos = &row.out_of_sample;
-    !(oos.cagr >= gates.min_oos_return && oos.capital_at_work >= gates.min_capital_at_work)
+    !(at_least(oos.cagr, gates.min_oos_return) && at_least(oos.capital_at_work, gates.min_capital_at_work))
 }
 
 /// The state of a family after the run, as a reader needs it.
