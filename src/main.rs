@@ -2,6 +2,7 @@
 
 mod alert;
 mod backtest;
+mod bench;
 mod dashboard;
 mod data;
 mod db;
@@ -57,6 +58,12 @@ enum Command {
     },
     /// Backtest one strategy with one parameter set.
     Backtest(backtest::BacktestArgs),
+    /// Benchmarks of the research itself: `bench truth` scores its verdicts on null and
+    /// planted synthetic universes.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
     /// List the built-in strategies with their parameter spaces.
     Strategies,
     /// Grid or random sweep over a strategy's parameter space, from an experiment file.
@@ -161,6 +168,7 @@ fn run() -> Result<()> {
         Command::Data { command } => data::run(command),
         Command::Live(args) => live::run(args, &cli.ops),
         Command::Backtest(args) => backtest::run(args),
+        Command::Bench { command } => bench::run(command),
         Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),

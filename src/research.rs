@@ -50,14 +50,20 @@ pub struct ResearchArgs {
     json: bool,
 }
 
-/// Runs the research job.
-pub fn run(args: ResearchArgs) -> Result<()> {
-    let research = match &args.config {
+/// The research file at `config`, else experiments/nightly.toml in the working directory, else
+/// the built-in copy of it.
+pub fn load_research(config: Option<&Path>) -> Result<Research> {
+    Ok(match config {
         Some(path) => Research::load(path)?,
         None if Path::new(NIGHTLY_PATH).exists() => Research::load(Path::new(NIGHTLY_PATH))?,
         // Its paths resolve as the file's would in experiments/.
         None => Research::parse(NIGHTLY, "built-in experiments/nightly.toml", Path::new("experiments"))?,
-    };
+    })
+}
+
+/// Runs the research job.
+pub fn run(args: ResearchArgs) -> Result<()> {
+    let research = load_research(args.config.as_deref())?;
     prepare_store(&args.store)?;
     install_stop_handler();
     // Held for the run: `tradebot db restore` refuses to replace the database meanwhile.

@@ -52,3 +52,51 @@ fn generate_writes_null_and_planted_universes_and_notes_that_they_are_synthetic(
     assert!(err.contains("cannot be used with"), "{err}");
     assert!(!cwd.join("bad").exists());
 }
+
+/// A small research file: two daily families, one on bars no synthetic store has, a tiny GA.
+const TINY: &str = r#"
+[research]
+name = "truth"
+[families.mean_reversion]
+[families.quality_smallcap_value]
+[families.sma_cross]
+timeframe = "1Hour"
+[evolve]
+population = 6
+generations = 2
+seed = 1
+"#;
+
+#[test]
+fn bench_truth_scores_null_and_planted_universes_and_says_what_it_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    std::fs::write(cwd.join("tiny.toml"), TINY).unwrap();
+    let args = ["bench", "truth", "--seeds", "1", "--first-seed", "5", "--symbols", "3", "--years", "2"];
+    let json = ok(cwd, &[&args[..], &["--config", "tiny.toml", "--json", "--threads", "2"]].concat());
+    let start = json.find('{').unwrap();
+    let end = json.rfind('}').unwrap();
+    let t: serde_json::Value = serde_json::from_str(&json[start..=end]).unwrap();
+    assert_eq!(t["null_seeds"], serde_json::json!([5]));
+    assert_eq!(t["planted_seeds"], serde_json::json!([6]));
+    let families = t["families"].as_array().unwrap();
+    let names: Vec<&str> = families.iter().map(|f| f["family"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mean_reversion", "quality_smallcap_value", "sma_cross"]);
+    assert_eq!(families[0]["effects"], serde_json::json!(["mean_reversion"]));
+    assert_eq!(families[0]["null"]["runs"], 1);
+    assert_eq!(families[0]["planted"]["runs"], 1);
+    assert_eq!(families[2]["null"]["skipped"], 1);
+    let skips = t["skips"].as_array().unwrap();
+    assert_eq!(skips.len(), 2, "{skips:?}");
+    assert!(skips[0][2].as_str().unwrap().contains("no 1Hour universe"), "{skips:?}");
+    assert!(t["false_enable_rate"].as_f64().is_some());
+    // Nothing is left behind in the working directory (discovery's candidates included).
+    let left: Vec<_> = std::fs::read_dir(cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["tiny.toml"]);
+
+    let err = failing(cwd, &["bench", "truth", "--seeds", "0"]);
+    assert!(
+        err.contains("--seeds 0: the benchmark needs at least one null and one planted universe"),
+        "{err}"
+    );
+}

@@ -24,6 +24,12 @@ pub(crate) struct RawValidation {
     pub(crate) in_sample: Option<Spanned<f64>>,
     pub(crate) pbo_blocks: Option<Spanned<usize>>,
     pub(crate) walk_forward: Option<Spanned<RawWalkForward>>,
+    /// Research files only: least out-of-sample CAGR to enable (`crate::research::Gates`).
+    pub(crate) min_oos_return: Option<Spanned<f64>>,
+    /// Research files only: least out-of-sample capital at work to enable.
+    pub(crate) min_capital_at_work: Option<Spanned<f64>>,
+    /// Research files only: `passive` (beat equal-weight buy-and-hold to enable) or `absolute`.
+    pub(crate) benchmark: Option<crate::research::BenchmarkGate>,
 }
 
 /// `[validation.walk_forward]` as written.

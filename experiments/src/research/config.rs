@@ -39,6 +39,7 @@ use crate::config::{
     ConfigError, ResearchDiscover, Source, account, evolution as evo, raw::RawAccount, raw::RawRange, resolve,
 };
 use crate::evolution::Validation;
+use crate::research::judge::Gates;
 
 /// The whole file as written.
 #[derive(Deserialize)]
@@ -110,6 +111,8 @@ pub struct Research {
     pub validation: Validation,
     /// How out-of-sample evidence becomes a verdict.
     pub verdict: VerdictRules,
+    /// What an `enable` needs besides the statistics: return, capital at work, the benchmark.
+    pub gates: Gates,
     /// Costs and fill rules.
     pub rules: TradeRules,
     /// Starting cash.
@@ -165,6 +168,7 @@ impl Research {
             return Err(src.key_error("families", "enable at least one family"));
         }
         let (rules, cash) = account(&src, &raw.account)?;
+        let raw_validation = raw.validation.unwrap_or_default();
         Ok(Research {
             name: raw.research.name,
             report: raw.research.report.map(|p| resolve(base, &p)),
@@ -173,8 +177,9 @@ impl Research {
             disabled,
             ga: evo::ga(&src, raw.evolve.unwrap_or_default())?,
             fitness: evo::fitness(&src, raw.fitness.unwrap_or_default())?,
-            validation: evo::validation(&src, &raw.validation.unwrap_or_default())?,
+            validation: evo::validation(&src, &raw_validation)?,
             verdict: raw.verdict.unwrap_or_default(),
+            gates: gates(&src, &raw_validation)?,
             rules,
             cash,
             discover: match raw.discover {
@@ -184,4 +189,30 @@ impl Research {
             text: text.to_string(),
         })
     }
+}
+
+/// The enable gates of `[validation]` (`min_oos_return`, `min_capital_at_work`, `benchmark`),
+/// defaults for the keys not written.
+fn gates(src: &Source<'_>, raw: &evo::RawValidation) -> Result<Gates, ConfigError> {
+    let mut gates = Gates::default();
+    if let Some(r) = &raw.min_oos_return {
+        let x = *r.get_ref();
+        if !(x.is_finite() && x > -1.0 && x < 10.0) {
+            let message = format!("{x} is not an annual return above -1 (a fraction: 0.02 = 2 % a year)");
+            return Err(src.error(r.span(), "validation.min_oos_return", message));
+        }
+        gates.min_oos_return = x;
+    }
+    if let Some(c) = &raw.min_capital_at_work {
+        let x = *c.get_ref();
+        if !(0.0..=1.0).contains(&x) {
+            let message = format!("{x} is not a share of equity in [0, 1]");
+            return Err(src.error(c.span(), "validation.min_capital_at_work", message));
+        }
+        gates.min_capital_at_work = x;
+    }
+    if let Some(b) = raw.benchmark {
+        gates.benchmark = b;
+    }
+    Ok(gates)
 }

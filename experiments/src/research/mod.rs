@@ -9,6 +9,7 @@
 
 mod config;
 mod night;
+pub mod judge;
 mod regime;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Family, Research};
+pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
 
 use crate::config::ResearchDiscover;
 use crate::data::data_hash;
@@ -155,7 +157,7 @@ pub fn run(
     let mut looks = night::looks_from_summary(&last_summary);
 
     // The families' outcomes; judged once discovery has run too, against the whole night.
-    let mut ran: Vec<(&'static str, Outcome, &MarketData)> = Vec::new();
+    let mut ran: Vec<(&Family, Outcome, &MarketData)> = Vec::new();
     let mut skipped: Vec<(String, String)> =
         research.disabled.iter().map(|f| (f.to_string(), "disabled in the research file".into())).collect();
     let mut timing = Timing::default();
@@ -193,7 +195,7 @@ pub fn run(
             stopped = true;
             break;
         }
-        ran.push((name, outcome, data));
+        ran.push((family, outcome, data));
     }
     let discovery = match &research.discover {
         Some(d) if !stopped => {
@@ -206,16 +208,17 @@ pub fn run(
     };
     let tonight = night::Night::of(ran.iter().map(|r| &r.1), discovery.as_ref());
     let mut families = Vec::new();
-    for (name, outcome, data) in &ran {
-        let enabled = previous.get(*name).copied().unwrap_or(false);
-        let judged = Judged { currently_enabled: enabled, night: &tonight, looks: looks.get(*name).copied() };
-        let (row, seen) = family_report(research, name, outcome, &judged, data);
+    for (family, outcome, data) in &ran {
+        let name = family.strategy.name();
+        let enabled = previous.get(name).copied().unwrap_or(false);
+        let judged = Judged { currently_enabled: enabled, night: &tonight, looks: looks.get(name).copied() };
+        let (row, seen) = family_report(research, family, outcome, &judged, data);
         if let Some(seen) = seen {
             looks.insert(name.to_string(), seen);
         }
         families.push(row);
     }
-    rank(&mut families);
+    rank(&mut families, &research.gates);
     let evaluations = timing.evaluations as u64;
 
     let regime = regime::market_regime(&store, &research.reference, models);
@@ -234,12 +237,20 @@ pub fn run(
             date(oos.end - 1)
         )
     };
+    // Issue 13: the report says plainly when the data is synthetic.
+    let synthetic = datasets::synth::Provenance::describe_store(store.dir());
     let report = ResearchReport {
-        title: format!("{} research {}", research.name, now_string().chars().take(10).collect::<String>()),
+        title: format!(
+            "{} research {}{}",
+            research.name,
+            now_string().chars().take(10).collect::<String>(),
+            if synthetic.is_some() { " — synthetic data" } else { " — imported market data" }
+        ),
         generated_utc: now_string(),
         run_id,
         data: DataSummary {
             source: store.dir().display().to_string(),
+            synthetic,
             symbols: main.symbols().len(),
             bars: main.symbols().len() * main.len(),
             timeframe: main_tf.to_string(),
@@ -415,15 +426,18 @@ struct Judged<'a> {
 /// (`None` when it had no out-of-sample test).
 fn family_report(
     research: &Research,
-    name: &str,
+    family: &Family,
     outcome: &Outcome,
     judged: &Judged<'_>,
     data: &MarketData,
 ) -> (FamilyReport, Option<night::Looks>) {
+    let name = family.strategy.name();
     let mut row = FamilyReport {
         family: name.to_string(),
         run_id: outcome.run_id,
         verdict: Verdict::Disable.to_string(),
+        state: State::Disabled.to_string(),
+        passive: Vec::new(),
         reason: "no parameter set had a finite fitness".into(),
         params: "–".into(),
         in_sample: figures(None),
@@ -457,12 +471,20 @@ fn family_report(
     };
     let seen = oos_last.map(|t| night::Looks::after(judged.looks.as_ref(), t));
     let (v, reason) = verdict(&research.verdict, &evidence);
+    // Issue 13: capital at work, the passive benchmark and the enable gates.
+    let (is, oos_bars) = crate::evolution::stages(data, research.validation.in_sample);
+    let assessment =
+        judge::assess(family.strategy, &w.params, data, research.rules, research.cash, is, oos_bars);
+    let oos_cagr = oos.map_or(f64::NAN, |f| f.cagr);
+    let (v, reason) =
+        judge::gate(&research.gates, (v, reason), oos_cagr, assessment.as_ref(), judged.currently_enabled);
     let timeframe = if data.timeframe() == research.families[0].timeframe {
         String::new()
     } else {
         format!(" (on {} bars)", data.timeframe())
     };
     row.verdict = v.to_string();
+    row.state = State::after(v, judged.currently_enabled).to_string();
     row.reason = format!("{reason}{timeframe}");
     row.params = match &w.walk {
         Some(walk) => format!(
@@ -476,6 +498,11 @@ fn family_report(
     row.notes.extend(crate::evolution::walk_notes(outcome, data));
     row.in_sample = figures(Some(&w.in_sample));
     row.out_of_sample = figures(oos);
+    if let Some(a) = assessment {
+        row.in_sample.capital_at_work = a.is_capital_at_work;
+        row.out_of_sample.capital_at_work = a.oos_capital_at_work;
+        row.passive = a.passive;
+    }
     row.deflated_sharpe = dsr.is_finite().then_some(dsr);
     row.pbo = w.pbo;
     row.equity = w.oos_equity.clone();
@@ -508,6 +535,7 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
             trades: f.trades,
             win_rate: f.win_rate,
             exposure: f.exposure,
+            capital_at_work: f64::NAN,
         },
         None => rr::Figures {
             sharpe: f64::NAN,
@@ -518,13 +546,15 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
             trades: 0,
             win_rate: f64::NAN,
             exposure: f64::NAN,
+            capital_at_work: f64::NAN,
         },
     }
 }
 
-/// Best first: enable before keep before disable, then by out-of-sample Sharpe (missing last),
-/// then by name.
-fn rank(families: &mut [FamilyReport]) {
+/// Best first: enable before keep before disable, then families that deploy capital before
+/// dust (below `gates`' least out-of-sample return or capital at work), then by out-of-sample
+/// Sharpe (missing last), then by name.
+fn rank(families: &mut [FamilyReport], gates: &Gates) {
     let order = |v: &str| match v {
         "enable" => 0,
         "keep" => 1,
@@ -537,6 +567,7 @@ fn rank(families: &mut [FamilyReport]) {
     families.sort_by(|a, b| {
         order(&a.verdict)
             .cmp(&order(&b.verdict))
+            .then(judge::is_dust(a, gates).cmp(&judge::is_dust(b, gates)))
             .then(key(b).total_cmp(&key(a)))
             .then(a.family.cmp(&b.family))
     });

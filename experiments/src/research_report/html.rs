@@ -6,8 +6,8 @@ use std::fmt::{self, Write as _};
 use super::svg::{Series, equity_svg};
 use super::{
     DISCOVERY_HEADINGS, DiscoveryReport, FamilyReport, NO_FAMILIES, RANK_HEADINGS, ResearchReport,
-    data_sentence, discovery_cells, discovery_sentence, figure_rows, footer_sentence, rank_cells,
-    regime_sentences, search_line,
+    data_sentence, discovery_cells, discovery_sentence, figure_rows, footer_sentence, origin_line,
+    passive_lines, rank_cells, regime_sentences, search_line,
 };
 
 /// Line colours of the families, in rank order (cycled).
@@ -71,6 +71,7 @@ fn write_page(h: &mut String, r: &ResearchReport) -> fmt::Result {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
     )?;
+    writeln!(h, "<p><strong>{}</strong></p>", escape_html(&origin_line(&r.data)))?;
     writeln!(
         h,
         r#"<p class="meta">Generated {} · research run {}</p>"#,
@@ -188,8 +189,11 @@ fn write_combined_chart(h: &mut String, families: &[FamilyReport]) -> fmt::Resul
 fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
     let n = i + 1;
     writeln!(h, "<section class=\"family\" id=\"family-{n}\">")?;
-    writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(&f.verdict))?;
-    writeln!(h, "<p>{}</p>", escape_html(&f.reason))?;
+    writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(&f.state))?;
+    writeln!(h, "<p>Verdict {}: {}</p>", escape_html(&f.verdict), escape_html(&f.reason))?;
+    for line in passive_lines(f) {
+        writeln!(h, "<p>{}</p>", escape_html(&line))?;
+    }
     writeln!(h, "<p>Params: <code>{}</code></p>", escape_html(&f.params))?;
     if !f.notes.is_empty() {
         h.push_str("<ul class=\"notes\">\n");
@@ -239,15 +243,16 @@ fn write_legend(h: &mut String, series: &[Series<'_>]) -> fmt::Result {
     Ok(())
 }
 
-/// The verdict as a coloured badge: green enable, amber keep, red disable, grey anything else.
-fn badge(verdict: &str) -> String {
-    let class = match verdict.trim().to_ascii_lowercase().as_str() {
-        "enable" => "enable",
-        "keep" => "keep",
-        "disable" => "disable",
+/// The state after the run as a coloured badge: green enabled, red disabled, amber unchanged
+/// (the text says which), grey anything else.
+fn badge(state: &str) -> String {
+    let class = match state.trim().to_ascii_lowercase().as_str() {
+        "enabled" => "enable",
+        "disabled" => "disable",
+        s if s.starts_with("unchanged") => "keep",
         _ => "other",
     };
-    format!(r#"<span class="badge {class}">{}</span>"#, escape_html(verdict))
+    format!(r#"<span class="badge {class}">{}</span>"#, escape_html(state))
 }
 
 /// The colour of the family at rank index `i`.

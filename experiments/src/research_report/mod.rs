@@ -97,6 +97,8 @@ pub struct MarketRegime {
 pub struct DataSummary {
     /// The store or file the bars came from.
     pub source: String,
+    /// How the bars were generated when they are synthetic (`None`: imported market data).
+    pub synthetic: Option<String>,
     /// Number of symbols.
     pub symbols: usize,
     /// Number of bars over all symbols.
@@ -123,6 +125,12 @@ pub struct FamilyReport {
     pub run_id: i64,
     /// "enable", "keep" or "disable".
     pub verdict: String,
+    /// The family's state after the run: "enabled", "disabled", "unchanged (enabled)" or
+    /// "unchanged (disabled)".
+    pub state: String,
+    /// Its out-of-sample record against the passive alternatives (equal-weight buy-and-hold of
+    /// the universe, then SPY when present); empty when not measured.
+    pub passive: Vec<crate::research::Passive>,
     /// Why the verdict, in a sentence.
     pub reason: String,
     /// The chosen parameters, e.g. "fast=12 slow=48".
@@ -170,13 +178,15 @@ pub struct Figures {
     pub win_rate: f64,
     /// Fraction of bars with a position open.
     pub exposure: f64,
+    /// Time-averaged fraction of the equity held in positions (NaN when not measured).
+    pub capital_at_work: f64,
 }
 
 /// Column headings of the ranked table, shared by Markdown and HTML.
 const RANK_HEADINGS: [&str; 11] = [
     "#",
     "Family",
-    "Verdict",
+    "State",
     "Params",
     "IS Sharpe",
     "OOS Sharpe",
@@ -196,7 +206,7 @@ fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
     [
         rank.to_string(),
         f.family.clone(),
-        f.verdict.clone(),
+        f.state.clone(),
         f.params.clone(),
         ratio(f.in_sample.sharpe),
         ratio(oos.sharpe),
@@ -209,7 +219,7 @@ fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
 }
 
 /// `(figure, in-sample, out-of-sample)` rows of a family's comparison table.
-fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 8] {
+fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 9] {
     let (is, oos) = (&f.in_sample, &f.out_of_sample);
     [
         ("Sharpe", ratio(is.sharpe), ratio(oos.sharpe)),
@@ -220,7 +230,38 @@ fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 8] {
         ("Trades", thousands(is.trades as u64), thousands(oos.trades as u64)),
         ("Win rate", pct(is.win_rate), pct(oos.win_rate)),
         ("Exposure", pct(is.exposure), pct(oos.exposure)),
+        ("Capital at work", pct(is.capital_at_work), pct(oos.capital_at_work)),
     ]
+}
+
+/// One sentence per passive alternative: the family's out-of-sample excess return, information
+/// ratio and beta against it.
+fn passive_lines(f: &FamilyReport) -> Vec<String> {
+    f.passive
+        .iter()
+        .map(|p| {
+            format!(
+                "Against {} ({} a year): excess return {} a year, information ratio {}, beta {}.",
+                p.name,
+                pct(p.cagr),
+                pct(p.excess_return),
+                ratio(p.information_ratio),
+                ratio(p.beta)
+            )
+        })
+        .collect()
+}
+
+/// The report's first line: where the data comes from, saying plainly when it is synthetic.
+fn origin_line(d: &DataSummary) -> String {
+    match &d.synthetic {
+        Some(how) => format!(
+            "Data: SYNTHETIC — {how}, store {}. These verdicts test the research machinery, not real \
+             market edges.",
+            d.source
+        ),
+        None => format!("Data: imported market data, store {}.", d.source),
+    }
 }
 
 /// One line on how hard the family was searched and how far to trust it.
@@ -421,6 +462,7 @@ fn md_row<S: AsRef<str>>(cells: &[S]) -> String {
 /// section per family, skipped families and a footer with the run's cost.
 pub fn to_markdown(r: &ResearchReport) -> String {
     let mut md = format!("# {}\n\n", escape_md(&r.title));
+    md += &format!("**{}**\n\n", escape_md(&origin_line(&r.data)));
     md += &format!("Generated {} · research run {}\n\n", escape_md(&r.generated_utc), r.run_id);
     md += &format!("## Data\n\n{}\n\n", escape_md(&data_sentence(&r.data)));
     if let Some(m) = &r.regime {
@@ -442,8 +484,11 @@ pub fn to_markdown(r: &ResearchReport) -> String {
         }
         md += "\n## Families\n\n";
         for (i, f) in r.families.iter().enumerate() {
-            md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), escape_md(&f.verdict));
-            md += &format!("{}\n\n", escape_md(&f.reason));
+            md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), escape_md(&f.state));
+            md += &format!("Verdict {}: {}\n\n", escape_md(&f.verdict), escape_md(&f.reason));
+            for line in passive_lines(f) {
+                md += &format!("{}\n\n", escape_md(&line));
+            }
             md += &format!("Params: {}\n\n", escape_md(&f.params));
             for note in &f.notes {
                 md += &format!("- {}\n", escape_md(note));

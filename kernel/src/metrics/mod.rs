@@ -9,11 +9,13 @@
 //! Ratios whose denominator is zero are defined by [`safe_ratio`]: 0 when the numerator is 0,
 //! ±[`RATIO_CAP`] otherwise; every ratio is clamped to ±[`RATIO_CAP`].
 
+mod capital;
 mod drawdown;
 mod periods;
 
 use datasets::{AssetClass, Bars, Timeframe};
 
+pub use capital::capital_at_work;
 pub use drawdown::Drawdowns;
 pub use periods::periods_per_year;
 

@@ -40,6 +40,22 @@ pub struct Backtest {
     pub metrics: Metrics,
 }
 
+impl Backtest {
+    /// Time-averaged share of the equity held in positions
+    /// ([`capital_at_work`](crate::metrics::capital_at_work)); `data` must be the data the
+    /// backtest ran on.
+    pub fn capital_at_work(&self, data: &MarketData) -> f64 {
+        let close = |leg: usize| data.symbols()[self.signals.legs[leg].symbol].bars.close();
+        match &self.result {
+            RunResult::Single(r) => crate::metrics::capital_at_work(&r.equity, [(close(0), &r.activity)]),
+            RunResult::Portfolio(r) => crate::metrics::capital_at_work(
+                &r.equity,
+                r.sleeves.iter().flat_map(|s| &s.legs).enumerate().map(|(k, leg)| (close(k), &leg.activity)),
+            ),
+        }
+    }
+}
+
 /// A backtest that could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {

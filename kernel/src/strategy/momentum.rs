@@ -11,6 +11,8 @@ use crate::sim::{Signal, Strength};
 /// Long while the `lookback`-bar return is positive, flat once it turns negative. An entry's
 /// strength is `min(1, target_vol / realised)`, `realised` being the annualised volatility of
 /// the last `vol_window` log returns (1 when it is 0), so risk is cut in turbulent markets.
+/// `target_vol` is an annual volatility between 5 % and 60 %: below that the strategy would
+/// trade dust whose Sharpe ratio says nothing about its P&L.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VolManagedMomentum;
 
@@ -27,7 +29,7 @@ static SPACE: ParamSpace = ParamSpace::new(&[
     },
     ParamSpec {
         name: "target_vol",
-        kind: ParamKind::Real { min: 0.02, max: 1.0 },
+        kind: ParamKind::Real { min: 0.05, max: 0.60 },
         default: ParamValue::Real(0.15),
     },
 ]);

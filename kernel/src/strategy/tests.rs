@@ -396,6 +396,9 @@ fn vol_managed_momentum_scales_entries_by_inverse_volatility() {
             assert!(x.get() <= y.get(), "a lower target never raises the strength");
         }
     }
+    // The space is an annual volatility in 5–60 %: no dust-sized targets.
+    assert!(Params::parse(VolManagedMomentum.space(), ["target_vol=0.02"]).is_err());
+    assert!(Params::parse(VolManagedMomentum.space(), ["target_vol=0.61"]).is_err());
 }
 
 #[test]

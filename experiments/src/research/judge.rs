@@ -1,0 +1,353 @@
+//! What a family's record is worth at the capital it deploys and next to the passive
+//! alternative, the extra gates an `enable` must pass, and the state a reader sees.
+//!
+//! The statistical verdict ([`evolve::stats::verdict`]) judges the out-of-sample Sharpe ratio,
+//! which is blind to size: a strategy that buys one share in a $100,000 account can show a
+//! Sharpe of 2. So after it, an `enable` must also show
+//!
+//! * an out-of-sample CAGR of at least `[validation] min_oos_return` (default 2 % a year),
+//! * capital at work — the time-averaged share of equity held in positions — of at least
+//!   `[validation] min_capital_at_work` (default 10 %), and
+//! * unless `[validation] benchmark = "absolute"`, a positive excess CAGR over the universe's
+//!   equal-weight buy-and-hold after the strategy's costs (`benchmark = "passive"`, the
+//!   default): on a rising market a long-only family can look good by holding the market.
+//!
+//! An `enable` that fails one of them becomes `keep`: the family stays as it is.
+
+use std::fmt;
+use std::ops::Range;
+
+use datasets::AssetClass;
+use evolve::stats::Verdict;
+use kernel::metrics::periods_per_year;
+use kernel::sim::TradeRules;
+use kernel::strategy::{MarketData, Params, Strategy, backtest, backtest_window};
+use serde::{Deserialize, Serialize};
+
+/// What an `enable` needs besides the statistical evidence (`[validation]` keys).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Gates {
+    /// Least out-of-sample CAGR (fraction a year) to enable.
+    pub min_oos_return: f64,
+    /// Least out-of-sample capital at work (fraction of equity) to enable.
+    pub min_capital_at_work: f64,
+    /// Whether enabling needs to beat the passive benchmark.
+    pub benchmark: BenchmarkGate,
+}
+
+impl Default for Gates {
+    /// 2 % a year, 10 % of the capital at work, beat the passive benchmark.
+    fn default() -> Self {
+        Gates { min_oos_return: 0.02, min_capital_at_work: 0.10, benchmark: BenchmarkGate::Passive }
+    }
+}
+
+/// Whether an `enable` must beat the passive benchmark (`[validation] benchmark`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchmarkGate {
+    /// Must beat the universe's equal-weight buy-and-hold after costs.
+    Passive,
+    /// Judged on its own figures only (e.g. a hedge meant to lag the market).
+    Absolute,
+}
+
+/// A family's record against one passive alternative over the same out-of-sample bars.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Passive {
+    /// What was held, e.g. `equal-weight buy-and-hold of 511 symbols` or `SPY`.
+    pub name: String,
+    /// The benchmark's CAGR.
+    pub cagr: f64,
+    /// The family's CAGR minus the benchmark's.
+    pub excess_return: f64,
+    /// Annualised mean over standard deviation of the per-bar return difference.
+    pub information_ratio: f64,
+    /// Regression slope of the family's per-bar returns on the benchmark's.
+    pub beta: f64,
+}
+
+/// The family's out-of-sample deployment and its comparison with the passive alternatives.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Assessment {
+    /// In-sample capital at work.
+    pub is_capital_at_work: f64,
+    /// Out-of-sample capital at work.
+    pub oos_capital_at_work: f64,
+    /// Equal-weight buy-and-hold of the tradable universe first, then SPY when present.
+    pub passive: Vec<Passive>,
+}
+
+/// Re-runs the winner `params` of `strategy` on the in-sample bars `is` and the
+/// out-of-sample bars `oos` of `data` to measure its capital at work, and compares its
+/// out-of-sample record with the passive alternatives. `None` when a backtest is refused or
+/// there is no out-of-sample stage.
+pub fn assess(
+    strategy: &dyn Strategy,
+    params: &Params,
+    data: &MarketData,
+    rules: TradeRules,
+    cash: f64,
+    is: Range<usize>,
+    oos: Range<usize>,
+) -> Option<Assessment> {
+    if oos.is_empty() || is.is_empty() {
+        return None;
+    }
+    let in_sample = data.slice(is);
+    let is_bt = backtest(strategy, params, &in_sample, rules, cash).ok()?;
+    let oos_bt = backtest_window(strategy, params, data, rules, cash, oos.clone()).ok()?;
+    let window = data.slice(oos.clone());
+    let equity = oos_bt.result.equity();
+    let returns: Vec<f64> = std::iter::once(cash)
+        .chain(equity.iter().copied())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| w[1] / w[0] - 1.0)
+        .collect();
+    let ppy = periods_per_year(data.timeframe(), first_asset_class(data));
+    let tradable: Vec<usize> = data.tradable().collect();
+    let mut passive = Vec::new();
+    let start = oos.start.checked_sub(1)?;
+    let ew = equal_weight(data, &tradable, start..oos.end);
+    passive.push(compare(
+        format!("equal-weight buy-and-hold of {} symbols", tradable.len()),
+        &returns,
+        &ew,
+        ppy,
+    ));
+    if let Some(spy) = data.find("SPY") {
+        let spy_returns = equal_weight(data, &[spy], start..oos.end);
+        passive.push(compare("SPY".to_string(), &returns, &spy_returns, ppy));
+    }
+    Some(Assessment {
+        is_capital_at_work: is_bt.capital_at_work(&in_sample),
+        oos_capital_at_work: oos_bt.capital_at_work(&window),
+        passive,
+    })
+}
+
+/// The asset class the metrics annualise by: the first symbol's.
+fn first_asset_class(data: &MarketData) -> AssetClass {
+    data.symbols()[0].meta.asset_class
+}
+
+/// Per-bar returns of holding `symbols` in equal amounts from the close of `bars.start`
+/// (never rebalanced), one per bar of `bars.start + 1..bars.end`.
+fn equal_weight(data: &MarketData, symbols: &[usize], bars: Range<usize>) -> Vec<f64> {
+    let value = |t: usize| {
+        symbols
+            .iter()
+            .map(|&i| {
+                let close = data.symbols()[i].bars.close();
+                close[t] / close[bars.start]
+            })
+            .sum::<f64>()
+    };
+    let values: Vec<f64> = bars.clone().map(value).collect();
+    values.windows(2).map(|w| w[1] / w[0] - 1.0).collect()
+}
+
+/// The family's per-bar `returns` against the benchmark's over the same bars.
+fn compare(name: String, returns: &[f64], bench: &[f64], ppy: f64) -> Passive {
+    let n = returns.len().min(bench.len());
+    let (r, b) = (&returns[..n], &bench[..n]);
+    let cagr = |x: &[f64]| {
+        let growth: f64 = x.iter().map(|v| 1.0 + v).product();
+        if n == 0 || growth <= 0.0 { -1.0 } else { growth.powf(ppy / n as f64) - 1.0 }
+    };
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / n.max(1) as f64;
+    let (mr, mb) = (mean(r), mean(b));
+    let diff: Vec<f64> = r.iter().zip(b).map(|(x, y)| x - y).collect();
+    let md = mean(&diff);
+    let sd = (diff.iter().map(|d| (d - md).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64).sqrt();
+    let cov: f64 = r.iter().zip(b).map(|(x, y)| (x - mr) * (y - mb)).sum();
+    let var: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    let bench_cagr = cagr(b);
+    Passive {
+        name,
+        cagr: bench_cagr,
+        excess_return: cagr(r) - bench_cagr,
+        information_ratio: if sd > 0.0 { md / sd * ppy.sqrt() } else { 0.0 },
+        beta: if var > 0.0 { cov / var } else { 0.0 },
+    }
+}
+
+/// `x ≥ min`, false when `x` is NaN.
+fn at_least(x: f64, min: f64) -> bool {
+    x >= min
+}
+
+/// Turns an `enable` that fails a gate into `keep`, naming every shortfall; any other verdict
+/// passes through. `oos_cagr` is the family's out-of-sample CAGR; `currently_enabled` says what
+/// `keep` keeps.
+pub fn gate(
+    gates: &Gates,
+    (verdict, reason): (Verdict, String),
+    oos_cagr: f64,
+    assessment: Option<&Assessment>,
+    currently_enabled: bool,
+) -> (Verdict, String) {
+    if verdict != Verdict::Enable {
+        return (verdict, reason);
+    }
+    let mut short = Vec::new();
+    if !at_least(oos_cagr, gates.min_oos_return) {
+        short.push(format!(
+            "out-of-sample CAGR {:.1} % is below the {:.1} % required",
+            oos_cagr * 100.0,
+            gates.min_oos_return * 100.0
+        ));
+    }
+    match assessment {
+        None => short.push("its capital at work could not be measured (no out-of-sample backtest)".into()),
+        Some(a) => {
+            if !at_least(a.oos_capital_at_work, gates.min_capital_at_work) {
+                short.push(format!(
+                    "out-of-sample capital at work {:.1} % is below the {:.1} % required",
+                    a.oos_capital_at_work * 100.0,
+                    gates.min_capital_at_work * 100.0
+                ));
+            }
+            if gates.benchmark == BenchmarkGate::Passive
+                && let Some(p) = a.passive.first()
+                && !at_least(p.excess_return, f64::MIN_POSITIVE)
+            {
+                short.push(format!(
+                    "it trails the {} by {:.1} % a year after costs",
+                    p.name,
+                    -p.excess_return * 100.0
+                ));
+            }
+        }
+    }
+    if short.is_empty() {
+        return (verdict, reason);
+    }
+    let state = if currently_enabled { "enabled" } else { "disabled" };
+    (Verdict::Keep, format!("stays {state}: {} (statistically: {reason})", short.join("; ")))
+}
+
+/// True when a report row earns less than `gates.min_oos_return` a year out of sample or keeps
+/// less than `gates.min_capital_at_work` of its equity at work (a missing figure counts as
+/// dust): such a row ranks below the rows that deploy capital, whatever its Sharpe ratio.
+pub fn is_dust(row: &crate::research_report::FamilyReport, gates: &Gates) -> bool {
+    let oos = &row.out_of_sample;
+    !(at_least(oos.cagr, gates.min_oos_return) && at_least(oos.capital_at_work, gates.min_capital_at_work))
+}
+
+/// The state of a family after the run, as a reader needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Switched on (or confirmed on) by an `enable`.
+    Enabled,
+    /// Switched off (or confirmed off) by a `disable`.
+    Disabled,
+    /// `keep`: left as it was, which is enabled.
+    UnchangedEnabled,
+    /// `keep`: left as it was, which is disabled.
+    UnchangedDisabled,
+}
+
+impl State {
+    /// The state after `verdict` on a family that was enabled or not.
+    pub fn after(verdict: Verdict, currently_enabled: bool) -> State {
+        match (verdict, currently_enabled) {
+            (Verdict::Enable, _) => State::Enabled,
+            (Verdict::Disable, _) => State::Disabled,
+            (Verdict::Keep, true) => State::UnchangedEnabled,
+            (Verdict::Keep, false) => State::UnchangedDisabled,
+        }
+    }
+
+    /// True when the family trades after the run.
+    pub fn is_enabled(self) -> bool {
+        matches!(self, State::Enabled | State::UnchangedEnabled)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Enabled => "enabled",
+            State::Disabled => "disabled",
+            State::UnchangedEnabled => "unchanged (enabled)",
+            State::UnchangedDisabled => "unchanged (disabled)",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assessment(capital: f64, excess: f64) -> Assessment {
+        Assessment {
+            is_capital_at_work: capital,
+            oos_capital_at_work: capital,
+            passive: vec![Passive {
+                name: "equal-weight buy-and-hold of 3 symbols".into(),
+                cagr: 0.08,
+                excess_return: excess,
+                information_ratio: 0.3,
+                beta: 0.9,
+            }],
+        }
+    }
+
+    #[test]
+    fn dust_and_laggards_are_not_enabled() {
+        let g = Gates::default();
+        let strong = || (Verdict::Enable, "strong".to_string());
+        assert_eq!(gate(&g, strong(), 0.12, Some(&assessment(0.8, 0.02)), false), strong());
+        // The issue's case: Sharpe 1.56 on 0.1 % a year with 0.1 % of the capital at work.
+        let (v, why) = gate(&g, strong(), 0.001, Some(&assessment(0.001, -0.07)), false);
+        assert_eq!(v, Verdict::Keep);
+        assert_eq!(
+            why,
+            "stays disabled: out-of-sample CAGR 0.1 % is below the 2.0 % required; out-of-sample capital at work \
+             0.1 % is below the 10.0 % required; it trails the equal-weight buy-and-hold of 3 symbols by 7.0 % a \
+             year after costs (statistically: strong)"
+        );
+        // Beating the benchmark is not needed when the file says the gate is absolute.
+        let absolute = Gates { benchmark: BenchmarkGate::Absolute, ..g };
+        assert_eq!(gate(&absolute, strong(), 0.05, Some(&assessment(0.5, -0.03)), true), strong());
+        let (v, why) = gate(&g, strong(), 0.05, Some(&assessment(0.5, -0.03)), true);
+        assert_eq!(v, Verdict::Keep);
+        assert!(why.starts_with("stays enabled: it trails"), "{why}");
+        // NaN figures never pass; other verdicts pass through untouched.
+        assert_eq!(gate(&g, strong(), f64::NAN, Some(&assessment(0.5, 0.1)), false).0, Verdict::Keep);
+        assert_eq!(gate(&g, strong(), 0.1, None, false).0, Verdict::Keep);
+        let off = (Verdict::Disable, "weak".to_string());
+        assert_eq!(gate(&g, off.clone(), 0.0, None, true), off);
+    }
+
+    #[test]
+    fn states_say_what_the_family_does_after_the_run() {
+        let names: Vec<String> = [
+            (Verdict::Enable, false),
+            (Verdict::Disable, true),
+            (Verdict::Keep, true),
+            (Verdict::Keep, false),
+        ]
+        .iter()
+        .map(|&(v, on)| State::after(v, on).to_string())
+        .collect();
+        assert_eq!(names, ["enabled", "disabled", "unchanged (enabled)", "unchanged (disabled)"]);
+        assert!(State::UnchangedEnabled.is_enabled() && !State::UnchangedDisabled.is_enabled());
+    }
+
+    #[test]
+    fn passive_comparison_of_a_known_series() {
+        // A family that earns exactly twice the benchmark's per-bar returns: beta 2.
+        let bench = [0.01, -0.02, 0.015, 0.0, 0.005];
+        let family: Vec<f64> = bench.iter().map(|b| 2.0 * b).collect();
+        let p = compare("b".into(), &family, &bench, 252.0);
+        assert!((p.beta - 2.0).abs() < 1e-12, "{}", p.beta);
+        let growth: f64 = bench.iter().map(|b| 1.0 + b).product();
+        assert!((p.cagr - (growth.powf(252.0 / 5.0) - 1.0)).abs() < 1e-12);
+        let same = compare("b".into(), &bench, &bench, 252.0);
+        assert_eq!((same.excess_return, same.information_ratio, same.beta), (0.0, 0.0, 1.0));
+    }
+}
