@@ -192,7 +192,8 @@ fn universe_run(
 ) -> Result<UniverseOutcome> {
     let dir = root.join(label.replace(' ', "-"));
     let store = dir.join("store");
-    datasets::ops::generate(&store, config, |_, _| {}).with_context(|| format!("{label}: generating"))?;
+    datasets::ops::generate(&store, config, datasets::ops::OnExisting::Refuse, |_, _| {})
+        .with_context(|| format!("{label}: generating"))?;
     let mut research = research.clone();
     if let Some(d) = &mut research.discover {
         d.settings.candidates = dir.join("candidates");
@@ -331,6 +332,7 @@ mod tests {
         let research = Research::parse(
             "[research]\nname = \"t\"\n[families.sma_cross]\n[families.mean_reversion]\n",
             "test",
+            Path::new("."),
         )
         .unwrap();
         let mut skipped = outcome(&[("sma_cross", false)], Some(true));

@@ -190,7 +190,17 @@ pub fn run(command: DataCommand) -> Result<()> {
             print_import(&report, json)
         }
         DataCommand::Samples { store } => print_import(&ops::import_samples(&store)?, false),
-        DataCommand::Generate { symbols, years, timeframe, minute_days, seed, replace, effects, null, store } => {
+        DataCommand::Generate {
+            symbols,
+            years,
+            timeframe,
+            minute_days,
+            seed,
+            replace,
+            effects,
+            null,
+            store,
+        } => {
             let minute_days = match timeframe.parse::<Timeframe>()? {
                 Timeframe::Day1 => 0,
                 Timeframe::Min1 => minute_days,
@@ -212,9 +222,7 @@ pub fn run(command: DataCommand) -> Result<()> {
         DataCommand::Export { symbol, all, timeframe, format, out, store } => {
             let timeframe = timeframe.map(|t| t.parse::<Timeframe>()).transpose()?;
             match symbol {
-                Some(symbol) => {
-                    export(&store, &symbol, timeframe, format, out.as_deref())
-                }
+                Some(symbol) => export(&store, &symbol, timeframe, format, out.as_deref()),
                 None if all => export_all(&store, timeframe, format, out.as_deref()),
                 None => bail!("name a --symbol, or --all for every series"),
             }

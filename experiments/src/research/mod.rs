@@ -8,8 +8,8 @@
 //! just the verdict word — so a family is only switched on or off on clear evidence.
 
 mod config;
-mod night;
 pub mod judge;
+mod night;
 mod regime;
 
 use std::collections::HashMap;
