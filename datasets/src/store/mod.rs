@@ -88,6 +88,9 @@ struct Located {
 
 /// File every reader share-locks for as long as it is open (see the module documentation).
 pub(crate) const READERS: &str = "READERS";
+
+/// The synthetic-data note a generated store keeps beside its manifest: a store file, not an orphan.
+pub(crate) const PROVENANCE: &str = crate::synth::provenance::FILE;
 /// Directory of the segment files.
 pub(crate) const SEGMENTS_DIR: &str = "segments";
 /// Directory where segment files no manifest names are moved.
@@ -278,7 +281,7 @@ impl Store {
         }
         report.orphans = list_dir(&self.dir, ORPHANS_DIR)?.into_iter().map(|r| self.dir.join(r)).collect();
         for name in list_dir(&self.dir, "")? {
-            let known = [manifest::MANIFEST, writer::LOCK, READERS, SEGMENTS_DIR, ORPHANS_DIR];
+            let known = [manifest::MANIFEST, writer::LOCK, READERS, SEGMENTS_DIR, ORPHANS_DIR, PROVENANCE];
             if !known.contains(&name.as_str()) {
                 report.unaccounted.push(self.dir.join(name));
             }

@@ -31,7 +31,9 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{MANIFEST, Manifest, SegmentEntry, sync_dir};
 use super::segment::{Chunk, SegmentWriter};
-use super::{ORPHANS_DIR, READERS, SEGMENTS_DIR, Series, Store, StoreError, list_dir, segment_number};
+use super::{
+    ORPHANS_DIR, PROVENANCE, READERS, SEGMENTS_DIR, Series, Store, StoreError, list_dir, segment_number,
+};
 use crate::bars::{Bars, BarsError, SymbolMeta};
 use crate::time::Timeframe;
 
@@ -308,7 +310,7 @@ fn remove_dead_temp_files(dir: &Path) -> Result<(), StoreError> {
 /// Refuses to turn a non-empty directory that is not a store into one.
 fn refuse_foreign_directory(dir: &Path) -> Result<(), StoreError> {
     for name in list_dir(dir, "")? {
-        if ![SEGMENTS_DIR, LOCK, READERS, ORPHANS_DIR].contains(&name.as_str()) {
+        if ![SEGMENTS_DIR, LOCK, READERS, ORPHANS_DIR, PROVENANCE].contains(&name.as_str()) {
             return Err(StoreError::Manifest {
                 path: dir.join(MANIFEST),
                 reason: format!("missing, and the directory is not empty (found `{name}`)"),
