@@ -551,22 +551,20 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
     }
 }
 
-/// Best first: enable before keep before disable, then families that deploy capital before
-/// dust (below `gates`' least out-of-sample return or capital at work), then by out-of-sample
-/// Sharpe (missing last), then by name.
+/// Best first: families enabled after the run (by `enable`, or `keep` of an enabled family)
+/// before the rest, then families that deploy capital before dust (below `gates`' least
+/// out-of-sample return or capital at work), then by out-of-sample Sharpe (missing last), then
+/// by name. Ranking by the state, not the verdict word, keeps a dust family that stays disabled
+/// (`keep`) from ranking above a real one that is disabled.
 fn rank(families: &mut [FamilyReport], gates: &Gates) {
-    let order = |v: &str| match v {
-        "enable" => 0,
-        "keep" => 1,
-        _ => 2,
-    };
+    let off = |f: &FamilyReport| !matches!(f.state.as_str(), "enabled" | "unchanged (enabled)");
     let key = |f: &FamilyReport| {
         let s = f.out_of_sample.sharpe;
         if s.is_finite() { s } else { f64::NEG_INFINITY }
     };
     families.sort_by(|a, b| {
-        order(&a.verdict)
-            .cmp(&order(&b.verdict))
+        off(a)
+            .cmp(&off(b))
             .then(judge::is_dust(a, gates).cmp(&judge::is_dust(b, gates)))
             .then(key(b).total_cmp(&key(a)))
             .then(a.family.cmp(&b.family))
@@ -596,6 +594,44 @@ fn now_string() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default nightly ranked a dust family that stays disabled (`keep`, 0.3 % a year) above
+    /// a disabled one earning 32.6 % a year: the verdict word ranked, not the state.
+    #[test]
+    fn dust_never_ranks_above_a_family_that_deploys_capital() {
+        let row = |name: &str, verdict: &str, state: &str, sharpe: f64, cagr: f64, at_work: f64| {
+            let mut oos = figures(None);
+            (oos.sharpe, oos.cagr, oos.capital_at_work) = (sharpe, cagr, at_work);
+            FamilyReport {
+                family: name.into(),
+                run_id: 0,
+                verdict: verdict.into(),
+                state: state.into(),
+                passive: Vec::new(),
+                reason: String::new(),
+                params: String::new(),
+                in_sample: figures(None),
+                out_of_sample: oos,
+                deflated_sharpe: None,
+                pbo: None,
+                trials: 0,
+                generations: 0,
+                stagnation_events: 0,
+                equity: Vec::new(),
+                benchmark: Vec::new(),
+                notes: Vec::new(),
+            }
+        };
+        let mut families = vec![
+            row("dust", "keep", "unchanged (disabled)", 0.94, 0.003, 0.02),
+            row("real", "disable", "disabled", 1.32, 0.326, 0.95),
+            row("weak", "disable", "disabled", 0.50, 0.05, 0.60),
+            row("on", "keep", "unchanged (enabled)", 0.40, 0.08, 0.50),
+        ];
+        rank(&mut families, &Gates::default());
+        let order: Vec<&str> = families.iter().map(|f| f.family.as_str()).collect();
+        assert_eq!(order, ["on", "real", "weak", "dust"]);
+    }
 
     /// Night 1 enables `a`; night 2 keeps it; night 3 must read it as enabled. Reading the
     /// verdict word (`keep` ≠ `enable`) forgot it.
