@@ -359,14 +359,23 @@ fn a_killed_run_is_marked_interrupted_and_resumes() {
         .current_dir(d)
         .args(["evolve", "long.toml", "--json", "--db", "r.db"])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(d.join("evolve.err")).unwrap())
         .spawn()
         .unwrap();
     let list = || json(&tradebot(d, &["runs", "list", "--json", "--db", "r.db"]));
     let started = std::time::Instant::now();
-    while list().as_array().and_then(|a| a.first()).is_none_or(|r| r["generations"].as_u64() < Some(1)) {
-        assert!(child.try_wait().unwrap().is_none(), "evolve ended before its first generation");
+    let alive = |child: &mut std::process::Child| {
+        let err = || std::fs::read_to_string(d.join("evolve.err")).unwrap_or_default();
+        assert!(child.try_wait().unwrap().is_none(), "evolve ended before its first generation:\n{}", err());
         assert!(started.elapsed().as_secs() < 60, "no generation recorded");
+    };
+    // `runs list` before the evolve has created its database would race it for the creation.
+    while !d.join("r.db").exists() {
+        alive(&mut child);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    while list().as_array().and_then(|a| a.first()).is_none_or(|r| r["generations"].as_u64() < Some(1)) {
+        alive(&mut child);
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(list()[0]["status"], "running", "its process is alive");
