@@ -8,7 +8,19 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-const README: &str = include_str!("../README.md");
+/// The README and the manual pages moved out of it, in the order the commands were written.
+const README: &[&str] = &[
+    include_str!("../README.md"),
+    include_str!("../docs/cli.md"),
+    include_str!("../docs/data.md"),
+    include_str!("../docs/kernel.md"),
+    include_str!("../docs/regimes.md"),
+    include_str!("../docs/research.md"),
+    include_str!("../docs/discovery.md"),
+    include_str!("../docs/operations.md"),
+    include_str!("../docs/live-bridge.md"),
+    include_str!("../docs/performance.md"),
+];
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// How one README command is exercised.
@@ -92,7 +104,7 @@ const PLAN: &[(&str, Plan)] = &[
 fn readme_commands() -> Vec<String> {
     let mut out = Vec::new();
     let mut in_sh = false;
-    for line in README.lines() {
+    for line in README.iter().flat_map(|page| page.lines()) {
         if line.starts_with("```") {
             in_sh = !in_sh && line.trim() == "```sh";
             continue;
