@@ -35,7 +35,7 @@ enum Plan {
 /// Every README command (as written, comments removed) and its plan, in README order.
 const PLAN: &[(&str, Plan)] = &[
     ("cargo run --release -- research", Plan::Skip("cargo itself; the research job is the next skip")),
-    ("cargo test --workspace --release", Plan::Skip("this is the test run")),
+    ("cargo test --workspace --profile ci", Plan::Skip("this is the test run")),
     ("tradebot backtest --data sample:GOOG --strategy sma_cross --param fast=10,slow=20", Plan::Run(&[])),
     (
         "tradebot backtest --data datasets/samples/GOOG.csv --strategy sma_cross --json --trades t.csv --equity e.csv",

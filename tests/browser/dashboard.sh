@@ -4,7 +4,7 @@
 # `tradebot dashboard` on fixture data, loads the page with chromium --headless (--dump-dom and
 # --screenshot), asserts on what it shows and saves target/tmp/dashboard-browser/dashboard.png.
 #
-#   bash tests/browser/dashboard.sh            # release build, as CI
+#   bash tests/browser/dashboard.sh            # profile ci, as CI
 #   PROFILE=dev bash tests/browser/dashboard.sh
 #   bash tests/browser/dashboard.sh --install-only   # only make sure chromium is there (.ci/run)
 #
@@ -22,6 +22,6 @@ fi
 
 if [ "${1:-}" = --install-only ]; then exit 0; fi
 
-profile=(--release)
-if [ "${PROFILE:-release}" = dev ]; then profile=(); fi
+profile=(--profile ci)
+if [ "${PROFILE:-ci}" = dev ]; then profile=(); fi
 TRADEBOT_REQUIRE_CHROMIUM=1 cargo test "${profile[@]}" --test dashboard_browser -- --nocapture
