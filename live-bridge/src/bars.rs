@@ -91,8 +91,11 @@ impl BarCache {
         calendar::session(day).expect("a trading day has a session").open
     }
 
-    /// Fetches each symbol's bars after the last one held (from `start` for a new symbol) up
-    /// to `now`, then drops the ones before `start`.
+    /// Fetches each symbol's bars from the last one held (from `start` for a new symbol) up to
+    /// `now`, then drops the ones before `start`. The last bar held is fetched again: when the
+    /// broker's copy differs (a split adjusted the whole history since, or the bar was revised
+    /// after it was first served), the symbol's history is fetched anew from `start`, so a
+    /// strategy never sees pre-split prices next to post-split ones.
     pub async fn refresh(
         &mut self,
         client: &Client,
@@ -101,23 +104,36 @@ impl BarCache {
         start: Timestamp,
         now: Timestamp,
     ) -> Result<(), BarsError> {
+        let last_held = |cache: &Self, s: &String| {
+            cache.bars.get(&(s.clone(), timeframe)).and_then(|b| b.last()).copied()
+        };
         let from = symbols
             .iter()
-            .map(|s| {
-                self.bars
-                    .get(&(s.clone(), timeframe))
-                    .and_then(|b| b.last())
-                    .map_or(start, |b| Timestamp(b.ts.0 + 1))
-            })
+            .map(|s| last_held(self, s).map_or(start, |b| b.ts))
             .min()
             .unwrap_or(start)
             .max(start);
         if from < now {
             let fetched = client.multi_bars(symbols, timeframe, from, now).await?;
+            let mut changed = Vec::new();
             for (symbol, new) in fetched {
-                let held = self.bars.entry((symbol, timeframe)).or_default();
-                let last = held.last().map_or(i64::MIN, |b| b.ts.0);
-                held.extend(new.into_iter().filter(|b| b.ts.0 > last));
+                let held = self.bars.entry((symbol.clone(), timeframe)).or_default();
+                let Some(last) = held.last().copied() else {
+                    held.extend(new);
+                    continue;
+                };
+                if new.iter().find(|b| b.ts == last.ts).is_some_and(|again| *again != last) {
+                    changed.push(symbol);
+                    continue;
+                }
+                held.extend(new.into_iter().filter(|b| b.ts > last.ts));
+            }
+            for symbol in changed {
+                tracing::warn!(
+                    "{symbol}: its {timeframe} history changed at the broker (a split or a revision): fetched anew"
+                );
+                let bars = client.bars(&symbol, timeframe, start, now).await?;
+                self.bars.insert((symbol, timeframe), bars);
             }
         }
         for s in symbols {

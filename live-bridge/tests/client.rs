@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use datasets::{Bar, Bars, Timeframe, Timestamp, calendar};
-use live_bridge::alpaca::model::{OrderRequest, OrderSide, OrderStatus};
+use live_bridge::alpaca::model::{OrderRequest, OrderSide, OrderStatus, Protection};
 use live_bridge::alpaca::stream::{self, StreamEvent};
 use live_bridge::alpaca::{AlpacaError, Client, ClientConfig, Credentials};
 use live_bridge::clock::SimulatedClock;
@@ -65,11 +65,13 @@ async fn account_configuration_and_orders_round_trip() {
         .create_order(&OrderRequest::market("SPY", Decimal::from(10), OrderSide::Buy, "tb-1"))
         .await
         .unwrap();
-    // 10:15 is minute 45 of the session: the bar in progress opens at 100.45.
-    assert_eq!(order.status, OrderStatus::Filled);
-    assert_eq!(order.filled_avg_price, Some(Decimal::new(10045, 2)));
+    // Answered `accepted` with nothing filled, as Alpaca answers; it fills afterwards.
+    assert_eq!((order.status.clone(), order.filled_qty), (OrderStatus::Accepted, Decimal::ZERO));
     let found = client.order_by_client_id("tb-1").await.unwrap().unwrap();
     assert_eq!(found.id, order.id);
+    // 10:15 is minute 45 of the session: the bar in progress opens at 100.45.
+    assert_eq!(found.status, OrderStatus::Filled);
+    assert_eq!(found.filled_avg_price, Some(Decimal::new(10045, 2)));
     assert_eq!(client.order(&order.id).await.unwrap().filled_qty, Decimal::from(10));
     assert!(client.order_by_client_id("tb-unknown").await.unwrap().is_none());
     let positions = client.positions().await.unwrap();
@@ -173,8 +175,10 @@ async fn the_stream_delivers_partial_fills_and_the_fill() {
         .create_order(&OrderRequest::market("SPY", Decimal::from(7), OrderSide::Buy, "tb-p"))
         .await
         .unwrap();
-    assert_eq!((order.status.clone(), order.filled_qty), (OrderStatus::PartiallyFilled, Decimal::from(4)));
-    client.order(&order.id).await.unwrap(); // the next request completes the fill
+    assert_eq!((order.status.clone(), order.filled_qty), (OrderStatus::Accepted, Decimal::ZERO));
+    let half = client.order(&order.id).await.unwrap(); // each request after fills a part
+    assert_eq!((half.status, half.filled_qty), (OrderStatus::PartiallyFilled, Decimal::from(4)));
+    client.order(&order.id).await.unwrap();
     let mut events = Vec::new();
     while events.len() < 3 {
         match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap() {
@@ -205,4 +209,82 @@ async fn the_fake_takes_client_order_ids_of_at_most_48_characters_as_alpaca_does
         client.create_order(&OrderRequest::market("SPY", Decimal::ONE, OrderSide::Buy, &longest)).await;
     assert_eq!(placed.unwrap().client_order_id, longest);
     assert_eq!(fake.orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_sell_stop_at_or_above_the_market_is_refused_as_alpaca_does() {
+    let (fake, client) = setup(|_| {}).await;
+    fake.set_position("SPY", Decimal::from(10), Decimal::from(100));
+    // The market is at 100.45 (the bar in progress opens there): a stop must rest below 100.44.
+    let stop = |level: Decimal, cid: &str| {
+        OrderRequest::protective("SPY", Decimal::from(10), Protection::Stop { stop: level }, cid)
+    };
+    let refused = client.create_order(&stop(Decimal::new(10044, 2), "tb-s1")).await.unwrap_err();
+    assert!(refused.is_stop_crossed(), "{refused}");
+    assert!(refused.to_string().contains("422"), "{refused}");
+    let oco = Protection::Oco { stop: Decimal::from(101), limit: Decimal::from(110) };
+    let refused = client
+        .create_order(&OrderRequest::protective("SPY", Decimal::from(10), oco, "tb-s2"))
+        .await
+        .unwrap_err();
+    assert!(refused.is_stop_crossed(), "{refused}");
+    let placed = client.create_order(&stop(Decimal::new(10043, 2), "tb-s3")).await.unwrap();
+    assert_eq!(placed.stop_price, Some(Decimal::new(10043, 2)));
+}
+
+#[tokio::test]
+async fn a_split_refetches_the_cached_history_adjusted() {
+    let (fake, client) = setup(|_| {}).await;
+    let mut cache = live_bridge::bars::BarCache::default();
+    let symbols = ["SPY".to_string(), "QQQ".to_string()];
+    let start = calendar::session(NaiveDate::from_ymd_opt(2025, 12, 30).unwrap()).unwrap().open;
+    let tf = Timeframe::Min1;
+    let needed = live_bridge::bars::BarCache::last_needed(tf, ten_fifteen());
+    cache.refresh(&client, &symbols, tf, start, ten_fifteen()).await.unwrap();
+    let before = cache.market_data(&symbols, tf, needed).unwrap();
+    assert_eq!(before.symbols()[0].bars.close()[0], 100.05);
+    // SPY splits 2-for-1 with the next session as its ex-date: the broker's adjusted history
+    // halves; the cache sees its last bar changed and fetches SPY's history again.
+    fake.split("SPY", NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(), Decimal::TWO);
+    let requests = fake.count(Route::Bars);
+    cache.refresh(&client, &symbols, tf, start, ten_fifteen()).await.unwrap();
+    assert_eq!(fake.count(Route::Bars), requests + 2, "both symbols once, then SPY's history anew");
+    let after = cache.market_data(&symbols, tf, needed).unwrap();
+    let spy = after.symbols().iter().find(|s| s.meta.symbol == "SPY").unwrap();
+    let qqq = after.symbols().iter().find(|s| s.meta.symbol == "QQQ").unwrap();
+    assert_eq!(spy.bars.close()[0], 50.025);
+    assert_eq!(spy.bars.len(), 45);
+    assert_eq!(
+        qqq.bars.close(),
+        before.symbols().iter().find(|s| s.meta.symbol == "QQQ").unwrap().bars.close()
+    );
+    // Raw bars (Alpaca's default) stay as they traded.
+    let raw = fake.endpoints().data + "/v2/stocks/SPY/bars?timeframe=1Min&limit=1";
+    let body: serde_json::Value = reqwest::get(raw).await.unwrap().json().await.unwrap();
+    assert_eq!(body["bars"][0]["c"], 100.05);
+}
+
+#[tokio::test]
+async fn the_stream_takes_the_documented_authentication_only() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (fake, _client) = setup(|_| {}).await;
+    let reply = |auth: serde_json::Value| {
+        let url = fake.endpoints().stream;
+        async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+            ws.send(Message::Text(auth.to_string().into())).await.unwrap();
+            let answer =
+                tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&answer.into_data()).unwrap();
+            (v["stream"].as_str().unwrap().to_string(), v["data"]["status"].as_str().unwrap().to_string())
+        }
+    };
+    let documented =
+        serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST", "secret_key": "s"}});
+    assert_eq!(reply(documented).await, ("authorization".into(), "authorized".into()));
+    let other_form = serde_json::json!({"action": "auth", "key": "PKTEST", "secret": "s"});
+    assert_eq!(reply(other_form).await, ("authorization".into(), "unauthorized".into()));
+    let no_secret = serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST"}});
+    assert_eq!(reply(no_secret).await.1, "unauthorized");
 }

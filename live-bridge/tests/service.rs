@@ -984,3 +984,286 @@ async fn a_stop_done_for_the_day_rests_overnight_and_is_never_doubled() {
     let open = protective.iter().filter(|o| o.state == OrderState::Open).count();
     assert_eq!(open, held.len(), "booked open, not canceled: {protective:#?}");
 }
+
+/// `r` with its `gap_fill` registered but not running: reconciliation alone.
+fn reconcile_only(r: Replay) -> Replay {
+    let mut config = r.config.clone();
+    config.strategies.get_mut("gap_fill").unwrap().enabled = Some(false);
+    Replay { config, ..r }
+}
+
+/// The first minute symbol of the replay's universe and its first close, on the cent.
+fn first_symbol(i: usize) -> (String, Decimal) {
+    let data = scenario::minute_data(&scenario::universe(4));
+    let s = &data.symbols()[i];
+    (s.meta.symbol.clone(), Decimal::from_f64(s.bars.close()[0]).unwrap().round_dp(2))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fill_racing_the_reconciliation_is_booked_as_its_fill_never_corrected() {
+    let receiver = Receiver::start();
+    let r = reconcile_only(replay().await);
+    with_far_stop(&r);
+    let ((a, pa), (b, _)) = (first_symbol(0), first_symbol(1));
+    let db = r.db();
+    db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+    db.set_position("gap_fill", &a, Decimal::from(10), pa * Decimal::from(10), 0).unwrap();
+    r.fake.set_position(&a, Decimal::from(10), pa);
+    // `a` rests protected by a stop; an entry in `b` is working (the market is not open yet).
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let stop_cid = format!("tb-gap_fill-202512301500-{a}-p1");
+    let stop = OrderRequest::protective(
+        &a,
+        Decimal::from(10),
+        Protection::Stop { stop: pa / Decimal::TWO },
+        &stop_cid,
+    );
+    client.create_order(&stop).await.unwrap();
+    let stop_row = OrderRow {
+        side: OrderSide::Sell,
+        qty: Decimal::from(10),
+        symbol: a.clone(),
+        ..row(&stop_cid, "2025-12-30T15:00+protect", OrderState::Open)
+    };
+    db.add_protective(&stop_row, &stop, 0).unwrap();
+    let buy_cid = format!("tb-gap_fill-202512301500-{b}-b");
+    client.create_order(&OrderRequest::market(&b, Decimal::from(3), OrderSide::Buy, &buy_cid)).await.unwrap();
+    let buy_row = OrderRow {
+        symbol: b.clone(),
+        qty: Decimal::from(3),
+        ..row(&buy_cid, "2025-12-30T15:00", OrderState::Open)
+    };
+    db.add_orders(&[], &[buy_row], 0).unwrap();
+    drop(db);
+    // Both fill after reconciliation looked the orders up and before it reads the positions.
+    r.fake.inject(Route::Positions, Fault::FillFirst);
+    let alerts = notifier(&[format!("{}/hook", receiver.base)]);
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let db = r.db();
+    let (stop, buy) = (db.order(&stop_cid).unwrap().unwrap(), db.order(&buy_cid).unwrap().unwrap());
+    assert_eq!((stop.state, stop.filled_qty), (OrderState::Filled, Decimal::from(10)), "{stop:?}");
+    assert_eq!((buy.state, buy.filled_qty), (OrderState::Filled, Decimal::from(3)), "{buy:?}");
+    let held: Vec<_> = db.positions().unwrap().into_iter().map(|p| (p.strategy, p.symbol, p.qty)).collect();
+    assert_eq!(
+        held,
+        [("gap_fill".to_string(), b.clone(), Decimal::from(3))],
+        "no manual shares, nothing closed by hand"
+    );
+    let fills: std::collections::BTreeMap<_, _> =
+        r.fake.orders().into_iter().map(|o| (o.client_order_id, o.filled_avg_price.unwrap())).collect();
+    let cash =
+        Decimal::from(50_000) + Decimal::from(10) * fills[&stop_cid] - Decimal::from(3) * fills[&buy_cid];
+    assert_eq!(
+        db.sleeve_cash("gap_fill").unwrap(),
+        Some(cash),
+        "the stop's proceeds and the entry's cost, once each"
+    );
+    let keys: Vec<_> = receiver.requests().iter().map(|x| x.body["key"].to_string()).collect();
+    assert!(!keys.iter().any(|k| k.contains("positions")), "a race is no mismatch: {keys:?}");
+
+    // A difference that persists is corrected and alerted.
+    let receiver = Receiver::start();
+    let r = reconcile_only(replay().await);
+    let db = r.db();
+    db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+    db.set_position("gap_fill", "GHOST", Decimal::from(5), Decimal::from(500), 0).unwrap();
+    drop(db);
+    let alerts = notifier(&[format!("{}/hook", receiver.base)]);
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let got = received(&receiver, 1);
+    assert_eq!(got[0], ("reconciliation".to_string(), "positions".to_string()), "{got:?}");
+    let detail = receiver.requests()[0].body["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("closed 5 GHOST of gap_fill locally"), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_of_ours_missing_from_live_db_are_recovered_never_adopted_or_resent() {
+    let r = replay().await;
+    with_far_stop(&r);
+    let (a, pa) = first_symbol(0);
+    // Filled and protected before live.db was lost (restored from an older backup: empty).
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let buy_cid = format!("tb-gap_fill-202512301500-{a}-b");
+    client
+        .create_order(&OrderRequest::market(&a, Decimal::from(10), OrderSide::Buy, &buy_cid))
+        .await
+        .unwrap();
+    // Another program's order with a look-alike id is not ours.
+    let other = OrderRequest::market(&a, Decimal::ONE, OrderSide::Buy, "tb-elsewhere-202512301500-X-b");
+    client.create_order(&other).await.unwrap();
+    r.fake.fill_now();
+    let stop_cid = format!("tb-gap_fill-202512301500-{a}-p1");
+    let stop = OrderRequest::protective(
+        &a,
+        Decimal::from(10),
+        Protection::Stop { stop: pa / Decimal::TWO },
+        &stop_cid,
+    );
+    client.create_order(&stop).await.unwrap();
+    let before = r.fake.orders().len();
+    r.run().await;
+    let db = r.db();
+    let buy = db.order(&buy_cid).unwrap().unwrap();
+    assert_eq!((buy.strategy.as_str(), buy.slot.as_str()), ("gap_fill", "2025-12-30T15:00"));
+    assert_eq!((buy.state, buy.filled_qty), (OrderState::Filled, Decimal::from(10)));
+    let recovered = db.order(&stop_cid).unwrap().unwrap();
+    assert_eq!(recovered.slot, "2025-12-30T15:00+protect");
+    assert!(db.protective_request(&stop_cid).unwrap().is_some(), "recovered as the position's protection");
+    assert!(db.order("tb-elsewhere-202512301500-X-b").unwrap().is_none());
+    let manual: Vec<_> = db.positions().unwrap().into_iter().filter(|p| p.strategy == MANUAL).collect();
+    assert_eq!(
+        manual.iter().map(|p| p.qty).sum::<Decimal>(),
+        Decimal::ONE,
+        "only the other program's share: {manual:?}"
+    );
+    assert_eq!(r.fake.duplicate_submissions(), 0, "nothing of ours was sent twice");
+    let orders = r.fake.orders();
+    let stops_of_a: Vec<_> =
+        orders[before..].iter().filter(|o| o.symbol == a && o.order_type == "stop").collect();
+    assert!(
+        stops_of_a.is_empty()
+            || !orders.iter().any(|o| o.client_order_id == stop_cid && !o.status.is_terminal()),
+        "the recovered stop was not doubled: {stops_of_a:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_the_price_already_fell_through_sells_at_the_market_once() {
+    let r = replay().await;
+    with_far_stop(&r);
+    let (a, pa) = first_symbol(0);
+    // Entered at 2.2 × today's price: the stop-loss of 50 % lies 10 % above the market.
+    let db = r.db();
+    db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+    let cost = pa * Decimal::new(22, 1) * Decimal::from(10);
+    db.set_position("gap_fill", &a, Decimal::from(10), cost, 0).unwrap();
+    r.fake.set_position(&a, Decimal::from(10), pa);
+    drop(db);
+    r.run().await;
+    let db = r.db();
+    let refused = db.order(&format!("tb-gap_fill--{a}-p1")).unwrap().unwrap();
+    assert_eq!(refused.state, OrderState::Rejected, "{refused:?}");
+    assert!(refused.detail.starts_with("stop already crossed: "), "{}", refused.detail);
+    let sale = db.order(&format!("tb-gap_fill--{a}-p2")).unwrap().unwrap();
+    assert_eq!((sale.state, sale.filled_qty), (OrderState::Filled, Decimal::from(10)), "{sale:?}");
+    assert!(db.protective_request(&sale.client_order_id).unwrap().is_some_and(|r| r.order_type == "market"));
+    assert!(db.strategy_positions("gap_fill").unwrap().iter().all(|p| p.symbol != a), "sold");
+    let refusals = r.fake.seen().into_iter().filter(|x| x.status == 422).count();
+    assert_eq!(refusals, 1, "the crossed stop was not sent again and again");
+    assert!(db.breakers().unwrap().is_empty());
+    assert!(db.state("consecutive_errors").unwrap().is_none_or(|n| n == "0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_is_booked_at_its_ratio_and_the_signals_see_adjusted_bars() {
+    let (a, pa) = first_symbol(0);
+    // The same morning twice: holding 20 shares bought at `pa`, and holding 10 bought at
+    // 2 × `pa` that a 2-for-1 split with today's ex-date turned into 20 overnight.
+    let mut runs = Vec::new();
+    for split in [false, true] {
+        let receiver = Receiver::start();
+        let r = replay().await;
+        let db = r.db();
+        db.ensure_sleeve("gap_fill", 0.5, Decimal::from(50_000)).unwrap();
+        let cost = Decimal::from(20) * pa;
+        let local = if split { Decimal::from(10) } else { Decimal::from(20) };
+        db.set_position("gap_fill", &a, local, cost, 0).unwrap();
+        drop(db);
+        r.fake.set_position(&a, local, cost / local);
+        if split {
+            // Before the ex-date `a` traded at twice today's prices.
+            let universe = scenario::universe(4);
+            let i = universe.symbols().iter().position(|m| m.symbol == a).unwrap();
+            let ex = datasets::calendar::session(scenario::replay_date()).unwrap().open.0;
+            let doubled = |bars: datasets::Bars| {
+                let raw = bars.iter().map(|b| {
+                    let x2 = |x: f64| if b.ts.0 < ex { x * 2.0 } else { x };
+                    let volume = if b.ts.0 < ex { b.volume / 2.0 } else { b.volume };
+                    datasets::Bar {
+                        open: x2(b.open),
+                        high: x2(b.high),
+                        low: x2(b.low),
+                        close: x2(b.close),
+                        volume,
+                        ..b
+                    }
+                });
+                datasets::Bars::from_bars(raw).unwrap()
+            };
+            r.fake.add_bars(&a, Timeframe::Day1, doubled(universe.daily(i)));
+            r.fake.add_bars(&a, Timeframe::Min1, doubled(universe.minute(i).unwrap()));
+            r.fake.split(&a, scenario::replay_date(), Decimal::TWO);
+        }
+        let alerts = notifier(&[format!("{}/hook", receiver.base)]);
+        r.run_alerting(alerts.clone()).await;
+        alerts.flush(Duration::from_secs(5));
+        let db = r.db();
+        let signals: Vec<_> = db
+            .signals()
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.slot, s.symbol, s.side, s.price.to_bits()))
+            .collect();
+        let positions: Vec<_> =
+            db.positions().unwrap().into_iter().map(|p| (p.strategy, p.symbol, p.qty, p.cost)).collect();
+        let keys: Vec<String> = receiver
+            .requests()
+            .iter()
+            .map(|x| x.body["key"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let detail = receiver
+            .requests()
+            .iter()
+            .find(|x| x.body["key"] == "split")
+            .map(|x| x.body["detail"].to_string());
+        runs.push((signals, positions, keys, detail));
+    }
+    let (plain, split) = (&runs[0], &runs[1]);
+    assert!(!plain.0.is_empty());
+    assert_eq!(split.0, plain.0, "the strategy saw the same (adjusted) bars");
+    assert_eq!(split.1, plain.1, "the books hold what they would have without the split");
+    assert!(split.1.iter().all(|p| p.0 != MANUAL), "{:?}", split.1);
+    assert!(!plain.2.contains(&"split".to_string()), "{:?}", plain.2);
+    let detail = split.3.as_deref().expect("the split is alerted");
+    assert!(detail.contains(&format!("{a} split 2-for-1 at the broker: gap_fill 10 → 20")), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ocos_legs_are_orders_of_their_own_at_the_broker_and_cancel_keeps_the_whole_oco() {
+    let r = replay().await;
+    let (a, pa) = first_symbol(0);
+    r.fake.set_position(&a, Decimal::from(10), pa);
+    let client = Client::new(r.config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let cid = format!("tb-gap_fill-202512301500-{a}-p1");
+    let oco = Protection::Oco { stop: pa / Decimal::TWO, limit: pa * Decimal::TWO };
+    let request = OrderRequest::protective(&a, Decimal::from(10), oco, &cid);
+    client.create_order(&request).await.unwrap();
+    let db = r.db();
+    let stored = OrderRow {
+        side: OrderSide::Sell,
+        qty: Decimal::from(10),
+        symbol: a.clone(),
+        ..row(&cid, "2025-12-30T15:00+protect", OrderState::Open)
+    };
+    db.add_protective(&stored, &request, 0).unwrap();
+    // Listed without `nested=true`, the stop-loss leg is an open order of its own, under an id
+    // the broker made up.
+    let url = format!("{}/v2/orders?status=open", r.fake.endpoints().trading);
+    let listed: Vec<serde_json::Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:#?}");
+    assert_eq!(
+        (listed[0]["client_order_id"].as_str(), listed[0]["legs"].is_null()),
+        (Some(cid.as_str()), true)
+    );
+    assert_eq!((listed[1]["type"].as_str(), listed[1]["status"].as_str()), (Some("stop"), Some("held")));
+    assert_ne!(listed[1]["client_order_id"].as_str(), Some(cid.as_str()));
+    // `live cancel` sees one protective order and keeps it whole.
+    let lines = live_bridge::service::cancel_open_orders(&client, &db, 1, false).await.unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with(&format!("kept {cid}")), "{lines:?}");
+    let at_broker = client.order_by_client_id(&cid).await.unwrap().unwrap();
+    assert!(!at_broker.status.is_terminal());
+    assert!(at_broker.legs.unwrap().iter().all(|l| l.status.as_str() == "held"));
+}

@@ -112,6 +112,12 @@ impl AlpacaError {
         matches!(self, AlpacaError::Network { .. } | AlpacaError::Timeout { .. } | AlpacaError::Server { .. })
     }
 
+    /// True for Alpaca's 422 refusing a sell stop at or above the current price ("stop price
+    /// must be less than base_price - 0.01"): the stop has already been crossed.
+    pub fn is_stop_crossed(&self) -> bool {
+        matches!(self, AlpacaError::Unprocessable { message, .. } if message.contains("stop price must be less than"))
+    }
+
     /// True for a 422 that says the `client_order_id` was already used.
     pub fn is_reused_client_order_id(&self) -> bool {
         matches!(self, AlpacaError::Unprocessable { message, .. } if message.contains("client_order_id"))

@@ -186,14 +186,33 @@ impl Client {
 
     /// `GET /v2/orders?status=…&limit=…`: `status` is `open`, `closed` or `all`.
     pub async fn list_orders(&self, status: &str, limit: u32) -> Result<Vec<Order>, AlpacaError> {
-        let query =
-            [("status", status.to_string()), ("limit", limit.to_string()), ("direction", "asc".into())];
+        // `nested`: an oco's legs under their parent, as one order (else each leg is listed as
+        // an order of its own, with an id Alpaca made up).
+        let query = [
+            ("status", status.to_string()),
+            ("limit", limit.to_string()),
+            ("direction", "asc".into()),
+            ("nested", "true".into()),
+        ];
         self.trading_json(Method::GET, "/v2/orders", &query, None::<&()>).await
     }
 
-    /// `GET /v2/orders/{id}`.
+    /// `GET /v2/orders?status=all&direction=desc`: the `limit` most recent orders, whatever their
+    /// status (reconciliation looks for ours among them).
+    pub async fn recent_orders(&self, limit: u32) -> Result<Vec<Order>, AlpacaError> {
+        let query = [
+            ("status", "all".to_string()),
+            ("limit", limit.to_string()),
+            ("direction", "desc".into()),
+            ("nested", "true".into()),
+        ];
+        self.trading_json(Method::GET, "/v2/orders", &query, None::<&()>).await
+    }
+
+    /// `GET /v2/orders/{id}?nested=true` (an oco with its legs).
     pub async fn order(&self, id: &str) -> Result<Order, AlpacaError> {
-        self.trading_json(Method::GET, &format!("/v2/orders/{id}"), &[], None::<&()>).await
+        let query = [("nested", "true".to_string())];
+        self.trading_json(Method::GET, &format!("/v2/orders/{id}"), &query, None::<&()>).await
     }
 
     /// `GET /v2/orders:by_client_order_id`: `None` when Alpaca has no such order.
@@ -304,7 +323,9 @@ impl Client {
             ("start", rfc(start)),
             ("end", rfc(end)),
             ("limit", self.config.bar_page_limit.clamp(1, 10_000).to_string()),
-            ("adjustment", "raw".to_string()),
+            // Split-adjusted: a split inside the history must not look like a crash to a
+            // strategy (Alpaca's default, `raw`, shows the pre-split prices).
+            ("adjustment", "split".to_string()),
         ];
         if let Some(feed) = &self.config.feed {
             query.push(("feed", feed.clone()));

@@ -1,6 +1,7 @@
 //! The `trade_updates` websocket: order events (fills, partial fills, cancels) as they happen.
 //!
-//! [`run`] connects, authenticates (`{"action":"auth","key","secret"}`), listens to
+//! [`run`] connects, authenticates in the documented form
+//! (`{"action":"authenticate","data":{"key_id","secret_key"}}`), listens to
 //! `trade_updates` and forwards each event; it reconnects with backoff until shut down. Paper
 //! trading sends binary frames and live text frames: both are read. Events can be missed while
 //! disconnected, so every (re)connection is announced with [`StreamEvent::Connected`] and the
@@ -60,7 +61,8 @@ async fn session(client: &Client, events: &mpsc::UnboundedSender<StreamEvent>) -
     let err = |message: String| AlpacaError::Network { what: format!("stream {url}"), message };
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.map_err(|e| err(e.to_string()))?;
     let creds = client.credentials();
-    let auth = json!({"action": "auth", "key": creds.key_id(), "secret": creds.secret()});
+    let auth =
+        json!({"action": "authenticate", "data": {"key_id": creds.key_id(), "secret_key": creds.secret()}});
     ws.send(Message::Text(auth.to_string().into())).await.map_err(|e| err(e.to_string()))?;
     let listen = json!({"action": "listen", "data": {"streams": ["trade_updates"]}});
     let mut listening = false;

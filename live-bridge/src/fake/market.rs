@@ -8,7 +8,7 @@ use rust_decimal::prelude::FromPrimitive;
 use serde_json::{Value, json};
 
 use super::{FakeOrder, FillMode, State};
-use crate::alpaca::model::{Order, OrderRequest, OrderSide, OrderStatus};
+use crate::alpaca::model::{Order, OrderRequest, OrderSide, OrderStatus, Protection};
 
 /// RFC 3339 in UTC with a `Z`, as Alpaca writes times.
 pub(super) fn rfc3339(t: Timestamp) -> String {
@@ -23,6 +23,9 @@ pub(super) fn price(x: f64) -> Decimal {
 pub(super) fn bar_at(bars: &Bars, now: Timestamp) -> Option<usize> {
     bars.timestamps().partition_point(|&t| t <= now.0).checked_sub(1)
 }
+
+/// Alpaca's message for a sell stop at or above the current price (422).
+pub(super) const STOP_CROSSED: &str = "stop price must be less than base_price - 0.01";
 
 /// Alpaca's message for a buy refused by its wash-trade protection (code 40310000).
 pub(super) const WASH_TRADE: &str = "potential wash trade detected. use complex orders";
@@ -106,6 +109,15 @@ impl State {
         let Some(px) = self.fill_price(&request.symbol) else {
             return Err((422, format!("asset {} is not tradable", request.symbol)));
         };
+        // A sell stop must rest below the market (Alpaca: 422, "stop price must be less than
+        // base_price - 0.01"); one the price already fell through is refused, never filled.
+        let stop = match protection.filter(|_| protective) {
+            Some(Protection::Stop { stop } | Protection::Oco { stop, .. }) => Some(stop),
+            _ => None,
+        };
+        if stop.is_some_and(|stop| stop >= px - Decimal::new(1, 2)) {
+            return Err((422, STOP_CROSSED.into()));
+        }
         let open_qty = |side: OrderSide| -> Decimal {
             self.orders
                 .iter()
@@ -160,7 +172,9 @@ impl State {
             side: request.side,
             order_type: request.order_type.clone(),
             time_in_force: request.time_in_force.clone(),
-            status: if self.is_open(self.clock.now()) { OrderStatus::New } else { OrderStatus::Accepted },
+            // Answered `accepted`, nothing filled (as Alpaca does): fills come later, on the
+            // stream and to lookups, never in the creation's answer.
+            status: OrderStatus::Accepted,
             created_at: Some(now.clone()),
             submitted_at: Some(now),
             filled_at: None,
@@ -178,9 +192,7 @@ impl State {
         let placed = self.clock.now();
         self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch, placed });
         self.publish("new", &order, None);
-        let i = self.orders.len() - 1;
-        self.work(i);
-        Ok(self.orders[i].order.clone())
+        Ok(order)
     }
 
     /// Fills what the fill mode allows of every working order (the market must be open).
@@ -214,7 +226,7 @@ impl State {
                 }
                 continue;
             }
-            if status == OrderStatus::DoneForDay {
+            if matches!(status, OrderStatus::DoneForDay | OrderStatus::Accepted) && self.is_open(now) {
                 self.orders[i].order.status = OrderStatus::New;
             }
             self.work(i);
@@ -239,7 +251,8 @@ impl State {
         self.fill(i, qty, px);
     }
 
-    fn fill(&mut self, i: usize, qty: Decimal, px: Decimal) {
+    /// Executes `qty` of working order `i` at `px`: the order, the account and a stream event.
+    pub(super) fn fill(&mut self, i: usize, qty: Decimal, px: Decimal) {
         let now = rfc3339(self.clock.now());
         let o = &mut self.orders[i];
         let before = o.order.filled_qty;
@@ -299,10 +312,11 @@ impl State {
     }
 
     pub(super) fn publish(&self, event: &str, order: &Order, execution: Option<(Decimal, Decimal, Decimal)>) {
+        // Stream updates carry the order without its legs (each leg has events of its own).
         let mut data = json!({
             "event": event,
             "timestamp": rfc3339(self.clock.now()),
-            "order": order_json(order),
+            "order": order_json(&Order { legs: None, ..order.clone() }),
         });
         if let Some((price, qty, position_qty)) = execution {
             data["price"] = json!(price.to_string());

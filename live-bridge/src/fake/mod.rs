@@ -66,7 +66,9 @@ pub enum Fault {
     /// Act, then close the connection without an answer: the client cannot know it happened.
     DropAfter,
     /// On a cancel: the order fills completely at the market first (a stop that triggered
-    /// while the cancel was on its way), so the cancel finds nothing left to cancel.
+    /// while the cancel was on its way), so the cancel finds nothing left to cancel. On a
+    /// positions read: every working order fills at the market first, whatever the fill mode
+    /// (a fill landing between a reconciliation's order lookups and its positions read).
     FillFirst,
 }
 
@@ -128,6 +130,9 @@ struct State {
     closed: BTreeSet<NaiveDate>,
     /// The account's id.
     account_id: String,
+    /// Splits: symbol → (the ex-date's open, new shares per old share). The bars the fake holds
+    /// are the raw ones; `adjustment=split` serves the bars before each ex-date adjusted.
+    splits: HashMap<String, Vec<(datasets::Timestamp, Decimal)>>,
 }
 
 /// A running fake Alpaca. Dropping it stops the server.
@@ -172,6 +177,7 @@ impl FakeAlpaca {
             updates,
             closed: BTreeSet::new(),
             account_id: "fake-account-0001".into(),
+            splits: HashMap::new(),
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -208,6 +214,30 @@ impl FakeAlpaca {
     /// clock and the calendar say so, and nothing fills that day.
     pub fn close_session(&self, date: NaiveDate) {
         self.with(|s| s.closed.insert(date));
+    }
+
+    /// Splits `symbol` `ratio` for one (2 = 2-for-1, 0.5 = 1-for-2) with ex-date `date`, as
+    /// the broker does overnight: its position holds `ratio` times the shares at the same cost,
+    /// its working orders in the symbol are canceled, and its bars before the ex-date (the
+    /// prices they traded at, as given to [`FakeAlpaca::add_bars`]) are served divided by
+    /// `ratio` when asked for `adjustment=split`, as they are when asked `raw`.
+    pub fn split(&self, symbol: &str, date: NaiveDate, ratio: Decimal) {
+        self.with(|s| {
+            let open = datasets::calendar::session(date).expect("the ex-date is a trading day").open;
+            s.splits.entry(symbol.to_string()).or_default().push((open, ratio));
+            if let Some(p) = s.positions.get_mut(symbol) {
+                p.0 *= ratio;
+            }
+            let ids: Vec<String> = s
+                .orders
+                .iter()
+                .filter(|o| o.order.symbol == symbol && !o.order.status.is_terminal())
+                .map(|o| o.order.id.clone())
+                .collect();
+            for id in ids {
+                s.cancel(&id);
+            }
+        });
     }
 
     /// Answers as another account from now on (other keys, or the other environment).
@@ -277,6 +307,12 @@ impl FakeAlpaca {
     /// Orders accepted so far.
     pub fn orders(&self) -> Vec<Order> {
         self.with(|s| s.orders.iter().map(|o| o.order.clone()).collect())
+    }
+
+    /// Fills every working order now at the market, whatever the fill mode or the session
+    /// (an order the broker executed while the client was away).
+    pub fn fill_now(&self) {
+        self.with(State::fill_all_at_market);
     }
 
     /// Positions: symbol → quantity.

@@ -123,6 +123,25 @@ impl State {
         self.fill_protective(i, leg, px, self.clock.now());
     }
 
+    /// Fills every working order now at the market, whatever the fill mode (a
+    /// [`super::Fault::FillFirst`] on a positions read).
+    pub(super) fn fill_all_at_market(&mut self) {
+        for i in 0..self.orders.len() {
+            let o = &self.orders[i];
+            if o.order.status.is_terminal() || o.left.is_zero() {
+                continue;
+            }
+            let Some(px) = self.fill_price(&o.order.symbol) else { continue };
+            if o.watch.is_some() {
+                let leg = o.order.legs.is_some();
+                self.fill_protective(i, leg, px, self.clock.now());
+            } else {
+                let left = o.left;
+                self.fill(i, left, px);
+            }
+        }
+    }
+
     /// Fills protective order `i` at `px` on the bar starting `at`: through its stop-loss leg
     /// (`leg`, an oco: the parent is canceled) or itself (its legs are canceled).
     fn fill_protective(&mut self, i: usize, leg: bool, px: Decimal, at: Timestamp) {
@@ -148,7 +167,15 @@ impl State {
         let symbol = o.order.symbol.clone();
         let position_qty = self.book(&symbol, OrderSide::Sell, qty, px);
         let order = self.orders[i].order.clone();
-        self.publish("fill", &order, Some((px, qty, position_qty)));
+        match order.legs.iter().flatten().find(|l| l.status == OrderStatus::Filled).filter(|_| leg) {
+            // As at Alpaca, each leg is an order with events of its own: the stop-loss leg
+            // fills (under the id Alpaca gave it) and the parent is canceled.
+            Some(filled) => {
+                self.publish("fill", filled, Some((px, qty, position_qty)));
+                self.publish("canceled", &order, None);
+            }
+            None => self.publish("fill", &order, Some((px, qty, position_qty))),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::market::{WASH_TRADE, order_json, rfc3339};
 use super::{Fault, Route, Seen, State};
-use crate::alpaca::model::{AccountConfigurations, OrderRequest};
+use crate::alpaca::model::{AccountConfigurations, Order, OrderRequest};
 
 type Shared = Arc<Mutex<State>>;
 
@@ -74,7 +74,11 @@ async fn handle(
         let mut s = shared.lock().expect("fake state lock");
         s.process_pending();
         if fault == Some(Fault::FillFirst) {
-            s.fill_at_market(path.trim_start_matches("/v2/orders/"));
+            if route == Route::Positions {
+                s.fill_all_at_market();
+            } else {
+                s.fill_at_market(path.trim_start_matches("/v2/orders/"));
+            }
         }
         dispatch(&mut s, &method, &path, &query, &body)
     };
@@ -159,8 +163,10 @@ fn dispatch(
         }
         ("GET", p) if p.starts_with("/v2/orders/") => {
             let id = &p["/v2/orders/".len()..];
+            let nested = query.get("nested").is_some_and(|n| n == "true");
             match s.orders.iter().find(|o| o.order.id == id) {
-                Some(o) => ok(order_json(&o.order)),
+                Some(o) if nested => ok(order_json(&o.order)),
+                Some(o) => ok(order_json(&Order { legs: None, ..o.order.clone() })),
                 None => error(404, "order not found"),
             }
         }
@@ -236,16 +242,25 @@ fn positions(s: &State) -> Response {
 fn list_orders(s: &State, query: &HashMap<String, String>) -> Response {
     let status = query.get("status").map_or("open", String::as_str);
     let limit = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50usize);
-    let list: Vec<Value> = s
-        .orders
-        .iter()
+    // Newest first unless asked otherwise, as Alpaca's `direction` (default `desc`).
+    let ascending = query.get("direction").is_some_and(|d| d == "asc");
+    let ordered: Box<dyn Iterator<Item = &super::FakeOrder>> =
+        if ascending { Box::new(s.orders.iter()) } else { Box::new(s.orders.iter().rev()) };
+    // Without `nested=true` an oco's legs are listed as orders of their own after their parent.
+    let nested = query.get("nested").is_some_and(|n| n == "true");
+    let flat = ordered.flat_map(|o| {
+        let legs = if nested { Vec::new() } else { o.order.legs.clone().unwrap_or_default() };
+        let parent = if nested { o.order.clone() } else { Order { legs: None, ..o.order.clone() } };
+        std::iter::once(parent).chain(legs)
+    });
+    let list: Vec<Value> = flat
         .filter(|o| match status {
-            "open" => !o.order.status.is_terminal(),
-            "closed" => o.order.status.is_terminal(),
+            "open" => !o.status.is_terminal(),
+            "closed" => o.status.is_terminal(),
             _ => true,
         })
         .take(limit)
-        .map(|o| order_json(&o.order))
+        .map(|o| order_json(&o))
         .collect();
     ok(Value::Array(list))
 }
@@ -282,8 +297,16 @@ fn calendar_days(s: &State, query: &HashMap<String, String>) -> Response {
     ok(Value::Array(days))
 }
 
-fn bar_json(bars: &Bars, i: usize) -> Value {
-    let b = bars.bar(i);
+/// Bar `i` of `bars` as Alpaca's JSON, its prices multiplied by `factor` (its volume divided):
+/// 1 for raw bars, below 1 before a split for split-adjusted ones.
+fn bar_json(bars: &Bars, i: usize, factor: f64) -> Value {
+    let mut b = bars.bar(i);
+    if factor != 1.0 {
+        (b.open, b.high, b.low, b.close) =
+            (b.open * factor, b.high * factor, b.low * factor, b.close * factor);
+        b.volume /= factor;
+        b.vwap = b.vwap.map(|v| v * factor);
+    }
     json!({
         "t": Timestamp(bars.timestamps()[i]).to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume,
@@ -323,6 +346,21 @@ fn served(s: &State, symbol: &str, query: &HashMap<String, String>) -> Option<(&
     Some((if daily { "1Day" } else { "1Min" }, idx))
 }
 
+/// What a bar of `symbol` starting at `t` is multiplied by when served: 1 for raw prices
+/// (Alpaca's default), one over the ratio of every split since when the query asks for
+/// `adjustment=split` (or `all`).
+fn factor(s: &State, symbol: &str, t: i64, query: &HashMap<String, String>) -> f64 {
+    if !query.get("adjustment").is_some_and(|a| a == "split" || a == "all") {
+        return 1.0;
+    }
+    let splits = s.splits.get(symbol).map(Vec::as_slice).unwrap_or_default();
+    splits
+        .iter()
+        .filter(|(ex, _)| t < ex.0)
+        .map(|(_, r)| 1.0 / rust_decimal::prelude::ToPrimitive::to_f64(r).unwrap_or(1.0))
+        .product()
+}
+
 fn page_bounds(query: &HashMap<String, String>, total: usize) -> (usize, usize) {
     let limit = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(1000usize).clamp(1, 10_000);
     let from = query.get("page_token").and_then(|t| t.parse().ok()).unwrap_or(0usize).min(total);
@@ -339,7 +377,10 @@ fn single_bars(s: &State, symbol: &str, query: &HashMap<String, String>) -> Resp
     };
     let bars = if tf == "1Day" { &s.daily[symbol] } else { &s.minute[symbol] };
     let (from, to) = page_bounds(query, idx.len());
-    let list: Vec<Value> = idx[from..to].iter().map(|&i| bar_json(bars, i)).collect();
+    let list: Vec<Value> = idx[from..to]
+        .iter()
+        .map(|&i| bar_json(bars, i, factor(s, symbol, bars.timestamps()[i], query)))
+        .collect();
     ok(json!({"bars": list, "symbol": symbol, "next_page_token": token(to, idx.len())}))
 }
 
@@ -357,7 +398,8 @@ fn multi_bars(s: &State, query: &HashMap<String, String>) -> Response {
     let (from, to) = page_bounds(query, flat.len());
     let mut out = serde_json::Map::new();
     for &(symbol, bars, i) in &flat[from..to] {
-        out.entry(symbol).or_insert_with(|| json!([])).as_array_mut().expect("array").push(bar_json(bars, i));
+        let bar = bar_json(bars, i, factor(s, symbol, bars.timestamps()[i], query));
+        out.entry(symbol).or_insert_with(|| json!([])).as_array_mut().expect("array").push(bar);
     }
     ok(json!({"bars": out, "next_page_token": token(to, flat.len())}))
 }
@@ -369,7 +411,7 @@ fn latest_bars(s: &State, query: &HashMap<String, String>) -> Response {
         if let Some(bars) = s.minute.get(symbol) {
             let done = bars.timestamps().partition_point(|&t| t + NANOS_PER_MIN <= now.0);
             if done > 0 {
-                out.insert(symbol.to_string(), bar_json(bars, done - 1));
+                out.insert(symbol.to_string(), bar_json(bars, done - 1, 1.0));
             }
         }
     }
@@ -380,11 +422,12 @@ async fn stream(Extract(shared): Extract<Shared>, upgrade: WebSocketUpgrade) -> 
     upgrade.on_upgrade(move |socket| serve_stream(shared, socket))
 }
 
-/// Authenticates, acknowledges `listen`, then forwards every order event as a binary frame
-/// (as paper trading does).
+/// Authenticates (the documented `{"action":"authenticate","data":{"key_id","secret_key"}}`
+/// only), acknowledges `listen`, then forwards every order event as a binary frame (as paper
+/// trading does).
 async fn serve_stream(shared: Shared, mut socket: WebSocket) {
     let mut updates = shared.lock().expect("fake state lock").updates.subscribe();
-    let mut listening = false;
+    let (mut listening, mut authorized) = (false, false);
     loop {
         tokio::select! {
             message = socket.recv() => {
@@ -397,7 +440,15 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
                 };
                 let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
                 let reply = match v["action"].as_str() {
-                    Some("auth") => json!({"stream": "authorization", "data": {"status": "authorized", "action": "authenticate"}}),
+                    // Alpaca's documented form; anything else (no keys, the `auth` form of
+                    // the market-data streams) is answered `unauthorized`.
+                    Some("authenticate") | Some("auth") => {
+                        let key = |k: &str| v["data"][k].as_str().is_some_and(|x| !x.is_empty());
+                        authorized = v["action"] == "authenticate" && key("key_id") && key("secret_key");
+                        let status = if authorized { "authorized" } else { "unauthorized" };
+                        json!({"stream": "authorization", "data": {"status": status, "action": "authenticate"}})
+                    }
+                    Some("listen") if !authorized => continue,
                     Some("listen") => {
                         listening = true;
                         json!({"stream": "listening", "data": {"streams": ["trade_updates"]}})

@@ -124,6 +124,9 @@ pub struct Bridge {
     settlement: BTreeMap<NaiveDate, NaiveDate>,
     /// Strategies with an entry filled since their positions were last protected.
     unprotected: std::collections::BTreeSet<String>,
+    /// Our oco orders a stream update without legs reported on: looked up (legs included) as
+    /// soon as the service is between requests, since only the lookup says whether a leg filled.
+    lookups: std::collections::BTreeSet<String>,
     /// The sessions of Alpaca's calendar (`None`: closed) for the days fetched at PRE_MARKET.
     broker_sessions: market::Sessions,
     /// Where alerts go (none until [`Bridge::with_notifier`]).
@@ -247,6 +250,7 @@ impl Bridge {
             settlement: BTreeMap::new(),
             broker_sessions: market::Sessions::new(),
             unprotected: Default::default(),
+            lookups: Default::default(),
             notifier: Notifier::disabled("live"),
         })
     }

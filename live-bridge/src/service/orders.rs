@@ -17,6 +17,10 @@ use crate::safety;
 /// not know, is sent again under the same `client_order_id` (the broker refuses a duplicate).
 const RESENDS: u32 = 2;
 
+/// The start of the detail of a protective order the broker refused because the price had
+/// already fallen through its stop.
+pub(super) const STOP_CROSSED: &str = "stop already crossed";
+
 /// The local state of a broker status.
 fn state_of(status: &OrderStatus) -> OrderState {
     match status {
@@ -85,11 +89,14 @@ impl Bridge {
             StreamEvent::Connected => tracing::info!("trade_updates stream connected"),
             StreamEvent::Update(update) => {
                 let cid = &update.order.client_order_id;
-                // An oco's update without its legs cannot say whether its stop-loss leg
-                // filled: the next lookup by client_order_id (legs included) books it.
+                // An oco's update without its legs (Alpaca streams each leg as an order of its
+                // own, under an id it made up) cannot say whether its stop-loss leg filled: it
+                // is looked up by client_order_id, legs included, right after.
                 let legless_oco = update.order.legs.is_none()
                     && self.db.protective_request(cid)?.is_some_and(|r| r.order_class.is_some());
-                if self.db.order(cid)?.is_some() && !legless_oco {
+                if legless_oco {
+                    self.lookups.insert(cid.clone());
+                } else if self.db.order(cid)?.is_some() {
                     self.apply_order(&update.order)?;
                 }
             }
@@ -191,6 +198,14 @@ impl Bridge {
                         return Ok(());
                     }
                 }
+            }
+            if request.protection().is_some() && error.is_stop_crossed() {
+                // Not an error of the bridge's: the price fell through the stop before it could
+                // rest. [`Bridge::protect`] sells at the market instead, as the stop would have.
+                tracing::warn!("{what}: {error}");
+                let detail = format!("{STOP_CROSSED}: {error}");
+                self.db.set_order_state(cid, OrderState::Rejected, None, &detail, self.now_ns())?;
+                return Ok(());
             }
             tracing::error!("{what}: rejected: {error}");
             safety::note_error(&self.db, &self.config.risk, &error.to_string(), self.now_ns())?;

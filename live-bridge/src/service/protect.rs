@@ -18,6 +18,7 @@ use kernel::sim::{ExitRules, QuantityRule, TradeRules};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::orders::STOP_CROSSED;
 use super::{Bridge, ServiceError};
 use crate::alpaca::model::{OrderRequest, OrderSide, Protection};
 use crate::db::{OrderRow, OrderState, PROTECTIVE_SLOT};
@@ -103,9 +104,17 @@ impl Bridge {
         Ok(())
     }
 
-    /// Protects the positions of every strategy whose entry filled since the last look (a fill
-    /// seen on the stream or by polling, at any time of day).
+    /// Looks up the oco orders stream updates reported on without their legs, then protects the
+    /// positions of every strategy whose entry filled since the last look (a fill seen on the
+    /// stream or by polling, at any time of day).
     pub(super) async fn protect_filled(&mut self) -> Result<(), ServiceError> {
+        while let Some(cid) = self.lookups.pop_first() {
+            match self.client.order_by_client_id(&cid).await {
+                Ok(Some(found)) => self.apply_order(&found)?,
+                Ok(None) => tracing::warn!("{cid}: unknown to the broker"),
+                Err(e) => tracing::warn!("{cid}: lookup failed ({e}); the next refresh books it"),
+            }
+        }
         while let Some(id) = self.unprotected.pop_first() {
             if let Some(idx) = self.strategies.iter().position(|r| r.strategy.id == id) {
                 self.protect(idx).await?;
@@ -171,6 +180,30 @@ impl Bridge {
             self.db.add_protective(&row, &request, self.now_ns())?;
             tracing::info!("{cid}: protecting {} {} with {protection:?}", p.qty, p.symbol);
             self.submit(&row).await?;
+            let refused = self.db.order(&cid)?;
+            if refused.is_some_and(|o| o.state == OrderState::Rejected && o.detail.starts_with(STOP_CROSSED))
+            {
+                // The price is already below the stop (a gap down, a fall while the entry
+                // filled): the backtest's stop would have sold at once, so sell at the market
+                // now — reduce-only, so it goes out while halted too, and outside the session it
+                // waits for the open, where the stop would have filled.
+                let cid = protective_order_id(&id, &entry_slot, &p.symbol, n + 1);
+                let request = OrderRequest::market(&p.symbol, p.qty, OrderSide::Sell, &cid);
+                let detail =
+                    format!("{STOP_CROSSED} ({protection:?} for the entry at {entry}): sold at the market");
+                let row = OrderRow { client_order_id: cid.clone(), detail, ..row };
+                self.checkpoint(
+                    "protect",
+                    &format!("{cid}: stop crossed, market sale of {} {}", p.qty, p.symbol),
+                )?;
+                self.db.add_protective(&row, &request, self.now_ns())?;
+                tracing::warn!(
+                    "{cid}: the stop is already crossed: selling {} {} at the market",
+                    p.qty,
+                    p.symbol
+                );
+                self.submit(&row).await?;
+            }
         }
         Ok(())
     }
