@@ -172,8 +172,8 @@ impl State {
             side: request.side,
             order_type: request.order_type.clone(),
             time_in_force: request.time_in_force.clone(),
-            // Answered `accepted`, nothing filled (as Alpaca does): fills come later, on the
-            // stream and to lookups, never in the creation's answer.
+            // Answered `accepted`, nothing filled (as Alpaca does): fills are seen on the
+            // stream and by lookups, never in the creation's answer.
             status: OrderStatus::Accepted,
             created_at: Some(now.clone()),
             submitted_at: Some(now),
@@ -192,6 +192,10 @@ impl State {
         let placed = self.clock.now();
         self.orders.push(FakeOrder { order: order.clone(), left: request.qty, watch, placed });
         self.publish("new", &order, None);
+        // It executes at once (at the bar in progress now, as at Alpaca within milliseconds),
+        // but the answer is the order as accepted: the fill is seen on the stream and by lookups.
+        let i = self.orders.len() - 1;
+        self.work(i);
         Ok(order)
     }
 

@@ -100,7 +100,7 @@ impl Bridge {
                     Step::PreMarket => self.pre_market(date).await?,
                     Step::Run(i) => {
                         self.run_strategy(i, t).await?;
-                        filled |= self.run_filled(i, t)?;
+                        filled |= self.run_filled(i, t).await?;
                     }
                     Step::Equity => {
                         self.timed_snapshot(t).await?;

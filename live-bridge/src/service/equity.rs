@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::{Bridge, ServiceError};
 use crate::alpaca::model::Position;
-use crate::db::{IntradayEquity, SnapshotSource};
+use crate::db::{IntradayEquity, OrderState, SnapshotSource};
 use crate::schedule::slot_name;
 
 /// The snapshot instants of a session: the open, then every `minutes` up to the close
@@ -49,10 +49,21 @@ impl Bridge {
         self.snapshot_equity(SnapshotSource::Timer).await
     }
 
-    /// True when strategy `idx`'s run at `t` has orders that filled.
-    pub(super) fn run_filled(&self, idx: usize, t: Timestamp) -> Result<bool, ServiceError> {
-        let id = &self.strategies[idx].strategy.id;
-        Ok(self.db.run_orders(id, &slot_name(t))?.iter().any(|o| !o.filled_qty.is_zero()))
+    /// True when strategy `idx`'s run at `t` has orders that filled. The broker answers an
+    /// order `accepted` and fills it an instant later: the stream's events are applied first,
+    /// and an order still open after them is looked up once.
+    pub(super) async fn run_filled(&mut self, idx: usize, t: Timestamp) -> Result<bool, ServiceError> {
+        self.drain_events()?;
+        let id = self.strategies[idx].strategy.id.clone();
+        let orders = self.db.run_orders(&id, &slot_name(t))?;
+        for o in orders.iter().filter(|o| matches!(o.state, OrderState::Open | OrderState::Unknown)) {
+            match self.client.order_by_client_id(&o.client_order_id).await {
+                Ok(Some(found)) => self.apply_order(&found)?,
+                Ok(None) => {}
+                Err(e) => tracing::warn!("{}: lookup failed: {e}", o.client_order_id),
+            }
+        }
+        Ok(self.db.run_orders(&id, &slot_name(t))?.iter().any(|o| !o.filled_qty.is_zero()))
     }
 
     /// Reads the account and the positions from the broker, checks the equity breakers and
