@@ -2,9 +2,13 @@
 //! v2 and the `trade_updates` websocket, speaking Alpaca's JSON, with fault injection.
 //!
 //! It holds one cash account, its positions and orders, and bars it serves and fills at: a
-//! market order fills at the open of the 1-minute bar in progress on the shared [`Clock`] (the
-//! latest daily close when it has no minute bars), which is exactly the next-open fill of the
-//! kernel's simulator for a signal computed on the bar before. Protective sells (`stop`,
+//! market order is answered `accepted` with nothing filled (as Alpaca answers) and executes at the
+//! open of the 1-minute bar in progress on the shared [`Clock`] (the latest daily close when it has
+//! no minute bars), which is exactly the next-open fill of the kernel's simulator for a signal
+//! computed on the bar before; the fill is seen on the stream and by lookups. It refuses what
+//! Alpaca refuses (a sell stop at or above the market, a wash trade, a long `client_order_id`),
+//! lists an oco's legs as orders of their own unless asked `nested=true`, and splits stocks
+//! ([`FakeAlpaca::split`]). Protective sells (`stop`,
 //! `limit`, `oco`, `trailing_stop`, good till canceled) trigger against each completed bar as
 //! the kernel's stops do, at their level or at the open of a bar that gapped through. Faults are queued per [`Route`]
 //! and each fires once: an HTTP status (429 carries the rate-limit headers), a delay past the
