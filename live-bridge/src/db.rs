@@ -693,8 +693,12 @@ impl Db {
                 ctx(
                     "settlement",
                     tx.execute(
+                        // A sale filled over two days settles when its last part does: the
+                        // whole amount stays unsettled until the latest fill's date.
                         "INSERT INTO settlements (client_order_id, amount, trade_date, settle_date) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT(client_order_id) DO UPDATE SET amount = excluded.amount",
+                         ON CONFLICT(client_order_id) DO UPDATE SET amount = excluded.amount,
+                             trade_date = max(trade_date, excluded.trade_date),
+                             settle_date = max(settle_date, excluded.settle_date)",
                         params![client_order_id, notional.to_string(), trade_date, settle_date],
                     ),
                 )?;
@@ -1281,6 +1285,25 @@ mod tests {
         assert_eq!(db.unsettled("2025-12-30").unwrap(), Decimal::from(300));
         assert_eq!(db.unsettled("2025-12-31").unwrap(), Decimal::ZERO);
         assert_eq!(db.order("s1").unwrap().unwrap().state, OrderState::Filled);
+    }
+
+    #[test]
+    fn a_sale_filled_over_two_days_settles_with_its_last_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("live.db")).unwrap();
+        db.ensure_sleeve("s", 0.5, Decimal::from(1000)).unwrap();
+        db.set_position("s", "SPY", Decimal::from(10), Decimal::from(250), 0).unwrap();
+        db.add_orders(&[], &[order("s1", OrderSide::Sell, 10)], 1).unwrap();
+        let px = Some(Decimal::from(30));
+        // A resting stop fills 4 before Tuesday's close and the rest on Wednesday.
+        let part = ("id", "partially_filled");
+        db.apply_fill("s1", part, OrderState::Open, Decimal::from(4), px, ("2025-12-30", "2025-12-31"), 2)
+            .unwrap();
+        let done = ("id", "filled");
+        db.apply_fill("s1", done, OrderState::Filled, Decimal::from(10), px, ("2025-12-31", "2026-01-02"), 3)
+            .unwrap();
+        assert_eq!(db.unsettled("2025-12-31").unwrap(), Decimal::from(300), "all 300 still unsettled");
+        assert_eq!(db.unsettled("2026-01-02").unwrap(), Decimal::ZERO);
     }
 
     #[test]
