@@ -4,6 +4,9 @@
 //! that the main column never overflows sideways and that every chart labels both axes; the
 //! page stays under 2 MB. Screenshots are saved under `target/tmp/report-browser/`.
 //!
+//! Headless chromium's window is at least 500 px wide, so the page is shown in an `<iframe>` of
+//! the width under test; the probe inside it reports to the outer page by `postMessage`.
+//!
 //! Skipped, saying why, when no chromium is installed; `tests/browser/report.sh` installs it and
 //! runs this test with `TRADEBOT_REQUIRE_CHROMIUM=1` (then a missing browser fails), as CI does.
 
@@ -38,8 +41,8 @@ in_sample = 0.7
 min_trades = 3
 "#;
 
-/// Appended to a copy of the page: measures what a reader would see and writes it into a
-/// `<pre id="probe">` for `--dump-dom`.
+/// Appended to a copy of the page: measures what a reader would see and posts it to the outer
+/// page (see [`frame`]).
 const PROBE: &str = r#"<script>
 window.addEventListener('load', function () {
   var main = document.querySelector('main'), vw = window.innerWidth, wide = [];
@@ -53,13 +56,24 @@ window.addEventListener('load', function () {
     var labels = [].filter.call(svg.querySelectorAll('text.axis-label'), function (t) { return t.textContent.trim().length > 0; });
     if (labels.length === 2) labelled++;
   });
-  var pre = document.createElement('pre');
-  pre.id = 'probe';
-  pre.textContent = 'viewport=' + vw + ' scroll=' + document.documentElement.scrollWidth + ' main=' + main.scrollWidth +
-    '/' + main.clientWidth + ' charts=' + charts.length + ' labelled=' + labelled + ' wide=' + JSON.stringify(wide.slice(0, 5));
-  document.body.appendChild(pre);
+  parent.postMessage('viewport=' + vw + ' scroll=' + document.documentElement.scrollWidth + ' main=' + main.scrollWidth +
+    '/' + main.clientWidth + ' charts=' + charts.length + ' labelled=' + labelled + ' wide=' + JSON.stringify(wide.slice(0, 5)), '*');
 });
 </script>"#;
+
+/// Writes `dir/NAME` (name from the size), an outer page showing `src` in an iframe `width` ×
+/// `height` px that writes any message it gets into a `<pre id="probe">`; returns its URL.
+fn frame(dir: &Path, src: &str, width: u32, height: u32) -> String {
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"margin:0\">\
+         <iframe src=\"{src}\" style=\"width:{width}px;height:{height}px;border:0;display:block\"></iframe>\
+         <script>window.addEventListener('message', function (e) {{ var p = document.createElement('pre'); \
+         p.id = 'probe'; p.textContent = e.data; document.body.appendChild(p); }});</script></body></html>"
+    );
+    let path = dir.join(format!("frame-{width}x{height}-{}.html", src.len()));
+    std::fs::write(&path, page).unwrap();
+    format!("file://{}", path.display())
+}
 
 fn tradebot(dir: &Path, args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(dir).args(args).output().unwrap();
@@ -98,16 +112,17 @@ fn the_report_reads_at_desktop_and_phone_widths() {
     {
         assert!(html.contains(part), "the report lacks {part:?}");
     }
-    let probed = d.join("probed.html");
-    std::fs::write(&probed, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
-    let url = format!("file://{}", probed.display());
+    std::fs::write(d.join("results/probed.html"), html.replace("</body>", &format!("{PROBE}</body>")))
+        .unwrap();
 
     for width in [1400, 400] {
-        let size = format!("--window-size={width},3000");
-        let out = browse(&chromium, &["--dump-dom", &size], &url);
+        let url = frame(&d.join("results"), "probed.html", width, 3000);
+        let size = format!("--window-size={},3100", width.max(500));
+        let out = browse(&chromium, &["--dump-dom", "--virtual-time-budget=5000", &size], &url);
         assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
         let dom = String::from_utf8_lossy(&out.stdout);
-        let start = dom.find("<pre id=\"probe\">").unwrap_or_else(|| panic!("no probe output at {width} px"));
+        let start =
+            dom.find("<pre id=\"probe\">").unwrap_or_else(|| panic!("no probe output at {width} px: {dom}"));
         let probe = &dom[start + 16..start + dom[start..].find("</pre>").unwrap()];
         eprintln!("{width} px: {probe}");
         assert_eq!(field(probe, "viewport"), width.to_string(), "{probe}");
@@ -123,7 +138,6 @@ fn the_report_reads_at_desktop_and_phone_widths() {
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-browser");
     std::fs::create_dir_all(&shots).unwrap();
-    let page = format!("file://{}", d.join("results/small.html").display());
     for (name, width, height, anchor) in [
         ("desktop-top", 1400, 1800, ""),
         ("desktop-family", 1400, 1800, "#family-1"),
@@ -134,8 +148,9 @@ fn the_report_reads_at_desktop_and_phone_widths() {
         let png = shots.join(format!("{name}.png"));
         let _ = std::fs::remove_file(&png);
         let shot = format!("--screenshot={}", png.display());
-        let size = format!("--window-size={width},{height}");
-        let out = browse(&chromium, &[&shot, &size], &format!("{page}{anchor}"));
+        let size = format!("--window-size={},{height}", width.max(500));
+        let url = frame(&d.join("results"), &format!("small.html{anchor}"), width, height);
+        let out = browse(&chromium, &[&shot, &size, "--virtual-time-budget=3000"], &url);
         assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
         let bytes = std::fs::read(&png).unwrap();
         assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000, "{name}: {} bytes", bytes.len());

@@ -1,6 +1,7 @@
 //! Debian's `chromium`, headless, for the tests that look at a page as a person would
 //! (`tests/dashboard_browser.rs`, `tests/report_browser.rs`).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ pub fn chromium() -> Option<PathBuf> {
 }
 
 /// Runs chromium headless on `url` with `extra` flags and a new, empty profile; kills it after
-/// 90 s.
+/// 90 s. Its output is read while it runs (a page's `--dump-dom` fills a pipe's buffer).
 pub fn browse(chromium: &Path, extra: &[&str], url: &str) -> Output {
     let profile = tempfile::tempdir().expect("a profile directory");
     let mut child = Command::new(chromium)
@@ -47,13 +48,29 @@ pub fn browse(chromium: &Path, extra: &[&str], url: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
     let deadline = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().expect("chromium status").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("chromium status") {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
-            break;
+            break child.wait().expect("chromium status");
         }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
-    child.wait_with_output().expect("chromium output")
 }
