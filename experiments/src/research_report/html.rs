@@ -10,7 +10,7 @@ use super::{
     RANK_HEADINGS, ResearchReport, changes_or_none, combined_sentence, data_sentence, discovery_cells,
     discovery_sentence, family_curve, figure_rows, fixed, footer_sentence, gate_cells, oos_start,
     origin_line, outcome_word, param_pairs, passive_lines, rank_cells, regime_sentences, search_line, sexpr,
-    tear,
+    tear, untested,
 };
 
 /// Line colours: the Okabe–Ito palette, distinguishable with the common colour-vision
@@ -19,7 +19,7 @@ const PALETTE: [&str; 7] = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00
 /// Line colour of the benchmark (also drawn dashed).
 const BENCHMARK_COLOUR: &str = "#7a7a7a";
 /// Width of every chart in SVG units; the page scales them to the column.
-const CHART_W: u32 = 520;
+const CHART_W: u32 = 460;
 
 /// The page's style sheet: one centred column, tables that scroll inside it rather than widen
 /// it, charts in a grid that becomes one column on a phone.
@@ -52,7 +52,7 @@ pre.genome{background:#f7f7f7;padding:.6em .8em;overflow-x:auto;font-size:.85em;
 details{margin:.4em 0}summary{cursor:pointer;color:#444}\
 .tip{position:absolute;pointer-events:none;background:rgba(255,255,255,.95);border:1px solid #999;padding:.25em .45em;font-size:.8em;white-space:pre;display:none;z-index:2}\
 footer{margin-top:2em;padding-top:.6em;border-top:1px solid #ddd;color:#666}\
-@media (max-width:600px){main{padding:.6em .7em 2em}h1{font-size:1.3em}table{font-size:.85em}}";
+@media (max-width:600px){main{padding:.6em .7em 2em}h1{font-size:1.3em}table{font-size:.85em}table.months td,table.months th{padding:.15em .2em;font-size:.75em}}";
 
 /// Hover tooltips (the page reads fine without them): the values of every line of a chart at
 /// the pointer's x, from each polyline's `data-x`/`data-v`.
@@ -265,8 +265,12 @@ fn write_discovery(h: &mut String, d: &DiscoveryReport) -> fmt::Result {
         } else {
             h.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>Gate</th><th class=\"num\">Value</th><th class=\"num\">Threshold</th><th>Result</th></tr></thead>\n<tbody>\n");
             for gate in &g.gates {
-                let [name, value, threshold, result] = gate_cells(gate);
-                let class = if gate.passed { "pass" } else { "fail" };
+                let [name, value, threshold, result] = gate_cells(gate, untested(g));
+                let class = match result.as_str() {
+                    "pass" => "pass",
+                    "FAIL" => "fail",
+                    _ => "meta",
+                };
                 writeln!(
                     h,
                     r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="{class}">{result}</td></tr>"#,

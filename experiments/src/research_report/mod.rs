@@ -376,13 +376,19 @@ fn param_pairs(params: &str) -> (Vec<(String, String)>, Option<String>) {
     (pairs, note)
 }
 
-/// A decimal number without trailing zeros ("2.5000" → "2.5", "3.0000" → "3"); other text
-/// unchanged.
+/// A decimal number at three significant digits (at least its whole part) without trailing
+/// zeros ("3.3497" → "3.35", "79.3427" → "79.3", "0.0500" → "0.05"); other text unchanged.
 fn trim_number(v: &str) -> String {
-    if v.contains('.') && v.parse::<f64>().is_ok() {
-        v.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        v.to_string()
+    match v.parse::<f64>() {
+        Ok(x) if v.contains('.') && x.is_finite() => {
+            let decimals =
+                if x == 0.0 { 0 } else { (2 - x.abs().log10().floor() as i32).clamp(0, 6) as usize };
+            let s = format!("{x:.decimals$}");
+            let s =
+                if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+            if s == "-0" { "0".into() } else { s }
+        }
+        _ => v.to_string(),
     }
 }
 
@@ -829,7 +835,7 @@ fn discovery_markdown(d: &DiscoveryReport) -> String {
             md += &md_row(&["Gate", "Value", "Threshold", "Result"]);
             md += "|---|---:|---:|---|\n";
             for gate in &g.gates {
-                md += &md_row(&gate_cells(gate));
+                md += &md_row(&gate_cells(gate, untested(g)));
             }
             md += "\n";
         }
@@ -845,16 +851,35 @@ fn outcome_word(g: &DiscoveredGenome) -> String {
     match g.candidate {
         Some(id) => format!("candidate {id}"),
         None if g.failed.is_empty() => "not tested".into(),
+        None if untested(g) => "not tested out of sample (not the in-sample best)".into(),
         None => format!("failed: {}", g.failed.join(", ")),
     }
 }
 
-/// The cells of one gate's row: name, value, threshold, pass or fail.
-fn gate_cells(g: &GateOutcome) -> [String; 4] {
-    // Whole numbers (trade counts) print as such; figures with two decimals.
+/// Whether the genome failed the `selection` gate: only the in-sample best is tested out of
+/// sample, so its out-of-sample gates have nothing to judge.
+fn untested(g: &DiscoveredGenome) -> bool {
+    g.failed.iter().any(|f| f == "selection")
+}
+
+/// The cells of one gate's row: name, value, threshold, and pass, FAIL or — for an
+/// out-of-sample gate of a genome that was not tested out of sample — "not tested".
+fn gate_cells(g: &GateOutcome, untested: bool) -> [String; 4] {
+    if untested && g.gate.starts_with("oos_") {
+        return [g.gate.clone(), DASH.into(), gate_number(g, g.threshold), "not tested".into()];
+    }
+    [
+        g.gate.clone(),
+        gate_number(g, g.value),
+        gate_number(g, g.threshold),
+        if g.passed { "pass".into() } else { "FAIL".into() },
+    ]
+}
+
+/// A gate's value or threshold: whole numbers (trade counts) as such, else two decimals.
+fn gate_number(g: &GateOutcome, x: f64) -> String {
     let whole = g.value.fract() == 0.0 && g.threshold.fract() == 0.0;
-    let num = |x: f64| if x.is_finite() && (whole || x.abs() >= 100.0) { fixed(x, 0, "") } else { ratio(x) };
-    [g.gate.clone(), num(g.value), num(g.threshold), if g.passed { "pass".into() } else { "FAIL".into() }]
+    if x.is_finite() && (whole || x.abs() >= 100.0) { fixed(x, 0, "") } else { ratio(x) }
 }
 
 /// `ns` as the UTC date `YYYY-MM-DD`.

@@ -13,17 +13,17 @@ use super::escape_html;
 /// Nanoseconds in a day.
 const DAY_NS: i64 = 86_400_000_000_000;
 /// Space left of the plot for the y tick labels and the y axis label.
-const LEFT: f64 = 62.0;
+const LEFT: f64 = 64.0;
 /// Space right of the plot.
 const RIGHT: f64 = 14.0;
 /// Space above the plot.
 const TOP: f64 = 10.0;
 /// Space below the plot for the x tick labels and the x axis label.
-const BOTTOM: f64 = 42.0;
+const BOTTOM: f64 = 44.0;
 /// Smallest chart drawn, so the plot area is never empty.
 const MIN_SIZE: (u32, u32) = (200, 100);
 /// Font size of the tick labels in SVG units.
-const FONT: f64 = 13.0;
+const FONT: f64 = 14.0;
 
 /// One line on a chart.
 #[derive(Debug, Clone, Copy)]
@@ -269,10 +269,10 @@ fn write_chart(svg: &mut String, c: &Chart<'_>) -> fmt::Result {
         let px = frame.x(x);
         write!(
             svg,
-            r##"<line x1="{px:.1}" y1="{top:.1}" x2="{px:.1}" y2="{bottom:.1}" stroke="#b0b0b0" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" fill="#666" font-size="{:.0}">{}</text>"##,
-            px + 2.0,
-            bottom - 4.0,
-            FONT - 2.0,
+            r##"<line x1="{px:.1}" y1="{top:.1}" x2="{px:.1}" y2="{bottom:.1}" stroke="#999" stroke-dasharray="3 3"/><text x="{:.1}" y="{:.1}" fill="#555" font-size="{:.0}">{}</text>"##,
+            px + 3.0,
+            top + FONT,
+            FONT - 1.0,
             escape_html(label)
         )?;
     }
@@ -390,7 +390,7 @@ fn time_ticks(x0: i64, x1: i64, max_ticks: usize) -> Vec<(i64, String)> {
         (DateTime::from_timestamp_nanos(x0).date_naive(), DateTime::from_timestamp_nanos(x1).date_naive());
     let ns = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_nanos_opt().unwrap_or(0));
     let months = (d1.year() - d0.year()) * 12 + d1.month() as i32 - d0.month() as i32;
-    if months >= 24 {
+    if months >= 48 {
         let years = d1.year() - d0.year();
         let step = [1, 2, 5, 10, 20, 50].into_iter().find(|s| years / s < max_ticks as i32).unwrap_or(100);
         return (d0.year() + 1..=d1.year())

@@ -530,9 +530,9 @@ fn svg_draws_one_polyline_per_non_empty_series_and_skips_non_finite() {
     assert!(svg.contains(">date (UTC)</text>") && svg.contains(">growth of 1</text>"));
     // a common time axis: both end at the plot's right edge; the gappy one starts later
     let right = 700.0 - 14.0;
-    assert_eq!((drawn[0][0].0, drawn[0][299].0), (62.0, right));
+    assert_eq!((drawn[0][0].0, drawn[0][299].0), (64.0, right));
     assert_eq!(drawn[1][drawn[1].len() - 1].0, right);
-    assert!(drawn[1][0].0 > 62.0);
+    assert!(drawn[1][0].0 > 64.0);
     // tooltip data: one day number and one value per point
     let data_v = svg.split("data-v=\"").nth(1).unwrap();
     assert_eq!(data_v[..data_v.find('"').unwrap()].split(' ').count(), 300);
@@ -670,4 +670,42 @@ fn markdown_matches_the_golden_file() {
             golden.lines().nth(line)
         );
     }
+}
+
+#[test]
+fn parameters_print_at_three_significant_digits() {
+    assert_eq!(trim_number("3.3497"), "3.35");
+    assert_eq!(trim_number("79.3427"), "79.3");
+    assert_eq!(trim_number("0.0500"), "0.05");
+    assert_eq!(trim_number("-1.0501"), "-1.05");
+    assert_eq!(trim_number("0.0000"), "0");
+    assert_eq!(trim_number("12"), "12");
+    assert_eq!(trim_number("zscore"), "zscore");
+    let (pairs, note) =
+        param_pairs("entry_z=3.3497 window=35 (refit on the final window 2020-01-02..2022-12-30)");
+    assert_eq!(
+        pairs,
+        [("entry_z".to_string(), "3.35".to_string()), ("window".to_string(), "35".to_string())]
+    );
+    assert_eq!(note.as_deref(), Some("(refit on the final window 2020-01-02..2022-12-30)"));
+    assert_eq!(
+        params_short("entry_z=3.3497 window=35 (refit on the final window x..y)"),
+        "entry_z=3.35 window=35 (refit)"
+    );
+}
+
+/// A genome that is not the in-sample best is not tested out of sample: its out-of-sample gates
+/// say so instead of failing.
+#[test]
+fn untested_genomes_say_so_instead_of_failing_out_of_sample_gates() {
+    let mut d = discovery();
+    d.genomes[1].failed = vec!["selection".into(), "oos_sharpe".into()];
+    d.genomes[1]
+        .gates
+        .insert(0, GateOutcome { gate: "selection".into(), value: 0.0, threshold: 1.0, passed: false });
+    let mut r = sample();
+    r.discovery = Some(d);
+    let md = to_markdown(&r);
+    assert!(md.contains("### Genome 2 — not tested out of sample (not the in-sample best)"), "{md}");
+    assert!(md.contains("| selection | 0 | 1 | FAIL |\n| oos_sharpe | – | 0.50 | not tested |"), "{md}");
 }
