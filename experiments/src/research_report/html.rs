@@ -74,6 +74,11 @@ if(x+tip.offsetWidth>box.width)x=Math.max(0,e.clientX-box.left-tip.offsetWidth-1
 tip.style.left=x+'px';tip.style.top=(e.clientY-box.top+12)+'px'});\
 svg.addEventListener('mouseleave',function(){tip.style.display='none'})});";
 
+/// Running text: escaped, with a no-break space before each "%" so a line never starts with one.
+fn prose(s: &str) -> String {
+    escape_html(s).replace(" %", "\u{a0}%")
+}
+
 /// Escapes `&`, `<`, `>`, `"` and `'` so any text is safe in element content and quoted attributes.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -110,7 +115,7 @@ fn write_page(h: &mut String, r: &ResearchReport) -> fmt::Result {
          <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n"
     )?;
     let synthetic = if r.data.synthetic.is_some() { " synthetic" } else { "" };
-    writeln!(h, r#"<p class="origin{synthetic}">{}</p>"#, escape_html(&origin_line(&r.data)))?;
+    writeln!(h, r#"<p class="origin{synthetic}">{}</p>"#, prose(&origin_line(&r.data)))?;
     writeln!(
         h,
         r#"<p class="meta">Generated {} · research run {}</p>"#,
@@ -121,7 +126,7 @@ fn write_page(h: &mut String, r: &ResearchReport) -> fmt::Result {
     if let Some(m) = &r.regime {
         h.push_str("<h2>Market regime</h2>\n");
         for line in regime_sentences(m) {
-            writeln!(h, "<p>{}</p>", escape_html(&line))?;
+            writeln!(h, "<p>{}</p>", prose(&line))?;
         }
     }
 
@@ -158,11 +163,11 @@ fn write_page(h: &mut String, r: &ResearchReport) -> fmt::Result {
 /// to the market's.
 fn write_summary(h: &mut String, r: &ResearchReport) -> fmt::Result {
     h.push_str("<h2 id=\"summary\">Summary</h2>\n<div class=\"grid\">\n<div>\n");
-    writeln!(h, "<p>{}</p>", escape_html(&data_sentence(&r.data)))?;
-    writeln!(h, "<p><strong>{}</strong></p>", escape_html(&combined_sentence(r)))?;
+    writeln!(h, "<p>{}</p>", prose(&data_sentence(&r.data)))?;
+    writeln!(h, "<p><strong>{}</strong></p>", prose(&combined_sentence(r)))?;
     h.push_str("<p>Since the last run:</p>\n<ul>\n");
     for line in changes_or_none(r) {
-        writeln!(h, "<li>{}</li>", escape_html(&line))?;
+        writeln!(h, "<li>{}</li>", prose(&line))?;
     }
     h.push_str("</ul>\n</div>\n");
     let market = r.market.as_ref().map(|m| tear::normalised(&m.points)).unwrap_or_default();
@@ -224,7 +229,7 @@ fn write_ranking(h: &mut String, families: &[FamilyReport]) -> fmt::Result {
 /// The discovery section: its sentence, the hall-of-fame table, then each genome as an
 /// indented tree next to its gates (value against threshold, pass or fail).
 fn write_discovery(h: &mut String, d: &DiscoveryReport) -> fmt::Result {
-    writeln!(h, "<h2 id=\"discovery\">Discovery</h2>\n<p>{}</p>", escape_html(&discovery_sentence(d)))?;
+    writeln!(h, "<h2 id=\"discovery\">Discovery</h2>\n<p>{}</p>", prose(&discovery_sentence(d)))?;
     if d.genomes.is_empty() {
         return Ok(());
     }
@@ -299,9 +304,9 @@ fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
     let n = i + 1;
     writeln!(h, "<section class=\"family\" id=\"family-{n}\">")?;
     writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(&f.state))?;
-    writeln!(h, "<p>Verdict {}: {}</p>", escape_html(&f.verdict), escape_html(&f.reason))?;
+    writeln!(h, "<p>Verdict {}: {}</p>", escape_html(&f.verdict), prose(&f.reason))?;
     for line in passive_lines(f) {
-        writeln!(h, "<p>{}</p>", escape_html(&line))?;
+        writeln!(h, "<p>{}</p>", prose(&line))?;
     }
     let (pairs, note) = param_pairs(&f.params);
     if pairs.is_empty() {
@@ -325,7 +330,7 @@ fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
             f.notes.len()
         )?;
         for note in &f.notes {
-            writeln!(h, "<li>{}</li>", escape_html(note))?;
+            writeln!(h, "<li>{}</li>", prose(note))?;
         }
         h.push_str("</ul>\n</details>\n");
     }

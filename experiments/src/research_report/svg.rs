@@ -225,7 +225,9 @@ fn write_chart(svg: &mut String, c: &Chart<'_>) -> fmt::Result {
     if lines.iter().any(|(s, _)| s.area) {
         vmax = vmax.max(0.0);
     }
-    let ticks = if c.log { log_ticks(vmin, vmax) } else { nice_ticks(vmin, vmax, 5) };
+    // About one tick per 40 units of height.
+    let target = (((bottom - top) / 40.0) as usize).clamp(3, 6);
+    let ticks = if c.log { log_ticks(vmin, vmax) } else { nice_ticks(vmin, vmax, target) };
     let (lo, hi) = match (ticks.first(), ticks.last()) {
         (Some(&a), Some(&b)) if b > a => (a.min(vmin), b.max(vmax)),
         _ if c.log => (vmin / 1.1, vmax * 1.1),
@@ -265,15 +267,27 @@ fn write_chart(svg: &mut String, c: &Chart<'_>) -> fmt::Result {
             r##"<line x1="{left:.1}" y1="{y:.1}" x2="{right:.1}" y2="{y:.1}" stroke="#777" stroke-dasharray="4 3"/>"##
         )?;
     }
+    // Markers at the same x share one line: "S+I".
+    let mut markers: Vec<(i64, String)> = Vec::new();
     for &(x, label) in c.markers {
+        match markers.last_mut() {
+            Some((at, text)) if *at == x => {
+                text.push('+');
+                text.push_str(label);
+            }
+            _ => markers.push((x, label.to_string())),
+        }
+    }
+    for (x, label) in markers {
         let px = frame.x(x);
+        // Labels right of the line, left of it near the right edge.
+        let (tx, anchor) = if px > right - 40.0 { (px - 3.0, "end") } else { (px + 3.0, "start") };
         write!(
             svg,
-            r##"<line x1="{px:.1}" y1="{top:.1}" x2="{px:.1}" y2="{bottom:.1}" stroke="#999" stroke-dasharray="3 3"/><text x="{:.1}" y="{:.1}" fill="#555" font-size="{:.0}">{}</text>"##,
-            px + 3.0,
+            r##"<line x1="{px:.1}" y1="{top:.1}" x2="{px:.1}" y2="{bottom:.1}" stroke="#999" stroke-dasharray="3 3"/><text x="{tx:.1}" y="{:.1}" fill="#555" font-size="{:.0}" text-anchor="{anchor}">{}</text>"##,
             top + FONT,
             FONT - 1.0,
-            escape_html(label)
+            escape_html(&label)
         )?;
     }
     for (s, pts) in &lines {
