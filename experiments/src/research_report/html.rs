@@ -34,7 +34,7 @@ h3{margin:1.4em 0 .4em}\
 .scroll{overflow-x:auto;max-width:100%}\
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{padding:.25em .55em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}\
 th{background:#f5f5f5;white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
-td code{white-space:normal;word-break:break-word}\
+code.kv{white-space:nowrap}td.params{min-width:12em}\
 .badge{display:inline-block;padding:.05em .55em;border-radius:.8em;font-size:.85em;font-weight:600;color:#fff;white-space:nowrap}\
 .badge.enable{background:#00796b}.badge.keep{background:#8d6e00}.badge.disable{background:#b23c17}.badge.other{background:#616161}\
 .family{margin-top:1.2em;border-top:3px solid #eee;padding-top:.2em}\
@@ -215,15 +215,23 @@ fn write_ranking(h: &mut String, families: &[FamilyReport]) -> fmt::Result {
             let content = match col {
                 1 => format!(r##"<a href="#family-{}">{}</a>"##, i + 1, escape_html(cell)),
                 2 => badge(cell),
-                3 => format!("<code>{}</code>", escape_html(cell)),
+                3 => params_html(cell),
                 _ => escape_html(cell),
             };
-            write!(h, "<td{}>{content}</td>", num_class(col))?;
+            let class = if col == 3 { r#" class="params""# } else { num_class(col) };
+            write!(h, "<td{class}>{content}</td>")?;
         }
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table></div>\n");
     Ok(())
+}
+
+/// Parameters as one `<code>` per `name=value`, so a line breaks only between them.
+fn params_html(params: &str) -> String {
+    let parts: Vec<String> =
+        params.split_whitespace().map(|p| format!(r#"<code class="kv">{}</code>"#, escape_html(p))).collect();
+    parts.join(" ")
 }
 
 /// The discovery section: its sentence, the hall-of-fame table, then each genome as an

@@ -16,8 +16,8 @@ const DAY_NS: i64 = 86_400_000_000_000;
 const LEFT: f64 = 64.0;
 /// Space right of the plot.
 const RIGHT: f64 = 14.0;
-/// Space above the plot.
-const TOP: f64 = 10.0;
+/// Space above the plot, for the labels of the shaded span.
+const TOP: f64 = 18.0;
 /// Space below the plot for the x tick labels and the x axis label.
 const BOTTOM: f64 = 44.0;
 /// Smallest chart drawn, so the plot area is never empty.
@@ -246,16 +246,25 @@ fn write_chart(svg: &mut String, c: &Chart<'_>) -> fmt::Result {
     if let Some((a, b, label)) = c.shade {
         let (xa, xb) = (frame.x(a.max(x0)), frame.x(b.min(x1)));
         if xb > xa {
+            // The span's label above the plot (never over the data), and "out of sample" after it.
+            let small = FONT - 2.0;
             write!(
                 svg,
-                r##"<rect class="shade" x="{xa:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="#eef0f4"/><text x="{:.1}" y="{:.1}" fill="#666" font-size="{:.0}">{}</text>"##,
+                r##"<rect class="shade" x="{xa:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="#eef0f4"/><text x="{:.1}" y="{:.1}" fill="#555" font-size="{small:.0}">{}</text>"##,
                 xb - xa,
                 bottom - top,
-                xa + 4.0,
-                top + FONT,
-                FONT - 2.0,
+                xa + 2.0,
+                top - 4.0,
                 escape_html(label)
             )?;
+            if right - xb > 60.0 {
+                write!(
+                    svg,
+                    r##"<text x="{:.1}" y="{:.1}" fill="#555" font-size="{small:.0}">out of sample</text>"##,
+                    xb + 3.0,
+                    top - 4.0
+                )?;
+            }
         }
     }
     write_y_ticks(svg, &frame, &ticks, c.y_format)?;
