@@ -6,11 +6,14 @@
 //! `tests/browser/dashboard.sh` installs it and runs this test with `TRADEBOT_REQUIRE_CHROMIUM=1`
 //! (then a missing browser fails). `TRADEBOT_CHROMIUM` names another binary.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+#[path = "support/chromium.rs"]
+mod chromium;
 
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use chromium::browse;
 use dashboard::fixture::{TOKEN, populate, write_token};
 
 /// Kills the dashboard we started when the test ends, however it ends.
@@ -23,54 +26,9 @@ impl Drop for Running {
     }
 }
 
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TRADEBOT_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|p| p.is_file())
-}
-
-/// Runs chromium headless on `url` with `extra` flags; kills it after 90 s.
-fn browse(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> Output {
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().expect("chromium status").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("chromium output")
-}
-
 #[test]
 fn headless_chromium_shows_equity_positions_and_the_kill_switch() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("TRADEBOT_REQUIRE_CHROMIUM").is_none(),
-            "TRADEBOT_REQUIRE_CHROMIUM is set but no chromium is on PATH"
-        );
+    let Some(chromium) = chromium::chromium() else {
         eprintln!(
             "skipped: no chromium on PATH (apt-get install -y chromium, or run tests/browser/dashboard.sh)"
         );
@@ -106,15 +64,13 @@ fn headless_chromium_shows_equity_positions_and_the_kill_switch() {
     let url = format!("{base}/?token={TOKEN}");
 
     // Without the token the browser gets the 401 text, nothing of the books.
-    let profile = tempfile::tempdir().unwrap();
-    let denied = browse(&chromium, profile.path(), &["--dump-dom"], &format!("{base}/"));
+    let denied = browse(&chromium, &["--dump-dom"], &format!("{base}/"));
     let denied = String::from_utf8_lossy(&denied.stdout);
     assert!(denied.contains("401 unauthorized") && !denied.contains("GAPX"), "{denied}");
 
     // With it: the redirect sets the cookie, the page loads, and the script's refreshes (run
     // in virtual time) fetch /fragment with that cookie and swap the content in.
-    let profile = tempfile::tempdir().unwrap();
-    let out = browse(&chromium, profile.path(), &["--dump-dom", "--virtual-time-budget=11000"], &url);
+    let out = browse(&chromium, &["--dump-dom", "--virtual-time-budget=11000"], &url);
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     for needle in [
@@ -137,9 +93,8 @@ fn headless_chromium_shows_equity_positions_and_the_kill_switch() {
     std::fs::create_dir_all(&shots).unwrap();
     let png = shots.join("dashboard.png");
     let _ = std::fs::remove_file(&png);
-    let profile = tempfile::tempdir().unwrap();
     let shot = format!("--screenshot={}", png.display());
-    let out = browse(&chromium, profile.path(), &[&shot, "--window-size=1280,1600"], &url);
+    let out = browse(&chromium, &[&shot, "--window-size=1280,1600"], &url);
     assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000, "{} bytes", bytes.len());

@@ -114,6 +114,13 @@ pub struct Winner {
     /// Out-of-sample equity (UTC ns, equity).
     #[serde(skip)]
     pub oos_equity: Vec<(i64, f64)>,
+    /// In-sample equity of the same parameters (UTC ns, equity): the report's tear sheet
+    /// draws it before the out-of-sample curve.
+    #[serde(skip)]
+    pub is_equity: Vec<(i64, f64)>,
+    /// The in-sample closed trades, for the report's trade statistics.
+    #[serde(skip)]
+    pub is_trades: Vec<Trade>,
     /// Buy-and-hold of the first tradable symbol over the same bars, from the same cash.
     #[serde(skip)]
     pub benchmark: Vec<(i64, f64)>,

@@ -155,6 +155,8 @@ fn validate(
         in_sample,
         out_of_sample: None,
         oos_equity: Vec::new(),
+        is_equity: Vec::new(),
+        is_trades: Vec::new(),
         benchmark: Vec::new(),
         oos_activity: Activity::default(),
         deflated_sharpe: dsr,
@@ -165,6 +167,13 @@ fn validate(
             .and_then(|blocks| overfitting(spec, problem, &best.genome, &tried, blocks)),
         walk: None,
     };
+    // The in-sample record once more, for the report's equity, drawdown and trade statistics
+    // (the GA's evaluation keeps only the figures).
+    if let Ok(bt) = backtest(spec.strategy, &winner.params, problem.data, spec.rules, spec.cash) {
+        let times = problem.data.timestamps();
+        winner.is_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
+        winner.is_trades = trades_of(&bt.result);
+    }
     if !oos.is_empty()
         && let Ok(bt) =
             backtest_window(spec.strategy, &winner.params, data, spec.rules, spec.cash, oos.clone())
@@ -187,6 +196,14 @@ fn validate(
         };
     }
     Ok(Some(winner))
+}
+
+/// The closed trades of a backtest, single-symbol or portfolio.
+fn trades_of(result: &RunResult) -> Vec<kernel::sim::Trade> {
+    match result {
+        RunResult::Single(r) => r.activity.trades.clone(),
+        RunResult::Portfolio(r) => r.trades(),
+    }
 }
 
 /// The hall of fame, best first, each genome with its in-sample figures next to its figures on

@@ -35,7 +35,8 @@ use crate::data::data_hash;
 use crate::discover::{DataRef, DiscoverError, DiscoverGeneration, DiscoverOutcome, DiscoverSpec};
 use crate::evolution::{EvolveError, EvolveSpec, Generation, Outcome, evolve};
 use crate::research_report::{
-    self as rr, DataSummary, DiscoveredGenome, DiscoveryReport, FamilyReport, ResearchReport,
+    self as rr, Curve, DataSummary, DiscoveredGenome, DiscoveryReport, FamilyReport, GaEvent, GateOutcome,
+    GenerationPoint, ResearchReport, TradeStats,
 };
 
 /// A research run that could not complete.
@@ -212,7 +213,8 @@ pub fn run(
         let name = family.strategy.name();
         let enabled = previous.get(name).copied().unwrap_or(false);
         let judged = Judged { currently_enabled: enabled, night: &tonight, looks: looks.get(name).copied() };
-        let (row, seen) = family_report(research, family, outcome, &judged, data);
+        let (mut row, seen) = family_report(research, family, outcome, &judged, data);
+        (row.convergence, row.ga_events) = convergence(db, outcome)?;
         if let Some(seen) = seen {
             looks.insert(name.to_string(), seen);
         }
@@ -237,6 +239,12 @@ pub fn run(
             date(oos.end - 1)
         )
     };
+    let changes = changes(&previous, !last_summary.is_null(), &families, discovery.as_ref());
+    let on_main: Vec<&str> =
+        ran.iter().filter(|r| r.2.timeframe() == main_tf).map(|r| r.0.strategy.name()).collect();
+    let combined =
+        combined(families.iter().filter(|f| rr::is_enabled(f) && on_main.contains(&f.family.as_str())));
+    let market = passive_curve(main, oos.clone());
     // Issue 13: the report says plainly when the data is synthetic.
     let synthetic = datasets::synth::Provenance::describe_store(store.dir());
     let report = ResearchReport {
@@ -267,6 +275,9 @@ pub fn run(
         threads,
         regime: Some(regime),
         discovery: discovery.as_ref().map(discovery_report),
+        changes,
+        combined,
+        market,
     };
     let verdicts: serde_json::Map<String, serde_json::Value> =
         report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
@@ -309,9 +320,136 @@ fn discovery_report(o: &DiscoverOutcome) -> DiscoveryReport {
             max_correlation: c.max_correlation,
             candidate: c.id.filter(|_| c.passed),
             failed: c.gates.iter().filter(|g| !g.passed).map(|g| g.gate.to_string()).collect(),
+            gates: c
+                .gates
+                .iter()
+                .map(|g| GateOutcome {
+                    gate: g.gate.to_string(),
+                    value: g.value,
+                    threshold: g.threshold,
+                    passed: g.passed,
+                })
+                .collect(),
         })
         .collect();
     DiscoveryReport { run_id: o.run_id, trials: o.trials, generations: o.generations, genomes }
+}
+
+/// The GA's convergence of a family's run (its last fold's with walk-forward): best and median
+/// fitness and diversity per generation as the run recorded them, and its stagnation,
+/// injection and restart events.
+fn convergence(
+    db: &ResearchDb,
+    outcome: &Outcome,
+) -> Result<(Vec<GenerationPoint>, Vec<GaEvent>), ResearchError> {
+    let run = outcome.folds.last().map_or(outcome.run_id, |f| f.run_id);
+    let points = db
+        .generations(run)?
+        .iter()
+        .map(|g| GenerationPoint {
+            generation: g.generation,
+            best: g.best,
+            median: g.median,
+            diversity: g.diversity,
+        })
+        .collect();
+    let events = db
+        .events(run)?
+        .into_iter()
+        .filter(|e| matches!(e.kind.as_str(), "stagnation" | "injection" | "restart"))
+        .map(|e| GaEvent { generation: e.generation, kind: e.kind })
+        .collect();
+    Ok((points, events))
+}
+
+/// What changed since the previous run: families switched on or off, families judged for the
+/// first time, and discovery's new candidates. `had_previous` is false on the first run.
+fn changes(
+    previous: &HashMap<String, bool>,
+    had_previous: bool,
+    families: &[FamilyReport],
+    discovery: Option<&DiscoverOutcome>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if !had_previous {
+        out.push("first recorded run of this research file: nothing to compare with".to_string());
+    }
+    for f in families {
+        let now = rr::is_enabled(f);
+        match previous.get(&f.family) {
+            None if had_previous => out.push(format!(
+                "{}: judged for the first time, {}",
+                f.family,
+                if now { "enabled" } else { "disabled" }
+            )),
+            Some(false) if now => out.push(format!("{}: enabled (was disabled)", f.family)),
+            Some(true) if !now => out.push(format!("{}: disabled (was enabled)", f.family)),
+            _ => {}
+        }
+    }
+    if let Some(d) = discovery {
+        let ids: Vec<String> = d.passed().filter_map(|c| c.id).map(|id| id.to_string()).collect();
+        if !ids.is_empty() {
+            out.push(format!(
+                "discovery: new candidate{} {} (tradebot candidates list)",
+                if ids.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// The out-of-sample equity of `families` held in equal parts from the start (never
+/// rebalanced), growth of 1, on the times every one of them has; empty without families.
+fn combined<'a>(families: impl Iterator<Item = &'a FamilyReport>) -> Vec<(i64, f64)> {
+    let curves: Vec<Vec<(i64, f64)>> =
+        families.map(|f| rr::tear::normalised(&f.equity)).filter(|c| !c.is_empty()).collect();
+    let Some(first) = curves.first() else { return Vec::new() };
+    let lookups: Vec<HashMap<i64, f64>> = curves.iter().map(|c| c.iter().copied().collect()).collect();
+    first
+        .iter()
+        .filter_map(|&(t, _)| {
+            let values: Option<Vec<f64>> =
+                lookups.iter().map(|l| l.get(&t).copied().filter(|v| v.is_finite())).collect();
+            values.map(|v| (t, v.iter().sum::<f64>() / v.len() as f64))
+        })
+        .collect()
+}
+
+/// The passive alternative on `data` over `bars`, growth of 1: SPY bought and held when the
+/// universe has it, else its tradable symbols in equal parts (never rebalanced). `None` for an
+/// empty range or no tradable symbol.
+fn passive_curve(data: &MarketData, bars: std::ops::Range<usize>) -> Option<Curve> {
+    if bars.is_empty() {
+        return None;
+    }
+    let (name, held): (String, Vec<usize>) = match data.find("SPY") {
+        Some(spy) => ("SPY buy-and-hold".into(), vec![spy]),
+        None => {
+            let all: Vec<usize> = data.tradable().collect();
+            (format!("equal-weight buy-and-hold of {} symbols", all.len()), all)
+        }
+    };
+    if held.is_empty() {
+        return None;
+    }
+    let times = data.timestamps();
+    let points = bars
+        .clone()
+        .map(|t| {
+            let value = held
+                .iter()
+                .map(|&i| {
+                    let close = data.symbols()[i].bars.close();
+                    close[t] / close[bars.start]
+                })
+                .sum::<f64>()
+                / held.len() as f64;
+            (times[t], value)
+        })
+        .collect();
+    Some(Curve { name, points })
 }
 
 /// Discovery on the research universe's chosen symbols (default: the reference symbol, plus
@@ -448,7 +586,13 @@ fn family_report(
         generations: outcome.generations,
         stagnation_events: outcome.stagnation_events,
         equity: Vec::new(),
+        in_sample_equity: Vec::new(),
         benchmark: Vec::new(),
+        benchmark_name: String::new(),
+        in_sample_trades: TradeStats::none(),
+        out_of_sample_trades: TradeStats::none(),
+        convergence: Vec::new(),
+        ga_events: Vec::new(),
         notes: Vec::new(),
     };
     let Some(w) = &outcome.winner else { return (row, None) };
@@ -506,7 +650,19 @@ fn family_report(
     row.deflated_sharpe = dsr.is_finite().then_some(dsr);
     row.pbo = w.pbo;
     row.equity = w.oos_equity.clone();
-    row.benchmark = w.benchmark.clone();
+    // The in-sample curve before the out-of-sample one (a walk-forward's final training
+    // window overlaps its chained test windows: only its part before them is drawn).
+    let oos_first = w.oos_equity.first().map(|p| p.0);
+    row.in_sample_equity =
+        w.is_equity.iter().copied().filter(|p| oos_first.is_none_or(|t| p.0 < t)).collect();
+    // The passive alternative over both, on the family's own bars.
+    let first = row.in_sample_equity.first().or(w.oos_equity.first()).map(|p| p.0);
+    let start = first.map_or(0, |t| data.timestamps().partition_point(|&x| x < t));
+    if let Some(c) = passive_curve(data, start..data.len()) {
+        (row.benchmark_name, row.benchmark) = (c.name, c.points);
+    }
+    row.in_sample_trades = TradeStats::of(&w.is_trades);
+    row.out_of_sample_trades = TradeStats::of(&w.oos_activity.trades);
     if let Some(seen) = &seen {
         row.notes.extend(night::notes(judged.night, w, evidence.psr_threshold(&research.verdict), seen));
     }
@@ -618,7 +774,13 @@ mod tests {
                 generations: 0,
                 stagnation_events: 0,
                 equity: Vec::new(),
+                in_sample_equity: Vec::new(),
                 benchmark: Vec::new(),
+                benchmark_name: String::new(),
+                in_sample_trades: TradeStats::none(),
+                out_of_sample_trades: TradeStats::none(),
+                convergence: Vec::new(),
+                ga_events: Vec::new(),
                 notes: Vec::new(),
             }
         };

@@ -2,20 +2,23 @@
 //! in-sample and out-of-sample figures, and how long it took.
 //!
 //! One [`ResearchReport`] renders three ways: Markdown ([`to_markdown`], for the terminal and git),
-//! a single self-contained HTML file with inline SVG equity charts ([`to_html`], readable offline on
-//! the Pi) and JSON (the types are `Serialize`). The caller fills every field, including the ranking
-//! order and the generation time, so rendering is a pure function of the report.
+//! a single self-contained HTML tear sheet with inline SVG charts ([`to_html`], readable offline on
+//! the Pi and on a phone) and JSON (the types are `Serialize`). The caller fills every field,
+//! including the ranking order and the generation time, so rendering is a pure function of the
+//! report; the derived series (drawdowns, monthly returns, rolling Sharpe) come from [`tear`].
 //!
 //! Figures are fractions in the types (0.05 = 5 %); the renderers print percentages with one decimal,
 //! ratios (Sharpe, Sortino, DSR, PBO) with two, and a missing or non-finite value as "–".
 
 mod html;
+mod sexpr;
 mod svg;
+pub mod tear;
 
 use serde::Serialize;
 
 pub use html::{escape_html, to_html};
-pub use svg::{Series, equity_svg};
+pub use svg::{Chart, Series, XAxis, YFormat, chart_svg};
 
 /// Printed for a value that is missing or not finite.
 const DASH: &str = "–";
@@ -47,6 +50,93 @@ pub struct ResearchReport {
     pub regime: Option<MarketRegime>,
     /// The GP discovery that ran after the families, when the research file enables it.
     pub discovery: Option<DiscoveryReport>,
+    /// What changed since the previous run of the same name, one sentence each (families
+    /// enabled or disabled, new families, new discovery candidates).
+    pub changes: Vec<String>,
+    /// The families enabled after the run, held in equal parts out of sample: growth of 1,
+    /// `(UTC ns, value)`; empty when none is enabled.
+    pub combined: Vec<(i64, f64)>,
+    /// The passive alternative over the same out-of-sample bars (SPY, else the universe's
+    /// equal-weight buy-and-hold), growth of 1.
+    pub market: Option<Curve>,
+}
+
+/// A named curve, `(UTC ns, value)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    /// What it is, e.g. "SPY buy-and-hold".
+    pub name: String,
+    /// `(UTC ns, value)` in time order.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// Trade statistics of one window, from its closed trades.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TradeStats {
+    /// Closed trades.
+    pub count: usize,
+    /// Fraction of trades with a positive profit after costs (NaN without trades).
+    pub win_rate: f64,
+    /// Mean return of the winning trades (NaN without any).
+    pub avg_win: f64,
+    /// Mean return of the losing trades, negative (NaN without any).
+    pub avg_loss: f64,
+    /// Mean holding period in days, entry bar to exit bar (NaN without trades).
+    pub avg_holding_days: f64,
+}
+
+impl TradeStats {
+    /// The statistics of `trades`.
+    pub fn of(trades: &[kernel::sim::Trade]) -> TradeStats {
+        let mean = |xs: &mut dyn Iterator<Item = f64>| {
+            let (n, sum) = xs.fold((0usize, 0.0), |(n, s), x| (n + 1, s + x));
+            if n == 0 { f64::NAN } else { sum / n as f64 }
+        };
+        let count = trades.len();
+        let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
+        TradeStats {
+            count,
+            win_rate: if count == 0 { f64::NAN } else { wins as f64 / count as f64 },
+            avg_win: mean(&mut trades.iter().filter(|t| t.pnl > 0.0).map(|t| t.ret)),
+            avg_loss: mean(&mut trades.iter().filter(|t| t.pnl <= 0.0).map(|t| t.ret)),
+            avg_holding_days: mean(
+                &mut trades.iter().map(|t| (t.exit_time.0 - t.entry_time.0) as f64 / 86_400e9),
+            ),
+        }
+    }
+
+    /// No trades measured.
+    pub fn none() -> TradeStats {
+        TradeStats {
+            count: 0,
+            win_rate: f64::NAN,
+            avg_win: f64::NAN,
+            avg_loss: f64::NAN,
+            avg_holding_days: f64::NAN,
+        }
+    }
+}
+
+/// One generation of a family's GA, for its convergence chart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GenerationPoint {
+    /// Generation number, 0 for the random first one.
+    pub generation: u32,
+    /// Best fitness in the population.
+    pub best: Option<f64>,
+    /// Median fitness of the population.
+    pub median: Option<f64>,
+    /// Mean pairwise genotypic distance, in [0, 1].
+    pub diversity: f64,
+}
+
+/// Something the GA did to escape stagnation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GaEvent {
+    /// The generation it happened in.
+    pub generation: u32,
+    /// `stagnation`, `injection` or `restart`.
+    pub kind: String,
 }
 
 /// The discovery section: how hard GP discovery searched and how each hall-of-fame genome
@@ -80,6 +170,21 @@ pub struct DiscoveredGenome {
     pub candidate: Option<i64>,
     /// The gates it failed, by name.
     pub failed: Vec<String>,
+    /// Every gate with its measured value and threshold.
+    pub gates: Vec<GateOutcome>,
+}
+
+/// One promotion gate's verdict on a genome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateOutcome {
+    /// The gate, e.g. `oos_sharpe`.
+    pub gate: String,
+    /// The genome's figure (NaN when it has none).
+    pub value: f64,
+    /// The threshold it is compared with.
+    pub threshold: f64,
+    /// Whether it passed.
+    pub passed: bool,
 }
 
 /// The market-regime section: today's rule regime and the learned model's next-day call.
@@ -151,8 +256,20 @@ pub struct FamilyReport {
     pub stagnation_events: u32,
     /// Out-of-sample equity curve, `(UTC ns, equity)`.
     pub equity: Vec<(i64, f64)>,
-    /// Buy-and-hold of the benchmark over the same window, `(UTC ns, equity)`; may be empty.
+    /// In-sample equity curve of the same parameters, `(UTC ns, equity)`; may be empty.
+    pub in_sample_equity: Vec<(i64, f64)>,
+    /// The passive alternative over both windows, `(UTC ns, equity)`; may be empty.
     pub benchmark: Vec<(i64, f64)>,
+    /// What [`Self::benchmark`] holds, e.g. "SPY buy-and-hold".
+    pub benchmark_name: String,
+    /// Trade statistics in sample.
+    pub in_sample_trades: TradeStats,
+    /// Trade statistics out of sample.
+    pub out_of_sample_trades: TradeStats,
+    /// The GA's best and median fitness and diversity per generation.
+    pub convergence: Vec<GenerationPoint>,
+    /// Stagnation, injection and restart events of the GA.
+    pub ga_events: Vec<GaEvent>,
     /// How the validation statistics were computed and what they mean for this family, one
     /// sentence each (walk-forward folds, deflation inputs, PBO, repeated looks, point in time).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -207,7 +324,7 @@ fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
         rank.to_string(),
         f.family.clone(),
         f.state.clone(),
-        f.params.clone(),
+        params_short(&f.params),
         ratio(f.in_sample.sharpe),
         ratio(oos.sharpe),
         pct(oos.cagr),
@@ -218,9 +335,11 @@ fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
     ]
 }
 
-/// `(figure, in-sample, out-of-sample)` rows of a family's comparison table.
-fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 9] {
+/// `(figure, in-sample, out-of-sample)` rows of a family's comparison table: the backtest
+/// figures, then the trade statistics.
+fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 12] {
     let (is, oos) = (&f.in_sample, &f.out_of_sample);
+    let (ti, to) = (&f.in_sample_trades, &f.out_of_sample_trades);
     [
         ("Sharpe", ratio(is.sharpe), ratio(oos.sharpe)),
         ("Sortino", ratio(is.sortino), ratio(oos.sortino)),
@@ -229,9 +348,131 @@ fn figure_rows(f: &FamilyReport) -> [(&'static str, String, String); 9] {
         ("Max drawdown", pct(is.max_drawdown), pct(oos.max_drawdown)),
         ("Trades", thousands(is.trades as u64), thousands(oos.trades as u64)),
         ("Win rate", pct(is.win_rate), pct(oos.win_rate)),
+        ("Average win", pct2(ti.avg_win), pct2(to.avg_win)),
+        ("Average loss", pct2(ti.avg_loss), pct2(to.avg_loss)),
+        ("Holding period", holding(ti.avg_holding_days), holding(to.avg_holding_days)),
         ("Exposure", pct(is.exposure), pct(oos.exposure)),
         ("Capital at work", pct(is.capital_at_work), pct(oos.capital_at_work)),
     ]
+}
+
+/// A mean holding period: hours under a day ("5.5 h"), else days ("12.3 d"); "–" when missing.
+fn holding(days: f64) -> String {
+    if days.is_finite() && days < 1.0 { fixed(days * 24.0, 1, " h") } else { fixed(days, 1, " d") }
+}
+
+/// The parameters as `(name, value)` pairs with real values trimmed of trailing zeros
+/// ("0.0500" → "0.05"), and what follows them in parentheses (a walk-forward refit note).
+fn param_pairs(params: &str) -> (Vec<(String, String)>, Option<String>) {
+    let (list, note) = match params.split_once(" (") {
+        Some((list, rest)) => (list, Some(format!("({rest}"))),
+        None => (params, None),
+    };
+    let pairs = list
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), trim_number(v)))
+        .collect();
+    (pairs, note)
+}
+
+/// A decimal number at three significant digits (at least its whole part) without trailing
+/// zeros ("3.3497" → "3.35", "79.3427" → "79.3", "0.0500" → "0.05"); other text unchanged.
+fn trim_number(v: &str) -> String {
+    match v.parse::<f64>() {
+        Ok(x) if v.contains('.') && x.is_finite() => {
+            let decimals =
+                if x == 0.0 { 0 } else { (2 - x.abs().log10().floor() as i32).clamp(0, 6) as usize };
+            let s = format!("{x:.decimals$}");
+            let s =
+                if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+            if s == "-0" { "0".into() } else { s }
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// The parameters on one line at display precision ("fast=12 k=0.05").
+fn params_short(params: &str) -> String {
+    let (pairs, note) = param_pairs(params);
+    if pairs.is_empty() {
+        return params.to_string();
+    }
+    let list: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    match note {
+        Some(n) if n.starts_with("(refit") => format!("{} (refit)", list.join(" ")),
+        Some(n) => format!("{} {n}", list.join(" ")),
+        None => list.join(" "),
+    }
+}
+
+/// The GA's convergence in one sentence: best and median fitness and diversity from the first
+/// generation to the last, and its escape events; `None` without generations.
+fn convergence_sentence(f: &FamilyReport) -> Option<String> {
+    let (first, last) = (f.convergence.first()?, f.convergence.last()?);
+    let opt = |x: Option<f64>| x.map_or_else(|| DASH.to_string(), ratio);
+    let mut s = format!(
+        "GA convergence over {} generations: best fitness {} → {}, median {} → {}, diversity {} → {}",
+        f.convergence.len(),
+        opt(first.best),
+        opt(last.best),
+        opt(first.median),
+        opt(last.median),
+        ratio(first.diversity),
+        ratio(last.diversity)
+    );
+    if f.ga_events.is_empty() {
+        s += "; no stagnation events.";
+    } else {
+        let events: Vec<String> =
+            f.ga_events.iter().map(|e| format!("{} (gen {})", e.kind, e.generation)).collect();
+        s += &format!("; events: {}.", events.join(", "));
+    }
+    Some(s)
+}
+
+/// The month names of the monthly-returns table.
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// A family's curve on one time axis: in sample then out of sample, growth of 1.
+fn family_curve(f: &FamilyReport) -> Vec<(i64, f64)> {
+    tear::chained(&f.in_sample_equity, &f.equity)
+}
+
+/// The first out-of-sample time of a family, when it has an out-of-sample curve.
+fn oos_start(f: &FamilyReport) -> Option<i64> {
+    f.equity.iter().find(|p| p.1.is_finite()).map(|p| p.0)
+}
+
+/// The summary's sentence on the enabled set against the market, out of sample.
+fn combined_sentence(r: &ResearchReport) -> String {
+    let enabled = r.families.iter().filter(|f| is_enabled(f)).count();
+    let market = r.market.as_ref().map(|m| {
+        let (total, cagr, dd) = tear::headline(&m.points);
+        format!("{}: total return {}, CAGR {}, max drawdown {}", m.name, pct(total), pct(cagr), pct(dd))
+    });
+    let set = if r.combined.is_empty() {
+        "No family is enabled after this run: nothing would trade".to_string()
+    } else {
+        let (total, cagr, dd) = tear::headline(&r.combined);
+        format!(
+            "The enabled set ({enabled} {}, equal weight) out of sample: total return {}, CAGR {}, max drawdown {}",
+            if enabled == 1 { "family" } else { "families" },
+            pct(total),
+            pct(cagr),
+            pct(dd)
+        )
+    };
+    match market {
+        Some(m) => format!("{set}. {m}."),
+        None => format!("{set}."),
+    }
+}
+
+/// Whether the family is enabled after the run (its state is `enabled` or `unchanged (enabled)`).
+pub fn is_enabled(f: &FamilyReport) -> bool {
+    matches!(f.state.as_str(), "enabled" | "unchanged (enabled)")
 }
 
 /// One sentence per passive alternative: the family's out-of-sample excess return, information
@@ -349,10 +590,7 @@ fn discovery_sentence(d: &DiscoveryReport) -> String {
 
 /// The discovery-table cells of genome `g` at 1-based `rank`, unescaped.
 fn discovery_cells(rank: usize, g: &DiscoveredGenome) -> [String; 8] {
-    let outcome = match g.candidate {
-        Some(id) => format!("candidate {id}"),
-        None => format!("failed: {}", g.failed.join(", ")),
-    };
+    let outcome = outcome_word(g);
     [
         rank.to_string(),
         g.genome.clone(),
@@ -378,6 +616,11 @@ fn footer_sentence(r: &ResearchReport) -> String {
         },
         r.threads,
     )
+}
+
+/// A fraction as a percentage with two decimals ("0.42 %"), "–" when not finite.
+fn pct2(x: f64) -> String {
+    fixed(x * 100.0, 2, " %")
 }
 
 /// A ratio with two decimals, "–" when not finite; never "-0.00".
@@ -458,13 +701,23 @@ fn md_row<S: AsRef<str>>(cells: &[S]) -> String {
     format!("| {} |\n", cells.join(" | "))
 }
 
-/// The report as Markdown: title, data, ranked table with in-sample next to out-of-sample, one
-/// section per family, skipped families and a footer with the run's cost.
+/// The report as Markdown: title, the summary (data, universe, split, what changed, the
+/// enabled set against the market), market regime, ranked table, one section per family
+/// (parameters, figures and trade statistics in sample next to out of sample, monthly returns,
+/// GA convergence), discovery (each genome as an indented tree with its gates), skipped
+/// families and a footer with the run's cost.
 pub fn to_markdown(r: &ResearchReport) -> String {
     let mut md = format!("# {}\n\n", escape_md(&r.title));
     md += &format!("**{}**\n\n", escape_md(&origin_line(&r.data)));
     md += &format!("Generated {} · research run {}\n\n", escape_md(&r.generated_utc), r.run_id);
-    md += &format!("## Data\n\n{}\n\n", escape_md(&data_sentence(&r.data)));
+    md += "## Summary\n\n";
+    md += &format!("{}\n\n", escape_md(&data_sentence(&r.data)));
+    md += &format!("{}\n\n", escape_md(&combined_sentence(r)));
+    md += "Since the last run:\n\n";
+    for line in changes_or_none(r) {
+        md += &format!("- {}\n", escape_md(&line));
+    }
+    md += "\n";
     if let Some(m) = &r.regime {
         md += "## Market regime\n\n";
         for line in regime_sentences(m) {
@@ -484,36 +737,12 @@ pub fn to_markdown(r: &ResearchReport) -> String {
         }
         md += "\n## Families\n\n";
         for (i, f) in r.families.iter().enumerate() {
-            md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), escape_md(&f.state));
-            md += &format!("Verdict {}: {}\n\n", escape_md(&f.verdict), escape_md(&f.reason));
-            for line in passive_lines(f) {
-                md += &format!("{}\n\n", escape_md(&line));
-            }
-            md += &format!("Params: {}\n\n", escape_md(&f.params));
-            for note in &f.notes {
-                md += &format!("- {}\n", escape_md(note));
-            }
-            md += if f.notes.is_empty() { "" } else { "\n" };
-            md += &format!("{}\n\n", search_line(f));
-            md += &md_row(&["Figure", "In-sample", "Out-of-sample"]);
-            md += "|---|---:|---:|\n";
-            for (name, is, oos) in figure_rows(f) {
-                md += &md_row(&[name, &is, &oos]);
-            }
-            md += "\n";
+            md += &family_markdown(i + 1, f);
         }
     }
 
     if let Some(d) = &r.discovery {
-        md += &format!("## Discovery\n\n{}\n\n", escape_md(&discovery_sentence(d)));
-        if !d.genomes.is_empty() {
-            md += &md_row(&DISCOVERY_HEADINGS);
-            md += "|---:|---|---:|---:|---:|---:|---:|---|\n";
-            for (i, g) in d.genomes.iter().enumerate() {
-                md += &md_row(&discovery_cells(i + 1, g));
-            }
-            md += "\n";
-        }
+        md += &discovery_markdown(d);
     }
 
     if !r.skipped.is_empty() {
@@ -525,6 +754,137 @@ pub fn to_markdown(r: &ResearchReport) -> String {
     }
     md += &format!("---\n\n{}\n", footer_sentence(r));
     md
+}
+
+/// The changes since the last run, or a line saying there were none.
+fn changes_or_none(r: &ResearchReport) -> Vec<String> {
+    if r.changes.is_empty() {
+        vec!["no change: every family kept its state".into()]
+    } else {
+        r.changes.clone()
+    }
+}
+
+/// One family's Markdown section at 1-based rank `n`.
+fn family_markdown(n: usize, f: &FamilyReport) -> String {
+    let mut md = format!("### {n}. {} — {}\n\n", escape_md(&f.family), escape_md(&f.state));
+    md += &format!("Verdict {}: {}\n\n", escape_md(&f.verdict), escape_md(&f.reason));
+    for line in passive_lines(f) {
+        md += &format!("{}\n\n", escape_md(&line));
+    }
+    let (pairs, note) = param_pairs(&f.params);
+    if pairs.is_empty() {
+        md += &format!("Params: {}\n\n", escape_md(&f.params));
+    } else {
+        let list: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        md += &format!("Params: {}", escape_md(&list.join(" ")));
+        md += &note.map_or(String::new(), |n| format!(" {}", escape_md(&n)));
+        md += "\n\n";
+    }
+    for note in &f.notes {
+        md += &format!("- {}\n", escape_md(note));
+    }
+    md += if f.notes.is_empty() { "" } else { "\n" };
+    md += &format!("{}\n\n", search_line(f));
+    md += &md_row(&["Figure", "In-sample", "Out-of-sample"]);
+    md += "|---|---:|---:|\n";
+    for (name, is, oos) in figure_rows(f) {
+        md += &md_row(&[name, &is, &oos]);
+    }
+    md += "\n";
+    let rows = tear::monthly_returns(&family_curve(f));
+    if !rows.is_empty() {
+        let from = oos_start(f).map_or(String::new(), |t| format!(" (out of sample from {})", utc_day(t)));
+        md += &format!("Monthly returns{from}:\n\n");
+        let mut head = vec!["Year"];
+        head.extend(MONTHS);
+        head.push("Year");
+        md += &md_row(&head);
+        md += &format!("|---|{}\n", "---:|".repeat(13));
+        for row in rows {
+            let mut cells = vec![row.year.to_string()];
+            cells.extend(row.months.iter().map(|m| m.map_or(String::new(), |x| fixed(x * 100.0, 1, ""))));
+            cells.push(row.year_total.map_or(String::new(), |x| fixed(x * 100.0, 1, "")));
+            md += &md_row(&cells);
+        }
+        md += "\n";
+    }
+    if let Some(line) = convergence_sentence(f) {
+        md += &format!("{}\n\n", escape_md(&line));
+    }
+    md
+}
+
+/// The discovery section: its sentence, the hall-of-fame table, then each genome as an indented
+/// tree with its gates.
+fn discovery_markdown(d: &DiscoveryReport) -> String {
+    let mut md = format!("## Discovery\n\n{}\n\n", escape_md(&discovery_sentence(d)));
+    if d.genomes.is_empty() {
+        return md;
+    }
+    md += &md_row(&DISCOVERY_HEADINGS);
+    md += "|---:|---|---:|---:|---:|---:|---:|---|\n";
+    for (i, g) in d.genomes.iter().enumerate() {
+        md += &md_row(&discovery_cells(i + 1, g));
+    }
+    md += "\n";
+    for (i, g) in d.genomes.iter().enumerate() {
+        md += &format!("### Genome {} — {}\n\n", i + 1, escape_md(&outcome_word(g)));
+        md += &format!("```\n{}\n```\n\n", sexpr::indent(&g.genome, GENOME_WIDTH));
+        if !g.gates.is_empty() {
+            md += &md_row(&["Gate", "Value", "Threshold", "Result"]);
+            md += "|---|---:|---:|---|\n";
+            for gate in &g.gates {
+                md += &md_row(&gate_cells(gate, untested(g)));
+            }
+            md += "\n";
+        }
+    }
+    md
+}
+
+/// Widest line of a genome drawn as a tree, in characters (fits a phone in a small font).
+const GENOME_WIDTH: usize = 56;
+
+/// A genome's outcome in words: its candidate id, or the gates it failed.
+fn outcome_word(g: &DiscoveredGenome) -> String {
+    match g.candidate {
+        Some(id) => format!("candidate {id}"),
+        None if g.failed.is_empty() => "not tested".into(),
+        None if untested(g) => "not tested out of sample (not the in-sample best)".into(),
+        None => format!("failed: {}", g.failed.join(", ")),
+    }
+}
+
+/// Whether the genome failed the `selection` gate: only the in-sample best is tested out of
+/// sample, so its out-of-sample gates have nothing to judge.
+fn untested(g: &DiscoveredGenome) -> bool {
+    g.failed.iter().any(|f| f == "selection")
+}
+
+/// The cells of one gate's row: name, value, threshold, and pass, FAIL or — for an
+/// out-of-sample gate of a genome that was not tested out of sample — "not tested".
+fn gate_cells(g: &GateOutcome, untested: bool) -> [String; 4] {
+    if untested && g.gate.starts_with("oos_") {
+        return [g.gate.clone(), DASH.into(), gate_number(g, g.threshold), "not tested".into()];
+    }
+    [
+        g.gate.clone(),
+        gate_number(g, g.value),
+        gate_number(g, g.threshold),
+        if g.passed { "pass".into() } else { "FAIL".into() },
+    ]
+}
+
+/// A gate's value or threshold: whole numbers (trade counts) as such, else two decimals.
+fn gate_number(g: &GateOutcome, x: f64) -> String {
+    let whole = g.value.fract() == 0.0 && g.threshold.fract() == 0.0;
+    if x.is_finite() && (whole || x.abs() >= 100.0) { fixed(x, 0, "") } else { ratio(x) }
+}
+
+/// `ns` as the UTC date `YYYY-MM-DD`.
+fn utc_day(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns).format("%Y-%m-%d").to_string()
 }
 
 #[cfg(test)]

@@ -52,7 +52,44 @@ fn family(name: &str, verdict: &str, is: Figures, oos: Figures) -> FamilyReport 
         generations: 40,
         stagnation_events: 3,
         equity: curve(500, |i| 10_000.0 * (1.0 + 0.0004 * i as f64)),
-        benchmark: curve(500, |i| 10_000.0 * (1.0 + 0.0002 * i as f64)),
+        in_sample_equity: (0..700)
+            .map(|i| {
+                (
+                    START_NS - (700 - i) * DAY_NS,
+                    10_000.0 * (1.0 + 0.1 * (i as f64 / 40.0).sin() + 0.0005 * i as f64),
+                )
+            })
+            .collect(),
+        benchmark: (0..1200)
+            .map(|i| (START_NS - (700 - i) * DAY_NS, 10_000.0 * (1.0 + 0.0002 * i as f64)))
+            .collect(),
+        benchmark_name: "SPY buy-and-hold".into(),
+        in_sample_trades: TradeStats {
+            count: 120,
+            win_rate: 0.55,
+            avg_win: 0.021,
+            avg_loss: -0.0134,
+            avg_holding_days: 6.25,
+        },
+        out_of_sample_trades: TradeStats {
+            count: 42,
+            win_rate: 0.5,
+            avg_win: 0.018,
+            avg_loss: -0.012,
+            avg_holding_days: 0.25,
+        },
+        convergence: (0..10)
+            .map(|g| GenerationPoint {
+                generation: g,
+                best: Some(0.5 + 0.05 * f64::from(g)),
+                median: Some(0.1 + 0.06 * f64::from(g)),
+                diversity: 0.5 - 0.04 * f64::from(g),
+            })
+            .collect(),
+        ga_events: vec![
+            GaEvent { generation: 6, kind: "stagnation".into() },
+            GaEvent { generation: 6, kind: "injection".into() },
+        ],
         notes: Vec::new(),
     }
 }
@@ -99,12 +136,25 @@ fn sample() -> ResearchReport {
         threads: 4,
         regime: None,
         discovery: None,
+        changes: vec![
+            "sma_cross: enabled (was disabled)".into(),
+            "breakout: judged for the first time, disabled".into(),
+        ],
+        combined: curve(500, |i| 1.0 + 0.0004 * i as f64),
+        market: Some(Curve {
+            name: "SPY buy-and-hold".into(),
+            points: curve(500, |i| 300.0 * (1.0 + 0.0002 * i as f64)),
+        }),
     }
 }
 
 /// The lines of `md` that are rows of the ranked table, in order.
 fn ranked_rows(md: &str) -> Vec<&str> {
-    md.lines().filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit())).collect()
+    let end = md.find("## Families").unwrap_or(md.len());
+    md[..end]
+        .lines()
+        .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
+        .collect()
 }
 
 #[test]
@@ -178,7 +228,9 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
         ),
         "{md}"
     );
-    assert!(to_html(&r).contains("<p><strong>Data: SYNTHETIC — synthetic universe (seed 42"));
+    assert!(
+        to_html(&r).contains(r#"<p class="origin synthetic">Data: SYNTHETIC — synthetic universe (seed 42"#)
+    );
 }
 
 #[test]
@@ -194,6 +246,8 @@ fn empty_report_says_no_families_ran() {
     let mut r = sample();
     r.families.clear();
     r.skipped.clear();
+    r.combined.clear();
+    r.market = None;
     let md = to_markdown(&r);
     assert!(md.contains("## Ranking\n\nNo families ran.\n"));
     assert!(ranked_rows(&md).is_empty());
@@ -254,6 +308,18 @@ fn discovery() -> DiscoveryReport {
         max_correlation: None,
         candidate,
         failed: failed.iter().map(|s| s.to_string()).collect(),
+        gates: [("oos_sharpe", 0.91, 0.5), ("deflated_sharpe", 0.981, 0.95), ("oos_trades", 17.0, 10.0)]
+            .iter()
+            .map(|&(gate, value, threshold)| {
+                let passed = !failed.contains(&gate);
+                GateOutcome {
+                    gate: gate.into(),
+                    value: if passed { value } else { threshold * 0.5 },
+                    threshold,
+                    passed,
+                }
+            })
+            .collect(),
     };
     DiscoveryReport {
         run_id: 44,
@@ -285,8 +351,15 @@ fn discovery_section_lists_the_hall_of_fame_with_each_outcome() {
         "| 2 | (entry (\\> close (sma close 20)) \\| exit) | 1.23 | – | – | 0.98 | – | failed: oos_sharpe, deflated_sharpe |"
     ));
     let html = to_html(&r);
-    assert!(html.contains("<h2>Discovery</h2>"));
-    assert!(html.contains("<td><code>(entry (&gt; close (sma close 20)) | exit)</code></td>"), "{html}");
+    assert!(html.contains(r#"<h2 id="discovery">Discovery</h2>"#));
+    assert!(
+        html.contains(
+            r##"<td><a href="#genome-1"><code>(entry (&gt; close (sma close 20)) | exit)</code></a></td>"##
+        ),
+        "{html}"
+    );
+    assert!(html.contains(r#"<tr><td>deflated_sharpe</td><td class="num">0.47</td><td class="num">0.95</td><td class="fail">FAIL</td></tr>"#));
+    assert!(md.contains("### Genome 2 — failed: oos_sharpe, deflated_sharpe\n\n```\n(entry (> close (sma close 20)) | exit)\n```\n\n| Gate | Value | Threshold | Result |"), "{md}");
     assert!(html.contains("<td>failed: oos_sharpe, deflated_sharpe</td>"));
 }
 
@@ -313,15 +386,17 @@ fn html_is_self_contained_with_all_content_and_charts() {
     let html = to_html(&sample());
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<style>"));
-    assert!(!html.contains("<script"));
-    assert!(!html.contains("<link"));
+    assert_eq!(html.matches("<script").count(), 1, "one inline script (tooltips), nothing loaded");
+    assert!(!html.contains("<script src") && !html.contains("<link"));
     assert_eq!(html.matches("http").count(), html.matches(r#"xmlns="http://www.w3.org/2000/svg""#).count());
-    // one combined chart plus one per family
-    assert_eq!(html.matches("<svg").count(), 4);
-    // combined: three curves; families: 1 + benchmark, 1, 1 + benchmark
-    assert_eq!(html.matches("<polyline").count(), 3 + 2 + 1 + 2);
-    assert_eq!(html.matches("<title>benchmark</title>").count(), 2);
-    let ranking = &html[html.find("<h2>Ranking").unwrap()..html.find("<h2>Out-of-sample").unwrap()];
+    // summary 1; per family equity linear + log, drawdown, rolling Sharpe, fitness, diversity
+    assert_eq!(html.matches("<svg").count(), 1 + 3 * 6);
+    assert_eq!(
+        html.matches(r#"class="axis-label""#).count(),
+        2 * (1 + 3 * 6),
+        "every chart labels both axes"
+    );
+    let ranking = &html[html.find("<h2>Ranking").unwrap()..html.find("<h2>Families").unwrap()];
     let p1 = ranking.find("sma_cross").unwrap();
     let p2 = ranking.find("rsi_reversion").unwrap();
     let p3 = ranking.find("breakout").unwrap();
@@ -330,8 +405,20 @@ fn html_is_self_contained_with_all_content_and_charts() {
     assert!(html.contains(
         r#"<tr><td>Max drawdown</td><td class="num">-20.0 %</td><td class="num">-12.3 %</td></tr>"#
     ));
+    assert!(
+        html.contains(
+            r#"<tr><td>Holding period</td><td class="num">6.2 d</td><td class="num">6.0 h</td></tr>"#
+        )
+    );
     assert!(html.contains("<li><strong>pairs</strong>: needs at least two symbols</li>"));
     assert!(html.contains("Elapsed 1h 02m 05s · 1,234,567 evaluations · 331 evals/s · 4 threads"));
+    assert!(
+        html.contains(r#"<input type="checkbox" id="log-1" class="logtoggle">"#),
+        "log scale without script"
+    );
+    assert!(html.contains("<li>sma_cross: enabled (was disabled)</li>"));
+    assert!(html.contains("(6.1\u{a0}% a year)"), "no line starts with a % sign in running text");
+    assert!(html.contains("<h4>Monthly returns, %, out of sample from 2021-01-04</h4>"));
     let words = html.replace("information ratio", "");
     for bad in ["NaN", "inf"] {
         assert!(!words.contains(bad), "{bad} in HTML");
@@ -339,12 +426,14 @@ fn html_is_self_contained_with_all_content_and_charts() {
 }
 
 #[test]
-fn html_charts_normalise_equity_to_one() {
+fn html_equity_charts_shade_the_in_sample_stage_and_mark_ga_events() {
     let html = to_html(&sample());
-    // every chart's curves start at 1.0: the dashed 1.0 reference line is drawn in each
-    assert_eq!(html.matches(r#"stroke-dasharray="4 3""#).count(), 4);
-    // the first family grows 0.04 % a day over 500 days: normalised max 1.1996
-    assert!(html.contains(">1.20</text>"));
+    // the equity (linear and log), drawdown and rolling Sharpe charts of each family
+    assert_eq!(html.matches(r#"<rect class="shade""#).count(), 3 * 4);
+    assert!(html.contains(">in sample</text>"));
+    // stagnation and injection at generation 6 share a marker, in the fitness and diversity charts
+    assert_eq!(html.matches(">S+I</text>").count(), 3 * 2);
+    assert!(html.contains("GA convergence (S stagnation, I injection, R restart)"));
     assert!(!html.contains(">10000"), "raw equity values not shown");
 }
 
@@ -404,6 +493,12 @@ fn assert_well_formed(svg: &str, w: f64, h: f64) {
     for y in ys.chain(pts.iter().map(|p| p.1)) {
         assert!((0.0..=h).contains(&y), "y {y} outside 0..{h}");
     }
+    assert_eq!(svg.matches(r#"class="axis-label""#).count(), 2, "both axes labelled");
+}
+
+/// A solid series.
+fn series<'a>(name: &'a str, points: &'a [(i64, f64)]) -> Series<'a> {
+    Series { name, points, colour: "#0072b2", dashed: false, area: false }
 }
 
 #[test]
@@ -416,31 +511,32 @@ fn svg_draws_one_polyline_per_non_empty_series_and_skips_non_finite() {
         _ => 1.0 - i as f64 / 1000.0,
     });
     let all_nan = curve(10, |_| f64::NAN);
-    let series = [
-        Series { name: "growing", points: &growing, colour: "#1f77b4" },
-        Series { name: "empty", points: &[], colour: "#ff7f0e" },
-        Series { name: "gappy", points: &gappy, colour: "#2ca02c" },
-        Series { name: "all-nan", points: &all_nan, colour: "#d62728" },
+    let lines = [
+        series("growing", &growing),
+        series("empty", &[]),
+        series("gappy", &gappy),
+        series("all-nan", &all_nan),
     ];
-    let svg = equity_svg(&series, 600, 240);
-    assert_well_formed(&svg, 600.0, 240.0);
-    let lines = polylines(&svg);
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0].len(), 300);
-    assert_eq!(lines[1].len(), 300 - 3 * 6);
+    let svg = chart_svg(&Chart { reference: Some(1.0), ..Chart::new(&lines, 700, 240, "growth of 1") });
+    assert_well_formed(&svg, 700.0, 240.0);
+    let drawn = polylines(&svg);
+    assert_eq!(drawn.len(), 2);
+    assert_eq!(drawn[0].len(), 300);
+    assert_eq!(drawn[1].len(), 300 - 3 * 6);
     assert!(svg.contains("<title>growing</title>") && svg.contains("<title>gappy</title>"));
-    assert!(svg.contains(r##"stroke="#2ca02c""##));
-    // y labels: the maximum and the minimum, and the 1.0 line between them
-    assert!(svg.contains(">2.00</text>"));
-    assert!(svg.contains(">0.70</text>"));
-    assert!(svg.contains(">1.00</text>"));
-    // x labels: first and last date
-    assert!(svg.contains(">2021-01-04</text>"));
-    assert!(svg.contains(">2021-10-30</text>"));
+    // round y ticks from 0.6 to 2.0, the dashed 1.0 reference, month ticks and both axis labels
+    assert!(svg.contains(">0.5</text>") && svg.contains(">2.0</text>"), "{svg}");
+    assert!(svg.contains(r#"stroke-dasharray="4 3""#));
+    assert!(svg.contains(">Mar</text>") && svg.contains(">Sep</text>"), "{svg}");
+    assert!(svg.contains(">date (UTC)</text>") && svg.contains(">growth of 1</text>"));
     // a common time axis: both end at the plot's right edge; the gappy one starts later
-    assert_eq!((lines[0][0].0, lines[0][299].0), (56.0, 588.0));
-    assert_eq!(lines[1][lines[1].len() - 1].0, 588.0);
-    assert!(lines[1][0].0 > 56.0);
+    let right = 700.0 - 14.0;
+    assert_eq!((drawn[0][0].0, drawn[0][299].0), (64.0, right));
+    assert_eq!(drawn[1][drawn[1].len() - 1].0, right);
+    assert!(drawn[1][0].0 > 64.0);
+    // tooltip data: one day number and one value per point
+    let data_v = svg.split("data-v=\"").nth(1).unwrap();
+    assert_eq!(data_v[..data_v.find('"').unwrap()].split(' ').count(), 300);
 }
 
 #[test]
@@ -448,10 +544,11 @@ fn svg_decimates_long_series_keeping_ends_and_extremes() {
     let mut long = curve(10_000, |i| 1.0 + (i as f64 / 300.0).sin() * 0.1);
     long[5_003].1 = 10.0;
     long[7_001].1 = -5.0;
-    let svg = equity_svg(&[Series { name: "long", points: &long, colour: "#000" }], 400, 200);
+    let lines = [series("long", &long)];
+    let svg = chart_svg(&Chart::new(&lines, 400, 200, "value"));
     assert_well_formed(&svg, 400.0, 200.0);
     let line = &polylines(&svg)[0];
-    assert!(line.len() <= 400, "{} points", line.len());
+    assert!(line.len() <= 200, "{} points", line.len());
     assert!(line.len() >= 100, "{} points: too few to keep the shape", line.len());
     let xs: Vec<f64> = line.iter().map(|p| p.0).collect();
     let min_x = xs.iter().copied().fold(f64::INFINITY, f64::min);
@@ -462,46 +559,73 @@ fn svg_decimates_long_series_keeping_ends_and_extremes() {
     let top = ys.iter().copied().fold(f64::INFINITY, f64::min);
     let bottom = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     assert!(top < 20.0, "spike to 10 kept (highest point at y {top})");
-    assert!(bottom > 170.0, "dip to -5 kept (lowest point at y {bottom})");
-    assert!(svg.contains(">10.00</text>") && svg.contains(">-5.00</text>"));
+    assert!(bottom > 140.0, "dip to -5 kept (lowest point at y {bottom})");
+    assert!(svg.contains(">10</text>") && svg.contains(">-5</text>"), "{svg}");
 }
 
 #[test]
-fn svg_handles_empty_single_point_and_flat_series() {
-    let empty = equity_svg(&[], 300, 150);
+fn svg_handles_empty_single_point_flat_and_log_series() {
+    let empty = chart_svg(&Chart::new(&[], 300, 150, "value"));
     assert_well_formed(&empty, 300.0, 150.0);
     assert!(empty.contains(">no data</text>"));
     assert!(!empty.contains("<polyline"));
 
     let nan_only = [(START_NS, f64::NAN)];
-    let svg = equity_svg(&[Series { name: "x", points: &nan_only, colour: "red" }], 300, 150);
+    let svg = chart_svg(&Chart::new(&[series("x", &nan_only)], 300, 150, "value"));
     assert!(svg.contains(">no data</text>") && !svg.contains("<polyline"));
 
     let single = [(START_NS, 1.25)];
-    let svg = equity_svg(&[Series { name: "one", points: &single, colour: "red" }], 300, 150);
+    let svg = chart_svg(&Chart::new(&[series("one", &single)], 300, 150, "value"));
     assert_well_formed(&svg, 300.0, 150.0);
     let line = &polylines(&svg)[0];
     assert_eq!(line.len(), 2, "a single point is drawn as a dot");
     assert_eq!(line[0], line[1]);
-    assert!(svg.contains(">2021-01-04</text>"));
-    assert_eq!(svg.matches("</text>").count(), 2, "one value label and one date");
 
     let flat = curve(50, |_| 1.0);
-    let svg = equity_svg(&[Series { name: "flat", points: &flat, colour: "red" }], 300, 150);
+    let svg =
+        chart_svg(&Chart { reference: Some(1.0), ..Chart::new(&[series("flat", &flat)], 300, 150, "value") });
     assert_well_formed(&svg, 300.0, 150.0);
     let line = &polylines(&svg)[0];
     assert!(line.iter().all(|p| p.1 == line[0].1), "flat line stays flat");
-    assert!(svg.contains(r#"stroke-dasharray="4 3""#) && svg.contains(">1.00</text>"));
+
+    // log scale: ticks at 1, 2, 5, 10; a non-positive value is skipped
+    let growth = curve(100, |i| if i == 3 { -1.0 } else { 0.9 * 1.03f64.powi(i as i32) });
+    let svg = chart_svg(&Chart { log: true, ..Chart::new(&[series("g", &growth)], 400, 200, "growth of 1") });
+    assert_well_formed(&svg, 400.0, 200.0);
+    assert_eq!(polylines(&svg)[0].len(), 99);
+    for tick in [">1</text>", ">2</text>", ">5</text>", ">10</text>"] {
+        assert!(svg.contains(tick), "{tick} in {svg}");
+    }
+    // log spacing: 1→2 and 5→10 are the same height
+    let y = |label: &str| {
+        let at = svg.find(&format!(">{label}</text>")).unwrap();
+        let before = &svg[..at];
+        let y_at = before.rfind(" y=\"").unwrap() + 4;
+        before[y_at..y_at + before[y_at..].find('"').unwrap()].parse::<f64>().unwrap()
+    };
+    assert!(((y("1") - y("2")) - (y("5") - y("10"))).abs() < 0.2);
+}
+
+#[test]
+fn svg_drawdowns_fill_down_from_zero_in_percent() {
+    let eq = curve(200, |i| 1.0 + 0.2 * (i as f64 / 20.0).sin());
+    let dd = tear::drawdown(&eq);
+    let lines = [Series { area: true, ..series("drawdown", &dd) }];
+    let svg = chart_svg(&Chart { y_format: YFormat::Percent, ..Chart::new(&lines, 400, 160, "drawdown") });
+    assert_well_formed(&svg, 400.0, 160.0);
+    assert!(
+        svg.contains("<polygon") && svg.contains(">0 %</text>") && svg.contains(">-20 %</text>"),
+        "{svg}"
+    );
+    assert!(svg.contains(r#"data-fmt="pct""#));
 }
 
 #[test]
 fn svg_survives_extreme_values_and_tiny_sizes() {
     let wild = [(i64::MIN, -f64::MAX), (0, 0.0), (i64::MAX, f64::MAX)];
-    let svg = equity_svg(&[Series { name: "wild", points: &wild, colour: "red" }], 1, 1);
-    let (w, h) = (160.0, 80.0);
-    assert_well_formed(&svg, w, h);
+    let svg = chart_svg(&Chart::new(&[series("wild", &wild)], 1, 1, "value"));
+    assert_well_formed(&svg, 200.0, 100.0);
     assert_eq!(polylines(&svg)[0].len(), 3);
-    assert!(svg.contains(">1.80e308</text>"));
 }
 
 #[test]
@@ -520,4 +644,69 @@ fn validation_notes_are_listed_under_the_params() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["families"][0]["notes"][1], "PBO <judges> parameters");
     assert!(json["families"][1].get("notes").is_none());
+}
+
+/// The Markdown of the sample report, byte for byte: `experiments/testdata/report.md`. After a
+/// deliberate change, regenerate it with `UPDATE_GOLDEN=1 cargo test -p experiments golden`
+/// and read the diff.
+#[test]
+fn markdown_matches_the_golden_file() {
+    let mut r = sample();
+    r.discovery = Some(discovery());
+    let md = to_markdown(&r);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/report.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &md).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if md != golden {
+        let line = md.lines().zip(golden.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        panic!(
+            "the Markdown differs from {} at line {}:\n  got:  {:?}\n  want: {:?}\n(UPDATE_GOLDEN=1 rewrites it)",
+            path.display(),
+            line + 1,
+            md.lines().nth(line),
+            golden.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn parameters_print_at_three_significant_digits() {
+    assert_eq!(trim_number("3.3497"), "3.35");
+    assert_eq!(trim_number("79.3427"), "79.3");
+    assert_eq!(trim_number("0.0500"), "0.05");
+    assert_eq!(trim_number("-1.0501"), "-1.05");
+    assert_eq!(trim_number("0.0000"), "0");
+    assert_eq!(trim_number("12"), "12");
+    assert_eq!(trim_number("zscore"), "zscore");
+    let (pairs, note) =
+        param_pairs("entry_z=3.3497 window=35 (refit on the final window 2020-01-02..2022-12-30)");
+    assert_eq!(
+        pairs,
+        [("entry_z".to_string(), "3.35".to_string()), ("window".to_string(), "35".to_string())]
+    );
+    assert_eq!(note.as_deref(), Some("(refit on the final window 2020-01-02..2022-12-30)"));
+    assert_eq!(
+        params_short("entry_z=3.3497 window=35 (refit on the final window x..y)"),
+        "entry_z=3.35 window=35 (refit)"
+    );
+}
+
+/// A genome that is not the in-sample best is not tested out of sample: its out-of-sample gates
+/// say so instead of failing.
+#[test]
+fn untested_genomes_say_so_instead_of_failing_out_of_sample_gates() {
+    let mut d = discovery();
+    d.genomes[1].failed = vec!["selection".into(), "oos_sharpe".into()];
+    d.genomes[1]
+        .gates
+        .insert(0, GateOutcome { gate: "selection".into(), value: 0.0, threshold: 1.0, passed: false });
+    let mut r = sample();
+    r.discovery = Some(d);
+    let md = to_markdown(&r);
+    assert!(md.contains("### Genome 2 — not tested out of sample (not the in-sample best)"), "{md}");
+    assert!(md.contains("| selection | 0 | 1 | FAIL |\n| oos_sharpe | – | 0.50 | not tested |"), "{md}");
 }
