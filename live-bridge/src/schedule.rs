@@ -25,7 +25,8 @@ impl Schedule {
     /// A strategy's default time ([`SignalSource::cadence`](kernel::strategy::SignalSource::cadence),
     /// declared by its family), as a schedule.
     pub fn from_cadence(cadence: Cadence) -> Schedule {
-        let at = NaiveTime::from_hms_opt(cadence.hour, cadence.minute, 0).expect("a family declares a valid time");
+        let at =
+            NaiveTime::from_hms_opt(cadence.hour, cadence.minute, 0).expect("a family declares a valid time");
         Schedule { at, repeat: cadence.every_minutes.map(|every| (every, None)) }
     }
 
@@ -101,7 +102,9 @@ mod tests {
         }
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
         // The old system's times, now declared by each family.
-        for (family, at) in [("sma_cross", t(10, 0)), ("vix_regime_rotation", t(10, 30)), ("factor_momentum", t(11, 0))] {
+        for (family, at) in
+            [("sma_cross", t(10, 0)), ("vix_regime_rotation", t(10, 30)), ("factor_momentum", t(11, 0))]
+        {
             assert_eq!(default_of(family), Some(Schedule { at, repeat: None }), "{family}");
         }
         let gap = default_of("gap_fill").unwrap();
@@ -114,8 +117,10 @@ mod tests {
         let early = gap.runs(d(2025, 12, 24));
         assert_eq!(slot_name(*early.last().unwrap()), "2025-12-24T12:59");
         assert!(gap.runs(d(2025, 12, 25)).is_empty(), "Christmas");
-        let late =
-            Schedule::resolve(None, Some(&StrategySection { at: Some("13:30".into()), ..Default::default() }));
+        let late = Schedule::resolve(
+            None,
+            Some(&StrategySection { at: Some("13:30".into()), ..Default::default() }),
+        );
         assert!(late.unwrap().runs(d(2025, 12, 24)).is_empty(), "after the 13:00 close");
         assert_eq!(Schedule::resolve(None, None), None);
         assert_eq!(default_of("pairs"), None, "a short-leg family never runs live");

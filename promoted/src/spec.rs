@@ -178,7 +178,12 @@ impl Runnable {
     }
 
     /// A backtest on `data` from `cash` under `rules`.
-    pub fn backtest(&self, data: &MarketData, rules: TradeRules, cash: f64) -> Result<Backtest, PromotedError> {
+    pub fn backtest(
+        &self,
+        data: &MarketData,
+        rules: TradeRules,
+        cash: f64,
+    ) -> Result<Backtest, PromotedError> {
         strategy::backtest_source(&*self.source, data, rules, cash)
             .map_err(|source| PromotedError::Backtest { id: self.id.clone(), source })
     }
@@ -307,11 +312,17 @@ impl PromotedStrategy {
         let runnable = self.resolve()?;
         let source = runnable.source();
         if source.needs_short() {
-            return Err(invalid(format!("{} needs a short leg, which a cash account cannot hold", source.name())));
+            return Err(invalid(format!(
+                "{} needs a short leg, which a cash account cannot hold",
+                source.name()
+            )));
         }
         // A source that carries its own exits (a genome's genes): the rules must not say otherwise.
         if let Some(own) = source.own_exits().filter(|own| *own != self.rules.exits) {
-            return Err(invalid(format!("rules: exits {:?} differ from the genome's {own:?}", self.rules.exits)));
+            return Err(invalid(format!(
+                "rules: exits {:?} differ from the genome's {own:?}",
+                self.rules.exits
+            )));
         }
         Ok(runnable)
     }

@@ -1,8 +1,8 @@
 //! `relative_volume_breakout`: a new high on unusually heavy volume.
 
 use super::{
-    Cadence,     MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
-    exit_or_enter, per_symbol,
+    Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
+    StrategyError, exit_or_enter, per_symbol,
 };
 use crate::indicators::{relative_volume_into, rolling_max_into, rolling_min_into};
 use crate::sim::Signal;

@@ -5,8 +5,8 @@ use datasets::time::NANOS_PER_MIN;
 use datasets::{Timeframe, Timestamp};
 
 use super::{
-    Cadence, Diagnostic,     MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, per_symbol,
+    Cadence, Diagnostic, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
+    SignalSet, Strategy, StrategyError, per_symbol,
 };
 use crate::sim::{Signal, Strength};
 

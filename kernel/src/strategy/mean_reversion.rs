@@ -1,8 +1,8 @@
 //! `mean_reversion`: buy a stretch below the mean, sell when price has reverted.
 
 use super::{
-    Cadence,     MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, exit_or_enter, per_symbol,
+    Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
+    Strategy, StrategyError, exit_or_enter, per_symbol,
 };
 use crate::indicators::{rsi_into, zscore};
 

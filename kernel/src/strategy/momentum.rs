@@ -1,8 +1,8 @@
 //! `vol_managed_momentum`: time-series momentum scaled down when volatility is high.
 
 use super::{
-    Cadence,     MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
-    per_symbol,
+    Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
+    StrategyError, per_symbol,
 };
 use crate::indicators::{realised_vol, roc_into};
 use crate::metrics::periods_per_year;

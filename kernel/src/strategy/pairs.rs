@@ -1,8 +1,8 @@
 //! `pairs`: statistical-arbitrage pair trading, which needs a short leg.
 
 use super::{
-    Cadence,     MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError,
+    Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
+    Strategy, StrategyError,
 };
 
 /// Trade the spread between two related symbols: when it stretches beyond `entry_z` standard

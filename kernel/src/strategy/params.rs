@@ -442,4 +442,42 @@ mod tests {
         choice.set("mode", ParamValue::Choice(1)).unwrap();
         assert_ne!(choice.hash(), d.hash());
     }
+
+    /// The one codec: a file's literal and the command line's text decode to the same checked
+    /// value, encode writes it back, and every refusal names the parameter and its domain.
+    #[test]
+    fn literals_and_text_decode_alike_and_encode_back() {
+        let [fast, k, mode] = SPACE.specs() else { panic!("three parameters") };
+        let cases = [
+            (fast, ParamLiteral::Int(25), "25", ParamValue::Int(25)),
+            (k, ParamLiteral::Real(1.5), "1.5", ParamValue::Real(1.5)),
+            (mode, ParamLiteral::Name("rsi".into()), "rsi", ParamValue::Choice(1)),
+        ];
+        for (spec, literal, text, value) in cases {
+            assert_eq!(spec.decode(&literal).unwrap(), value, "{}", spec.name);
+            assert_eq!(spec.parse(text).unwrap(), value, "{}", spec.name);
+            assert_eq!(spec.encode(value), literal, "{}", spec.name);
+        }
+        assert_eq!(k.decode(&ParamLiteral::Int(2)).unwrap(), ParamValue::Real(2.0), "an integer for a real");
+        let err = |spec: &ParamSpec, l: ParamLiteral| spec.decode(&l).unwrap_err().to_string();
+        assert_eq!(
+            err(fast, ParamLiteral::Real(1.5)),
+            "parameter `fast` = 1.5 is invalid: expected an integer in 2..=200"
+        );
+        assert_eq!(
+            err(fast, ParamLiteral::Int(1)),
+            "parameter `fast` = 1 is invalid: expected an integer in 2..=200"
+        );
+        assert_eq!(
+            err(k, ParamLiteral::Name("x".into())),
+            "parameter `k` = x is invalid: expected a number in [0.5, 5]"
+        );
+        assert_eq!(
+            err(mode, ParamLiteral::Name("both".into())),
+            "parameter `mode` = both is invalid: expected one of zscore, rsi"
+        );
+        let json: Vec<ParamLiteral> = serde_json::from_str(r#"[10, 0.5, "rsi"]"#).unwrap();
+        assert_eq!(json, [ParamLiteral::Int(10), ParamLiteral::Real(0.5), ParamLiteral::Name("rsi".into())]);
+        assert_eq!(serde_json::to_string(&json).unwrap(), r#"[10,0.5,"rsi"]"#);
+    }
 }

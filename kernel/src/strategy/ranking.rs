@@ -7,8 +7,8 @@ use datasets::calendar;
 use datasets::{AssetClass, Timestamp};
 
 use super::{
-    Cadence,     LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
-    Strategy, StrategyError,
+    Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
+    SignalSet, Strategy, StrategyError,
 };
 use crate::sim::{Signal, Strength};
 

@@ -4,8 +4,8 @@ use std::num::NonZeroUsize;
 
 use super::ranking::{hold_top_k, lagged_return, rebalance_bars};
 use super::{
-    Cadence,     LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
-    Strategy, StrategyError,
+    Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
+    SignalSet, Strategy, StrategyError,
 };
 use crate::regime::{Regime, RegimeRules};
 use crate::sim::{Signal, Strength};

@@ -1,8 +1,8 @@
 //! `sma_cross`: the classic moving-average crossover, long only.
 
 use super::{
-    Cadence,     MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, per_symbol,
+    Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
+    Strategy, StrategyError, per_symbol,
 };
 use std::collections::HashMap;
 
