@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use evolve::db::{ResultMetrics, ResultRecord, SweepRecord};
-use kernel::strategy::{ParamKind, ParamValue, Params};
+use kernel::strategy::Params;
 use serde_json::{Map, Value, json};
 
 use crate::Experiment;
@@ -20,15 +20,7 @@ pub fn params_json(p: &Params) -> Value {
         .specs()
         .iter()
         .zip(p.values())
-        .map(|(spec, v)| {
-            let value = match (spec.kind, *v) {
-                (_, ParamValue::Int(i)) => json!(i),
-                (_, ParamValue::Real(x)) => json!(x),
-                (ParamKind::Choice(options), ParamValue::Choice(k)) => json!(options[k]),
-                (_, ParamValue::Choice(k)) => json!(k),
-            };
-            (spec.name.to_string(), value)
-        })
+        .map(|(spec, v)| (spec.name.to_string(), json!(spec.encode(*v))))
         .collect();
     Value::Object(map)
 }

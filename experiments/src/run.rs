@@ -3,11 +3,13 @@
 //!
 //! Evaluation: each combination is backtested with [`kernel::strategy::backtest`] through
 //! [`evaluate_all_with_progress`] (rayon; results in input order, so identical at any thread
-//! count). A `sma_cross` grid on one symbol ranked by a metric the fast path computes (total
-//! return, Sharpe, max drawdown, final equity) instead runs [`sma_cross_grid`] over the span of
-//! the windows — exact against the general path — when the grid fills at least a quarter of
-//! that span's pairs; its rows carry no CAGR, Sortino, win rate, profit factor or exposure,
-//! except the top `output.top`, which are re-run through the general backtest.
+//! count). A grid on one symbol without protective exits, ranked by a metric a fast path
+//! computes (total return, Sharpe, max drawdown, final equity), instead asks the family for its
+//! fast sweep path ([`Strategy::fast_grid`](kernel::strategy::Strategy::fast_grid); `sma_cross`
+//! has one: its SMA grid over the span of the windows when the combinations fill at least a
+//! quarter of that span's pairs) — exact against the general path; its rows carry no CAGR,
+//! Sortino, win rate, profit factor or exposure, except the top `output.top`, which are re-run
+//! through the general backtest.
 //!
 //! Several symbols: every combination runs once on all of them together (one portfolio, legs
 //! sized on equal shares; rows with `symbol = None`), and with `per_symbol = true` also on each
@@ -15,13 +17,12 @@
 //! ties broken by the combination's position in the grid (or draw order).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use evolve::db::ResultMetrics;
 use kernel::metrics::MetricsConfig;
 use kernel::sim::Simulator;
 use kernel::strategy::{Backtest, BacktestError, MarketData, ParamValue, Params, RunResult, backtest};
-use kernel::sweep::{SweepError, evaluate_all, evaluate_all_with_progress, sma_cross_grid};
+use kernel::sweep::{SweepError, evaluate_all, evaluate_all_with_progress};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
@@ -230,45 +231,34 @@ fn full(exp: &Experiment, data: &MarketData, p: &Params) -> Result<ResultMetrics
     })
 }
 
-/// The fast SMA-cross figures of every combination, when the fast path applies (see the module docs).
+/// The figures of every combination from the family's fast sweep path
+/// ([`Strategy::fast_grid`](kernel::strategy::Strategy::fast_grid)), when it has one and it
+/// applies (see the module docs).
 fn fast_metrics(
     exp: &Experiment,
     data: &MarketData,
     combos: &[Params],
 ) -> Result<Option<Vec<ResultMetrics>>, RunError> {
     let [symbol] = data.symbols() else { return Ok(None) };
-    let applies = exp.strategy.name() == "sma_cross"
-        && exp.mode == Mode::Grid
+    let applies = exp.mode == Mode::Grid
         && exp.rank_by.on_fast_path()
         && data.tradable().count() == 1
         && exp.rules.exits == kernel::sim::ExitRules::default();
     if !applies {
         return Ok(None);
     }
-    let windows = combos.iter().flat_map(|p| [p.usize("fast"), p.usize("slow")]);
-    let (Some(lo), Some(hi)) = (windows.clone().min(), windows.max()) else { return Ok(None) };
-    let span = hi - lo + 1;
-    if combos.len() * 4 < span * (span - 1) / 2 {
-        return Ok(None);
-    }
     let sim = Simulator::new(exp.cash, exp.rules)?;
     let config = MetricsConfig::new(data.timeframe(), symbol.meta.asset_class);
-    let grid = sma_cross_grid(&symbol.bars, lo..=hi, &sim, &config)?;
-    let by_pair: HashMap<(usize, usize), usize> =
-        grid.iter().enumerate().map(|(k, r)| ((r.fast, r.slow), k)).collect();
+    let Some(fast) = exp.strategy.fast_grid(&symbol.bars, combos, &sim, &config)? else { return Ok(None) };
     Ok(Some(
-        combos
-            .iter()
-            .map(|p| {
-                let r = &grid[by_pair[&(p.usize("fast"), p.usize("slow"))]];
-                ResultMetrics {
-                    trades: r.trades,
-                    final_equity: r.final_equity,
-                    total_return: r.total_return,
-                    sharpe: r.sharpe,
-                    max_drawdown: r.max_drawdown,
-                    ..ResultMetrics::default()
-                }
+        fast.into_iter()
+            .map(|r| ResultMetrics {
+                trades: r.trades,
+                final_equity: r.final_equity,
+                total_return: r.total_return,
+                sharpe: r.sharpe,
+                max_drawdown: r.max_drawdown,
+                ..ResultMetrics::default()
             })
             .collect(),
     ))

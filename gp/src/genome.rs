@@ -6,6 +6,7 @@
 //! no way to express a short entry.
 
 use kernel::sim::{ExitRules, Strength, TradeRules};
+use kernel::strategy::{Cadence, MarketData, SignalSet, SignalSource, StrategyError};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::tree::Bool;
@@ -241,5 +242,30 @@ impl Genome {
         out.sort_unstable();
         out.dedup();
         out
+    }
+}
+
+/// The name a GP strategy's legs trade under: its sleeve in a portfolio and in the live bridge.
+pub const SLEEVE: &str = "gp";
+
+/// A genome is a signal source like a bound kernel family: the promoted strategies and the live
+/// bridge run it through this trait, parsed once.
+impl SignalSource for Genome {
+    fn name(&self) -> &str {
+        SLEEVE
+    }
+
+    fn signals(&self, data: &MarketData) -> Result<SignalSet, StrategyError> {
+        crate::eval::signals(self, data).map_err(|e| StrategyError::Source(Box::new(e)))
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // A daily per-symbol rule, like the per-symbol families: 10:00 New York.
+        Some(Cadence::daily(10, 0))
+    }
+
+    /// The genome's stop-loss, take-profit and time-stop genes.
+    fn own_exits(&self) -> Option<ExitRules> {
+        Some(self.genes.exits())
     }
 }

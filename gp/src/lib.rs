@@ -25,7 +25,7 @@ pub mod vary;
 mod tests;
 
 pub use eval::{EvalError, Evaluator, Rules, Sharing, signals};
-pub use genome::{Genes, Genome};
+pub use genome::{Genes, Genome, SLEEVE};
 pub use sexpr::ParseError;
 pub use simplify::simplify;
 pub use tree::{Bool, Num};

@@ -344,3 +344,23 @@ fn genome_maps_onto_kernel_rules() {
     );
     assert_eq!(simplify_bool(&lt).to_string(), "(gt 3 close)");
 }
+
+/// A genome is a signal source: the same signals as the evaluator's, its genes' exits as its
+/// own, a daily live time, and the evaluator's refusal as a strategy error.
+#[test]
+fn a_genome_runs_as_a_signal_source() {
+    use kernel::strategy::{Cadence, SignalSource};
+    let data = market(3, 300, 5);
+    let text = "(strategy (entry (gt close (sma 20 close))) (exit (lt close (sma 20 close))) (size 0.5) (stop-loss 0.1))";
+    let g: Genome = text.parse().unwrap();
+    let source: &dyn SignalSource = &g;
+    assert_eq!(source.signals(&data).unwrap(), crate::signals(&g, &data).unwrap());
+    assert_eq!((source.name(), source.max_positions(&data), source.needs_short()), ("gp", None, false));
+    assert_eq!(source.own_exits(), Some(g.genes.exits()));
+    assert_eq!(source.own_exits().unwrap().stop_loss, Some(0.1));
+    assert_eq!(source.cadence(), Some(Cadence::daily(10, 0)));
+    let index = walk("VIX", AssetClass::Index, 300, 1, 20.0);
+    let only_index = MarketData::new(Timeframe::Day1, vec![index]).unwrap();
+    let err = source.signals(&only_index).unwrap_err().to_string();
+    assert_eq!(err, "the data has no tradable symbol for a GP strategy");
+}

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::America::New_York;
 use datasets::time::NANOS_PER_MIN;
 use datasets::{Timestamp, calendar};
+use kernel::strategy::Cadence;
 
 use crate::config::{StrategySection, parse_time};
 
@@ -20,25 +21,17 @@ pub struct Schedule {
     pub repeat: Option<(u32, Option<NaiveTime>)>,
 }
 
-/// The default time of each built-in family (the old system's times where it had one).
-pub fn default_schedule(family: &str) -> Option<Schedule> {
-    let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("valid time");
-    let once = |h, m| Some(Schedule { at: at(h, m), repeat: None });
-    match family {
-        // Intraday: every minute from 09:31 so that exits fill by the close.
-        "gap_fill" => Some(Schedule { at: at(9, 31), repeat: Some((1, None)) }),
-        // Discovered (GP) strategies are daily per-symbol rules like these.
-        "mean_reversion" | "relative_volume_breakout" | "sma_cross" | "gp" => once(10, 0),
-        "vix_regime_rotation" | "vol_managed_momentum" => once(10, 30),
-        "quality_smallcap_value" | "factor_momentum" | "sector_rotation" => once(11, 0),
-        _ => None,
-    }
-}
-
 impl Schedule {
-    /// The family default overridden by the config section, if any.
-    pub fn resolve(family: &str, section: Option<&StrategySection>) -> Option<Schedule> {
-        let base = default_schedule(family);
+    /// A strategy's default time ([`SignalSource::cadence`](kernel::strategy::SignalSource::cadence),
+    /// declared by its family), as a schedule.
+    pub fn from_cadence(cadence: Cadence) -> Schedule {
+        let at =
+            NaiveTime::from_hms_opt(cadence.hour, cadence.minute, 0).expect("a family declares a valid time");
+        Schedule { at, repeat: cadence.every_minutes.map(|every| (every, None)) }
+    }
+
+    /// The strategy's default (`base`) overridden by the config section, if any.
+    pub fn resolve(base: Option<Schedule>, section: Option<&StrategySection>) -> Option<Schedule> {
         let Some(s) = section else { return base };
         let at = s.at.as_deref().and_then(parse_time).or(base.map(|b| b.at))?;
         let repeat = match (s.every_minutes, s.until.as_deref().and_then(parse_time)) {
@@ -96,12 +89,26 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
+    /// The default of a registry family with its default parameters.
+    fn default_of(family: &str) -> Option<Schedule> {
+        let f = kernel::strategy::by_name(family).unwrap();
+        f.cadence().map(Schedule::from_cadence)
+    }
+
     #[test]
     fn defaults_cover_every_long_only_family_and_respect_early_closes() {
         for s in kernel::strategy::registry().iter().filter(|s| !s.needs_short()) {
-            assert!(default_schedule(s.name()).is_some(), "{} has no default time", s.name());
+            assert!(default_of(s.name()).is_some(), "{} has no default time", s.name());
         }
-        let gap = default_schedule("gap_fill").unwrap();
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        // The old system's times, now declared by each family.
+        for (family, at) in
+            [("sma_cross", t(10, 0)), ("vix_regime_rotation", t(10, 30)), ("factor_momentum", t(11, 0))]
+        {
+            assert_eq!(default_of(family), Some(Schedule { at, repeat: None }), "{family}");
+        }
+        let gap = default_of("gap_fill").unwrap();
+        assert_eq!(gap, Schedule { at: t(9, 31), repeat: Some((1, None)) });
         let regular = gap.runs(d(2025, 12, 30));
         assert_eq!(regular.len(), 389, "09:31 to 15:59");
         assert_eq!(slot_name(regular[0]), "2025-12-30T09:31");
@@ -110,10 +117,13 @@ mod tests {
         let early = gap.runs(d(2025, 12, 24));
         assert_eq!(slot_name(*early.last().unwrap()), "2025-12-24T12:59");
         assert!(gap.runs(d(2025, 12, 25)).is_empty(), "Christmas");
-        let late =
-            Schedule::resolve("x", Some(&StrategySection { at: Some("13:30".into()), ..Default::default() }));
+        let late = Schedule::resolve(
+            None,
+            Some(&StrategySection { at: Some("13:30".into()), ..Default::default() }),
+        );
         assert!(late.unwrap().runs(d(2025, 12, 24)).is_empty(), "after the 13:00 close");
-        assert_eq!(Schedule::resolve("unknown_family", None), None);
+        assert_eq!(Schedule::resolve(None, None), None);
+        assert_eq!(default_of("pairs"), None, "a short-leg family never runs live");
     }
 
     #[test]

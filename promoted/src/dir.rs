@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use datasets::fsio::write_atomic;
 use serde::{Deserialize, Serialize};
 
-use crate::{FORMAT, PromotedError, PromotedStrategy};
+use crate::{FORMAT, PromotedError, PromotedStrategy, Runnable};
 
 /// Tolerance on the sum of allocations, for shares like 1/3 + 1/3 + 1/3.
 const ALLOCATION_SLACK: f64 = 1e-9;
@@ -49,11 +49,12 @@ impl PromotedSet {
     }
 
     /// Checks every strategy ([`PromotedStrategy::check`]), that ids are unique and that the
-    /// allocations add up to at most the whole account.
-    pub fn check(&self) -> Result<(), PromotedError> {
+    /// allocations add up to at most the whole account; returns each strategy resolved, in order.
+    pub fn check(&self) -> Result<Vec<Runnable>, PromotedError> {
         let mut seen = HashSet::new();
+        let mut resolved = Vec::with_capacity(self.strategies.len());
         for s in &self.strategies {
-            s.check()?;
+            resolved.push(s.check()?);
             if !seen.insert(s.id.as_str()) {
                 return Err(PromotedError::Invalid { id: s.id.clone(), why: "the id appears twice".into() });
             }
@@ -66,7 +67,7 @@ impl PromotedSet {
                 why: format!("the allocations add up to {total}, more than the whole account"),
             });
         }
-        Ok(())
+        Ok(resolved)
     }
 }
 

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use datasets::Timeframe;
 use kernel::sim::{FillTiming, TradeRules};
 use kernel::strategy::{
-    self, Backtest, MarketData, ParamKind, ParamValue, Params, SignalSet, Strategy, data_hash,
+    self, Backtest, Bound, MarketData, ParamLiteral, Params, SignalSet, SignalSource, Strategy,
+    StrategyError, data_hash,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,18 +35,9 @@ pub enum StrategySpec {
     },
 }
 
-/// A parameter value as the file spells it: a whole number, a real number, or a choice's
-/// option name. Which one a parameter takes comes from the strategy's space.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ParamEntry {
-    /// An integer (also accepted for a real parameter).
-    Int(i64),
-    /// A real number.
-    Real(f64),
-    /// The name of a choice's option.
-    Option(String),
-}
+/// A parameter value as the file spells it: the kernel's one parameter codec
+/// ([`ParamSpec::decode`](kernel::strategy::ParamSpec::decode)).
+pub type ParamEntry = ParamLiteral;
 
 /// A strategy cleared for trading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -150,31 +143,51 @@ impl RecordedBacktest {
     }
 }
 
-/// A promoted strategy resolved against the kernel: ready to generate signals.
+/// A promoted strategy resolved once against the kernel (a family with checked parameters,
+/// or a parsed genome): ready to generate signals as often as needed, without re-reading the
+/// spec.
 #[derive(Clone)]
-pub enum Runnable {
-    /// A built-in strategy with checked parameters.
-    Builtin {
-        /// The kernel strategy.
-        strategy: &'static dyn Strategy,
-        /// Its parameters, checked against its space and rules.
-        params: Params,
-    },
-    /// A parsed GP genome.
-    Gp(Box<gp::Genome>),
+pub struct Runnable {
+    id: String,
+    source: Arc<dyn SignalSource>,
 }
 
 impl std::fmt::Debug for Runnable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Runnable::Builtin { strategy, params } => write!(f, "{} {params}", strategy.name()),
-            Runnable::Gp(genome) => write!(f, "gp {genome}"),
-        }
+        write!(f, "{}: {}", self.id, self.source)
     }
 }
 
 /// The sleeve name a GP strategy's legs trade under.
-pub const GP_SLEEVE: &str = "gp";
+pub const GP_SLEEVE: &str = gp::SLEEVE;
+
+impl Runnable {
+    /// What it runs.
+    pub fn source(&self) -> &dyn SignalSource {
+        &*self.source
+    }
+
+    /// Signals on `data` (one per bar for each traded symbol).
+    pub fn signals(&self, data: &MarketData) -> Result<SignalSet, PromotedError> {
+        self.source.signals(data).map_err(|source| PromotedError::Strategy { id: self.id.clone(), source })
+    }
+
+    /// The most positions it holds at once on `data`'s universe (`None`: one per traded symbol).
+    pub fn max_positions(&self, data: &MarketData) -> Option<NonZeroUsize> {
+        self.source.max_positions(data)
+    }
+
+    /// A backtest on `data` from `cash` under `rules`.
+    pub fn backtest(
+        &self,
+        data: &MarketData,
+        rules: TradeRules,
+        cash: f64,
+    ) -> Result<Backtest, PromotedError> {
+        strategy::backtest_source(&*self.source, data, rules, cash)
+            .map_err(|source| PromotedError::Backtest { id: self.id.clone(), source })
+    }
+}
 
 impl PromotedStrategy {
     /// A built-in strategy with `params` on `data`'s symbols and timeframe, its backtest not
@@ -193,17 +206,7 @@ impl PromotedStrategy {
             .specs()
             .iter()
             .zip(params.values())
-            .map(|(spec, &value)| {
-                let entry = match (spec.kind, value) {
-                    (ParamKind::Choice(options), ParamValue::Choice(i)) => {
-                        ParamEntry::Option(options[i].into())
-                    }
-                    (_, ParamValue::Int(v)) => ParamEntry::Int(v),
-                    (_, ParamValue::Real(v)) => ParamEntry::Real(v),
-                    (_, ParamValue::Choice(i)) => ParamEntry::Int(i as i64),
-                };
-                (spec.name.to_string(), entry)
-            })
+            .map(|(spec, &value)| (spec.name.to_string(), spec.encode(value)))
             .collect();
         PromotedStrategy {
             id: id.into(),
@@ -240,15 +243,16 @@ impl PromotedStrategy {
         }
     }
 
-    /// Resolves the spec against the kernel: the strategy must exist, every parameter of its
-    /// space must be given (no silent defaults: the file alone must determine the trades), and
-    /// the values must pass the space's bounds and the strategy's rules.
+    /// Resolves the spec against the kernel, once: the strategy must exist, every parameter of
+    /// its space must be given (no silent defaults: the file alone must determine the trades),
+    /// and the values must pass the space's bounds and the strategy's rules.
     pub fn resolve(&self) -> Result<Runnable, PromotedError> {
-        match &self.spec {
-            StrategySpec::Gp { genome } => genome
-                .parse::<gp::Genome>()
-                .map(|g| Runnable::Gp(Box::new(g)))
-                .map_err(|source| PromotedError::Genome { id: self.id.clone(), source }),
+        let source: Arc<dyn SignalSource> = match &self.spec {
+            StrategySpec::Gp { genome } => Arc::new(
+                genome
+                    .parse::<gp::Genome>()
+                    .map_err(|source| PromotedError::Genome { id: self.id.clone(), source })?,
+            ),
             StrategySpec::Builtin { strategy, params } => {
                 let found = strategy::by_name(strategy).ok_or_else(|| PromotedError::UnknownStrategy {
                     id: self.id.clone(),
@@ -268,32 +272,18 @@ impl PromotedStrategy {
                         let entry = params
                             .get(spec.name)
                             .ok_or_else(|| self.param_error(spec.name, "missing".into()))?;
-                        let value = match (spec.kind, entry) {
-                            (ParamKind::Integer { .. }, ParamEntry::Int(v)) => ParamValue::Int(*v),
-                            (ParamKind::Real { .. }, ParamEntry::Real(v)) => ParamValue::Real(*v),
-                            (ParamKind::Real { .. }, ParamEntry::Int(v)) => ParamValue::Real(*v as f64),
-                            (ParamKind::Choice(options), ParamEntry::Option(name)) => {
-                                let i = options.iter().position(|o| o == name).ok_or_else(|| {
-                                    self.param_error(
-                                        spec.name,
-                                        format!("`{name}` is not one of {}", options.join(", ")),
-                                    )
-                                })?;
-                                ParamValue::Choice(i)
-                            }
-                            (kind, other) => {
-                                return Err(self.param_error(spec.name, format!("{other:?} is not {kind}")));
-                            }
-                        };
-                        Ok(value)
+                        spec.decode(entry).map_err(|e| PromotedError::param(&self.id, e))
                     })
                     .collect::<Result<Vec<_>, PromotedError>>()?;
                 let params =
                     Params::from_values(space, values).map_err(|e| PromotedError::param(&self.id, e))?;
-                found.validate(&params).map_err(|e| PromotedError::param(&self.id, e))?;
-                Ok(Runnable::Builtin { strategy: found, params })
+                Arc::new(Bound::new(found, params).map_err(|e| match e {
+                    StrategyError::Params(e) => PromotedError::param(&self.id, e),
+                    source => PromotedError::Strategy { id: self.id.clone(), source },
+                })?)
             }
-        }
+        };
+        Ok(Runnable { id: self.id.clone(), source })
     }
 
     /// Checks everything that can be checked without bars: the id, the allocation, the
@@ -320,58 +310,26 @@ impl PromotedStrategy {
             ));
         }
         let runnable = self.resolve()?;
-        match &runnable {
-            Runnable::Builtin { strategy, .. } if strategy.needs_short() => {
-                return Err(invalid(format!(
-                    "{} needs a short leg, which a cash account cannot hold",
-                    strategy.name()
-                )));
-            }
-            Runnable::Builtin { .. } => {}
-            // Long-only by construction (a genome cannot express a short entry); its exits live
-            // in the genome, so the rules must not say otherwise.
-            Runnable::Gp(genome) if self.rules.exits != genome.genes.exits() => {
-                return Err(invalid(format!(
-                    "rules: exits {:?} differ from the genome's {:?}",
-                    self.rules.exits,
-                    genome.genes.exits()
-                )));
-            }
-            Runnable::Gp(_) => {}
+        let source = runnable.source();
+        if source.needs_short() {
+            return Err(invalid(format!(
+                "{} needs a short leg, which a cash account cannot hold",
+                source.name()
+            )));
+        }
+        // A source that carries its own exits (a genome's genes): the rules must not say otherwise.
+        if let Some(own) = source.own_exits().filter(|own| *own != self.rules.exits) {
+            return Err(invalid(format!(
+                "rules: exits {:?} differ from the genome's {own:?}",
+                self.rules.exits
+            )));
         }
         Ok(runnable)
     }
 
-    /// Signals on `data` (one per bar for each traded symbol).
-    pub fn signals(&self, data: &MarketData) -> Result<SignalSet, PromotedError> {
-        match self.resolve()? {
-            Runnable::Builtin { strategy, params } => strategy::generate(strategy, &params, data)
-                .map_err(|source| PromotedError::Strategy { id: self.id.clone(), source }),
-            Runnable::Gp(genome) => gp::signals(&genome, data)
-                .map_err(|e| PromotedError::Invalid { id: self.id.clone(), why: e.to_string() }),
-        }
-    }
-
-    /// The most positions it holds at once on `data`'s universe (`None`: one per traded symbol).
-    pub fn max_positions(&self, data: &MarketData) -> Result<Option<NonZeroUsize>, PromotedError> {
-        match self.resolve()? {
-            Runnable::Builtin { strategy, params } => Ok(strategy.max_positions(&params, data)),
-            Runnable::Gp(_) => Ok(None),
-        }
-    }
-
     /// A backtest on `data` from `cash` under the strategy's own rules.
     pub fn backtest(&self, data: &MarketData, cash: f64) -> Result<Backtest, PromotedError> {
-        let failed = |source| PromotedError::Backtest { id: self.id.clone(), source };
-        match self.resolve()? {
-            Runnable::Builtin { strategy, params } => {
-                strategy::backtest(strategy, &params, data, self.rules, cash).map_err(failed)
-            }
-            Runnable::Gp(_) => {
-                let signals = self.signals(data)?;
-                strategy::backtest_signals(GP_SLEEVE, data, signals, self.rules, cash, None).map_err(failed)
-            }
-        }
+        self.resolve()?.backtest(data, self.rules, cash)
     }
 
     /// Runs the backtest on `data` from `cash` and stores it as the record to reproduce.

@@ -51,7 +51,7 @@ fn a_committed_strategy_loads_back_and_reproduces_its_backtest_exactly() {
     assert_eq!(back, &p);
     let bt = back.reproduce(&data).unwrap();
     assert_eq!(bt.result.equity().last().copied().unwrap().to_bits(), recorded.final_equity.to_bits());
-    assert_eq!(back.signals(&data).unwrap(), bt.signals);
+    assert_eq!(back.resolve().unwrap().signals(&data).unwrap(), bt.signals);
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn parameters_must_all_be_given_known_and_in_range() {
         (&|p| drop(params_of(p).insert("speed".into(), ParamEntry::Int(3))), "parameter `speed`: unknown"),
         (
             &|p| drop(params_of(p).insert("fast".into(), ParamEntry::Real(1.5))),
-            "parameter `fast`: Real(1.5) is not",
+            "parameter `fast`: 1.5 is not allowed: expected an integer in 2..=200",
         ),
         (
             &|p| drop(params_of(p).insert("fast".into(), ParamEntry::Int(1))),
@@ -241,7 +241,7 @@ fn a_promoted_gp_strategy_reproduces_its_backtest_exactly() {
     assert_eq!(loaded, &one);
     loaded.check().unwrap();
     let bt = loaded.reproduce(&goog).unwrap();
-    assert_eq!(loaded.signals(&goog).unwrap(), bt.signals);
+    assert_eq!(loaded.check().unwrap().signals(&goog).unwrap(), bt.signals);
 
     // Two symbols (a sleeve) plus an index: the GP trades the two, reads the index.
     let bars = goog.symbols()[0].bars.clone();

@@ -38,7 +38,7 @@ use crate::problem::Figures;
 use crate::stats::FitnessConfig;
 
 /// Name of the sleeve a GP strategy's legs trade in.
-pub const SLEEVE: &str = "gp";
+pub use gp::SLEEVE;
 
 /// What one evaluation produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

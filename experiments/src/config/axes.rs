@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use kernel::strategy::{ParamKind, ParamSpec, ParamValue, Strategy};
+use kernel::strategy::{ParamLiteral, ParamSpec, ParamValue, Strategy};
 use toml::{Spanned, Value};
 
 use super::Mode;
@@ -70,13 +70,10 @@ impl Field<'_> {
 
     /// A value of the parameter's kind, inside its bounds.
     fn value(&self, v: &Spanned<Value>, sub: &str) -> Result<ParamValue, ConfigError> {
-        let parsed = match (self.spec.kind, v.get_ref()) {
-            (ParamKind::Integer { .. }, Value::Integer(i)) => Some(ParamValue::Int(*i)),
-            (ParamKind::Real { .. }, Value::Integer(i)) => Some(ParamValue::Real(*i as f64)),
-            (ParamKind::Real { .. }, Value::Float(x)) => Some(ParamValue::Real(*x)),
-            (ParamKind::Choice(options), Value::String(s)) => {
-                options.iter().position(|o| o == s).map(ParamValue::Choice)
-            }
+        let literal = match v.get_ref() {
+            Value::Integer(i) => Some(ParamLiteral::Int(*i)),
+            Value::Float(x) => Some(ParamLiteral::Real(*x)),
+            Value::String(s) => Some(ParamLiteral::Name(s.clone())),
             _ => None,
         };
         let bad = || {
@@ -88,7 +85,7 @@ impl Field<'_> {
             );
             self.error(v.span(), sub, message)
         };
-        parsed.and_then(|p| self.spec.check(p).ok()).ok_or_else(bad)
+        literal.and_then(|l| self.spec.decode(&l).ok()).ok_or_else(bad)
     }
 
     /// Refuses a range of `count` values past the limit, before it is expanded.

@@ -288,11 +288,12 @@ fn promoted_returns(p: &PromotedStrategy, data: &MarketData, window: Range<usize
     let symbols: Vec<SymbolData> =
         p.symbols.iter().map(|s| data.find(s).map(|i| data.symbols()[i].clone())).collect::<Option<_>>()?;
     let own = MarketData::new(data.timeframe(), symbols).ok()?;
-    let mut signals = p.signals(&own).ok()?;
+    let runnable = p.resolve().ok()?;
+    let mut signals = runnable.signals(&own).ok()?;
     for leg in &mut signals.legs {
         leg.signals = leg.signals[window.clone()].to_vec();
     }
-    let max_positions = p.max_positions(&own).ok()?;
+    let max_positions = runnable.max_positions(&own);
     let cash = p.recorded.as_ref().map_or(10_000.0, |r| r.cash);
     let bt =
         backtest_signals(&p.id, &own.slice(window.clone()), signals, p.rules, cash, max_positions).ok()?;

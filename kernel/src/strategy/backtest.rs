@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 use std::ops::Range;
 
-use super::{MarketData, Params, SignalSet, Strategy, StrategyError, generate};
+use super::{MarketData, Params, SignalSet, SignalSource, Strategy, StrategyError, generate};
 use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
 use crate::sim::{
     ConfigError, Leg, LengthMismatch, PortfolioConfig, PortfolioError, PortfolioResult, SimResult, Simulator,
@@ -122,6 +122,40 @@ pub fn backtest_window(
         leg.signals = leg.signals[window.clone()].to_vec();
     }
     simulate(strategy, params, &data.slice(window), signals, rules, cash)
+}
+
+/// Like [`backtest`] for any [`SignalSource`] (a bound family, a genome): its signals on
+/// `data` simulated under `rules` from `cash`, its legs trading under its name and
+/// [`max_positions`](SignalSource::max_positions). For a [`Bound`](super::Bound) family this is
+/// [`backtest`] of its family and parameters, bit for bit.
+pub fn backtest_source(
+    source: &dyn SignalSource,
+    data: &MarketData,
+    rules: TradeRules,
+    cash: f64,
+) -> Result<Backtest, BacktestError> {
+    let signals = source.signals(data)?;
+    backtest_signals(source.name(), data, signals, rules, cash, source.max_positions(data))
+}
+
+/// Like [`backtest_window`] for any [`SignalSource`]: signals on the whole of `data`, trades
+/// on the bars of `window` only.
+///
+/// # Panics
+/// When `window` is empty or reaches past the last bar.
+pub fn backtest_source_window(
+    source: &dyn SignalSource,
+    data: &MarketData,
+    rules: TradeRules,
+    cash: f64,
+    window: Range<usize>,
+) -> Result<Backtest, BacktestError> {
+    let mut signals = source.signals(data)?;
+    for leg in &mut signals.legs {
+        leg.signals = leg.signals[window.clone()].to_vec();
+    }
+    let data = data.slice(window);
+    backtest_signals(source.name(), &data, signals, rules, cash, source.max_positions(&data))
 }
 
 /// Simulates `signals` (one per bar of `data` for each leg) and computes the metrics.

@@ -1,8 +1,8 @@
 //! `relative_volume_breakout`: a new high on unusually heavy volume.
 
 use super::{
-    MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
-    exit_or_enter, per_symbol,
+    Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
+    StrategyError, exit_or_enter, per_symbol,
 };
 use crate::indicators::{relative_volume_into, rolling_max_into, rolling_min_into};
 use crate::sim::Signal;
@@ -40,6 +40,11 @@ static SPACE: ParamSpace = ParamSpace::new(&[
 impl Strategy for RelativeVolumeBreakout {
     fn name(&self) -> &'static str {
         "relative_volume_breakout"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // Daily per-symbol rule: 10:00 New York.
+        Some(Cadence::daily(10, 0))
     }
 
     fn description(&self) -> &'static str {

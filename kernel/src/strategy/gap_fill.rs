@@ -5,8 +5,8 @@ use datasets::time::NANOS_PER_MIN;
 use datasets::{Timeframe, Timestamp};
 
 use super::{
-    MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, per_symbol,
+    Cadence, Diagnostic, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
+    SignalSet, Strategy, StrategyError, per_symbol,
 };
 use crate::sim::{Signal, Strength};
 
@@ -41,6 +41,13 @@ static SPACE: ParamSpace = ParamSpace::new(&[
     },
 ]);
 
+/// The gap `open / prev_close − 1` (negative) when the session opened below the previous close
+/// by between `min_gap` and `max_gap`: the entry rule's condition and its candidates'.
+fn gap_down(open: f64, prev_close: f64, min_gap: f64, max_gap: f64) -> Option<f64> {
+    let gap = open / prev_close - 1.0;
+    (gap <= -min_gap && gap >= -max_gap).then_some(gap)
+}
+
 /// Per-session state of the rule.
 struct Day {
     session: Session,
@@ -52,6 +59,11 @@ struct Day {
 impl Strategy for GapFill {
     fn name(&self) -> &'static str {
         "gap_fill"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // Intraday: every minute from 09:31 New York, so that exits fill by the close.
+        Some(Cadence::repeating(9, 31, 1))
     }
 
     fn description(&self) -> &'static str {
@@ -69,6 +81,36 @@ impl Strategy for GapFill {
             return Err(ParamError::Constraint { strategy: self.name(), rule });
         }
         Ok(())
+    }
+
+    /// The gap candidates of the last bar's session: every tradable symbol that opened below
+    /// the previous close by between `min_gap` and `max_gap` (the entry rule's gap), traded or not.
+    fn diagnostics(&self, params: &Params, data: &MarketData) -> Vec<Diagnostic> {
+        let (min_gap, max_gap) = (params.real("min_gap"), params.real("max_gap"));
+        let ts = data.timestamps();
+        let Some(&last) = ts.last() else { return Vec::new() };
+        let today = calendar::session_date(Timestamp(last));
+        let Some(first) = ts.iter().position(|&t| calendar::session_date(Timestamp(t)) == today) else {
+            return Vec::new();
+        };
+        if first == 0 {
+            return Vec::new();
+        }
+        data.tradable()
+            .filter_map(|i| {
+                let bars = &data.symbols()[i].bars;
+                let (open, prev_close) = (bars.open()[first], bars.close()[first - 1]);
+                let gap = gap_down(open, prev_close, min_gap, max_gap)?;
+                Some(Diagnostic {
+                    bar: first,
+                    symbol: i,
+                    kind: "gap_candidate",
+                    strength: -gap,
+                    price: open,
+                    detail: format!("opened {:.2}% below the previous close {prev_close}", -gap * 100.0),
+                })
+            })
+            .collect()
     }
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
@@ -116,10 +158,8 @@ impl Strategy for GapFill {
                     }
                     continue;
                 }
-                let gap = d.open / d.prev_close - 1.0;
-                let gapped = gap <= -min_gap && gap >= -max_gap;
                 if !d.entered
-                    && gapped
+                    && gap_down(d.open, d.prev_close, min_gap, max_gap).is_some()
                     && ENTRY_WINDOW_MINUTES.contains(&minute)
                     && minute < last_exit
                     && close[t] > d.open

@@ -1,8 +1,8 @@
 //! `mean_reversion`: buy a stretch below the mean, sell when price has reverted.
 
 use super::{
-    MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, exit_or_enter, per_symbol,
+    Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
+    Strategy, StrategyError, exit_or_enter, per_symbol,
 };
 use crate::indicators::{rsi_into, zscore};
 
@@ -39,6 +39,11 @@ static SPACE: ParamSpace = ParamSpace::new(&[
 impl Strategy for MeanReversion {
     fn name(&self) -> &'static str {
         "mean_reversion"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // Daily per-symbol rule: 10:00 New York.
+        Some(Cadence::daily(10, 0))
     }
 
     fn description(&self) -> &'static str {

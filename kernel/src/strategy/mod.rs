@@ -7,6 +7,12 @@
 //! [`run_portfolio`](crate::sim::run_portfolio) (several) and computes [`Metrics`](crate::metrics::Metrics).
 //! [`registry`] lists every built-in strategy.
 //!
+//! A family ([`Strategy`]) describes itself through hooks written in its own file: its
+//! parameter space and rules, its default live time ([`Strategy::cadence`]), what a live run
+//! records beside its signals ([`Strategy::diagnostics`]) and a fast sweep path
+//! ([`Strategy::fast_grid`]). Bound to parameters ([`Bound`]) it is a [`SignalSource`], the one
+//! thing backtests, promoted strategies and the live bridge run; a GP genome is another.
+//!
 //! | name | universe | rule |
 //! |---|---|---|
 //! | `sma_cross` | each tradable symbol | enter when the fast SMA crosses above the slow, exit when it crosses below |
@@ -31,30 +37,38 @@ mod params;
 mod ranking;
 mod rotation;
 mod sma_cross;
+mod source;
 #[cfg(test)]
 mod tests;
 
 use std::num::NonZeroUsize;
 
-use datasets::Timestamp;
+use datasets::{Bars, Timestamp};
 
 use crate::indicators::IndicatorError;
-use crate::sim::{Signal, Strength};
+use crate::metrics::MetricsConfig;
+use crate::sim::{Signal, Simulator, Strength};
+use crate::sweep::SweepError;
 
-pub use backtest::{Backtest, BacktestError, RunResult, backtest, backtest_signals, backtest_window};
+pub use backtest::{
+    Backtest, BacktestError, RunResult, backtest, backtest_signals, backtest_source, backtest_source_window,
+    backtest_window,
+};
 pub use breakout::RelativeVolumeBreakout;
 pub use data::{DataError, Dropped, MarketData, Overlap, SymbolData, data_hash};
 pub use gap_fill::GapFill;
 pub use mean_reversion::MeanReversion;
 pub use momentum::VolManagedMomentum;
 pub use pairs::{PAIRS_REFUSAL, Pairs};
-pub use params::{ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params};
+pub use params::{ParamError, ParamKind, ParamLiteral, ParamSpace, ParamSpec, ParamValue, Params};
 pub use ranking::{FactorMomentum, QualitySmallcapValue, SectorRotation};
 pub use rotation::VixRegimeRotation;
 pub use sma_cross::SmaCross;
+pub use source::{Bound, Cadence, Diagnostic, SignalSource};
 
-/// A trading rule with a parameter space. Object-safe, so the registry can list them all.
-pub trait Strategy: Sync {
+/// A family of trading rules with a parameter space: the descriptor of everything the rest of
+/// the workspace may need to know about it. Object-safe, so the registry can list them all.
+pub trait Strategy: Send + Sync {
     /// Registry name, e.g. `sma_cross`.
     fn name(&self) -> &'static str;
 
@@ -88,8 +102,49 @@ pub trait Strategy: Sync {
         None
     }
 
-    /// The legs' signals for `data`; call through [`generate`], which validates `params` first.
+    /// The legs' signals for `data`; call through [`generate`] or a [`Bound`], which validate
+    /// `params` first.
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError>;
+
+    /// When it runs live on a trading day by default; `None` when it cannot run live.
+    fn cadence(&self) -> Option<Cadence>;
+
+    /// Observations a live run records beside the signals of `data`'s last bar
+    /// ([`SignalSource::diagnostics`]); none by default.
+    fn diagnostics(&self, _params: &Params, _data: &MarketData) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    /// A fast sweep of every combination of `combos` (valid parameters of this family) on one
+    /// symbol's `bars` under `sim`'s cash and rules, exact against [`backtest`] for the figures
+    /// of [`FastFigures`], in `combos`' order; `Ok(None)` when the family has no such path or it
+    /// does not pay on these combinations. The caller checks that the rules carry no protective
+    /// exits.
+    fn fast_grid(
+        &self,
+        _bars: &Bars,
+        _combos: &[Params],
+        _sim: &Simulator,
+        _metrics: &MetricsConfig,
+    ) -> Result<Option<Vec<FastFigures>>, SweepError> {
+        Ok(None)
+    }
+}
+
+/// The figures a family's fast sweep path ([`Strategy::fast_grid`]) computes for one
+/// combination, each equal to the general backtest's bit for bit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FastFigures {
+    /// Closed round trips.
+    pub trades: usize,
+    /// Equity at the last bar's close.
+    pub final_equity: f64,
+    /// `final_equity / initial_cash − 1`.
+    pub total_return: f64,
+    /// Annualised Sharpe ratio.
+    pub sharpe: f64,
+    /// Deepest drawdown (negative fraction).
+    pub max_drawdown: f64,
 }
 
 /// A strategy that cannot run on the data or parameters given.
@@ -135,6 +190,9 @@ pub enum StrategyError {
     /// An indicator rejected its arguments (a strategy bug once parameters are validated).
     #[error(transparent)]
     Indicator(#[from] IndicatorError),
+    /// A signal source that is not a family (a GP genome) could not run.
+    #[error(transparent)]
+    Source(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// One traded symbol's signals, one per bar of the data.
@@ -207,12 +265,17 @@ pub fn generate(
     params: &Params,
     data: &MarketData,
 ) -> Result<SignalSet, StrategyError> {
+    check_params(strategy, params)?;
+    strategy.signals(params, data)
+}
+
+/// Checks that `params` belong to `strategy`'s space and pass its rules between parameters.
+fn check_params(strategy: &dyn Strategy, params: &Params) -> Result<(), StrategyError> {
     if !std::ptr::eq(params.space(), strategy.space()) && params.space() != strategy.space() {
         let expected = strategy.space().specs().iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
         return Err(StrategyError::WrongSpace { strategy: strategy.name(), expected });
     }
-    strategy.validate(params)?;
-    strategy.signals(params, data)
+    Ok(strategy.validate(params)?)
 }
 
 /// `Exit` when `exit`, else `Enter(FULL)` when `enter`, else `Hold`; picked from a table, not by

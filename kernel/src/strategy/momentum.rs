@@ -1,8 +1,8 @@
 //! `vol_managed_momentum`: time-series momentum scaled down when volatility is high.
 
 use super::{
-    MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy, StrategyError,
-    per_symbol,
+    Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
+    StrategyError, per_symbol,
 };
 use crate::indicators::{realised_vol, roc_into};
 use crate::metrics::periods_per_year;
@@ -37,6 +37,11 @@ static SPACE: ParamSpace = ParamSpace::new(&[
 impl Strategy for VolManagedMomentum {
     fn name(&self) -> &'static str {
         "vol_managed_momentum"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // 10:30 New York.
+        Some(Cadence::daily(10, 30))
     }
 
     fn description(&self) -> &'static str {

@@ -1,8 +1,8 @@
 //! `pairs`: statistical-arbitrage pair trading, which needs a short leg.
 
 use super::{
-    MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError,
+    Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
+    Strategy, StrategyError,
 };
 
 /// Trade the spread between two related symbols: when it stretches beyond `entry_z` standard
@@ -40,6 +40,11 @@ static SPACE: ParamSpace = ParamSpace::new(&[
 impl Strategy for Pairs {
     fn name(&self) -> &'static str {
         "pairs"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // None: it needs a short leg and never runs live.
+        None
     }
 
     fn description(&self) -> &'static str {

@@ -4,6 +4,11 @@
 //! default). [`Params`] is a set of values for one space that has been checked against every
 //! bound, so a strategy reading `params.int("fast")` never sees a value outside its range.
 //! Cross-parameter constraints (e.g. `fast < slow`) belong to the strategy's `validate`.
+//!
+//! The one codec between values and what people write: [`ParamSpec::parse`] reads the command
+//! line's text (`fast=10`), [`ParamSpec::decode`] a [`ParamLiteral`] from a file (an experiment's
+//! TOML axes, a promoted strategy's JSON), [`ParamSpec::encode`] writes one back; every path
+//! ends in [`ParamSpec::check`]'s bounds, and a GA's genes in [`Params::from_values`].
 
 use std::fmt;
 
@@ -51,6 +56,30 @@ pub enum ParamValue {
     Choice(usize),
 }
 
+/// A parameter value as a file spells it: a whole number, a real number or a choice's option
+/// name (JSON and TOML untyped; which one a parameter takes comes from its [`ParamKind`]).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ParamLiteral {
+    /// A whole number (also accepted for a real parameter).
+    Int(i64),
+    /// A real number.
+    Real(f64),
+    /// The name of a choice's option.
+    Name(String),
+}
+
+impl fmt::Display for ParamLiteral {
+    /// As written: `10`, `0.5`, `zscore`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamLiteral::Int(v) => write!(f, "{v}"),
+            ParamLiteral::Real(v) => write!(f, "{v}"),
+            ParamLiteral::Name(v) => f.write_str(v),
+        }
+    }
+}
+
 /// One tunable parameter: its name, domain and default.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParamSpec {
@@ -71,31 +100,53 @@ impl ParamSpec {
             (ParamKind::Choice(options), ParamValue::Choice(i)) => i < options.len(),
             _ => false,
         };
-        if ok {
-            Ok(value)
-        } else {
-            Err(ParamError::Invalid {
-                name: self.name,
-                given: self.show(value),
-                expected: self.kind.to_string(),
-            })
-        }
+        if ok { Ok(value) } else { Err(self.invalid(self.show(value))) }
     }
 
     /// Parses the textual form of a value (`10`, `0.5`, an option name) and checks it.
     pub fn parse(&self, text: &str) -> Result<ParamValue, ParamError> {
         let text = text.trim();
-        let parsed = match self.kind {
-            ParamKind::Integer { .. } => text.parse().ok().map(ParamValue::Int),
-            ParamKind::Real { .. } => text.parse().ok().map(ParamValue::Real),
-            ParamKind::Choice(options) => options.iter().position(|o| *o == text).map(ParamValue::Choice),
+        let literal = match self.kind {
+            ParamKind::Integer { .. } => text.parse().ok().map(ParamLiteral::Int),
+            ParamKind::Real { .. } => text.parse().ok().map(ParamLiteral::Real),
+            ParamKind::Choice(_) => Some(ParamLiteral::Name(text.to_string())),
         };
-        let invalid = || ParamError::Invalid {
-            name: self.name,
-            given: text.to_string(),
-            expected: self.kind.to_string(),
+        match literal {
+            Some(literal) => self.decode(&literal),
+            None => Err(self.invalid(text.to_string())),
+        }
+    }
+
+    /// The value a file's `literal` stands for, checked: an integer for an integer parameter,
+    /// a real or an integer for a real one, an option's name for a choice.
+    pub fn decode(&self, literal: &ParamLiteral) -> Result<ParamValue, ParamError> {
+        let value = match (self.kind, literal) {
+            (ParamKind::Integer { .. }, ParamLiteral::Int(v)) => Some(ParamValue::Int(*v)),
+            (ParamKind::Real { .. }, ParamLiteral::Real(v)) => Some(ParamValue::Real(*v)),
+            (ParamKind::Real { .. }, ParamLiteral::Int(v)) => Some(ParamValue::Real(*v as f64)),
+            (ParamKind::Choice(options), ParamLiteral::Name(name)) => {
+                options.iter().position(|o| o == name).map(ParamValue::Choice)
+            }
+            _ => None,
         };
-        self.check(parsed.ok_or_else(invalid)?)
+        self.check(value.ok_or_else(|| self.invalid(literal.to_string()))?)
+    }
+
+    /// `value` as a file writes it ([`ParamSpec::decode`] reads it back): a choice by its
+    /// option's name.
+    pub fn encode(&self, value: ParamValue) -> ParamLiteral {
+        match (self.kind, value) {
+            (ParamKind::Choice(options), ParamValue::Choice(i)) if i < options.len() => {
+                ParamLiteral::Name(options[i].to_string())
+            }
+            (_, ParamValue::Int(v)) => ParamLiteral::Int(v),
+            (_, ParamValue::Real(v)) => ParamLiteral::Real(v),
+            (_, ParamValue::Choice(i)) => ParamLiteral::Int(i as i64),
+        }
+    }
+
+    fn invalid(&self, given: String) -> ParamError {
+        ParamError::Invalid { name: self.name, given, expected: self.kind.to_string() }
     }
 
     /// The textual form of `value` for this parameter (an option's name for a choice).
@@ -390,5 +441,43 @@ mod tests {
         let mut choice = d.clone();
         choice.set("mode", ParamValue::Choice(1)).unwrap();
         assert_ne!(choice.hash(), d.hash());
+    }
+
+    /// The one codec: a file's literal and the command line's text decode to the same checked
+    /// value, encode writes it back, and every refusal names the parameter and its domain.
+    #[test]
+    fn literals_and_text_decode_alike_and_encode_back() {
+        let [fast, k, mode] = SPACE.specs() else { panic!("three parameters") };
+        let cases = [
+            (fast, ParamLiteral::Int(25), "25", ParamValue::Int(25)),
+            (k, ParamLiteral::Real(1.5), "1.5", ParamValue::Real(1.5)),
+            (mode, ParamLiteral::Name("rsi".into()), "rsi", ParamValue::Choice(1)),
+        ];
+        for (spec, literal, text, value) in cases {
+            assert_eq!(spec.decode(&literal).unwrap(), value, "{}", spec.name);
+            assert_eq!(spec.parse(text).unwrap(), value, "{}", spec.name);
+            assert_eq!(spec.encode(value), literal, "{}", spec.name);
+        }
+        assert_eq!(k.decode(&ParamLiteral::Int(2)).unwrap(), ParamValue::Real(2.0), "an integer for a real");
+        let err = |spec: &ParamSpec, l: ParamLiteral| spec.decode(&l).unwrap_err().to_string();
+        assert_eq!(
+            err(fast, ParamLiteral::Real(1.5)),
+            "parameter `fast` = 1.5 is invalid: expected an integer in 2..=200"
+        );
+        assert_eq!(
+            err(fast, ParamLiteral::Int(1)),
+            "parameter `fast` = 1 is invalid: expected an integer in 2..=200"
+        );
+        assert_eq!(
+            err(k, ParamLiteral::Name("x".into())),
+            "parameter `k` = x is invalid: expected a number in [0.5, 5]"
+        );
+        assert_eq!(
+            err(mode, ParamLiteral::Name("both".into())),
+            "parameter `mode` = both is invalid: expected one of zscore, rsi"
+        );
+        let json: Vec<ParamLiteral> = serde_json::from_str(r#"[10, 0.5, "rsi"]"#).unwrap();
+        assert_eq!(json, [ParamLiteral::Int(10), ParamLiteral::Real(0.5), ParamLiteral::Name("rsi".into())]);
+        assert_eq!(serde_json::to_string(&json).unwrap(), r#"[10,0.5,"rsi"]"#);
     }
 }

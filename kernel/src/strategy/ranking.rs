@@ -7,8 +7,8 @@ use datasets::calendar;
 use datasets::{AssetClass, Timestamp};
 
 use super::{
-    LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
-    Strategy, StrategyError,
+    Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
+    SignalSet, Strategy, StrategyError,
 };
 use crate::sim::{Signal, Strength};
 
@@ -119,6 +119,11 @@ impl Strategy for FactorMomentum {
         "factor_momentum"
     }
 
+    fn cadence(&self) -> Option<Cadence> {
+        // Monthly rebalances need no precise time: 11:00 New York.
+        Some(Cadence::daily(11, 0))
+    }
+
     fn description(&self) -> &'static str {
         "hold the top k equities by 12-1 month momentum, rebalanced monthly"
     }
@@ -175,6 +180,11 @@ static SECTOR_SPACE: ParamSpace = ParamSpace::new(&[
 impl Strategy for SectorRotation {
     fn name(&self) -> &'static str {
         "sector_rotation"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // Monthly rebalances need no precise time: 11:00 New York.
+        Some(Cadence::daily(11, 0))
     }
 
     fn description(&self) -> &'static str {
@@ -245,6 +255,11 @@ fn zscores(xs: &[f64]) -> Vec<f64> {
 impl Strategy for QualitySmallcapValue {
     fn name(&self) -> &'static str {
         "quality_smallcap_value"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // Monthly rebalances need no precise time: 11:00 New York.
+        Some(Cadence::daily(11, 0))
     }
 
     fn description(&self) -> &'static str {

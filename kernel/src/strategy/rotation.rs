@@ -4,8 +4,8 @@ use std::num::NonZeroUsize;
 
 use super::ranking::{hold_top_k, lagged_return, rebalance_bars};
 use super::{
-    LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
-    Strategy, StrategyError,
+    Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
+    SignalSet, Strategy, StrategyError,
 };
 use crate::regime::{Regime, RegimeRules};
 use crate::sim::{Signal, Strength};
@@ -94,6 +94,11 @@ impl VixRegimeRotation {
 impl Strategy for VixRegimeRotation {
     fn name(&self) -> &'static str {
         "vix_regime_rotation"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // 10:30 New York.
+        Some(Cadence::daily(10, 30))
     }
 
     fn description(&self) -> &'static str {

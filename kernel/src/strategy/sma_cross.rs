@@ -1,11 +1,18 @@
 //! `sma_cross`: the classic moving-average crossover, long only.
 
 use super::{
-    MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, per_symbol,
+    Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
+    Strategy, StrategyError, per_symbol,
 };
+use std::collections::HashMap;
+
+use datasets::Bars;
+
+use super::FastFigures;
 use crate::indicators::sma_into;
-use crate::sweep::cross_signals_into;
+use crate::metrics::MetricsConfig;
+use crate::sim::Simulator;
+use crate::sweep::{SweepError, cross_signals_into, sma_cross_grid};
 
 /// Enter all-in when the fast SMA of the close crosses above the slow SMA; exit the whole
 /// position when it crosses below, with the cross of [`cross_signals_into`] (strict, as
@@ -21,6 +28,11 @@ static SPACE: ParamSpace = ParamSpace::new(&[
 impl Strategy for SmaCross {
     fn name(&self) -> &'static str {
         "sma_cross"
+    }
+
+    fn cadence(&self) -> Option<Cadence> {
+        // Daily per-symbol rule: 10:00 New York.
+        Some(Cadence::daily(10, 0))
     }
 
     fn description(&self) -> &'static str {
@@ -51,5 +63,40 @@ impl Strategy for SmaCross {
             cross_signals_into(&f, &sl, &mut signals)?;
             Ok(signals)
         })
+    }
+
+    /// [`sma_cross_grid`] over the span of the combinations' windows, when they fill at least a
+    /// quarter of that span's pairs (the grid runs all of them).
+    fn fast_grid(
+        &self,
+        bars: &Bars,
+        combos: &[Params],
+        sim: &Simulator,
+        metrics: &MetricsConfig,
+    ) -> Result<Option<Vec<FastFigures>>, SweepError> {
+        let windows = combos.iter().flat_map(|p| [p.usize("fast"), p.usize("slow")]);
+        let (Some(lo), Some(hi)) = (windows.clone().min(), windows.max()) else { return Ok(None) };
+        let span = hi - lo + 1;
+        if combos.len() * 4 < span * (span - 1) / 2 {
+            return Ok(None);
+        }
+        let grid = sma_cross_grid(bars, lo..=hi, sim, metrics)?;
+        let by_pair: HashMap<(usize, usize), usize> =
+            grid.iter().enumerate().map(|(k, r)| ((r.fast, r.slow), k)).collect();
+        Ok(Some(
+            combos
+                .iter()
+                .map(|p| {
+                    let r = &grid[by_pair[&(p.usize("fast"), p.usize("slow"))]];
+                    FastFigures {
+                        trades: r.trades,
+                        final_equity: r.final_equity,
+                        total_return: r.total_return,
+                        sharpe: r.sharpe,
+                        max_drawdown: r.max_drawdown,
+                    }
+                })
+                .collect(),
+        ))
     }
 }

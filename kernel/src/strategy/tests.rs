@@ -622,3 +622,105 @@ fn a_window_backtest_trades_only_its_bars_and_never_sees_past_them() {
         assert_eq!(same.metrics, oos.metrics, "{}: bars after the window leaked in", s.name());
     }
 }
+
+/// A family bound to its parameters is a signal source whose backtests are the family's own,
+/// bit for bit (whole data and an out-of-sample window), and whose hooks are the family's.
+#[test]
+fn a_bound_family_runs_as_its_own_backtest() {
+    for s in registry().iter().filter(|s| !s.needs_short()) {
+        let (data, params, name) = (data_for(*s), defaults(*s), s.name());
+        let bound = Bound::new(*s, params.clone()).unwrap();
+        assert_eq!((bound.name(), bound.to_string()), (name, format!("{name} {params}")));
+        assert!(bound.cadence().is_some(), "{name} has no live time");
+        let rules = TradeRules::default();
+        let same = |a: &Backtest, b: &Backtest| {
+            assert_eq!(a.signals, b.signals, "{name}");
+            let bits = |bt: &Backtest| bt.result.equity().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(a), bits(b), "{name}");
+            assert_eq!(a.metrics.trades, b.metrics.trades, "{name}");
+            assert_eq!(a.metrics.sharpe.to_bits(), b.metrics.sharpe.to_bits(), "{name}");
+        };
+        same(
+            &backtest_source(&bound, data, rules, 50_000.0).unwrap(),
+            &backtest(*s, &params, data, rules, 50_000.0).unwrap(),
+        );
+        let window = data.len() / 2..data.len();
+        same(
+            &backtest_source_window(&bound, data, rules, 50_000.0, window.clone()).unwrap(),
+            &backtest_window(*s, &params, data, rules, 50_000.0, window).unwrap(),
+        );
+    }
+    assert_eq!(Pairs.cadence(), None, "a short-leg family never runs live");
+    let bad = Params::parse(SmaCross.space(), ["fast=30", "slow=20"]).unwrap();
+    let err = Bound::new(&SmaCross, bad).unwrap_err().to_string();
+    assert_eq!(err, "sma_cross: fast (30) must be below slow (20)");
+    let err = Bound::new(&SmaCross, defaults(&MeanReversion)).unwrap_err().to_string();
+    assert!(err.contains("the parameters belong to another space (expected: fast, slow)"), "{err}");
+}
+
+/// `gap_fill`'s diagnostics are the gaps its entry rule trades: every symbol it enters in a
+/// session is a candidate of that session, at the session's first bar, with its gap in the band.
+#[test]
+fn gap_fill_candidates_include_every_symbol_it_enters() {
+    let data = minute();
+    let params = defaults(&GapFill);
+    let (min_gap, max_gap) = (params.real("min_gap"), params.real("max_gap"));
+    let bound = Bound::new(&GapFill, params.clone()).unwrap();
+    let set = bound.signals(data).unwrap();
+    let mut checked = 0;
+    for leg in &set.legs {
+        let Some(t) = leg.signals.iter().position(|s| matches!(s, Signal::Enter(_))) else { continue };
+        let upto = data.slice(0..t + 1);
+        let candidates = bound.diagnostics(&upto);
+        let c =
+            candidates.iter().find(|c| c.symbol == leg.symbol).expect("the entered symbol is a candidate");
+        let ts = data.timestamps();
+        let first = calendar::minutes_since_open(Timestamp(ts[c.bar]));
+        assert_eq!(first, Some(0), "observed at the session's first bar");
+        assert_eq!(calendar::session_date(Timestamp(ts[c.bar])), calendar::session_date(Timestamp(ts[t])));
+        let bars = &data.symbols()[leg.symbol].bars;
+        assert_eq!(c.price, bars.open()[c.bar]);
+        assert_eq!(c.strength, -(bars.open()[c.bar] / bars.close()[c.bar - 1] - 1.0));
+        assert!(c.kind == "gap_candidate" && c.strength >= min_gap && c.strength <= max_gap, "{c:?}");
+        assert!(c.detail.starts_with("opened ") && c.detail.contains("% below the previous close"));
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} entries checked");
+    assert!(Bound::new(&SmaCross, defaults(&SmaCross)).unwrap().diagnostics(data).is_empty());
+}
+
+/// `sma_cross`'s fast sweep path gives the general backtest's figures for every combination,
+/// in the combinations' order, and declines a sparse grid; other families have none.
+#[test]
+fn sma_cross_fast_grid_equals_its_backtests_and_declines_sparse_grids() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/samples/GOOG.csv");
+    let series = read_file(&path, &ImportOptions::default()).unwrap().remove(0);
+    let meta = SymbolMeta::new("GOOG", datasets::AssetClass::Equity);
+    let data = MarketData::new(series.timeframe, vec![SymbolData { meta, bars: series.bars }]).unwrap();
+    let bars = &data.symbols()[0].bars;
+    let rules = TradeRules::default();
+    let sim = crate::sim::Simulator::new(10_000.0, rules).unwrap();
+    let config = MetricsConfig::new(data.timeframe(), datasets::AssetClass::Equity);
+    let combos: Vec<Params> = (2..=8)
+        .flat_map(|f| (3..=12).map(move |s| (f, s)))
+        .filter(|(f, s)| f < s)
+        .map(|(f, s)| Params::parse(SmaCross.space(), [&*format!("fast={f}"), &format!("slow={s}")]).unwrap())
+        .collect();
+    let fast = SmaCross.fast_grid(bars, &combos, &sim, &config).unwrap().expect("a dense grid runs fast");
+    assert_eq!(fast.len(), combos.len());
+    for (p, f) in combos.iter().zip(&fast) {
+        let bt = backtest(&SmaCross, p, &data, rules, 10_000.0).unwrap();
+        let m = &bt.metrics;
+        assert_eq!(f.trades, m.trades, "{p}");
+        assert_eq!(f.final_equity.to_bits(), bt.result.equity().last().unwrap().to_bits(), "{p}");
+        assert_eq!(
+            [f.total_return, f.sharpe, f.max_drawdown].map(f64::to_bits),
+            [m.total_return, m.sharpe, m.max_drawdown].map(f64::to_bits),
+            "{p}"
+        );
+    }
+    let sparse = [Params::parse(SmaCross.space(), ["fast=2", "slow=200"]).unwrap()];
+    assert_eq!(SmaCross.fast_grid(bars, &sparse, &sim, &config).unwrap(), None);
+    let mr = [defaults(&MeanReversion)];
+    assert_eq!(MeanReversion.fast_grid(bars, &mr, &sim, &config).unwrap(), None);
+}

@@ -9,9 +9,9 @@ use datasets::synth::{SynthConfig, Universe};
 use datasets::{AssetClass, Timeframe, Timestamp, calendar};
 use kernel::sim::{ExitReason, SizingPrice, TradeRules};
 use kernel::strategy::{
-    GapFill, MarketData, Params, RunResult, Strategy, SymbolData, VolManagedMomentum, backtest_window,
+    GapFill, MarketData, Params, RunResult, Strategy, SymbolData, VolManagedMomentum, backtest_source_window,
 };
-use promoted::{PromotedDir, PromotedStrategy, Runnable};
+use promoted::{PromotedDir, PromotedStrategy};
 use rust_decimal::prelude::ToPrimitive;
 
 use super::FakeAlpaca;
@@ -204,11 +204,9 @@ pub fn kernel_fills(
     cash: f64,
     window: std::ops::Range<usize>,
 ) -> Vec<Fill> {
-    let Runnable::Builtin { strategy: s, params } = strategy.resolve().expect("a valid strategy") else {
-        panic!("a built-in strategy")
-    };
+    let runnable = strategy.resolve().expect("a valid strategy");
     let rules = TradeRules { sizing_price: SizingPrice::SignalClose, ..strategy.rules };
-    let bt = backtest_window(s, &params, data, rules, cash, window).expect("the backtest runs");
+    let bt = backtest_source_window(runnable.source(), data, rules, cash, window).expect("the backtest runs");
     let RunResult::Portfolio(result) = bt.result else { panic!("several legs run as a portfolio") };
     let mut fills = Vec::new();
     for leg in &result.sleeves[0].legs {

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datasets::calendar;
 use ops::alert::Notifier;
-use promoted::{PromotedDir, PromotedStrategy, StrategySpec};
+use promoted::{PromotedDir, PromotedStrategy, Runnable};
 use tokio::sync::{mpsc, watch};
 
 use crate::alpaca::stream::StreamEvent;
@@ -85,7 +85,9 @@ const RECONCILE_RETRY_NS: i64 = 5 * 60_000_000_000;
 pub struct Registered {
     /// The strategy.
     pub strategy: PromotedStrategy,
-    /// Its family (kernel registry name).
+    /// The strategy resolved once at registration: what each run computes signals with.
+    pub runnable: Runnable,
+    /// Its family: the name its legs trade under (a kernel registry name, `gp` for a genome).
     pub family: String,
     /// When it runs.
     pub schedule: Schedule,
@@ -182,22 +184,20 @@ pub fn register(config: &LiveConfig) -> Result<Vec<Registered>, ServiceError> {
         tracing::warn!("no promoted set in {}: nothing will trade", config.service.promoted.display());
         return Ok(Vec::new());
     };
-    set.check()?;
+    let resolved = set.check()?;
     let mut out = Vec::new();
-    for strategy in set.strategies {
-        let family = match &strategy.spec {
-            StrategySpec::Builtin { strategy: family, .. } => family.clone(),
-            StrategySpec::Gp { .. } => promoted::GP_SLEEVE.to_string(),
-        };
+    for (strategy, runnable) in set.strategies.into_iter().zip(resolved) {
+        let family = runnable.source().name().to_string();
         let section = config.strategies.get(&strategy.id).or_else(|| config.strategies.get(&family));
-        let schedule = Schedule::resolve(&family, section)
+        let default = runnable.source().cadence().map(Schedule::from_cadence);
+        let schedule = Schedule::resolve(default, section)
             .ok_or_else(|| ServiceError::NoSchedule { id: strategy.id.clone(), family: family.clone() })?;
         let disabled = if section.and_then(|s| s.enabled) == Some(false) {
             Some("disabled by the config".to_string())
         } else {
             protect::unsupported(&strategy.rules)
         };
-        out.push(Registered { strategy, family, schedule, disabled });
+        out.push(Registered { strategy, runnable, family, schedule, disabled });
     }
     Ok(out)
 }

@@ -2,7 +2,8 @@
 //!
 //! Planning reads the bars up to the bar that just completed, computes the strategy's signals
 //! and keeps those of that last bar (the kernel fills them at the next bar's open; the bridge
-//! sends them now). It stores the run, every signal (and, for `gap_fill`, every gap candidate)
+//! sends them now). It stores the run, every signal (and what the strategy observed beside them,
+//! e.g. `gap_fill`'s gap candidates)
 //! and the exit orders in one transaction. Execution then sends the exits, waits for their
 //! fills, and sizes each entry with the kernel's own rule ([`kernel::sim::entry_quantity`]:
 //! one slot of the strategy's equity at the signal bar's close, capped by its cash, at the
@@ -106,44 +107,29 @@ fn last_bar_signals(
     rows
 }
 
-/// `gap_fill`'s candidates of the session of the last bar: every symbol that opened below the
-/// previous close by between `min_gap` and `max_gap` (the kernel's rule), traded or not.
-fn gap_candidates(strategy: &PromotedStrategy, data: &MarketData) -> Vec<SignalRow> {
-    let Ok(Runnable::Builtin { strategy: s, params }) = strategy.resolve() else { return Vec::new() };
-    if s.name() != "gap_fill" || data.is_empty() {
-        return Vec::new();
-    }
-    let (min_gap, max_gap) = (params.real("min_gap"), params.real("max_gap"));
+/// The rows of what the strategy observed beside its signals on `data`
+/// ([`SignalSource::diagnostics`](kernel::strategy::SignalSource::diagnostics), e.g.
+/// `gap_fill`'s gap candidates), under the session date of the bar each was observed at.
+fn diagnostic_rows(strategy: &PromotedStrategy, runnable: &Runnable, data: &MarketData) -> Vec<SignalRow> {
     let ts = data.timestamps();
-    let today = calendar::session_date(Timestamp(ts[ts.len() - 1]));
-    let Some(first) = ts.iter().position(|&t| calendar::session_date(Timestamp(t)) == today) else {
-        return Vec::new();
-    };
-    if first == 0 {
-        return Vec::new();
-    }
-    let mut rows = Vec::new();
-    for i in data.tradable() {
-        let bars = &data.symbols()[i].bars;
-        let (open, prev_close) = (bars.open()[first], bars.close()[first - 1]);
-        let gap = open / prev_close - 1.0;
-        if gap <= -min_gap && gap >= -max_gap {
-            rows.push(SignalRow {
-                strategy: strategy.id.clone(),
-                slot: today.to_string(),
-                bar_ns: ts[first],
-                symbol: data.symbols()[i].meta.symbol.clone(),
-                side: "gap_candidate".into(),
-                strength: -gap,
-                price: open,
-                fraction: None,
-                action: "candidate".into(),
-                detail: format!("opened {:.2}% below the previous close {prev_close}", -gap * 100.0),
-                client_order_id: None,
-            });
-        }
-    }
-    rows
+    runnable
+        .source()
+        .diagnostics(data)
+        .into_iter()
+        .map(|d| SignalRow {
+            strategy: strategy.id.clone(),
+            slot: calendar::session_date(Timestamp(ts[d.bar])).to_string(),
+            bar_ns: ts[d.bar],
+            symbol: data.symbols()[d.symbol].meta.symbol.clone(),
+            side: d.kind.into(),
+            strength: d.strength,
+            price: d.price,
+            fraction: None,
+            action: "candidate".into(),
+            detail: d.detail,
+            client_order_id: None,
+        })
+        .collect()
 }
 
 impl Bridge {
@@ -216,10 +202,12 @@ impl Bridge {
             Ok(d) => d,
             Err(e) => return Ok(Err(("failed", e.to_string()))),
         };
-        let (signals, max_positions) = match (strategy.signals(&data), strategy.max_positions(&data)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(e), _) | (_, Err(e)) => return Ok(Err(("failed", e.to_string()))),
+        let runnable = &self.strategies[idx].runnable;
+        let signals = match runnable.signals(&data) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(("failed", e.to_string()))),
         };
+        let max_positions = runnable.max_positions(&data);
         let mut rows = last_bar_signals(&strategy, slot, &data, &signals, &strategy.rules);
         // The sizing base: the strategy's equity at the signal bar's close over its slots.
         let cash = self.db.sleeve_cash(&strategy.id)?.unwrap_or_default().to_f64().unwrap_or(0.0);
@@ -278,7 +266,7 @@ impl Bridge {
                 exits.push(intent(&strategy.id, slot, &p.symbol, OrderSide::Sell, p.qty, cid));
             }
         }
-        rows.extend(gap_candidates(&strategy, &data));
+        rows.extend(diagnostic_rows(&strategy, &self.strategies[idx].runnable, &data));
         let day = calendar::session_date(t).to_string();
         self.checkpoint(
             "plan",
