@@ -112,14 +112,24 @@ pub(crate) fn buy(
         return Err(RefusalReason::InsufficientCash { required: notional + fee, available: *cash });
     }
     *cash -= notional + fee;
-    Ok(Bought { holding: Holding { entry_bar: t, entry_price: fill, qty, entry_fee: fee, peak: fill }, notional })
+    Ok(Bought {
+        holding: Holding { entry_bar: t, entry_price: fill, qty, entry_fee: fee, peak: fill },
+        notional,
+    })
 }
 
 impl Holding {
     /// Sells the whole position in bar `t` at the `reference` price (slipped against the seller
     /// inside the bar's range), crediting `cash` net of commission.
     #[inline]
-    pub(crate) fn sell(&self, costs: &Costs, prices: &Prices<'_>, t: usize, reference: f64, cash: &mut f64) -> Sold {
+    pub(crate) fn sell(
+        &self,
+        costs: &Costs,
+        prices: &Prices<'_>,
+        t: usize,
+        reference: f64,
+        cash: &mut f64,
+    ) -> Sold {
         let fill = costs.slippage.fill_price(Side::Sell, reference, prices.low[t], prices.high[t]);
         let notional = self.qty * fill;
         let fee = costs.commission.cost(self.qty, fill).min(notional);
@@ -137,7 +147,12 @@ impl Holding {
     /// entry); otherwise a low at or below the stop fills at the stop, else a high at or above
     /// the take-profit at the take-profit: the stop first when both are inside the range.
     #[inline]
-    pub(crate) fn stop(&mut self, exits: &ExitRules, prices: &Prices<'_>, t: usize) -> Option<(f64, ExitReason)> {
+    pub(crate) fn stop(
+        &mut self,
+        exits: &ExitRules,
+        prices: &Prices<'_>,
+        t: usize,
+    ) -> Option<(f64, ExitReason)> {
         let (open, high, low) = (prices.open[t], prices.high[t], prices.low[t]);
         let stop_loss = exits.stop_loss.map(|f| (self.entry_price * (1.0 - f), ExitReason::StopLoss));
         let trailing = exits.trailing_stop.map(|f| (self.peak * (1.0 - f), ExitReason::TrailingStop));

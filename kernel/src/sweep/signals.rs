@@ -71,7 +71,9 @@ impl Run<'_> {
 
     fn open(&mut self, t: usize, signal_bar: usize, strength: Strength, base: f64) {
         let reference = self.prices.open[t];
-        if let Ok(bought) = fill::buy(self.rules, &self.prices, t, signal_bar, reference, strength, base, &mut self.cash) {
+        if let Ok(bought) =
+            fill::buy(self.rules, &self.prices, t, signal_bar, reference, strength, base, &mut self.cash)
+        {
             self.out.traded_notional += bought.notional;
             self.position = Some(bought.holding);
         }
@@ -88,13 +90,7 @@ impl Run<'_> {
 /// The first bar at or after `from` (`bars.len()` if none) at which a held position `p` may
 /// change: the fill of an exit signal, its time stop, or a stop-loss or take-profit level
 /// within the bar's range.
-fn next_event(
-    bars: &Bars,
-    signals: &[Signal],
-    rules: &TradeRules,
-    p: &Holding,
-    from: usize,
-) -> usize {
+fn next_event(bars: &Bars, signals: &[Signal], rules: &TradeRules, p: &Holding, from: usize) -> usize {
     let n = bars.len();
     if from >= n {
         return n;
@@ -134,7 +130,8 @@ pub fn run_signals_into(
     *out = SignalRun::default();
     let (open, close) = (bars.open(), bars.close());
     let stops = rules.exits.has_intrabar_stops();
-    let mut run = Run { prices: Prices::of(bars), rules, cash: sim.initial_cash(), position: None, counted: 0, out };
+    let mut run =
+        Run { prices: Prices::of(bars), rules, cash: sim.initial_cash(), position: None, counted: 0, out };
     let n = bars.len();
     let mut t = 0;
     while t < n {
