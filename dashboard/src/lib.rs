@@ -7,6 +7,22 @@
 //!   external resource, the Pi may be offline;
 //! - [`token`]: the access token; [`server`]: the routes behind it;
 //! - `fixture` (cargo feature `fixture`): test data with known figures.
+//!
+//! Where it sits: on top of the live side — datasets, ops and live-bridge (whose `live.db` it
+//! shows); the `tradebot dashboard` command serves it.
+//!
+//! # Example
+//!
+//! The access token the routes check: long and URL-safe, or refused:
+//!
+//! ```
+//! use dashboard::Token;
+//!
+//! assert!(Token::new("short").is_none());
+//! assert!(Token::new("not url safe / 0123456789").is_none());
+//! let token = Token::new("0123456789abcdef-XYZ").expect("a valid token");
+//! assert!(token.matches("0123456789abcdef-XYZ") && !token.matches("0123456789abcdef"));
+//! ```
 
 #[cfg(feature = "fixture")]
 pub mod fixture;

@@ -7,6 +7,25 @@
 //! index-content cross-check of `integrity_check`, so it costs one read of the file. A failing
 //! database is refused with its path and the `tradebot db restore` command that puts a backup
 //! back.
+//!
+//! Where it sits: first, beside datasets: every crate that opens SQLite (evolve's research
+//! database, ops, the live bridge) opens it through [`open`].
+//!
+//! # Example
+//!
+//! A new database opens; an existing empty file is refused:
+//!
+//! ```
+//! let tmp = tempfile::tempdir()?;
+//! let conn = dbcheck::open(&tmp.path().join("new.db"))?;
+//! conn.execute_batch("CREATE TABLE t (x INTEGER)")?;
+//!
+//! let empty = tmp.path().join("empty.db");
+//! std::fs::write(&empty, b"")?;
+//! let error = dbcheck::open(&empty).unwrap_err();
+//! assert!(error.to_string().contains("empty.db"), "{error}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 

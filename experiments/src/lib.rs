@@ -68,6 +68,39 @@
 //! ```
 //!
 //! The nightly research file has its own schema: see [`research::Research`].
+//!
+//! Where it sits: datasets → kernel → gp / novelty / portfolio-fitness / regimes → evolve →
+//! **experiments** → the `tradebot` binary, which parses the command line and calls in here.
+//!
+//! # Example
+//!
+//! An experiment file checked before anything runs:
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! use experiments::Experiment;
+//!
+//! let text = r#"
+//! [experiment]
+//! name = "demo"
+//! strategy = "sma_cross"
+//!
+//! [data]
+//! sample = "GOOG"
+//!
+//! [params]
+//! fast = { min = 5, max = 10 }
+//! slow = { min = 20, max = 40, step = 10 }
+//! "#;
+//! let experiment = Experiment::parse(text, "demo.toml", Path::new("."))?;
+//! assert_eq!(experiment.name, "demo");
+//!
+//! let typo = text.replace("strategy = \"sma_cross\"", "strategy = \"sma_crosss\"");
+//! let error = Experiment::parse(&typo, "demo.toml", Path::new(".")).unwrap_err();
+//! assert!(error.to_string().contains("demo.toml"), "{error}");
+//! # Ok::<(), experiments::ConfigError>(())
+//! ```
 
 pub mod config;
 pub mod data;

@@ -12,6 +12,26 @@
 //! - [`eval`]: a batch of genomes hash-consed into one DAG and computed column by column
 //!   ([`ops`]), each distinct subexpression once per batch, with early exits.
 //! - [`sexpr`]: the readable s-expression form; [`Genome::to_bytes`] the compact postcard form.
+//!
+//! Where it sits: datasets → kernel → **gp** (beside novelty, portfolio-fitness, regimes) →
+//! evolve (whose discovery problem breeds and scores genomes) → experiments → the `tradebot`
+//! binary; promoted and the live bridge run a promoted genome through [`signals`].
+//!
+//! # Example
+//!
+//! A genome read from its s-expression, measured, and written back unchanged:
+//!
+//! ```
+//! use gp::Genome;
+//!
+//! let text = "(strategy (entry (gt close (sma 3 close))) (exit (lt close (lag 1 close))) (size 0.5))";
+//! let genome: Genome = text.parse()?;
+//! assert!(genome.size() > 5 && genome.depth() >= 3);
+//! let back: Genome = genome.to_string().parse()?;
+//! assert_eq!(back, genome);
+//! assert!("(strategy (entry close))".parse::<Genome>().is_err(), "an entry rule is boolean");
+//! # Ok::<(), gp::ParseError>(())
+//! ```
 
 pub mod eval;
 pub mod genome;

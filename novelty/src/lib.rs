@@ -11,6 +11,25 @@
 //! Determinism: no hidden randomness (probabilistic insertion draws from the caller's
 //! [`rand_pcg::Pcg64`]), parallel work collected in order: same inputs, bit-identical outputs
 //! at any thread count.
+//!
+//! Where it sits: datasets → kernel → **novelty** (beside gp, portfolio-fitness, regimes) →
+//! evolve (GP discovery with novelty on) → experiments → the `tradebot` binary.
+//!
+//! # Example
+//!
+//! Fitness and novelty combined by rank, half and half:
+//!
+//! ```
+//! use novelty::{combined_fitness, normalised_ranks};
+//!
+//! let fitness = [3.0, 1.0, 2.0];
+//! let novelty = [0.0, 5.0, f64::NAN];
+//! assert_eq!(normalised_ranks(&fitness), [1.0, 0.0, 0.5]);
+//! let combined = combined_fitness(&fitness, &novelty, 0.5);
+//! // Ranks over the valid individuals only: the third has no novelty and ranks below all.
+//! assert_eq!(&combined[..2], &[0.5, 0.5]);
+//! assert!(combined[2].is_nan());
+//! ```
 
 mod archive;
 mod benchmark;

@@ -12,6 +12,27 @@
 //!
 //! The crate knows nothing of research or trading internals, so the live service, the research
 //! run and the dashboard all plug into it the same way.
+//!
+//! Where it sits: beside the research chain (datasets → kernel → … → experiments → the
+//! `tradebot` binary), under the services that run for long: the live bridge, the research
+//! run and the dashboard. It depends on datasets and dbcheck only.
+//!
+//! # Example
+//!
+//! The database lock: services share it, a restore needs it alone:
+//!
+//! ```
+//! use ops::lock::{DbLock, lock_path};
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let db = tmp.path().join("research.db");
+//! let service = DbLock::shared(&db)?;
+//! assert_eq!(service.path(), lock_path(&db));
+//! assert!(DbLock::exclusive(&db).is_err(), "no restore while a service uses the database");
+//! drop(service);
+//! let _restore = DbLock::exclusive(&db)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod alert;
 pub mod backup;

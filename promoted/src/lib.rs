@@ -12,6 +12,25 @@
 //!
 //! The format depends on the kernel only: the live bridge reads it without linking the
 //! evolution engine that produced it.
+//!
+//! Where it sits: datasets → kernel → gp → **promoted** → experiments (which promotes) and the
+//! live bridge (which runs what is promoted).
+//!
+//! # Example
+//!
+//! A fresh directory holds no version; hashes of equity curves compare bit patterns:
+//!
+//! ```
+//! use promoted::{Hash64, PromotedDir};
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let dir = PromotedDir::new(tmp.path());
+//! assert!(dir.current()?.is_none());
+//! assert!(dir.versions()?.is_empty());
+//! assert_eq!(Hash64::of_f64s(&[1.0, 2.0]), Hash64::of_f64s(&[1.0, 2.0]));
+//! assert_ne!(Hash64::of_f64s(&[0.0]), Hash64::of_f64s(&[-0.0]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod dir;
 mod error;

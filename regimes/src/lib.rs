@@ -17,6 +17,25 @@
 //!   shows it; [`train_standard`], the rule-labelled training every caller uses.
 //! * [`persist`]: `vNNNN.postcard` model files with a JSON model card and an atomically
 //!   replaced `CURRENT` pointer; [`persist::load_latest`] for the research run and live bridge.
+//!
+//! Where it sits: datasets → kernel → **regimes** (beside gp, novelty, portfolio-fitness) →
+//! evolve → experiments (the research run's outlook) → the `tradebot` binary; the live bridge
+//! reads the saved model.
+//!
+//! # Example
+//!
+//! Walk-forward folds: training always ends a day before its test block starts:
+//!
+//! ```
+//! use regimes::WalkForward;
+//!
+//! let walk = WalkForward { min_train: 100, test_len: 50 };
+//! let folds = walk.folds(0, 260);
+//! assert_eq!(folds.len(), 4);
+//! assert_eq!((folds[0].train.clone(), folds[0].test.clone()), (0..100, 101..151));
+//! assert_eq!(folds[3].test, 251..260);
+//! assert!(folds.iter().all(|f| f.train.end < f.test.start));
+//! ```
 
 mod error;
 mod features;

@@ -11,12 +11,14 @@
 
 mod capital;
 mod drawdown;
+mod moments;
 mod periods;
 
 use datasets::{AssetClass, Bars, Timeframe};
 
 pub use capital::capital_at_work;
 pub use drawdown::Drawdowns;
+pub use moments::{ReturnMoments, ReturnShape, risk_free_per_bar};
 pub use periods::periods_per_year;
 
 use crate::sim::{SimResult, Trade};
@@ -177,11 +179,6 @@ fn sharpe_ratio(mean: f64, sd: f64, rf_p: f64, config: &MetricsConfig) -> f64 {
     if sd > 0.0 { safe_ratio((mean - rf_p) * config.periods_per_year.sqrt(), sd) } else { 0.0 }
 }
 
-/// Per-bar risk-free rate `rf_p = (1 + rf)^(1/P) − 1`.
-fn risk_free_per_bar(config: &MetricsConfig) -> f64 {
-    (1.0 + config.risk_free_rate).powf(1.0 / config.periods_per_year) - 1.0
-}
-
 /// [`Metrics::sharpe`] of a curve of `n` bars from the running sums of its per-bar returns
 /// (`sum = Σ r_t`, `sum_sq = Σ r_t²`), bit for bit: lets a streaming evaluator (the sweep) keep
 /// sums instead of the whole curve.
@@ -234,20 +231,14 @@ impl Metrics {
         m.total_return = last / initial - 1.0;
         m.cagr = cagr(initial, last, calendar_years(input.timestamps, p));
 
-        let rf_p = risk_free_per_bar(config);
-        let returns = || {
-            std::iter::once(initial)
-                .chain(equity.iter().copied())
-                .zip(equity)
-                .map(|(prev, &e)| if prev > 0.0 { e / prev - 1.0 } else { 0.0 })
-        };
         if n >= 2 {
-            let (mean_r, sd_r) = mean_sd(returns());
-            let downside_sq: f64 = returns().map(|r| (r - rf_p).min(0.0).powi(2)).sum();
-            let sqrt_p = p.sqrt();
-            m.volatility = sd_r * sqrt_p;
-            m.sharpe = sharpe_ratio(mean_r, sd_r, rf_p, config);
-            m.sortino = safe_ratio((mean_r - rf_p) * sqrt_p, (downside_sq / nf).sqrt());
+            let mut returns = ReturnMoments::new(initial, config);
+            for &e in equity {
+                returns.push_all(e);
+            }
+            m.volatility = returns.mean_sd().1 * p.sqrt();
+            m.sharpe = returns.sharpe(config);
+            m.sortino = returns.sortino(config);
         }
 
         let dd = drawdown::drawdowns(initial, equity, input.timestamps);

@@ -6,31 +6,24 @@
 
 use datasets::{Bars, Timestamp};
 
-use super::costs::Side;
+use super::fill::{self, Holding, Prices};
 use super::record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
-use super::rules::{FillTiming, SizingPrice, TradeRules};
+use super::rules::{FillTiming, TradeRules};
 use super::signal::{Signal, Strength};
-use super::sizing::{buy_cost, entry_quantity};
 use super::step::Slots;
 
+/// A position with the signal that opened it.
 #[derive(Clone, Copy, Debug)]
 struct Position {
     entry_signal_bar: usize,
-    entry_bar: usize,
-    entry_price: f64,
-    qty: f64,
-    entry_fee: f64,
-    /// Highest high of completed held bars (entry price before the first).
-    peak: f64,
+    holding: Holding,
 }
 
-/// A symbol's bars and signals, the rules, the position and what happened so far.
+/// A symbol's bars and signals, the rules, the position and what happened so far. Prices,
+/// costs and stops come from the fill core ([`fill`]); the book records what they decide.
 pub(crate) struct Book<'a> {
     ts: &'a [i64],
-    open: &'a [f64],
-    high: &'a [f64],
-    low: &'a [f64],
-    close: &'a [f64],
+    prices: Prices<'a>,
     signals: &'a [Signal],
     rules: &'a TradeRules,
     position: Option<Position>,
@@ -55,10 +48,7 @@ impl<'a> Book<'a> {
         activity.clear();
         Book {
             ts: bars.timestamps(),
-            open: bars.open(),
-            high: bars.high(),
-            low: bars.low(),
-            close: bars.close(),
+            prices: Prices::of(bars),
             signals,
             rules,
             position: None,
@@ -71,7 +61,7 @@ impl<'a> Book<'a> {
 
     /// Value of the position at bar `t`'s close (0 when flat).
     pub(crate) fn mark(&self, t: usize) -> f64 {
-        self.position.map_or(0.0, |p| p.qty * self.close[t])
+        self.position.map_or(0.0, |p| p.holding.qty * self.prices.close[t])
     }
 
     /// True while a position is open.
@@ -81,12 +71,12 @@ impl<'a> Book<'a> {
 
     /// Units held (0 when flat).
     pub(crate) fn qty(&self) -> f64 {
-        self.position.map_or(0.0, |p| p.qty)
+        self.position.map_or(0.0, |p| p.holding.qty)
     }
 
     /// Its closes, which [`Book::mark`] reads.
     pub(crate) fn closes(&self) -> &'a [f64] {
-        self.close
+        self.prices.close
     }
 
     /// When this book's orders fill.
@@ -104,7 +94,7 @@ impl<'a> Book<'a> {
             FillTiming::NextOpen => 1,
             FillTiming::SameBarClose => 0,
         };
-        let n = self.close.len();
+        let n = self.prices.close.len();
         let first = from.max(lag) - lag;
         let holding = self.position.is_some();
         let acts = |s: &Signal| match s {
@@ -115,7 +105,7 @@ impl<'a> Book<'a> {
         };
         let signalled = self.signals.get(first..n.saturating_sub(lag)).and_then(|s| s.iter().position(acts));
         let by_signal = signalled.map(|i| first + i + lag);
-        let time_stop = self.position.zip(self.rules.exits.max_bars).map(|(p, m)| p.entry_bar + m);
+        let time_stop = self.position.zip(self.rules.exits.max_bars).map(|(p, m)| p.holding.entry_bar + m);
         match (by_signal, time_stop.filter(|&b| b < n)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -135,8 +125,8 @@ impl<'a> Book<'a> {
     /// check touches no price.
     fn reference(&self, t: usize) -> f64 {
         match self.rules.fill {
-            FillTiming::NextOpen => self.open[t],
-            FillTiming::SameBarClose => self.close[t],
+            FillTiming::NextOpen => self.prices.open[t],
+            FillTiming::SameBarClose => self.prices.close[t],
         }
     }
 
@@ -149,7 +139,7 @@ impl<'a> Book<'a> {
         let Some(p) = self.position else { return };
         if self.signals[signal_bar] == Signal::Exit {
             self.close_position(t, self.reference(t), ExitReason::Signal, Some(signal_bar), cash);
-        } else if self.rules.exits.max_bars.is_some_and(|m| t - p.entry_bar >= m) {
+        } else if self.rules.exits.max_bars.is_some_and(|m| t - p.holding.entry_bar >= m) {
             self.close_position(t, self.reference(t), ExitReason::TimeStop, None, cash);
         }
     }
@@ -180,17 +170,18 @@ impl<'a> Book<'a> {
             self.activity.refusals.shrink_to_fit();
         }
         if let Some(p) = self.position {
-            let last = self.close.len() - 1;
+            let last = self.prices.close.len() - 1;
             if self.rules.close_at_end {
-                self.close_position(last, self.close[last], ExitReason::EndOfData, None, cash);
+                self.close_position(last, self.prices.close[last], ExitReason::EndOfData, None, cash);
             } else {
-                self.count_exposure(p.entry_bar, last);
+                let h = p.holding;
+                self.count_exposure(h.entry_bar, last);
                 self.activity.open_position = Some(OpenPosition {
                     entry_signal_bar: p.entry_signal_bar,
-                    entry_bar: p.entry_bar,
-                    entry_price: p.entry_price,
-                    qty: p.qty,
-                    entry_fee: p.entry_fee,
+                    entry_bar: h.entry_bar,
+                    entry_price: h.entry_price,
+                    qty: h.qty,
+                    entry_fee: h.entry_fee,
                 });
             }
         }
@@ -231,44 +222,17 @@ impl<'a> Book<'a> {
         cash: &mut f64,
         base: f64,
     ) -> bool {
-        let rules = self.rules;
-        let commission = &rules.costs.commission;
-        let slippage = rules.costs.slippage;
-        let fill = slippage.fill_price(Side::Buy, reference, self.low[t], self.high[t]);
-        let sizing_price = match rules.sizing_price {
-            SizingPrice::FillPrice => fill,
-            SizingPrice::SignalClose => slippage.fill_price(
-                Side::Buy,
-                self.close[signal_bar],
-                self.low[signal_bar],
-                self.high[signal_bar],
-            ),
-        };
-        let qty = match entry_quantity(rules, &self.close[..=signal_bar], strength, base, *cash, sizing_price)
-        {
-            Ok(qty) => qty,
+        match fill::buy(self.rules, &self.prices, t, signal_bar, reference, strength, base, cash) {
+            Ok(bought) => {
+                self.activity.traded_notional += bought.notional;
+                self.position = Some(Position { entry_signal_bar: signal_bar, holding: bought.holding });
+                true
+            }
             Err(reason) => {
                 self.refuse(t, signal_bar, reason);
-                return false;
+                false
             }
-        };
-        let (notional, fee) = buy_cost(qty, fill, commission);
-        if notional + fee > *cash {
-            let reason = RefusalReason::InsufficientCash { required: notional + fee, available: *cash };
-            self.refuse(t, signal_bar, reason);
-            return false;
         }
-        *cash -= notional + fee;
-        self.activity.traded_notional += notional;
-        self.position = Some(Position {
-            entry_signal_bar: signal_bar,
-            entry_bar: t,
-            entry_price: fill,
-            qty,
-            entry_fee: fee,
-            peak: fill,
-        });
-        true
     }
 
     fn close_position(
@@ -279,63 +243,35 @@ impl<'a> Book<'a> {
         exit_signal_bar: Option<usize>,
         cash: &mut f64,
     ) {
-        let Some(p) = self.position.take() else { return };
-        self.count_exposure(p.entry_bar, t);
-        let costs = &self.rules.costs;
-        let fill = costs.slippage.fill_price(Side::Sell, reference, self.low[t], self.high[t]);
-        let notional = p.qty * fill;
-        let fee = costs.commission.cost(p.qty, fill).min(notional);
-        *cash += notional - fee;
-        self.activity.traded_notional += notional;
-        let entry_value = p.qty * p.entry_price;
-        let pnl = (notional - fee) - (entry_value + p.entry_fee);
+        let Some(Position { entry_signal_bar, holding: h }) = self.position.take() else { return };
+        self.count_exposure(h.entry_bar, t);
+        let sold = h.sell(&self.rules.costs, &self.prices, t, reference, cash);
+        self.activity.traded_notional += sold.notional;
         self.activity.trades.push(Trade {
-            entry_signal_bar: p.entry_signal_bar,
-            entry_bar: p.entry_bar,
+            entry_signal_bar,
+            entry_bar: h.entry_bar,
             exit_bar: t,
             exit_signal_bar,
-            entry_time: Timestamp(self.ts[p.entry_bar]),
+            entry_time: Timestamp(self.ts[h.entry_bar]),
             exit_time: Timestamp(self.ts[t]),
-            entry_price: p.entry_price,
-            exit_price: fill,
-            qty: p.qty,
-            fees: p.entry_fee + fee,
-            pnl,
-            ret: pnl / entry_value,
+            entry_price: h.entry_price,
+            exit_price: sold.fill,
+            qty: h.qty,
+            fees: h.entry_fee + sold.fee,
+            pnl: sold.pnl,
+            ret: sold.pnl / sold.entry_value,
             exit_reason: reason,
         });
     }
 
-    /// Stop-loss, trailing stop and take-profit inside bar `t` (rules in [`ExitRules`]).
+    /// Stop-loss, trailing stop and take-profit inside bar `t` (rules in [`ExitRules`], levels
+    /// decided by [`Holding::stop`]).
     ///
     /// [`ExitRules`]: super::ExitRules
     pub(crate) fn check_stops(&mut self, t: usize, cash: &mut f64) {
-        let Some(p) = self.position else { return };
-        let exits = &self.rules.exits;
-        let (open, high, low) = (self.open[t], self.high[t], self.low[t]);
-        let stop_loss = exits.stop_loss.map(|f| (p.entry_price * (1.0 - f), ExitReason::StopLoss));
-        let trailing = exits.trailing_stop.map(|f| (p.peak * (1.0 - f), ExitReason::TrailingStop));
-        let stop = match (stop_loss, trailing) {
-            (Some(s), Some(tr)) => Some(if tr.0 > s.0 { tr } else { s }),
-            (s, tr) => s.or(tr),
-        };
-        let take_profit = exits.take_profit.map(|f| p.entry_price * (1.0 + f));
-        // On the bar opened at its own open, the open was the entry: nothing can gap.
-        let can_gap = p.entry_bar < t;
-        let hit = match (stop, take_profit) {
-            (Some((level, reason)), _) if can_gap && open <= level => Some((open, reason)),
-            (_, Some(tp)) if can_gap && open >= tp => Some((open, ExitReason::TakeProfit)),
-            (Some((level, reason)), _) if low <= level => Some((level, reason)),
-            (_, Some(tp)) if high >= tp => Some((tp, ExitReason::TakeProfit)),
-            _ => None,
-        };
-        match hit {
-            Some((price, reason)) => self.close_position(t, price, reason, None, cash),
-            None => {
-                if let Some(pos) = self.position.as_mut() {
-                    pos.peak = pos.peak.max(high);
-                }
-            }
+        let Some(p) = self.position.as_mut() else { return };
+        if let Some((price, reason)) = p.holding.stop(&self.rules.exits, &self.prices, t) {
+            self.close_position(t, price, reason, None, cash);
         }
     }
 }

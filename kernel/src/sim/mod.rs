@@ -16,6 +16,7 @@ mod book;
 mod costs;
 mod desk;
 mod engine;
+pub(crate) mod fill;
 mod portfolio;
 mod record;
 mod rules;

@@ -116,6 +116,7 @@ pub fn max_quantity(budget: f64, price: f64, commission: &Commission, rule: Quan
 /// slipped as a buy). The budget is `min(cash, fraction × strength × base)`; the quantity the
 /// largest that fits it. A volatility target without enough history, or a budget that buys
 /// nothing, is refused with the reason the simulator records.
+#[inline]
 pub fn entry_quantity(
     rules: &TradeRules,
     closes: &[f64],

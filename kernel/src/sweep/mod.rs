@@ -3,7 +3,6 @@
 //! lean single-symbol run of arbitrary signals for evaluators of many strategies (GP).
 
 mod cross;
-mod curve;
 mod parallel;
 mod signals;
 mod sma_grid;

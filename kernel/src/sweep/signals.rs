@@ -2,16 +2,15 @@
 //! trade and refusal records, for evaluators that run it hundreds of thousands of times (GP
 //! discovery) and need only the equity curve and trade totals.
 //!
-//! Every fill, cost, stop and sizing decision is the simulator's own expression in the
-//! simulator's order (see `sim::book` and `sim::step`), so the equity at every bar, the final
+//! Every fill, cost, stop and sizing decision is the simulator's fill core (`sim::fill`), asked
+//! in the simulator's order (see `sim::book` and `sim::step`), so the equity at every bar, the final
 //! cash and the totals equal `Simulator::run`'s bit for bit (tested on random signals and
 //! rules). Next-open fills only; same-bar-close fills are refused.
 
 use datasets::Bars;
 
-use crate::sim::{
-    ExitReason, FillTiming, LengthMismatch, Side, Signal, Simulator, SizingPrice, max_quantity,
-};
+use crate::sim::fill::{self, Holding, Prices};
+use crate::sim::{FillTiming, LengthMismatch, Signal, Simulator, Strength, TradeRules};
 
 /// The outcome of [`run_signals_into`]: the simulator's equity and its trades in totals.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,20 +46,11 @@ pub enum SignalRunError {
     SameBarClose,
 }
 
-#[derive(Clone, Copy)]
-struct Position {
-    entry_bar: usize,
-    entry_price: f64,
-    qty: f64,
-    entry_fee: f64,
-    peak: f64,
-}
-
 struct Run<'a> {
-    bars: &'a Bars,
-    sim: &'a Simulator,
+    prices: Prices<'a>,
+    rules: &'a TradeRules,
     cash: f64,
-    position: Option<Position>,
+    position: Option<Holding>,
     counted: usize,
     out: &'a mut SignalRun,
 }
@@ -70,73 +60,29 @@ impl Run<'_> {
         let Some(p) = self.position.take() else { return };
         self.out.exposed_bars += (t + 1).saturating_sub(p.entry_bar.max(self.counted));
         self.counted = t + 1;
-        let costs = &self.sim.rules().costs;
-        let fill = costs.slippage.fill_price(Side::Sell, reference, self.bars.low()[t], self.bars.high()[t]);
-        let notional = p.qty * fill;
-        let fee = costs.commission.cost(p.qty, fill).min(notional);
-        self.cash += notional - fee;
-        self.out.traded_notional += notional;
-        let pnl = (notional - fee) - (p.qty * p.entry_price + p.entry_fee);
+        let sold = p.sell(&self.rules.costs, &self.prices, t, reference, &mut self.cash);
+        self.out.traded_notional += sold.notional;
         self.out.trades += 1;
-        self.out.wins += usize::from(pnl > 0.0);
-        self.out.gross_profit += pnl.max(0.0);
-        self.out.gross_loss += (-pnl).max(0.0);
+        self.out.wins += usize::from(sold.pnl > 0.0);
+        self.out.gross_profit += sold.pnl.max(0.0);
+        self.out.gross_loss += (-sold.pnl).max(0.0);
         self.out.bars_held += t - p.entry_bar;
     }
 
-    fn open(&mut self, t: usize, signal_bar: usize, strength: f64, base: f64) {
-        let rules = self.sim.rules();
-        let (low, high, close) = (self.bars.low(), self.bars.high(), self.bars.close());
-        let commission = &rules.costs.commission;
-        let slippage = rules.costs.slippage;
-        let fill = slippage.fill_price(Side::Buy, self.bars.open()[t], low[t], high[t]);
-        let Some(fraction) = rules.sizing.fraction(&close[..=signal_bar]) else { return };
-        let budget = (base * fraction * strength).min(self.cash);
-        let sizing_price = match rules.sizing_price {
-            SizingPrice::FillPrice => fill,
-            SizingPrice::SignalClose => {
-                slippage.fill_price(Side::Buy, close[signal_bar], low[signal_bar], high[signal_bar])
-            }
-        };
-        let qty = max_quantity(budget, sizing_price, commission, rules.quantity);
-        if qty <= 0.0 {
-            return;
+    fn open(&mut self, t: usize, signal_bar: usize, strength: Strength, base: f64) {
+        let reference = self.prices.open[t];
+        if let Ok(bought) =
+            fill::buy(self.rules, &self.prices, t, signal_bar, reference, strength, base, &mut self.cash)
+        {
+            self.out.traded_notional += bought.notional;
+            self.position = Some(bought.holding);
         }
-        let (notional, fee) = (qty * fill, commission.cost(qty, fill));
-        if notional + fee > self.cash {
-            return;
-        }
-        self.cash -= notional + fee;
-        self.out.traded_notional += notional;
-        self.position = Some(Position { entry_bar: t, entry_price: fill, qty, entry_fee: fee, peak: fill });
     }
 
     fn stops(&mut self, t: usize) {
-        let Some(p) = self.position else { return };
-        let exits = &self.sim.rules().exits;
-        let (open, high, low) = (self.bars.open()[t], self.bars.high()[t], self.bars.low()[t]);
-        let stop_loss = exits.stop_loss.map(|f| (p.entry_price * (1.0 - f), ExitReason::StopLoss));
-        let trailing = exits.trailing_stop.map(|f| (p.peak * (1.0 - f), ExitReason::TrailingStop));
-        let stop = match (stop_loss, trailing) {
-            (Some(s), Some(tr)) => Some(if tr.0 > s.0 { tr } else { s }),
-            (s, tr) => s.or(tr),
-        };
-        let take_profit = exits.take_profit.map(|f| p.entry_price * (1.0 + f));
-        let can_gap = p.entry_bar < t;
-        let hit = match (stop, take_profit) {
-            (Some((level, _)), _) if can_gap && open <= level => Some(open),
-            (_, Some(tp)) if can_gap && open >= tp => Some(open),
-            (Some((level, _)), _) if low <= level => Some(level),
-            (_, Some(tp)) if high >= tp => Some(tp),
-            _ => None,
-        };
-        match hit {
-            Some(price) => self.close(t, price),
-            None => {
-                if let Some(pos) = self.position.as_mut() {
-                    pos.peak = pos.peak.max(high);
-                }
-            }
+        let Some(p) = self.position.as_mut() else { return };
+        if let Some((price, _)) = p.stop(&self.rules.exits, &self.prices, t) {
+            self.close(t, price);
         }
     }
 }
@@ -144,13 +90,7 @@ impl Run<'_> {
 /// The first bar at or after `from` (`bars.len()` if none) at which a held position `p` may
 /// change: the fill of an exit signal, its time stop, or a stop-loss or take-profit level
 /// within the bar's range.
-fn next_event(
-    bars: &Bars,
-    signals: &[Signal],
-    rules: &crate::sim::TradeRules,
-    p: &Position,
-    from: usize,
-) -> usize {
+fn next_event(bars: &Bars, signals: &[Signal], rules: &TradeRules, p: &Holding, from: usize) -> usize {
     let n = bars.len();
     if from >= n {
         return n;
@@ -190,7 +130,8 @@ pub fn run_signals_into(
     *out = SignalRun::default();
     let (open, close) = (bars.open(), bars.close());
     let stops = rules.exits.has_intrabar_stops();
-    let mut run = Run { bars, sim, cash: sim.initial_cash(), position: None, counted: 0, out };
+    let mut run =
+        Run { prices: Prices::of(bars), rules, cash: sim.initial_cash(), position: None, counted: 0, out };
     let n = bars.len();
     let mut t = 0;
     while t < n {
@@ -220,7 +161,7 @@ pub fn run_signals_into(
             if let Signal::Enter(strength) = signals[t - 1]
                 && can_enter
             {
-                run.open(t, t - 1, strength.get(), base);
+                run.open(t, t - 1, strength, base);
             }
         }
         if stops {
@@ -263,7 +204,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::sim::{Commission, Costs, ExitRules, QuantityRule, Sizing, Slippage, Strength, TradeRules};
+    use crate::sim::{Commission, Costs, ExitRules, QuantityRule, Sizing, SizingPrice, Slippage};
 
     fn bars(steps: &[(f64, f64, f64)]) -> Bars {
         let mut close = 100.0;

@@ -3,8 +3,8 @@
 //! Each window's SMA of the close is computed once and shared by every pair that uses it. A pair
 //! then runs as a jump from cross to cross: flat stretches cost nothing (equity is constant
 //! cash, every return exactly 0), and a held stretch is one tight loop over contiguous closes
-//! accumulating the equity curve's statistics. Fills, sizing and costs are those of
-//! [`Simulator`], computed by the same expressions in the same order, so every figure equals
+//! accumulating the equity curve's statistics. Fills, sizing and costs come from the simulator's
+//! fill core (`sim::fill`), asked in the simulator's order, so every figure equals
 //! `Simulator::run` + [`Metrics::compute`](crate::metrics::Metrics::compute) on
 //! [`cross_signals_into`](super::cross_signals_into) signals bit for bit.
 
@@ -13,11 +13,11 @@ use std::ops::RangeInclusive;
 use datasets::Bars;
 
 use super::cross::next_cross_above;
-use super::curve::Curve;
 use super::parallel::evaluate_all;
 use crate::indicators::{IndicatorError, sma_into};
-use crate::metrics::MetricsConfig;
-use crate::sim::{ExitRules, FillTiming, Side, Simulator, SizingPrice, TradeRules, max_quantity};
+use crate::metrics::{MetricsConfig, ReturnMoments};
+use crate::sim::fill::{self, Holding, Prices};
+use crate::sim::{ExitRules, FillTiming, Simulator, Strength, TradeRules};
 
 /// One `(fast, slow)` pair's outcome.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,7 +79,7 @@ pub fn sma_cross_grid(
     let line = |i: usize| &lines[i * close.len()..(i + 1) * close.len()];
     let pairs: Vec<(usize, usize)> =
         (0..windows.len()).flat_map(|i| (i + 1..windows.len()).map(move |j| (i, j))).collect();
-    let market = Market::new(bars, sim);
+    let market = Market::new(bars, sim, metrics);
     Ok(evaluate_all(&pairs, |&(i, j)| {
         let (fast, slow) = (windows[i], windows[j]);
         market.run(line(i), line(j)).result(fast, slow, close.len(), sim.initial_cash(), metrics)
@@ -102,20 +102,21 @@ fn check_exits(exits: &ExitRules) -> Result<(), SweepError> {
 
 /// The bars and rules every pair shares.
 struct Market<'a> {
-    high: &'a [f64],
-    low: &'a [f64],
-    close: &'a [f64],
+    prices: Prices<'a>,
     /// Reference price of a fill: the open (next-open fills) or the close (same-bar fills).
     reference: &'a [f64],
     /// Bars from a signal to its fill: 1 or 0.
     lag: usize,
     rules: &'a TradeRules,
     initial_cash: f64,
+    /// The statistics of a curve with no bar yet, from the initial cash.
+    start: ReturnMoments,
 }
 
 /// A pair's run before it is labelled.
 struct Run {
-    curve: Curve,
+    /// The bars pushed: flat stretches are skipped (their returns are exactly 0).
+    curve: ReturnMoments,
     trades: usize,
 }
 
@@ -128,11 +129,13 @@ impl Run {
         initial: f64,
         metrics: &MetricsConfig,
     ) -> GridResult {
+        let mut curve = self.curve;
+        curve.pad_to(bars);
         GridResult {
             fast,
             slow,
             total_return: if bars == 0 { 0.0 } else { self.curve.last() / initial - 1.0 },
-            sharpe: self.curve.sharpe(bars, metrics),
+            sharpe: curve.sharpe(metrics),
             max_drawdown: self.curve.max_drawdown(),
             trades: self.trades,
             final_equity: self.curve.last(),
@@ -141,28 +144,27 @@ impl Run {
 }
 
 impl<'a> Market<'a> {
-    fn new(bars: &'a Bars, sim: &'a Simulator) -> Self {
+    fn new(bars: &'a Bars, sim: &'a Simulator, metrics: &MetricsConfig) -> Self {
         let rules = sim.rules();
         let (reference, lag) = match rules.fill {
             FillTiming::NextOpen => (bars.open(), 1),
             FillTiming::SameBarClose => (bars.close(), 0),
         };
         Market {
-            high: bars.high(),
-            low: bars.low(),
-            close: bars.close(),
+            prices: Prices::of(bars),
             reference,
             lag,
             rules,
             initial_cash: sim.initial_cash(),
+            start: ReturnMoments::new(sim.initial_cash(), metrics),
         }
     }
 
     /// Trades the cross of `fast` over `slow`, jumping from signal to signal.
     fn run(&self, fast: &[f64], slow: &[f64]) -> Run {
-        let n = self.close.len();
+        let n = self.prices.close.len();
         let mut cash = self.initial_cash;
-        let mut run = Run { curve: Curve::new(cash), trades: 0 };
+        let mut run = Run { curve: self.start, trades: 0 };
         let mut from = 1;
         while let Some(signal) = next_cross_above(fast, slow, from) {
             let entry = signal + self.lag;
@@ -170,15 +172,15 @@ impl<'a> Market<'a> {
                 break;
             }
             from = signal + 1;
-            let Some(qty) = self.buy(signal, entry, &mut cash) else { continue };
+            let Some(held) = self.buy(signal, entry, &mut cash) else { continue };
             // The bars marked with the position held run from the entry bar to the exit fill
             // bar (exclusive), or to the last bar, which the end of data settles.
             let exit = next_cross_above(slow, fast, signal + 1).filter(|&s| s + self.lag < n);
             let held_to = exit.map_or(n - 1, |s| s + self.lag);
-            run.curve.hold(&self.close[entry..held_to], cash, qty);
+            run.curve.hold(&self.prices.close[entry..held_to], cash, held.qty);
             match exit {
                 Some(s) => {
-                    cash += self.sell(qty, self.reference[held_to], held_to);
+                    self.sell(&held, self.reference[held_to], held_to, &mut cash);
                     run.trades += 1;
                     run.curve.push(cash);
                     from = s + 1;
@@ -186,11 +188,11 @@ impl<'a> Market<'a> {
                 None => {
                     let last = n - 1;
                     if self.rules.close_at_end {
-                        cash += self.sell(qty, self.close[last], last);
+                        self.sell(&held, self.prices.close[last], last, &mut cash);
                         run.trades += 1;
                         run.curve.push(cash);
                     } else {
-                        run.curve.push(cash + qty * self.close[last]);
+                        run.curve.push(cash + held.qty * self.prices.close[last]);
                     }
                     break;
                 }
@@ -199,33 +201,18 @@ impl<'a> Market<'a> {
         run
     }
 
-    /// Opens the position the signal of bar `signal` asks for at bar `bar`, paying from `cash`;
-    /// `None` when the simulator would refuse it. Mirrors the simulator's entry for a flat book.
-    fn buy(&self, signal: usize, bar: usize, cash: &mut f64) -> Option<f64> {
-        let costs = &self.rules.costs;
-        let fill = costs.slippage.fill_price(Side::Buy, self.reference[bar], self.low[bar], self.high[bar]);
-        let fraction = self.rules.sizing.fraction(&self.close[..=signal])?;
-        let budget = (*cash * fraction).min(*cash);
-        let sizing_price = match self.rules.sizing_price {
-            SizingPrice::FillPrice => fill,
-            SizingPrice::SignalClose => {
-                costs.slippage.fill_price(Side::Buy, self.close[signal], self.low[signal], self.high[signal])
-            }
-        };
-        let qty = max_quantity(budget, sizing_price, &costs.commission, self.rules.quantity);
-        let cost = qty * fill + costs.commission.cost(qty, fill);
-        if qty <= 0.0 || cost > *cash {
-            return None;
-        }
-        *cash -= cost;
-        Some(qty)
+    /// Opens the position the signal of bar `signal` asks for at bar `bar`, paying from `cash`:
+    /// the simulator's entry for a flat book at full strength, its equity the cash.
+    fn buy(&self, signal: usize, bar: usize, cash: &mut f64) -> Option<Holding> {
+        let base = *cash;
+        let reference = self.reference[bar];
+        fill::buy(self.rules, &self.prices, bar, signal, reference, Strength::FULL, base, cash)
+            .ok()
+            .map(|bought| bought.holding)
     }
 
-    /// Cash a sale of `qty` referenced at `reference` in bar `bar` brings in, net of commission.
-    fn sell(&self, qty: f64, reference: f64, bar: usize) -> f64 {
-        let costs = &self.rules.costs;
-        let fill = costs.slippage.fill_price(Side::Sell, reference, self.low[bar], self.high[bar]);
-        let notional = qty * fill;
-        notional - costs.commission.cost(qty, fill).min(notional)
+    /// Sells `held` referenced at `reference` in bar `bar`, crediting `cash` net of commission.
+    fn sell(&self, held: &Holding, reference: f64, bar: usize, cash: &mut f64) {
+        held.sell(&self.rules.costs, &self.prices, bar, reference, cash);
     }
 }
