@@ -4,11 +4,12 @@
 //! Every timestamp inside the system is UTC, stored as [`Timestamp`] (i64 epoch
 //! nanoseconds). America/New_York appears only in [`calendar`] for sessions and display.
 
+pub mod actions;
 pub mod bars;
 pub mod calendar;
 pub mod fsio;
+pub mod html;
 pub mod ingest;
-pub mod ops;
 pub mod store;
 pub mod symbol;
 pub mod synth;

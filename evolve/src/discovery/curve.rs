@@ -14,7 +14,7 @@
 use kernel::metrics::{Metrics, MetricsConfig, safe_ratio, sharpe_from_sums};
 use novelty::BetaSum;
 
-use crate::problem::ReturnFigures;
+use crate::stats::ReturnStats;
 
 /// The sums of one pass.
 pub(super) struct CurveStats {
@@ -89,8 +89,8 @@ impl CurveStats {
     }
 
     /// Mean, sample standard deviation, per-bar Sharpe, skewness and raw kurtosis of the
-    /// per-bar returns, from the raw moments (undefined moments of a flat curve are `None`).
-    pub(super) fn return_figures(&self) -> ReturnFigures {
+    /// per-bar returns, from the raw moments (undefined moments of a flat curve are NaN).
+    pub(super) fn return_stats(&self) -> ReturnStats {
         let n = self.n as f64;
         let mean = if self.n > 0 { self.sum / n } else { f64::NAN };
         let (e2, e3, e4) = (self.sum_sq / n, self.sum3 / n, self.sum4 / n);
@@ -98,15 +98,16 @@ impl CurveStats {
         let m3 = e3 - 3.0 * mean * e2 + 2.0 * mean.powi(3);
         let m4 = e4 - 4.0 * mean * e3 + 6.0 * mean * mean * e2 - 3.0 * mean.powi(4);
         let std = if self.n >= 2 { (m2 * n / (n - 1.0)).sqrt() } else { f64::NAN };
-        let defined = |x: f64| (std > 0.0 && x.is_finite()).then_some(x);
-        ReturnFigures {
+        let defined = |x: f64| if std > 0.0 { x } else { f64::NAN };
+        ReturnStats {
             n: self.n,
             mean,
-            std: std.is_finite().then_some(std),
+            std,
             sharpe: defined(mean / std),
             skew: defined(m3 / m2.powf(1.5)),
             kurtosis: defined(m4 / (m2 * m2)),
         }
+        .defined()
     }
 }
 

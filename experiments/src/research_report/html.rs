@@ -9,6 +9,7 @@ use super::{
     data_sentence, discovery_cells, discovery_sentence, figure_rows, footer_sentence, origin_line,
     passive_lines, rank_cells, regime_sentences, search_line,
 };
+use crate::research::State;
 
 /// Line colours of the families, in rank order (cycled).
 const PALETTE: [&str; 10] = [
@@ -30,28 +31,14 @@ h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;margin:.6em 0}th,td{padding:.25em .6em;border-bottom:1px solid #eee;text-align:left}\
 th{background:#f6f6f6}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
 .badge{display:inline-block;padding:.05em .55em;border-radius:.8em;font-size:.85em;font-weight:600;color:#fff}\
-.badge.enable{background:#2e7d32}.badge.keep{background:#b26a00}.badge.disable{background:#c62828}.badge.other{background:#616161}\
+.badge.enable{background:#2e7d32}.badge.keep{background:#b26a00}.badge.disable{background:#c62828}\
 .family{margin-top:1.4em}.cols{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start}\
 figure{margin:.6em 0}svg{max-width:100%;height:auto}\
 .legend{display:flex;flex-wrap:wrap;gap:.4em 1.2em;font-size:.9em}\
 .swatch{display:inline-block;width:1.2em;height:.25em;margin-right:.35em;vertical-align:middle}\
 footer{margin-top:2em;padding-top:.6em;border-top:1px solid #ddd;color:#666}";
 
-/// Escapes `&`, `<`, `>`, `"` and `'` so any text is safe in element content and quoted attributes.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use datasets::html::escape_html;
 
 /// The report as a single HTML page: the Markdown's content, a badge per verdict, a chart of all
 /// families' out-of-sample equity (normalised to 1.0 at the start) with a legend, and per family a
@@ -124,7 +111,7 @@ fn write_ranking(h: &mut String, families: &[FamilyReport]) -> fmt::Result {
         for (col, cell) in rank_cells(i + 1, f).iter().enumerate() {
             let content = match col {
                 1 => format!(r##"<a href="#family-{}">{}</a>"##, i + 1, escape_html(cell)),
-                2 => badge(cell),
+                2 => badge(f.state),
                 3 => format!("<code>{}</code>", escape_html(cell)),
                 _ => escape_html(cell),
             };
@@ -189,8 +176,8 @@ fn write_combined_chart(h: &mut String, families: &[FamilyReport]) -> fmt::Resul
 fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
     let n = i + 1;
     writeln!(h, "<section class=\"family\" id=\"family-{n}\">")?;
-    writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(&f.state))?;
-    writeln!(h, "<p>Verdict {}: {}</p>", escape_html(&f.verdict), escape_html(&f.reason))?;
+    writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(f.state))?;
+    writeln!(h, "<p>Verdict {}: {}</p>", f.verdict, escape_html(&f.reason))?;
     for line in passive_lines(f) {
         writeln!(h, "<p>{}</p>", escape_html(&line))?;
     }
@@ -244,15 +231,14 @@ fn write_legend(h: &mut String, series: &[Series<'_>]) -> fmt::Result {
 }
 
 /// The state after the run as a coloured badge: green enabled, red disabled, amber unchanged
-/// (the text says which), grey anything else.
-fn badge(state: &str) -> String {
-    let class = match state.trim().to_ascii_lowercase().as_str() {
-        "enabled" => "enable",
-        "disabled" => "disable",
-        s if s.starts_with("unchanged") => "keep",
-        _ => "other",
+/// (the text says which).
+fn badge(state: State) -> String {
+    let class = match state {
+        State::Enabled => "enable",
+        State::Disabled => "disable",
+        State::UnchangedEnabled | State::UnchangedDisabled => "keep",
     };
-    format!(r#"<span class="badge {class}">{}</span>"#, escape_html(state))
+    format!(r#"<span class="badge {class}">{state}</span>"#)
 }
 
 /// The colour of the family at rank index `i`.

@@ -12,7 +12,10 @@
 mod html;
 mod svg;
 
+use evolve::stats::Verdict;
 use serde::Serialize;
+
+use crate::research::State;
 
 pub use html::{escape_html, to_html};
 pub use svg::{Series, equity_svg};
@@ -123,11 +126,11 @@ pub struct FamilyReport {
     pub family: String,
     /// This family's run in the database.
     pub run_id: i64,
-    /// "enable", "keep" or "disable".
-    pub verdict: String,
+    /// Tonight's verdict on it.
+    pub verdict: Verdict,
     /// The family's state after the run: "enabled", "disabled", "unchanged (enabled)" or
     /// "unchanged (disabled)".
-    pub state: String,
+    pub state: State,
     /// Its out-of-sample record against the passive alternatives (equal-weight buy-and-hold of
     /// the universe, then SPY when present); empty when not measured.
     pub passive: Vec<crate::research::Passive>,
@@ -206,7 +209,7 @@ fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
     [
         rank.to_string(),
         f.family.clone(),
-        f.state.clone(),
+        f.state.to_string(),
         f.params.clone(),
         ratio(f.in_sample.sharpe),
         ratio(oos.sharpe),
@@ -484,8 +487,8 @@ pub fn to_markdown(r: &ResearchReport) -> String {
         }
         md += "\n## Families\n\n";
         for (i, f) in r.families.iter().enumerate() {
-            md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), escape_md(&f.state));
-            md += &format!("Verdict {}: {}\n\n", escape_md(&f.verdict), escape_md(&f.reason));
+            md += &format!("### {}. {} — {}\n\n", i + 1, escape_md(&f.family), f.state);
+            md += &format!("Verdict {}: {}\n\n", f.verdict, escape_md(&f.reason));
             for line in passive_lines(f) {
                 md += &format!("{}\n\n", escape_md(&line));
             }
