@@ -191,3 +191,33 @@ impl Problem for StrategyProblem<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An individual's figures as the research database has stored them (here a flat curve's:
+    /// the moments that do not exist are `null`) load, with NaN for the missing moments, score as
+    /// before, and are written back the same way.
+    #[test]
+    fn stored_figures_load_with_nan_for_missing_moments() {
+        let stored = r#"{"ran":{"trades":0,"final_equity":10000.0,"total_return":0.0,"cagr":0.0,
+            "sharpe":0.0,"sortino":0.0,"calmar":0.0,"max_drawdown":0.0,"win_rate":0.0,
+            "profit_factor":0.0,"exposure":0.0,
+            "returns":{"n":250,"mean":0.0,"std":0.0,"sharpe":null,"skew":null,"kurtosis":null}}}"#;
+        let StrategyEval::Ran(f) = serde_json::from_str::<StrategyEval>(stored).unwrap() else { panic!() };
+        assert_eq!((f.returns.n, f.returns.std), (250, 0.0));
+        assert!(f.returns.sharpe.is_nan() && f.returns.skew.is_nan() && f.returns.kurtosis.is_nan());
+        let deflated = FitnessConfig {
+            objective: crate::stats::Objective::DeflatedSharpe,
+            min_trades: 0,
+            ..FitnessConfig::default()
+        };
+        assert_eq!(f.score(&deflated, None), 0.0, "a flat curve's deflated Sharpe");
+        let again = serde_json::to_string(&StrategyEval::Ran(f.clone())).unwrap();
+        assert!(again.contains(r#""sharpe":null,"skew":null,"kurtosis":null"#), "{again}");
+        // The same figures made from a flat backtest's metrics.
+        let flat = Figures::from_metrics(&Metrics::default(), &[10_000.0; 250], 10_000.0);
+        assert_eq!(serde_json::to_string(&StrategyEval::Ran(flat)).unwrap(), again);
+    }
+}

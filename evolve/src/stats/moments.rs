@@ -17,8 +17,9 @@
 /// `kurtosis` and `sharpe` are NaN when all returns are equal (`std == 0`).
 ///
 /// The one missing-value rule of the stored figures: a moment that does not exist is NaN in
-/// memory and `null` in JSON ([`nan_as_null`]), and reads back as NaN.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// memory and `null` in JSON ([`nan_as_null`]), and reads back as NaN; two missing moments
+/// are equal (`==` compares NaN with NaN as the same missing value).
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReturnStats {
     /// Number of returns, `T`.
     pub n: usize,
@@ -37,6 +38,18 @@ pub struct ReturnStats {
     /// Population RAW kurtosis `m_4 / m_2²` (normal = 3).
     #[serde(with = "nan_as_null")]
     pub kurtosis: f64,
+}
+
+impl PartialEq for ReturnStats {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        self.n == other.n
+            && same(self.mean, other.mean)
+            && same(self.std, other.std)
+            && same(self.sharpe, other.sharpe)
+            && same(self.skew, other.skew)
+            && same(self.kurtosis, other.kurtosis)
+    }
 }
 
 /// Serde for an `f64` whose missing value is NaN: NaN (and any other non-finite value) is
