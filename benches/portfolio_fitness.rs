@@ -14,7 +14,7 @@ use datasets::ingest::{ImportOptions, read_file};
 use datasets::{AssetClass, SymbolMeta};
 use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, Params, RunResult, SmaCross, Strategy, SymbolData, backtest};
-use portfolio_fitness::{PortfolioFitnessConfig, PortfolioScorer, PromotedStrategy, SessionDays};
+use portfolio_fitness::{PortfolioFitnessConfig, PortfolioMember, PortfolioScorer, SessionDays};
 
 /// Initial cash and equity curve of an SMA cross `fast`/`slow` on `data`.
 fn curve(data: &MarketData, fast: u32, slow: u32) -> (f64, Vec<f64>) {
@@ -34,11 +34,11 @@ fn scoring(c: &mut Criterion) {
     let meta = SymbolMeta::new("GOOG", AssetClass::Equity);
     let data = MarketData::new(datasets::Timeframe::Day1, vec![SymbolData { meta, bars }]).unwrap();
     let days = SessionDays::new(data.timestamps()).unwrap();
-    let promoted: Vec<PromotedStrategy> = (0..8)
+    let promoted: Vec<PortfolioMember> = (0..8)
         .map(|i| {
             let (cash, equity) = curve(&data, 5 + i, 30 + 5 * i);
             let returns = days.daily_returns(cash, &equity).unwrap();
-            PromotedStrategy { name: format!("sma_{i}"), allocation: 0.1, returns }
+            PortfolioMember { name: format!("sma_{i}"), allocation: 0.1, returns }
         })
         .collect();
     let (cash, equity) = curve(&data, 12, 26);

@@ -7,8 +7,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use datasets::actions;
 use datasets::ingest::{ImportOptions, parse_bytes, write_csv};
-use datasets::ops;
 use datasets::store::{Field, Store};
 use datasets::synth::SynthConfig;
 use datasets::{Bar, Bars, Timeframe, Timestamp};
@@ -19,7 +19,8 @@ fn big_store() -> PathBuf {
     if Store::open(&dir).is_err() {
         let _ = std::fs::remove_dir_all(&dir);
         let config = SynthConfig { symbols: 5000, years: 20, minute_days: 0, ..Default::default() };
-        ops::generate(&dir, &config, ops::OnExisting::Refuse, |_, _| {}).expect("generate the bench store");
+        actions::generate(&dir, &config, actions::OnExisting::Refuse, |_, _| {})
+            .expect("generate the bench store");
     }
     dir
 }
@@ -30,10 +31,10 @@ fn store(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("open_5016_symbols", |b| b.iter(|| Store::open(black_box(&dir)).unwrap()));
     let store = Store::open(&dir).unwrap();
-    let bars = ops::scan(&store, Timeframe::Day1, Field::Close).unwrap().values;
+    let bars = actions::scan(&store, Timeframe::Day1, Field::Close).unwrap().values;
     group.throughput(Throughput::Elements(bars));
     group.bench_function("scan_every_close_25m", |b| {
-        b.iter(|| ops::scan(black_box(&store), Timeframe::Day1, Field::Close).unwrap())
+        b.iter(|| actions::scan(black_box(&store), Timeframe::Day1, Field::Close).unwrap())
     });
     group.finish();
 }

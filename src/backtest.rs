@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use datasets::actions::SAMPLES;
 use datasets::ingest::{self, ImportOptions};
-use datasets::ops::SAMPLES;
 use datasets::store::Store;
 use datasets::{AssetClass, SymbolMeta, Timeframe, Timestamp};
 use kernel::metrics::Metrics;

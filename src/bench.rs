@@ -192,7 +192,7 @@ fn universe_run(
 ) -> Result<UniverseOutcome> {
     let dir = root.join(label.replace(' ', "-"));
     let store = dir.join("store");
-    datasets::ops::generate(&store, config, datasets::ops::OnExisting::Refuse, |_, _| {})
+    datasets::actions::generate(&store, config, datasets::actions::OnExisting::Refuse, |_, _| {})
         .with_context(|| format!("{label}: generating"))?;
     let mut research = research.clone();
     if let Some(d) = &mut research.discover {
@@ -205,7 +205,8 @@ fn universe_run(
     let outcome = research::run(&research, &store, &models, &mut db, threads, &STOP, |_| {})
         .with_context(|| format!("{label}: research"))?;
     let report = &outcome.report;
-    let enabled = report.families.iter().map(|f| (f.family.clone(), f.state == "enabled")).collect();
+    let enabled =
+        report.families.iter().map(|f| (f.family.clone(), f.state == research::State::Enabled)).collect();
     let discovery = outcome.discovery.as_ref().map(|d| d.passed().next().is_some());
     drop(db);
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
+use datasets::actions::{self, ImportReport, OnExisting, StoreInfo};
 use datasets::ingest::{self, ImportOptions};
-use datasets::ops::{self, ImportReport, OnExisting, StoreInfo};
 use std::time::Instant;
 
 use datasets::store::{Field, Store, WriteMode, Writer};
@@ -186,10 +186,10 @@ pub fn run(command: DataCommand) -> Result<()> {
                 tz: tz.map(|z| z.parse().map_err(|e| anyhow::anyhow!("--tz {z}: {e}"))).transpose()?,
             };
             let mode = if replace { WriteMode::Replace } else { WriteMode::Append };
-            let report = ops::import_files(&store, &files, &opts, class, mode)?;
+            let report = actions::import_files(&store, &files, &opts, class, mode)?;
             print_import(&report, json)
         }
-        DataCommand::Samples { store } => print_import(&ops::import_samples(&store)?, false),
+        DataCommand::Samples { store } => print_import(&actions::import_samples(&store)?, false),
         DataCommand::Generate {
             symbols,
             years,
@@ -300,7 +300,7 @@ fn print_warnings(warnings: &[String]) {
 /// The default research data: the default synthetic universe plus the embedded samples.
 pub fn generate_default(store: &Path) -> Result<()> {
     generate(store, &SynthConfig::default(), OnExisting::Refuse)?;
-    ops::import_samples(store)?;
+    actions::import_samples(store)?;
     Ok(())
 }
 
@@ -311,7 +311,7 @@ fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<
             .progress_chars("=> "),
     );
     bar.set_message("generating");
-    let summary = ops::generate(store, config, existing, |done, total| {
+    let summary = actions::generate(store, config, existing, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
@@ -372,7 +372,7 @@ fn print_import(report: &ImportReport, json: bool) -> Result<()> {
 /// Prints `data info` as a table (first 20 series unless `all`) or as JSON.
 pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
     let now = Timestamp::from_datetime(Utc::now()).context("clock out of range")?;
-    let info: StoreInfo = ops::describe(store, now);
+    let info: StoreInfo = actions::describe(store, now);
     if json {
         return crate::emit(&serde_json::to_string_pretty(&info)?);
     }
@@ -457,12 +457,12 @@ fn export(
 /// `data export --all`: one long table per timeframe in `out`.
 fn export_all(store: &Path, tf: Option<Timeframe>, format: ExportFormat, out: Option<&Path>) -> Result<()> {
     let format = match format {
-        ExportFormat::Parquet => ops::TableFormat::Parquet,
-        ExportFormat::Arrow => ops::TableFormat::Arrow,
+        ExportFormat::Parquet => actions::TableFormat::Parquet,
+        ExportFormat::Arrow => actions::TableFormat::Arrow,
         ExportFormat::Csv => bail!("--all writes tables: --format parquet or --format arrow"),
     };
     let out = out.context("--all needs --out DIR (one file per timeframe is written there)")?;
-    let tables = ops::export_tables(&Store::open(store)?, tf, format, out)?;
+    let tables = actions::export_tables(&Store::open(store)?, tf, format, out)?;
     let mut text = String::new();
     for t in &tables {
         writeln!(text, "{}: {} bars of {} symbols at {}", t.path.display(), t.rows, t.symbols, t.timeframe)?;
@@ -500,7 +500,7 @@ fn scan(store: &Path, tf: Timeframe, passes: usize) -> Result<()> {
     let mut best = f64::INFINITY;
     for pass in 1..=passes.max(1) {
         let t = Instant::now();
-        let totals = ops::scan(&store, tf, Field::Close)?;
+        let totals = actions::scan(&store, tf, Field::Close)?;
         let secs = t.elapsed().as_secs_f64();
         best = best.min(secs);
         let rate = totals.values as f64 / secs / 1e9;

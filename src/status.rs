@@ -13,9 +13,10 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Args;
 use datasets::Timestamp;
-use datasets::ops::{StoreInfo, describe};
+use datasets::actions::{StoreInfo, describe};
 use datasets::store::Store;
 use evolve::db::{ResearchDb, RunKind, RunRecord};
+use experiments::research::ResearchSummary;
 use live_bridge::status::Safety;
 use ops::db::{ErrorRecord, HealthRecord, OpsDb};
 use ops::disk::{self, human};
@@ -149,17 +150,10 @@ fn last_research(path: &Path) -> Result<Option<RunRecord>> {
     Ok(db.runs(1000)?.into_iter().find(|r| r.kind == RunKind::Research))
 }
 
-/// Verdict counts (`enable` → 3, …) of a research run's summary.
+/// Verdict counts (`enable` → 3, …) of a research run's summary, by the verdict's word.
 fn verdicts(run: &RunRecord) -> BTreeMap<String, usize> {
-    let summary: Value =
-        run.summary.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
-    let mut counts = BTreeMap::new();
-    if let Some(map) = summary["verdicts"].as_object() {
-        for v in map.values().filter_map(Value::as_str) {
-            *counts.entry(v.to_string()).or_insert(0) += 1;
-        }
-    }
-    counts
+    let summary = ResearchSummary::parse(run.summary.as_deref());
+    summary.verdict_counts().into_iter().map(|(v, n)| (v.to_string(), n)).collect()
 }
 
 fn elapsed_s(run: &RunRecord) -> Option<f64> {

@@ -15,21 +15,8 @@ use crate::svg::{equity_svg, intraday_svg};
 /// Seconds between refreshes by the page's script.
 pub const REFRESH_SECS: u32 = 5;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and attribute values (the project's one escape).
+pub use datasets::html::escape_html as escape;
 
 /// A UTC nanosecond time in New York, to the second.
 pub fn ny_time(ns: i64) -> String {

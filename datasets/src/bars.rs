@@ -491,8 +491,8 @@ mod tests {
     }
     #[test]
     fn asset_class_is_inferred_only_from_bar_times_that_prove_it() {
+        use crate::actions::SAMPLES;
         use crate::ingest::{ImportOptions, parse_bytes};
-        use crate::ops::SAMPLES;
         use crate::time::Timeframe;
         for sample in SAMPLES {
             let opts = ImportOptions { symbol: Some(sample.symbol.into()), ..Default::default() };

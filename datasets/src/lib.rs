@@ -38,11 +38,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod actions;
 pub mod bars;
 pub mod calendar;
 pub mod fsio;
+pub mod html;
 pub mod ingest;
-pub mod ops;
 pub mod store;
 pub mod symbol;
 pub mod synth;

@@ -8,8 +8,8 @@ use std::fs;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use datasets::actions::import_files;
 use datasets::ingest::{ImportOptions, parse_bytes};
-use datasets::ops::import_files;
 use datasets::store::{Store, WriteMode};
 use proptest::prelude::*;
 

@@ -8,8 +8,8 @@
 
 use std::time::Instant;
 
+use datasets::actions::SAMPLES;
 use datasets::ingest::{ImportOptions, parse_bytes};
-use datasets::ops::SAMPLES;
 use datasets::{SymbolMeta, Timeframe};
 use evolve::discovery::{GpProblem, GpSettings};
 use evolve::ga::{Engine, GaConfig, Problem};

@@ -35,7 +35,10 @@ pub struct StrategyProblem<'d> {
     pub deflation: Option<(usize, f64)>,
 }
 
-/// The figures of one backtest, as stored with each individual.
+/// The figures of one backtest, as stored with each individual: the projection of the kernel's
+/// [`Metrics`] that evolution keeps, made only from a `Metrics` ([`Figures::with_returns`]), plus
+/// the final equity and the per-bar return moments. Fitness reads them through
+/// [`FitnessInput::from_metrics`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Closed trades.
@@ -61,52 +64,8 @@ pub struct Figures {
     /// Share of bars with a position.
     pub exposure: f64,
     /// Per-bar return statistics (per-period Sharpe, skewness, raw kurtosis) for the
-    /// deflated Sharpe ratio.
-    pub returns: ReturnFigures,
-}
-
-/// [`ReturnStats`] in a storable form: a moment that does not exist (flat equity) is `None`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReturnFigures {
-    /// Number of returns.
-    pub n: usize,
-    /// Mean per-bar return.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub std: Option<f64>,
-    /// Per-bar Sharpe ratio.
-    pub sharpe: Option<f64>,
-    /// Skewness.
-    pub skew: Option<f64>,
-    /// Raw kurtosis (3 for a normal distribution).
-    pub kurtosis: Option<f64>,
-}
-
-impl ReturnFigures {
-    /// The storable form of `stats`.
-    pub fn of(stats: &ReturnStats) -> Self {
-        let finite = |x: f64| x.is_finite().then_some(x);
-        ReturnFigures {
-            n: stats.n,
-            mean: stats.mean,
-            std: finite(stats.std),
-            sharpe: finite(stats.sharpe),
-            skew: finite(stats.skew),
-            kurtosis: finite(stats.kurtosis),
-        }
-    }
-
-    /// Back to [`ReturnStats`], with NaN for a missing moment.
-    pub fn stats(&self) -> ReturnStats {
-        ReturnStats {
-            n: self.n,
-            mean: self.mean,
-            std: self.std.unwrap_or(f64::NAN),
-            sharpe: self.sharpe.unwrap_or(f64::NAN),
-            skew: self.skew.unwrap_or(f64::NAN),
-            kurtosis: self.kurtosis.unwrap_or(f64::NAN),
-        }
-    }
+    /// deflated Sharpe ratio; a moment that does not exist is NaN (`null` stored).
+    pub returns: ReturnStats,
 }
 
 /// What evaluating a genome gave: the figures, or why the backtest could not run.
@@ -123,17 +82,7 @@ impl Figures {
     /// The fitness of these figures under `config`, deflating by `deflation` (trials, Sharpe
     /// variance) for the `deflated_sharpe` objective.
     pub fn score(&self, config: &FitnessConfig, deflation: Option<(usize, f64)>) -> f64 {
-        let input = FitnessInput {
-            sharpe_annual: self.sharpe,
-            sortino: self.sortino,
-            calmar: self.calmar,
-            total_return: self.total_return,
-            max_drawdown: self.max_drawdown,
-            trades: self.trades,
-            returns: self.returns.stats(),
-            deflation,
-        };
-        fitness(config, &input).value
+        fitness(config, &FitnessInput::from_metrics(self, deflation)).value
     }
 
     /// The figures of a finished backtest that started from `cash`.
@@ -143,12 +92,13 @@ impl Figures {
 
     /// The figures of metrics `m` computed on the equity curve `equity` that started from `cash`.
     pub fn from_metrics(m: &Metrics, equity: &[f64], cash: f64) -> Figures {
-        let returns = ReturnFigures::of(&ReturnStats::of(&returns_from_equity(cash, equity)));
+        let returns = ReturnStats::of(&returns_from_equity(cash, equity));
         Figures::with_returns(m, equity.last().copied().unwrap_or(cash), returns)
     }
 
-    /// The figures of metrics `m`, a final equity and the per-bar return statistics.
-    pub fn with_returns(m: &Metrics, final_equity: f64, returns: ReturnFigures) -> Figures {
+    /// The figures of metrics `m`, a final equity and the per-bar return statistics (moments
+    /// that are not finite kept as NaN, [`ReturnStats::defined`]).
+    pub fn with_returns(m: &Metrics, final_equity: f64, returns: ReturnStats) -> Figures {
         Figures {
             trades: m.trades,
             final_equity,
@@ -161,7 +111,7 @@ impl Figures {
             win_rate: m.win_rate,
             profit_factor: m.profit_factor,
             exposure: m.exposure,
-            returns,
+            returns: returns.defined(),
         }
     }
 }
@@ -239,5 +189,35 @@ impl Problem for StrategyProblem<'_> {
             StrategyEval::Ran(figures) => self.score(figures),
             StrategyEval::Failed(_) => f64::NAN,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An individual's figures as the research database has stored them (here a flat curve's:
+    /// the moments that do not exist are `null`) load, with NaN for the missing moments, score as
+    /// before, and are written back the same way.
+    #[test]
+    fn stored_figures_load_with_nan_for_missing_moments() {
+        let stored = r#"{"ran":{"trades":0,"final_equity":10000.0,"total_return":0.0,"cagr":0.0,
+            "sharpe":0.0,"sortino":0.0,"calmar":0.0,"max_drawdown":0.0,"win_rate":0.0,
+            "profit_factor":0.0,"exposure":0.0,
+            "returns":{"n":250,"mean":0.0,"std":0.0,"sharpe":null,"skew":null,"kurtosis":null}}}"#;
+        let StrategyEval::Ran(f) = serde_json::from_str::<StrategyEval>(stored).unwrap() else { panic!() };
+        assert_eq!((f.returns.n, f.returns.std), (250, 0.0));
+        assert!(f.returns.sharpe.is_nan() && f.returns.skew.is_nan() && f.returns.kurtosis.is_nan());
+        let deflated = FitnessConfig {
+            objective: crate::stats::Objective::DeflatedSharpe,
+            min_trades: 0,
+            ..FitnessConfig::default()
+        };
+        assert_eq!(f.score(&deflated, None), 0.0, "a flat curve's deflated Sharpe");
+        let again = serde_json::to_string(&StrategyEval::Ran(f.clone())).unwrap();
+        assert!(again.contains(r#""sharpe":null,"skew":null,"kurtosis":null"#), "{again}");
+        // The same figures made from a flat backtest's metrics.
+        let flat = Figures::from_metrics(&Metrics::default(), &[10_000.0; 250], 10_000.0);
+        assert_eq!(serde_json::to_string(&StrategyEval::Ran(flat)).unwrap(), again);
     }
 }

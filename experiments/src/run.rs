@@ -77,7 +77,7 @@ pub enum RunError {
     Pool(#[from] rayon::ThreadPoolBuildError),
     /// Rules or cash the simulator refuses (config validation makes this unreachable in practice).
     #[error(transparent)]
-    Config(#[from] kernel::sim::ConfigError),
+    Config(#[from] kernel::sim::RulesError),
 }
 
 /// The combinations `exp` describes that satisfy its strategy's constraints, and the number

@@ -143,7 +143,7 @@ fn a_multi_symbol_sweep_ranks_combined_and_per_symbol() {
         minute_symbols: Some(0),
         ..Default::default()
     };
-    datasets::ops::generate(&store, &config, datasets::ops::OnExisting::Refuse, |_, _| {}).unwrap();
+    datasets::actions::generate(&store, &config, datasets::actions::OnExisting::Refuse, |_, _| {}).unwrap();
     let opened = datasets::store::Store::open(&store).unwrap();
     let symbols: Vec<String> = opened
         .symbols(datasets::Timeframe::Day1)

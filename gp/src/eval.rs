@@ -17,7 +17,7 @@
 //! computing the other side); a boolean column that is constant becomes a flag, so `and` and
 //! `or` skip their other side; a genome whose entry rule never fires skips its exit rule.
 //!
-//! No look-ahead: every operator at bar `t` reads bars `≤ t` (see [`crate::ops`]).
+//! No look-ahead: every operator at bar `t` reads bars `≤ t` (see [`crate::operators`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::genome::Genome;
-use crate::ops::{self, Operand};
+use crate::operators::{self as ops, Operand};
 use crate::tree::{BinOp, Bool, CmpOp, Const, Field, Indicator, Logic, Num, UnOp, WinOp, Window};
 
 /// Default memory for shared columns of one batch.

@@ -10,7 +10,7 @@
 //!   hoist mutation under depth and size limits.
 //! - [`simplify`]: exact algebraic simplification and constant folding.
 //! - [`eval`]: a batch of genomes hash-consed into one DAG and computed column by column
-//!   ([`ops`]), each distinct subexpression once per batch, with early exits.
+//!   ([`operators`]), each distinct subexpression once per batch, with early exits.
 //! - [`sexpr`]: the readable s-expression form; [`Genome::to_bytes`] the compact postcard form.
 //!
 //! Where it sits: datasets → kernel → **gp** (beside novelty, portfolio-fitness, regimes) →
@@ -35,7 +35,7 @@
 
 pub mod eval;
 pub mod genome;
-pub mod ops;
+pub mod operators;
 pub mod sexpr;
 pub mod simplify;
 pub mod tree;

@@ -5,7 +5,7 @@
 //! original. Rewrites, bottom up:
 //!
 //! - constant folding: an operator of constants becomes the constant (the same arithmetic as
-//!   evaluation, [`crate::ops::apply`]); `abs` of a constant, `rank` of a constant (0.5);
+//!   evaluation, [`crate::operators::apply`]); `abs` of a constant, `rank` of a constant (0.5);
 //!   comparisons of constants; `not` of a constant;
 //! - identities: `x + 0`, `x − 0`, `x × 1`, `x / 1`, `min(x, x)`, `max(x, x)` → `x`;
 //!   `abs(abs x)` → `abs x`; `lag a (lag b x)` → `lag (a + b) x`;
@@ -19,7 +19,7 @@
 use std::cmp::Ordering;
 
 use crate::genome::Genome;
-use crate::ops::apply;
+use crate::operators::apply;
 use crate::tree::{BinOp, Bool, CmpOp, Const, Field, Logic, MAX_WINDOW, Num, UnOp, WinOp, Window};
 
 /// The simplified genome (same behaviour on any data).

@@ -268,12 +268,12 @@ fn evaluation_matches_a_hand_computation() {
 #[test]
 fn rank_is_cross_sectional_with_shared_ties() {
     let rows = [
-        crate::ops::Operand::Series(&[1.0, 5.0, f64::NAN]),
-        crate::ops::Operand::Series(&[3.0, 5.0, 2.0]),
-        crate::ops::Operand::Scalar(2.0),
+        crate::operators::Operand::Series(&[1.0, 5.0, f64::NAN]),
+        crate::operators::Operand::Series(&[3.0, 5.0, 2.0]),
+        crate::operators::Operand::Scalar(2.0),
     ];
     let mut out = vec![0.0; 9];
-    crate::ops::rank(&rows, 3, &mut out);
+    crate::operators::rank(&rows, 3, &mut out);
     // Bar 0: 1 < 2 < 3; bar 1: 2 < 5 = 5 (ties share 0.75); bar 2: NaN unranked, 2 = 2.
     assert_eq!(out[0], 0.0);
     assert_eq!(out[3], 1.0);

@@ -12,7 +12,7 @@ use crate::alpaca::{ClientConfig, Endpoints};
 
 /// A config file that cannot be used, naming the file and the problem.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum LiveConfigError {
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -71,7 +71,7 @@ pub struct OpsSection {
 impl OpsSection {
     /// The operations config it stands for: the named file (a missing one is the default, no
     /// channels), else the inline tables.
-    pub fn resolve(&self) -> Result<ops::config::OpsConfig, ops::config::ConfigError> {
+    pub fn resolve(&self) -> Result<ops::config::OpsConfig, ops::config::OpsConfigError> {
         match &self.config {
             Some(path) => ops::config::OpsConfig::load(path),
             None => Ok(ops::config::OpsConfig { alerts: self.alerts.clone(), health: self.health.clone() }),
@@ -391,17 +391,17 @@ impl LiveConfig {
     /// Reads and checks `path`. Every relative path in it is taken relative to the file's own
     /// directory, so that `tradebot live halt --config /etc/tradebot/live.toml` names the same
     /// data directory from anywhere as the service does.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+    pub fn load(path: &Path) -> Result<Self, LiveConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| LiveConfigError::Io { path: path.into(), source })?;
         let mut config =
-            Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+            Self::parse(&text).map_err(|message| LiveConfigError::Invalid { path: path.into(), message })?;
         let base = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let base =
-            std::path::absolute(&base).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+            std::path::absolute(&base).map_err(|source| LiveConfigError::Io { path: path.into(), source })?;
         config.resolve_paths(&base);
         Ok(config)
     }

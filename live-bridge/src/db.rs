@@ -14,7 +14,12 @@ use crate::alpaca::model::{OrderRequest, OrderSide};
 /// The strategy name under which positions the bridge did not open are kept.
 pub const MANUAL: &str = "manual";
 
-const SCHEMA: &str = r#"
+/// Schema migrations, applied by [`dbkit::migrate`]: `MIGRATIONS[k]` takes the schema from
+/// version `k` to `k + 1`. Append only: a released migration is never edited. Version 1 is the
+/// schema of the files written before the database was versioned (version 0, every table made by
+/// `CREATE TABLE IF NOT EXISTS` on each open), so it creates only what such a file lacks.
+const MIGRATIONS: &[&str] = &[concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS checkpoints (
     id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, phase TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -47,17 +52,20 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS regime_daily (
     day TEXT PRIMARY KEY, bar_day TEXT NOT NULL, today TEXT, tomorrow TEXT, votes TEXT,
     model_version INTEGER NOT NULL, time_ns INTEGER NOT NULL);
-"#;
-
-/// The intraday equity tables, created by [`Db::open`] like the rest: `equity_intraday` holds
-/// the account's snapshots during market hours, `broker_marks` the latest price the broker gave
-/// for each symbol held (the dashboard's freshest mark).
-const EQUITY_SCHEMA: &str = r#"
+"#,
+    // The intraday equity: `equity_intraday` holds the account's snapshots during market hours,
+    // `broker_marks` the latest price the broker gave for each symbol held (the dashboard's
+    // freshest mark).
+    r#"
 CREATE TABLE IF NOT EXISTS equity_intraday (
     ts_ns INTEGER PRIMARY KEY, equity TEXT NOT NULL, last_equity TEXT NOT NULL, cash TEXT NOT NULL,
     long_value TEXT NOT NULL, unrealised TEXT, source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS broker_marks (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, time_ns INTEGER NOT NULL);
-"#;
+"#,
+    // Protective orders: the request each one sends (its row is in `orders`, a sell whose slot
+    // ends in [`PROTECTIVE_SLOT`]).
+    "CREATE TABLE IF NOT EXISTS protective (client_order_id TEXT PRIMARY KEY, request TEXT NOT NULL);"
+)];
 
 /// A database error, with what was being done.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +80,15 @@ pub enum DbError {
     },
     /// The file is empty or damaged (it fails `PRAGMA quick_check`), or cannot be opened.
     #[error("live database {0}")]
-    Check(#[from] dbcheck::CheckError),
+    Check(#[from] dbkit::CheckError),
+    /// The file was written by a newer build, with a schema this one does not know.
+    #[error("live database has schema version {found}; this build knows up to {known}")]
+    TooNew {
+        /// Version in the file.
+        found: usize,
+        /// Latest version this build knows.
+        known: usize,
+    },
 }
 
 /// Result of database calls.
@@ -266,16 +282,17 @@ fn dec(s: String) -> Decimal {
 
 impl Db {
     /// Opens (creating) the database at `path` in WAL mode, refusing it if it is empty or
-    /// damaged ([`dbcheck`]).
+    /// damaged ([`dbkit`]).
     pub fn open(path: &Path) -> DbResult<Self> {
-        let conn = dbcheck::open(path)?;
+        let mut conn = dbkit::open(path)?;
         ctx(
             "pragmas",
             conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;"),
         )?;
-        ctx("schema", conn.execute_batch(SCHEMA))?;
-        ctx("equity schema", conn.execute_batch(EQUITY_SCHEMA))?;
-        ctx("protective schema", conn.execute_batch(PROTECTIVE_SCHEMA))?;
+        dbkit::migrate(&mut conn, MIGRATIONS).map_err(|e| match e {
+            dbkit::MigrateError::TooNew { found, known } => DbError::TooNew { found, known },
+            dbkit::MigrateError::Sqlite(source) => DbError::Sqlite { what: "migrate the schema", source },
+        })?;
         Ok(Db { conn })
     }
 
@@ -1046,11 +1063,6 @@ impl Db {
     }
 }
 
-/// Protective orders: the request each one sends (its row is in `orders`, a sell whose slot
-/// ends in [`PROTECTIVE_SLOT`]).
-const PROTECTIVE_SCHEMA: &str =
-    "CREATE TABLE IF NOT EXISTS protective (client_order_id TEXT PRIMARY KEY, request TEXT NOT NULL);";
-
 /// The suffix of a protective order's slot (the slot of the entry it protects).
 pub const PROTECTIVE_SLOT: &str = "+protect";
 
@@ -1247,6 +1259,36 @@ mod tests {
             filled_notional: Decimal::ZERO,
             detail: String::new(),
         }
+    }
+
+    /// A live database written before the schema was versioned (version 0, made by `CREATE
+    /// TABLE IF NOT EXISTS` on each open, here from before the protective orders) keeps its rows
+    /// and is brought to the current version once; a file from a newer build is refused.
+    #[test]
+    fn an_unversioned_live_database_is_adopted_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE breakers (name TEXT PRIMARY KEY, reason TEXT NOT NULL, tripped_ns INTEGER NOT NULL);
+                 INSERT INTO state VALUES ('reconcile', 'ok');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(dbkit::schema_version(&db.conn).unwrap(), MIGRATIONS.len());
+        assert_eq!(db.state("reconcile").unwrap().as_deref(), Some("ok"));
+        assert!(db.protective_request("none").unwrap().is_none(), "the missing table was created");
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.state("reconcile").unwrap().as_deref(), Some("ok"));
+        db.conn.pragma_update(None, "user_version", MIGRATIONS.len() + 1).unwrap();
+        drop(db);
+        let e = Db::open(&path).err().unwrap();
+        assert!(matches!(e, DbError::TooNew { .. }), "{e}");
+        assert_eq!(e.to_string(), "live database has schema version 2; this build knows up to 1");
     }
 
     #[test]

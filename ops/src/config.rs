@@ -38,7 +38,7 @@ pub struct OpsConfig {
 
 /// The config file cannot be read or is invalid.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum OpsConfigError {
     /// Unreadable file.
     #[error("{path}: {source}")]
     Io {
@@ -59,12 +59,12 @@ pub enum ConfigError {
 
 impl OpsConfig {
     /// Reads `path`; a missing file is the default config (no alert channels).
-    pub fn load(path: &Path) -> Result<OpsConfig, ConfigError> {
+    pub fn load(path: &Path) -> Result<OpsConfig, OpsConfigError> {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse { path: name, source }),
+            Ok(text) => toml::from_str(&text).map_err(|source| OpsConfigError::Parse { path: name, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(OpsConfig::default()),
-            Err(source) => Err(ConfigError::Io { path: name, source }),
+            Err(source) => Err(OpsConfigError::Io { path: name, source }),
         }
     }
 }

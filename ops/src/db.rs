@@ -19,7 +19,8 @@ pub const DEFAULT_PATH: &str = "data/ops.db";
 /// How long a writer waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Schema migrations; `MIGRATIONS[k]` takes the schema from version `k` to `k + 1`. Append only.
+/// Schema migrations, applied by [`dbkit::migrate`]: `MIGRATIONS[k]` takes the schema from
+/// version `k` to `k + 1`. Append only.
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE error_log (
         id          INTEGER PRIMARY KEY,
@@ -73,7 +74,7 @@ pub enum OpsDbError {
     },
     /// The file is empty or damaged (it fails `PRAGMA quick_check`), or cannot be opened.
     #[error("operations database {0}")]
-    Check(#[from] dbcheck::CheckError),
+    Check(#[from] dbkit::CheckError),
     /// Written by a newer build.
     #[error("operations database {path} has schema version {found}; this build knows up to {known}")]
     TooNew {
@@ -147,13 +148,13 @@ pub struct OpsDb {
 
 impl OpsDb {
     /// Opens (creating it and its directory if needed) the database at `path`, refuses it if
-    /// it is empty or damaged ([`dbcheck`]), switches to WAL mode and applies pending migrations.
+    /// it is empty or damaged ([`dbkit`]), switches to WAL mode and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, OpsDbError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| OpsDbError::Io { path: name.clone(), source })?;
         }
-        let conn = dbcheck::open(path)?;
+        let conn = dbkit::open(path)?;
         let mut db = OpsDb { conn, path: name };
         db.setup()?;
         Ok(db)
@@ -176,24 +177,18 @@ impl OpsDb {
         self.sql(self.conn.busy_timeout(BUSY_TIMEOUT))?;
         self.sql(self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)))?;
         self.sql(self.conn.execute_batch("PRAGMA synchronous = NORMAL;"))?;
-        let found = self.schema_version()?;
-        if found > MIGRATIONS.len() {
-            return Err(OpsDbError::TooNew { path: self.path.clone(), found, known: MIGRATIONS.len() });
-        }
-        for (k, migration) in MIGRATIONS.iter().enumerate().skip(found) {
-            let done = self.conn.transaction().and_then(|tx| {
-                tx.execute_batch(migration)?;
-                tx.pragma_update(None, "user_version", k + 1)?;
-                tx.commit()
-            });
-            self.sql(done)?;
-        }
+        dbkit::migrate(&mut self.conn, MIGRATIONS).map_err(|e| match e {
+            dbkit::MigrateError::TooNew { found, known } => {
+                OpsDbError::TooNew { path: self.path.clone(), found, known }
+            }
+            dbkit::MigrateError::Sqlite(source) => OpsDbError::Sqlite { path: self.path.clone(), source },
+        })?;
         Ok(())
     }
 
     /// The schema version (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<usize, OpsDbError> {
-        self.sql(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        self.sql(dbkit::schema_version(&self.conn))
     }
 
     /// Appends error records in one transaction.

@@ -45,4 +45,4 @@ mod tests;
 pub use config::{PortfolioFitnessConfig, PortfolioFitnessError};
 pub use correlation::correlation;
 pub use returns::{DailyReturns, ReturnsError, SessionDays};
-pub use scorer::{PortfolioScore, PortfolioScorer, PromotedStrategy, WindowScorer};
+pub use scorer::{PortfolioMember, PortfolioScore, PortfolioScorer, WindowScorer};

@@ -31,9 +31,10 @@ use crate::{DailyReturns, PortfolioFitnessConfig, PortfolioFitnessError, Returns
 /// Tolerance on the sum of allocations (rounding of fractions like 0.1 × 10).
 const ALLOCATION_SLACK: f64 = 1e-9;
 
-/// A strategy of the current portfolio: its allocation and daily returns.
+/// A strategy of the current portfolio as the scorer sees it: its allocation and daily returns
+/// (the promoted file itself is `promoted::PromotedStrategy`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PromotedStrategy {
+pub struct PortfolioMember {
     /// Name, for errors and reports.
     pub name: String,
     /// Fraction of the account, in (0, 1].
@@ -70,7 +71,7 @@ pub struct PortfolioScore {
 #[derive(Clone, Debug)]
 pub struct PortfolioScorer {
     config: PortfolioFitnessConfig,
-    promoted: Vec<PromotedStrategy>,
+    promoted: Vec<PortfolioMember>,
     total_allocation: f64,
 }
 
@@ -78,7 +79,7 @@ impl PortfolioScorer {
     /// Validates `config` and the allocations of `promoted` (which may be empty).
     pub fn new(
         config: PortfolioFitnessConfig,
-        promoted: Vec<PromotedStrategy>,
+        promoted: Vec<PortfolioMember>,
     ) -> Result<Self, PortfolioFitnessError> {
         config.validate()?;
         let total: f64 = promoted.iter().map(|p| p.allocation).sum();
@@ -101,7 +102,7 @@ impl PortfolioScorer {
     }
 
     /// The promoted strategies, in the order of [`PortfolioScore::correlations`].
-    pub fn promoted(&self) -> &[PromotedStrategy] {
+    pub fn promoted(&self) -> &[PortfolioMember] {
         &self.promoted
     }
 

@@ -13,8 +13,8 @@ fn series(ts: &[i64], r: &[f64]) -> DailyReturns {
     DailyReturns::new(ts.to_vec(), r.to_vec()).unwrap()
 }
 
-fn promoted(name: &str, allocation: f64, returns: DailyReturns) -> PromotedStrategy {
-    PromotedStrategy { name: name.into(), allocation, returns }
+fn promoted(name: &str, allocation: f64, returns: DailyReturns) -> PortfolioMember {
+    PortfolioMember { name: name.into(), allocation, returns }
 }
 
 fn config(min_overlap_days: usize) -> PortfolioFitnessConfig {

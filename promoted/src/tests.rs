@@ -205,7 +205,7 @@ fn a_multi_symbol_strategy_reproduces_on_a_synthetic_universe() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let config = datasets::synth::SynthConfig { symbols: 8, years: 2, minute_days: 0, ..Default::default() };
-    datasets::ops::generate(&store, &config, datasets::ops::OnExisting::Refuse, |_, _| {}).unwrap();
+    datasets::actions::generate(&store, &config, datasets::actions::OnExisting::Refuse, |_, _| {}).unwrap();
     let opened = datasets::store::Store::open(&store).unwrap();
     let symbols = ["SPY", "TLT", "GLD", "SHY", "VIX"];
     let data = MarketData::from_store(&opened, &symbols, Timeframe::Day1).unwrap();

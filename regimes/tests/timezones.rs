@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use chrono::DateTime;
 use chrono_tz::America::New_York;
+use datasets::actions::import_parsed;
 use datasets::ingest::{self, ImportOptions};
-use datasets::ops::import_parsed;
 use datasets::store::{Store, WriteMode};
 use regimes::{MarketInputs, Selection};
 

@@ -1,7 +1,7 @@
 //! The note a generated store keeps that its bars are synthetic, so a report built on the
 //! store can say so on its first line.
 //!
-//! [`crate::ops::generate`] writes `SYNTHETIC.json` next to the store's manifest; it survives
+//! [`crate::actions::generate`] writes `SYNTHETIC.json` next to the store's manifest; it survives
 //! later imports into the same store (a store mixing generated and imported bars is still
 //! reported as synthetic: the safe side).
 

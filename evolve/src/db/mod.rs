@@ -30,8 +30,8 @@ pub const DEFAULT_PATH: &str = "data/research.db";
 /// How long a writer waits for another process's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Schema migrations; `MIGRATIONS[k]` takes the schema from version `k` to `k + 1`.
-/// Append only: a released migration is never edited.
+/// Schema migrations, applied by [`dbkit::migrate`]: `MIGRATIONS[k]` takes the schema from
+/// version `k` to `k + 1`. Append only: a released migration is never edited.
 const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE sweeps (
@@ -249,7 +249,7 @@ pub enum DbError {
     },
     /// The file is empty or damaged (it fails `PRAGMA quick_check`), or cannot be opened.
     #[error("research database {0}")]
-    Check(#[from] dbcheck::CheckError),
+    Check(#[from] dbkit::CheckError),
     /// The run finished; a finished run is final and cannot be resumed.
     #[error("research database {path}: run {id} has finished and cannot be resumed")]
     RunFinished {
@@ -268,14 +268,14 @@ pub struct ResearchDb {
 
 impl ResearchDb {
     /// Opens (creating it and its directory if needed) the database at `path`, refuses it if
-    /// it is empty or damaged ([`dbcheck`]), switches it to WAL mode and applies any pending
+    /// it is empty or damaged ([`dbkit`]), switches it to WAL mode and applies any pending
     /// migration.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::Io { path: name.clone(), source })?;
         }
-        let conn = dbcheck::open(path)?;
+        let conn = dbkit::open(path)?;
         let mut db = ResearchDb { conn, path: name };
         db.setup()?;
         Ok(db)
@@ -292,18 +292,12 @@ impl ResearchDb {
         // Foreign keys are enforced only after the migrations: a table rebuild (version 4)
         // drops a parent table, which must not cascade (the pragma is a no-op in a transaction).
         self.sql(self.conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL;"))?;
-        let found = self.schema_version()?;
-        if found > MIGRATIONS.len() {
-            return Err(DbError::TooNew { path: self.path.clone(), found, known: MIGRATIONS.len() });
-        }
-        for (k, migration) in MIGRATIONS.iter().enumerate().skip(found) {
-            let done = self.conn.transaction().and_then(|tx| {
-                tx.execute_batch(migration)?;
-                tx.pragma_update(None, "user_version", k + 1)?;
-                tx.commit()
-            });
-            self.sql(done)?;
-        }
+        dbkit::migrate(&mut self.conn, MIGRATIONS).map_err(|e| match e {
+            dbkit::MigrateError::TooNew { found, known } => {
+                DbError::TooNew { path: self.path.clone(), found, known }
+            }
+            dbkit::MigrateError::Sqlite(source) => DbError::Sqlite { path: self.path.clone(), source },
+        })?;
         self.sql(self.conn.execute_batch("PRAGMA foreign_keys = ON;"))?;
         self.mark_interrupted(crate::run::now_ns())?;
         Ok(())
@@ -311,7 +305,7 @@ impl ResearchDb {
 
     /// The schema version (`PRAGMA user_version`): the number of migrations applied.
     pub fn schema_version(&self) -> Result<usize, DbError> {
-        self.sql(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        self.sql(dbkit::schema_version(&self.conn))
     }
 }
 

@@ -685,7 +685,7 @@ fn an_empty_or_damaged_database_is_refused() {
     let path = dir.path().join("research.db");
     std::fs::write(&path, b"").unwrap();
     let err = ResearchDb::open(&path).err().unwrap();
-    assert!(matches!(err, DbError::Check(dbcheck::CheckError::Corrupt { .. })), "{err}");
+    assert!(matches!(err, DbError::Check(dbkit::CheckError::Corrupt { .. })), "{err}");
     assert!(
         err.to_string().starts_with(&format!("research database {} is corrupt", path.display())),
         "{err}"

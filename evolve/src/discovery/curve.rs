@@ -14,7 +14,7 @@
 use kernel::metrics::{Metrics, MetricsConfig, ReturnMoments, safe_ratio};
 use novelty::BetaSum;
 
-use crate::problem::ReturnFigures;
+use crate::stats::ReturnStats;
 
 /// The sums of one pass.
 pub(super) struct CurveStats(ReturnMoments);
@@ -53,18 +53,19 @@ impl CurveStats {
     }
 
     /// Mean, sample standard deviation, per-bar Sharpe, skewness and raw kurtosis of the
-    /// per-bar returns, from the raw moments (undefined moments of a flat curve are `None`).
-    pub(super) fn return_figures(&self) -> ReturnFigures {
+    /// per-bar returns, from the raw moments (undefined moments of a flat curve are NaN).
+    pub(super) fn return_stats(&self) -> ReturnStats {
         let shape = self.0.shape();
         let std = shape.std;
-        let defined = |x: f64| (std > 0.0 && x.is_finite()).then_some(x);
-        ReturnFigures {
+        let defined = |x: f64| if std > 0.0 { x } else { f64::NAN };
+        ReturnStats {
             n: self.0.len(),
             mean: shape.mean,
-            std: std.is_finite().then_some(std),
+            std,
             sharpe: defined(shape.mean / std),
             skew: defined(shape.skew),
             kurtosis: defined(shape.kurtosis),
         }
+        .defined()
     }
 }

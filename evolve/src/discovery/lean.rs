@@ -67,7 +67,7 @@ pub(super) fn run(
         stats.metrics(&mut m, config);
         m.exposure = run.exposed_bars as f64 / nf;
     }
-    let figures = Figures::with_returns(&m, final_equity, stats.return_figures());
+    let figures = Figures::with_returns(&m, final_equity, stats.return_stats());
     Some(LeanRun { figures, metrics: m, beta: beta.map(|b| b.beta()) })
 }
 

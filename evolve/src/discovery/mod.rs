@@ -293,7 +293,7 @@ impl<'d> GpProblem<'d> {
         let equity = bt.result.equity();
         let stats = CurveStats::of(equity, self.cash, &self.metrics, None);
         let final_equity = equity.last().copied().unwrap_or(self.cash);
-        let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_figures());
+        let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_stats());
         let descriptor = self.descriptor(equity, &bt.metrics, None);
         let portfolio = self.portfolio_score(equity);
         GpFigures { figures, nodes, descriptor, parents: Vec::new(), portfolio }
@@ -461,7 +461,7 @@ impl Problem for GpProblem<'_> {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&(x.trades as u64).to_le_bytes());
         h.update(&(r.n as u64).to_le_bytes());
-        for v in [x.final_equity, x.max_drawdown, x.exposure, r.mean, r.std.unwrap_or(f64::NAN)] {
+        for v in [x.final_equity, x.max_drawdown, x.exposure, r.mean, r.std] {
             h.update(&v.to_bits().to_le_bytes());
         }
         Some(h.digest())

@@ -1,5 +1,5 @@
+use datasets::actions::SAMPLES;
 use datasets::ingest::{ImportOptions, parse_bytes};
-use datasets::ops::SAMPLES;
 use datasets::{SymbolMeta, Timeframe};
 use kernel::sim::{Commission, Costs, Slippage, TradeRules};
 use kernel::strategy::{MarketData, SymbolData};
@@ -80,7 +80,7 @@ fn batch_evaluation_is_deterministic() {
 /// Sharpe added, correlation 1 above the 0.5 threshold) and loses that much fitness.
 #[test]
 fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
-    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioScorer, PromotedStrategy, SessionDays};
+    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioMember, PortfolioScorer, SessionDays};
     let data = goog();
     let plain = GpProblem::new(&data, settings()).unwrap();
     let g: Genome = "(strategy (entry (cross-above (ema 10 close) (ema 40 close))) (exit (cross-above (ema 40 close) (ema 10 close))) (size 1))"
@@ -89,7 +89,7 @@ fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
     let bt = plain.backtest_on(&g, &data).unwrap();
     let days = SessionDays::new(data.timestamps()).unwrap();
     let returns = days.daily_returns(10_000.0, bt.result.equity()).unwrap();
-    let promoted = vec![PromotedStrategy { name: "clone".into(), allocation: 0.5, returns }];
+    let promoted = vec![PortfolioMember { name: "clone".into(), allocation: 0.5, returns }];
     let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted).unwrap();
     let term = PortfolioTerm { scorer: scorer.window(days.days()).unwrap(), days, weight: 1.0 };
     let with = GpProblem::new(&data, GpSettings { portfolio: Some(term), ..settings() }).unwrap();

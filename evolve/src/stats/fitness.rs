@@ -9,12 +9,13 @@
 //! rank by objective, which keeps a gradient towards feasibility (Deb 2000, "An efficient
 //! constraint handling method for genetic algorithms", in spirit).
 
-use kernel::metrics::{Metrics, RATIO_CAP, safe_ratio};
+use kernel::metrics::{RATIO_CAP, safe_ratio};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::dsr::deflated_sharpe;
 use super::moments::ReturnStats;
+use crate::problem::Figures;
 
 /// How far below the feasible range violating candidates are moved: `2·RATIO_CAP + 1`.
 pub const INFEASIBLE_SHIFT: f64 = 2.0 * RATIO_CAP + 1.0;
@@ -83,39 +84,42 @@ impl FitnessConfig {
     }
 }
 
-/// The figures of one backtest that fitness can draw on.
+/// The figures of one backtest that fitness can draw on. Its one constructor,
+/// [`FitnessInput::from_metrics`], reads them from the stored projection of a backtest's kernel
+/// metrics ([`Figures`]), so the figures fitness sees are those every report shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitnessInput {
     /// Annualised Sharpe ratio.
-    pub sharpe_annual: f64,
+    sharpe_annual: f64,
     /// Annualised Sortino ratio.
-    pub sortino: f64,
+    sortino: f64,
     /// Calmar ratio.
-    pub calmar: f64,
+    calmar: f64,
     /// Total return as a fraction.
-    pub total_return: f64,
+    total_return: f64,
     /// Deepest drawdown as a negative fraction, as the kernel reports it (−0.23 = −23 %).
-    pub max_drawdown: f64,
+    max_drawdown: f64,
     /// Closed trades.
-    pub trades: usize,
+    trades: usize,
     /// Per-period return moments (used by `deflated_sharpe`).
-    pub returns: ReturnStats,
+    returns: ReturnStats,
     /// `(trials, per-period Sharpe variance)` fixed for the run, for `deflated_sharpe`; `None`
     /// means one trial (no deflation: the PSR against 0).
-    pub deflation: Option<(usize, f64)>,
+    deflation: Option<(usize, f64)>,
 }
 
 impl FitnessInput {
-    /// The input for a kernel backtest's metrics and its per-period return moments.
-    pub fn from_metrics(metrics: &Metrics, returns: ReturnStats, deflation: Option<(usize, f64)>) -> Self {
+    /// The input for a backtest's figures (its kernel metrics, final equity and per-period
+    /// return moments), deflating by `deflation` for the `deflated_sharpe` objective.
+    pub fn from_metrics(figures: &Figures, deflation: Option<(usize, f64)>) -> Self {
         FitnessInput {
-            sharpe_annual: metrics.sharpe,
-            sortino: metrics.sortino,
-            calmar: metrics.calmar,
-            total_return: metrics.total_return,
-            max_drawdown: metrics.max_drawdown,
-            trades: metrics.trades,
-            returns,
+            sharpe_annual: figures.sharpe,
+            sortino: figures.sortino,
+            calmar: figures.calmar,
+            total_return: figures.total_return,
+            max_drawdown: figures.max_drawdown,
+            trades: figures.trades,
+            returns: figures.returns,
             deflation,
         }
     }
@@ -325,17 +329,18 @@ mod tests {
 
     #[test]
     fn from_kernel_metrics() {
-        let m = Metrics {
+        let m = kernel::metrics::Metrics {
             sharpe: 1.1,
             sortino: 1.5,
             calmar: 0.7,
             total_return: 0.2,
             max_drawdown: -0.1,
             trades: 9,
-            ..Metrics::default()
+            ..kernel::metrics::Metrics::default()
         };
-        let i = FitnessInput::from_metrics(&m, input().returns, None);
+        let i = FitnessInput::from_metrics(&Figures::with_returns(&m, 1.0, input().returns), Some((4, 0.5)));
         assert_eq!((i.sharpe_annual, i.sortino, i.calmar, i.total_return), (1.1, 1.5, 0.7, 0.2));
-        assert_eq!((i.max_drawdown, i.trades, i.deflation), (-0.1, 9, None));
+        assert_eq!((i.max_drawdown, i.trades, i.deflation), (-0.1, 9, Some((4, 0.5))));
+        assert_eq!(i.returns, input().returns);
     }
 }

@@ -15,20 +15,60 @@
 /// Degenerate series give NaN rather than a misleading number: every field but `n` is NaN for an
 /// empty series; `std`, `sharpe`, `skew` and `kurtosis` are NaN for a single return; `skew`,
 /// `kurtosis` and `sharpe` are NaN when all returns are equal (`std == 0`).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+///
+/// The one missing-value rule of the stored figures: a moment that does not exist is NaN in
+/// memory and `null` in JSON ([`nan_as_null`]), and reads back as NaN; two missing moments
+/// are equal (`==` compares NaN with NaN as the same missing value).
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReturnStats {
     /// Number of returns, `T`.
     pub n: usize,
     /// Arithmetic mean return per period.
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
     /// Sample standard deviation (divisor `n − 1`).
+    #[serde(with = "nan_as_null")]
     pub std: f64,
     /// `mean / std`: per-period Sharpe ratio with a zero risk-free rate.
+    #[serde(with = "nan_as_null")]
     pub sharpe: f64,
     /// Population skewness `m_3 / m_2^{3/2}`.
+    #[serde(with = "nan_as_null")]
     pub skew: f64,
     /// Population RAW kurtosis `m_4 / m_2²` (normal = 3).
+    #[serde(with = "nan_as_null")]
     pub kurtosis: f64,
+}
+
+impl PartialEq for ReturnStats {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        self.n == other.n
+            && same(self.mean, other.mean)
+            && same(self.std, other.std)
+            && same(self.sharpe, other.sharpe)
+            && same(self.skew, other.skew)
+            && same(self.kurtosis, other.kurtosis)
+    }
+}
+
+/// Serde for an `f64` whose missing value is NaN: NaN (and any other non-finite value) is
+/// written as `null`, and `null` reads back as NaN.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `x`, or `null` when it is not finite.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match x.is_finite() {
+            true => s.serialize_some(x),
+            false => s.serialize_none(),
+        }
+    }
+
+    /// Reads a number, or NaN for `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl ReturnStats {
@@ -55,6 +95,20 @@ impl ReturnStats {
             sharpe: nan_if_flat(mean / std),
             skew: nan_if_flat(m3 / m2.powf(1.5)),
             kurtosis: nan_if_flat(m4 / (m2 * m2)),
+        }
+    }
+
+    /// These statistics with every moment but `n` and `mean` that is not finite (an infinite
+    /// skew of a near-flat curve, say) set to NaN, the missing value: what the stored figures
+    /// keep.
+    pub fn defined(self) -> Self {
+        let finite = |x: f64| if x.is_finite() { x } else { f64::NAN };
+        ReturnStats {
+            std: finite(self.std),
+            sharpe: finite(self.sharpe),
+            skew: finite(self.skew),
+            kurtosis: finite(self.kurtosis),
+            ..self
         }
     }
 }

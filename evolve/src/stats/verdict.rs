@@ -38,7 +38,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// What to do with a strategy family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Trade it (enable it, or leave it enabled).

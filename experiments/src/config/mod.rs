@@ -14,7 +14,7 @@ pub(crate) mod raw;
 use std::path::{Path, PathBuf};
 
 use datasets::Timeframe;
-use datasets::ops::{SAMPLES, Sample};
+use datasets::actions::{SAMPLES, Sample};
 use kernel::sim::{Commission, Costs, Slippage, TradeRules};
 use kernel::strategy::{Strategy, by_name, registry};
 use toml::Spanned;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use datasets::Timeframe;
-use datasets::ops::SAMPLES;
+use datasets::actions::SAMPLES;
 use evolve::db::{CandidateRecord, NewCandidate, ResearchDb};
 use evolve::problem::Figures;
 use evolve::run::now_ns;

@@ -95,7 +95,7 @@ impl<'a> Judge<'a> {
         let sharpes: Vec<f64> = individuals
             .iter()
             .filter_map(|ind| match serde_json::from_str::<GpEval>(&ind.metrics) {
-                Ok(GpEval::Ran(f)) => f.figures.returns.sharpe,
+                Ok(GpEval::Ran(f)) => Some(f.figures.returns.sharpe).filter(|s| s.is_finite()),
                 _ => None,
             })
             .collect();
@@ -142,7 +142,7 @@ impl<'a> Judge<'a> {
             .as_ref()
             .and_then(|bt| DailyReturns::from_equity(self.spec.cash, bt.result.equity(), times).ok());
         let out_of_sample = oos.as_ref().map(|bt| Figures::of(bt, self.spec.cash));
-        let dsr = deflated_sharpe(&is.figures.returns.stats(), self.trials, self.sharpe_variance);
+        let dsr = deflated_sharpe(&is.figures.returns, self.trials, self.sharpe_variance);
         // Correlation of daily returns over the common days (portfolio-fitness); a promoted
         // strategy with too few common days is not compared.
         let correlations: Vec<(String, f64)> = match &daily {
@@ -261,7 +261,7 @@ pub(super) fn promoted_daily(
     dir: &std::path::Path,
     data: &MarketData,
     window: Range<usize>,
-) -> Result<Vec<portfolio_fitness::PromotedStrategy>, DiscoverError> {
+) -> Result<Vec<portfolio_fitness::PortfolioMember>, DiscoverError> {
     let set = PromotedDir::new(dir).current().map_err(|e| DiscoverError::Files(e.to_string()))?;
     Ok(set
         .map(|s| s.strategies)
@@ -269,11 +269,7 @@ pub(super) fn promoted_daily(
         .iter()
         .filter_map(|p| {
             let returns = promoted_returns(p, data, window.clone())?;
-            Some(portfolio_fitness::PromotedStrategy {
-                name: p.id.clone(),
-                allocation: p.allocation,
-                returns,
-            })
+            Some(portfolio_fitness::PortfolioMember { name: p.id.clone(), allocation: p.allocation, returns })
         })
         .collect())
 }

@@ -126,7 +126,7 @@ pub struct Winner {
     pub benchmark: Vec<(i64, f64)>,
     /// The out-of-sample trades and activity, for chaining walk-forward folds.
     #[serde(skip)]
-    pub oos_activity: Activity,
+    pub oos_activity: OosActivity,
     /// Deflated Sharpe ratio of its in-sample returns.
     pub deflated_sharpe: f64,
     /// The DSR's `V`: the null variance `1/T` of a per-bar Sharpe ratio over its `T` in-sample
@@ -156,7 +156,7 @@ pub struct Walk {
 
 /// What an out-of-sample backtest did besides its equity.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Activity {
+pub struct OosActivity {
     /// Closed trades.
     pub trades: Vec<Trade>,
     /// Bars with a position.
@@ -165,7 +165,7 @@ pub struct Activity {
     pub traded_notional: f64,
 }
 
-impl Activity {
+impl OosActivity {
     /// Decisions: the distinct bars whose fills opened positions — one per entry or rebalance,
     /// however many legs it opened. Exits are not counted (a position is entered by a decision;
     /// the end of the data or a stop closing it is none), so a portfolio that picked its
@@ -352,14 +352,16 @@ mod tests {
     #[test]
     fn decisions_count_entries_not_legs() {
         use kernel::sim::ExitReason::{EndOfData, Signal};
-        let held =
-            Activity { trades: (0..53).map(|_| trade(1, 600, EndOfData)).collect(), ..Activity::default() };
+        let held = OosActivity {
+            trades: (0..53).map(|_| trade(1, 600, EndOfData)).collect(),
+            ..OosActivity::default()
+        };
         assert_eq!((held.trades.len(), held.decisions()), (53, 1));
         let mut rebalanced = held.clone();
         rebalanced.trades.extend((0..5).map(|_| trade(64, 600, EndOfData)));
         rebalanced.trades.push(trade(128, 200, Signal));
         assert_eq!(rebalanced.decisions(), 3);
-        assert_eq!(Activity::default().decisions(), 0);
+        assert_eq!(OosActivity::default().decisions(), 0);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{Activity, EvolveError, EvolveSpec, Generation, Outcome, Winner};
+use super::{EvolveError, EvolveSpec, Generation, OosActivity, Outcome, Winner};
 use crate::data::data_hash;
 
 /// How the stage's run comes about.
@@ -147,7 +147,7 @@ fn validate(
         .collect();
     let sharpe_variance = 1.0 / in_sample.returns.n.max(1) as f64;
     let trials = engine.evaluations();
-    let dsr = deflated_sharpe(&in_sample.returns.stats(), trials, sharpe_variance);
+    let dsr = deflated_sharpe(&in_sample.returns, trials, sharpe_variance);
 
     let mut winner = Winner {
         params,
@@ -158,7 +158,7 @@ fn validate(
         is_equity: Vec::new(),
         is_trades: Vec::new(),
         benchmark: Vec::new(),
-        oos_activity: Activity::default(),
+        oos_activity: OosActivity::default(),
         deflated_sharpe: dsr,
         sharpe_variance,
         pbo: spec
@@ -183,12 +183,12 @@ fn validate(
         winner.oos_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
         winner.benchmark = buy_and_hold(data, oos, spec.cash);
         winner.oos_activity = match &bt.result {
-            RunResult::Single(r) => Activity {
+            RunResult::Single(r) => OosActivity {
                 trades: r.activity.trades.clone(),
                 exposed_bars: r.activity.exposed_bars,
                 traded_notional: r.activity.traded_notional,
             },
-            RunResult::Portfolio(r) => Activity {
+            RunResult::Portfolio(r) => OosActivity {
                 trades: r.trades(),
                 exposed_bars: r.exposed_bars,
                 traded_notional: r.traded_notional(),

@@ -18,7 +18,9 @@ use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::stage::{self, Mode, buy_and_hold};
-use super::{Activity, EvolveError, EvolveSpec, FoldOutcome, Generation, Outcome, Walk, WalkForward, Winner};
+use super::{
+    EvolveError, EvolveSpec, FoldOutcome, Generation, OosActivity, Outcome, Walk, WalkForward, Winner,
+};
 use crate::data::data_hash;
 
 /// Runs (or resumes) every fold of `wf` on `data`.
@@ -138,7 +140,7 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
     let walk = Walk { mean_is_sharpe: mean(&is_sharpes).unwrap_or(f64::NAN), trials, refit_window: refit };
     let mut level = spec.cash;
     let mut curve: Vec<(i64, f64)> = Vec::new();
-    let mut activity = Activity::default();
+    let mut activity = OosActivity::default();
     for fold in folds {
         let tested = fold.winner.as_ref().filter(|w| w.oos_equity.len() == fold.test.len());
         let scale = level / spec.cash;
@@ -174,7 +176,7 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
         oos_equity: curve,
         benchmark: buy_and_hold(data, window, spec.cash),
         oos_activity: activity,
-        deflated_sharpe: deflated_sharpe(&last.in_sample.returns.stats(), trials, last.sharpe_variance),
+        deflated_sharpe: deflated_sharpe(&last.in_sample.returns, trials, last.sharpe_variance),
         pbo: mean(&pbos),
         walk: Some(walk),
         ..last.clone()

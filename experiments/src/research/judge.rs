@@ -237,16 +237,20 @@ pub fn is_dust(row: &crate::research_report::FamilyReport, gates: &Gates) -> boo
 }
 
 /// The state of a family after the run, as a reader needs it.
+/// Serialised as it reads (`"unchanged (enabled)"`), as the report's JSON has always shown it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum State {
     /// Switched on (or confirmed on) by an `enable`.
+    #[serde(rename = "enabled")]
     Enabled,
     /// Switched off (or confirmed off) by a `disable`.
+    #[serde(rename = "disabled")]
     Disabled,
     /// `keep`: left as it was, which is enabled.
+    #[serde(rename = "unchanged (enabled)")]
     UnchangedEnabled,
     /// `keep`: left as it was, which is disabled.
+    #[serde(rename = "unchanged (disabled)")]
     UnchangedDisabled,
 }
 

@@ -11,6 +11,7 @@ mod config;
 pub mod judge;
 mod night;
 mod regime;
+mod summary;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,11 +25,11 @@ use evolve::problem::Figures;
 use evolve::run::{Ending, Timing, now_ns};
 use evolve::stats::{Evidence, Verdict, verdict};
 use kernel::strategy::{DataError, MarketData, Params, backtest};
-use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Family, Research};
 pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
+pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
 
 use crate::config::ResearchDiscover;
 use crate::data::data_hash;
@@ -154,8 +155,10 @@ pub fn run(
     };
     let run_id = db.create_run(&new)?;
     let last_summary = previous_summary(db, &research.name)?;
-    let previous = states_from_summary(&last_summary);
-    let mut looks = night::looks_from_summary(&last_summary);
+    let had_previous = last_summary.is_some();
+    let last_summary = last_summary.unwrap_or_default();
+    let previous = last_summary.enabled();
+    let mut looks: HashMap<String, night::Looks> = last_summary.looks.into_iter().collect();
 
     // The families' outcomes; judged once discovery has run too, against the whole night.
     let mut ran: Vec<(&Family, Outcome, &MarketData)> = Vec::new();
@@ -239,7 +242,7 @@ pub fn run(
             date(oos.end - 1)
         )
     };
-    let changes = changes(&previous, !last_summary.is_null(), &families, discovery.as_ref());
+    let changes = changes(&previous, had_previous, &families, discovery.as_ref());
     let on_main: Vec<&str> =
         ran.iter().filter(|r| r.2.timeframe() == main_tf).map(|r| r.0.strategy.name()).collect();
     let combined =
@@ -279,31 +282,27 @@ pub fn run(
         combined,
         market,
     };
-    let verdicts: serde_json::Map<String, serde_json::Value> =
-        report.families.iter().map(|f| (f.family.clone(), json!(f.verdict))).collect();
-    let states =
-        states_after(&previous, report.families.iter().map(|f| (f.family.as_str(), f.verdict.as_str())));
-    let discovered = discovery.as_ref().map(|o| {
-        json!({
-            "run_id": o.run_id,
-            "trials": o.trials,
-            "candidates": o.candidates.len(),
-            "passed": o.passed().filter_map(|c| c.id).collect::<Vec<_>>(),
-        })
-    });
-    let summary = json!({
-        "discovery": discovered,
-        "verdicts": verdicts,
-        "states": states,
-        "looks": looks.iter().collect::<std::collections::BTreeMap<_, _>>(),
-        "night": { "trials": tonight.trials, "oos_tests": tonight.oos_tests },
-        "evaluations": evaluations,
-        "elapsed_s": elapsed,
-        "ga_s": timing.total.as_secs_f64(),
-        "evaluating_s": timing.evaluating.as_secs_f64(),
-    });
+    let summary = ResearchSummary {
+        discovery: discovery.as_ref().map(|o| DiscoverySummary {
+            run_id: o.run_id,
+            trials: o.trials,
+            candidates: o.candidates.len(),
+            passed: o.passed().filter_map(|c| c.id).collect(),
+        }),
+        verdicts: report.families.iter().map(|f| (f.family.clone(), f.verdict)).collect(),
+        states: Some(summary::states_after(
+            &previous,
+            report.families.iter().map(|f| (f.family.as_str(), f.verdict)),
+        )),
+        looks: looks.into_iter().collect(),
+        night: NightCounts { trials: tonight.trials, oos_tests: tonight.oos_tests },
+        evaluations,
+        elapsed_s: elapsed,
+        ga_s: timing.total.as_secs_f64(),
+        evaluating_s: timing.evaluating.as_secs_f64(),
+    };
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
-    db.finish_run(run_id, status, now_ns(), Some(&summary.to_string()))?;
+    db.finish_run(run_id, status, now_ns(), Some(&summary.to_json()))?;
     Ok(Outcomes { run_id, report, stopped, timing, discovery })
 }
 
@@ -514,40 +513,10 @@ fn runs_on(family: &Family, data: &MarketData) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The summary of the last finished research run called `name` (`null` when there is none).
-fn previous_summary(db: &ResearchDb, name: &str) -> Result<serde_json::Value, ResearchError> {
+/// The summary of the last finished research run called `name` (empty when there is none).
+fn previous_summary(db: &ResearchDb, name: &str) -> Result<Option<ResearchSummary>, ResearchError> {
     let last = db.latest_finished(RunKind::Research, name)?;
-    Ok(last.and_then(|r| r.summary).and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
-}
-
-/// Family name → enabled, as recorded in a research run's summary: its `states` (older runs,
-/// which stored only the verdict word, read `enable` as enabled).
-fn states_from_summary(summary: &serde_json::Value) -> HashMap<String, bool> {
-    if let Some(states) = summary.get("states").and_then(|v| v.as_object()) {
-        return states.iter().map(|(family, v)| (family.clone(), v.as_str() == Some("enabled"))).collect();
-    }
-    let Some(verdicts) = summary.get("verdicts").and_then(|v| v.as_object()) else { return HashMap::new() };
-    verdicts.iter().map(|(family, v)| (family.clone(), v.as_str() == Some("enable"))).collect()
-}
-
-/// Every family's state after tonight: the state its verdict leaves it in, and for a family
-/// not judged tonight (skipped, or the run stopped first) the state it had.
-fn states_after<'a>(
-    previous: &HashMap<String, bool>,
-    verdicts: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut states: std::collections::BTreeMap<String, bool> =
-        previous.iter().map(|(f, &on)| (f.clone(), on)).collect();
-    for (family, word) in verdicts {
-        let was = previous.get(family).copied().unwrap_or(false);
-        let verdict = match word {
-            "enable" => Verdict::Enable,
-            "keep" => Verdict::Keep,
-            _ => Verdict::Disable,
-        };
-        states.insert(family.to_string(), verdict.enabled_after(was));
-    }
-    states.into_iter().map(|(f, on)| (f, json!(if on { "enabled" } else { "disabled" }))).collect()
+    Ok(last.map(|r| ResearchSummary::parse(r.summary.as_deref())))
 }
 
 /// What a family is judged against besides its own outcome.
@@ -573,8 +542,8 @@ fn family_report(
     let mut row = FamilyReport {
         family: name.to_string(),
         run_id: outcome.run_id,
-        verdict: Verdict::Disable.to_string(),
-        state: State::Disabled.to_string(),
+        verdict: Verdict::Disable,
+        state: State::Disabled,
         passive: Vec::new(),
         reason: "no parameter set had a finite fitness".into(),
         params: "–".into(),
@@ -627,8 +596,8 @@ fn family_report(
     } else {
         format!(" (on {} bars)", data.timeframe())
     };
-    row.verdict = v.to_string();
-    row.state = State::after(v, judged.currently_enabled).to_string();
+    row.verdict = v;
+    row.state = State::after(v, judged.currently_enabled);
     row.reason = format!("{reason}{timeframe}");
     row.params = match &w.walk {
         Some(walk) => format!(
@@ -713,7 +682,7 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
 /// by name. Ranking by the state, not the verdict word, keeps a dust family that stays disabled
 /// (`keep`) from ranking above a real one that is disabled.
 fn rank(families: &mut [FamilyReport], gates: &Gates) {
-    let off = |f: &FamilyReport| !matches!(f.state.as_str(), "enabled" | "unchanged (enabled)");
+    let off = |f: &FamilyReport| !f.state.is_enabled();
     let key = |f: &FamilyReport| {
         let s = f.out_of_sample.sharpe;
         if s.is_finite() { s } else { f64::NEG_INFINITY }
@@ -755,14 +724,14 @@ mod tests {
     /// a disabled one earning 32.6 % a year: the verdict word ranked, not the state.
     #[test]
     fn dust_never_ranks_above_a_family_that_deploys_capital() {
-        let row = |name: &str, verdict: &str, state: &str, sharpe: f64, cagr: f64, at_work: f64| {
+        let row = |name: &str, verdict: Verdict, state: State, sharpe: f64, cagr: f64, at_work: f64| {
             let mut oos = figures(None);
             (oos.sharpe, oos.cagr, oos.capital_at_work) = (sharpe, cagr, at_work);
             FamilyReport {
                 family: name.into(),
                 run_id: 0,
-                verdict: verdict.into(),
-                state: state.into(),
+                verdict,
+                state,
                 passive: Vec::new(),
                 reason: String::new(),
                 params: String::new(),
@@ -785,35 +754,13 @@ mod tests {
             }
         };
         let mut families = vec![
-            row("dust", "keep", "unchanged (disabled)", 0.94, 0.003, 0.02),
-            row("real", "disable", "disabled", 1.32, 0.326, 0.95),
-            row("weak", "disable", "disabled", 0.50, 0.05, 0.60),
-            row("on", "keep", "unchanged (enabled)", 0.40, 0.08, 0.50),
+            row("dust", Verdict::Keep, State::UnchangedDisabled, 0.94, 0.003, 0.02),
+            row("real", Verdict::Disable, State::Disabled, 1.32, 0.326, 0.95),
+            row("weak", Verdict::Disable, State::Disabled, 0.50, 0.05, 0.60),
+            row("on", Verdict::Keep, State::UnchangedEnabled, 0.40, 0.08, 0.50),
         ];
         rank(&mut families, &Gates::default());
         let order: Vec<&str> = families.iter().map(|f| f.family.as_str()).collect();
         assert_eq!(order, ["on", "real", "weak", "dust"]);
-    }
-
-    /// Night 1 enables `a`; night 2 keeps it; night 3 must read it as enabled. Reading the
-    /// verdict word (`keep` ≠ `enable`) forgot it.
-    #[test]
-    fn keep_remembers_an_enabled_family() {
-        let night1 = json!({ "verdicts": { "a": "enable", "b": "disable" },
-                             "states": states_after(&HashMap::new(), [("a", "enable"), ("b", "disable")]) });
-        let after1 = states_from_summary(&night1);
-        assert_eq!(after1, HashMap::from([("a".to_string(), true), ("b".to_string(), false)]));
-        let night2 = json!({ "verdicts": { "a": "keep", "b": "keep" },
-                             "states": states_after(&after1, [("a", "keep"), ("b", "keep")]) });
-        let after2 = states_from_summary(&night2);
-        assert_eq!(after2, after1, "{night2}");
-        // A family not judged tonight (skipped) keeps its state; a new one starts disabled.
-        let night3 = states_after(&after2, [("c", "keep")]);
-        assert_eq!(night3["a"], "enabled");
-        assert_eq!(night3["b"], "disabled");
-        assert_eq!(night3["c"], "disabled");
-        // A summary from before `states` existed: only the word `enable` reads as enabled.
-        let legacy = states_from_summary(&json!({ "verdicts": { "a": "enable", "b": "keep" } }));
-        assert_eq!(legacy, HashMap::from([("a".to_string(), true), ("b".to_string(), false)]));
     }
 }

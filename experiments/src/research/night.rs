@@ -12,8 +12,6 @@
 //!   the last OOS bar it saw; a family that is not enabled can only be enabled on OOS bars after
 //!   that one.
 
-use std::collections::{BTreeMap, HashMap};
-
 use evolve::stats::{deflated_sharpe, probabilistic_sharpe};
 use kernel::strategy::MarketData;
 use serde::{Deserialize, Serialize};
@@ -54,14 +52,14 @@ impl Night {
 
     /// The DSR of `w`'s in-sample returns over the night's trials with the null `V = 1/T`.
     pub fn dsr(&self, w: &Winner) -> f64 {
-        let stats = w.in_sample.returns.stats();
+        let stats = w.in_sample.returns;
         deflated_sharpe(&stats, self.trials.max(1), 1.0 / stats.n.max(1) as f64)
     }
 }
 
 /// The probabilistic Sharpe ratio of `w`'s out-of-sample returns against 0 (NaN without them).
 pub fn oos_psr(w: &Winner) -> f64 {
-    w.out_of_sample.as_ref().map_or(f64::NAN, |f| probabilistic_sharpe(&f.returns.stats(), 0.0))
+    w.out_of_sample.as_ref().map_or(f64::NAN, |f| probabilistic_sharpe(&f.returns, 0.0))
 }
 
 /// Calendar days `w`'s out-of-sample equity spans (0 without one).
@@ -98,15 +96,6 @@ impl Looks {
         let looks = record.map_or(0, |r| r.looks) + 1;
         Looks { looks, oos_last_ns: record.map_or(oos_last_ns, |r| r.oos_last_ns.max(oos_last_ns)) }
     }
-}
-
-/// The records in a research run's summary (`looks`); none in an older summary.
-pub fn looks_from_summary(summary: &serde_json::Value) -> HashMap<String, Looks> {
-    summary
-        .get("looks")
-        .and_then(|v| serde_json::from_value::<BTreeMap<String, Looks>>(v.clone()).ok())
-        .map(|m| m.into_iter().collect())
-        .unwrap_or_default()
 }
 
 /// The validation notes of a family's report: how its DSR was deflated, how its OOS PSR was
@@ -172,8 +161,9 @@ mod tests {
         let second = Looks::after(Some(&first), 5);
         assert_eq!(second, Looks { looks: 2, oos_last_ns: 5 });
         assert_eq!(Looks::after(Some(&second), 9), Looks { looks: 3, oos_last_ns: 9 });
-        let summary = serde_json::json!({ "looks": { "a": second } });
-        assert_eq!(looks_from_summary(&summary), HashMap::from([("a".to_string(), second)]));
-        assert!(looks_from_summary(&serde_json::json!({ "verdicts": {} })).is_empty());
+        let summary = serde_json::json!({ "looks": { "a": second } }).to_string();
+        let read = super::super::ResearchSummary::parse(Some(&summary)).looks;
+        assert_eq!(read, std::collections::BTreeMap::from([("a".to_string(), second)]));
+        assert!(super::super::ResearchSummary::parse(Some(r#"{"verdicts":{}}"#)).looks.is_empty());
     }
 }

@@ -12,6 +12,7 @@ use super::{
     origin_line, outcome_word, param_pairs, passive_lines, rank_cells, regime_sentences, search_line, sexpr,
     tear, untested,
 };
+use crate::research::State;
 
 /// Line colours: the Okabe–Ito palette, distinguishable with the common colour-vision
 /// deficiencies (yellow left out: too faint on white).
@@ -36,7 +37,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{padding:.25em
 th{background:#f5f5f5;white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 code.kv{white-space:nowrap}td.params{min-width:12em}\
 .badge{display:inline-block;padding:.05em .55em;border-radius:.8em;font-size:.85em;font-weight:600;color:#fff;white-space:nowrap}\
-.badge.enable{background:#00796b}.badge.keep{background:#8d6e00}.badge.disable{background:#b23c17}.badge.other{background:#616161}\
+.badge.enable{background:#00796b}.badge.keep{background:#8d6e00}.badge.disable{background:#b23c17}\
 .family{margin-top:1.2em;border-top:3px solid #eee;padding-top:.2em}\
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:.6em 1.6em;align-items:start}\
 figure{margin:.4em 0;position:relative;min-width:0}figure h4{margin:.2em 0;font-size:.95em}\
@@ -79,21 +80,7 @@ fn prose(s: &str) -> String {
     escape_html(s).replace(" %", "\u{a0}%")
 }
 
-/// Escapes `&`, `<`, `>`, `"` and `'` so any text is safe in element content and quoted attributes.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use datasets::html::escape_html;
 
 /// The report as a single HTML tear sheet: the summary with the enabled set's out-of-sample
 /// equity against the market, the ranked table, per family its equity (linear or log, in
@@ -214,7 +201,7 @@ fn write_ranking(h: &mut String, families: &[FamilyReport]) -> fmt::Result {
         for (col, cell) in rank_cells(i + 1, f).iter().enumerate() {
             let content = match col {
                 1 => format!(r##"<a href="#family-{}">{}</a>"##, i + 1, escape_html(cell)),
-                2 => badge(cell),
+                2 => badge(f.state),
                 3 => params_html(cell),
                 _ => escape_html(cell),
             };
@@ -311,8 +298,8 @@ fn num_class(col: usize) -> &'static str {
 fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
     let n = i + 1;
     writeln!(h, "<section class=\"family\" id=\"family-{n}\">")?;
-    writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(&f.state))?;
-    writeln!(h, "<p>Verdict {}: {}</p>", escape_html(&f.verdict), prose(&f.reason))?;
+    writeln!(h, "<h3>{n}. {} {}</h3>", escape_html(&f.family), badge(f.state))?;
+    writeln!(h, "<p>Verdict {}: {}</p>", f.verdict, prose(&f.reason))?;
     for line in passive_lines(f) {
         writeln!(h, "<p>{}</p>", prose(&line))?;
     }
@@ -530,13 +517,12 @@ fn write_legend(h: &mut String, series: &[Series<'_>]) -> fmt::Result {
 }
 
 /// The state after the run as a coloured badge: green enabled, red disabled, amber unchanged
-/// (the text says which), grey anything else.
-fn badge(state: &str) -> String {
-    let class = match state.trim().to_ascii_lowercase().as_str() {
-        "enabled" => "enable",
-        "disabled" => "disable",
-        s if s.starts_with("unchanged") => "keep",
-        _ => "other",
+/// (the text says which).
+fn badge(state: State) -> String {
+    let class = match state {
+        State::Enabled => "enable",
+        State::Disabled => "disable",
+        State::UnchangedEnabled | State::UnchangedDisabled => "keep",
     };
-    format!(r#"<span class="badge {class}">{}</span>"#, escape_html(state))
+    format!(r#"<span class="badge {class}">{state}</span>"#)
 }

@@ -15,7 +15,10 @@ mod sexpr;
 mod svg;
 pub mod tear;
 
+use evolve::stats::Verdict;
 use serde::Serialize;
+
+use crate::research::State;
 
 pub use html::{escape_html, to_html};
 pub use svg::{Chart, Series, XAxis, YFormat, chart_svg};
@@ -228,11 +231,11 @@ pub struct FamilyReport {
     pub family: String,
     /// This family's run in the database.
     pub run_id: i64,
-    /// "enable", "keep" or "disable".
-    pub verdict: String,
+    /// Tonight's verdict on it.
+    pub verdict: Verdict,
     /// The family's state after the run: "enabled", "disabled", "unchanged (enabled)" or
     /// "unchanged (disabled)".
-    pub state: String,
+    pub state: State,
     /// Its out-of-sample record against the passive alternatives (equal-weight buy-and-hold of
     /// the universe, then SPY when present); empty when not measured.
     pub passive: Vec<crate::research::Passive>,
@@ -323,7 +326,7 @@ fn rank_cells(rank: usize, f: &FamilyReport) -> [String; 11] {
     [
         rank.to_string(),
         f.family.clone(),
-        f.state.clone(),
+        f.state.to_string(),
         params_short(&f.params),
         ratio(f.in_sample.sharpe),
         ratio(oos.sharpe),
@@ -472,7 +475,7 @@ fn combined_sentence(r: &ResearchReport) -> String {
 
 /// Whether the family is enabled after the run (its state is `enabled` or `unchanged (enabled)`).
 pub fn is_enabled(f: &FamilyReport) -> bool {
-    matches!(f.state.as_str(), "enabled" | "unchanged (enabled)")
+    f.state.is_enabled()
 }
 
 /// One sentence per passive alternative: the family's out-of-sample excess return, information
@@ -767,8 +770,8 @@ fn changes_or_none(r: &ResearchReport) -> Vec<String> {
 
 /// One family's Markdown section at 1-based rank `n`.
 fn family_markdown(n: usize, f: &FamilyReport) -> String {
-    let mut md = format!("### {n}. {} — {}\n\n", escape_md(&f.family), escape_md(&f.state));
-    md += &format!("Verdict {}: {}\n\n", escape_md(&f.verdict), escape_md(&f.reason));
+    let mut md = format!("### {n}. {} — {}\n\n", escape_md(&f.family), f.state);
+    md += &format!("Verdict {}: {}\n\n", f.verdict, escape_md(&f.reason));
     for line in passive_lines(f) {
         md += &format!("{}\n\n", escape_md(&line));
     }

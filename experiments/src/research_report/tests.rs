@@ -28,13 +28,16 @@ fn family(name: &str, verdict: &str, is: Figures, oos: Figures) -> FamilyReport 
     FamilyReport {
         family: name.into(),
         run_id: 7,
-        verdict: verdict.into(),
+        verdict: match verdict {
+            "enable" => Verdict::Enable,
+            "disable" => Verdict::Disable,
+            _ => Verdict::Keep,
+        },
         state: match verdict {
-            "enable" => "enabled",
-            "disable" => "disabled",
-            _ => "unchanged (disabled)",
-        }
-        .into(),
+            "enable" => State::Enabled,
+            "disable" => State::Disabled,
+            _ => State::UnchangedDisabled,
+        },
         passive: vec![crate::research::Passive {
             name: "equal-weight buy-and-hold of 516 symbols".into(),
             cagr: 0.061,
@@ -367,7 +370,6 @@ fn discovery_section_lists_the_hall_of_fame_with_each_outcome() {
 fn html_escapes_names_and_shows_state_badges() {
     let mut r = sample();
     r.families[0].family = r#"ev<&>"il"#.into();
-    r.families[2].state = "retire".into();
     let html = to_html(&r);
     assert!(!html.contains(r#"ev<&>"il"#));
     let escaped = "ev&lt;&amp;&gt;&quot;il";
@@ -377,7 +379,6 @@ fn html_escapes_names_and_shows_state_badges() {
     assert!(html.contains(r#"<span class="badge enable">enabled</span>"#));
     assert!(html.contains(r#"<span class="badge keep">unchanged (disabled)</span>"#));
     assert!(html.contains("<p>Verdict keep: rsi_reversion reason</p>"));
-    assert!(html.contains(r#"<span class="badge other">retire</span>"#));
     assert_eq!(escape_html(r#"<a href='x'>&"#), "&lt;a href=&#39;x&#39;&gt;&amp;");
 }
 

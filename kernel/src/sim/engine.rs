@@ -4,7 +4,7 @@ use datasets::Bars;
 
 use super::book::Book;
 use super::record::Activity;
-use super::rules::{ConfigError, TradeRules, check_cash};
+use super::rules::{RulesError, TradeRules, check_cash};
 use super::signal::Signal;
 use super::step::step_books;
 
@@ -41,7 +41,7 @@ pub struct SimResult {
 
 impl Simulator {
     /// A simulator starting with `initial_cash`, after checking every rule parameter.
-    pub fn new(initial_cash: f64, rules: TradeRules) -> Result<Self, ConfigError> {
+    pub fn new(initial_cash: f64, rules: TradeRules) -> Result<Self, RulesError> {
         check_cash("initial_cash", initial_cash)?;
         rules.validate()?;
         Ok(Simulator { initial_cash, rules })

@@ -30,7 +30,7 @@ pub use portfolio::{
     Leg, LegResult, PortfolioConfig, PortfolioError, PortfolioResult, Sleeve, SleeveResult, run_portfolio,
 };
 pub use record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
-pub use rules::{ConfigError, ExitRules, FillTiming, MAX_CASH, SizingPrice, TradeRules, check_cash};
+pub use rules::{ExitRules, FillTiming, MAX_CASH, RulesError, SizingPrice, TradeRules, check_cash};
 pub use signal::{Signal, SignalLengthMismatch, Strength};
 pub use sizing::{MAX_QUANTITY, QuantityRule, Sizing, entry_quantity, max_quantity};
 

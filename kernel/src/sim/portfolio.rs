@@ -31,7 +31,7 @@ use datasets::Bars;
 use super::book::Book;
 use super::desk::Desk;
 use super::record::Activity;
-use super::rules::{ConfigError, TradeRules, check_cash};
+use super::rules::{RulesError, TradeRules, check_cash};
 use super::signal::Signal;
 
 /// One symbol traded by a sleeve: its bars and the strategy's signals for them (one per bar).
@@ -78,7 +78,7 @@ pub enum PortfolioError {
         /// Sleeve name (`account` for the initial cash).
         sleeve: String,
         /// The bad parameter.
-        source: ConfigError,
+        source: RulesError,
     },
     /// Allocations outside `(0, 1]` or summing above 1.
     #[error(

@@ -100,7 +100,7 @@ impl Default for TradeRules {
 /// A rule parameter outside its valid range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("`{field}` = {value} is invalid: expected {expected}")]
-pub struct ConfigError {
+pub struct RulesError {
     /// Dotted name of the parameter, e.g. `exits.stop_loss`.
     pub field: &'static str,
     /// The value given.
@@ -109,8 +109,8 @@ pub struct ConfigError {
     pub expected: &'static str,
 }
 
-fn check(field: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<(), ConfigError> {
-    if ok && value.is_finite() { Ok(()) } else { Err(ConfigError { field, value, expected }) }
+fn check(field: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<(), RulesError> {
+    if ok && value.is_finite() { Ok(()) } else { Err(RulesError { field, value, expected }) }
 }
 
 /// The largest account value the simulator accepts (cash, a commission), in dollars: 10
@@ -124,13 +124,13 @@ const CASH_RANGE: &str =
     "a positive amount up to 1e13 (10 trillion; beyond it cents are no longer exact in f64)";
 
 /// Checks a starting cash amount: finite, positive and at most [`MAX_CASH`].
-pub fn check_cash(field: &'static str, cash: f64) -> Result<(), ConfigError> {
+pub fn check_cash(field: &'static str, cash: f64) -> Result<(), RulesError> {
     check(field, cash, cash > 0.0 && cash <= MAX_CASH, CASH_RANGE)
 }
 
 impl TradeRules {
     /// Checks every parameter's range; the simulator only runs validated rules.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), RulesError> {
         let Commission { per_share, per_order, rate } = self.costs.commission;
         let fee = |x: f64| (0.0..=MAX_CASH).contains(&x);
         check("costs.commission.per_share", per_share, fee(per_share), "in [0, 1e13]")?;

@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::{MarketData, Params, SignalSet, SignalSource, Strategy, StrategyError, generate};
 use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
 use crate::sim::{
-    ConfigError, Leg, LengthMismatch, PortfolioConfig, PortfolioError, PortfolioResult, SimResult, Simulator,
+    Leg, LengthMismatch, PortfolioConfig, PortfolioError, PortfolioResult, RulesError, SimResult, Simulator,
     Sleeve, TradeRules, run_portfolio,
 };
 
@@ -64,7 +64,7 @@ pub enum BacktestError {
     Strategy(#[from] StrategyError),
     /// The rules or the cash are out of range.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(#[from] RulesError),
     /// The portfolio could not be assembled.
     #[error(transparent)]
     Portfolio(#[from] PortfolioError),

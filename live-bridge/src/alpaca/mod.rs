@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 pub use error::AlpacaError;
 pub use keys::{Credentials, KEY_ID_VAR, KeyError, SECRET_VAR};
 use model::{
-    Account, AccountConfigurations, ApiErrorBody, Bar, BarsPage, CalendarDay, CashAccountPatch, Clock,
+    Account, AccountConfigurations, AlpacaBar, ApiErrorBody, BarsPage, CalendarDay, CashAccountPatch, Clock,
     LatestBars, MultiBarsPage, Order, OrderRequest, Position,
 };
 
@@ -484,7 +484,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// A data-API bar with its time parsed.
-fn timed(what: &str, bar: &Bar) -> Result<datasets::Bar, AlpacaError> {
+fn timed(what: &str, bar: &AlpacaBar) -> Result<datasets::Bar, AlpacaError> {
     let time = chrono::DateTime::parse_from_rfc3339(&bar.t)
         .ok()
         .and_then(|t| datasets::Timestamp::from_datetime(t.with_timezone(&chrono::Utc)))

@@ -477,7 +477,7 @@ pub struct CalendarDay {
 
 /// One bar of the market-data API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Bar {
+pub struct AlpacaBar {
     /// Bar start (RFC 3339, UTC).
     pub t: String,
     /// Open.
@@ -503,7 +503,7 @@ pub struct Bar {
 pub struct BarsPage {
     /// The bars (null when there are none).
     #[serde(default)]
-    pub bars: Option<Vec<Bar>>,
+    pub bars: Option<Vec<AlpacaBar>>,
     /// The symbol.
     #[serde(default)]
     pub symbol: String,
@@ -517,7 +517,7 @@ pub struct BarsPage {
 pub struct MultiBarsPage {
     /// Bars by symbol.
     #[serde(default)]
-    pub bars: std::collections::BTreeMap<String, Vec<Bar>>,
+    pub bars: std::collections::BTreeMap<String, Vec<AlpacaBar>>,
     /// Token of the next page; absent or null on the last.
     #[serde(default)]
     pub next_page_token: Option<String>,
@@ -528,7 +528,7 @@ pub struct MultiBarsPage {
 pub struct LatestBars {
     /// Latest bar by symbol.
     #[serde(default)]
-    pub bars: std::collections::BTreeMap<String, Bar>,
+    pub bars: std::collections::BTreeMap<String, AlpacaBar>,
 }
 
 /// An error body: `{"code": 40310000, "message": "insufficient buying power"}`.
