@@ -41,7 +41,7 @@ pub use writer::{WriteMode, WriteSummary, Writer};
 #[cfg(test)]
 mod tests;
 
-use crate::bars::{Bar, Bars, SymbolMeta};
+use crate::bars::{Bar, BarColumns, Bars, SymbolMeta};
 use crate::time::{Timeframe, Timestamp};
 use segment::Segment;
 
@@ -246,7 +246,11 @@ impl Store {
             .iter()
             .map(|&(s, b)| self.segments[s as usize].chunk(b as usize))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Series { info: &located.info, chunks }))
+        let shared = match located.parts.as_slice() {
+            &[(s, b)] => Some(self.segments[s as usize].shared(b as usize)?),
+            _ => None,
+        };
+        Ok(Some(Series { info: &located.info, chunks, shared }))
     }
 
     /// Checks every segment's xxh3 hash against the manifest and every bar against the
@@ -396,6 +400,8 @@ pub fn export_arrow(path: &Path, symbol: &str, timeframe: Timeframe, bars: &Bars
 pub struct Series<'a> {
     info: &'a SeriesInfo,
     chunks: Vec<Chunk<'a>>,
+    /// The one chunk's columns as shared buffers, when the series is stored contiguously.
+    shared: Option<BarColumns>,
 }
 
 impl<'a> Series<'a> {
@@ -467,9 +473,14 @@ impl<'a> Series<'a> {
         chunk.timestamps.binary_search(&ts.0).ok().map(|i| chunk.bar(i))
     }
 
-    /// Copies the series into owned, re-validated [`Bars`].
+    /// The series as validated [`Bars`]: sharing the mapped columns when it is stored
+    /// contiguously (no bar copied: the bars cost page cache, not heap, and outlive the
+    /// [`Store`]), copied out of its chunks otherwise.
     pub fn to_bars(&self) -> Result<Bars, crate::bars::BarsError> {
-        writer::bars_from_chunks(&self.chunks)
+        match &self.shared {
+            Some(columns) => Bars::from_columns(columns.clone()),
+            None => writer::bars_from_chunks(&self.chunks),
+        }
     }
 }
 
