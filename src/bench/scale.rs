@@ -72,6 +72,12 @@ pub fn scale(args: ScaleArgs) -> Result<()> {
     if args.symbols.contains(&0) {
         bail!("--symbols: a universe needs at least one stock");
     }
+    // The runs work in their universe's directory: paths given relative to here must not move.
+    let args = ScaleArgs {
+        config: args.config.map(std::path::absolute).transpose().context("resolving --config")?,
+        dir: args.dir.map(std::path::absolute).transpose().context("resolving --dir")?,
+        ..args
+    };
     let temp;
     let root = match &args.dir {
         Some(dir) => dir.clone(),
