@@ -632,6 +632,37 @@ mod tests {
     }
 
     #[test]
+    fn shared_bars_slice_without_copying_and_columns_are_validated() {
+        let built = Bars::from_bars((0..4).map(|i| bar(i, 10.0, 11.0, 9.0, 10.5, 100.0))).unwrap();
+        let shared = built.clone().shared();
+        assert_eq!(shared, built);
+        let stage = shared.slice(1..3);
+        assert_eq!(stage, built.slice(1..3));
+        // A view: the stage's closes are the shared column's memory, not a copy.
+        assert!(std::ptr::eq(&stage.close()[0], &shared.close()[1]));
+        let mut grown = stage.clone();
+        grown.push(bar(10, 10.0, 11.0, 9.0, 10.5, 1.0)).unwrap();
+        assert_eq!((grown.len(), stage.len()), (3, 2));
+
+        let columns = |close: Vec<f64>, ts: Vec<i64>| BarColumns {
+            timestamps: ts.into(),
+            open: vec![10.0; 2].into(),
+            high: vec![11.0; 2].into(),
+            low: vec![9.0; 2].into(),
+            close: close.into(),
+            volume: vec![1.0; 2].into(),
+            vwap: None,
+            trade_count: None,
+        };
+        let ok = Bars::from_columns(columns(vec![10.0, 10.5], vec![1, 2])).unwrap();
+        assert_eq!(ok.close(), &[10.0, 10.5]);
+        let err = Bars::from_columns(columns(vec![10.0, 12.0], vec![1, 2])).unwrap_err();
+        assert!(matches!(err, BarsError::OutsideRange { index: 1, .. }), "{err:?}");
+        let err = Bars::from_columns(columns(vec![10.0, 10.5], vec![2, 2])).unwrap_err();
+        assert!(matches!(err, BarsError::NotIncreasing { index: 1, .. }), "{err:?}");
+    }
+
+    #[test]
     fn columns_and_rows_agree() {
         let mut first = bar(5, 1.0, 2.0, 0.5, 1.5, 7.0);
         first.trade_count = Some(3);
