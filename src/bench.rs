@@ -1,4 +1,5 @@
-//! `tradebot bench truth`: the nightly research judged against ground truth.
+//! `tradebot bench truth`: the nightly research judged against ground truth; `tradebot bench
+//! scale` (in [`scale`]): its time and memory as the universe grows.
 //!
 //! Runs the research file on `N` null universes (every planted effect off: a martingale, so
 //! every `enable` is a false positive) and `N` planted universes (every effect on), all of
@@ -21,12 +22,17 @@ use serde::Serialize;
 use crate::evolve::{STOP, install_stop_handler};
 use crate::research::load_research;
 
+mod scale;
+
 /// `tradebot bench …`.
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// The research run's verdicts on null and planted synthetic universes: false-enable rate
     /// and power per family, and discovery's pass rates.
     Truth(TruthArgs),
+    /// The research run's wall and CPU time and peak RssAnon/RssFile on synthetic universes of
+    /// growing size (Linux).
+    Scale(scale::ScaleArgs),
 }
 
 /// Arguments of `tradebot bench truth`.
@@ -121,6 +127,7 @@ pub struct Truth {
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Truth(args) => truth(args),
+        BenchCommand::Scale(args) => scale::scale(args),
     }
 }
 

@@ -1,9 +1,18 @@
-//! Owned, validated, columnar OHLCV series and per-symbol metadata.
+//! Validated, columnar OHLCV series and per-symbol metadata.
 //!
-//! [`Bars`] is what ingest produces and the store writes: one `Vec` per field, every
+//! [`Bars`] is what ingest produces and the store writes: one column per field, every
 //! invariant (equal lengths, strictly increasing UTC timestamps, sane OHLC ranges,
-//! non-negative volume) checked as each bar is pushed, so an invalid series cannot exist.
+//! non-negative volume) checked as each bar is pushed (or once over borrowed columns, see
+//! [`Bars::from_columns`]), so an invalid series cannot exist.
+//!
+//! A column is owned while a series is built bar by bar and shared once it is read: a
+//! reference-counted buffer that may be a slice of a memory-mapped store file. Cloning shared
+//! bars and [`Bars::slice`] of them copy no bar, so a universe read from the store costs page
+//! cache, not heap, however many stages and copies of it a run takes.
 
+use std::ops::{Deref, Range};
+
+use arrow_buffer::{ArrowNativeType, ScalarBuffer};
 use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
@@ -130,32 +139,175 @@ impl BarsError {
     }
 }
 
+/// One column of [`Bars`]: a `Vec` while the series grows, a shared buffer once it is read
+/// (cloned and sliced without copying; possibly pointing into a memory-mapped file).
+#[derive(Clone)]
+enum Column<T: ArrowNativeType> {
+    Owned(Vec<T>),
+    Shared(ScalarBuffer<T>),
+}
+
+impl<T: ArrowNativeType> Column<T> {
+    fn with_capacity(n: usize) -> Self {
+        Column::Owned(Vec::with_capacity(n))
+    }
+
+    /// The column as a growable `Vec` (copied out of a shared buffer, which is rare: only a
+    /// push onto bars that were read rather than built).
+    fn owned(&mut self) -> &mut Vec<T> {
+        if let Column::Shared(b) = self {
+            *self = Column::Owned(b.to_vec());
+        }
+        match self {
+            Column::Owned(v) => v,
+            Column::Shared(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// The column as a shared buffer (a `Vec` moves in without a copy).
+    fn share(&mut self) {
+        if let Column::Owned(v) = self {
+            *self = Column::Shared(ScalarBuffer::from(std::mem::take(v)));
+        }
+    }
+
+    /// Rows `range`: a view of a shared column, a copy of an owned one.
+    fn slice(&self, range: Range<usize>) -> Self {
+        match self {
+            Column::Owned(v) => Column::Owned(v[range].to_vec()),
+            Column::Shared(b) => Column::Shared(b.slice(range.start, range.len())),
+        }
+    }
+}
+
+impl<T: ArrowNativeType> Default for Column<T> {
+    fn default() -> Self {
+        Column::Owned(Vec::new())
+    }
+}
+
+impl<T: ArrowNativeType> Deref for Column<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            Column::Owned(v) => v,
+            Column::Shared(b) => b,
+        }
+    }
+}
+
+impl<T: ArrowNativeType> PartialEq for Column<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: ArrowNativeType> std::fmt::Debug for Column<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+/// A series' columns as shared buffers, e.g. slices of a memory-mapped store file: the input
+/// of [`Bars::from_columns`].
+#[derive(Clone, Debug)]
+pub struct BarColumns {
+    /// Bar start times, UTC epoch nanoseconds.
+    pub timestamps: ScalarBuffer<i64>,
+    /// Opening prices.
+    pub open: ScalarBuffer<f64>,
+    /// High prices.
+    pub high: ScalarBuffer<f64>,
+    /// Low prices.
+    pub low: ScalarBuffer<f64>,
+    /// Closing prices.
+    pub close: ScalarBuffer<f64>,
+    /// Volumes.
+    pub volume: ScalarBuffer<f64>,
+    /// Volume-weighted average prices, when stored.
+    pub vwap: Option<ScalarBuffer<f64>>,
+    /// Trade counts, when stored.
+    pub trade_count: Option<ScalarBuffer<u64>>,
+}
+
 /// A validated OHLCV series in columns, oldest bar first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Bars {
-    ts: Vec<i64>,
-    open: Vec<f64>,
-    high: Vec<f64>,
-    low: Vec<f64>,
-    close: Vec<f64>,
-    volume: Vec<f64>,
-    vwap: Option<Vec<f64>>,
-    trade_count: Option<Vec<u64>>,
+    ts: Column<i64>,
+    open: Column<f64>,
+    high: Column<f64>,
+    low: Column<f64>,
+    close: Column<f64>,
+    volume: Column<f64>,
+    vwap: Option<Column<f64>>,
+    trade_count: Option<Column<u64>>,
 }
 
 impl Bars {
     /// An empty series with room for `n` bars.
     pub fn with_capacity(n: usize) -> Self {
         Bars {
-            ts: Vec::with_capacity(n),
-            open: Vec::with_capacity(n),
-            high: Vec::with_capacity(n),
-            low: Vec::with_capacity(n),
-            close: Vec::with_capacity(n),
-            volume: Vec::with_capacity(n),
+            ts: Column::with_capacity(n),
+            open: Column::with_capacity(n),
+            high: Column::with_capacity(n),
+            low: Column::with_capacity(n),
+            close: Column::with_capacity(n),
+            volume: Column::with_capacity(n),
             vwap: None,
             trade_count: None,
         }
+    }
+
+    /// Bars over shared `columns` without copying them, after checking every invariant
+    /// (one pass over the columns, allocating nothing): how the store hands out mapped series.
+    ///
+    /// # Panics
+    /// When the columns differ in length (an Arrow record batch's never do).
+    pub fn from_columns(columns: BarColumns) -> Result<Self, BarsError> {
+        let n = columns.timestamps.len();
+        let lens = [columns.open.len(), columns.high.len(), columns.low.len(), columns.close.len()];
+        let optional =
+            [columns.vwap.as_ref().map(|v| v.len()), columns.trade_count.as_ref().map(|v| v.len())];
+        assert!(
+            lens.iter().chain(&[columns.volume.len()]).chain(optional.iter().flatten()).all(|&l| l == n),
+            "bar columns of different lengths"
+        );
+        let bars = Bars {
+            ts: Column::Shared(columns.timestamps),
+            open: Column::Shared(columns.open),
+            high: Column::Shared(columns.high),
+            low: Column::Shared(columns.low),
+            close: Column::Shared(columns.close),
+            volume: Column::Shared(columns.volume),
+            vwap: columns.vwap.map(Column::Shared),
+            trade_count: columns.trade_count.map(Column::Shared),
+        };
+        for i in 0..n {
+            check_bar(i, &bars.bar(i))?;
+            if i > 0 && bars.ts[i] <= bars.ts[i - 1] {
+                return Err(BarsError::NotIncreasing {
+                    index: i,
+                    prev: Timestamp(bars.ts[i - 1]),
+                    ts: Timestamp(bars.ts[i]),
+                });
+            }
+        }
+        Ok(bars)
+    }
+
+    /// The same bars with every column shared, moved without a copy: clones and
+    /// [`Bars::slice`]s of the result copy no bar.
+    pub fn shared(mut self) -> Self {
+        self.ts.share();
+        self.open.share();
+        self.high.share();
+        self.low.share();
+        self.close.share();
+        self.volume.share();
+        self.vwap.iter_mut().for_each(Column::share);
+        self.trade_count.iter_mut().for_each(Column::share);
+        self
     }
 
     /// Builds a series from rows, checking every invariant.
@@ -187,17 +339,17 @@ impl Bars {
             return Err(BarsError::OptionalFieldMismatch { index, field: "trade_count" });
         }
         if let Some(v) = bar.vwap {
-            self.vwap.get_or_insert_with(Vec::new).push(v);
+            self.vwap.get_or_insert_with(Column::default).owned().push(v);
         }
         if let Some(n) = bar.trade_count {
-            self.trade_count.get_or_insert_with(Vec::new).push(n);
+            self.trade_count.get_or_insert_with(Column::default).owned().push(n);
         }
-        self.ts.push(bar.ts.0);
-        self.open.push(bar.open);
-        self.high.push(bar.high);
-        self.low.push(bar.low);
-        self.close.push(bar.close);
-        self.volume.push(bar.volume);
+        self.ts.owned().push(bar.ts.0);
+        self.open.owned().push(bar.open);
+        self.high.owned().push(bar.high);
+        self.low.owned().push(bar.low);
+        self.close.owned().push(bar.close);
+        self.volume.owned().push(bar.volume);
         Ok(())
     }
 
@@ -263,17 +415,21 @@ impl Bars {
         (0..self.len()).map(|i| self.bar(i))
     }
 
-    /// A copy of the bars in `range` (still valid: any run of a valid series is valid).
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Bars {
+    /// The bars in `range` (still valid: any run of a valid series is valid): a view sharing
+    /// the columns of [`Bars::shared`] bars, a copy of bars still being built.
+    ///
+    /// # Panics
+    /// When `range` reaches past the last bar.
+    pub fn slice(&self, range: Range<usize>) -> Bars {
         Bars {
-            ts: self.ts[range.clone()].to_vec(),
-            open: self.open[range.clone()].to_vec(),
-            high: self.high[range.clone()].to_vec(),
-            low: self.low[range.clone()].to_vec(),
-            close: self.close[range.clone()].to_vec(),
-            volume: self.volume[range.clone()].to_vec(),
-            vwap: self.vwap.as_ref().map(|v| v[range.clone()].to_vec()),
-            trade_count: self.trade_count.as_ref().map(|v| v[range].to_vec()),
+            ts: self.ts.slice(range.clone()),
+            open: self.open.slice(range.clone()),
+            high: self.high.slice(range.clone()),
+            low: self.low.slice(range.clone()),
+            close: self.close.slice(range.clone()),
+            volume: self.volume.slice(range.clone()),
+            vwap: self.vwap.as_ref().map(|v| v.slice(range.clone())),
+            trade_count: self.trade_count.as_ref().map(|v| v.slice(range)),
         }
     }
 
@@ -473,6 +629,37 @@ mod tests {
         let mut with_vwap = bar(3, 10.0, 11.0, 9.0, 10.0, 1.0);
         with_vwap.vwap = Some(10.0);
         assert_eq!(b.push(with_vwap).unwrap_err().field(), "vwap");
+    }
+
+    #[test]
+    fn shared_bars_slice_without_copying_and_columns_are_validated() {
+        let built = Bars::from_bars((0..4).map(|i| bar(i, 10.0, 11.0, 9.0, 10.5, 100.0))).unwrap();
+        let shared = built.clone().shared();
+        assert_eq!(shared, built);
+        let stage = shared.slice(1..3);
+        assert_eq!(stage, built.slice(1..3));
+        // A view: the stage's closes are the shared column's memory, not a copy.
+        assert!(std::ptr::eq(&stage.close()[0], &shared.close()[1]));
+        let mut grown = stage.clone();
+        grown.push(bar(10, 10.0, 11.0, 9.0, 10.5, 1.0)).unwrap();
+        assert_eq!((grown.len(), stage.len()), (3, 2));
+
+        let columns = |close: Vec<f64>, ts: Vec<i64>| BarColumns {
+            timestamps: ts.into(),
+            open: vec![10.0; 2].into(),
+            high: vec![11.0; 2].into(),
+            low: vec![9.0; 2].into(),
+            close: close.into(),
+            volume: vec![1.0; 2].into(),
+            vwap: None,
+            trade_count: None,
+        };
+        let ok = Bars::from_columns(columns(vec![10.0, 10.5], vec![1, 2])).unwrap();
+        assert_eq!(ok.close(), &[10.0, 10.5]);
+        let err = Bars::from_columns(columns(vec![10.0, 12.0], vec![1, 2])).unwrap_err();
+        assert!(matches!(err, BarsError::OutsideRange { index: 1, .. }), "{err:?}");
+        let err = Bars::from_columns(columns(vec![10.0, 10.5], vec![2, 2])).unwrap_err();
+        assert!(matches!(err, BarsError::NotIncreasing { index: 1, .. }), "{err:?}");
     }
 
     #[test]

@@ -49,5 +49,5 @@ pub mod symbol;
 pub mod synth;
 pub mod time;
 
-pub use bars::{AssetClass, Bar, Bars, BarsError, Fundamentals, SymbolMeta, UnknownAssetClass};
+pub use bars::{AssetClass, Bar, BarColumns, Bars, BarsError, Fundamentals, SymbolMeta, UnknownAssetClass};
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};

@@ -86,19 +86,31 @@ impl MarketInputs {
         } else {
             Vec::new()
         };
-        let mut symbols = vec![selection.market.as_str()];
-        symbols.extend(selection.index.as_deref());
-        symbols.extend(&members);
-        let panel = store.panel(&symbols, Timeframe::Day1, Field::Close)?;
-        let width = panel.width();
-        // Keep the rows where the market has a bar: its days are the calendar.
-        let rows: Vec<usize> = (0..panel.timestamps().len()).filter(|&t| !panel.row(t)[0].is_nan()).collect();
-        let column = |c: usize| rows.iter().map(|&t| panel.values()[t * width + c]).collect::<Vec<f64>>();
-        let timestamps = rows.iter().map(|&t| panel.timestamps()[t]).collect();
-        let first_member = 1 + usize::from(selection.index.is_some());
-        let index = selection.index.as_ref().map(|_| column(1));
-        let members = (first_member..width).map(column).collect();
-        MarketInputs::new(timestamps, column(0), index, members)
+        // The market's days are the calendar; every other symbol's closes on those days, NaN
+        // where it has no bar. Read column by column from the mapped store: no symbols × days
+        // panel of the whole universe is built.
+        let market = store.series(&selection.market, Timeframe::Day1)?.expect("found above");
+        let timestamps: Vec<i64> = market.timestamps().into_owned();
+        let column = |symbol: &str| -> Result<Vec<f64>, RegimeError> {
+            let mut out = vec![f64::NAN; timestamps.len()];
+            if let Some(series) = store.series(symbol, Timeframe::Day1)? {
+                let (ts, close) = (series.timestamps(), series.field(Field::Close));
+                let mut row = 0;
+                for (i, &t) in ts.iter().enumerate() {
+                    while row < timestamps.len() && timestamps[row] < t {
+                        row += 1;
+                    }
+                    if row < timestamps.len() && timestamps[row] == t {
+                        out[row] = close[i];
+                    }
+                }
+            }
+            Ok(out)
+        };
+        let index = selection.index.as_deref().map(column).transpose()?;
+        let members = members.iter().map(|s| column(s)).collect::<Result<Vec<_>, _>>()?;
+        let market = column(&selection.market)?;
+        MarketInputs::new(timestamps, market, index, members)
     }
 
     /// The market's trading days (UTC nanoseconds).

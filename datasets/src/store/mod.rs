@@ -41,7 +41,7 @@ pub use writer::{WriteMode, WriteSummary, Writer};
 #[cfg(test)]
 mod tests;
 
-use crate::bars::{Bar, Bars, SymbolMeta};
+use crate::bars::{Bar, BarColumns, Bars, SymbolMeta};
 use crate::time::{Timeframe, Timestamp};
 use segment::Segment;
 
@@ -246,7 +246,11 @@ impl Store {
             .iter()
             .map(|&(s, b)| self.segments[s as usize].chunk(b as usize))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Series { info: &located.info, chunks }))
+        let shared = match located.parts.as_slice() {
+            &[(s, b)] => Some(self.segments[s as usize].shared(b as usize)?),
+            _ => None,
+        };
+        Ok(Some(Series { info: &located.info, chunks, shared }))
     }
 
     /// Checks every segment's xxh3 hash against the manifest and every bar against the
@@ -254,8 +258,7 @@ impl Store {
     /// file in the store directory that the manifest does not account for.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         for (entry, seg) in self.manifest.segments.iter().zip(&self.segments) {
-            let bytes = std::fs::read(seg.path()).map_err(StoreError::io(seg.path()))?;
-            let found = xxhash_rust::xxh3::xxh3_64(&bytes);
+            let found = file_xxh3(seg.path())?;
             if found != entry.xxh3 {
                 return Err(StoreError::Checksum {
                     path: seg.path().to_path_buf(),
@@ -391,11 +394,30 @@ pub fn export_arrow(path: &Path, symbol: &str, timeframe: Timeframe, bars: &Bars
     Ok(())
 }
 
+/// xxh3 of the file at `path`, read in 1 MiB blocks: verifying a store costs no heap however
+/// large its segments are (a whole-file read held a 1.6 GB segment in memory).
+fn file_xxh3(path: &Path) -> Result<u64, StoreError> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(StoreError::io(path))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return Ok(hasher.digest()),
+            Ok(n) => hasher.update(&block[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(StoreError::io(path)(e)),
+        }
+    }
+}
+
 /// One symbol's bars at one timeframe: zero-copy chunks in time order.
 #[derive(Clone, Debug)]
 pub struct Series<'a> {
     info: &'a SeriesInfo,
     chunks: Vec<Chunk<'a>>,
+    /// The one chunk's columns as shared buffers, when the series is stored contiguously.
+    shared: Option<BarColumns>,
 }
 
 impl<'a> Series<'a> {
@@ -467,9 +489,14 @@ impl<'a> Series<'a> {
         chunk.timestamps.binary_search(&ts.0).ok().map(|i| chunk.bar(i))
     }
 
-    /// Copies the series into owned, re-validated [`Bars`].
+    /// The series as validated [`Bars`]: sharing the mapped columns when it is stored
+    /// contiguously (no bar copied: the bars cost page cache, not heap, and outlive the
+    /// [`Store`]), copied out of its chunks otherwise.
     pub fn to_bars(&self) -> Result<Bars, crate::bars::BarsError> {
-        writer::bars_from_chunks(&self.chunks)
+        match &self.shared {
+            Some(columns) => Bars::from_columns(columns.clone()),
+            None => writer::bars_from_chunks(&self.chunks),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::ptr::NonNull;
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, TimestampNanosecondArray, UInt64Array};
-use arrow_buffer::Buffer;
+use arrow_buffer::{Buffer, ScalarBuffer};
 use arrow_ipc::reader::{FileDecoder, read_footer_length};
 use arrow_ipc::writer::FileWriter;
 use arrow_ipc::{Block, root_as_footer};
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::StoreError;
-use crate::bars::{Bar, Bars};
+use crate::bars::{Bar, BarColumns, Bars};
 use crate::time::{Timeframe, Timestamp};
 
 /// Footer metadata key holding the JSON batch index.
@@ -306,6 +306,28 @@ impl Segment {
             }
         };
         Ok(columns(batch))
+    }
+
+    /// Batch `i`'s columns as shared buffers over the mapping (decoded once, copied never).
+    pub fn shared(&self, i: usize) -> Result<BarColumns, StoreError> {
+        self.chunk(i)?;
+        let batch = self.batches[i].get().expect("decoded by chunk");
+        let f64s = |c: usize| -> ScalarBuffer<f64> {
+            batch.column(c).as_any().downcast_ref::<Float64Array>().expect("schema checked").values().clone()
+        };
+        let optional = |c: usize| batch.column(c).null_count() == 0;
+        let ts = batch.column(0).as_any().downcast_ref::<TimestampNanosecondArray>().expect("schema checked");
+        let trades = batch.column(7).as_any().downcast_ref::<UInt64Array>().expect("schema checked");
+        Ok(BarColumns {
+            timestamps: ts.values().clone(),
+            open: f64s(1),
+            high: f64s(2),
+            low: f64s(3),
+            close: f64s(4),
+            volume: f64s(5),
+            vwap: optional(6).then(|| f64s(6)),
+            trade_count: optional(7).then(|| trades.values().clone()),
+        })
     }
 
     fn decode(&self, i: usize) -> Result<RecordBatch, StoreError> {

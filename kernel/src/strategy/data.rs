@@ -93,7 +93,8 @@ impl std::fmt::Display for Overlap {
 }
 
 impl MarketData {
-    /// Bundles `symbols`, which must all have the first one's timestamps.
+    /// Bundles `symbols`, which must all have the first one's timestamps. Their bars are
+    /// moved into shared columns (no copy), so [`MarketData::slice`] and clones copy no bar.
     pub fn new(timeframe: Timeframe, symbols: Vec<SymbolData>) -> Result<Self, DataError> {
         let first = symbols.first().ok_or(DataError::Empty("no symbols"))?;
         if let Some(bad) = symbols.iter().find(|s| s.bars.timestamps() != first.bars.timestamps()) {
@@ -102,6 +103,8 @@ impl MarketData {
                 symbol: bad.meta.symbol.clone(),
             });
         }
+        let symbols =
+            symbols.into_iter().map(|s| SymbolData { meta: s.meta, bars: s.bars.shared() }).collect();
         Ok(MarketData { timeframe, symbols })
     }
 
@@ -141,10 +144,7 @@ impl MarketData {
         // at or after it, so `fill_flat` always has a previous bar to repeat.
         let (kept, gone): (Vec<SymbolData>, Vec<SymbolData>) =
             symbols.into_iter().partition(|s| s.bars.timestamps().last().is_some_and(|&t| t >= start));
-        let mut clock: Vec<i64> =
-            kept.iter().flat_map(|s| s.bars.timestamps().iter().copied().filter(|&t| t >= start)).collect();
-        clock.sort_unstable();
-        clock.dedup();
+        let clock = union_clock(kept.iter().map(|s| s.bars.timestamps()), start);
         let kept = kept.into_iter().map(|s| fill_flat(s, start, &clock)).collect::<Result<Vec<_>, _>>()?;
         let dropped: Vec<Dropped> = gone
             .iter()
@@ -225,8 +225,8 @@ impl MarketData {
         Timestamp(self.timestamps()[t])
     }
 
-    /// A copy holding only the bars in `range` of every symbol: an in-sample or
-    /// out-of-sample stage of the same universe.
+    /// The bars in `range` of every symbol: an in-sample or out-of-sample stage of the same
+    /// universe, a view sharing the bars (no bar is copied).
     ///
     /// # Panics
     /// When `range` is empty or reaches past the last bar.
@@ -255,14 +255,59 @@ fn load_store(store: &Store, symbols: &[&str], timeframe: Timeframe) -> Result<V
     Ok(loaded)
 }
 
+/// The sorted union of `timestamps` from `start` on, merged one symbol at a time; a symbol
+/// already on the clock (the common case: most share one calendar) costs a comparison, no copy.
+fn union_clock<'a>(timestamps: impl Iterator<Item = &'a [i64]>, start: i64) -> Vec<i64> {
+    let mut clock: Vec<i64> = Vec::new();
+    for ts in timestamps {
+        let ts = &ts[ts.partition_point(|&t| t < start)..];
+        if ts == clock.as_slice() {
+            continue;
+        }
+        let mut merged = Vec::with_capacity(clock.len().max(ts.len()));
+        let (mut i, mut j) = (0, 0);
+        while i < clock.len() || j < ts.len() {
+            let next = match (clock.get(i), ts.get(j)) {
+                (Some(&a), Some(&b)) if a == b => {
+                    i += 1;
+                    j += 1;
+                    a
+                }
+                (Some(&a), Some(&b)) if a < b => {
+                    i += 1;
+                    a
+                }
+                (Some(&a), None) => {
+                    i += 1;
+                    a
+                }
+                (_, Some(&b)) => {
+                    j += 1;
+                    b
+                }
+                (None, None) => unreachable!("the loop runs while either has one"),
+            };
+            merged.push(next);
+        }
+        clock = merged;
+    }
+    clock
+}
+
 /// `s` on `clock` (sorted, from `start`, a superset of its timestamps from there): its own
-/// bars where it has them, else its previous bar's close repeated with no volume.
+/// bars where it has them, else its previous bar's close repeated with no volume. A symbol
+/// with a bar at every instant of the clock is its own bars from `start` on, shared.
 fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> Result<SymbolData, DataError> {
     let ts = s.bars.timestamps();
     let mut next = ts.partition_point(|&t| t < start);
+    if &ts[next..] == clock {
+        let bars = s.bars.slice(next..ts.len());
+        return Ok(SymbolData { meta: s.meta, bars });
+    }
     // The bar a gap at the clock's start repeats: the symbol's last one before `start`.
     let mut prev: Option<Bar> = next.checked_sub(1).map(|i| s.bars.bar(i));
-    let mut out = Vec::with_capacity(clock.len());
+    let mut out = Bars::with_capacity(clock.len());
+    let symbol = || s.meta.symbol.clone();
     for &t in clock {
         let bar = if ts.get(next) == Some(&t) {
             next += 1;
@@ -284,11 +329,9 @@ fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> Result<SymbolData, Dat
             }
         };
         prev = Some(bar);
-        out.push(bar);
+        out.push(bar).map_err(|source| DataError::Bars { symbol: symbol(), source })?;
     }
-    let symbol = s.meta.symbol.clone();
-    let bars = Bars::from_bars(out).map_err(|source| DataError::Bars { symbol, source })?;
-    Ok(SymbolData { meta: s.meta, bars })
+    Ok(SymbolData { meta: s.meta, bars: out })
 }
 
 /// xxh3 of the bars a run saw (the provenance of every stored result): per symbol its ticker, then its timestamps and OHLCV
