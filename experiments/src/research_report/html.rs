@@ -7,7 +7,7 @@ use super::svg::{Series, equity_svg};
 use super::{
     DISCOVERY_HEADINGS, DiscoveryReport, FamilyReport, NO_FAMILIES, RANK_HEADINGS, ResearchReport,
     data_sentence, discovery_cells, discovery_sentence, figure_rows, footer_sentence, origin_line,
-    passive_lines, rank_cells, regime_sentences, search_line,
+    passive_lines, rank_cells, regime_sentences, search_line, selection_suffix,
 };
 
 /// Line colours of the families, in rank order (cycled).
@@ -194,7 +194,12 @@ fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
     for line in passive_lines(f) {
         writeln!(h, "<p>{}</p>", escape_html(&line))?;
     }
-    writeln!(h, "<p>Params: <code>{}</code></p>", escape_html(&f.params))?;
+    writeln!(
+        h,
+        "<p>Params: <code>{}</code>{}</p>",
+        escape_html(&f.params),
+        escape_html(&selection_suffix(f))
+    )?;
     if !f.notes.is_empty() {
         h.push_str("<ul class=\"notes\">\n");
         for note in &f.notes {

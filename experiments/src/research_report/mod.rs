@@ -135,6 +135,9 @@ pub struct FamilyReport {
     pub reason: String,
     /// The chosen parameters, e.g. "fast=12 slow=48".
     pub params: String,
+    /// Which trial of the search they are: "in-sample best", or "plateau median (PBO 0.62)"
+    /// when choosing the in-sample peak overfits; empty without a winner.
+    pub selection: String,
     /// Figures on the in-sample window.
     pub in_sample: Figures,
     /// Figures on the out-of-sample window.
@@ -180,6 +183,11 @@ pub struct Figures {
     pub exposure: f64,
     /// Time-averaged fraction of the equity held in positions (NaN when not measured).
     pub capital_at_work: f64,
+}
+
+/// " — <selection>" after a family's parameters, or nothing without a winner.
+fn selection_suffix(f: &FamilyReport) -> String {
+    if f.selection.is_empty() { String::new() } else { format!(" — {}", f.selection) }
 }
 
 /// Column headings of the ranked table, shared by Markdown and HTML.
@@ -489,7 +497,7 @@ pub fn to_markdown(r: &ResearchReport) -> String {
             for line in passive_lines(f) {
                 md += &format!("{}\n\n", escape_md(&line));
             }
-            md += &format!("Params: {}\n\n", escape_md(&f.params));
+            md += &format!("Params: {}{}\n\n", escape_md(&f.params), escape_md(&selection_suffix(f)));
             for note in &f.notes {
                 md += &format!("- {}\n", escape_md(note));
             }
