@@ -218,7 +218,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
              chained; DSR over the trials of every fold"
         );
     }
-    let _ = writeln!(out, "best: {:.4}  (fitness {:.4})", w.params, w.fitness);
+    let _ = writeln!(out, "winner ({}): {:.4}  (fitness {:.4})", w.selection, w.params, w.fitness);
     let _ = writeln!(out, "{:<16} {:>12} {:>14}", "", "in-sample", "out-of-sample");
     let (is_bars, oos_bars) = (o.stages.0.len(), o.stages.1.len());
     let _ = writeln!(out, "{:<16} {is_bars:>12} {oos_bars:>14}", "bars");

@@ -117,18 +117,11 @@ pub fn run(args: ResearchArgs) -> Result<()> {
         t.recording.as_secs_f64()
     ));
     if let Some(d) = &outcome.discovery {
-        let passed: Vec<String> = d.passed().filter_map(|c| c.id).map(|id| id.to_string()).collect();
         note(&format!(
-            "discovery run #{}: {} genomes evaluated, {} of {} hall-of-fame genomes passed the gates{}",
+            "discovery run #{}: {} genomes evaluated; {}",
             d.run_id,
             d.trials,
-            passed.len(),
-            d.candidates.len(),
-            if passed.is_empty() {
-                String::new()
-            } else {
-                format!(" (candidates {}; see `tradebot candidates list`)", passed.join(", "))
-            }
+            d.tested_sentence()
         ));
     }
     if outcome.stopped {

@@ -256,6 +256,56 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
     assert_eq!(children, 4, "one evolve run per family that ran");
 }
 
+/// PBO high: the research run deploys the plateau's median trial, not the in-sample peak — its
+/// out-of-sample test, verdict and parameters are that trial's, and the report says which.
+/// `plateau_pbo = 0` makes every PBO count as high; `1` keeps the in-sample best (short of a
+/// PBO of exactly 1). The GA is the same in both runs (same seed, data and settings).
+#[test]
+fn research_deploys_the_plateau_median_when_pbo_is_high() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tradebot(d, &["data", "generate", "--symbols", "12", "--years", "4", "--store", "store"]);
+    let file = |threshold: &str| {
+        format!(
+            "[research]\nname = \"p\"\n[families.sma_cross]\n[families.mean_reversion]\n\
+             [evolve]\npopulation = 16\ngenerations = 5\nseed = 3\n\
+             [validation]\nin_sample = 0.7\npbo_blocks = 4\nplateau_pbo = {threshold}\n\
+             [fitness]\nmin_trades = 3\n"
+        )
+    };
+    let mut reports = Vec::new();
+    for threshold in ["1.0", "0.0"] {
+        std::fs::write(d.join("p.toml"), file(threshold)).unwrap();
+        let db = format!("r{threshold}.db");
+        let out = tradebot(d, &["research", "p.toml", "--store", "store", "--db", &db, "--json"]);
+        reports.push(json(&out));
+    }
+    let family = |r: &Value, name: &str| {
+        r["families"].as_array().unwrap().iter().find(|f| f["family"] == name).unwrap().clone()
+    };
+    let mut moved = 0;
+    for name in ["sma_cross", "mean_reversion"] {
+        let (peak, plateau) = (family(&reports[0], name), family(&reports[1], name));
+        assert_eq!(peak["selection"], "in-sample best", "{peak}");
+        let pbo = plateau["pbo"].as_f64().unwrap();
+        assert_eq!(peak["pbo"], plateau["pbo"], "the same search");
+        assert_eq!(plateau["selection"], format!("plateau median (PBO {pbo:.2})"));
+        let md = std::fs::read_to_string(d.join("results/p.md")).unwrap();
+        assert!(md.contains(&format!("— plateau median (PBO {pbo:.2})")), "{md}");
+        // On the plateau: no better in sample than the peak, within one standard error of it.
+        let (peak_is, median_is) =
+            (peak["in_sample"]["sharpe"].as_f64().unwrap(), plateau["in_sample"]["sharpe"].as_f64().unwrap());
+        assert!(median_is <= peak_is, "{name}: {median_is} > {peak_is}");
+        if plateau["params"] != peak["params"] {
+            moved += 1;
+            // Everything downstream is the median trial's: its own OOS record and verdict reason.
+            assert_ne!(plateau["out_of_sample"], peak["out_of_sample"], "{name}");
+            assert_ne!(plateau["in_sample"], peak["in_sample"], "{name}");
+        }
+    }
+    assert!(moved > 0, "the plateau's median is not the peak for at least one family");
+}
+
 /// Trials (distinct genomes) of run `id` in `db`, from `runs show --json`.
 fn runs_trials(d: &Path, db: &str, id: &serde_json::Value) -> u64 {
     let shown = json(&tradebot(d, &["runs", "show", &id.to_string(), "--json", "--db", db]));

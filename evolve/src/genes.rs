@@ -233,6 +233,47 @@ impl ParamGenes {
         total / self.genes.len() as f64
     }
 
+    /// The coordinate-wise median of `genomes` (at least one): per gene the lower median of the
+    /// values (of the list indices for a listed gene) — a value some genome has, so the median
+    /// of whole numbers stays whole — and the most common option of a choice (the lowest of
+    /// equally common ones), which is what minimises the summed [`distance`](Self::distance)
+    /// along that gene.
+    pub fn median(&self, genomes: &[&[ParamValue]]) -> Vec<ParamValue> {
+        assert!(!genomes.is_empty(), "the median of no genomes");
+        genomes.iter().for_each(|g| self.check_len(g));
+        let lower_median = |mut xs: Vec<ParamValue>, order: &dyn Fn(&ParamValue) -> f64| {
+            xs.sort_by(|a, b| order(a).total_cmp(&order(b)));
+            xs[(xs.len() - 1) / 2]
+        };
+        self.genes
+            .iter()
+            .enumerate()
+            .map(|(k, gene)| {
+                let column: Vec<ParamValue> = genomes.iter().map(|g| g[k]).collect();
+                match gene {
+                    Gene::Int { .. } | Gene::Real { .. } => lower_median(column, &|v| match *v {
+                        ParamValue::Int(x) => x as f64,
+                        ParamValue::Real(x) => x,
+                        other => mismatch(gene, other),
+                    }),
+                    Gene::Listed(values) => lower_median(column, &|v| list_index(values, *v) as f64),
+                    Gene::Choice { n } => {
+                        let mut counts = vec![0usize; *n];
+                        for v in &column {
+                            match *v {
+                                ParamValue::Choice(i) if i < *n => counts[i] += 1,
+                                other => mismatch(gene, other),
+                            }
+                        }
+                        let most = counts.iter().copied().max().unwrap_or(0);
+                        ParamValue::Choice(counts.iter().position(|&c| c == most).unwrap_or(0))
+                    }
+                    Gene::Fixed(v) => *v,
+                }
+            })
+            .collect()
+    }
+
     /// A stable 64-bit identity: xxh3 of each value's kind tag and bit pattern (−0.0 as 0.0),
     /// so equal genomes give equal keys on every platform and run.
     pub fn key(&self, genome: &[ParamValue]) -> u64 {

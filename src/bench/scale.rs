@@ -100,7 +100,7 @@ fn measure(args: &ScaleArgs, dir: &Path, stocks: usize) -> Result<Scale> {
     if !store.exists() {
         let config =
             SynthConfig { symbols: stocks, years: args.years, minute_days: 0, ..SynthConfig::default() };
-        datasets::ops::generate(&store, &config, datasets::ops::OnExisting::Refuse, |_, _| {})
+        datasets::actions::generate(&store, &config, datasets::actions::OnExisting::Refuse, |_, _| {})
             .with_context(|| format!("generating {stocks} stocks in {}", store.display()))?;
     }
     let (series, bars, store_mb) = {

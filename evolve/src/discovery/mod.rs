@@ -12,13 +12,13 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gp::{Evaluator, Genome, GpConfig, Rules, Sharing};
 use kernel::metrics::{Metrics, MetricsConfig};
-use kernel::sim::{FillTiming, Simulator, TradeRules};
+use kernel::sim::{FillTiming, Signal, Simulator, TradeRules};
 use kernel::strategy::{Backtest, BacktestError, LegSignals, MarketData, SignalSet, backtest_signals};
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ use rand::SeedableRng;
 use crate::ga::{Member, Problem};
 use crate::problem::Figures;
 use crate::stats::FitnessConfig;
+
+/// A bar without a signal, in [`GpProblem::behaviour_distance`]'s signal kinds.
+const HOLD: u8 = 0;
 
 /// Name of the sleeve a GP strategy's legs trade in.
 pub use gp::SLEEVE;
@@ -106,7 +109,15 @@ pub struct GpProblem<'d> {
     lineage: Mutex<HashMap<u64, Vec<u64>>>,
     /// What novelty has cost so far.
     novelty_cost: NoveltyCounters,
+    /// Least behaviour distance between two hall-of-fame genomes ([`GpProblem::behaviour_distance`]).
+    hall_of_fame_distance: f64,
+    /// In-sample signal kinds of the genomes compared so far, by key (see `signal_kinds`).
+    kinds: Mutex<HashMap<u64, Arc<[u8]>>>,
 }
+
+/// The least behaviour distance between two hall-of-fame genomes by default: they must differ
+/// on at least half of the bars where either signals.
+pub const HALL_OF_FAME_DISTANCE: f64 = 0.5;
 
 /// What novelty search has cost a run: the share of a generation's time it takes is
 /// `NoveltyTiming::wall(threads) / generation wall time`.
@@ -224,6 +235,8 @@ impl<'d> GpProblem<'d> {
             sharing: Mutex::new(Sharing::default()),
             lineage: Mutex::default(),
             novelty_cost: NoveltyCounters::default(),
+            hall_of_fame_distance: HALL_OF_FAME_DISTANCE,
+            kinds: Mutex::default(),
         };
         let legs = problem.evaluator.legs();
         let flat = SignalSet {
@@ -242,6 +255,66 @@ impl<'d> GpProblem<'d> {
     pub fn with_cache_budget(mut self, bytes: usize) -> Self {
         self.evaluator = self.evaluator.with_cache_budget(bytes);
         self
+    }
+
+    /// Sets the least behaviour distance between two hall-of-fame genomes (default
+    /// [`HALL_OF_FAME_DISTANCE`]; 0 tells them apart by what they trade alone).
+    pub fn with_hall_of_fame_distance(mut self, distance: f64) -> Self {
+        self.hall_of_fame_distance = distance;
+        self
+    }
+
+    /// How differently two genomes behave in sample, in [0, 1]: of the bars (over every leg) on
+    /// which at least one of them signals — enters or exits — the share on which their signals
+    /// differ (a Jaccard distance on the signal vectors; the size gene and the protective exits
+    /// are not part of it). 0 for two genomes that never signal. Variants of one rule (a window
+    /// of 50 or 52, an extra clause that rarely fires) are close; different entry or exit
+    /// rules are far.
+    pub fn behaviour_distance(&self, a: &Genome, b: &Genome) -> f64 {
+        let (a, b) = (self.signal_kinds(a), self.signal_kinds(b));
+        let (mut active, mut differ) = (0usize, 0usize);
+        for (&x, &y) in a.iter().zip(b.iter()) {
+            active += usize::from(x != HOLD || y != HOLD);
+            differ += usize::from(x != y);
+        }
+        if active == 0 { 0.0 } else { differ as f64 / active as f64 }
+    }
+
+    /// `genome`'s in-sample signals as kinds ([`HOLD`], enter 1, exit 2), every leg's bars in a
+    /// row; memoised by key (only hall-of-fame contenders are compared).
+    fn signal_kinds(&self, genome: &Genome) -> Arc<[u8]> {
+        let key = genome.key();
+        if let Some(kinds) = self.kinds.lock().expect("not poisoned").get(&key) {
+            return kinds.clone();
+        }
+        let set = self.evaluator.signals(genome);
+        let kinds: Arc<[u8]> = set
+            .legs
+            .iter()
+            .flat_map(|leg| leg.signals.iter())
+            .map(|s| match s {
+                Signal::Enter(_) | Signal::EnterShort => 1,
+                Signal::Exit => 2,
+                _ => HOLD,
+            })
+            .collect();
+        self.kinds.lock().expect("not poisoned").insert(key, kinds.clone());
+        kinds
+    }
+
+    /// A key of what an evaluation did: genomes with the same trades, equity and return moments
+    /// in sample (GP trees differing only in subtrees that never fire) share it. `None` for a
+    /// refused backtest.
+    pub fn behaviour(&self, eval: &GpEval) -> Option<u64> {
+        let GpEval::Ran(f) = eval else { return None };
+        let (x, r) = (&f.figures, &f.figures.returns);
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&(x.trades as u64).to_le_bytes());
+        h.update(&(r.n as u64).to_le_bytes());
+        for v in [x.final_equity, x.max_drawdown, x.exposure, r.mean, r.std] {
+            h.update(&v.to_bits().to_le_bytes());
+        }
+        Some(h.digest())
     }
 
     /// Bars of the stage it evaluates on.
@@ -452,19 +525,13 @@ impl Problem for GpProblem<'_> {
         }
     }
 
-    /// Genomes that trade alike — the same trades, equity and return moments in sample, as
-    /// GP trees differing only in subtrees that never fire do — share a key, so the hall of
-    /// fame holds distinct strategies.
-    fn behaviour(&self, eval: &GpEval) -> Option<u64> {
-        let GpEval::Ran(f) = eval else { return None };
-        let (x, r) = (&f.figures, &f.figures.returns);
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(&(x.trades as u64).to_le_bytes());
-        h.update(&(r.n as u64).to_le_bytes());
-        for v in [x.final_equity, x.max_drawdown, x.exposure, r.mean, r.std] {
-            h.update(&v.to_bits().to_le_bytes());
-        }
-        Some(h.digest())
+    /// Genomes behave alike when they trade exactly alike ([`GpProblem::behaviour`]) or their
+    /// signals are closer than the hall-of-fame distance ([`GpProblem::behaviour_distance`]),
+    /// so the hall of fame holds distinct rules, not variants of one. A refused backtest is
+    /// like nothing.
+    fn alike(&self, a: (&Genome, &GpEval), b: (&Genome, &GpEval)) -> bool {
+        let (Some(ka), Some(kb)) = (self.behaviour(a.1), self.behaviour(b.1)) else { return false };
+        ka == kb || self.behaviour_distance(a.0, b.0) < self.hall_of_fame_distance
     }
 
     /// With novelty on: tournaments compare `(1 − w)·fitness_rank + w·novelty_rank`, novelty

@@ -100,6 +100,76 @@ fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
     assert!((with.fitness(&scored) - (plain.fitness(&alone) + score)).abs() < 1e-12);
 }
 
+/// The behaviour distance on GOOG: variants of one rule (another window, another size, a stop)
+/// are closer than the hall-of-fame distance, rules with other entries and exits are farther.
+#[test]
+fn variants_of_one_rule_are_alike_and_other_rules_are_not() {
+    let data = goog();
+    let problem = GpProblem::new(&data, settings()).unwrap();
+    let genome = |entry: &str, exit: &str, rest: &str| -> Genome {
+        format!("(strategy (entry {entry}) (exit {exit}) {rest})").parse().unwrap()
+    };
+    let trend = |w: u32, size: &str| {
+        genome(
+            &format!("(gt close (sma {w} close))"),
+            &format!("(lt close (sma {w} close))"),
+            &format!("(size {size})"),
+        )
+    };
+    let base = trend(50, "0.5");
+    let variants = [trend(48, "0.5"), trend(52, "0.9"), trend(50, "0.2")];
+    let others = [
+        genome("(lt (rsi 14 close) 30)", "(gt (rsi 14 close) 70)", "(size 0.5)"),
+        genome("(cross-above close (hi 20 high))", "(cross-above (lo 10 low) close)", "(size 0.5)"),
+    ];
+    for v in &variants {
+        let d = problem.behaviour_distance(&base, v);
+        assert!(d < HALL_OF_FAME_DISTANCE, "{v}: {d}");
+        assert_eq!(d, problem.behaviour_distance(v, &base), "symmetric");
+        assert!(problem.alike((&base, &problem.evaluate(&base)), (v, &problem.evaluate(v))), "{v}");
+    }
+    for o in &others {
+        let d = problem.behaviour_distance(&base, o);
+        assert!(d > HALL_OF_FAME_DISTANCE, "{o}: {d}");
+        assert!(!problem.alike((&base, &problem.evaluate(&base)), (o, &problem.evaluate(o))), "{o}");
+    }
+    assert_eq!(problem.behaviour_distance(&base, &base), 0.0);
+    let never = genome("false", "false", "(size 0.5)");
+    assert_eq!(problem.behaviour_distance(&never, &never), 0.0);
+    assert_eq!(problem.behaviour_distance(&never, &base), 1.0);
+}
+
+/// Issue 13: the hall of fame held five variants of one entry rule. With the behaviour distance
+/// its members differ pairwise on at least half of the bars where either signals; with the
+/// distance off (0: exact behaviour only, as before) the same search fills it with variants.
+#[test]
+fn the_hall_of_fame_holds_distinct_behaviours() {
+    use crate::ga::{Engine, GaConfig};
+    let data = goog();
+    let config =
+        GaConfig { population: 60, generations: 8, seed: 11, hall_of_fame: 5, ..GaConfig::default() };
+    let hall = |distance: f64| {
+        let problem = GpProblem::new(&data, settings()).unwrap().with_hall_of_fame_distance(distance);
+        let mut engine = Engine::new(&problem, config.clone()).unwrap();
+        while !engine.is_done() {
+            engine.step();
+        }
+        let genomes: Vec<Genome> = engine.hall_of_fame().iter().map(|s| s.genome.clone()).collect();
+        let mut closest = f64::INFINITY;
+        for (i, a) in genomes.iter().enumerate() {
+            for b in &genomes[i + 1..] {
+                closest = closest.min(problem.behaviour_distance(a, b));
+            }
+        }
+        (genomes, closest)
+    };
+    let (distinct, closest) = hall(HALL_OF_FAME_DISTANCE);
+    assert_eq!(distinct.len(), 5);
+    assert!(closest >= HALL_OF_FAME_DISTANCE, "{closest}: {distinct:#?}");
+    let (variants, closest) = hall(0.0);
+    assert!(closest < HALL_OF_FAME_DISTANCE, "{closest}: {variants:#?}");
+}
+
 /// Trees that differ only in an exit that never fires trade alike and share a behaviour key; a
 /// different size gene trades differently.
 #[test]

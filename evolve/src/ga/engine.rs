@@ -275,10 +275,10 @@ impl<'p, P: Problem> Engine<'p, P> {
         let (problem, cache) = (self.problem, &self.cache);
         for e in &tally.evaluated[from..] {
             let candidate = Scored { genome: e.genome.clone(), key: e.key, fitness: e.fitness };
-            let behaviour = problem.behaviour(&e.eval);
-            let alike = |key| {
-                behaviour.is_some()
-                    && cache.get(key).and_then(|(eval, _)| problem.behaviour(eval)) == behaviour
+            let alike = |member: &Scored<P::Genome>| {
+                cache
+                    .get(member.key)
+                    .is_some_and(|(eval, _)| problem.alike((&e.genome, &e.eval), (&member.genome, eval)))
             };
             offer(&mut self.state.hall_of_fame, self.state.config.hall_of_fame, &candidate, alike);
             let better = self.state.best.as_ref().is_none_or(|b| candidate.fitness > b.fitness);

@@ -40,8 +40,9 @@
 //!   archive it keeps in its checkpointed [`Problem::Memory`]); the next generation's
 //!   tournaments then compare those scores. Elites, the best and the hall of fame stay on fitness.
 //! * **Hall of fame**: the `hall_of_fame` best distinct genomes (by key, and by
-//!   [`Problem::behaviour`] when the problem gives one) ever evaluated with
-//!   finite fitness, best first, ties in first-evaluation order.
+//!   [`Problem::alike`] when the problem tells behaviours apart) ever evaluated with finite
+//!   fitness, best first, ties in first-evaluation order: a genome enters only when no fitter
+//!   member behaves like it, and displaces the less fit members that do.
 //! * A step with invalid individuals among those it created emits [`EventKind::Invalid`]
 //!   (after any stagnation events).
 //! * The run [`is_done`](Engine::is_done) after `generations` generations (generation 0
@@ -111,12 +112,13 @@ pub trait Problem: Sync {
     /// Fitness of an evaluation, higher is better. NaN or ±inf are allowed and mean "worst".
     fn fitness(&self, eval: &Self::Eval) -> f64;
 
-    /// A key of what an evaluation did, for problems where distinct genomes can behave alike
-    /// (GP trees that differ only in subtrees that never fire): the hall of fame keeps only the
-    /// fittest of genomes with the same behaviour key, so what it offers for promotion differs
-    /// in what it does. `None`, the default, tells genomes apart by key alone.
-    fn behaviour(&self, _eval: &Self::Eval) -> Option<u64> {
-        None
+    /// Whether two evaluated genomes behave alike, for problems where distinct genomes can (GP
+    /// trees that differ only in subtrees that never fire, or in a constant that moves a few
+    /// signals): the hall of fame keeps only the fittest of genomes that behave alike, so what
+    /// it offers for promotion differs in what it does. `false`, the default, tells genomes
+    /// apart by key alone. Must be symmetric and deterministic.
+    fn alike(&self, _a: (&Self::Genome, &Self::Eval), _b: (&Self::Genome, &Self::Eval)) -> bool {
+        false
     }
 
     /// What the problem remembers across generations for [`selection`](Problem::selection)

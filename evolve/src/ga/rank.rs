@@ -31,23 +31,22 @@ pub(crate) fn tournament(n: usize, size: usize, rng: &mut Pcg64) -> usize {
 
 /// Offers a new evaluation to a hall of fame of at most `capacity` distinct genomes, best first.
 /// Invalid fitness is refused; an equal fitness goes after the ones already there, so ties keep
-/// first-evaluation order. `alike(key)` says whether the member with `key` behaves like the
-/// candidate: a fitter (or equally fit, earlier) alike member keeps the candidate out, and a
+/// first-evaluation order. `alike(member)` says whether a member behaves like the candidate: a fitter (or equally fit, earlier) alike member keeps the candidate out, and a
 /// less fit one makes room for it.
 pub(crate) fn offer<G: Clone>(
     hall: &mut Vec<Scored<G>>,
     capacity: usize,
     candidate: &Scored<G>,
-    alike: impl Fn(u64) -> bool,
+    alike: impl Fn(&Scored<G>) -> bool,
 ) {
     if !candidate.fitness.is_finite() || hall.iter().any(|h| h.key == candidate.key) {
         return;
     }
     let at = hall.partition_point(|h| h.fitness >= candidate.fitness);
-    if at >= capacity || hall[..at].iter().any(|h| alike(h.key)) {
+    if at >= capacity || hall[..at].iter().any(&alike) {
         return;
     }
-    hall.retain(|h| h.fitness >= candidate.fitness || !alike(h.key));
+    hall.retain(|h| h.fitness >= candidate.fitness || !alike(h));
     hall.insert(at, candidate.clone());
     hall.truncate(capacity);
 }
@@ -110,7 +109,7 @@ mod tests {
         // Keys with the same tens digit behave alike.
         let offer_to = |hall: &mut Vec<Scored<()>>, c: Scored<()>| {
             let group = c.key / 10;
-            offer(hall, 3, &c, |key| key / 10 == group);
+            offer(hall, 3, &c, |h: &Scored<()>| h.key / 10 == group);
         };
         let mut hall = Vec::new();
         for c in [s(11, 2.0), s(21, 1.0), s(12, 1.5), s(31, 0.5), s(41, 0.2)] {

@@ -64,6 +64,21 @@ pub fn probabilistic_sharpe(stats: &ReturnStats, benchmark: f64) -> f64 {
     normal_cdf((sr - benchmark) * ((stats.n - 1) as f64).sqrt() / radicand.sqrt())
 }
 
+/// Standard error of a per-period Sharpe ratio estimated from `stats`:
+/// `√((1 − γ₃·SR + (γ₄ − 1)/4·SR²) / (T − 1))`, the PSR's denominator (Mertens 2002, as in
+/// Bailey & López de Prado 2012). NaN where [`probabilistic_sharpe`] is undefined.
+pub fn sharpe_standard_error(stats: &ReturnStats) -> f64 {
+    let sr = stats.sharpe;
+    if stats.n < 2 || stats.std <= 0.0 || !sr.is_finite() {
+        return f64::NAN;
+    }
+    let radicand = 1.0 - stats.skew * sr + (stats.kurtosis - 1.0) / 4.0 * sr * sr;
+    if radicand.is_nan() || radicand <= 0.0 {
+        return f64::NAN;
+    }
+    (radicand / (stats.n - 1) as f64).sqrt()
+}
+
 /// The DSR's `V`: the variance of the trials' per-bar Sharpe ratios (0 with fewer than two).
 pub fn sharpe_variance(sharpes: &[f64]) -> f64 {
     let spread = ReturnStats::of(sharpes).std;

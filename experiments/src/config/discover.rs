@@ -11,6 +11,7 @@
 //! candidates = "candidates"        # candidate files (a path written here: relative to this file)
 //! promoted = "data/promoted"       # the promoted set the correlation gate compares with
 //! cache_mb = 256                   # shared subexpression columns per generation
+//! hall_of_fame_distance = 0.5      # least signal distance between two hall-of-fame genomes
 //! [discover.gp]                    # gp::GpConfig: tree shapes and mutation mix
 //! max_depth = 7
 //! max_nodes = 40
@@ -125,6 +126,12 @@ pub(crate) struct RawDiscover {
     portfolio_weight: f64,
     #[serde(default)]
     portfolio_fitness: PortfolioFitnessConfig,
+    #[serde(default = "hall_of_fame_distance")]
+    hall_of_fame_distance: f64,
+}
+
+fn hall_of_fame_distance() -> f64 {
+    evolve::discovery::HALL_OF_FAME_DISTANCE
 }
 
 fn parsimony() -> Spanned<f64> {
@@ -156,6 +163,9 @@ pub struct DiscoverSettings {
     /// The portfolio score's settings (`[discover.portfolio_fitness]`), also used by the
     /// correlation gate (its `min_overlap_days`).
     pub portfolio_fitness: PortfolioFitnessConfig,
+    /// Least behaviour distance between two hall-of-fame genomes
+    /// ([`evolve::discovery::GpProblem::behaviour_distance`]).
+    pub hall_of_fame_distance: f64,
 }
 
 /// Checks a `[discover]` section, naming the key of the first bad value.
@@ -200,6 +210,9 @@ pub(crate) fn settings(
     if let Err(e) = raw.portfolio_fitness.validate() {
         return Err(src.key_error("discover.portfolio_fitness", e.to_string()));
     }
+    if !(0.0..=1.0).contains(&raw.hall_of_fame_distance) {
+        return Err(src.key_error("discover.hall_of_fame_distance", "must be a distance in [0, 1]"));
+    }
     if raw.cache_mb == 0 {
         return Err(src.key_error("discover.cache_mb", "must be at least 1"));
     }
@@ -213,6 +226,7 @@ pub(crate) fn settings(
         novelty: raw.novelty,
         portfolio_weight: raw.portfolio_weight,
         portfolio_fitness: raw.portfolio_fitness,
+        hall_of_fame_distance: raw.hall_of_fame_distance,
     })
 }
 

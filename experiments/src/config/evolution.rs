@@ -23,6 +23,7 @@ use crate::evolution::{Validation, WalkForward};
 pub(crate) struct RawValidation {
     pub(crate) in_sample: Option<Spanned<f64>>,
     pub(crate) pbo_blocks: Option<Spanned<usize>>,
+    pub(crate) plateau_pbo: Option<Spanned<f64>>,
     pub(crate) walk_forward: Option<Spanned<RawWalkForward>>,
     /// Research files only: least out-of-sample CAGR to enable (`crate::research::Gates`).
     pub(crate) min_oos_return: Option<Spanned<f64>>,
@@ -102,6 +103,16 @@ pub(crate) fn validation(src: &Source<'_>, raw: &RawValidation) -> Result<Valida
             return Err(src.error(blocks.span(), "validation.pbo_blocks", message));
         }
         v.pbo_blocks = Some(s);
+    }
+    if let Some(p) = &raw.plateau_pbo {
+        let x = *p.get_ref();
+        if !(0.0..=1.0).contains(&x) {
+            let message = format!(
+                "{x} is not a probability in [0, 1] (the PBO from which the plateau's median is deployed)"
+            );
+            return Err(src.error(p.span(), "validation.plateau_pbo", message));
+        }
+        v.plateau_pbo = x;
     }
     if let Some(wf) = &raw.walk_forward {
         let w = wf.get_ref();

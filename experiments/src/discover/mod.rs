@@ -107,6 +107,30 @@ impl DiscoverOutcome {
         self.candidates.iter().filter(|c| c.passed)
     }
 
+    /// What the out-of-sample stage did, in words: only the in-sample best of the hall of fame
+    /// is tested, so this says whether that one genome passed, and which gates it failed.
+    pub fn tested_sentence(&self) -> String {
+        let fame = self.candidates.len();
+        let tested =
+            self.candidates.iter().find(|c| c.gates.iter().any(|g| g.gate == "selection" && g.passed));
+        match tested {
+            None => format!("no genome of its {fame} hall-of-fame genomes was tested out of sample"),
+            Some(c) if c.passed => format!(
+                "the in-sample best of its {fame} hall-of-fame genomes was tested out of sample and passed \
+                 the gates{}",
+                c.id.map_or(String::new(), |id| format!(" (candidate {id}; see `tradebot candidates list`)"))
+            ),
+            Some(c) => {
+                let failed: Vec<&str> = c.gates.iter().filter(|g| !g.passed).map(|g| g.gate).collect();
+                format!(
+                    "the in-sample best of its {fame} hall-of-fame genomes was tested out of sample and failed \
+                     the gates ({}); the others are not tested (no selection on the test data)",
+                    failed.join(", ")
+                )
+            }
+        }
+    }
+
     /// Novelty's share of the generations' wall time, when novelty was on.
     pub fn novelty_cost(&self) -> Option<NoveltyCost> {
         let on = self.costs.iter().any(|c| c.novelty.descriptor_count > 0 || !c.novelty.scoring.is_zero());
@@ -168,7 +192,8 @@ pub fn discover(
     };
     let problem = GpProblem::new(&in_sample, settings)
         .map_err(|e| DiscoverError::Data(e.to_string()))?
-        .with_cache_budget(spec.settings.cache_bytes);
+        .with_cache_budget(spec.settings.cache_bytes)
+        .with_hall_of_fame_distance(spec.settings.hall_of_fame_distance);
     let ts = in_sample.timestamps();
     let provenance = Provenance {
         data_hash: data_hash(&in_sample),

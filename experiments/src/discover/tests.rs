@@ -91,6 +91,13 @@ fn discovery_on_the_sample_records_candidates_that_promote_and_reproduce_exactly
 
     // Recorded: a row and two files per passing candidate; the readable one parses back.
     let id = passed[0].id.unwrap();
+    assert_eq!(
+        out.tested_sentence(),
+        format!(
+            "the in-sample best of its 4 hall-of-fame genomes was tested out of sample and passed the gates \
+             (candidate {id}; see `tradebot candidates list`)"
+        )
+    );
     let rec = db.candidate(id).unwrap().unwrap();
     assert_eq!(
         (rec.run_id, rec.key, rec.genome.clone()),
@@ -310,4 +317,12 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     let passed: Vec<String> = nothing.passed().map(|c| c.genome.to_string()).collect();
     assert!(passed.is_empty(), "promoted on pure noise: {passed:?}");
     assert_eq!(nothing.candidates.len(), 5);
+    // One genome was tested; the sentence says so, not "0 of 5 hall-of-fame genomes passed".
+    let said = nothing.tested_sentence();
+    let head =
+        "the in-sample best of its 5 hall-of-fame genomes was tested out of sample and failed the gates (";
+    let failed =
+        said.strip_prefix(head).and_then(|rest| rest.split(')').next()).unwrap_or_else(|| panic!("{said}"));
+    assert!(!failed.is_empty() && !failed.contains("selection"), "{said}");
+    assert!(said.ends_with("; the others are not tested (no selection on the test data)"), "{said}");
 }

@@ -65,11 +65,41 @@ pub struct Validation {
     pub pbo_blocks: Option<usize>,
     /// Walk-forward folds instead of one holdout.
     pub walk_forward: Option<WalkForward>,
+    /// PBO at or above which the plateau's median trial is deployed instead of the in-sample
+    /// best ([`evolve::stats::plateau_median`]); `[validation] plateau_pbo`, default 0.5.
+    pub plateau_pbo: f64,
 }
 
 impl Default for Validation {
     fn default() -> Self {
-        Validation { in_sample: 0.7, pbo_blocks: None, walk_forward: None }
+        Validation { in_sample: 0.7, pbo_blocks: None, walk_forward: None, plateau_pbo: 0.5 }
+    }
+}
+
+/// Which of a search's trials a winner is.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Selection {
+    /// The trial with the best in-sample fitness (PBO low, or not computed).
+    InSampleBest,
+    /// The median trial of the plateau around the in-sample best, deployed because choosing
+    /// the peak overfits: PBO was at least `[validation] plateau_pbo`.
+    PlateauMedian {
+        /// The search's probability of backtest overfitting.
+        pbo: f64,
+        /// Trials on the plateau (within one standard error of the best's in-sample Sharpe).
+        plateau: usize,
+        /// The in-sample best's annualised Sharpe ratio (the winner's own is in its figures).
+        best_is_sharpe: f64,
+    },
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selection::InSampleBest => f.write_str("in-sample best"),
+            Selection::PlateauMedian { pbo, .. } => write!(f, "plateau median (PBO {pbo:.2})"),
+        }
     }
 }
 
@@ -101,6 +131,9 @@ pub struct EvolveSpec<'a> {
 /// The validated winner of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Winner {
+    /// Which trial of the search it is: the in-sample best, or the plateau's median when PBO
+    /// is high.
+    pub selection: Selection,
     /// Its parameters.
     #[serde(serialize_with = "params_as_json")]
     pub params: Params,
@@ -108,6 +141,9 @@ pub struct Winner {
     pub fitness: f64,
     /// In-sample figures.
     pub in_sample: Figures,
+    /// In-sample capital at work: the time-averaged share of equity held in positions (NaN
+    /// when its backtest could not run).
+    pub is_capital_at_work: f64,
     /// Out-of-sample figures (`None` without an out-of-sample stage). With walk-forward: the
     /// chained test windows of every fold.
     pub out_of_sample: Option<Figures>,
@@ -163,6 +199,9 @@ pub struct OosActivity {
     pub exposed_bars: usize,
     /// Notional of every fill.
     pub traded_notional: f64,
+    /// Time-averaged share of equity held in positions (with walk-forward: the folds' averaged
+    /// over their bars).
+    pub capital_at_work: f64,
 }
 
 impl OosActivity {

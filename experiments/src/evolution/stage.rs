@@ -1,19 +1,21 @@
 //! One GA run on one in-sample stage, and the validation of its winner.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 
+use evolve::db::IndividualRecord;
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
 use evolve::problem::{Figures, StrategyEval, StrategyProblem};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
-use evolve::stats::{Objective, deflated_sharpe, pbo, returns_from_equity};
+use evolve::stats::{Objective, PlateauTrial, deflated_sharpe, pbo, plateau_median, returns_from_equity};
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
 use rayon::prelude::*;
 use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{EvolveError, EvolveSpec, Generation, OosActivity, Outcome, Winner};
+use super::{EvolveError, EvolveSpec, Generation, OosActivity, Outcome, Selection, Winner};
 use crate::data::data_hash;
 
 /// How the stage's run comes about.
@@ -121,7 +123,10 @@ pub(super) fn run(
     Ok(outcome)
 }
 
-/// The winner's out-of-sample test and the run's overfitting statistics.
+/// The winner's out-of-sample test and the run's overfitting statistics. The winner is the
+/// in-sample best, or — when PBO is at least `[validation] plateau_pbo` — the plateau's median
+/// trial ([`evolve::stats::plateau_median`]); its out-of-sample test, DSR and parameters are
+/// then that trial's.
 fn validate(
     spec: &EvolveSpec<'_>,
     problem: &StrategyProblem<'_>,
@@ -132,12 +137,8 @@ fn validate(
     run_id: i64,
 ) -> Result<Option<Winner>, EvolveError> {
     let Some(best) = engine.best() else { return Ok(None) };
-    let Some(StrategyEval::Ran(in_sample)) = engine.eval(best.key).cloned() else { return Ok(None) };
-    let params = problem.params(&best.genome).expect("an evaluated genome is a valid parameter set");
+    let Some(StrategyEval::Ran(best_figures)) = engine.eval(best.key).cloned() else { return Ok(None) };
 
-    // V: the null variance of a per-bar Sharpe ratio over T returns, 1/T — one scale for every
-    // family and for discovery, not the spread of the GA's own trials (which shrinks as the GA
-    // converges).
     let individuals = db.individuals(run_id)?;
     // The trials with a finite fitness, in the order the run made them.
     let tried: Vec<Vec<ParamValue>> = individuals
@@ -145,14 +146,43 @@ fn validate(
         .filter(|ind| ind.fitness.is_some())
         .filter_map(|ind| serde_json::from_str(&ind.genome).ok())
         .collect();
+    let (pbo, best_capital) = match spec.validation.pbo_blocks {
+        Some(blocks) => overfitting(spec, problem, &best.genome, &tried, blocks),
+        None => (None, None),
+    };
+    let plateau = pbo
+        .filter(|&p| p >= spec.validation.plateau_pbo)
+        .and_then(|p| plateau_trial(problem, engine, &individuals, best.key).map(|t| (p, t)));
+    let (genome, fitness, in_sample, selection, is_capital) = match plateau {
+        Some((pbo, (genome, fitness, figures, members))) => {
+            let selection =
+                Selection::PlateauMedian { pbo, plateau: members, best_is_sharpe: best_figures.sharpe };
+            let capital = (genome == best.genome).then_some(best_capital).flatten();
+            (genome, fitness, figures, selection, capital)
+        }
+        None => (best.genome.clone(), best.fitness, best_figures, Selection::InSampleBest, best_capital),
+    };
+    let params = problem.params(&genome).expect("an evaluated genome is a valid parameter set");
+    // The in-sample record once more, for the report's equity, drawdown and trade statistics
+    // (the GA's evaluation keeps only the figures) and, when the PBO pass did not measure it,
+    // capital at work.
+    let is_run = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok();
+    let is_capital_at_work = is_capital
+        .unwrap_or_else(|| is_run.as_ref().map_or(f64::NAN, |bt| bt.capital_at_work(problem.data)));
+
+    // V: the null variance of a per-bar Sharpe ratio over T returns, 1/T — one scale for every
+    // family and for discovery, not the spread of the GA's own trials (which shrinks as the GA
+    // converges).
     let sharpe_variance = 1.0 / in_sample.returns.n.max(1) as f64;
     let trials = engine.evaluations();
     let dsr = deflated_sharpe(&in_sample.returns, trials, sharpe_variance);
 
     let mut winner = Winner {
+        selection,
         params,
-        fitness: best.fitness,
+        fitness,
         in_sample,
+        is_capital_at_work,
         out_of_sample: None,
         oos_equity: Vec::new(),
         is_equity: Vec::new(),
@@ -161,15 +191,10 @@ fn validate(
         oos_activity: OosActivity::default(),
         deflated_sharpe: dsr,
         sharpe_variance,
-        pbo: spec
-            .validation
-            .pbo_blocks
-            .and_then(|blocks| overfitting(spec, problem, &best.genome, &tried, blocks)),
+        pbo,
         walk: None,
     };
-    // The in-sample record once more, for the report's equity, drawdown and trade statistics
-    // (the GA's evaluation keeps only the figures).
-    if let Ok(bt) = backtest(spec.strategy, &winner.params, problem.data, spec.rules, spec.cash) {
+    if let Some(bt) = &is_run {
         let times = problem.data.timestamps();
         winner.is_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
         winner.is_trades = trades_of(&bt.result);
@@ -181,17 +206,20 @@ fn validate(
         let times = &data.timestamps()[oos.clone()];
         winner.out_of_sample = Some(Figures::of(&bt, spec.cash));
         winner.oos_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
-        winner.benchmark = buy_and_hold(data, oos, spec.cash);
+        winner.benchmark = buy_and_hold(data, oos.clone(), spec.cash);
+        let capital_at_work = bt.capital_at_work(&data.slice(oos));
         winner.oos_activity = match &bt.result {
             RunResult::Single(r) => OosActivity {
                 trades: r.activity.trades.clone(),
                 exposed_bars: r.activity.exposed_bars,
                 traded_notional: r.activity.traded_notional,
+                capital_at_work,
             },
             RunResult::Portfolio(r) => OosActivity {
                 trades: r.trades(),
                 exposed_bars: r.exposed_bars,
                 traded_notional: r.traded_notional(),
+                capital_at_work,
             },
         };
     }
@@ -204,6 +232,35 @@ fn trades_of(result: &RunResult) -> Vec<kernel::sim::Trade> {
         RunResult::Single(r) => r.activity.trades.clone(),
         RunResult::Portfolio(r) => r.trades(),
     }
+}
+
+/// The plateau's median among the run's distinct trials (in the order the run made them) around
+/// the in-sample best `best_key`: its genome, fitness, in-sample figures and the plateau's size.
+/// `None` when there is no plateau (see [`plateau_median`]).
+fn plateau_trial(
+    problem: &StrategyProblem<'_>,
+    engine: &Engine<'_, StrategyProblem<'_>>,
+    individuals: &[IndividualRecord],
+    best_key: u64,
+) -> Option<(Vec<ParamValue>, f64, Figures, usize)> {
+    let mut seen = HashSet::new();
+    let mut ran: Vec<(u64, Vec<ParamValue>, &Figures)> = Vec::new();
+    for ind in individuals {
+        if !seen.insert(ind.key) {
+            continue;
+        }
+        let Some(StrategyEval::Ran(figures)) = engine.eval(ind.key) else { continue };
+        let Ok(genome) = serde_json::from_str::<Vec<ParamValue>>(&ind.genome) else { continue };
+        ran.push((ind.key, genome, figures));
+    }
+    let best = ran.iter().position(|r| r.0 == best_key)?;
+    let trials: Vec<PlateauTrial<'_>> = ran
+        .iter()
+        .map(|(_, genome, f)| PlateauTrial { genome, fitness: problem.score(f), returns: f.returns })
+        .collect();
+    let plateau = plateau_median(&problem.genes, &trials, best)?;
+    let (_, genome, figures) = &ran[plateau.median];
+    Some((genome.clone(), trials[plateau.median].fitness, Figures::clone(figures), plateau.members.len()))
 }
 
 /// The hall of fame, best first, each genome with its in-sample figures next to its figures on
@@ -247,33 +304,37 @@ const PBO_TRIALS: usize = 48;
 /// PBO by CSCV over the run's trials: up to [`PBO_TRIALS`] of them taken evenly across the
 /// order the run made them (so early, poor trials weigh in as they did in the search, not just
 /// the converged final population, whose near-clones would make the ranks a coin toss), plus
-/// the winner, re-run in sample for their return series. `None` when fewer than two ran or
-/// the stage is too short for `blocks` blocks.
+/// the winner, re-run in sample for their return series. The PBO is `None` when fewer than two
+/// ran or the stage is too short for `blocks` blocks. Also the in-sample capital at work of
+/// `best`, measured on its re-run (`None` if it failed), so it is not run again.
 fn overfitting(
     spec: &EvolveSpec<'_>,
     problem: &StrategyProblem<'_>,
     best: &[ParamValue],
     tried: &[Vec<ParamValue>],
     blocks: usize,
-) -> Option<f64> {
+) -> (Option<f64>, Option<f64>) {
     let take = tried.len().min(PBO_TRIALS);
     let mut candidates: Vec<&[ParamValue]> =
         (0..take).map(|k| tried[k * tried.len() / take].as_slice()).collect();
     if !candidates.contains(&best) {
         candidates.push(best);
     }
-    let series: Vec<Vec<f64>> = candidates
+    let runs: Vec<(Vec<f64>, Option<f64>)> = candidates
         .par_iter()
-        .filter_map(|g| {
+        .filter_map(|&g| {
             let params = problem.params(g).ok()?;
             let bt = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok()?;
-            Some(returns_from_equity(spec.cash, bt.result.equity()))
+            let capital = (g == best).then(|| bt.capital_at_work(problem.data));
+            Some((returns_from_equity(spec.cash, bt.result.equity()), capital))
         })
         .collect();
-    if series.len() < 2 {
-        return None;
+    let capital = runs.iter().find_map(|r| r.1);
+    if runs.len() < 2 {
+        return (None, capital);
     }
-    pbo(&series, blocks).ok().map(|r| r.pbo)
+    let series: Vec<Vec<f64>> = runs.into_iter().map(|r| r.0).collect();
+    (pbo(&series, blocks).ok().map(|r| r.pbo), capital)
 }
 
 /// Equity of holding the first tradable symbol over `window` with `cash`.

@@ -141,6 +141,7 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
     let mut level = spec.cash;
     let mut curve: Vec<(i64, f64)> = Vec::new();
     let mut activity = OosActivity::default();
+    let mut capital_bars = 0.0;
     for fold in folds {
         let tested = fold.winner.as_ref().filter(|w| w.oos_equity.len() == fold.test.len());
         let scale = level / spec.cash;
@@ -150,12 +151,14 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
                 activity.trades.extend(w.oos_activity.trades.iter().cloned());
                 activity.exposed_bars += w.oos_activity.exposed_bars;
                 activity.traded_notional += w.oos_activity.traded_notional * scale;
+                capital_bars += w.oos_activity.capital_at_work * fold.test.len() as f64;
             }
             None => curve.extend(data.timestamps()[fold.test.clone()].iter().map(|&t| (t, level))),
         }
         level = curve.last().map_or(level, |&(_, e)| e);
     }
     let window = folds[0].test.start..folds[folds.len() - 1].test.end;
+    activity.capital_at_work = capital_bars / window.len().max(1) as f64;
     let (times, equity): (Vec<i64>, Vec<f64>) = curve.iter().copied().unzip();
     let reference = data.tradable().next().unwrap_or(0);
     let symbol = &data.symbols()[reference];

@@ -20,9 +20,10 @@ use std::ops::Range;
 use datasets::AssetClass;
 use evolve::stats::Verdict;
 use kernel::metrics::periods_per_year;
-use kernel::sim::TradeRules;
-use kernel::strategy::{MarketData, Params, Strategy, backtest, backtest_window};
+use kernel::strategy::MarketData;
 use serde::{Deserialize, Serialize};
+
+use crate::evolution::Winner;
 
 /// What an `enable` needs besides the statistical evidence (`[validation]` keys).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -78,29 +79,15 @@ pub struct Assessment {
     pub passive: Vec<Passive>,
 }
 
-/// Re-runs the winner `params` of `strategy` on the in-sample bars `is` and the
-/// out-of-sample bars `oos` of `data` to measure its capital at work, and compares its
-/// out-of-sample record with the passive alternatives. `None` when a backtest is refused or
-/// there is no out-of-sample stage.
-pub fn assess(
-    strategy: &dyn Strategy,
-    params: &Params,
-    data: &MarketData,
-    rules: TradeRules,
-    cash: f64,
-    is: Range<usize>,
-    oos: Range<usize>,
-) -> Option<Assessment> {
-    if oos.is_empty() || is.is_empty() {
+/// The winner `w`'s capital at work and its out-of-sample record (its equity over the bars
+/// `oos` of `data`, from `cash`) against the passive alternatives. Nothing is backtested again:
+/// the figures come from the backtests validation ran. `None` without an out-of-sample test.
+pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Option<Assessment> {
+    if oos.is_empty() || w.out_of_sample.is_none() {
         return None;
     }
-    let in_sample = data.slice(is);
-    let is_bt = backtest(strategy, params, &in_sample, rules, cash).ok()?;
-    let oos_bt = backtest_window(strategy, params, data, rules, cash, oos.clone()).ok()?;
-    let window = data.slice(oos.clone());
-    let equity = oos_bt.result.equity();
     let returns: Vec<f64> = std::iter::once(cash)
-        .chain(equity.iter().copied())
+        .chain(w.oos_equity.iter().map(|e| e.1))
         .collect::<Vec<_>>()
         .windows(2)
         .map(|w| w[1] / w[0] - 1.0)
@@ -121,8 +108,8 @@ pub fn assess(
         passive.push(compare("SPY".to_string(), &returns, &spy_returns, ppy));
     }
     Some(Assessment {
-        is_capital_at_work: is_bt.capital_at_work(&in_sample),
-        oos_capital_at_work: oos_bt.capital_at_work(&window),
+        is_capital_at_work: w.is_capital_at_work,
+        oos_capital_at_work: w.oos_activity.capital_at_work,
         passive,
     })
 }

@@ -547,6 +547,7 @@ fn family_report(
         passive: Vec::new(),
         reason: "no parameter set had a finite fitness".into(),
         params: "–".into(),
+        selection: String::new(),
         in_sample: figures(None),
         out_of_sample: figures(None),
         deflated_sharpe: None,
@@ -585,9 +586,7 @@ fn family_report(
     let seen = oos_last.map(|t| night::Looks::after(judged.looks.as_ref(), t));
     let (v, reason) = verdict(&research.verdict, &evidence);
     // Issue 13: capital at work, the passive benchmark and the enable gates.
-    let (is, oos_bars) = crate::evolution::stages(data, research.validation.in_sample);
-    let assessment =
-        judge::assess(family.strategy, &w.params, data, research.rules, research.cash, is, oos_bars);
+    let assessment = judge::assess(w, data, research.cash, outcome.stages.1.clone());
     let oos_cagr = oos.map_or(f64::NAN, |f| f.cagr);
     let (v, reason) =
         judge::gate(&research.gates, (v, reason), oos_cagr, assessment.as_ref(), judged.currently_enabled);
@@ -608,6 +607,7 @@ fn family_report(
         ),
         None => format!("{:.4}", w.params),
     };
+    row.selection = w.selection.to_string();
     row.notes.extend(crate::evolution::walk_notes(outcome, data));
     row.in_sample = figures(Some(&w.in_sample));
     row.out_of_sample = figures(oos);
@@ -735,6 +735,7 @@ mod tests {
                 passive: Vec::new(),
                 reason: String::new(),
                 params: String::new(),
+                selection: String::new(),
                 in_sample: figures(None),
                 out_of_sample: oos,
                 deflated_sharpe: None,

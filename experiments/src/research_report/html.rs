@@ -10,7 +10,7 @@ use super::{
     RANK_HEADINGS, ResearchReport, changes_or_none, combined_sentence, data_sentence, discovery_cells,
     discovery_sentence, family_curve, figure_rows, fixed, footer_sentence, gate_cells, oos_start,
     origin_line, outcome_word, param_pairs, passive_lines, rank_cells, regime_sentences, search_line, sexpr,
-    tear, untested,
+    selection_suffix, tear, untested,
 };
 use crate::research::State;
 
@@ -304,8 +304,9 @@ fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
         writeln!(h, "<p>{}</p>", prose(&line))?;
     }
     let (pairs, note) = param_pairs(&f.params);
+    let selection = escape_html(&selection_suffix(f));
     if pairs.is_empty() {
-        writeln!(h, "<p>Params: <code>{}</code></p>", escape_html(&f.params))?;
+        writeln!(h, "<p>Params: <code>{}</code>{selection}</p>", escape_html(&f.params))?;
     } else {
         h.push_str("<p>Params: ");
         let list: Vec<String> = pairs
@@ -316,6 +317,7 @@ fn write_family(h: &mut String, i: usize, f: &FamilyReport) -> fmt::Result {
         if let Some(note) = note {
             write!(h, " {}", escape_html(&note))?;
         }
+        h.push_str(&selection);
         h.push_str("</p>\n");
     }
     if !f.notes.is_empty() {

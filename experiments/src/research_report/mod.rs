@@ -243,6 +243,9 @@ pub struct FamilyReport {
     pub reason: String,
     /// The chosen parameters, e.g. "fast=12 slow=48".
     pub params: String,
+    /// Which trial of the search they are: "in-sample best", or "plateau median (PBO 0.62)"
+    /// when choosing the in-sample peak overfits; empty without a winner.
+    pub selection: String,
     /// Figures on the in-sample window.
     pub in_sample: Figures,
     /// Figures on the out-of-sample window.
@@ -300,6 +303,11 @@ pub struct Figures {
     pub exposure: f64,
     /// Time-averaged fraction of the equity held in positions (NaN when not measured).
     pub capital_at_work: f64,
+}
+
+/// " — <selection>" after a family's parameters, or nothing without a winner.
+fn selection_suffix(f: &FamilyReport) -> String {
+    if f.selection.is_empty() { String::new() } else { format!(" — {}", f.selection) }
 }
 
 /// Column headings of the ranked table, shared by Markdown and HTML.
@@ -777,11 +785,12 @@ fn family_markdown(n: usize, f: &FamilyReport) -> String {
     }
     let (pairs, note) = param_pairs(&f.params);
     if pairs.is_empty() {
-        md += &format!("Params: {}\n\n", escape_md(&f.params));
+        md += &format!("Params: {}{}\n\n", escape_md(&f.params), escape_md(&selection_suffix(f)));
     } else {
         let list: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         md += &format!("Params: {}", escape_md(&list.join(" ")));
         md += &note.map_or(String::new(), |n| format!(" {}", escape_md(&n)));
+        md += &escape_md(&selection_suffix(f));
         md += "\n\n";
     }
     for note in &f.notes {

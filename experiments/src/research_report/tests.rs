@@ -47,6 +47,7 @@ fn family(name: &str, verdict: &str, is: Figures, oos: Figures) -> FamilyReport 
         }],
         reason: format!("{name} reason"),
         params: "fast=12 slow=48".into(),
+        selection: "in-sample best".into(),
         in_sample: is,
         out_of_sample: oos,
         deflated_sharpe: Some(0.91),
@@ -636,7 +637,7 @@ fn validation_notes_are_listed_under_the_params() {
     let md = to_markdown(&r);
     assert!(
         md.contains(
-            "Params: fast=12 slow=48\n\n- fold 1: IS 1.20 → OOS 0.40\n- PBO \\<judges\\> parameters\n\n"
+            "Params: fast=12 slow=48 — in-sample best\n\n- fold 1: IS 1.20 → OOS 0.40\n- PBO \\<judges\\> parameters\n\n"
         ),
         "{md}"
     );
@@ -710,4 +711,15 @@ fn untested_genomes_say_so_instead_of_failing_out_of_sample_gates() {
     let md = to_markdown(&r);
     assert!(md.contains("### Genome 2 — not tested out of sample (not the in-sample best)"), "{md}");
     assert!(md.contains("| selection | 0 | 1 | FAIL |\n| oos_sharpe | – | 0.50 | not tested |"), "{md}");
+}
+
+/// The report says which trial the parameters are: the in-sample best, or the plateau's
+/// median when PBO is high.
+#[test]
+fn the_params_say_which_trial_they_are() {
+    let mut r = sample();
+    r.families[0].selection = "plateau median (PBO 0.62)".into();
+    assert!(to_markdown(&r).contains("Params: fast=12 slow=48 — plateau median (PBO 0.62)\n"));
+    assert!(to_html(&r).contains("<p>Params: <code>fast=12</code> <code>slow=48</code> — plateau median (PBO 0.62)</p>"));
+    assert_eq!(serde_json::to_value(&r).unwrap()["families"][0]["selection"], "plateau median (PBO 0.62)");
 }
