@@ -30,6 +30,7 @@ mod pairs;
 mod params;
 mod ranking;
 mod rotation;
+mod select;
 mod sma_cross;
 #[cfg(test)]
 mod tests;
