@@ -402,7 +402,7 @@ fn family_runs(
 /// `research` (the verdict's and the `[validation]` gates).
 fn failed_gates(research: &Research, e: &Evidence, row: &FamilyReport) -> Vec<Gate> {
     let (rules, gates) = (&research.verdict, &research.gates);
-    let below = |x: f64, min: f64| !(x >= min);
+    let below = |x: f64, min: f64| x.partial_cmp(&min).is_none_or(|o| o.is_lt());
     let checks = [
         (Gate::Decisions, e.oos_decisions < rules.min_oos_decisions),
         (Gate::OosSharpe, below(e.oos_sharpe, rules.min_oos_sharpe)),
