@@ -16,7 +16,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use datasets::synth::{Effect, Effects, SynthConfig};
 use evolve::db::ResearchDb;
-use experiments::research::{self, Research};
+use evolve::stats::{Evidence, expected_max_sharpe, normal_cdf, normal_quantile};
+use experiments::research::{self, BenchmarkGate, Research};
+use experiments::research_report::FamilyReport;
+use kernel::metrics::periods_per_year;
+use kernel::strategy::{MarketData, Params, backtest};
 use serde::Serialize;
 
 use crate::evolve::{STOP, install_stop_handler};
@@ -96,6 +100,130 @@ pub struct FamilyTruth {
     pub null: Tally,
     /// Its enables on planted universes: power when it has a planted effect.
     pub planted: Tally,
+    /// What it measured on each null universe it ran on.
+    pub null_runs: Vec<FamilyRun>,
+    /// What it measured on each planted universe it ran on.
+    pub planted_runs: Vec<FamilyRun>,
+}
+
+/// One enable gate, judged on its own (the verdict stops at the first disable rule and checks
+/// the extra gates only after the statistics pass; the benchmark checks every gate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// Fewer out-of-sample decisions than `min_oos_decisions`.
+    Decisions,
+    /// Out-of-sample Sharpe ratio below `min_oos_sharpe`.
+    OosSharpe,
+    /// Out-of-sample PSR below its threshold corrected for the night's OOS tests.
+    Psr,
+    /// Deflated Sharpe ratio over the night's trials below `min_dsr`.
+    Dsr,
+    /// Out-of-sample window shorter than the minimum duration.
+    Duration,
+    /// Out-of-sample Sharpe below the kept share of the in-sample one.
+    Collapse,
+    /// Inputs without dates: never enabled.
+    PointInTime,
+    /// Out-of-sample CAGR below `min_oos_return`.
+    MinReturn,
+    /// Out-of-sample capital at work below `min_capital_at_work`.
+    CapitalAtWork,
+    /// No excess CAGR over the equal-weight buy-and-hold.
+    Benchmark,
+}
+
+impl Gate {
+    /// Short name for the table.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Gate::Decisions => "decisions",
+            Gate::OosSharpe => "OOS Sharpe",
+            Gate::Psr => "OOS PSR",
+            Gate::Dsr => "DSR",
+            Gate::Duration => "OOS duration",
+            Gate::Collapse => "IS→OOS collapse",
+            Gate::PointInTime => "point in time",
+            Gate::MinReturn => "min return",
+            Gate::CapitalAtWork => "capital at work",
+            Gate::Benchmark => "benchmark",
+        }
+    }
+}
+
+/// What one family measured on one universe: its winner's figures, every gate it failed, and
+/// the oracle (the family at its default parameters, no search) for its strength.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FamilyRun {
+    /// Enabled after the run.
+    pub enabled: bool,
+    /// The winner's annualised in-sample Sharpe ratio.
+    pub is_sharpe: f64,
+    /// The winner's annualised out-of-sample Sharpe ratio.
+    pub oos_sharpe: f64,
+    /// Its out-of-sample PSR against 0.
+    pub oos_psr: f64,
+    /// The OOS PSR an enable needed (corrected for the night's OOS tests).
+    pub psr_needed: f64,
+    /// Its DSR over the night's trials.
+    pub dsr: f64,
+    /// Its out-of-sample CAGR.
+    pub oos_cagr: f64,
+    /// The gates it failed, each judged on its own.
+    pub failed: Vec<Gate>,
+    /// The oracle's strength and the power the gates have against it.
+    pub oracle: Option<Oracle>,
+}
+
+/// The family at its default parameters over the whole history: no search, so its Sharpe ratio
+/// is an unbiased measure of how strong the effect is for this family, and the power of the
+/// PSR and DSR gates against that strength follows from the windows' lengths.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Oracle {
+    /// Annualised Sharpe ratio over the whole history.
+    pub sharpe: f64,
+    /// CAGR over the whole history.
+    pub cagr: f64,
+    /// Years of in-sample bars.
+    pub is_years: f64,
+    /// Years of out-of-sample bars.
+    pub oos_years: f64,
+    /// The annualised Sharpe ratio at which the OOS PSR gate passes 80 % of the time.
+    pub oos_sharpe_for_80: f64,
+    /// The annualised in-sample Sharpe ratio at which the DSR gate passes 80 % of the time.
+    pub is_sharpe_for_80: f64,
+    /// Chance that a strategy of the oracle's true Sharpe clears both the OOS PSR and the DSR
+    /// gate (independent windows; normal returns; no search noise).
+    pub power: f64,
+}
+
+/// `z` for 80 % power above a one-sided threshold.
+const Z_80: f64 = 0.841_621_233_572_914_3;
+
+impl Oracle {
+    /// The oracle of true annualised Sharpe `sharpe` against windows of `is_years` and
+    /// `oos_years`, an OOS PSR threshold `psr_needed`, a DSR threshold `min_dsr` over `trials`.
+    pub fn new(
+        (sharpe, cagr): (f64, f64),
+        (is_years, oos_years): (f64, f64),
+        psr_needed: f64,
+        min_dsr: f64,
+        trials: usize,
+    ) -> Oracle {
+        // Per-bar Sharpe × √T = annualised Sharpe × √years, so each gate is a threshold on a
+        // t-statistic: the OOS PSR on SR·√years_oos, the DSR on SR·√years_is less the expected
+        // maximum of `trials` null t-statistics.
+        let z_psr = normal_quantile(psr_needed);
+        let z_dsr = expected_max_sharpe(trials.max(1), 1.0) + normal_quantile(min_dsr);
+        let oos_sharpe_for_80 = (z_psr + Z_80) / oos_years.sqrt();
+        let is_sharpe_for_80 = (z_dsr + Z_80) / is_years.sqrt();
+        let power = if sharpe.is_finite() {
+            normal_cdf(sharpe * oos_years.sqrt() - z_psr) * normal_cdf(sharpe * is_years.sqrt() - z_dsr)
+        } else {
+            0.0
+        };
+        Oracle { sharpe, cagr, is_years, oos_years, oos_sharpe_for_80, is_sharpe_for_80, power }
+    }
 }
 
 /// The whole benchmark.
@@ -186,6 +314,8 @@ struct UniverseOutcome {
     skipped: Vec<(String, String)>,
     /// Whether discovery ran, and whether a genome passed every gate.
     discovery: Option<bool>,
+    /// Family → what it measured (families with a winner).
+    runs: BTreeMap<String, FamilyRun>,
 }
 
 /// Generates `config`'s universe under `root` and runs `research` on it with a fresh database;
@@ -215,9 +345,89 @@ fn universe_run(
     let enabled =
         report.families.iter().map(|f| (f.family.clone(), f.state == research::State::Enabled)).collect();
     let discovery = outcome.discovery.as_ref().map(|d| d.passed().next().is_some());
+    let runs = family_runs(&research, &store, &outcome).with_context(|| format!("{label}: oracles"))?;
     drop(db);
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-    Ok(UniverseOutcome { enabled, skipped: report.skipped.clone(), discovery })
+    Ok(UniverseOutcome { enabled, skipped: report.skipped.clone(), discovery, runs })
+}
+
+/// Each judged family's figures, failed gates and oracle on the universe in `store`.
+fn family_runs(
+    research: &Research,
+    store: &Path,
+    outcome: &research::Outcomes,
+) -> Result<BTreeMap<String, FamilyRun>> {
+    let store = datasets::store::Store::open(store)?;
+    let mut universes: BTreeMap<String, MarketData> = BTreeMap::new();
+    let mut runs = BTreeMap::new();
+    for family in &research.families {
+        let name = family.strategy.name();
+        let (Some(row), Some(evidence)) =
+            (outcome.report.families.iter().find(|f| f.family == name), outcome.evidence.get(name))
+        else {
+            continue;
+        };
+        let key = family.timeframe.to_string();
+        if !universes.contains_key(&key) {
+            universes.insert(key.clone(), research::universe(&store, family.timeframe, &research.reference)?);
+        }
+        let data = &universes[&key];
+        let psr_needed = evidence.psr_threshold(&research.verdict);
+        let strength = backtest(
+            family.strategy,
+            &Params::defaults(family.strategy.space()),
+            data,
+            research.rules,
+            research.cash,
+        )
+        .ok()
+        .map(|b| (b.metrics.sharpe, b.metrics.cagr));
+        let oracle = strength.map(|strength| {
+            let (is, oos) = experiments::evolution::stages(data, research.validation.in_sample);
+            let ppy = periods_per_year(data.timeframe(), data.symbols()[0].meta.asset_class);
+            let years = (is.len() as f64 / ppy, oos.len() as f64 / ppy);
+            Oracle::new(strength, years, psr_needed, research.verdict.min_dsr, outcome.night_trials)
+        });
+        runs.insert(
+            name.to_string(),
+            FamilyRun {
+                enabled: row.state == research::State::Enabled,
+                is_sharpe: evidence.is_sharpe,
+                oos_sharpe: evidence.oos_sharpe,
+                oos_psr: evidence.oos_psr,
+                psr_needed,
+                dsr: evidence.dsr,
+                oos_cagr: row.out_of_sample.cagr,
+                failed: failed_gates(research, evidence, row),
+                oracle,
+            },
+        );
+    }
+    Ok(runs)
+}
+
+/// Every gate `evidence` and `row` fail, each judged on its own, with the thresholds of
+/// `research` (the verdict's and the `[validation]` gates).
+fn failed_gates(research: &Research, e: &Evidence, row: &FamilyReport) -> Vec<Gate> {
+    let (rules, gates) = (&research.verdict, &research.gates);
+    let below = |x: f64, min: f64| x.partial_cmp(&min).is_none_or(|o| o.is_lt());
+    let checks = [
+        (Gate::Decisions, e.oos_decisions < rules.min_oos_decisions),
+        (Gate::OosSharpe, below(e.oos_sharpe, rules.min_oos_sharpe)),
+        (Gate::Psr, below(e.oos_psr, e.psr_threshold(rules))),
+        (Gate::Dsr, below(e.dsr, rules.min_dsr)),
+        (Gate::Duration, below(e.oos_days, e.min_days(rules))),
+        (Gate::Collapse, e.is_sharpe > 0.0 && e.oos_sharpe < (1.0 - rules.max_is_oos_gap) * e.is_sharpe),
+        (Gate::PointInTime, e.not_point_in_time.is_some()),
+        (Gate::MinReturn, below(row.out_of_sample.cagr, gates.min_oos_return)),
+        (Gate::CapitalAtWork, below(row.out_of_sample.capital_at_work, gates.min_capital_at_work)),
+        (
+            Gate::Benchmark,
+            gates.benchmark == BenchmarkGate::Passive
+                && row.passive.first().is_some_and(|p| below(p.excess_return, f64::MIN_POSITIVE)),
+        ),
+    ];
+    checks.into_iter().filter(|&(_, failed)| failed).map(|(gate, _)| gate).collect()
 }
 
 /// The planted effects `family` should find.
@@ -245,6 +455,9 @@ fn score(research: &Research, runs: &[(Effects, String, UniverseOutcome)]) -> Tr
             match outcome.enabled.get(&f.family) {
                 Some(&on) => tally.count(on),
                 None => tally.skipped += 1,
+            }
+            if let Some(run) = outcome.runs.get(&f.family) {
+                if null { f.null_runs.push(run.clone()) } else { f.planted_runs.push(run.clone()) }
             }
         }
         for (family, reason) in &outcome.skipped {
@@ -309,6 +522,7 @@ fn table(t: &Truth) -> String {
             rate(planted)
         );
     }
+    out += &strength_table(t);
     let _ = writeln!(
         out,
         "\nFalse-enable rate over all families on null universes: {} (target ≤ 5 %).",
@@ -323,6 +537,101 @@ fn table(t: &Truth) -> String {
     out
 }
 
+/// The median of the finite `values` (NaN when there is none).
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// `1.23`, or `–` when not finite.
+fn num(x: f64) -> String {
+    if x.is_finite() { format!("{x:.2}") } else { "–".into() }
+}
+
+/// A probability with four decimals (a corrected PSR threshold is 0.9964), or `–`.
+fn prob(x: f64) -> String {
+    if x.is_finite() { format!("{x:.4}") } else { "–".into() }
+}
+
+/// The gates `runs` failed, most often first (ties in gate order), as `DSR 9/10, OOS PSR 7/10`.
+fn gate_counts(runs: &[FamilyRun]) -> String {
+    let mut counts: BTreeMap<Gate, usize> = BTreeMap::new();
+    for gate in runs.iter().flat_map(|r| &r.failed) {
+        *counts.entry(*gate).or_default() += 1;
+    }
+    let mut counts: Vec<(Gate, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if counts.is_empty() {
+        return "none".into();
+    }
+    counts.iter().map(|(g, n)| format!("{} {n}/{}", g.name(), runs.len())).collect::<Vec<_>>().join(", ")
+}
+
+/// What the planted record says about a family with a planted effect: detected, too weak at
+/// this size (the oracle's power is below 80 %), or lost by the search or a gate.
+fn reading(f: &FamilyTruth) -> String {
+    if f.effects.is_empty() {
+        return "no planted effect".into();
+    }
+    if f.planted.rate().is_some_and(|r| r >= 0.8) {
+        return "detected".into();
+    }
+    if f.planted_runs.iter().any(|r| r.failed.contains(&Gate::PointInTime)) {
+        return "cannot be enabled (inputs not point in time)".into();
+    }
+    let power = median(f.planted_runs.iter().filter_map(|r| r.oracle.map(|o| o.power)));
+    if !power.is_finite() {
+        "not measured".into()
+    } else if power < 0.8 {
+        format!("too weak to detect at this size (oracle power {:.0} %)", power * 100.0)
+    } else {
+        format!("strong enough (oracle power {:.0} %): the search or a gate loses it", power * 100.0)
+    }
+}
+
+/// Per family: the winners' strength on each kind of universe, the gates that failed, the
+/// oracle's strength and the power the gates have against it.
+fn strength_table(t: &Truth) -> String {
+    let mut out = String::from(
+        "\nStrength and gates, medians over the universes (winner: the GA's pick; oracle: the family at its \
+         default parameters over the whole history, no search; Sharpe ratios annualised):\n\n\
+         | family | winner OOS Sharpe null / planted | winner OOS PSR planted (needed) | gates failed on planted | \
+         oracle Sharpe null / planted | Sharpe for 80 % power OOS / IS | oracle power planted | reading |\n\
+         |---|---:|---:|---|---:|---:|---:|---|\n",
+    );
+    for f in &t.families {
+        let oracle = |runs: &[FamilyRun], pick: fn(&Oracle) -> f64| {
+            median(runs.iter().filter_map(|r| r.oracle.as_ref().map(pick)))
+        };
+        let p = &f.planted_runs;
+        let _ = writeln!(
+            out,
+            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {} |",
+            f.family,
+            num(median(f.null_runs.iter().map(|r| r.oos_sharpe))),
+            num(median(p.iter().map(|r| r.oos_sharpe))),
+            prob(median(p.iter().map(|r| r.oos_psr))),
+            prob(median(p.iter().map(|r| r.psr_needed))),
+            gate_counts(p),
+            num(oracle(&f.null_runs, |o| o.sharpe)),
+            num(oracle(p, |o| o.sharpe)),
+            num(oracle(p, |o| o.oos_sharpe_for_80)),
+            num(oracle(p, |o| o.is_sharpe_for_80)),
+            {
+                let power = oracle(p, |o| o.power);
+                if power.is_finite() { format!("{:.0} %", power * 100.0) } else { "–".into() }
+            },
+            reading(f)
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +641,7 @@ mod tests {
             enabled: enabled.iter().map(|&(f, on)| (f.to_string(), on)).collect(),
             skipped: Vec::new(),
             discovery,
+            runs: BTreeMap::new(),
         }
     }
 
@@ -379,5 +689,156 @@ mod tests {
         assert!(text.contains("| mean_reversion | mean_reversion | 0 % (0/1) | 100 % (1/1) | 1 |"), "{text}");
         assert!(text.contains("False-enable rate over all families on null universes: 33.3 %"), "{text}");
         assert!(text.contains("- null seed 2: mean_reversion: too small"), "{text}");
+    }
+
+    fn research() -> Research {
+        Research::parse(
+            "[research]\nname = \"t\"\n[families.sma_cross]\n[families.mean_reversion]\n",
+            "test",
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    /// Evidence that passes every statistical gate of the default rules.
+    fn strong() -> Evidence {
+        Evidence {
+            is_sharpe: 2.5,
+            oos_sharpe: 2.0,
+            oos_decisions: 40,
+            oos_psr: 0.9990,
+            oos_days: 1_000.0,
+            intraday: false,
+            oos_tests: 10,
+            dsr: 0.99,
+            pbo: None,
+            currently_enabled: false,
+            fresh_oos: true,
+            not_point_in_time: None,
+        }
+    }
+
+    /// A report row that earns 10 % a year with half its equity at work, 3 % a year above the
+    /// equal-weight book.
+    fn row() -> FamilyReport {
+        let figures = experiments::research_report::Figures {
+            sharpe: 2.0,
+            sortino: 3.0,
+            cagr: 0.10,
+            total_return: 0.3,
+            max_drawdown: -0.05,
+            trades: 40,
+            win_rate: 0.6,
+            exposure: 0.9,
+            capital_at_work: 0.5,
+        };
+        FamilyReport {
+            family: "sma_cross".into(),
+            run_id: 1,
+            verdict: evolve::stats::Verdict::Enable,
+            state: research::State::Enabled,
+            passive: vec![experiments::research::Passive {
+                name: "equal-weight".into(),
+                cagr: 0.07,
+                excess_return: 0.03,
+                information_ratio: 0.5,
+                beta: 0.8,
+            }],
+            reason: String::new(),
+            params: String::new(),
+            selection: String::new(),
+            in_sample: figures,
+            out_of_sample: figures,
+            deflated_sharpe: Some(0.99),
+            pbo: None,
+            trials: 100,
+            generations: 10,
+            stagnation_events: 0,
+            equity: Vec::new(),
+            in_sample_equity: Vec::new(),
+            benchmark: Vec::new(),
+            benchmark_name: String::new(),
+            in_sample_trades: experiments::research_report::TradeStats::of(&[]),
+            out_of_sample_trades: experiments::research_report::TradeStats::of(&[]),
+            convergence: Vec::new(),
+            ga_events: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_gate_is_judged_on_its_own() {
+        let research = research();
+        assert_eq!(failed_gates(&research, &strong(), &row()), []);
+        // The corrected threshold for 10 tests is 0.995: a PSR of 0.99 fails it, and a DSR of
+        // 0.9 fails too; both are listed, not just the first.
+        let weak = Evidence { oos_psr: 0.99, dsr: 0.9, ..strong() };
+        assert_eq!(failed_gates(&research, &weak, &row()), [Gate::Psr, Gate::Dsr]);
+        let collapse = Evidence { is_sharpe: 5.0, ..strong() };
+        assert_eq!(failed_gates(&research, &collapse, &row()), [Gate::Collapse]);
+        let mut dust = row();
+        dust.out_of_sample.cagr = 0.001;
+        dust.out_of_sample.capital_at_work = f64::NAN;
+        dust.passive[0].excess_return = 0.0;
+        assert_eq!(
+            failed_gates(&research, &strong(), &dust),
+            [Gate::MinReturn, Gate::CapitalAtWork, Gate::Benchmark]
+        );
+        let few = Evidence { oos_decisions: 3, oos_days: 100.0, ..strong() };
+        assert_eq!(failed_gates(&research, &few, &row()), [Gate::Decisions, Gate::Duration]);
+    }
+
+    #[test]
+    fn oracle_power_is_the_chance_of_clearing_both_gates() {
+        // 3 OOS years, a PSR threshold of 1 − 0.05/14: the 80 %-power Sharpe ratio is
+        // (Φ⁻¹(0.99643) + Φ⁻¹(0.8)) / √3 = (2.6901 + 0.8416) / 1.7321 = 2.039.
+        let o = Oracle::new((1.0, 0.1), (7.0, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
+        assert!((o.oos_sharpe_for_80 - 2.039).abs() < 1e-3, "{}", o.oos_sharpe_for_80);
+        // The DSR needs SR·√7 ≥ E[max of 2,470 null t-statistics] (3.50) + 1.645.
+        let emax = expected_max_sharpe(2_470, 1.0);
+        assert!((emax - 3.50).abs() < 0.01, "{emax}");
+        assert!((o.is_sharpe_for_80 - (emax + 1.645 + Z_80) / 7f64.sqrt()).abs() < 1e-3);
+        // A true Sharpe ratio of 1 is far below both: little power.
+        assert!(o.power < 0.01, "{}", o.power);
+        // At the OOS gate's 80 % point, with an in-sample window long enough to pass the DSR
+        // surely, the power is 80 %.
+        let at = Oracle::new((o.oos_sharpe_for_80, 0.1), (1e4, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
+        assert!((at.power - 0.8).abs() < 1e-6, "{}", at.power);
+        assert_eq!(Oracle::new((f64::NAN, 0.0), (7.0, 3.0), 0.95, 0.95, 10).power, 0.0);
+    }
+
+    #[test]
+    fn the_strength_table_says_why_a_planted_family_was_missed() {
+        let research = research();
+        let run = |oos_sharpe: f64, failed: Vec<Gate>, oracle: f64| FamilyRun {
+            enabled: false,
+            is_sharpe: 1.0,
+            oos_sharpe,
+            oos_psr: 0.9,
+            psr_needed: 0.995,
+            dsr: 0.5,
+            oos_cagr: 0.05,
+            failed,
+            oracle: Some(Oracle::new((oracle, 0.05), (7.0, 3.0), 0.995, 0.95, 1_000)),
+        };
+        let mut runs = Vec::new();
+        for (seed, effects) in [(1, Effects::NONE), (2, Effects::ALL), (3, Effects::ALL)] {
+            let mut o = outcome(&[("sma_cross", false), ("mean_reversion", false)], None);
+            let planted = effects == Effects::ALL;
+            let sharpe = if planted { 1.0 } else { 0.0 };
+            let failed = if planted { vec![Gate::Psr, Gate::Dsr] } else { vec![Gate::Dsr] };
+            o.runs.insert("mean_reversion".into(), run(sharpe, failed, if planted { 0.8 } else { 0.1 }));
+            runs.push((effects, format!("seed {seed}"), o));
+        }
+        let t = score(&research, &runs);
+        let text = strength_table(&t);
+        assert!(
+            text.contains(
+                "| mean_reversion | 0.00 / 1.00 | 0.9000 (0.9950) | OOS PSR 2/2, DSR 2/2 | 0.10 / 0.80 |"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("too weak to detect at this size (oracle power 0 %)"), "{text}");
+        assert!(text.contains("| sma_cross | – / – | – (–) | none | – / – |"), "{text}");
     }
 }

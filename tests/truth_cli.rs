@@ -86,6 +86,16 @@ fn bench_truth_scores_null_and_planted_universes_and_says_what_it_skipped() {
     assert_eq!(families[0]["null"]["runs"], 1);
     assert_eq!(families[0]["planted"]["runs"], 1);
     assert_eq!(families[2]["null"]["skipped"], 1);
+    // Each run records the gates its winner failed and the oracle's strength and power: on two
+    // years of three stocks nothing is strong enough, and quality_smallcap_value is never point
+    // in time.
+    let planted = &families[1]["planted_runs"][0];
+    let failed: Vec<&str> =
+        planted["failed"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    assert!(failed.contains(&"point_in_time"), "{planted}");
+    let oracle = &families[0]["null_runs"][0]["oracle"];
+    assert!((0.0..=1.0).contains(&oracle["power"].as_f64().unwrap()), "{oracle}");
+    assert!(oracle["oos_sharpe_for_80"].as_f64().unwrap() > 2.0, "{oracle}");
     let skips = t["skips"].as_array().unwrap();
     assert_eq!(skips.len(), 2, "{skips:?}");
     assert!(skips[0][2].as_str().unwrap().contains("no 1Hour universe"), "{skips:?}");

@@ -262,7 +262,10 @@ fn sizes_past_the_limits_are_refused_with_their_size() {
     let wide = "window = { min = 5, max = 200 }\nentry_z = { min = 0.5, max = 3, step = 0.01 }\n\
                 exit_z = { min = 0, max = 1, step = 0.01 }\n";
     let e = err(&grid(wide));
-    assert!(e.contains("key `sweep`: the grid has 4968796 combinations (196 × 251 × 101 × 1 × 1)"), "{e}");
+    assert!(
+        e.contains("key `sweep`: the grid has 4968796 combinations (196 × 251 × 101 × 1 × 1 × 1)"),
+        "{e}"
+    );
     let raised = grid(wide).replace("[params]", "[sweep]\nmax_combinations = 5000000\n[params]");
     assert!(parse(&raised).is_ok(), "the limit is configurable");
     let random = |samples: &str| {

@@ -92,6 +92,11 @@ pub struct Outcomes {
     pub timing: Timing,
     /// Strategy discovery, when the research file enables it and the families finished.
     pub discovery: Option<DiscoverOutcome>,
+    /// Family → the evidence its statistical verdict weighed (families with a winner), so a
+    /// benchmark can tell which gate held a family back without parsing the reason.
+    pub evidence: std::collections::BTreeMap<String, Evidence>,
+    /// The whole night's trials (every family's and discovery's): the `N` its DSRs deflate by.
+    pub night_trials: usize,
 }
 
 /// The universe of `timeframe`: every symbol whose bars cover the reference symbol's span (all
@@ -212,14 +217,18 @@ pub fn run(
     };
     let tonight = night::Night::of(ran.iter().map(|r| &r.1), discovery.as_ref());
     let mut families = Vec::new();
+    let mut evidence = std::collections::BTreeMap::new();
     for (family, outcome, data) in &ran {
         let name = family.strategy.name();
         let enabled = previous.get(name).copied().unwrap_or(false);
         let judged = Judged { currently_enabled: enabled, night: &tonight, looks: looks.get(name).copied() };
-        let (mut row, seen) = family_report(research, family, outcome, &judged, data);
+        let (mut row, seen, weighed) = family_report(research, family, outcome, &judged, data);
         (row.convergence, row.ga_events) = convergence(db, outcome)?;
         if let Some(seen) = seen {
             looks.insert(name.to_string(), seen);
+        }
+        if let Some(weighed) = weighed {
+            evidence.insert(name.to_string(), weighed);
         }
         families.push(row);
     }
@@ -303,7 +312,7 @@ pub fn run(
     };
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
     db.finish_run(run_id, status, now_ns(), Some(&summary.to_json()))?;
-    Ok(Outcomes { run_id, report, stopped, timing, discovery })
+    Ok(Outcomes { run_id, report, stopped, timing, discovery, evidence, night_trials: tonight.trials })
 }
 
 /// The report's discovery section from a discovery run.
@@ -529,15 +538,16 @@ struct Judged<'a> {
     looks: Option<night::Looks>,
 }
 
-/// The report row of one family, with its verdict, and its record of looks after tonight's
-/// (`None` when it had no out-of-sample test).
+/// The report row of one family, with its verdict, its record of looks after tonight's
+/// (`None` when it had no out-of-sample test) and the evidence the verdict weighed (`None`
+/// without a winner).
 fn family_report(
     research: &Research,
     family: &Family,
     outcome: &Outcome,
     judged: &Judged<'_>,
     data: &MarketData,
-) -> (FamilyReport, Option<night::Looks>) {
+) -> (FamilyReport, Option<night::Looks>, Option<Evidence>) {
     let name = family.strategy.name();
     let mut row = FamilyReport {
         family: name.to_string(),
@@ -565,7 +575,7 @@ fn family_report(
         ga_events: Vec::new(),
         notes: Vec::new(),
     };
-    let Some(w) = &outcome.winner else { return (row, None) };
+    let Some(w) = &outcome.winner else { return (row, None, None) };
     let oos = w.out_of_sample.as_ref();
     let oos_last = w.oos_equity.last().map(|e| e.0);
     let dsr = judged.night.dsr(w);
@@ -635,7 +645,7 @@ fn family_report(
     if let Some(seen) = &seen {
         row.notes.extend(night::notes(judged.night, w, evidence.psr_threshold(&research.verdict), seen));
     }
-    (row, seen)
+    (row, seen, Some(evidence))
 }
 
 /// Why family `name`'s backtest is not point in time, if it is not.

@@ -1,8 +1,11 @@
 //! `relative_volume_breakout`: a new high on unusually heavy volume.
 
+use std::num::NonZeroUsize;
+
+use super::select::{POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, exit_or_enter, per_symbol,
+    StrategyError, exit_or_enter,
 };
 use crate::indicators::{relative_volume_into, rolling_max_into, rolling_min_into};
 use crate::sim::Signal;
@@ -10,7 +13,9 @@ use crate::sim::Signal;
 /// Enter when the close breaks above the highest high of the `lookback` bars before it while
 /// relative volume (volume over the mean of the previous `rvol_window` bars) exceeds
 /// `min_rvol`; exit when the close falls below the lowest low of the `exit_lookback` bars
-/// before it (a Donchian-style trailing exit).
+/// before it (a Donchian-style trailing exit). At most `positions` symbols are held, each on
+/// `1/positions` of the sleeve; a bar's entries beyond the free slots go to the heaviest
+/// relative volume first.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RelativeVolumeBreakout;
 
@@ -35,6 +40,7 @@ static SPACE: ParamSpace = ParamSpace::new(&[
         kind: ParamKind::Integer { min: 2, max: 250 },
         default: ParamValue::Int(10),
     },
+    POSITIONS,
 ]);
 
 impl Strategy for RelativeVolumeBreakout {
@@ -55,16 +61,21 @@ impl Strategy for RelativeVolumeBreakout {
         &SPACE
     }
 
+    fn max_positions(&self, params: &Params, data: &MarketData) -> Option<NonZeroUsize> {
+        limit(params, data)
+    }
+
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let (lookback, rvol_window) = (params.usize("lookback"), params.usize("rvol_window"));
         let (min_rvol, exit_lookback) = (params.real("min_rvol"), params.usize("exit_lookback"));
         let len = data.len();
         let (mut high, mut low, mut rvol) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
-        per_symbol(self.name(), data, |s| {
+        per_symbol_strongest(self.name(), params, data, |s, score| {
             let b = &s.bars;
             rolling_max_into(b.high(), lookback, &mut high)?;
             rolling_min_into(b.low(), exit_lookback, &mut low)?;
             relative_volume_into(b.volume(), rvol_window, &mut rvol)?;
+            score.extend_from_slice(&rvol);
             // Bar t compares its close and relative volume with the channel of bars t − n ..= t − 1.
             let now = b.close().iter().zip(&rvol).skip(1);
             let before = low.iter().zip(&high);

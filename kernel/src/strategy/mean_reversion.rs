@@ -1,14 +1,19 @@
 //! `mean_reversion`: buy a stretch below the mean, sell when price has reverted.
 
+use std::num::NonZeroUsize;
+
+use super::select::{POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
-    Strategy, StrategyError, exit_or_enter, per_symbol,
+    Strategy, StrategyError, exit_or_enter,
 };
 use crate::indicators::{rsi_into, zscore};
 
 /// Enter when the close's z-score against its `window`-bar mean is at or below `−entry_z`
 /// and the RSI(`rsi_period`) is at or below `rsi_oversold` (100 turns the RSI filter off);
-/// exit when the z-score is back at or above `exit_z`.
+/// exit when the z-score is back at or above `exit_z`. At most `positions` symbols are held,
+/// each on `1/positions` of the sleeve; a bar's entries beyond the free slots go to the most
+/// stretched (lowest z-score) first.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MeanReversion;
 
@@ -34,6 +39,7 @@ static SPACE: ParamSpace = ParamSpace::new(&[
         kind: ParamKind::Real { min: 1.0, max: 100.0 },
         default: ParamValue::Real(35.0),
     },
+    POSITIONS,
 ]);
 
 impl Strategy for MeanReversion {
@@ -63,15 +69,20 @@ impl Strategy for MeanReversion {
         Ok(())
     }
 
+    fn max_positions(&self, params: &Params, data: &MarketData) -> Option<NonZeroUsize> {
+        limit(params, data)
+    }
+
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let (window, period) = (params.usize("window"), params.usize("rsi_period"));
         let (entry, exit, oversold) =
             (params.real("entry_z"), params.real("exit_z"), params.real("rsi_oversold"));
         let mut r = vec![0.0; data.len()];
-        per_symbol(self.name(), data, |s| {
+        per_symbol_strongest(self.name(), params, data, |s, score| {
             let close = s.bars.close();
             let z = zscore(close, window)?;
             rsi_into(close, period, &mut r)?;
+            score.extend(z.iter().map(|z| -z));
             let signal = |(&z, &r): (&f64, &f64)| exit_or_enter(z >= exit, (z <= -entry) & (r <= oversold));
             Ok(z.iter().zip(&r).map(signal).collect())
         })

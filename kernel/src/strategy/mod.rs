@@ -36,6 +36,7 @@ mod pairs;
 mod params;
 mod ranking;
 mod rotation;
+mod select;
 mod sma_cross;
 mod source;
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! `vol_managed_momentum`: time-series momentum scaled down when volatility is high.
 
+use std::num::NonZeroUsize;
+
+use super::select::{POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, per_symbol,
+    StrategyError,
 };
 use crate::indicators::{realised_vol, roc_into};
 use crate::metrics::periods_per_year;
@@ -12,7 +15,9 @@ use crate::sim::{Signal, Strength};
 /// strength is `min(1, target_vol / realised)`, `realised` being the annualised volatility of
 /// the last `vol_window` log returns (1 when it is 0), so risk is cut in turbulent markets.
 /// `target_vol` is an annual volatility between 5 % and 60 %: below that the strategy would
-/// trade dust whose Sharpe ratio says nothing about its P&L.
+/// trade dust whose Sharpe ratio says nothing about its P&L. At most `positions` symbols are
+/// held, each on `1/positions` of the sleeve; a bar's entries beyond the free slots go to the
+/// highest momentum per unit of realised volatility first.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VolManagedMomentum;
 
@@ -32,6 +37,7 @@ static SPACE: ParamSpace = ParamSpace::new(&[
         kind: ParamKind::Real { min: 0.05, max: 0.60 },
         default: ParamValue::Real(0.15),
     },
+    POSITIONS,
 ]);
 
 impl Strategy for VolManagedMomentum {
@@ -52,15 +58,20 @@ impl Strategy for VolManagedMomentum {
         &SPACE
     }
 
+    fn max_positions(&self, params: &Params, data: &MarketData) -> Option<NonZeroUsize> {
+        limit(params, data)
+    }
+
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
         let (lookback, vol_window, target) =
             (params.usize("lookback"), params.usize("vol_window"), params.real("target_vol"));
         let mut mom = vec![0.0; data.len()];
-        per_symbol(self.name(), data, |s| {
+        per_symbol_strongest(self.name(), params, data, |s, score| {
             let close = s.bars.close();
             let ppy = periods_per_year(data.timeframe(), s.meta.asset_class);
             roc_into(close, lookback, &mut mom)?;
             let vol = realised_vol(close, vol_window, ppy)?;
+            score.extend(mom.iter().zip(&vol).map(|(&m, &v)| if v > 0.0 { m / v } else { m }));
             Ok(mom
                 .iter()
                 .zip(&vol)
