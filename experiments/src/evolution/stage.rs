@@ -167,8 +167,8 @@ fn validate(
     // (the GA's evaluation keeps only the figures) and, when the PBO pass did not measure it,
     // capital at work.
     let is_run = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok();
-    let is_capital_at_work = is_capital
-        .unwrap_or_else(|| is_run.as_ref().map_or(f64::NAN, |bt| bt.capital_at_work(problem.data)));
+    let is_capital_at_work =
+        is_capital.unwrap_or_else(|| is_run.as_ref().map_or(f64::NAN, |bt| bt.capital_at_work(problem.data)));
 
     // V: the null variance of a per-bar Sharpe ratio over T returns, 1/T — one scale for every
     // family and for discovery, not the spread of the GA's own trials (which shrinks as the GA

@@ -9,8 +9,8 @@ use super::{
     DISCOVERY_HEADINGS, DiscoveryReport, FamilyReport, GENOME_WIDTH, GenerationPoint, MONTHS, NO_FAMILIES,
     RANK_HEADINGS, ResearchReport, changes_or_none, combined_sentence, data_sentence, discovery_cells,
     discovery_sentence, family_curve, figure_rows, fixed, footer_sentence, gate_cells, oos_start,
-    origin_line, outcome_word, param_pairs, passive_lines, rank_cells, regime_sentences, search_line, sexpr,
-    selection_suffix, tear, untested,
+    origin_line, outcome_word, param_pairs, passive_lines, rank_cells, regime_sentences, search_line,
+    selection_suffix, sexpr, tear, untested,
 };
 use crate::research::State;
 

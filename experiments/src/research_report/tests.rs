@@ -720,6 +720,9 @@ fn the_params_say_which_trial_they_are() {
     let mut r = sample();
     r.families[0].selection = "plateau median (PBO 0.62)".into();
     assert!(to_markdown(&r).contains("Params: fast=12 slow=48 — plateau median (PBO 0.62)\n"));
-    assert!(to_html(&r).contains("<p>Params: <code>fast=12</code> <code>slow=48</code> — plateau median (PBO 0.62)</p>"));
+    assert!(
+        to_html(&r)
+            .contains("<p>Params: <code>fast=12</code> <code>slow=48</code> — plateau median (PBO 0.62)</p>")
+    );
     assert_eq!(serde_json::to_value(&r).unwrap()["families"][0]["selection"], "plateau median (PBO 0.62)");
 }
