@@ -2,11 +2,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn tradebot(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tradebot")).args(args).current_dir(cwd).output().expect("run tradebot")
-}
+#[path = "support/tb.rs"]
+mod tb;
+use tb::run as tradebot;
 
 fn json(cwd: &Path, args: &[&str]) -> serde_json::Value {
     let out = tradebot(cwd, args);

@@ -4,22 +4,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn tradebot(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tradebot"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("TRADEBOT_STORE")
-        .output()
-        .expect("run tradebot")
-}
-
-fn ok(cwd: &Path, args: &[&str]) -> String {
-    let out = tradebot(cwd, args);
-    assert!(out.status.success(), "{args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+#[path = "support/tb.rs"]
+mod tb;
+use tb::{ok, run as tradebot};
 
 /// Stderr of a run that must fail with a user error (exit 1, no panic).
 fn refused(cwd: &Path, args: &[&str]) -> String {

@@ -2,20 +2,13 @@
 //! `tradebot promote` / `demote` on the embedded GOOG sample, with temporary directories.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn tradebot(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "tradebot {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+#[path = "support/tb.rs"]
+mod tb;
+use tb::succeeds as tradebot;
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)

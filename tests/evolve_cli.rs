@@ -6,18 +6,11 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const EXPERIMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/mean_reversion_goog_evolve.toml");
+#[path = "support/tb.rs"]
+mod tb;
+use tb::succeeds as tradebot;
 
-fn tradebot(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "tradebot {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+const EXPERIMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/mean_reversion_goog_evolve.toml");
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)

@@ -2,17 +2,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn tradebot(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tradebot"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("TRADEBOT_STORE")
-        .env_remove("TRADEBOT_REGIME_MODELS")
-        .output()
-        .expect("run tradebot")
-}
+#[path = "support/tb.rs"]
+mod tb;
+use tb::run as tradebot;
 
 /// Runs a command that must succeed; returns stdout and stderr.
 fn ok(cwd: &Path, args: &[&str]) -> (String, String) {

@@ -14,9 +14,12 @@
 mod chromium;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chromium::browse;
+
+#[path = "support/tb.rs"]
+mod tb;
+use tb::succeeds as tradebot;
 
 /// A research file small enough to run in seconds that still fills every part of the report.
 const SMALL: &str = r#"
@@ -73,16 +76,6 @@ fn frame(dir: &Path, src: &str, width: u32, height: u32) -> String {
     let path = dir.join(format!("frame-{width}x{height}-{}.html", src.len()));
     std::fs::write(&path, page).unwrap();
     format!("file://{}", path.display())
-}
-
-fn tradebot(dir: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tradebot")).current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "tradebot {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The value of `key=` in the probe's line.

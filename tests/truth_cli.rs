@@ -2,17 +2,10 @@
 //! (`data generate --null / --effects`) and `bench truth`.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn tradebot(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tradebot"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("TRADEBOT_STORE")
-        .env_remove("TRADEBOT_DB")
-        .output()
-        .unwrap()
-}
+#[path = "support/tb.rs"]
+mod tb;
+use tb::run as tradebot;
 
 fn ok(cwd: &Path, args: &[&str]) -> String {
     let out = tradebot(cwd, args);

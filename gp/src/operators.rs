@@ -43,8 +43,10 @@ pub fn apply(op: BinOp, a: f64, b: f64) -> f64 {
     }
 }
 
+/// `out[t] = f(a[t], b[t])`, a scalar operand standing for every bar; one loop per operand
+/// shape so each is a plain slice loop the compiler vectorises.
 #[inline(always)]
-fn zip_into(a: Operand<'_>, b: Operand<'_>, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+fn zip_into<T: Copy>(a: Operand<'_>, b: Operand<'_>, out: &mut [T], f: impl Fn(f64, f64) -> T) {
     match (a, b) {
         (Operand::Series(x), Operand::Series(y)) => {
             for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
@@ -177,8 +179,8 @@ pub fn compare(op: CmpOp, a: Operand<'_>, b: Operand<'_>, out: &mut [bool]) {
         Operand::Scalar(v) => v,
     };
     match op {
-        CmpOp::Gt => zip_bool(a, b, out, |x, y| x > y),
-        CmpOp::Lt => zip_bool(a, b, out, |x, y| x < y),
+        CmpOp::Gt => zip_into(a, b, out, |x, y| x > y),
+        CmpOp::Lt => zip_into(a, b, out, |x, y| x < y),
         CmpOp::CrossAbove | CmpOp::CrossBelow => {
             let (a, b) = if op == CmpOp::CrossAbove { (a, b) } else { (b, a) };
             if let Some(first) = out.first_mut() {
@@ -195,28 +197,6 @@ pub fn compare(op: CmpOp, a: Operand<'_>, b: Operand<'_>, out: &mut [bool]) {
                 }
             }
         }
-    }
-}
-
-#[inline(always)]
-fn zip_bool(a: Operand<'_>, b: Operand<'_>, out: &mut [bool], f: impl Fn(f64, f64) -> bool) {
-    match (a, b) {
-        (Operand::Series(x), Operand::Series(y)) => {
-            for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
-                *o = f(x, y);
-            }
-        }
-        (Operand::Series(x), Operand::Scalar(y)) => {
-            for (o, &x) in out.iter_mut().zip(x) {
-                *o = f(x, y);
-            }
-        }
-        (Operand::Scalar(x), Operand::Series(y)) => {
-            for (o, &y) in out.iter_mut().zip(y) {
-                *o = f(x, y);
-            }
-        }
-        (Operand::Scalar(x), Operand::Scalar(y)) => out.fill(f(x, y)),
     }
 }
 
