@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use datasets::Timeframe;
-//! use datasets::ops::{OnExisting, generate};
+//! use datasets::actions::{OnExisting, generate};
 //! use datasets::store::Store;
 //! use datasets::synth::SynthConfig;
 //!

@@ -17,12 +17,12 @@
 //!
 //! ```
 //! let tmp = tempfile::tempdir()?;
-//! let conn = dbcheck::open(&tmp.path().join("new.db"))?;
+//! let conn = dbkit::open(&tmp.path().join("new.db"))?;
 //! conn.execute_batch("CREATE TABLE t (x INTEGER)")?;
 //!
 //! let empty = tmp.path().join("empty.db");
 //! std::fs::write(&empty, b"")?;
-//! let error = dbcheck::open(&empty).unwrap_err();
+//! let error = dbkit::open(&empty).unwrap_err();
 //! assert!(error.to_string().contains("empty.db"), "{error}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -16,7 +16,7 @@
 //! - [`regime`]: the rule-based market regime (VIX and realised-volatility thresholds).
 //!
 //! Where it sits: datasets → kernel → gp / novelty / portfolio-fitness / regimes → evolve →
-//! experiments → the `tradebot` binary; promoted, live-bridge, ops, dashboard and dbcheck serve
+//! experiments → the `tradebot` binary; promoted, live-bridge, ops, dashboard and dbkit serve
 //! the live side. Nothing flows back.
 //!
 //! # Example

@@ -15,7 +15,7 @@
 //!
 //! Where it sits: beside the research chain (datasets → kernel → … → experiments → the
 //! `tradebot` binary), under the services that run for long: the live bridge, the research
-//! run and the dashboard. It depends on datasets and dbcheck only.
+//! run and the dashboard. It depends on datasets and dbkit only.
 //!
 //! # Example
 //!

@@ -1,9 +1,10 @@
 //! `tradebot bench scale`: the research's time and memory as the universe grows.
 //!
 //! For each universe size it generates a synthetic daily store, runs `tradebot research` on it
-//! as a child process and samples the child's `/proc/PID/status` every 100 ms: the peak of
-//! RssAnon (heap: what must stay bounded) and of RssFile (the mapped store: page cache, which
-//! the kernel may evict), the wall and CPU time, and the CPU time per symbol-bar. Linux only.
+//! as a child process and samples the child's `/proc/PID/status` every 5 ms (a small universe's
+//! run takes a tenth of a second, so a coarser sampler misses its peak): the peak of RssAnon
+//! (heap: what must stay bounded) and of RssFile (the mapped store: page cache, which the kernel
+//! may evict), the wall and CPU time, and the CPU time per symbol-bar. Linux only.
 //! See docs/performance.md.
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,9 @@ pub struct Scale {
     /// CPU time per symbol-bar of the store, nanoseconds.
     pub cpu_ns_per_bar: f64,
 }
+
+/// How often the child's memory is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 
 /// Runs `tradebot bench scale`.
 pub fn scale(args: ScaleArgs) -> Result<()> {
@@ -150,7 +154,7 @@ fn measure(args: &ScaleArgs, dir: &Path, stocks: usize) -> Result<Scale> {
         if child.try_wait()?.is_some() {
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(SAMPLE_EVERY);
     }
     let wall_s = started.elapsed().as_secs_f64();
     let output = child.wait_with_output()?;
