@@ -733,10 +733,6 @@ mod tests {
             capital_at_work: 0.5,
         };
         FamilyReport {
-            family: "sma_cross".into(),
-            run_id: 1,
-            verdict: evolve::stats::Verdict::Enable,
-            state: research::State::Enabled,
             passive: vec![experiments::research::Passive {
                 name: "equal-weight".into(),
                 cagr: 0.07,
@@ -744,25 +740,12 @@ mod tests {
                 information_ratio: 0.5,
                 beta: 0.8,
             }],
-            reason: String::new(),
-            params: String::new(),
-            selection: String::new(),
             in_sample: figures,
             out_of_sample: figures,
             deflated_sharpe: Some(0.99),
-            pbo: None,
             trials: 100,
             generations: 10,
-            stagnation_events: 0,
-            equity: Vec::new(),
-            in_sample_equity: Vec::new(),
-            benchmark: Vec::new(),
-            benchmark_name: String::new(),
-            in_sample_trades: experiments::research_report::TradeStats::of(&[]),
-            out_of_sample_trades: experiments::research_report::TradeStats::of(&[]),
-            convergence: Vec::new(),
-            ga_events: Vec::new(),
-            notes: Vec::new(),
+            ..FamilyReport::empty("sma_cross", 1, evolve::stats::Verdict::Enable, research::State::Enabled)
         }
     }
 

@@ -550,30 +550,12 @@ fn family_report(
 ) -> (FamilyReport, Option<night::Looks>, Option<Evidence>) {
     let name = family.strategy.name();
     let mut row = FamilyReport {
-        family: name.to_string(),
-        run_id: outcome.run_id,
-        verdict: Verdict::Disable,
-        state: State::Disabled,
-        passive: Vec::new(),
         reason: "no parameter set had a finite fitness".into(),
         params: "–".into(),
-        selection: String::new(),
-        in_sample: figures(None),
-        out_of_sample: figures(None),
-        deflated_sharpe: None,
-        pbo: None,
         trials: outcome.trials as u64,
         generations: outcome.generations,
         stagnation_events: outcome.stagnation_events,
-        equity: Vec::new(),
-        in_sample_equity: Vec::new(),
-        benchmark: Vec::new(),
-        benchmark_name: String::new(),
-        in_sample_trades: TradeStats::none(),
-        out_of_sample_trades: TradeStats::none(),
-        convergence: Vec::new(),
-        ga_events: Vec::new(),
-        notes: Vec::new(),
+        ..FamilyReport::empty(name, outcome.run_id, Verdict::Disable, State::Disabled)
     };
     let Some(w) = &outcome.winner else { return (row, None, None) };
     let oos = w.out_of_sample.as_ref();
@@ -672,17 +654,7 @@ fn figures(f: Option<&Figures>) -> rr::Figures {
             exposure: f.exposure,
             capital_at_work: f64::NAN,
         },
-        None => rr::Figures {
-            sharpe: f64::NAN,
-            sortino: f64::NAN,
-            cagr: f64::NAN,
-            total_return: f64::NAN,
-            max_drawdown: f64::NAN,
-            trades: 0,
-            win_rate: f64::NAN,
-            exposure: f64::NAN,
-            capital_at_work: f64::NAN,
-        },
+        None => rr::Figures::missing(),
     }
 }
 
@@ -737,32 +709,7 @@ mod tests {
         let row = |name: &str, verdict: Verdict, state: State, sharpe: f64, cagr: f64, at_work: f64| {
             let mut oos = figures(None);
             (oos.sharpe, oos.cagr, oos.capital_at_work) = (sharpe, cagr, at_work);
-            FamilyReport {
-                family: name.into(),
-                run_id: 0,
-                verdict,
-                state,
-                passive: Vec::new(),
-                reason: String::new(),
-                params: String::new(),
-                selection: String::new(),
-                in_sample: figures(None),
-                out_of_sample: oos,
-                deflated_sharpe: None,
-                pbo: None,
-                trials: 0,
-                generations: 0,
-                stagnation_events: 0,
-                equity: Vec::new(),
-                in_sample_equity: Vec::new(),
-                benchmark: Vec::new(),
-                benchmark_name: String::new(),
-                in_sample_trades: TradeStats::none(),
-                out_of_sample_trades: TradeStats::none(),
-                convergence: Vec::new(),
-                ga_events: Vec::new(),
-                notes: Vec::new(),
-            }
+            FamilyReport { out_of_sample: oos, ..FamilyReport::empty(name, 0, verdict, state) }
         };
         let mut families = vec![
             row("dust", Verdict::Keep, State::UnchangedDisabled, 0.94, 0.003, 0.02),

@@ -305,6 +305,56 @@ pub struct Figures {
     pub capital_at_work: f64,
 }
 
+impl Figures {
+    /// The figures of a window without a backtest: every ratio NaN (printed "–"), no trades.
+    pub fn missing() -> Figures {
+        Figures {
+            sharpe: f64::NAN,
+            sortino: f64::NAN,
+            cagr: f64::NAN,
+            total_return: f64::NAN,
+            max_drawdown: f64::NAN,
+            trades: 0,
+            win_rate: f64::NAN,
+            exposure: f64::NAN,
+            capital_at_work: f64::NAN,
+        }
+    }
+}
+
+impl FamilyReport {
+    /// The row of `family` before anything is known of its search: no figures, parameters,
+    /// curves, trades or notes. The research run (and a test) fills in what it has.
+    pub fn empty(family: &str, run_id: i64, verdict: Verdict, state: State) -> FamilyReport {
+        FamilyReport {
+            family: family.to_string(),
+            run_id,
+            verdict,
+            state,
+            passive: Vec::new(),
+            reason: String::new(),
+            params: String::new(),
+            selection: String::new(),
+            in_sample: Figures::missing(),
+            out_of_sample: Figures::missing(),
+            deflated_sharpe: None,
+            pbo: None,
+            trials: 0,
+            generations: 0,
+            stagnation_events: 0,
+            equity: Vec::new(),
+            in_sample_equity: Vec::new(),
+            benchmark: Vec::new(),
+            benchmark_name: String::new(),
+            in_sample_trades: TradeStats::none(),
+            out_of_sample_trades: TradeStats::none(),
+            convergence: Vec::new(),
+            ga_events: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// " — <selection>" after a family's parameters, or nothing without a winner.
 fn selection_suffix(f: &FamilyReport) -> String {
     if f.selection.is_empty() { String::new() } else { format!(" — {}", f.selection) }
