@@ -1,7 +1,6 @@
 //! End to end: `tradebot discover` (progress, stop and resume), `tradebot candidates`,
 //! `tradebot promote` / `demote` on the embedded GOOG sample, with temporary directories.
 
-use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -15,28 +14,10 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-/// The shipped example with a smaller search and gates every tested genome that trades
-/// out of sample passes.
-fn experiment(dir: &Path) -> String {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/discover_goog.toml"))
-            .unwrap()
-            .replace("population = 120", "population = 40")
-            .replace("generations = 25", "generations = 6")
-            .replace("min_oos_sharpe = 0.5", "min_oos_sharpe = -100")
-            .replace("min_dsr = 0.9", "min_dsr = 0")
-            .replace("min_oos_trades = 10", "min_oos_trades = 1")
-            .replace("max_drawdown = 0.35", "max_drawdown = 1");
-    // Its paths (`../candidates`, `../data/promoted`) are relative to the file.
-    std::fs::create_dir_all(dir.join("experiments")).unwrap();
-    std::fs::write(dir.join("experiments/discover.toml"), text).unwrap();
-    "experiments/discover.toml".into()
-}
-
 #[test]
 fn discover_stop_resume_candidates_promote_demote() {
     let dir = tempfile::tempdir().unwrap();
-    let file = experiment(dir.path());
+    let file = tb::quick_discover_experiment(dir.path(), "discover.toml");
     let stopped =
         json(&tradebot(dir.path(), &["discover", &file, "--json", "--db", "r.db", "--stop-after", "2"]));
     assert_eq!(stopped["status"], "stopped");

@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+#[path = "support/tb.rs"]
+mod tb;
+
 fn tradebot(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tradebot"))
         .current_dir(cwd)
@@ -159,16 +162,7 @@ fn errors_say_what_is_wrong_once_and_what_to_do() {
 fn promoting_the_same_candidate_twice_writes_no_identical_version() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    let text = std::fs::read_to_string(format!("{ROOT}/experiments/discover_goog.toml"))
-        .unwrap()
-        .replace("population = 120", "population = 40")
-        .replace("generations = 25", "generations = 6")
-        .replace("min_oos_sharpe = 0.5", "min_oos_sharpe = -100")
-        .replace("min_dsr = 0.9", "min_dsr = 0")
-        .replace("min_oos_trades = 10", "min_oos_trades = 1")
-        .replace("max_drawdown = 0.35", "max_drawdown = 1");
-    std::fs::create_dir(cwd.join("experiments")).unwrap();
-    std::fs::write(cwd.join("experiments/d.toml"), text).unwrap();
+    tb::quick_discover_experiment(cwd, "d.toml");
     ok(cwd, &["discover", "experiments/d.toml", "--db", "r.db"]);
     let listed: serde_json::Value =
         serde_json::from_str(&ok(cwd, &["candidates", "list", "--json", "--db", "r.db"])).unwrap();

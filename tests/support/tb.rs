@@ -35,3 +35,21 @@ pub fn succeeds(cwd: &Path, args: &[&str]) -> Output {
 pub fn ok(cwd: &Path, args: &[&str]) -> String {
     String::from_utf8(succeeds(cwd, args).stdout).expect("tradebot prints UTF-8")
 }
+
+/// `experiments/discover_goog.toml` made quick (population 40 × 6 generations) with its gates
+/// open, written to `DIR/experiments/NAME` (its paths are relative to the file); returns that
+/// path relative to `dir`.
+pub fn quick_discover_experiment(dir: &Path, name: &str) -> String {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/discover_goog.toml"))
+            .expect("read experiments/discover_goog.toml")
+            .replace("population = 120", "population = 40")
+            .replace("generations = 25", "generations = 6")
+            .replace("min_oos_sharpe = 0.5", "min_oos_sharpe = -100")
+            .replace("min_dsr = 0.9", "min_dsr = 0")
+            .replace("min_oos_trades = 10", "min_oos_trades = 1")
+            .replace("max_drawdown = 0.35", "max_drawdown = 1");
+    std::fs::create_dir_all(dir.join("experiments")).expect("create experiments/");
+    std::fs::write(dir.join("experiments").join(name), text).expect("write the experiment");
+    format!("experiments/{name}")
+}
