@@ -34,8 +34,12 @@ pub struct BacktestArgs {
     #[arg(long)]
     class: Option<AssetClass>,
     /// Strategy name (see `tradebot strategies`).
-    #[arg(long)]
-    strategy: String,
+    #[arg(long, required_unless_present = "strategy_file", conflicts_with = "strategy_file")]
+    strategy: Option<String>,
+    /// A strategy file (`.tbs`, see docs/strategy-language.md) instead of a built-in strategy;
+    /// `--param` sets its declared params.
+    #[arg(long, value_name = "FILE")]
+    strategy_file: Option<PathBuf>,
     /// Parameter as `name=value` (repeatable); others keep their defaults.
     #[arg(long = "param", value_delimiter = ',')]
     params: Vec<String>,
@@ -88,10 +92,25 @@ pub struct BacktestArgs {
 
 /// Runs `tradebot backtest`.
 pub fn run(args: BacktestArgs) -> Result<()> {
-    let strategy = strategy::by_name(&args.strategy).with_context(|| {
-        let names: Vec<&str> = strategy::registry().iter().map(|s| s.name()).collect();
-        format!("unknown strategy `{}` (known: {})", args.strategy, names.join(", "))
-    })?;
+    let strategy: &'static dyn strategy::Strategy = match (&args.strategy, &args.strategy_file) {
+        (_, Some(path)) => {
+            let file = gp::FileStrategy::load(path)?;
+            let stops = [args.stop_loss, args.take_profit, args.trailing_stop].iter().any(Option::is_some);
+            if file.file().has_own_exits() && (stops || args.max_bars.is_some()) {
+                bail!(
+                    "{} writes its own stops (stop-loss, take-profit, time-stop): set them there, not with \
+                     --stop-loss, --take-profit, --trailing-stop or --max-bars",
+                    path.display()
+                );
+            }
+            file
+        }
+        (Some(name), None) => strategy::by_name(name).with_context(|| {
+            let names: Vec<&str> = strategy::registry().iter().map(|s| s.name()).collect();
+            format!("unknown strategy `{name}` (known: {})", names.join(", "))
+        })?,
+        (None, None) => bail!("give --strategy NAME or --strategy-file FILE"),
+    };
     let params = Params::parse(strategy.space(), args.params.iter().map(String::as_str))
         .with_context(|| format!("--param for {}", strategy.name()))?;
     let data = load(&args.data, &args.symbol, args.timeframe.parse()?, args.class)?;

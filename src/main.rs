@@ -3,6 +3,7 @@
 mod alert;
 mod backtest;
 mod bench;
+mod check;
 mod dashboard;
 mod data;
 mod db;
@@ -66,6 +67,8 @@ enum Command {
     },
     /// List the built-in strategies with their parameter spaces.
     Strategies,
+    /// Type-check a strategy file (`.tbs`): its params and its rule, simplified.
+    Check(check::CheckArgs),
     /// Grid or random sweep over a strategy's parameter space, from an experiment file.
     Sweep {
         /// Experiment file, e.g. experiments/sma_cross_goog.toml.
@@ -171,6 +174,7 @@ fn run() -> Result<()> {
         Command::Bench { command } => bench::run(command),
         Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),
+        Command::Check(args) => check::run(args),
         Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
         Command::Db { command } => db::run(command),
         Command::Status(args) => status::run(args, &cli.ops),
@@ -206,11 +210,18 @@ fn strategies() -> Result<()> {
     let mut out = String::new();
     for s in kernel::strategy::registry() {
         writeln!(out, "{:<26} {}", s.name(), s.description())?;
-        for spec in s.space().specs() {
-            writeln!(out, "    {:<22} {}, default {}", spec.name, spec.kind, spec.show(spec.default))?;
-        }
+        write_specs(&mut out, s.space().specs())?;
     }
     emit(&out)
+}
+
+/// One indented line per parameter: name, domain, default.
+pub fn write_specs(out: &mut String, specs: &[kernel::strategy::ParamSpec]) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    for spec in specs {
+        writeln!(out, "    {:<22} {}, default {}", spec.name, spec.kind, spec.show(spec.default))?;
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -20,6 +20,7 @@ const README: &[&str] = &[
     include_str!("../docs/operations.md"),
     include_str!("../docs/live-bridge.md"),
     include_str!("../docs/performance.md"),
+    include_str!("../docs/strategy-language.md"),
 ];
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -98,6 +99,14 @@ const PLAN: &[(&str, Plan)] = &[
         "curl -s -H \"Authorization: Bearer $(cat data/dashboard.token)\" http://127.0.0.1:8080/api/summary",
         Plan::Skip("needs the dashboard running: dashboard_cli.rs"),
     ),
+    // docs/strategy-language.md: a strategy file checked, backtested, swept and evolved.
+    ("tradebot check strategies/trend_pullback.tbs", Plan::Run(&[])),
+    (
+        "tradebot backtest --data sample:GOOG --strategy-file strategies/trend_pullback.tbs --param trend=150,dip=30",
+        Plan::Run(&[]),
+    ),
+    ("tradebot sweep experiments/trend_pullback_goog.toml", Plan::Run(&[])),
+    ("tradebot evolve experiments/trend_pullback_goog_evolve.toml", Plan::Run(&[])),
 ];
 
 /// The commands of the README's `sh` blocks: one per line or `;`-separated part, comments removed.
@@ -204,6 +213,13 @@ fn every_readme_command_is_planned_and_the_runnable_ones_work() {
         ],
     );
     copy("live.example.toml", &cwd.join("live.toml"), &[]);
+    copy("strategies/trend_pullback.tbs", &cwd.join("strategies/trend_pullback.tbs"), &[]);
+    copy("experiments/trend_pullback_goog.toml", &cwd.join("experiments/trend_pullback_goog.toml"), &[]);
+    copy(
+        "experiments/trend_pullback_goog_evolve.toml",
+        &cwd.join("experiments/trend_pullback_goog_evolve.toml"),
+        &[("population = 24", "population = 10"), ("generations = 10", "generations = 3")],
+    );
     run(cwd, &words("data generate --symbols 20 --years 2 --seed 1"));
 
     // README ids (`--resume 7`, `promote 3`) stand for the ids the earlier commands made.

@@ -12,6 +12,8 @@
 //! - [`eval`]: a batch of genomes hash-consed into one DAG and computed column by column
 //!   ([`operators`]), each distinct subexpression once per batch, with early exits.
 //! - [`sexpr`]: the readable s-expression form; [`Genome::to_bytes`] the compact postcard form.
+//! - [`file`]: strategy files (`.tbs`): the s-expression form with named, bounded parameters,
+//!   run as a [`kernel::strategy::Strategy`] like the built-in families.
 //!
 //! Where it sits: datasets → kernel → **gp** (beside novelty, portfolio-fitness, regimes) →
 //! evolve (whose discovery problem breeds and scores genomes) → experiments → the `tradebot`
@@ -34,6 +36,7 @@
 //! ```
 
 pub mod eval;
+pub mod file;
 pub mod genome;
 pub mod operators;
 pub mod sexpr;
@@ -45,6 +48,7 @@ pub mod vary;
 mod tests;
 
 pub use eval::{EvalError, Evaluator, Rules, Sharing, signals};
+pub use file::{FileError, FileStrategy, StrategyFile};
 pub use genome::{Genes, Genome, SLEEVE};
 pub use sexpr::ParseError;
 pub use simplify::simplify;

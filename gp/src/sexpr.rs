@@ -13,13 +13,22 @@
 //! `(and|or P Q)`, `(not P)`. The genes after `entry` and `exit` are optional (`size` defaults
 //! to 1, the stops to none). Numbers print in Rust's shortest round-trip form, so text →
 //! genome → text is the identity on printed text and genome → text → genome on genomes.
-//! A parse error names the byte offset, line and column.
+//! A parse error names the byte offset, line and column, and an unknown name suggests the
+//! nearest known one. Text is bounded before any tree is built ([`MAX_TEXT`], [`MAX_DEPTH`],
+//! [`MAX_NODES`]), so hostile input is refused with an error, never a stack overflow.
 
 use std::fmt::{self, Display, Formatter};
 use std::str::FromStr;
 
-use crate::genome::{Genes, Genome};
-use crate::tree::{BinOp, Bool, CmpOp, Const, Field, Indicator, Logic, Num, UnOp, WinOp, Window};
+use crate::genome::{Genes, Genome, MIN_SIZE, STOP_LOSS, TAKE_PROFIT, TIME_STOP};
+use crate::tree::{BinOp, Bool, CmpOp, Const, Field, Indicator, Logic, MAX_WINDOW, Num, UnOp, WinOp, Window};
+
+/// Longest text the parser reads, in bytes.
+pub const MAX_TEXT: usize = 1 << 20;
+/// Deepest nesting of parentheses (a rule of depth `d` nests `d + 2` deep in `(strategy (entry …))`).
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes (names, numbers and parenthesised forms) in one text.
+pub const MAX_NODES: usize = 10_000;
 
 impl Display for Num {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -85,7 +94,7 @@ pub struct ParseError {
 
 /// A token with its byte offset.
 #[derive(Clone, Copy, Debug)]
-enum Tok<'a> {
+pub(crate) enum Tok<'a> {
     Open(usize),
     Close(usize),
     Atom(usize, &'a str),
@@ -93,7 +102,8 @@ enum Tok<'a> {
 }
 
 impl Tok<'_> {
-    fn offset(&self) -> usize {
+    /// Byte offset in the text.
+    pub(crate) fn offset(&self) -> usize {
         match *self {
             Tok::Open(o) | Tok::Close(o) | Tok::Atom(o, _) | Tok::End(o) => o,
         }
@@ -104,31 +114,131 @@ struct Parser<'a> {
     text: &'a str,
     toks: Vec<Tok<'a>>,
     at: usize,
+    names: Option<&'a dyn Names>,
 }
 
-fn tokenize(text: &str) -> Vec<Tok<'_>> {
+/// What a numeric place in the text accepts; a parameter standing there must fit it over its
+/// whole declared range, so every value a sweep or a GA gives it is valid.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot<'s> {
+    /// The place in words, e.g. "the window of `sma`".
+    pub(crate) what: &'s str,
+    /// Whether only whole numbers fit.
+    pub(crate) whole: bool,
+    /// The values that fit, inclusive.
+    pub(crate) range: (f64, f64),
+}
+
+/// Names that stand for numbers: a strategy file's parameters.
+pub(crate) trait Names {
+    /// `None` when `name` is not one of them; else its value, or why it does not fit `slot`.
+    fn resolve(&self, name: &str, slot: &Slot<'_>) -> Option<Result<f64, String>>;
+    /// Every name, for suggestions.
+    fn names(&self) -> Vec<&str>;
+}
+
+/// The name in `known` nearest to `word` by edit distance, when it is near enough to be a typo.
+pub fn nearest<'k>(word: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let limit = 2.max(word.chars().count() / 3);
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(word, k), k))
+        .filter(|&(d, k)| d <= limit && d < k.chars().count().max(word.chars().count()))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// `message`, with "did you mean `x`?" when a known name is near `word`.
+pub(crate) fn suggest<'k>(message: String, word: &str, known: impl IntoIterator<Item = &'k str>) -> String {
+    match nearest(word, known) {
+        Some(k) => format!("{message}; did you mean `{k}`?"),
+        None => message,
+    }
+}
+
+/// One operator of the language as the documentation lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    /// Its name, e.g. `sma`.
+    pub name: &'static str,
+    /// Its form with argument placeholders, e.g. `(sma W FIELD)`: `W` a window, `FIELD` a bar
+    /// field, `X Y` numbers, `P Q` booleans.
+    pub shape: String,
+    /// What it gives: `number` or `boolean`.
+    pub gives: &'static str,
+}
+
+/// Every operator the parser reads, in a fixed order: for suggestions and for the
+/// documentation's operator table (a test keeps the two equal).
+pub fn operators() -> Vec<Operator> {
+    let num =
+        |name: &'static str, args: &str| Operator { name, shape: format!("({name}{args})"), gives: "number" };
+    let boolean = |name: &'static str, args: &str| Operator {
+        name,
+        shape: format!("({name}{args})"),
+        gives: "boolean",
+    };
+    let mut out = Vec::new();
+    for ind in Indicator::ALL {
+        out.push(num(ind.name(), if ind.takes_field() { " W FIELD" } else { " W" }));
+    }
+    out.extend(UnOp::ALL.map(|op| num(op.name(), " X")));
+    out.extend(WinOp::ALL.map(|op| num(op.name(), " W X")));
+    out.extend(BinOp::ALL.map(|op| num(op.name(), " X Y")));
+    out.extend(CmpOp::ALL.map(|op| boolean(op.name(), " X Y")));
+    out.extend([Logic::And, Logic::Or].map(|op| boolean(op.name(), " P Q")));
+    out.push(boolean("not", " P"));
+    out
+}
+
+/// The error at byte `offset` of `text`, with its line and column.
+pub(crate) fn locate(text: &str, offset: usize, message: impl Into<String>) -> ParseError {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    ParseError { offset, line, column, message: message.into() }
+}
+
+/// The tokens of `text`, refused past [`MAX_TEXT`] bytes, [`MAX_DEPTH`] nested parentheses or
+/// [`MAX_NODES`] nodes before anything is built from them.
+pub(crate) fn tokenize(text: &str) -> Result<Vec<Tok<'_>>, ParseError> {
+    if text.len() > MAX_TEXT {
+        let message = format!("the text is {} bytes, above the limit of {MAX_TEXT}", text.len());
+        return Err(locate(text, MAX_TEXT, message));
+    }
     let mut toks = Vec::new();
     let bytes = text.as_bytes();
-    let mut i = 0;
+    let (mut i, mut depth, mut nodes) = (0, 0usize, 0usize);
     while i < bytes.len() {
+        let start = i;
         match bytes[i] {
             b'(' => {
                 toks.push(Tok::Open(i));
+                depth += 1;
                 i += 1;
             }
             b')' => {
                 toks.push(Tok::Close(i));
+                depth = depth.saturating_sub(1);
                 i += 1;
+                continue;
             }
-            c if c.is_ascii_whitespace() => i += 1,
+            c if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
             b';' => {
                 // A comment runs to the end of the line.
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                continue;
             }
             _ => {
-                let start = i;
                 while i < bytes.len()
                     && !matches!(bytes[i], b'(' | b')' | b';')
                     && !bytes[i].is_ascii_whitespace()
@@ -138,17 +248,23 @@ fn tokenize(text: &str) -> Vec<Tok<'_>> {
                 toks.push(Tok::Atom(start, &text[start..i]));
             }
         }
+        nodes += 1;
+        if depth > MAX_DEPTH {
+            let message = format!("parentheses nest deeper than {MAX_DEPTH} levels: simplify the expression");
+            return Err(locate(text, start, message));
+        }
+        if nodes > MAX_NODES {
+            let message = format!("more than {MAX_NODES} names, numbers and forms: the text is too large");
+            return Err(locate(text, start, message));
+        }
     }
     toks.push(Tok::End(text.len()));
-    toks
+    Ok(toks)
 }
 
 impl<'a> Parser<'a> {
     fn error(&self, offset: usize, message: impl Into<String>) -> ParseError {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        ParseError { offset, line, column, message: message.into() }
+        locate(self.text, offset, message)
     }
 
     fn peek(&self) -> Tok<'a> {
@@ -186,25 +302,44 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self, what: &str) -> Result<(usize, f64), ParseError> {
+    /// A parameter's value where `slot` stands, `None` when `word` is no parameter.
+    fn param(&self, o: usize, word: &str, slot: &Slot<'_>) -> Option<Result<f64, ParseError>> {
+        let found = self.names?.resolve(word, slot)?;
+        Some(found.map_err(|message| self.error(o, message)))
+    }
+
+    /// The known parameter names, for suggestions.
+    fn param_names(&self) -> Vec<&'a str> {
+        self.names.map(|n| n.names()).unwrap_or_default()
+    }
+
+    fn number(&mut self, slot: Slot<'_>) -> Result<(usize, f64), ParseError> {
+        let what = slot.what;
         match self.next() {
             Tok::Atom(o, a) => match a.parse::<f64>() {
                 Ok(x) if x.is_finite() => Ok((o, x)),
-                _ => Err(self.error(o, format!("expected a finite number for {what}, found `{a}`"))),
+                _ => match self.param(o, a, &slot) {
+                    Some(value) => Ok((o, value?)),
+                    None => {
+                        let message = format!("expected a finite number for {what}, found `{a}`");
+                        Err(self.error(o, suggest(message, a, self.param_names())))
+                    }
+                },
             },
             t => Err(self.error(t.offset(), format!("expected a number for {what}"))),
         }
     }
 
     fn window(&mut self, op: &str, min: u16) -> Result<Window, ParseError> {
-        let (o, x) = self.number(&format!("the window of `{op}`"))?;
-        let ok = x.fract() == 0.0 && x >= f64::from(min) && x <= f64::from(crate::tree::MAX_WINDOW);
+        let what = format!("the window of `{op}`");
+        let slot = Slot { what: &what, whole: true, range: (f64::from(min), f64::from(MAX_WINDOW)) };
+        let (o, x) = self.number(slot)?;
+        let ok = x.fract() == 0.0 && x >= f64::from(min) && x <= f64::from(MAX_WINDOW);
         match Window::new(x as u16) {
             Some(w) if ok => Ok(w),
-            _ => Err(self.error(
-                o,
-                format!("`{op}` needs a whole window in {min}..={}, found {x}", crate::tree::MAX_WINDOW),
-            )),
+            _ => {
+                Err(self.error(o, format!("`{op}` needs a whole window in {min}..={MAX_WINDOW}, found {x}")))
+            }
         }
     }
 
@@ -235,9 +370,17 @@ impl<'a> Parser<'a> {
                 if a == "true" || a == "false" {
                     return Err(self.error(o, format!("`{a}` is a boolean where a number is needed")));
                 }
-                match a.parse::<f64>().ok().and_then(Const::new) {
-                    Some(c) => Ok(Num::Const(c)),
-                    None => Err(self.error(o, format!("unknown numeric terminal `{a}`"))),
+                if let Some(c) = a.parse::<f64>().ok().and_then(Const::new) {
+                    return Ok(Num::Const(c));
+                }
+                let slot = Slot { what: "a number", whole: false, range: (f64::MIN, f64::MAX) };
+                match self.param(o, a, &slot) {
+                    Some(x) => Ok(Num::constant(x?)),
+                    None => {
+                        let terminals = Field::ALL.map(Field::name).into_iter().chain(["regime"]);
+                        let known = terminals.chain(self.param_names());
+                        Err(self.error(o, suggest(format!("unknown numeric terminal `{a}`"), a, known)))
+                    }
                 }
             }
             Tok::Open(_) => {
@@ -275,7 +418,8 @@ impl<'a> Parser<'a> {
             if boolean {
                 format!("`{name}` gives a boolean where a number is needed")
             } else {
-                format!("unknown numeric operator `{name}`")
+                let numeric = operators().into_iter().filter(|op| op.gives == "number").map(|op| op.name);
+                suggest(format!("unknown numeric operator `{name}`"), name, numeric)
             },
         ))
     }
@@ -300,7 +444,10 @@ impl<'a> Parser<'a> {
                 } else if name == "not" {
                     Bool::Not(Box::new(self.boolean()?))
                 } else {
-                    return Err(self.error(o, format!("`{name}` is not a boolean operator")));
+                    let boolean =
+                        operators().into_iter().filter(|op| op.gives == "boolean").map(|op| op.name);
+                    let message = suggest(format!("`{name}` is not a boolean operator"), name, boolean);
+                    return Err(self.error(o, message));
                 };
                 self.expect_close(name)?;
                 Ok(node)
@@ -327,14 +474,16 @@ impl<'a> Parser<'a> {
                 return Err(self.error(o, format!("`{name}` is given twice")));
             }
             seen.push(name);
+            let gene = |what, range| Slot { what, whole: false, range };
             match name {
                 "entry" => entry = Some(self.boolean()?),
                 "exit" => exit = Some(self.boolean()?),
-                "size" => genes.size = self.number("size")?.1,
-                "stop-loss" => genes.stop_loss = Some(self.number("stop-loss")?.1),
-                "take-profit" => genes.take_profit = Some(self.number("take-profit")?.1),
+                "size" => genes.size = self.number(gene("size", (MIN_SIZE, 1.0)))?.1,
+                "stop-loss" => genes.stop_loss = Some(self.number(gene("stop-loss", STOP_LOSS))?.1),
+                "take-profit" => genes.take_profit = Some(self.number(gene("take-profit", TAKE_PROFIT))?.1),
                 "time-stop" => {
-                    let (o, x) = self.number("time-stop")?;
+                    let range = (f64::from(TIME_STOP.0), f64::from(TIME_STOP.1));
+                    let (o, x) = self.number(Slot { what: "time-stop", whole: true, range })?;
                     if x.fract() != 0.0 || !(0.0..=f64::from(u16::MAX)).contains(&x) {
                         return Err(
                             self.error(o, format!("time-stop must be a whole number of bars, found {x}"))
@@ -343,12 +492,9 @@ impl<'a> Parser<'a> {
                     genes.time_stop = Some(x as u16);
                 }
                 other => {
-                    return Err(self.error(
-                        o,
-                        format!(
-                            "unknown part `{other}` (entry, exit, size, stop-loss, take-profit, time-stop)"
-                        ),
-                    ));
+                    let parts = ["entry", "exit", "size", "stop-loss", "take-profit", "time-stop"];
+                    let message = format!("unknown part `{other}` ({})", parts.join(", "));
+                    return Err(self.error(o, suggest(message, other, parts)));
                 }
             }
             self.expect_close(name)?;
@@ -371,12 +517,24 @@ fn parse_all<'a, T>(
     text: &'a str,
     f: impl FnOnce(&mut Parser<'a>) -> Result<T, ParseError>,
 ) -> Result<T, ParseError> {
-    let mut p = Parser { text, toks: tokenize(text), at: 0 };
+    let mut p = Parser { text, toks: tokenize(text)?, at: 0, names: None };
     let value = f(&mut p)?;
     match p.peek() {
         Tok::End(_) => Ok(value),
         t => Err(p.error(t.offset(), "text after the end of the expression")),
     }
+}
+
+/// The genome whose `(strategy …)` form starts at byte `from` of `text` and runs to its end,
+/// with `names` standing for numbers (a strategy file's parameters).
+pub(crate) fn genome_with<'a>(
+    text: &'a str,
+    from: usize,
+    names: &'a dyn Names,
+) -> Result<Genome, ParseError> {
+    let toks = tokenize(text)?;
+    let at = toks.iter().position(|t| t.offset() >= from).unwrap_or(toks.len() - 1);
+    Parser { text, toks, at, names: Some(names) }.genome()
 }
 
 impl FromStr for Genome {

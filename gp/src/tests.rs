@@ -32,14 +32,14 @@ fn walk(symbol: &str, class: AssetClass, n: usize, seed: u64, level: f64) -> Sym
 }
 
 /// `symbols` stocks plus a VIX-like index, `n` bars each.
-fn market(symbols: usize, n: usize, seed: u64) -> MarketData {
+pub(crate) fn market(symbols: usize, n: usize, seed: u64) -> MarketData {
     let mut all: Vec<SymbolData> =
         (0..symbols).map(|k| walk(&format!("S{k}"), AssetClass::Equity, n, seed + k as u64, 100.0)).collect();
     all.push(walk("VIX", AssetClass::Index, n, seed + 99, 22.0));
     MarketData::new(Timeframe::Day1, all).unwrap()
 }
 
-fn config() -> GpConfig {
+pub(crate) fn config() -> GpConfig {
     GpConfig { regime: true, rank: true, ..GpConfig::default() }
 }
 
@@ -48,7 +48,7 @@ fn random_genome(seed: u64) -> Genome {
 }
 
 /// Entry and exit series of every leg, as signals with full strength.
-fn series(ev: &Evaluator<'_>, g: &Genome) -> Vec<Vec<Signal>> {
+pub(crate) fn series(ev: &Evaluator<'_>, g: &Genome) -> Vec<Vec<Signal>> {
     ev.signals(g).legs.into_iter().map(|l| l.signals).collect()
 }
 
@@ -192,6 +192,31 @@ fn sharing_saves_work_and_changes_nothing() {
     assert!(sharing.distinct_nodes < sharing.tree_nodes);
 }
 
+/// `data` with every bar after `t0` changed at random (prices, volume, the VIX), bars up to
+/// `t0` untouched.
+pub(crate) fn change_after(data: &MarketData, t0: usize, seed: u64) -> MarketData {
+    let mut rng = Pcg64::seed_from_u64(seed);
+    let perturbed: Vec<SymbolData> = data
+        .symbols()
+        .iter()
+        .map(|s| {
+            let bars = s.bars.iter().enumerate().map(|(t, mut b)| {
+                if t > t0 {
+                    let k = 0.5 + rng.random::<f64>();
+                    b.open *= k;
+                    b.close *= k;
+                    b.high = b.open.max(b.close) * 1.01;
+                    b.low = b.open.min(b.close) * 0.99;
+                    b.volume *= 3.0 * rng.random::<f64>();
+                }
+                b
+            });
+            SymbolData { meta: s.meta.clone(), bars: Bars::from_bars(bars.collect::<Vec<_>>()).unwrap() }
+        })
+        .collect();
+    MarketData::new(Timeframe::Day1, perturbed).unwrap()
+}
+
 /// No look-ahead: changing every bar after `t0` (prices, volume, the VIX) leaves every
 /// signal up to `t0` unchanged, for random genomes using every operator including rank and
 /// the regime.
@@ -200,26 +225,7 @@ fn no_operator_reads_the_future() {
     let n = 260;
     let data = market(3, n, 21);
     for t0 in [40, 150, 258] {
-        let mut rng = Pcg64::seed_from_u64(t0 as u64);
-        let perturbed: Vec<SymbolData> = data
-            .symbols()
-            .iter()
-            .map(|s| {
-                let bars = s.bars.iter().enumerate().map(|(t, mut b)| {
-                    if t > t0 {
-                        let k = 0.5 + rng.random::<f64>();
-                        b.open *= k;
-                        b.close *= k;
-                        b.high = b.open.max(b.close) * 1.01;
-                        b.low = b.open.min(b.close) * 0.99;
-                        b.volume *= 3.0 * rng.random::<f64>();
-                    }
-                    b
-                });
-                SymbolData { meta: s.meta.clone(), bars: Bars::from_bars(bars.collect::<Vec<_>>()).unwrap() }
-            })
-            .collect();
-        let future = MarketData::new(Timeframe::Day1, perturbed).unwrap();
+        let future = change_after(&data, t0, t0 as u64);
         let (a, b) = (Evaluator::new(&data).unwrap(), Evaluator::new(&future).unwrap());
         let mut differed = 0;
         for seed in 0..200u64 {

@@ -16,6 +16,10 @@ use crate::tree::{
 /// Variation attempts before a child that breaks the limits is given up on (the parent is kept).
 const ATTEMPTS: usize = 8;
 
+/// Most nodes a rule may have: two such rules print within [`crate::sexpr::MAX_NODES`], so
+/// every genome evolution makes reads back from its text.
+pub const MAX_RULE_NODES: usize = 1000;
+
 /// Shape limits and operator probabilities of the GP.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -73,8 +77,8 @@ impl GpConfig {
         if !(2..=20).contains(&self.max_depth) {
             return Err(("max_depth", format!("must be in 2..=20, got {}", self.max_depth)));
         }
-        if self.max_nodes < 3 {
-            return Err(("max_nodes", format!("must be at least 3, got {}", self.max_nodes)));
+        if !(3..=MAX_RULE_NODES).contains(&self.max_nodes) {
+            return Err(("max_nodes", format!("must be in 3..={MAX_RULE_NODES}, got {}", self.max_nodes)));
         }
         for (key, p) in [("point_mutation", self.point_mutation), ("hoist_mutation", self.hoist_mutation)] {
             if !(0.0..=1.0).contains(&p) {

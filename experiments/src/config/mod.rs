@@ -129,12 +129,19 @@ impl Experiment {
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
         let src = Source { file, text };
         let raw: RawExperiment = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
-        let strategy_name = &raw.experiment.strategy;
-        let strategy = by_name(strategy_name.get_ref()).ok_or_else(|| {
-            let known = registry().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
-            let message = format!("unknown strategy `{}` (strategies: {known})", strategy_name.get_ref());
-            src.error(strategy_name.span(), "experiment.strategy", message)
-        })?;
+        let strategy = match (&raw.experiment.strategy, &raw.experiment.strategy_file) {
+            (Some(name), None) => builtin(&src, name, "experiment.strategy")?,
+            (None, Some(path)) => {
+                let name =
+                    Path::new(path.get_ref()).file_stem().and_then(|s| s.to_str()).unwrap_or("strategy_file");
+                strategy_file(&src, path, "experiment.strategy_file", base, name)?
+            }
+            _ => {
+                let message =
+                    "give exactly one of `strategy` (a built-in family) or `strategy_file` (a .tbs file)";
+                return Err(src.key_error("experiment", message));
+            }
+        };
         let data = data_source(&src, &raw.data, base)?;
         let max = max_combinations(&src, raw.sweep.max_combinations.as_ref())?;
         let mode = match raw.sweep.mode {
@@ -192,6 +199,33 @@ impl Experiment {
             text: text.to_string(),
         })
     }
+}
+
+/// The built-in family called `name`, or an error listing them (`key` names the place).
+pub(crate) fn builtin(
+    src: &Source<'_>,
+    name: &Spanned<String>,
+    key: &str,
+) -> Result<&'static dyn Strategy, ConfigError> {
+    by_name(name.get_ref()).ok_or_else(|| {
+        let known = registry().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
+        let message = format!("unknown strategy `{}` (strategies: {known})", name.get_ref());
+        src.error(name.span(), key, message)
+    })
+}
+
+/// The strategy file at `path` (relative to `base`, the config's directory) as a family called
+/// `name`; its errors name the strategy file's line and column after the config's key.
+pub(crate) fn strategy_file(
+    src: &Source<'_>,
+    path: &Spanned<String>,
+    key: &str,
+    base: &Path,
+    name: &str,
+) -> Result<&'static dyn Strategy, ConfigError> {
+    let file = gp::StrategyFile::read(&resolve(base, path.get_ref()))
+        .map_err(|e| src.error(path.span(), key, e.to_string()))?;
+    Ok(gp::FileStrategy::intern(name, file))
 }
 
 /// `[sweep] max_combinations`, or the default limit.

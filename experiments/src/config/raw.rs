@@ -30,7 +30,10 @@ pub(crate) struct RawExperiment {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHeader {
     pub(crate) name: String,
-    pub(crate) strategy: Spanned<String>,
+    /// A built-in family's name; or `strategy_file`.
+    pub(crate) strategy: Option<Spanned<String>>,
+    /// A strategy file (`.tbs`), relative to the experiment file.
+    pub(crate) strategy_file: Option<Spanned<String>>,
 }
 
 /// `[data]`: exactly one of `sample`, `file`, `store`.

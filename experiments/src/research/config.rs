@@ -12,6 +12,8 @@
 //! params = { fast = { min = 2, max = 60 } }   # enabled = false; params narrow the search
 //! [families.gap_fill]
 //! timeframe = "1Min"
+//! [families.my_idea]             # a strategy file run as a family (evolved over its params)
+//! strategy_file = "../strategies/trend_pullback.tbs"
 //!
 //! [evolve]      # as in an experiment file, shared by every family
 //! [fitness]
@@ -30,13 +32,14 @@ use evolve::ga::GaConfig;
 use evolve::genes::ParamGenes;
 use evolve::stats::{FitnessConfig, VerdictRules};
 use kernel::sim::TradeRules;
-use kernel::strategy::{Strategy, by_name, registry};
+use kernel::strategy::{Strategy, by_name};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::discover::{self, RawDiscover};
 use crate::config::{
-    ConfigError, ResearchDiscover, Source, account, evolution as evo, raw::RawAccount, raw::RawRange, resolve,
+    self, ConfigError, ResearchDiscover, Source, account, evolution as evo, raw::RawAccount, raw::RawRange,
+    resolve,
 };
 use crate::evolution::Validation;
 use crate::research::judge::Gates;
@@ -70,6 +73,8 @@ struct RawHeader {
 struct RawFamily {
     #[serde(default = "yes")]
     enabled: bool,
+    /// A strategy file (`.tbs`, relative to the research file) run as this family.
+    strategy_file: Option<Spanned<String>>,
     timeframe: Option<Spanned<String>>,
     #[serde(default)]
     params: BTreeMap<Spanned<String>, Spanned<RawRange>>,
@@ -147,11 +152,17 @@ impl Research {
         let mut families = Vec::new();
         let mut disabled = Vec::new();
         for (name, family) in &raw.families {
-            let strategy = by_name(name.get_ref()).ok_or_else(|| {
-                let known = registry().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
-                let message = format!("unknown strategy `{}` (strategies: {known})", name.get_ref());
-                src.error(name.span(), format!("families.{}", name.get_ref()), message)
-            })?;
+            let key = format!("families.{}", name.get_ref());
+            let strategy = match &family.strategy_file {
+                None => config::builtin(&src, name, &key)?,
+                Some(_) if by_name(name.get_ref()).is_some() => {
+                    let message = "is a built-in family: call a strategy file's family otherwise";
+                    return Err(src.error(name.span(), key, message));
+                }
+                Some(path) => {
+                    config::strategy_file(&src, path, &format!("{key}.strategy_file"), base, name.get_ref())?
+                }
+            };
             if !family.enabled {
                 disabled.push(strategy.name());
                 continue;

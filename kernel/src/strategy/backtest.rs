@@ -168,6 +168,10 @@ fn simulate(
     cash: f64,
 ) -> Result<Backtest, BacktestError> {
     let max_positions = strategy.max_positions(params, data);
+    let rules = match strategy.own_exits(params) {
+        Some(exits) => TradeRules { exits, ..rules },
+        None => rules,
+    };
     backtest_signals(strategy.name(), data, signals, rules, cash, max_positions)
 }
 

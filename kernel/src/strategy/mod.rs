@@ -48,7 +48,7 @@ use datasets::{Bars, Timestamp};
 
 use crate::indicators::IndicatorError;
 use crate::metrics::MetricsConfig;
-use crate::sim::{Signal, Simulator, Strength};
+use crate::sim::{ExitRules, Signal, Simulator, Strength};
 use crate::sweep::SweepError;
 
 pub use backtest::{
@@ -109,6 +109,13 @@ pub trait Strategy: Send + Sync {
 
     /// When it runs live on a trading day by default; `None` when it cannot run live.
     fn cadence(&self) -> Option<Cadence>;
+
+    /// The protective exits `params` carry themselves (a strategy file's stop-loss, take-profit
+    /// and time-stop), which replace the rules' exits in every backtest of the strategy; `None`,
+    /// the default, trades under the rules given.
+    fn own_exits(&self, _params: &Params) -> Option<ExitRules> {
+        None
+    }
 
     /// Observations a live run records beside the signals of `data`'s last bar
     /// ([`SignalSource::diagnostics`]); none by default.

@@ -149,6 +149,10 @@ impl SignalSource for Bound {
         self.family.cadence()
     }
 
+    fn own_exits(&self) -> Option<ExitRules> {
+        self.family.own_exits(&self.params)
+    }
+
     fn diagnostics(&self, data: &MarketData) -> Vec<Diagnostic> {
         self.family.diagnostics(&self.params, data)
     }
