@@ -52,12 +52,12 @@ fn check_prints_params_and_the_simplified_rule_and_errors_name_the_place() {
 
     write(d, "typo.tbs", &CROSS.replace("(sma slow close)))\n  (exit", "(smaa slow close)))\n  (exit"));
     let err = stderr_of(d, &["check", "typo.tbs"]);
-    assert_eq!(err.trim(), "Error: typo.tbs:5:35: unknown numeric operator `smaa`; did you mean `sma`?");
+    assert_eq!(err.trim(), "Error: typo.tbs:5:41: unknown numeric operator `smaa`; did you mean `sma`?");
     write(d, "bounds.tbs", &CROSS.replace("(param slow int 20 3 200)", "(param slow int 20 3 400)"));
     let err = stderr_of(d, &["check", "bounds.tbs"]);
     assert!(
         err.contains(
-            "bounds.tbs:5:49: param `slow` ranges over 3..=400 but the window of `sma` takes 1..=250"
+            "bounds.tbs:5:45: param `slow` ranges over 3..=400 but the window of `sma` takes 1..=250"
         ),
         "{err}"
     );
@@ -114,8 +114,13 @@ fn sweep_and_evolve_run_over_a_files_params() {
     let out: Value =
         serde_json::from_str(&ok(d, &["sweep", "experiments/sweep.toml", "--db", "r.db", "--json"])).unwrap();
     assert_eq!(out["strategy"], "cross");
-    let text = out.to_string();
-    assert!(text.contains("fast=10 slow=20") && text.contains("fast=5 slow=50"), "{text}");
+    let swept: Vec<String> =
+        out["results"].as_array().unwrap().iter().map(|r| r["params"].to_string()).collect();
+    assert_eq!(swept.len(), 4, "{out}");
+    assert!(swept.contains(&r#"{"fast":5,"slow":50}"#.to_string()), "{swept:?}");
+    // The file's cross equals the built-in family's at the same params (GOOG, closed at the end).
+    assert_eq!(out["results"][0]["params"].to_string(), r#"{"fast":10,"slow":20}"#);
+    assert_eq!(out["results"][0]["metrics"]["final_equity"], 75_645.990_000_000_02);
 
     let evolve = sweep
         .replace("cross_sweep", "cross_evolve")
