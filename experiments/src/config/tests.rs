@@ -66,7 +66,7 @@ fn unknown_keys_name_the_key_and_line() {
     let text = GOOD.replace("name = \"t\"", "name = \"t\"\ncolour = \"red\"");
     assert_eq!(
         err(&text),
-        "t.toml:3: key `experiment.colour`: unknown field `colour`, expected `name` or `strategy`"
+        "t.toml:3: key `experiment.colour`: unknown field `colour`, expected one of `name`, `strategy`, `strategy_file`"
     );
     let text = GOOD.replace("step = 4", "stride = 4");
     assert!(

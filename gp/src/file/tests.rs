@@ -68,15 +68,17 @@ fn params_are_kernel_specs_and_bind_where_numbers_stand() {
 fn a_file_strategy_backtests_like_its_genome() {
     let data = market(2, 300, 5);
     let s = FileStrategy::intern("cross", parse(CROSS).unwrap());
-    let p = Params::parse(s.space(), ["fast=4", "slow=15"]).unwrap();
+    let p = Params::parse(s.space(), ["fast=4", "slow=15", "stop=0.01"]).unwrap();
     let bt = strategy::backtest(s, &p, &data, TradeRules::default(), 10_000.0).unwrap();
     let genome = s.file().bind(&p).unwrap();
     let rules = genome.rules(TradeRules::default());
-    assert_eq!(rules.exits.stop_loss, Some(0.05));
+    assert_eq!(rules.exits.stop_loss, Some(0.01));
     let direct = strategy::backtest_source(&genome, &data, rules, 10_000.0).unwrap();
     assert_eq!(bt.result.equity(), direct.result.equity());
+    let unstopped = strategy::backtest_source(&genome, &data, TradeRules::default(), 10_000.0).unwrap();
+    assert_ne!(bt.result.equity(), unstopped.result.equity(), "the file's stop-loss applies");
     assert!(bt.metrics.trades > 3, "{} trades", bt.metrics.trades);
-    assert_eq!(s.own_exits(&p).unwrap().stop_loss, Some(0.05));
+    assert_eq!(s.own_exits(&p).unwrap().stop_loss, Some(0.01));
     let without =
         parse(&CROSS.replace("(stop-loss stop)", "").replace("(param stop float 0.05 0.01 0.2)", ""));
     assert!(!without.unwrap().has_own_exits(), "no stop written: the rules' exits apply");
