@@ -81,7 +81,7 @@ fn a_file_backtests_like_the_built_in_family_it_writes() {
         serde_json::from_str(&ok(d, &[&args[..], &["--strategy-file", "cross.tbs"]].concat())).unwrap();
     let family: Value =
         serde_json::from_str(&ok(d, &[&args[..], &["--strategy", "sma_cross"]].concat())).unwrap();
-    assert_eq!(file["strategy"], "cross");
+    assert_eq!(file["strategy"], "cross.tbs", "a file runs under its file name, never a family's");
     assert_eq!(file["trades"], 46);
     for key in ["trades", "final_equity", "sharpe", "max_drawdown_pct", "win_rate_pct", "exposure_pct"] {
         assert_eq!(file[key], family[key], "{key}");
@@ -113,7 +113,7 @@ fn sweep_and_evolve_run_over_a_files_params() {
     write(d, "experiments/sweep.toml", sweep);
     let out: Value =
         serde_json::from_str(&ok(d, &["sweep", "experiments/sweep.toml", "--db", "r.db", "--json"])).unwrap();
-    assert_eq!(out["strategy"], "cross");
+    assert_eq!(out["strategy"], "cross.tbs");
     let swept: Vec<String> =
         out["results"].as_array().unwrap().iter().map(|r| r["params"].to_string()).collect();
     assert_eq!(swept.len(), 4, "{out}");
@@ -133,7 +133,7 @@ fn sweep_and_evolve_run_over_a_files_params() {
     let out: Value =
         serde_json::from_str(&ok(d, &["evolve", "experiments/evolve.toml", "--db", "r.db", "--json"]))
             .unwrap();
-    assert_eq!(out["strategy"], "cross", "{out}");
+    assert_eq!(out["strategy"], "cross.tbs", "{out}");
 
     write(
         d,

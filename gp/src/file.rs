@@ -414,11 +414,17 @@ impl FileStrategy {
         strategy
     }
 
-    /// Reads the file at `path` as a strategy named after the file's stem.
+    /// The name a strategy file runs under outside a research file (where its table names it):
+    /// its file name with the extension, e.g. `trend_pullback.tbs`, so a file never takes a
+    /// built-in family's name (`sma_cross.tbs` is not `sma_cross`).
+    pub fn name_of(path: &Path) -> String {
+        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Reads the file at `path` as a strategy named [`FileStrategy::name_of`] it.
     pub fn load(path: &Path) -> Result<&'static FileStrategy, FileError> {
         let file = StrategyFile::read(path)?;
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("strategy_file");
-        Ok(FileStrategy::intern(name, file))
+        Ok(FileStrategy::intern(&FileStrategy::name_of(path), file))
     }
 
     /// The parsed file.

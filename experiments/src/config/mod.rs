@@ -132,9 +132,8 @@ impl Experiment {
         let strategy = match (&raw.experiment.strategy, &raw.experiment.strategy_file) {
             (Some(name), None) => builtin(&src, name, "experiment.strategy")?,
             (None, Some(path)) => {
-                let name =
-                    Path::new(path.get_ref()).file_stem().and_then(|s| s.to_str()).unwrap_or("strategy_file");
-                strategy_file(&src, path, "experiment.strategy_file", base, name)?
+                let name = gp::FileStrategy::name_of(Path::new(path.get_ref()));
+                strategy_file(&src, path, "experiment.strategy_file", base, &name)?
             }
             _ => {
                 let message =
