@@ -135,6 +135,22 @@ fn sweep_and_evolve_run_over_a_files_params() {
             .unwrap();
     assert_eq!(out["strategy"], "cross.tbs", "{out}");
 
+    // The run stores the strategy file's text with the experiment's; resuming after the file
+    // changed is refused.
+    let stopped = ok(d, &["evolve", "experiments/evolve.toml", "--db", "r.db", "--stop-after", "1"]);
+    let id = stopped.split("--resume ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
+    let runs = ok(d, &["runs", "show", &id, "--db", "r.db"]);
+    assert!(runs.contains("cross_evolve"), "{runs}");
+    write(
+        d,
+        "strategies/cross.tbs",
+        &CROSS.replace("(param slow int 20 3 200)", "(param slow int 30 3 200)"),
+    );
+    let err = stderr_of(d, &["evolve", "--resume", &id, "--db", "r.db"]);
+    assert!(err.contains("strategies/cross.tbs changed since this experiment's text was stored"), "{err}");
+    write(d, "strategies/cross.tbs", CROSS);
+    ok(d, &["evolve", "--resume", &id, "--db", "r.db"]);
+
     write(
         d,
         "experiments/both.toml",

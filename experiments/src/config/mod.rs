@@ -97,7 +97,8 @@ pub struct Experiment {
     /// The evolution `tradebot evolve` runs (`[evolve]`, `[fitness]`, `[validation]`);
     /// `None` when the file has no `[evolve]` section.
     pub evolution: Option<Evolution>,
-    /// The file's text, verbatim (stored with the results).
+    /// The file's text, verbatim, and for a `strategy_file` its hash and text as comments
+    /// (stored with the results).
     pub text: String,
 }
 
@@ -129,11 +130,20 @@ impl Experiment {
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
         let src = Source { file, text };
         let raw: RawExperiment = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+        let mut stored = text.to_string();
         let strategy = match (&raw.experiment.strategy, &raw.experiment.strategy_file) {
             (Some(name), None) => builtin(&src, name, "experiment.strategy")?,
             (None, Some(path)) => {
-                let name = gp::FileStrategy::name_of(Path::new(path.get_ref()));
-                strategy_file(&src, path, "experiment.strategy_file", base, &name)?
+                let key = "experiment.strategy_file";
+                let file = strategy_file(
+                    &src,
+                    path,
+                    key,
+                    base,
+                    &gp::FileStrategy::name_of(Path::new(path.get_ref())),
+                )?;
+                stored = with_strategy_file(text, file.file()).map_err(|m| src.error(path.span(), key, m))?;
+                file
             }
             _ => {
                 let message =
@@ -195,9 +205,39 @@ impl Experiment {
             cash,
             output,
             evolution,
-            text: text.to_string(),
+            text: stored,
         })
     }
+}
+
+/// First line of the strategy file block an experiment's stored text ends with.
+const STRATEGY_FILE_MARK: &str = "# tradebot: strategy file xxh3 ";
+
+/// The text an experiment over a strategy file stores with its results: the experiment's text,
+/// then the strategy file's hash and text as TOML comments, so a sweep or run records exactly
+/// what it ran. Parsing stored text again (a resumed run) refuses a strategy file whose text
+/// has changed since, as resuming refuses an edited experiment file.
+fn with_strategy_file(text: &str, file: &gp::StrategyFile) -> Result<String, String> {
+    let hash = format!("{:016x}", file.hash());
+    if let Some(stored) = text.lines().find_map(|l| l.strip_prefix(STRATEGY_FILE_MARK)) {
+        return if stored.trim() == hash {
+            Ok(text.to_string())
+        } else {
+            Err(format!(
+                "{} changed since this experiment's text was stored (xxh3 {} then, {hash} now): a resumed \
+                 run continues the strategy as it was; undo the change, or start a new run",
+                file.file(),
+                stored.trim()
+            ))
+        };
+    }
+    let mut out = format!("{}\n{STRATEGY_FILE_MARK}{hash}\n", text.trim_end());
+    for line in file.text().lines() {
+        out.push_str("#| ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// The built-in family called `name`, or an error listing them (`key` names the place).
@@ -221,7 +261,7 @@ pub(crate) fn strategy_file(
     key: &str,
     base: &Path,
     name: &str,
-) -> Result<&'static dyn Strategy, ConfigError> {
+) -> Result<&'static gp::FileStrategy, ConfigError> {
     let file = gp::StrategyFile::read(&resolve(base, path.get_ref()))
         .map_err(|e| src.error(path.span(), key, e.to_string()))?;
     Ok(gp::FileStrategy::intern(name, file))
