@@ -48,8 +48,9 @@ pub const MAX_PARAMS: usize = 64;
 /// Words a parameter cannot be called: the language's own names.
 fn reserved(name: &str) -> bool {
     let words = ["open", "high", "low", "close", "volume", "regime", "true", "false", "param", "strategy"];
-    let parts = ["entry", "exit", "size", "stop-loss", "take-profit", "time-stop"];
-    words.contains(&name) || parts.contains(&name) || sexpr::operators().iter().any(|op| op.name == name)
+    words.contains(&name)
+        || sexpr::PARTS.contains(&name)
+        || sexpr::operators().iter().any(|op| op.name == name)
 }
 
 /// A strategy file that cannot be read or is not a valid strategy.
@@ -188,8 +189,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `(param NAME int|float DEFAULT MIN MAX)`, after `(param`.
-    fn param(&mut self, declared: &[ParamSpec]) -> Result<ParamSpec, FileError> {
+    /// `(param NAME int|float DEFAULT MIN MAX)`, after `(param`; the spec and where its name is.
+    fn param(&mut self, declared: &[ParamSpec]) -> Result<(ParamSpec, usize), FileError> {
         let (o, name) = self.word("a parameter name")?;
         let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -261,7 +262,7 @@ impl<'a> Reader<'a> {
         let spec = ParamSpec { name: intern(name), kind, default };
         spec.check(default)
             .map_err(|e| self.error(offsets[0], format!("the default is outside the bounds: {e}")))?;
-        Ok(spec)
+        Ok((spec, o))
     }
 }
 
@@ -271,6 +272,7 @@ impl StrategyFile {
         let toks = sexpr::tokenize(text).map_err(|at| FileError::Syntax { file: file.to_string(), at })?;
         let mut r = Reader { file, text, toks, at: 0 };
         let mut params: Vec<ParamSpec> = Vec::new();
+        let mut names_at = Vec::new();
         let from = loop {
             match r.next() {
                 Tok::Open(open) => {
@@ -280,8 +282,9 @@ impl StrategyFile {
                             return Err(r.error(o, format!("more than {MAX_PARAMS} params")));
                         }
                         "param" => {
-                            let spec = r.param(&params)?;
+                            let (spec, at) = r.param(&params)?;
                             params.push(spec);
+                            names_at.push(at);
                         }
                         "strategy" => break open,
                         other => {
@@ -299,14 +302,9 @@ impl StrategyFile {
         let defaults = parsed.params.iter().map(|p| number(p.default)).collect();
         let binding = Binding::new(&parsed.params, defaults);
         sexpr::genome_with(text, from, &binding).map_err(|at| parsed.syntax(at))?;
-        if let Some(unused) = parsed.params.iter().zip(&binding.used).find(|(_, u)| !u.get()) {
-            let name = unused.0.name;
-            let o = parsed.text.find(&format!("(param {name}")).unwrap_or(0);
-            return Err(parsed.syntax(sexpr::locate(
-                text,
-                o,
-                format!("param `{name}` is declared but never used"),
-            )));
+        if let Some(k) = binding.used.iter().position(|u| !u.get()) {
+            let message = format!("param `{}` is declared but never used", parsed.params[k].name);
+            return Err(parsed.syntax(sexpr::locate(text, names_at[k], message)));
         }
         Ok(parsed)
     }

@@ -23,6 +23,9 @@ use std::str::FromStr;
 use crate::genome::{Genes, Genome, MIN_SIZE, STOP_LOSS, TAKE_PROFIT, TIME_STOP};
 use crate::tree::{BinOp, Bool, CmpOp, Const, Field, Indicator, Logic, MAX_WINDOW, Num, UnOp, WinOp, Window};
 
+/// The parts of a `(strategy …)` form, in the order they print.
+pub const PARTS: [&str; 6] = ["entry", "exit", "size", "stop-loss", "take-profit", "time-stop"];
+
 /// Longest text the parser reads, in bytes.
 pub const MAX_TEXT: usize = 1 << 20;
 /// Deepest nesting of parentheses (a rule of depth `d` nests `d + 2` deep in `(strategy (entry …))`).
@@ -492,9 +495,8 @@ impl<'a> Parser<'a> {
                     genes.time_stop = Some(x as u16);
                 }
                 other => {
-                    let parts = ["entry", "exit", "size", "stop-loss", "take-profit", "time-stop"];
-                    let message = format!("unknown part `{other}` ({})", parts.join(", "));
-                    return Err(self.error(o, suggest(message, other, parts)));
+                    let message = format!("unknown part `{other}` ({})", PARTS.join(", "));
+                    return Err(self.error(o, suggest(message, other, PARTS)));
                 }
             }
             self.expect_close(name)?;

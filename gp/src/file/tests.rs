@@ -120,7 +120,7 @@ fn errors_name_file_line_column_and_suggest() {
         ),
         (
             "(strategy (entry (gt close 1)) (exit true))",
-            "idea.tbs:1:1: param `fast` is declared but never used",
+            "idea.tbs:1:8: param `fast` is declared but never used",
         ),
         ("(param fast int 3 1 9)", "idea.tbs:2:8: param `fast` is declared twice"),
         (
