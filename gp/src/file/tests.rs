@@ -301,8 +301,9 @@ fn low_or_high(kind: ParamKind, high: bool) -> ParamValue {
     }
 }
 
-/// The documentation's operator table is the parser's: every operator appears with its shape,
-/// and the worked example is `strategies/trend_pullback.tbs`, verbatim.
+/// The documentation's operator table is the parser's: every operator appears with its shape;
+/// the worked example is `strategies/trend_pullback.tbs`, verbatim, and its error messages are
+/// the parser's.
 #[test]
 fn the_language_page_matches_the_code() {
     let page =
@@ -321,4 +322,17 @@ fn the_language_page_matches_the_code() {
         page.contains(&format!("```lisp\n{example}```")),
         "the worked example is strategies/trend_pullback.tbs"
     );
+    // The page's error messages are the parser's, for the edits it names.
+    let edits = [
+        ("(sma trend close)", "(smaa trend close)"),
+        ("(stop-loss stop)", "(stop-los stop)"),
+        ("(rsi 3 close) dip)", "(rsi 3 close) 30)"),
+        ("(param trend int 100 20 250)", "(param trend int 100 20 500)"),
+        ("(param trend int 100 20 250)", "(param trend float 100 20 250)"),
+    ];
+    for (from, to) in edits {
+        assert!(example.contains(from), "{from}");
+        let err = StrategyFile::parse("my_idea.tbs", &example.replace(from, to)).unwrap_err().to_string();
+        assert!(page.contains(&format!("\n{err}\n")), "docs/strategy-language.md lacks the error {err}");
+    }
 }
