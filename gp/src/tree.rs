@@ -317,6 +317,13 @@ impl CmpOp {
     pub const ALL: [CmpOp; 6] =
         [CmpOp::Gt, CmpOp::Lt, CmpOp::CrossAbove, CmpOp::CrossBelow, CmpOp::Ge, CmpOp::Le];
 
+    /// The comparisons random trees and point mutations draw from. `ge` and `le` differ from
+    /// `gt` and `lt` only where both sides are exactly equal, so drawing them too would add no
+    /// behaviour, only reshuffle every seeded run's random stream; they enter a run through its
+    /// seeds (`[discover] seeds`) and are kept by crossover, mutation elsewhere in the tree and
+    /// simplification like any operator.
+    pub const DRAWN: [CmpOp; 4] = [CmpOp::Gt, CmpOp::Lt, CmpOp::CrossAbove, CmpOp::CrossBelow];
+
     /// The s-expression name.
     pub fn name(self) -> &'static str {
         match self {

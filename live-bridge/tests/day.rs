@@ -28,13 +28,7 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
-    let config = scenario::config(root.path(), &fake);
-    let client =
-        Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let bridge = Bridge::new(config, client, clock.clone(), shutdown).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
-    assert_eq!(ended, Ended::ReplayDone);
+    scenario::run_day(&scenario::config(root.path(), &fake), clock.clone()).await;
 
     let live = |prefix: &str| keys(scenario::broker_fills(&fake, prefix));
     let day = scenario::replay_date();

@@ -33,12 +33,7 @@ async fn run_day(config: &LiveConfig, clock: Arc<SimulatedClock>) {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let client =
-        Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let bridge = Bridge::new(config.clone(), client, clock, shutdown).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
-    assert_eq!(ended, Ended::ReplayDone);
+    scenario::run_day(config, clock).await;
 }
 
 /// Asserts the broker's fills equal the kernel's: same bars, symbols, sides and shares, prices

@@ -4,13 +4,10 @@
 //! for bit from the promoted set the service loaded.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::SimulatedClock;
 use live_bridge::fake::{FakeAlpaca, scenario};
 use live_bridge::schedule::new_york;
-use live_bridge::service::{Bridge, Ended};
 use promoted::{PromotedDir, PromotedStrategy, StrategySpec};
 use rust_decimal::Decimal;
 
@@ -34,13 +31,7 @@ async fn a_promoted_strategy_file_trades_live_like_its_backtest() {
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
-    let config = scenario::config(root.path(), &fake);
-    let client =
-        Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let bridge = Bridge::new(config, client, clock.clone(), shutdown).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
-    assert_eq!(ended, Ended::ReplayDone);
+    scenario::run_day(&scenario::config(root.path(), &fake), clock).await;
 
     // What the service ran is the promoted text, unchanged, and it reproduces its research
     // backtest bit for bit.
