@@ -103,7 +103,9 @@ pub fn simplify_bool(p: &Bool) -> Bool {
                 return Bool::Const(op.holds(x, y));
             }
             match op {
-                CmpOp::Lt | CmpOp::CrossBelow | CmpOp::Le => Bool::Cmp(op.swapped(), Box::new(b), Box::new(a)),
+                CmpOp::Lt | CmpOp::CrossBelow | CmpOp::Le => {
+                    Bool::Cmp(op.swapped(), Box::new(b), Box::new(a))
+                }
                 _ => Bool::Cmp(*op, Box::new(a), Box::new(b)),
             }
         }

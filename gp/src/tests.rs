@@ -281,7 +281,8 @@ fn inclusive_comparisons_hold_on_ties_and_never_on_nan() {
     let want: Vec<Signal> = (0..60)
         .map(|t| {
             let entry = t >= 2 && close[t] >= close[t - 2].max(close[t - 1]);
-            let exit = t >= 3 && close[t - 3..=t].iter().copied().fold(f64::NEG_INFINITY, f64::max) <= close[t - 3];
+            let exit =
+                t >= 3 && close[t - 3..=t].iter().copied().fold(f64::NEG_INFINITY, f64::max) <= close[t - 3];
             armed |= entry;
             if armed && exit {
                 Signal::Exit

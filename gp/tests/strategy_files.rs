@@ -66,7 +66,8 @@ fn same_trades(name: &str, data: &MarketData) -> usize {
     let cash = 100_000.0;
     let built_in = strategy::backtest(family, &params, data, TradeRules::default(), cash).unwrap();
     let genome = file(name);
-    let from_file = strategy::backtest_source(&genome, data, genome.rules(TradeRules::default()), cash).unwrap();
+    let from_file =
+        strategy::backtest_source(&genome, data, genome.rules(TradeRules::default()), cash).unwrap();
     let (want, got) = (outcome(&built_in), outcome(&from_file));
     assert_eq!(want.0.len(), got.0.len(), "{name}: legs");
     for (k, (w, g)) in want.0.iter().zip(&got.0).enumerate() {

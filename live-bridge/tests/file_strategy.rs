@@ -21,9 +21,16 @@ async fn a_promoted_strategy_file_trades_live_like_its_backtest() {
     let root = tempfile::tempdir().unwrap();
     let universe = scenario::universe(8);
     let (daily, _) = scenario::daily_momentum(&universe);
-    let mut file =
-        PromotedStrategy::file("up_days", "strategies/up_days.tbs", TEXT, &daily, scenario::rules(), 0.4, "test")
-            .unwrap();
+    let mut file = PromotedStrategy::file(
+        "up_days",
+        "strategies/up_days.tbs",
+        TEXT,
+        &daily,
+        scenario::rules(),
+        0.4,
+        "test",
+    )
+    .unwrap();
     file.record(&daily, 40_000.0).unwrap();
     let dir = root.path().join("promoted");
     scenario::promote(&dir, vec![file.clone()]);
@@ -51,6 +58,7 @@ async fn a_promoted_strategy_file_trades_live_like_its_backtest() {
         .map(|f| (ten, key(f)))
         .collect();
     assert!(expected.len() >= 2, "the file should enter: {expected:?}");
-    let sent: Vec<_> = scenario::broker_fills(&fake, "tb-up_days-").into_iter().map(|f| (f.time, key(f))).collect();
+    let sent: Vec<_> =
+        scenario::broker_fills(&fake, "tb-up_days-").into_iter().map(|f| (f.time, key(f))).collect();
     assert_eq!(sent, expected, "the file's live fills against the kernel's");
 }

@@ -269,9 +269,8 @@ impl PromotedStrategy {
         source: impl Into<String>,
     ) -> Result<PromotedStrategy, PromotedError> {
         let (id, text) = (id.into(), text.into());
-        let genome = text
-            .parse::<gp::Genome>()
-            .map_err(|source| PromotedError::Genome { id: id.clone(), source })?;
+        let genome =
+            text.parse::<gp::Genome>().map_err(|source| PromotedError::Genome { id: id.clone(), source })?;
         let mut promoted = PromotedStrategy::gp(id, &genome, data, rules, allocation, source);
         promoted.spec = StrategySpec::File { path: path.into(), hash: Hash64::of_text(&text), text };
         Ok(promoted)

@@ -311,15 +311,25 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
     assert!(recorded.trades >= 5, "{recorded:?}");
     // The file's trades are the built-in family's at its defaults (gp/tests/strategy_files.rs).
     let family = strategy::by_name("mean_reversion").unwrap();
-    let builtin =
-        PromotedStrategy::builtin("mr", family, &Params::defaults(family.space()), &goog, TradeRules::default(), 0.5, "t")
-            .backtest(&goog, 10_000.0)
-            .unwrap();
+    let builtin = PromotedStrategy::builtin(
+        "mr",
+        family,
+        &Params::defaults(family.space()),
+        &goog,
+        TradeRules::default(),
+        0.5,
+        "t",
+    )
+    .backtest(&goog, 10_000.0)
+    .unwrap();
     assert_eq!(crate::Hash64::of_f64s(builtin.result.equity()), recorded.equity_hash);
 
     promoted.promote(p.clone(), 1).unwrap();
     let json = fs::read_to_string(dir.path().join("promoted/v000001.json")).unwrap();
-    assert!(json.contains("\"kind\": \"file\"") && json.contains("; mean_reversion at its defaults"), "{json}");
+    assert!(
+        json.contains("\"kind\": \"file\"") && json.contains("; mean_reversion at its defaults"),
+        "{json}"
+    );
     let loaded = promoted.current().unwrap().unwrap();
     let back = loaded.get("goog_mr_file").unwrap();
     assert_eq!(back, &p);
@@ -333,10 +343,20 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
     *text = text.replace("(le (zscore 20 close) -2)", "(le (zscore 20 close) -1)");
     let err = edited.check().unwrap_err().to_string();
     assert!(
-        err.starts_with("strategy `goog_mr_file`: the text of strategy file strategies/mean_reversion.tbs hashes to"),
+        err.starts_with(
+            "strategy `goog_mr_file`: the text of strategy file strategies/mean_reversion.tbs hashes to"
+        ),
         "{err}"
     );
-    let bad = PromotedStrategy::file("bad", "x.tbs", "(strategy (entry close))", &goog, TradeRules::default(), 1.0, "t");
+    let bad = PromotedStrategy::file(
+        "bad",
+        "x.tbs",
+        "(strategy (entry close))",
+        &goog,
+        TradeRules::default(),
+        1.0,
+        "t",
+    );
     let err = bad.unwrap_err().to_string();
     assert!(err.starts_with("strategy `bad`: genome: line 1, column 18"), "{err}");
 }

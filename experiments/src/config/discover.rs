@@ -183,9 +183,8 @@ fn seeds(src: &Source<'_>, raw: &[Spanned<String>], base: &Path) -> Result<Vec<G
             let fail = |why: String| src.error(given.span(), "discover.seeds", why);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| fail(format!("cannot read strategy file {}: {e}", path.display())))?;
-            text.parse::<Genome>().map_err(|e| {
-                fail(format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
-            })
+            text.parse::<Genome>()
+                .map_err(|e| fail(format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)))
         })
         .collect()
 }

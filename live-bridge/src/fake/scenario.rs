@@ -20,9 +20,9 @@ use super::FakeAlpaca;
 use crate::alpaca::model::OrderSide;
 use crate::alpaca::{Client, Credentials};
 use crate::clock::SimulatedClock;
-use crate::service::{Bridge, Ended};
 use crate::config::LiveConfig;
 use crate::schedule::new_york;
+use crate::service::{Bridge, Ended};
 
 /// The replayed session: the last of the synthetic universe's two minute-bar sessions.
 pub fn replay_date() -> NaiveDate {
@@ -182,7 +182,8 @@ pub fn config(root: &Path, fake: &FakeAlpaca) -> LiveConfig {
 /// (panics unless it ends with [`Ended::ReplayDone`] within 300 s).
 pub async fn run_day(config: &LiveConfig, clock: Arc<SimulatedClock>) {
     let credentials = Credentials::new("PK", "S");
-    let client = Arc::new(Client::new(config.alpaca.client_config(true), credentials).expect("a valid client"));
+    let client =
+        Arc::new(Client::new(config.alpaca.client_config(true), credentials).expect("a valid client"));
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let bridge = Bridge::new(config.clone(), client, clock, shutdown).expect("the service starts");
     let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await;
