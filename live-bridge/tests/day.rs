@@ -2,16 +2,13 @@
 //! match the kernel's backtest of the same strategy and bars share for share.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use datasets::{Timestamp, calendar};
 use live_bridge::alpaca::model::OrderSide;
-use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock};
 use live_bridge::db::Db;
 use live_bridge::fake::{FakeAlpaca, scenario};
 use live_bridge::schedule::new_york;
-use live_bridge::service::{Bridge, Ended};
 use rust_decimal::Decimal;
 
 /// (time, symbol, side, qty) of fills.

@@ -4,7 +4,6 @@
 //! kernel's backtest of the same strategies share for share and at the same prices.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use datasets::{Timeframe, Timestamp, calendar};
 use kernel::sim::ExitRules;
@@ -15,7 +14,6 @@ use live_bridge::clock::SimulatedClock;
 use live_bridge::config::LiveConfig;
 use live_bridge::db::{Db, OrderState};
 use live_bridge::fake::{FakeAlpaca, Fault, Route, scenario};
-use live_bridge::service::{Bridge, Ended};
 use promoted::PromotedStrategy;
 use rust_decimal::Decimal;
 
