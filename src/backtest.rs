@@ -146,7 +146,7 @@ pub fn run(args: BacktestArgs) -> Result<()> {
 }
 
 /// Loads market data from a sample, a file or a store; `class`, when given, is every symbol's.
-fn load(
+pub(crate) fn load(
     source: &str,
     symbols: &[String],
     timeframe: Timeframe,

@@ -1,5 +1,6 @@
 //! `tradebot discover` (GP strategy discovery from a discovery file, or resume a stopped run),
-//! `tradebot candidates list|show`, `tradebot promote ID` and `tradebot demote ID`.
+//! `tradebot candidates list|show`, `tradebot promote ID` (or `--strategy-file F`) and
+//! `tradebot demote ID`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ use evolve::db::{CandidateRecord, ResearchDb};
 use evolve::run::Ending;
 use experiments::Discovery;
 use experiments::discover::{self, Candidate, DataRef, DiscoverOutcome, DiscoverSpec};
-use promoted::PromotedDir;
+use kernel::sim::TradeRules;
+use promoted::{PromotedDir, PromotedSet, PromotedStrategy};
 use serde_json::json;
 
 use crate::evolve::{STOP, install_stop_handler};
@@ -306,14 +308,9 @@ fn record_json(r: &CandidateRecord) -> serde_json::Value {
     })
 }
 
-/// Arguments of `tradebot promote` and `tradebot demote`.
+/// Where `tradebot promote` and `demote` find the promoted set and the research database.
 #[derive(Args)]
-pub struct PromoteArgs {
-    /// Candidate id (see `tradebot candidates list`).
-    id: i64,
-    /// Share of the account the strategy may use (promote only).
-    #[arg(long, default_value_t = 0.1)]
-    allocation: f64,
+pub struct SetArgs {
     /// Directory of the promoted set the live bridge loads.
     #[arg(long, env = "TRADEBOT_PROMOTED", default_value = DEFAULT_PROMOTED)]
     promoted: PathBuf,
@@ -322,23 +319,75 @@ pub struct PromoteArgs {
     db: PathBuf,
 }
 
-/// Runs `tradebot promote ID`: records the candidate's backtest on its bars and writes a new
+/// Arguments of `tradebot promote`: a discovery candidate, or a strategy file.
+#[derive(Args)]
+pub struct PromoteArgs {
+    /// Candidate id (see `tradebot candidates list`); or `--strategy-file`.
+    #[arg(required_unless_present = "strategy_file", conflicts_with = "strategy_file")]
+    id: Option<i64>,
+    /// Share of the account the strategy may use.
+    #[arg(long, default_value_t = 0.1)]
+    allocation: f64,
+    /// A strategy file (`*.tbs`, one `(strategy …)` form) to promote instead of a candidate:
+    /// the set stores its text and content hash, and its backtest on `--data`.
+    #[arg(long, requires = "data")]
+    strategy_file: Option<PathBuf>,
+    /// The bars a strategy file's backtest is recorded on and that it trades: `sample:GOOG`, a
+    /// bar file, or a store with `--symbol` (as for `tradebot backtest`).
+    #[arg(long)]
+    data: Option<String>,
+    /// Symbol(s) of a store (repeatable or comma-separated; `all` for every one).
+    #[arg(long, value_delimiter = ',')]
+    symbol: Vec<String>,
+    /// Bar timeframe to read from a store.
+    #[arg(long, default_value = "1Day")]
+    timeframe: String,
+    /// Starting cash of a strategy file's recorded backtest.
+    #[arg(long, default_value_t = 10_000.0)]
+    cash: f64,
+    /// Id of a promoted strategy file (default: the file's name, e.g. `mean_reversion`).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    set: SetArgs,
+}
+
+/// Arguments of `tradebot demote`.
+#[derive(Args)]
+pub struct DemoteArgs {
+    /// Candidate id (see `tradebot candidates list`).
+    id: i64,
+    #[command(flatten)]
+    set: SetArgs,
+}
+
+/// Runs `tradebot promote ID` (records the candidate's backtest on its bars) or `tradebot
+/// promote --strategy-file F --data D` (records the file's backtest on `D`), and writes a new
 /// version of the promoted set with it.
 pub fn promote(args: PromoteArgs) -> Result<()> {
-    let mut db = ResearchDb::open(&args.db)?;
-    let dir = PromotedDir::new(&args.promoted);
+    let dir = PromotedDir::new(&args.set.promoted);
     let before = dir.current()?.map(|s| s.version);
-    let (strategy, set) = discover::promote(&mut db, &dir, args.id, args.allocation)?;
+    let (what, strategy, set) = match (&args.strategy_file, args.id) {
+        (Some(path), _) => {
+            let (strategy, set) = promote_file(&args, path, &dir)?;
+            (format!("strategy file {}", path.display()), strategy, set)
+        }
+        (None, Some(id)) => {
+            let mut db = ResearchDb::open(&args.set.db)?;
+            let (strategy, set) = discover::promote(&mut db, &dir, id, args.allocation)?;
+            (format!("candidate {id}"), strategy, set)
+        }
+        (None, None) => bail!("name a candidate id or a --strategy-file to promote"),
+    };
     if before == Some(set.version) {
         return crate::emit(&format!(
-            "candidate {} is already promoted as `{}` (allocation {}): the promoted set is unchanged (v{})",
-            args.id, strategy.id, strategy.allocation, set.version
+            "{what} is already promoted as `{}` (allocation {}): the promoted set is unchanged (v{})",
+            strategy.id, strategy.allocation, set.version
         ));
     }
     let recorded = strategy.recorded.as_ref().expect("promotion records the backtest");
     crate::emit(&format!(
-        "promoted candidate {} as `{}` (allocation {}): version {} of {} holds {} strategies\nrecorded backtest: {} bars, {} trades, final equity {:.2}, Sharpe {:.2}",
-        args.id,
+        "promoted {what} as `{}` (allocation {}): version {} of {} holds {} strategies\nrecorded backtest: {} bars, {} trades, final equity {:.2}, Sharpe {:.2}",
         strategy.id,
         strategy.allocation,
         set.version,
@@ -351,10 +400,35 @@ pub fn promote(args: PromoteArgs) -> Result<()> {
     ))
 }
 
+/// The strategy file at `path` on `--data`, its backtest recorded, committed to `dir`.
+fn promote_file(
+    args: &PromoteArgs,
+    path: &Path,
+    dir: &PromotedDir,
+) -> Result<(PromotedStrategy, PromotedSet)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading strategy file {}", path.display()))?;
+    let source = args.data.as_deref().context("--strategy-file needs --data")?;
+    let data = crate::backtest::load(source, &args.symbol, args.timeframe.parse()?, None)?;
+    let id = match &args.name {
+        Some(name) => name.clone(),
+        None => path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default(),
+    };
+    let file = path.display().to_string();
+    let from = format!("strategy file {file}");
+    let mut strategy =
+        PromotedStrategy::file(id, &file, text, &data, TradeRules::default(), args.allocation, &from)
+            .with_context(|| format!("strategy file {file}"))?;
+    strategy.record(&data, args.cash)?;
+    strategy.check()?;
+    let set = dir.promote(strategy.clone(), evolve::run::now_ns())?;
+    Ok((strategy, set))
+}
+
 /// Runs `tradebot demote ID`: writes a new version of the promoted set without it.
-pub fn demote(args: PromoteArgs) -> Result<()> {
-    let mut db = ResearchDb::open(&args.db)?;
-    let dir = PromotedDir::new(&args.promoted);
+pub fn demote(args: DemoteArgs) -> Result<()> {
+    let mut db = ResearchDb::open(&args.set.db)?;
+    let dir = PromotedDir::new(&args.set.promoted);
     let set = discover::demote(&mut db, &dir, args.id)?;
     crate::emit(&format!(
         "demoted candidate {}: version {} of {} holds {} strategies",

@@ -48,10 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: discover::CandidatesCommand,
     },
-    /// Add a candidate to the promoted set the live bridge runs (a new version of the set).
+    /// Add a candidate or a strategy file to the promoted set the live bridge runs (a new version
+    /// of the set).
     Promote(discover::PromoteArgs),
     /// Remove a promoted candidate from the promoted set (a new version of the set).
-    Demote(discover::PromoteArgs),
+    Demote(discover::DemoteArgs),
     /// The GA runs recorded in the research database.
     Runs {
         #[command(subcommand)]

@@ -100,3 +100,58 @@ fn research_runs_discovery_when_the_file_enables_it() {
     let candidates = json(&tradebot(d, &["candidates", "list", "--json", "--db", "r.db"]));
     assert_eq!(candidates.as_array().unwrap().len(), summary["passed"].as_array().unwrap().len());
 }
+
+/// `tradebot promote --strategy-file`: the set stores the file's text verbatim with its content
+/// hash and the backtest on `--data`; loaded back by the live bridge's reader it reproduces that
+/// backtest bit for bit; promoting it again changes nothing; a file that is not a strategy is
+/// refused naming its line and column.
+#[test]
+fn a_strategy_file_is_promoted_with_its_text_and_hash_and_reproduces() {
+    use datasets::ingest::{ImportOptions, read_file};
+    use kernel::strategy::{MarketData, SymbolData};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = root.join("strategies/mean_reversion.tbs");
+    let args = ["promote", "--strategy-file", file.to_str().unwrap(), "--data", "sample:GOOG"];
+    let out = tb::ok(dir.path(), &[&args[..], &["--allocation", "0.3", "--promoted", "p"]].concat());
+    assert!(
+        out.starts_with("promoted strategy file ")
+            && out.contains("as `mean_reversion` (allocation 0.3): version 1"),
+        "{out}"
+    );
+    let set: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("p/v000001.json")).unwrap()).unwrap();
+    let spec = &set["strategies"][0]["spec"];
+    assert_eq!(
+        (spec["kind"].as_str(), spec["text"].as_str()),
+        (Some("file"), Some(std::fs::read_to_string(&file).unwrap().as_str()))
+    );
+    assert_eq!(spec["hash"].as_str().map(str::len), Some(16));
+
+    let series =
+        read_file(&root.join("datasets/samples/GOOG.csv"), &ImportOptions::default()).unwrap().remove(0);
+    let meta = datasets::SymbolMeta::new("GOOG", datasets::AssetClass::Equity);
+    let goog = MarketData::new(series.timeframe, vec![SymbolData { meta, bars: series.bars }]).unwrap();
+    let loaded = promoted::PromotedDir::new(dir.path().join("p")).current().unwrap().unwrap();
+    let strategy = loaded.get("mean_reversion").unwrap();
+    assert!(strategy.recorded.as_ref().unwrap().trades >= 5);
+    strategy.reproduce(&goog).unwrap();
+
+    let again = tb::ok(dir.path(), &[&args[..], &["--allocation", "0.3", "--promoted", "p"]].concat());
+    assert!(
+        again.contains("is already promoted as `mean_reversion`") && again.contains("unchanged (v1)"),
+        "{again}"
+    );
+
+    std::fs::write(dir.path().join("bad.tbs"), "; mine\n(strategy\n  (entry (gt close)))\n").unwrap();
+    let bad = tb::run(
+        dir.path(),
+        &["promote", "--strategy-file", "bad.tbs", "--data", "sample:GOOG", "--promoted", "p"],
+    );
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("strategy file bad.tbs") && err.contains("line 3, column 19"),
+        "{err}"
+    );
+}

@@ -94,6 +94,7 @@ const PLAN: &[(&str, Plan)] = &[
     ("tradebot candidates list", Plan::Run(&[])),
     ("tradebot candidates show 3", Plan::Run(&[])),
     ("tradebot promote 3 --allocation 0.2", Plan::Run(&[])),
+    ("tradebot promote --strategy-file strategies/mean_reversion.tbs --data sample:GOOG", Plan::Run(&[])),
     ("tradebot demote 3", Plan::Run(&[])),
     (
         "curl -s -H \"Authorization: Bearer $(cat data/dashboard.token)\" http://127.0.0.1:8080/api/summary",
@@ -220,6 +221,7 @@ fn every_readme_command_is_planned_and_the_runnable_ones_work() {
         &cwd.join("experiments/trend_pullback_goog_evolve.toml"),
         &[("population = 24", "population = 10"), ("generations = 10", "generations = 3")],
     );
+    copy("strategies/mean_reversion.tbs", &cwd.join("strategies/mean_reversion.tbs"), &[]);
     run(cwd, &words("data generate --symbols 20 --years 2 --seed 1"));
 
     // README ids (`--resume 7`, `promote 3`) stand for the ids the earlier commands made.

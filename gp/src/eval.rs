@@ -676,11 +676,7 @@ impl Batch<'_, '_> {
                     return BoolView::Flat(false);
                 }
                 if let (NumView::Scalar(x), NumView::Scalar(y)) = (&a, &b) {
-                    return BoolView::Flat(match op {
-                        CmpOp::Gt => x > y,
-                        CmpOp::Lt => x < y,
-                        CmpOp::CrossAbove | CmpOp::CrossBelow => false,
-                    });
+                    return BoolView::Flat(op.holds(*x, *y));
                 }
                 for k in 0..legs {
                     ops::compare(op, a.row(k, n), b.row(k, n), &mut out[k * n..(k + 1) * n]);

@@ -181,6 +181,8 @@ pub fn compare(op: CmpOp, a: Operand<'_>, b: Operand<'_>, out: &mut [bool]) {
     match op {
         CmpOp::Gt => zip_into(a, b, out, |x, y| x > y),
         CmpOp::Lt => zip_into(a, b, out, |x, y| x < y),
+        CmpOp::Ge => zip_into(a, b, out, |x, y| x >= y),
+        CmpOp::Le => zip_into(a, b, out, |x, y| x <= y),
         CmpOp::CrossAbove | CmpOp::CrossBelow => {
             let (a, b) = if op == CmpOp::CrossAbove { (a, b) } else { (b, a) };
             if let Some(first) = out.first_mut() {

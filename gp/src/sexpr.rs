@@ -9,7 +9,7 @@
 //!
 //! Numeric: `open high low close volume regime`, a finite number, `(sma|ema|rsi|roc|zscore W
 //! FIELD)`, `(atr W)`, `(relvol W)`, `(abs X)`, `(rank X)`, `(lag|mean|std|hi|lo W X)`,
-//! `(add|sub|mul|div|min|max X Y)`. Boolean: `true false`, `(gt|lt|cross-above|cross-below X Y)`,
+//! `(add|sub|mul|div|min|max X Y)`. Boolean: `true false`, `(gt|lt|ge|le|cross-above|cross-below X Y)`,
 //! `(and|or P Q)`, `(not P)`. The genes after `entry` and `exit` are optional (`size` defaults
 //! to 1, the stops to none). Numbers print in Rust's shortest round-trip form, so text →
 //! genome → text is the identity on printed text and genome → text → genome on genomes.

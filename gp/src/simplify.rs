@@ -95,18 +95,17 @@ pub fn simplify_bool(p: &Bool) -> Bool {
         Bool::Const(_) => p.clone(),
         Bool::Cmp(op, a, b) => {
             let (a, b) = (simplify_num(a), simplify_num(b));
-            if a == b {
+            // `x ≥ x` is false where `x` is NaN, so only the strict comparisons fold.
+            if a == b && !matches!(op, CmpOp::Ge | CmpOp::Le) {
                 return Bool::Const(false);
             }
             if let (Some(x), Some(y)) = (a.as_const(), b.as_const()) {
-                return Bool::Const(match op {
-                    CmpOp::Gt => x > y,
-                    CmpOp::Lt => x < y,
-                    CmpOp::CrossAbove | CmpOp::CrossBelow => false,
-                });
+                return Bool::Const(op.holds(x, y));
             }
             match op {
-                CmpOp::Lt | CmpOp::CrossBelow => Bool::Cmp(op.swapped(), Box::new(b), Box::new(a)),
+                CmpOp::Lt | CmpOp::CrossBelow | CmpOp::Le => {
+                    Bool::Cmp(op.swapped(), Box::new(b), Box::new(a))
+                }
                 _ => Bool::Cmp(*op, Box::new(a), Box::new(b)),
             }
         }

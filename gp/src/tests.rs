@@ -271,6 +271,50 @@ fn evaluation_matches_a_hand_computation() {
     assert!(ev.has_regime());
 }
 
+/// `ge` and `le` include equality and compare false on NaN; `(ge x x)` is not folded to true
+/// (it is false during warm-up), `le` prints as the swapped `ge`, constants fold.
+#[test]
+fn inclusive_comparisons_hold_on_ties_and_never_on_nan() {
+    let data = market(1, 60, 8);
+    let ev = Evaluator::new(&data).unwrap();
+    // The close is the highest of the last 3 closes (itself included): `ge` holds there, `gt`
+    // never can; the exit holds where the close 3 bars back is the highest of the last 4.
+    let text = "(strategy (entry (ge close (hi 3 close))) (exit (le (hi 4 close) (lag 3 close))) (size 1))";
+    let g: Genome = text.parse().unwrap();
+    assert_eq!(g.to_string(), text);
+    let close = data.symbols()[0].bars.close();
+    let mut armed = false;
+    let want: Vec<Signal> = (0..60)
+        .map(|t| {
+            let entry = t >= 2 && close[t] >= close[t - 2].max(close[t - 1]);
+            let exit =
+                t >= 3 && close[t - 3..=t].iter().copied().fold(f64::NEG_INFINITY, f64::max) <= close[t - 3];
+            armed |= entry;
+            if armed && exit {
+                Signal::Exit
+            } else if entry {
+                Signal::Enter(Strength::FULL)
+            } else {
+                Signal::Hold
+            }
+        })
+        .collect();
+    assert_eq!(series(&ev, &g)[0], want);
+    assert!(want.iter().any(|s| matches!(s, Signal::Enter(_))) && want.contains(&Signal::Exit), "{want:?}");
+    let strict: Genome = text.replace("(ge close", "(gt close").parse().unwrap();
+    assert!(!series(&ev, &strict)[0].iter().any(|s| matches!(s, Signal::Enter(_))));
+
+    let cmp = |text: &str| -> Bool {
+        let g: Genome = format!("(strategy (entry {text}) (exit false))").parse().unwrap();
+        g.entry
+    };
+    assert_eq!(simplify_bool(&cmp("(ge close close)")), cmp("(ge close close)"));
+    assert_eq!(simplify_bool(&cmp("(gt close close)")), Bool::Const(false));
+    assert_eq!(simplify_bool(&cmp("(le close 3)")).to_string(), "(ge 3 close)");
+    assert_eq!(simplify_bool(&cmp("(ge 2 2)")), Bool::Const(true));
+    assert_eq!(simplify_bool(&cmp("(le 3 2)")), Bool::Const(false));
+}
+
 #[test]
 fn rank_is_cross_sectional_with_shared_ties() {
     let rows = [

@@ -294,6 +294,8 @@ pub enum Num {
 }
 
 /// Comparisons of two numeric series; NaN on either side compares false.
+///
+/// New variants go at the end: the binary form (postcard) numbers them in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CmpOp {
     /// `a > b`.
@@ -304,11 +306,23 @@ pub enum CmpOp {
     CrossAbove,
     /// `a` crosses below `b` at `t`: `a[t−1] > b[t−1]` and `a[t] < b[t]`.
     CrossBelow,
+    /// `a ≥ b` (the built-in families' thresholds are inclusive, e.g. `z ≤ −entry_z`).
+    Ge,
+    /// `a ≤ b`.
+    Le,
 }
 
 impl CmpOp {
     /// Every comparison.
-    pub const ALL: [CmpOp; 4] = [CmpOp::Gt, CmpOp::Lt, CmpOp::CrossAbove, CmpOp::CrossBelow];
+    pub const ALL: [CmpOp; 6] =
+        [CmpOp::Gt, CmpOp::Lt, CmpOp::CrossAbove, CmpOp::CrossBelow, CmpOp::Ge, CmpOp::Le];
+
+    /// The comparisons random trees and point mutations draw from. `ge` and `le` differ from
+    /// `gt` and `lt` only where both sides are exactly equal, so drawing them too would add no
+    /// behaviour, only reshuffle every seeded run's random stream; they enter a run through its
+    /// seeds (`[discover] seeds`) and are kept by crossover, mutation elsewhere in the tree and
+    /// simplification like any operator.
+    pub const DRAWN: [CmpOp; 4] = [CmpOp::Gt, CmpOp::Lt, CmpOp::CrossAbove, CmpOp::CrossBelow];
 
     /// The s-expression name.
     pub fn name(self) -> &'static str {
@@ -317,6 +331,8 @@ impl CmpOp {
             CmpOp::Lt => "lt",
             CmpOp::CrossAbove => "cross-above",
             CmpOp::CrossBelow => "cross-below",
+            CmpOp::Ge => "ge",
+            CmpOp::Le => "le",
         }
     }
 
@@ -327,6 +343,19 @@ impl CmpOp {
             CmpOp::Lt => CmpOp::Gt,
             CmpOp::CrossAbove => CmpOp::CrossBelow,
             CmpOp::CrossBelow => CmpOp::CrossAbove,
+            CmpOp::Ge => CmpOp::Le,
+            CmpOp::Le => CmpOp::Ge,
+        }
+    }
+
+    /// The truth of `x op y` for two constants (a cross needs two bars, so it is false).
+    pub fn holds(self, x: f64, y: f64) -> bool {
+        match self {
+            CmpOp::Gt => x > y,
+            CmpOp::Lt => x < y,
+            CmpOp::Ge => x >= y,
+            CmpOp::Le => x <= y,
+            CmpOp::CrossAbove | CmpOp::CrossBelow => false,
         }
     }
 }

@@ -143,7 +143,7 @@ impl GpConfig {
     }
 
     fn comparison(&self, depth: usize, full: bool, rng: &mut Pcg64) -> Bool {
-        let op = CmpOp::ALL[rng.random_range(0..CmpOp::ALL.len())];
+        let op = CmpOp::DRAWN[rng.random_range(0..CmpOp::DRAWN.len())];
         let a = self.num(depth - 1, full, rng);
         // Comparing with a constant is the commonest useful rule: favour it.
         let b =
@@ -338,7 +338,7 @@ impl GpConfig {
             }),
             Subtree::Bool(p) => Subtree::Bool(match p {
                 Bool::Const(b) => Bool::Const(!b),
-                Bool::Cmp(_, a, b) => Bool::Cmp(CmpOp::ALL[rng.random_range(0..CmpOp::ALL.len())], a, b),
+                Bool::Cmp(_, a, b) => Bool::Cmp(CmpOp::DRAWN[rng.random_range(0..CmpOp::DRAWN.len())], a, b),
                 Bool::Logic(op, p, q) => {
                     Bool::Logic(if op == Logic::And { Logic::Or } else { Logic::And }, p, q)
                 }

@@ -2,16 +2,13 @@
 //! match the kernel's backtest of the same strategy and bars share for share.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use datasets::{Timestamp, calendar};
 use live_bridge::alpaca::model::OrderSide;
-use live_bridge::alpaca::{Client, Credentials};
 use live_bridge::clock::{Clock, SimulatedClock};
 use live_bridge::db::Db;
 use live_bridge::fake::{FakeAlpaca, scenario};
 use live_bridge::schedule::new_york;
-use live_bridge::service::{Bridge, Ended};
 use rust_decimal::Decimal;
 
 /// (time, symbol, side, qty) of fills.
@@ -28,13 +25,7 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
-    let config = scenario::config(root.path(), &fake);
-    let client =
-        Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let bridge = Bridge::new(config, client, clock.clone(), shutdown).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
-    assert_eq!(ended, Ended::ReplayDone);
+    scenario::run_day(&scenario::config(root.path(), &fake), clock.clone()).await;
 
     let live = |prefix: &str| keys(scenario::broker_fills(&fake, prefix));
     let day = scenario::replay_date();

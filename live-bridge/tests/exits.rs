@@ -4,7 +4,6 @@
 //! kernel's backtest of the same strategies share for share and at the same prices.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use datasets::{Timeframe, Timestamp, calendar};
 use kernel::sim::ExitRules;
@@ -15,7 +14,6 @@ use live_bridge::clock::SimulatedClock;
 use live_bridge::config::LiveConfig;
 use live_bridge::db::{Db, OrderState};
 use live_bridge::fake::{FakeAlpaca, Fault, Route, scenario};
-use live_bridge::service::{Bridge, Ended};
 use promoted::PromotedStrategy;
 use rust_decimal::Decimal;
 
@@ -33,12 +31,7 @@ async fn run_day(config: &LiveConfig, clock: Arc<SimulatedClock>) {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let client =
-        Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let bridge = Bridge::new(config.clone(), client, clock, shutdown).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await.unwrap().unwrap();
-    assert_eq!(ended, Ended::ReplayDone);
+    scenario::run_day(config, clock).await;
 }
 
 /// Asserts the broker's fills equal the kernel's: same bars, symbols, sides and shares, prices

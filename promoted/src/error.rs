@@ -82,6 +82,20 @@ pub enum PromotedError {
         /// Where and why the text is wrong.
         source: gp::ParseError,
     },
+    /// A strategy file's text that is not the text it was promoted with.
+    #[error(
+        "strategy `{id}`: the text of strategy file {path} hashes to {found}, not the {recorded} it was promoted with"
+    )]
+    TextChanged {
+        /// The promoted strategy's id.
+        id: String,
+        /// The file it was read from, as recorded.
+        path: String,
+        /// The hash recorded at promotion.
+        recorded: crate::Hash64,
+        /// The hash of the text now in the set.
+        found: crate::Hash64,
+    },
     /// The strategy rejected its parameters or data.
     #[error("strategy `{id}`: {source}")]
     Strategy {

@@ -21,6 +21,13 @@ impl Hash64 {
     }
 }
 
+impl Hash64 {
+    /// xxh3-64 of a text's bytes (a strategy file's content hash).
+    pub fn of_text(text: &str) -> Hash64 {
+        Hash64(xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+    }
+}
+
 impl fmt::Display for Hash64 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:016x}", self.0)

@@ -33,6 +33,18 @@ pub enum StrategySpec {
         /// The genome, e.g. `(strategy (entry (gt close (sma 50 close))) (exit …) (size 1))`.
         genome: String,
     },
+    /// A strategy file a user wrote (`*.tbs`, one `(strategy …)` form, see
+    /// docs/strategy-examples.md): its text verbatim, comments included, and the text's content
+    /// hash. Loading refuses a text whose hash differs, so what runs is exactly what was
+    /// promoted. It runs like a GP genome (every tradable symbol, the file's own exits).
+    File {
+        /// Where it was read from, for the reader (the stored text is what runs).
+        path: String,
+        /// The file's text, verbatim.
+        text: String,
+        /// [`Hash64::of_text`] of `text`.
+        hash: Hash64,
+    },
 }
 
 /// A parameter value as the file spells it: the kernel's one parameter codec
@@ -243,6 +255,27 @@ impl PromotedStrategy {
         }
     }
 
+    /// The strategy file `text` (read from `path`) trading every tradable symbol of `data` (and
+    /// reading the others) under `rules` with the file's own protective exits; its text and
+    /// content hash are stored, its backtest not yet recorded ([`PromotedStrategy::record`]).
+    /// Fails when the text is not a strategy, naming its line and column.
+    pub fn file(
+        id: impl Into<String>,
+        path: impl Into<String>,
+        text: impl Into<String>,
+        data: &MarketData,
+        rules: TradeRules,
+        allocation: f64,
+        source: impl Into<String>,
+    ) -> Result<PromotedStrategy, PromotedError> {
+        let (id, text) = (id.into(), text.into());
+        let genome =
+            text.parse::<gp::Genome>().map_err(|source| PromotedError::Genome { id: id.clone(), source })?;
+        let mut promoted = PromotedStrategy::gp(id, &genome, data, rules, allocation, source);
+        promoted.spec = StrategySpec::File { path: path.into(), hash: Hash64::of_text(&text), text };
+        Ok(promoted)
+    }
+
     /// Resolves the spec against the kernel, once: the strategy must exist, every parameter of
     /// its space must be given (no silent defaults: the file alone must determine the trades),
     /// and the values must pass the space's bounds and the strategy's rules.
@@ -253,6 +286,17 @@ impl PromotedStrategy {
                     .parse::<gp::Genome>()
                     .map_err(|source| PromotedError::Genome { id: self.id.clone(), source })?,
             ),
+            StrategySpec::File { path, text, hash } => {
+                let found = Hash64::of_text(text);
+                if found != *hash {
+                    let (id, path) = (self.id.clone(), path.clone());
+                    return Err(PromotedError::TextChanged { id, path, recorded: *hash, found });
+                }
+                Arc::new(
+                    text.parse::<gp::Genome>()
+                        .map_err(|source| PromotedError::Genome { id: self.id.clone(), source })?,
+                )
+            }
             StrategySpec::Builtin { strategy, params } => {
                 let found = strategy::by_name(strategy).ok_or_else(|| PromotedError::UnknownStrategy {
                     id: self.id.clone(),

@@ -285,3 +285,78 @@ fn a_promoted_gp_strategy_reproduces_its_backtest_exactly() {
     let err = garbled.check().unwrap_err().to_string();
     assert!(err.contains("genome: line 1, column 27"), "{err}");
 }
+
+/// A strategy file: promoted with its text verbatim (comments too) and the text's hash,
+/// committed, loaded back and run by the kernel, it reproduces its recorded backtest bit for
+/// bit; a text edited after promotion is refused by its hash, naming the file.
+#[test]
+fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../strategies/mean_reversion.tbs");
+    let text = fs::read_to_string(&path).unwrap();
+    let goog = goog();
+    let dir = tempfile::tempdir().unwrap();
+    let promoted = PromotedDir::new(dir.path().join("promoted"));
+    let mut p = PromotedStrategy::file(
+        "goog_mr_file",
+        "strategies/mean_reversion.tbs",
+        text.clone(),
+        &goog,
+        TradeRules::default(),
+        0.5,
+        "strategy file",
+    )
+    .unwrap();
+    p.record(&goog, 10_000.0).unwrap();
+    let recorded = p.recorded.clone().unwrap();
+    assert!(recorded.trades >= 5, "{recorded:?}");
+    // The file's trades are the built-in family's at its defaults (gp/tests/strategy_files.rs).
+    let family = strategy::by_name("mean_reversion").unwrap();
+    let builtin = PromotedStrategy::builtin(
+        "mr",
+        family,
+        &Params::defaults(family.space()),
+        &goog,
+        TradeRules::default(),
+        0.5,
+        "t",
+    )
+    .backtest(&goog, 10_000.0)
+    .unwrap();
+    assert_eq!(crate::Hash64::of_f64s(builtin.result.equity()), recorded.equity_hash);
+
+    promoted.promote(p.clone(), 1).unwrap();
+    let json = fs::read_to_string(dir.path().join("promoted/v000001.json")).unwrap();
+    assert!(
+        json.contains("\"kind\": \"file\"") && json.contains("; mean_reversion at its defaults"),
+        "{json}"
+    );
+    let loaded = promoted.current().unwrap().unwrap();
+    let back = loaded.get("goog_mr_file").unwrap();
+    assert_eq!(back, &p);
+    let StrategySpec::File { text: stored, hash, .. } = &back.spec else { panic!("a file strategy") };
+    assert_eq!((stored, *hash), (&text, crate::Hash64::of_text(&text)));
+    let bt = back.check().unwrap().backtest(&goog, back.rules, 10_000.0).unwrap();
+    assert_eq!(back.reproduce(&goog).unwrap().result, bt.result);
+
+    let mut edited = p.clone();
+    let StrategySpec::File { text, .. } = &mut edited.spec else { unreachable!() };
+    *text = text.replace("(le (zscore 20 close) -2)", "(le (zscore 20 close) -1)");
+    let err = edited.check().unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "strategy `goog_mr_file`: the text of strategy file strategies/mean_reversion.tbs hashes to"
+        ),
+        "{err}"
+    );
+    let bad = PromotedStrategy::file(
+        "bad",
+        "x.tbs",
+        "(strategy (entry close))",
+        &goog,
+        TradeRules::default(),
+        1.0,
+        "t",
+    );
+    let err = bad.unwrap_err().to_string();
+    assert!(err.starts_with("strategy `bad`: genome: line 1, column 18"), "{err}");
+}

@@ -113,6 +113,8 @@ pub struct GpProblem<'d> {
     hall_of_fame_distance: f64,
     /// In-sample signal kinds of the genomes compared so far, by key (see `signal_kinds`).
     kinds: Mutex<HashMap<u64, Arc<[u8]>>>,
+    /// Genomes generation 0 starts from ([`GpProblem::with_seeds`]).
+    seeds: Vec<Genome>,
 }
 
 /// The least behaviour distance between two hall-of-fame genomes by default: they must differ
@@ -237,6 +239,7 @@ impl<'d> GpProblem<'d> {
             novelty_cost: NoveltyCounters::default(),
             hall_of_fame_distance: HALL_OF_FAME_DISTANCE,
             kinds: Mutex::default(),
+            seeds: Vec::new(),
         };
         let legs = problem.evaluator.legs();
         let flat = SignalSet {
@@ -254,6 +257,13 @@ impl<'d> GpProblem<'d> {
     /// Caps the memory of shared subexpression columns per batch (see [`Evaluator::with_cache_budget`]).
     pub fn with_cache_budget(mut self, bytes: usize) -> Self {
         self.evaluator = self.evaluator.with_cache_budget(bytes);
+        self
+    }
+
+    /// Starts generation 0 from `seeds` (e.g. strategy files a user wrote), in order, before
+    /// the random genomes; seeds beyond the population are not used.
+    pub fn with_seeds(mut self, seeds: Vec<Genome>) -> Self {
+        self.seeds = seeds;
         self
     }
 
@@ -466,6 +476,10 @@ impl Problem for GpProblem<'_> {
 
     fn random(&self, rng: &mut Pcg64) -> Genome {
         self.gp.random(rng)
+    }
+
+    fn seeds(&self) -> Vec<Genome> {
+        self.seeds.clone()
     }
 
     fn crossover(&self, a: &Genome, b: &Genome, rng: &mut Pcg64) -> Genome {

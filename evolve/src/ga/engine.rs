@@ -121,7 +121,10 @@ impl<'p, P: Problem> Engine<'p, P> {
         let mut tally = Tally::default();
         let mut events = Vec::new();
         let population = if g == 0 {
-            let genomes = self.random_genomes(g, Purpose::Initial, 0..self.state.config.population);
+            let size = self.state.config.population;
+            let mut genomes = self.problem.seeds();
+            genomes.truncate(size);
+            genomes.extend(self.random_genomes(g, Purpose::Initial, genomes.len()..size));
             self.score(genomes, &mut tally)
         } else {
             let (mut next, children) = self.breed(g);

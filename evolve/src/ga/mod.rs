@@ -3,7 +3,8 @@
 //!
 //! # A generation
 //!
-//! * **Generation 0** is `population` random genomes.
+//! * **Generation 0** is the problem's [`seeds`](Problem::seeds) (none by default) followed by
+//!   random genomes, `population` in all.
 //! * **Every later generation** is bred from the previous population ranked best first
 //!   (non-finite fitness ranks worst; ties keep slot order, the sort is stable): the `elitism`
 //!   best individuals with finite fitness are copied unchanged, every other slot gets a child of
@@ -91,6 +92,12 @@ pub trait Problem: Sync {
     type Eval: Clone + Send + Sync;
     /// A random genome (generation 0, immigrants, restarts).
     fn random(&self, rng: &mut Pcg64) -> Self::Genome;
+    /// Genomes generation 0 starts from (e.g. a user's strategy files): they fill its first
+    /// slots, in order, and random genomes the rest (each slot's random stream is the same with
+    /// or without seeds). None by default.
+    fn seeds(&self) -> Vec<Self::Genome> {
+        Vec::new()
+    }
     /// A child of two parents.
     fn crossover(&self, a: &Self::Genome, b: &Self::Genome, rng: &mut Pcg64) -> Self::Genome;
     /// Mutates each gene with probability `rate`.

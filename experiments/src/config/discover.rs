@@ -12,6 +12,7 @@
 //! promoted = "data/promoted"       # the promoted set the correlation gate compares with
 //! cache_mb = 256                   # shared subexpression columns per generation
 //! hall_of_fame_distance = 0.5      # least signal distance between two hall-of-fame genomes
+//! seeds = ["strategies/sma_cross.tbs"]  # strategy files in generation 0 (relative to this file)
 //! [discover.gp]                    # gp::GpConfig: tree shapes and mutation mix
 //! max_depth = 7
 //! max_nodes = 40
@@ -35,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use evolve::ga::GaConfig;
 use evolve::stats::FitnessConfig;
-use gp::GpConfig;
+use gp::{Genome, GpConfig};
 use kernel::sim::TradeRules;
 use novelty::{NoveltyConfig, NoveltyError};
 use portfolio_fitness::PortfolioFitnessConfig;
@@ -128,6 +129,8 @@ pub(crate) struct RawDiscover {
     portfolio_fitness: PortfolioFitnessConfig,
     #[serde(default = "hall_of_fame_distance")]
     hall_of_fame_distance: f64,
+    #[serde(default)]
+    seeds: Vec<Spanned<String>>,
 }
 
 fn hall_of_fame_distance() -> f64 {
@@ -166,6 +169,24 @@ pub struct DiscoverSettings {
     /// Least behaviour distance between two hall-of-fame genomes
     /// ([`evolve::discovery::GpProblem::behaviour_distance`]).
     pub hall_of_fame_distance: f64,
+    /// Strategies generation 0 starts from (`seeds`, strategy files read and parsed when the
+    /// config is loaded), before the random genomes.
+    pub seeds: Vec<Genome>,
+}
+
+/// The strategy files of `discover.seeds`, read relative to `base` and parsed; an error names
+/// the seed's line in the config and the strategy file's own line and column.
+fn seeds(src: &Source<'_>, raw: &[Spanned<String>], base: &Path) -> Result<Vec<Genome>, ConfigError> {
+    raw.iter()
+        .map(|given| {
+            let path = resolve(base, given.get_ref());
+            let fail = |why: String| src.error(given.span(), "discover.seeds", why);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| fail(format!("cannot read strategy file {}: {e}", path.display())))?;
+            text.parse::<Genome>()
+                .map_err(|e| fail(format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)))
+        })
+        .collect()
 }
 
 /// Checks a `[discover]` section, naming the key of the first bad value.
@@ -216,6 +237,7 @@ pub(crate) fn settings(
     if raw.cache_mb == 0 {
         return Err(src.key_error("discover.cache_mb", "must be at least 1"));
     }
+    let seeds = seeds(src, &raw.seeds, base)?;
     Ok(DiscoverSettings {
         gp: raw.gp,
         parsimony: p,
@@ -227,6 +249,7 @@ pub(crate) fn settings(
         portfolio_weight: raw.portfolio_weight,
         portfolio_fitness: raw.portfolio_fitness,
         hall_of_fame_distance: raw.hall_of_fame_distance,
+        seeds,
     })
 }
 

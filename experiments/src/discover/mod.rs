@@ -69,7 +69,8 @@ pub struct DiscoverSpec<'a> {
     pub cash: f64,
     /// Where the bars come from (written into candidate files for `tradebot promote`).
     pub data: DataRef,
-    /// The configuration text, stored with the run; its hash is the config hash.
+    /// The configuration text, stored with the run; its hash (with the seeds' text) is the
+    /// config hash.
     pub config_text: &'a str,
     /// The research run this discovery belongs to.
     pub parent: Option<i64>,
@@ -155,6 +156,17 @@ pub enum DiscoverError {
     Files(String),
 }
 
+/// The hash a run records of its config: the file's text, then each seed strategy's text, so
+/// a resumed run refuses a seed file that changed since (without seeds: the file's alone).
+fn config_hash(spec: &DiscoverSpec<'_>) -> u64 {
+    let mut text = spec.config_text.to_string();
+    for seed in &spec.settings.seeds {
+        text.push('\n');
+        text.push_str(&seed.to_string());
+    }
+    xxh3_64(text.as_bytes())
+}
+
 /// Runs discovery on `data` (or continues run `resume`), then tests and gates the hall of
 /// fame. `observe` sees every generation; `stop` ends the run cleanly after the current one.
 pub fn discover(
@@ -193,13 +205,14 @@ pub fn discover(
     let problem = GpProblem::new(&in_sample, settings)
         .map_err(|e| DiscoverError::Data(e.to_string()))?
         .with_cache_budget(spec.settings.cache_bytes)
-        .with_hall_of_fame_distance(spec.settings.hall_of_fame_distance);
+        .with_hall_of_fame_distance(spec.settings.hall_of_fame_distance)
+        .with_seeds(spec.settings.seeds.clone());
     let ts = in_sample.timestamps();
     let provenance = Provenance {
         data_hash: data_hash(&in_sample),
         first_ns: ts[0],
         last_ns: ts[ts.len() - 1],
-        config_hash: xxh3_64(spec.config_text.as_bytes()),
+        config_hash: config_hash(spec),
     };
     let mut run = match resume {
         Some(id) => Run::resume(db, id, &problem, spec.ga.clone(), provenance)?,

@@ -326,3 +326,64 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     assert!(!failed.is_empty() && !failed.contains("selection"), "{said}");
     assert!(said.ends_with("; the others are not tested (no selection on the test data)"), "{said}");
 }
+
+/// `[discover] seeds`: strategy files, read relative to the discovery file, open generation 0
+/// in order (random genomes fill the other slots, the same ones as without seeds); a seed that
+/// is not a strategy is refused, naming the config line, the strategy file, its line and column.
+#[test]
+fn strategy_files_seed_the_first_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../strategies");
+    for name in ["sma_cross", "mean_reversion"] {
+        std::fs::copy(shipped.join(format!("{name}.tbs")), mine.join(format!("{name}.tbs"))).unwrap();
+    }
+    let config = |seeds: &str| {
+        format!(
+            "[experiment]\nname = \"seeded\"\n[data]\nsample = \"GOOG\"\n\
+             [discover]\ncandidates = \"candidates\"\npromoted = \"promoted\"\n{seeds}\n\
+             [evolve]\npopulation = 12\ngenerations = 1\nseed = 5\nhall_of_fame = 2\n"
+        )
+    };
+    let seeded = config("seeds = [\"mine/sma_cross.tbs\", \"mine/mean_reversion.tbs\"]");
+    let d = Discovery::parse(&seeded, "discover.toml", dir.path()).unwrap();
+    let files: Vec<gp::Genome> = ["sma_cross", "mean_reversion"]
+        .iter()
+        .map(|n| std::fs::read_to_string(mine.join(format!("{n}.tbs"))).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(d.settings.seeds, files);
+    let plain = Discovery::parse(&config(""), "discover.toml", dir.path()).unwrap();
+    assert!(plain.settings.seeds.is_empty());
+
+    let bars = data::load(&d.data).unwrap();
+    let first_generation = |d: &Discovery| {
+        let mut db = ResearchDb::open(&dir.path().join(format!("{}.db", d.settings.seeds.len()))).unwrap();
+        let mut genomes = Vec::new();
+        let stop = AtomicBool::new(false);
+        discover(&spec(d), &bars, &mut db, None, &stop, |report| {
+            if report.generation == 0 {
+                genomes.extend(report.evaluated.iter().map(|e| e.genome.clone()));
+            }
+        })
+        .unwrap();
+        genomes
+    };
+    let (with, without) = (first_generation(&d), first_generation(&plain));
+    assert_eq!(with[..2], files[..], "the seeds come first");
+    assert!(!without.contains(&files[0]) && !without.contains(&files[1]));
+    let random: Vec<_> = without.iter().filter(|g| with.contains(g)).collect();
+    assert!(random.len() >= 8, "the other slots draw the same random genomes: {}", random.len());
+
+    std::fs::write(mine.join("bad.tbs"), "(strategy\n  (entry (gt close))\n  (exit true))\n").unwrap();
+    let bad = config("seeds = [\"mine/sma_cross.tbs\",\n  \"mine/bad.tbs\"]");
+    let err = Discovery::parse(&bad, "discover.toml", dir.path()).unwrap_err().to_string();
+    let want = format!(
+        "discover.toml:9: key `discover.seeds`: {}:2:19: expected a number, found `)`",
+        mine.join("bad.tbs").display()
+    );
+    assert_eq!(err, want);
+    let missing = config("seeds = [\"mine/none.tbs\"]");
+    let err = Discovery::parse(&missing, "discover.toml", dir.path()).unwrap_err().to_string();
+    assert!(err.contains("cannot read strategy file") && err.contains("none.tbs"), "{err}");
+}

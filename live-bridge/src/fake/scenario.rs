@@ -3,6 +3,8 @@
 //! the fills to compare: the kernel's backtest's and the broker's.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use datasets::synth::{SynthConfig, Universe};
@@ -16,8 +18,11 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::FakeAlpaca;
 use crate::alpaca::model::OrderSide;
+use crate::alpaca::{Client, Credentials};
+use crate::clock::SimulatedClock;
 use crate::config::LiveConfig;
 use crate::schedule::new_york;
+use crate::service::{Bridge, Ended};
 
 /// The replayed session: the last of the synthetic universe's two minute-bar sessions.
 pub fn replay_date() -> NaiveDate {
@@ -171,6 +176,19 @@ sessions = 1
 /// [`config_toml`] parsed.
 pub fn config(root: &Path, fake: &FakeAlpaca) -> LiveConfig {
     LiveConfig::parse(&config_toml(root, fake, "")).expect("the scenario config is valid")
+}
+
+/// Runs the service on `config` against the paper endpoints until its replayed session ends
+/// (panics unless it ends with [`Ended::ReplayDone`] within 300 s).
+pub async fn run_day(config: &LiveConfig, clock: Arc<SimulatedClock>) {
+    let credentials = Credentials::new("PK", "S");
+    let client =
+        Arc::new(Client::new(config.alpaca.client_config(true), credentials).expect("a valid client"));
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let bridge = Bridge::new(config.clone(), client, clock, shutdown).expect("the service starts");
+    let ended = tokio::time::timeout(Duration::from_secs(300), bridge.run()).await;
+    let ended = ended.expect("the replay ends within 300 s").expect("the replay runs");
+    assert_eq!(ended, Ended::ReplayDone);
 }
 
 /// One fill, as the kernel's backtest or the broker made it.
