@@ -423,6 +423,18 @@ impl Db {
         ctx("commit", tx.commit())
     }
 
+    /// Moves `from`'s position in `symbol` to `to` (added to what `to` holds there), in one
+    /// transaction; returns the quantity moved (0 when `from` holds none).
+    pub fn hand_over(&self, from: &str, symbol: &str, to: &str, now_ns: i64) -> DbResult<Decimal> {
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        let Some((qty, cost)) = position_of(&tx, from, symbol)? else { return Ok(Decimal::ZERO) };
+        let (held, held_cost) = position_of(&tx, to, symbol)?.unwrap_or_default();
+        write_position(&tx, from, symbol, Decimal::ZERO, Decimal::ZERO, now_ns)?;
+        write_position(&tx, to, symbol, held + qty, held_cost + cost, now_ns)?;
+        ctx("commit", tx.commit())?;
+        Ok(qty)
+    }
+
     /// A run's row, if it exists.
     pub fn run(&self, strategy: &str, slot: &str) -> DbResult<Option<RunRow>> {
         ctx(
@@ -689,9 +701,23 @@ impl Db {
                             order.strategy
                         );
                     }
+                    // What an order filled beyond its own quantity (both legs of an oco) is a
+                    // short at the broker, to be bought back, not proceeds: not credited (the
+                    // next reconciliation reports the short and trading stops).
+                    let over = |filled: Decimal| (filled - order.qty).max(Decimal::ZERO);
+                    let excess = over(filled_qty) - over(order.filled_qty);
+                    let proceeds = if excess > Decimal::ZERO {
+                        tracing::error!(
+                            "{client_order_id}: filled {filled_qty} of an order for {}: the {excess} beyond it are a short at the broker",
+                            order.qty
+                        );
+                        delta_notional * (delta_qty - excess) / delta_qty
+                    } else {
+                        delta_notional
+                    };
                     let left = (qty - delta_qty).max(Decimal::ZERO);
                     let cost_left = if qty > Decimal::ZERO { cost * left / qty } else { Decimal::ZERO };
-                    (delta_notional, left, cost_left)
+                    (proceeds, left, cost_left)
                 }
             };
             write_position(&tx, &order.strategy, &order.symbol, new_qty, new_cost, now_ns)?;
@@ -1369,6 +1395,25 @@ mod tests {
         assert_eq!(sold.unwrap(), Decimal::from(10));
         assert!(db.positions().unwrap().is_empty(), "flat, not -6: {:?}", db.positions());
         assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(1300)), "the proceeds are real");
+        // An oco for 4 filled on both legs: 8 sold; the 4 beyond the order are a short at the
+        // broker, not cash of the strategy's.
+        db.set_position("s", "SPY", Decimal::from(4), Decimal::from(100), 3).unwrap();
+        db.add_orders(&[], &[order("s2", OrderSide::Sell, 4)], 4).unwrap();
+        let fill = |qty: i64| {
+            db.apply_fill(
+                "s2",
+                ("id2", "filled"),
+                OrderState::Filled,
+                Decimal::from(qty),
+                Some(Decimal::from(30)),
+                ("2025-12-30", "2025-12-31"),
+                5,
+            )
+            .unwrap()
+        };
+        assert_eq!((fill(3), fill(8)), (Decimal::from(3), Decimal::from(5)));
+        assert!(db.positions().unwrap().is_empty(), "flat: {:?}", db.positions());
+        assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(1300 + 4 * 30)), "4 sold, not 8");
     }
 
     #[test]

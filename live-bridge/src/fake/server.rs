@@ -290,11 +290,30 @@ fn calendar_days(s: &State, query: &HashMap<String, String>) -> Response {
             Some(json!({
                 "date": d.to_string(), "open": ny(x.open), "close": ny(x.close),
                 "session_open": "0400", "session_close": "2000",
-                "settlement_date": s.next_session(d).date.to_string(),
+                "settlement_date": settlement_date(s, d).to_string(),
             }))
         })
         .collect();
     ok(Value::Array(days))
+}
+
+/// True on a US bank holiday on which the exchange trades (Columbus Day, the second Monday of
+/// October; Veterans Day, 11 November or the Monday after a Sunday): nothing settles then.
+fn bank_holiday(d: NaiveDate) -> bool {
+    use chrono::{Datelike, Weekday};
+    let columbus = d.month() == 10 && d.weekday() == Weekday::Mon && (8..=14).contains(&d.day());
+    let veterans = d.month() == 11
+        && (d.day() == 11 && d.weekday() != Weekday::Sun || d.day() == 12 && d.weekday() == Weekday::Mon);
+    columbus || veterans
+}
+
+/// The settlement date of a trade on `date` (T+1): the next session on which banks are open.
+fn settlement_date(s: &State, date: NaiveDate) -> NaiveDate {
+    let mut next = s.next_session(date).date;
+    while bank_holiday(next) {
+        next = s.next_session(next).date;
+    }
+    next
 }
 
 /// Bar `i` of `bars` as Alpaca's JSON, its prices multiplied by `factor` (its volume divided):
@@ -426,10 +445,21 @@ async fn stream(Extract(shared): Extract<Shared>, upgrade: WebSocketUpgrade) -> 
 /// only), acknowledges `listen`, then forwards every order event as a binary frame (as paper
 /// trading does).
 async fn serve_stream(shared: Shared, mut socket: WebSocket) {
-    let mut updates = shared.lock().expect("fake state lock").updates.subscribe();
+    let (mut updates, born) = {
+        let s = shared.lock().expect("fake state lock");
+        (s.updates.subscribe(), s.stream_generation)
+    };
     let (mut listening, mut authorized) = (false, false);
+    let mut look = tokio::time::interval(std::time::Duration::from_millis(20));
     loop {
         tokio::select! {
+            _ = look.tick() => {
+                if shared.lock().expect("fake state lock").stream_generation != born {
+                    // Stalled: nothing is read (no pong) or sent, and the socket stays open.
+                    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+                    return;
+                }
+            }
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { return };
                 let text = match message {
@@ -461,6 +491,11 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
             }
             update = updates.recv() => {
                 let Ok(update) = update else { return };
+                if shared.lock().expect("fake state lock").stream_generation != born {
+                    // Stalled since: the event is lost with the connection.
+                    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+                    return;
+                }
                 if listening && socket.send(Message::Binary(update.into_bytes().into())).await.is_err() {
                     return;
                 }

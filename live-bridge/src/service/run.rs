@@ -540,7 +540,15 @@ fn ignore(row: &mut SignalRow, why: &str) {
     row.detail = why.into();
 }
 
-fn intent(strategy: &str, slot: &str, symbol: &str, side: OrderSide, qty: Decimal, cid: String) -> OrderRow {
+/// A new order intent of `strategy`'s at `slot`, not yet sent.
+pub(super) fn intent(
+    strategy: &str,
+    slot: &str,
+    symbol: &str,
+    side: OrderSide,
+    qty: Decimal,
+    cid: String,
+) -> OrderRow {
     OrderRow {
         client_order_id: cid,
         strategy: strategy.into(),
