@@ -11,6 +11,10 @@ use rust_decimal::prelude::FromPrimitive;
 
 use crate::alpaca::model::{OrderRequest, OrderSide};
 
+mod view;
+
+pub use view::{HeldPosition, LatestRun, OrderRecord, PriceSource, SeenPrice};
+
 /// The strategy name under which positions the bridge did not open are kept.
 pub const MANUAL: &str = "manual";
 
@@ -587,31 +591,9 @@ impl Db {
 
     /// Orders matching `filter` (a SQL tail).
     fn query_orders(&self, tail: &str, p: impl rusqlite::Params) -> DbResult<Vec<OrderRow>> {
-        let sql = format!(
-            "SELECT client_order_id, strategy, slot, symbol, side, qty, state, broker_id, filled_qty,
-                    filled_notional, detail FROM orders {tail}"
-        );
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {tail}");
         let mut stmt = ctx("orders", self.conn.prepare(&sql))?;
-        let rows = ctx(
-            "orders",
-            stmt.query_map(p, |r| {
-                let side: String = r.get(4)?;
-                let state: String = r.get(6)?;
-                Ok(OrderRow {
-                    client_order_id: r.get(0)?,
-                    strategy: r.get(1)?,
-                    slot: r.get(2)?,
-                    symbol: r.get(3)?,
-                    side: OrderSide::parse(&side).unwrap_or(OrderSide::Buy),
-                    qty: dec(r.get(5)?),
-                    state: OrderState::parse(&state),
-                    broker_id: r.get(7)?,
-                    filled_qty: dec(r.get(8)?),
-                    filled_notional: dec(r.get(9)?),
-                    detail: r.get(10)?,
-                })
-            }),
-        )?;
+        let rows = ctx("orders", stmt.query_map(p, order_row))?;
         ctx("orders", rows.collect())
     }
 
@@ -1216,6 +1198,30 @@ fn insert_order(tx: &Transaction<'_>, o: &OrderRow, now_ns: i64) -> DbResult<()>
         ),
     )
     .map(drop)
+}
+
+/// The columns [`order_row`] reads, in its order.
+const ORDER_COLUMNS: &str =
+    "client_order_id, strategy, slot, symbol, side, qty, state, broker_id, filled_qty,
+     filled_notional, detail";
+
+/// An order from the first columns of a row selecting [`ORDER_COLUMNS`].
+fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
+    let side: String = r.get(4)?;
+    let state: String = r.get(6)?;
+    Ok(OrderRow {
+        client_order_id: r.get(0)?,
+        strategy: r.get(1)?,
+        slot: r.get(2)?,
+        symbol: r.get(3)?,
+        side: OrderSide::parse(&side).unwrap_or(OrderSide::Buy),
+        qty: dec(r.get(5)?),
+        state: OrderState::parse(&state),
+        broker_id: r.get(7)?,
+        filled_qty: dec(r.get(8)?),
+        filled_notional: dec(r.get(9)?),
+        detail: r.get(10)?,
+    })
 }
 
 fn position_of(tx: &Transaction<'_>, strategy: &str, symbol: &str) -> DbResult<Option<(Decimal, Decimal)>> {
