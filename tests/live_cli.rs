@@ -470,3 +470,36 @@ async fn cancel_on_the_real_money_account_needs_allow_live_and_confirmation() {
     assert!(ok && out.contains("canceled by-hand-1"), "{out}{err}");
     assert_eq!(open(), 0);
 }
+
+#[test]
+fn status_reads_live_db_on_a_read_only_file_system_with_no_service_running() {
+    // The dashboard unit mounts the live data directory read-only. A WAL database closed cleanly
+    // has no -wal/-shm files, which SQLite would have to create to read it there.
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("d");
+    std::fs::create_dir(&data).unwrap();
+    let db = Db::open(&data.join("live.db")).unwrap();
+    db.set_state("reconcile", "ok").unwrap();
+    drop(db);
+    assert!(!data.join("live.db-wal").exists() && !data.join("live.db-shm").exists());
+    let config = root.path().join("live.toml");
+    std::fs::write(&config, "[service]\ndata_dir = \"d\"\n").unwrap();
+    let mount =
+        format!("mount --bind {0} {0} && mount -o remount,ro,bind {0} && exec \"$@\"", data.display());
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &mount, "sh", BIN, "live", "status", "--config"])
+        .arg(&config)
+        .output();
+    let Ok(out) = out else {
+        eprintln!("unshare not available: the read-only mount is not tested");
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && (err.contains("unshare:") || err.contains("mount:")) {
+        eprintln!("no mount namespace here ({}): the read-only mount is not tested", err.trim());
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("reconcile") && stdout.contains("ok"), "{stdout}");
+}

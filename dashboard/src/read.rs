@@ -8,12 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use live_bridge::db::{Db, DbError, DbResult, OrderRecord, SignalRow};
 use live_bridge::safety::KillSwitch;
 use ops::db::ErrorRecord;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use rust_decimal::Decimal;
 
 use crate::model::{
@@ -21,8 +20,6 @@ use crate::model::{
     KillSwitchState, Mark, OrderView, PositionView, RunView, SignalView, Snapshot, StrategyView,
 };
 
-/// How long a read waits on a lock (only a checkpoint truncating the WAL can hold one).
-const BUSY: Duration = Duration::from_secs(2);
 /// Rows of the error log shown.
 pub const ERRORS_SHOWN: usize = 20;
 /// What the daily curve shows; said under it.
@@ -103,15 +100,12 @@ impl Sources {
     }
 }
 
-/// Opens `path` read-only; `None` when there is no file.
+/// Opens `path` read-only (also on a read-only file system); `None` when there is no file.
 fn open(path: &Path) -> rusqlite::Result<Option<Connection>> {
     if !path.exists() {
         return Ok(None);
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY)?;
-    Ok(Some(conn))
+    dbkit::open_read_only(path).map(Some)
 }
 
 fn read_live(db: &Db, now_ns: i64, range: EquityRange, snap: &mut Snapshot) -> DbResult<()> {

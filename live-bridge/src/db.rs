@@ -301,12 +301,10 @@ impl Db {
     }
 
     /// Opens an existing database read-only, as it is (no schema, no pragmas): for readers
-    /// such as `tradebot status` that must not write.
+    /// such as `tradebot status` and the dashboard that must not write — also on a read-only
+    /// file system ([`dbkit::open_read_only`]).
     pub fn open_read_only(path: &Path) -> DbResult<Self> {
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = ctx("open read-only", Connection::open_with_flags(path, flags))?;
-        ctx("busy timeout", conn.busy_timeout(std::time::Duration::from_secs(5)))?;
-        Ok(Db { conn })
+        Ok(Db { conn: ctx("open read-only", dbkit::open_read_only(path))? })
     }
 
     /// Appends a checkpoint: what the service is about to do. Written before every critical step.
