@@ -452,14 +452,8 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
     let (mut listening, mut authorized) = (false, false);
     let mut look = tokio::time::interval(std::time::Duration::from_millis(20));
     loop {
-        tokio::select! {
-            _ = look.tick() => {
-                if shared.lock().expect("fake state lock").stream_generation != born {
-                    // Stalled: nothing is read (no pong) or sent, and the socket stays open.
-                    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
-                    return;
-                }
-            }
+        let update = tokio::select! {
+            _ = look.tick() => None,
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { return };
                 let text = match message {
@@ -488,18 +482,24 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
                 if socket.send(Message::Binary(reply.to_string().into_bytes().into())).await.is_err() {
                     return;
                 }
+                None
             }
             update = updates.recv() => {
                 let Ok(update) = update else { return };
-                if shared.lock().expect("fake state lock").stream_generation != born {
-                    // Stalled since: the event is lost with the connection.
-                    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
-                    return;
-                }
-                if listening && socket.send(Message::Binary(update.into_bytes().into())).await.is_err() {
-                    return;
-                }
+                Some(update)
             }
+        };
+        if shared.lock().expect("fake state lock").stream_generation != born {
+            // Stalled ([`super::FakeAlpaca::stall_stream`]): nothing more is read (no pong) or
+            // sent, an event due is lost with the connection, and the socket stays open.
+            tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+            return;
+        }
+        if let Some(update) = update
+            && listening
+            && socket.send(Message::Binary(update.into_bytes().into())).await.is_err()
+        {
+            return;
         }
     }
 }
