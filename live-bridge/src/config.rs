@@ -298,6 +298,11 @@ pub struct ServiceSection {
     /// orders still open are looked up at the broker: an event missed or never delivered is
     /// booked within it.
     pub open_check_secs: f64,
+    /// An intraday strategy's run reads its bars this many seconds after its minute: Alpaca serves a
+    /// minute bar as soon as the minute ends and revises it with the minute's late trades about
+    /// 30 s later, so a run reading it at once would trade on a bar that changes. Orders still go
+    /// out within the same minute, at the next bar's open as in the backtest.
+    pub bar_settle_secs: i64,
     /// Calendar days of daily bars a daily strategy sees.
     pub daily_history_days: i64,
     /// Sessions of 1-minute bars an intraday strategy sees (the current one included).
@@ -332,6 +337,7 @@ impl Default for ServiceSection {
             resume_grace_minutes: 15,
             close_margin_secs: 30,
             open_check_secs: 60.0,
+            bar_settle_secs: 30,
             daily_history_days: 500,
             minute_history_sessions: 2,
             regime_models: PathBuf::from("data/models/regime"),
@@ -475,6 +481,12 @@ impl LiveConfig {
             if !(1..=max).contains(&v) {
                 return Err(format!("{key}: {v} is not in 1..={max}"));
             }
+        }
+        if !(0..=50).contains(&service.bar_settle_secs) {
+            return Err(format!(
+                "service.bar_settle_secs: {} is not in 0..=50 (a run must still send within its minute)",
+                service.bar_settle_secs
+            ));
         }
         if !(0..=3_600).contains(&service.close_margin_secs) {
             return Err(format!(

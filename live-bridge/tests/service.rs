@@ -712,6 +712,8 @@ fn at_the_close(r: Replay, hms: (u32, u32, u32), margin_secs: i64) -> Replay {
     let mut config = r.config.clone();
     config.strategies.clear();
     config.service.close_margin_secs = margin_secs;
+    // The margin is measured from the run's own instant: no wait for its bars to settle.
+    config.service.bar_settle_secs = 0;
     Replay { config, ..r }
 }
 

@@ -143,6 +143,8 @@ struct State {
     stream_muted: bool,
     /// An oco that triggers fills through both its take-profit and its stop-loss leg.
     double_fill_ocos: bool,
+    /// Minute bars are served preliminary until this long (ns) after they end.
+    revision_ns: Option<i64>,
 }
 
 /// A running fake Alpaca. Dropping it stops the server.
@@ -191,6 +193,7 @@ impl FakeAlpaca {
             stream_generation: 0,
             stream_muted: false,
             double_fill_ocos: false,
+            revision_ns: None,
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -271,6 +274,13 @@ impl FakeAlpaca {
     /// in a fast market). The account ends short what it held.
     pub fn double_fill_ocos(&self, on: bool) {
         self.with(|s| s.double_fill_ocos = on);
+    }
+
+    /// Serves each minute bar as a preliminary version (its opening trade only) until `delay`
+    /// after its minute ends, and the final bar after that, as Alpaca revises bars with the late
+    /// trades of their minute; `None` serves final bars at once.
+    pub fn revise_minutes(&self, delay: Option<Duration>) {
+        self.with(|s| s.revision_ns = delay.map(|d| d.as_nanos() as i64));
     }
 
     /// Answers as another account from now on (other keys, or the other environment).

@@ -390,6 +390,23 @@ fn token(to: usize, total: usize) -> Value {
     if to < total { json!(to.to_string()) } else { Value::Null }
 }
 
+/// Bar `i` of `bars` as served now ([`bar_json`]): a minute bar (`minute`) that ended less
+/// than the fake's revision delay ago ([`super::FakeAlpaca::revise_minutes`]) is served as its
+/// preliminary version, as Alpaca serves a bar before the late trades of its minute are in: only
+/// its opening trade (high, low and close at the open) and half its volume.
+fn served_json(s: &State, minute: bool, bars: &Bars, i: usize, factor: f64) -> Value {
+    let mut bar = bar_json(bars, i, factor);
+    let end = bars.timestamps()[i] + NANOS_PER_MIN;
+    if minute && s.revision_ns.is_some_and(|d| s.clock.now().0 < end + d) {
+        let open = bar["o"].clone();
+        for k in ["h", "l", "c", "vw"] {
+            bar[k] = open.clone();
+        }
+        bar["v"] = json!(bar["v"].as_f64().unwrap_or(0.0) / 2.0);
+    }
+    bar
+}
+
 fn single_bars(s: &State, symbol: &str, query: &HashMap<String, String>) -> Response {
     let Some((tf, idx)) = served(s, symbol, query) else {
         return ok(json!({"bars": null, "symbol": symbol, "next_page_token": null}));
@@ -398,7 +415,7 @@ fn single_bars(s: &State, symbol: &str, query: &HashMap<String, String>) -> Resp
     let (from, to) = page_bounds(query, idx.len());
     let list: Vec<Value> = idx[from..to]
         .iter()
-        .map(|&i| bar_json(bars, i, factor(s, symbol, bars.timestamps()[i], query)))
+        .map(|&i| served_json(s, tf == "1Min", bars, i, factor(s, symbol, bars.timestamps()[i], query)))
         .collect();
     ok(json!({"bars": list, "symbol": symbol, "next_page_token": token(to, idx.len())}))
 }
@@ -416,8 +433,9 @@ fn multi_bars(s: &State, query: &HashMap<String, String>) -> Response {
     }
     let (from, to) = page_bounds(query, flat.len());
     let mut out = serde_json::Map::new();
+    let minute = query.get("timeframe").is_some_and(|t| t == "1Min");
     for &(symbol, bars, i) in &flat[from..to] {
-        let bar = bar_json(bars, i, factor(s, symbol, bars.timestamps()[i], query));
+        let bar = served_json(s, minute, bars, i, factor(s, symbol, bars.timestamps()[i], query));
         out.entry(symbol).or_insert_with(|| json!([])).as_array_mut().expect("array").push(bar);
     }
     ok(json!({"bars": out, "next_page_token": token(to, flat.len())}))
@@ -430,7 +448,7 @@ fn latest_bars(s: &State, query: &HashMap<String, String>) -> Response {
         if let Some(bars) = s.minute.get(symbol) {
             let done = bars.timestamps().partition_point(|&t| t + NANOS_PER_MIN <= now.0);
             if done > 0 {
-                out.insert(symbol.to_string(), bar_json(bars, done - 1, 1.0));
+                out.insert(symbol.to_string(), served_json(s, true, bars, done - 1, 1.0));
             }
         }
     }

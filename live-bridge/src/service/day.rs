@@ -130,7 +130,7 @@ impl Bridge {
     }
 
     /// Sleeps until `t`, applying stream events meanwhile; false on shutdown.
-    async fn wait_until(&mut self, t: Timestamp) -> Result<bool, ServiceError> {
+    pub(super) async fn wait_until(&mut self, t: Timestamp) -> Result<bool, ServiceError> {
         let clock = self.clock.clone();
         // One sleep for the whole wait: events and the watch below interrupt it, not restart it.
         let mut sleep = clock.sleep_until(t);
