@@ -1,7 +1,7 @@
 //! `tradebot dashboard`: the live P&L page (crate `dashboard`) on a loopback address, behind a
 //! token.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -49,10 +49,16 @@ pub fn run(args: DashboardArgs, ops: &OpsArgs) -> Result<()> {
         let addr = listener.local_addr()?;
         let mut out = String::new();
         if origin == Origin::Generated {
+            // The token goes to a terminal only: under systemd stdout is the journal, which
+            // more people read than the token file.
+            let shown = if std::io::stdout().is_terminal() {
+                token.expose().to_string()
+            } else {
+                format!("<the token in {}>", args.token_file.display())
+            };
             out.push_str(&format!(
-                "new dashboard token written to {} (mode 600); open http://{addr}/?token={}\n",
+                "new dashboard token written to {} (mode 600); open http://{addr}/?token={shown}\n",
                 args.token_file.display(),
-                token.expose()
             ));
         }
         out.push_str(&format!(

@@ -53,11 +53,15 @@ enum LiveCommand {
     /// Remove the HALT file and reset every tripped circuit breaker.
     Resume,
     /// Cancel every open order at the broker (allowed while halted); the positions' protective
-    /// stops are kept unless `--include-protective`.
+    /// stops are kept unless `--include-protective`. On the real-money account (`mode =
+    /// "live"`, which needs `allow_live = true`) it also needs `--yes`.
     Cancel {
         /// Cancel the protective orders too, leaving the positions unprotected.
         #[arg(long)]
         include_protective: bool,
+        /// Confirm cancelling on the real-money account.
+        #[arg(long)]
+        yes: bool,
     },
     /// Kill switch, breakers, reconciliation, checkpoint, books and pending orders.
     Status {
@@ -88,8 +92,8 @@ pub fn run(args: LiveArgs, ops_args: &OpsArgs) -> Result<()> {
         }
         Some(LiveCommand::Halt { reason, wait }) => halt(&data_dir, &args.config, &reason, wait),
         Some(LiveCommand::Resume) => resume(&existing_db(&data_dir, &args.config)?),
-        Some(LiveCommand::Cancel { include_protective }) => {
-            cancel(config, &args.config, args.paper, include_protective)
+        Some(LiveCommand::Cancel { include_protective, yes }) => {
+            cancel(config, &args.config, args.paper, include_protective, yes)
         }
         Some(LiveCommand::Status { json }) => {
             existing_db(&data_dir, &args.config)?;
@@ -179,8 +183,20 @@ fn checked_client(config: &mut LiveConfig, path: &Path, paper: bool) -> Result<C
     Ok(Client::new(config.alpaca.client_config(mode == Mode::Paper), credentials)?)
 }
 
-fn cancel(mut config: LiveConfig, path: &Path, paper: bool, include_protective: bool) -> Result<()> {
+fn cancel(
+    mut config: LiveConfig,
+    path: &Path,
+    paper: bool,
+    include_protective: bool,
+    yes: bool,
+) -> Result<()> {
     let client = checked_client(&mut config, path, paper)?;
+    if config.alpaca.mode == Some(Mode::Live) && !yes {
+        bail!(
+            "{}: mode = \"live\": this cancels orders on the real-money account; add --yes to confirm",
+            path.display()
+        );
+    }
     let db = Db::open(&existing_db(&config.service.data_dir, path)?)?;
     let now = SystemClock.now().0;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

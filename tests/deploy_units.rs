@@ -53,6 +53,8 @@ fn services_are_hardened_and_only_the_live_units_hold_the_broker_keys() {
         if name == "tradebot-dashboard.service" {
             assert_eq!(values(&text, "IPAddressDeny"), ["any"]);
             assert_eq!(values(&text, "IPAddressAllow"), ["localhost"]);
+            let read_only = values(&text, "ReadOnlyPaths");
+            assert_eq!(read_only, ["-/var/lib/tradebot/data/live"], "{name}");
         }
     }
     assert_eq!(services, 6);

@@ -410,3 +410,96 @@ async fn kill_9_while_placing_protective_orders_never_doubles_them_and_keeps_pos
         assert_eq!(db.order(&stops[0].0).unwrap().unwrap().state, OrderState::Open);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_on_the_real_money_account_needs_allow_live_and_confirmation() {
+    let (root, fake, config) = day().await;
+    let e = fake.endpoints();
+    // The production config: mode = "live", the live endpoints (here the fake's), no replay.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let (head, tail) = text.split_once("[replay]\n").unwrap();
+    let tail = &tail[tail.find("[strategies").unwrap()..];
+    let live = format!(
+        "{}{tail}[alpaca.live]\ntrading = \"{}\"\ndata = \"{}\"\nstream = \"{}\"\n",
+        head.replacen("[alpaca]\n", "[alpaca]\nmode = \"live\"\n", 1),
+        e.trading,
+        e.data,
+        e.stream
+    );
+    std::fs::write(&config, &live).unwrap();
+    std::fs::create_dir_all(root.path().join("live")).unwrap();
+    drop(Db::open(&root.path().join("live/live.db")).unwrap());
+    fake.set_fill_mode(live_bridge::fake::FillMode::Never);
+    let client = live_bridge::alpaca::Client::new(
+        live_bridge::alpaca::ClientConfig::new(fake.endpoints()),
+        live_bridge::alpaca::Credentials::new("AKTEST", "secret"),
+    )
+    .unwrap();
+    let data = scenario::minute_data(&scenario::universe(4));
+    let order = live_bridge::alpaca::model::OrderRequest::market(
+        &data.symbols()[0].meta.symbol,
+        Decimal::ONE,
+        live_bridge::alpaca::model::OrderSide::Buy,
+        "by-hand-1",
+    );
+    client.create_order(&order).await.unwrap();
+    let cancel = |extra: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(["live", "cancel", "--config"])
+            .arg(&config)
+            .args(extra)
+            .current_dir(root.path())
+            .env("APCA_API_KEY_ID", "AKTEST")
+            .env("APCA_API_SECRET_KEY", "secret")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let open = || fake.orders().iter().filter(|o| !o.status.is_terminal()).count();
+    let (ok, _, err) = cancel(&["--yes"]);
+    assert!(!ok && err.contains("allow_live"), "real money needs allow_live: {err}");
+    std::fs::write(&config, live.replacen("[alpaca]\n", "[alpaca]\nallow_live = true\n", 1)).unwrap();
+    let (ok, _, err) = cancel(&[]);
+    assert!(!ok && err.contains("add --yes to confirm"), "{err}");
+    assert_eq!(open(), 1, "nothing canceled without the confirmation");
+    let (ok, out, err) = cancel(&["--yes"]);
+    assert!(ok && out.contains("canceled by-hand-1"), "{out}{err}");
+    assert_eq!(open(), 0);
+}
+
+#[test]
+fn status_reads_live_db_on_a_read_only_file_system_with_no_service_running() {
+    // The dashboard unit mounts the live data directory read-only. A WAL database closed cleanly
+    // has no -wal/-shm files, which SQLite would have to create to read it there.
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("d");
+    std::fs::create_dir(&data).unwrap();
+    let db = Db::open(&data.join("live.db")).unwrap();
+    db.set_state("reconcile", "ok").unwrap();
+    drop(db);
+    assert!(!data.join("live.db-wal").exists() && !data.join("live.db-shm").exists());
+    let config = root.path().join("live.toml");
+    std::fs::write(&config, "[service]\ndata_dir = \"d\"\n").unwrap();
+    let mount =
+        format!("mount --bind {0} {0} && mount -o remount,ro,bind {0} && exec \"$@\"", data.display());
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &mount, "sh", BIN, "live", "status", "--config"])
+        .arg(&config)
+        .output();
+    let Ok(out) = out else {
+        eprintln!("unshare not available: the read-only mount is not tested");
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && (err.contains("unshare:") || err.contains("mount:")) {
+        eprintln!("no mount namespace here ({}): the read-only mount is not tested", err.trim());
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("reconcile") && stdout.contains("ok"), "{stdout}");
+}

@@ -3,7 +3,8 @@
 //!
 //! A request is let in with `Authorization: Bearer TOKEN`, with the `tradebot_dashboard`
 //! cookie, or with `?token=TOKEN`, which sets that cookie (HttpOnly, SameSite=Strict) — and on
-//! the page itself redirects to `/` so the token leaves the address bar. Anything else gets 401.
+//! the page itself redirects to `/` so the token leaves the address bar. The cookie holds a value
+//! derived from the token ([`Token::session`]), not the token. Anything else gets 401.
 //! Every response forbids caching and framing, and its content security policy allows no
 //! resource from anywhere but this server.
 
@@ -66,26 +67,37 @@ pub async fn serve(
     axum::serve(listener, router(sources, token)).with_graceful_shutdown(shutdown).await
 }
 
-/// The token presented by a request, and whether it came in the query string.
-fn presented(headers: &HeaderMap, query: Option<&str>) -> Vec<(String, bool)> {
+/// Where a request presented a credential.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// `Authorization: Bearer TOKEN`.
+    Header,
+    /// The session cookie (its derived value, [`Token::session`]).
+    Cookie,
+    /// `?token=TOKEN`.
+    Query,
+}
+
+/// The credentials presented by a request.
+fn presented(headers: &HeaderMap, query: Option<&str>) -> Vec<(String, Via)> {
     let mut found = Vec::new();
     if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some(t) = v.strip_prefix("Bearer ")
     {
-        found.push((t.trim().to_string(), false));
+        found.push((t.trim().to_string(), Via::Header));
     }
     for v in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
         for pair in v.split(';') {
             if let Some((name, value)) = pair.trim().split_once('=')
                 && name == COOKIE
             {
-                found.push((value.to_string(), false));
+                found.push((value.to_string(), Via::Cookie));
             }
         }
     }
     for pair in query.unwrap_or_default().split('&') {
         if let Some(t) = pair.strip_prefix("token=") {
-            found.push((t.to_string(), true));
+            found.push((t.to_string(), Via::Query));
         }
     }
     found
@@ -93,22 +105,26 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Vec<(String, bool)> {
 
 async fn guard(State(app): State<App>, request: Request, next: Next) -> Response {
     let offered = presented(request.headers(), request.uri().query());
-    let Some((_, from_query)) = offered.iter().find(|(t, _)| app.token.matches(t)) else {
+    let valid = |(value, via): &&(String, Via)| match via {
+        Via::Cookie => app.token.matches_session(value),
+        Via::Header | Via::Query => app.token.matches(value),
+    };
+    let Some(&(_, via)) = offered.iter().find(valid) else {
         let mut r = (
             StatusCode::UNAUTHORIZED,
-            "401 unauthorized: open /?token=TOKEN (printed at the dashboard's first start, kept in its token file) \
+            "401 unauthorized: open /?token=TOKEN (the token is in the dashboard's token file) \
              or send Authorization: Bearer TOKEN\n",
         )
             .into_response();
         r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return secure(r);
     };
-    let from_query = *from_query;
+    let from_query = via == Via::Query;
     let is_page = request.uri().path() == "/";
     let mut response =
         if from_query && is_page { Redirect::to("/").into_response() } else { next.run(request).await };
     if from_query {
-        let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", app.token.expose());
+        let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", app.token.session());
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, v);
         }

@@ -1,5 +1,6 @@
 //! The access token: read from a file only its owner can read, or generated into a new such
-//! file on first start; compared in constant time.
+//! file on first start; compared in constant time. The browser's session cookie holds a value
+//! derived from it ([`Token::session`]), never the token itself.
 
 use std::fmt;
 use std::io::Write as _;
@@ -112,6 +113,21 @@ impl Token {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The session cookie's value: HMAC-SHA-256 of a fixed label keyed by the token, in hex.
+    /// It lets a browser in without the token being stored in it: the cookie does not give the
+    /// token back, and is not accepted as one (`?token=`, `Authorization: Bearer`).
+    pub fn session(&self) -> String {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.0.as_bytes());
+        let tag = ring::hmac::sign(&key, b"tradebot dashboard session v1");
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// True when `candidate` is the session cookie's value ([`Token::session`]), compared in
+    /// constant time.
+    pub fn matches_session(&self, candidate: &str) -> bool {
+        self.session().as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +148,11 @@ mod tests {
         assert!(!again.matches(&token.expose()[1..]));
         assert!(!again.matches(""));
         assert_eq!(format!("{again:?}"), "Token(…)");
+        // The session value is derived: fixed for the token, not the token, and no token itself.
+        let session = again.session();
+        assert_eq!((session.len(), session.clone()), (64, token.session()));
+        assert!(!session.contains(again.expose()) && !again.matches(&session));
+        assert!(again.matches_session(&session) && !again.matches_session(again.expose()));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = Token::load_or_create(&path).unwrap_err();
         assert!(matches!(err, TokenError::Exposed { mode: 0o640, .. }), "{err}");

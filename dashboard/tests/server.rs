@@ -48,18 +48,28 @@ async fn without_the_token_every_route_is_401_and_the_token_works_three_ways() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.starts_with(&format!("tradebot_dashboard={TOKEN};")), "{cookie}");
+    // The cookie holds a value derived from the token, never the token itself.
+    let session = dashboard::Token::new(TOKEN).unwrap().session();
+    assert!(cookie.starts_with(&format!("tradebot_dashboard={session};")), "{cookie}");
+    assert!(!cookie.contains(TOKEN), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     let pair = cookie.split(';').next().unwrap();
     let r =
         c.get(format!("http://{addr}/")).header("cookie", format!("other=1; {pair}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("GAPX"));
-    let r = c
-        .get(format!("http://{addr}/fragment"))
-        .header("cookie", "tradebot_dashboard=nope-nope-nope-nope")
-        .send();
-    assert_eq!(r.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // A wrong cookie, the raw token as the cookie, and the cookie's value as a token: all 401.
+    for (cookie, bearer) in
+        [("tradebot_dashboard=nope-nope-nope-nope", None), (&*format!("tradebot_dashboard={TOKEN}"), None)]
+            .into_iter()
+            .chain([("x=1", Some(session.as_str()))])
+    {
+        let mut request = c.get(format!("http://{addr}/fragment")).header("cookie", cookie);
+        if let Some(b) = bearer {
+            request = request.bearer_auth(b);
+        }
+        assert_eq!(request.send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "{cookie} {bearer:?}");
+    }
     // ?token= on an endpoint answers directly, also setting the cookie.
     let r = c.get(format!("http://{addr}/api/summary?token={TOKEN}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 /// How long the check waits for another process's lock on the file.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The backup directory `tradebot db backup` writes by default (named in the restore hint).
 const BACKUPS: &str = "backups";

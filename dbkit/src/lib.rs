@@ -3,7 +3,9 @@
 //! - [`check`]: the integrity check as a file is opened ([`open`]): a 0-byte or damaged file is
 //!   refused with the command that restores a backup;
 //! - [`migrate`]: the versioned schema migration runner ([`migrate()`]): numbered steps,
-//!   tracked in `PRAGMA user_version`, each applied once in its own transaction.
+//!   tracked in `PRAGMA user_version`, each applied once in its own transaction;
+//! - [`reader`]: opening a database read-only also on a read-only file system
+//!   ([`open_read_only`]), for readers such as the dashboard.
 //!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
@@ -16,6 +18,8 @@
 
 pub mod check;
 pub mod migrate;
+pub mod reader;
 
 pub use check::{CheckError, open, open_with_flags, quick_check};
 pub use migrate::{MigrateError, migrate, schema_version};
+pub use reader::open_read_only;

@@ -47,6 +47,11 @@ pub struct LiveConfig {
     /// Per strategy id or family name: whether it runs and when.
     #[serde(default)]
     pub strategies: BTreeMap<String, StrategySection>,
+    /// Positions of strategies no longer promoted (demoted): `"demoted id" = "owner"` hands
+    /// them to a promoted strategy or to `manual`; those not named are sold at the next open
+    /// session.
+    #[serde(default)]
+    pub handover: BTreeMap<String, String>,
     /// Replays simulated sessions as fast as they run instead of following the wall clock.
     #[serde(default)]
     pub replay: Option<ReplaySection>,
@@ -189,6 +194,9 @@ pub struct AlpacaSection {
     pub requests_per_minute: u32,
     /// First retry delay, milliseconds (doubles up to 8 s, with jitter).
     pub backoff_ms: u64,
+    /// Seconds the `trade_updates` stream may stay silent (no event, no answer to its pings)
+    /// before it is reconnected.
+    pub stream_timeout_secs: f64,
 }
 
 impl Default for AlpacaSection {
@@ -204,6 +212,7 @@ impl Default for AlpacaSection {
             allow_live: false,
             requests_per_minute: crate::alpaca::REQUESTS_PER_MINUTE,
             backoff_ms: 250,
+            stream_timeout_secs: 30.0,
         }
     }
 }
@@ -220,6 +229,7 @@ impl AlpacaSection {
         c.requests_per_minute = self.requests_per_minute;
         c.min_backoff = Duration::from_millis(self.backoff_ms);
         c.max_backoff = c.max_backoff.max(c.min_backoff);
+        c.stream_timeout = Duration::from_secs_f64(self.stream_timeout_secs.max(0.3));
         c
     }
 
@@ -284,6 +294,15 @@ pub struct ServiceSection {
     /// this many seconds from now (by the built-in calendar, Alpaca's calendar and Alpaca's
     /// clock): a market order sent at or after the close would be queued for the next open.
     pub close_margin_secs: i64,
+    /// Every this many seconds (and after each reconnection of the `trade_updates` stream) the
+    /// orders still open are looked up at the broker: an event missed or never delivered is
+    /// booked within it.
+    pub open_check_secs: f64,
+    /// An intraday strategy's run reads its bars this many seconds after its minute: Alpaca serves a
+    /// minute bar as soon as the minute ends and revises it with the minute's late trades about
+    /// 30 s later, so a run reading it at once would trade on a bar that changes. Orders still go
+    /// out within the same minute, at the next bar's open as in the backtest.
+    pub bar_settle_secs: i64,
     /// Calendar days of daily bars a daily strategy sees.
     pub daily_history_days: i64,
     /// Sessions of 1-minute bars an intraday strategy sees (the current one included).
@@ -317,6 +336,8 @@ impl Default for ServiceSection {
             shutdown_grace_secs: 20.0,
             resume_grace_minutes: 15,
             close_margin_secs: 30,
+            open_check_secs: 60.0,
+            bar_settle_secs: 30,
             daily_history_days: 500,
             minute_history_sessions: 2,
             regime_models: PathBuf::from("data/models/regime"),
@@ -461,6 +482,12 @@ impl LiveConfig {
                 return Err(format!("{key}: {v} is not in 1..={max}"));
             }
         }
+        if !(0..=50).contains(&service.bar_settle_secs) {
+            return Err(format!(
+                "service.bar_settle_secs: {} is not in 0..=50 (a run must still send within its minute)",
+                service.bar_settle_secs
+            ));
+        }
         if !(0..=3_600).contains(&service.close_margin_secs) {
             return Err(format!(
                 "service.close_margin_secs: {} is not in 0..=3600",
@@ -477,6 +504,13 @@ impl LiveConfig {
             }
             if s.every_minutes == Some(0) {
                 return Err(format!("strategies.{id}.every_minutes: must be at least 1"));
+            }
+        }
+        for (from, to) in &self.handover {
+            if from == to || from == crate::db::MANUAL || to.trim().is_empty() {
+                return Err(format!(
+                    "handover.{from} = \"{to}\": name the promoted strategy (or \"manual\") that takes over its positions"
+                ));
             }
         }
         let r = &self.risk;

@@ -11,6 +11,10 @@ use rust_decimal::prelude::FromPrimitive;
 
 use crate::alpaca::model::{OrderRequest, OrderSide};
 
+mod view;
+
+pub use view::{HeldPosition, LatestRun, OrderRecord, PriceSource, SeenPrice};
+
 /// The strategy name under which positions the bridge did not open are kept.
 pub const MANUAL: &str = "manual";
 
@@ -297,12 +301,10 @@ impl Db {
     }
 
     /// Opens an existing database read-only, as it is (no schema, no pragmas): for readers
-    /// such as `tradebot status` that must not write.
+    /// such as `tradebot status` and the dashboard that must not write — also on a read-only
+    /// file system ([`dbkit::open_read_only`]).
     pub fn open_read_only(path: &Path) -> DbResult<Self> {
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = ctx("open read-only", Connection::open_with_flags(path, flags))?;
-        ctx("busy timeout", conn.busy_timeout(std::time::Duration::from_secs(5)))?;
-        Ok(Db { conn })
+        Ok(Db { conn: ctx("open read-only", dbkit::open_read_only(path))? })
     }
 
     /// Appends a checkpoint: what the service is about to do. Written before every critical step.
@@ -421,6 +423,18 @@ impl Db {
         let tx = ctx("begin", self.conn.unchecked_transaction())?;
         write_position(&tx, strategy, symbol, qty, cost, now_ns)?;
         ctx("commit", tx.commit())
+    }
+
+    /// Moves `from`'s position in `symbol` to `to` (added to what `to` holds there), in one
+    /// transaction; returns the quantity moved (0 when `from` holds none).
+    pub fn hand_over(&self, from: &str, symbol: &str, to: &str, now_ns: i64) -> DbResult<Decimal> {
+        let tx = ctx("begin", self.conn.unchecked_transaction())?;
+        let Some((qty, cost)) = position_of(&tx, from, symbol)? else { return Ok(Decimal::ZERO) };
+        let (held, held_cost) = position_of(&tx, to, symbol)?.unwrap_or_default();
+        write_position(&tx, from, symbol, Decimal::ZERO, Decimal::ZERO, now_ns)?;
+        write_position(&tx, to, symbol, held + qty, held_cost + cost, now_ns)?;
+        ctx("commit", tx.commit())?;
+        Ok(qty)
     }
 
     /// A run's row, if it exists.
@@ -575,31 +589,9 @@ impl Db {
 
     /// Orders matching `filter` (a SQL tail).
     fn query_orders(&self, tail: &str, p: impl rusqlite::Params) -> DbResult<Vec<OrderRow>> {
-        let sql = format!(
-            "SELECT client_order_id, strategy, slot, symbol, side, qty, state, broker_id, filled_qty,
-                    filled_notional, detail FROM orders {tail}"
-        );
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {tail}");
         let mut stmt = ctx("orders", self.conn.prepare(&sql))?;
-        let rows = ctx(
-            "orders",
-            stmt.query_map(p, |r| {
-                let side: String = r.get(4)?;
-                let state: String = r.get(6)?;
-                Ok(OrderRow {
-                    client_order_id: r.get(0)?,
-                    strategy: r.get(1)?,
-                    slot: r.get(2)?,
-                    symbol: r.get(3)?,
-                    side: OrderSide::parse(&side).unwrap_or(OrderSide::Buy),
-                    qty: dec(r.get(5)?),
-                    state: OrderState::parse(&state),
-                    broker_id: r.get(7)?,
-                    filled_qty: dec(r.get(8)?),
-                    filled_notional: dec(r.get(9)?),
-                    detail: r.get(10)?,
-                })
-            }),
-        )?;
+        let rows = ctx("orders", stmt.query_map(p, order_row))?;
         ctx("orders", rows.collect())
     }
 
@@ -689,9 +681,23 @@ impl Db {
                             order.strategy
                         );
                     }
+                    // What an order filled beyond its own quantity (both legs of an oco) is a
+                    // short at the broker, to be bought back, not proceeds: not credited (the
+                    // next reconciliation reports the short and trading stops).
+                    let over = |filled: Decimal| (filled - order.qty).max(Decimal::ZERO);
+                    let excess = over(filled_qty) - over(order.filled_qty);
+                    let proceeds = if excess > Decimal::ZERO {
+                        tracing::error!(
+                            "{client_order_id}: filled {filled_qty} of an order for {}: the {excess} beyond it are a short at the broker",
+                            order.qty
+                        );
+                        delta_notional * (delta_qty - excess) / delta_qty
+                    } else {
+                        delta_notional
+                    };
                     let left = (qty - delta_qty).max(Decimal::ZERO);
                     let cost_left = if qty > Decimal::ZERO { cost * left / qty } else { Decimal::ZERO };
-                    (delta_notional, left, cost_left)
+                    (proceeds, left, cost_left)
                 }
             };
             write_position(&tx, &order.strategy, &order.symbol, new_qty, new_cost, now_ns)?;
@@ -1192,6 +1198,30 @@ fn insert_order(tx: &Transaction<'_>, o: &OrderRow, now_ns: i64) -> DbResult<()>
     .map(drop)
 }
 
+/// The columns [`order_row`] reads, in its order.
+const ORDER_COLUMNS: &str =
+    "client_order_id, strategy, slot, symbol, side, qty, state, broker_id, filled_qty,
+     filled_notional, detail";
+
+/// An order from the first columns of a row selecting [`ORDER_COLUMNS`].
+fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
+    let side: String = r.get(4)?;
+    let state: String = r.get(6)?;
+    Ok(OrderRow {
+        client_order_id: r.get(0)?,
+        strategy: r.get(1)?,
+        slot: r.get(2)?,
+        symbol: r.get(3)?,
+        side: OrderSide::parse(&side).unwrap_or(OrderSide::Buy),
+        qty: dec(r.get(5)?),
+        state: OrderState::parse(&state),
+        broker_id: r.get(7)?,
+        filled_qty: dec(r.get(8)?),
+        filled_notional: dec(r.get(9)?),
+        detail: r.get(10)?,
+    })
+}
+
 fn position_of(tx: &Transaction<'_>, strategy: &str, symbol: &str) -> DbResult<Option<(Decimal, Decimal)>> {
     ctx(
         "read position",
@@ -1369,6 +1399,25 @@ mod tests {
         assert_eq!(sold.unwrap(), Decimal::from(10));
         assert!(db.positions().unwrap().is_empty(), "flat, not -6: {:?}", db.positions());
         assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(1300)), "the proceeds are real");
+        // An oco for 4 filled on both legs: 8 sold; the 4 beyond the order are a short at the
+        // broker, not cash of the strategy's.
+        db.set_position("s", "SPY", Decimal::from(4), Decimal::from(100), 3).unwrap();
+        db.add_orders(&[], &[order("s2", OrderSide::Sell, 4)], 4).unwrap();
+        let fill = |qty: i64| {
+            db.apply_fill(
+                "s2",
+                ("id2", "filled"),
+                OrderState::Filled,
+                Decimal::from(qty),
+                Some(Decimal::from(30)),
+                ("2025-12-30", "2025-12-31"),
+                5,
+            )
+            .unwrap()
+        };
+        assert_eq!((fill(3), fill(8)), (Decimal::from(3), Decimal::from(5)));
+        assert!(db.positions().unwrap().is_empty(), "flat: {:?}", db.positions());
+        assert_eq!(db.sleeve_cash("s").unwrap(), Some(Decimal::from(1300 + 4 * 30)), "4 sold, not 8");
     }
 
     #[test]

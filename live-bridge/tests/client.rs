@@ -286,3 +286,38 @@ async fn the_stream_takes_the_documented_authentication_only() {
     let no_secret = serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST"}});
     assert_eq!(reply(no_secret).await.1, "unauthorized");
 }
+
+/// The next stream event, within 5 s.
+async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<StreamEvent>) -> StreamEvent {
+    let wait = tokio::time::timeout(Duration::from_secs(5), rx.recv());
+    wait.await.expect("an event within 5 s").expect("the stream runs")
+}
+
+#[tokio::test]
+async fn a_stream_gone_silent_is_dropped_and_reconnected() {
+    let (fake, client) = setup(|c| c.stream_timeout = Duration::from_millis(600)).await;
+    let client = Arc::new(client);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(stream::run(client.clone(), tx, stopped));
+    assert_eq!(next(&mut rx).await, StreamEvent::Connected);
+    // A quiet but healthy connection answers the pings: no reconnection for twice the timeout.
+    assert!(tokio::time::timeout(Duration::from_millis(1_200), rx.recv()).await.is_err());
+    // The connection dies without closing: the order's events are lost with it. Within the
+    // timeout the stream notices, reconnects and says so (the consumer then looks orders up).
+    fake.stall_stream();
+    let order = OrderRequest::market("SPY", Decimal::ONE, OrderSide::Buy, "tb-lost");
+    client.create_order(&order).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(next(&mut rx).await, StreamEvent::Connected, "reconnected");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    // The new connection carries the events from now on.
+    let order = OrderRequest::market("SPY", Decimal::ONE, OrderSide::Buy, "tb-seen");
+    client.create_order(&order).await.unwrap();
+    match next(&mut rx).await {
+        StreamEvent::Update(u) => assert_eq!(u.order.client_order_id, "tb-seen"),
+        other => panic!("unexpected {other:?}"),
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}

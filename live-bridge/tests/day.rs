@@ -2,6 +2,7 @@
 //! match the kernel's backtest of the same strategy and bars share for share.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use datasets::{Timestamp, calendar};
 use live_bridge::alpaca::model::OrderSide;
@@ -25,6 +26,9 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
+    // As at Alpaca, a minute bar is served preliminary (its opening trade) for 30 s after its
+    // minute, then revised: the runs read their bars once they are final.
+    fake.revise_minutes(Some(Duration::from_secs(30)));
     scenario::run_day(&scenario::config(root.path(), &fake), clock.clone()).await;
 
     let live = |prefix: &str| keys(scenario::broker_fills(&fake, prefix));
@@ -53,6 +57,15 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let held = db.positions().unwrap();
     assert!(held.iter().all(|p| p.strategy == "momentum"), "gap_fill is flat by the close: {held:?}");
     let signals = db.signals().unwrap();
+    // Every gap_fill signal was computed on the final bar: its price is that bar's close slipped.
+    let slippage = scenario::rules().costs.slippage;
+    for s in signals.iter().filter(|s| s.strategy == "gap_fill" && s.action != "candidate") {
+        let t = data.timestamps().iter().position(|&t| t == s.bar_ns).unwrap();
+        let bars = &data.symbols()[data.find(&s.symbol).unwrap()].bars;
+        let price =
+            slippage.fill_price(kernel::sim::Side::Buy, bars.close()[t], bars.low()[t], bars.high()[t]);
+        assert_eq!(s.price, price, "{s:?}");
+    }
     let entries = signals.iter().filter(|s| s.side == "enter" && s.strategy == "gap_fill").count();
     let candidates = signals.iter().filter(|s| s.side == "gap_candidate").count();
     assert_eq!(entries, gap_fills.len() / 2, "every entry signal is stored");

@@ -153,7 +153,7 @@ async fn snapshots_follow_the_cadence_and_the_runs_that_filled_at_the_brokers_fi
     assert_eq!(timer.iter().map(|p| p.ts_ns).collect::<Vec<_>>(), cadence, "09:30, 10:00, … 16:00");
     assert_eq!(*cadence.last().unwrap(), session.close.0);
 
-    // One snapshot after each run whose orders filled, at the run's instant.
+    // One snapshot after each run whose orders filled, at the instant the run sent them.
     let mut filled_runs: Vec<i64> = r
         .fake
         .orders()
@@ -163,7 +163,8 @@ async fn snapshots_follow_the_cadence_and_the_runs_that_filled_at_the_brokers_fi
             // tb-gap_fill-YYYYMMDDHHMM-SYMBOL-b: the run's New York minute.
             let compact = o.client_order_id.split('-').nth(2).unwrap();
             let local = chrono::NaiveDateTime::parse_from_str(compact, "%Y%m%d%H%M").unwrap();
-            new_york(local.date(), local.time()).0
+            // The run reads its bars (and sends) once they settled, `bar_settle_secs` in.
+            new_york(local.date(), local.time()).0 + r.config.service.bar_settle_secs * 1_000_000_000
         })
         .collect();
     filled_runs.sort();

@@ -712,6 +712,8 @@ fn at_the_close(r: Replay, hms: (u32, u32, u32), margin_secs: i64) -> Replay {
     let mut config = r.config.clone();
     config.strategies.clear();
     config.service.close_margin_secs = margin_secs;
+    // The margin is measured from the run's own instant: no wait for its bars to settle.
+    config.service.bar_settle_secs = 0;
     Replay { config, ..r }
 }
 
@@ -1266,4 +1268,196 @@ async fn an_ocos_legs_are_orders_of_their_own_at_the_broker_and_cancel_keeps_the
     let at_broker = client.order_by_client_id(&cid).await.unwrap().unwrap();
     assert!(!at_broker.status.is_terminal());
     assert!(at_broker.legs.unwrap().iter().all(|l| l.status.as_str() == "held"));
+}
+
+/// The morning with far stops; at noon the broker fills every resting stop while `quiet` has
+/// made the stream lose or withhold the events, and the bridge then idles 2.5 s of real time
+/// before its noon step. Returns the stops that rested before and gap_fill's positions in
+/// `live.db` after that idle wait (`None` when the check did not run).
+async fn stops_filled_while_idle(r: Replay, quiet: fn(&FakeAlpaca)) -> (usize, Option<usize>) {
+    with_far_stop(&r);
+    let noon = new_york(scenario::replay_date(), NaiveTime::from_hms_opt(12, 0, 0).unwrap());
+    let resting = Arc::new(std::sync::Mutex::new(0));
+    let (fake, seen) = (Arc::downgrade(&r.fake), resting.clone());
+    r.clock.at(
+        noon,
+        Box::new(move || {
+            let fake = fake.upgrade().unwrap();
+            *seen.lock().unwrap() = resting_stops(&fake).len();
+            quiet(&fake);
+            fake.fill_now();
+        }),
+    );
+    r.clock.pause(noon, Duration::from_millis(2_500));
+    let booked = Arc::new(std::sync::Mutex::new(None));
+    let (b, path) = (booked.clone(), r.root.path().join("live/live.db"));
+    let after = datasets::Timestamp(noon.0 + 60_000_000_000);
+    r.clock.at(
+        after,
+        Box::new(move || {
+            let held = Db::open(&path).unwrap().strategy_positions("gap_fill").unwrap();
+            *b.lock().unwrap() = Some(held.len());
+        }),
+    );
+    r.run().await;
+    let resting = *resting.lock().unwrap();
+    let booked = *booked.lock().unwrap();
+    (resting, booked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_lost_with_a_dead_stream_are_booked_as_soon_as_it_reconnects() {
+    let r = replay().await;
+    let mut config = r.config.clone();
+    config.alpaca.stream_timeout_secs = 0.5;
+    let r = Replay { config, ..r };
+    // The connection dies silently just before the stops fill: their events are lost. The
+    // stream notices within 0.5 s, reconnects, and the bridge looks the open orders up then,
+    // not at the next run (the timer alone, every 60 s, would not come within the wait).
+    let (resting, booked) = stops_filled_while_idle(r, FakeAlpaca::stall_stream).await;
+    assert!(resting > 0, "positions rested protected");
+    assert_eq!(booked, Some(0), "every stop's sale booked while idle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_the_stream_never_delivered_are_booked_by_the_open_order_check() {
+    let r = replay().await;
+    let mut config = r.config.clone();
+    config.service.open_check_secs = 1.0;
+    let r = Replay { config, ..r };
+    // The stream stays connected but never delivers the fills: the timer finds them.
+    let (resting, booked) = stops_filled_while_idle(r, |fake| fake.mute_stream(true)).await;
+    assert!(resting > 0, "positions rested protected");
+    assert_eq!(booked, Some(0), "every stop's sale booked while idle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oco_filled_on_both_legs_leaves_the_book_flat_and_stops_trading() {
+    let r = replay().await;
+    let mut strategy = scenario::gap_fill(&scenario::minute_data(&scenario::universe(4)), 0.5);
+    (strategy.rules.exits.stop_loss, strategy.rules.exits.take_profit) = (Some(0.5), Some(1.0));
+    scenario::promote(&r.root.path().join("promoted"), vec![strategy]);
+    let mut config = r.config.clone();
+    config.replay.as_mut().unwrap().sessions = 2;
+    let r = Replay { config, ..r };
+    // At noon both legs of every oco execute (documented as possible): the broker ends short.
+    r.fake.double_fill_ocos(true);
+    let noon = new_york(scenario::replay_date(), NaiveTime::from_hms_opt(12, 0, 0).unwrap());
+    let fake = Arc::downgrade(&r.fake);
+    r.clock.at(noon, Box::new(move || fake.upgrade().unwrap().fill_now()));
+    r.run().await;
+    let short: Vec<_> = r.fake.positions().into_iter().filter(|(_, q)| *q < Decimal::ZERO).collect();
+    assert!(!short.is_empty(), "the broker is short after the double fills");
+    let db = r.db();
+    let ocos: Vec<_> = db.protective_orders(Some("gap_fill"), None).unwrap();
+    assert!(ocos.iter().any(|o| o.filled_qty == o.qty * Decimal::TWO), "{ocos:#?}");
+    // The book is flat, never negative, and holds only the proceeds of the shares it sold.
+    assert!(db.positions().unwrap().iter().all(|p| p.qty >= Decimal::ZERO), "{:?}", db.positions());
+    assert!(db.strategy_positions("gap_fill").unwrap().is_empty());
+    let mut expected = Decimal::from(50_000);
+    for o in db.orders().unwrap().iter().filter(|o| o.strategy == "gap_fill" && !o.filled_qty.is_zero()) {
+        expected += match o.side {
+            OrderSide::Buy => -o.filled_notional,
+            OrderSide::Sell => o.filled_notional * o.qty.min(o.filled_qty) / o.filled_qty,
+        };
+    }
+    let cash = db.sleeve_cash("gap_fill").unwrap().unwrap();
+    assert!((cash - expected).abs() < Decimal::new(1, 2), "cash {cash}, expected {expected}");
+    // The next morning's reconciliation finds the short and stops trading.
+    let reconcile = db.state("reconcile").unwrap().unwrap_or_default();
+    assert!(reconcile.contains("short position"), "{reconcile}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_booked_at_start_up_settles_on_alpacas_date_past_a_bank_holiday() {
+    // Friday 9 October 2026, before Columbus Day: the exchange trades on Monday the 12th, the
+    // banks do not, so a sale of the Friday settles on Tuesday the 13th (Alpaca's calendar),
+    // not on "the next NYSE day".
+    let friday = NaiveDate::from_ymd_opt(2026, 10, 9).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let synth =
+        SynthConfig { symbols: 2, years: 1, seed: 7, end: friday, minute_days: 1, ..SynthConfig::default() };
+    let universe = Universe::new(&synth).unwrap();
+    let clock = Arc::new(HookedClock::new(new_york(friday, NaiveTime::from_hms_opt(10, 30, 0).unwrap())));
+    let fake = Arc::new(FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap());
+    scenario::serve(&fake, &universe);
+    let symbol = scenario::minute_data(&universe).symbols()[0].meta.symbol.clone();
+    fake.set_position(&symbol, Decimal::from(10), Decimal::from(50));
+    // A sale sent before a crash fills while the service is down.
+    let config = LiveConfig::parse(&scenario::config_toml(root.path(), &fake, "")).unwrap();
+    let client = Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap();
+    let cid = format!("tb-old-202610091000-{symbol}-s");
+    client
+        .create_order(&OrderRequest::market(&symbol, Decimal::from(10), OrderSide::Sell, &cid))
+        .await
+        .unwrap();
+    std::fs::create_dir_all(root.path().join("live")).unwrap();
+    let db = Db::open(&root.path().join("live/live.db")).unwrap();
+    db.ensure_sleeve("old", 0.5, Decimal::from(50_000)).unwrap();
+    db.set_position("old", &symbol, Decimal::from(10), Decimal::from(500), 0).unwrap();
+    let sale = OrderRow {
+        side: OrderSide::Sell,
+        qty: Decimal::from(10),
+        symbol: symbol.clone(),
+        strategy: "old".into(),
+        ..row(&cid, "2026-10-09T10:00", OrderState::Open)
+    };
+    db.add_orders(&[], &[sale], 0).unwrap();
+    drop(db);
+    let r = Replay { root, fake, config, clock };
+    r.run().await;
+    let db = r.db();
+    assert_eq!(db.order(&cid).unwrap().unwrap().state, OrderState::Filled);
+    let amount = db.unsettled("2026-10-09").unwrap();
+    assert!(amount > Decimal::ZERO);
+    assert_eq!(db.unsettled("2026-10-12").unwrap(), amount, "still unsettled on Columbus Day");
+    assert_eq!(db.unsettled("2026-10-13").unwrap(), Decimal::ZERO, "settled on Tuesday");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_strategys_positions_are_sold_or_handed_to_their_named_owner() {
+    // Two strategies were demoted while holding shares: `old_exit` has no [handover] entry,
+    // `old_kept` names `manual`. gap_fill stays registered (not running), so its symbols are
+    // untouched by it.
+    let r = reconcile_only(replay().await);
+    let mut config = r.config.clone();
+    config.handover.insert("old_kept".into(), "manual".into());
+    let r = Replay { config, ..r };
+    let ((a, pa), (b, pb)) = (first_symbol(0), first_symbol(1));
+    let db = r.db();
+    for (strategy, symbol, qty, px) in [("old_exit", &a, 10, pa), ("old_kept", &b, 5, pb)] {
+        db.ensure_sleeve(strategy, 0.1, Decimal::from(1_000)).unwrap();
+        db.set_position(strategy, symbol, Decimal::from(qty), Decimal::from(qty) * px, 0).unwrap();
+        r.fake.set_position(symbol, Decimal::from(qty), px);
+    }
+    drop(db);
+    let receiver = Receiver::start();
+    let alerts = notifier(&[format!("{}/hook", receiver.base)]);
+    r.run_alerting(alerts.clone()).await;
+    alerts.flush(Duration::from_secs(5));
+    let db = r.db();
+    // Sold at market in the session, booked to the demoted strategy; the other is manual now.
+    assert!(db.strategy_positions("old_exit").unwrap().is_empty(), "{:?}", db.positions());
+    assert!(!r.fake.positions().contains_key(&a), "sold at the broker: {:?}", r.fake.positions());
+    let sale = db.symbol_orders("old_exit", &a).unwrap();
+    assert_eq!(sale.len(), 1, "one sale: {sale:?}");
+    assert_eq!(
+        (sale[0].side, sale[0].state, sale[0].filled_qty),
+        (OrderSide::Sell, OrderState::Filled, Decimal::from(10))
+    );
+    assert!(db.strategy_positions("old_kept").unwrap().is_empty());
+    let manual = db.strategy_positions(MANUAL).unwrap();
+    assert_eq!(
+        manual.iter().map(|p| (p.symbol.clone(), p.qty)).collect::<Vec<_>>(),
+        [(b.clone(), Decimal::from(5))]
+    );
+    assert_eq!(r.fake.positions().get(&b), Some(&Decimal::from(5)), "kept at the broker");
+    receiver.wait_for(2);
+    let details: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|q| q.body["detail"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(details.iter().any(|d| d.contains("of demoted strategy old_exit")), "{details:?}");
+    assert!(details.iter().any(|d| d.contains("handed over to manual")), "{details:?}");
 }

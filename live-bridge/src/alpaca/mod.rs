@@ -83,6 +83,10 @@ pub struct ClientConfig {
     pub feed: Option<String>,
     /// Bars per page of the data API (at most 10,000).
     pub bar_page_limit: u32,
+    /// The `trade_updates` stream is taken for dead after this long without any frame (a
+    /// ping is sent every third of it, so a live server always answers within it): it is
+    /// dropped and reconnected.
+    pub stream_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -97,6 +101,7 @@ impl ClientConfig {
             requests_per_minute: REQUESTS_PER_MINUTE,
             feed: None,
             bar_page_limit: 10_000,
+            stream_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -153,6 +158,11 @@ impl Client {
     /// The keys, for the stream's authentication.
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// How long the stream may stay silent before it is reconnected.
+    pub(crate) fn stream_timeout(&self) -> Duration {
+        self.config.stream_timeout
     }
 
     /// `GET /v2/account`.

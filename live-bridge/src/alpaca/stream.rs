@@ -6,6 +6,10 @@
 //! trading sends binary frames and live text frames: both are read. Events can be missed while
 //! disconnected, so every (re)connection is announced with [`StreamEvent::Connected`] and the
 //! consumer polls the orders it is waiting for.
+//!
+//! A connection can also die without closing (a NAT entry dropped, a server that stopped
+//! sending): the stream pings every third of the client's `stream_timeout` and, when no frame at
+//! all (a pong included) has arrived for that long, drops the connection and reconnects.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,8 +70,24 @@ async fn session(client: &Client, events: &mpsc::UnboundedSender<StreamEvent>) -
     ws.send(Message::Text(auth.to_string().into())).await.map_err(|e| err(e.to_string()))?;
     let listen = json!({"action": "listen", "data": {"streams": ["trade_updates"]}});
     let mut listening = false;
-    while let Some(message) = ws.next().await {
+    let timeout = client.stream_timeout();
+    let mut heard = tokio::time::Instant::now();
+    let mut ping = tokio::time::interval(timeout / 3);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let next = tokio::select! {
+            next = ws.next() => next,
+            _ = ping.tick() => {
+                if heard.elapsed() >= timeout {
+                    return Err(err(format!("silent for {timeout:?} (no event, no answer to pings)")));
+                }
+                ws.send(Message::Ping(Vec::new().into())).await.map_err(|e| err(e.to_string()))?;
+                continue;
+            }
+        };
+        let Some(message) = next else { return Ok(()) };
         let message = message.map_err(|e| err(e.to_string()))?;
+        heard = tokio::time::Instant::now();
         let text = match &message {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) => b.as_ref(),
@@ -104,5 +124,4 @@ async fn session(client: &Client, events: &mpsc::UnboundedSender<StreamEvent>) -
             _ => {}
         }
     }
-    Ok(())
 }

@@ -15,12 +15,18 @@ pub type Hook = Box<dyn FnOnce() + Send>;
 pub struct HookedClock {
     inner: SimulatedClock,
     hooks: Mutex<Vec<(Timestamp, Hook)>>,
+    /// Real time the service waits before it reaches an instant.
+    pauses: Mutex<Vec<(Timestamp, std::time::Duration)>>,
 }
 
 impl HookedClock {
     /// A clock reading `start`, without hooks.
     pub fn new(start: Timestamp) -> Self {
-        HookedClock { inner: SimulatedClock::new(start), hooks: Mutex::new(Vec::new()) }
+        HookedClock {
+            inner: SimulatedClock::new(start),
+            hooks: Mutex::new(Vec::new()),
+            pauses: Mutex::new(Vec::new()),
+        }
     }
 
     /// Moves the clock forward to `t` (never backward).
@@ -31,6 +37,13 @@ impl HookedClock {
     /// Runs `hook` when the service first sleeps until `at` or later.
     pub fn at(&self, at: Timestamp, hook: Hook) {
         self.hooks.lock().expect("hooks lock").push((at, hook));
+    }
+
+    /// Makes the service's first sleep until `at` or later last `real` of wall-clock time
+    /// (after the hooks due): the service idles awake, with its stream and timers running, as
+    /// between two steps of a real day.
+    pub fn pause(&self, at: Timestamp, real: std::time::Duration) {
+        self.pauses.lock().expect("pauses lock").push((at, real));
     }
 }
 
@@ -47,6 +60,18 @@ impl Clock for HookedClock {
             due.into_iter().map(|(_, f)| f).collect()
         };
         due.into_iter().for_each(|f| f());
-        self.inner.sleep_until(t)
+        let pause: std::time::Duration = {
+            let mut pauses = self.pauses.lock().expect("pauses lock");
+            let (due, later): (Vec<_>, Vec<_>) = pauses.drain(..).partition(|(at, _)| *at <= t);
+            *pauses = later;
+            due.into_iter().map(|(_, d)| d).sum()
+        };
+        if pause.is_zero() {
+            return self.inner.sleep_until(t);
+        }
+        Box::pin(async move {
+            tokio::time::sleep(pause).await;
+            self.inner.sleep_until(t).await;
+        })
     }
 }

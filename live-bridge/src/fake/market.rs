@@ -328,6 +328,9 @@ impl State {
             data["position_qty"] = json!(position_qty.to_string());
             data["execution_id"] = json!(format!("{}-{}", order.id, order.filled_qty));
         }
+        if self.stream_muted {
+            return;
+        }
         // No subscriber is fine: the stream is optional, polling covers it.
         let _ = self.updates.send(json!({"stream": "trade_updates", "data": data}).to_string());
     }

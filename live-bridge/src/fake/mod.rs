@@ -137,6 +137,14 @@ struct State {
     /// Splits: symbol → (the ex-date's open, new shares per old share). The bars the fake holds
     /// are the raw ones; `adjustment=split` serves the bars before each ex-date adjusted.
     splits: HashMap<String, Vec<(datasets::Timestamp, Decimal)>>,
+    /// Stream connections opened before the latest [`FakeAlpaca::stall_stream`] have stalled.
+    stream_generation: u64,
+    /// No `trade_updates` event is sent (the connection itself stays alive).
+    stream_muted: bool,
+    /// An oco that triggers fills through both its take-profit and its stop-loss leg.
+    double_fill_ocos: bool,
+    /// Minute bars are served preliminary until this long (ns) after they end.
+    revision_ns: Option<i64>,
 }
 
 /// A running fake Alpaca. Dropping it stops the server.
@@ -182,6 +190,10 @@ impl FakeAlpaca {
             closed: BTreeSet::new(),
             account_id: "fake-account-0001".into(),
             splits: HashMap::new(),
+            stream_generation: 0,
+            stream_muted: false,
+            double_fill_ocos: false,
+            revision_ns: None,
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -242,6 +254,33 @@ impl FakeAlpaca {
                 s.cancel(&id);
             }
         });
+    }
+
+    /// Stalls every open `trade_updates` connection, as a connection dies without closing (a
+    /// NAT entry dropped): it sends nothing more, answers no ping and never closes; the events
+    /// meant for it are lost. Connections opened afterwards work.
+    pub fn stall_stream(&self) {
+        self.with(|s| s.stream_generation += 1);
+    }
+
+    /// Sends no `trade_updates` event while `muted` (an event the broker never delivered);
+    /// connections stay alive and answer pings.
+    pub fn mute_stream(&self, muted: bool) {
+        self.with(|s| s.stream_muted = muted);
+    }
+
+    /// Makes every oco that triggers from now on fill twice: its take-profit and its stop-loss
+    /// leg, each for the whole quantity (Alpaca documents that both legs of an oco can execute
+    /// in a fast market). The account ends short what it held.
+    pub fn double_fill_ocos(&self, on: bool) {
+        self.with(|s| s.double_fill_ocos = on);
+    }
+
+    /// Serves each minute bar as a preliminary version (its opening trade only) until `delay`
+    /// after its minute ends, and the final bar after that, as Alpaca revises bars with the late
+    /// trades of their minute; `None` serves final bars at once.
+    pub fn revise_minutes(&self, delay: Option<Duration>) {
+        self.with(|s| s.revision_ns = delay.map(|d| d.as_nanos() as i64));
     }
 
     /// Answers as another account from now on (other keys, or the other environment).

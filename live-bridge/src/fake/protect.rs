@@ -146,10 +146,28 @@ impl State {
     /// (`leg`, an oco: the parent is canceled) or itself (its legs are canceled).
     fn fill_protective(&mut self, i: usize, leg: bool, px: Decimal, at: Timestamp) {
         let when = Some(rfc3339(at));
+        let double = self.double_fill_ocos;
         let o = &mut self.orders[i];
         let qty = o.left;
         o.left = Decimal::ZERO;
         o.watch = None;
+        if double && let Some(legs) = o.order.legs.as_mut() {
+            // Both sides execute: the take-profit (the parent) and the stop-loss leg.
+            for l in legs.iter_mut() {
+                (l.filled_qty, l.filled_avg_price) = (qty, Some(px));
+                (l.status, l.filled_at) = (OrderStatus::Filled, when.clone());
+            }
+            (o.order.filled_qty, o.order.filled_avg_price) = (qty, Some(px));
+            (o.order.status, o.order.filled_at) = (OrderStatus::Filled, when);
+            let symbol = o.order.symbol.clone();
+            self.book(&symbol, OrderSide::Sell, qty, px);
+            let position_qty = self.book(&symbol, OrderSide::Sell, qty, px);
+            let order = self.orders[i].order.clone();
+            for l in order.legs.iter().flatten() {
+                self.publish("fill", l, Some((px, qty, position_qty)));
+            }
+            return self.publish("fill", &order, Some((px, qty, position_qty)));
+        }
         let legs = o.order.legs.iter_mut().flatten();
         if leg {
             o.order.status = OrderStatus::Canceled;

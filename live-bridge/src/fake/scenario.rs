@@ -268,8 +268,11 @@ pub fn broker_fills(fake: &FakeAlpaca, prefix: &str) -> Vec<Fill> {
         let filled = parts.rfind(|p| !p.filled_qty.is_zero()).expect("a filled part");
         let at = filled.filled_at.as_deref().expect("a fill time");
         let at = chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339");
+        let at = Timestamp::from_datetime(at.into()).expect("in range").0;
         fills.push(Fill {
-            time: Timestamp::from_datetime(at.into()).expect("in range").0,
+            // The start of the minute bar it filled in (a run reads its bars after they settle,
+            // so its orders fill some seconds into the minute).
+            time: at - at.rem_euclid(datasets::time::NANOS_PER_MIN),
             symbol: o.symbol.clone(),
             side: o.side,
             qty: qty.to_f64().unwrap_or_default(),

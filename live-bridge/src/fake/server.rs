@@ -290,11 +290,30 @@ fn calendar_days(s: &State, query: &HashMap<String, String>) -> Response {
             Some(json!({
                 "date": d.to_string(), "open": ny(x.open), "close": ny(x.close),
                 "session_open": "0400", "session_close": "2000",
-                "settlement_date": s.next_session(d).date.to_string(),
+                "settlement_date": settlement_date(s, d).to_string(),
             }))
         })
         .collect();
     ok(Value::Array(days))
+}
+
+/// True on a US bank holiday on which the exchange trades (Columbus Day, the second Monday of
+/// October; Veterans Day, 11 November or the Monday after a Sunday): nothing settles then.
+fn bank_holiday(d: NaiveDate) -> bool {
+    use chrono::{Datelike, Weekday};
+    let columbus = d.month() == 10 && d.weekday() == Weekday::Mon && (8..=14).contains(&d.day());
+    let veterans = d.month() == 11
+        && (d.day() == 11 && d.weekday() != Weekday::Sun || d.day() == 12 && d.weekday() == Weekday::Mon);
+    columbus || veterans
+}
+
+/// The settlement date of a trade on `date` (T+1): the next session on which banks are open.
+fn settlement_date(s: &State, date: NaiveDate) -> NaiveDate {
+    let mut next = s.next_session(date).date;
+    while bank_holiday(next) {
+        next = s.next_session(next).date;
+    }
+    next
 }
 
 /// Bar `i` of `bars` as Alpaca's JSON, its prices multiplied by `factor` (its volume divided):
@@ -371,6 +390,23 @@ fn token(to: usize, total: usize) -> Value {
     if to < total { json!(to.to_string()) } else { Value::Null }
 }
 
+/// Bar `i` of `bars` as served now ([`bar_json`]): a minute bar (`minute`) that ended less
+/// than the fake's revision delay ago ([`super::FakeAlpaca::revise_minutes`]) is served as its
+/// preliminary version, as Alpaca serves a bar before the late trades of its minute are in: only
+/// its opening trade (high, low and close at the open) and half its volume.
+fn served_json(s: &State, minute: bool, bars: &Bars, i: usize, factor: f64) -> Value {
+    let mut bar = bar_json(bars, i, factor);
+    let end = bars.timestamps()[i] + NANOS_PER_MIN;
+    if minute && s.revision_ns.is_some_and(|d| s.clock.now().0 < end + d) {
+        let open = bar["o"].clone();
+        for k in ["h", "l", "c", "vw"] {
+            bar[k] = open.clone();
+        }
+        bar["v"] = json!(bar["v"].as_f64().unwrap_or(0.0) / 2.0);
+    }
+    bar
+}
+
 fn single_bars(s: &State, symbol: &str, query: &HashMap<String, String>) -> Response {
     let Some((tf, idx)) = served(s, symbol, query) else {
         return ok(json!({"bars": null, "symbol": symbol, "next_page_token": null}));
@@ -379,7 +415,7 @@ fn single_bars(s: &State, symbol: &str, query: &HashMap<String, String>) -> Resp
     let (from, to) = page_bounds(query, idx.len());
     let list: Vec<Value> = idx[from..to]
         .iter()
-        .map(|&i| bar_json(bars, i, factor(s, symbol, bars.timestamps()[i], query)))
+        .map(|&i| served_json(s, tf == "1Min", bars, i, factor(s, symbol, bars.timestamps()[i], query)))
         .collect();
     ok(json!({"bars": list, "symbol": symbol, "next_page_token": token(to, idx.len())}))
 }
@@ -397,8 +433,9 @@ fn multi_bars(s: &State, query: &HashMap<String, String>) -> Response {
     }
     let (from, to) = page_bounds(query, flat.len());
     let mut out = serde_json::Map::new();
+    let minute = query.get("timeframe").is_some_and(|t| t == "1Min");
     for &(symbol, bars, i) in &flat[from..to] {
-        let bar = bar_json(bars, i, factor(s, symbol, bars.timestamps()[i], query));
+        let bar = served_json(s, minute, bars, i, factor(s, symbol, bars.timestamps()[i], query));
         out.entry(symbol).or_insert_with(|| json!([])).as_array_mut().expect("array").push(bar);
     }
     ok(json!({"bars": out, "next_page_token": token(to, flat.len())}))
@@ -411,7 +448,7 @@ fn latest_bars(s: &State, query: &HashMap<String, String>) -> Response {
         if let Some(bars) = s.minute.get(symbol) {
             let done = bars.timestamps().partition_point(|&t| t + NANOS_PER_MIN <= now.0);
             if done > 0 {
-                out.insert(symbol.to_string(), bar_json(bars, done - 1, 1.0));
+                out.insert(symbol.to_string(), served_json(s, true, bars, done - 1, 1.0));
             }
         }
     }
@@ -426,10 +463,15 @@ async fn stream(Extract(shared): Extract<Shared>, upgrade: WebSocketUpgrade) -> 
 /// only), acknowledges `listen`, then forwards every order event as a binary frame (as paper
 /// trading does).
 async fn serve_stream(shared: Shared, mut socket: WebSocket) {
-    let mut updates = shared.lock().expect("fake state lock").updates.subscribe();
+    let (mut updates, born) = {
+        let s = shared.lock().expect("fake state lock");
+        (s.updates.subscribe(), s.stream_generation)
+    };
     let (mut listening, mut authorized) = (false, false);
+    let mut look = tokio::time::interval(std::time::Duration::from_millis(20));
     loop {
-        tokio::select! {
+        let update = tokio::select! {
+            _ = look.tick() => None,
             message = socket.recv() => {
                 let Some(Ok(message)) = message else { return };
                 let text = match message {
@@ -458,13 +500,24 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
                 if socket.send(Message::Binary(reply.to_string().into_bytes().into())).await.is_err() {
                     return;
                 }
+                None
             }
             update = updates.recv() => {
                 let Ok(update) = update else { return };
-                if listening && socket.send(Message::Binary(update.into_bytes().into())).await.is_err() {
-                    return;
-                }
+                Some(update)
             }
+        };
+        if shared.lock().expect("fake state lock").stream_generation != born {
+            // Stalled ([`super::FakeAlpaca::stall_stream`]): nothing more is read (no pong) or
+            // sent, an event due is lost with the connection, and the socket stays open.
+            tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+            return;
+        }
+        if let Some(update) = update
+            && listening
+            && socket.send(Message::Binary(update.into_bytes().into())).await.is_err()
+        {
+            return;
         }
     }
 }

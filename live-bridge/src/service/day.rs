@@ -75,6 +75,8 @@ impl Bridge {
     async fn days(&mut self) -> Result<Ended, ServiceError> {
         self.checkpoint("start", &format!("{} strategies", self.strategies.len()))?;
         self.check_binding().await?;
+        // Before the first reconciliation books any fill: its settlement date is Alpaca's.
+        self.fetch_calendar(calendar::session_date(self.clock.now())).await;
         self.reconcile().await?;
         self.watch_safety()?;
         let sessions = self.config.replay.as_ref().map(|r| r.sessions);
@@ -109,6 +111,7 @@ impl Bridge {
                     Step::PostMarket => self.post_market(date).await?,
                 }
                 self.protect_filled().await?;
+                self.settle_orphans().await?;
                 if filled && steps.get(k + 1).is_none_or(|&(next, _)| next > t) {
                     self.snapshot_equity(SnapshotSource::Fills).await?;
                     filled = false;
@@ -127,19 +130,22 @@ impl Bridge {
     }
 
     /// Sleeps until `t`, applying stream events meanwhile; false on shutdown.
-    async fn wait_until(&mut self, t: Timestamp) -> Result<bool, ServiceError> {
+    pub(super) async fn wait_until(&mut self, t: Timestamp) -> Result<bool, ServiceError> {
         let clock = self.clock.clone();
+        // One sleep for the whole wait: events and the watch below interrupt it, not restart it.
+        let mut sleep = clock.sleep_until(t);
         loop {
             if self.stopping() {
                 return Ok(false);
             }
             let mut shutdown = self.shutdown.clone();
             let event = tokio::select! {
-                _ = clock.sleep_until(t) => return Ok(!self.stopping()),
+                _ = &mut sleep => return Ok(!self.stopping()),
                 event = self.events.recv() => event,
                 _ = shutdown.changed() => return Ok(false),
                 // The kill switch and the breakers are watched while idle too, so that a halt
-                // is alerted when it happens, not at the next run.
+                // is alerted when it happens, not at the next run; the open orders are looked
+                // up when due.
                 _ = tokio::time::sleep(SAFETY_WATCH) => {
                     self.watch_safety()?;
                     None
@@ -147,8 +153,8 @@ impl Bridge {
             };
             if let Some(event) = event {
                 self.on_event(event)?;
-                self.protect_filled().await?;
             }
+            self.protect_filled().await?;
         }
     }
 
@@ -156,13 +162,7 @@ impl Bridge {
     async fn pre_market(&mut self, date: NaiveDate) -> Result<(), ServiceError> {
         self.checkpoint("pre_market", &date.to_string())?;
         self.reconcile().await?;
-        let end = date.checked_add_days(Days::new(10)).unwrap_or(date);
-        match self.client.calendar(date, end).await {
-            Ok(days) => self.record_broker_calendar(date, end, &days),
-            Err(e) => tracing::warn!(
-                "calendar: {e}; settlement dates fall back to the next NYSE day, sessions to the built-in calendar"
-            ),
-        }
+        self.fetch_calendar(date).await;
         let now = self.clock.now();
         let service = &self.config.service;
         let start = BarCache::history_start(Timeframe::Day1, now, service.daily_history_days, 1);
@@ -182,6 +182,19 @@ impl Bridge {
         self.refresh_data().await?;
         self.regime_outlook(date)?;
         Ok(())
+    }
+
+    /// Reads Alpaca's calendar for `date` and the 10 days after: its sessions and the
+    /// settlement date of each trade date (which skips bank holidays the exchange trades on,
+    /// such as Columbus Day, where "the next NYSE day" would be wrong).
+    async fn fetch_calendar(&mut self, date: NaiveDate) {
+        let end = date.checked_add_days(Days::new(10)).unwrap_or(date);
+        match self.client.calendar(date, end).await {
+            Ok(days) => self.record_broker_calendar(date, end, &days),
+            Err(e) => tracing::warn!(
+                "calendar: {e}; settlement dates fall back to the next NYSE day, sessions to the built-in calendar"
+            ),
+        }
     }
 
     /// Updates the pending orders, drops old intraday equity and writes the day's row of

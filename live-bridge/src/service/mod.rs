@@ -17,6 +17,7 @@ mod day;
 mod equity;
 mod market;
 mod orders;
+mod orphans;
 mod protect;
 mod reconcile;
 mod regime;
@@ -133,6 +134,10 @@ pub struct Bridge {
     broker_sessions: market::Sessions,
     /// Where alerts go (none until [`Bridge::with_notifier`]).
     notifier: Notifier,
+    /// The open orders are to be looked up at the next chance (the stream (re)connected).
+    open_check_due: bool,
+    /// When the open orders were last looked up (see [`Bridge::check_open_orders`]).
+    open_checked: std::time::Instant,
 }
 
 /// Cancels every open order at the broker — allowed while halted — and marks ours canceled
@@ -252,6 +257,8 @@ impl Bridge {
             unprotected: Default::default(),
             lookups: Default::default(),
             notifier: Notifier::disabled("live"),
+            open_check_due: false,
+            open_checked: std::time::Instant::now(),
         })
     }
 

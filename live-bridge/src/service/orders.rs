@@ -86,7 +86,11 @@ impl Bridge {
 
     pub(super) fn on_event(&mut self, event: StreamEvent) -> Result<(), ServiceError> {
         match event {
-            StreamEvent::Connected => tracing::info!("trade_updates stream connected"),
+            StreamEvent::Connected => {
+                // Events sent while the stream was down are lost: look every open order up.
+                tracing::info!("trade_updates stream connected; the open orders are looked up");
+                self.open_check_due = true;
+            }
             StreamEvent::Update(update) => {
                 let cid = &update.order.client_order_id;
                 // An oco's update without its legs (Alpaca streams each leg as an order of its
@@ -98,6 +102,37 @@ impl Bridge {
                     self.lookups.insert(cid.clone());
                 } else if self.db.order(cid)?.is_some() {
                     self.apply_order(&update.order)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks every order of ours still open (or in an unknown state) up at the broker and books
+    /// what it says, when due: after each (re)connection of the stream, whose events while it
+    /// was down are lost, and every `service.open_check_secs` (nautilus'
+    /// `open_check_interval_secs`), for an event the broker never delivered. A lookup that
+    /// fails is left to the next check.
+    pub(super) async fn check_open_orders(&mut self) -> Result<(), ServiceError> {
+        let interval = Duration::from_secs_f64(self.config.service.open_check_secs.max(0.1));
+        if !self.open_check_due && self.open_checked.elapsed() < interval {
+            return Ok(());
+        }
+        self.open_check_due = false;
+        self.open_checked = Instant::now();
+        for o in self.db.pending_orders()? {
+            if !matches!(o.state, OrderState::Open | OrderState::Unknown) {
+                continue;
+            }
+            match self.client.order_by_client_id(&o.client_order_id).await {
+                Ok(Some(found)) => self.apply_order(&found)?,
+                Ok(None) => tracing::warn!("{}: open here, unknown to the broker", o.client_order_id),
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: open-order check failed ({e}); the next check retries",
+                        o.client_order_id
+                    );
+                    self.open_check_due = true;
                 }
             }
         }

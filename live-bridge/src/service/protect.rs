@@ -104,10 +104,12 @@ impl Bridge {
         Ok(())
     }
 
-    /// Looks up the oco orders stream updates reported on without their legs, then protects the
+    /// Looks the open orders up when due ([`Bridge::check_open_orders`]) and the oco orders
+    /// stream updates reported on without their legs, then protects the
     /// positions of every strategy whose entry filled since the last look (a fill seen on the
     /// stream or by polling, at any time of day).
     pub(super) async fn protect_filled(&mut self) -> Result<(), ServiceError> {
+        self.check_open_orders().await?;
         while let Some(cid) = self.lookups.pop_first() {
             match self.client.order_by_client_id(&cid).await {
                 Ok(Some(found)) => self.apply_order(&found)?,
@@ -256,7 +258,7 @@ impl Bridge {
     /// Cancels one protective order and follows it until the broker reports it done
     /// (canceled, or filled before the cancel arrived), booking its fills. False when that is
     /// not confirmed within the fill timeout.
-    async fn cancel_protective(&mut self, o: &OrderRow) -> Result<bool, ServiceError> {
+    pub(super) async fn cancel_protective(&mut self, o: &OrderRow) -> Result<bool, ServiceError> {
         let cid = o.client_order_id.as_str();
         if o.state == OrderState::Intent {
             let why = "the position is being sold: never sent";

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use datasets::{Timestamp, calendar};
+use datasets::{Timeframe, Timestamp, calendar};
 use kernel::sim::{Side, Signal, Sizing, TradeRules, entry_quantity};
 use kernel::strategy::{MarketData, SignalSet};
 use promoted::{PromotedStrategy, Runnable};
@@ -137,6 +137,13 @@ impl Bridge {
     pub(super) async fn run_strategy(&mut self, idx: usize, t: Timestamp) -> Result<(), ServiceError> {
         let id = self.strategies[idx].strategy.id.clone();
         let slot = slot_name(t);
+        if self.strategies[idx].strategy.timeframe != Timeframe::Day1 {
+            // Read the minute's bar once Alpaca has revised it with the minute's late trades.
+            let settled = Timestamp(t.0 + self.config.service.bar_settle_secs * 1_000_000_000);
+            if !self.wait_until(settled).await? {
+                return Ok(());
+            }
+        }
         self.drain_events()?;
         // A protective order that filled since the last run closed its position.
         self.refresh_protective(Some(&id)).await?;
@@ -540,7 +547,15 @@ fn ignore(row: &mut SignalRow, why: &str) {
     row.detail = why.into();
 }
 
-fn intent(strategy: &str, slot: &str, symbol: &str, side: OrderSide, qty: Decimal, cid: String) -> OrderRow {
+/// A new order intent of `strategy`'s at `slot`, not yet sent.
+pub(super) fn intent(
+    strategy: &str,
+    slot: &str,
+    symbol: &str,
+    side: OrderSide,
+    qty: Decimal,
+    cid: String,
+) -> OrderRow {
     OrderRow {
         client_order_id: cid,
         strategy: strategy.into(),
