@@ -104,6 +104,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
         cash: exp.cash,
         config_text: &exp.text,
         parent: None,
+        farm: None,
     };
     install_stop_handler();
     let bar = GenerationBar::new(&exp.name, spec.ga.generations, args.json);
