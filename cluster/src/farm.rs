@@ -218,7 +218,7 @@ impl Farm {
         if let Some(k) = (0..batch.tasks.len()).rev().find(|&k| batch.state[k] == State::Open) {
             if let Some(seq) = batch.sequences[k] {
                 // Off the queue first, so no worker starts it after this point.
-                let _ = self.rt.block_on(tokio::time::timeout(TICK * 10, self.stream.delete_message(seq)));
+                let _ = self.rt.block_on(async { tokio::time::timeout(TICK * 10, self.stream.delete_message(seq)).await });
             }
             batch.results[k] = Some(local(&batch.tasks[k]));
             batch.state[k] = State::Done;
