@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use cluster::Settings;
 use cluster::farm::Farm;
-use cluster::worker::{self, WorkerConfig};
+use cluster::worker::{self, Fault, WorkerConfig};
 
 use crate::data;
 use crate::service::note;
@@ -92,6 +92,10 @@ pub struct WorkerArgs {
     name: Option<String>,
     #[command(flatten)]
     queue: QueueArgs,
+    /// Fault injection for the cluster's fault tests: `hang` (claims a task, never answers) or
+    /// `panic` (every evaluation panics).
+    #[arg(long, hide = true, value_parser = ["hang", "panic"])]
+    fault: Option<String>,
 }
 
 /// Runs the worker until SIGTERM or Ctrl-C: the task in hand is finished, then it exits 0.
@@ -102,7 +106,9 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     };
     let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
     let name = args.name.unwrap_or_else(|| format!("{}:{}", if host.is_empty() { "worker" } else { &host }, std::process::id()));
-    let config = WorkerConfig { settings: args.queue.settings(&args.nats, None), store: args.store, threads, name };
+    let fault = args.fault.as_deref().map(|f| if f == "hang" { Fault::Hang } else { Fault::Panic });
+    let config =
+        WorkerConfig { settings: args.queue.settings(&args.nats, None), store: args.store, threads, name, fault };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tally = rt.block_on(async {
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -118,6 +124,6 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         });
         worker::run(config, stopped).await
     })?;
-    note(&format!("worker stopped: {} tasks done, {} refused, {} failed", tally.done, tally.refused, tally.failed));
+    note(&format!("worker stopped: {tally}"));
     Ok(())
 }

@@ -53,19 +53,23 @@ pub struct Tally {
     pub failed: usize,
     /// The workers that answered.
     pub workers: BTreeSet<String>,
+    /// Time publishing tasks (until the server confirmed them): the coordinator's share of
+    /// the messaging cost.
+    pub publishing: Duration,
 }
 
 impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed",
+            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed; publishing {:.3} s",
             self.tasks,
             self.by_workers,
             self.workers.len(),
             self.locally,
             self.refused,
-            self.failed
+            self.failed,
+            self.publishing.as_secs_f64()
         )
     }
 }
@@ -164,7 +168,9 @@ impl Farm {
         tasks: &[Task],
         local: impl Fn(&Task) -> Vec<StrategyEval>,
     ) -> Vec<Vec<StrategyEval>> {
+        let started = Instant::now();
         let published = self.rt.block_on(self.publish(reply_subject(run), tasks));
+        let publishing = started.elapsed();
         let (subscriber, sequences) = match published {
             Ok(published) => published,
             Err(why) => {
@@ -176,6 +182,7 @@ impl Farm {
                 let mut tally = self.tally.lock().expect("tally lock");
                 tally.tasks += tasks.len();
                 tally.locally += tasks.len();
+                tally.publishing += publishing;
                 drop(tally);
                 return tasks.iter().map(local).collect();
             }
@@ -201,6 +208,7 @@ impl Farm {
         tally.refused += batch.refused;
         tally.failed += batch.failed;
         tally.workers.extend(batch.workers.iter().cloned());
+        tally.publishing += publishing;
         drop(tally);
         batch.results.into_iter().map(|r| r.expect("every task has a result")).collect()
     }

@@ -38,6 +38,17 @@ pub struct WorkerConfig {
     pub threads: usize,
     /// The name replies carry (default: host name and process id).
     pub name: String,
+    /// A fault to inject (the fault tests of `tests/cluster_cli.rs`); `None` in service.
+    pub fault: Option<Fault>,
+}
+
+/// A fault a worker can be told to simulate, for the tests that prove the coordinator copes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Claims its first task, then hangs without answering (until killed).
+    Hang,
+    /// Every evaluation panics (reported, nak'd, delivered again up to max-deliver).
+    Panic,
 }
 
 /// What a worker did before it stopped.
@@ -49,6 +60,26 @@ pub struct WorkerTally {
     pub refused: usize,
     /// Tasks whose evaluation failed.
     pub failed: usize,
+    /// Time from receiving a task to its acknowledgement, over the tasks done.
+    pub handling: Duration,
+    /// Time evaluating, over the tasks done: `handling - evaluating` is the worker's share of
+    /// the messaging cost.
+    pub evaluating: Duration,
+}
+
+impl std::fmt::Display for WorkerTally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (handling, evaluating) = (self.handling.as_secs_f64(), self.evaluating.as_secs_f64());
+        write!(
+            f,
+            "{} tasks done, {} refused, {} failed; evaluating {evaluating:.3} s of {handling:.3} s handling them \
+             (messaging {:.2} % of the evaluation time)",
+            self.done,
+            self.refused,
+            self.failed,
+            if evaluating > 0.0 { (handling - evaluating) / evaluating * 100.0 } else { 0.0 }
+        )
+    }
 }
 
 /// Runs the worker until `stop` turns true (the task in hand is finished first).
@@ -73,14 +104,19 @@ pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Resul
             _ = stop.changed() => None,
         };
         let Some(message) = next else { continue };
+        let received = Instant::now();
         let outcome = handle(&client, &config, &pool, &mut bars, &message).await;
         match outcome {
-            Handled::Done => tally.done += 1,
+            Handled::Done(evaluating) => {
+                tally.done += 1;
+                tally.handling += received.elapsed();
+                tally.evaluating += evaluating;
+            }
             Handled::Refused => tally.refused += 1,
             Handled::Failed => tally.failed += 1,
         }
     }
-    tracing::info!("worker {} stopping: {} tasks done, {} refused, {} failed", config.name, tally.done, tally.refused, tally.failed);
+    tracing::info!("worker {} stopping: {tally}", config.name);
     let _ = client.flush().await;
     Ok(tally)
 }
@@ -108,7 +144,8 @@ async fn next_task(consumer: &PullConsumer) -> Option<async_nats::jetstream::Mes
 
 /// How one task went.
 enum Handled {
-    Done,
+    /// Answered, after evaluating for this long.
+    Done(Duration),
     Refused,
     Failed,
 }
@@ -149,9 +186,15 @@ async fn handle(
         let _ = message.ack_with(AckKind::Term).await;
         return Handled::Refused;
     };
+    if config.fault == Some(Fault::Hang) {
+        tracing::warn!("fault injected: hanging with task {} of run {}", task.index, task.run);
+        std::future::pending::<()>().await;
+    }
     let started = Instant::now();
     let (rules, cash, genomes, pool) = (task.context.rules, task.context.cash, task.genomes.clone(), Arc::clone(pool));
+    let panic = config.fault == Some(Fault::Panic);
     let mut evaluation = tokio::task::spawn_blocking(move || {
+        assert!(!panic, "fault injected: the evaluation panics");
         pool.install(|| {
             genomes.par_iter().map(|g| StrategyEval::of(strategy, g, &data, rules, cash)).collect::<Vec<_>>()
         })
@@ -170,14 +213,15 @@ async fn handle(
     };
     match evals {
         Ok(evals) => {
-            let eval_ns = started.elapsed().as_nanos() as u64;
+            let evaluating = started.elapsed();
+            let eval_ns = evaluating.as_nanos() as u64;
             let body = ReplyBody::Done { genomes: task.genomes_hash(), evals, eval_ns };
             let _ = client.publish(subject, reply(body).into()).await;
             if let Err(e) = message.double_ack().await {
                 tracing::warn!("ack of a task of run {} not confirmed: {e}", task.run);
             }
             tracing::debug!("task {}.{}.{}: {} genomes in {:.1} ms", task.run, task.batch, task.index, task.genomes.len(), eval_ns as f64 / 1e6);
-            Handled::Done
+            Handled::Done(evaluating)
         }
         Err(e) => {
             let reason = match e.try_into_panic() {
