@@ -105,10 +105,17 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         None => rayon::current_num_threads(),
     };
     let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    let name = args.name.unwrap_or_else(|| format!("{}:{}", if host.is_empty() { "worker" } else { &host }, std::process::id()));
+    let name = args.name.unwrap_or_else(|| {
+        format!("{}:{}", if host.is_empty() { "worker" } else { &host }, std::process::id())
+    });
     let fault = args.fault.as_deref().map(|f| if f == "hang" { Fault::Hang } else { Fault::Panic });
-    let config =
-        WorkerConfig { settings: args.queue.settings(&args.nats, None), store: args.store, threads, name, fault };
+    let config = WorkerConfig {
+        settings: args.queue.settings(&args.nats, None),
+        store: args.store,
+        threads,
+        name,
+        fault,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tally = rt.block_on(async {
         let (stop, stopped) = tokio::sync::watch::channel(false);

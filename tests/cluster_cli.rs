@@ -52,7 +52,9 @@ fn nats_server() -> Option<PathBuf> {
             std::env::var_os("TRADEBOT_REQUIRE_NATS").is_none(),
             "TRADEBOT_REQUIRE_NATS is set but nats-server is not installed"
         );
-        eprintln!("skipped: nats-server is not installed (apt-get install nats-server); the cluster is not tested");
+        eprintln!(
+            "skipped: nats-server is not installed (apt-get install nats-server); the cluster is not tested"
+        );
     }
     found
 }
@@ -116,9 +118,19 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
+/// A child process killed (if still running) when the test ends, passed or not.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A `tradebot worker` on `nats` reading `store`, logging into `cwd/logs-NAME`.
-fn worker(cwd: &Path, nats: &Nats, store: &str, name: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tradebot"))
+fn worker(cwd: &Path, nats: &Nats, store: &str, name: &str, extra: &[&str]) -> Reaped {
+    let child = Command::new(env!("CARGO_BIN_EXE_tradebot"))
         .args(["worker", "--nats", &nats.url(), "--store", store, "--threads", "1", "--name", name])
         .args(QUEUE)
         .args(extra)
@@ -129,7 +141,8 @@ fn worker(cwd: &Path, nats: &Nats, store: &str, name: &str, extra: &[&str]) -> C
         // A file, not a pipe nobody reads while the worker runs (a full pipe would block it).
         .stderr(std::fs::File::create(cwd.join(format!("{name}.stderr"))).unwrap())
         .spawn()
-        .expect("start tradebot worker")
+        .expect("start tradebot worker");
+    Reaped(child)
 }
 
 /// What worker `name` printed on stderr in `cwd`.
@@ -140,17 +153,21 @@ fn worker_stderr(cwd: &Path, name: &str) -> String {
 /// A directory with a generated store (16 symbols × 4 years, seed `seed`) and the research file.
 fn setup(dir: &Path, seed: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    tb::succeeds(dir, &["data", "generate", "--symbols", "16", "--years", "4", "--seed", seed, "--store", "store"]);
+    tb::succeeds(
+        dir,
+        &["data", "generate", "--symbols", "16", "--years", "4", "--seed", seed, "--store", "store"],
+    );
     std::fs::write(dir.join("research.toml"), RESEARCH).unwrap();
 }
 
 /// The research arguments (with `extra`) in `dir`, logging into `dir/logs`.
 fn research_args(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["research", "research.toml", "--store", "store", "--db", "r.db", "--threads", "1"]
-        .iter()
-        .chain(["--json", "--log-dir", "logs", "--ops-db", "ops.db", "--models", "models"].iter())
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> =
+        ["research", "research.toml", "--store", "store", "--db", "r.db", "--threads", "1"]
+            .iter()
+            .chain(["--json", "--log-dir", "logs", "--ops-db", "ops.db", "--models", "models"].iter())
+            .map(|s| s.to_string())
+            .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -174,20 +191,54 @@ fn local(dir: &Path) -> Value {
     figures(&tb::run(&local, &args.iter().map(String::as_str).collect::<Vec<_>>())).0
 }
 
-/// The farmed run in `dir/farm` (set up already) on `nats`.
-fn farmed(dir: &Path, nats: &Nats) -> (Value, String) {
+/// The farmed research run in `dir/farm` (set up already) on `nats`, started with `extra`
+/// arguments; its output is collected with `wait_with_output`.
+fn spawn_farmed(dir: &Path, nats: &Nats, extra: &[&str]) -> Child {
     let url = nats.url();
-    let mut extra = vec!["--nats", url.as_str()];
-    extra.extend(QUEUE);
-    let args = research_args(&extra);
-    figures(&tb::run(&dir.join("farm"), &args.iter().map(String::as_str).collect::<Vec<_>>()))
+    let mut farm = vec!["--nats", url.as_str()];
+    farm.extend(QUEUE);
+    farm.extend(extra);
+    Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .args(research_args(&farm))
+        .current_dir(dir.join("farm"))
+        .env_remove("TRADEBOT_STORE")
+        .env_remove("TRADEBOT_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tradebot research")
+}
+
+/// The farmed run in `dir/farm` (set up already) on `nats`: its figures and stderr.
+fn farmed(dir: &Path, nats: &Nats) -> (Value, String) {
+    figures(&spawn_farmed(dir, nats, &[]).wait_with_output().unwrap())
+}
+
+/// Waits (up to 20 s) until a log file in `dir` contains `text`.
+fn wait_for_log(dir: &Path, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|f| std::fs::read_to_string(f.path()).unwrap_or_default().contains(text))
+    {
+        assert!(Instant::now() < deadline, "no log in {} says `{text}`", dir.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The number before `what` in the coordinator's cluster line ("45 tasks: 30 by 2 worker(s)…").
 fn tally(stderr: &str, what: &str) -> usize {
-    let line = stderr.lines().find(|l| l.starts_with("cluster ")).unwrap_or_else(|| panic!("no cluster line:\n{stderr}"));
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("cluster "))
+        .unwrap_or_else(|| panic!("no cluster line:\n{stderr}"));
     let words: Vec<&str> = line.split_whitespace().collect();
-    let at = words.iter().position(|w| w.trim_end_matches([',', ';']) == what).unwrap_or_else(|| panic!("{what}: {line}"));
+    let at = words
+        .iter()
+        .position(|w| w.trim_end_matches([',', ';']) == what)
+        .unwrap_or_else(|| panic!("{what}: {line}"));
     words[at - 1].parse().unwrap_or_else(|_| panic!("{what}: {line}"))
 }
 
@@ -203,8 +254,8 @@ fn research_on_two_workers_matches_a_local_run_and_the_workers_stop_on_sigterm()
     assert_eq!(report, expected, "the farmed report differs from the local one\n{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
     for (mut w, name) in workers.into_iter().zip(["w1", "w2"]) {
-        signal(&w, "TERM");
-        let status = w.wait().unwrap();
+        signal(&w.0, "TERM");
+        let status = w.0.wait().unwrap();
         let err = worker_stderr(&cwd, name);
         assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
     }
@@ -220,35 +271,16 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
     setup(&dir.path().join("other"), "24");
     let mut hung = worker(&cwd, &nats, "store", "hung", &["--fault", "hang"]);
     let mut other = worker(&cwd, &nats, "../other/store", "other", &[]);
-    let url = nats.url();
-    let mut extra = vec!["--nats", url.as_str()];
-    extra.extend(QUEUE);
-    let args = research_args(&extra);
-    let coordinator = Command::new(env!("CARGO_BIN_EXE_tradebot"))
-        .args(&args)
-        .current_dir(&cwd)
-        .env_remove("TRADEBOT_STORE")
-        .env_remove("TRADEBOT_DB")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let coordinator = spawn_farmed(dir.path(), &nats, &[]);
     // Killed once it holds a task (claimed, never answered): the task is taken back.
-    let log = cwd.join("logs-hung");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_dir(&log).into_iter().flatten().flatten().any(|f| {
-        std::fs::read_to_string(f.path()).unwrap_or_default().contains("fault injected: hanging")
-    }) {
-        assert!(Instant::now() < deadline, "the hanging worker never took a task");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    hung.kill().unwrap();
-    hung.wait().unwrap();
+    wait_for_log(&cwd.join("logs-hung"), "fault injected: hanging");
+    hung.0.kill().unwrap();
+    hung.0.wait().unwrap();
     let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
     assert_eq!(report, expected, "the report differs from the local one\n{stderr}");
     assert!(tally(&stderr, "refusal(s)") > 0, "the worker with other bars refused nothing:\n{stderr}");
-    signal(&other, "TERM");
-    other.wait().unwrap();
+    signal(&other.0, "TERM");
+    other.0.wait().unwrap();
     let err = worker_stderr(&cwd, "other");
     let logged: String = std::fs::read_dir(cwd.join("logs-other"))
         .unwrap()
@@ -264,9 +296,8 @@ fn a_task_failing_on_every_delivery_scores_its_genomes_invalid_instead_of_hangin
     let Some(nats) = Nats::start(dir.path()) else { return };
     let cwd = dir.path().join("farm");
     setup(&cwd, "23");
-    let mut failing = worker(&cwd, &nats, "store", "failing", &["--fault", "panic"]);
+    let _failing = worker(&cwd, &nats, "store", "failing", &["--fault", "panic"]);
     let (_, stderr) = farmed(dir.path(), &nats);
-    let _ = failing.kill();
     assert!(tally(&stderr, "failed") > 0, "no task failed for good:\n{stderr}");
     let db = cwd.join("r.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -287,23 +318,12 @@ fn the_server_restarting_mid_run_changes_nothing() {
     let expected = local(dir.path());
     let cwd = dir.path().join("farm");
     setup(&cwd, "23");
-    let mut w = worker(&cwd, &nats, "store", "w1", &[]);
-    let url = nats.url();
-    let mut extra = vec!["--nats", url.as_str(), "--reconnect-wait", "5"];
-    extra.extend(QUEUE);
-    let args = research_args(&extra);
-    let coordinator = Command::new(env!("CARGO_BIN_EXE_tradebot"))
-        .args(&args)
-        .current_dir(&cwd)
-        .env_remove("TRADEBOT_STORE")
-        .env_remove("TRADEBOT_DB")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let _worker = worker(&cwd, &nats, "store", "w1", &[]);
+    let coordinator = spawn_farmed(dir.path(), &nats, &["--reconnect-wait", "5"]);
+    // Restarted once the GA runs (the coordinator connected and farms its first family).
+    wait_for_log(&cwd.join("logs"), "family 1/3");
     nats.restart(Duration::from_millis(300));
     let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
     assert_eq!(report, expected, "the report differs from the local one\n{stderr}");
-    let _ = w.kill();
+    wait_for_log(&cwd.join("logs"), "event: disconnected");
 }

@@ -18,16 +18,18 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::connection::State as Connection;
+use async_nats::jetstream::Context as JetStream;
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::Stream;
-use async_nats::jetstream::Context as JetStream;
 use evolve::ga::{Evaluator, Problem};
 use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
 use futures_util::{FutureExt, StreamExt};
 use kernel::strategy::ParamValue;
 
-use crate::protocol::{Context, DataRef, Reply, ReplyBody, TASKS_SUBJECT, Task, decode, encode, reply_subject};
+use crate::protocol::{
+    Context, DataRef, Reply, ReplyBody, TASKS_SUBJECT, Task, decode, encode, reply_subject,
+};
 use crate::{ClusterError, Settings, connect, task_queue};
 
 /// Slack on top of the ack wait before a silent worker's task is taken back.
@@ -226,7 +228,9 @@ impl Farm {
         if let Some(k) = (0..batch.tasks.len()).rev().find(|&k| batch.state[k] == State::Open) {
             if let Some(seq) = batch.sequences[k] {
                 // Off the queue first, so no worker starts it after this point.
-                let _ = self.rt.block_on(async { tokio::time::timeout(TICK * 10, self.stream.delete_message(seq)).await });
+                let _ = self.rt.block_on(async {
+                    tokio::time::timeout(TICK * 10, self.stream.delete_message(seq)).await
+                });
             }
             batch.results[k] = Some(local(&batch.tasks[k]));
             batch.state[k] = State::Done;
@@ -315,7 +319,11 @@ impl<'t> Batch<'t> {
                 self.workers.insert(reply.worker);
             }
             ReplyBody::Refused { reason } => {
-                tracing::warn!("worker {} refused a task of generation {}: {reason}", reply.worker, task.generation);
+                tracing::warn!(
+                    "worker {} refused a task of generation {}: {reason}",
+                    reply.worker,
+                    task.generation
+                );
                 self.refused += 1;
                 self.state[k] = State::Open;
             }
@@ -374,13 +382,20 @@ impl RunFarm<'_> {
         let most = n.div_ceil(MIN_TASKS).max(1);
         match self.per_genome_ns.load(Ordering::Relaxed) {
             0 => most,
-            ns => (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most as u64) as usize,
+            ns => {
+                (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most as u64) as usize
+            }
         }
     }
 }
 
 impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
-    fn evaluate(&self, problem: &StrategyProblem<'d>, generation: u32, genomes: &[&Vec<ParamValue>]) -> Vec<StrategyEval> {
+    fn evaluate(
+        &self,
+        problem: &StrategyProblem<'d>,
+        generation: u32,
+        genomes: &[&Vec<ParamValue>],
+    ) -> Vec<StrategyEval> {
         if genomes.is_empty() {
             return Vec::new();
         }

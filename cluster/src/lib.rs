@@ -99,7 +99,10 @@ pub enum ClusterError {
 /// Connects to `settings.url` as `name` (shown by `nats server report connections`).
 pub async fn connect(settings: &Settings, name: &str) -> Result<async_nats::Client, ClusterError> {
     let options = async_nats::ConnectOptions::new().name(name).connection_timeout(CONNECT_TIMEOUT);
-    let error = |e: &dyn std::fmt::Display| ClusterError::Connect { url: settings.url.clone(), message: e.to_string() };
+    let error = |e: &dyn std::fmt::Display| ClusterError::Connect {
+        url: settings.url.clone(),
+        message: e.to_string(),
+    };
     match tokio::time::timeout(CONNECT_TIMEOUT, options.connect(settings.url.as_str())).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(error(&e)),

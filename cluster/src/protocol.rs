@@ -6,8 +6,8 @@ use datasets::Timeframe;
 use evolve::problem::StrategyEval;
 use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, ParamValue, data_hash};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The JetStream stream of evaluation tasks (work-queue retention: a task is gone once acked).

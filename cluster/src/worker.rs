@@ -62,22 +62,27 @@ pub struct WorkerTally {
     pub failed: usize,
     /// Time from receiving a task to its acknowledgement, over the tasks done.
     pub handling: Duration,
-    /// Time evaluating, over the tasks done: `handling - evaluating` is the worker's share of
-    /// the messaging cost.
+    /// Time evaluating, over the tasks done.
     pub evaluating: Duration,
+    /// Time loading and hashing bars from the store (once per stage), over the tasks done:
+    /// `handling - evaluating - loading` is the worker's share of the messaging cost.
+    pub loading: Duration,
 }
 
 impl std::fmt::Display for WorkerTally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (handling, evaluating) = (self.handling.as_secs_f64(), self.evaluating.as_secs_f64());
+        let loading = self.loading.as_secs_f64();
+        let messaging = handling - evaluating - loading;
         write!(
             f,
-            "{} tasks done, {} refused, {} failed; evaluating {evaluating:.3} s of {handling:.3} s handling them \
-             (messaging {:.2} % of the evaluation time)",
+            "{} tasks done, {} refused, {} failed; of {handling:.3} s handling them {evaluating:.3} s evaluating, \
+             {loading:.3} s loading bars, {messaging:.3} s messaging ({:.2} % of the evaluation time, {:.2} ms a task)",
             self.done,
             self.refused,
             self.failed,
-            if evaluating > 0.0 { (handling - evaluating) / evaluating * 100.0 } else { 0.0 }
+            if evaluating > 0.0 { messaging / evaluating * 100.0 } else { 0.0 },
+            if self.done > 0 { messaging * 1e3 / self.done as f64 } else { 0.0 }
         )
     }
 }
@@ -87,7 +92,10 @@ pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Resul
     let client = connect(&config.settings, &format!("tradebot worker {}", config.name)).await?;
     let (_, _, consumer) = task_queue(&client, &config.settings).await?;
     let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new().num_threads(config.threads).build().expect("the worker's thread pool starts"),
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .build()
+            .expect("the worker's thread pool starts"),
     );
     tracing::info!(
         "worker {} pulling tasks from {} (store {}, {} threads)",
@@ -107,10 +115,11 @@ pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Resul
         let received = Instant::now();
         let outcome = handle(&client, &config, &pool, &mut bars, &message).await;
         match outcome {
-            Handled::Done(evaluating) => {
+            Handled::Done { evaluating, loading } => {
                 tally.done += 1;
                 tally.handling += received.elapsed();
                 tally.evaluating += evaluating;
+                tally.loading += loading;
             }
             Handled::Refused => tally.refused += 1,
             Handled::Failed => tally.failed += 1,
@@ -144,8 +153,13 @@ async fn next_task(consumer: &PullConsumer) -> Option<async_nats::jetstream::Mes
 
 /// How one task went.
 enum Handled {
-    /// Answered, after evaluating for this long.
-    Done(Duration),
+    /// Answered, after loading bars and evaluating for these long.
+    Done {
+        /// Evaluating.
+        evaluating: Duration,
+        /// Loading the bars (zero when the stage was loaded already).
+        loading: Duration,
+    },
     Refused,
     Failed,
 }
@@ -168,8 +182,10 @@ async fn handle(
     };
     let delivery = message.info().map_or(1, |i| i.delivered.max(1) as u64);
     let subject = reply_subject(&task.run);
-    let reply = |body| encode(&Reply { batch: task.batch, index: task.index, worker: config.name.clone(), body });
+    let reply =
+        |body| encode(&Reply { batch: task.batch, index: task.index, worker: config.name.clone(), body });
     let _ = client.publish(subject.clone(), reply(ReplyBody::Claimed { delivery }).into()).await;
+    let loading = Instant::now();
     let data = match bars.get(&config.store, &task.context.data) {
         Ok(data) => data,
         Err(reason) => {
@@ -180,7 +196,8 @@ async fn handle(
         }
     };
     let Some(strategy) = by_name(&task.context.strategy) else {
-        let reason = format!("unknown strategy `{}` (is this worker's tradebot older?)", task.context.strategy);
+        let reason =
+            format!("unknown strategy `{}` (is this worker's tradebot older?)", task.context.strategy);
         tracing::error!("refusing a task of run {}: {reason}", task.run);
         let _ = client.publish(subject, reply(ReplyBody::Refused { reason }).into()).await;
         let _ = message.ack_with(AckKind::Term).await;
@@ -190,8 +207,10 @@ async fn handle(
         tracing::warn!("fault injected: hanging with task {} of run {}", task.index, task.run);
         std::future::pending::<()>().await;
     }
+    let loading = loading.elapsed();
     let started = Instant::now();
-    let (rules, cash, genomes, pool) = (task.context.rules, task.context.cash, task.genomes.clone(), Arc::clone(pool));
+    let (rules, cash, genomes, pool) =
+        (task.context.rules, task.context.cash, task.genomes.clone(), Arc::clone(pool));
     let panic = config.fault == Some(Fault::Panic);
     let mut evaluation = tokio::task::spawn_blocking(move || {
         assert!(!panic, "fault injected: the evaluation panics");
@@ -220,8 +239,15 @@ async fn handle(
             if let Err(e) = message.double_ack().await {
                 tracing::warn!("ack of a task of run {} not confirmed: {e}", task.run);
             }
-            tracing::debug!("task {}.{}.{}: {} genomes in {:.1} ms", task.run, task.batch, task.index, task.genomes.len(), eval_ns as f64 / 1e6);
-            Handled::Done(evaluating)
+            tracing::debug!(
+                "task {}.{}.{}: {} genomes in {:.1} ms",
+                task.run,
+                task.batch,
+                task.index,
+                task.genomes.len(),
+                eval_ns as f64 / 1e6
+            );
+            Handled::Done { evaluating, loading }
         }
         Err(e) => {
             let reason = match e.try_into_panic() {

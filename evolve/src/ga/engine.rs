@@ -11,7 +11,9 @@ use super::rank::{offer, rank, tournament};
 use super::report::summarise;
 use super::rng::{Purpose, stream};
 use super::state::Phase;
-use super::{Evaluator, Event, EventKind, GaConfig, GaError, GaState, GenerationReport, Member, Problem, Scored};
+use super::{
+    Evaluator, Event, EventKind, GaConfig, GaError, GaState, GenerationReport, Member, Problem, Scored,
+};
 
 /// Rate factor after a generation whose best improved.
 const RATE_SHRINK: f64 = 0.9;
