@@ -41,6 +41,8 @@ pub struct EvolveArgs {
     /// Stop cleanly after this many generations, as Ctrl-C would (for tests and demos).
     #[arg(long, hide = true)]
     stop_after: Option<u32>,
+    #[command(flatten)]
+    cluster: crate::worker::NatsArgs,
 }
 
 /// Set by Ctrl-C / SIGTERM: finish the current generation, checkpoint, stop.
@@ -93,6 +95,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
     let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", exp.name))?;
     let mut ga = evolution.ga.clone();
     ga.seed = seed;
+    let farm = crate::worker::farm(&args.cluster, None)?;
     let spec = EvolveSpec {
         name: &exp.name,
         strategy: exp.strategy,
@@ -104,6 +107,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
         cash: exp.cash,
         config_text: &exp.text,
         parent: None,
+        farm: farm.as_ref().map(|f| f as &dyn evolve::problem::StrategyFarm),
     };
     install_stop_handler();
     let bar = GenerationBar::new(&exp.name, spec.ga.generations, args.json);
@@ -125,6 +129,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
         })
     })?;
     bar.finish();
+    crate::worker::report(farm.as_ref());
     if args.json {
         crate::emit(&serde_json::to_string_pretty(&outcome_json(&spec, &outcome, threads))?)
     } else {

@@ -18,6 +18,7 @@ mod runs;
 mod service;
 mod status;
 mod sweep;
+mod worker;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -104,6 +105,9 @@ enum Command {
     Alert(alert::AlertArgs),
     /// The live P&L dashboard: a token-protected web page on 127.0.0.1 (read-only).
     Dashboard(dashboard::DashboardArgs),
+    /// Evaluate GA tasks for coordinators on other machines, from a NATS JetStream work queue
+    /// (`research --nats`; docs/scale-out.md).
+    Worker(worker::WorkerArgs),
 }
 
 impl Command {
@@ -114,6 +118,7 @@ impl Command {
             Command::Research(_) => Some(("research", true)),
             Command::Evolve(_) => Some(("evolve", true)),
             Command::Discover(_) => Some(("discover", true)),
+            Command::Worker(_) => Some(("worker", true)),
             Command::Db { .. } => Some(("backup", false)),
             _ => None,
         }
@@ -181,6 +186,7 @@ fn run() -> Result<()> {
         Command::Status(args) => status::run(args, &cli.ops),
         Command::Alert(args) => alert::run(args, &cli.ops),
         Command::Dashboard(args) => dashboard::run(args, &cli.ops),
+        Command::Worker(args) => worker::run(args),
     };
     let outcome = match outcome {
         // The reader went away (`tradebot data info | head`): that is not a failure.

@@ -48,6 +48,8 @@ pub struct ResearchArgs {
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    cluster: crate::worker::NatsArgs,
 }
 
 /// The research file at `config`, else experiments/nightly.toml in the working directory, else
@@ -74,22 +76,28 @@ pub fn run(args: ResearchArgs) -> Result<()> {
         None => rayon::current_num_threads(),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let farm = crate::worker::farm(&args.cluster, research.cluster.as_ref())?;
     let mut bar = GenerationBar::new("", research.ga.generations, args.json);
     // An error or a panic marks the runs it leaves running as failed, with its message.
-    let outcome = pool.install(|| {
-        db.record_failures(|db| {
-            research::run(&research, &args.store, &args.models, db, threads, &STOP, |p| match p {
-                Progress::Family(k, n, name) => {
-                    tracing::info!("family {}/{n}: {name}", k + 1);
-                    bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
-                }
-                Progress::Generation(g) => bar.update(g),
-                Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
-                Progress::DiscoveryGeneration(g) => bar.update(g),
+    let outcome =
+        pool.install(|| {
+            db.record_failures(|db| {
+                let farm = farm.as_ref().map(|f| f as &dyn evolve::problem::StrategyFarm);
+                research::run_farmed(&research, &args.store, &args.models, db, threads, &STOP, farm, |p| {
+                    match p {
+                        Progress::Family(k, n, name) => {
+                            tracing::info!("family {}/{n}: {name}", k + 1);
+                            bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
+                        }
+                        Progress::Generation(g) => bar.update(g),
+                        Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
+                        Progress::DiscoveryGeneration(g) => bar.update(g),
+                    }
+                })
             })
-        })
-    })?;
+        })?;
     bar.finish();
+    crate::worker::report(farm.as_ref());
     let base = args
         .report
         .or_else(|| research.report.clone())

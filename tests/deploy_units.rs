@@ -57,7 +57,7 @@ fn services_are_hardened_and_only_the_live_units_hold_the_broker_keys() {
             assert_eq!(read_only, ["-/var/lib/tradebot/data/live"], "{name}");
         }
     }
-    assert_eq!(services, 6);
+    assert_eq!(services, 7);
 }
 
 #[test]
@@ -74,6 +74,7 @@ fn systemd_units_verify_cleanly() {
         "tradebot-backup.service",
         "tradebot-backup.timer",
         "tradebot-failure@.service",
+        "tradebot-worker.service",
     ] {
         assert!(names.iter().any(|n| n == expected), "deploy/systemd/{expected} is missing");
     }

@@ -7,7 +7,7 @@ use kernel::strategy::{Backtest, MarketData, ParamValue, Params, Strategy, backt
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
-use crate::ga::Problem;
+use crate::ga::{Evaluator, Problem};
 use crate::genes::ParamGenes;
 use crate::stats::{FitnessConfig, FitnessInput, ReturnStats, fitness, returns_from_equity};
 
@@ -76,6 +76,35 @@ pub enum StrategyEval {
     Ran(Figures),
     /// The parameters or the data were refused; the fitness is NaN (counted as invalid).
     Failed(String),
+}
+
+impl StrategyEval {
+    /// The backtest of `strategy` with the parameters `genome` on `data` from `cash`: what
+    /// [`StrategyProblem`] evaluates, and what a cluster worker runs for it on its own copy of
+    /// the data (crate `cluster`).
+    pub fn of(
+        strategy: &dyn Strategy,
+        genome: &[ParamValue],
+        data: &MarketData,
+        rules: TradeRules,
+        cash: f64,
+    ) -> StrategyEval {
+        let run = Params::from_values(strategy.space(), genome.to_vec())
+            .map_err(|e| e.to_string())
+            .and_then(|p| backtest(strategy, &p, data, rules, cash).map_err(|e| e.to_string()));
+        match run {
+            Ok(bt) => StrategyEval::Ran(Figures::of(&bt, cash)),
+            Err(why) => StrategyEval::Failed(why),
+        }
+    }
+}
+
+/// Farms the evaluations of strategy-tuning runs out to other processes (crate `cluster`
+/// implements it over NATS JetStream): one [`Evaluator`] per run, so tasks and results are
+/// keyed by the run. A farmed run is bit-identical to a local one.
+pub trait StrategyFarm: Sync {
+    /// The evaluator of run `run`'s batches.
+    fn for_run(&self, run: i64) -> Box<dyn for<'d> Evaluator<StrategyProblem<'d>> + '_>;
 }
 
 impl Figures {
@@ -175,13 +204,7 @@ impl Problem for StrategyProblem<'_> {
     }
 
     fn evaluate(&self, genome: &Self::Genome) -> StrategyEval {
-        let run = self.params(genome).and_then(|p| {
-            backtest(self.strategy, &p, self.data, self.rules, self.cash).map_err(|e| e.to_string())
-        });
-        match run {
-            Ok(bt) => StrategyEval::Ran(Figures::of(&bt, self.cash)),
-            Err(why) => StrategyEval::Failed(why),
-        }
+        StrategyEval::of(self.strategy, genome, self.data, self.rules, self.cash)
     }
 
     fn fitness(&self, eval: &StrategyEval) -> f64 {

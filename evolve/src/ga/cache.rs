@@ -56,12 +56,14 @@ impl<G, E> Default for Tally<G, E> {
 }
 
 /// Scores `genomes` in order: cached keys are looked up, the distinct uncached ones are evaluated
-/// as one batch ([`Problem::evaluate_batch`], results kept in input order) and cached.
+/// as one batch by `evaluate` ([`Problem::evaluate_batch`] or an [`Evaluator`](super::Evaluator),
+/// results kept in input order) and cached.
 pub(crate) fn score<P: Problem>(
     problem: &P,
     cache: &mut Cache<P::Eval>,
     genomes: Vec<P::Genome>,
     tally: &mut Tally<P::Genome, P::Eval>,
+    evaluate: impl FnOnce(&[&P::Genome]) -> Vec<P::Eval>,
 ) -> Vec<Scored<P::Genome>> {
     let keys: Vec<u64> = genomes.iter().map(|g| problem.key(g)).collect();
     let mut pending = Vec::new();
@@ -76,7 +78,7 @@ pub(crate) fn score<P: Problem>(
     if !pending.is_empty() {
         let start = Instant::now();
         let batch: Vec<&P::Genome> = pending.iter().map(|&i| &genomes[i]).collect();
-        let evals = problem.evaluate_batch(&batch);
+        let evals = evaluate(&batch);
         assert_eq!(evals.len(), batch.len(), "evaluate_batch returns one evaluation per genome");
         tally.eval_time += start.elapsed();
         for (&i, eval) in pending.iter().zip(evals) {

@@ -11,7 +11,9 @@ use super::rank::{offer, rank, tournament};
 use super::report::summarise;
 use super::rng::{Purpose, stream};
 use super::state::Phase;
-use super::{Event, EventKind, GaConfig, GaError, GaState, GenerationReport, Member, Problem, Scored};
+use super::{
+    Evaluator, Event, EventKind, GaConfig, GaError, GaState, GenerationReport, Member, Problem, Scored,
+};
 
 /// Rate factor after a generation whose best improved.
 const RATE_SHRINK: f64 = 0.9;
@@ -27,6 +29,7 @@ pub struct Engine<'p, P: Problem> {
     problem: &'p P,
     state: GaState<P::Genome, P::Memory>,
     cache: Cache<P::Eval>,
+    evaluator: Option<&'p dyn Evaluator<P>>,
 }
 
 impl<'p, P: Problem> Engine<'p, P> {
@@ -47,7 +50,7 @@ impl<'p, P: Problem> Engine<'p, P> {
             memory: P::Memory::default(),
             selection: None,
         };
-        Ok(Engine { problem, state, cache: Cache::default() })
+        Ok(Engine { problem, state, cache: Cache::default(), evaluator: None })
     }
 
     /// Continues from a checkpoint: `state` from [`Engine::state`] and the cache of earlier
@@ -104,7 +107,13 @@ impl<'p, P: Problem> Engine<'p, P> {
             }
         }
         state.config = config;
-        Ok(Engine { problem, state, cache })
+        Ok(Engine { problem, state, cache, evaluator: None })
+    }
+
+    /// Evaluates every later step's batch of new genomes through `evaluator` (e.g. farmed out
+    /// to other machines) instead of [`Problem::evaluate_batch`]; the results must be the same.
+    pub fn set_evaluator(&mut self, evaluator: &'p dyn Evaluator<P>) {
+        self.evaluator = Some(evaluator);
     }
 
     /// Runs the next generation (the first call builds and evaluates generation 0). Stepping
@@ -274,7 +283,11 @@ impl<'p, P: Problem> Engine<'p, P> {
         tally: &mut Tally<P::Genome, P::Eval>,
     ) -> Vec<Scored<P::Genome>> {
         let from = tally.evaluated.len();
-        let scored = score(self.problem, &mut self.cache, genomes, tally);
+        let evaluate = |batch: &[&P::Genome]| match self.evaluator {
+            Some(evaluator) => evaluator.evaluate(self.problem, self.state.generation, batch),
+            None => self.problem.evaluate_batch(batch),
+        };
+        let scored = score(self.problem, &mut self.cache, genomes, tally, evaluate);
         let (problem, cache) = (self.problem, &self.cache);
         for e in &tally.evaluated[from..] {
             let candidate = Scored { genome: e.genome.clone(), key: e.key, fitness: e.fitness };

@@ -154,6 +154,16 @@ pub trait Problem: Sync {
     }
 }
 
+/// Where a step's distinct new genomes are evaluated when not by [`Problem::evaluate_batch`]:
+/// e.g. farmed out as tasks to worker processes on other machines (crate `cluster`), set with
+/// [`Engine::set_evaluator`]. It must return, in input order, exactly what `evaluate_batch`
+/// would (the same code run on the same data elsewhere), so a farmed run is bit-identical to a
+/// local one.
+pub trait Evaluator<P: Problem>: Sync {
+    /// The evaluations of `genomes` (the new genomes of generation `generation`), in order.
+    fn evaluate(&self, problem: &P, generation: u32, genomes: &[&P::Genome]) -> Vec<P::Eval>;
+}
+
 /// One member of a population as [`Problem::selection`] sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Member<'a, G, E> {

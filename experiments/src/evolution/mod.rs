@@ -32,7 +32,7 @@ use std::sync::atomic::AtomicBool;
 use evolve::db::ResearchDb;
 use evolve::ga::{GaConfig, GenerationReport};
 use evolve::genes::ParamGenes;
-use evolve::problem::{Figures, StrategyEval};
+use evolve::problem::{Figures, StrategyEval, StrategyFarm};
 use evolve::run::{Ending, RunError, Timing};
 use evolve::stats::{FitnessConfig, Split, TestLen, WalkForwardMode};
 use kernel::sim::{Trade, TradeRules};
@@ -126,6 +126,9 @@ pub struct EvolveSpec<'a> {
     pub config_text: &'a str,
     /// The research run this evolution belongs to.
     pub parent: Option<i64>,
+    /// Where the GA's evaluations go when not to this process's threads: the NATS cluster's
+    /// workers (`--nats`, crate `cluster`). Results are identical either way.
+    pub farm: Option<&'a dyn StrategyFarm>,
 }
 
 /// The validated winner of a run.

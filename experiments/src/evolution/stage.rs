@@ -85,6 +85,10 @@ pub(super) fn run(
             Run::start(db, &new, &problem, ga)?
         }
     };
+    let farmed = spec.farm.map(|farm| farm.for_run(run.id));
+    if let Some(evaluator) = &farmed {
+        run.engine.set_evaluator(evaluator.as_ref());
+    }
     let (ending, timing) = match mode {
         Mode::Replay(_) => (Ending::Finished, Timing::default()),
         _ => run.drive(db, stop, |report, _| observe(report))?,

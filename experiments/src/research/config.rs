@@ -22,6 +22,8 @@
 //! [discover]    # optional: GP discovery after the families (see crate::config::discover),
 //!               # plus `symbols`, `population`, `generations` and `enabled`
 //! [account]
+//! [cluster]     # optional: farm the evaluations out to `tradebot worker`s (docs/scale-out.md)
+//! nats = "nats://127.0.0.1:4222"
 //! ```
 
 use std::collections::BTreeMap;
@@ -57,6 +59,22 @@ struct RawResearch {
     discover: Option<RawDiscover>,
     #[serde(default)]
     account: RawAccount,
+    cluster: Option<Cluster>,
+}
+
+/// `[cluster]`: the NATS server whose workers evaluate the run's genomes (`tradebot research
+/// --nats` overrides it); the report is the same as a local run's.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// The server, e.g. `nats://127.0.0.1:4222`.
+    pub nats: String,
+    /// JetStream's ack wait for the task queue (seconds), when the run creates it.
+    pub ack_wait_s: Option<u64>,
+    /// JetStream's max-deliver limit for the task queue, when the run creates it.
+    pub max_deliver: Option<u32>,
+    /// How long to wait for a lost server before evaluating a batch locally (seconds).
+    pub reconnect_wait_s: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +142,8 @@ pub struct Research {
     pub cash: f64,
     /// Strategy discovery after the families (`[discover]`), when enabled.
     pub discover: Option<ResearchDiscover>,
+    /// Where the evaluations are farmed out (`[cluster]`), when set.
+    pub cluster: Option<Cluster>,
     /// The file's text, verbatim.
     pub text: String,
 }
@@ -197,6 +217,7 @@ impl Research {
                 Some(d) => discover::research(&src, d, base)?,
                 None => None,
             },
+            cluster: raw.cluster,
             text: text.to_string(),
         })
     }

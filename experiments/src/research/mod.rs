@@ -27,7 +27,7 @@ use evolve::stats::{Evidence, Verdict, verdict};
 use kernel::strategy::{DataError, MarketData, Params, backtest};
 use xxhash_rust::xxh3::xxh3_64;
 
-pub use config::{Family, Research};
+pub use config::{Cluster, Family, Research};
 pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
 pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
 
@@ -125,6 +125,22 @@ pub fn run(
     db: &mut ResearchDb,
     threads: usize,
     stop: &AtomicBool,
+    progress: impl FnMut(Progress<'_>),
+) -> Result<Outcomes, ResearchError> {
+    run_farmed(research, store, models, db, threads, stop, None, progress)
+}
+
+/// [`run`] with the families' evaluations farmed out through `farm` (`tradebot research
+/// --nats`, crate `cluster`) when given: the report's figures are identical either way.
+#[allow(clippy::too_many_arguments)]
+pub fn run_farmed(
+    research: &Research,
+    store: &Path,
+    models: &Path,
+    db: &mut ResearchDb,
+    threads: usize,
+    stop: &AtomicBool,
+    farm: Option<&dyn evolve::problem::StrategyFarm>,
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Outcomes, ResearchError> {
     let started = Instant::now();
@@ -196,6 +212,7 @@ pub fn run(
             cash: research.cash,
             config_text: &research.text,
             parent: Some(run_id),
+            farm,
         };
         let outcome = evolve(&spec, data, db, None, stop, |g| progress(Progress::Generation(g)))
             .map_err(|source| ResearchError::Evolve { family: name, source })?;

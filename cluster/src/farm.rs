@@ -1,0 +1,442 @@
+//! The coordinator's side: each GA batch of new genomes goes out as tasks on the work queue;
+//! the coordinator evaluates itself the tasks no worker has taken (from the end of the batch,
+//! while the workers take them from the front), so a cluster without workers costs only the
+//! messaging; results are keyed by (run, batch, task) and checked against the genomes sent.
+//!
+//! Faults: a task whose worker went silent (killed, cut off) for longer than the ack wait is
+//! taken back (JetStream redelivers it to another worker, or the coordinator evaluates it); a
+//! task refused by a worker (other bars in its store) is evaluated by the coordinator; a task
+//! that failed on its last allowed delivery scores its genomes invalid with the workers'
+//! reason; with the server gone for longer than the reconnect wait, the coordinator evaluates
+//! the batch itself. Every path gives the figures a local run gives, or an invalid genome that
+//! says why — never other figures.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_nats::connection::State as Connection;
+use async_nats::jetstream::Context as JetStream;
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::Stream;
+use evolve::ga::{Evaluator, Problem};
+use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
+use futures_util::{FutureExt, StreamExt};
+use kernel::strategy::ParamValue;
+
+use crate::protocol::{
+    Context, DataRef, Reply, ReplyBody, TASKS_SUBJECT, Task, decode, encode, reply_subject,
+};
+use crate::{ClusterError, Settings, connect, task_queue};
+
+/// Slack on top of the ack wait before a silent worker's task is taken back.
+const GRACE: Duration = Duration::from_secs(1);
+/// How often the waiting coordinator looks at the clock.
+const TICK: Duration = Duration::from_millis(50);
+/// A batch is cut into at least this many tasks (when it has that many genomes), so it spreads
+/// over several workers even when its genomes are cheap.
+const MIN_TASKS: usize = 8;
+
+/// What the cluster did for a coordinator, summed over its runs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Tasks published.
+    pub tasks: usize,
+    /// Tasks whose results came from workers.
+    pub by_workers: usize,
+    /// Tasks the coordinator evaluated itself (not taken in time, refused, or the server away).
+    pub locally: usize,
+    /// Refusals received (a worker whose store holds other bars).
+    pub refused: usize,
+    /// Tasks that failed on their last delivery: their genomes were scored invalid.
+    pub failed: usize,
+    /// The workers that answered.
+    pub workers: BTreeSet<String>,
+    /// Time publishing tasks (until the server confirmed them): the coordinator's share of
+    /// the messaging cost.
+    pub publishing: Duration,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed; publishing {:.3} s",
+            self.tasks,
+            self.by_workers,
+            self.workers.len(),
+            self.locally,
+            self.refused,
+            self.failed,
+            self.publishing.as_secs_f64()
+        )
+    }
+}
+
+/// A coordinator's connection to the cluster; hands out one [`Evaluator`] per run
+/// ([`StrategyFarm::for_run`]).
+pub struct Farm {
+    rt: tokio::runtime::Runtime,
+    client: async_nats::Client,
+    js: JetStream,
+    stream: Stream,
+    settings: Settings,
+    /// The consumer's actual ack wait and max-deliver (it may predate these settings).
+    ack_wait: Duration,
+    max_deliver: u64,
+    /// Distinguishes this coordinator's runs from another's with the same run ids.
+    instance: String,
+    tally: Mutex<Tally>,
+}
+
+impl Farm {
+    /// Connects to the server of `settings` and makes sure the task queue exists.
+    pub fn connect(settings: Settings) -> Result<Farm, ClusterError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("nats")
+            .enable_all()
+            .build()
+            .expect("a one-thread tokio runtime starts");
+        let (client, js, stream, consumer) = rt.block_on(async {
+            let client = connect(&settings, "tradebot coordinator").await?;
+            let (js, stream, consumer) = task_queue(&client, &settings).await?;
+            Ok::<_, ClusterError>((client, js, stream, consumer))
+        })?;
+        let config = &consumer.cached_info().config;
+        let (ack_wait, max_deliver) = (config.ack_wait, config.max_deliver.max(1) as u64);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let seed = format!("{}:{}", std::process::id(), now.as_nanos());
+        let instance = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
+        let tally = Mutex::new(Tally::default());
+        Ok(Farm { rt, client, js, stream, settings, ack_wait, max_deliver, instance, tally })
+    }
+
+    /// What the cluster did so far.
+    pub fn tally(&self) -> Tally {
+        self.tally.lock().expect("tally lock").clone()
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.settings.url
+    }
+
+    /// Waits up to the reconnect wait for the connection to be up.
+    async fn connected(&self) -> bool {
+        let deadline = Instant::now() + self.settings.reconnect_wait;
+        while self.client.connection_state() != Connection::Connected {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(TICK).await;
+        }
+        true
+    }
+
+    /// Publishes `tasks`, returning the reply subscription and each task's stream sequence
+    /// (`None`: not published).
+    async fn publish(
+        &self,
+        subject: String,
+        tasks: &[Task],
+    ) -> Result<(async_nats::Subscriber, Vec<Option<u64>>), String> {
+        if !self.connected().await {
+            return Err(format!("no connection for {} s", self.settings.reconnect_wait.as_secs_f64()));
+        }
+        let subscriber = self.client.subscribe(subject).await.map_err(|e| e.to_string())?;
+        let mut acks: Vec<Option<PublishAckFuture>> = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let message = PublishMessage::build().payload(encode(task).into()).message_id(task.message_id());
+            acks.push(self.js.send_publish(TASKS_SUBJECT, message).await.ok());
+        }
+        let mut sequences = Vec::with_capacity(tasks.len());
+        for ack in acks {
+            sequences.push(match ack {
+                Some(ack) => ack.await.ok().map(|a| a.sequence),
+                None => None,
+            });
+        }
+        Ok((subscriber, sequences))
+    }
+
+    /// Evaluates `tasks` on the cluster (and here), `local` evaluating a task in this process.
+    fn run_batch(
+        &self,
+        run: &str,
+        tasks: &[Task],
+        local: impl Fn(&Task) -> Vec<StrategyEval>,
+    ) -> Vec<Vec<StrategyEval>> {
+        let started = Instant::now();
+        let published = self.rt.block_on(self.publish(reply_subject(run), tasks));
+        let publishing = started.elapsed();
+        let (subscriber, sequences) = match published {
+            Ok(published) => published,
+            Err(why) => {
+                tracing::error!(
+                    "NATS server {} unreachable ({why}): evaluating {} task(s) here (same results, only slower)",
+                    self.settings.url,
+                    tasks.len()
+                );
+                let mut tally = self.tally.lock().expect("tally lock");
+                tally.tasks += tasks.len();
+                tally.locally += tasks.len();
+                tally.publishing += publishing;
+                drop(tally);
+                return tasks.iter().map(local).collect();
+            }
+        };
+        let mut batch = Batch::new(tasks, sequences, subscriber);
+        while let Some(done) = self.step(&mut batch, &local) {
+            if done {
+                break;
+            }
+        }
+        // Whatever is still queued (taken back, failed) must not run again.
+        self.rt.block_on(async {
+            for (k, seq) in batch.sequences.iter().enumerate() {
+                if let (Some(seq), false) = (seq, batch.by_worker[k]) {
+                    let _ = tokio::time::timeout(TICK * 10, self.stream.delete_message(*seq)).await;
+                }
+            }
+        });
+        let mut tally = self.tally.lock().expect("tally lock");
+        tally.tasks += tasks.len();
+        tally.by_workers += batch.by_worker.iter().filter(|&&w| w).count();
+        tally.locally += batch.locally;
+        tally.refused += batch.refused;
+        tally.failed += batch.failed;
+        tally.workers.extend(batch.workers.iter().cloned());
+        tally.publishing += publishing;
+        drop(tally);
+        batch.results.into_iter().map(|r| r.expect("every task has a result")).collect()
+    }
+
+    /// One step of waiting for a batch: replies taken in, silent workers' tasks taken back, one
+    /// untaken task evaluated here, or a short wait. `Some(true)` when every task is done.
+    fn step(&self, batch: &mut Batch<'_>, local: &impl Fn(&Task) -> Vec<StrategyEval>) -> Option<bool> {
+        while let Some(Some(message)) = self.rt.block_on(async { batch.subscriber.next().now_or_never() }) {
+            batch.take(&message.payload, self.max_deliver);
+        }
+        if batch.results.iter().all(Option::is_some) {
+            return Some(true);
+        }
+        batch.expire(self.ack_wait + GRACE, self.max_deliver);
+        if let Some(k) = (0..batch.tasks.len()).rev().find(|&k| batch.state[k] == State::Open) {
+            if let Some(seq) = batch.sequences[k] {
+                // Off the queue first, so no worker starts it after this point.
+                let _ = self.rt.block_on(async {
+                    tokio::time::timeout(TICK * 10, self.stream.delete_message(seq)).await
+                });
+            }
+            batch.results[k] = Some(local(&batch.tasks[k]));
+            batch.state[k] = State::Done;
+            batch.locally += 1;
+            return Some(false);
+        }
+        let next = self.rt.block_on(async { tokio::time::timeout(TICK, batch.subscriber.next()).await });
+        if let Ok(Some(message)) = next {
+            batch.take(&message.payload, self.max_deliver);
+        }
+        Some(false)
+    }
+}
+
+/// Where a task stands.
+#[derive(Clone, Debug, PartialEq)]
+enum State {
+    /// Queued and not (or no longer) known to be in a worker's hands: the coordinator may take it.
+    Open,
+    /// A worker has it (since, JetStream delivery count).
+    Claimed(Instant, u64),
+    /// It failed on a worker (since, delivery, reason) and waits for its redelivery.
+    Failing(Instant, u64, String),
+    /// Its results are in.
+    Done,
+}
+
+/// One batch being waited for.
+struct Batch<'t> {
+    tasks: &'t [Task],
+    hashes: Vec<u64>,
+    sequences: Vec<Option<u64>>,
+    subscriber: async_nats::Subscriber,
+    state: Vec<State>,
+    results: Vec<Option<Vec<StrategyEval>>>,
+    by_worker: Vec<bool>,
+    locally: usize,
+    refused: usize,
+    failed: usize,
+    workers: BTreeSet<String>,
+}
+
+impl<'t> Batch<'t> {
+    fn new(tasks: &'t [Task], sequences: Vec<Option<u64>>, subscriber: async_nats::Subscriber) -> Self {
+        let n = tasks.len();
+        Batch {
+            tasks,
+            hashes: tasks.iter().map(Task::genomes_hash).collect(),
+            sequences,
+            subscriber,
+            state: vec![State::Open; n],
+            results: vec![None; n],
+            by_worker: vec![false; n],
+            locally: 0,
+            refused: 0,
+            failed: 0,
+            workers: BTreeSet::new(),
+        }
+    }
+
+    /// Takes in one reply (stale, foreign or garbled ones are logged and dropped).
+    fn take(&mut self, payload: &[u8], max_deliver: u64) {
+        let reply: Reply = match decode("reply", payload) {
+            Ok(reply) => reply,
+            Err(e) => return tracing::warn!("{e}"),
+        };
+        let k = reply.index as usize;
+        let current = self.tasks.first().is_some_and(|t| t.batch == reply.batch);
+        if !current || k >= self.tasks.len() || self.state[k] == State::Done {
+            return;
+        }
+        let task = &self.tasks[k];
+        match reply.body {
+            ReplyBody::Claimed { delivery } => self.state[k] = State::Claimed(Instant::now(), delivery),
+            ReplyBody::Done { genomes, evals, .. } => {
+                if genomes != self.hashes[k] || evals.len() != task.genomes.len() {
+                    return tracing::warn!(
+                        "{}: a result for batch {} task {k} that does not match the task sent: dropped",
+                        reply.worker,
+                        reply.batch
+                    );
+                }
+                self.results[k] = Some(evals);
+                self.state[k] = State::Done;
+                self.by_worker[k] = true;
+                self.workers.insert(reply.worker);
+            }
+            ReplyBody::Refused { reason } => {
+                tracing::warn!(
+                    "worker {} refused a task of generation {}: {reason}",
+                    reply.worker,
+                    task.generation
+                );
+                self.refused += 1;
+                self.state[k] = State::Open;
+            }
+            ReplyBody::Failed { delivery, reason } => {
+                tracing::warn!(
+                    "worker {}: task {k} of generation {} failed (delivery {delivery} of {max_deliver}): {reason}",
+                    reply.worker,
+                    task.generation
+                );
+                self.state[k] = State::Failing(Instant::now(), delivery, reason);
+                if delivery >= max_deliver {
+                    self.fail(k, max_deliver);
+                }
+            }
+        }
+    }
+
+    /// Scores task `k`'s genomes invalid with the reason of its last failure.
+    fn fail(&mut self, k: usize, max_deliver: u64) {
+        let State::Failing(_, delivery, reason) = &self.state[k] else { return };
+        let why = format!(
+            "evaluation failed on the cluster's workers ({delivery} of {max_deliver} allowed deliveries): {reason}"
+        );
+        self.results[k] = Some(vec![StrategyEval::Failed(why); self.tasks[k].genomes.len()]);
+        self.state[k] = State::Done;
+        self.failed += 1;
+    }
+
+    /// Takes back the tasks whose worker has been silent for `patience`: open again when
+    /// claimed (JetStream redelivers it, or the coordinator takes it), failed for good when
+    /// its last failure was not followed by a redelivery.
+    fn expire(&mut self, patience: Duration, max_deliver: u64) {
+        for k in 0..self.tasks.len() {
+            match &self.state[k] {
+                State::Claimed(since, _) if since.elapsed() > patience => self.state[k] = State::Open,
+                State::Failing(since, ..) if since.elapsed() > patience => self.fail(k, max_deliver),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One run's evaluator: cuts each batch into tasks of about [`Settings::task_target`] of work.
+struct RunFarm<'f> {
+    farm: &'f Farm,
+    run: String,
+    batches: AtomicU32,
+    /// Measured evaluation time per genome (ns; 0 before the first batch).
+    per_genome_ns: AtomicU64,
+    context: OnceLock<Context>,
+}
+
+impl RunFarm<'_> {
+    /// Genomes per task for a batch of `n`.
+    fn task_size(&self, n: usize) -> usize {
+        let most = n.div_ceil(MIN_TASKS).max(1);
+        match self.per_genome_ns.load(Ordering::Relaxed) {
+            0 => most,
+            ns => {
+                (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most as u64) as usize
+            }
+        }
+    }
+}
+
+impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
+    fn evaluate(
+        &self,
+        problem: &StrategyProblem<'d>,
+        generation: u32,
+        genomes: &[&Vec<ParamValue>],
+    ) -> Vec<StrategyEval> {
+        if genomes.is_empty() {
+            return Vec::new();
+        }
+        let context = self.context.get_or_init(|| Context {
+            strategy: problem.strategy.name().to_string(),
+            rules: problem.rules,
+            cash: problem.cash,
+            data: DataRef::of(problem.data),
+        });
+        let batch = self.batches.fetch_add(1, Ordering::Relaxed);
+        let tasks: Vec<Task> = genomes
+            .chunks(self.task_size(genomes.len()))
+            .enumerate()
+            .map(|(index, chunk)| Task {
+                run: self.run.clone(),
+                generation,
+                batch,
+                index: index as u32,
+                context: context.clone(),
+                genomes: chunk.iter().map(|g| g.to_vec()).collect(),
+            })
+            .collect();
+        let started = Instant::now();
+        let local = |task: &Task| problem.evaluate_batch(&task.genomes.iter().collect::<Vec<_>>());
+        let results = self.farm.run_batch(&self.run, &tasks, local);
+        // Work per genome, as if one process had done the whole batch: the next batch's size.
+        let threads = rayon::current_num_threads().max(1) as u64;
+        let ns = (started.elapsed().as_nanos() as u64).saturating_mul(threads) / genomes.len() as u64;
+        self.per_genome_ns.store(ns.max(1), Ordering::Relaxed);
+        results.into_iter().flatten().collect()
+    }
+}
+
+impl StrategyFarm for Farm {
+    fn for_run(&self, run: i64) -> Box<dyn for<'d> Evaluator<StrategyProblem<'d>> + '_> {
+        Box::new(RunFarm {
+            farm: self,
+            run: format!("{}-{run}", self.instance),
+            batches: AtomicU32::new(0),
+            per_genome_ns: AtomicU64::new(0),
+            context: OnceLock::new(),
+        })
+    }
+}

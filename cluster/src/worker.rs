@@ -1,0 +1,329 @@
+//! The worker: pulls one task at a time from the work queue, checks its own store's bars against
+//! the task's data hash, evaluates the genomes with the code a local run uses
+//! ([`StrategyEval::of`], in parallel over `threads`), replies on the run's subject, and acks.
+//!
+//! A stop request (SIGTERM) lets the task in hand finish, replies, acks and returns. A worker
+//! whose store gives other bars refuses the task (the coordinator evaluates it) and never
+//! evaluates on the wrong bars; a panic in an evaluation is reported and the task nak'd, so
+//! JetStream redelivers it until its max-deliver limit.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::PullConsumer;
+use datasets::store::Store;
+use evolve::problem::StrategyEval;
+use futures_util::StreamExt;
+use kernel::strategy::{MarketData, by_name, data_hash};
+use rayon::prelude::*;
+use tokio::sync::watch;
+
+use crate::protocol::{DataRef, Reply, ReplyBody, Task, decode, encode, reply_subject};
+use crate::{ClusterError, Settings, connect, task_queue};
+
+/// How long one pull request waits for a task before it is renewed (and the stop flag seen).
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
+
+/// A worker's configuration.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Server and queue settings.
+    pub settings: Settings,
+    /// The bar store the tasks' data is loaded from.
+    pub store: PathBuf,
+    /// Threads evaluating one task's genomes.
+    pub threads: usize,
+    /// The name replies carry (default: host name and process id).
+    pub name: String,
+    /// A fault to inject (the fault tests of `tests/cluster_cli.rs`); `None` in service.
+    pub fault: Option<Fault>,
+}
+
+/// A fault a worker can be told to simulate, for the tests that prove the coordinator copes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Claims its first task, then hangs without answering (until killed).
+    Hang,
+    /// Every evaluation panics (reported, nak'd, delivered again up to max-deliver).
+    Panic,
+}
+
+/// What a worker did before it stopped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerTally {
+    /// Tasks evaluated and answered.
+    pub done: usize,
+    /// Tasks refused (other bars, unknown strategy).
+    pub refused: usize,
+    /// Tasks whose evaluation failed.
+    pub failed: usize,
+    /// Time from receiving a task to its acknowledgement, over the tasks done.
+    pub handling: Duration,
+    /// Time evaluating, over the tasks done.
+    pub evaluating: Duration,
+    /// Time loading and hashing bars from the store (once per stage), over the tasks done:
+    /// `handling - evaluating - loading` is the worker's share of the messaging cost.
+    pub loading: Duration,
+}
+
+impl std::fmt::Display for WorkerTally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (handling, evaluating) = (self.handling.as_secs_f64(), self.evaluating.as_secs_f64());
+        let loading = self.loading.as_secs_f64();
+        let messaging = handling - evaluating - loading;
+        write!(
+            f,
+            "{} tasks done, {} refused, {} failed; of {handling:.3} s handling them {evaluating:.3} s evaluating, \
+             {loading:.3} s loading bars, {messaging:.3} s messaging ({:.2} % of the evaluation time, {:.2} ms a task)",
+            self.done,
+            self.refused,
+            self.failed,
+            if evaluating > 0.0 { messaging / evaluating * 100.0 } else { 0.0 },
+            if self.done > 0 { messaging * 1e3 / self.done as f64 } else { 0.0 }
+        )
+    }
+}
+
+/// Runs the worker until `stop` turns true (the task in hand is finished first).
+pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Result<WorkerTally, ClusterError> {
+    let client = connect(&config.settings, &format!("tradebot worker {}", config.name)).await?;
+    let (_, _, consumer) = task_queue(&client, &config.settings).await?;
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .build()
+            .expect("the worker's thread pool starts"),
+    );
+    tracing::info!(
+        "worker {} pulling tasks from {} (store {}, {} threads)",
+        config.name,
+        config.settings.url,
+        config.store.display(),
+        config.threads
+    );
+    let mut bars = Bars::default();
+    let mut tally = WorkerTally::default();
+    while !*stop.borrow() {
+        let next = tokio::select! {
+            next = next_task(&consumer) => next,
+            _ = stop.changed() => None,
+        };
+        let Some(message) = next else { continue };
+        let received = Instant::now();
+        let outcome = handle(&client, &config, &pool, &mut bars, &message).await;
+        match outcome {
+            Handled::Done { evaluating, loading } => {
+                tally.done += 1;
+                tally.handling += received.elapsed();
+                tally.evaluating += evaluating;
+                tally.loading += loading;
+            }
+            Handled::Refused => tally.refused += 1,
+            Handled::Failed => tally.failed += 1,
+        }
+    }
+    tracing::info!("worker {} stopping: {tally}", config.name);
+    let _ = client.flush().await;
+    Ok(tally)
+}
+
+/// The next task, waiting up to [`PULL_EXPIRES`]; `None` when there was none (or the server is
+/// away: the pull is retried after a pause).
+async fn next_task(consumer: &PullConsumer) -> Option<async_nats::jetstream::Message> {
+    let pulled = consumer.batch().max_messages(1).expires(PULL_EXPIRES).messages().await;
+    match pulled {
+        Ok(mut batch) => match batch.next().await {
+            Some(Ok(message)) => Some(message),
+            Some(Err(e)) => {
+                tracing::debug!("pull: {e}");
+                None
+            }
+            None => None,
+        },
+        Err(e) => {
+            tracing::warn!("cannot pull tasks ({e}); retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            None
+        }
+    }
+}
+
+/// How one task went.
+enum Handled {
+    /// Answered, after loading bars and evaluating for these long.
+    Done {
+        /// Evaluating.
+        evaluating: Duration,
+        /// Loading the bars (zero when the stage was loaded already).
+        loading: Duration,
+    },
+    Refused,
+    Failed,
+}
+
+/// Evaluates one task and answers it.
+async fn handle(
+    client: &async_nats::Client,
+    config: &WorkerConfig,
+    pool: &Arc<rayon::ThreadPool>,
+    bars: &mut Bars,
+    message: &async_nats::jetstream::Message,
+) -> Handled {
+    let task: Task = match decode("task", &message.payload) {
+        Ok(task) => task,
+        Err(e) => {
+            tracing::error!("{e}: dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            return Handled::Refused;
+        }
+    };
+    let delivery = message.info().map_or(1, |i| i.delivered.max(1) as u64);
+    let subject = reply_subject(&task.run);
+    let reply =
+        |body| encode(&Reply { batch: task.batch, index: task.index, worker: config.name.clone(), body });
+    let _ = client.publish(subject.clone(), reply(ReplyBody::Claimed { delivery }).into()).await;
+    let loading = Instant::now();
+    let data = match bars.get(&config.store, &task.context.data) {
+        Ok(data) => data,
+        Err(reason) => {
+            tracing::error!("refusing a task of run {}: {reason}", task.run);
+            let _ = client.publish(subject, reply(ReplyBody::Refused { reason }).into()).await;
+            let _ = message.ack_with(AckKind::Term).await;
+            return Handled::Refused;
+        }
+    };
+    let Some(strategy) = by_name(&task.context.strategy) else {
+        let reason =
+            format!("unknown strategy `{}` (is this worker's tradebot older?)", task.context.strategy);
+        tracing::error!("refusing a task of run {}: {reason}", task.run);
+        let _ = client.publish(subject, reply(ReplyBody::Refused { reason }).into()).await;
+        let _ = message.ack_with(AckKind::Term).await;
+        return Handled::Refused;
+    };
+    if config.fault == Some(Fault::Hang) {
+        tracing::warn!("fault injected: hanging with task {} of run {}", task.index, task.run);
+        std::future::pending::<()>().await;
+    }
+    let loading = loading.elapsed();
+    let started = Instant::now();
+    let (rules, cash, genomes, pool) =
+        (task.context.rules, task.context.cash, task.genomes.clone(), Arc::clone(pool));
+    let panic = config.fault == Some(Fault::Panic);
+    let mut evaluation = tokio::task::spawn_blocking(move || {
+        assert!(!panic, "fault injected: the evaluation panics");
+        pool.install(|| {
+            genomes.par_iter().map(|g| StrategyEval::of(strategy, g, &data, rules, cash)).collect::<Vec<_>>()
+        })
+    });
+    // Long tasks tell JetStream and the coordinator that the worker is still on them.
+    let mut keepalive = tokio::time::interval(config.settings.ack_wait / 3);
+    keepalive.tick().await;
+    let evals = loop {
+        tokio::select! {
+            done = &mut evaluation => break done,
+            _ = keepalive.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+                let _ = client.publish(subject.clone(), reply(ReplyBody::Claimed { delivery }).into()).await;
+            }
+        }
+    };
+    match evals {
+        Ok(evals) => {
+            let evaluating = started.elapsed();
+            let eval_ns = evaluating.as_nanos() as u64;
+            let body = ReplyBody::Done { genomes: task.genomes_hash(), evals, eval_ns };
+            let _ = client.publish(subject, reply(body).into()).await;
+            if let Err(e) = message.double_ack().await {
+                tracing::warn!("ack of a task of run {} not confirmed: {e}", task.run);
+            }
+            tracing::debug!(
+                "task {}.{}.{}: {} genomes in {:.1} ms",
+                task.run,
+                task.batch,
+                task.index,
+                task.genomes.len(),
+                eval_ns as f64 / 1e6
+            );
+            Handled::Done { evaluating, loading }
+        }
+        Err(e) => {
+            let reason = match e.try_into_panic() {
+                Ok(panic) => panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a panic".into()),
+                Err(e) => e.to_string(),
+            };
+            tracing::error!("task of run {} failed on delivery {delivery}: {reason}", task.run);
+            let _ = client.publish(subject, reply(ReplyBody::Failed { delivery, reason }).into()).await;
+            let _ = message.ack_with(AckKind::Nak(None)).await;
+            Handled::Failed
+        }
+    }
+}
+
+/// The bars of the latest data hash a task named, and why earlier ones were refused.
+#[derive(Default)]
+struct Bars {
+    loaded: Option<(u64, Arc<MarketData>)>,
+    refused: HashMap<u64, String>,
+}
+
+impl Bars {
+    /// The stage `data` refers to, from `store`, checked against its hash; why not otherwise.
+    fn get(&mut self, store: &std::path::Path, data: &DataRef) -> Result<Arc<MarketData>, String> {
+        if let Some((hash, bars)) = &self.loaded
+            && *hash == data.hash
+        {
+            return Ok(Arc::clone(bars));
+        }
+        if let Some(reason) = self.refused.get(&data.hash) {
+            return Err(reason.clone());
+        }
+        match load(store, data) {
+            Ok(bars) => {
+                let bars = Arc::new(bars);
+                self.loaded = Some((data.hash, Arc::clone(&bars)));
+                Ok(bars)
+            }
+            Err(reason) => {
+                self.refused.insert(data.hash, reason.clone());
+                Err(reason)
+            }
+        }
+    }
+}
+
+/// Loads the stage `data` refers to from the store at `dir` and checks its hash.
+fn load(dir: &std::path::Path, data: &DataRef) -> Result<MarketData, String> {
+    let what = format!(
+        "{} symbol(s) at {} from {} to {} (data hash {:016x})",
+        data.symbols.len(),
+        data.timeframe,
+        data.first_ns,
+        data.last_ns,
+        data.hash
+    );
+    let store = Store::open(dir).map_err(|e| format!("cannot open the store {}: {e}", dir.display()))?;
+    let symbols: Vec<&str> = data.symbols.iter().map(String::as_str).collect();
+    let all = MarketData::from_store(&store, &symbols, data.timeframe)
+        .map_err(|e| format!("the store {} cannot give {what}: {e}", dir.display()))?;
+    let ts = all.timestamps();
+    let first = ts.partition_point(|&t| t < data.first_ns);
+    let end = ts.partition_point(|&t| t <= data.last_ns);
+    let stage = all.slice(first..end.max(first));
+    let hash = data_hash(&stage);
+    if hash != data.hash || stage.is_empty() {
+        return Err(format!(
+            "the store {} holds other bars than the task's {what}: they hash to {hash:016x} ({} bars); \
+             this worker evaluates nothing on them (import the same data, or point --store at a copy)",
+            dir.display(),
+            stage.len()
+        ));
+    }
+    Ok(stage)
+}

@@ -1,0 +1,329 @@
+//! Scale-out over NATS JetStream (docs/scale-out.md): each test starts its own `nats-server -js`
+//! on a free loopback port with its store in a temp directory, spawns `tradebot worker`s, runs
+//! `tradebot research --nats` and compares the report's figures with a local run's — with two
+//! workers, with a worker killed holding a task, with a worker whose store holds other bars, and
+//! with the server restarted mid-run; a task failing on every delivery scores its genomes invalid
+//! instead of hanging the run.
+//!
+//! Debian's `nats-server` is needed: `.ci/run` installs it, and these tests skip, saying so, only
+//! when it is missing (CI sets `TRADEBOT_REQUIRE_NATS=1` once it is installed: then they fail).
+
+#[path = "support/tb.rs"]
+mod tb;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A research file small enough for a test: three families (single stock, two portfolios).
+const RESEARCH: &str = r#"
+[research]
+name = "farm"
+report = "results/farm"
+[families.sma_cross]
+params = { fast = { min = 2, max = 30 }, slow = { min = 10, max = 120 } }
+[families.mean_reversion]
+[families.sector_rotation]
+[evolve]
+population = 10
+generations = 3
+seed = 23
+[validation]
+in_sample = 0.7
+pbo_blocks = 4
+[fitness]
+min_trades = 3
+"#;
+
+/// The queue settings every process of a test uses: a short ack wait, two deliveries.
+const QUEUE: [&str; 4] = ["--ack-wait", "2", "--max-deliver", "2"];
+
+/// The nats-server binary, or `None` (the test then skips, unless CI requires it).
+fn nats_server() -> Option<PathBuf> {
+    let found = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("TRADEBOT_REQUIRE_NATS").is_none(),
+            "TRADEBOT_REQUIRE_NATS is set but nats-server is not installed"
+        );
+        eprintln!(
+            "skipped: nats-server is not installed (apt-get install nats-server); the cluster is not tested"
+        );
+    }
+    found
+}
+
+/// A nats-server with JetStream on a free loopback port, its store in `dir`; killed on drop.
+struct Nats {
+    binary: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+impl Nats {
+    fn start(dir: &Path) -> Option<Nats> {
+        let binary = nats_server()?;
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = dir.join("jetstream");
+        let child = Nats::spawn(&binary, &dir, port);
+        Some(Nats { binary, dir, port, child })
+    }
+
+    fn spawn(binary: &Path, dir: &Path, port: u16) -> Child {
+        let child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server, waits `down`, starts it again on the same port and store.
+    fn restart(&mut self, down: Duration) {
+        signal(&self.child, "TERM");
+        self.child.wait().unwrap();
+        std::thread::sleep(down);
+        self.child = Nats::spawn(&self.binary, &self.dir, self.port);
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `SIGNAL` to `child`.
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// A child process killed (if still running) when the test ends, passed or not.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `tradebot worker` on `nats` reading `store`, logging into `cwd/logs-NAME`.
+fn worker(cwd: &Path, nats: &Nats, store: &str, name: &str, extra: &[&str]) -> Reaped {
+    let child = Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .args(["worker", "--nats", &nats.url(), "--store", store, "--threads", "1", "--name", name])
+        .args(QUEUE)
+        .args(extra)
+        .args(["--log-dir", &format!("logs-{name}"), "--ops-db", &format!("ops-{name}.db")])
+        .current_dir(cwd)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::null())
+        // A file, not a pipe nobody reads while the worker runs (a full pipe would block it).
+        .stderr(std::fs::File::create(cwd.join(format!("{name}.stderr"))).unwrap())
+        .spawn()
+        .expect("start tradebot worker");
+    Reaped(child)
+}
+
+/// What worker `name` printed on stderr in `cwd`.
+fn worker_stderr(cwd: &Path, name: &str) -> String {
+    std::fs::read_to_string(cwd.join(format!("{name}.stderr"))).unwrap_or_default()
+}
+
+/// A directory with a generated store (16 symbols × 4 years, seed `seed`) and the research file.
+fn setup(dir: &Path, seed: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    tb::succeeds(
+        dir,
+        &["data", "generate", "--symbols", "16", "--years", "4", "--seed", seed, "--store", "store"],
+    );
+    std::fs::write(dir.join("research.toml"), RESEARCH).unwrap();
+}
+
+/// The research arguments (with `extra`) in `dir`, logging into `dir/logs`.
+fn research_args(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["research", "research.toml", "--store", "store", "--db", "r.db", "--threads", "1"]
+            .iter()
+            .chain(["--json", "--log-dir", "logs", "--ops-db", "ops.db", "--models", "models"].iter())
+            .map(|s| s.to_string())
+            .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The report's figures (timing fields aside) and the coordinator's stderr.
+fn figures(out: &std::process::Output) -> (Value, String) {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "research failed:\n{stderr}");
+    let mut report: Value = serde_json::from_slice(&out.stdout).expect("the report is JSON");
+    for key in ["elapsed_s", "evals_per_s", "generated_utc"] {
+        report.as_object_mut().unwrap().remove(key);
+    }
+    (report, stderr)
+}
+
+/// A local run's figures in `dir/local`.
+fn local(dir: &Path) -> Value {
+    let local = dir.join("local");
+    setup(&local, "23");
+    let args = research_args(&[]);
+    figures(&tb::run(&local, &args.iter().map(String::as_str).collect::<Vec<_>>())).0
+}
+
+/// The farmed research run in `dir/farm` (set up already) on `nats`, started with `extra`
+/// arguments; its output is collected with `wait_with_output`.
+fn spawn_farmed(dir: &Path, nats: &Nats, extra: &[&str]) -> Child {
+    let url = nats.url();
+    let mut farm = vec!["--nats", url.as_str()];
+    farm.extend(QUEUE);
+    farm.extend(extra);
+    Command::new(env!("CARGO_BIN_EXE_tradebot"))
+        .args(research_args(&farm))
+        .current_dir(dir.join("farm"))
+        .env_remove("TRADEBOT_STORE")
+        .env_remove("TRADEBOT_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tradebot research")
+}
+
+/// The farmed run in `dir/farm` (set up already) on `nats`: its figures and stderr.
+fn farmed(dir: &Path, nats: &Nats) -> (Value, String) {
+    figures(&spawn_farmed(dir, nats, &[]).wait_with_output().unwrap())
+}
+
+/// Waits (up to 20 s) until a log file in `dir` contains `text`.
+fn wait_for_log(dir: &Path, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|f| std::fs::read_to_string(f.path()).unwrap_or_default().contains(text))
+    {
+        assert!(Instant::now() < deadline, "no log in {} says `{text}`", dir.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The number before `what` in the coordinator's cluster line ("45 tasks: 30 by 2 worker(s)…").
+fn tally(stderr: &str, what: &str) -> usize {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("cluster "))
+        .unwrap_or_else(|| panic!("no cluster line:\n{stderr}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|w| w.trim_end_matches([',', ';']) == what)
+        .unwrap_or_else(|| panic!("{what}: {line}"));
+    words[at - 1].parse().unwrap_or_else(|_| panic!("{what}: {line}"))
+}
+
+#[test]
+fn research_on_two_workers_matches_a_local_run_and_the_workers_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start(dir.path()) else { return };
+    let expected = local(dir.path());
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "store", "w2", &[])];
+    let (report, stderr) = farmed(dir.path(), &nats);
+    assert_eq!(report, expected, "the farmed report differs from the local one\n{stderr}");
+    assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
+    for (mut w, name) in workers.into_iter().zip(["w1", "w2"]) {
+        signal(&w.0, "TERM");
+        let status = w.0.wait().unwrap();
+        let err = worker_stderr(&cwd, name);
+        assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
+    }
+}
+
+#[test]
+fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start(dir.path()) else { return };
+    let expected = local(dir.path());
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    setup(&dir.path().join("other"), "24");
+    let mut hung = worker(&cwd, &nats, "store", "hung", &["--fault", "hang"]);
+    let mut other = worker(&cwd, &nats, "../other/store", "other", &[]);
+    let coordinator = spawn_farmed(dir.path(), &nats, &[]);
+    // Killed once it holds a task (claimed, never answered): the task is taken back.
+    wait_for_log(&cwd.join("logs-hung"), "fault injected: hanging");
+    hung.0.kill().unwrap();
+    hung.0.wait().unwrap();
+    let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
+    assert_eq!(report, expected, "the report differs from the local one\n{stderr}");
+    assert!(tally(&stderr, "refusal(s)") > 0, "the worker with other bars refused nothing:\n{stderr}");
+    signal(&other.0, "TERM");
+    other.0.wait().unwrap();
+    let err = worker_stderr(&cwd, "other");
+    let logged: String = std::fs::read_dir(cwd.join("logs-other"))
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect();
+    assert!(logged.contains("holds other bars than the task's"), "{err}\n{logged}");
+}
+
+#[test]
+fn a_task_failing_on_every_delivery_scores_its_genomes_invalid_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start(dir.path()) else { return };
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    let _failing = worker(&cwd, &nats, "store", "failing", &["--fault", "panic"]);
+    let (_, stderr) = farmed(dir.path(), &nats);
+    assert!(tally(&stderr, "failed") > 0, "no task failed for good:\n{stderr}");
+    let db = cwd.join("r.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let reason: String = conn
+        .query_row(
+            "SELECT metrics FROM individuals WHERE metrics LIKE '%failed on the cluster%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("an individual scored invalid with the cluster's reason");
+    assert!(reason.contains("fault injected") && reason.contains("2 of 2"), "{reason}");
+}
+
+#[test]
+fn the_server_restarting_mid_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut nats) = Nats::start(dir.path()) else { return };
+    let expected = local(dir.path());
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    let _worker = worker(&cwd, &nats, "store", "w1", &[]);
+    let coordinator = spawn_farmed(dir.path(), &nats, &["--reconnect-wait", "5"]);
+    // Restarted once the GA runs (the coordinator connected and farms its first family).
+    wait_for_log(&cwd.join("logs"), "family 1/3");
+    nats.restart(Duration::from_millis(300));
+    let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
+    assert_eq!(report, expected, "the report differs from the local one\n{stderr}");
+    wait_for_log(&cwd.join("logs"), "event: disconnected");
+}
