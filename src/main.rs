@@ -5,6 +5,7 @@ mod backtest;
 mod bench;
 mod dashboard;
 mod data;
+mod data_fetch;
 mod db;
 mod discover;
 mod evolve;

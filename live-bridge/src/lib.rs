@@ -29,6 +29,7 @@ pub mod bars;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod fetch;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod guard;

@@ -15,6 +15,7 @@
 //! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
+mod history;
 mod hooked;
 mod market;
 mod protect;
@@ -31,6 +32,7 @@ use datasets::{Bars, Timeframe};
 use rust_decimal::Decimal;
 use tokio::sync::broadcast;
 
+pub use history::{DataFault, FakeAsset};
 pub use hooked::{Hook, HookedClock};
 
 use crate::alpaca::model::{AccountConfigurations, Order};
@@ -137,6 +139,8 @@ struct State {
     /// Splits: symbol → (the ex-date's open, new shares per old share). The bars the fake holds
     /// are the raw ones; `adjustment=split` serves the bars before each ex-date adjusted.
     splits: HashMap<String, Vec<(datasets::Timestamp, Decimal)>>,
+    /// Crypto bars, assets and data-API faults (`history.rs`).
+    history: history::History,
 }
 
 /// A running fake Alpaca. Dropping it stops the server.
@@ -182,6 +186,7 @@ impl FakeAlpaca {
             closed: BTreeSet::new(),
             account_id: "fake-account-0001".into(),
             splits: HashMap::new(),
+            history: history::History::default(),
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
