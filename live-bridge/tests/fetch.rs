@@ -240,3 +240,34 @@ async fn crypto_pairs_come_from_the_crypto_endpoint_around_the_clock() {
     assert_eq!(meta.asset_class, AssetClass::Crypto);
     assert_eq!(meta.sources[&Timeframe::Day1], SeriesSource { provider: "alpaca".into(), feed: None, adjustment: Adjustment::Raw });
 }
+
+#[tokio::test]
+async fn the_live_refresh_replaces_a_series_split_since_it_was_stored_instead_of_appending() {
+    use live_bridge::refresh::{RefreshPlan, refresh_store};
+    let s = setup(10_000).await;
+    let plan = RefreshPlan {
+        symbols: [(Timeframe::Day1, vec!["AAA".to_string(), "BBB".to_string()])].into(),
+        daily_days: 400,
+        minute_window_days: 5,
+    };
+    let first = refresh_store(&s.client, s.dir.path(), &plan, s.clock.now()).await.unwrap();
+    assert!(first.replaced.is_empty());
+    // The series it started are recorded as Alpaca's split-adjusted bars: `data fetch` resumes them.
+    let meta = Store::open(s.dir.path()).unwrap().meta("AAA").unwrap().clone();
+    assert_eq!(meta.sources[&Timeframe::Day1].adjustment, Adjustment::Split);
+    s.fake.split("AAA", date(2024, 7, 15), Decimal::from(2));
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    let now = s.clock.now();
+    let report = refresh_store(&s.client, s.dir.path(), &plan, now).await.unwrap();
+    assert_eq!(report.replaced, ["AAA 1Day"]);
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let stored = stored(s.dir.path(), "AAA");
+    let ex = calendar::daily_bar_timestamp(date(2024, 7, 15)).0;
+    let expected: Vec<(i64, f64)> = served(1, now)
+        .into_iter()
+        .filter(|&(t, _)| t >= stored[0].0)
+        .map(|(t, c)| (t, if t < ex { c / 2.0 } else { c }))
+        .collect();
+    assert_eq!(stored, expected, "split-adjusted throughout: no 50 % drop on the ex-date");
+    assert_eq!(self::stored(s.dir.path(), "BBB").last(), served(2, now).last(), "BBB appended");
+}
