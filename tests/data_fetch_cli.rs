@@ -169,3 +169,37 @@ async fn a_universe_is_built_from_the_asset_list_by_exchange_and_price() {
     assert_eq!(written, "name = \"big\"\nsymbols = [\"BBB\"]\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("survivorship bias"));
 }
+
+#[tokio::test]
+async fn research_runs_on_a_fetched_universe_and_says_which_data() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC,DDD", "--from", "2022-01-01"]).await;
+    std::fs::write(dir.path().join("three.txt"), "AAA\nBBB\nCCC\nNOTFETCHED\n").unwrap();
+    std::fs::write(
+        dir.path().join("r.toml"),
+        "[research]\nname = \"real\"\nreference = \"AAA\"\nuniverse = \"three.txt\"\n[families.sma_cross]\n\
+         [evolve]\npopulation = 8\ngenerations = 2\nseed = 1\n[validation]\nin_sample = 0.7\npbo_blocks = 4\n\
+         [fitness]\nmin_trades = 1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["research", "r.toml", "--store", "data/store", "--db", "r.db", "--json", "--threads", "1"])
+        .current_dir(dir.path())
+        .env_remove("TRADEBOT_STORE")
+        .env_remove("TRADEBOT_DB")
+        .env_remove("TRADEBOT_REGIME_MODELS")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["data"]["symbols"], 3, "the universe's symbols the store holds");
+    assert_eq!(report["data"]["first"], "2022-01-03");
+    assert_eq!(report["data"]["last"], "2024-12-31");
+    assert_eq!(
+        report["data"]["origin"],
+        "alpaca, split-adjusted; universe three (3 of its 4 symbols in the store: AAA, BBB, CCC)"
+    );
+    let md = std::fs::read_to_string(dir.path().join("results/real.md")).unwrap();
+    assert!(md.contains("**Data: market data from alpaca, split-adjusted; universe three (3 of its 4 symbols"), "{md}");
+}
