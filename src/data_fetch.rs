@@ -135,7 +135,9 @@ pub fn fetch(args: FetchArgs) -> Result<()> {
     }
     let now = Timestamp::from_datetime(Utc::now()).context("clock out of range")?;
     let to = match args.to {
-        Some(date) => calendar::daily_bar_timestamp(date.succ_opt().context("--to: date out of range")?).min(now),
+        Some(date) => {
+            calendar::daily_bar_timestamp(date.succ_opt().context("--to: date out of range")?).min(now)
+        }
         None => now,
     };
     let from = calendar::daily_bar_timestamp(args.from);
@@ -243,7 +245,8 @@ pub fn universe(args: UniverseArgs) -> Result<()> {
     );
     match &args.out {
         Some(path) => {
-            std::fs::write(path, universe.to_toml()).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(path, universe.to_toml())
+                .with_context(|| format!("writing {}", path.display()))?;
             eprintln!("{}: {note}", path.display());
             Ok(())
         }
@@ -256,7 +259,10 @@ pub fn universe(args: UniverseArgs) -> Result<()> {
 
 /// Each symbol's latest daily close over the two weeks before the broker's clock (symbols
 /// without one are absent).
-async fn latest_closes(client: &Client, symbols: &[String]) -> Result<std::collections::BTreeMap<String, f64>> {
+async fn latest_closes(
+    client: &Client,
+    symbols: &[String],
+) -> Result<std::collections::BTreeMap<String, f64>> {
     let clock = client.clock().await?;
     let now = chrono::DateTime::parse_from_rfc3339(&clock.timestamp)
         .ok()

@@ -112,7 +112,8 @@ async fn a_fetch_killed_with_sigkill_resumes_with_no_gap_and_no_duplicate() {
     child.kill().await.unwrap();
     let store = Store::open(dir.path().join("data/store")).unwrap();
     store.verify().unwrap();
-    let partial: usize = SYMBOLS.iter().filter_map(|s| store.info(s, Timeframe::Day1)).map(|i| i.rows as usize).sum();
+    let partial: usize =
+        SYMBOLS.iter().filter_map(|s| store.info(s, Timeframe::Day1)).map(|i| i.rows as usize).sum();
     // Pages of 100 bars, a commit at every 200: the 8 pages answered are stored, nothing else.
     assert_eq!(partial, 800, "bars stored before the kill");
     drop(store);
@@ -136,7 +137,10 @@ async fn missing_keys_are_named_and_a_universe_file_drives_the_fetch() {
     let fake = fake().await;
     let dir = tempfile::tempdir().unwrap();
     let mut no_keys = tradebot(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA"]);
-    no_keys.env_remove("APCA_API_KEY_ID").env_remove("APCA_API_SECRET_KEY").env_remove("TRADEBOT_ALPACA_KEY_FILE");
+    no_keys
+        .env_remove("APCA_API_KEY_ID")
+        .env_remove("APCA_API_SECRET_KEY")
+        .env_remove("TRADEBOT_ALPACA_KEY_FILE");
     let out = no_keys.output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -144,7 +148,8 @@ async fn missing_keys_are_named_and_a_universe_file_drives_the_fetch() {
 
     std::fs::write(dir.path().join("two.txt"), "# two names\nBBB\nZZZZ\n").unwrap();
     let summary =
-        succeeds(dir.path(), &fake, &["data", "fetch", "--universe", "two.txt", "--from", "2024-12-01"]).await;
+        succeeds(dir.path(), &fake, &["data", "fetch", "--universe", "two.txt", "--from", "2024-12-01"])
+            .await;
     assert!(summary.contains("skipped ZZZZ: no bars from Alpaca in the range"), "{summary}");
     assert!(summary.contains("added 21 1Day bars to 1 series"), "{summary}");
 }
@@ -158,7 +163,17 @@ async fn a_universe_is_built_from_the_asset_list_by_exchange_and_price() {
     let out = tradebot(
         dir.path(),
         &fake,
-        &["data", "universe", "--from-assets", "--exchange", "NYSE,NASDAQ", "--min-price", "25", "--out", "big.toml"],
+        &[
+            "data",
+            "universe",
+            "--from-assets",
+            "--exchange",
+            "NYSE,NASDAQ",
+            "--min-price",
+            "25",
+            "--out",
+            "big.toml",
+        ],
     )
     .output()
     .await
@@ -174,7 +189,8 @@ async fn a_universe_is_built_from_the_asset_list_by_exchange_and_price() {
 async fn research_runs_on_a_fetched_universe_and_says_which_data() {
     let fake = fake().await;
     let dir = tempfile::tempdir().unwrap();
-    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC,DDD", "--from", "2022-01-01"]).await;
+    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC,DDD", "--from", "2022-01-01"])
+        .await;
     std::fs::write(dir.path().join("three.txt"), "AAA\nBBB\nCCC\nNOTFETCHED\n").unwrap();
     std::fs::write(
         dir.path().join("r.toml"),
@@ -201,5 +217,8 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
         "alpaca, split-adjusted; universe three (3 of its 4 symbols in the store: AAA, BBB, CCC)"
     );
     let md = std::fs::read_to_string(dir.path().join("results/real.md")).unwrap();
-    assert!(md.contains("**Data: market data from alpaca, split-adjusted; universe three (3 of its 4 symbols"), "{md}");
+    assert!(
+        md.contains("**Data: market data from alpaca, split-adjusted; universe three (3 of its 4 symbols"),
+        "{md}"
+    );
 }

@@ -90,7 +90,9 @@ const PLAN: &[(&str, Plan)] = &[
     // docs/data.md: real market data (needs Alpaca; the fake serves the same in the tests).
     (
         "tradebot data universe --from-assets --exchange NYSE,NASDAQ --min-price 5 --out us.toml",
-        Plan::Skip("needs Alpaca: tests/data_fetch_cli.rs a_universe_is_built_from_the_asset_list_by_exchange_and_price"),
+        Plan::Skip(
+            "needs Alpaca: tests/data_fetch_cli.rs a_universe_is_built_from_the_asset_list_by_exchange_and_price",
+        ),
     ),
     (
         "tradebot data fetch --universe us.toml --from 2016-01-01",
@@ -100,7 +102,9 @@ const PLAN: &[(&str, Plan)] = &[
     ),
     (
         "tradebot data fetch --symbols AAPL,MSFT,BTC/USD --timeframe 1Hour --feed sip",
-        Plan::Skip("needs Alpaca: live-bridge/tests/fetch.rs crypto_pairs_come_from_the_crypto_endpoint_around_the_clock"),
+        Plan::Skip(
+            "needs Alpaca: live-bridge/tests/fetch.rs crypto_pairs_come_from_the_crypto_endpoint_around_the_clock",
+        ),
     ),
     // The discovery section: a second run, stopped and resumed.
     ("tradebot discover experiments/discover_goog.toml", Plan::Run(&["--stop-after", "2"])),

@@ -72,8 +72,10 @@ impl Universe {
     pub fn parse(path: &Path, text: &str) -> Result<Universe, UniverseError> {
         let is_toml = text.lines().map(str::trim).any(|l| l.starts_with("symbols") && l.contains('='));
         let (name, entries): (String, Vec<(usize, String)>) = if is_toml {
-            let u: Universe = toml::from_str(text)
-                .map_err(|e| UniverseError::Toml { path: path.to_path_buf(), message: e.message().to_string() })?;
+            let u: Universe = toml::from_str(text).map_err(|e| UniverseError::Toml {
+                path: path.to_path_buf(),
+                message: e.message().to_string(),
+            })?;
             (u.name, u.symbols.into_iter().map(|s| (0, s)).collect())
         } else {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("universe").to_string();
@@ -113,8 +115,11 @@ mod tests {
 
     #[test]
     fn a_list_and_its_toml_form_are_the_same_universe() {
-        let list = Universe::parse(Path::new("dir/sp5.txt"), "# five names\nAAPL\n\nMSFT  # big\nBRK.B\nBTC/USD\nSPY\n")
-            .unwrap();
+        let list = Universe::parse(
+            Path::new("dir/sp5.txt"),
+            "# five names\nAAPL\n\nMSFT  # big\nBRK.B\nBTC/USD\nSPY\n",
+        )
+        .unwrap();
         assert_eq!(list.name, "sp5");
         assert_eq!(list.symbols, ["AAPL", "MSFT", "BRK.B", "BTC/USD", "SPY"]);
         let again = Universe::parse(Path::new("u.toml"), &list.to_toml()).unwrap();
@@ -128,7 +133,10 @@ mod tests {
             Universe::parse(p, "AAPL\nMS FT\n").unwrap_err().to_string(),
             "u.txt:2: `MS FT`: ' ' is not allowed in a symbol (use ASCII letters, digits and \".-_/^=:+\")"
         );
-        assert_eq!(Universe::parse(p, "AAPL\nAAPL\n").unwrap_err().to_string(), "u.txt:2: `AAPL`: listed twice");
+        assert_eq!(
+            Universe::parse(p, "AAPL\nAAPL\n").unwrap_err().to_string(),
+            "u.txt:2: `AAPL`: listed twice"
+        );
         assert_eq!(Universe::parse(p, "# nothing\n").unwrap_err().to_string(), "u.txt: no symbols");
         assert!(
             Universe::parse(Path::new("u.toml"), "name = \"x\"\nsymbols = 3\n")

@@ -135,6 +135,9 @@ pub fn revised(stored: &Bar, fetched: &Bar) -> bool {
         || off(stored.close, fetched.close)
 }
 
+/// A symbol of a request group, with its stored last bar to compare (when resuming).
+type Member = (String, Option<Bar>);
+
 /// How one series is fetched.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Plan {
@@ -178,7 +181,7 @@ pub async fn fetch(
     let plans = run.plan()?;
     // One request group per (endpoint, start, mode): symbols resuming from the same bar share
     // requests, as do new ones.
-    let mut groups: BTreeMap<(bool, Timestamp, bool), Vec<(String, Option<Bar>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(bool, Timestamp, bool), Vec<Member>> = BTreeMap::new();
     for (symbol, plan) in plans {
         groups.entry((is_crypto(&symbol), plan.start, plan.replace)).or_default().push((symbol, plan.check));
     }
@@ -280,7 +283,7 @@ impl Run<'_> {
     /// first stored bar.
     async fn group(
         &mut self,
-        members: &[(String, Option<Bar>)],
+        members: &[Member],
         start: Timestamp,
         replace: bool,
         on_progress: &mut (dyn FnMut(&Progress) + Send),
@@ -374,8 +377,11 @@ impl Run<'_> {
             }
             let mode = if self.to_replace.contains(&symbol) { WriteMode::Replace } else { WriteMode::Append };
             let n = bars.len() as u64;
-            let bars = Bars::from_bars(bars)
-                .map_err(|source| FetchError::Bars { symbol: symbol.clone(), timeframe: tf, source })?;
+            let bars = Bars::from_bars(bars).map_err(|source| FetchError::Bars {
+                symbol: symbol.clone(),
+                timeframe: tf,
+                source,
+            })?;
             let current = writer.base().and_then(|s| s.meta(&symbol)).cloned();
             let class = if is_crypto(&symbol) { AssetClass::Crypto } else { AssetClass::Equity };
             let mut meta = current.unwrap_or_else(|| SymbolMeta::new(&symbol, class));

@@ -193,10 +193,11 @@ pub async fn refresh_store(
         tally(&mut report, &symbol, tf, outcome);
     }
     for ((tf, symbol), mut bars) in replaced {
-        let stored_first = stored.as_ref().and_then(|s| s.series(&symbol, tf).ok().flatten()).and_then(|series| {
-            let first = series.info().first;
-            series.bar_at(first)
-        });
+        let stored_first =
+            stored.as_ref().and_then(|s| s.series(&symbol, tf).ok().flatten()).and_then(|series| {
+                let first = series.info().first;
+                series.bar_at(first)
+            });
         conform(stored_first, &mut bars);
         let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace);
         tally(&mut report, &symbol, tf, outcome);
@@ -246,7 +247,11 @@ fn write(
             .and_then(|s| s.meta(symbol))
             .cloned()
             .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
-        let source = SeriesSource { provider: crate::fetch::PROVIDER.into(), feed: None, adjustment: Adjustment::Split };
+        let source = SeriesSource {
+            provider: crate::fetch::PROVIDER.into(),
+            feed: None,
+            adjustment: Adjustment::Split,
+        };
         meta.sources.insert(tf, source);
         writer.set_meta(meta);
     }

@@ -114,7 +114,8 @@ async fn pages_across_tokens_then_resumes_from_the_last_stored_bar_without_gap_o
         assert_eq!(stored(s.dir.path(), symbol), served(i as u64 + 1, now), "{symbol}");
     }
     let meta = Store::open(s.dir.path()).unwrap().meta("AAA").unwrap().clone();
-    let recorded = SeriesSource { provider: "alpaca".into(), feed: Some("iex".into()), adjustment: Adjustment::Split };
+    let recorded =
+        SeriesSource { provider: "alpaca".into(), feed: Some("iex".into()), adjustment: Adjustment::Split };
     assert_eq!(meta.sources[&Timeframe::Day1], recorded);
 
     // A month later only the new sessions come, each once.
@@ -167,10 +168,15 @@ async fn malformed_or_empty_bodies_stop_the_fetch_with_a_clear_error_and_leave_t
     run(&s, &request(&["AAA"], s.clock.now())).await.unwrap();
     let manifest = std::fs::read(s.dir.path().join("MANIFEST.json")).unwrap();
     s.clock.advance_to(evening(date(2024, 7, 31)));
-    for (fault, says) in [(DataFault::Malformed, "EOF while parsing"), (DataFault::EmptyBody, "EOF while parsing")] {
+    for (fault, says) in
+        [(DataFault::Malformed, "EOF while parsing"), (DataFault::EmptyBody, "EOF while parsing")]
+    {
         s.fake.inject_data(fault);
         let error = run(&s, &request(&["AAA", "BBB"], s.clock.now())).await.unwrap_err().to_string();
-        assert!(error.starts_with("GET /v2/stocks/bars: unexpected response body: GET /v2/stocks/bars:1:"), "{error}");
+        assert!(
+            error.starts_with("GET /v2/stocks/bars: unexpected response body: GET /v2/stocks/bars:1:"),
+            "{error}"
+        );
         assert!(error.contains(says), "{error}");
         assert_eq!(std::fs::read(s.dir.path().join("MANIFEST.json")).unwrap(), manifest, "{fault:?}");
     }
@@ -238,7 +244,10 @@ async fn crypto_pairs_come_from_the_crypto_endpoint_around_the_clock() {
     let store = Store::open(s.dir.path()).unwrap();
     let meta = store.meta("BTC/USD").unwrap();
     assert_eq!(meta.asset_class, AssetClass::Crypto);
-    assert_eq!(meta.sources[&Timeframe::Day1], SeriesSource { provider: "alpaca".into(), feed: None, adjustment: Adjustment::Raw });
+    assert_eq!(
+        meta.sources[&Timeframe::Day1],
+        SeriesSource { provider: "alpaca".into(), feed: None, adjustment: Adjustment::Raw }
+    );
 }
 
 #[tokio::test]

@@ -41,10 +41,8 @@ pub struct AlpacaPage {
 /// errors (a file name, or the request). Empty symbols' lists are dropped; `"bars": null` is a
 /// page without bars.
 pub fn parse_alpaca_page(name: &str, data: &[u8]) -> Result<AlpacaPage, IngestError> {
-    let text = std::str::from_utf8(data).map_err(|e| IngestError::NotUtf8 {
-        file: name.to_string(),
-        line: line_of(data, e.valid_up_to()),
-    })?;
+    let text = std::str::from_utf8(data)
+        .map_err(|e| IngestError::NotUtf8 { file: name.to_string(), line: line_of(data, e.valid_up_to()) })?;
     parse_page(name, text.strip_prefix('\u{feff}').unwrap_or(text), None)
 }
 
@@ -152,7 +150,11 @@ fn parse_page(file: &str, text: &str, tz: Option<Tz>) -> Result<AlpacaPage, Inge
                 let list = match value.get().as_bytes().first() {
                     Some(b'[') => doc.decode(value.get())?,
                     Some(b'{') => vec![value],
-                    _ => return Err(doc.json_error(value.get(), "a symbol's bars must be a list or a bar object")),
+                    _ => {
+                        return Err(
+                            doc.json_error(value.get(), "a symbol's bars must be a list or a bar object")
+                        );
+                    }
                 };
                 lists.push((Some(symbol), list));
             }

@@ -175,9 +175,11 @@ pub fn run(
     // Each timeframe's universe, or why there is none (its families are then skipped).
     let mut universes: HashMap<Timeframe, Result<MarketData, String>> = HashMap::new();
     for tf in research.families.iter().map(|f| f.timeframe) {
-        universes.entry(tf).or_insert_with(|| match universe(&store, tf, &research.reference, research.universe.as_ref()) {
-            Ok(data) => Ok(data),
-            Err(e) => Err(format!("no {tf} universe in the store ({e})")),
+        universes.entry(tf).or_insert_with(|| {
+            match universe(&store, tf, &research.reference, research.universe.as_ref()) {
+                Ok(data) => Ok(data),
+                Err(e) => Err(format!("no {tf} universe in the store ({e})")),
+            }
         });
     }
     let main_tf = research.families[0].timeframe;

@@ -224,7 +224,8 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
         "{md}"
     );
     // Fetched data says where from, in the same first line.
-    r.data.origin = Some("alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, BBB)".into());
+    r.data.origin =
+        Some("alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, BBB)".into());
     let md = to_markdown(&r);
     assert!(
         md.contains(&format!(

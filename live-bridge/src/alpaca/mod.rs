@@ -24,13 +24,13 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use error::AlpacaError;
-pub use keys::{Credentials, KEY_ID_VAR, KeyError, SECRET_VAR};
 use datasets::Adjustment;
 use datasets::ingest::AlpacaPage;
+pub use error::AlpacaError;
+pub use keys::{Credentials, KEY_ID_VAR, KeyError, SECRET_VAR};
 use model::{
-    Account, AccountConfigurations, ApiErrorBody, Asset, CalendarDay, CashAccountPatch, Clock, Order, OrderRequest,
-    Position,
+    Account, AccountConfigurations, ApiErrorBody, Asset, CalendarDay, CashAccountPatch, Clock, Order,
+    OrderRequest, Position,
 };
 
 /// Which of Alpaca's historical bar endpoints a request goes to.
@@ -343,7 +343,11 @@ impl Client {
 
     /// `GET /v2/assets?status=…&asset_class=us_equity[&exchange=…]`: the broker's list of assets
     /// (`status` is `active` or `inactive`; `None` lists both).
-    pub async fn assets(&self, status: Option<&str>, exchange: Option<&str>) -> Result<Vec<Asset>, AlpacaError> {
+    pub async fn assets(
+        &self,
+        status: Option<&str>,
+        exchange: Option<&str>,
+    ) -> Result<Vec<Asset>, AlpacaError> {
         let mut query = vec![("asset_class", "us_equity".to_string())];
         if let Some(status) = status {
             query.push(("status", status.to_string()));

@@ -134,9 +134,11 @@ pub(super) fn crypto_bars(s: &State, query: &HashMap<String, String>) -> Respons
     let mut flat = Vec::new();
     for symbol in symbols {
         if let Some(bars) = s.history.crypto.get(&(symbol.to_string(), timeframe)) {
-            let served = bars.timestamps().iter().enumerate().filter(|&(_, &t)| {
-                t >= start && t < end && t + timeframe.nominal_nanos() <= now
-            });
+            let served = bars
+                .timestamps()
+                .iter()
+                .enumerate()
+                .filter(|&(_, &t)| t >= start && t < end && t + timeframe.nominal_nanos() <= now);
             flat.extend(served.map(|(i, _)| (symbol, bars, i)));
         }
     }
