@@ -407,7 +407,7 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}",
+        "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}  source",
         "symbol", "tf", "class", "bars", "first", "last", "behind"
     )?;
     let shown = if all { info.series.len() } else { info.series.len().min(20) };
@@ -418,14 +418,15 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}",
+            "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}  {}",
             s.symbol,
             s.timeframe.as_str(),
             s.asset_class.as_str(),
             s.bars,
             s.first.to_string(),
             s.last.to_string(),
-            behind
+            behind,
+            s.source.as_ref().map_or("-".to_string(), |x| x.to_string())
         )?;
     }
     if shown < info.series.len() {

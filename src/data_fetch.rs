@@ -133,6 +133,8 @@ pub fn fetch(args: FetchArgs) -> Result<()> {
     for symbol in &symbols {
         datasets::symbol::validate_symbol(symbol).with_context(|| format!("--symbols: `{symbol}`"))?;
     }
+    let mut seen = std::collections::BTreeSet::new();
+    let symbols: Vec<String> = symbols.into_iter().filter(|s| seen.insert(s.clone())).collect();
     let now = Timestamp::from_datetime(Utc::now()).context("clock out of range")?;
     let to = match args.to {
         Some(date) => {

@@ -191,6 +191,11 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
     let dir = tempfile::tempdir().unwrap();
     succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC,DDD", "--from", "2022-01-01"])
         .await;
+    let info =
+        std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    let aaa = info.lines().find(|l| l.starts_with("AAA ")).unwrap();
+    assert!(aaa.ends_with("  alpaca, split-adjusted"), "data info shows each series' source:\n{info}");
     std::fs::write(dir.path().join("three.txt"), "AAA\nBBB\nCCC\nNOTFETCHED\n").unwrap();
     std::fs::write(
         dir.path().join("r.toml"),
