@@ -369,7 +369,15 @@ fn family_runs(
         };
         let key = family.timeframe.to_string();
         if !universes.contains_key(&key) {
-            universes.insert(key.clone(), research::universe(&store, family.timeframe, &research.reference)?);
+            universes.insert(
+                key.clone(),
+                research::universe(
+                    &store,
+                    family.timeframe,
+                    &research.reference,
+                    research.universe.as_ref(),
+                )?,
+            );
         }
         let data = &universes[&key];
         let psr_needed = evidence.psr_threshold(&research.verdict);

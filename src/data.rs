@@ -151,6 +151,12 @@ pub enum DataCommand {
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
     },
+    /// Fetch historical bars from Alpaca (stocks and crypto) into the store: paged, rate
+    /// limited, resumable from the last stored bar of each series (docs/data.md).
+    Fetch(crate::data_fetch::FetchArgs),
+    /// Build a universe file from Alpaca's asset list (`--from-assets`), filtered by exchange
+    /// and price.
+    Universe(crate::data_fetch::UniverseArgs),
     /// Take a series out of the store (all its timeframes unless --timeframe is given).
     Remove {
         /// Symbol to remove.
@@ -235,6 +241,8 @@ pub fn run(command: DataCommand) -> Result<()> {
             println!("{}: compacted {}", store.display(), list_or_nothing(&summary.compacted));
             Ok(())
         }
+        DataCommand::Fetch(args) => crate::data_fetch::fetch(args),
+        DataCommand::Universe(args) => crate::data_fetch::universe(args),
         DataCommand::Remove { symbol, timeframe, store } => {
             let timeframe = timeframe.map(|t| t.parse::<Timeframe>()).transpose()?;
             let mut writer = Writer::open(&store)?;
@@ -399,7 +407,7 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}",
+        "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}  source",
         "symbol", "tf", "class", "bars", "first", "last", "behind"
     )?;
     let shown = if all { info.series.len() } else { info.series.len().min(20) };
@@ -410,14 +418,15 @@ pub fn print_info(store: &Store, json: bool, all: bool) -> Result<()> {
         };
         writeln!(
             out,
-            "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}",
+            "{:<8} {:<6} {:<7} {:>8}  {:<20}  {:<20}  {:>6}  {}",
             s.symbol,
             s.timeframe.as_str(),
             s.asset_class.as_str(),
             s.bars,
             s.first.to_string(),
             s.last.to_string(),
-            behind
+            behind,
+            s.source.as_ref().map_or("-".to_string(), |x| x.to_string())
         )?;
     }
     if shown < info.series.len() {

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod dashboard;
 mod data;
+mod data_fetch;
 mod db;
 mod discover;
 mod evolve;

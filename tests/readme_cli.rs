@@ -88,6 +88,25 @@ const PLAN: &[(&str, Plan)] = &[
     ("tradebot dashboard", Plan::Skip("a server until SIGTERM: dashboard_cli.rs")),
     ("tradebot db backup --to /mnt/usb/tradebot --keep 7", Plan::Run(&[])),
     ("tradebot db restore backups/2026-11-30/research.db", Plan::Run(&[])),
+    // docs/data.md: real market data (needs Alpaca; the fake serves the same in the tests).
+    (
+        "tradebot data universe --from-assets --exchange NYSE,NASDAQ --min-price 5 --out us.toml",
+        Plan::Skip(
+            "needs Alpaca: tests/data_fetch_cli.rs a_universe_is_built_from_the_asset_list_by_exchange_and_price",
+        ),
+    ),
+    (
+        "tradebot data fetch --universe us.toml --from 2016-01-01",
+        Plan::Skip(
+            "needs Alpaca: tests/data_fetch_cli.rs (universe file, SIGKILL and resume) and live-bridge/tests/fetch.rs",
+        ),
+    ),
+    (
+        "tradebot data fetch --symbols AAPL,MSFT,BTC/USD --timeframe 1Hour --feed sip",
+        Plan::Skip(
+            "needs Alpaca: live-bridge/tests/fetch.rs crypto_pairs_come_from_the_crypto_endpoint_around_the_clock",
+        ),
+    ),
     // The discovery section: a second run, stopped and resumed.
     ("tradebot discover experiments/discover_goog.toml", Plan::Run(&["--stop-after", "2"])),
     ("tradebot discover --resume 12", Plan::Run(&[])),

@@ -581,6 +581,10 @@ pub struct SymbolMeta {
     /// Fundamentals, if known.
     #[serde(default)]
     pub fundamentals: Fundamentals,
+    /// Where each fetched timeframe's bars came from (provider, feed, adjustment); empty for
+    /// imported files and synthetic data.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sources: std::collections::BTreeMap<crate::time::Timeframe, crate::provenance::SeriesSource>,
 }
 
 impl SymbolMeta {

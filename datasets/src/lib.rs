@@ -10,6 +10,8 @@
 //! - [`store`]: the memory-mapped bar store ([`store::Store`] to read, [`store::Writer`] to
 //!   write in one transaction);
 //! - [`synth`]: deterministic synthetic universes with planted (or no) effects;
+//! - [`universe`]: universe files (a symbol per line, or TOML `name` + `symbols`);
+//!   [`provenance`]: a fetched series' provider, feed and price adjustment;
 //! - [`ops`]: what the `tradebot data …` commands do (import, generate, describe, export).
 //!
 //! Where it sits: first. datasets → kernel → gp / novelty / portfolio-fitness / regimes →
@@ -44,10 +46,13 @@ pub mod calendar;
 pub mod fsio;
 pub mod html;
 pub mod ingest;
+pub mod provenance;
 pub mod store;
 pub mod symbol;
 pub mod synth;
 pub mod time;
+pub mod universe;
 
 pub use bars::{AssetClass, Bar, BarColumns, Bars, BarsError, Fundamentals, SymbolMeta, UnknownAssetClass};
+pub use provenance::{Adjustment, SeriesSource, UnknownAdjustment};
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};

@@ -5,8 +5,9 @@
 //! strategy's signal at the schedule's times ([`schedule`], [`service`]), sizes and sends
 //! orders through [`alpaca`] after the checks of [`guard`] and [`safety`], and records every
 //! step in `live.db` ([`db`]); [`status`] is what `tradebot live status` shows, [`clock`] the
-//! wall or simulated clock, [`lock`] the single-instance lock, and `fake` (cargo feature) an
-//! in-process broker for tests.
+//! wall or simulated clock, [`lock`] the single-instance lock, [`fetch`] the historical-bars
+//! download behind `tradebot data fetch`, and `fake` (cargo feature) an in-process broker for
+//! tests.
 //!
 //! Where it sits: datasets → kernel → promoted → **live-bridge** → the `tradebot` binary
 //! (`tradebot live`) and the dashboard; it uses ops for logs, alerts and backups and regimes
@@ -31,6 +32,7 @@ pub mod config;
 pub mod db;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod fetch;
 pub mod guard;
 pub mod lock;
 pub mod refresh;

@@ -2,14 +2,17 @@
 //! the last stored one are fetched from the data API and appended — so missed days are
 //! backfilled by the same step — the 1-minute timeframe keeps a rolling window (older minute
 //! bars are dropped by replacing the series, which makes the store rewrite that timeframe), and
-//! every refreshed series is checked for staleness afterwards.
+//! every refreshed series is checked for staleness afterwards. Each series is fetched from its
+//! last stored bar, inclusive: when the broker's split-adjusted copy of that bar differs from the
+//! stored one (a split or a revision since), the whole series is fetched again and replaced, with
+//! a warning, instead of appending post-split bars to pre-split history (a fake 50 % crash).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{Days, NaiveDate};
 use datasets::store::{Store, StoreError, WriteMode, Writer};
-use datasets::{Bar, Bars, Timeframe, Timestamp, calendar};
+use datasets::{Adjustment, Bar, Bars, SeriesSource, SymbolMeta, Timeframe, Timestamp, calendar};
 
 use crate::alpaca::{AlpacaError, Client};
 use crate::bars::BarCache;
@@ -73,6 +76,9 @@ pub struct RefreshReport {
     pub dropped: u64,
     /// Series refused by the store (a fetched bar differing from a stored one), with why.
     pub refused: Vec<String>,
+    /// Series fetched again and replaced because the broker's adjusted history no longer
+    /// matched the stored one (`SYMBOL TIMEFRAME`).
+    pub replaced: Vec<String>,
     /// Series behind after the refresh.
     pub stale: Vec<Stale>,
 }
@@ -99,8 +105,10 @@ pub async fn refresh_store(
         Err(e) => return Err(store_error(e)),
     };
     let last_of = |symbol: &str, tf| stored.as_ref().and_then(|s| s.info(symbol, tf)).map(|i| i.last);
-    // Fetch: every symbol from the bar after its last stored one (one request per start).
+    // Fetch: every symbol from its last stored bar (one request per start).
     let mut fetched: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
+    let mut revised: Vec<(Timeframe, String, Timestamp)> = Vec::new();
+    let cutoff_of = |tf| if tf == Timeframe::Min1 { cutoff } else { Timestamp(i64::MIN) };
     for (&tf, symbols) in &plan.symbols {
         let first = match tf {
             Timeframe::Day1 => BarCache::history_start(tf, now, plan.daily_days, 1),
@@ -108,7 +116,8 @@ pub async fn refresh_store(
         };
         let mut by_start: BTreeMap<Timestamp, Vec<String>> = BTreeMap::new();
         for s in symbols {
-            let from = last_of(s, tf).map_or(first, |t| Timestamp(t.0 + 1)).max(first);
+            // From the last stored bar itself, to compare it with the broker's copy.
+            let from = last_of(s, tf).unwrap_or(first).max(first);
             by_start.entry(from).or_default().push(s.clone());
         }
         for (from, symbols) in by_start.into_iter().filter(|(from, _)| *from < now) {
@@ -116,19 +125,38 @@ pub async fn refresh_store(
                 // Only bars after the stored ones: the API's start has whole seconds, and a bar
                 // fetched again may differ in its last digits from the stored one.
                 let after = last_of(&symbol, tf).map_or(i64::MIN, |t| t.0);
-                bars.retain(|b| b.ts.0 > after);
                 let stored_last = stored
                     .as_ref()
                     .and_then(|s| s.series(&symbol, tf).ok().flatten())
                     .and_then(|series| series.bar_at(Timestamp(after)));
+                let again = bars.iter().find(|b| b.ts.0 == after);
+                if let (Some(stored_bar), Some(again)) = (stored_last, again)
+                    && crate::fetch::revised(&stored_bar, again)
+                {
+                    // Refetched below from the first stored bar (the window's for 1-minute).
+                    let first = stored.as_ref().and_then(|s| s.info(&symbol, tf)).map_or(first, |i| i.first);
+                    revised.push((tf, symbol, first.max(cutoff_of(tf))));
+                    continue;
+                }
+                bars.retain(|b| b.ts.0 > after);
                 conform(stored_last, &mut bars);
                 fetched.insert((tf, symbol), bars);
             }
         }
     }
+    let mut report = RefreshReport::default();
+    let mut replaced: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
+    for (tf, symbol, first) in revised {
+        tracing::warn!(
+            "{symbol} {tf}: the broker's split-adjusted history differs from the stored one (a split \
+             or a revision); fetching the series again to replace it"
+        );
+        let bars = client.bars(&symbol, tf, first, now).await?;
+        report.replaced.push(format!("{symbol} {tf}"));
+        replaced.insert((tf, symbol), bars);
+    }
     // Write: appends, and for 1-minute series reaching before the window, the window's bars.
     let mut writer = Writer::open(dir).map_err(store_error)?;
-    let mut report = RefreshReport::default();
     let mut minute_symbols: Vec<String> = stored
         .as_ref()
         .map(|s| s.symbols(Timeframe::Min1).iter().map(|s| s.to_string()).collect())
@@ -136,6 +164,7 @@ pub async fn refresh_store(
     minute_symbols.extend(fetched.keys().filter(|(tf, _)| *tf == Timeframe::Min1).map(|(_, s)| s.clone()));
     minute_symbols.sort();
     minute_symbols.dedup();
+    minute_symbols.retain(|s| !replaced.contains_key(&(Timeframe::Min1, s.clone())));
     for symbol in &minute_symbols {
         let old = match stored.as_ref().map(|s| s.series(symbol, Timeframe::Min1)).transpose() {
             Ok(series) => series.flatten(),
@@ -161,6 +190,16 @@ pub async fn refresh_store(
     }
     for ((tf, symbol), bars) in fetched {
         let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Append);
+        tally(&mut report, &symbol, tf, outcome);
+    }
+    for ((tf, symbol), mut bars) in replaced {
+        let stored_first =
+            stored.as_ref().and_then(|s| s.series(&symbol, tf).ok().flatten()).and_then(|series| {
+                let first = series.info().first;
+                series.bar_at(first)
+            });
+        conform(stored_first, &mut bars);
+        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace);
         tally(&mut report, &symbol, tf, outcome);
     }
     let summary = writer.commit().map_err(store_error)?;
@@ -200,6 +239,22 @@ fn write(
     }
     let n = bars.len() as u64;
     let bars = Bars::from_bars(bars).map_err(|e| e.to_string())?;
+    // A series this refresh starts holds the broker's split-adjusted bars: recorded, so that
+    // `tradebot data fetch` resumes it (a series imported or generated keeps no source).
+    let base = writer.base();
+    if base.and_then(|s| s.info(symbol, tf)).is_none() {
+        let mut meta = base
+            .and_then(|s| s.meta(symbol))
+            .cloned()
+            .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
+        let source = SeriesSource {
+            provider: crate::fetch::PROVIDER.into(),
+            feed: None,
+            adjustment: Adjustment::Split,
+        };
+        meta.sources.insert(tf, source);
+        writer.set_meta(meta);
+    }
     writer.write(symbol, tf, &bars, mode).map_err(|e| e.to_string())?;
     Ok(n)
 }

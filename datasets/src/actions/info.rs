@@ -31,6 +31,10 @@ pub struct SeriesStatus {
     pub sessions_behind: Option<usize>,
     /// Whole days between the last bar and now.
     pub age_days: i64,
+    /// Where the bars were fetched from (provider, feed, adjustment); `None` for imported or
+    /// generated series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::provenance::SeriesSource>,
 }
 
 /// Totals for one timeframe.
@@ -81,7 +85,8 @@ pub fn describe(store: &Store, now: Timestamp) -> StoreInfo {
             t.bars += s.rows;
             t.first = t.first.min(s.first);
             t.last = t.last.max(s.last);
-            let asset_class = store.meta(&s.symbol).map(|m| m.asset_class).unwrap_or_default();
+            let meta = store.meta(&s.symbol);
+            let asset_class = meta.map(|m| m.asset_class).unwrap_or_default();
             SeriesStatus {
                 symbol: s.symbol.clone(),
                 asset_class,
@@ -92,6 +97,7 @@ pub fn describe(store: &Store, now: Timestamp) -> StoreInfo {
                 chunks: s.chunks,
                 sessions_behind: exchange_traded(asset_class).then(|| sessions_after(s.last, now)),
                 age_days: (now.0 - s.last.0).div_euclid(crate::time::NANOS_PER_DAY),
+                source: meta.and_then(|m| m.sources.get(&s.timeframe)).cloned(),
             }
         })
         .collect();

@@ -1,8 +1,11 @@
-//! Alpaca market-data v2 bars JSON: `{"bars":[...],"symbol":"AAPL"}`, the multi-symbol
-//! `{"bars":{"AAPL":[...],"MSFT":[...]}}`, and a bare `[...]` list of bar objects.
+//! Alpaca market-data bars JSON: `{"bars":[...],"symbol":"AAPL"}`, the multi-symbol
+//! `{"bars":{"AAPL":[...],"MSFT":[...]}}` (stocks v2 and crypto v1beta3 alike), the latest-bar
+//! `{"bars":{"AAPL":{...}}}`, and a bare `[...]` list of bar objects; `next_page_token` is read.
 //!
-//! Each bar is kept as a borrowed raw slice of the input, so errors can name the line where
-//! the offending bar object starts; unknown keys are ignored.
+//! This is the one parser of Alpaca bars in the workspace: file import and the live bridge's
+//! data client both call it ([`parse_alpaca_page`]). Each bar is kept as a borrowed raw slice of
+//! the input, so errors can name the line where the offending bar object starts; unknown keys
+//! are ignored.
 
 use std::collections::BTreeMap;
 
@@ -16,12 +19,31 @@ use super::{Collected, IngestError};
 use crate::bars::{Bar, Bars};
 use crate::time::Timestamp;
 
-/// One page of `GET /v2/stocks/bars` (or `/v2/stocks/{symbol}/bars`).
+/// One page of `GET /v2/stocks/bars` (or `/v2/stocks/{symbol}/bars`, `/v1beta3/crypto/us/bars`).
 #[derive(Deserialize)]
 struct Page<'a> {
     #[serde(borrow)]
     bars: &'a RawValue,
     symbol: Option<String>,
+    next_page_token: Option<String>,
+}
+
+/// One page of Alpaca bars, every bar validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlpacaPage {
+    /// Each symbol's bars in document order (`None` for a bare list or a page without `symbol`).
+    pub series: Vec<(Option<String>, Bars)>,
+    /// The token for the next page; `None` (or absent, or empty) on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// Parses one Alpaca bars document (a page of the data API or a saved file); `name` labels
+/// errors (a file name, or the request). Empty symbols' lists are dropped; `"bars": null` is a
+/// page without bars.
+pub fn parse_alpaca_page(name: &str, data: &[u8]) -> Result<AlpacaPage, IngestError> {
+    let text = std::str::from_utf8(data)
+        .map_err(|e| IngestError::NotUtf8 { file: name.to_string(), line: line_of(data, e.valid_up_to()) })?;
+    parse_page(name, text.strip_prefix('\u{feff}').unwrap_or(text), None)
 }
 
 /// One bar object, each value still raw so that its own text appears in errors.
@@ -105,18 +127,38 @@ impl LineCursor {
 
 /// Parses Alpaca bars JSON (BOM already stripped) into one series per symbol, in document order.
 pub(super) fn parse_json(file: &str, text: &str, tz: Option<Tz>) -> Result<Vec<Collected>, IngestError> {
+    let page = parse_page(file, text, tz)?;
+    Ok(page.series.into_iter().map(|(symbol, bars)| Collected { symbol, bars }).collect())
+}
+
+/// The parser behind [`parse_json`] and [`parse_alpaca_page`].
+fn parse_page(file: &str, text: &str, tz: Option<Tz>) -> Result<AlpacaPage, IngestError> {
     let doc = Doc { file, text };
-    let (symbol, body) = if text.trim_ascii_start().starts_with('[') {
-        (None, text)
+    let (symbol, body, next_page_token) = if text.trim_ascii_start().starts_with('[') {
+        (None, text, None)
     } else {
         let page: Page = doc.decode(text)?;
-        (page.symbol, page.bars.get())
+        (page.symbol, page.bars.get(), page.next_page_token.filter(|t| !t.is_empty()))
     };
     let mut lists: Vec<(Option<String>, Vec<&RawValue>)> = match body.as_bytes().first() {
         Some(b'[') => vec![(symbol, doc.decode(body)?)],
         Some(b'{') => {
-            let map: BTreeMap<String, Vec<&RawValue>> = doc.decode(body)?;
-            map.into_iter().map(|(symbol, list)| (Some(symbol), list)).collect()
+            // A list per symbol (historical bars), or one bar object per symbol (latest bars).
+            let map: BTreeMap<String, &RawValue> = doc.decode(body)?;
+            let mut lists = Vec::with_capacity(map.len());
+            for (symbol, value) in map {
+                let list = match value.get().as_bytes().first() {
+                    Some(b'[') => doc.decode(value.get())?,
+                    Some(b'{') => vec![value],
+                    _ => {
+                        return Err(
+                            doc.json_error(value.get(), "a symbol's bars must be a list or a bar object")
+                        );
+                    }
+                };
+                lists.push((Some(symbol), list));
+            }
+            lists
         }
         _ if body == "null" => Vec::new(),
         _ => return Err(doc.json_error(body, "`bars` must be a list, an object of lists, or null")),
@@ -124,7 +166,7 @@ pub(super) fn parse_json(file: &str, text: &str, tz: Option<Tz>) -> Result<Vec<C
     lists.retain(|(_, list)| !list.is_empty());
     lists.sort_by_key(|(_, list)| doc.offset(list[0].get()));
     let mut cursor = LineCursor { offset: 0, line: 1 };
-    lists
+    let series = lists
         .into_iter()
         .map(|(symbol, list)| {
             let mut bars = Bars::with_capacity(list.len());
@@ -137,9 +179,10 @@ pub(super) fn parse_json(file: &str, text: &str, tz: Option<Tz>) -> Result<Vec<C
                     error,
                 })?;
             }
-            Ok(Collected { symbol, bars })
+            Ok((symbol, bars))
         })
-        .collect()
+        .collect::<Result<_, IngestError>>()?;
+    Ok(AlpacaPage { series, next_page_token })
 }
 
 /// Reads one bar object; `bars` is the series so far (for DST disambiguation).

@@ -44,6 +44,7 @@ use std::path::Path;
 
 use chrono_tz::Tz;
 
+pub use alpaca::{AlpacaPage, parse_alpaca_page};
 pub use error::IngestError;
 pub use timeframe::{InferTimeframeError, infer_timeframe};
 pub use timestamp::TimestampProblem;

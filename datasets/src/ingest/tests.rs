@@ -172,6 +172,36 @@ fn alpaca_multi_symbol_json_keeps_document_order() {
 }
 
 #[test]
+fn one_parser_reads_data_api_pages_with_their_token_latest_bars_and_crypto_pairs() {
+    let page = parse_alpaca_page(
+        "GET /v2/stocks/bars",
+        br#"{"bars":{
+"MSFT":[{"t":"2021-02-01T14:30:00Z","o":240,"h":241,"l":239,"c":240.5,"v":1000,"n":12,"vw":240.2}],
+"BTC/USD":[{"t":"2021-02-06T00:00:00Z","o":39000,"h":39500,"l":38000,"c":39100,"v":0.5,"n":3,"vw":39050}]
+},"next_page_token":"TVNGVHwyMDIx"}"#,
+    )
+    .unwrap();
+    assert_eq!(page.next_page_token.as_deref(), Some("TVNGVHwyMDIx"));
+    let names: Vec<_> = page.series.iter().map(|(s, b)| (s.clone().unwrap(), b.len())).collect();
+    assert_eq!(names, [("MSFT".to_string(), 1), ("BTC/USD".to_string(), 1)]);
+    assert_eq!(page.series[1].1.trade_count(), Some(&[3][..]));
+    // The latest-bars form: one bar object per symbol; the last page's token is null or "".
+    let latest = parse_alpaca_page(
+        "latest",
+        br#"{"bars":{"SPY":{"t":"2021-02-01T14:30:00Z","o":1,"h":2,"l":0.5,"c":1.5,"v":10}},"next_page_token":""}"#,
+    )
+    .unwrap();
+    assert_eq!(latest.series[0].1.close(), &[1.5]);
+    assert_eq!(latest.next_page_token, None);
+    // A page cut off, and an empty body: the request and the position are named.
+    let cut =
+        parse_alpaca_page("GET /v2/stocks/bars", br#"{"bars":{"AAPL":[{"t":"2024-01-02T05:00:00Z","o":1"#);
+    assert_eq!(cut.unwrap_err().to_string(), "GET /v2/stocks/bars:1:50: EOF while parsing an object");
+    let empty = parse_alpaca_page("GET /v2/stocks/bars", b"").unwrap_err().to_string();
+    assert_eq!(empty, "GET /v2/stocks/bars:1:0: EOF while parsing a value");
+}
+
+#[test]
 fn bare_json_list_takes_the_file_stem_and_caller_options_win() {
     let text = r#"[{"t":1612155600,"o":1,"h":1,"l":1,"c":1,"v":0}]"#;
     let opts = ImportOptions { timeframe: Some(Timeframe::Day1), ..Default::default() };

@@ -244,6 +244,7 @@ fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
             book_to_market: Some(book_to_market),
             roe: Some(roe),
         },
+        ..Default::default()
     };
     Listing { meta, model: Model::Asset(profile) }
 }

@@ -6,6 +6,7 @@
 //! name = "nightly"
 //! report = "../results/nightly"  # .md, .html and .json next to each other (relative to this file)
 //! reference = "SPY"              # the universe is every symbol whose history covers this one's
+//! universe = "sp500.txt"        # optional: only these symbols (a universe file, relative to this file)
 //! timeframe = "1Day"             # the universe's bars (a family may override it)
 //!
 //! [families.sma_cross]           # one table per family; every listed family runs unless
@@ -83,6 +84,7 @@ struct RawHeader {
     name: String,
     report: Option<String>,
     reference: Option<String>,
+    universe: Option<String>,
     timeframe: Option<Spanned<String>>,
 }
 
@@ -122,6 +124,8 @@ pub struct Research {
     pub report: Option<PathBuf>,
     /// The universe is every symbol whose bars cover this symbol's.
     pub reference: String,
+    /// `[research] universe`: only these symbols (those the store holds); `None`, every symbol.
+    pub universe: Option<datasets::universe::Universe>,
     /// The enabled families, in the file's (alphabetical) order.
     pub families: Vec<Family>,
     /// Families listed with `enabled = false`.
@@ -204,6 +208,13 @@ impl Research {
             name: raw.research.name,
             report: raw.research.report.map(|p| resolve(base, &p)),
             reference: raw.research.reference.unwrap_or_else(|| "SPY".into()),
+            universe: match &raw.research.universe {
+                Some(path) => Some(
+                    datasets::universe::Universe::read(&resolve(base, path))
+                        .map_err(|e| src.key_error("research.universe", e.to_string()))?,
+                ),
+                None => None,
+            },
             families,
             disabled,
             ga: evo::ga(&src, raw.evolve.unwrap_or_default())?,

@@ -99,10 +99,19 @@ pub struct Outcomes {
     pub night_trials: usize,
 }
 
-/// The universe of `timeframe`: every symbol whose bars cover the reference symbol's span (all
-/// symbols when the store lacks the reference), loaded on the shared clock.
-pub fn universe(store: &Store, timeframe: Timeframe, reference: &str) -> Result<MarketData, ResearchError> {
-    let symbols = store.symbols(timeframe);
+/// The universe of `timeframe`: every symbol (of `only`, when a universe file names them) whose
+/// bars cover the reference symbol's span (all of them when the store lacks the reference),
+/// loaded on the shared clock.
+pub fn universe(
+    store: &Store,
+    timeframe: Timeframe,
+    reference: &str,
+    only: Option<&datasets::universe::Universe>,
+) -> Result<MarketData, ResearchError> {
+    let mut symbols = store.symbols(timeframe);
+    if let Some(universe) = only {
+        symbols.retain(|s| universe.symbols.iter().any(|u| u == s));
+    }
     let span = store.info(reference, timeframe).map(|i| (i.first, i.last));
     let chosen: Vec<&str> = symbols
         .into_iter()
@@ -112,6 +121,40 @@ pub fn universe(store: &Store, timeframe: Timeframe, reference: &str) -> Result<
         })
         .collect();
     Ok(MarketData::from_store(store, &chosen, timeframe)?)
+}
+
+/// Where real market data came from, for the report's first line: the recorded sources of the
+/// universe's series (provider, feed, adjustment) and the universe file's name; `None` when no
+/// series has a recorded source and no universe file is named.
+fn data_origin(
+    data: &MarketData,
+    timeframe: Timeframe,
+    universe: Option<&datasets::universe::Universe>,
+) -> Option<String> {
+    let symbols = data.symbols();
+    let mut sources: Vec<String> =
+        symbols.iter().filter_map(|s| s.meta.sources.get(&timeframe)).map(|s| s.to_string()).collect();
+    let recorded = sources.len();
+    sources.sort();
+    sources.dedup();
+    let mut parts = Vec::new();
+    match (sources.as_slice(), recorded) {
+        ([], _) => {}
+        ([one], n) if n == symbols.len() => parts.push(one.clone()),
+        (many, n) => parts.push(format!("{} ({n} of {} symbols)", many.join("; "), symbols.len())),
+    }
+    if let Some(u) = universe {
+        let names: Vec<&str> = symbols.iter().take(8).map(|s| s.meta.symbol.as_str()).collect();
+        let more = if symbols.len() > names.len() { ", …" } else { "" };
+        parts.push(format!(
+            "universe {} ({} of its {} symbols in the store: {}{more})",
+            u.name,
+            symbols.len(),
+            u.symbols.len(),
+            names.join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Runs `research` on the store at `store`, recording into `db`; the report's market-regime
@@ -148,9 +191,11 @@ pub fn run_farmed(
     // Each timeframe's universe, or why there is none (its families are then skipped).
     let mut universes: HashMap<Timeframe, Result<MarketData, String>> = HashMap::new();
     for tf in research.families.iter().map(|f| f.timeframe) {
-        universes.entry(tf).or_insert_with(|| match universe(&store, tf, &research.reference) {
-            Ok(data) => Ok(data),
-            Err(e) => Err(format!("no {tf} universe in the store ({e})")),
+        universes.entry(tf).or_insert_with(|| {
+            match universe(&store, tf, &research.reference, research.universe.as_ref()) {
+                Ok(data) => Ok(data),
+                Err(e) => Err(format!("no {tf} universe in the store ({e})")),
+            }
         });
     }
     let main_tf = research.families[0].timeframe;
@@ -293,6 +338,7 @@ pub fn run_farmed(
             timeframe: main_tf.to_string(),
             first: date(0),
             last: date(main.len() - 1),
+            origin: data_origin(main, main_tf, research.universe.as_ref()),
             split,
             data_hash: format!("{:016x}", new.data_hash),
         },

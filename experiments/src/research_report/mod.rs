@@ -217,6 +217,10 @@ pub struct DataSummary {
     pub first: String,
     /// Last date in the data.
     pub last: String,
+    /// Where real data came from (provider, feed, adjustment; the universe file), when the
+    /// store records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// The in-sample / out-of-sample split in words.
     pub split: String,
     /// Hash of the data (hex), to tell identical inputs apart.
@@ -562,7 +566,13 @@ fn origin_line(d: &DataSummary) -> String {
              market edges.",
             d.source
         ),
-        None => format!("Data: imported market data, store {}.", d.source),
+        None => match &d.origin {
+            Some(origin) => format!(
+                "Data: market data from {origin}; {} symbols, bars {} to {}, store {}.",
+                d.symbols, d.first, d.last, d.source
+            ),
+            None => format!("Data: imported market data, store {}.", d.source),
+        },
     }
 }
 

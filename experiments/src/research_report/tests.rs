@@ -129,6 +129,7 @@ fn sample() -> ResearchReport {
             timeframe: "1Day".into(),
             first: "2014-01-02".into(),
             last: "2023-12-29".into(),
+            origin: None,
             split: "in-sample 2014-01-02..2020-12-31 (70 %), out-of-sample 2021-01-04..2023-12-29".into(),
             data_hash: "9f2c4e1a0b3d5e7f".into(),
         },
@@ -222,6 +223,20 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
         md.contains("# Nightly research 2026-11-25\n\n**Data: imported market data, store data/store.**\n"),
         "{md}"
     );
+    // Fetched data says where from, in the same first line.
+    r.data.origin =
+        Some("alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, BBB)".into());
+    let md = to_markdown(&r);
+    assert!(
+        md.contains(&format!(
+            "**Data: market data from alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, \
+             BBB); {} symbols, bars 2014-01-02 to 2023-12-29, store data/store.**\n",
+            r.data.symbols
+        )),
+        "{md}"
+    );
+    assert_eq!(md.matches("Data: ").count(), 1, "one data line");
+    r.data.origin = None;
     r.data.synthetic =
         Some("synthetic universe (seed 42, 500 stocks, 10 years to 2025-12-31, planted effects: all)".into());
     let md = to_markdown(&r);

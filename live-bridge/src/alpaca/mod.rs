@@ -2,8 +2,9 @@
 //!
 //! Every base URL comes from [`Endpoints`], so tests point the client at a fake server on
 //! 127.0.0.1. Requests pass a 200-per-minute token bucket (governor) and honour the
-//! `X-Ratelimit-Remaining`/`X-Ratelimit-Reset` headers; idempotent requests are retried with
-//! exponential backoff (backon) on 429, 5xx, timeouts and dropped connections. Creating an
+//! `X-Ratelimit-Remaining`/`X-Ratelimit-Reset` headers and a 429's `Retry-After`; idempotent
+//! requests are retried with exponential backoff (backon) on 429, 5xx, timeouts and dropped
+//! connections. Creating an
 //! order is retried only on 429 (refused before it was processed): after any other failure its
 //! outcome is unknown and the caller looks the order up by its `client_order_id`.
 
@@ -23,12 +24,23 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use datasets::Adjustment;
+use datasets::ingest::AlpacaPage;
 pub use error::AlpacaError;
 pub use keys::{Credentials, KEY_ID_VAR, KeyError, SECRET_VAR};
 use model::{
-    Account, AccountConfigurations, AlpacaBar, ApiErrorBody, BarsPage, CalendarDay, CashAccountPatch, Clock,
-    LatestBars, MultiBarsPage, Order, OrderRequest, Position,
+    Account, AccountConfigurations, ApiErrorBody, Asset, CalendarDay, CashAccountPatch, Clock, Order,
+    OrderRequest, Position,
 };
+
+/// Which of Alpaca's historical bar endpoints a request goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarSource {
+    /// `GET /v2/stocks/bars`, with this price adjustment and the client's feed.
+    Stocks(Adjustment),
+    /// `GET /v1beta3/crypto/us/bars` (no feed, no adjustment).
+    Crypto,
+}
 
 /// Alpaca's documented limit for the trading API.
 pub const REQUESTS_PER_MINUTE: u32 = 200;
@@ -253,7 +265,8 @@ impl Client {
         self.trading_json(Method::GET, "/v2/calendar", &query, None::<&()>).await
     }
 
-    /// `GET /v2/stocks/{symbol}/bars`, every page: bars in `[start, end)` (RFC 3339 bounds).
+    /// `GET /v2/stocks/{symbol}/bars`, every page: bars in `[start, end)` (RFC 3339 bounds),
+    /// split-adjusted.
     pub async fn bars(
         &self,
         symbol: &str,
@@ -265,19 +278,18 @@ impl Client {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let query = self.bars_query(timeframe, start, end, token.take());
-            let page: BarsPage = self.data_json(&path, &query).await?;
-            for bar in page.bars.unwrap_or_default() {
-                out.push(timed(&path, &bar)?);
-            }
+            let query = self.bars_query(timeframe, start, end, Some(Adjustment::Split), token.take());
+            let page = self.data_page(&path, &query).await?;
+            out.extend(page.series.iter().flat_map(|(_, bars)| bars.iter()));
             match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
+                Some(t) => token = Some(t),
+                None => return Ok(out),
             }
         }
     }
 
-    /// `GET /v2/stocks/bars?symbols=…`, every page: each symbol's bars in `[start, end)`.
+    /// `GET /v2/stocks/bars?symbols=…`, every page: each symbol's bars in `[start, end)`,
+    /// split-adjusted.
     pub async fn multi_bars(
         &self,
         symbols: &[String],
@@ -285,25 +297,41 @@ impl Client {
         start: datasets::Timestamp,
         end: datasets::Timestamp,
     ) -> Result<std::collections::BTreeMap<String, Vec<datasets::Bar>>, AlpacaError> {
-        let path = "/v2/stocks/bars";
         let mut out: std::collections::BTreeMap<String, Vec<datasets::Bar>> =
             symbols.iter().map(|s| (s.clone(), Vec::new())).collect();
+        let source = BarSource::Stocks(Adjustment::Split);
         let mut token: Option<String> = None;
         loop {
-            let mut query = self.bars_query(timeframe, start, end, token.take());
-            query.push(("symbols", symbols.join(",")));
-            let page: MultiBarsPage = self.data_json(path, &query).await?;
-            for (symbol, bars) in page.bars {
-                let list = out.entry(symbol).or_default();
-                for bar in &bars {
-                    list.push(timed(path, bar)?);
-                }
+            let page = self.history_page(source, symbols, timeframe, start, end, token.take()).await?;
+            for (symbol, bars) in page.series {
+                out.entry(symbol.unwrap_or_default()).or_default().extend(bars.iter());
             }
             match page.next_page_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
+                Some(t) => token = Some(t),
+                None => return Ok(out),
             }
         }
+    }
+
+    /// One page of historical bars of `symbols` in `[start, end)`: `GET /v2/stocks/bars` (with
+    /// the client's feed and the source's adjustment) or `GET /v1beta3/crypto/us/bars`. Every bar
+    /// is validated by the one Alpaca bar parser, [`datasets::ingest::parse_alpaca_page`].
+    pub async fn history_page(
+        &self,
+        source: BarSource,
+        symbols: &[String],
+        timeframe: datasets::Timeframe,
+        start: datasets::Timestamp,
+        end: datasets::Timestamp,
+        token: Option<String>,
+    ) -> Result<AlpacaPage, AlpacaError> {
+        let (path, adjustment) = match source {
+            BarSource::Stocks(adjustment) => ("/v2/stocks/bars", Some(adjustment)),
+            BarSource::Crypto => ("/v1beta3/crypto/us/bars", None),
+        };
+        let mut query = self.bars_query(timeframe, start, end, adjustment, token);
+        query.push(("symbols", symbols.join(",")));
+        self.data_page(path, &query).await
     }
 
     /// `GET /v2/stocks/bars/latest?symbols=…`: the latest 1-minute bar of each symbol.
@@ -311,13 +339,33 @@ impl Client {
         &self,
         symbols: &[String],
     ) -> Result<std::collections::BTreeMap<String, datasets::Bar>, AlpacaError> {
-        let path = "/v2/stocks/bars/latest";
         let mut query = vec![("symbols", symbols.join(","))];
         if let Some(feed) = &self.config.feed {
             query.push(("feed", feed.clone()));
         }
-        let latest: LatestBars = self.data_json(path, &query).await?;
-        latest.bars.iter().map(|(s, b)| Ok((s.clone(), timed(path, b)?))).collect()
+        let page = self.data_page("/v2/stocks/bars/latest", &query).await?;
+        Ok(page
+            .series
+            .into_iter()
+            .filter_map(|(symbol, bars)| Some((symbol?, bars.iter().last()?)))
+            .collect())
+    }
+
+    /// `GET /v2/assets?status=…&asset_class=us_equity[&exchange=…]`: the broker's list of assets
+    /// (`status` is `active` or `inactive`; `None` lists both).
+    pub async fn assets(
+        &self,
+        status: Option<&str>,
+        exchange: Option<&str>,
+    ) -> Result<Vec<Asset>, AlpacaError> {
+        let mut query = vec![("asset_class", "us_equity".to_string())];
+        if let Some(status) = status {
+            query.push(("status", status.to_string()));
+        }
+        if let Some(exchange) = exchange {
+            query.push(("exchange", exchange.to_string()));
+        }
+        self.trading_json(Method::GET, "/v2/assets", &query, None::<&()>).await
     }
 
     fn bars_query(
@@ -325,6 +373,7 @@ impl Client {
         timeframe: datasets::Timeframe,
         start: datasets::Timestamp,
         end: datasets::Timestamp,
+        adjustment: Option<Adjustment>,
         token: Option<String>,
     ) -> Vec<(&'static str, String)> {
         let rfc = |t: datasets::Timestamp| t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -333,17 +382,29 @@ impl Client {
             ("start", rfc(start)),
             ("end", rfc(end)),
             ("limit", self.config.bar_page_limit.clamp(1, 10_000).to_string()),
-            // Split-adjusted: a split inside the history must not look like a crash to a
-            // strategy (Alpaca's default, `raw`, shows the pre-split prices).
-            ("adjustment", "split".to_string()),
         ];
-        if let Some(feed) = &self.config.feed {
-            query.push(("feed", feed.clone()));
+        // Stocks only (crypto has neither). The live bridge asks `split`: a split inside the
+        // history must not look like a crash to a strategy (Alpaca's default, `raw`, shows the
+        // pre-split prices).
+        if let Some(adjustment) = adjustment {
+            query.push(("adjustment", adjustment.as_str().to_string()));
+            if let Some(feed) = &self.config.feed {
+                query.push(("feed", feed.clone()));
+            }
         }
         if let Some(t) = token {
             query.push(("page_token", t));
         }
         query
+    }
+
+    /// A data-API answer parsed by the one Alpaca bar parser.
+    async fn data_page(&self, path: &str, query: &[(&str, String)]) -> Result<AlpacaPage, AlpacaError> {
+        let url = format!("{}{path}", self.config.endpoints.data);
+        let what = format!("GET {path}");
+        let bytes = self.send(&what, Method::GET, &url, query, None::<&()>, Idempotency::Idempotent).await?;
+        datasets::ingest::parse_alpaca_page(&what, &bytes)
+            .map_err(|e| AlpacaError::Decode { what: what.clone(), message: e.to_string() })
     }
 
     async fn trading_json<T: DeserializeOwned, B: Serialize + Sync>(
@@ -356,17 +417,6 @@ impl Client {
         let url = format!("{}{path}", self.config.endpoints.trading);
         let what = format!("{method} {path}");
         let bytes = self.send(&what, method, &url, query, body, Idempotency::Idempotent).await?;
-        decode(&what, &bytes)
-    }
-
-    async fn data_json<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<T, AlpacaError> {
-        let url = format!("{}{path}", self.config.endpoints.data);
-        let what = format!("GET {path}");
-        let bytes = self.send(&what, Method::GET, &url, query, None::<&()>, Idempotency::Idempotent).await?;
         decode(&what, &bytes)
     }
 
@@ -434,7 +484,8 @@ impl Client {
     }
 
     /// Reads `X-Ratelimit-Remaining` and `X-Ratelimit-Reset` (epoch seconds): at 0 remaining,
-    /// or on a 429, no request goes out before the reset.
+    /// or on a 429, no request goes out before the reset, or before `Retry-After` seconds when
+    /// the answer says so.
     fn note_rate_limit(&self, response: &reqwest::Response) {
         let header = |name: &str| {
             response
@@ -451,7 +502,11 @@ impl Client {
             return;
         }
         let now_s = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        let wait = header("x-ratelimit-reset").map_or(1.0, |reset| (reset as f64 - now_s).clamp(0.0, 60.0));
+        // `Retry-After` (seconds) when the answer gives it, else the window's reset.
+        let wait = match header("retry-after") {
+            Some(seconds) => (seconds as f64).min(60.0),
+            None => header("x-ratelimit-reset").map_or(1.0, |reset| (reset as f64 - now_s).clamp(0.0, 60.0)),
+        };
         *blocked = Some(Instant::now() + Duration::from_secs_f64(wait));
     }
 }
@@ -491,25 +546,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-/// A data-API bar with its time parsed.
-fn timed(what: &str, bar: &AlpacaBar) -> Result<datasets::Bar, AlpacaError> {
-    let time = chrono::DateTime::parse_from_rfc3339(&bar.t)
-        .ok()
-        .and_then(|t| datasets::Timestamp::from_datetime(t.with_timezone(&chrono::Utc)))
-        .ok_or_else(|| AlpacaError::Decode {
-            what: what.to_string(),
-            message: format!("bad bar time `{}`", bar.t),
-        })?;
-    Ok(datasets::Bar {
-        ts: time,
-        open: bar.o,
-        high: bar.h,
-        low: bar.l,
-        close: bar.c,
-        volume: bar.v,
-        vwap: bar.vw,
-        trade_count: bar.n,
-    })
 }

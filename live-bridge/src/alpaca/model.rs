@@ -475,60 +475,24 @@ pub struct CalendarDay {
     pub settlement_date: Option<String>,
 }
 
-/// One bar of the market-data API.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AlpacaBar {
-    /// Bar start (RFC 3339, UTC).
-    pub t: String,
-    /// Open.
-    pub o: f64,
-    /// High.
-    pub h: f64,
-    /// Low.
-    pub l: f64,
-    /// Close.
-    pub c: f64,
-    /// Volume.
-    pub v: f64,
-    /// Trade count.
-    #[serde(default)]
-    pub n: Option<u64>,
-    /// Volume-weighted average price.
-    #[serde(default)]
-    pub vw: Option<f64>,
-}
-
-/// `GET /v2/stocks/{symbol}/bars`: one page of one symbol's bars.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct BarsPage {
-    /// The bars (null when there are none).
-    #[serde(default)]
-    pub bars: Option<Vec<AlpacaBar>>,
-    /// The symbol.
-    #[serde(default)]
+/// One asset of `GET /v2/assets` (the fields a universe needs; the rest are ignored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asset {
+    /// Ticker, e.g. `AAPL`.
     pub symbol: String,
-    /// Token of the next page; absent or null on the last.
+    /// Listing exchange: `NYSE`, `NASDAQ`, `ARCA`, `AMEX`, `BATS`, `OTC`, …
+    pub exchange: String,
+    /// `active`, or `inactive` for delisted names the broker still lists.
+    pub status: String,
+    /// `us_equity` or `crypto`.
     #[serde(default)]
-    pub next_page_token: Option<String>,
-}
-
-/// `GET /v2/stocks/bars`: one page of several symbols' bars.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MultiBarsPage {
-    /// Bars by symbol.
+    pub class: String,
+    /// Company name.
     #[serde(default)]
-    pub bars: std::collections::BTreeMap<String, Vec<AlpacaBar>>,
-    /// Token of the next page; absent or null on the last.
+    pub name: String,
+    /// Whether Alpaca trades it.
     #[serde(default)]
-    pub next_page_token: Option<String>,
-}
-
-/// `GET /v2/stocks/bars/latest`: the latest bar of each symbol.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LatestBars {
-    /// Latest bar by symbol.
-    #[serde(default)]
-    pub bars: std::collections::BTreeMap<String, AlpacaBar>,
+    pub tradable: bool,
 }
 
 /// An error body: `{"code": 40310000, "message": "insufficient buying power"}`.

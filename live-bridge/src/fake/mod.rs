@@ -15,6 +15,7 @@
 //! client's timeout (after acting), a connection dropped before or after the request took effect, or a hang
 //! (for kill tests). [`FillMode`] makes orders fill partially or rest unfilled.
 
+mod history;
 mod hooked;
 mod market;
 mod protect;
@@ -31,6 +32,7 @@ use datasets::{Bars, Timeframe};
 use rust_decimal::Decimal;
 use tokio::sync::broadcast;
 
+pub use history::{DataFault, FakeAsset};
 pub use hooked::{Hook, HookedClock};
 
 use crate::alpaca::model::{AccountConfigurations, Order};
@@ -145,6 +147,8 @@ struct State {
     double_fill_ocos: bool,
     /// Minute bars are served preliminary until this long (ns) after they end.
     revision_ns: Option<i64>,
+    /// Crypto bars, assets and data-API faults (`history.rs`).
+    history: history::History,
 }
 
 /// A running fake Alpaca. Dropping it stops the server.
@@ -194,6 +198,7 @@ impl FakeAlpaca {
             stream_muted: false,
             double_fill_ocos: false,
             revision_ns: None,
+            history: history::History::default(),
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -34,7 +34,7 @@ fn route_of(method: &Method, path: &str) -> Route {
         ("DELETE", p) if p.starts_with("/v2/orders/") => Route::CancelOrder,
         ("GET", "/v2/positions") => Route::Positions,
         ("GET", "/v2/account") => Route::Account,
-        ("GET", p) if p.starts_with("/v2/stocks") => Route::Bars,
+        ("GET", p) if p.starts_with("/v2/stocks") || p.starts_with("/v1beta3/crypto") => Route::Bars,
         _ => Route::Any,
     }
 }
@@ -119,7 +119,7 @@ fn finish(shared: &Shared, n: usize, mut response: Response) -> Response {
     response
 }
 
-fn error(status: u16, message: &str) -> Response {
+pub(super) fn error(status: u16, message: &str) -> Response {
     coded(status, u64::from(status) * 100_000, message)
 }
 
@@ -129,7 +129,7 @@ fn coded(status: u16, code: u64, message: &str) -> Response {
     (status, axum::Json(json!({"code": code, "message": message}))).into_response()
 }
 
-fn ok(value: Value) -> Response {
+pub(super) fn ok(value: Value) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
@@ -140,7 +140,12 @@ fn dispatch(
     query: &HashMap<String, String>,
     body: &[u8],
 ) -> Response {
+    if let Some(response) = super::history::intercept(s, path) {
+        return response;
+    }
     match (method.as_str(), path) {
+        ("GET", "/v2/assets") => super::history::assets(s, query),
+        ("GET", p) if p.starts_with("/v1beta3/crypto/") => super::history::crypto_bars(s, query),
         ("GET", "/v2/account") => account(s),
         ("GET", "/v2/account/configurations") => ok(serde_json::to_value(&s.config).expect("config")),
         ("PATCH", "/v2/account/configurations") => patch_config(s, body),
@@ -318,7 +323,7 @@ fn settlement_date(s: &State, date: NaiveDate) -> NaiveDate {
 
 /// Bar `i` of `bars` as Alpaca's JSON, its prices multiplied by `factor` (its volume divided):
 /// 1 for raw bars, below 1 before a split for split-adjusted ones.
-fn bar_json(bars: &Bars, i: usize, factor: f64) -> Value {
+pub(super) fn bar_json(bars: &Bars, i: usize, factor: f64) -> Value {
     let mut b = bars.bar(i);
     if factor != 1.0 {
         (b.open, b.high, b.low, b.close) =
@@ -375,18 +380,20 @@ fn factor(s: &State, symbol: &str, t: i64, query: &HashMap<String, String>) -> f
     let splits = s.splits.get(symbol).map(Vec::as_slice).unwrap_or_default();
     splits
         .iter()
-        .filter(|(ex, _)| t < ex.0)
+        // Every bar of a session before the ex-date's (a daily bar is stamped at midnight, before
+        // the ex-date's open, yet trades at the new prices).
+        .filter(|(ex, _)| calendar::session_date(Timestamp(t)) < calendar::session_date(*ex))
         .map(|(_, r)| 1.0 / rust_decimal::prelude::ToPrimitive::to_f64(r).unwrap_or(1.0))
         .product()
 }
 
-fn page_bounds(query: &HashMap<String, String>, total: usize) -> (usize, usize) {
+pub(super) fn page_bounds(query: &HashMap<String, String>, total: usize) -> (usize, usize) {
     let limit = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(1000usize).clamp(1, 10_000);
     let from = query.get("page_token").and_then(|t| t.parse().ok()).unwrap_or(0usize).min(total);
     (from, (from + limit).min(total))
 }
 
-fn token(to: usize, total: usize) -> Value {
+pub(super) fn token(to: usize, total: usize) -> Value {
     if to < total { json!(to.to_string()) } else { Value::Null }
 }
 
@@ -431,14 +438,10 @@ fn multi_bars(s: &State, query: &HashMap<String, String>) -> Response {
             flat.extend(idx.into_iter().map(|i| (symbol, bars, i)));
         }
     }
-    let (from, to) = page_bounds(query, flat.len());
-    let mut out = serde_json::Map::new();
     let minute = query.get("timeframe").is_some_and(|t| t == "1Min");
-    for &(symbol, bars, i) in &flat[from..to] {
-        let bar = served_json(s, minute, bars, i, factor(s, symbol, bars.timestamps()[i], query));
-        out.entry(symbol).or_insert_with(|| json!([])).as_array_mut().expect("array").push(bar);
-    }
-    ok(json!({"bars": out, "next_page_token": token(to, flat.len())}))
+    super::history::symbols_page(&flat, query, |symbol, bars, i| {
+        served_json(s, minute, bars, i, factor(s, symbol, bars.timestamps()[i], query))
+    })
 }
 
 fn latest_bars(s: &State, query: &HashMap<String, String>) -> Response {

@@ -1,0 +1,282 @@
+//! `live_bridge::fetch` (what `tradebot data fetch` runs) against the fake Alpaca: paging across
+//! page tokens, resuming, a 429 with `Retry-After`, unknown symbols, malformed and empty
+//! bodies, a split between two fetches, adjustments, crypto.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use datasets::store::Store;
+use datasets::{Adjustment, AssetClass, Bar, Bars, SeriesSource, Timeframe, Timestamp, calendar};
+use live_bridge::alpaca::{Client, ClientConfig, Credentials};
+use live_bridge::clock::{Clock, SimulatedClock};
+use live_bridge::fake::{DataFault, FakeAlpaca};
+use live_bridge::fetch::{FetchReport, FetchRequest, fetch};
+use rust_decimal::Decimal;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Daily bars on every NYSE session of 2023-01-03 … 2025-01-31, a gentle deterministic walk
+/// different for each `seed`.
+fn daily(seed: u64) -> Bars {
+    let days = calendar::trading_days(date(2023, 1, 3), date(2025, 1, 31));
+    Bars::from_bars(days.iter().enumerate().map(|(i, &d)| {
+        let wobble = ((i as u64 * 7919 + seed * 104_729) % 200) as f64 / 100.0;
+        let open = 50.0 + seed as f64 * 10.0 + i as f64 * 0.05 + wobble;
+        Bar {
+            ts: calendar::daily_bar_timestamp(d),
+            open,
+            high: open + 1.5,
+            low: open - 1.5,
+            close: open + 0.5,
+            volume: 1e6 + i as f64,
+            vwap: None,
+            trade_count: None,
+        }
+    }))
+    .unwrap()
+}
+
+/// The evening of `d` (New York), after its session closed.
+fn evening(d: NaiveDate) -> Timestamp {
+    Timestamp(calendar::session(d).unwrap().close.0 + 3_600_000_000_000)
+}
+
+struct Setup {
+    fake: FakeAlpaca,
+    clock: Arc<SimulatedClock>,
+    client: Client,
+    dir: tempfile::TempDir,
+}
+
+/// A fake serving AAA, BBB and CCC (daily, 2023-01 … 2025-01) with its clock on the evening of
+/// 2024-06-28, and a client paging `page` bars at a time.
+async fn setup(page: u32) -> Setup {
+    let clock = Arc::new(SimulatedClock::new(evening(date(2024, 6, 28))));
+    let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
+    for (i, s) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        fake.add_bars(s, Timeframe::Day1, daily(i as u64 + 1));
+    }
+    let mut config = ClientConfig::new(fake.endpoints());
+    config.bar_page_limit = page;
+    config.min_backoff = Duration::from_millis(5);
+    config.max_backoff = Duration::from_millis(20);
+    let client = Client::new(config, Credentials::new("PKTEST", "secret")).unwrap();
+    Setup { fake, clock, client, dir: tempfile::tempdir().unwrap() }
+}
+
+fn request(symbols: &[&str], now: Timestamp) -> FetchRequest {
+    FetchRequest {
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        timeframe: Timeframe::Day1,
+        from: calendar::daily_bar_timestamp(date(2023, 1, 1)),
+        to: now,
+        adjustment: Adjustment::Split,
+        feed: Some("iex".into()),
+        replace: false,
+        symbols_per_request: 100,
+        batch_bars: 150,
+    }
+}
+
+async fn run(s: &Setup, request: &FetchRequest) -> Result<FetchReport, live_bridge::fetch::FetchError> {
+    fetch(&s.client, s.dir.path(), request, &mut |_| {}).await
+}
+
+/// The stored closes of `symbol`, with their times.
+fn stored(dir: &Path, symbol: &str) -> Vec<(i64, f64)> {
+    let store = Store::open(dir).unwrap();
+    let series = store.series(symbol, Timeframe::Day1).unwrap().unwrap();
+    series.timestamps().iter().copied().zip(series.close().iter().copied()).collect()
+}
+
+/// `seed`'s served closes up to `now` (sessions closed by then).
+fn served(seed: u64, now: Timestamp) -> Vec<(i64, f64)> {
+    let closed = |b: &Bar| calendar::session(calendar::session_date(b.ts)).is_some_and(|x| x.close <= now);
+    daily(seed).iter().filter(closed).map(|b| (b.ts.0, b.close)).collect()
+}
+
+#[tokio::test]
+async fn pages_across_tokens_then_resumes_from_the_last_stored_bar_without_gap_or_duplicate() {
+    let s = setup(97).await;
+    let now = s.clock.now();
+    let report = run(&s, &request(&["AAA", "BBB", "CCC"], now)).await.unwrap();
+    let per_symbol = served(1, now).len();
+    assert_eq!(per_symbol, 374, "2023-01-03 … 2024-06-28");
+    assert_eq!(report.added[&Timeframe::Day1], 3 * per_symbol as u64);
+    // 1,122 bars at 97 a page: 12 pages, each one request; commits at every page past 150 bars.
+    assert_eq!(report.requests, 12);
+    assert!(report.commits >= 6, "{report:?}");
+    for (i, symbol) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        assert_eq!(stored(s.dir.path(), symbol), served(i as u64 + 1, now), "{symbol}");
+    }
+    let meta = Store::open(s.dir.path()).unwrap().meta("AAA").unwrap().clone();
+    let recorded =
+        SeriesSource { provider: "alpaca".into(), feed: Some("iex".into()), adjustment: Adjustment::Split };
+    assert_eq!(meta.sources[&Timeframe::Day1], recorded);
+
+    // A month later only the new sessions come, each once.
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    let later = s.clock.now();
+    let report = run(&s, &request(&["AAA", "BBB", "CCC"], later)).await.unwrap();
+    assert_eq!(report.added[&Timeframe::Day1], 3 * 22, "the 22 sessions of July 2024");
+    assert_eq!(report.requests, 1);
+    assert!(report.refetched.is_empty());
+    for (i, symbol) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        assert_eq!(stored(s.dir.path(), symbol), served(i as u64 + 1, later), "{symbol}");
+    }
+    // Nothing new: nothing written.
+    let report = run(&s, &request(&["AAA", "BBB", "CCC"], later)).await.unwrap();
+    assert!(report.added.is_empty() && report.commits == 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out() {
+    let s = setup(10_000).await;
+    s.fake.inject_data(DataFault::RateLimited { retry_after: 1 });
+    let started = Instant::now();
+    let report = run(&s, &request(&["AAA"], s.clock.now())).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert_eq!(report.added[&Timeframe::Day1], 374);
+    let statuses: Vec<u16> = s.fake.seen().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 200]);
+}
+
+#[tokio::test]
+async fn unknown_symbols_and_empty_answers_are_skipped_with_the_reason() {
+    let s = setup(10_000).await;
+    let report = run(&s, &request(&["AAA", "NOPE"], s.clock.now())).await.unwrap();
+    assert_eq!(report.series.keys().collect::<Vec<_>>(), ["AAA"]);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].symbol, "NOPE");
+    assert!(report.skipped[0].reason.contains("no bars from Alpaca"), "{:?}", report.skipped);
+    // A range with no session at all: `"bars": {}` for every symbol.
+    let mut weekend = request(&["AAA"], s.clock.now());
+    weekend.replace = true;
+    weekend.from = calendar::daily_bar_timestamp(date(2024, 6, 29));
+    let report = run(&s, &weekend).await.unwrap();
+    assert!(report.added.is_empty() && report.skipped.len() == 1, "{report:?}");
+    assert_eq!(stored(s.dir.path(), "AAA").len(), 374, "the stored series is kept");
+}
+
+#[tokio::test]
+async fn malformed_or_empty_bodies_stop_the_fetch_with_a_clear_error_and_leave_the_store_untouched() {
+    let s = setup(10_000).await;
+    run(&s, &request(&["AAA"], s.clock.now())).await.unwrap();
+    let manifest = std::fs::read(s.dir.path().join("MANIFEST.json")).unwrap();
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    for (fault, says) in
+        [(DataFault::Malformed, "EOF while parsing"), (DataFault::EmptyBody, "EOF while parsing")]
+    {
+        s.fake.inject_data(fault);
+        let error = run(&s, &request(&["AAA", "BBB"], s.clock.now())).await.unwrap_err().to_string();
+        assert!(
+            error.starts_with("GET /v2/stocks/bars: unexpected response body: GET /v2/stocks/bars:1:"),
+            "{error}"
+        );
+        assert!(error.contains(says), "{error}");
+        assert_eq!(std::fs::read(s.dir.path().join("MANIFEST.json")).unwrap(), manifest, "{fault:?}");
+    }
+    Store::open(s.dir.path()).unwrap().verify().unwrap();
+}
+
+#[tokio::test]
+async fn a_split_since_the_last_fetch_is_detected_and_the_series_fetched_again() {
+    let s = setup(10_000).await;
+    run(&s, &request(&["AAA", "BBB"], s.clock.now())).await.unwrap();
+    // AAA splits 2-for-1 on 2024-07-15: split-adjusted, everything before is halved.
+    s.fake.split("AAA", date(2024, 7, 15), Decimal::from(2));
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    let now = s.clock.now();
+    let report = run(&s, &request(&["AAA", "BBB"], now)).await.unwrap();
+    assert_eq!(report.refetched, ["AAA"]);
+    let ex = calendar::daily_bar_timestamp(date(2024, 7, 15)).0;
+    let adjusted: Vec<(i64, f64)> =
+        served(1, now).into_iter().map(|(t, c)| (t, if t < ex { c / 2.0 } else { c })).collect();
+    assert_eq!(stored(s.dir.path(), "AAA"), adjusted, "the whole history split-adjusted, no 50 % drop");
+    assert_eq!(stored(s.dir.path(), "BBB"), served(2, now), "BBB appended as usual");
+}
+
+#[tokio::test]
+async fn another_adjustment_replaces_a_series_only_when_asked() {
+    let s = setup(10_000).await;
+    let now = s.clock.now();
+    run(&s, &request(&["AAA"], now)).await.unwrap();
+    let mut raw = request(&["AAA"], now);
+    raw.adjustment = Adjustment::Raw;
+    let report = run(&s, &raw).await.unwrap();
+    assert!(report.added.is_empty());
+    assert_eq!(
+        report.skipped[0].reason,
+        "stored 1Day bars are alpaca iex, split-adjusted; fetching raw would mix adjustments (pass --replace to \
+         replace the series)"
+    );
+    raw.replace = true;
+    let report = run(&s, &raw).await.unwrap();
+    assert_eq!(report.added[&Timeframe::Day1], 374);
+    let store = Store::open(s.dir.path()).unwrap();
+    assert_eq!(store.meta("AAA").unwrap().sources[&Timeframe::Day1].adjustment, Adjustment::Raw);
+    assert_eq!(store.info("AAA", Timeframe::Day1).unwrap().rows, 374, "replaced, not appended");
+}
+
+#[tokio::test]
+async fn crypto_pairs_come_from_the_crypto_endpoint_around_the_clock() {
+    let s = setup(50).await;
+    let start = calendar::daily_bar_timestamp(date(2024, 6, 1)).0 + 3_600_000_000_000 * 4;
+    let bars = Bars::from_bars((0..28).map(|i| Bar {
+        ts: Timestamp(start + i * 86_400_000_000_000),
+        open: 60_000.0 + i as f64,
+        high: 61_000.0,
+        low: 59_000.0,
+        close: 60_500.0,
+        volume: 12.5,
+        vwap: None,
+        trade_count: None,
+    }))
+    .unwrap();
+    s.fake.add_crypto_bars("BTC/USD", Timeframe::Day1, bars);
+    let report = run(&s, &request(&["BTC/USD", "AAA"], s.clock.now())).await.unwrap();
+    assert_eq!(report.series["BTC/USD"], 27, "every day, weekends too, up to the last complete one");
+    assert!(s.fake.seen().iter().any(|r| r.path == "/v1beta3/crypto/us/bars"));
+    let store = Store::open(s.dir.path()).unwrap();
+    let meta = store.meta("BTC/USD").unwrap();
+    assert_eq!(meta.asset_class, AssetClass::Crypto);
+    assert_eq!(
+        meta.sources[&Timeframe::Day1],
+        SeriesSource { provider: "alpaca".into(), feed: None, adjustment: Adjustment::Raw }
+    );
+}
+
+#[tokio::test]
+async fn the_live_refresh_replaces_a_series_split_since_it_was_stored_instead_of_appending() {
+    use live_bridge::refresh::{RefreshPlan, refresh_store};
+    let s = setup(10_000).await;
+    let plan = RefreshPlan {
+        symbols: [(Timeframe::Day1, vec!["AAA".to_string(), "BBB".to_string()])].into(),
+        daily_days: 400,
+        minute_window_days: 5,
+    };
+    let first = refresh_store(&s.client, s.dir.path(), &plan, s.clock.now()).await.unwrap();
+    assert!(first.replaced.is_empty());
+    // The series it started are recorded as Alpaca's split-adjusted bars: `data fetch` resumes them.
+    let meta = Store::open(s.dir.path()).unwrap().meta("AAA").unwrap().clone();
+    assert_eq!(meta.sources[&Timeframe::Day1].adjustment, Adjustment::Split);
+    s.fake.split("AAA", date(2024, 7, 15), Decimal::from(2));
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    let now = s.clock.now();
+    let report = refresh_store(&s.client, s.dir.path(), &plan, now).await.unwrap();
+    assert_eq!(report.replaced, ["AAA 1Day"]);
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let stored = stored(s.dir.path(), "AAA");
+    let ex = calendar::daily_bar_timestamp(date(2024, 7, 15)).0;
+    let expected: Vec<(i64, f64)> = served(1, now)
+        .into_iter()
+        .filter(|&(t, _)| t >= stored[0].0)
+        .map(|(t, c)| (t, if t < ex { c / 2.0 } else { c }))
+        .collect();
+    assert_eq!(stored, expected, "split-adjusted throughout: no 50 % drop on the ex-date");
+    assert_eq!(self::stored(s.dir.path(), "BBB").last(), served(2, now).last(), "BBB appended");
+}
