@@ -89,7 +89,7 @@ use market::{MarketPath, SECTORS, SectorPath, sector_factor};
 use profile::{Listing, Model, listings};
 use rng::{Stream, stream};
 
-pub use effects::{Effect, Effects, UnknownEffect};
+pub use effects::{BadStrength, Effect, Effects, Strength, UnknownEffect};
 pub use market::VolRegime;
 pub use profile::StockStyle;
 pub use provenance::Provenance;
@@ -112,6 +112,8 @@ pub struct SynthConfig {
     pub minute_symbols: Option<usize>,
     /// The planted effects ([`Effects::ALL`] by default; [`Effects::NONE`] for a null universe).
     pub effects: Effects,
+    /// How strongly they are planted ([`Strength::ONE`], the documented model, by default).
+    pub strength: Strength,
 }
 
 impl Default for SynthConfig {
@@ -126,6 +128,7 @@ impl Default for SynthConfig {
             minute_days: 20,
             minute_symbols: Some(40),
             effects: Effects::ALL,
+            strength: Strength::ONE,
         }
     }
 }
@@ -155,6 +158,7 @@ const MAX_YEAR: i32 = 2200;
 pub struct Universe {
     seed: u64,
     effects: Effects,
+    strength: Strength,
     days: Vec<NaiveDate>,
     day_stamps: Vec<Timestamp>,
     regimes: Vec<(NaiveDate, VolRegime)>,
@@ -182,21 +186,23 @@ impl Universe {
         }
         let days = calendar::trading_days(first, last);
         let day_stamps = days.iter().map(|&d| calendar::daily_bar_timestamp(d)).collect();
-        let effects = config.effects;
-        let market = MarketPath::simulate(days.len(), effects, &mut stream(config.seed, Stream::Market));
+        let (effects, strength) = (config.effects, config.strength);
+        let market =
+            MarketPath::simulate(days.len(), effects, strength, &mut stream(config.seed, Stream::Market));
         let sectors = SECTORS
             .iter()
             .enumerate()
             .map(|(s, sector)| {
-                sector_factor(sector, &market, effects, &mut stream(config.seed, Stream::Sector(s)))
+                sector_factor(sector, &market, effects, strength, &mut stream(config.seed, Stream::Sector(s)))
             })
             .collect();
         let regimes = days.iter().copied().zip(market.regime.iter().copied()).collect();
-        let listings = listings(config.symbols, config.seed, effects);
+        let listings = listings(config.symbols, config.seed, effects, strength);
         let metas = listings.iter().map(|l| l.meta.clone()).collect();
         Ok(Universe {
             seed: config.seed,
             effects,
+            strength,
             minute_days: config.minute_days.min(days.len()),
             minute_symbols: config.minute_symbols.unwrap_or(usize::MAX).min(listings.len()),
             days,
@@ -229,6 +235,11 @@ impl Universe {
         self.effects
     }
 
+    /// How strongly they are planted.
+    pub fn strength(&self) -> Strength {
+        self.strength
+    }
+
     /// The planted style of symbol `i`: `Some` for stocks, `None` for funds and the index
     /// (`Plain` for every stock when neither [`Effect::MeanReversion`] nor [`Effect::Trending`]
     /// is planted).
@@ -248,7 +259,7 @@ impl Universe {
             Model::Vix => vix_bars(&self.market.vix, &self.day_stamps, &mut rng),
             Model::Asset(profile) => {
                 let factors = Factors { market: &self.market, sectors: &self.sectors };
-                asset_bars(profile, &factors, &self.day_stamps, self.effects, &mut rng)
+                asset_bars(profile, &factors, &self.day_stamps, self.effects, self.strength, &mut rng)
             }
         }
     }

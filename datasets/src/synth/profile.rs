@@ -3,7 +3,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::effects::{Effect, Effects};
+use super::effects::{Effect, Effects, Strength};
 use super::market::{DAYS_PER_YEAR, SECTORS, Sector};
 use super::rng::{Stream, normal, stream};
 use crate::bars::{AssetClass, Fundamentals, SymbolMeta};
@@ -139,7 +139,7 @@ pub(super) const FUNDS_AND_INDEX: usize = 1 + SECTORS.len() + DEFENSIVES.len() +
 /// draws are made whatever `effects` holds, so a null universe lists the same symbols with the
 /// same caps, betas and volatilities as the planted one, only without the planted drifts and
 /// styles.
-pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listing> {
+pub(super) fn listings(stocks: usize, seed: u64, effects: Effects, strength: Strength) -> Vec<Listing> {
     let mut out = Vec::with_capacity(FUNDS_AND_INDEX + stocks);
     out.push(Listing {
         meta: SymbolMeta::new("SPY", AssetClass::Etf),
@@ -156,7 +156,7 @@ pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listin
         let mut profile = Profile::fund(d.start_price, 0.0, None, d.dollar_volume);
         profile.beta = d.beta;
         if effects.has(Effect::RegimeDrift) {
-            profile.drift = d.annual_drift.map(|a| a / DAYS_PER_YEAR);
+            profile.drift = d.annual_drift.map(|a| a * strength.get() / DAYS_PER_YEAR);
         }
         profile.idio_sigma = d.vol / DAYS_PER_YEAR.sqrt();
         out.push(Listing { meta: SymbolMeta::new(d.ticker, AssetClass::Etf), model: Model::Asset(profile) });
@@ -164,7 +164,7 @@ pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listin
     out.push(Listing { meta: SymbolMeta::new("VIX", AssetClass::Index), model: Model::Vix });
     for j in 0..stocks {
         let index = out.len();
-        out.push(stock(j, effects, &mut stream(seed, Stream::Params(index))));
+        out.push(stock(j, effects, strength, &mut stream(seed, Stream::Params(index))));
     }
     out
 }
@@ -182,14 +182,18 @@ const ROE_SD: f64 = 0.10;
 const SIZE_PREMIUM: f64 = 0.015;
 const VALUE_PREMIUM: f64 = 0.025;
 const QUALITY_PREMIUM: f64 = 0.025;
-/// Share of stocks that mean-revert, and share that trend.
+/// Share of stocks that mean-revert (times the strength, up to [`MAX_MEAN_REVERTING_SHARE`]),
+/// and share that trend.
 const MEAN_REVERTING_SHARE: f64 = 0.15;
 const TRENDING_SHARE: f64 = 0.15;
+/// The most stocks that mean-revert however strong the effect, leaving room for the trending
+/// ones and some plain ones.
+const MAX_MEAN_REVERTING_SHARE: f64 = 0.6;
 
 /// The `j`-th stock (0-based): sector from a golden-ratio sequence over the sector weights (so
 /// every sector is populated even in small universes), everything else from `rng`; a premium
 /// or style whose effect is not planted is dropped (the name is then `Plain`, at full noise).
-fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
+fn stock(j: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> Listing {
     let sector_index = sector_of(j);
     let sector: &Sector = &SECTORS[sector_index];
 
@@ -200,14 +204,15 @@ fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
     let roe = (ROE_MEAN + ROE_SD * normal(rng)).clamp(-0.5, 0.6);
     let quality = (roe - ROE_MEAN) / ROE_SD;
     let premium = if effects.has(Effect::Premium) {
-        SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality
+        (SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality) * strength.get()
     } else {
         0.0
     };
 
+    let reverting = strength.share(MEAN_REVERTING_SHARE, MAX_MEAN_REVERTING_SHARE);
     let style = match rng.random::<f64>() {
-        u if u < MEAN_REVERTING_SHARE && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
-        u if (MEAN_REVERTING_SHARE..MEAN_REVERTING_SHARE + TRENDING_SHARE).contains(&u)
+        u if u < reverting && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
+        u if (reverting..reverting + TRENDING_SHARE).contains(&u)
             && effects.has(Effect::Trending) =>
         {
             StockStyle::Trending

@@ -29,6 +29,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Family, Research};
 pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
+pub use night::Night;
 pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
 
 use crate::config::ResearchDiscover;
@@ -95,8 +96,9 @@ pub struct Outcomes {
     /// Family → the evidence its statistical verdict weighed (families with a winner), so a
     /// benchmark can tell which gate held a family back without parsing the reason.
     pub evidence: std::collections::BTreeMap<String, Evidence>,
-    /// The whole night's trials (every family's and discovery's): the `N` its DSRs deflate by.
-    pub night_trials: usize,
+    /// The whole night's trials (every family's and discovery's) and the effective number of
+    /// independent trials among them, the `N` its DSRs deflate by.
+    pub night: Night,
 }
 
 /// The universe of `timeframe`: every symbol whose bars cover the reference symbol's span (all
@@ -304,7 +306,11 @@ pub fn run(
             report.families.iter().map(|f| (f.family.as_str(), f.verdict)),
         )),
         looks: looks.into_iter().collect(),
-        night: NightCounts { trials: tonight.trials, oos_tests: tonight.oos_tests },
+        night: NightCounts {
+            trials: tonight.trials,
+            effective_trials: tonight.effective_trials,
+            oos_tests: tonight.oos_tests,
+        },
         evaluations,
         elapsed_s: elapsed,
         ga_s: timing.total.as_secs_f64(),
@@ -312,7 +318,7 @@ pub fn run(
     };
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
     db.finish_run(run_id, status, now_ns(), Some(&summary.to_json()))?;
-    Ok(Outcomes { run_id, report, stopped, timing, discovery, evidence, night_trials: tonight.trials })
+    Ok(Outcomes { run_id, report, stopped, timing, discovery, evidence, night: tonight })
 }
 
 /// The report's discovery section from a discovery run.
