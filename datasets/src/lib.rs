@@ -49,5 +49,7 @@ pub mod symbol;
 pub mod synth;
 pub mod time;
 
-pub use bars::{AssetClass, Bar, BarColumns, Bars, BarsError, Fundamentals, SymbolMeta, UnknownAssetClass};
+pub use bars::{
+    AssetClass, Bar, BarColumns, Bars, BarsError, DatedFundamentals, Fundamentals, SymbolMeta, UnknownAssetClass,
+};
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};

@@ -41,6 +41,11 @@
 //!   book-to-market log-normal (median 0.45, log-s.d. 0.6), ROE normal (12% ± 10%). The
 //!   planted premium is `1.5%·smallness + 2.5%·value + 2.5%·quality` a year, each term per
 //!   standard deviation — weak next to the idiosyncratic noise, but there to be found.
+//!   Each stock's metadata also carries **dated quarterly reports** of the three
+//!   ([`crate::SymbolMeta::reports`]): published 45 days after each quarter ends, at 08:00
+//!   New York, with a little measurement noise (5 % on the cap and book-to-market, 2 points on
+//!   ROE), so a strategy can read them point in time; the undated snapshot stays for
+//!   screens.
 //! * **Daily bars.** 30% of the diffusive move happens overnight plus reversed overnight noise
 //!   (0.25 s.d.) plus any jump, making the open gap; wicks beyond the body average 0.45
 //!   intraday s.d. Volume in shares = traded value (0.8% of the cap a day, log-normal 0.4
@@ -86,7 +91,7 @@ use crate::calendar;
 use crate::time::Timestamp;
 use daily::{Factors, asset_bars, vix_bars};
 use market::{MarketPath, SECTORS, SectorPath, sector_factor};
-use profile::{Listing, Model, listings};
+use profile::{Listing, Model, listings, reports};
 use rng::{Stream, stream};
 
 pub use effects::{BadStrength, Effect, Effects, Strength, UnknownEffect};
@@ -198,7 +203,20 @@ impl Universe {
             .collect();
         let regimes = days.iter().copied().zip(market.regime.iter().copied()).collect();
         let listings = listings(config.symbols, config.seed, effects, strength);
-        let metas = listings.iter().map(|l| l.meta.clone()).collect();
+        // Stocks get dated fundamentals reports from their own stream (the bars' streams are
+        // untouched), so a backtest can read them point in time.
+        let metas = listings
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut meta = l.meta.clone();
+                if meta.asset_class == crate::AssetClass::Equity {
+                    let rng = &mut stream(config.seed, Stream::Reports(i));
+                    meta.reports = reports(&meta.fundamentals, first, last, rng);
+                }
+                meta
+            })
+            .collect();
         Ok(Universe {
             seed: config.seed,
             effects,

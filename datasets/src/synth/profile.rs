@@ -1,12 +1,14 @@
 //! Static per-symbol parameters: the symbol list, betas, styles, fundamentals, volume levels.
 
+use chrono::{Datelike, Days, Months, NaiveDate};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::effects::{Effect, Effects, Strength};
 use super::market::{DAYS_PER_YEAR, SECTORS, Sector};
 use super::rng::{Stream, normal, stream};
-use crate::bars::{AssetClass, Fundamentals, SymbolMeta};
+use crate::bars::{AssetClass, DatedFundamentals, Fundamentals, SymbolMeta};
+use crate::calendar;
 
 /// The idiosyncratic behaviour planted in a stock (ETFs and the index are always `Plain`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -249,6 +251,7 @@ fn stock(j: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> 
             book_to_market: Some(book_to_market),
             roe: Some(roe),
         },
+        reports: Vec::new(),
     };
     Listing { meta, model: Model::Asset(profile) }
 }
@@ -266,4 +269,55 @@ fn sector_of(j: usize) -> usize {
         }
     }
     SECTORS.len() - 1
+}
+
+/// Days from a quarter's end to the day its report is published (a 10-Q's deadline is 40–45
+/// days), and the report's measurement noise: log-s.d. of the reported market cap and
+/// book-to-market, s.d. of the reported ROE.
+const REPORT_LAG_DAYS: u64 = 45;
+const REPORT_LOG_NOISE: f64 = 0.05;
+const REPORT_ROE_NOISE: f64 = 0.02;
+/// Reports are published at 08:00 New York, before the open: the bar stamped 00:00 that day
+/// does not see them; the next bar does.
+const REPORT_HOUR_NS: i64 = 8 * 3_600_000_000_000;
+
+/// Quarterly reports of a stock whose true fundamentals are `truth`, over the history from
+/// `first` to `last`: one per calendar quarter (from the quarter before `first`), each
+/// published [`REPORT_LAG_DAYS`] after its quarter ends and kept if published by `last`, its
+/// values the truth with measurement noise. The planted premium follows the truth, so the
+/// reports carry it as a point-in-time reader would see it.
+pub(super) fn reports(
+    truth: &Fundamentals,
+    first: NaiveDate,
+    last: NaiveDate,
+    rng: &mut impl Rng,
+) -> Vec<DatedFundamentals> {
+    let (Some(cap), Some(btm), Some(roe)) = (truth.market_cap, truth.book_to_market, truth.roe) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let start = first.checked_sub_months(Months::new(3)).unwrap_or(first);
+    let mut quarter_end = quarter_end_on_or_after(start);
+    loop {
+        let Some(published) = quarter_end.checked_add_days(Days::new(REPORT_LAG_DAYS)) else { break };
+        if published > last {
+            break;
+        }
+        let values = Fundamentals {
+            market_cap: Some(cap * (REPORT_LOG_NOISE * normal(rng)).exp()),
+            book_to_market: Some(btm * (REPORT_LOG_NOISE * normal(rng)).exp()),
+            roe: Some(roe + REPORT_ROE_NOISE * normal(rng)),
+        };
+        out.push(DatedFundamentals { known: calendar::daily_bar_timestamp(published).0 + REPORT_HOUR_NS, values });
+        let Some(next) = quarter_end.checked_add_days(Days::new(1)).map(quarter_end_on_or_after) else { break };
+        quarter_end = next;
+    }
+    out
+}
+
+/// The last day of the calendar quarter that `day` falls in.
+fn quarter_end_on_or_after(day: NaiveDate) -> NaiveDate {
+    let month = (day.month0() / 3) * 3 + 3;
+    let (year, next) = if month == 12 { (day.year() + 1, 1) } else { (day.year(), month + 1) };
+    NaiveDate::from_ymd_opt(year, next, 1).and_then(|d| d.pred_opt()).unwrap_or(day)
 }

@@ -579,7 +579,7 @@ fn family_report(
         pbo: w.pbo,
         currently_enabled: judged.currently_enabled,
         fresh_oos: oos_last.is_some_and(|t| night::Looks::fresh(judged.looks.as_ref(), t)),
-        not_point_in_time: outcome_strategy_pit(research, name),
+        not_point_in_time: outcome_strategy_pit(research, name, data),
     };
     let seen = oos_last.map(|t| night::Looks::after(judged.looks.as_ref(), t));
     let (v, reason) = verdict(&research.verdict, &evidence);
@@ -636,9 +636,9 @@ fn family_report(
     (row, seen, Some(evidence))
 }
 
-/// Why family `name`'s backtest is not point in time, if it is not.
-fn outcome_strategy_pit(research: &Research, name: &str) -> Option<&'static str> {
-    research.families.iter().find(|f| f.strategy.name() == name).and_then(|f| f.strategy.not_point_in_time())
+/// Why family `name`'s backtest on `data` is not point in time, if it is not.
+fn outcome_strategy_pit(research: &Research, name: &str, data: &MarketData) -> Option<&'static str> {
+    research.families.iter().find(|f| f.strategy.name() == name).and_then(|f| f.strategy.not_point_in_time(data))
 }
 
 /// The date (UTC, `YYYY-MM-DD`) of bar `t`.

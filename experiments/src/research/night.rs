@@ -159,16 +159,37 @@ pub fn notes(night: &Night, w: &Winner, psr_threshold: f64, looks: &Looks) -> Ve
 mod tests {
     use super::*;
 
-    /// Of the registered strategies only `quality_smallcap_value`, which reads one undated
-    /// fundamentals snapshot, is not point in time (so the verdict cannot enable it).
+    /// A small synthetic universe, its stocks' dated reports kept or removed.
+    fn universe(dated: bool) -> MarketData {
+        use datasets::synth::{SynthConfig, Universe};
+        let u = Universe::new(&SynthConfig { symbols: 3, years: 1, minute_days: 0, ..SynthConfig::default() })
+            .unwrap();
+        let symbols = (0..u.symbols().len())
+            .map(|i| {
+                let mut meta = u.symbols()[i].clone();
+                if !dated {
+                    meta.reports.clear();
+                }
+                kernel::strategy::SymbolData { meta, bars: u.daily(i) }
+            })
+            .collect();
+        MarketData::new(datasets::Timeframe::Day1, symbols).unwrap()
+    }
+
+    /// Of the registered strategies only `quality_smallcap_value` can fail to be point in
+    /// time, and only on a store without dated fundamentals reports: it then reads one undated
+    /// snapshot (so the verdict cannot enable it).
     #[test]
     fn only_undated_fundamentals_are_not_point_in_time() {
-        let undated: Vec<&str> = kernel::strategy::registry()
-            .iter()
-            .filter(|s| s.not_point_in_time().is_some())
-            .map(|s| s.name())
-            .collect();
-        assert_eq!(undated, ["quality_smallcap_value"]);
+        let not_pit = |data: &MarketData| -> Vec<&str> {
+            kernel::strategy::registry()
+                .iter()
+                .filter(|s| s.not_point_in_time(data).is_some())
+                .map(|s| s.name())
+                .collect()
+        };
+        assert_eq!(not_pit(&universe(false)), ["quality_smallcap_value"]);
+        assert!(not_pit(&universe(true)).is_empty());
     }
 
     #[test]
