@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use datasets::synth::{Effect, Effects, SynthConfig};
+use datasets::synth::{Effect, Effects, Strength, SynthConfig};
 use evolve::db::ResearchDb;
 use evolve::stats::{Evidence, expected_max_sharpe, normal_cdf, normal_quantile};
 use experiments::research::{self, BenchmarkGate, Research};
@@ -55,6 +55,10 @@ pub struct TruthArgs {
     /// Stocks per universe (SPY, the sector ETFs, TLT, GLD, SHY and VIX come on top).
     #[arg(long, default_value_t = 200)]
     symbols: usize,
+    /// How strongly the planted universes' effects are planted: a multiplier of each effect's
+    /// size (1 = as documented; see docs/ground-truth.md). The null universes have none.
+    #[arg(long, default_value = "1")]
+    strength: Strength,
     /// Research file (default: experiments/nightly.toml, or the built-in copy of it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -165,7 +169,7 @@ pub struct FamilyRun {
     pub oos_psr: f64,
     /// The OOS PSR an enable needed (corrected for the night's OOS tests).
     pub psr_needed: f64,
-    /// Its DSR over the night's trials.
+    /// Its DSR over the night's effective trials.
     pub dsr: f64,
     /// Its out-of-sample CAGR.
     pub oos_cagr: f64,
@@ -239,6 +243,8 @@ pub struct Truth {
     pub years: u32,
     /// Stocks per universe.
     pub symbols: usize,
+    /// The planted universes' strength.
+    pub strength: Strength,
     /// Per family, in the research file's order.
     pub families: Vec<FamilyTruth>,
     /// Discovery: universes where at least one genome passed every gate.
@@ -247,6 +253,8 @@ pub struct Truth {
     pub false_enable_rate: Option<f64>,
     /// `(universe, family, reason)` of every family that could not run.
     pub skips: Vec<(String, String, String)>,
+    /// Each universe's night trials and effective trials, null universes first.
+    pub nights: Vec<NightTrials>,
     /// Wall time of the whole benchmark, seconds.
     pub elapsed_s: f64,
 }
@@ -287,6 +295,7 @@ fn truth(args: TruthArgs) -> Result<()> {
                 years: args.years,
                 seed,
                 effects,
+                strength: args.strength,
                 ..SynthConfig::default()
             };
             let outcome = pool.install(|| universe_run(&research, root.path(), &label, &config, threads))?;
@@ -302,6 +311,7 @@ fn truth(args: TruthArgs) -> Result<()> {
     truth.planted_seeds = planted_seeds;
     truth.years = args.years;
     truth.symbols = args.symbols;
+    truth.strength = args.strength;
     truth.elapsed_s = started.elapsed().as_secs_f64();
     if args.json { crate::emit(&serde_json::to_string_pretty(&truth)?) } else { crate::emit(&table(&truth)) }
 }
@@ -316,6 +326,17 @@ struct UniverseOutcome {
     discovery: Option<bool>,
     /// Family → what it measured (families with a winner).
     runs: BTreeMap<String, FamilyRun>,
+    /// The night's trials and the effective number of independent ones (the DSR's `N`).
+    night: NightTrials,
+}
+
+/// One night's trials and the effective number of independent trials among them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NightTrials {
+    /// Parameter sets and genomes evaluated.
+    pub trials: usize,
+    /// The effective number of independent trials the DSRs deflated by.
+    pub effective: usize,
 }
 
 /// Generates `config`'s universe under `root` and runs `research` on it with a fresh database;
@@ -348,7 +369,8 @@ fn universe_run(
     let runs = family_runs(&research, &store, &outcome).with_context(|| format!("{label}: oracles"))?;
     drop(db);
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-    Ok(UniverseOutcome { enabled, skipped: report.skipped.clone(), discovery, runs })
+    let night = NightTrials { trials: outcome.night.trials, effective: outcome.night.effective_trials };
+    Ok(UniverseOutcome { enabled, skipped: report.skipped.clone(), discovery, runs, night })
 }
 
 /// Each judged family's figures, failed gates and oracle on the universe in `store`.
@@ -394,7 +416,7 @@ fn family_runs(
             let (is, oos) = experiments::evolution::stages(data, research.validation.in_sample);
             let ppy = periods_per_year(data.timeframe(), data.symbols()[0].meta.asset_class);
             let years = (is.len() as f64 / ppy, oos.len() as f64 / ppy);
-            Oracle::new(strength, years, psr_needed, research.verdict.min_dsr, outcome.night_trials)
+            Oracle::new(strength, years, psr_needed, research.verdict.min_dsr, outcome.night.effective_trials)
         });
         runs.insert(
             name.to_string(),
@@ -468,6 +490,7 @@ fn score(research: &Research, runs: &[(Effects, String, UniverseOutcome)]) -> Tr
                 if null { f.null_runs.push(run.clone()) } else { f.planted_runs.push(run.clone()) }
             }
         }
+        truth.nights.push(outcome.night);
         for (family, reason) in &outcome.skipped {
             truth.skips.push((label.clone(), family.clone(), reason.clone()));
         }
@@ -496,10 +519,11 @@ fn table(t: &Truth) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Ground truth: {} null and {} planted universes ({} stocks + 16 funds and index, {} years); \
-         null seeds {}…{}, planted seeds {}…{}; {:.0} s.\n",
+        "Ground truth: {} null and {} planted universes at {}× strength ({} stocks + 16 funds and index, {} \
+         years); null seeds {}…{}, planted seeds {}…{}; {:.0} s.\n",
         t.seeds,
         t.seeds,
+        t.strength,
         t.symbols,
         t.years,
         t.null_seeds.first().unwrap_or(&0),
@@ -531,6 +555,17 @@ fn table(t: &Truth) -> String {
         );
     }
     out += &strength_table(t);
+    if !t.nights.is_empty() {
+        let trials = median(t.nights.iter().map(|n| n.trials as f64));
+        let effective = median(t.nights.iter().map(|n| n.effective as f64));
+        let (lo, hi) = t.nights.iter().fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n.effective), hi.max(n.effective)));
+        let _ = writeln!(
+            out,
+            "\nThe DSR's number of trials per night: {trials:.0} trials, {effective:.0} effective independent \
+             trials (median; {lo}–{hi}), each family's trials counted by the participation ratio of their \
+             correlations, discovery's in full."
+        );
+    }
     let _ = writeln!(
         out,
         "\nFalse-enable rate over all families on null universes: {} (target ≤ 5 %).",
@@ -650,6 +685,7 @@ mod tests {
             skipped: Vec::new(),
             discovery,
             runs: BTreeMap::new(),
+            night: NightTrials { trials: 2_400, effective: 2_400 - 100 * usize::from(discovery == Some(true)) },
         }
     }
 
@@ -697,6 +733,8 @@ mod tests {
         assert!(text.contains("| mean_reversion | mean_reversion | 0 % (0/1) | 100 % (1/1) | 1 |"), "{text}");
         assert!(text.contains("False-enable rate over all families on null universes: 33.3 %"), "{text}");
         assert!(text.contains("- null seed 2: mean_reversion: too small"), "{text}");
+        // Medians over the three nights, and the range of the effective trials.
+        assert!(text.contains("2400 trials, 2300 effective independent trials (median; 2300–2400)"), "{text}");
     }
 
     fn research() -> Research {

@@ -13,7 +13,7 @@ use datasets::ingest::{self, ImportOptions};
 use std::time::Instant;
 
 use datasets::store::{Field, Store, WriteMode, Writer};
-use datasets::synth::{Effects, SynthConfig};
+use datasets::synth::{Effects, Strength, SynthConfig};
 use datasets::{AssetClass, Timeframe, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -86,6 +86,10 @@ pub enum DataCommand {
         /// Same as `--effects none`: every planted effect off.
         #[arg(long)]
         null: bool,
+        /// How strongly the effects are planted: a multiplier of each effect's size (1 = as
+        /// documented; what it scales per effect is in docs/ground-truth.md).
+        #[arg(long, default_value = "1")]
+        strength: Strength,
         /// Bar store directory.
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
@@ -205,6 +209,7 @@ pub fn run(command: DataCommand) -> Result<()> {
             replace,
             effects,
             null,
+            strength,
             store,
         } => {
             let minute_days = match timeframe.parse::<Timeframe>()? {
@@ -220,6 +225,7 @@ pub fn run(command: DataCommand) -> Result<()> {
                 minute_days,
                 minute_symbols: None,
                 effects,
+                strength,
                 ..Default::default()
             };
             generate(&store, &config, if replace { OnExisting::Replace } else { OnExisting::Refuse })
@@ -325,13 +331,14 @@ fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<
     })?;
     bar.finish_and_clear();
     eprintln!(
-        "{}: generated {} symbols, {} daily and {} one-minute bars (seed {}, planted effects: {})",
+        "{}: generated {} symbols, {} daily and {} one-minute bars (seed {}, planted effects: {}{})",
         store.display(),
         summary.symbols,
         summary.daily_bars,
         summary.minute_bars,
         config.seed,
-        config.effects
+        config.effects,
+        if config.strength == Strength::ONE { String::new() } else { format!(" at {}× strength", config.strength) }
     );
     Ok(())
 }

@@ -567,6 +567,16 @@ pub struct Fundamentals {
     pub roe: Option<f64>,
 }
 
+/// One fundamentals report as it became known: the values a strategy may use from `known`
+/// (the UTC time the report was published, after its period ended) on, never before.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatedFundamentals {
+    /// When the report became public (UTC ns).
+    pub known: i64,
+    /// Its values.
+    pub values: Fundamentals,
+}
+
 /// Descriptive metadata stored once per symbol.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SymbolMeta {
@@ -578,13 +588,18 @@ pub struct SymbolMeta {
     /// Sector name (GICS-like), if known.
     #[serde(default)]
     pub sector: Option<String>,
-    /// Fundamentals, if known.
+    /// Fundamentals, if known: one undated snapshot (today's values), which a backtest must
+    /// not use for past decisions.
     #[serde(default)]
     pub fundamentals: Fundamentals,
     /// Where each fetched timeframe's bars came from (provider, feed, adjustment); empty for
     /// imported files and synthetic data.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sources: std::collections::BTreeMap<crate::time::Timeframe, crate::provenance::SeriesSource>,
+    /// Dated fundamentals reports, oldest first by the time they became known: what a
+    /// point-in-time backtest reads (empty when the source has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<DatedFundamentals>,
 }
 
 impl SymbolMeta {
@@ -592,11 +607,37 @@ impl SymbolMeta {
     pub fn new(symbol: impl Into<String>, asset_class: AssetClass) -> Self {
         SymbolMeta { symbol: symbol.into(), asset_class, ..Default::default() }
     }
+
+    /// The fundamentals known at `t` (UTC ns): the latest report published at or before `t`;
+    /// `None` before the first one (or without dated reports).
+    pub fn fundamentals_known_at(&self, t: i64) -> Option<Fundamentals> {
+        let known = self.reports.partition_point(|r| r.known <= t);
+        known.checked_sub(1).map(|i| self.reports[i].values)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fundamentals_are_known_from_their_report_on_and_never_before() {
+        let report = |known: i64, roe: f64| DatedFundamentals {
+            known,
+            values: Fundamentals { roe: Some(roe), ..Fundamentals::default() },
+        };
+        let meta = SymbolMeta { reports: vec![report(100, 0.1), report(200, 0.2)], ..SymbolMeta::default() };
+        assert_eq!(meta.fundamentals_known_at(99), None);
+        assert_eq!(meta.fundamentals_known_at(100).and_then(|f| f.roe), Some(0.1));
+        assert_eq!(meta.fundamentals_known_at(199).and_then(|f| f.roe), Some(0.1));
+        assert_eq!(meta.fundamentals_known_at(200).and_then(|f| f.roe), Some(0.2));
+        assert_eq!(SymbolMeta::default().fundamentals_known_at(i64::MAX), None);
+        // A manifest written before reports existed reads with none, and none are written.
+        let json = serde_json::to_string(&SymbolMeta::new("A", AssetClass::Equity)).unwrap();
+        assert!(!json.contains("reports"), "{json}");
+        let back: SymbolMeta = serde_json::from_str(&serde_json::to_string(&meta).unwrap()).unwrap();
+        assert_eq!(back, meta);
+    }
 
     fn bar(ts: i64, o: f64, h: f64, l: f64, c: f64, v: f64) -> Bar {
         Bar {

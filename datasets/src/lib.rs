@@ -53,6 +53,8 @@ pub mod synth;
 pub mod time;
 pub mod universe;
 
-pub use bars::{AssetClass, Bar, BarColumns, Bars, BarsError, Fundamentals, SymbolMeta, UnknownAssetClass};
+pub use bars::{
+    AssetClass, Bar, BarColumns, Bars, BarsError, DatedFundamentals, Fundamentals, SymbolMeta, UnknownAssetClass,
+};
 pub use provenance::{Adjustment, SeriesSource, UnknownAdjustment};
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};

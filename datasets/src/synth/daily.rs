@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::effects::{Effect, Effects};
+use super::effects::{Effect, Effects, Strength};
 use super::market::{DAYS_PER_YEAR, MarketPath, SECTORS, SectorPath};
 use super::profile::{OU_PHI, OU_SD, Profile, StockStyle, TREND_PHI, TREND_SD};
 use super::push_generated;
@@ -39,15 +39,16 @@ pub(super) fn t6_log_mgf(s: f64) -> f64 {
 
 /// `ln E[exp(J)]` for a jump `J ~ N(0, sd²)` that happens with probability `prob` and of which
 /// the share `1 − f` stays, `f` being 0, or uniform in `FILL_MIN..FILL_MIN + FILL_SPAN` with
-/// probability `FILL_PROB` when `fills` (the fill's spread inside its range is second order).
-pub(super) fn jump_log_mgf(prob: f64, sd: f64, fills: bool) -> f64 {
+/// probability `fill_prob` (0 without fills; the fill's spread inside its range is second
+/// order).
+pub(super) fn jump_log_mgf(prob: f64, sd: f64, fill_prob: f64) -> f64 {
     let kept = |share: f64| ((share * sd).powi(2) / 2.0).exp() - 1.0;
     let mean_kept_square = {
         let (lo, hi) = (1.0 - FILL_MIN - FILL_SPAN, 1.0 - FILL_MIN);
         (hi.powi(3) - lo.powi(3)) / (3.0 * (hi - lo))
     };
-    let excess = if fills {
-        (1.0 - FILL_PROB) * kept(1.0) + FILL_PROB * kept(mean_kept_square.sqrt())
+    let excess = if fill_prob > 0.0 {
+        (1.0 - fill_prob) * kept(1.0) + fill_prob * kept(mean_kept_square.sqrt())
     } else {
         kept(1.0)
     };
@@ -69,6 +70,7 @@ pub(super) fn asset_bars(
     f: &Factors<'_>,
     ts: &[Timestamp],
     effects: Effects,
+    strength: Strength,
     rng: &mut impl Rng,
 ) -> Bars {
     let market = f.market;
@@ -78,9 +80,10 @@ pub(super) fn asset_bars(
     // Without continuation the overnight move is its own shock and the session carries the
     // rest of the day's variance, so every factor shock is scaled by this.
     let session = if continuation { 1.0 } else { (1.0 - OVERNIGHT_SHARE).sqrt() };
-    let jump_compensation = if convexity { 0.0 } else { jump_log_mgf(p.jump_prob, p.jump_sd, fills) };
+    let fill_prob = if fills { strength.share(FILL_PROB, 1.0) } else { 0.0 };
+    let jump_compensation = if convexity { 0.0 } else { jump_log_mgf(p.jump_prob, p.jump_sd, fill_prob) };
     let mut bars = Bars::with_capacity(ts.len());
-    let mut idiosyncratic = Idiosyncratic::new(p, effects, rng);
+    let mut idiosyncratic = Idiosyncratic::new(p, effects, strength, rng);
     let mut volume_noise = Persistent::new(VOLUME_NOISE, VOLUME_PERSISTENCE, rng);
     let mut prev_close = p.start_price;
     for (t, &stamp) in ts.iter().enumerate() {
@@ -121,7 +124,7 @@ pub(super) fn asset_bars(
 
         // The open: part of the diffusive move (or its own shock), noise the session reverses,
         // and the full jump.
-        let reversed = OVERNIGHT_NOISE * sigma * normal(rng);
+        let reversed = OVERNIGHT_NOISE * strength.get() * sigma * normal(rng);
         let reversed = if fills { reversed } else { 0.0 };
         let gap = if continuation {
             let diffusive = ret - idio.kept_jump;
@@ -201,10 +204,12 @@ struct Idiosyncratic {
     anchor: bool,
     /// Let jumps partly fill ([`Effect::GapFills`]).
     fills: bool,
+    /// Chance that a jump partly fills (drawn for every jump, used only with `fills`).
+    fill_prob: f64,
 }
 
 impl Idiosyncratic {
-    fn new(p: &Profile, effects: Effects, rng: &mut impl Rng) -> Self {
+    fn new(p: &Profile, effects: Effects, strength: Strength, rng: &mut impl Rng) -> Self {
         let style = match p.style {
             StockStyle::Plain => StyleState::Plain,
             // Starts at zero deviation so the first day has no artificial reversal.
@@ -213,13 +218,16 @@ impl Idiosyncratic {
                 phi: OU_PHI,
                 innovation: OU_SD * (1.0 - OU_PHI * OU_PHI).sqrt(),
             }),
-            StockStyle::Trending => StyleState::Trending(Persistent::new(TREND_SD, TREND_PHI, rng)),
+            StockStyle::Trending => {
+                StyleState::Trending(Persistent::new(TREND_SD * strength.get(), TREND_PHI, rng))
+            }
         };
         Idiosyncratic {
             level: 0.0,
             style,
             anchor: effects.has(Effect::Anchor),
             fills: effects.has(Effect::GapFills),
+            fill_prob: if effects.has(Effect::GapFills) { strength.share(FILL_PROB, 1.0) } else { FILL_PROB },
         }
     }
 
@@ -239,7 +247,7 @@ impl Idiosyncratic {
             StyleState::Trending(drift) => shock += drift.step(rng),
         }
         let (jump, kept_jump) = if rng.random::<f64>() < p.jump_prob {
-            let fill = if rng.random::<f64>() < FILL_PROB {
+            let fill = if rng.random::<f64>() < self.fill_prob {
                 FILL_MIN + FILL_SPAN * rng.random::<f64>()
             } else {
                 0.0

@@ -206,3 +206,83 @@ impl<'de> Deserialize<'de> for Effects {
         text.parse().map_err(serde::de::Error::custom)
     }
 }
+
+/// How strongly the planted effects are planted: a multiplier of each effect's size (1, the
+/// default, is the model of [`crate::synth`] bit for bit). What it scales, per effect:
+///
+/// | effect | scaled by the strength `K` |
+/// |---|---|
+/// | `regime_drift` | the regimes' market drifts and the defensives' drifts |
+/// | `sector_momentum` | the spread of the sectors' wandering drifts |
+/// | `mean_reversion` | the share of mean-reverting stocks (15 %·K, at most 60 %) |
+/// | `trending` | the spread of the trending stocks' persistent drifts |
+/// | `premium` | the size, value and quality premia |
+/// | `gap_fills` | the overnight noise the session reverses, and the chance that a jump partly fills (50 %·K, at most 100 %) |
+///
+/// `gap_continuation`, `anchor` and `convexity` are not scaled. A null universe has no planted
+/// effect, so the strength changes nothing there.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Strength(f64);
+
+/// A strength that is not a positive, finite number.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the strength of the planted effects must be a positive number (1 = as documented), got `{0}`")]
+pub struct BadStrength(pub String);
+
+impl Strength {
+    /// The documented model.
+    pub const ONE: Strength = Strength(1.0);
+
+    /// `k` as a strength; an error unless it is positive and finite.
+    pub fn new(k: f64) -> Result<Strength, BadStrength> {
+        if k.is_finite() && k > 0.0 { Ok(Strength(k)) } else { Err(BadStrength(k.to_string())) }
+    }
+
+    /// The multiplier.
+    pub const fn get(self) -> f64 {
+        self.0
+    }
+
+    /// `base · K`, capped at `cap` (for shares and probabilities).
+    pub fn share(self, base: f64, cap: f64) -> f64 {
+        (base * self.0).min(cap)
+    }
+}
+
+impl Eq for Strength {}
+
+impl Default for Strength {
+    /// [`Strength::ONE`].
+    fn default() -> Self {
+        Strength::ONE
+    }
+}
+
+impl fmt::Display for Strength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for Strength {
+    type Err = BadStrength;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse::<f64>().ok().and_then(|k| Strength::new(k).ok()).ok_or_else(|| BadStrength(s.to_string()))
+    }
+}
+
+impl TryFrom<f64> for Strength {
+    type Error = BadStrength;
+
+    fn try_from(k: f64) -> Result<Self, Self::Error> {
+        Strength::new(k)
+    }
+}
+
+impl From<Strength> for f64 {
+    fn from(s: Strength) -> f64 {
+        s.0
+    }
+}

@@ -41,6 +41,11 @@
 //!   book-to-market log-normal (median 0.45, log-s.d. 0.6), ROE normal (12% ± 10%). The
 //!   planted premium is `1.5%·smallness + 2.5%·value + 2.5%·quality` a year, each term per
 //!   standard deviation — weak next to the idiosyncratic noise, but there to be found.
+//!   Each stock's metadata also carries **dated quarterly reports** of the three
+//!   ([`crate::SymbolMeta::reports`]): published 45 days after each quarter ends, at 08:00
+//!   New York, with a little measurement noise (5 % on the cap and book-to-market, 2 points on
+//!   ROE), so a strategy can read them point in time; the undated snapshot stays for
+//!   screens.
 //! * **Daily bars.** 30% of the diffusive move happens overnight plus reversed overnight noise
 //!   (0.25 s.d.) plus any jump, making the open gap; wicks beyond the body average 0.45
 //!   intraday s.d. Volume in shares = traded value (0.8% of the cap a day, log-normal 0.4
@@ -86,10 +91,10 @@ use crate::calendar;
 use crate::time::Timestamp;
 use daily::{Factors, asset_bars, vix_bars};
 use market::{MarketPath, SECTORS, SectorPath, sector_factor};
-use profile::{Listing, Model, listings};
+use profile::{Listing, Model, listings, reports};
 use rng::{Stream, stream};
 
-pub use effects::{Effect, Effects, UnknownEffect};
+pub use effects::{BadStrength, Effect, Effects, Strength, UnknownEffect};
 pub use market::VolRegime;
 pub use profile::StockStyle;
 pub use provenance::Provenance;
@@ -112,6 +117,8 @@ pub struct SynthConfig {
     pub minute_symbols: Option<usize>,
     /// The planted effects ([`Effects::ALL`] by default; [`Effects::NONE`] for a null universe).
     pub effects: Effects,
+    /// How strongly they are planted ([`Strength::ONE`], the documented model, by default).
+    pub strength: Strength,
 }
 
 impl Default for SynthConfig {
@@ -126,6 +133,7 @@ impl Default for SynthConfig {
             minute_days: 20,
             minute_symbols: Some(40),
             effects: Effects::ALL,
+            strength: Strength::ONE,
         }
     }
 }
@@ -155,6 +163,7 @@ const MAX_YEAR: i32 = 2200;
 pub struct Universe {
     seed: u64,
     effects: Effects,
+    strength: Strength,
     days: Vec<NaiveDate>,
     day_stamps: Vec<Timestamp>,
     regimes: Vec<(NaiveDate, VolRegime)>,
@@ -182,21 +191,36 @@ impl Universe {
         }
         let days = calendar::trading_days(first, last);
         let day_stamps = days.iter().map(|&d| calendar::daily_bar_timestamp(d)).collect();
-        let effects = config.effects;
-        let market = MarketPath::simulate(days.len(), effects, &mut stream(config.seed, Stream::Market));
+        let (effects, strength) = (config.effects, config.strength);
+        let market =
+            MarketPath::simulate(days.len(), effects, strength, &mut stream(config.seed, Stream::Market));
         let sectors = SECTORS
             .iter()
             .enumerate()
             .map(|(s, sector)| {
-                sector_factor(sector, &market, effects, &mut stream(config.seed, Stream::Sector(s)))
+                sector_factor(sector, &market, effects, strength, &mut stream(config.seed, Stream::Sector(s)))
             })
             .collect();
         let regimes = days.iter().copied().zip(market.regime.iter().copied()).collect();
-        let listings = listings(config.symbols, config.seed, effects);
-        let metas = listings.iter().map(|l| l.meta.clone()).collect();
+        let listings = listings(config.symbols, config.seed, effects, strength);
+        // Stocks get dated fundamentals reports from their own stream (the bars' streams are
+        // untouched), so a backtest can read them point in time.
+        let metas = listings
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut meta = l.meta.clone();
+                if meta.asset_class == crate::AssetClass::Equity {
+                    let rng = &mut stream(config.seed, Stream::Reports(i));
+                    meta.reports = reports(&meta.fundamentals, first, last, rng);
+                }
+                meta
+            })
+            .collect();
         Ok(Universe {
             seed: config.seed,
             effects,
+            strength,
             minute_days: config.minute_days.min(days.len()),
             minute_symbols: config.minute_symbols.unwrap_or(usize::MAX).min(listings.len()),
             days,
@@ -229,6 +253,11 @@ impl Universe {
         self.effects
     }
 
+    /// How strongly they are planted.
+    pub fn strength(&self) -> Strength {
+        self.strength
+    }
+
     /// The planted style of symbol `i`: `Some` for stocks, `None` for funds and the index
     /// (`Plain` for every stock when neither [`Effect::MeanReversion`] nor [`Effect::Trending`]
     /// is planted).
@@ -248,7 +277,7 @@ impl Universe {
             Model::Vix => vix_bars(&self.market.vix, &self.day_stamps, &mut rng),
             Model::Asset(profile) => {
                 let factors = Factors { market: &self.market, sectors: &self.sectors };
-                asset_bars(profile, &factors, &self.day_stamps, self.effects, &mut rng)
+                asset_bars(profile, &factors, &self.day_stamps, self.effects, self.strength, &mut rng)
             }
         }
     }

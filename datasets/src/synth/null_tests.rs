@@ -243,7 +243,7 @@ fn the_compensators_make_each_shock_a_fair_bet() {
     }
     // Jumps of s.d. 8 % one day in four, kept whole.
     let (prob, sd) = (0.25, 0.08);
-    let c = daily::jump_log_mgf(prob, sd, false);
+    let c = daily::jump_log_mgf(prob, sd, 0.0);
     let draws: Vec<f64> = (0..n)
         .map(|_| {
             let jump = if rng.random::<f64>() < prob { sd * rng::normal(&mut rng) } else { 0.0 };
@@ -283,4 +283,57 @@ fn the_planted_default_is_bit_identical_to_the_generator_before_the_switches() {
         assert_eq!(config.effects, Effects::ALL);
         assert_eq!(fingerprint(&config), want, "{symbols} stocks, {years} years, seed {seed}");
     }
+}
+
+/// The strength multiplies what is planted and leaves a null universe as it is: a null at 4×
+/// is bit for bit the null at 1×; at 4× a quarter of the stocks or more mean-revert (15 %·4 =
+/// 60 % expected; 200 draws give a binomial s.d. of 3.5 %), the trending names' monthly
+/// returns wander four times as far from the plain names', and the market drifts more in a
+/// calm regime.
+#[test]
+fn the_strength_scales_each_planted_effect_and_leaves_the_null_alone() {
+    let at = |effects: Effects, k: f64, seed: u64| SynthConfig {
+        symbols: 200,
+        years: 4,
+        seed,
+        minute_days: 0,
+        minute_symbols: None,
+        effects,
+        strength: Strength::new(k).unwrap(),
+        ..SynthConfig::default()
+    };
+    let null = SynthConfig { symbols: 6, ..at(Effects::NONE, 1.0, 5) };
+    assert_eq!(fingerprint(&null), fingerprint(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..null }));
+
+    let share = |k: f64| {
+        let u = Universe::new(&at(Effects::ALL, k, 5)).unwrap();
+        let reverting = (0..u.symbols().len()).filter(|&i| u.style(i) == Some(StockStyle::MeanReverting)).count();
+        reverting as f64 / 200.0
+    };
+    let (one, four) = (share(1.0), share(4.0));
+    assert!((one - 0.15).abs() < 4.0 * 0.025 && (four - 0.60).abs() < 4.0 * 0.035, "{one} at 1×, {four} at 4×");
+
+    // Trending names: the s.d. of their yearly log drift (the mean of each name's daily log
+    // return, annualised) minus the plain names' spread grows with the strength.
+    let spread = |k: f64| {
+        let u = Universe::new(&at(Effects::NONE.with(Effect::Trending), k, 9)).unwrap();
+        let drift = |i: usize| {
+            let c = u.daily(i).close().to_vec();
+            (c[c.len() - 1] / c[0]).ln() / 4.0
+        };
+        let sd = |style: StockStyle| {
+            let d: Vec<f64> = (0..u.symbols().len()).filter(|&i| u.style(i) == Some(style)).map(drift).collect();
+            let m = d.iter().sum::<f64>() / d.len() as f64;
+            (d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / d.len() as f64).sqrt()
+        };
+        sd(StockStyle::Trending) / sd(StockStyle::Plain)
+    };
+    let (one, four) = (spread(1.0), spread(4.0));
+    assert!(four > 2.0 * one, "trending vs plain spread of 4-year drifts: {one:.2} at 1×, {four:.2} at 4×");
+
+    for bad in ["0", "-1", "nan", "inf", "x"] {
+        let e = bad.parse::<Strength>().unwrap_err().to_string();
+        assert!(e.contains("must be a positive number") && e.contains(bad), "{e}");
+    }
+    assert_eq!("2.5".parse::<Strength>().unwrap().get(), 2.5);
 }

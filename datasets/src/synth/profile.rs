@@ -1,12 +1,14 @@
 //! Static per-symbol parameters: the symbol list, betas, styles, fundamentals, volume levels.
 
+use chrono::{Datelike, Days, Months, NaiveDate};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::effects::{Effect, Effects};
+use super::effects::{Effect, Effects, Strength};
 use super::market::{DAYS_PER_YEAR, SECTORS, Sector};
 use super::rng::{Stream, normal, stream};
-use crate::bars::{AssetClass, Fundamentals, SymbolMeta};
+use crate::bars::{AssetClass, DatedFundamentals, Fundamentals, SymbolMeta};
+use crate::calendar;
 
 /// The idiosyncratic behaviour planted in a stock (ETFs and the index are always `Plain`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,7 +141,7 @@ pub(super) const FUNDS_AND_INDEX: usize = 1 + SECTORS.len() + DEFENSIVES.len() +
 /// draws are made whatever `effects` holds, so a null universe lists the same symbols with the
 /// same caps, betas and volatilities as the planted one, only without the planted drifts and
 /// styles.
-pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listing> {
+pub(super) fn listings(stocks: usize, seed: u64, effects: Effects, strength: Strength) -> Vec<Listing> {
     let mut out = Vec::with_capacity(FUNDS_AND_INDEX + stocks);
     out.push(Listing {
         meta: SymbolMeta::new("SPY", AssetClass::Etf),
@@ -156,7 +158,7 @@ pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listin
         let mut profile = Profile::fund(d.start_price, 0.0, None, d.dollar_volume);
         profile.beta = d.beta;
         if effects.has(Effect::RegimeDrift) {
-            profile.drift = d.annual_drift.map(|a| a / DAYS_PER_YEAR);
+            profile.drift = d.annual_drift.map(|a| a * strength.get() / DAYS_PER_YEAR);
         }
         profile.idio_sigma = d.vol / DAYS_PER_YEAR.sqrt();
         out.push(Listing { meta: SymbolMeta::new(d.ticker, AssetClass::Etf), model: Model::Asset(profile) });
@@ -164,7 +166,7 @@ pub(super) fn listings(stocks: usize, seed: u64, effects: Effects) -> Vec<Listin
     out.push(Listing { meta: SymbolMeta::new("VIX", AssetClass::Index), model: Model::Vix });
     for j in 0..stocks {
         let index = out.len();
-        out.push(stock(j, effects, &mut stream(seed, Stream::Params(index))));
+        out.push(stock(j, effects, strength, &mut stream(seed, Stream::Params(index))));
     }
     out
 }
@@ -182,14 +184,18 @@ const ROE_SD: f64 = 0.10;
 const SIZE_PREMIUM: f64 = 0.015;
 const VALUE_PREMIUM: f64 = 0.025;
 const QUALITY_PREMIUM: f64 = 0.025;
-/// Share of stocks that mean-revert, and share that trend.
+/// Share of stocks that mean-revert (times the strength, up to [`MAX_MEAN_REVERTING_SHARE`]),
+/// and share that trend.
 const MEAN_REVERTING_SHARE: f64 = 0.15;
 const TRENDING_SHARE: f64 = 0.15;
+/// The most stocks that mean-revert however strong the effect, leaving room for the trending
+/// ones and some plain ones.
+const MAX_MEAN_REVERTING_SHARE: f64 = 0.6;
 
 /// The `j`-th stock (0-based): sector from a golden-ratio sequence over the sector weights (so
 /// every sector is populated even in small universes), everything else from `rng`; a premium
 /// or style whose effect is not planted is dropped (the name is then `Plain`, at full noise).
-fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
+fn stock(j: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> Listing {
     let sector_index = sector_of(j);
     let sector: &Sector = &SECTORS[sector_index];
 
@@ -200,14 +206,15 @@ fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
     let roe = (ROE_MEAN + ROE_SD * normal(rng)).clamp(-0.5, 0.6);
     let quality = (roe - ROE_MEAN) / ROE_SD;
     let premium = if effects.has(Effect::Premium) {
-        SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality
+        (SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality) * strength.get()
     } else {
         0.0
     };
 
+    let reverting = strength.share(MEAN_REVERTING_SHARE, MAX_MEAN_REVERTING_SHARE);
     let style = match rng.random::<f64>() {
-        u if u < MEAN_REVERTING_SHARE && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
-        u if (MEAN_REVERTING_SHARE..MEAN_REVERTING_SHARE + TRENDING_SHARE).contains(&u)
+        u if u < reverting && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
+        u if (reverting..reverting + TRENDING_SHARE).contains(&u)
             && effects.has(Effect::Trending) =>
         {
             StockStyle::Trending
@@ -244,6 +251,7 @@ fn stock(j: usize, effects: Effects, rng: &mut impl Rng) -> Listing {
             book_to_market: Some(book_to_market),
             roe: Some(roe),
         },
+        reports: Vec::new(),
         ..Default::default()
     };
     Listing { meta, model: Model::Asset(profile) }
@@ -262,4 +270,55 @@ fn sector_of(j: usize) -> usize {
         }
     }
     SECTORS.len() - 1
+}
+
+/// Days from a quarter's end to the day its report is published (a 10-Q's deadline is 40–45
+/// days), and the report's measurement noise: log-s.d. of the reported market cap and
+/// book-to-market, s.d. of the reported ROE.
+const REPORT_LAG_DAYS: u64 = 45;
+const REPORT_LOG_NOISE: f64 = 0.05;
+const REPORT_ROE_NOISE: f64 = 0.02;
+/// Reports are published at 08:00 New York, before the open: the bar stamped 00:00 that day
+/// does not see them; the next bar does.
+const REPORT_HOUR_NS: i64 = 8 * 3_600_000_000_000;
+
+/// Quarterly reports of a stock whose true fundamentals are `truth`, over the history from
+/// `first` to `last`: one per calendar quarter (from the quarter before `first`), each
+/// published [`REPORT_LAG_DAYS`] after its quarter ends and kept if published by `last`, its
+/// values the truth with measurement noise. The planted premium follows the truth, so the
+/// reports carry it as a point-in-time reader would see it.
+pub(super) fn reports(
+    truth: &Fundamentals,
+    first: NaiveDate,
+    last: NaiveDate,
+    rng: &mut impl Rng,
+) -> Vec<DatedFundamentals> {
+    let (Some(cap), Some(btm), Some(roe)) = (truth.market_cap, truth.book_to_market, truth.roe) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let start = first.checked_sub_months(Months::new(3)).unwrap_or(first);
+    let mut quarter_end = quarter_end_on_or_after(start);
+    loop {
+        let Some(published) = quarter_end.checked_add_days(Days::new(REPORT_LAG_DAYS)) else { break };
+        if published > last {
+            break;
+        }
+        let values = Fundamentals {
+            market_cap: Some(cap * (REPORT_LOG_NOISE * normal(rng)).exp()),
+            book_to_market: Some(btm * (REPORT_LOG_NOISE * normal(rng)).exp()),
+            roe: Some(roe + REPORT_ROE_NOISE * normal(rng)),
+        };
+        out.push(DatedFundamentals { known: calendar::daily_bar_timestamp(published).0 + REPORT_HOUR_NS, values });
+        let Some(next) = quarter_end.checked_add_days(Days::new(1)).map(quarter_end_on_or_after) else { break };
+        quarter_end = next;
+    }
+    out
+}
+
+/// The last day of the calendar quarter that `day` falls in.
+fn quarter_end_on_or_after(day: NaiveDate) -> NaiveDate {
+    let month = (day.month0() / 3) * 3 + 3;
+    let (year, next) = if month == 12 { (day.year() + 1, 1) } else { (day.year(), month + 1) };
+    NaiveDate::from_ymd_opt(year, next, 1).and_then(|d| d.pred_opt()).unwrap_or(day)
 }

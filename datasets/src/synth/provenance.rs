@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Effects, SynthConfig};
+use super::{Effects, Strength, SynthConfig};
 use crate::fsio::{FsError, write_atomic};
 
 /// File name of the note inside the store directory.
@@ -28,6 +28,9 @@ pub struct Provenance {
     pub end: String,
     /// Planted effects (`all`, `none` or a list).
     pub effects: Effects,
+    /// How strongly they are planted (1 in notes written before the strength existed).
+    #[serde(default)]
+    pub strength: Strength,
 }
 
 impl Provenance {
@@ -39,15 +42,18 @@ impl Provenance {
             years: config.years,
             end: config.end.to_string(),
             effects: config.effects,
+            strength: config.strength,
         }
     }
 
     /// One phrase for a report, e.g. `synthetic universe (seed 42, 500 stocks, 10 years to
-    /// 2025-12-31, planted effects: all)`; a null universe says so.
+    /// 2025-12-31, planted effects: all)`; a null universe says so, and a strength other than
+    /// 1 is named (`planted effects: all at 4× strength`).
     pub fn describe(&self) -> String {
         let effects = match self.effects {
             Effects::NONE => "none: a null (martingale) universe".to_string(),
-            e => e.to_string(),
+            e if self.strength == Strength::ONE => e.to_string(),
+            e => format!("{e} at {}× strength", self.strength),
         };
         format!(
             "synthetic universe (seed {}, {} stocks, {} years to {}, planted effects: {effects})",
@@ -101,6 +107,12 @@ mod tests {
             "synthetic universe (seed 7, 500 stocks, 10 years to 2025-12-31, planted effects: none: a null \
              (martingale) universe)"
         );
+        let strong = Provenance::of(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..SynthConfig::default() });
+        assert!(strong.describe().ends_with("planted effects: all at 4× strength)"), "{}", strong.describe());
+        let mut old: serde_json::Value = serde_json::to_value(&strong).unwrap();
+        assert_eq!(old["strength"], 4.0);
+        old.as_object_mut().unwrap().remove("strength");
+        assert_eq!(serde_json::from_value::<Provenance>(old).unwrap().strength, Strength::ONE);
         std::fs::write(dir.path().join(FILE), "{").unwrap();
         let said = Provenance::describe_store(dir.path()).unwrap();
         assert!(

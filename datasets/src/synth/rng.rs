@@ -20,6 +20,8 @@ pub(super) enum Stream {
     Daily(usize),
     /// A symbol's intraday minute paths, by symbol position.
     Minute(usize),
+    /// A stock's dated fundamentals reports, by symbol position.
+    Reports(usize),
 }
 
 /// The generator for `stream` under the universe seed `seed`.
@@ -30,6 +32,7 @@ pub(super) fn stream(seed: u64, stream: Stream) -> Pcg64Mcg {
         Stream::Params(i) => (3, i),
         Stream::Daily(i) => (4, i),
         Stream::Minute(i) => (5, i),
+        Stream::Reports(i) => (6, i),
     };
     let key = splitmix64(seed ^ splitmix64((tag << 56) ^ index as u64));
     let hi = splitmix64(key);

@@ -5,6 +5,8 @@
 //! * [`normal_cdf`] / [`normal_quantile`]: Φ and Φ⁻¹ to double precision (Cody; Wichura AS 241);
 //! * [`probabilistic_sharpe`], [`deflated_sharpe`], [`expected_max_sharpe`]: Bailey & López de
 //!   Prado (2012, 2014);
+//! * [`effective_trials`]: the effective number of independent trials of a search (the
+//!   participation ratio of its trials' correlations), the DSR's `N`;
 //! * [`pbo()`]: Probability of Backtest Overfitting by CSCV (Bailey, Borwein, López de Prado & Zhu
 //!   2015);
 //! * [`plateau_median`]: the trial to deploy instead of the in-sample peak when PBO is high;
@@ -13,6 +15,7 @@
 //! * [`verdict()`]: enable / keep / disable a strategy family from its OOS evidence.
 
 mod dsr;
+mod effective;
 mod fitness;
 mod moments;
 mod normal;
@@ -29,6 +32,7 @@ pub use dsr::{
     EULER_MASCHERONI, deflated_sharpe, expected_max_sharpe, probabilistic_sharpe, sharpe_standard_error,
     sharpe_variance,
 };
+pub use effective::{EffectiveTrials, effective_trials};
 pub use fitness::{
     Fitness, FitnessConfig, FitnessConfigError, FitnessInput, INFEASIBLE_SHIFT, Objective, Violation, fitness,
 };

@@ -171,6 +171,11 @@ pub struct Winner {
     /// The DSR's `V`: the null variance `1/T` of a per-bar Sharpe ratio over its `T` in-sample
     /// returns.
     pub sharpe_variance: f64,
+    /// The effective number of independent trials among the run's trials, measured on the
+    /// PBO pass's sample of their in-sample returns (`None` without a PBO pass, and for a
+    /// walk-forward winner, whose trials then count in full). The research night deflates by
+    /// it; the run's own [`Winner::deflated_sharpe`] still counts every trial.
+    pub effective_trials: Option<evolve::stats::EffectiveTrials>,
     /// Probability of backtest overfitting, when configured and computable. With walk-forward:
     /// the mean over the folds that computed one.
     pub pbo: Option<f64>,

@@ -9,7 +9,10 @@ use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
 use evolve::problem::{Figures, StrategyEval, StrategyProblem};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
-use evolve::stats::{Objective, PlateauTrial, deflated_sharpe, pbo, plateau_median, returns_from_equity};
+use evolve::stats::{
+    EffectiveTrials, Objective, PlateauTrial, deflated_sharpe, effective_trials, pbo, plateau_median,
+    returns_from_equity,
+};
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
 use rayon::prelude::*;
 use serde_json::json;
@@ -150,9 +153,10 @@ fn validate(
         .filter(|ind| ind.fitness.is_some())
         .filter_map(|ind| serde_json::from_str(&ind.genome).ok())
         .collect();
-    let (pbo, best_capital) = match spec.validation.pbo_blocks {
-        Some(blocks) => overfitting(spec, problem, &best.genome, &tried, blocks),
-        None => (None, None),
+    let trials = engine.evaluations();
+    let (pbo, best_capital, effective) = match spec.validation.pbo_blocks {
+        Some(blocks) => overfitting(spec, problem, &best.genome, &tried, blocks, trials),
+        None => (None, None, None),
     };
     let plateau = pbo
         .filter(|&p| p >= spec.validation.plateau_pbo)
@@ -178,7 +182,6 @@ fn validate(
     // family and for discovery, not the spread of the GA's own trials (which shrinks as the GA
     // converges).
     let sharpe_variance = 1.0 / in_sample.returns.n.max(1) as f64;
-    let trials = engine.evaluations();
     let dsr = deflated_sharpe(&in_sample.returns, trials, sharpe_variance);
 
     let mut winner = Winner {
@@ -195,6 +198,7 @@ fn validate(
         oos_activity: OosActivity::default(),
         deflated_sharpe: dsr,
         sharpe_variance,
+        effective_trials: effective,
         pbo,
         walk: None,
     };
@@ -310,35 +314,47 @@ const PBO_TRIALS: usize = 48;
 /// the converged final population, whose near-clones would make the ranks a coin toss), plus
 /// the winner, re-run in sample for their return series. The PBO is `None` when fewer than two
 /// ran or the stage is too short for `blocks` blocks. Also the in-sample capital at work of
-/// `best`, measured on its re-run (`None` if it failed), so it is not run again.
+/// `best`, measured on its re-run (`None` if it failed), so it is not run again, and the
+/// effective number of independent trials among the run's `trials`, measured on the same
+/// sample ([`effective_trials`]; `None` when it cannot be measured).
 fn overfitting(
     spec: &EvolveSpec<'_>,
     problem: &StrategyProblem<'_>,
     best: &[ParamValue],
     tried: &[Vec<ParamValue>],
     blocks: usize,
-) -> (Option<f64>, Option<f64>) {
+    trials: usize,
+) -> (Option<f64>, Option<f64>, Option<EffectiveTrials>) {
     let take = tried.len().min(PBO_TRIALS);
     let mut candidates: Vec<&[ParamValue]> =
         (0..take).map(|k| tried[k * tried.len() / take].as_slice()).collect();
     if !candidates.contains(&best) {
         candidates.push(best);
     }
-    let runs: Vec<(Vec<f64>, Option<f64>)> = candidates
+    let runs: Vec<(&[ParamValue], Vec<f64>, Option<f64>)> = candidates
         .par_iter()
         .filter_map(|&g| {
             let params = problem.params(g).ok()?;
             let bt = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok()?;
             let capital = (g == best).then(|| bt.capital_at_work(problem.data));
-            Some((returns_from_equity(spec.cash, bt.result.equity()), capital))
+            Some((g, returns_from_equity(spec.cash, bt.result.equity()), capital))
         })
         .collect();
-    let capital = runs.iter().find_map(|r| r.1);
+    let capital = runs.iter().find_map(|r| r.2);
     if runs.len() < 2 {
-        return (None, capital);
+        return (None, capital, None);
     }
-    let series: Vec<Vec<f64>> = runs.into_iter().map(|r| r.0).collect();
-    (pbo(&series, blocks).ok().map(|r| r.pbo), capital)
+    // The effective trials count distinct genomes: a genome the run recorded twice (an elite
+    // carried over) is one trial, not two perfectly correlated ones.
+    let distinct: Vec<&[f64]> = runs
+        .iter()
+        .enumerate()
+        .filter(|(k, r)| runs[..*k].iter().all(|earlier| earlier.0 != r.0))
+        .map(|(_, r)| r.1.as_slice())
+        .collect();
+    let effective = effective_trials(&distinct, trials);
+    let series: Vec<Vec<f64>> = runs.into_iter().map(|r| r.1).collect();
+    (pbo(&series, blocks).ok().map(|r| r.pbo), capital, effective)
 }
 
 /// Equity of holding the first tradable symbol over `window` with `cash`.

@@ -180,6 +180,7 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
         benchmark: buy_and_hold(data, window, spec.cash),
         oos_activity: activity,
         deflated_sharpe: deflated_sharpe(&last.in_sample.returns, trials, last.sharpe_variance),
+        effective_trials: None,
         pbo: mean(&pbos),
         walk: Some(walk),
         ..last.clone()

@@ -29,6 +29,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Cluster, Family, Research};
 pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
+pub use night::Night;
 pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
 
 use crate::config::ResearchDiscover;
@@ -95,8 +96,9 @@ pub struct Outcomes {
     /// Family → the evidence its statistical verdict weighed (families with a winner), so a
     /// benchmark can tell which gate held a family back without parsing the reason.
     pub evidence: std::collections::BTreeMap<String, Evidence>,
-    /// The whole night's trials (every family's and discovery's): the `N` its DSRs deflate by.
-    pub night_trials: usize,
+    /// The whole night's trials (every family's and discovery's) and the effective number of
+    /// independent trials among them, the `N` its DSRs deflate by.
+    pub night: Night,
 }
 
 /// The universe of `timeframe`: every symbol (of `only`, when a universe file names them) whose
@@ -367,7 +369,11 @@ pub fn run_farmed(
             report.families.iter().map(|f| (f.family.as_str(), f.verdict)),
         )),
         looks: looks.into_iter().collect(),
-        night: NightCounts { trials: tonight.trials, oos_tests: tonight.oos_tests },
+        night: NightCounts {
+            trials: tonight.trials,
+            effective_trials: tonight.effective_trials,
+            oos_tests: tonight.oos_tests,
+        },
         evaluations,
         elapsed_s: elapsed,
         ga_s: timing.total.as_secs_f64(),
@@ -375,7 +381,7 @@ pub fn run_farmed(
     };
     let status = if stopped { RunStatus::Stopped } else { RunStatus::Finished };
     db.finish_run(run_id, status, now_ns(), Some(&summary.to_json()))?;
-    Ok(Outcomes { run_id, report, stopped, timing, discovery, evidence, night_trials: tonight.trials })
+    Ok(Outcomes { run_id, report, stopped, timing, discovery, evidence, night: tonight })
 }
 
 /// The report's discovery section from a discovery run.
@@ -636,7 +642,7 @@ fn family_report(
         pbo: w.pbo,
         currently_enabled: judged.currently_enabled,
         fresh_oos: oos_last.is_some_and(|t| night::Looks::fresh(judged.looks.as_ref(), t)),
-        not_point_in_time: outcome_strategy_pit(research, name),
+        not_point_in_time: outcome_strategy_pit(research, name, data),
     };
     let seen = oos_last.map(|t| night::Looks::after(judged.looks.as_ref(), t));
     let (v, reason) = verdict(&research.verdict, &evidence);
@@ -693,9 +699,9 @@ fn family_report(
     (row, seen, Some(evidence))
 }
 
-/// Why family `name`'s backtest is not point in time, if it is not.
-fn outcome_strategy_pit(research: &Research, name: &str) -> Option<&'static str> {
-    research.families.iter().find(|f| f.strategy.name() == name).and_then(|f| f.strategy.not_point_in_time())
+/// Why family `name`'s backtest on `data` is not point in time, if it is not.
+fn outcome_strategy_pit(research: &Research, name: &str, data: &MarketData) -> Option<&'static str> {
+    research.families.iter().find(|f| f.strategy.name() == name).and_then(|f| f.strategy.not_point_in_time(data))
 }
 
 /// The date (UTC, `YYYY-MM-DD`) of bar `t`.

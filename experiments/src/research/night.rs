@@ -2,7 +2,11 @@
 //! research database remembers between nights.
 //!
 //! * Deflation on one scale: every family's DSR deflates its in-sample winner by the trials of
-//!   the *whole night* (every family's plus discovery's), with the null variance `V = 1/T`
+//!   the *whole night* (every family's plus discovery's), counted as *effective* independent
+//!   trials: each family's trials by the participation ratio of their correlations
+//!   ([`evolve::stats::effective_trials`], measured on the PBO pass's sample; in full when not
+//!   measured), discovery's in full, summed as if the families were independent of each other
+//!   (which errs towards more trials), with the null variance `V = 1/T`
 //!   (`T` the winner's in-sample returns) — not the variance of the GA's own trial Sharpe ratios,
 //!   which shrinks as the GA converges.
 //! * The OOS tests are corrected for their number: the night tests every family with an
@@ -25,8 +29,10 @@ const DAY_NS: f64 = 86_400e9;
 /// What the whole night tried and tested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Night {
-    /// Trials (distinct genomes evaluated) of every family and of discovery: the DSR's `N`.
+    /// Trials (distinct genomes evaluated) of every family and of discovery.
     pub trials: usize,
+    /// The effective number of independent trials among them: the DSR's `N`.
+    pub effective_trials: usize,
     /// Things tested out of sample tonight: the families with an out-of-sample stage and the
     /// genome discovery tested.
     pub oos_tests: usize,
@@ -38,23 +44,31 @@ impl Night {
         families: impl IntoIterator<Item = &'a Outcome>,
         discovery: Option<&DiscoverOutcome>,
     ) -> Night {
-        let mut night = Night { trials: 0, oos_tests: 0 };
+        let mut night = Night { trials: 0, effective_trials: 0, oos_tests: 0 };
         for o in families {
             night.trials += o.trials;
+            night.effective_trials += effective_count(o);
             night.oos_tests += usize::from(o.winner.as_ref().is_some_and(|w| w.out_of_sample.is_some()));
         }
         if let Some(d) = discovery {
             night.trials += d.trials;
+            night.effective_trials += d.trials;
             night.oos_tests += d.candidates.iter().filter(|c| c.out_of_sample.is_some()).count();
         }
         night
     }
 
-    /// The DSR of `w`'s in-sample returns over the night's trials with the null `V = 1/T`.
+    /// The DSR of `w`'s in-sample returns over the night's effective trials with the null
+    /// `V = 1/T`.
     pub fn dsr(&self, w: &Winner) -> f64 {
         let stats = w.in_sample.returns;
-        deflated_sharpe(&stats, self.trials.max(1), 1.0 / stats.n.max(1) as f64)
+        deflated_sharpe(&stats, self.effective_trials.max(1), 1.0 / stats.n.max(1) as f64)
     }
+}
+
+/// A family's effective trials, rounded up: measured on its winner's sample, else all of them.
+fn effective_count(o: &Outcome) -> usize {
+    o.winner.as_ref().and_then(|w| w.effective_trials).map_or(o.trials, |e| e.count())
 }
 
 /// The probabilistic Sharpe ratio of `w`'s out-of-sample returns against 0 (NaN without them).
@@ -104,9 +118,15 @@ pub fn notes(night: &Night, w: &Winner, psr_threshold: f64, looks: &Looks) -> Ve
     let t = w.in_sample.returns.n;
     let mut notes = vec![
         format!(
-            "deflated Sharpe: the in-sample Sharpe against the expected maximum of the night's {} trials, \
-             null variance V = 1/T (T = {t} in-sample returns)",
-            night.trials
+            "deflated Sharpe: the in-sample Sharpe against the expected maximum of the night's {} \
+             effective independent trials (of {} trials; this family's {}), null variance V = 1/T \
+             (T = {t} in-sample returns)",
+            night.effective_trials,
+            night.trials,
+            w.effective_trials.map_or("counted in full (not measured)".to_string(), |e| format!(
+                "{} trials count as {:.1}: mean squared correlation {:.3} over {} sampled",
+                e.trials, e.effective, e.mean_squared_correlation, e.sampled
+            )),
         ),
         format!(
             "out-of-sample probabilistic Sharpe {:.4} against the {psr_threshold:.4} needed: one of {} \
@@ -139,16 +159,37 @@ pub fn notes(night: &Night, w: &Winner, psr_threshold: f64, looks: &Looks) -> Ve
 mod tests {
     use super::*;
 
-    /// Of the registered strategies only `quality_smallcap_value`, which reads one undated
-    /// fundamentals snapshot, is not point in time (so the verdict cannot enable it).
+    /// A small synthetic universe, its stocks' dated reports kept or removed.
+    fn universe(dated: bool) -> MarketData {
+        use datasets::synth::{SynthConfig, Universe};
+        let u = Universe::new(&SynthConfig { symbols: 3, years: 1, minute_days: 0, ..SynthConfig::default() })
+            .unwrap();
+        let symbols = (0..u.symbols().len())
+            .map(|i| {
+                let mut meta = u.symbols()[i].clone();
+                if !dated {
+                    meta.reports.clear();
+                }
+                kernel::strategy::SymbolData { meta, bars: u.daily(i) }
+            })
+            .collect();
+        MarketData::new(datasets::Timeframe::Day1, symbols).unwrap()
+    }
+
+    /// Of the registered strategies only `quality_smallcap_value` can fail to be point in
+    /// time, and only on a store without dated fundamentals reports: it then reads one undated
+    /// snapshot (so the verdict cannot enable it).
     #[test]
     fn only_undated_fundamentals_are_not_point_in_time() {
-        let undated: Vec<&str> = kernel::strategy::registry()
-            .iter()
-            .filter(|s| s.not_point_in_time().is_some())
-            .map(|s| s.name())
-            .collect();
-        assert_eq!(undated, ["quality_smallcap_value"]);
+        let not_pit = |data: &MarketData| -> Vec<&str> {
+            kernel::strategy::registry()
+                .iter()
+                .filter(|s| s.not_point_in_time(data).is_some())
+                .map(|s| s.name())
+                .collect()
+        };
+        assert_eq!(not_pit(&universe(false)), ["quality_smallcap_value"]);
+        assert!(not_pit(&universe(true)).is_empty());
     }
 
     #[test]

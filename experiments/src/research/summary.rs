@@ -58,6 +58,9 @@ pub struct DiscoverySummary {
 pub struct NightCounts {
     /// Parameter sets and genomes evaluated in the night.
     pub trials: usize,
+    /// The effective number of independent trials among them, which the DSRs deflate by (0 in
+    /// summaries written before it was measured).
+    pub effective_trials: usize,
     /// Out-of-sample tests judged in the night.
     pub oos_tests: usize,
 }
@@ -168,7 +171,7 @@ mod tests {
         let s = ResearchSummary::parse(Some(previous));
         assert!(s.enabled()["sma_cross"]);
         assert_eq!(s.looks["sma_cross"], Looks { looks: 2, oos_last_ns: 1_767_225_600_000_000_000 });
-        assert_eq!(s.night, NightCounts { trials: 1300, oos_tests: 4 });
+        assert_eq!(s.night, NightCounts { trials: 1300, effective_trials: 0, oos_tests: 4 });
         assert_eq!(s.discovery.as_ref().map(|d| d.passed.clone()), Some(vec![7]));
         assert_eq!((s.evaluations, s.elapsed_s, s.ga_s, s.evaluating_s), (900, 5.5, 4.0, 2.25));
         assert_eq!(s.verdict_counts(), BTreeMap::from([(Verdict::Keep, 1), (Verdict::Disable, 1)]));

@@ -84,10 +84,11 @@ pub trait Strategy: Send + Sync {
         false
     }
 
-    /// Why a backtest of the strategy is not point in time, if it is not: it reads an input with
-    /// no date (e.g. one fundamentals snapshot for the whole history), so its past decisions
-    /// see today's values. The nightly verdict refuses to enable such a strategy.
-    fn not_point_in_time(&self) -> Option<&'static str> {
+    /// Why a backtest of the strategy on `data` is not point in time, if it is not: it reads
+    /// an input with no date (e.g. one fundamentals snapshot for the whole history, when the
+    /// store has no dated reports), so its past decisions see today's values. The nightly
+    /// verdict refuses to enable such a strategy.
+    fn not_point_in_time(&self, _data: &MarketData) -> Option<&'static str> {
         None
     }
 

@@ -229,6 +229,60 @@ fn no_strategy_looks_ahead() {
     }
 }
 
+/// `data` with every stock's dated reports rewritten by `edit(known, values)`.
+fn with_reports(data: &MarketData, edit: impl Fn(i64, &mut datasets::Fundamentals)) -> MarketData {
+    let symbols = data
+        .symbols()
+        .iter()
+        .map(|s| {
+            let mut meta = s.meta.clone();
+            for r in &mut meta.reports {
+                edit(r.known, &mut r.values);
+            }
+            SymbolData { meta, bars: s.bars.clone() }
+        })
+        .collect();
+    MarketData::new(data.timeframe(), symbols).unwrap()
+}
+
+/// quality_smallcap_value reads only the reports published by each bar: turning every report
+/// published after bar `t` upside down (smallest caps biggest, value and quality reversed)
+/// leaves every signal up to `t` as it was and changes later ones; without dated reports it
+/// falls back to the undated snapshot and says it is not point in time.
+#[test]
+fn quality_smallcap_value_reads_only_the_reports_known_at_each_bar() {
+    let data = daily();
+    let s = &QualitySmallcapValue;
+    assert_eq!(s.not_point_in_time(data), None, "the synthetic stocks carry dated reports");
+    let params = defaults(s);
+    let base = generate(s, &params, data).unwrap();
+    let ts = data.timestamps();
+    for t in [data.len() / 3, data.len() / 2, 4 * data.len() / 5] {
+        let flipped = with_reports(data, |known, f| {
+            if known > ts[t] {
+                f.market_cap = f.market_cap.map(|c| 1e20 / c);
+                f.book_to_market = f.book_to_market.map(|b| 1.0 / b);
+                f.roe = f.roe.map(|r| -r);
+            }
+        });
+        let moved = generate(s, &params, &flipped).unwrap();
+        for (a, b) in base.legs.iter().zip(&moved.legs) {
+            assert_eq!(a.signals[..=t], b.signals[..=t], "symbol {} t={t}", a.symbol);
+        }
+        assert!(moved != base, "reports published after bar {t} must change later decisions");
+    }
+    let undated = MarketData::new(
+        data.timeframe(),
+        data.symbols()
+            .iter()
+            .map(|x| SymbolData { meta: SymbolMeta { reports: Vec::new(), ..x.meta.clone() }, bars: x.bars.clone() })
+            .collect(),
+    )
+    .unwrap();
+    assert!(s.not_point_in_time(&undated).is_some_and(|why| why.contains("undated")));
+    assert!(generate(s, &params, &undated).unwrap() != base, "the snapshot ranks differently from the reports");
+}
+
 #[test]
 fn gap_fill_enters_only_in_the_morning_window_and_never_holds_overnight() {
     let data = minute();
