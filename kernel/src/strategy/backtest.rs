@@ -119,7 +119,7 @@ pub fn backtest_window(
 ) -> Result<Backtest, BacktestError> {
     let mut signals = generate(strategy, params, data)?;
     for leg in &mut signals.legs {
-        leg.signals = leg.signals[window.clone()].to_vec();
+        leg.signals = leg.signals.slice(window.clone());
     }
     simulate(strategy, params, &data.slice(window), signals, rules, cash)
 }
@@ -152,7 +152,7 @@ pub fn backtest_source_window(
 ) -> Result<Backtest, BacktestError> {
     let mut signals = source.signals(data)?;
     for leg in &mut signals.legs {
-        leg.signals = leg.signals[window.clone()].to_vec();
+        leg.signals = leg.signals.slice(window.clone());
     }
     let data = data.slice(window);
     backtest_signals(source.name(), &data, signals, rules, cash, source.max_positions(&data))
@@ -200,7 +200,7 @@ pub fn backtest_signals(
                 .iter()
                 .map(|l| {
                     let s = &data.symbols()[l.symbol];
-                    Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: &l.signals }
+                    Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: (&l.signals).into() }
                 })
                 .collect();
             let sleeve = Sleeve { name, allocation: 1.0, rules, legs, max_positions };

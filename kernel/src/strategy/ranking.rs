@@ -10,7 +10,7 @@ use super::{
     Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
     SignalSet, Strategy, StrategyError,
 };
-use crate::sim::{Signal, Strength};
+use crate::sim::{Signal, SignalColumn, Strength};
 
 /// Rebalance bars: the first bar of every New York calendar month whose number since year 0
 /// is a multiple of `every_months` (so the schedule does not depend on where the data starts).
@@ -40,7 +40,7 @@ pub(super) fn hold_top_k(
 ) -> SignalSet {
     let n = rebalance.len();
     let mut legs: Vec<LegSignals> =
-        candidates.iter().map(|&symbol| LegSignals { symbol, signals: vec![Signal::Hold; n] }).collect();
+        candidates.iter().map(|&symbol| LegSignals { symbol, signals: SignalColumn::holds(n) }).collect();
     let mut ranked: Vec<(f64, usize)> = Vec::with_capacity(candidates.len());
     for t in (0..n).filter(|&t| rebalance[t]) {
         ranked.clear();
@@ -52,10 +52,10 @@ pub(super) fn hold_top_k(
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for leg in &mut legs {
-            leg.signals[t] = Signal::Exit;
+            leg.signals.set(t, Signal::Exit);
         }
         for &(_, c) in ranked.iter().take(k) {
-            legs[c].signals[t] = Signal::Enter(Strength::FULL);
+            legs[c].signals.set(t, Signal::Enter(Strength::FULL));
         }
     }
     SignalSet { legs }
@@ -346,7 +346,7 @@ mod tests {
             _ => unreachable!("scores are read on rebalance bars only"),
         };
         let set = hold_top_k(&[4, 7, 9], 1, &rebalance, score);
-        let at = |leg: usize| set.legs[leg].signals.clone();
+        let at = |leg: usize| set.legs[leg].signals.to_vec();
         let enter = Signal::Enter(Strength::FULL);
         assert_eq!(at(0), [Signal::Hold, Signal::Hold, Signal::Hold, Signal::Exit]);
         assert_eq!(at(1), [Signal::Hold, Signal::Hold, Signal::Hold, enter], "tie goes to the earlier");

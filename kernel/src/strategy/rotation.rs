@@ -8,7 +8,7 @@ use super::{
     SignalSet, Strategy, StrategyError,
 };
 use crate::regime::{Regime, RegimeRules};
-use crate::sim::{Signal, Strength};
+use crate::sim::{Signal, SignalColumn, Strength};
 
 /// The equity leg.
 const EQUITY: &str = "SPY";
@@ -144,13 +144,14 @@ impl Strategy for VixRegimeRotation {
             lagged_return(data.symbols()[s].bars.close(), t, lookback, 0)
         });
         for leg in &mut set.legs {
-            for (signal, off) in leg.signals.iter_mut().zip(&risk_off) {
-                if *off == Some(false) {
-                    *signal = Signal::Exit;
-                }
-            }
+            leg.signals = leg
+                .signals
+                .iter()
+                .zip(&risk_off)
+                .map(|(signal, off)| if *off == Some(false) { Signal::Exit } else { signal })
+                .collect();
         }
-        let equity_signals = risk_off
+        let equity_signals: SignalColumn = risk_off
             .iter()
             .map(|off| match off {
                 None => Signal::Hold,

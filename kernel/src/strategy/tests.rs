@@ -182,7 +182,7 @@ fn every_strategy_trades_its_universe_within_the_cash_rules() {
         for leg in &bt.signals.legs {
             assert_eq!(leg.signals.len(), data.len(), "{name}");
             assert_ne!(data.symbols()[leg.symbol].meta.symbol, "VIX", "{name} trades the index");
-            assert!(!leg.signals.contains(&Signal::EnterShort), "{name}");
+            assert!(!leg.signals.iter().any(|s| s == Signal::EnterShort), "{name}");
         }
         let activities: Vec<&crate::sim::Activity> = match &bt.result {
             RunResult::Single(r) => vec![&r.activity],
@@ -198,7 +198,7 @@ fn every_strategy_trades_its_universe_within_the_cash_rules() {
         let stored = bt.signals.stored(data, name, params.hash());
         assert_eq!(
             stored.len(),
-            bt.signals.legs.iter().flat_map(|l| &l.signals).filter(|s| **s != Signal::Hold).count()
+            bt.signals.legs.iter().flat_map(|l| &l.signals).filter(|s| *s != Signal::Hold).count()
         );
         assert!(stored.windows(2).all(|w| w[0].time <= w[1].time), "{name}: stored in time order");
         assert!(stored.iter().all(|x| x.strategy == name
@@ -219,7 +219,13 @@ fn no_strategy_looks_ahead() {
             let moved = generate(*s, &params, &perturbed_after(data, t)).unwrap();
             assert_eq!(moved.legs.len(), base.legs.len(), "{}", s.name());
             for (a, b) in base.legs.iter().zip(&moved.legs) {
-                assert_eq!(a.signals[..=t], b.signals[..=t], "{} symbol {} t={t}", s.name(), a.symbol);
+                assert_eq!(
+                    a.signals.slice(0..t + 1),
+                    b.signals.slice(0..t + 1),
+                    "{} symbol {} t={t}",
+                    s.name(),
+                    a.symbol
+                );
             }
             // quality_smallcap_value ranks on metadata only, so moving prices changes nothing.
             if s.name() != "quality_smallcap_value" {
@@ -267,7 +273,7 @@ fn targets<'a>(set: &SignalSet, data: &'a MarketData) -> Vec<Vec<&'a str>> {
     (0..data.len())
         .map(|t| {
             for (h, leg) in held.iter_mut().zip(&set.legs) {
-                match leg.signals[t] {
+                match leg.signals.get(t) {
                     Signal::Enter(_) => *h = true,
                     Signal::Exit => *h = false,
                     _ => {}
@@ -303,7 +309,7 @@ fn vix_rotation_holds_spy_exactly_when_the_regime_is_calm_or_normal() {
         assert_eq!(held[t].len(), 1, "one defensive at {t}: {:?}", held[t]);
         assert_ne!(held[t][0], "SPY", "at {t}");
         chosen.insert(held[t][0]);
-        let entered = set.legs[1..].iter().any(|l| matches!(l.signals[t], Signal::Enter(_)));
+        let entered = set.legs[1..].iter().any(|l| matches!(l.signals.get(t), Signal::Enter(_)));
         let rerank = !risk_off(t - 1) || month(t) != month(t - 1) || t == lookback;
         assert_eq!(entered, rerank, "re-ranks at {t} only on a switch, a month start or bar {lookback}");
         if rerank {
@@ -354,7 +360,7 @@ fn vix_rotation_holds_the_defensive_that_led_at_the_last_rerank() {
         let mut enters = Vec::new();
         for (t, leg) in (0..data.len()).flat_map(|t| set.legs.iter().map(move |l| (t, l))) {
             let name = data.symbols()[leg.symbol].meta.symbol.as_str();
-            if matches!(leg.signals[t], Signal::Enter(_)) && name != "SPY" {
+            if matches!(leg.signals.get(t), Signal::Enter(_)) && name != "SPY" {
                 enters.push((t, name));
             }
         }
@@ -408,8 +414,8 @@ fn ranked_strategies_enter_at_most_k_on_month_starts_only() {
     {
         let set = generate(s, &defaults(s), data).unwrap();
         for t in 0..data.len() {
-            let enters = set.legs.iter().filter(|l| matches!(l.signals[t], Signal::Enter(_))).count();
-            let any = set.legs.iter().any(|l| l.signals[t] != Signal::Hold);
+            let enters = set.legs.iter().filter(|l| matches!(l.signals.get(t), Signal::Enter(_))).count();
+            let any = set.legs.iter().any(|l| l.signals.get(t) != Signal::Hold);
             assert!(enters <= k, "{} enters {enters} at {t}", s.name());
             if any {
                 let month = |i: usize| calendar::session_date(data.time(i)).format("%Y-%m").to_string();
