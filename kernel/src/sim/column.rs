@@ -98,6 +98,45 @@ impl SignalColumn {
         self.len += 1;
     }
 
+    /// Appends `count` bars of `signal`.
+    pub fn push_run(&mut self, signal: Signal, count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.push(signal);
+        self.len += count - 1;
+    }
+
+    /// The signals a symbol listed on bars `listed` may act on: [`Signal::Hold`] before its
+    /// listing (its bars there are placeholders), and, when it delists before the column ends,
+    /// [`Signal::Exit`] from its last listed bar on, so a position is sold at the first fill
+    /// after its last bar (the next open, at its last close: nothing is held on placeholder
+    /// bars) and no entry fills after it. Unchanged when `listed` covers every bar.
+    pub fn restrict(self, listed: Range<usize>) -> SignalColumn {
+        let (start, end) = (listed.start.min(self.len), listed.end.min(self.len));
+        if start == 0 && end == self.len {
+            return self;
+        }
+        // Delisted: exits from the last listed bar (every bar when it was never listed here).
+        let exit_from = if end == self.len { end } else { end.saturating_sub(1).max(start) };
+        let mut out = SignalColumn::new();
+        out.push_run(Signal::Hold, start);
+        for r in self.run_of_or_end(start)..self.codes.len() {
+            let (a, b) = ((self.starts[r] as usize).max(start), self.run_end(r).min(exit_from));
+            if a >= b {
+                break;
+            }
+            out.push_run(decode(self.codes[r]), b - a);
+        }
+        out.push_run(Signal::Exit, self.len - exit_from.max(start));
+        out
+    }
+
+    /// The run holding bar `t`, or the number of runs when `t` is past the end.
+    fn run_of_or_end(&self, t: usize) -> usize {
+        if t < self.len { self.run_of(t) } else { self.codes.len() }
+    }
+
     /// The run holding bar `t < len`.
     fn run_of(&self, t: usize) -> usize {
         self.starts.partition_point(|&s| s as usize <= t) - 1

@@ -176,15 +176,21 @@ fn simulate(
 /// holding at most `max_positions` (default: one per leg). For signals that come from
 /// elsewhere than a registry strategy, e.g. a GP genome or a promoted strategy.
 ///
+/// Each leg trades only while its symbol is listed ([`SignalColumn::restrict`](crate::sim::SignalColumn::restrict)): held before
+/// its listing, exited at its last bar.
+///
 /// Fails with [`BacktestError::NoLegs`] when `signals` has no leg.
 pub fn backtest_signals(
     name: &str,
     data: &MarketData,
-    signals: SignalSet,
+    mut signals: SignalSet,
     rules: TradeRules,
     cash: f64,
     max_positions: Option<NonZeroUsize>,
 ) -> Result<Backtest, BacktestError> {
+    for leg in &mut signals.legs {
+        leg.signals = std::mem::take(&mut leg.signals).restrict(data.listed(leg.symbol));
+    }
     let Some(first) = signals.legs.first().map(|leg| &data.symbols()[leg.symbol]) else {
         return Err(BacktestError::NoLegs { strategy: name.to_string() });
     };

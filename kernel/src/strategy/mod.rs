@@ -289,7 +289,8 @@ fn exit_or_enter(exit: bool, enter: bool) -> Signal {
     BY_CODE[usize::from(exit) << 1 | usize::from(enter)]
 }
 
-/// Runs `rule` on every tradable symbol's bars on its own: the legs of a per-symbol strategy.
+/// Runs `rule` on every tradable symbol's bars on its own: the legs of a per-symbol strategy,
+/// each held before its listing and exited at its last bar ([`SignalColumn::restrict`]).
 /// `rule` may keep buffers between calls: every symbol has [`MarketData::len`] bars.
 fn per_symbol(
     strategy: &'static str,
@@ -298,7 +299,10 @@ fn per_symbol(
 ) -> Result<SignalSet, StrategyError> {
     let legs = data
         .tradable()
-        .map(|i| Ok(LegSignals { symbol: i, signals: rule(&data.symbols()[i])?.into() }))
+        .map(|i| {
+            let signals = SignalColumn::from(rule(&data.symbols()[i])?).restrict(data.listed(i));
+            Ok(LegSignals { symbol: i, signals })
+        })
         .collect::<Result<Vec<_>, StrategyError>>()?;
     if legs.is_empty() {
         return Err(StrategyError::MissingSymbols { strategy, what: "tradable symbol".into() });

@@ -61,6 +61,31 @@ pub(super) fn hold_top_k(
     SignalSet { legs }
 }
 
+/// [`hold_top_k`] point in time: a candidate is ranked only on the bars where `data` lets it be
+/// entered ([`MarketData::can_enter_at`]), and its leg is held before its listing and exited
+/// at its last bar.
+pub(super) fn hold_listed_top_k(
+    data: &MarketData,
+    candidates: &[usize],
+    k: usize,
+    rebalance: &[bool],
+    score: impl Fn(usize, usize) -> f64,
+) -> SignalSet {
+    let mut set =
+        hold_top_k(
+            candidates,
+            k,
+            rebalance,
+            |t, s| {
+                if data.can_enter_at(s, t) { score(t, s) } else { f64::NAN }
+            },
+        );
+    for leg in &mut set.legs {
+        leg.signals = std::mem::take(&mut leg.signals).restrict(data.listed(leg.symbol));
+    }
+    set
+}
+
 /// Return from `t − lookback` to `t − skip` of `close`; NaN before enough history.
 pub(super) fn lagged_return(close: &[f64], t: usize, lookback: usize, skip: usize) -> f64 {
     match t.checked_sub(lookback) {
@@ -152,7 +177,7 @@ impl Strategy for FactorMomentum {
         let (lookback, skip) = (params.usize("lookback"), params.usize("skip"));
         let rebalance = rebalance_bars(data.timestamps(), params.usize("rebalance_months"));
         let closes: Vec<&[f64]> = data.symbols().iter().map(|s| s.bars.close()).collect();
-        Ok(hold_top_k(&stocks, params.usize("top_k"), &rebalance, |t, s| {
+        Ok(hold_listed_top_k(data, &stocks, params.usize("top_k"), &rebalance, |t, s| {
             lagged_return(closes[s], t, lookback, skip)
         }))
     }
@@ -206,7 +231,7 @@ impl Strategy for SectorRotation {
         let lookback = params.usize("lookback");
         let rebalance = rebalance_bars(data.timestamps(), params.usize("rebalance_months"));
         let closes: Vec<&[f64]> = data.symbols().iter().map(|s| s.bars.close()).collect();
-        Ok(hold_top_k(&sectors, params.usize("top_k"), &rebalance, |t, s| {
+        Ok(hold_listed_top_k(data, &sectors, params.usize("top_k"), &rebalance, |t, s| {
             lagged_return(closes[s], t, lookback, 0)
         }))
     }
@@ -309,7 +334,7 @@ impl Strategy for QualitySmallcapValue {
             score[s] = ws * size[c] + wv * value[c] + wq * quality[c];
         }
         let rebalance = rebalance_bars(data.timestamps(), params.usize("rebalance_months"));
-        Ok(hold_top_k(&stocks, params.usize("top_k"), &rebalance, |_, s| score[s]))
+        Ok(hold_listed_top_k(data, &stocks, params.usize("top_k"), &rebalance, |_, s| score[s]))
     }
 }
 

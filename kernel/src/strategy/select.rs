@@ -48,9 +48,9 @@ pub(super) fn per_symbol_strongest(
     let mut score = Vec::with_capacity(data.len());
     for i in data.tradable() {
         score.clear();
-        let signals = rule(&data.symbols()[i], &mut score)?;
-        scores.push(entry_scores(&signals, &score));
-        legs.push(LegSignals { symbol: i, signals: signals.into() });
+        let signals = SignalColumn::from(rule(&data.symbols()[i], &mut score)?).restrict(data.listed(i));
+        scores.push(entry_scores(signals.iter(), &score));
+        legs.push(LegSignals { symbol: i, signals });
     }
     if legs.is_empty() {
         return Err(StrategyError::MissingSymbols { strategy, what: "tradable symbol".into() });
@@ -60,10 +60,11 @@ pub(super) fn per_symbol_strongest(
 }
 
 /// The scores of `signals`' entry bars, in bar order (NaN where `score` is too short).
-fn entry_scores(signals: &[Signal], score: &[f64]) -> Vec<f64> {
-    (0..signals.len())
-        .filter(|&t| matches!(signals[t], Signal::Enter(_)))
-        .map(|t| score.get(t).copied().unwrap_or(f64::NAN))
+fn entry_scores(signals: impl Iterator<Item = Signal>, score: &[f64]) -> Vec<f64> {
+    signals
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Signal::Enter(_)))
+        .map(|(t, _)| score.get(t).copied().unwrap_or(f64::NAN))
         .collect()
 }
 
@@ -145,7 +146,8 @@ mod tests {
     /// `keep_strongest` of `signals` with one score per bar, as the signals after it.
     fn keep(signals: &[&[Signal]], scores: &[Vec<f64>], n: usize) -> Vec<Vec<Signal>> {
         let mut l = legs(signals);
-        let entry: Vec<_> = signals.iter().zip(scores).map(|(s, x)| entry_scores(s, x)).collect();
+        let entry: Vec<_> =
+            signals.iter().zip(scores).map(|(s, x)| entry_scores(s.iter().copied(), x)).collect();
         keep_strongest(&mut l, &entry, n);
         l.iter().map(|leg| leg.signals.to_vec()).collect()
     }
