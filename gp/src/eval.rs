@@ -293,11 +293,11 @@ impl Rules<'_> {
 
     /// Every leg's signals.
     pub fn signal_set(&self, strength: Strength) -> SignalSet {
+        let mut signals = Vec::with_capacity(self.n);
         let legs = (0..self.legs.len())
             .map(|k| {
-                let mut signals = Vec::with_capacity(self.n);
                 self.leg_signals_into(k, strength, &mut signals);
-                LegSignals { symbol: self.legs[k], signals }
+                LegSignals { symbol: self.legs[k], signals: signals.as_slice().into() }
             })
             .collect();
         SignalSet { legs }

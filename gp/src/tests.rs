@@ -49,7 +49,7 @@ fn random_genome(seed: u64) -> Genome {
 
 /// Entry and exit series of every leg, as signals with full strength.
 pub(crate) fn series(ev: &Evaluator<'_>, g: &Genome) -> Vec<Vec<Signal>> {
-    ev.signals(g).legs.into_iter().map(|l| l.signals).collect()
+    ev.signals(g).legs.into_iter().map(|l| l.signals.to_vec()).collect()
 }
 
 fn check_limits(g: &Genome, c: &GpConfig) {
@@ -266,7 +266,7 @@ fn evaluation_matches_a_hand_computation() {
         })
         .collect();
     let got = ev.batch(&[&g], |g, r| r.signal_set(g.genes.strength())).0.remove(0);
-    assert_eq!(got.legs[0].signals, want);
+    assert_eq!(got.legs[0].signals.to_vec(), want);
     assert_eq!(got.legs[0].symbol, 0, "the index is not traded");
     assert!(ev.has_regime());
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use gp::{Evaluator, Genome, GpConfig, Rules, Sharing};
 use kernel::metrics::{Metrics, MetricsConfig};
-use kernel::sim::{FillTiming, Signal, Simulator, TradeRules};
+use kernel::sim::{FillTiming, Signal, SignalColumn, Simulator, TradeRules};
 use kernel::strategy::{Backtest, BacktestError, LegSignals, MarketData, SignalSet, backtest_signals};
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
@@ -245,7 +245,7 @@ impl<'d> GpProblem<'d> {
         let flat = SignalSet {
             legs: legs
                 .iter()
-                .map(|&s| LegSignals { symbol: s, signals: vec![Default::default(); data.len()] })
+                .map(|&s| LegSignals { symbol: s, signals: SignalColumn::holds(data.len()) })
                 .collect(),
         };
         if let Ok(bt) = backtest_signals(SLEEVE, data, flat, problem.rules, problem.cash, None) {
@@ -301,7 +301,7 @@ impl<'d> GpProblem<'d> {
         let kinds: Arc<[u8]> = set
             .legs
             .iter()
-            .flat_map(|leg| leg.signals.iter())
+            .flat_map(|leg| &leg.signals)
             .map(|s| match s {
                 Signal::Enter(_) | Signal::EnterShort => 1,
                 Signal::Exit => 2,
@@ -366,7 +366,7 @@ impl<'d> GpProblem<'d> {
     ) -> Result<Backtest, BacktestError> {
         let mut signals = Evaluator::new(data).map_err(no_symbols)?.signals(genome);
         for leg in &mut signals.legs {
-            leg.signals = leg.signals[window.clone()].to_vec();
+            leg.signals = leg.signals.slice(window.clone());
         }
         backtest_signals(SLEEVE, &data.slice(window), signals, genome.rules(self.rules), self.cash, None)
     }

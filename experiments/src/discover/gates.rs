@@ -287,7 +287,7 @@ fn promoted_returns(p: &PromotedStrategy, data: &MarketData, window: Range<usize
     let runnable = p.resolve().ok()?;
     let mut signals = runnable.signals(&own).ok()?;
     for leg in &mut signals.legs {
-        leg.signals = leg.signals[window.clone()].to_vec();
+        leg.signals = leg.signals.slice(window.clone());
     }
     let max_positions = runnable.max_positions(&own);
     let cash = p.recorded.as_ref().map_or(10_000.0, |r| r.cash);

@@ -5,7 +5,7 @@
 //! [research]
 //! name = "nightly"
 //! report = "../results/nightly"  # .md, .html and .json next to each other (relative to this file)
-//! reference = "SPY"              # the universe is every symbol whose history covers this one's
+//! reference = "SPY"              # the universe: every symbol with bars in this one's span
 //! universe = "sp500.txt"        # optional: only these symbols (a universe file, relative to this file)
 //! timeframe = "1Day"             # the universe's bars (a family may override it)
 //!
@@ -122,7 +122,8 @@ pub struct Research {
     pub name: String,
     /// Report files' path without extension (`.md`, `.html`, `.json` are added).
     pub report: Option<PathBuf>,
-    /// The universe is every symbol whose bars cover this symbol's.
+    /// The universe is every symbol with bars in this symbol's span, each listed on its own
+    /// (point in time).
     pub reference: String,
     /// `[research] universe`: only these symbols (those the store holds); `None`, every symbol.
     pub universe: Option<datasets::universe::Universe>,

@@ -101,9 +101,11 @@ pub struct Outcomes {
     pub night: Night,
 }
 
-/// The universe of `timeframe`: every symbol (of `only`, when a universe file names them) whose
-/// bars cover the reference symbol's span (all of them when the store lacks the reference),
-/// loaded on the shared clock.
+/// The universe of `timeframe`, point in time: every symbol (of `only`, when a universe file
+/// names them) with bars in the reference symbol's span (every bar of every symbol when the
+/// store lacks the reference), each listed on its own span ([`MarketData::align_point_in_time`]).
+/// A symbol is not kept for knowing it survives the whole span (survivorship): one that delists
+/// is traded until its last bar, one that lists late from its first.
 pub fn universe(
     store: &Store,
     timeframe: Timeframe,
@@ -114,15 +116,8 @@ pub fn universe(
     if let Some(universe) = only {
         symbols.retain(|s| universe.symbols.iter().any(|u| u == s));
     }
-    let span = store.info(reference, timeframe).map(|i| (i.first, i.last));
-    let chosen: Vec<&str> = symbols
-        .into_iter()
-        .filter(|s| match (span, store.info(s, timeframe)) {
-            (Some((first, last)), Some(info)) => info.first <= first && info.last >= last,
-            _ => true,
-        })
-        .collect();
-    Ok(MarketData::from_store(store, &chosen, timeframe)?)
+    let window = store.info(reference, timeframe).map(|i| (i.first.0, i.last.0));
+    Ok(MarketData::from_store_point_in_time(store, &symbols, timeframe, window)?)
 }
 
 /// Where real market data came from, for the report's first line: the recorded sources of the
@@ -770,6 +765,42 @@ fn now_string() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14 item 6: a stock that delists mid-history and one that lists late are in the
+    /// universe (the reference-span filter dropped both: survivorship), each listed on its own
+    /// bars, while the clock stays SPY's whole history.
+    #[test]
+    fn the_universe_keeps_delisted_and_late_listed_symbols_point_in_time() {
+        use datasets::store::{WriteMode, Writer};
+        use datasets::synth::{SynthConfig, Universe};
+
+        let u =
+            Universe::new(&SynthConfig { symbols: 3, years: 2, seed: 3, ..SynthConfig::default() }).unwrap();
+        let n = u.daily(0).len();
+        let (last, first) = (n / 2, n / 4);
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(dir.path()).unwrap();
+        let spy = u.symbols().iter().position(|m| m.symbol == "SPY").unwrap();
+        let stocks: Vec<usize> = (0..u.symbols().len())
+            .filter(|&i| u.symbols()[i].asset_class == datasets::AssetClass::Equity && i != spy)
+            .collect();
+        let (gone, late, kept) = (stocks[0], stocks[1], stocks[2]);
+        for (i, range) in [(spy, 0..n), (kept, 0..n), (gone, 0..last + 1), (late, first..n)] {
+            w.set_meta(u.symbols()[i].clone());
+            w.write(&u.symbols()[i].symbol, Timeframe::Day1, &u.daily(i).slice(range), WriteMode::Replace)
+                .unwrap();
+        }
+        w.commit().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let data = universe(&store, Timeframe::Day1, "SPY").unwrap();
+        assert_eq!(data.len(), n, "SPY's whole history");
+        let at = |i: usize| {
+            data.find(&u.symbols()[i].symbol).unwrap_or_else(|| panic!("{} dropped", u.symbols()[i].symbol))
+        };
+        assert_eq!(data.listed(at(gone)), 0..last + 1);
+        assert_eq!(data.listed(at(late)), first..n);
+        assert_eq!(data.listed(at(kept)), 0..n);
+    }
 
     /// The default nightly ranked a dust family that stays disabled (`keep`, 0.3 % a year) above
     /// a disabled one earning 32.6 % a year: the verdict word ranked, not the state.

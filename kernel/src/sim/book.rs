@@ -6,6 +6,7 @@
 
 use datasets::{Bars, Timestamp};
 
+use super::column::SignalsRef;
 use super::fill::{self, Holding, Prices};
 use super::record::{Activity, ExitReason, OpenPosition, Refusal, RefusalReason, Trade};
 use super::rules::{FillTiming, TradeRules};
@@ -24,7 +25,7 @@ struct Position {
 pub(crate) struct Book<'a> {
     ts: &'a [i64],
     prices: Prices<'a>,
-    signals: &'a [Signal],
+    signals: SignalsRef<'a>,
     rules: &'a TradeRules,
     position: Option<Position>,
     activity: Activity,
@@ -40,7 +41,7 @@ impl<'a> Book<'a> {
     /// A flat book; `activity` is cleared and reused. `signals.len()` must equal `bars.len()`.
     pub(crate) fn new(
         bars: &'a Bars,
-        signals: &'a [Signal],
+        signals: SignalsRef<'a>,
         rules: &'a TradeRules,
         mut activity: Activity,
     ) -> Self {
@@ -97,14 +98,13 @@ impl<'a> Book<'a> {
         let n = self.prices.close.len();
         let first = from.max(lag) - lag;
         let holding = self.position.is_some();
-        let acts = |s: &Signal| match s {
+        let acts = |s: Signal| match s {
             Signal::Hold => false,
             Signal::Enter(_) => !holding,
             Signal::Exit => holding,
             Signal::EnterShort => true,
         };
-        let signalled = self.signals.get(first..n.saturating_sub(lag)).and_then(|s| s.iter().position(acts));
-        let by_signal = signalled.map(|i| first + i + lag);
+        let by_signal = self.signals.position_from(first, n.saturating_sub(lag), acts).map(|i| i + lag);
         let time_stop = self.position.zip(self.rules.exits.max_bars).map(|(p, m)| p.holding.entry_bar + m);
         match (by_signal, time_stop.filter(|&b| b < n)) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -137,7 +137,7 @@ impl<'a> Book<'a> {
         let Some(signal_bar) = self.signal_bar(t) else { return };
         self.can_enter = self.position.is_none();
         let Some(p) = self.position else { return };
-        if self.signals[signal_bar] == Signal::Exit {
+        if self.signals.get(signal_bar) == Signal::Exit {
             self.close_position(t, self.reference(t), ExitReason::Signal, Some(signal_bar), cash);
         } else if self.rules.exits.max_bars.is_some_and(|m| t - p.holding.entry_bar >= m) {
             self.close_position(t, self.reference(t), ExitReason::TimeStop, None, cash);
@@ -149,7 +149,7 @@ impl<'a> Book<'a> {
     /// open in the sleeve and refuses an entry beyond its limit. True when a position opened.
     pub(crate) fn fill_entry(&mut self, t: usize, cash: &mut f64, base: f64, slots: &mut Slots) -> bool {
         let Some(signal_bar) = self.signal_bar(t) else { return false };
-        match self.signals[signal_bar] {
+        match self.signals.get(signal_bar) {
             Signal::EnterShort => self.refuse(t, signal_bar, RefusalReason::ShortSelling),
             Signal::Enter(strength) if self.can_enter => {
                 if let Some(max) = slots.full() {
@@ -206,8 +206,8 @@ impl<'a> Book<'a> {
     fn refuse(&mut self, t: usize, signal_bar: usize, reason: RefusalReason) {
         let refusals = &mut self.activity.refusals;
         if refusals.capacity() == 0 {
-            let entries = |s: &&Signal| matches!(s, Signal::Enter(_) | Signal::EnterShort);
-            refusals.reserve_exact(self.signals[signal_bar..].iter().filter(entries).count());
+            let entries = |s: Signal| matches!(s, Signal::Enter(_) | Signal::EnterShort);
+            refusals.reserve_exact(self.signals.count_from(signal_bar, entries));
             self.refusals_bounded = true;
         }
         refusals.push(Refusal { signal_bar, bar: t, reason });

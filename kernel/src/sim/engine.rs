@@ -3,9 +3,9 @@
 use datasets::Bars;
 
 use super::book::Book;
+use super::column::SignalsRef;
 use super::record::Activity;
 use super::rules::{RulesError, TradeRules, check_cash};
-use super::signal::Signal;
 use super::step::step_books;
 
 /// A validated simulator: starting cash plus trading rules.
@@ -57,20 +57,25 @@ impl Simulator {
         &self.rules
     }
 
-    /// Runs `signals` (one per bar) over `bars`.
-    pub fn run(&self, bars: &Bars, signals: &[Signal]) -> Result<SimResult, LengthMismatch> {
+    /// Runs `signals` (one per bar: a slice or a [`SignalColumn`](super::SignalColumn)) over `bars`.
+    pub fn run<'s>(
+        &self,
+        bars: &Bars,
+        signals: impl Into<SignalsRef<'s>>,
+    ) -> Result<SimResult, LengthMismatch> {
         let mut out = SimResult::default();
         self.run_into(bars, signals, &mut out)?;
         Ok(out)
     }
 
     /// Like [`Simulator::run`], reusing `out`'s buffers: no allocation once they are large enough.
-    pub fn run_into(
+    pub fn run_into<'s>(
         &self,
         bars: &Bars,
-        signals: &[Signal],
+        signals: impl Into<SignalsRef<'s>>,
         out: &mut SimResult,
     ) -> Result<(), LengthMismatch> {
+        let signals = signals.into();
         if bars.len() != signals.len() {
             return Err(LengthMismatch { bars: bars.len(), signals: signals.len() });
         }

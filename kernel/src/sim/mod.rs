@@ -13,6 +13,7 @@
 //! they precede the close's.
 
 mod book;
+mod column;
 mod costs;
 mod desk;
 mod engine;
@@ -24,6 +25,7 @@ mod signal;
 mod sizing;
 mod step;
 
+pub use column::{Iter as SignalIter, SignalColumn, SignalsRef};
 pub use costs::{Commission, Costs, Side, Slippage};
 pub use engine::{LengthMismatch, SimResult, Simulator};
 pub use portfolio::{

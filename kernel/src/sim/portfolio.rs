@@ -29,10 +29,10 @@ use std::num::NonZeroUsize;
 use datasets::Bars;
 
 use super::book::Book;
+use super::column::SignalsRef;
 use super::desk::Desk;
 use super::record::Activity;
 use super::rules::{RulesError, TradeRules, check_cash};
-use super::signal::Signal;
 
 /// One symbol traded by a sleeve: its bars and the strategy's signals for them (one per bar).
 #[derive(Clone, Copy, Debug)]
@@ -41,8 +41,8 @@ pub struct Leg<'a> {
     pub symbol: &'a str,
     /// The symbol's bars, aligned with every other leg's (same timestamps).
     pub bars: &'a Bars,
-    /// One signal per bar.
-    pub signals: &'a [Signal],
+    /// One signal per bar (a slice or a [`SignalColumn`](super::SignalColumn)).
+    pub signals: SignalsRef<'a>,
 }
 
 /// One strategy's share of the account.

@@ -20,6 +20,13 @@ impl Strength {
     pub fn get(self) -> f64 {
         self.0
     }
+
+    /// The strength whose bits [`Strength::get`] returned, for a decoder of stored signals that
+    /// only ever stores valid strengths.
+    pub(super) fn from_stored(x: f64) -> Self {
+        debug_assert!(Strength::new(x).is_some(), "stored strength {x} out of (0, 1]");
+        Strength(x)
+    }
 }
 
 /// What a strategy asks for at the end of one bar, computed only from bars up to and including it.

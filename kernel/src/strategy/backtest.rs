@@ -119,7 +119,7 @@ pub fn backtest_window(
 ) -> Result<Backtest, BacktestError> {
     let mut signals = generate(strategy, params, data)?;
     for leg in &mut signals.legs {
-        leg.signals = leg.signals[window.clone()].to_vec();
+        leg.signals = leg.signals.slice(window.clone());
     }
     simulate(strategy, params, &data.slice(window), signals, rules, cash)
 }
@@ -152,7 +152,7 @@ pub fn backtest_source_window(
 ) -> Result<Backtest, BacktestError> {
     let mut signals = source.signals(data)?;
     for leg in &mut signals.legs {
-        leg.signals = leg.signals[window.clone()].to_vec();
+        leg.signals = leg.signals.slice(window.clone());
     }
     let data = data.slice(window);
     backtest_signals(source.name(), &data, signals, rules, cash, source.max_positions(&data))
@@ -180,15 +180,21 @@ fn simulate(
 /// holding at most `max_positions` (default: one per leg). For signals that come from
 /// elsewhere than a registry strategy, e.g. a GP genome or a promoted strategy.
 ///
+/// Each leg trades only while its symbol is listed ([`SignalColumn::restrict`](crate::sim::SignalColumn::restrict)): held before
+/// its listing, exited at its last bar.
+///
 /// Fails with [`BacktestError::NoLegs`] when `signals` has no leg.
 pub fn backtest_signals(
     name: &str,
     data: &MarketData,
-    signals: SignalSet,
+    mut signals: SignalSet,
     rules: TradeRules,
     cash: f64,
     max_positions: Option<NonZeroUsize>,
 ) -> Result<Backtest, BacktestError> {
+    for leg in &mut signals.legs {
+        leg.signals = std::mem::take(&mut leg.signals).restrict(data.listed(leg.symbol));
+    }
     let Some(first) = signals.legs.first().map(|leg| &data.symbols()[leg.symbol]) else {
         return Err(BacktestError::NoLegs { strategy: name.to_string() });
     };
@@ -204,7 +210,7 @@ pub fn backtest_signals(
                 .iter()
                 .map(|l| {
                     let s = &data.symbols()[l.symbol];
-                    Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: &l.signals }
+                    Leg { symbol: &s.meta.symbol, bars: &s.bars, signals: (&l.signals).into() }
                 })
                 .collect();
             let sleeve = Sleeve { name, allocation: 1.0, rules, legs, max_positions };

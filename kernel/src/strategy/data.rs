@@ -1,4 +1,13 @@
 //! The market data a strategy runs on: several symbols' bars on one shared clock.
+//!
+//! Each symbol is *listed* on a range of the clock's bars: all of them, unless the data was
+//! aligned point in time ([`MarketData::align_point_in_time`]), where a symbol that lists late
+//! or delists early keeps its own span. Outside it its bars are placeholders (flat, no volume)
+//! that a strategy never trades: [`MarketData::can_enter_at`] says where an entry may be
+//! signalled, and every backtest holds a symbol's signals before its listing and exits it at
+//! its last bar ([`SignalColumn::restrict`](crate::sim::SignalColumn::restrict)).
+
+use std::ops::Range;
 
 use datasets::store::{Store, StoreError};
 use datasets::{AssetClass, Bar, Bars, BarsError, SymbolMeta, Timeframe, Timestamp};
@@ -21,6 +30,8 @@ pub struct SymbolData {
 pub struct MarketData {
     timeframe: Timeframe,
     symbols: Vec<SymbolData>,
+    /// Per symbol, the bars it is listed on (see the module docs).
+    listed: Vec<Range<usize>>,
 }
 
 /// Market data that cannot be assembled.
@@ -103,9 +114,10 @@ impl MarketData {
                 symbol: bad.meta.symbol.clone(),
             });
         }
-        let symbols =
+        let symbols: Vec<SymbolData> =
             symbols.into_iter().map(|s| SymbolData { meta: s.meta, bars: s.bars.shared() }).collect();
-        Ok(MarketData { timeframe, symbols })
+        let listed = vec![0..first_len(&symbols); symbols.len()];
+        Ok(MarketData { timeframe, symbols, listed })
     }
 
     /// Puts `symbols` on one clock: the union of their timestamps from the first one at which
@@ -152,6 +164,54 @@ impl MarketData {
             .collect();
         let report = (!dropped.is_empty()).then_some(Overlap { dropped, start: Timestamp(start), starter });
         Ok((MarketData::new(timeframe, kept)?, report))
+    }
+
+    /// Puts `symbols` on one clock point in time: the union of their timestamps within
+    /// `window` (first and last instant, inclusive; every timestamp when `None`), keeping each
+    /// symbol that has a bar there on its own span, [`MarketData::listed`]. Nothing is known
+    /// of a symbol's future: one that delists inside the window is not dropped for it (the
+    /// survivorship a common window would need), and one that lists late does not cut the
+    /// others' history short. Inside its span a symbol's missing bars are filled flat at its
+    /// previous close, as [`MarketData::align`] does; before it, flat at its first open, after
+    /// it, flat at its last close, all with no volume. Symbols with no bar in the window are
+    /// left out.
+    pub fn align_point_in_time(
+        timeframe: Timeframe,
+        symbols: Vec<SymbolData>,
+        window: Option<(i64, i64)>,
+    ) -> Result<Self, DataError> {
+        let (lo, hi) = window.unwrap_or((i64::MIN, i64::MAX));
+        let inside = |ts: &[i64]| ts.partition_point(|&t| t < lo)..ts.partition_point(|&t| t <= hi);
+        let kept: Vec<SymbolData> =
+            symbols.into_iter().filter(|s| !inside(s.bars.timestamps()).is_empty()).collect();
+        if kept.is_empty() {
+            return Err(DataError::Empty("no symbol has a bar in the window"));
+        }
+        let clock = union_clock(kept.iter().map(|s| &s.bars.timestamps()[inside(s.bars.timestamps())]), lo);
+        let (mut symbols, mut listed) = (Vec::with_capacity(kept.len()), Vec::with_capacity(kept.len()));
+        for s in kept {
+            let own = inside(s.bars.timestamps());
+            let ts = &s.bars.timestamps()[own.clone()];
+            let span =
+                clock.partition_point(|&t| t < ts[0])..clock.partition_point(|&t| t <= ts[ts.len() - 1]);
+            let s = SymbolData { meta: s.meta, bars: s.bars.slice(own) };
+            symbols.push(fill_flat(s, lo, &clock)?);
+            listed.push(span);
+        }
+        let mut data = MarketData::new(timeframe, symbols)?;
+        data.listed = listed;
+        Ok(data)
+    }
+
+    /// Symbols at `timeframe` from a store, aligned point in time within `window` (see
+    /// [`MarketData::align_point_in_time`]).
+    pub fn from_store_point_in_time(
+        store: &Store,
+        symbols: &[&str],
+        timeframe: Timeframe,
+        window: Option<(i64, i64)>,
+    ) -> Result<Self, DataError> {
+        MarketData::align_point_in_time(timeframe, load_store(store, symbols, timeframe)?, window)
     }
 
     /// Loads `symbols` at `timeframe` from a store, on one clock as [`MarketData::align`] puts
@@ -225,6 +285,20 @@ impl MarketData {
         Timestamp(self.timestamps()[t])
     }
 
+    /// The bars symbol `i` is listed on: all of them unless the data was aligned point in time
+    /// ([`MarketData::align_point_in_time`]).
+    pub fn listed(&self, i: usize) -> Range<usize> {
+        self.listed[i].clone()
+    }
+
+    /// Whether a signal at bar `t` may open a position in symbol `i`: it is listed at `t`, and
+    /// still will be at `t + 1` unless it lists to the end of the data (a signal at its last bar
+    /// would fill after it delisted).
+    pub fn can_enter_at(&self, i: usize, t: usize) -> bool {
+        let r = &self.listed[i];
+        t >= r.start && (t + 1 < r.end || r.end == self.len())
+    }
+
     /// The bars in `range` of every symbol: an in-sample or out-of-sample stage of the same
     /// universe, a view sharing the bars (no bar is copied).
     ///
@@ -237,8 +311,15 @@ impl MarketData {
             .iter()
             .map(|s| SymbolData { meta: s.meta.clone(), bars: s.bars.slice(range.clone()) })
             .collect();
-        MarketData { timeframe: self.timeframe, symbols }
+        let clamp = |i: usize| i.clamp(range.start, range.end) - range.start;
+        let listed = self.listed.iter().map(|r| clamp(r.start)..clamp(r.end)).collect();
+        MarketData { timeframe: self.timeframe, symbols, listed }
     }
+}
+
+/// Number of bars of the first symbol (0 when there is none).
+fn first_len(symbols: &[SymbolData]) -> usize {
+    symbols.first().map_or(0, |s| s.bars.len())
 }
 
 /// `symbols` at `timeframe` from a store, as stored.
@@ -295,8 +376,9 @@ fn union_clock<'a>(timestamps: impl Iterator<Item = &'a [i64]>, start: i64) -> V
 }
 
 /// `s` on `clock` (sorted, from `start`, a superset of its timestamps from there): its own
-/// bars where it has them, else its previous bar's close repeated with no volume. A symbol
-/// with a bar at every instant of the clock is its own bars from `start` on, shared.
+/// bars where it has them, else its previous bar's close repeated with no volume (before its
+/// first bar, that bar's open). A symbol with a bar at every instant of the clock is its own
+/// bars from `start` on, shared.
 fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> Result<SymbolData, DataError> {
     let ts = s.bars.timestamps();
     let mut next = ts.partition_point(|&t| t < start);
@@ -313,8 +395,11 @@ fn fill_flat(s: SymbolData, start: i64, clock: &[i64]) -> Result<SymbolData, Dat
             next += 1;
             s.bars.bar(next - 1)
         } else {
-            let Some(prev) = prev else {
-                return Err(DataError::Empty("a symbol has no bar at or before the common start"));
+            // Before the symbol's first bar: flat at the price it lists at.
+            let Some(prev) = prev.or_else(|| {
+                (next < ts.len()).then(|| Bar { close: s.bars.open()[next], ..s.bars.bar(next) })
+            }) else {
+                return Err(DataError::Empty("a symbol has no bar on the clock"));
             };
             let close = prev.close;
             Bar {
@@ -350,6 +435,12 @@ pub fn data_hash(data: &MarketData) -> u64 {
             for &x in column {
                 h.update(&x.to_le_bytes());
             }
+        }
+    }
+    // Point-in-time listings (none on data aligned to a common window, whose hash is unchanged).
+    for (i, r) in data.listed.iter().enumerate().filter(|(_, r)| **r != (0..data.len())) {
+        for x in [i, r.start, r.end] {
+            h.update(&(x as u64).to_le_bytes());
         }
     }
     h.digest()

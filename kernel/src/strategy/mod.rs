@@ -48,7 +48,7 @@ use datasets::{Bars, Timestamp};
 
 use crate::indicators::IndicatorError;
 use crate::metrics::MetricsConfig;
-use crate::sim::{ExitRules, Signal, Simulator, Strength};
+use crate::sim::{ExitRules, Signal, SignalColumn, Simulator, Strength};
 use crate::sweep::SweepError;
 
 pub use backtest::{
@@ -209,8 +209,9 @@ pub enum StrategyError {
 pub struct LegSignals {
     /// Position of the symbol in [`MarketData::symbols`].
     pub symbol: usize,
-    /// One signal per bar.
-    pub signals: Vec<Signal>,
+    /// One signal per bar, stored by runs of equal signals: a universe's legs cost memory in
+    /// proportion to how often their signals change, not legs × bars.
+    pub signals: SignalColumn,
 }
 
 /// Everything a strategy decided over a run: its legs.
@@ -252,15 +253,16 @@ impl SignalSet {
     /// Every non-`Hold` signal as a [`StoredSignal`], in time order then leg order.
     pub fn stored(&self, data: &MarketData, strategy: &'static str, param_hash: u64) -> Vec<StoredSignal> {
         let mut out = Vec::new();
+        let mut legs: Vec<_> = self.legs.iter().map(|leg| (leg.symbol, leg.signals.iter())).collect();
         for t in 0..data.len() {
-            for leg in &self.legs {
-                let (side, strength) = match leg.signals[t] {
+            for (symbol, signals) in &mut legs {
+                let (side, strength) = match signals.next().expect("one signal per bar") {
                     Signal::Hold => continue,
                     Signal::Enter(s) => (SignalSide::Enter, s.get()),
                     Signal::Exit => (SignalSide::Exit, 1.0),
                     Signal::EnterShort => (SignalSide::EnterShort, 1.0),
                 };
-                let symbol = data.symbols()[leg.symbol].meta.symbol.clone();
+                let symbol = data.symbols()[*symbol].meta.symbol.clone();
                 out.push(StoredSignal { time: data.time(t), symbol, side, strength, strategy, param_hash });
             }
         }
@@ -295,7 +297,8 @@ fn exit_or_enter(exit: bool, enter: bool) -> Signal {
     BY_CODE[usize::from(exit) << 1 | usize::from(enter)]
 }
 
-/// Runs `rule` on every tradable symbol's bars on its own: the legs of a per-symbol strategy.
+/// Runs `rule` on every tradable symbol's bars on its own: the legs of a per-symbol strategy,
+/// each held before its listing and exited at its last bar ([`SignalColumn::restrict`]).
 /// `rule` may keep buffers between calls: every symbol has [`MarketData::len`] bars.
 fn per_symbol(
     strategy: &'static str,
@@ -304,7 +307,10 @@ fn per_symbol(
 ) -> Result<SignalSet, StrategyError> {
     let legs = data
         .tradable()
-        .map(|i| Ok(LegSignals { symbol: i, signals: rule(&data.symbols()[i])? }))
+        .map(|i| {
+            let signals = SignalColumn::from(rule(&data.symbols()[i])?).restrict(data.listed(i));
+            Ok(LegSignals { symbol: i, signals })
+        })
         .collect::<Result<Vec<_>, StrategyError>>()?;
     if legs.is_empty() {
         return Err(StrategyError::MissingSymbols { strategy, what: "tradable symbol".into() });

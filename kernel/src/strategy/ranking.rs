@@ -10,7 +10,7 @@ use super::{
     Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
     SignalSet, Strategy, StrategyError,
 };
-use crate::sim::{Signal, Strength};
+use crate::sim::{Signal, SignalColumn, Strength};
 
 /// Rebalance bars: the first bar of every New York calendar month whose number since year 0
 /// is a multiple of `every_months` (so the schedule does not depend on where the data starts).
@@ -40,7 +40,7 @@ pub(super) fn hold_top_k(
 ) -> SignalSet {
     let n = rebalance.len();
     let mut legs: Vec<LegSignals> =
-        candidates.iter().map(|&symbol| LegSignals { symbol, signals: vec![Signal::Hold; n] }).collect();
+        candidates.iter().map(|&symbol| LegSignals { symbol, signals: SignalColumn::holds(n) }).collect();
     let mut ranked: Vec<(f64, usize)> = Vec::with_capacity(candidates.len());
     for t in (0..n).filter(|&t| rebalance[t]) {
         ranked.clear();
@@ -52,13 +52,38 @@ pub(super) fn hold_top_k(
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for leg in &mut legs {
-            leg.signals[t] = Signal::Exit;
+            leg.signals.set(t, Signal::Exit);
         }
         for &(_, c) in ranked.iter().take(k) {
-            legs[c].signals[t] = Signal::Enter(Strength::FULL);
+            legs[c].signals.set(t, Signal::Enter(Strength::FULL));
         }
     }
     SignalSet { legs }
+}
+
+/// [`hold_top_k`] point in time: a candidate is ranked only on the bars where `data` lets it be
+/// entered ([`MarketData::can_enter_at`]), and its leg is held before its listing and exited
+/// at its last bar.
+pub(super) fn hold_listed_top_k(
+    data: &MarketData,
+    candidates: &[usize],
+    k: usize,
+    rebalance: &[bool],
+    score: impl Fn(usize, usize) -> f64,
+) -> SignalSet {
+    let mut set =
+        hold_top_k(
+            candidates,
+            k,
+            rebalance,
+            |t, s| {
+                if data.can_enter_at(s, t) { score(t, s) } else { f64::NAN }
+            },
+        );
+    for leg in &mut set.legs {
+        leg.signals = std::mem::take(&mut leg.signals).restrict(data.listed(leg.symbol));
+    }
+    set
 }
 
 /// Return from `t − lookback` to `t − skip` of `close`; NaN before enough history.
@@ -152,7 +177,7 @@ impl Strategy for FactorMomentum {
         let (lookback, skip) = (params.usize("lookback"), params.usize("skip"));
         let rebalance = rebalance_bars(data.timestamps(), params.usize("rebalance_months"));
         let closes: Vec<&[f64]> = data.symbols().iter().map(|s| s.bars.close()).collect();
-        Ok(hold_top_k(&stocks, params.usize("top_k"), &rebalance, |t, s| {
+        Ok(hold_listed_top_k(data, &stocks, params.usize("top_k"), &rebalance, |t, s| {
             lagged_return(closes[s], t, lookback, skip)
         }))
     }
@@ -206,7 +231,7 @@ impl Strategy for SectorRotation {
         let lookback = params.usize("lookback");
         let rebalance = rebalance_bars(data.timestamps(), params.usize("rebalance_months"));
         let closes: Vec<&[f64]> = data.symbols().iter().map(|s| s.bars.close()).collect();
-        Ok(hold_top_k(&sectors, params.usize("top_k"), &rebalance, |t, s| {
+        Ok(hold_listed_top_k(data, &sectors, params.usize("top_k"), &rebalance, |t, s| {
             lagged_return(closes[s], t, lookback, 0)
         }))
     }
@@ -309,7 +334,7 @@ impl Strategy for QualitySmallcapValue {
             for (c, &s) in stocks.iter().enumerate() {
                 by_symbol[s] = score[c];
             }
-            return Ok(hold_top_k(&stocks, k, &rebalance, |_, s| by_symbol[s]));
+            return Ok(hold_listed_top_k(data, &stocks, k, &rebalance, |_, s| by_symbol[s]));
         }
         let stocks = universe(self.name(), data, "equities with dated fundamentals reports", |m| {
             m.asset_class == AssetClass::Equity && !m.reports.is_empty()
@@ -334,7 +359,7 @@ impl Strategy for QualitySmallcapValue {
             }
             scores[t] = row;
         }
-        Ok(hold_top_k(&stocks, k, &rebalance, |t, s| scores[t].get(s).copied().unwrap_or(f64::NAN)))
+        Ok(hold_listed_top_k(data, &stocks, k, &rebalance, |t, s| scores[t].get(s).copied().unwrap_or(f64::NAN)))
     }
 }
 
@@ -392,7 +417,7 @@ mod tests {
             _ => unreachable!("scores are read on rebalance bars only"),
         };
         let set = hold_top_k(&[4, 7, 9], 1, &rebalance, score);
-        let at = |leg: usize| set.legs[leg].signals.clone();
+        let at = |leg: usize| set.legs[leg].signals.to_vec();
         let enter = Signal::Enter(Strength::FULL);
         assert_eq!(at(0), [Signal::Hold, Signal::Hold, Signal::Hold, Signal::Exit]);
         assert_eq!(at(1), [Signal::Hold, Signal::Hold, Signal::Hold, enter], "tie goes to the earlier");

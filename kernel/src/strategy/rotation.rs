@@ -2,13 +2,13 @@
 
 use std::num::NonZeroUsize;
 
-use super::ranking::{hold_top_k, lagged_return, rebalance_bars};
+use super::ranking::{hold_listed_top_k, lagged_return, rebalance_bars};
 use super::{
     Cadence, LegSignals, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params,
     SignalSet, Strategy, StrategyError,
 };
 use crate::regime::{Regime, RegimeRules};
-use crate::sim::{Signal, Strength};
+use crate::sim::{Signal, SignalColumn, Strength};
 
 /// The equity leg.
 const EQUITY: &str = "SPY";
@@ -140,17 +140,18 @@ impl Strategy for VixRegimeRotation {
                 risk_off[t] == Some(true) && (switched || month_starts[t] || t == lookback)
             })
             .collect();
-        let mut set = hold_top_k(&defensives, 1, &rerank, |t, s| {
+        let mut set = hold_listed_top_k(data, &defensives, 1, &rerank, |t, s| {
             lagged_return(data.symbols()[s].bars.close(), t, lookback, 0)
         });
         for leg in &mut set.legs {
-            for (signal, off) in leg.signals.iter_mut().zip(&risk_off) {
-                if *off == Some(false) {
-                    *signal = Signal::Exit;
-                }
-            }
+            leg.signals = leg
+                .signals
+                .iter()
+                .zip(&risk_off)
+                .map(|(signal, off)| if *off == Some(false) { Signal::Exit } else { signal })
+                .collect();
         }
-        let equity_signals = risk_off
+        let equity_signals: SignalColumn = risk_off
             .iter()
             .map(|off| match off {
                 None => Signal::Hold,
@@ -158,7 +159,7 @@ impl Strategy for VixRegimeRotation {
                 Some(false) => Signal::Enter(Strength::FULL),
             })
             .collect();
-        set.legs.push(LegSignals { symbol: equity, signals: equity_signals });
+        set.legs.push(LegSignals { symbol: equity, signals: equity_signals.restrict(data.listed(equity)) });
         set.legs.sort_by_key(|l| l.symbol);
         Ok(set)
     }

@@ -16,7 +16,7 @@ use std::num::NonZeroUsize;
 use super::{
     LegSignals, MarketData, ParamKind, ParamSpec, ParamValue, Params, SignalSet, StrategyError, SymbolData,
 };
-use crate::sim::Signal;
+use crate::sim::{Signal, SignalColumn};
 
 /// The `positions` parameter every limited per-symbol family shares: at most this many
 /// positions at once, each sized on `1/positions` of the sleeve.
@@ -35,7 +35,8 @@ pub(super) fn limit(params: &Params, data: &MarketData) -> Option<NonZeroUsize> 
 /// Like [`per_symbol`](super::per_symbol), but `rule` also writes each bar's entry score
 /// (higher is stronger; NaN never enters) into its second argument, and at most
 /// `params`' `positions` legs hold at once: each bar's entries beyond the free slots are
-/// dropped, the weakest first.
+/// dropped, the weakest first. Only the scores of entry bars are kept, so the memory held per
+/// leg follows its signals' changes and entries, not its bars.
 pub(super) fn per_symbol_strongest(
     strategy: &'static str,
     params: &Params,
@@ -44,10 +45,12 @@ pub(super) fn per_symbol_strongest(
 ) -> Result<SignalSet, StrategyError> {
     let mut scores = Vec::new();
     let mut legs = Vec::new();
+    let mut score = Vec::with_capacity(data.len());
     for i in data.tradable() {
-        let mut score = Vec::with_capacity(data.len());
-        legs.push(LegSignals { symbol: i, signals: rule(&data.symbols()[i], &mut score)? });
-        scores.push(score);
+        score.clear();
+        let signals = SignalColumn::from(rule(&data.symbols()[i], &mut score)?).restrict(data.listed(i));
+        scores.push(entry_scores(signals.iter(), &score));
+        legs.push(LegSignals { symbol: i, signals });
     }
     if legs.is_empty() {
         return Err(StrategyError::MissingSymbols { strategy, what: "tradable symbol".into() });
@@ -56,49 +59,74 @@ pub(super) fn per_symbol_strongest(
     Ok(SignalSet { legs })
 }
 
+/// The scores of `signals`' entry bars, in bar order (NaN where `score` is too short).
+fn entry_scores(signals: impl Iterator<Item = Signal>, score: &[f64]) -> Vec<f64> {
+    signals
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Signal::Enter(_)))
+        .map(|(t, _)| score.get(t).copied().unwrap_or(f64::NAN))
+        .collect()
+}
+
 /// Keeps at most `n` legs holding at once, following the legs' own signals: a leg holds from
 /// an entry it was allowed until its next exit. At each bar the exits free their slots first;
 /// then, when more legs want to enter than slots are free, the entries with the highest
-/// `scores[leg][t]` are kept (ties: the lower leg index) and the rest become `Hold`. An entry
-/// with a NaN score is dropped. A protective exit the simulator takes on its own is not seen
-/// here, so the slot stays taken until the leg's exit signal: the simulator's own limit refuses
-/// any entry beyond `n`.
+/// scores are kept (ties: the lower leg index) and the rest become `Hold`. `scores[leg]` holds
+/// the score of each of the leg's entry bars in order ([`entry_scores`]). An entry with a NaN
+/// score is dropped. A protective exit the simulator takes on its own is not seen here, so the
+/// slot stays taken until the leg's exit signal: the simulator's own limit refuses any entry
+/// beyond `n`.
 fn keep_strongest(legs: &mut [LegSignals], scores: &[Vec<f64>], n: usize) {
     let bars = legs.first().map_or(0, |l| l.signals.len());
-    let mut holding = vec![false; legs.len()];
-    let mut held = 0;
-    let mut wanting: Vec<(usize, f64)> = Vec::new();
-    for t in 0..bars {
-        wanting.clear();
-        for (k, leg) in legs.iter_mut().enumerate() {
-            match leg.signals[t] {
-                Signal::Exit if holding[k] => {
-                    holding[k] = false;
-                    held -= 1;
-                }
-                Signal::Enter(_) if !holding[k] => {
-                    let score = scores[k].get(t).copied().unwrap_or(f64::NAN);
-                    if score.is_nan() {
-                        leg.signals[t] = Signal::Hold;
-                    } else {
-                        wanting.push((k, score));
+    let mut kept: Vec<SignalColumn> = legs.iter().map(|_| SignalColumn::new()).collect();
+    {
+        let mut readers: Vec<_> = legs.iter().map(|l| l.signals.iter()).collect();
+        let mut next_score = vec![0usize; legs.len()];
+        let mut now = vec![Signal::Hold; legs.len()];
+        let mut holding = vec![false; legs.len()];
+        let mut held = 0;
+        let mut wanting: Vec<(usize, f64)> = Vec::new();
+        for _ in 0..bars {
+            wanting.clear();
+            for (k, reader) in readers.iter_mut().enumerate() {
+                let mut signal = reader.next().expect("every leg has a signal per bar");
+                match signal {
+                    Signal::Exit if holding[k] => {
+                        holding[k] = false;
+                        held -= 1;
                     }
+                    Signal::Enter(_) => {
+                        let score = scores[k].get(next_score[k]).copied().unwrap_or(f64::NAN);
+                        next_score[k] += 1;
+                        match (holding[k], score.is_nan()) {
+                            (true, _) => {}
+                            (false, true) => signal = Signal::Hold,
+                            (false, false) => wanting.push((k, score)),
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
+                now[k] = signal;
+            }
+            let free = n.saturating_sub(held);
+            if wanting.len() > free {
+                wanting.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal).then(a.0.cmp(&b.0)));
+                for &(k, _) in &wanting[free..] {
+                    now[k] = Signal::Hold;
+                }
+                wanting.truncate(free);
+            }
+            for &(k, _) in &wanting {
+                holding[k] = true;
+            }
+            held += wanting.len();
+            for (column, &signal) in kept.iter_mut().zip(&now) {
+                column.push(signal);
             }
         }
-        let free = n.saturating_sub(held);
-        if wanting.len() > free {
-            wanting.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal).then(a.0.cmp(&b.0)));
-            for &(k, _) in &wanting[free..] {
-                legs[k].signals[t] = Signal::Hold;
-            }
-            wanting.truncate(free);
-        }
-        for &(k, _) in &wanting {
-            holding[k] = true;
-        }
-        held += wanting.len();
+    }
+    for (leg, column) in legs.iter_mut().zip(kept) {
+        leg.signals = column;
     }
 }
 
@@ -112,7 +140,16 @@ mod tests {
     const H: Signal = Signal::Hold;
 
     fn legs(signals: &[&[Signal]]) -> Vec<LegSignals> {
-        signals.iter().enumerate().map(|(k, s)| LegSignals { symbol: k, signals: s.to_vec() }).collect()
+        signals.iter().enumerate().map(|(k, &s)| LegSignals { symbol: k, signals: s.into() }).collect()
+    }
+
+    /// `keep_strongest` of `signals` with one score per bar, as the signals after it.
+    fn keep(signals: &[&[Signal]], scores: &[Vec<f64>], n: usize) -> Vec<Vec<Signal>> {
+        let mut l = legs(signals);
+        let entry: Vec<_> =
+            signals.iter().zip(scores).map(|(s, x)| entry_scores(s.iter().copied(), x)).collect();
+        keep_strongest(&mut l, &entry, n);
+        l.iter().map(|leg| leg.signals.to_vec()).collect()
     }
 
     #[test]
@@ -120,25 +157,22 @@ mod tests {
         // Three legs want in at bar 0 with two slots: the two highest scores enter. At bar 1
         // leg 0 exits and leg 1 (wanting again) takes its slot; at bar 2 both slots are held, so
         // leg 3's entry is dropped however strong.
-        let mut l = legs(&[&[E, X, H], &[E, E, H], &[E, H, H], &[H, H, E]]);
         let scores = vec![vec![3.0; 3], vec![1.0, 5.0, 0.0], vec![2.0; 3], vec![0.0, 0.0, 9.0]];
-        keep_strongest(&mut l, &scores, 2);
-        assert_eq!(l[0].signals, [E, X, H]);
-        assert_eq!(l[1].signals, [H, E, H]);
-        assert_eq!(l[2].signals, [E, H, H]);
-        assert_eq!(l[3].signals, [H, H, H]);
+        let l = keep(&[&[E, X, H], &[E, E, H], &[E, H, H], &[H, H, E]], &scores, 2);
+        assert_eq!(l[0], [E, X, H]);
+        assert_eq!(l[1], [H, E, H]);
+        assert_eq!(l[2], [E, H, H]);
+        assert_eq!(l[3], [H, H, H]);
     }
 
     #[test]
     fn ties_go_to_the_lower_leg_and_nan_never_enters() {
-        let mut l = legs(&[&[E], &[E], &[E]]);
-        keep_strongest(&mut l, &[vec![1.0], vec![1.0], vec![f64::NAN]], 1);
-        assert_eq!([l[0].signals[0], l[1].signals[0], l[2].signals[0]], [E, H, H]);
+        let l = keep(&[&[E], &[E], &[E]], &[vec![1.0], vec![1.0], vec![f64::NAN]], 1);
+        assert_eq!([l[0][0], l[1][0], l[2][0]], [E, H, H]);
         // A repeated entry of a holding leg takes no new slot and is left alone.
-        let mut l = legs(&[&[E, E, E], &[H, E, E]]);
-        keep_strongest(&mut l, &[vec![1.0; 3], vec![9.0; 3]], 1);
-        assert_eq!(l[0].signals, [E, E, E]);
-        assert_eq!(l[1].signals, [H, H, H]);
+        let l = keep(&[&[E, E, E], &[H, E, E]], &[vec![1.0; 3], vec![9.0; 3]], 1);
+        assert_eq!(l[0], [E, E, E]);
+        assert_eq!(l[1], [H, H, H]);
     }
 
     /// On a generated 1,000-stock universe each per-symbol family holds at most `positions`

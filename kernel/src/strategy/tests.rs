@@ -182,7 +182,7 @@ fn every_strategy_trades_its_universe_within_the_cash_rules() {
         for leg in &bt.signals.legs {
             assert_eq!(leg.signals.len(), data.len(), "{name}");
             assert_ne!(data.symbols()[leg.symbol].meta.symbol, "VIX", "{name} trades the index");
-            assert!(!leg.signals.contains(&Signal::EnterShort), "{name}");
+            assert!(!leg.signals.iter().any(|s| s == Signal::EnterShort), "{name}");
         }
         let activities: Vec<&crate::sim::Activity> = match &bt.result {
             RunResult::Single(r) => vec![&r.activity],
@@ -198,7 +198,7 @@ fn every_strategy_trades_its_universe_within_the_cash_rules() {
         let stored = bt.signals.stored(data, name, params.hash());
         assert_eq!(
             stored.len(),
-            bt.signals.legs.iter().flat_map(|l| &l.signals).filter(|s| **s != Signal::Hold).count()
+            bt.signals.legs.iter().flat_map(|l| &l.signals).filter(|s| *s != Signal::Hold).count()
         );
         assert!(stored.windows(2).all(|w| w[0].time <= w[1].time), "{name}: stored in time order");
         assert!(stored.iter().all(|x| x.strategy == name
@@ -219,7 +219,13 @@ fn no_strategy_looks_ahead() {
             let moved = generate(*s, &params, &perturbed_after(data, t)).unwrap();
             assert_eq!(moved.legs.len(), base.legs.len(), "{}", s.name());
             for (a, b) in base.legs.iter().zip(&moved.legs) {
-                assert_eq!(a.signals[..=t], b.signals[..=t], "{} symbol {} t={t}", s.name(), a.symbol);
+                assert_eq!(
+                    a.signals.slice(0..t + 1),
+                    b.signals.slice(0..t + 1),
+                    "{} symbol {} t={t}",
+                    s.name(),
+                    a.symbol
+                );
             }
             // quality_smallcap_value ranks on metadata only, so moving prices changes nothing.
             if s.name() != "quality_smallcap_value" {
@@ -321,7 +327,7 @@ fn targets<'a>(set: &SignalSet, data: &'a MarketData) -> Vec<Vec<&'a str>> {
     (0..data.len())
         .map(|t| {
             for (h, leg) in held.iter_mut().zip(&set.legs) {
-                match leg.signals[t] {
+                match leg.signals.get(t) {
                     Signal::Enter(_) => *h = true,
                     Signal::Exit => *h = false,
                     _ => {}
@@ -357,7 +363,7 @@ fn vix_rotation_holds_spy_exactly_when_the_regime_is_calm_or_normal() {
         assert_eq!(held[t].len(), 1, "one defensive at {t}: {:?}", held[t]);
         assert_ne!(held[t][0], "SPY", "at {t}");
         chosen.insert(held[t][0]);
-        let entered = set.legs[1..].iter().any(|l| matches!(l.signals[t], Signal::Enter(_)));
+        let entered = set.legs[1..].iter().any(|l| matches!(l.signals.get(t), Signal::Enter(_)));
         let rerank = !risk_off(t - 1) || month(t) != month(t - 1) || t == lookback;
         assert_eq!(entered, rerank, "re-ranks at {t} only on a switch, a month start or bar {lookback}");
         if rerank {
@@ -408,7 +414,7 @@ fn vix_rotation_holds_the_defensive_that_led_at_the_last_rerank() {
         let mut enters = Vec::new();
         for (t, leg) in (0..data.len()).flat_map(|t| set.legs.iter().map(move |l| (t, l))) {
             let name = data.symbols()[leg.symbol].meta.symbol.as_str();
-            if matches!(leg.signals[t], Signal::Enter(_)) && name != "SPY" {
+            if matches!(leg.signals.get(t), Signal::Enter(_)) && name != "SPY" {
                 enters.push((t, name));
             }
         }
@@ -462,8 +468,8 @@ fn ranked_strategies_enter_at_most_k_on_month_starts_only() {
     {
         let set = generate(s, &defaults(s), data).unwrap();
         for t in 0..data.len() {
-            let enters = set.legs.iter().filter(|l| matches!(l.signals[t], Signal::Enter(_))).count();
-            let any = set.legs.iter().any(|l| l.signals[t] != Signal::Hold);
+            let enters = set.legs.iter().filter(|l| matches!(l.signals.get(t), Signal::Enter(_))).count();
+            let any = set.legs.iter().any(|l| l.signals.get(t) != Signal::Hold);
             assert!(enters <= k, "{} enters {enters} at {t}", s.name());
             if any {
                 let month = |i: usize| calendar::session_date(data.time(i)).format("%Y-%m").to_string();
@@ -777,4 +783,109 @@ fn sma_cross_fast_grid_equals_its_backtests_and_declines_sparse_grids() {
     assert_eq!(SmaCross.fast_grid(bars, &sparse, &sim, &config).unwrap(), None);
     let mr = [defaults(&MeanReversion)];
     assert_eq!(MeanReversion.fast_grid(bars, &mr, &sim, &config).unwrap(), None);
+}
+
+/// A generated universe in which one stock delists halfway through and one lists at a third,
+/// aligned point in time: `(data, delister, late lister, last bar of the delister, first bar of
+/// the late lister, bars of the generated history)`.
+fn listings() -> (MarketData, usize, usize, usize, usize, usize) {
+    let u = Universe::new(&SynthConfig { symbols: 8, years: 3, seed: 23, ..SynthConfig::default() }).unwrap();
+    let n = u.daily(0).len();
+    let stocks: Vec<usize> = (0..u.symbols().len())
+        .filter(|&i| u.symbols()[i].asset_class == datasets::AssetClass::Equity)
+        .collect();
+    let (gone, late, last, first) = (stocks[0], stocks[1], n / 2, n / 3);
+    let symbols = (0..u.symbols().len())
+        .map(|i| {
+            let bars = u.daily(i);
+            let bars = match i {
+                _ if i == gone => bars.slice(0..last + 1),
+                _ if i == late => bars.slice(first..n),
+                _ => bars,
+            };
+            SymbolData { meta: u.symbols()[i].clone(), bars }
+        })
+        .collect();
+    let data = MarketData::align_point_in_time(Timeframe::Day1, symbols, None).unwrap();
+    (data, gone, late, last, first, n)
+}
+
+/// Issue 14 item 6: membership is decided per bar. The delister keeps its history (no
+/// survivorship), the late lister does not cut the others' history short, and outside their
+/// listings their bars are flat placeholders with no volume.
+#[test]
+fn point_in_time_alignment_keeps_each_symbols_own_span() {
+    let (data, gone, late, last, first, n) = listings();
+    assert_eq!(data.len(), n, "the clock is the whole history");
+    assert_eq!(data.listed(gone), 0..last + 1);
+    assert_eq!(data.listed(late), first..n);
+    assert!((0..data.symbols().len()).filter(|&i| i != gone && i != late).all(|i| data.listed(i) == (0..n)));
+    let (g, l) = (&data.symbols()[gone].bars, &data.symbols()[late].bars);
+    for t in last + 1..n {
+        assert_eq!((g.open()[t], g.close()[t], g.volume()[t]), (g.close()[last], g.close()[last], 0.0));
+    }
+    for t in 0..first {
+        assert_eq!((l.open()[t], l.close()[t], l.volume()[t]), (l.open()[first], l.open()[first], 0.0));
+    }
+    assert!(data.can_enter_at(gone, last - 1) && !data.can_enter_at(gone, last));
+    assert!(
+        !data.can_enter_at(late, first - 1)
+            && data.can_enter_at(late, first)
+            && data.can_enter_at(late, n - 1)
+    );
+    // A stage of the data keeps the listings, clamped to it.
+    let oos = data.slice(last - 10..n);
+    assert_eq!(oos.listed(gone), 0..11);
+    assert_eq!(oos.listed(late), 0..n - (last - 10));
+    assert_ne!(
+        data_hash(&data),
+        data_hash(&MarketData::new(Timeframe::Day1, data.symbols().to_vec()).unwrap())
+    );
+}
+
+/// Issue 14 item 6: a backtest never holds a symbol outside its listing. A leg that asks to be
+/// in on every bar enters the late lister only from its first bar's signal on, and the
+/// delister is sold at the first fill after its last bar, at its last close, never held as a
+/// zero-volatility placeholder; the per-symbol and ranked families obey the same listings.
+#[test]
+fn a_backtest_exits_a_delisted_symbol_at_its_last_bar_and_enters_a_late_one_only_once_listed() {
+    let (data, gone, late, last, first, n) = listings();
+    let always = SignalSet {
+        legs: data
+            .tradable()
+            .map(|i| LegSignals {
+                symbol: i,
+                signals: SignalColumn::from(vec![Signal::Enter(Strength::FULL); n]),
+            })
+            .collect(),
+    };
+    let bt = backtest_signals("always", &data, always, TradeRules::default(), 1e6, None).unwrap();
+    let RunResult::Portfolio(run) = &bt.result else { panic!("a portfolio run") };
+    let activity = |i: usize| {
+        let k = data.tradable().position(|j| j == i).unwrap();
+        &run.sleeves[0].legs[k].activity
+    };
+    let sold = activity(gone);
+    assert_eq!(sold.trades.len(), 1, "{sold:?}");
+    let t = sold.trades[0];
+    assert_eq!((t.entry_signal_bar, t.exit_signal_bar, t.exit_bar), (0, Some(last), last + 1));
+    assert_eq!(t.exit_price, data.symbols()[gone].bars.close()[last], "sold at its last close");
+    assert_eq!(sold.open_position, None);
+    let bought = activity(late);
+    assert_eq!(bought.trades.len(), 1, "{bought:?}");
+    assert_eq!((bought.trades[0].entry_signal_bar, bought.trades[0].entry_bar), (first, first + 1));
+    // The families: no entry signal outside a listing, an exit from the delister's last bar on.
+    for strategy in [&SmaCross as &dyn Strategy, &VolManagedMomentum, &FactorMomentum] {
+        let set = generate(strategy, &defaults(strategy), &data).unwrap();
+        for leg in set.legs.iter().filter(|l| l.symbol == gone || l.symbol == late) {
+            for (t, s) in leg.signals.iter().enumerate() {
+                if matches!(s, Signal::Enter(_)) {
+                    assert!(data.can_enter_at(leg.symbol, t), "{}: entry at bar {t}", strategy.name());
+                }
+                if leg.symbol == gone && t >= last {
+                    assert_eq!(s, Signal::Exit, "{}: bar {t}", strategy.name());
+                }
+            }
+        }
+    }
 }

@@ -81,7 +81,7 @@ fn last_bar_signals(
     let mut rows = Vec::new();
     for leg in &signals.legs {
         let s = &data.symbols()[leg.symbol];
-        let (side, strength) = match leg.signals[t] {
+        let (side, strength) = match leg.signals.get(t) {
             Signal::Hold => continue,
             Signal::Enter(x) => ("enter", x.get()),
             Signal::Exit => ("exit", 1.0),

@@ -10,7 +10,7 @@ fn sleeve<'a>(name: &'a str, allocation: f64, legs: Vec<Leg<'a>>) -> Sleeve<'a> 
 }
 
 fn leg<'a>(symbol: &'a str, bars: &'a Bars, signals: &'a [Signal]) -> Leg<'a> {
-    Leg { symbol, bars, signals }
+    Leg { symbol, bars, signals: signals.into() }
 }
 
 const NO_REBALANCE: PortfolioConfig = PortfolioConfig { initial_cash: 10_000.0, rebalance_every: None };

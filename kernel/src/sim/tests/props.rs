@@ -122,7 +122,7 @@ fn reference_sleeve(
     max: Option<NonZeroUsize>,
 ) -> (Vec<f64>, f64, Vec<Activity>, usize) {
     let mut books: Vec<Book<'_>> =
-        bars.iter().zip(signals).map(|(b, s)| Book::new(b, s, rules, Activity::default())).collect();
+        bars.iter().zip(signals).map(|(b, s)| Book::new(b, s.into(), rules, Activity::default())).collect();
     let (mut cash, mut equity, mut exposed) = (cash0, Vec::new(), 0);
     for t in 0..bars[0].len() {
         exposed += usize::from(step_books(&mut books, t, &mut cash, max));
@@ -238,8 +238,8 @@ proptest! {
         max in prop::option::of(1usize..4),
     ) {
         let other_signals = &other[..b.len()];
-        let a = Sleeve { name: "a", allocation: split, rules, legs: vec![Leg { symbol: "X", bars: &b, signals: &signals }], max_positions: max.and_then(NonZeroUsize::new) };
-        let other_sleeve = Sleeve { name: "b", allocation: 1.0 - split, rules: TradeRules::default(), legs: vec![Leg { symbol: "X", bars: &b, signals: other_signals }], max_positions: None };
+        let a = Sleeve { name: "a", allocation: split, rules, legs: vec![Leg { symbol: "X", bars: &b, signals: (&signals).into() }], max_positions: max.and_then(NonZeroUsize::new) };
+        let other_sleeve = Sleeve { name: "b", allocation: 1.0 - split, rules: TradeRules::default(), legs: vec![Leg { symbol: "X", bars: &b, signals: other_signals.into() }], max_positions: None };
         let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
         let p = run_portfolio(&config, &[a, other_sleeve]).unwrap();
         let alone = Simulator::new(split * cash0, rules).unwrap().run(&b, &signals).unwrap();
@@ -255,23 +255,29 @@ proptest! {
     fn a_sleeve_steps_bit_identically_to_visiting_every_book(
         (bars, signals, rules, cash0, max) in arb_wide_sleeve(),
     ) {
-        let legs: Vec<Leg<'_>> =
-            bars.iter().zip(&signals).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s }).collect();
-        let sleeve = Sleeve { name: "s", allocation: 1.0, rules, legs, max_positions: max };
-        let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
-        let p = run_portfolio(&config, &[sleeve]).unwrap();
+        // The same signals as slices and as run-length columns: both must match the reference.
+        let columns: Vec<SignalColumn> = signals.iter().map(|s| SignalColumn::from(s.as_slice())).collect();
+        let dense: Vec<Leg<'_>> =
+            bars.iter().zip(&signals).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s.into() }).collect();
+        let runs: Vec<Leg<'_>> =
+            bars.iter().zip(&columns).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s.into() }).collect();
         let (equity, cash, activities, exposed) = reference_sleeve(&bars, &signals, &rules, cash0, max);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        prop_assert_eq!(bits(&p.sleeves[0].equity), bits(&equity));
-        prop_assert_eq!(p.sleeves[0].final_cash.to_bits(), cash.to_bits());
-        let got: Vec<&Activity> = p.sleeves[0].legs.iter().map(|l| &l.activity).collect();
-        prop_assert_eq!(got, activities.iter().collect::<Vec<_>>());
-        prop_assert_eq!(p.exposed_bars, exposed);
+        for legs in [dense, runs] {
+            let sleeve = Sleeve { name: "s", allocation: 1.0, rules, legs, max_positions: max };
+            let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
+            let p = run_portfolio(&config, &[sleeve]).unwrap();
+            prop_assert_eq!(bits(&p.sleeves[0].equity), bits(&equity));
+            prop_assert_eq!(p.sleeves[0].final_cash.to_bits(), cash.to_bits());
+            let got: Vec<&Activity> = p.sleeves[0].legs.iter().map(|l| &l.activity).collect();
+            prop_assert_eq!(got, activities.iter().collect::<Vec<_>>());
+            prop_assert_eq!(p.exposed_bars, exposed);
+        }
     }
 
     #[test]
     fn a_sleeve_never_exceeds_its_slots_its_positions_or_its_cash((bars, signals, rules, cash0, max) in arb_sleeve()) {
-        let legs: Vec<Leg<'_>> = bars.iter().zip(&signals).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s }).collect();
+        let legs: Vec<Leg<'_>> = bars.iter().zip(&signals).map(|(b, s)| Leg { symbol: "L", bars: b, signals: s.into() }).collect();
         let sleeve = Sleeve { name: "s", allocation: 1.0, rules, legs, max_positions: max };
         let config = PortfolioConfig { initial_cash: cash0, rebalance_every: None };
         let p = run_portfolio(&config, &[sleeve]).unwrap();
