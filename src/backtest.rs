@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use datasets::{AssetClass, Timeframe, Timestamp};
 use experiments::DataSource;
-use experiments::data::{self, Selection};
+use experiments::data::{self, DataSelection};
 use kernel::metrics::Metrics;
 use kernel::sim::{Commission, Costs, ExitRules, FillTiming, Slippage, Trade, TradeRules};
 use kernel::strategy::{self, Backtest, MarketData, Params, RunResult};
@@ -146,7 +146,7 @@ fn load(
     } else {
         DataSource::File(path.to_path_buf())
     };
-    let selection = Selection { symbols, class, overlapping: true };
+    let selection = DataSelection { symbols, class, overlapping: true };
     let (data, overlap) = data::load_selected(&source, &selection)?;
     if let Some(overlap) = overlap {
         eprintln!("warning: --symbol all leaves out {overlap}");

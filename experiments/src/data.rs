@@ -62,9 +62,9 @@ pub fn sample(name: &str) -> Result<&'static Sample, LoadError> {
 }
 
 /// What a command asks of a source beyond where it is (`tradebot backtest`'s flags; an
-/// experiment file asks nothing more: [`Selection::default`]).
+/// experiment file asks nothing more: [`DataSelection::default`]).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Selection<'a> {
+pub struct DataSelection<'a> {
     /// Of a file's or a sample's series, the symbols to keep (all when empty); a single one
     /// also names a single-series file's symbol.
     pub symbols: &'a [String],
@@ -78,14 +78,14 @@ pub struct Selection<'a> {
 
 /// The market data `source` describes.
 pub fn load(source: &DataSource) -> Result<MarketData, LoadError> {
-    Ok(load_selected(source, &Selection::default())?.0)
+    Ok(load_selected(source, &DataSelection::default())?.0)
 }
 
 /// The market data `source` describes, narrowed by `selection`, with the symbols a store's
 /// `all` left out when `selection.overlapping` is set.
 pub fn load_selected(
     source: &DataSource,
-    selection: &Selection,
+    selection: &DataSelection,
 ) -> Result<(MarketData, Option<Overlap>), LoadError> {
     let (name, series, asset_class) = match source {
         DataSource::Sample(sample) => {

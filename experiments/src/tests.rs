@@ -189,19 +189,21 @@ fn a_multi_symbol_sweep_ranks_combined_and_per_symbol() {
 fn the_one_loader_narrows_a_source_as_the_backtest_asks() {
     use datasets::AssetClass;
 
-    use crate::data::{Selection, load_selected, sample};
+    use crate::data::{DataSelection, load_selected, sample};
     let goog = crate::DataSource::Sample(sample("goog").unwrap());
     let plain = data::load(&goog).unwrap();
     assert_eq!(plain.symbols()[0].meta.asset_class, AssetClass::Equity);
-    let as_etf = Selection { class: Some(AssetClass::Etf), ..Selection::default() };
+    let as_etf = DataSelection { class: Some(AssetClass::Etf), ..DataSelection::default() };
     let (etf, left_out) = load_selected(&goog, &as_etf).unwrap();
     assert_eq!((etf.symbols()[0].meta.asset_class, left_out), (AssetClass::Etf, None));
     assert_eq!(data::data_hash(&etf.clone().with_class(AssetClass::Equity)), data::data_hash(&plain));
     let named = ["GOOG".to_string(), "SPY".to_string()];
-    let (kept, _) = load_selected(&goog, &Selection { symbols: &named, ..Selection::default() }).unwrap();
+    let (kept, _) =
+        load_selected(&goog, &DataSelection { symbols: &named, ..DataSelection::default() }).unwrap();
     assert_eq!(kept.symbols().len(), 1);
     let absent = ["MSFT".to_string(), "SPY".to_string()];
-    let err = load_selected(&goog, &Selection { symbols: &absent, ..Selection::default() }).unwrap_err();
+    let err =
+        load_selected(&goog, &DataSelection { symbols: &absent, ..DataSelection::default() }).unwrap_err();
     assert_eq!(err.to_string(), r#"samples/GOOG.csv: none of the symbols ["MSFT", "SPY"] is in the data"#);
     assert_eq!(
         sample("AAPL").unwrap_err().to_string(),
