@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use datasets::actions::SAMPLES;
-use datasets::ingest::{self, ImportOptions};
-use datasets::store::Store;
-use datasets::{AssetClass, SymbolMeta, Timeframe, Timestamp};
+use datasets::{AssetClass, Timeframe, Timestamp};
+use experiments::DataSource;
+use experiments::data::{self, DataSelection};
 use kernel::metrics::Metrics;
 use kernel::sim::{Commission, Costs, ExitRules, FillTiming, Slippage, Trade, TradeRules};
-use kernel::strategy::{self, Backtest, MarketData, Params, RunResult, SymbolData};
+use kernel::strategy::{self, Backtest, MarketData, Params, RunResult};
 use serde_json::json;
 
 /// Arguments of `tradebot backtest`.
@@ -145,75 +144,33 @@ pub fn run(args: BacktestArgs) -> Result<()> {
     if args.json { crate::emit(&report.json().to_string()) } else { crate::emit(&report.table()?) }
 }
 
-/// Loads market data from a sample, a file or a store; `class`, when given, is every symbol's.
+/// Loads market data from a sample, a file or a store through the runs' one loader
+/// ([`experiments::data::load_selected`]); `class`, when given, is every symbol's. `--symbol all`
+/// over a store leaves out, with a warning, the symbols whose history ends before the others
+/// begin (the default store's GOOG 2004–2013 beside a 2016– universe).
 pub(crate) fn load(
     source: &str,
     symbols: &[String],
     timeframe: Timeframe,
     class: Option<AssetClass>,
 ) -> Result<MarketData> {
-    if let Some(name) = source.strip_prefix("sample:") {
-        let sample = SAMPLES.iter().find(|s| s.symbol.eq_ignore_ascii_case(name)).with_context(|| {
-            format!("unknown sample `{name}` (known: {})", SAMPLES.map(|s| s.symbol).join(", "))
-        })?;
-        let opts = ImportOptions { symbol: Some(sample.symbol.into()), ..Default::default() };
-        let series = ingest::parse_bytes(sample.file, sample.csv, &opts)?;
-        return from_series(series, symbols, |_| class.unwrap_or(sample.asset_class));
-    }
     let path = Path::new(source);
-    if path.is_dir() {
-        let store = Store::open(path)?;
-        let mut data = match symbols {
-            [] => bail!("--data {source} is a store: name the symbols with --symbol (or --symbol all)"),
-            [all] if all == "all" => {
-                // Every symbol: leave out, with a warning, those whose history ends before the
-                // others begin (the default store's GOOG 2004–2013 beside a 2016– universe).
-                let names = store.symbols(timeframe);
-                if names.is_empty() {
-                    bail!(
-                        "--data {source} holds no {timeframe} bars (`tradebot data info` lists what it holds)"
-                    );
-                }
-                let (data, overlap) = MarketData::from_store_overlapping(&store, &names, timeframe)?;
-                if let Some(overlap) = overlap {
-                    eprintln!("warning: --symbol all leaves out {overlap}");
-                }
-                data
-            }
-            some => {
-                let names: Vec<&str> = some.iter().map(String::as_str).collect();
-                MarketData::from_store(&store, &names, timeframe)?
-            }
-        };
-        if let Some(class) = class {
-            data = data.with_class(class);
+    let source = if let Some(name) = source.strip_prefix("sample:") {
+        DataSource::Sample(data::sample(name)?)
+    } else if path.is_dir() {
+        if symbols.is_empty() {
+            bail!("--data {source} is a store: name the symbols with --symbol (or --symbol all)");
         }
-        return Ok(data);
+        DataSource::Store { dir: path.to_path_buf(), symbols: symbols.to_vec(), timeframe }
+    } else {
+        DataSource::File(path.to_path_buf())
+    };
+    let selection = DataSelection { symbols, class, overlapping: true };
+    let (data, overlap) = data::load_selected(&source, &selection)?;
+    if let Some(overlap) = overlap {
+        eprintln!("warning: --symbol all leaves out {overlap}");
     }
-    let opts =
-        ImportOptions { symbol: (symbols.len() == 1).then(|| symbols[0].clone()), ..Default::default() };
-    let series = ingest::read_file(path, &opts)?;
-    from_series(series, symbols, |s| {
-        class.or_else(|| AssetClass::infer(s.timeframe, s.bars.timestamps())).unwrap_or_default()
-    })
-}
-
-fn from_series(
-    series: Vec<ingest::ParsedSeries>,
-    symbols: &[String],
-    class: impl Fn(&ingest::ParsedSeries) -> AssetClass,
-) -> Result<MarketData> {
-    let timeframe = series.first().map(|s| s.timeframe).context("no series")?;
-    let wanted = |s: &str| symbols.is_empty() || symbols.len() == 1 || symbols.iter().any(|w| w == s);
-    let chosen: Vec<SymbolData> = series
-        .into_iter()
-        .filter(|s| wanted(&s.symbol))
-        .map(|s| SymbolData { meta: SymbolMeta::new(&s.symbol, class(&s)), bars: s.bars })
-        .collect();
-    if chosen.is_empty() {
-        bail!("none of the symbols {symbols:?} is in the data");
-    }
-    Ok(MarketData::new(timeframe, chosen)?)
+    Ok(data)
 }
 
 /// Closed trades with their symbol, by exit then entry bar.

@@ -767,7 +767,7 @@ mod tests {
     /// A report row that earns 10 % a year with half its equity at work, 3 % a year above the
     /// equal-weight book.
     fn row() -> FamilyReport {
-        let figures = experiments::research_report::Figures {
+        let figures = kernel::metrics::Figures {
             sharpe: 2.0,
             sortino: 3.0,
             cagr: 0.10,
@@ -777,6 +777,7 @@ mod tests {
             win_rate: 0.6,
             exposure: 0.9,
             capital_at_work: 0.5,
+            ..kernel::metrics::Figures::missing()
         };
         FamilyReport {
             passive: vec![experiments::research::Passive {

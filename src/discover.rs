@@ -201,9 +201,9 @@ fn candidate_line(c: &Candidate) -> String {
     let failed: Vec<&str> = c.gates.iter().filter(|g| !g.passed).map(|g| g.detail.as_str()).collect();
     format!(
         "  {verdict:<9} IS Sharpe {:>6.2}  OOS Sharpe {:>6} trades {:>4}  DSR {:.3}  {}\n            {}\n",
-        c.in_sample.sharpe,
-        oos.map_or("–".into(), |f| format!("{:.2}", f.sharpe)),
-        oos.map_or(0, |f| f.trades),
+        c.in_sample.figures.sharpe,
+        oos.map_or("–".into(), |f| format!("{:.2}", f.figures.sharpe)),
+        oos.map_or(0, |f| f.figures.trades),
         c.deflated_sharpe,
         if failed.is_empty() { String::new() } else { format!("failed: {}", failed.join("; ")) },
         c.genome
@@ -394,9 +394,9 @@ pub fn promote(args: PromoteArgs) -> Result<()> {
         dir.root().display(),
         set.strategies.len(),
         recorded.bars,
-        recorded.trades,
-        recorded.final_equity,
-        recorded.sharpe
+        recorded.figures.trades,
+        recorded.figures.final_equity,
+        recorded.figures.sharpe
     ))
 }
 

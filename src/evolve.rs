@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use evolve::db::ResearchDb;
-use evolve::problem::Figures;
+use evolve::problem::Evaluation;
 use evolve::run::Ending;
 use experiments::evolution::{EvolveSpec, Outcome, evolve};
 use experiments::{Experiment, data};
@@ -169,7 +169,7 @@ fn overhead(o: &Outcome) -> f64 {
 }
 
 /// A line of the in-sample / out-of-sample table: its label and how to show a figure.
-type Row = (&'static str, fn(&Figures) -> String);
+type Row = (&'static str, fn(&Evaluation) -> String);
 
 /// The outcome as a short report: the winner's parameters, in-sample next to out-of-sample.
 fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -> String {
@@ -201,7 +201,7 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
         return out;
     };
     for (k, f) in o.folds.iter().enumerate() {
-        let sharpe = |x: Option<&Figures>| x.map_or("–".into(), |f| format!("{:.2}", f.sharpe));
+        let sharpe = |x: Option<&Evaluation>| x.map_or("–".into(), |f| format!("{:.2}", f.figures.sharpe));
         let fw = f.winner.as_ref();
         let _ = writeln!(
             out,
@@ -228,12 +228,12 @@ fn outcome_text(spec: &EvolveSpec<'_>, o: &Outcome, db: &Path, threads: usize) -
     let (is_bars, oos_bars) = (o.stages.0.len(), o.stages.1.len());
     let _ = writeln!(out, "{:<16} {is_bars:>12} {oos_bars:>14}", "bars");
     let rows: [Row; 6] = [
-        ("sharpe", |f| format!("{:.2}", f.sharpe)),
-        ("sortino", |f| format!("{:.2}", f.sortino)),
-        ("cagr", |f| format!("{:.1} %", f.cagr * 100.0)),
-        ("total return", |f| format!("{:.1} %", f.total_return * 100.0)),
-        ("max drawdown", |f| format!("{:.1} %", f.max_drawdown * 100.0)),
-        ("trades", |f| f.trades.to_string()),
+        ("sharpe", |f| format!("{:.2}", f.figures.sharpe)),
+        ("sortino", |f| format!("{:.2}", f.figures.sortino)),
+        ("cagr", |f| format!("{:.1} %", f.figures.cagr * 100.0)),
+        ("total return", |f| format!("{:.1} %", f.figures.total_return * 100.0)),
+        ("max drawdown", |f| format!("{:.1} %", f.figures.max_drawdown * 100.0)),
+        ("trades", |f| f.figures.trades.to_string()),
     ];
     for (name, show) in rows {
         let (is, oos) = (show(&w.in_sample), w.out_of_sample.as_ref().map_or("–".into(), show));

@@ -97,6 +97,10 @@ fn bad_requests_fail_with_a_reason() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+    // The data come through the runs' one loader, with an experiment file's refusals.
+    let out = tradebot(dir.path(), &["backtest", "--data", "sample:AAPL", "--strategy", "sma_cross"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown sample `AAPL` (samples: GOOG, EURUSD, BTCUSD)"), "{err}");
 }
 
 #[test]

@@ -135,7 +135,7 @@ fn a_strategy_file_is_promoted_with_its_text_and_hash_and_reproduces() {
     let goog = MarketData::new(series.timeframe, vec![SymbolData { meta, bars: series.bars }]).unwrap();
     let loaded = promoted::PromotedDir::new(dir.path().join("p")).current().unwrap().unwrap();
     let strategy = loaded.get("mean_reversion").unwrap();
-    assert!(strategy.recorded.as_ref().unwrap().trades >= 5);
+    assert!(strategy.recorded.as_ref().unwrap().figures.trades >= 5);
     strategy.reproduce(&goog).unwrap();
 
     let again = tb::ok(dir.path(), &[&args[..], &["--allocation", "0.3", "--promoted", "p"]].concat());

@@ -168,10 +168,10 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use evolve::problem::Figures;
+    use evolve::problem::Evaluation;
     use evolve::stats::ReturnStats;
 
-    /// Figures go through a reply bit for bit, NaN moments included; genomes, rules and the data
+    /// Evaluations go through a reply bit for bit, NaN moments included; genomes, rules and the data
     /// reference come back equal.
     #[test]
     fn tasks_and_replies_round_trip_exactly() {
@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(task.message_id(), "00ff-7.4.1");
 
         let returns = ReturnStats::of(&[0.01, -0.02, 0.003]);
-        let figures = Figures::with_returns(&kernel::metrics::Metrics::default(), 1.0 / 3.0, returns);
+        let figures = Evaluation::with_returns(&kernel::metrics::Metrics::default(), 1.0 / 3.0, returns);
         let reply = Reply {
             batch: 4,
             index: 1,
@@ -211,7 +211,7 @@ mod tests {
             panic!("not a result")
         };
         let StrategyEval::Ran(back) = &evals[0] else { panic!("not a figure set") };
-        assert_eq!(back.final_equity.to_bits(), figures.final_equity.to_bits());
+        assert_eq!(back.figures.final_equity.to_bits(), figures.figures.final_equity.to_bits());
         assert_eq!(back.returns.sharpe.to_bits(), figures.returns.sharpe.to_bits());
         let error = decode::<Task>("task", b"\x01").unwrap_err();
         assert!(error.to_string().contains("undecodable task"), "{error}");

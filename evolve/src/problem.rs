@@ -1,7 +1,7 @@
 //! The GA [`Problem`] of tuning one kernel strategy: genomes are parameter vectors, fitness is
 //! the configured objective of a backtest on one stage of the data.
 
-use kernel::metrics::Metrics;
+use kernel::metrics::{Figures, Metrics};
 use kernel::sim::TradeRules;
 use kernel::strategy::{Backtest, MarketData, ParamValue, Params, Strategy, backtest};
 use rand_pcg::Pcg64;
@@ -35,34 +35,15 @@ pub struct StrategyProblem<'d> {
     pub deflation: Option<(usize, f64)>,
 }
 
-/// The figures of one backtest, as stored with each individual: the projection of the kernel's
-/// [`Metrics`] that evolution keeps, made only from a `Metrics` ([`Figures::with_returns`]), plus
-/// the final equity and the per-bar return moments. Fitness reads them through
-/// [`FitnessInput::from_metrics`].
+/// What a backtest of one individual gave, as stored with it: the kernel's [`Figures`] (made
+/// only from a [`Metrics`], [`Evaluation::with_returns`]) and the per-bar return moments the
+/// deflated Sharpe ratio needs. Fitness reads them through [`FitnessInput::from_metrics`].
+/// Stored as one flat JSON object (the figures' fields beside `returns`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
-    /// Closed trades.
-    pub trades: usize,
-    /// Equity at the last bar.
-    pub final_equity: f64,
-    /// Total return (fraction).
-    pub total_return: f64,
-    /// Compound annual growth rate.
-    pub cagr: f64,
-    /// Annualised Sharpe ratio.
-    pub sharpe: f64,
-    /// Annualised Sortino ratio.
-    pub sortino: f64,
-    /// CAGR over the maximum drawdown.
-    pub calmar: f64,
-    /// Maximum drawdown (negative fraction).
-    pub max_drawdown: f64,
-    /// Share of winning trades.
-    pub win_rate: f64,
-    /// Gross profit over gross loss (capped).
-    pub profit_factor: f64,
-    /// Share of bars with a position.
-    pub exposure: f64,
+pub struct Evaluation {
+    /// The backtest's figures (capital at work not measured).
+    #[serde(flatten)]
+    pub figures: Figures,
     /// Per-bar return statistics (per-period Sharpe, skewness, raw kurtosis) for the
     /// deflated Sharpe ratio; a moment that does not exist is NaN (`null` stored).
     pub returns: ReturnStats,
@@ -73,7 +54,7 @@ pub struct Figures {
 #[serde(rename_all = "snake_case")]
 pub enum StrategyEval {
     /// The backtest ran.
-    Ran(Figures),
+    Ran(Evaluation),
     /// The parameters or the data were refused; the fitness is NaN (counted as invalid).
     Failed(String),
 }
@@ -93,7 +74,7 @@ impl StrategyEval {
             .map_err(|e| e.to_string())
             .and_then(|p| backtest(strategy, &p, data, rules, cash).map_err(|e| e.to_string()));
         match run {
-            Ok(bt) => StrategyEval::Ran(Figures::of(&bt, cash)),
+            Ok(bt) => StrategyEval::Ran(Evaluation::of(&bt, cash)),
             Err(why) => StrategyEval::Failed(why),
         }
     }
@@ -107,41 +88,28 @@ pub trait StrategyFarm: Sync {
     fn for_run(&self, run: i64) -> Box<dyn for<'d> Evaluator<StrategyProblem<'d>> + '_>;
 }
 
-impl Figures {
-    /// The fitness of these figures under `config`, deflating by `deflation` (trials, Sharpe
+impl Evaluation {
+    /// The fitness of this evaluation under `config`, deflating by `deflation` (trials, Sharpe
     /// variance) for the `deflated_sharpe` objective.
     pub fn score(&self, config: &FitnessConfig, deflation: Option<(usize, f64)>) -> f64 {
         fitness(config, &FitnessInput::from_metrics(self, deflation)).value
     }
 
-    /// The figures of a finished backtest that started from `cash`.
-    pub fn of(bt: &Backtest, cash: f64) -> Figures {
-        Figures::from_metrics(&bt.metrics, bt.result.equity(), cash)
+    /// The evaluation of a finished backtest that started from `cash`.
+    pub fn of(bt: &Backtest, cash: f64) -> Evaluation {
+        Evaluation::from_metrics(&bt.metrics, bt.result.equity(), cash)
     }
 
-    /// The figures of metrics `m` computed on the equity curve `equity` that started from `cash`.
-    pub fn from_metrics(m: &Metrics, equity: &[f64], cash: f64) -> Figures {
+    /// The evaluation of metrics `m` computed on the equity curve `equity` that started from `cash`.
+    pub fn from_metrics(m: &Metrics, equity: &[f64], cash: f64) -> Evaluation {
         let returns = ReturnStats::of(&returns_from_equity(cash, equity));
-        Figures::with_returns(m, equity.last().copied().unwrap_or(cash), returns)
+        Evaluation::with_returns(m, equity.last().copied().unwrap_or(cash), returns)
     }
 
-    /// The figures of metrics `m`, a final equity and the per-bar return statistics (moments
+    /// The evaluation of metrics `m`, a final equity and the per-bar return statistics (moments
     /// that are not finite kept as NaN, [`ReturnStats::defined`]).
-    pub fn with_returns(m: &Metrics, final_equity: f64, returns: ReturnStats) -> Figures {
-        Figures {
-            trades: m.trades,
-            final_equity,
-            total_return: m.total_return,
-            cagr: m.cagr,
-            sharpe: m.sharpe,
-            sortino: m.sortino,
-            calmar: m.calmar,
-            max_drawdown: m.max_drawdown,
-            win_rate: m.win_rate,
-            profit_factor: m.profit_factor,
-            exposure: m.exposure,
-            returns: returns.defined(),
-        }
+    pub fn with_returns(m: &Metrics, final_equity: f64, returns: ReturnStats) -> Evaluation {
+        Evaluation { figures: Figures::of(m, final_equity), returns: returns.defined() }
     }
 }
 
@@ -156,7 +124,7 @@ impl StrategyProblem<'_> {
     }
 
     /// The fitness of `figures` under this problem's configuration.
-    pub fn score(&self, figures: &Figures) -> f64 {
+    pub fn score(&self, figures: &Evaluation) -> f64 {
         figures.score(&self.fitness, self.deflation)
     }
 }
@@ -240,7 +208,7 @@ mod tests {
         let again = serde_json::to_string(&StrategyEval::Ran(f.clone())).unwrap();
         assert!(again.contains(r#""sharpe":null,"skew":null,"kurtosis":null"#), "{again}");
         // The same figures made from a flat backtest's metrics.
-        let flat = Figures::from_metrics(&Metrics::default(), &[10_000.0; 250], 10_000.0);
+        let flat = Evaluation::from_metrics(&Metrics::default(), &[10_000.0; 250], 10_000.0);
         assert_eq!(serde_json::to_string(&StrategyEval::Ran(flat)).unwrap(), again);
     }
 }

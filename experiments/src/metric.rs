@@ -1,6 +1,6 @@
 //! The figures a sweep can be ranked by.
 
-use evolve::db::ResultMetrics;
+use kernel::metrics::Figures;
 use serde::{Deserialize, Serialize};
 
 /// A ranking metric (`rank_by`); higher is better for each (a drawdown is negative, so the
@@ -29,21 +29,22 @@ pub enum Metric {
 
 impl Metric {
     /// This metric's value in `m`, `None` when `m` came from a path that does not compute it.
-    pub fn of(self, m: &ResultMetrics) -> Option<f64> {
-        match self {
-            Metric::TotalReturn => Some(m.total_return),
+    pub fn of(self, m: &Figures) -> Option<f64> {
+        Figures::given(match self {
+            Metric::TotalReturn => m.total_return,
             Metric::Cagr => m.cagr,
-            Metric::Sharpe => Some(m.sharpe),
+            Metric::Sharpe => m.sharpe,
             Metric::Sortino => m.sortino,
-            Metric::MaxDrawdown => Some(m.max_drawdown),
+            Metric::MaxDrawdown => m.max_drawdown,
             Metric::WinRate => m.win_rate,
             Metric::ProfitFactor => m.profit_factor,
-            Metric::FinalEquity => Some(m.final_equity),
-        }
+            Metric::FinalEquity => m.final_equity,
+        })
     }
 
-    /// True when the SMA-cross fast path computes this metric for every combination.
+    /// True when a family's fast sweep path computes this metric for every combination
+    /// ([`Strategy::fast_grid`](kernel::strategy::Strategy::fast_grid)).
     pub fn on_fast_path(self) -> bool {
-        Metric::of(self, &ResultMetrics::default()).is_some()
+        matches!(self, Metric::TotalReturn | Metric::Sharpe | Metric::MaxDrawdown | Metric::FinalEquity)
     }
 }

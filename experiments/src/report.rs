@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use evolve::db::{ResultMetrics, ResultRecord, SweepRecord};
+use evolve::db::{ResultRecord, SweepRecord};
+use kernel::metrics::Figures;
 use kernel::strategy::Params;
 use serde_json::{Map, Value, json};
 
@@ -32,8 +33,16 @@ fn row_json(row: &ResultRow) -> Value {
         "rank": row.rank,
         "params": params_json(&row.params),
         "param_hash": format!("{:016x}", row.params.hash()),
-        "metrics": row.metrics,
+        "metrics": figures_json(&row.metrics),
     })
+}
+
+/// The sweep's [`FIGURES`] of `m` as a JSON object, `null` where missing.
+fn figures_json(m: &Figures) -> Value {
+    let mut map: Map<String, Value> =
+        FIGURES.iter().zip(figures(m)).map(|(k, v)| (k.to_string(), json!(v))).collect();
+    map.insert("trades".into(), json!(m.trades));
+    Value::Object(map)
 }
 
 /// The sweep as JSON; `rows` chooses which rows (all, or the top few).
@@ -58,6 +67,7 @@ pub fn top(outcome: &SweepOutcome, n: usize) -> impl Iterator<Item = &ResultRow>
     outcome.rows.iter().filter(move |r| r.rank <= n)
 }
 
+/// The figures a sweep stores, as CSV columns and JSON keys, in [`figures`]' order.
 const FIGURES: [&str; 10] = [
     "trades",
     "final_equity",
@@ -71,18 +81,19 @@ const FIGURES: [&str; 10] = [
     "exposure",
 ];
 
-fn figures(m: &ResultMetrics) -> [Option<f64>; 10] {
+/// The values of [`FIGURES`] in `m`, `None` where missing; the trade count is the one whole number.
+fn figures(m: &Figures) -> [Option<f64>; 10] {
     [
         Some(m.trades as f64),
-        Some(m.final_equity),
-        Some(m.total_return),
-        m.cagr,
-        Some(m.sharpe),
-        m.sortino,
-        Some(m.max_drawdown),
-        m.win_rate,
-        m.profit_factor,
-        m.exposure,
+        Figures::given(m.final_equity),
+        Figures::given(m.total_return),
+        Figures::given(m.cagr),
+        Figures::given(m.sharpe),
+        Figures::given(m.sortino),
+        Figures::given(m.max_drawdown),
+        Figures::given(m.win_rate),
+        Figures::given(m.profit_factor),
+        Figures::given(m.exposure),
     ]
 }
 
@@ -119,8 +130,8 @@ pub fn to_csv(exp: &Experiment, outcome: &SweepOutcome) -> String {
 
 /// The top `n` rows of each scope as an aligned text table, percentages for fractions.
 pub fn table(outcome: &SweepOutcome, n: usize) -> String {
-    let pct = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.2}", 100.0 * x));
-    let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3}"));
+    let pct = |x: f64| Figures::given(x).map_or("-".to_string(), |x| format!("{:.2}", 100.0 * x));
+    let num = |x: f64| Figures::given(x).map_or("-".to_string(), |x| format!("{x:.3}"));
     let mut out = format!(
         "{:<8} {:>4}  {:<32} {:>6} {:>12} {:>9} {:>8} {:>7} {:>7} {:>8} {:>6} {:>6} {:>6}\n",
         "symbol",
@@ -147,11 +158,11 @@ pub fn table(outcome: &SweepOutcome, n: usize) -> String {
             format!("{:.4}", row.params),
             m.trades,
             m.final_equity,
-            pct(Some(m.total_return)),
+            pct(m.total_return),
             pct(m.cagr),
             m.sharpe,
             num(m.sortino),
-            pct(Some(m.max_drawdown)),
+            pct(m.max_drawdown),
             pct(m.win_rate),
             num(m.profit_factor),
             pct(m.exposure),

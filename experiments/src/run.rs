@@ -18,10 +18,9 @@
 
 use std::borrow::Cow;
 
-use evolve::db::ResultMetrics;
-use kernel::metrics::MetricsConfig;
+use kernel::metrics::{Figures, MetricsConfig};
 use kernel::sim::Simulator;
-use kernel::strategy::{Backtest, BacktestError, MarketData, ParamValue, Params, RunResult, backtest};
+use kernel::strategy::{BacktestError, MarketData, ParamValue, Params, backtest};
 use kernel::sweep::{SweepError, evaluate_all, evaluate_all_with_progress};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -38,7 +37,7 @@ pub struct ResultRow {
     /// The parameters.
     pub params: Params,
     /// Its figures.
-    pub metrics: ResultMetrics,
+    pub metrics: Figures,
 }
 
 /// A finished sweep.
@@ -211,24 +210,9 @@ fn backtest_error(exp: &Experiment, symbol: &Option<String>, p: &Params, source:
 }
 
 /// Every figure, from the general backtest.
-fn full(exp: &Experiment, data: &MarketData, p: &Params) -> Result<ResultMetrics, BacktestError> {
-    let Backtest { result, metrics: m, .. } = backtest(exp.strategy, p, data, exp.rules, exp.cash)?;
-    let equity = match &result {
-        RunResult::Single(r) => &r.equity,
-        RunResult::Portfolio(r) => &r.equity,
-    };
-    Ok(ResultMetrics {
-        trades: m.trades,
-        final_equity: equity.last().copied().unwrap_or(exp.cash),
-        total_return: m.total_return,
-        cagr: Some(m.cagr),
-        sharpe: m.sharpe,
-        sortino: Some(m.sortino),
-        max_drawdown: m.max_drawdown,
-        win_rate: Some(m.win_rate),
-        profit_factor: Some(m.profit_factor),
-        exposure: Some(m.exposure),
-    })
+fn full(exp: &Experiment, data: &MarketData, p: &Params) -> Result<Figures, BacktestError> {
+    let bt = backtest(exp.strategy, p, data, exp.rules, exp.cash)?;
+    Ok(Figures::of(&bt.metrics, bt.result.equity().last().copied().unwrap_or(exp.cash)))
 }
 
 /// The figures of every combination from the family's fast sweep path
@@ -238,7 +222,7 @@ fn fast_metrics(
     exp: &Experiment,
     data: &MarketData,
     combos: &[Params],
-) -> Result<Option<Vec<ResultMetrics>>, RunError> {
+) -> Result<Option<Vec<Figures>>, RunError> {
     let [symbol] = data.symbols() else { return Ok(None) };
     let applies = exp.mode == Mode::Grid
         && exp.rank_by.on_fast_path()
@@ -250,18 +234,7 @@ fn fast_metrics(
     let sim = Simulator::new(exp.cash, exp.rules)?;
     let config = MetricsConfig::new(data.timeframe(), symbol.meta.asset_class);
     let Some(fast) = exp.strategy.fast_grid(&symbol.bars, combos, &sim, &config)? else { return Ok(None) };
-    Ok(Some(
-        fast.into_iter()
-            .map(|r| ResultMetrics {
-                trades: r.trades,
-                final_equity: r.final_equity,
-                total_return: r.total_return,
-                sharpe: r.sharpe,
-                max_drawdown: r.max_drawdown,
-                ..ResultMetrics::default()
-            })
-            .collect(),
-    ))
+    Ok(Some(fast))
 }
 
 /// Rows ranked by `rank_by` (best first; ties by combination order).
@@ -269,9 +242,9 @@ fn rank(
     exp: &Experiment,
     symbol: &Option<String>,
     combos: &[Params],
-    metrics: Vec<ResultMetrics>,
+    metrics: Vec<Figures>,
 ) -> Vec<ResultRow> {
-    let key = |m: &ResultMetrics| exp.rank_by.of(m).unwrap_or(f64::NEG_INFINITY);
+    let key = |m: &Figures| exp.rank_by.of(m).unwrap_or(f64::NEG_INFINITY);
     let mut order: Vec<usize> = (0..combos.len()).collect();
     order.sort_by(|&a, &b| key(&metrics[b]).total_cmp(&key(&metrics[a])).then(a.cmp(&b)));
     order

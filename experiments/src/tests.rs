@@ -57,9 +57,9 @@ fn fast_path_agrees_with_the_general_backtest_and_ranks_by_sharpe() {
     assert_eq!(out.rows.len(), out.combinations);
     assert!(out.rows.windows(2).all(|w| w[0].metrics.sharpe >= w[1].metrics.sharpe));
     assert_eq!(out.rows.iter().map(|r| r.rank).collect::<Vec<_>>(), (1..=out.rows.len()).collect::<Vec<_>>());
-    // The top 3 are re-run in full; the rest carry the fast figures only.
-    assert!(out.rows[..3].iter().all(|r| r.metrics.sortino.is_some() && r.metrics.cagr.is_some()));
-    assert!(out.rows[3..].iter().all(|r| r.metrics.sortino.is_none() && r.metrics.win_rate.is_none()));
+    // The top 3 are re-run in full; the rest carry the fast figures only (the rest missing, NaN).
+    assert!(out.rows[..3].iter().all(|r| r.metrics.sortino.is_finite() && r.metrics.cagr.is_finite()));
+    assert!(out.rows[3..].iter().all(|r| r.metrics.sortino.is_nan() && r.metrics.win_rate.is_nan()));
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
     for row in out.rows.iter().step_by(97).chain(&out.rows[..3]) {
         let bt = backtest(exp.strategy, &row.params, &bars, exp.rules, exp.cash).unwrap();
@@ -75,7 +75,7 @@ fn fast_path_agrees_with_the_general_backtest_and_ranks_by_sharpe() {
     let out = run(&slow, &bars, None, |_, _| {}).unwrap();
     assert!(!out.fast_path);
     assert_eq!(out.combinations, 12);
-    assert!(out.rows.iter().all(|r| r.metrics.win_rate.is_some()));
+    assert!(out.rows.iter().all(|r| r.metrics.win_rate.is_finite()));
     assert!(out.rows.windows(2).all(|w| w[0].metrics.win_rate >= w[1].metrics.win_rate));
 }
 
@@ -164,6 +164,14 @@ fn a_multi_symbol_sweep_ranks_combined_and_per_symbol() {
     let every = data::load(&Experiment::parse(&all, "mr.toml", dir.path()).unwrap().data).unwrap();
     assert_eq!(every.symbols().len(), opened.symbols(datasets::Timeframe::Day1).len());
     assert_eq!(every.symbols().len(), 12 + 16, "12 stocks, 11 sector ETFs, SPY, TLT, GLD, SHY and VIX");
+    // `all` at a timeframe the store does not hold is refused by name, not as an empty alignment.
+    let hourly = crate::DataSource::Store {
+        dir: dir.path().join("store"),
+        symbols: vec!["all".into()],
+        timeframe: datasets::Timeframe::Hour1,
+    };
+    let err = data::load(&hourly).unwrap_err().to_string();
+    assert!(err.ends_with("store holds no 1Hour bars (`tradebot data info` lists what it holds)"), "{err}");
     let out = run(&exp, &bars, Some(2), |_, _| {}).unwrap();
     assert_eq!(out.combinations, 4);
     assert_eq!(out.rows.len(), 4 * 4, "combined plus three symbols alone");
@@ -173,4 +181,32 @@ fn a_multi_symbol_sweep_ranks_combined_and_per_symbol() {
         assert!(scope.iter().all(|r| r.symbol.as_ref() == Some(s)));
         assert_eq!(scope.iter().map(|r| r.rank).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
     }
+}
+
+/// `tradebot backtest`'s narrowing goes through the runs' one loader: a class for every symbol,
+/// a symbol filter, and the same refusals as an experiment file's.
+#[test]
+fn the_one_loader_narrows_a_source_as_the_backtest_asks() {
+    use datasets::AssetClass;
+
+    use crate::data::{DataSelection, load_selected, sample};
+    let goog = crate::DataSource::Sample(sample("goog").unwrap());
+    let plain = data::load(&goog).unwrap();
+    assert_eq!(plain.symbols()[0].meta.asset_class, AssetClass::Equity);
+    let as_etf = DataSelection { class: Some(AssetClass::Etf), ..DataSelection::default() };
+    let (etf, left_out) = load_selected(&goog, &as_etf).unwrap();
+    assert_eq!((etf.symbols()[0].meta.asset_class, left_out), (AssetClass::Etf, None));
+    assert_eq!(data::data_hash(&etf.clone().with_class(AssetClass::Equity)), data::data_hash(&plain));
+    let named = ["GOOG".to_string(), "SPY".to_string()];
+    let (kept, _) =
+        load_selected(&goog, &DataSelection { symbols: &named, ..DataSelection::default() }).unwrap();
+    assert_eq!(kept.symbols().len(), 1);
+    let absent = ["MSFT".to_string(), "SPY".to_string()];
+    let err =
+        load_selected(&goog, &DataSelection { symbols: &absent, ..DataSelection::default() }).unwrap_err();
+    assert_eq!(err.to_string(), r#"samples/GOOG.csv: none of the symbols ["MSFT", "SPY"] is in the data"#);
+    assert_eq!(
+        sample("AAPL").unwrap_err().to_string(),
+        "unknown sample `AAPL` (samples: GOOG, EURUSD, BTCUSD)"
+    );
 }

@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datasets::Timeframe;
+use kernel::metrics::Figures;
 use kernel::sim::{FillTiming, TradeRules};
 use kernel::strategy::{
     self, Backtest, Bound, MarketData, ParamLiteral, Params, SignalSet, SignalSource, Strategy,
@@ -76,8 +77,12 @@ pub struct PromotedStrategy {
 
 /// The backtest a strategy was promoted on: enough to check that the file, run again on the
 /// same bars, gives the same result bit for bit.
+///
+/// Files written before the figures were one type ([`Figures`]) carry only the trades, final
+/// equity, Sharpe ratio and maximum drawdown, at the top level; they still load, with the other
+/// figures missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RecordedFile")]
 pub struct RecordedBacktest {
     /// Starting cash.
     pub cash: f64,
@@ -89,16 +94,56 @@ pub struct RecordedBacktest {
     pub last_ns: i64,
     /// Number of bars.
     pub bars: usize,
-    /// Closed trades.
-    pub trades: usize,
-    /// Equity after the last bar.
-    pub final_equity: f64,
-    /// Annualised Sharpe ratio.
-    pub sharpe: f64,
-    /// Maximum drawdown (negative fraction).
-    pub max_drawdown: f64,
+    /// The backtest's figures (capital at work not measured).
+    pub figures: Figures,
     /// [`Hash64::of_f64s`] of the equity at every bar.
     pub equity_hash: Hash64,
+}
+
+/// A [`RecordedBacktest`] as a file spells it: `figures`, or (files of older builds) the four
+/// figures `trades`, `final_equity`, `sharpe` and `max_drawdown` beside the provenance.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordedFile {
+    cash: f64,
+    data_hash: Hash64,
+    first_ns: i64,
+    last_ns: i64,
+    bars: usize,
+    figures: Option<Figures>,
+    trades: Option<usize>,
+    final_equity: Option<f64>,
+    sharpe: Option<f64>,
+    max_drawdown: Option<f64>,
+    equity_hash: Hash64,
+}
+
+impl TryFrom<RecordedFile> for RecordedBacktest {
+    type Error = String;
+
+    fn try_from(f: RecordedFile) -> Result<Self, String> {
+        let figures = match (f.figures, f.trades, f.final_equity, f.sharpe, f.max_drawdown) {
+            (Some(figures), None, None, None, None) => figures,
+            (None, Some(trades), Some(final_equity), Some(sharpe), Some(max_drawdown)) => {
+                Figures { trades, final_equity, sharpe, max_drawdown, ..Figures::missing() }
+            }
+            (Some(_), ..) => {
+                return Err("`figures` given with top-level trades/final_equity/sharpe/max_drawdown \
+                            (the older spelling): keep only `figures`"
+                    .into());
+            }
+            _ => return Err("missing field `figures`".into()),
+        };
+        Ok(RecordedBacktest {
+            cash: f.cash,
+            data_hash: f.data_hash,
+            first_ns: f.first_ns,
+            last_ns: f.last_ns,
+            bars: f.bars,
+            figures,
+            equity_hash: f.equity_hash,
+        })
+    }
 }
 
 impl RecordedBacktest {
@@ -112,10 +157,7 @@ impl RecordedBacktest {
             first_ns: ts[0],
             last_ns: ts[ts.len() - 1],
             bars: ts.len(),
-            trades: bt.metrics.trades,
-            final_equity: equity.last().copied().unwrap_or(cash),
-            sharpe: bt.metrics.sharpe,
-            max_drawdown: bt.metrics.max_drawdown,
+            figures: Figures::of(&bt.metrics, equity.last().copied().unwrap_or(cash)),
             equity_hash: Hash64::of_f64s(equity),
         }
     }
@@ -123,6 +165,7 @@ impl RecordedBacktest {
     /// The first figure in which `other` differs from `self`, as `name: recorded vs now`.
     fn first_difference(&self, other: &RecordedBacktest) -> Option<String> {
         let same_f64 = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        let (mine, theirs) = (&self.figures, &other.figures);
         let checks = [
             (
                 "data hash",
@@ -131,18 +174,18 @@ impl RecordedBacktest {
                 other.data_hash.to_string(),
             ),
             ("bars", self.bars == other.bars, self.bars.to_string(), other.bars.to_string()),
-            ("trades", self.trades == other.trades, self.trades.to_string(), other.trades.to_string()),
+            ("trades", mine.trades == theirs.trades, mine.trades.to_string(), theirs.trades.to_string()),
             (
                 "final equity",
-                same_f64(self.final_equity, other.final_equity),
-                self.final_equity.to_string(),
-                other.final_equity.to_string(),
+                same_f64(mine.final_equity, theirs.final_equity),
+                mine.final_equity.to_string(),
+                theirs.final_equity.to_string(),
             ),
             (
                 "sharpe",
-                same_f64(self.sharpe, other.sharpe),
-                self.sharpe.to_string(),
-                other.sharpe.to_string(),
+                same_f64(mine.sharpe, theirs.sharpe),
+                mine.sharpe.to_string(),
+                theirs.sharpe.to_string(),
             ),
             (
                 "equity curve",

@@ -41,7 +41,7 @@ fn a_committed_strategy_loads_back_and_reproduces_its_backtest_exactly() {
     let p = sma("goog_sma", 10, 20, 0.5, &data);
     let recorded = p.recorded.clone().unwrap();
     assert_eq!(recorded.bars, 2148);
-    assert!(recorded.trades > 0);
+    assert!(recorded.figures.trades > 0);
     let set = promoted.promote(p.clone(), 7).unwrap();
     assert_eq!((set.version, set.created_ns), (1, 7));
 
@@ -50,7 +50,10 @@ fn a_committed_strategy_loads_back_and_reproduces_its_backtest_exactly() {
     let back = loaded.get("goog_sma").unwrap();
     assert_eq!(back, &p);
     let bt = back.reproduce(&data).unwrap();
-    assert_eq!(bt.result.equity().last().copied().unwrap().to_bits(), recorded.final_equity.to_bits());
+    assert_eq!(
+        bt.result.equity().last().copied().unwrap().to_bits(),
+        recorded.figures.final_equity.to_bits()
+    );
     assert_eq!(back.resolve().unwrap().signals(&data).unwrap(), bt.signals);
 }
 
@@ -234,7 +237,7 @@ fn a_promoted_gp_strategy_reproduces_its_backtest_exactly() {
     assert_eq!(one.rules.exits.stop_loss, Some(0.08));
     assert_eq!(one.rules.exits.max_bars, Some(30));
     one.record(&goog, 10_000.0).unwrap();
-    assert!(one.recorded.as_ref().unwrap().trades > 5);
+    assert!(one.recorded.as_ref().unwrap().figures.trades > 5);
     promoted.promote(one.clone(), 1).unwrap();
     let back = promoted.current().unwrap().unwrap();
     let loaded = back.get("gp_goog").unwrap();
@@ -308,7 +311,7 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
     .unwrap();
     p.record(&goog, 10_000.0).unwrap();
     let recorded = p.recorded.clone().unwrap();
-    assert!(recorded.trades >= 5, "{recorded:?}");
+    assert!(recorded.figures.trades >= 5, "{recorded:?}");
     // The file's trades are the built-in family's at its defaults (gp/tests/strategy_files.rs).
     let family = strategy::by_name("mean_reversion").unwrap();
     let builtin = PromotedStrategy::builtin(
@@ -359,4 +362,44 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
     );
     let err = bad.unwrap_err().to_string();
     assert!(err.starts_with("strategy `bad`: genome: line 1, column 18"), "{err}");
+}
+
+/// A promoted strategy as a build before the one figures type wrote it: its record's trades,
+/// final equity, Sharpe and max drawdown beside the bars, not in `figures`.
+const OLD_RECORD: &str = r#"{"id":"goog_sma","spec":{"kind":"builtin","strategy":"sma_cross","params":{"fast":10,"slow":20}},
+"timeframe":"1Day","symbols":["GOOG"],"allocation":1.0,"rules":{"fill":"next_open","costs":{"commission":
+{"per_share":0.0,"per_order":0.0,"rate":0.0},"slippage":"none"},"sizing":"all_in","sizing_price":"fill_price",
+"quantity":"whole","exits":{"stop_loss":null,"take_profit":null,"trailing_stop":null,"max_bars":null},
+"close_at_end":true},"recorded":{"cash":10000.0,"data_hash":"36f489a09ff58799","first_ns":1092888000000000000,
+"last_ns":1362114000000000000,"bars":2148,"trades":47,"final_equity":75645.99000000002,
+"sharpe":1.1751417473410168,"max_drawdown":-0.18935266400869877,"equity_hash":"ce201cf67c537beb"},"source":"test"}"#;
+
+#[test]
+fn a_record_written_before_the_one_figures_type_loads_and_reproduces() {
+    let data = goog();
+    let old: PromotedStrategy = serde_json::from_str(OLD_RECORD).unwrap();
+    let recorded = old.recorded.as_ref().unwrap();
+    let f = &recorded.figures;
+    assert_eq!(
+        (f.trades, f.final_equity, f.sharpe, f.max_drawdown),
+        (47, 75_645.990_000_000_02, 1.175_141_747_341_016_8, -0.189_352_664_008_698_77)
+    );
+    assert!(f.cagr.is_nan() && f.sortino.is_nan() && f.capital_at_work.is_nan(), "not recorded then");
+    old.reproduce(&data).unwrap();
+    // Recorded again, it is written in today's shape, with every figure.
+    let new = sma("goog_sma", 10, 20, 1.0, &data);
+    assert_eq!(new.recorded.as_ref().unwrap().figures.sharpe.to_bits(), f.sharpe.to_bits());
+    let text = serde_json::to_string(&new).unwrap();
+    assert!(
+        text.contains(r#""bars":2148,"figures":{"trades":47,"#) && text.contains(r#""capital_at_work":null"#),
+        "{text}"
+    );
+    assert_eq!(serde_json::from_str::<PromotedStrategy>(&text).unwrap(), new);
+    // Both spellings at once, or neither, are refused.
+    let both = OLD_RECORD.replace(r#""bars":2148,"#, r#""bars":2148,"figures":{"trades":47},"#);
+    let err = serde_json::from_str::<PromotedStrategy>(&both).unwrap_err().to_string();
+    assert!(err.contains("keep only `figures`"), "{err}");
+    let neither = OLD_RECORD.replace(r#""trades":47,"#, "");
+    let err = serde_json::from_str::<PromotedStrategy>(&neither).unwrap_err().to_string();
+    assert!(err.contains("missing field `figures`"), "{err}");
 }

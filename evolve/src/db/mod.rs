@@ -22,7 +22,7 @@ pub use discovered::{CandidateRecord, NewCandidate};
 pub use runs::{
     EventRecord, GenerationRecord, IndividualRecord, NewRun, ProcessId, RunKind, RunRecord, RunStatus,
 };
-pub use sweeps::{ResultMetrics, ResultRecord, StoredSweep, SweepRecord};
+pub use sweeps::{ResultRecord, StoredSweep, SweepRecord};
 
 /// Default database location, relative to the working directory.
 pub const DEFAULT_PATH: &str = "data/research.db";

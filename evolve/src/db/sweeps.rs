@@ -1,7 +1,7 @@
 //! Sweeps: one row per `tradebot sweep` in `sweeps`, its ranked combinations in `sweep_results`.
 
+use kernel::metrics::Figures;
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
 use super::{DbError, ResearchDb};
 
@@ -30,34 +30,6 @@ pub struct SweepRecord {
     pub skipped: usize,
 }
 
-/// The figures kept for one evaluated combination; fractions throughout (0.05 = 5 %).
-///
-/// The optional figures are those a fast evaluation path does not produce; they are `None`
-/// (SQL `NULL`) unless the combination ran through the full backtest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ResultMetrics {
-    /// Closed trades.
-    pub trades: usize,
-    /// Equity at the last bar.
-    pub final_equity: f64,
-    /// Total return.
-    pub total_return: f64,
-    /// Compound annual growth rate (years counted in bars).
-    pub cagr: Option<f64>,
-    /// Annualised Sharpe ratio.
-    pub sharpe: f64,
-    /// Annualised Sortino ratio.
-    pub sortino: Option<f64>,
-    /// Deepest drawdown, negative.
-    pub max_drawdown: f64,
-    /// Share of winning trades.
-    pub win_rate: Option<f64>,
-    /// Gross profit over gross loss.
-    pub profit_factor: Option<f64>,
-    /// Share of bars with a position.
-    pub exposure: Option<f64>,
-}
-
 /// One ranked result row, as stored in `sweep_results`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResultRecord {
@@ -69,8 +41,9 @@ pub struct ResultRecord {
     pub params: String,
     /// The kernel's stable parameter hash (stored as its i64 bit pattern).
     pub param_hash: u64,
-    /// The figures.
-    pub metrics: ResultMetrics,
+    /// The figures; those the fast path did not compute are NaN (SQL `NULL`), as are the
+    /// figures a sweep does not store (Calmar, capital at work).
+    pub metrics: Figures,
 }
 
 /// A stored sweep with its id, as listed by [`ResearchDb::sweeps`].
@@ -116,6 +89,7 @@ impl ResearchDb {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .map_err(sql)?;
+            let given = Figures::given;
             for r in results {
                 let m = &r.metrics;
                 insert
@@ -126,15 +100,15 @@ impl ResearchDb {
                         r.params,
                         r.param_hash as i64,
                         m.trades as i64,
-                        m.final_equity,
-                        m.total_return,
-                        m.cagr,
-                        m.sharpe,
-                        m.sortino,
-                        m.max_drawdown,
-                        m.win_rate,
-                        m.profit_factor,
-                        m.exposure,
+                        given(m.final_equity),
+                        given(m.total_return),
+                        given(m.cagr),
+                        given(m.sharpe),
+                        given(m.sortino),
+                        given(m.max_drawdown),
+                        given(m.win_rate),
+                        given(m.profit_factor),
+                        given(m.exposure),
                     ])
                     .map_err(sql)?;
             }
@@ -176,23 +150,28 @@ impl ResearchDb {
                     sortino, max_drawdown, win_rate, profit_factor, exposure
              FROM sweep_results WHERE sweep_id = ?1 ORDER BY symbol IS NOT NULL, symbol, rank",
         ))?;
+        // A `NULL` figure (one the fast path did not compute) reads as NaN, the missing value.
+        let figure = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<f64> {
+            Ok(r.get::<_, Option<f64>>(i)?.unwrap_or(f64::NAN))
+        };
         let rows = stmt.query_map([id], |r| {
             Ok(ResultRecord {
                 symbol: r.get(0)?,
                 rank: r.get::<_, i64>(1)? as usize,
                 params: r.get(2)?,
                 param_hash: r.get::<_, i64>(3)? as u64,
-                metrics: ResultMetrics {
+                metrics: Figures {
                     trades: r.get::<_, i64>(4)? as usize,
-                    final_equity: r.get(5)?,
-                    total_return: r.get(6)?,
-                    cagr: r.get(7)?,
-                    sharpe: r.get(8)?,
-                    sortino: r.get(9)?,
-                    max_drawdown: r.get(10)?,
-                    win_rate: r.get(11)?,
-                    profit_factor: r.get(12)?,
-                    exposure: r.get(13)?,
+                    final_equity: figure(r, 5)?,
+                    total_return: figure(r, 6)?,
+                    cagr: figure(r, 7)?,
+                    sharpe: figure(r, 8)?,
+                    sortino: figure(r, 9)?,
+                    max_drawdown: figure(r, 10)?,
+                    win_rate: figure(r, 11)?,
+                    profit_factor: figure(r, 12)?,
+                    exposure: figure(r, 13)?,
+                    ..Figures::missing()
                 },
             })
         });

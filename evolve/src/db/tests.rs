@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use kernel::metrics::Figures;
 use rusqlite::Connection;
 
 use super::*;
@@ -54,20 +55,21 @@ fn record(name: &str) -> SweepRecord {
     }
 }
 
-fn row(rank: usize, symbol: Option<&str>, sortino: Option<f64>) -> ResultRecord {
+/// A ranked row; `sortino` NaN as from the fast path (stored `NULL`).
+fn row(rank: usize, symbol: Option<&str>, sortino: f64) -> ResultRecord {
     ResultRecord {
         symbol: symbol.map(str::to_string),
         rank,
         params: format!("{{\"fast\":{rank},\"slow\":20}}"),
         param_hash: u64::MAX - rank as u64,
-        metrics: ResultMetrics {
+        metrics: Figures {
             trades: 7,
             final_equity: 12_345.5,
             total_return: 0.234_55,
             sharpe: 1.25,
             sortino,
             max_drawdown: -0.125,
-            ..ResultMetrics::default()
+            ..Figures::missing()
         },
     }
 }
@@ -148,10 +150,18 @@ fn migrates_in_wal_mode_and_round_trips_sweeps_and_results() {
     let mode: String = db.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
 
-    let rows = vec![row(1, None, Some(2.5)), row(2, None, None), row(1, Some("SPY"), None)];
+    let rows = vec![row(1, None, 2.5), row(2, None, f64::NAN), row(1, Some("SPY"), f64::NAN)];
     let id = db.record_sweep(&record("a"), &rows).unwrap();
     let id2 = db.record_sweep(&record("a"), &rows[..1]).unwrap();
     assert_ne!(id, id2);
+    // A missing figure (NaN) is stored as SQL NULL.
+    let nulls: i64 = db
+        .conn
+        .query_row("SELECT count(*) FROM sweep_results WHERE sortino IS NULL AND cagr IS NULL", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(nulls, 2);
     drop(db);
 
     // Reopening applies no migration twice and sees both sweeps.
@@ -208,7 +218,10 @@ fn a_version_1_database_with_a_sweep_gains_the_run_tables() {
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].param_hash, u64::MAX);
     assert_eq!(results[0].metrics.final_equity, 10_500.0);
-    assert_eq!(results[0].metrics.exposure, Some(0.3));
+    // The NULL figures of an old row read as the missing value, NaN.
+    let m = &results[0].metrics;
+    assert_eq!((m.trades, m.sharpe, m.win_rate, m.exposure), (3, 0.9, 0.5, 0.3));
+    assert!(m.cagr.is_nan() && m.sortino.is_nan() && m.profit_factor.is_nan());
 
     let mut tables: Vec<String> = db
         .conn

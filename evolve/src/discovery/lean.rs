@@ -11,7 +11,7 @@ use kernel::sweep::{SignalRun, run_signals_into};
 use novelty::Benchmark;
 
 use super::curve::CurveStats;
-use crate::problem::Figures;
+use crate::problem::Evaluation;
 
 /// Reused buffers of one thread.
 #[derive(Default)]
@@ -29,7 +29,7 @@ thread_local! {
 /// What a lean run produced.
 pub(super) struct LeanRun {
     /// The evaluation's figures.
-    pub(super) figures: Figures,
+    pub(super) figures: Evaluation,
     /// The metrics they come from (those a behaviour descriptor reads).
     pub(super) metrics: Metrics,
     /// β of the equity's per-bar returns against the benchmark given to [`run`], from the
@@ -67,7 +67,7 @@ pub(super) fn run(
         stats.metrics(&mut m, config);
         m.exposure = run.exposed_bars as f64 / nf;
     }
-    let figures = Figures::with_returns(&m, final_equity, stats.return_stats());
+    let figures = Evaluation::with_returns(&m, final_equity, stats.return_stats());
     Some(LeanRun { figures, metrics: m, beta: beta.map(|b| b.beta()) })
 }
 

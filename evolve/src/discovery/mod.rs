@@ -5,7 +5,7 @@
 //! An evaluation is the genome's entry and exit series over every traded symbol, the kernel
 //! backtest of the resulting signals under the account's rules plus the genome's protective
 //! exits ([`kernel::strategy::backtest_signals`]: one symbol alone, several as one sleeve), and
-//! its figures. Fitness is the experiment's objective ([`Figures::score`]) minus a parsimony
+//! its figures. Fitness is the experiment's objective ([`Evaluation::score`]) minus a parsimony
 //! penalty per tree node, so of two equally good strategies the smaller wins, plus — when
 //! configured — a weight times the portfolio score against the promoted set ([`PortfolioTerm`]).
 
@@ -34,7 +34,7 @@ use portfolio_fitness::{SessionDays, WindowScorer};
 use rand::SeedableRng;
 
 use crate::ga::{Member, Problem};
-use crate::problem::Figures;
+use crate::problem::Evaluation;
 use crate::stats::FitnessConfig;
 
 /// A bar without a signal, in [`GpProblem::behaviour_distance`]'s signal kinds.
@@ -56,8 +56,8 @@ pub enum GpEval {
 /// A GP strategy's figures, size and behaviour.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GpFigures {
-    /// Backtest figures.
-    pub figures: Figures,
+    /// Backtest figures and return moments (stored under `figures`).
+    pub figures: Evaluation,
     /// Tree nodes of both rules (what parsimony penalises).
     pub nodes: usize,
     /// Behaviour descriptor for novelty search (`None` when novelty is off, or the curve has
@@ -317,7 +317,7 @@ impl<'d> GpProblem<'d> {
     /// refused backtest.
     pub fn behaviour(&self, eval: &GpEval) -> Option<u64> {
         let GpEval::Ran(f) = eval else { return None };
-        let (x, r) = (&f.figures, &f.figures.returns);
+        let (x, r) = (&f.figures.figures, &f.figures.returns);
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         h.update(&(x.trades as u64).to_le_bytes());
         h.update(&(r.n as u64).to_le_bytes());
@@ -376,7 +376,7 @@ impl<'d> GpProblem<'d> {
         let equity = bt.result.equity();
         let stats = CurveStats::of(equity, self.cash, &self.metrics, None);
         let final_equity = equity.last().copied().unwrap_or(self.cash);
-        let figures = Figures::with_returns(&bt.metrics, final_equity, stats.return_stats());
+        let figures = Evaluation::with_returns(&bt.metrics, final_equity, stats.return_stats());
         let descriptor = self.descriptor(equity, &bt.metrics, None);
         let portfolio = self.portfolio_score(equity);
         GpFigures { figures, nodes, descriptor, parents: Vec::new(), portfolio }
@@ -588,9 +588,9 @@ fn no_symbols(e: gp::EvalError) -> BacktestError {
     })
 }
 
-/// Figures of an account that never trades (the fallback if even that backtest is refused).
-fn idle_figures() -> Figures {
-    Figures::from_metrics(&Metrics::default(), &[], 1.0)
+/// The evaluation of an account that never trades (the fallback if even that backtest is refused).
+fn idle_figures() -> Evaluation {
+    Evaluation::from_metrics(&Metrics::default(), &[], 1.0)
 }
 
 /// An equal-weighted index of the traded symbols (rebalanced every bar), from 100.

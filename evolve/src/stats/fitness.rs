@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use super::dsr::deflated_sharpe;
 use super::moments::ReturnStats;
-use crate::problem::Figures;
+use crate::problem::Evaluation;
 
 /// How far below the feasible range violating candidates are moved: `2·RATIO_CAP + 1`.
 pub const INFEASIBLE_SHIFT: f64 = 2.0 * RATIO_CAP + 1.0;
@@ -86,7 +86,7 @@ impl FitnessConfig {
 
 /// The figures of one backtest that fitness can draw on. Its one constructor,
 /// [`FitnessInput::from_metrics`], reads them from the stored projection of a backtest's kernel
-/// metrics ([`Figures`]), so the figures fitness sees are those every report shows.
+/// metrics ([`Evaluation`]), so the figures fitness sees are those every report shows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitnessInput {
     /// Annualised Sharpe ratio.
@@ -111,7 +111,8 @@ pub struct FitnessInput {
 impl FitnessInput {
     /// The input for a backtest's figures (its kernel metrics, final equity and per-period
     /// return moments), deflating by `deflation` for the `deflated_sharpe` objective.
-    pub fn from_metrics(figures: &Figures, deflation: Option<(usize, f64)>) -> Self {
+    pub fn from_metrics(eval: &Evaluation, deflation: Option<(usize, f64)>) -> Self {
+        let figures = &eval.figures;
         FitnessInput {
             sharpe_annual: figures.sharpe,
             sortino: figures.sortino,
@@ -119,7 +120,7 @@ impl FitnessInput {
             total_return: figures.total_return,
             max_drawdown: figures.max_drawdown,
             trades: figures.trades,
-            returns: figures.returns,
+            returns: eval.returns,
             deflation,
         }
     }
@@ -338,7 +339,8 @@ mod tests {
             trades: 9,
             ..kernel::metrics::Metrics::default()
         };
-        let i = FitnessInput::from_metrics(&Figures::with_returns(&m, 1.0, input().returns), Some((4, 0.5)));
+        let i =
+            FitnessInput::from_metrics(&Evaluation::with_returns(&m, 1.0, input().returns), Some((4, 0.5)));
         assert_eq!((i.sharpe_annual, i.sortino, i.calmar, i.total_return), (1.1, 1.5, 0.7, 0.2));
         assert_eq!((i.max_drawdown, i.trades, i.deflation), (-0.1, 9, Some((4, 0.5))));
         assert_eq!(i.returns, input().returns);

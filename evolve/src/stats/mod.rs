@@ -36,7 +36,7 @@ pub use effective::{EffectiveTrials, effective_trials};
 pub use fitness::{
     Fitness, FitnessConfig, FitnessConfigError, FitnessInput, INFEASIBLE_SHIFT, Objective, Violation, fitness,
 };
-pub use moments::{ReturnStats, nan_as_null, returns_from_equity};
+pub use moments::{ReturnStats, returns_from_equity};
 pub use normal::{normal_cdf, normal_quantile};
 pub use pbo::{DEFAULT_BLOCKS, MAX_BLOCKS, Pbo, PboError, pbo};
 pub use plateau::{Plateau, PlateauTrial, plateau_median};

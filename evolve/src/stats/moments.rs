@@ -10,6 +10,8 @@
 //!   Ratio Efficient Frontier"; 2014, "The Deflated Sharpe Ratio") use them. With these estimators
 //!   `kurtosis ≥ 1 + skew²` always holds, which keeps the PSR variance term positive.
 
+use kernel::metrics::nan_as_null;
+
 /// Moments of a per-period return series, see the module documentation for the estimators.
 ///
 /// Degenerate series give NaN rather than a misleading number: every field but `n` is NaN for an
@@ -49,25 +51,6 @@ impl PartialEq for ReturnStats {
             && same(self.sharpe, other.sharpe)
             && same(self.skew, other.skew)
             && same(self.kurtosis, other.kurtosis)
-    }
-}
-
-/// Serde for an `f64` whose missing value is NaN: NaN (and any other non-finite value) is
-/// written as `null`, and `null` reads back as NaN.
-pub mod nan_as_null {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// Writes `x`, or `null` when it is not finite.
-    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        match x.is_finite() {
-            true => s.serialize_some(x),
-            false => s.serialize_none(),
-        }
-    }
-
-    /// Reads a number, or NaN for `null`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
 }
 

@@ -14,7 +14,7 @@ pub(crate) mod raw;
 use std::path::{Path, PathBuf};
 
 use datasets::Timeframe;
-use datasets::actions::{SAMPLES, Sample};
+use datasets::actions::Sample;
 use kernel::sim::{Commission, Costs, Slippage, TradeRules};
 use kernel::strategy::{Strategy, by_name, registry};
 use toml::Spanned;
@@ -334,12 +334,9 @@ pub(crate) fn data_source(
     store_only("symbols", d.symbols.as_ref().map(Spanned::span))?;
     store_only("timeframe", d.timeframe.as_ref().map(Spanned::span))?;
     if let Some(sample) = &d.sample {
-        let found = SAMPLES.iter().find(|s| s.symbol.eq_ignore_ascii_case(sample.get_ref()));
-        return found.map(DataSource::Sample).ok_or_else(|| {
-            let known = SAMPLES.iter().map(|s| s.symbol).collect::<Vec<_>>().join(", ");
-            let message = format!("unknown sample `{}` (samples: {known})", sample.get_ref());
-            src.error(sample.span(), "data.sample", message)
-        });
+        return crate::data::sample(sample.get_ref())
+            .map(DataSource::Sample)
+            .map_err(|e| src.error(sample.span(), "data.sample", e.to_string()));
     }
     if let Some(file) = &d.file {
         return Ok(DataSource::File(resolve(base, file.get_ref())));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use datasets::Timeframe;
 use datasets::actions::SAMPLES;
 use evolve::db::{CandidateRecord, NewCandidate, ResearchDb};
-use evolve::problem::Figures;
+use evolve::problem::Evaluation;
 use evolve::run::now_ns;
 use gp::Genome;
 use kernel::sim::TradeRules;
@@ -92,9 +92,9 @@ pub struct CandidateFile {
     /// In-sample fitness.
     pub fitness: f64,
     /// In-sample figures.
-    pub in_sample: Figures,
+    pub in_sample: Evaluation,
     /// Out-of-sample figures.
-    pub out_of_sample: Option<Figures>,
+    pub out_of_sample: Option<Evaluation>,
     /// Deflated Sharpe ratio over the run's trials.
     pub deflated_sharpe: f64,
     /// Highest correlation to a promoted strategy.
@@ -174,15 +174,15 @@ fn to_json<T: Serialize>(value: &T) -> String {
 /// The `.sexp` file: the genome, pretty-printed, after comments with its figures and lineage.
 /// It parses back as the genome (comments run from `;` to the end of the line).
 pub fn readable(f: &CandidateFile) -> String {
-    let figures = |label: &str, x: Option<&Figures>| match x {
+    let figures = |label: &str, x: Option<&Evaluation>| match x {
         Some(x) => format!(
             "; {label}: Sharpe {:.2}, return {:.1} %, CAGR {:.1} %, max drawdown {:.1} %, {} trades, exposure {:.0} %\n",
-            x.sharpe,
-            x.total_return * 100.0,
-            x.cagr * 100.0,
-            x.max_drawdown * 100.0,
-            x.trades,
-            x.exposure * 100.0
+            x.figures.sharpe,
+            x.figures.total_return * 100.0,
+            x.figures.cagr * 100.0,
+            x.figures.max_drawdown * 100.0,
+            x.figures.trades,
+            x.figures.exposure * 100.0
         ),
         None => format!("; {label}: –\n"),
     };

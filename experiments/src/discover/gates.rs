@@ -6,7 +6,7 @@ use std::ops::Range;
 use evolve::db::ResearchDb;
 use evolve::discovery::{GpEval, GpProblem};
 use evolve::ga::Engine;
-use evolve::problem::Figures;
+use evolve::problem::Evaluation;
 use evolve::stats::{deflated_sharpe, sharpe_variance};
 use gp::Genome;
 use kernel::strategy::{MarketData, SymbolData, backtest_signals};
@@ -49,10 +49,10 @@ pub struct Candidate {
     /// In-sample fitness.
     pub fitness: f64,
     /// In-sample figures.
-    pub in_sample: Figures,
+    pub in_sample: Evaluation,
     /// Out-of-sample figures (`None` when the backtest was refused, or when the genome is not
     /// the in-sample best and so was not tested).
-    pub out_of_sample: Option<Figures>,
+    pub out_of_sample: Option<Evaluation>,
     /// Deflated Sharpe ratio of its in-sample returns over the run's trials.
     pub deflated_sharpe: f64,
     /// Highest correlation of its out-of-sample daily returns to a promoted strategy's (over
@@ -141,7 +141,7 @@ impl<'a> Judge<'a> {
         let daily = oos
             .as_ref()
             .and_then(|bt| DailyReturns::from_equity(self.spec.cash, bt.result.equity(), times).ok());
-        let out_of_sample = oos.as_ref().map(|bt| Figures::of(bt, self.spec.cash));
+        let out_of_sample = oos.as_ref().map(|bt| Evaluation::of(bt, self.spec.cash));
         let dsr = deflated_sharpe(&is.figures.returns, self.trials, self.sharpe_variance);
         // Correlation of daily returns over the common days (portfolio-fitness); a promoted
         // strategy with too few common days is not compared.
@@ -167,9 +167,9 @@ impl<'a> Judge<'a> {
             passed,
             detail,
         };
-        let sharpe = o.map_or(nan, |f| f.sharpe);
-        let trades = o.map_or(0, |f| f.trades);
-        let drawdown = o.map_or(nan, |f| f.max_drawdown);
+        let sharpe = o.map_or(nan, |f| f.figures.sharpe);
+        let trades = o.map_or(0, |f| f.figures.trades);
+        let drawdown = o.map_or(nan, |f| f.figures.max_drawdown);
         let results = vec![
             gate(
                 "selection",

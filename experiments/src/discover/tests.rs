@@ -63,7 +63,7 @@ fn discovery_on_the_sample_records_candidates_that_promote_and_reproduce_exactly
     assert!(out.sharing.rate() > 0.2, "{:?}", out.sharing);
     // The passing candidate that trades most out of sample comes first.
     let mut passed: Vec<&Candidate> = out.passed().collect();
-    passed.sort_by_key(|c| std::cmp::Reverse(c.out_of_sample.as_ref().map_or(0, |f| f.trades)));
+    passed.sort_by_key(|c| std::cmp::Reverse(c.out_of_sample.as_ref().map_or(0, |f| f.figures.trades)));
     let shown: Vec<String> = out
         .candidates
         .iter()
@@ -71,12 +71,12 @@ fn discovery_on_the_sample_records_candidates_that_promote_and_reproduce_exactly
             format!(
                 "{} IS {:?} OOS {:?}",
                 c.genome,
-                c.in_sample.trades,
-                c.out_of_sample.as_ref().map(|f| f.trades)
+                c.in_sample.figures.trades,
+                c.out_of_sample.as_ref().map(|f| f.figures.trades)
             )
         })
         .collect();
-    assert!(passed[0].out_of_sample.as_ref().unwrap().trades > 0, "{shown:#?}");
+    assert!(passed[0].out_of_sample.as_ref().unwrap().figures.trades > 0, "{shown:#?}");
     // Only the in-sample best distinct genome is tested out of sample.
     for (rank, c) in out.candidates.iter().enumerate() {
         assert_eq!(c.gates.len(), 7);
@@ -157,7 +157,10 @@ fn a_stopped_discovery_resumes_to_the_same_result() {
     assert_eq!(keys(&resumed), keys(&straight));
     assert_eq!(resumed.trials, straight.trials);
     let sharpe = |o: &DiscoverOutcome| {
-        o.candidates.iter().map(|c| c.out_of_sample.as_ref().map(|f| f.sharpe.to_bits())).collect::<Vec<_>>()
+        o.candidates
+            .iter()
+            .map(|c| c.out_of_sample.as_ref().map(|f| f.figures.sharpe.to_bits()))
+            .collect::<Vec<_>>()
     };
     assert_eq!(sharpe(&resumed), sharpe(&straight));
 }
@@ -282,16 +285,16 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
         .map(|c| {
             let failed: Vec<&String> = c.gates.iter().filter(|g| !g.passed).map(|g| &g.detail).collect();
             let is = &c.in_sample;
-            let oos = c.out_of_sample.as_ref().map(|f| (f.sharpe, f.trades));
+            let oos = c.out_of_sample.as_ref().map(|f| (f.figures.sharpe, f.figures.trades));
             format!(
                 "{}\n  IS sharpe {:.2} trades {} per-bar {:?} | OOS (sharpe, trades) {oos:?} | {failed:?}",
-                c.genome, is.sharpe, is.trades, is.returns.sharpe
+                c.genome, is.figures.sharpe, is.figures.trades, is.returns.sharpe
             )
         })
         .collect();
     let best = best.unwrap_or_else(|| panic!("nothing passed on the planted edge:\n{}", report.join("\n")));
     let oos = best.out_of_sample.as_ref().unwrap();
-    assert!(oos.sharpe >= 0.5 && oos.trades >= 10, "{oos:?}");
+    assert!(oos.figures.sharpe >= 0.5 && oos.figures.trades >= 10, "{oos:?}");
     assert!(best.id.is_some());
     // It trades the planted reversal: on the same noise without the edge it earns nothing like it.
     let noise = noise_of(&edge);
@@ -311,7 +314,12 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     .unwrap();
     let (_, window) = &found.stages;
     let without = problem.backtest_window(&best.genome, &noise, window.clone()).unwrap();
-    assert!(without.metrics.sharpe < oos.sharpe - 1.0, "{} vs {}", without.metrics.sharpe, oos.sharpe);
+    assert!(
+        without.metrics.sharpe < oos.figures.sharpe - 1.0,
+        "{} vs {}",
+        without.metrics.sharpe,
+        oos.figures.sharpe
+    );
 
     let nothing = discover(&spec(&d), &noise, &mut db, None, &stop, |_| {}).unwrap();
     let passed: Vec<String> = nothing.passed().map(|c| c.genome.to_string()).collect();

@@ -32,7 +32,7 @@ use std::sync::atomic::AtomicBool;
 use evolve::db::ResearchDb;
 use evolve::ga::{GaConfig, GenerationReport};
 use evolve::genes::ParamGenes;
-use evolve::problem::{Figures, StrategyEval, StrategyFarm};
+use evolve::problem::{Evaluation, StrategyEval, StrategyFarm};
 use evolve::run::{Ending, RunError, Timing};
 use evolve::stats::{FitnessConfig, Split, TestLen, WalkForwardMode};
 use kernel::sim::{Trade, TradeRules};
@@ -143,13 +143,13 @@ pub struct Winner {
     /// Its in-sample fitness.
     pub fitness: f64,
     /// In-sample figures.
-    pub in_sample: Figures,
+    pub in_sample: Evaluation,
     /// In-sample capital at work: the time-averaged share of equity held in positions (NaN
     /// when its backtest could not run).
     pub is_capital_at_work: f64,
     /// Out-of-sample figures (`None` without an out-of-sample stage). With walk-forward: the
     /// chained test windows of every fold.
-    pub out_of_sample: Option<Figures>,
+    pub out_of_sample: Option<Evaluation>,
     /// Out-of-sample equity (UTC ns, equity).
     #[serde(skip)]
     pub oos_equity: Vec<(i64, f64)>,

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use evolve::db::IndividualRecord;
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::ga::Engine;
-use evolve::problem::{Figures, StrategyEval, StrategyProblem};
+use evolve::problem::{Evaluation, StrategyEval, StrategyProblem};
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
 use evolve::stats::{
     EffectiveTrials, Objective, PlateauTrial, deflated_sharpe, effective_trials, pbo, plateau_median,
@@ -163,8 +163,11 @@ fn validate(
         .and_then(|p| plateau_trial(problem, engine, &individuals, best.key).map(|t| (p, t)));
     let (genome, fitness, in_sample, selection, is_capital) = match plateau {
         Some((pbo, (genome, fitness, figures, members))) => {
-            let selection =
-                Selection::PlateauMedian { pbo, plateau: members, best_is_sharpe: best_figures.sharpe };
+            let selection = Selection::PlateauMedian {
+                pbo,
+                plateau: members,
+                best_is_sharpe: best_figures.figures.sharpe,
+            };
             let capital = (genome == best.genome).then_some(best_capital).flatten();
             (genome, fitness, figures, selection, capital)
         }
@@ -212,7 +215,7 @@ fn validate(
             backtest_window(spec.strategy, &winner.params, data, spec.rules, spec.cash, oos.clone())
     {
         let times = &data.timestamps()[oos.clone()];
-        winner.out_of_sample = Some(Figures::of(&bt, spec.cash));
+        winner.out_of_sample = Some(Evaluation::of(&bt, spec.cash));
         winner.oos_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
         winner.benchmark = buy_and_hold(data, oos.clone(), spec.cash);
         let capital_at_work = bt.capital_at_work(&data.slice(oos));
@@ -250,9 +253,9 @@ fn plateau_trial(
     engine: &Engine<'_, StrategyProblem<'_>>,
     individuals: &[IndividualRecord],
     best_key: u64,
-) -> Option<(Vec<ParamValue>, f64, Figures, usize)> {
+) -> Option<(Vec<ParamValue>, f64, Evaluation, usize)> {
     let mut seen = HashSet::new();
-    let mut ran: Vec<(u64, Vec<ParamValue>, &Figures)> = Vec::new();
+    let mut ran: Vec<(u64, Vec<ParamValue>, &Evaluation)> = Vec::new();
     for ind in individuals {
         if !seen.insert(ind.key) {
             continue;
@@ -268,7 +271,7 @@ fn plateau_trial(
         .collect();
     let plateau = plateau_median(&problem.genes, &trials, best)?;
     let (_, genome, figures) = &ran[plateau.median];
-    Some((genome.clone(), trials[plateau.median].fitness, Figures::clone(figures), plateau.members.len()))
+    Some((genome.clone(), trials[plateau.median].fitness, Evaluation::clone(figures), plateau.members.len()))
 }
 
 /// The hall of fame, best first, each genome with its in-sample figures next to its figures on
@@ -294,7 +297,7 @@ fn hall_of_fame(
                     backtest_window(spec.strategy, &params, data, spec.rules, spec.cash, oos.clone()).ok()
                 })
                 .flatten()
-                .map(|bt| Figures::of(&bt, spec.cash));
+                .map(|bt| Evaluation::of(&bt, spec.cash));
             json!({
                 "params": crate::report::params_json(&params),
                 "fitness": s.fitness,

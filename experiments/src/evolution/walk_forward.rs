@@ -9,7 +9,7 @@
 use std::sync::atomic::AtomicBool;
 
 use evolve::db::{EventRecord, NewRun, ResearchDb, RunKind, RunStatus};
-use evolve::problem::Figures;
+use evolve::problem::Evaluation;
 use evolve::run::{Ending, Provenance, RunError, Timing, now_ns};
 use evolve::stats::{deflated_sharpe, walk_forward};
 use kernel::metrics::{Metrics, MetricsConfig, MetricsInput};
@@ -135,7 +135,8 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
     let (refit, last) = folds.iter().rev().find_map(|f| Some((f.train.clone(), f.winner.as_ref()?)))?;
     let winners: Vec<&Winner> = folds.iter().filter_map(|f| f.winner.as_ref()).collect();
     let mean = |xs: &[f64]| (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64);
-    let is_sharpes: Vec<f64> = winners.iter().map(|w| w.in_sample.sharpe).filter(|s| s.is_finite()).collect();
+    let is_sharpes: Vec<f64> =
+        winners.iter().map(|w| w.in_sample.figures.sharpe).filter(|s| s.is_finite()).collect();
     let pbos: Vec<f64> = winners.iter().filter_map(|w| w.pbo).collect();
     let walk = Walk { mean_is_sharpe: mean(&is_sharpes).unwrap_or(f64::NAN), trials, refit_window: refit };
     let mut level = spec.cash;
@@ -173,7 +174,7 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
     };
     let config = MetricsConfig::new(data.timeframe(), symbol.meta.asset_class);
     let metrics = Metrics::compute(&input, &config);
-    let figures = Figures::from_metrics(&metrics, &equity, spec.cash);
+    let figures = Evaluation::from_metrics(&metrics, &equity, spec.cash);
     Some(Winner {
         out_of_sample: Some(figures),
         oos_equity: curve,
@@ -206,9 +207,9 @@ pub fn walk_notes(outcome: &Outcome, data: &MarketData) -> Vec<String> {
                     let oos = w.out_of_sample.as_ref();
                     format!(
                         "{head}: in-sample Sharpe {:.2} → out-of-sample {} over {} trades; DSR {:.3}; PBO {}",
-                        w.in_sample.sharpe,
-                        oos.map_or("–".into(), |f| format!("{:.2}", f.sharpe)),
-                        oos.map_or(0, |f| f.trades),
+                        w.in_sample.figures.sharpe,
+                        oos.map_or("–".into(), |f| format!("{:.2}", f.figures.sharpe)),
+                        oos.map_or(0, |f| f.figures.trades),
                         w.deflated_sharpe,
                         w.pbo.map_or("–".into(), |p| format!("{p:.2}")),
                     )

@@ -21,9 +21,10 @@ use std::time::Instant;
 use datasets::Timeframe;
 use datasets::store::{Store, StoreError};
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
-use evolve::problem::Figures;
+use evolve::problem::Evaluation;
 use evolve::run::{Ending, Timing, now_ns};
 use evolve::stats::{Evidence, Verdict, verdict};
+use kernel::metrics::Figures;
 use kernel::strategy::{DataError, MarketData, Params, backtest};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -386,8 +387,8 @@ fn discovery_report(o: &DiscoverOutcome) -> DiscoveryReport {
         .iter()
         .map(|c| DiscoveredGenome {
             genome: c.genome.to_string(),
-            in_sample_sharpe: c.in_sample.sharpe,
-            out_of_sample: c.out_of_sample.as_ref().map(|f| (f.sharpe, f.trades)),
+            in_sample_sharpe: c.in_sample.figures.sharpe,
+            out_of_sample: c.out_of_sample.as_ref().map(|f| (f.figures.sharpe, f.figures.trades)),
             deflated_sharpe: c.deflated_sharpe,
             max_correlation: c.max_correlation,
             candidate: c.id.filter(|_| c.passed),
@@ -626,8 +627,8 @@ fn family_report(
     let oos_last = w.oos_equity.last().map(|e| e.0);
     let dsr = judged.night.dsr(w);
     let evidence = Evidence {
-        is_sharpe: w.walk.as_ref().map_or(w.in_sample.sharpe, |walk| walk.mean_is_sharpe),
-        oos_sharpe: oos.map_or(f64::NAN, |f| f.sharpe),
+        is_sharpe: w.walk.as_ref().map_or(w.in_sample.figures.sharpe, |walk| walk.mean_is_sharpe),
+        oos_sharpe: oos.map_or(f64::NAN, |f| f.figures.sharpe),
         oos_decisions: w.oos_activity.decisions(),
         oos_psr: night::oos_psr(w),
         oos_days: night::oos_days(w),
@@ -643,7 +644,7 @@ fn family_report(
     let (v, reason) = verdict(&research.verdict, &evidence);
     // Issue 13: capital at work, the passive benchmark and the enable gates.
     let assessment = judge::assess(w, data, research.cash, outcome.stages.1.clone());
-    let oos_cagr = oos.map_or(f64::NAN, |f| f.cagr);
+    let oos_cagr = oos.map_or(f64::NAN, |f| f.figures.cagr);
     let (v, reason) =
         judge::gate(&research.gates, (v, reason), oos_cagr, assessment.as_ref(), judged.currently_enabled);
     let timeframe = if data.timeframe() == research.families[0].timeframe {
@@ -704,22 +705,9 @@ fn date(data: &MarketData, t: usize) -> String {
     data.time(t).to_string().chars().take(10).collect()
 }
 
-/// Report figures; all NaN when there are none.
-fn figures(f: Option<&Figures>) -> rr::Figures {
-    match f {
-        Some(f) => rr::Figures {
-            sharpe: f.sharpe,
-            sortino: f.sortino,
-            cagr: f.cagr,
-            total_return: f.total_return,
-            max_drawdown: f.max_drawdown,
-            trades: f.trades,
-            win_rate: f.win_rate,
-            exposure: f.exposure,
-            capital_at_work: f64::NAN,
-        },
-        None => rr::Figures::missing(),
-    }
+/// Report figures of an evaluation; all missing when there is none.
+fn figures(e: Option<&Evaluation>) -> Figures {
+    e.map_or(Figures::missing(), |e| e.figures)
 }
 
 /// Best first: families enabled after the run (by `enable`, or `keep` of an enabled family)
@@ -792,7 +780,7 @@ mod tests {
         }
         w.commit().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let data = universe(&store, Timeframe::Day1, "SPY").unwrap();
+        let data = universe(&store, Timeframe::Day1, "SPY", None).unwrap();
         assert_eq!(data.len(), n, "SPY's whole history");
         let at = |i: usize| {
             data.find(&u.symbols()[i].symbol).unwrap_or_else(|| panic!("{} dropped", u.symbols()[i].symbol))

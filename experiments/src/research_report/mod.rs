@@ -16,6 +16,7 @@ mod svg;
 pub mod tear;
 
 use evolve::stats::Verdict;
+use kernel::metrics::Figures;
 use serde::Serialize;
 
 use crate::research::State;
@@ -250,7 +251,8 @@ pub struct FamilyReport {
     /// Which trial of the search they are: "in-sample best", or "plateau median (PBO 0.62)"
     /// when choosing the in-sample peak overfits; empty without a winner.
     pub selection: String,
-    /// Figures on the in-sample window.
+    /// Figures on the in-sample window (the kernel's one figures type; NaN, JSON `null`, for
+    /// what was not measured, printed "–").
     pub in_sample: Figures,
     /// Figures on the out-of-sample window.
     pub out_of_sample: Figures,
@@ -284,46 +286,6 @@ pub struct FamilyReport {
     /// sentence each (walk-forward folds, deflation inputs, PBO, repeated looks, point in time).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-/// Backtest figures for one window. Rates and returns are fractions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Figures {
-    /// Annualised Sharpe ratio.
-    pub sharpe: f64,
-    /// Annualised Sortino ratio.
-    pub sortino: f64,
-    /// Compound annual growth rate.
-    pub cagr: f64,
-    /// Total return over the window.
-    pub total_return: f64,
-    /// Maximum drawdown, a negative fraction.
-    pub max_drawdown: f64,
-    /// Closed trades.
-    pub trades: usize,
-    /// Fraction of trades that won.
-    pub win_rate: f64,
-    /// Fraction of bars with a position open.
-    pub exposure: f64,
-    /// Time-averaged fraction of the equity held in positions (NaN when not measured).
-    pub capital_at_work: f64,
-}
-
-impl Figures {
-    /// The figures of a window without a backtest: every ratio NaN (printed "–"), no trades.
-    pub fn missing() -> Figures {
-        Figures {
-            sharpe: f64::NAN,
-            sortino: f64::NAN,
-            cagr: f64::NAN,
-            total_return: f64::NAN,
-            max_drawdown: f64::NAN,
-            trades: 0,
-            win_rate: f64::NAN,
-            exposure: f64::NAN,
-            capital_at_work: f64::NAN,
-        }
-    }
 }
 
 impl FamilyReport {

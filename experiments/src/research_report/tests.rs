@@ -21,6 +21,7 @@ fn figures(sharpe: f64, cagr: f64, max_drawdown: f64, trades: usize) -> Figures 
         win_rate: 0.55,
         exposure: 0.625,
         capital_at_work: 0.4,
+        ..Figures::missing()
     }
 }
 

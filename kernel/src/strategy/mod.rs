@@ -47,7 +47,7 @@ use std::num::NonZeroUsize;
 use datasets::{Bars, Timestamp};
 
 use crate::indicators::IndicatorError;
-use crate::metrics::MetricsConfig;
+use crate::metrics::{Figures, MetricsConfig};
 use crate::sim::{ExitRules, Signal, SignalColumn, Simulator, Strength};
 use crate::sweep::SweepError;
 
@@ -125,35 +125,20 @@ pub trait Strategy: Send + Sync {
     }
 
     /// A fast sweep of every combination of `combos` (valid parameters of this family) on one
-    /// symbol's `bars` under `sim`'s cash and rules, exact against [`backtest`] for the figures
-    /// of [`FastFigures`], in `combos`' order; `Ok(None)` when the family has no such path or it
-    /// does not pay on these combinations. The caller checks that the rules carry no protective
-    /// exits.
+    /// symbol's `bars` under `sim`'s cash and rules, in `combos`' order; `Ok(None)` when the
+    /// family has no such path or it does not pay on these combinations. The caller checks that
+    /// the rules carry no protective exits. A fast path computes the trades, final equity, total
+    /// return, Sharpe ratio and maximum drawdown, each equal to [`backtest`]'s bit for bit; its
+    /// other [`Figures`] are missing (NaN).
     fn fast_grid(
         &self,
         _bars: &Bars,
         _combos: &[Params],
         _sim: &Simulator,
         _metrics: &MetricsConfig,
-    ) -> Result<Option<Vec<FastFigures>>, SweepError> {
+    ) -> Result<Option<Vec<Figures>>, SweepError> {
         Ok(None)
     }
-}
-
-/// The figures a family's fast sweep path ([`Strategy::fast_grid`]) computes for one
-/// combination, each equal to the general backtest's bit for bit.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FastFigures {
-    /// Closed round trips.
-    pub trades: usize,
-    /// Equity at the last bar's close.
-    pub final_equity: f64,
-    /// `final_equity / initial_cash − 1`.
-    pub total_return: f64,
-    /// Annualised Sharpe ratio.
-    pub sharpe: f64,
-    /// Deepest drawdown (negative fraction).
-    pub max_drawdown: f64,
 }
 
 /// A strategy that cannot run on the data or parameters given.

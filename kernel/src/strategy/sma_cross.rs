@@ -8,9 +8,8 @@ use std::collections::HashMap;
 
 use datasets::Bars;
 
-use super::FastFigures;
 use crate::indicators::sma_into;
-use crate::metrics::MetricsConfig;
+use crate::metrics::{Figures, MetricsConfig};
 use crate::sim::Simulator;
 use crate::sweep::{SweepError, cross_signals_into, sma_cross_grid};
 
@@ -73,7 +72,7 @@ impl Strategy for SmaCross {
         combos: &[Params],
         sim: &Simulator,
         metrics: &MetricsConfig,
-    ) -> Result<Option<Vec<FastFigures>>, SweepError> {
+    ) -> Result<Option<Vec<Figures>>, SweepError> {
         let windows = combos.iter().flat_map(|p| [p.usize("fast"), p.usize("slow")]);
         let (Some(lo), Some(hi)) = (windows.clone().min(), windows.max()) else { return Ok(None) };
         let span = hi - lo + 1;
@@ -88,12 +87,13 @@ impl Strategy for SmaCross {
                 .iter()
                 .map(|p| {
                     let r = &grid[by_pair[&(p.usize("fast"), p.usize("slow"))]];
-                    FastFigures {
+                    Figures {
                         trades: r.trades,
                         final_equity: r.final_equity,
                         total_return: r.total_return,
                         sharpe: r.sharpe,
                         max_drawdown: r.max_drawdown,
+                        ..Figures::missing()
                     }
                 })
                 .collect(),

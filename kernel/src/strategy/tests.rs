@@ -273,7 +273,7 @@ fn quality_smallcap_value_reads_only_the_reports_known_at_each_bar() {
         });
         let moved = generate(s, &params, &flipped).unwrap();
         for (a, b) in base.legs.iter().zip(&moved.legs) {
-            assert_eq!(a.signals[..=t], b.signals[..=t], "symbol {} t={t}", a.symbol);
+            assert_eq!(a.signals.slice(0..t + 1), b.signals.slice(0..t + 1), "symbol {} t={t}", a.symbol);
         }
         assert!(moved != base, "reports published after bar {t} must change later decisions");
     }
