@@ -171,6 +171,9 @@ impl FakeAlpaca {
             config: AccountConfigurations {
                 max_margin_multiplier: "4".into(),
                 fractional_trading: true,
+                dtbp_check: Some("entry".into()),
+                trade_confirm_email: Some("all".into()),
+                pdt_check: Some("entry".into()),
                 ..AccountConfigurations::default()
             },
             positions: BTreeMap::new(),

@@ -14,6 +14,7 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use datasets::time::NANOS_PER_MIN;
 use datasets::{Bars, Timestamp, calendar};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::market::{WASH_TRADE, order_json, rfc3339};
@@ -142,7 +143,7 @@ fn dispatch(
 ) -> Response {
     match (method.as_str(), path) {
         ("GET", "/v2/account") => account(s),
-        ("GET", "/v2/account/configurations") => ok(serde_json::to_value(&s.config).expect("config")),
+        ("GET", "/v2/account/configurations") => configurations(s),
         ("PATCH", "/v2/account/configurations") => patch_config(s, body),
         ("GET", "/v2/positions") => positions(s),
         ("POST", "/v2/orders") => match serde_json::from_slice::<OrderRequest>(body) {
@@ -199,6 +200,9 @@ fn account(s: &State) -> Response {
         "pattern_day_trader": false, "trading_blocked": false, "transfers_blocked": false,
         "account_blocked": false, "trade_suspended_by_user": false, "daytrade_count": 0,
         "created_at": "2024-01-02T14:30:00Z", "crypto_status": "INACTIVE",
+        // A cash account: no margin in use, none required.
+        "accrued_fees": "0", "initial_margin": "0", "maintenance_margin": "0",
+        "last_maintenance_margin": "0", "sma": "0",
     }))
 }
 
@@ -213,10 +217,17 @@ fn patch_config(s: &mut State, body: &[u8]) -> Response {
     match serde_json::from_value::<AccountConfigurations>(current) {
         Ok(c) => {
             s.config = c;
-            ok(serde_json::to_value(&s.config).expect("config"))
+            configurations(s)
         }
         Err(e) => error(422, &e.to_string()),
     }
+}
+
+/// The account configuration as Alpaca answers it, with the fields the client does not read.
+fn configurations(s: &State) -> Response {
+    let mut v = serde_json::to_value(&s.config).expect("config");
+    v["ptp_no_exception_entry"] = json!(false);
+    ok(v)
 }
 
 fn positions(s: &State) -> Response {
@@ -225,6 +236,9 @@ fn positions(s: &State) -> Response {
         .iter()
         .map(|(symbol, (qty, cost))| {
             let px = s.mark_price(symbol).unwrap_or_default();
+            let lastday = s.previous_close(symbol).unwrap_or(px);
+            let ratio = |a: Decimal, b: Decimal| if b.is_zero() { Decimal::ZERO } else { (a / b).round_dp(6) };
+            let today = qty * (px - lastday);
             json!({
                 "asset_id": format!("asset-{symbol}"), "symbol": symbol, "exchange": "NASDAQ",
                 "asset_class": "us_equity", "qty": qty.to_string(), "qty_available": qty.to_string(),
@@ -232,6 +246,10 @@ fn positions(s: &State) -> Response {
                 "side": if qty.is_sign_negative() { "short" } else { "long" },
                 "market_value": (qty * px).to_string(), "cost_basis": cost.to_string(),
                 "current_price": px.to_string(), "unrealized_pl": (qty * px - cost).to_string(),
+                "unrealized_plpc": ratio(qty * px - cost, *cost).to_string(),
+                "unrealized_intraday_pl": today.to_string(),
+                "unrealized_intraday_plpc": ratio(today, qty * lastday).to_string(),
+                "lastday_price": lastday.to_string(), "change_today": ratio(px - lastday, lastday).to_string(),
                 "asset_marginable": true,
             })
         })
