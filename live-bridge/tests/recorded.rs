@@ -91,9 +91,11 @@ async fn the_fake_answers_with_every_field_of_the_recorded_responses() {
     fake.set_position(symbol, Decimal::from(5), Decimal::from(100));
     let base = fake.endpoints().trading;
     let http = reqwest::Client::new();
+    let keyed =
+        |r: reqwest::RequestBuilder| r.header("APCA-API-KEY-ID", "PK").header("APCA-API-SECRET-KEY", "S");
     let get = |path: String| {
-        let (http, url) = (http.clone(), format!("{base}{path}"));
-        async move { http.get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        let request = keyed(http.get(format!("{base}{path}")));
+        async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
     };
     let bars = "start=2025-12-01T00:00:00Z&end=2025-12-31T00:00:00Z&timeframe=1Day&limit=2";
     let mut gaps = Vec::new();
@@ -137,7 +139,8 @@ async fn the_fake_answers_with_every_field_of_the_recorded_responses() {
 
     let url = format!("{base}/v2/orders");
     let request = OrderRequest::market(symbol, Decimal::ONE, OrderSide::Buy, "tb-recorded");
-    let answer: serde_json::Value = http.post(url).json(&request).send().await.unwrap().json().await.unwrap();
+    let answer: serde_json::Value =
+        keyed(http.post(url).json(&request)).send().await.unwrap().json().await.unwrap();
     assert_eq!((answer["status"].as_str(), answer["filled_qty"].as_str()), (Some("accepted"), Some("0")));
     check("order_accepted.json", serde_json::from_str(&recorded("order_accepted.json")).unwrap(), answer);
 
@@ -156,7 +159,7 @@ async fn the_fake_answers_with_every_field_of_the_recorded_responses() {
         heard.push(serde_json::from_slice::<serde_json::Value>(&m.into_data()).unwrap());
     }
     let sell = OrderRequest::market(symbol, Decimal::ONE, OrderSide::Sell, "tb-recorded-sell");
-    http.post(format!("{base}/v2/orders")).json(&sell).send().await.unwrap();
+    keyed(http.post(format!("{base}/v2/orders")).json(&sell)).send().await.unwrap();
     let Some(Ok(m)) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() else {
         panic!("an event")
     };

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State as Extract};
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -49,21 +49,27 @@ async fn handle(
     Extract(shared): Extract<Shared>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
     let route = route_of(&method, &path);
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (n, fault, hang) = {
         let mut s = shared.lock().expect("fake state lock");
         s.seen.push(Seen { method: method.to_string(), path: path.clone(), status: 0 });
-        let fault = [route, Route::Any].iter().find_map(|r| s.faults.get_mut(r).and_then(|q| q.pop_front()));
         let n = s.seen.len();
         *s.counts.entry(route).or_default() += 1;
         if route != Route::Any {
             *s.counts.entry(Route::Any).or_default() += 1;
         }
         let hang = s.hang_at.is_some_and(|(r, k)| s.counts.get(&r) == Some(&k));
+        if !s.admit(header("APCA-API-KEY-ID"), header("APCA-API-SECRET-KEY")) {
+            drop(s);
+            return finish(&shared, n, coded(401, 40_110_000, "request is not authorized"));
+        }
+        let fault = [route, Route::Any].iter().find_map(|r| s.faults.get_mut(r).and_then(|q| q.pop_front()));
         (n, fault, hang)
     };
     match fault {
@@ -478,7 +484,7 @@ async fn stream(Extract(shared): Extract<Shared>, upgrade: WebSocketUpgrade) -> 
 }
 
 /// Authenticates (the documented `{"action":"authenticate","data":{"key_id","secret_key"}}`
-/// only), acknowledges `listen`, then forwards every order event as a binary frame (as paper
+/// only, with the account's keys), acknowledges `listen`, then forwards every order event as a binary frame (as paper
 /// trading does).
 async fn serve_stream(shared: Shared, mut socket: WebSocket) {
     let (mut updates, born) = {
@@ -503,8 +509,9 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
                     // Alpaca's documented form; anything else (no keys, the `auth` form of
                     // the market-data streams) is answered `unauthorized`.
                     Some("authenticate") | Some("auth") => {
-                        let key = |k: &str| v["data"][k].as_str().is_some_and(|x| !x.is_empty());
-                        authorized = v["action"] == "authenticate" && key("key_id") && key("secret_key");
+                        let key = |k: &str| v["data"][k].as_str();
+                        authorized = v["action"] == "authenticate"
+                            && shared.lock().expect("fake state lock").admit(key("key_id"), key("secret_key"));
                         let status = if authorized { "authorized" } else { "unauthorized" };
                         json!({"stream": "authorization", "data": {"status": status, "action": "authenticate"}})
                     }
