@@ -38,9 +38,8 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
         fake.add_bars(&s.meta.symbol, datasets::Timeframe::Min1, s.bars.clone());
     }
     let data = kernel::strategy::MarketData::align(datasets::Timeframe::Min1, sparse).unwrap();
-    // As at Alpaca, a minute bar is served preliminary (its opening trade) for 30 s after its
-    // minute, then revised: the runs read their bars once they are final.
-    fake.revise_minutes(Some(Duration::from_secs(30)));
+    // As at Alpaca (and by default in the fake), a minute bar is served preliminary (its opening
+    // trade) for 30 s after its minute, then revised: the runs read their bars once they are final.
     let config = scenario::config(root.path(), &fake);
     let client =
         Arc::new(Client::new(config.alpaca.client_config(true), Credentials::new("PK", "S")).unwrap());

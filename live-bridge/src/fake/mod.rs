@@ -165,6 +165,10 @@ impl State {
     }
 }
 
+/// How long after its minute a minute bar is served preliminary by default (Alpaca revises bars
+/// with the late trades of their minute about 30 s after it ends).
+const REVISION_NS: i64 = 30_000_000_000;
+
 /// A running fake Alpaca. Dropping it stops the server.
 pub struct FakeAlpaca {
     state: Arc<Mutex<State>>,
@@ -214,7 +218,7 @@ impl FakeAlpaca {
             stream_generation: 0,
             stream_muted: false,
             double_fill_ocos: false,
-            revision_ns: None,
+            revision_ns: Some(REVISION_NS),
             keys: None,
         };
         let state = Arc::new(Mutex::new(state));
@@ -300,7 +304,7 @@ impl FakeAlpaca {
 
     /// Serves each minute bar as a preliminary version (its opening trade only) until `delay`
     /// after its minute ends, and the final bar after that, as Alpaca revises bars with the late
-    /// trades of their minute; `None` serves final bars at once.
+    /// trades of their minute (the default: 30 s); `None` serves final bars at once.
     pub fn revise_minutes(&self, delay: Option<Duration>) {
         self.with(|s| s.revision_ns = delay.map(|d| d.as_nanos() as i64));
     }
