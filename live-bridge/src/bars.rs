@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Days;
+use datasets::time::NANOS_PER_MIN;
 use datasets::{AssetClass, Bar, Bars, SymbolMeta, Timeframe, Timestamp, calendar};
 use kernel::strategy::{MarketData, SymbolData};
 
@@ -33,6 +34,21 @@ pub enum BarsError {
         /// Start of the bar the run must see.
         needed: Timestamp,
     },
+    /// No symbol of the strategy traded in the minute the run is for (a quiet minute on the
+    /// IEX feed, which serves no bar for a minute without trades): the backtest's clock has no
+    /// such bar either, so there is nothing to compute, and the bar before was the previous
+    /// run's. Not an error; a gap longer than [`QUIET_MINUTES`] is [`BarsError::Stale`].
+    #[error(
+        "no trade in the {timeframe} bar of {needed} in any of its symbols (the last bar starts {last}): nothing new to run on"
+    )]
+    NoTrade {
+        /// The timeframe.
+        timeframe: Timeframe,
+        /// Start of the last bar any symbol has.
+        last: Timestamp,
+        /// Start of the bar the run would have seen.
+        needed: Timestamp,
+    },
     /// Invalid bars from the API.
     #[error("{symbol}: {message}")]
     Invalid {
@@ -42,6 +58,11 @@ pub enum BarsError {
         message: String,
     },
 }
+
+/// The longest run of session minutes without a bar in any of a strategy's symbols that is
+/// taken for quiet trading ([`BarsError::NoTrade`]) rather than for a feed that stopped
+/// ([`BarsError::Stale`]).
+pub const QUIET_MINUTES: i64 = 15;
 
 /// The bars fetched so far, per symbol and timeframe, and the symbols' metadata.
 #[derive(Default)]
@@ -165,11 +186,35 @@ impl BarCache {
         let data = MarketData::align(timeframe, series)
             .map_err(|e| BarsError::Invalid { symbol: symbols[0].clone(), message: e.to_string() })?;
         let last = data.timestamps().last().copied().map_or(Timestamp(0), Timestamp);
-        if last != needed {
-            return Err(BarsError::Stale { timeframe, last, needed });
+        if last == needed {
+            return Ok(data);
         }
-        Ok(data)
+        if quiet(timeframe, last, needed) {
+            return Err(BarsError::NoTrade { timeframe, last, needed });
+        }
+        Err(BarsError::Stale { timeframe, last, needed })
     }
+}
+
+/// Whether intraday bars ending at `last` when the run needs the bar of `needed` are a quiet
+/// stretch: at most [`QUIET_MINUTES`] minutes of `needed`'s session without a bar, counted from
+/// its open when `last` is from the session before (the previous session's last bar is the one
+/// a first quiet minute follows).
+fn quiet(timeframe: Timeframe, last: Timestamp, needed: Timestamp) -> bool {
+    if timeframe == Timeframe::Day1 || last >= needed {
+        return false;
+    }
+    let Some(session) = calendar::session(calendar::session_date(needed)) else { return false };
+    let since = if last >= session.open {
+        last.0
+    } else {
+        let before = calendar::previous_trading_day(session.date);
+        if calendar::session_date(last) != before {
+            return false;
+        }
+        session.open.0 - timeframe.nominal_nanos()
+    };
+    needed.0 - since <= QUIET_MINUTES * NANOS_PER_MIN
 }
 
 /// Metadata when no store gives any: `VIX` is an index, everything else an equity.
@@ -198,11 +243,39 @@ mod tests {
         assert_eq!(data.len(), 3, "from the first minute both have traded");
         assert_eq!(data.symbols()[1].bars.close(), [20.0, 20.0, 23.0]);
         assert_eq!(data.symbols()[1].bars.volume(), [10.0, 0.0, 10.0]);
-        let err = cache.market_data(&symbols, tf, bar(4, 0.0).ts).unwrap_err();
+        let err = cache.market_data(&symbols, tf, bar(4 + QUIET_MINUTES, 0.0).ts).unwrap_err();
         assert!(err.to_string().starts_with("stale data"), "{err}");
     }
+    #[test]
+    fn a_quiet_minute_is_no_trade_and_a_long_silence_is_stale() {
+        let mut cache = BarCache::default();
+        let tf = Timeframe::Min1;
+        // 15:59 of the session before (2025-12-30), then 09:30–09:33 of 2025-12-31.
+        let bars = vec![bar(-1051, 9.0), bar(0, 10.0), bar(1, 11.0), bar(2, 12.0), bar(3, 13.0)];
+        cache.bars.insert(("A".into(), tf), bars);
+        let symbols = ["A".to_string()];
+        let kind = |cache: &BarCache, needed: i64| match cache.market_data(&symbols, tf, bar(needed, 0.0).ts)
+        {
+            Ok(_) => "ok",
+            Err(BarsError::NoTrade { .. }) => "quiet",
+            Err(BarsError::Stale { .. }) => "stale",
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(kind(&cache, 3), "ok");
+        assert_eq!([kind(&cache, 4), kind(&cache, 3 + QUIET_MINUTES)], ["quiet", "quiet"]);
+        assert_eq!(kind(&cache, 4 + QUIET_MINUTES), "stale");
+        // No trade in the session's first minutes: quiet counted from the open.
+        cache.bars.insert(("A".into(), tf), vec![bar(-1051, 9.0)]);
+        assert_eq!([kind(&cache, 0), kind(&cache, QUIET_MINUTES - 1)], ["quiet", "quiet"]);
+        assert_eq!(kind(&cache, QUIET_MINUTES), "stale");
+        // A last bar two sessions old is a feed that stopped.
+        cache.bars.insert(("A".into(), tf), vec![bar(-1051 - 1440, 9.0)]);
+        assert_eq!(kind(&cache, 0), "stale");
+        let err = cache.market_data(&symbols, Timeframe::Day1, bar(0, 0.0).ts);
+        assert!(err.is_err(), "daily bars are never quiet");
+    }
+
     use chrono::NaiveDate;
-    use datasets::time::NANOS_PER_MIN;
 
     #[test]
     fn the_bar_a_run_needs() {

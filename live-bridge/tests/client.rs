@@ -258,7 +258,9 @@ async fn a_split_refetches_the_cached_history_adjusted() {
     );
     // Raw bars (Alpaca's default) stay as they traded.
     let raw = fake.endpoints().data + "/v2/stocks/SPY/bars?timeframe=1Min&limit=1";
-    let body: serde_json::Value = reqwest::get(raw).await.unwrap().json().await.unwrap();
+    let raw = reqwest::Client::new().get(raw).header("APCA-API-KEY-ID", "PKTEST");
+    let raw = raw.header("APCA-API-SECRET-KEY", "secret").send().await.unwrap();
+    let body: serde_json::Value = raw.json().await.unwrap();
     assert_eq!(body["bars"][0]["c"], 100.05);
 }
 
@@ -279,12 +281,48 @@ async fn the_stream_takes_the_documented_authentication_only() {
         }
     };
     let documented =
-        serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST", "secret_key": "s"}});
+        serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST", "secret_key": "secret"}});
     assert_eq!(reply(documented).await, ("authorization".into(), "authorized".into()));
-    let other_form = serde_json::json!({"action": "auth", "key": "PKTEST", "secret": "s"});
+    let other_form = serde_json::json!({"action": "auth", "key": "PKTEST", "secret": "secret"});
     assert_eq!(reply(other_form).await, ("authorization".into(), "unauthorized".into()));
     let no_secret = serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST"}});
     assert_eq!(reply(no_secret).await.1, "unauthorized");
+}
+
+#[tokio::test]
+async fn the_fake_refuses_requests_and_streams_without_the_accounts_keys() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (fake, client) = setup(|_| {}).await;
+    fake.set_keys("PKTEST", "secret");
+    client.account().await.unwrap();
+    // Another secret: 401 at once, never retried (the keys will not get better).
+    let other =
+        Client::new(ClientConfig::new(fake.endpoints()), Credentials::new("PKTEST", "other")).unwrap();
+    let before = fake.count(Route::Account);
+    let refused = other.account().await.unwrap_err();
+    assert!(matches!(refused, AlpacaError::Unauthorized { .. }), "{refused}");
+    assert_eq!(fake.count(Route::Account), before + 1);
+    // No keys at all: Alpaca's 401 body.
+    let bare = reqwest::get(fake.endpoints().trading + "/v2/account").await.unwrap();
+    assert_eq!(bare.status(), 401);
+    let body: serde_json::Value = bare.json().await.unwrap();
+    assert_eq!(
+        (body["code"].as_u64(), body["message"].as_str()),
+        (Some(40_110_000), Some("request is not authorized"))
+    );
+    // The stream checks the keys too, and the client's stream never listens with wrong ones.
+    let (mut ws, _) = tokio_tungstenite::connect_async(fake.endpoints().stream).await.unwrap();
+    let wrong =
+        serde_json::json!({"action": "authenticate", "data": {"key_id": "PKTEST", "secret_key": "other"}});
+    ws.send(Message::Text(wrong.to_string().into())).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&answer.into_data()).unwrap();
+    assert_eq!(v["data"]["status"], "unauthorized");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(stream::run(Arc::new(other), tx, stopped));
+    assert!(tokio::time::timeout(Duration::from_millis(600), rx.recv()).await.is_err(), "never listening");
 }
 
 /// The next stream event, within 5 s.

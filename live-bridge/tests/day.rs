@@ -20,15 +20,24 @@ fn keys(fills: Vec<scenario::Fill>) -> Vec<(i64, String, OrderSide, f64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let root = tempfile::tempdir().unwrap();
-    let (universe, data, strategy) = scenario::promoted_gap_fill(root.path(), 8);
+    let (universe, _, strategy) = scenario::promoted_gap_fill(root.path(), 8);
     let (daily, momentum) = scenario::daily_momentum(&universe);
     scenario::promote(&root.path().join("promoted"), vec![strategy.clone(), momentum.clone()]);
     let clock = Arc::new(SimulatedClock::new(scenario::replay_start()));
     let fake = FakeAlpaca::start(clock.clone(), Decimal::from(100_000)).await.unwrap();
     scenario::serve(&fake, &universe);
-    // As at Alpaca, a minute bar is served preliminary (its opening trade) for 30 s after its
-    // minute, then revised: the runs read their bars once they are final.
-    fake.revise_minutes(Some(Duration::from_secs(30)));
+    // As on the IEX feed, a minute without a trade has no bar: each stock misses some minutes,
+    // and in three of the afternoon (after gap_fill's last exit) none trades. The backtest runs
+    // on the same bars, aligned as the bridge aligns them.
+    let at = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let quiet = [at(14, 0), at(14, 1), at(15, 30)];
+    let sparse = scenario::iex_minutes(&universe, &quiet);
+    for s in &sparse {
+        fake.add_bars(&s.meta.symbol, datasets::Timeframe::Min1, s.bars.clone());
+    }
+    let data = kernel::strategy::MarketData::align(datasets::Timeframe::Min1, sparse).unwrap();
+    // As at Alpaca (and by default in the fake), a minute bar is served preliminary (its opening
+    // trade) for 30 s after its minute, then revised: the runs read their bars once they are final.
     scenario::run_day(&scenario::config(root.path(), &fake), clock.clone()).await;
 
     let live = |prefix: &str| keys(scenario::broker_fills(&fake, prefix));
@@ -70,6 +79,20 @@ async fn a_replayed_day_trades_share_for_share_like_the_backtest() {
     let candidates = signals.iter().filter(|s| s.side == "gap_candidate").count();
     assert_eq!(entries, gap_fills.len() / 2, "every entry signal is stored");
     assert!(candidates >= entries, "gap candidates {candidates}, entries {entries}");
+    // A minute in which none of its stocks traded is no bar, as in the backtest: its run is
+    // skipped for that reason, never failed as stale data; every other minute ran.
+    let day = day.to_string();
+    let runs = db.run_counts(&day).unwrap();
+    let count = |status: &str| runs.iter().find(|r| r.0 == "gap_fill" && r.1 == status).map_or(0, |r| r.2);
+    assert_eq!((count("skipped"), count("failed")), (3, 0), "gap_fill's runs: {runs:?}");
+    for q in quiet {
+        let slot = live_bridge::schedule::slot_name(new_york(
+            scenario::replay_date(),
+            q + chrono::Duration::minutes(1),
+        ));
+        let run = db.run("gap_fill", &slot).unwrap().expect("the quiet minute's run is recorded");
+        assert!(run.detail.starts_with("no trade in the 1Min bar"), "{run:?}");
+    }
     let daily = db.daily().unwrap();
     assert_eq!(daily.len(), 1);
     assert_eq!(daily[0].day, "2025-12-31");

@@ -888,7 +888,9 @@ async fn a_buy_against_an_open_sell_is_refused_before_alpaca_calls_it_a_wash_tra
     }
     let buy = OrderRequest::market(&data.symbols()[0].meta.symbol, Decimal::ONE, OrderSide::Buy, "probe");
     let url = format!("{}/v2/orders", r.fake.endpoints().trading);
-    let answer = reqwest::Client::new().post(url).json(&buy).send().await.unwrap();
+    let answer = reqwest::Client::new().post(url).json(&buy);
+    let answer =
+        answer.header("APCA-API-KEY-ID", "PK").header("APCA-API-SECRET-KEY", "S").send().await.unwrap();
     assert_eq!(answer.status(), 403);
     let body: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(body["code"], 40_310_000);
@@ -1253,7 +1255,9 @@ async fn an_ocos_legs_are_orders_of_their_own_at_the_broker_and_cancel_keeps_the
     // Listed without `nested=true`, the stop-loss leg is an open order of its own, under an id
     // the broker made up.
     let url = format!("{}/v2/orders?status=open", r.fake.endpoints().trading);
-    let listed: Vec<serde_json::Value> = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let listed = reqwest::Client::new().get(url).header("APCA-API-KEY-ID", "PK");
+    let listed = listed.header("APCA-API-SECRET-KEY", "S").send().await.unwrap();
+    let listed: Vec<serde_json::Value> = listed.json().await.unwrap();
     assert_eq!(listed.len(), 2, "{listed:#?}");
     assert_eq!(
         (listed[0]["client_order_id"].as_str(), listed[0]["legs"].is_null()),

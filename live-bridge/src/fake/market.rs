@@ -81,6 +81,14 @@ impl State {
         self.fill_price(symbol)
     }
 
+    /// The close of `symbol`'s last session before today's (`lastday_price`).
+    pub(super) fn previous_close(&self, symbol: &str) -> Option<Decimal> {
+        let today = calendar::daily_bar_timestamp(calendar::session_date(self.clock.now()));
+        let bars = self.daily.get(symbol)?;
+        let i = bars.timestamps().partition_point(|&t| t < today.0).checked_sub(1)?;
+        Some(price(bars.close()[i]))
+    }
+
     /// Cash plus positions at their mark.
     pub(super) fn equity(&self) -> (Decimal, Decimal) {
         let long: Decimal =

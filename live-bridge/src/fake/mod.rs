@@ -6,7 +6,8 @@
 //! open of the 1-minute bar in progress on the shared [`Clock`] (the latest daily close when it has
 //! no minute bars), which is exactly the next-open fill of the kernel's simulator for a signal
 //! computed on the bar before; the fill is seen on the stream and by lookups. It refuses what
-//! Alpaca refuses (a sell stop at or above the market, a wash trade, a long `client_order_id`),
+//! Alpaca refuses (a sell stop at or above the market, a wash trade, a long `client_order_id`, a
+//! request or stream without the account's keys: [`FakeAlpaca::set_keys`]),
 //! lists an oco's legs as orders of their own unless asked `nested=true`, and splits stocks
 //! ([`FakeAlpaca::split`]). Protective sells (`stop`,
 //! `limit`, `oco`, `trailing_stop`, good till canceled) trigger against each completed bar as
@@ -149,7 +150,28 @@ struct State {
     revision_ns: Option<i64>,
     /// Crypto bars, assets and data-API faults (`history.rs`).
     history: history::History,
+    /// The account's API key id and secret: set by [`FakeAlpaca::set_keys`], else the first
+    /// complete pair presented.
+    keys: Option<(String, String)>,
 }
+
+impl State {
+    /// Whether a request or stream presenting `id` and `secret` may use the account: both must
+    /// be given, and be the account's (the first pair presented becomes the account's when none
+    /// was set), as Alpaca answers 401 to a request without its keys.
+    fn admit(&mut self, id: Option<&str>, secret: Option<&str>) -> bool {
+        let (Some(id), Some(secret)) = (id.filter(|x| !x.is_empty()), secret.filter(|x| !x.is_empty()))
+        else {
+            return false;
+        };
+        let keys = self.keys.get_or_insert_with(|| (id.to_string(), secret.to_string()));
+        keys.0 == id && keys.1 == secret
+    }
+}
+
+/// How long after its minute a minute bar is served preliminary by default (Alpaca revises bars
+/// with the late trades of their minute about 30 s after it ends).
+const REVISION_NS: i64 = 30_000_000_000;
 
 /// A running fake Alpaca. Dropping it stops the server.
 pub struct FakeAlpaca {
@@ -175,6 +197,9 @@ impl FakeAlpaca {
             config: AccountConfigurations {
                 max_margin_multiplier: "4".into(),
                 fractional_trading: true,
+                dtbp_check: Some("entry".into()),
+                trade_confirm_email: Some("all".into()),
+                pdt_check: Some("entry".into()),
                 ..AccountConfigurations::default()
             },
             positions: BTreeMap::new(),
@@ -197,8 +222,9 @@ impl FakeAlpaca {
             stream_generation: 0,
             stream_muted: false,
             double_fill_ocos: false,
-            revision_ns: None,
+            revision_ns: Some(REVISION_NS),
             history: history::History::default(),
+            keys: None,
         };
         let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -283,9 +309,15 @@ impl FakeAlpaca {
 
     /// Serves each minute bar as a preliminary version (its opening trade only) until `delay`
     /// after its minute ends, and the final bar after that, as Alpaca revises bars with the late
-    /// trades of their minute; `None` serves final bars at once.
+    /// trades of their minute (the default: 30 s); `None` serves final bars at once.
     pub fn revise_minutes(&self, delay: Option<Duration>) {
         self.with(|s| s.revision_ns = delay.map(|d| d.as_nanos() as i64));
+    }
+
+    /// The account's API keys: every request and stream presenting other ones (or none) is
+    /// refused, 401 and `unauthorized`. Without this, the first pair presented is the account's.
+    pub fn set_keys(&self, key_id: &str, secret: &str) {
+        self.with(|s| s.keys = Some((key_id.to_string(), secret.to_string())));
     }
 
     /// Answers as another account from now on (other keys, or the other environment).

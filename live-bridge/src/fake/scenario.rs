@@ -55,6 +55,30 @@ pub fn minute_data(universe: &Universe) -> MarketData {
     MarketData::new(Timeframe::Min1, symbols).expect("synthetic minute bars are aligned")
 }
 
+/// The universe's tradable minute-bar symbols as the IEX feed serves them: no bar for a minute
+/// in which the symbol did not trade. Stock `k` (in universe order) misses the session minutes
+/// `m` with `(7m + 3k) mod 11 = 0` (about one in eleven, never all stocks at once), and no
+/// stock trades in the `quiet` minutes (New York times) of any session. Align them
+/// ([`MarketData::align`]) for the backtest, as the bridge does; serve them as they are.
+pub fn iex_minutes(universe: &Universe, quiet: &[chrono::NaiveTime]) -> Vec<SymbolData> {
+    let kept = |k: usize, t: i64| {
+        let at = Timestamp(t);
+        let Some(session) = calendar::session(calendar::session_date(at)) else { return true };
+        let minute = (t - session.open.0) / datasets::time::NANOS_PER_MIN;
+        let clock = calendar::to_new_york(at).time();
+        (7 * minute + 3 * k as i64) % 11 != 0 && !quiet.contains(&clock)
+    };
+    minute_data(universe)
+        .symbols()
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let bars = s.bars.iter().filter(|b| kept(k, b.ts.0));
+            SymbolData { meta: s.meta.clone(), bars: datasets::Bars::from_bars(bars).expect("valid bars") }
+        })
+        .collect()
+}
+
 /// `data` with every price rounded to the cent, as real quotes are: on such prices a stop
 /// rounded down (a take-profit up) to the cent triggers on exactly the kernel's bars.
 pub fn on_ticks(data: &MarketData) -> MarketData {

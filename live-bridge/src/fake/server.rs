@@ -8,12 +8,13 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State as Extract};
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
 use datasets::time::NANOS_PER_MIN;
 use datasets::{Bars, Timestamp, calendar};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::market::{WASH_TRADE, order_json, rfc3339};
@@ -48,21 +49,27 @@ async fn handle(
     Extract(shared): Extract<Shared>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
     let route = route_of(&method, &path);
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (n, fault, hang) = {
         let mut s = shared.lock().expect("fake state lock");
         s.seen.push(Seen { method: method.to_string(), path: path.clone(), status: 0 });
-        let fault = [route, Route::Any].iter().find_map(|r| s.faults.get_mut(r).and_then(|q| q.pop_front()));
         let n = s.seen.len();
         *s.counts.entry(route).or_default() += 1;
         if route != Route::Any {
             *s.counts.entry(Route::Any).or_default() += 1;
         }
         let hang = s.hang_at.is_some_and(|(r, k)| s.counts.get(&r) == Some(&k));
+        if !s.admit(header("APCA-API-KEY-ID"), header("APCA-API-SECRET-KEY")) {
+            drop(s);
+            return finish(&shared, n, coded(401, 40_110_000, "request is not authorized"));
+        }
+        let fault = [route, Route::Any].iter().find_map(|r| s.faults.get_mut(r).and_then(|q| q.pop_front()));
         (n, fault, hang)
     };
     match fault {
@@ -147,7 +154,7 @@ fn dispatch(
         ("GET", "/v2/assets") => super::history::assets(s, query),
         ("GET", p) if p.starts_with("/v1beta3/crypto/") => super::history::crypto_bars(s, query),
         ("GET", "/v2/account") => account(s),
-        ("GET", "/v2/account/configurations") => ok(serde_json::to_value(&s.config).expect("config")),
+        ("GET", "/v2/account/configurations") => configurations(s),
         ("PATCH", "/v2/account/configurations") => patch_config(s, body),
         ("GET", "/v2/positions") => positions(s),
         ("POST", "/v2/orders") => match serde_json::from_slice::<OrderRequest>(body) {
@@ -204,6 +211,9 @@ fn account(s: &State) -> Response {
         "pattern_day_trader": false, "trading_blocked": false, "transfers_blocked": false,
         "account_blocked": false, "trade_suspended_by_user": false, "daytrade_count": 0,
         "created_at": "2024-01-02T14:30:00Z", "crypto_status": "INACTIVE",
+        // A cash account: no margin in use, none required.
+        "accrued_fees": "0", "initial_margin": "0", "maintenance_margin": "0",
+        "last_maintenance_margin": "0", "sma": "0",
     }))
 }
 
@@ -218,10 +228,17 @@ fn patch_config(s: &mut State, body: &[u8]) -> Response {
     match serde_json::from_value::<AccountConfigurations>(current) {
         Ok(c) => {
             s.config = c;
-            ok(serde_json::to_value(&s.config).expect("config"))
+            configurations(s)
         }
         Err(e) => error(422, &e.to_string()),
     }
+}
+
+/// The account configuration as Alpaca answers it, with the fields the client does not read.
+fn configurations(s: &State) -> Response {
+    let mut v = serde_json::to_value(&s.config).expect("config");
+    v["ptp_no_exception_entry"] = json!(false);
+    ok(v)
 }
 
 fn positions(s: &State) -> Response {
@@ -230,6 +247,9 @@ fn positions(s: &State) -> Response {
         .iter()
         .map(|(symbol, (qty, cost))| {
             let px = s.mark_price(symbol).unwrap_or_default();
+            let lastday = s.previous_close(symbol).unwrap_or(px);
+            let ratio = |a: Decimal, b: Decimal| if b.is_zero() { Decimal::ZERO } else { (a / b).round_dp(6) };
+            let today = qty * (px - lastday);
             json!({
                 "asset_id": format!("asset-{symbol}"), "symbol": symbol, "exchange": "NASDAQ",
                 "asset_class": "us_equity", "qty": qty.to_string(), "qty_available": qty.to_string(),
@@ -237,6 +257,10 @@ fn positions(s: &State) -> Response {
                 "side": if qty.is_sign_negative() { "short" } else { "long" },
                 "market_value": (qty * px).to_string(), "cost_basis": cost.to_string(),
                 "current_price": px.to_string(), "unrealized_pl": (qty * px - cost).to_string(),
+                "unrealized_plpc": ratio(qty * px - cost, *cost).to_string(),
+                "unrealized_intraday_pl": today.to_string(),
+                "unrealized_intraday_plpc": ratio(today, qty * lastday).to_string(),
+                "lastday_price": lastday.to_string(), "change_today": ratio(px - lastday, lastday).to_string(),
                 "asset_marginable": true,
             })
         })
@@ -463,7 +487,7 @@ async fn stream(Extract(shared): Extract<Shared>, upgrade: WebSocketUpgrade) -> 
 }
 
 /// Authenticates (the documented `{"action":"authenticate","data":{"key_id","secret_key"}}`
-/// only), acknowledges `listen`, then forwards every order event as a binary frame (as paper
+/// only, with the account's keys), acknowledges `listen`, then forwards every order event as a binary frame (as paper
 /// trading does).
 async fn serve_stream(shared: Shared, mut socket: WebSocket) {
     let (mut updates, born) = {
@@ -488,8 +512,9 @@ async fn serve_stream(shared: Shared, mut socket: WebSocket) {
                     // Alpaca's documented form; anything else (no keys, the `auth` form of
                     // the market-data streams) is answered `unauthorized`.
                     Some("authenticate") | Some("auth") => {
-                        let key = |k: &str| v["data"][k].as_str().is_some_and(|x| !x.is_empty());
-                        authorized = v["action"] == "authenticate" && key("key_id") && key("secret_key");
+                        let key = |k: &str| v["data"][k].as_str();
+                        authorized = v["action"] == "authenticate"
+                            && shared.lock().expect("fake state lock").admit(key("key_id"), key("secret_key"));
                         let status = if authorized { "authorized" } else { "unauthorized" };
                         json!({"stream": "authorization", "data": {"status": status, "action": "authenticate"}})
                     }

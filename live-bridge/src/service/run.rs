@@ -24,7 +24,7 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
 use super::{Bridge, ServiceError, protect};
 use crate::alpaca::model::OrderSide;
-use crate::bars::BarCache;
+use crate::bars::{BarCache, BarsError};
 use crate::db::{OrderRow, OrderState, SignalRow};
 use crate::guard::{self, Budget, Proposed};
 use crate::safety;
@@ -207,6 +207,8 @@ impl Bridge {
         }
         let data = match self.bars.market_data(&strategy.symbols, tf, BarCache::last_needed(tf, t)) {
             Ok(d) => d,
+            // A minute in which none of its symbols traded: no bar, as in the backtest.
+            Err(e @ BarsError::NoTrade { .. }) => return Ok(Err(("skipped", e.to_string()))),
             Err(e) => return Ok(Err(("failed", e.to_string()))),
         };
         let runnable = &self.strategies[idx].runnable;
