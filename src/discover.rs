@@ -14,6 +14,7 @@ use evolve::run::Ending;
 use experiments::Discovery;
 use experiments::discover::{self, Candidate, DataRef, DiscoverOutcome, DiscoverSpec};
 use kernel::sim::TradeRules;
+use kernel::strategy::{Params, Strategy as _};
 use promoted::{PromotedDir, PromotedSet, PromotedStrategy};
 use serde_json::json;
 
@@ -332,6 +333,10 @@ pub struct PromoteArgs {
     /// the set stores its text and content hash, and its backtest on `--data`.
     #[arg(long, requires = "data")]
     strategy_file: Option<PathBuf>,
+    /// A strategy file's parameter as `name=value` (repeatable); others keep their defaults.
+    /// The set stores every parameter's value with the file.
+    #[arg(long = "param", value_delimiter = ',', requires = "strategy_file")]
+    params: Vec<String>,
     /// The bars a strategy file's backtest is recorded on and that it trades: `sample:GOOG`, a
     /// bar file, or a store with `--symbol` (as for `tradebot backtest`).
     #[arg(long)]
@@ -406,19 +411,18 @@ fn promote_file(
     path: &Path,
     dir: &PromotedDir,
 ) -> Result<(PromotedStrategy, PromotedSet)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading strategy file {}", path.display()))?;
+    let file = gp::FileStrategy::load(path)?;
+    let params = Params::parse(file.space(), args.params.iter().map(String::as_str))
+        .with_context(|| format!("--param for {}", path.display()))?;
     let source = args.data.as_deref().context("--strategy-file needs --data")?;
     let data = crate::backtest::load(source, &args.symbol, args.timeframe.parse()?, None)?;
     let id = match &args.name {
         Some(name) => name.clone(),
         None => path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default(),
     };
-    let file = path.display().to_string();
-    let from = format!("strategy file {file}");
+    let from = format!("strategy file {}", path.display());
     let mut strategy =
-        PromotedStrategy::file(id, &file, text, &data, TradeRules::default(), args.allocation, &from)
-            .with_context(|| format!("strategy file {file}"))?;
+        PromotedStrategy::file(id, file, &params, &data, TradeRules::default(), args.allocation, &from)?;
     strategy.record(&data, args.cash)?;
     strategy.check()?;
     let set = dir.promote(strategy.clone(), evolve::run::now_ns())?;
