@@ -229,6 +229,8 @@ fn a_strategy_file_runs_as_a_research_family() {
     let unknown =
         ["promote", "--family", "nope", "--research", "mine.toml", "--store", "store", "--db", "r.db"];
     let err = stderr_of(d, &[&unknown[..], &["--promoted", "p"]].concat());
+    let never = stderr_of(d, &[&promote[..], &["--db", "other.db", "--promoted", "p"]].concat());
+    assert!(never.contains("the database holds no finished research run named `mine`"), "{never}");
     assert!(
         err.contains(
             "promoting family `nope`: not an enabled family of research `mine` (families: my_idea, sma_cross)"

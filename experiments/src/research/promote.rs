@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use datasets::Timestamp;
 use datasets::store::Store;
 use evolve::db::{ResearchDb, RunKind};
 use kernel::strategy::{ParamLiteral, ParamValue, Params};
@@ -67,14 +68,15 @@ pub fn promote_family(
     let data = universe(&Store::open(store)?, family.timeframe, &research.reference)?;
     // The research run records the hash of its first family's universe; a family on other bars
     // is checked by where its bars start.
-    let (found, recorded) = if family.timeframe == research.families[0].timeframe {
-        (data_hash(&data), night.data_hash)
+    let (what, found, recorded) = if family.timeframe == research.families[0].timeframe {
+        ("data hash", format!("{:016x}", data_hash(&data)), format!("{:016x}", night.data_hash))
     } else {
-        (data.timestamps().first().copied().unwrap_or_default() as u64, run.data_first_ns as u64)
+        let first = data.timestamps().first().copied().unwrap_or_default();
+        ("first bar", Timestamp(first).to_string(), Timestamp(run.data_first_ns).to_string())
     };
     if found != recorded {
         return Err(fail(format!(
-            "the {} universe in {} is not the one research run {} evolved it on ({found:016x}, recorded {recorded:016x})",
+            "the {} universe in {} is not the one research run {} evolved it on ({what} {found}, recorded {recorded})",
             family.timeframe,
             store.display(),
             night.id,
