@@ -27,6 +27,21 @@ fn sma(id: &str, fast: i64, slow: i64, allocation: f64, data: &MarketData) -> Pr
     p
 }
 
+/// An edit of a promoted strategy.
+type Edit<'a> = &'a dyn Fn(&mut PromotedStrategy);
+
+/// Each edit of `base` makes its check fail with an error naming `base` and containing the
+/// case's text.
+fn each_refused(base: &PromotedStrategy, cases: &[(Edit, &str)]) {
+    for (edit, expected) in cases {
+        let mut p = base.clone();
+        edit(&mut p);
+        let err = p.check().unwrap_err().to_string();
+        let id = format!("strategy `{}`", base.id);
+        assert!(err.starts_with(&id) && err.contains(expected), "{err} / {expected}");
+    }
+}
+
 /// The stored parameter values of a built-in or file strategy.
 fn params_of(p: &mut PromotedStrategy) -> &mut std::collections::BTreeMap<String, ParamEntry> {
     match &mut p.spec {
@@ -74,7 +89,6 @@ fn reproduction_names_the_first_figure_that_differs() {
 fn parameters_must_all_be_given_known_and_in_range() {
     let data = goog();
     let base = sma("goog_sma", 10, 20, 1.0, &data);
-    type Edit<'a> = &'a dyn Fn(&mut PromotedStrategy);
     let cases: [(Edit, &str); 5] = [
         (&|p| drop(params_of(p).remove("fast")), "parameter `fast`: missing"),
         (&|p| drop(params_of(p).insert("speed".into(), ParamEntry::Int(3))), "parameter `speed`: unknown"),
@@ -91,12 +105,7 @@ fn parameters_must_all_be_given_known_and_in_range() {
             "fast (30) must be below slow (20)",
         ),
     ];
-    for (edit, expected) in cases {
-        let mut p = base.clone();
-        edit(&mut p);
-        let err = p.check().unwrap_err().to_string();
-        assert!(err.starts_with("strategy `goog_sma`") && err.contains(expected), "{err} / {expected}");
-    }
+    each_refused(&base, &cases);
 }
 
 #[test]
@@ -367,7 +376,6 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
         ),
         "{err}"
     );
-    type Edit<'a> = &'a dyn Fn(&mut PromotedStrategy);
     let cases: [(Edit, &str); 3] = [
         (&|p| drop(params_of(p).insert("window".into(), ParamEntry::Int(500))), "parameter `window`: 500"),
         (&|p| drop(params_of(p).remove("exit_z")), "parameter `exit_z`: missing"),
@@ -376,10 +384,5 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
             "parameter `positions`: unknown (parameters: window, entry_z, exit_z, rsi_period, rsi_oversold)",
         ),
     ];
-    for (edit, expected) in cases {
-        let mut q = p.clone();
-        edit(&mut q);
-        let err = q.check().unwrap_err().to_string();
-        assert!(err.starts_with("strategy `goog_mr_file`") && err.contains(expected), "{err} / {expected}");
-    }
+    each_refused(&p, &cases);
 }
