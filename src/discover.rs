@@ -14,6 +14,7 @@ use evolve::run::Ending;
 use experiments::Discovery;
 use experiments::discover::{self, Candidate, DataRef, DiscoverOutcome, DiscoverSpec};
 use kernel::sim::TradeRules;
+use kernel::strategy::{Params, Strategy as _};
 use promoted::{PromotedDir, PromotedSet, PromotedStrategy};
 use serde_json::json;
 
@@ -319,12 +320,23 @@ pub struct SetArgs {
     db: PathBuf,
 }
 
-/// Arguments of `tradebot promote`: a discovery candidate, or a strategy file.
+/// Arguments of `tradebot promote`: a discovery candidate, a strategy file or a research family.
 #[derive(Args)]
 pub struct PromoteArgs {
-    /// Candidate id (see `tradebot candidates list`); or `--strategy-file`.
-    #[arg(required_unless_present = "strategy_file", conflicts_with = "strategy_file")]
+    /// Candidate id (see `tradebot candidates list`); or `--strategy-file`, or `--family`.
+    #[arg(required_unless_present_any = ["strategy_file", "family"], conflicts_with_all = ["strategy_file", "family"])]
     id: Option<i64>,
+    /// A family of the research file to promote instead of a candidate, at the parameters its
+    /// newest finished research run validated, with its backtest on that run's universe (a
+    /// strategy-file family is stored with its text, hash and parameter values).
+    #[arg(long, conflicts_with = "strategy_file")]
+    family: Option<String>,
+    /// The research file of `--family` (default: experiments/nightly.toml, or the built-in copy).
+    #[arg(long, requires = "family")]
+    research: Option<PathBuf>,
+    /// The bar store `--family`'s research ran on.
+    #[arg(long, env = "TRADEBOT_STORE", default_value = crate::data::DEFAULT_STORE)]
+    store: PathBuf,
     /// Share of the account the strategy may use.
     #[arg(long, default_value_t = 0.1)]
     allocation: f64,
@@ -332,6 +344,10 @@ pub struct PromoteArgs {
     /// the set stores its text and content hash, and its backtest on `--data`.
     #[arg(long, requires = "data")]
     strategy_file: Option<PathBuf>,
+    /// A strategy file's parameter as `name=value` (repeatable); others keep their defaults.
+    /// The set stores every parameter's value with the file.
+    #[arg(long = "param", value_delimiter = ',', requires = "strategy_file")]
+    params: Vec<String>,
     /// The bars a strategy file's backtest is recorded on and that it trades: `sample:GOOG`, a
     /// bar file, or a store with `--symbol` (as for `tradebot backtest`).
     #[arg(long)]
@@ -361,23 +377,32 @@ pub struct DemoteArgs {
     set: SetArgs,
 }
 
-/// Runs `tradebot promote ID` (records the candidate's backtest on its bars) or `tradebot
-/// promote --strategy-file F --data D` (records the file's backtest on `D`), and writes a new
-/// version of the promoted set with it.
+/// Runs `tradebot promote ID` (records the candidate's backtest on its bars), `tradebot
+/// promote --strategy-file F --data D` (records the file's backtest on `D`) or `tradebot
+/// promote --family NAME` (records the research family's backtest on its research universe),
+/// and writes a new version of the promoted set with it.
 pub fn promote(args: PromoteArgs) -> Result<()> {
     let dir = PromotedDir::new(&args.set.promoted);
     let before = dir.current()?.map(|s| s.version);
-    let (what, strategy, set) = match (&args.strategy_file, args.id) {
-        (Some(path), _) => {
+    let (what, strategy, set) = match (&args.strategy_file, &args.family, args.id) {
+        (Some(path), ..) => {
             let (strategy, set) = promote_file(&args, path, &dir)?;
             (format!("strategy file {}", path.display()), strategy, set)
         }
-        (None, Some(id)) => {
+        (None, Some(family), _) => {
+            let research = crate::research::load_research(args.research.as_deref())?;
+            let db = ResearchDb::open(&args.set.db)?;
+            let strategy =
+                experiments::research::promote_family(&research, family, &args.store, &db, args.allocation)?;
+            let set = dir.promote(strategy.clone(), evolve::run::now_ns())?;
+            (format!("research family {family}"), strategy, set)
+        }
+        (None, None, Some(id)) => {
             let mut db = ResearchDb::open(&args.set.db)?;
             let (strategy, set) = discover::promote(&mut db, &dir, id, args.allocation)?;
             (format!("candidate {id}"), strategy, set)
         }
-        (None, None) => bail!("name a candidate id or a --strategy-file to promote"),
+        (None, None, None) => bail!("name a candidate id, a --strategy-file or a --family to promote"),
     };
     if before == Some(set.version) {
         return crate::emit(&format!(
@@ -406,19 +431,18 @@ fn promote_file(
     path: &Path,
     dir: &PromotedDir,
 ) -> Result<(PromotedStrategy, PromotedSet)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading strategy file {}", path.display()))?;
+    let file = gp::FileStrategy::load(path)?;
+    let params = Params::parse(file.space(), args.params.iter().map(String::as_str))
+        .with_context(|| format!("--param for {}", path.display()))?;
     let source = args.data.as_deref().context("--strategy-file needs --data")?;
     let data = crate::backtest::load(source, &args.symbol, args.timeframe.parse()?, None)?;
     let id = match &args.name {
         Some(name) => name.clone(),
         None => path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default(),
     };
-    let file = path.display().to_string();
-    let from = format!("strategy file {file}");
+    let from = format!("strategy file {}", path.display());
     let mut strategy =
-        PromotedStrategy::file(id, &file, text, &data, TradeRules::default(), args.allocation, &from)
-            .with_context(|| format!("strategy file {file}"))?;
+        PromotedStrategy::file(id, file, &params, &data, TradeRules::default(), args.allocation, &from)?;
     strategy.record(&data, args.cash)?;
     strategy.check()?;
     let set = dir.promote(strategy.clone(), evolve::run::now_ns())?;

@@ -119,7 +119,7 @@ const PLAN: &[(&str, Plan)] = &[
         "curl -s -H \"Authorization: Bearer $(cat data/dashboard.token)\" http://127.0.0.1:8080/api/summary",
         Plan::Skip("needs the dashboard running: dashboard_cli.rs"),
     ),
-    // docs/strategy-language.md: a strategy file checked, backtested, swept and evolved.
+    // docs/strategy-language.md: a strategy file checked, backtested, swept, evolved and promoted.
     ("tradebot check strategies/trend_pullback.tbs", Plan::Run(&[])),
     (
         "tradebot backtest --data sample:GOOG --strategy-file strategies/trend_pullback.tbs --param trend=150,dip=30",
@@ -127,6 +127,12 @@ const PLAN: &[(&str, Plan)] = &[
     ),
     ("tradebot sweep experiments/trend_pullback_goog.toml", Plan::Run(&[])),
     ("tradebot evolve experiments/trend_pullback_goog_evolve.toml", Plan::Run(&[])),
+    (
+        "tradebot promote --family my_idea --research experiments/my_research.toml",
+        Plan::Skip(
+            "needs a finished research run of the user's file: strategy_file_cli.rs a_strategy_file_runs_as_a_research_family",
+        ),
+    ),
 ];
 
 /// The commands of the README's `sh` blocks: one per line or `;`-separated part, comments removed.

@@ -1,5 +1,6 @@
 //! End-to-end tests of strategy files (`.tbs`): `tradebot check`, `backtest --strategy-file`,
-//! `sweep` and `evolve` over a file's params, and a file run as a research family.
+//! `sweep` and `evolve` over a file's params, and a file run as a research family and promoted
+//! from it.
 
 use std::path::Path;
 
@@ -168,7 +169,11 @@ fn sweep_and_evolve_run_over_a_files_params() {
 }
 
 /// `[families.my_idea] strategy_file = "…"` runs the file as a research family: evolved,
-/// validated and reported under the table's name beside a built-in family.
+/// validated and reported under the table's name beside a built-in family. `tradebot promote
+/// --family my_idea` then stores it as a file entry — the file's text, hash and the parameters
+/// the research validated — with its backtest on the research universe; loaded back as the live
+/// bridge loads it, it reproduces that backtest bit for bit (the reproduction check), and its
+/// equity over the in-sample bars is the research's in-sample curve, bit for bit.
 #[test]
 fn a_strategy_file_runs_as_a_research_family() {
     let dir = tempfile::tempdir().unwrap();
@@ -193,6 +198,45 @@ fn a_strategy_file_runs_as_a_research_family() {
     assert_eq!(mine["generations"], 2);
     assert!(!mine["reason"].as_str().unwrap().is_empty());
     assert!(builtin["verdict"].is_string());
+
+    let promote = ["promote", "--family", "my_idea", "--research", "mine.toml", "--store", "store"];
+    let said = ok(d, &[&promote[..], &["--db", "r.db", "--promoted", "p", "--allocation", "0.3"]].concat());
+    assert!(
+        said.starts_with("promoted research family my_idea as `my_idea` (allocation 0.3): version 1"),
+        "{said}"
+    );
+    let set: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("p/v000001.json")).unwrap()).unwrap();
+    let spec = &set["strategies"][0]["spec"];
+    assert_eq!((spec["kind"].as_str(), spec["text"].as_str()), (Some("file"), Some(CROSS)));
+    // The parameters are the research's validated winner's, exactly (its run's summary).
+    let db = evolve::db::ResearchDb::open(&d.join("r.db")).unwrap();
+    let night = db.latest_finished(evolve::db::RunKind::Research, "mine").unwrap().unwrap();
+    let run = db.child_runs(night.id).unwrap().into_iter().find(|r| r.strategy == "my_idea").unwrap();
+    let summary: Value = serde_json::from_str(run.summary.as_deref().unwrap()).unwrap();
+    assert_eq!(spec["params"], summary["winner"]["params"]);
+
+    let store = datasets::store::Store::open(d.join("store")).unwrap();
+    let data = experiments::research::universe(&store, datasets::Timeframe::Day1, "SPY", None).unwrap();
+    let loaded = promoted::PromotedDir::new(d.join("p")).current().unwrap().unwrap();
+    let bt = loaded.get("my_idea").unwrap().reproduce(&data).unwrap();
+    let curve = mine["in_sample_equity"].as_array().unwrap();
+    assert!(curve.len() > 100, "{}", curve.len());
+    let equity = bt.result.equity();
+    for (k, point) in curve.iter().enumerate() {
+        assert_eq!(point[1].as_f64().unwrap().to_bits(), equity[k].to_bits(), "in-sample bar {k}");
+    }
+    let unknown =
+        ["promote", "--family", "nope", "--research", "mine.toml", "--store", "store", "--db", "r.db"];
+    let err = stderr_of(d, &[&unknown[..], &["--promoted", "p"]].concat());
+    let never = stderr_of(d, &[&promote[..], &["--db", "other.db", "--promoted", "p"]].concat());
+    assert!(never.contains("the database holds no finished research run named `mine`"), "{never}");
+    assert!(
+        err.contains(
+            "promoting family `nope`: not an enabled family of research `mine` (families: my_idea, sma_cross)"
+        ),
+        "{err}"
+    );
 
     write(d, "clash.toml", &research.replace("[families.my_idea]", "[families.mean_reversion]"));
     let err = stderr_of(d, &["research", "clash.toml", "--store", "store", "--db", "r.db"]);

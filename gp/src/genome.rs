@@ -117,11 +117,20 @@ impl Genome {
         postcard::to_allocvec(&Repr::of(self)).expect("a genome always serialises")
     }
 
-    /// A genome from [`Genome::to_bytes`], checking its genes.
+    /// A genome from [`Genome::to_bytes`], checking its genes and its shape: at most
+    /// [`crate::sexpr::MAX_TEXT`] bytes, trees at most [`crate::tree::MAX_DECODE_DEPTH`] deep
+    /// (checked while decoding, so a hostile input cannot overflow the stack) and at most
+    /// [`crate::sexpr::MAX_NODES`] nodes — the bounds of the text form, so every genome
+    /// decoded also prints and parses back.
     pub fn from_bytes(bytes: &[u8]) -> Result<Genome, String> {
-        let repr: Repr = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
-        repr.genes.check()?;
-        Ok(Genome { entry: repr.entry, exit: repr.exit, genes: repr.genes })
+        if bytes.len() > crate::sexpr::MAX_TEXT {
+            return Err(format!("{} bytes, above the limit of {}", bytes.len(), crate::sexpr::MAX_TEXT));
+        }
+        crate::tree::too_deep();
+        let repr = postcard::from_bytes::<Repr>(bytes).map_err(|e| {
+            if crate::tree::too_deep() { crate::tree::too_deep_message() } else { e.to_string() }
+        })?;
+        repr.genome()
     }
 
     /// A stable 64-bit identity: xxh3 of the binary form.
@@ -142,6 +151,16 @@ impl Repr {
     fn of(g: &Genome) -> Repr {
         Repr { entry: g.entry.clone(), exit: g.exit.clone(), genes: g.genes }
     }
+
+    /// The genome, if its genes are valid and its rules within [`crate::sexpr::MAX_NODES`].
+    fn genome(self) -> Result<Genome, String> {
+        self.genes.check()?;
+        let g = Genome { entry: self.entry, exit: self.exit, genes: self.genes };
+        if g.size() > crate::sexpr::MAX_NODES {
+            return Err(format!("{} nodes, above the limit of {}", g.size(), crate::sexpr::MAX_NODES));
+        }
+        Ok(g)
+    }
 }
 
 /// Human-readable formats (JSON, TOML) carry the s-expression text; binary ones (postcard)
@@ -159,9 +178,7 @@ impl<'de> Deserialize<'de> for Genome {
             let text = String::deserialize(d)?;
             text.parse().map_err(|e: crate::sexpr::ParseError| D::Error::custom(e.to_string()))
         } else {
-            let repr = Repr::deserialize(d)?;
-            repr.genes.check().map_err(D::Error::custom)?;
-            Ok(Genome { entry: repr.entry, exit: repr.exit, genes: repr.genes })
+            Repr::deserialize(d)?.genome().map_err(D::Error::custom)
         }
     }
 }

@@ -414,3 +414,50 @@ fn a_genome_runs_as_a_signal_source() {
     let err = source.signals(&only_index).unwrap_err().to_string();
     assert_eq!(err, "the data has no tradable symbol for a GP strategy");
 }
+
+/// The binary form is bounded like the text: a hostile input nesting `not` a hundred thousand
+/// deep is refused while it is decoded (never a stack overflow), as are a tree of more nodes
+/// than the text allows and an input above the text's byte limit; a tree at the depth limit
+/// decodes, and its text parses back.
+#[test]
+fn hostile_binary_genomes_are_refused() {
+    use crate::sexpr::{MAX_NODES, MAX_TEXT};
+    use crate::tree::MAX_DECODE_DEPTH;
+
+    let mut g: Genome = "(strategy (entry (gt close open)) (exit (lt close open)) (size 1))".parse().unwrap();
+    g.entry = Bool::Const(true);
+    // The entry rule first, then the exit rule and the genes: `Const(true)` is `[0, 1]`.
+    let rest = g.to_bytes();
+    assert_eq!(rest[..2], [0, 1]);
+    // `Not` is variant 3 of `Bool`: `nots` of them wrapped around `true`.
+    let nested = |nots: usize| [vec![3; nots], rest.clone()].concat();
+
+    let deepest = Genome::from_bytes(&nested(MAX_DECODE_DEPTH - 1)).unwrap();
+    assert_eq!(deepest.entry.depth(), MAX_DECODE_DEPTH);
+    assert_eq!(deepest.to_string().parse::<Genome>().unwrap(), deepest);
+    let limit = format!("the tree nests deeper than {MAX_DECODE_DEPTH} levels");
+    for nots in [MAX_DECODE_DEPTH, 100_000] {
+        let err = Genome::from_bytes(&nested(nots)).unwrap_err();
+        assert!(err.contains(&limit), "{nots}: {err}");
+    }
+
+    // A balanced `and` tree of depth 15 (variant 2, `And` = 0): 65,535 nodes in 128 KiB.
+    fn balanced(depth: u32, out: &mut Vec<u8>) {
+        if depth == 0 {
+            out.extend([0, 1]);
+        } else {
+            out.extend([2, 0]);
+            balanced(depth - 1, out);
+            balanced(depth - 1, out);
+        }
+    }
+    let mut wide = Vec::new();
+    balanced(15, &mut wide);
+    wide.extend(&rest[2..]);
+    let err = Genome::from_bytes(&wide).unwrap_err();
+    // The entry's 65,535 nodes and the exit's 3.
+    assert_eq!(err, format!("{} nodes, above the limit of {MAX_NODES}", (1 << 16) - 1 + 3));
+
+    let err = Genome::from_bytes(&vec![0; MAX_TEXT + 1]).unwrap_err();
+    assert_eq!(err, format!("{} bytes, above the limit of {MAX_TEXT}", MAX_TEXT + 1));
+}

@@ -6,10 +6,82 @@
 //!
 //! Every operator at bar `t` reads bars `≤ t` only; see [`crate::eval`] for the semantics.
 
-use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Largest window of any windowed operator or indicator, in bars.
 pub const MAX_WINDOW: u16 = 250;
+
+/// Deepest tree a binary form ([`crate::Genome::from_bytes`], or any non-text serde format)
+/// may hold: within `(strategy (entry …))` its text stays inside the parser's nesting limit,
+/// so every tree decoded also prints and parses back. Decoding is recursive; without a limit
+/// a hostile input of nested `not`s would overflow the stack.
+pub const MAX_DECODE_DEPTH: usize = crate::sexpr::MAX_DEPTH - 2;
+
+thread_local! {
+    /// How deep the tree being decoded on this thread is at the node being read.
+    static DECODING: Cell<usize> = const { Cell::new(0) };
+    /// Whether a decode on this thread was refused for its depth since [`too_deep`] was last
+    /// asked (formats such as postcard drop a custom error's message).
+    static REFUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a decode on this thread was refused past [`MAX_DECODE_DEPTH`] since the last call.
+pub(crate) fn too_deep() -> bool {
+    REFUSED.with(|r| r.replace(false))
+}
+
+/// The message of a decode refused past [`MAX_DECODE_DEPTH`].
+pub(crate) fn too_deep_message() -> String {
+    format!("the tree nests deeper than {MAX_DECODE_DEPTH} levels")
+}
+
+/// One node of a tree being decoded, counted against [`MAX_DECODE_DEPTH`] until it is read.
+struct Level;
+
+impl Level {
+    /// Enters a node one level deeper, or refuses past [`MAX_DECODE_DEPTH`].
+    fn enter<E: serde::de::Error>() -> Result<Level, E> {
+        DECODING.with(|depth| {
+            let next = depth.get() + 1;
+            if next > MAX_DECODE_DEPTH {
+                REFUSED.with(|r| r.set(true));
+                return Err(E::custom(too_deep_message()));
+            }
+            depth.set(next);
+            Ok(Level)
+        })
+    }
+}
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        DECODING.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// `Serialize` as derived and `Deserialize` as derived but counted by [`Level`], for the two
+/// recursive tree types (their derives are `remote = "Self"`, i.e. inherent functions).
+macro_rules! depth_limited_serde {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                <$t>::serialize(self, s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let _level = Level::enter()?;
+                <$t>::deserialize(d)
+            }
+        }
+    };
+}
+
+depth_limited_serde!(Num);
+depth_limited_serde!(Bool);
 
 /// A bar field of the symbol being traded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -275,6 +347,7 @@ impl BinOp {
 
 /// A numeric series: one value per bar of each traded symbol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub enum Num {
     /// A bar field.
     Field(Field),
@@ -381,6 +454,7 @@ impl Logic {
 
 /// A boolean series: one truth value per bar of each traded symbol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub enum Bool {
     /// Always or never.
     Const(bool),

@@ -1,26 +1,28 @@
 //! The example strategy files in `strategies/` are the built-in families they are named after:
-//! each, parsed as a genome and backtested, makes the family's trades at its default
-//! parameters — the same entry and exit bars, quantities and prices, and the same equity at
-//! every bar, bit for bit — on the GOOG sample and on a generated universe.
+//! each, read as a [`StrategyFile`] and bound at the family's parameters (its defaults, and
+//! other values given by name to both), makes the family's trades — the same entry and exit
+//! bars, quantities and prices, and the same equity at every bar, bit for bit — on the GOOG
+//! sample and on a generated universe.
 
 use std::path::{Path, PathBuf};
 
 use datasets::ingest::{ImportOptions, read_file};
 use datasets::synth::{SynthConfig, Universe};
 use datasets::{AssetClass, SymbolMeta, Timeframe};
-use gp::Genome;
+use gp::{FileStrategy, Genome, StrategyFile};
 use kernel::sim::{Activity, TradeRules};
-use kernel::strategy::{self, Backtest, MarketData, Params, RunResult, SymbolData};
+use kernel::strategy::{self, Backtest, MarketData, Params, RunResult, Strategy as _, SymbolData};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The genome of `strategies/<name>.tbs`.
-fn file(name: &str) -> Genome {
+/// The genome of `strategies/<name>.tbs` with its params at `given` (`name=value`), the
+/// others at their defaults.
+fn file(name: &str, given: &[&str]) -> Genome {
     let path = root().join("strategies").join(format!("{name}.tbs"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let file = FileStrategy::intern(name, StrategyFile::read(&path).unwrap_or_else(|e| panic!("{e}")));
+    file.file().bind(&Params::parse(file.space(), given.iter().copied()).unwrap()).unwrap()
 }
 
 fn goog() -> MarketData {
@@ -58,14 +60,14 @@ fn outcome(bt: &Backtest) -> (Vec<&Activity>, &[f64]) {
     (activities, bt.result.equity())
 }
 
-/// The family `name` at its defaults and the file of the same name trade alike on `data`;
-/// returns the number of closed trades.
-fn same_trades(name: &str, data: &MarketData) -> usize {
+/// The family `name` and the file of the same name, both at `given` (`name=value`, the
+/// others at their defaults), trade alike on `data`; returns the number of closed trades.
+fn same_trades(name: &str, data: &MarketData, given: &[&str]) -> usize {
     let family = strategy::by_name(name).unwrap();
-    let params = Params::defaults(family.space());
+    let params = Params::parse(family.space(), given.iter().copied()).unwrap();
     let cash = 100_000.0;
     let built_in = strategy::backtest(family, &params, data, TradeRules::default(), cash).unwrap();
-    let genome = file(name);
+    let genome = file(name, given);
     let from_file =
         strategy::backtest_source(&genome, data, genome.rules(TradeRules::default()), cash).unwrap();
     let (want, got) = (outcome(&built_in), outcome(&from_file));
@@ -83,20 +85,25 @@ fn same_trades(name: &str, data: &MarketData) -> usize {
 
 #[test]
 fn sma_cross_file_trades_like_the_family() {
-    assert!(same_trades("sma_cross", &goog()) >= 20);
-    assert!(same_trades("sma_cross", &universe()) >= 30);
+    assert!(same_trades("sma_cross", &goog(), &[]) >= 20);
+    assert!(same_trades("sma_cross", &universe(), &[]) >= 30);
+    assert!(same_trades("sma_cross", &goog(), &["fast=5", "slow=40"]) >= 10);
 }
 
 #[test]
 fn mean_reversion_file_trades_like_the_family() {
-    assert!(same_trades("mean_reversion", &goog()) >= 5);
-    assert!(same_trades("mean_reversion", &universe()) >= 10);
+    assert!(same_trades("mean_reversion", &goog(), &[]) >= 5);
+    assert!(same_trades("mean_reversion", &universe(), &[]) >= 10);
+    let other = ["window=30", "entry_z=1.5", "exit_z=0.25", "rsi_period=10", "rsi_oversold=40"];
+    assert!(same_trades("mean_reversion", &goog(), &other) >= 5);
 }
 
 #[test]
 fn relative_volume_breakout_file_trades_like_the_family() {
-    assert!(same_trades("relative_volume_breakout", &goog()) >= 5);
-    assert!(same_trades("relative_volume_breakout", &universe()) >= 10);
+    assert!(same_trades("relative_volume_breakout", &goog(), &[]) >= 5);
+    assert!(same_trades("relative_volume_breakout", &universe(), &[]) >= 10);
+    let other = ["lookback=40", "rvol_window=10", "min_rvol=1.2", "exit_lookback=20"];
+    assert!(same_trades("relative_volume_breakout", &goog(), &other) >= 5);
 }
 
 /// The gap the files document: with more tradable symbols than `positions`, the family keeps
@@ -108,7 +115,7 @@ fn the_positions_limit_is_where_a_file_and_its_family_part() {
     let data = universe();
     let params = Params::parse(family.space(), ["positions=2"]).unwrap();
     let built_in = strategy::backtest(family, &params, &data, TradeRules::default(), 100_000.0).unwrap();
-    let genome = file("mean_reversion");
+    let genome = file("mean_reversion", &[]);
     let from_file = strategy::backtest_source(&genome, &data, TradeRules::default(), 100_000.0).unwrap();
     assert_ne!(outcome(&built_in).1, outcome(&from_file).1);
 }

@@ -2,7 +2,6 @@
 //! match the kernel's backtest of the same strategy and bars share for share.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use datasets::{Timestamp, calendar};
 use live_bridge::alpaca::model::OrderSide;

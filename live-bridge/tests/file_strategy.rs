@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use gp::{FileStrategy, StrategyFile};
+use kernel::strategy::{Params, Strategy as _};
 use live_bridge::clock::SimulatedClock;
 use live_bridge::fake::{FakeAlpaca, scenario};
 use live_bridge::schedule::new_york;
@@ -21,16 +23,11 @@ async fn a_promoted_strategy_file_trades_live_like_its_backtest() {
     let root = tempfile::tempdir().unwrap();
     let universe = scenario::universe(8);
     let (daily, _) = scenario::daily_momentum(&universe);
-    let mut file = PromotedStrategy::file(
-        "up_days",
-        "strategies/up_days.tbs",
-        TEXT,
-        &daily,
-        scenario::rules(),
-        0.4,
-        "test",
-    )
-    .unwrap();
+    let strategy =
+        FileStrategy::intern("up_days.tbs", StrategyFile::parse("strategies/up_days.tbs", TEXT).unwrap());
+    let params = Params::defaults(strategy.space());
+    let mut file =
+        PromotedStrategy::file("up_days", strategy, &params, &daily, scenario::rules(), 0.4, "test").unwrap();
     file.record(&daily, 40_000.0).unwrap();
     let dir = root.path().join("promoted");
     scenario::promote(&dir, vec![file.clone()]);

@@ -82,6 +82,15 @@ pub enum PromotedError {
         /// Where and why the text is wrong.
         source: gp::ParseError,
     },
+    /// A promoted strategy file's text that is not a strategy, or its parameter values that
+    /// do not bind (the file's own `file:line:column: message`).
+    #[error("strategy `{id}`: {source}")]
+    File {
+        /// The promoted strategy's id.
+        id: String,
+        /// Where and why the file is wrong.
+        source: gp::FileError,
+    },
     /// A strategy file's text that is not the text it was promoted with.
     #[error(
         "strategy `{id}`: the text of strategy file {path} hashes to {found}, not the {recorded} it was promoted with"

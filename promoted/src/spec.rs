@@ -9,8 +9,8 @@ use datasets::Timeframe;
 use kernel::metrics::Figures;
 use kernel::sim::{FillTiming, TradeRules};
 use kernel::strategy::{
-    self, Backtest, Bound, MarketData, ParamLiteral, Params, SignalSet, SignalSource, Strategy,
-    StrategyError, data_hash,
+    self, Backtest, Bound, MarketData, ParamLiteral, ParamSpec, ParamValue, Params, SignalSet, SignalSource,
+    Strategy, StrategyError, data_hash,
 };
 use serde::{Deserialize, Serialize};
 
@@ -34,10 +34,11 @@ pub enum StrategySpec {
         /// The genome, e.g. `(strategy (entry (gt close (sma 50 close))) (exit …) (size 1))`.
         genome: String,
     },
-    /// A strategy file a user wrote (`*.tbs`, one `(strategy …)` form, see
-    /// docs/strategy-examples.md): its text verbatim, comments included, and the text's content
-    /// hash. Loading refuses a text whose hash differs, so what runs is exactly what was
-    /// promoted. It runs like a GP genome (every tradable symbol, the file's own exits).
+    /// A strategy file a user wrote (`*.tbs`, see docs/strategy-language.md): its text
+    /// verbatim, comments included, the text's content hash, and the value of every `(param …)`
+    /// it declares. Loading parses the text as a [`gp::StrategyFile`], refuses a text whose hash
+    /// differs and binds the values, so what runs is exactly what was promoted. It runs like a
+    /// GP genome (every tradable symbol, the file's own exits).
     File {
         /// Where it was read from, for the reader (the stored text is what runs).
         path: String,
@@ -45,6 +46,9 @@ pub enum StrategySpec {
         text: String,
         /// [`Hash64::of_text`] of `text`.
         hash: Hash64,
+        /// Every parameter the file declares, by name (none for a file without params).
+        #[serde(default)]
+        params: BTreeMap<String, ParamEntry>,
     },
 }
 
@@ -213,6 +217,16 @@ impl std::fmt::Debug for Runnable {
     }
 }
 
+/// Every parameter of `params`, by name, as the file spells it.
+fn entries(params: &Params) -> BTreeMap<String, ParamEntry> {
+    let specs = params.space().specs();
+    specs
+        .iter()
+        .zip(params.values())
+        .map(|(spec, &value)| (spec.name.to_string(), spec.encode(value)))
+        .collect()
+}
+
 /// The sleeve name a GP strategy's legs trade under.
 pub const GP_SLEEVE: &str = gp::SLEEVE;
 
@@ -256,16 +270,9 @@ impl PromotedStrategy {
         allocation: f64,
         source: impl Into<String>,
     ) -> PromotedStrategy {
-        let space = params.space();
-        let entries = space
-            .specs()
-            .iter()
-            .zip(params.values())
-            .map(|(spec, &value)| (spec.name.to_string(), spec.encode(value)))
-            .collect();
         PromotedStrategy {
             id: id.into(),
-            spec: StrategySpec::Builtin { strategy: strategy.name().to_string(), params: entries },
+            spec: StrategySpec::Builtin { strategy: strategy.name().to_string(), params: entries(params) },
             timeframe: data.timeframe(),
             symbols: data.symbols().iter().map(|s| s.meta.symbol.clone()).collect(),
             allocation,
@@ -298,24 +305,31 @@ impl PromotedStrategy {
         }
     }
 
-    /// The strategy file `text` (read from `path`) trading every tradable symbol of `data` (and
-    /// reading the others) under `rules` with the file's own protective exits; its text and
-    /// content hash are stored, its backtest not yet recorded ([`PromotedStrategy::record`]).
-    /// Fails when the text is not a strategy, naming its line and column.
+    /// The strategy file of `strategy` (a research family's, or one read by
+    /// [`gp::FileStrategy::load`]) at `params`, trading every tradable symbol of `data` (and
+    /// reading the others) under `rules` with the file's own protective exits; its text,
+    /// content hash and parameter values are stored, its backtest not yet recorded
+    /// ([`PromotedStrategy::record`]).
     pub fn file(
         id: impl Into<String>,
-        path: impl Into<String>,
-        text: impl Into<String>,
+        strategy: &gp::FileStrategy,
+        params: &Params,
         data: &MarketData,
         rules: TradeRules,
         allocation: f64,
         source: impl Into<String>,
     ) -> Result<PromotedStrategy, PromotedError> {
-        let (id, text) = (id.into(), text.into());
-        let genome =
-            text.parse::<gp::Genome>().map_err(|source| PromotedError::Genome { id: id.clone(), source })?;
+        let id = id.into();
+        let file = strategy.file();
+        let genome = file.bind(params).map_err(|source| PromotedError::File { id: id.clone(), source })?;
         let mut promoted = PromotedStrategy::gp(id, &genome, data, rules, allocation, source);
-        promoted.spec = StrategySpec::File { path: path.into(), hash: Hash64::of_text(&text), text };
+        let text = file.text().to_string();
+        promoted.spec = StrategySpec::File {
+            path: file.file().to_string(),
+            hash: Hash64::of_text(&text),
+            text,
+            params: entries(params),
+        };
         Ok(promoted)
     }
 
@@ -329,16 +343,16 @@ impl PromotedStrategy {
                     .parse::<gp::Genome>()
                     .map_err(|source| PromotedError::Genome { id: self.id.clone(), source })?,
             ),
-            StrategySpec::File { path, text, hash } => {
+            StrategySpec::File { path, text, hash, params } => {
                 let found = Hash64::of_text(text);
                 if found != *hash {
                     let (id, path) = (self.id.clone(), path.clone());
                     return Err(PromotedError::TextChanged { id, path, recorded: *hash, found });
                 }
-                Arc::new(
-                    text.parse::<gp::Genome>()
-                        .map_err(|source| PromotedError::Genome { id: self.id.clone(), source })?,
-                )
+                let fail = |source| PromotedError::File { id: self.id.clone(), source };
+                let file = gp::StrategyFile::parse(path, text).map_err(fail)?;
+                let values = self.param_values(file.params(), params)?;
+                Arc::new(file.bind_values(&values).map_err(fail)?)
             }
             StrategySpec::Builtin { strategy, params } => {
                 let found = strategy::by_name(strategy).ok_or_else(|| PromotedError::UnknownStrategy {
@@ -346,22 +360,7 @@ impl PromotedStrategy {
                     strategy: strategy.clone(),
                 })?;
                 let space = found.space();
-                if let Some(unknown) = params.keys().find(|k| space.index_of(k).is_err()) {
-                    let known: Vec<_> = space.specs().iter().map(|s| s.name).collect();
-                    return Err(
-                        self.param_error(unknown, format!("unknown (parameters: {})", known.join(", ")))
-                    );
-                }
-                let values = space
-                    .specs()
-                    .iter()
-                    .map(|spec| {
-                        let entry = params
-                            .get(spec.name)
-                            .ok_or_else(|| self.param_error(spec.name, "missing".into()))?;
-                        spec.decode(entry).map_err(|e| PromotedError::param(&self.id, e))
-                    })
-                    .collect::<Result<Vec<_>, PromotedError>>()?;
+                let values = self.param_values(space.specs(), params)?;
                 let params =
                     Params::from_values(space, values).map_err(|e| PromotedError::param(&self.id, e))?;
                 Arc::new(Bound::new(found, params).map_err(|e| match e {
@@ -438,6 +437,33 @@ impl PromotedStrategy {
             None => Ok(bt),
             Some(what) => Err(PromotedError::NotReproduced { id: self.id.clone(), what }),
         }
+    }
+
+    /// The value of every parameter in `specs`, decoded from `given` and checked against its
+    /// bounds: none missing, none unknown (no silent defaults: the file alone must determine
+    /// the trades).
+    fn param_values(
+        &self,
+        specs: &[ParamSpec],
+        given: &BTreeMap<String, ParamEntry>,
+    ) -> Result<Vec<ParamValue>, PromotedError> {
+        if let Some(unknown) = given.keys().find(|k| !specs.iter().any(|s| s.name == k.as_str())) {
+            let known: Vec<_> = specs.iter().map(|s| s.name).collect();
+            let why = if known.is_empty() {
+                "unknown (it declares no parameters)".to_string()
+            } else {
+                format!("unknown (parameters: {})", known.join(", "))
+            };
+            return Err(self.param_error(unknown, why));
+        }
+        specs
+            .iter()
+            .map(|spec| {
+                let entry =
+                    given.get(spec.name).ok_or_else(|| self.param_error(spec.name, "missing".into()))?;
+                spec.decode(entry).map_err(|e| PromotedError::param(&self.id, e))
+            })
+            .collect()
     }
 
     fn param_error(&self, param: &str, why: String) -> PromotedError {

@@ -7,7 +7,7 @@ use std::path::Path;
 use datasets::ingest::{ImportOptions, read_file};
 use datasets::{AssetClass, SymbolMeta, Timeframe};
 use kernel::sim::TradeRules;
-use kernel::strategy::{self, MarketData, Params, SymbolData};
+use kernel::strategy::{self, MarketData, Params, Strategy as _, SymbolData};
 
 use crate::{ParamEntry, PromotedDir, PromotedError, PromotedStrategy, StrategySpec};
 
@@ -27,9 +27,27 @@ fn sma(id: &str, fast: i64, slow: i64, allocation: f64, data: &MarketData) -> Pr
     p
 }
 
+/// An edit of a promoted strategy.
+type Edit<'a> = &'a dyn Fn(&mut PromotedStrategy);
+
+/// Each edit of `base` makes its check fail with an error naming `base` and containing the
+/// case's text.
+fn each_refused(base: &PromotedStrategy, cases: &[(Edit, &str)]) {
+    for (edit, expected) in cases {
+        let mut p = base.clone();
+        edit(&mut p);
+        let err = p.check().unwrap_err().to_string();
+        let id = format!("strategy `{}`", base.id);
+        assert!(err.starts_with(&id) && err.contains(expected), "{err} / {expected}");
+    }
+}
+
+/// The stored parameter values of a built-in or file strategy.
 fn params_of(p: &mut PromotedStrategy) -> &mut std::collections::BTreeMap<String, ParamEntry> {
-    let StrategySpec::Builtin { params, .. } = &mut p.spec else { panic!("a built-in strategy") };
-    params
+    match &mut p.spec {
+        StrategySpec::Builtin { params, .. } | StrategySpec::File { params, .. } => params,
+        StrategySpec::Gp { .. } => panic!("a strategy with parameters"),
+    }
 }
 
 #[test]
@@ -74,7 +92,6 @@ fn reproduction_names_the_first_figure_that_differs() {
 fn parameters_must_all_be_given_known_and_in_range() {
     let data = goog();
     let base = sma("goog_sma", 10, 20, 1.0, &data);
-    type Edit<'a> = &'a dyn Fn(&mut PromotedStrategy);
     let cases: [(Edit, &str); 5] = [
         (&|p| drop(params_of(p).remove("fast")), "parameter `fast`: missing"),
         (&|p| drop(params_of(p).insert("speed".into(), ParamEntry::Int(3))), "parameter `speed`: unknown"),
@@ -91,12 +108,7 @@ fn parameters_must_all_be_given_known_and_in_range() {
             "fast (30) must be below slow (20)",
         ),
     ];
-    for (edit, expected) in cases {
-        let mut p = base.clone();
-        edit(&mut p);
-        let err = p.check().unwrap_err().to_string();
-        assert!(err.starts_with("strategy `goog_sma`") && err.contains(expected), "{err} / {expected}");
-    }
+    each_refused(&base, &cases);
 }
 
 #[test]
@@ -289,20 +301,30 @@ fn a_promoted_gp_strategy_reproduces_its_backtest_exactly() {
     assert!(err.contains("genome: line 1, column 27"), "{err}");
 }
 
-/// A strategy file: promoted with its text verbatim (comments too) and the text's hash,
-/// committed, loaded back and run by the kernel, it reproduces its recorded backtest bit for
-/// bit; a text edited after promotion is refused by its hash, naming the file.
+/// The strategy `strategies/<name>.tbs` as the research and the command line load it.
+fn shipped_file(name: &str) -> (&'static gp::FileStrategy, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../strategies/{name}.tbs"));
+    let text = fs::read_to_string(&path).unwrap();
+    let file = gp::StrategyFile::parse(&format!("strategies/{name}.tbs"), &text).unwrap();
+    (gp::FileStrategy::intern(&format!("{name}.tbs"), file), text)
+}
+
+/// A strategy file: promoted with its text verbatim (comments too), the text's hash and its
+/// params' values, committed, loaded back and run by the kernel, it reproduces its recorded
+/// backtest bit for bit; a text edited after promotion is refused by its hash, naming the
+/// file; stored values that are out of bounds, missing or unknown are refused by name.
 #[test]
 fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../strategies/mean_reversion.tbs");
-    let text = fs::read_to_string(&path).unwrap();
+    let (file, text) = shipped_file("mean_reversion");
     let goog = goog();
     let dir = tempfile::tempdir().unwrap();
     let promoted = PromotedDir::new(dir.path().join("promoted"));
+    let given = ["window=30", "entry_z=1.5"];
+    let params = Params::parse(file.space(), given).unwrap();
     let mut p = PromotedStrategy::file(
         "goog_mr_file",
-        "strategies/mean_reversion.tbs",
-        text.clone(),
+        file,
+        &params,
         &goog,
         TradeRules::default(),
         0.5,
@@ -312,12 +334,12 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
     p.record(&goog, 10_000.0).unwrap();
     let recorded = p.recorded.clone().unwrap();
     assert!(recorded.figures.trades >= 5, "{recorded:?}");
-    // The file's trades are the built-in family's at its defaults (gp/tests/strategy_files.rs).
+    // The file's trades are the built-in family's at the same params (gp/tests/strategy_files.rs).
     let family = strategy::by_name("mean_reversion").unwrap();
     let builtin = PromotedStrategy::builtin(
         "mr",
         family,
-        &Params::defaults(family.space()),
+        &Params::parse(family.space(), given).unwrap(),
         &goog,
         TradeRules::default(),
         0.5,
@@ -330,20 +352,26 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
     promoted.promote(p.clone(), 1).unwrap();
     let json = fs::read_to_string(dir.path().join("promoted/v000001.json")).unwrap();
     assert!(
-        json.contains("\"kind\": \"file\"") && json.contains("; mean_reversion at its defaults"),
+        json.contains("\"kind\": \"file\"")
+            && json.contains("; mean_reversion, written in the strategy language")
+            && json.contains("\"window\": 30")
+            && json.contains("\"exit_z\": 0.0"),
         "{json}"
     );
     let loaded = promoted.current().unwrap().unwrap();
     let back = loaded.get("goog_mr_file").unwrap();
     assert_eq!(back, &p);
-    let StrategySpec::File { text: stored, hash, .. } = &back.spec else { panic!("a file strategy") };
+    let StrategySpec::File { text: stored, hash, params: values, .. } = &back.spec else {
+        panic!("a file strategy")
+    };
     assert_eq!((stored, *hash), (&text, crate::Hash64::of_text(&text)));
+    assert_eq!(values.len(), file.space().specs().len());
     let bt = back.check().unwrap().backtest(&goog, back.rules, 10_000.0).unwrap();
     assert_eq!(back.reproduce(&goog).unwrap().result, bt.result);
 
     let mut edited = p.clone();
     let StrategySpec::File { text, .. } = &mut edited.spec else { unreachable!() };
-    *text = text.replace("(le (zscore 20 close) -2)", "(le (zscore 20 close) -1)");
+    *text = text.replace("(param window int 20 5 200)", "(param window int 20 5 100)");
     let err = edited.check().unwrap_err().to_string();
     assert!(
         err.starts_with(
@@ -351,17 +379,15 @@ fn a_promoted_strategy_file_reproduces_its_backtest_and_its_hash_guards_the_text
         ),
         "{err}"
     );
-    let bad = PromotedStrategy::file(
-        "bad",
-        "x.tbs",
-        "(strategy (entry close))",
-        &goog,
-        TradeRules::default(),
-        1.0,
-        "t",
-    );
-    let err = bad.unwrap_err().to_string();
-    assert!(err.starts_with("strategy `bad`: genome: line 1, column 18"), "{err}");
+    let cases: [(Edit, &str); 3] = [
+        (&|p| drop(params_of(p).insert("window".into(), ParamEntry::Int(500))), "parameter `window`: 500"),
+        (&|p| drop(params_of(p).remove("exit_z")), "parameter `exit_z`: missing"),
+        (
+            &|p| drop(params_of(p).insert("positions".into(), ParamEntry::Int(5))),
+            "parameter `positions`: unknown (parameters: window, entry_z, exit_z, rsi_period, rsi_oversold)",
+        ),
+    ];
+    each_refused(&p, &cases);
 }
 
 /// A promoted strategy as a build before the one figures type wrote it: its record's trades,

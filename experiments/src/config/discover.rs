@@ -169,22 +169,26 @@ pub struct DiscoverSettings {
     /// Least behaviour distance between two hall-of-fame genomes
     /// ([`evolve::discovery::GpProblem::behaviour_distance`]).
     pub hall_of_fame_distance: f64,
-    /// Strategies generation 0 starts from (`seeds`, strategy files read and parsed when the
-    /// config is loaded), before the random genomes.
+    /// Strategies generation 0 starts from (`seeds`, strategy files read, parsed and bound at
+    /// their params' defaults when the config is loaded), before the random genomes.
     pub seeds: Vec<Genome>,
 }
 
-/// The strategy files of `discover.seeds`, read relative to `base` and parsed; an error names
+/// The strategy files of `discover.seeds`, read relative to `base`, parsed as
+/// [`gp::StrategyFile`]s and bound at their params' defaults; an error names
 /// the seed's line in the config and the strategy file's own line and column.
 fn seeds(src: &Source<'_>, raw: &[Spanned<String>], base: &Path) -> Result<Vec<Genome>, ConfigError> {
     raw.iter()
         .map(|given| {
             let path = resolve(base, given.get_ref());
-            let fail = |why: String| src.error(given.span(), "discover.seeds", why);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| fail(format!("cannot read strategy file {}: {e}", path.display())))?;
-            text.parse::<Genome>()
-                .map_err(|e| fail(format!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message)))
+            let file = gp::StrategyFile::read(&path).map_err(|e| {
+                let why = match e {
+                    gp::FileError::Io { .. } => format!("cannot read strategy file {e}"),
+                    gp::FileError::Syntax { .. } => e.to_string(),
+                };
+                src.error(given.span(), "discover.seeds", why)
+            })?;
+            Ok(file.defaults())
         })
         .collect()
 }

@@ -336,8 +336,9 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
 }
 
 /// `[discover] seeds`: strategy files, read relative to the discovery file, open generation 0
-/// in order (random genomes fill the other slots, the same ones as without seeds); a seed that
-/// is not a strategy is refused, naming the config line, the strategy file, its line and column.
+/// in order, their params at their defaults (random genomes fill the other slots, the same
+/// ones as without seeds); a seed that is not a strategy is refused, naming the config line,
+/// the strategy file, its line and column.
 #[test]
 fn strategy_files_seed_the_first_generation() {
     let dir = tempfile::tempdir().unwrap();
@@ -358,9 +359,13 @@ fn strategy_files_seed_the_first_generation() {
     let d = Discovery::parse(&seeded, "discover.toml", dir.path()).unwrap();
     let files: Vec<gp::Genome> = ["sma_cross", "mean_reversion"]
         .iter()
-        .map(|n| std::fs::read_to_string(mine.join(format!("{n}.tbs"))).unwrap().parse().unwrap())
+        .map(|n| gp::StrategyFile::read(&mine.join(format!("{n}.tbs"))).unwrap().defaults())
         .collect();
     assert_eq!(d.settings.seeds, files);
+    // A seed is its file with every `(param …)` at its default.
+    let sma_cross = "(strategy (entry (cross-above (sma 10 close) (sma 20 close))) \
+                     (exit (cross-below (sma 10 close) (sma 20 close))) (size 1))";
+    assert_eq!(files[0], sma_cross.parse().unwrap());
     let plain = Discovery::parse(&config(""), "discover.toml", dir.path()).unwrap();
     assert!(plain.settings.seeds.is_empty());
 

@@ -113,6 +113,9 @@ pub struct Family {
     pub genes: ParamGenes,
     /// The bars it runs on.
     pub timeframe: Timeframe,
+    /// The strategy file it is (`strategy_file = "…"`), `None` for a built-in family; a
+    /// promoted file family stores the file's text, hash and parameter values.
+    pub file: Option<&'static gp::FileStrategy>,
 }
 
 /// A validated research file.
@@ -178,14 +181,21 @@ impl Research {
         let mut disabled = Vec::new();
         for (name, family) in &raw.families {
             let key = format!("families.{}", name.get_ref());
-            let strategy = match &family.strategy_file {
-                None => config::builtin(&src, name, &key)?,
+            let (strategy, file) = match &family.strategy_file {
+                None => (config::builtin(&src, name, &key)?, None),
                 Some(_) if by_name(name.get_ref()).is_some() => {
                     let message = "is a built-in family: call a strategy file's family otherwise";
                     return Err(src.error(name.span(), key, message));
                 }
                 Some(path) => {
-                    config::strategy_file(&src, path, &format!("{key}.strategy_file"), base, name.get_ref())?
+                    let file = config::strategy_file(
+                        &src,
+                        path,
+                        &format!("{key}.strategy_file"),
+                        base,
+                        name.get_ref(),
+                    )?;
+                    (file as &'static dyn Strategy, Some(file))
                 }
             };
             if !family.enabled {
@@ -198,7 +208,7 @@ impl Research {
                 None => default_tf,
             };
             let genes = evo::genes(&src, strategy, &family.params)?;
-            families.push(Family { strategy, genes, timeframe });
+            families.push(Family { strategy, genes, timeframe, file });
         }
         if families.is_empty() {
             return Err(src.key_error("families", "enable at least one family"));

@@ -10,6 +10,7 @@
 mod config;
 pub mod judge;
 mod night;
+mod promote;
 mod regime;
 mod summary;
 
@@ -31,6 +32,7 @@ use xxhash_rust::xxh3::xxh3_64;
 pub use config::{Cluster, Family, Research};
 pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
 pub use night::Night;
+pub use promote::promote_family;
 pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
 
 use crate::config::ResearchDiscover;
@@ -60,6 +62,14 @@ pub enum ResearchError {
     /// Discovery failed.
     #[error("discovery: {0}")]
     Discover(#[from] DiscoverError),
+    /// A family could not be promoted (`tradebot promote --family`).
+    #[error("promoting family `{family}`: {why}")]
+    Promote {
+        /// The family.
+        family: String,
+        /// Why not.
+        why: String,
+    },
     /// A family's evolution failed.
     #[error("{family}: {source}")]
     Evolve {
