@@ -103,9 +103,15 @@ impl Figures {
     }
 }
 
+/// Whether two figures are the same under the one missing-value rule: equal, or both missing
+/// (NaN). For the `PartialEq` of types that keep missing figures as NaN.
+pub fn same_figure(a: f64, b: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan())
+}
+
 impl PartialEq for Figures {
     fn eq(&self, other: &Self) -> bool {
-        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        let same = same_figure;
         self.trades == other.trades
             && same(self.final_equity, other.final_equity)
             && same(self.total_return, other.total_return)
