@@ -48,6 +48,12 @@ fn evolve_validates_out_of_sample_and_records_the_run() {
     assert!(w["out_of_sample"]["sharpe"].as_f64().is_some(), "out-of-sample figures sit next to in-sample");
     let dsr = w["deflated_sharpe"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&dsr), "{dsr}");
+    // Capital at work is one of the winner's figures, in and out of sample, not a field beside them.
+    for stage in ["in_sample", "out_of_sample"] {
+        let at_work = w[stage]["capital_at_work"].as_f64().unwrap_or_else(|| panic!("{stage}: {w}"));
+        assert!(at_work > 0.0 && at_work <= 1.0, "{stage}: {at_work}");
+    }
+    assert!(w.get("is_capital_at_work").is_none(), "{w}");
     let window = w["params"]["window"].as_i64().unwrap();
     assert!((5..=60).contains(&window), "the [params] range bounds the search: {window}");
     assert!([7, 14, 21].contains(&w["params"]["rsi_period"].as_i64().unwrap()));
@@ -60,7 +66,14 @@ fn evolve_validates_out_of_sample_and_records_the_run() {
     assert_eq!(summary["params"], w["params"], "the summary holds the validated winner");
     let fame = list[0]["summary"]["hall_of_fame"].as_array().unwrap();
     assert_eq!(fame.len(), 5, "hall_of_fame = 5 by default");
-    assert_eq!(fame[0]["in_sample"], w["in_sample"], "the best of the hall of fame is the winner");
+    // The best of the hall of fame is the winner; only the winner's capital at work is measured.
+    let without_capital = |figures: &Value| {
+        let mut figures = figures.clone();
+        figures.as_object_mut().unwrap().remove("capital_at_work");
+        figures
+    };
+    assert_eq!(without_capital(&fame[0]["in_sample"]), without_capital(&w["in_sample"]));
+    assert!(fame[0]["in_sample"]["capital_at_work"].is_null(), "{}", fame[0]);
     assert!(fame.iter().all(|g| g["out_of_sample"]["sharpe"].is_f64()), "each with out-of-sample figures");
     let shown = tradebot(dir.path(), &["runs", "show", &v["run_id"].to_string(), "--db", "r.db"]);
     let text = String::from_utf8_lossy(&shown.stdout);
@@ -336,6 +349,10 @@ fn walk_forward_chains_folds_and_resumes_mid_run() {
     );
     assert!(dsr < last_dsr, "DSR over the walk's trials {dsr} vs the last fold's {last_dsr}");
     assert_eq!(walk["refit_window"], folds[3]["train"]);
+    // The chained capital at work is the folds' averaged over their (equal) test windows.
+    let at_work = |w: &Value| w["out_of_sample"]["capital_at_work"].as_f64().unwrap_or_else(|| panic!("{w}"));
+    let folds_at_work = folds.iter().map(|f| at_work(&f["winner"])).sum::<f64>() / 4.0;
+    assert!((at_work(&straight["winner"]) - folds_at_work).abs() < 1e-12, "{}", straight["winner"]);
     let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "a.db"]));
     let children = runs.as_array().unwrap().iter().filter(|r| r["parent"] == straight["run_id"]).count();
     assert_eq!(children, 4, "one run per fold, each with its own data hash");

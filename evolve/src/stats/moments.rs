@@ -10,7 +10,7 @@
 //!   Ratio Efficient Frontier"; 2014, "The Deflated Sharpe Ratio") use them. With these estimators
 //!   `kurtosis ≥ 1 + skew²` always holds, which keeps the PSR variance term positive.
 
-use kernel::metrics::nan_as_null;
+use kernel::metrics::{nan_as_null, same_figure};
 
 /// Moments of a per-period return series, see the module documentation for the estimators.
 ///
@@ -44,7 +44,7 @@ pub struct ReturnStats {
 
 impl PartialEq for ReturnStats {
     fn eq(&self, other: &Self) -> bool {
-        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        let same = same_figure;
         self.n == other.n
             && same(self.mean, other.mean)
             && same(self.std, other.std)

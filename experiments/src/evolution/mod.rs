@@ -142,13 +142,12 @@ pub struct Winner {
     pub params: Params,
     /// Its in-sample fitness.
     pub fitness: f64,
-    /// In-sample figures.
+    /// In-sample figures, with capital at work (the time-averaged share of equity held in
+    /// positions; NaN when its backtest could not run).
     pub in_sample: Evaluation,
-    /// In-sample capital at work: the time-averaged share of equity held in positions (NaN
-    /// when its backtest could not run).
-    pub is_capital_at_work: f64,
-    /// Out-of-sample figures (`None` without an out-of-sample stage). With walk-forward: the
-    /// chained test windows of every fold.
+    /// Out-of-sample figures with capital at work (`None` without an out-of-sample stage).
+    /// With walk-forward: the chained test windows of every fold, capital at work averaged
+    /// over their bars.
     pub out_of_sample: Option<Evaluation>,
     /// Out-of-sample equity (UTC ns, equity).
     #[serde(skip)]
@@ -207,9 +206,6 @@ pub struct OosActivity {
     pub exposed_bars: usize,
     /// Notional of every fill.
     pub traded_notional: f64,
-    /// Time-averaged share of equity held in positions (with walk-forward: the folds' averaged
-    /// over their bars).
-    pub capital_at_work: f64,
 }
 
 impl OosActivity {

@@ -161,7 +161,7 @@ fn validate(
     let plateau = pbo
         .filter(|&p| p >= spec.validation.plateau_pbo)
         .and_then(|p| plateau_trial(problem, engine, &individuals, best.key).map(|t| (p, t)));
-    let (genome, fitness, in_sample, selection, is_capital) = match plateau {
+    let (genome, fitness, mut in_sample, selection, is_capital) = match plateau {
         Some((pbo, (genome, fitness, figures, members))) => {
             let selection = Selection::PlateauMedian {
                 pbo,
@@ -178,7 +178,7 @@ fn validate(
     // (the GA's evaluation keeps only the figures) and, when the PBO pass did not measure it,
     // capital at work.
     let is_run = backtest(spec.strategy, &params, problem.data, spec.rules, spec.cash).ok();
-    let is_capital_at_work =
+    in_sample.figures.capital_at_work =
         is_capital.unwrap_or_else(|| is_run.as_ref().map_or(f64::NAN, |bt| bt.capital_at_work(problem.data)));
 
     // V: the null variance of a per-bar Sharpe ratio over T returns, 1/T — one scale for every
@@ -192,7 +192,6 @@ fn validate(
         params,
         fitness,
         in_sample,
-        is_capital_at_work,
         out_of_sample: None,
         oos_equity: Vec::new(),
         is_equity: Vec::new(),
@@ -215,22 +214,21 @@ fn validate(
             backtest_window(spec.strategy, &winner.params, data, spec.rules, spec.cash, oos.clone())
     {
         let times = &data.timestamps()[oos.clone()];
-        winner.out_of_sample = Some(Evaluation::of(&bt, spec.cash));
+        let mut out_of_sample = Evaluation::of(&bt, spec.cash);
+        out_of_sample.figures.capital_at_work = bt.capital_at_work(&data.slice(oos.clone()));
+        winner.out_of_sample = Some(out_of_sample);
         winner.oos_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
-        winner.benchmark = buy_and_hold(data, oos.clone(), spec.cash);
-        let capital_at_work = bt.capital_at_work(&data.slice(oos));
+        winner.benchmark = buy_and_hold(data, oos, spec.cash);
         winner.oos_activity = match &bt.result {
             RunResult::Single(r) => OosActivity {
                 trades: r.activity.trades.clone(),
                 exposed_bars: r.activity.exposed_bars,
                 traded_notional: r.activity.traded_notional,
-                capital_at_work,
             },
             RunResult::Portfolio(r) => OosActivity {
                 trades: r.trades(),
                 exposed_bars: r.exposed_bars,
                 traded_notional: r.traded_notional(),
-                capital_at_work,
             },
         };
     }

@@ -152,14 +152,14 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
                 activity.trades.extend(w.oos_activity.trades.iter().cloned());
                 activity.exposed_bars += w.oos_activity.exposed_bars;
                 activity.traded_notional += w.oos_activity.traded_notional * scale;
-                capital_bars += w.oos_activity.capital_at_work * fold.test.len() as f64;
+                let capital = w.out_of_sample.as_ref().map_or(f64::NAN, |e| e.figures.capital_at_work);
+                capital_bars += capital * fold.test.len() as f64;
             }
             None => curve.extend(data.timestamps()[fold.test.clone()].iter().map(|&t| (t, level))),
         }
         level = curve.last().map_or(level, |&(_, e)| e);
     }
     let window = folds[0].test.start..folds[folds.len() - 1].test.end;
-    activity.capital_at_work = capital_bars / window.len().max(1) as f64;
     let (times, equity): (Vec<i64>, Vec<f64>) = curve.iter().copied().unzip();
     let reference = data.tradable().next().unwrap_or(0);
     let symbol = &data.symbols()[reference];
@@ -174,7 +174,8 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
     };
     let config = MetricsConfig::new(data.timeframe(), symbol.meta.asset_class);
     let metrics = Metrics::compute(&input, &config);
-    let figures = Evaluation::from_metrics(&metrics, &equity, spec.cash);
+    let mut figures = Evaluation::from_metrics(&metrics, &equity, spec.cash);
+    figures.figures.capital_at_work = capital_bars / window.len().max(1) as f64;
     Some(Winner {
         out_of_sample: Some(figures),
         oos_equity: curve,

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use datasets::AssetClass;
 use evolve::stats::Verdict;
-use kernel::metrics::periods_per_year;
+use kernel::metrics::{Figures, periods_per_year};
 use kernel::strategy::MarketData;
 use serde::{Deserialize, Serialize};
 
@@ -68,21 +68,12 @@ pub struct Passive {
     pub beta: f64,
 }
 
-/// The family's out-of-sample deployment and its comparison with the passive alternatives.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Assessment {
-    /// In-sample capital at work.
-    pub is_capital_at_work: f64,
-    /// Out-of-sample capital at work.
-    pub oos_capital_at_work: f64,
-    /// Equal-weight buy-and-hold of the tradable universe first, then SPY when present.
-    pub passive: Vec<Passive>,
-}
-
-/// The winner `w`'s capital at work and its out-of-sample record (its equity over the bars
-/// `oos` of `data`, from `cash`) against the passive alternatives. Nothing is backtested again:
-/// the figures come from the backtests validation ran. `None` without an out-of-sample test.
-pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Option<Assessment> {
+/// The winner `w`'s out-of-sample record (its equity over the bars `oos` of `data`, from `cash`)
+/// against the passive alternatives: equal-weight buy-and-hold of the tradable universe first,
+/// then SPY when present. Nothing is backtested again: the equity comes from the backtest
+/// validation ran (which also measured capital at work, in the winner's figures). `None`
+/// without an out-of-sample test.
+pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Option<Vec<Passive>> {
     if oos.is_empty() || w.out_of_sample.is_none() {
         return None;
     }
@@ -107,11 +98,7 @@ pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Op
         let spy_returns = equal_weight(data, &[spy], start..oos.end);
         passive.push(compare("SPY".to_string(), &returns, &spy_returns, ppy));
     }
-    Some(Assessment {
-        is_capital_at_work: w.is_capital_at_work,
-        oos_capital_at_work: w.oos_activity.capital_at_work,
-        passive,
-    })
+    Some(passive)
 }
 
 /// The asset class the metrics annualise by: the first symbol's.
@@ -166,38 +153,39 @@ fn at_least(x: f64, min: f64) -> bool {
 }
 
 /// Turns an `enable` that fails a gate into `keep`, naming every shortfall; any other verdict
-/// passes through. `oos_cagr` is the family's out-of-sample CAGR; `currently_enabled` says what
-/// `keep` keeps.
+/// passes through. `oos` is the family's out-of-sample figures (CAGR and capital at work),
+/// `passive` its comparison with the passive alternatives ([`assess`]; `None` without an
+/// out-of-sample backtest); `currently_enabled` says what `keep` keeps.
 pub fn gate(
     gates: &Gates,
     (verdict, reason): (Verdict, String),
-    oos_cagr: f64,
-    assessment: Option<&Assessment>,
+    oos: &Figures,
+    passive: Option<&[Passive]>,
     currently_enabled: bool,
 ) -> (Verdict, String) {
     if verdict != Verdict::Enable {
         return (verdict, reason);
     }
     let mut short = Vec::new();
-    if !at_least(oos_cagr, gates.min_oos_return) {
+    if !at_least(oos.cagr, gates.min_oos_return) {
         short.push(format!(
             "out-of-sample CAGR {:.1} % is below the {:.1} % required",
-            oos_cagr * 100.0,
+            oos.cagr * 100.0,
             gates.min_oos_return * 100.0
         ));
     }
-    match assessment {
+    match passive {
         None => short.push("its capital at work could not be measured (no out-of-sample backtest)".into()),
-        Some(a) => {
-            if !at_least(a.oos_capital_at_work, gates.min_capital_at_work) {
+        Some(passive) => {
+            if !at_least(oos.capital_at_work, gates.min_capital_at_work) {
                 short.push(format!(
                     "out-of-sample capital at work {:.1} % is below the {:.1} % required",
-                    a.oos_capital_at_work * 100.0,
+                    oos.capital_at_work * 100.0,
                     gates.min_capital_at_work * 100.0
                 ));
             }
             if gates.benchmark == BenchmarkGate::Passive
-                && let Some(p) = a.passive.first()
+                && let Some(p) = passive.first()
                 && !at_least(p.excess_return, f64::MIN_POSITIVE)
             {
                 short.push(format!(
@@ -273,27 +261,29 @@ impl fmt::Display for State {
 mod tests {
     use super::*;
 
-    fn assessment(capital: f64, excess: f64) -> Assessment {
-        Assessment {
-            is_capital_at_work: capital,
-            oos_capital_at_work: capital,
-            passive: vec![Passive {
-                name: "equal-weight buy-and-hold of 3 symbols".into(),
-                cagr: 0.08,
-                excess_return: excess,
-                information_ratio: 0.3,
-                beta: 0.9,
-            }],
-        }
+    /// Out-of-sample figures with this CAGR and capital at work.
+    fn oos(cagr: f64, capital_at_work: f64) -> Figures {
+        Figures { cagr, capital_at_work, ..Figures::missing() }
+    }
+
+    /// The equal-weight book, `excess` a year behind or ahead.
+    fn passive(excess: f64) -> Vec<Passive> {
+        vec![Passive {
+            name: "equal-weight buy-and-hold of 3 symbols".into(),
+            cagr: 0.08,
+            excess_return: excess,
+            information_ratio: 0.3,
+            beta: 0.9,
+        }]
     }
 
     #[test]
     fn dust_and_laggards_are_not_enabled() {
         let g = Gates::default();
         let strong = || (Verdict::Enable, "strong".to_string());
-        assert_eq!(gate(&g, strong(), 0.12, Some(&assessment(0.8, 0.02)), false), strong());
+        assert_eq!(gate(&g, strong(), &oos(0.12, 0.8), Some(&passive(0.02)), false), strong());
         // The case: Sharpe 1.56 on 0.1 % a year with 0.1 % of the capital at work.
-        let (v, why) = gate(&g, strong(), 0.001, Some(&assessment(0.001, -0.07)), false);
+        let (v, why) = gate(&g, strong(), &oos(0.001, 0.001), Some(&passive(-0.07)), false);
         assert_eq!(v, Verdict::Keep);
         assert_eq!(
             why,
@@ -303,15 +293,16 @@ mod tests {
         );
         // Beating the benchmark is not needed when the file says the gate is absolute.
         let absolute = Gates { benchmark: BenchmarkGate::Absolute, ..g };
-        assert_eq!(gate(&absolute, strong(), 0.05, Some(&assessment(0.5, -0.03)), true), strong());
-        let (v, why) = gate(&g, strong(), 0.05, Some(&assessment(0.5, -0.03)), true);
+        assert_eq!(gate(&absolute, strong(), &oos(0.05, 0.5), Some(&passive(-0.03)), true), strong());
+        let (v, why) = gate(&g, strong(), &oos(0.05, 0.5), Some(&passive(-0.03)), true);
         assert_eq!(v, Verdict::Keep);
         assert!(why.starts_with("stays enabled: it trails"), "{why}");
         // NaN figures never pass; other verdicts pass through untouched.
-        assert_eq!(gate(&g, strong(), f64::NAN, Some(&assessment(0.5, 0.1)), false).0, Verdict::Keep);
-        assert_eq!(gate(&g, strong(), 0.1, None, false).0, Verdict::Keep);
+        assert_eq!(gate(&g, strong(), &oos(f64::NAN, 0.5), Some(&passive(0.1)), false).0, Verdict::Keep);
+        assert_eq!(gate(&g, strong(), &oos(0.1, f64::NAN), Some(&passive(0.1)), false).0, Verdict::Keep);
+        assert_eq!(gate(&g, strong(), &oos(0.1, 0.5), None, false).0, Verdict::Keep);
         let off = (Verdict::Disable, "weak".to_string());
-        assert_eq!(gate(&g, off.clone(), 0.0, None, true), off);
+        assert_eq!(gate(&g, off.clone(), &oos(0.0, 0.0), None, true), off);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use kernel::strategy::{DataError, MarketData, Params, backtest};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Cluster, Family, Research};
-pub use judge::{Assessment, BenchmarkGate, Gates, Passive, State};
+pub use judge::{BenchmarkGate, Gates, Passive, State};
 pub use night::Night;
 pub use promote::promote_family;
 pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
@@ -653,10 +653,14 @@ fn family_report(
     let seen = oos_last.map(|t| night::Looks::after(judged.looks.as_ref(), t));
     let (v, reason) = verdict(&research.verdict, &evidence);
     // Issue 13: capital at work, the passive benchmark and the enable gates.
-    let assessment = judge::assess(w, data, research.cash, outcome.stages.1.clone());
-    let oos_cagr = oos.map_or(f64::NAN, |f| f.figures.cagr);
-    let (v, reason) =
-        judge::gate(&research.gates, (v, reason), oos_cagr, assessment.as_ref(), judged.currently_enabled);
+    let passive = judge::assess(w, data, research.cash, outcome.stages.1.clone());
+    let (v, reason) = judge::gate(
+        &research.gates,
+        (v, reason),
+        &figures(oos),
+        passive.as_deref(),
+        judged.currently_enabled,
+    );
     let timeframe = if data.timeframe() == research.families[0].timeframe {
         String::new()
     } else {
@@ -678,11 +682,7 @@ fn family_report(
     row.notes.extend(crate::evolution::walk_notes(outcome, data));
     row.in_sample = figures(Some(&w.in_sample));
     row.out_of_sample = figures(oos);
-    if let Some(a) = assessment {
-        row.in_sample.capital_at_work = a.is_capital_at_work;
-        row.out_of_sample.capital_at_work = a.oos_capital_at_work;
-        row.passive = a.passive;
-    }
+    row.passive = passive.unwrap_or_default();
     row.deflated_sharpe = dsr.is_finite().then_some(dsr);
     row.pbo = w.pbo;
     row.equity = w.oos_equity.clone();

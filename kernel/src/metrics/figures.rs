@@ -10,10 +10,10 @@ use super::Metrics;
 /// Fractions throughout (0.05 = 5 %).
 ///
 /// The one missing-value rule: a figure that was not computed (by a fast sweep path, for a
-/// window without a backtest, or capital at work outside the research) is NaN in memory, `null`
-/// in JSON ([`nan_as_null`]) and SQL `NULL`; a field absent from JSON written by an older build
-/// reads as NaN. Two missing figures are equal (`==` compares NaN with NaN as the same missing
-/// value), so figures that round-trip through JSON compare equal to the originals.
+/// window without a backtest, or capital at work of anything but a validated winner) is NaN in
+/// memory, `null` in JSON ([`nan_as_null`]) and SQL `NULL`; a field absent from JSON written by
+/// an older build reads as NaN. Two missing figures are equal (`==` compares NaN with NaN as the
+/// same missing value), so figures that round-trip through JSON compare equal to the originals.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Figures {
     /// Closed trades.
@@ -49,7 +49,7 @@ pub struct Figures {
     #[serde(with = "nan_as_null", default = "nan")]
     pub exposure: f64,
     /// Time-averaged fraction of the equity held in positions ([`capital_at_work`](super::capital_at_work)),
-    /// measured by the research's judge only.
+    /// measured only for a validated winner (in and out of sample), which the research gates on.
     #[serde(with = "nan_as_null", default = "nan")]
     pub capital_at_work: f64,
 }
@@ -103,9 +103,15 @@ impl Figures {
     }
 }
 
+/// Whether two figures are the same under the one missing-value rule: equal, or both missing
+/// (NaN). For the `PartialEq` of types that keep missing figures as NaN.
+pub fn same_figure(a: f64, b: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan())
+}
+
 impl PartialEq for Figures {
     fn eq(&self, other: &Self) -> bool {
-        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        let same = same_figure;
         self.trades == other.trades
             && same(self.final_equity, other.final_equity)
             && same(self.total_return, other.total_return)

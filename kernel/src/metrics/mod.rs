@@ -19,7 +19,7 @@ use datasets::{AssetClass, Bars, Timeframe};
 
 pub use capital::capital_at_work;
 pub use drawdown::Drawdowns;
-pub use figures::{Figures, nan_as_null};
+pub use figures::{Figures, nan_as_null, same_figure};
 pub use moments::{ReturnMoments, ReturnShape, risk_free_per_bar};
 pub use periods::periods_per_year;
 
