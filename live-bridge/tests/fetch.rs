@@ -1,5 +1,5 @@
 //! `live_bridge::fetch` (what `tradebot data fetch` runs) against the fake Alpaca: paging across
-//! page tokens, resuming, a 429 with `Retry-After`, unknown symbols, malformed and empty
+//! page tokens, resuming, a 429 with `Retry-After`, a spent rate limit, unknown symbols, malformed and empty
 //! bodies, a split between two fetches, adjustments, crypto.
 
 use std::path::Path;
@@ -143,6 +143,26 @@ async fn a_429_with_retry_after_is_waited_out() {
     assert_eq!(report.added[&Timeframe::Day1], 374);
     let statuses: Vec<u16> = s.fake.seen().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [429, 200]);
+}
+
+#[tokio::test]
+async fn a_spent_rate_limit_holds_the_next_request_until_the_reset_instead_of_drawing_a_429() {
+    // Pages of 200 bars: AAA's 374 take two requests. Allowed one a minute, every answer says
+    // `X-Ratelimit-Remaining: 0` with the reset 1-2 s ahead (the fake's short window).
+    let s = setup(200).await;
+    s.fake.set_rate_limit(1);
+    let mut first_page = None;
+    let report = fetch(&s.client, s.dir.path(), &request(&["AAA"], s.clock.now()), &mut |_| {
+        first_page.get_or_insert_with(Instant::now);
+    })
+    .await
+    .unwrap();
+    let held = first_page.expect("a progress call after the first page").elapsed();
+    assert!(held >= Duration::from_millis(950), "the second request waited only {held:?}");
+    assert_eq!(report.requests, 2);
+    assert_eq!(report.added[&Timeframe::Day1], 374);
+    let statuses: Vec<u16> = s.fake.seen().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200], "no request beyond the limit");
 }
 
 #[tokio::test]

@@ -220,7 +220,9 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
     let mut r = sample();
     let md = to_markdown(&r);
     assert!(
-        md.contains("# Nightly research 2026-11-25\n\n**Data: imported market data, read from data/store/.**\n"),
+        md.contains(
+            "# Nightly research 2026-11-25\n\n**Data: imported market data, read from data/store/.**\n"
+        ),
         "{md}"
     );
     // Fetched data says where from, in the same first line.
