@@ -227,3 +227,53 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
         "{md}"
     );
 }
+
+/// AAA's stored closes.
+fn closes(dir: &Path) -> Vec<f64> {
+    let store = Store::open(dir.join("data/store")).unwrap();
+    store.series("AAA", Timeframe::Day1).unwrap().unwrap().close().to_vec()
+}
+
+#[tokio::test]
+async fn a_split_since_the_last_fetch_warns_and_replaces_and_another_adjustment_needs_replace() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let december = ["data", "fetch", "--symbols", "AAA,BBB", "--from", "2024-12-01"];
+    succeeds(dir.path(), &fake, &[&december[..], &["--to", "2024-12-30"]].concat()).await;
+    let traded: Vec<f64> = daily(0).close().iter().rev().take(21).rev().copied().collect();
+    assert_eq!(closes(dir.path()), traded[..20], "the 20 sessions to 2024-12-30");
+
+    // AAA splits 4-for-1 on 2024-12-31: its split-adjusted December is a quarter of what is stored.
+    fake.split("AAA", date(2024, 12, 31), Decimal::from(4));
+    let summary = succeeds(dir.path(), &fake, &december).await;
+    assert!(
+        summary.contains(
+            "warning: AAA 1Day: the stored history differed from Alpaca's (a split or dividend since the last \
+             fetch); the series was fetched again and replaced\n"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("added 22 1Day bars to 2 series"), "AAA's 21 again, BBB's new one: {summary}");
+    let adjusted: Vec<f64> =
+        traded.iter().enumerate().map(|(i, c)| if i < 20 { c / 4.0 } else { *c }).collect();
+    assert_eq!(closes(dir.path()), adjusted, "no 75 % crash on the ex-date");
+
+    // The prices as traded are another adjustment: skipped, unless replaced.
+    let raw = [&december[..], &["--adjustment", "raw"]].concat();
+    let summary = succeeds(dir.path(), &fake, &raw).await;
+    assert!(
+        summary.contains(
+            "skipped AAA: stored 1Day bars are alpaca, split-adjusted; fetching raw would mix adjustments (pass \
+             --replace to replace the series)\n"
+        ),
+        "{summary}"
+    );
+    assert_eq!(closes(dir.path()), adjusted, "untouched");
+    let summary = succeeds(dir.path(), &fake, &[&raw[..], &["--replace"]].concat()).await;
+    assert!(summary.contains("added 42 1Day bars to 2 series"), "{summary}");
+    assert_eq!(closes(dir.path()), traded, "replaced by the prices as traded");
+    let info =
+        std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.lines().any(|l| l.starts_with("AAA ") && l.ends_with("  alpaca, unadjusted")), "{info}");
+}

@@ -194,10 +194,10 @@ pub async fn fetch(
     // A stored history the provider no longer agrees with is fetched again and replaced.
     for (symbol, first) in revised_series {
         tracing::warn!(
-            "{symbol} {}: the stored history differs from Alpaca's {}-adjusted one (a split or \
+            "{symbol} {}: the stored history differs from Alpaca's {} one (a split or \
              dividend since the last fetch?); fetching the whole series again",
             request.timeframe,
-            request.adjustment
+            request.adjustment.describe()
         );
         run.report.refetched.push(symbol.clone());
         run.progress.symbols_total += 1;
