@@ -189,17 +189,18 @@ async fn a_universe_is_built_from_the_asset_list_by_exchange_and_price() {
 async fn research_runs_on_a_fetched_universe_and_says_which_data() {
     let fake = fake().await;
     let dir = tempfile::tempdir().unwrap();
-    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC,DDD", "--from", "2022-01-01"])
-        .await;
+    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC", "--from", "2022-01-01"]).await;
+    // DDD from 2023 only: a history shorter than the reference's (as a name listed later has).
+    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "DDD", "--from", "2023-01-01"]).await;
     let info =
         std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     let aaa = info.lines().find(|l| l.starts_with("AAA ")).unwrap();
     assert!(aaa.ends_with("  alpaca, split-adjusted"), "data info shows each series' source:\n{info}");
-    std::fs::write(dir.path().join("three.txt"), "AAA\nBBB\nCCC\nNOTFETCHED\n").unwrap();
+    std::fs::write(dir.path().join("five.txt"), "AAA\nBBB\nCCC\nDDD\nNOTFETCHED\n").unwrap();
     std::fs::write(
         dir.path().join("r.toml"),
-        "[research]\nname = \"real\"\nreference = \"AAA\"\nuniverse = \"three.txt\"\n[families.sma_cross]\n\
+        "[research]\nname = \"real\"\nreference = \"AAA\"\nuniverse = \"five.txt\"\n[families.sma_cross]\n\
          [evolve]\npopulation = 8\ngenerations = 2\nseed = 1\n[validation]\nin_sample = 0.7\npbo_blocks = 4\n\
          [fitness]\nmin_trades = 1\n",
     )
@@ -219,11 +220,12 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
     assert_eq!(report["data"]["last"], "2024-12-31");
     assert_eq!(
         report["data"]["origin"],
-        "alpaca, split-adjusted; universe three (3 of its 4 symbols in the store: AAA, BBB, CCC)"
+        "alpaca, split-adjusted; universe five (3 of its 5 symbols: AAA, BBB, CCC; not in the store: NOTFETCHED; \
+         left out for a history shorter than AAA's: DDD)"
     );
     let md = std::fs::read_to_string(dir.path().join("results/real.md")).unwrap();
     assert!(
-        md.contains("**Data: market data from alpaca, split-adjusted; universe three (3 of its 4 symbols"),
+        md.contains("**Data: market data from alpaca, split-adjusted; universe five (3 of its 5 symbols"),
         "{md}"
     );
 }

@@ -226,13 +226,15 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
         "{md}"
     );
     // Fetched data says where from, in the same first line.
-    r.data.origin =
-        Some("alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, BBB)".into());
+    r.data.origin = Some(
+        "alpaca iex, split-adjusted; universe us (2 of its 3 symbols: AAA, BBB; not in the store: CCC)"
+            .into(),
+    );
     let md = to_markdown(&r);
     assert!(
         md.contains(&format!(
-            "**Data: market data from alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, \
-             BBB); {} symbols, bars 2014-01-02 to 2023-12-29, read from data/store/.**\n",
+            "**Data: market data from alpaca iex, split-adjusted; universe us (2 of its 3 symbols: AAA, BBB; not in \
+             the store: CCC); {} symbols, bars 2014-01-02 to 2023-12-29, read from data/store/.**\n",
             r.data.symbols
         )),
         "{md}"
