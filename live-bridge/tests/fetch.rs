@@ -183,14 +183,17 @@ async fn unknown_symbols_and_empty_answers_are_skipped_with_the_reason() {
 }
 
 #[tokio::test]
-async fn malformed_or_empty_bodies_stop_the_fetch_with_a_clear_error_and_leave_the_store_untouched() {
+async fn malformed_or_empty_bodies_or_a_bad_bar_stop_the_fetch_with_a_clear_error_and_leave_the_store_untouched()
+ {
     let s = setup(10_000).await;
     run(&s, &request(&["AAA"], s.clock.now())).await.unwrap();
     let manifest = std::fs::read(s.dir.path().join("MANIFEST.json")).unwrap();
     s.clock.advance_to(evening(date(2024, 7, 31)));
-    for (fault, says) in
-        [(DataFault::Malformed, "EOF while parsing"), (DataFault::EmptyBody, "EOF while parsing")]
-    {
+    for (fault, says) in [
+        (DataFault::Malformed, "EOF while parsing"),
+        (DataFault::EmptyBody, "EOF while parsing"),
+        (DataFault::BadBar, "field `close`: close 12 is outside [low 9, high 11]"),
+    ] {
         s.fake.inject_data(fault);
         let error = run(&s, &request(&["AAA", "BBB"], s.clock.now())).await.unwrap_err().to_string();
         assert!(
