@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use datasets::store::{Store, StoreError, WriteMode, Writer};
-use datasets::{Adjustment, AssetClass, Bar, Bars, SeriesSource, SymbolMeta, Timeframe, Timestamp};
+use datasets::time::NANOS_PER_DAY;
+use datasets::{Adjustment, AssetClass, Bar, Bars, SeriesSource, SymbolMeta, Timeframe, Timestamp, calendar};
 
 use crate::alpaca::{AlpacaError, BarSource, Client};
 
@@ -133,6 +134,22 @@ pub fn revised(stored: &Bar, fetched: &Bar) -> bool {
         || off(stored.high, fetched.high)
         || off(stored.low, fetched.low)
         || off(stored.close, fetched.close)
+}
+
+/// True when a bar of `symbol` starting at `ts` covers a period that ended by `to`: a stock's
+/// daily bar once its session closed, any other bar once its length passed (a month counted as
+/// 31 days). A bar still in progress (today's daily bar during the session) is not stored: the
+/// next fetch would find it changed and take it for a split.
+pub fn complete(symbol: &str, timeframe: Timeframe, ts: Timestamp, to: Timestamp) -> bool {
+    let end = match timeframe {
+        Timeframe::Day1 if !is_crypto(symbol) => match calendar::session(calendar::session_date(ts)) {
+            Some(session) => session.close.0,
+            None => ts.0 + NANOS_PER_DAY,
+        },
+        Timeframe::Month1 => ts.0 + 31 * NANOS_PER_DAY,
+        tf => ts.0 + tf.nominal_nanos(),
+    };
+    end <= to.0
 }
 
 /// A symbol of a request group, with its stored last bar to compare (when resuming).
@@ -311,7 +328,8 @@ impl Run<'_> {
                 let Some(symbol) = symbol.filter(|s| symbols.contains(s)) else { continue };
                 self.progress.bars += bars.len() as u64;
                 received.insert(symbol.clone());
-                let mut bars: Vec<Bar> = bars.iter().collect();
+                let mut bars: Vec<Bar> =
+                    bars.iter().filter(|b| complete(&symbol, tf, b.ts, self.request.to)).collect();
                 if let Some(stored) = checks.remove(&symbol) {
                     // The first bar of a resumed series is the stored last one again.
                     if bars.first().is_some_and(|b| b.ts == stored.ts) {
@@ -403,5 +421,33 @@ impl Run<'_> {
             *self.report.series.entry(symbol).or_default() += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use datasets::time::NANOS_PER_MIN;
+
+    use super::*;
+
+    #[test]
+    fn a_bar_is_complete_once_its_period_has_ended() {
+        let day = NaiveDate::from_ymd_opt(2024, 7, 3).unwrap(); // closes at 13:00 New York
+        let session = calendar::session(day).unwrap();
+        let bar = calendar::daily_bar_timestamp(day);
+        let before_close = Timestamp(session.close.0 - 1);
+        assert!(!complete("AAPL", Timeframe::Day1, bar, before_close), "today's bar during the session");
+        assert!(complete("AAPL", Timeframe::Day1, bar, session.close));
+        // Crypto trades around the clock: its daily bar is complete a day after it starts.
+        assert!(!complete("BTC/USD", Timeframe::Day1, bar, session.close));
+        assert!(complete("BTC/USD", Timeframe::Day1, bar, Timestamp(bar.0 + NANOS_PER_DAY)));
+        let minute = Timestamp(session.open.0 + 5 * NANOS_PER_MIN);
+        assert!(!complete("AAPL", Timeframe::Min1, minute, Timestamp(minute.0 + NANOS_PER_MIN - 1)));
+        assert!(complete("AAPL", Timeframe::Min1, minute, Timestamp(minute.0 + NANOS_PER_MIN)));
+        // A month bar waits for the longest month.
+        let month = calendar::daily_bar_timestamp(NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
+        assert!(!complete("AAPL", Timeframe::Month1, month, Timestamp(month.0 + 30 * NANOS_PER_DAY)));
+        assert!(complete("AAPL", Timeframe::Month1, month, Timestamp(month.0 + 31 * NANOS_PER_DAY)));
     }
 }

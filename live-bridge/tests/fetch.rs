@@ -261,10 +261,17 @@ async fn crypto_pairs_come_from_the_crypto_endpoint_around_the_clock() {
     }))
     .unwrap();
     s.fake.add_crypto_bars("BTC/USD", Timeframe::Day1, bars);
+    // Up to the middle of the 11th day: its bar has begun but not ended, and is not stored.
+    let midday = Timestamp(start + 21 * 43_200_000_000_000);
+    let report = run(&s, &request(&["BTC/USD"], midday)).await.unwrap();
+    assert_eq!(report.series["BTC/USD"], 10, "the bars that ended by `to`");
     let report = run(&s, &request(&["BTC/USD", "AAA"], s.clock.now())).await.unwrap();
-    assert_eq!(report.series["BTC/USD"], 27, "every day, weekends too, up to the last complete one");
+    assert_eq!(report.series["BTC/USD"], 17, "the 11th day's bar whole, and the rest");
     assert!(s.fake.seen().iter().any(|r| r.path == "/v1beta3/crypto/us/bars"));
     let store = Store::open(s.dir.path()).unwrap();
+    let btc = store.series("BTC/USD", Timeframe::Day1).unwrap().unwrap();
+    assert_eq!(btc.timestamps().len(), 27, "every day, weekends too, up to the last complete one");
+    assert_eq!(btc.timestamps()[10], start + 10 * 86_400_000_000_000, "no day missing");
     let meta = store.meta("BTC/USD").unwrap();
     assert_eq!(meta.asset_class, AssetClass::Crypto);
     assert_eq!(
