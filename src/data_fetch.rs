@@ -28,7 +28,7 @@ pub struct AlpacaArgs {
     /// Trading API base URL, for the asset list.
     #[arg(long, env = "TRADEBOT_ALPACA_TRADING_URL", default_value = "https://paper-api.alpaca.markets")]
     trading_url: String,
-    /// Requests per minute (Alpaca's limit is 200 on the free plan).
+    /// Requests per minute, in any minute (Alpaca's limit is 200 on the free plan).
     #[arg(long, default_value_t = live_bridge::alpaca::REQUESTS_PER_MINUTE)]
     rate: u32,
     /// Bars per page (Alpaca's largest is 10,000).
@@ -49,6 +49,9 @@ impl AlpacaArgs {
         };
         let mut config = ClientConfig::new(endpoints);
         config.requests_per_minute = self.rate.max(1);
+        // A tenth of the quota at once, and never more than `--rate` in any minute: room is left
+        // for the live bridge on the same account.
+        config.burst = Some((self.rate / 10).max(1));
         config.bar_page_limit = self.page_limit;
         config.feed = feed;
         // A long fetch rides out a rate limit or a bad minute rather than losing its place.

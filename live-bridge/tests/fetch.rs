@@ -166,6 +166,25 @@ async fn a_spent_rate_limit_holds_the_next_request_until_the_reset_instead_of_dr
 }
 
 #[tokio::test]
+async fn a_bounded_burst_paces_the_pages() {
+    // 600 a minute, one at once: after the first page, one request every 60 s / 599.
+    let s = setup(100).await;
+    let mut config = ClientConfig::new(s.fake.endpoints());
+    config.bar_page_limit = 100;
+    config.requests_per_minute = 600;
+    config.burst = Some(1);
+    let client = Client::new(config, Credentials::new("PKTEST", "secret")).unwrap();
+    let started = Instant::now();
+    let report = fetch(&client, s.dir.path(), &request(&["AAA"], s.clock.now()), &mut |_| {}).await.unwrap();
+    assert_eq!(report.requests, 4, "374 bars at 100 a page");
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "3 waits of 100 ms, took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn unknown_symbols_and_empty_answers_are_skipped_with_the_reason() {
     let s = setup(10_000).await;
     let report = run(&s, &request(&["AAA", "NOPE"], s.clock.now())).await.unwrap();
