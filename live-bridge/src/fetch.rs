@@ -400,7 +400,7 @@ impl Run<'_> {
                 timeframe: tf,
                 source,
             })?;
-            let current = writer.base().and_then(|s| s.meta(&symbol)).cloned();
+            let current = writer.meta(&symbol).cloned();
             let class = if is_crypto(&symbol) { AssetClass::Crypto } else { AssetClass::Equity };
             let mut meta = current.unwrap_or_else(|| SymbolMeta::new(&symbol, class));
             meta.sources.insert(tf, self.provenance_for(&symbol));

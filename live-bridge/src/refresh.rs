@@ -5,7 +5,9 @@
 //! every refreshed series is checked for staleness afterwards. Each series is fetched from its
 //! last stored bar, inclusive: when the broker's split-adjusted copy of that bar differs from the
 //! stored one (a split or a revision since), the whole series is fetched again and replaced, with
-//! a warning, instead of appending post-split bars to pre-split history (a fake 50 % crash).
+//! a warning, instead of appending post-split bars to pre-split history (a fake 50 % crash),
+//! and recorded as the broker's split-adjusted bars. A series `tradebot data fetch` stored with
+//! another adjustment (`raw`, `dividend`, `all`) is left alone and listed as refused.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +107,7 @@ pub async fn refresh_store(
         Err(e) => return Err(store_error(e)),
     };
     let last_of = |symbol: &str, tf| stored.as_ref().and_then(|s| s.info(symbol, tf)).map(|i| i.last);
+    let mut report = RefreshReport::default();
     // Fetch: every symbol from its last stored bar (one request per start).
     let mut fetched: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
     let mut revised: Vec<(Timeframe, String, Timestamp)> = Vec::new();
@@ -116,6 +119,18 @@ pub async fn refresh_store(
         };
         let mut by_start: BTreeMap<Timestamp, Vec<String>> = BTreeMap::new();
         for s in symbols {
+            // A series `data fetch` stored with another adjustment is not mixed with these bars.
+            let source = stored.as_ref().and_then(|st| st.meta(s)).and_then(|m| m.sources.get(&tf));
+            if let Some(source) = source.filter(|x| x.adjustment != Adjustment::Split) {
+                let why = format!(
+                    "stored bars are {source}; the refresh appends split-adjusted ones and does not mix them \
+                     (extend the series with `tradebot data fetch --adjustment {}`)",
+                    source.adjustment
+                );
+                tracing::warn!("{s} {tf}: {why}");
+                report.refused.push(format!("{s} {tf}: {why}"));
+                continue;
+            }
             // From the last stored bar itself, to compare it with the broker's copy.
             let from = last_of(s, tf).unwrap_or(first).max(first);
             by_start.entry(from).or_default().push(s.clone());
@@ -144,7 +159,6 @@ pub async fn refresh_store(
             }
         }
     }
-    let mut report = RefreshReport::default();
     let mut replaced: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
     for (tf, symbol, first) in revised {
         tracing::warn!(
@@ -199,6 +213,8 @@ pub async fn refresh_store(
                 series.bar_at(first)
             });
         conform(stored_first, &mut bars);
+        // The whole series is now the broker's.
+        record_source(&mut writer, &symbol, tf);
         let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace);
         tally(&mut report, &symbol, tf, outcome);
     }
@@ -241,22 +257,23 @@ fn write(
     let bars = Bars::from_bars(bars).map_err(|e| e.to_string())?;
     // A series this refresh starts holds the broker's split-adjusted bars: recorded, so that
     // `tradebot data fetch` resumes it (a series imported or generated keeps no source).
-    let base = writer.base();
-    if base.and_then(|s| s.info(symbol, tf)).is_none() {
-        let mut meta = base
-            .and_then(|s| s.meta(symbol))
-            .cloned()
-            .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
-        let source = SeriesSource {
-            provider: crate::fetch::PROVIDER.into(),
-            feed: None,
-            adjustment: Adjustment::Split,
-        };
-        meta.sources.insert(tf, source);
-        writer.set_meta(meta);
+    if writer.base().and_then(|s| s.info(symbol, tf)).is_none() {
+        record_source(writer, symbol, tf);
     }
     writer.write(symbol, tf, &bars, mode).map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// Records `symbol`'s `tf` series as the broker's split-adjusted bars.
+fn record_source(writer: &mut Writer, symbol: &str, tf: Timeframe) {
+    let mut meta = writer
+        .meta(symbol)
+        .cloned()
+        .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
+    let source =
+        SeriesSource { provider: crate::fetch::PROVIDER.into(), feed: None, adjustment: Adjustment::Split };
+    meta.sources.insert(tf, source);
+    writer.set_meta(meta);
 }
 
 fn tally(report: &mut RefreshReport, symbol: &str, tf: Timeframe, outcome: Result<u64, String>) {

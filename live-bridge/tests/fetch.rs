@@ -329,3 +329,43 @@ async fn the_live_refresh_replaces_a_series_split_since_it_was_stored_instead_of
     assert_eq!(stored, expected, "split-adjusted throughout: no 50 % drop on the ex-date");
     assert_eq!(self::stored(s.dir.path(), "BBB").last(), served(2, now).last(), "BBB appended");
 }
+
+#[tokio::test]
+async fn the_live_refresh_records_the_series_it_replaces_and_leaves_other_adjustments_alone() {
+    use datasets::store::{WriteMode, Writer};
+    use live_bridge::refresh::{RefreshPlan, refresh_store};
+    let s = setup(10_000).await;
+    let now = s.clock.now();
+    // AAA fetched unadjusted; CCC imported (no recorded source).
+    let mut raw = request(&["AAA"], now);
+    raw.adjustment = Adjustment::Raw;
+    run(&s, &raw).await.unwrap();
+    let closed = |b: &Bar| calendar::session(calendar::session_date(b.ts)).is_some_and(|x| x.close <= now);
+    let mut writer = Writer::open(s.dir.path()).unwrap();
+    let imported = Bars::from_bars(daily(3).iter().filter(closed)).unwrap();
+    writer.write("CCC", Timeframe::Day1, &imported, WriteMode::Append).unwrap();
+    writer.commit().unwrap();
+
+    s.fake.split("CCC", date(2024, 7, 15), Decimal::from(2));
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    let plan = RefreshPlan {
+        symbols: [(Timeframe::Day1, vec!["AAA".to_string(), "CCC".to_string()])].into(),
+        daily_days: 400,
+        minute_window_days: 5,
+    };
+    let report = refresh_store(&s.client, s.dir.path(), &plan, s.clock.now()).await.unwrap();
+    assert_eq!(
+        report.refused,
+        [
+            "AAA 1Day: stored bars are alpaca iex, unadjusted; the refresh appends split-adjusted ones and does not \
+          mix them (extend the series with `tradebot data fetch --adjustment raw`)"
+        ]
+    );
+    assert_eq!(report.replaced, ["CCC 1Day"]);
+    let store = Store::open(s.dir.path()).unwrap();
+    assert_eq!(store.info("AAA", Timeframe::Day1).unwrap().rows, 374, "AAA untouched");
+    assert_eq!(store.meta("AAA").unwrap().sources[&Timeframe::Day1].adjustment, Adjustment::Raw);
+    let ccc = store.meta("CCC").unwrap().sources.get(&Timeframe::Day1).cloned();
+    let split = SeriesSource { provider: "alpaca".into(), feed: None, adjustment: Adjustment::Split };
+    assert_eq!(ccc, Some(split), "the replaced series is now the broker's split-adjusted bars");
+}
