@@ -14,9 +14,10 @@
 //! first stored bar and replaced, with a warning, so a backtest never reads a split as a crash.
 //!
 //! **Adjustment.** Each series records its provider, feed and adjustment in the manifest
-//! ([`datasets::SeriesSource`]). A fetch asking another adjustment than the stored one (or a
-//! series with no recorded source, e.g. an imported CSV) is skipped with the reason, unless
-//! [`FetchRequest::replace`] says to replace the series.
+//! ([`datasets::SeriesSource`]). A fetch asking another adjustment or feed than the stored one
+//! (IEX volumes are a sliver of the consolidated `sip` ones), or for a series with no recorded
+//! source (e.g. an imported CSV), skips it with the reason, unless [`FetchRequest::replace`]
+//! says to replace the series.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -250,15 +251,23 @@ impl Run<'_> {
             let stored = store.meta(symbol).and_then(|m| m.sources.get(&tf));
             let wanted = self.provenance_for(symbol);
             match stored {
-                Some(p) if p.provider == wanted.provider && p.adjustment == wanted.adjustment => {
+                Some(p) if *p == wanted => {
                     let check = store.series(symbol, tf).map_err(|e| self.store_error(e))?.and_then(|s| s.bar_at(info.last));
                     plans.push((symbol.clone(), Plan { start: info.last, replace: false, check }));
                 }
-                Some(p) => self.skip_planned(
+                Some(p) if p.adjustment != wanted.adjustment || p.provider != wanted.provider => self.skip_planned(
                     symbol,
                     format!(
                         "stored {tf} bars are {p}; fetching {} would mix adjustments (pass --replace to replace the series)",
                         wanted.adjustment
+                    ),
+                ),
+                Some(p) => self.skip_planned(
+                    symbol,
+                    format!(
+                        "stored {tf} bars are {p}; fetching {} would mix feeds, whose volumes differ (pass --replace \
+                         to replace the series)",
+                        wanted.feed.as_deref().map_or("the account's default feed".to_string(), |f| format!("the {f} feed"))
                     ),
                 ),
                 None => self.skip_planned(

@@ -243,7 +243,7 @@ async fn a_split_since_the_last_fetch_is_detected_and_the_series_fetched_again()
 }
 
 #[tokio::test]
-async fn another_adjustment_replaces_a_series_only_when_asked() {
+async fn another_adjustment_or_feed_replaces_a_series_only_when_asked() {
     let s = setup(10_000).await;
     let now = s.clock.now();
     run(&s, &request(&["AAA"], now)).await.unwrap();
@@ -255,6 +255,15 @@ async fn another_adjustment_replaces_a_series_only_when_asked() {
         report.skipped[0].reason,
         "stored 1Day bars are alpaca iex, split-adjusted; fetching raw would mix adjustments (pass --replace to \
          replace the series)"
+    );
+    // Another feed: the consolidated tape's volumes are not IEX's.
+    let mut sip = request(&["AAA"], now);
+    sip.feed = Some("sip".into());
+    let report = run(&s, &sip).await.unwrap();
+    assert_eq!(
+        report.skipped[0].reason,
+        "stored 1Day bars are alpaca iex, split-adjusted; fetching the sip feed would mix feeds, whose volumes \
+         differ (pass --replace to replace the series)"
     );
     raw.replace = true;
     let report = run(&s, &raw).await.unwrap();
