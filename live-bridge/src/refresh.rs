@@ -108,6 +108,12 @@ pub async fn refresh_store(
     };
     let last_of = |symbol: &str, tf| stored.as_ref().and_then(|s| s.info(symbol, tf)).map(|i| i.last);
     let mut report = RefreshReport::default();
+    // What the refresh's bars are, recorded on the series it starts or replaces.
+    let ours = SeriesSource {
+        provider: crate::fetch::PROVIDER.into(),
+        feed: client.feed().map(String::from),
+        adjustment: Adjustment::Split,
+    };
     // Fetch: every symbol from its last stored bar (one request per start).
     let mut fetched: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
     let mut revised: Vec<(Timeframe, String, Timestamp)> = Vec::new();
@@ -119,12 +125,13 @@ pub async fn refresh_store(
         };
         let mut by_start: BTreeMap<Timestamp, Vec<String>> = BTreeMap::new();
         for s in symbols {
-            // A series `data fetch` stored with another adjustment is not mixed with these bars.
+            // A series `data fetch` stored with another adjustment or feed is not mixed with these.
             let source = stored.as_ref().and_then(|st| st.meta(s)).and_then(|m| m.sources.get(&tf));
-            if let Some(source) = source.filter(|x| x.adjustment != Adjustment::Split) {
+            if let Some(source) = source.filter(|x| **x != ours) {
+                let feed = source.feed.as_deref().map(|f| format!(" --feed {f}")).unwrap_or_default();
                 let why = format!(
-                    "stored bars are {source}; the refresh appends split-adjusted ones and does not mix them \
-                     (extend the series with `tradebot data fetch --adjustment {}`)",
+                    "stored bars are {source}; the refresh fetches {ours} ones and does not mix them (extend \
+                     the series with `tradebot data fetch --adjustment {}{feed}`)",
                     source.adjustment
                 );
                 tracing::warn!("{s} {tf}: {why}");
@@ -196,14 +203,14 @@ pub async fn refresh_store(
             report.dropped += keep as u64;
             let last = old.timestamps().last().copied().unwrap_or(i64::MIN);
             let bars = old.iter().skip(keep).chain(new.iter().copied().filter(|b| b.ts.0 > last));
-            write(&mut writer, symbol, Timeframe::Min1, bars.collect(), WriteMode::Replace)
+            write(&mut writer, symbol, Timeframe::Min1, bars.collect(), WriteMode::Replace, &ours)
         } else {
-            write(&mut writer, symbol, Timeframe::Min1, new, WriteMode::Append)
+            write(&mut writer, symbol, Timeframe::Min1, new, WriteMode::Append, &ours)
         };
         tally(&mut report, symbol, Timeframe::Min1, outcome);
     }
     for ((tf, symbol), bars) in fetched {
-        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Append);
+        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Append, &ours);
         tally(&mut report, &symbol, tf, outcome);
     }
     for ((tf, symbol), mut bars) in replaced {
@@ -214,8 +221,8 @@ pub async fn refresh_store(
             });
         conform(stored_first, &mut bars);
         // The whole series is now the broker's.
-        record_source(&mut writer, &symbol, tf);
-        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace);
+        record_source(&mut writer, &symbol, tf, &ours);
+        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace, &ours);
         tally(&mut report, &symbol, tf, outcome);
     }
     let summary = writer.commit().map_err(store_error)?;
@@ -249,6 +256,7 @@ fn write(
     tf: Timeframe,
     bars: Vec<Bar>,
     mode: WriteMode,
+    source: &SeriesSource,
 ) -> Result<u64, String> {
     if bars.is_empty() && mode == WriteMode::Append {
         return Ok(0);
@@ -258,21 +266,19 @@ fn write(
     // A series this refresh starts holds the broker's split-adjusted bars: recorded, so that
     // `tradebot data fetch` resumes it (a series imported or generated keeps no source).
     if writer.base().and_then(|s| s.info(symbol, tf)).is_none() {
-        record_source(writer, symbol, tf);
+        record_source(writer, symbol, tf, source);
     }
     writer.write(symbol, tf, &bars, mode).map_err(|e| e.to_string())?;
     Ok(n)
 }
 
-/// Records `symbol`'s `tf` series as the broker's split-adjusted bars.
-fn record_source(writer: &mut Writer, symbol: &str, tf: Timeframe) {
+/// Records `symbol`'s `tf` series as `source`'s bars.
+fn record_source(writer: &mut Writer, symbol: &str, tf: Timeframe, source: &SeriesSource) {
     let mut meta = writer
         .meta(symbol)
         .cloned()
         .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
-    let source =
-        SeriesSource { provider: crate::fetch::PROVIDER.into(), feed: None, adjustment: Adjustment::Split };
-    meta.sources.insert(tf, source);
+    meta.sources.insert(tf, source.clone());
     writer.set_meta(meta);
 }
 

@@ -366,8 +366,8 @@ async fn the_live_refresh_records_the_series_it_replaces_and_leaves_other_adjust
     assert_eq!(
         report.refused,
         [
-            "AAA 1Day: stored bars are alpaca iex, unadjusted; the refresh appends split-adjusted ones and does not \
-          mix them (extend the series with `tradebot data fetch --adjustment raw`)"
+            "AAA 1Day: stored bars are alpaca iex, unadjusted; the refresh fetches alpaca, split-adjusted ones \
+             and does not mix them (extend the series with `tradebot data fetch --adjustment raw --feed iex`)"
         ]
     );
     assert_eq!(report.replaced, ["CCC 1Day"]);

@@ -167,6 +167,11 @@ impl Client {
         &self.config.endpoints
     }
 
+    /// The market data feed asked for (`None`: the account's default).
+    pub fn feed(&self) -> Option<&str> {
+        self.config.feed.as_deref()
+    }
+
     /// The keys, for the stream's authentication.
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.credentials
