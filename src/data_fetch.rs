@@ -83,9 +83,10 @@ pub struct FetchArgs {
     /// Price adjustment of stock bars (recorded per series; crypto is raw).
     #[arg(long, default_value = "split")]
     adjustment: Adjustment,
-    /// Stock data feed: `iex` (free plan) or `sip` (all US exchanges, subscription).
-    #[arg(long, value_parser = ["iex", "sip"])]
-    feed: Option<String>,
+    /// Stock data feed: `iex` (free plan, the live config's default) or `sip` (all US exchanges,
+    /// subscription); recorded per series, never mixed.
+    #[arg(long, default_value = "iex", value_parser = ["iex", "sip"])]
+    feed: String,
     /// Replace stored series instead of resuming them (needed to change their adjustment).
     #[arg(long)]
     replace: bool,
@@ -155,12 +156,12 @@ pub fn fetch(args: FetchArgs) -> Result<()> {
         from,
         to,
         adjustment: args.adjustment,
-        feed: args.feed.clone(),
+        feed: Some(args.feed.clone()),
         replace: args.replace,
         symbols_per_request: args.symbols_per_request.clamp(1, 1000),
         batch_bars: args.batch_bars.max(1),
     };
-    let client = args.alpaca.client(args.feed.clone())?;
+    let client = args.alpaca.client(Some(args.feed.clone()))?;
     let bar = ProgressBar::new(request.symbols.len() as u64).with_style(
         ProgressStyle::with_template("fetching [{bar:30}] {pos}/{len} symbols, {msg} ({elapsed}, eta {eta})")
             .expect("valid template")

@@ -196,7 +196,7 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
         std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     let aaa = info.lines().find(|l| l.starts_with("AAA ")).unwrap();
-    assert!(aaa.ends_with("  alpaca, split-adjusted"), "data info shows each series' source:\n{info}");
+    assert!(aaa.ends_with("  alpaca iex, split-adjusted"), "data info shows each series' source:\n{info}");
     std::fs::write(dir.path().join("five.txt"), "AAA\nBBB\nCCC\nDDD\nNOTFETCHED\n").unwrap();
     std::fs::write(
         dir.path().join("r.toml"),
@@ -220,12 +220,12 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
     assert_eq!(report["data"]["last"], "2024-12-31");
     assert_eq!(
         report["data"]["origin"],
-        "alpaca, split-adjusted; universe five (3 of its 5 symbols: AAA, BBB, CCC; not in the store: NOTFETCHED; \
+        "alpaca iex, split-adjusted; universe five (3 of its 5 symbols: AAA, BBB, CCC; not in the store: NOTFETCHED; \
          left out for a history shorter than AAA's: DDD)"
     );
     let md = std::fs::read_to_string(dir.path().join("results/real.md")).unwrap();
     assert!(
-        md.contains("**Data: market data from alpaca, split-adjusted; universe five (3 of its 5 symbols"),
+        md.contains("**Data: market data from alpaca iex, split-adjusted; universe five (3 of its 5 symbols"),
         "{md}"
     );
 }
@@ -265,7 +265,7 @@ async fn a_split_since_the_last_fetch_warns_and_replaces_and_another_adjustment_
     let summary = succeeds(dir.path(), &fake, &raw).await;
     assert!(
         summary.contains(
-            "skipped AAA: stored 1Day bars are alpaca, split-adjusted; fetching raw would mix adjustments (pass \
+            "skipped AAA: stored 1Day bars are alpaca iex, split-adjusted; fetching raw would mix adjustments (pass \
              --replace to replace the series)\n"
         ),
         "{summary}"
@@ -277,5 +277,5 @@ async fn a_split_since_the_last_fetch_warns_and_replaces_and_another_adjustment_
     let info =
         std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
-    assert!(info.lines().any(|l| l.starts_with("AAA ") && l.ends_with("  alpaca, unadjusted")), "{info}");
+    assert!(info.lines().any(|l| l.starts_with("AAA ") && l.ends_with("  alpaca iex, unadjusted")), "{info}");
 }
