@@ -1,6 +1,6 @@
 //! `live_bridge::fetch` (what `tradebot data fetch` runs) against the fake Alpaca: paging across
 //! page tokens, resuming, a 429 with `Retry-After`, a spent rate limit, unknown symbols, malformed and empty
-//! bodies, a split between two fetches, adjustments, crypto.
+//! bodies, a split between two fetches, adjustments and feeds, crypto, the live refresh.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -377,4 +377,26 @@ async fn the_live_refresh_records_the_series_it_replaces_and_leaves_other_adjust
     let ccc = store.meta("CCC").unwrap().sources.get(&Timeframe::Day1).cloned();
     let split = SeriesSource { provider: "alpaca".into(), feed: None, adjustment: Adjustment::Split };
     assert_eq!(ccc, Some(split), "the replaced series is now the broker's split-adjusted bars");
+}
+
+#[tokio::test]
+async fn data_fetch_resumes_a_series_the_live_refresh_started_on_the_same_feed() {
+    use live_bridge::refresh::{RefreshPlan, refresh_store};
+    let s = setup(10_000).await;
+    let mut config = ClientConfig::new(s.fake.endpoints());
+    config.feed = Some("iex".into());
+    let live = Client::new(config, Credentials::new("PKTEST", "secret")).unwrap();
+    let plan = RefreshPlan {
+        symbols: [(Timeframe::Day1, vec!["AAA".to_string()])].into(),
+        daily_days: 30,
+        minute_window_days: 5,
+    };
+    refresh_store(&live, s.dir.path(), &plan, s.clock.now()).await.unwrap();
+    let first = |dir: &Path| Store::open(dir).unwrap().info("AAA", Timeframe::Day1).unwrap().first;
+    let started = first(s.dir.path());
+    s.clock.advance_to(evening(date(2024, 7, 31)));
+    let report = run(&s, &request(&["AAA"], s.clock.now())).await.unwrap();
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.added[&Timeframe::Day1], 22, "July 2024, after the refresh's bars");
+    assert_eq!(first(s.dir.path()), started, "appended, not replaced");
 }
