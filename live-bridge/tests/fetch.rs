@@ -1,6 +1,7 @@
 //! `live_bridge::fetch` (what `tradebot data fetch` runs) against the fake Alpaca: paging across
-//! page tokens, resuming, a 429 with `Retry-After`, a spent rate limit, unknown symbols, malformed and empty
-//! bodies, a split between two fetches, adjustments and feeds, crypto, the live refresh.
+//! page tokens, resuming, a 429 with `Retry-After`, a spent rate limit, a bounded burst, unknown
+//! symbols, malformed and empty bodies, a bad bar, a split between two fetches, adjustments and
+//! feeds, crypto, and the live refresh beside it.
 
 use std::path::Path;
 use std::sync::Arc;
