@@ -194,6 +194,12 @@ fn summary(store: &Path, request: &FetchRequest, report: &FetchReport) -> String
     for s in &report.skipped {
         out.push_str(&format!("skipped {}: {}\n", s.symbol, s.reason));
     }
+    if report.outside_session > 0 {
+        out.push_str(&format!(
+            "left out {} bars of the extended hours (the store keeps the regular session)\n",
+            report.outside_session
+        ));
+    }
     let added: Vec<String> = if report.added.is_empty() {
         vec![format!("0 {} bars", request.timeframe)]
     } else {

@@ -88,6 +88,8 @@ pub struct FetchReport {
     /// Series whose stored history disagreed with the provider's (a split or dividend since the
     /// last fetch) and were fetched again and replaced.
     pub refetched: Vec<String>,
+    /// Stock bars left out for lying outside the regular session (Alpaca's extended hours).
+    pub outside_session: u64,
     /// Requests sent.
     pub requests: u64,
     /// Transactions committed.
@@ -151,6 +153,19 @@ pub fn complete(symbol: &str, timeframe: Timeframe, ts: Timestamp, to: Timestamp
         tf => ts.0 + tf.nominal_nanos(),
     };
     end <= to.0
+}
+
+/// True when a stock's intraday bar of `timeframe` starting at `ts` overlaps its day's regular
+/// session (09:30-16:00 New York, or an early close). Alpaca's intraday stock bars include the
+/// extended hours (04:00-20:00); the store keeps the regular session only, so a session's first
+/// bar is its opening one (the gap families read it as the open). Daily and longer bars, and
+/// crypto, are not filtered.
+pub fn in_regular_session(symbol: &str, timeframe: Timeframe, ts: Timestamp) -> bool {
+    if is_crypto(symbol) || timeframe.nominal_nanos() >= NANOS_PER_DAY {
+        return true;
+    }
+    calendar::session(calendar::session_date(ts))
+        .is_some_and(|s| ts.0 < s.close.0 && ts.0 + timeframe.nominal_nanos() > s.open.0)
 }
 
 /// A symbol of a request group, with its stored last bar to compare (when resuming).
@@ -339,6 +354,9 @@ impl Run<'_> {
                 received.insert(symbol.clone());
                 let mut bars: Vec<Bar> =
                     bars.iter().filter(|b| complete(&symbol, tf, b.ts, self.request.to)).collect();
+                let whole = bars.len();
+                bars.retain(|b| in_regular_session(&symbol, tf, b.ts));
+                self.report.outside_session += (whole - bars.len()) as u64;
                 if let Some(stored) = checks.remove(&symbol) {
                     // The first bar of a resumed series is the stored last one again.
                     if bars.first().is_some_and(|b| b.ts == stored.ts) {
@@ -458,5 +476,22 @@ mod tests {
         let month = calendar::daily_bar_timestamp(NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
         assert!(!complete("AAPL", Timeframe::Month1, month, Timestamp(month.0 + 30 * NANOS_PER_DAY)));
         assert!(complete("AAPL", Timeframe::Month1, month, Timestamp(month.0 + 31 * NANOS_PER_DAY)));
+    }
+
+    #[test]
+    fn intraday_stock_bars_are_kept_when_they_overlap_the_regular_session() {
+        let day = NaiveDate::from_ymd_opt(2024, 7, 3).unwrap(); // closes at 13:00 New York
+        let session = calendar::session(day).unwrap();
+        let at = |minutes: i64| Timestamp(session.open.0 + minutes * NANOS_PER_MIN);
+        assert!(!in_regular_session("AAPL", Timeframe::Min1, at(-1)), "09:29, pre-market");
+        assert!(in_regular_session("AAPL", Timeframe::Min1, at(0)));
+        assert!(in_regular_session("AAPL", Timeframe::Min1, at(209)), "12:59");
+        assert!(!in_regular_session("AAPL", Timeframe::Min1, at(210)), "13:00, after the early close");
+        // The 09:00 hour holds the open; the 13:00 one is after the close.
+        assert!(in_regular_session("AAPL", Timeframe::Hour1, at(-30)));
+        assert!(!in_regular_session("AAPL", Timeframe::Hour1, at(210)));
+        // Crypto trades around the clock; daily bars are not filtered.
+        assert!(in_regular_session("BTC/USD", Timeframe::Min1, at(-300)));
+        assert!(in_regular_session("AAPL", Timeframe::Day1, calendar::daily_bar_timestamp(day)));
     }
 }

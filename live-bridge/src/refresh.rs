@@ -160,7 +160,8 @@ pub async fn refresh_store(
                     revised.push((tf, symbol, first.max(cutoff_of(tf))));
                     continue;
                 }
-                bars.retain(|b| b.ts.0 > after);
+                // After the stored ones, in the regular session (as `data fetch` stores them).
+                bars.retain(|b| b.ts.0 > after && crate::fetch::in_regular_session(&symbol, tf, b.ts));
                 conform(stored_last, &mut bars);
                 fetched.insert((tf, symbol), bars);
             }
@@ -172,7 +173,8 @@ pub async fn refresh_store(
             "{symbol} {tf}: the broker's split-adjusted history differs from the stored one (a split \
              or a revision); fetching the series again to replace it"
         );
-        let bars = client.bars(&symbol, tf, first, now).await?;
+        let mut bars = client.bars(&symbol, tf, first, now).await?;
+        bars.retain(|b| crate::fetch::in_regular_session(&symbol, tf, b.ts));
         report.replaced.push(format!("{symbol} {tf}"));
         replaced.insert((tf, symbol), bars);
     }

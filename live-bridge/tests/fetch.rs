@@ -310,6 +310,54 @@ async fn crypto_pairs_come_from_the_crypto_endpoint_around_the_clock() {
 }
 
 #[tokio::test]
+async fn minute_bars_of_the_extended_hours_are_left_out() {
+    let s = setup(500).await;
+    // Alpaca's minute bars run 04:00-20:00 New York: 960 a day, 390 of them in the session.
+    const MIN: i64 = 60_000_000_000;
+    let days = [date(2024, 6, 26), date(2024, 6, 27)];
+    let bars = Bars::from_bars(days.iter().flat_map(|&d| {
+        let four = calendar::daily_bar_timestamp(d).0 + 240 * MIN;
+        (0..960).map(move |i| Bar {
+            ts: Timestamp(four + i * MIN),
+            open: 100.0,
+            high: 101.0,
+            low: 99.0,
+            close: 100.5,
+            volume: 10.0,
+            vwap: None,
+            trade_count: None,
+        })
+    }))
+    .unwrap();
+    s.fake.add_bars("AAA", Timeframe::Min1, bars);
+    let mut minutes = request(&["AAA"], s.clock.now());
+    minutes.timeframe = Timeframe::Min1;
+    minutes.from = calendar::daily_bar_timestamp(days[0]);
+    let report = run(&s, &minutes).await.unwrap();
+    assert_eq!(report.added[&Timeframe::Min1], 2 * 390);
+    assert_eq!(report.outside_session, 2 * 570);
+    let store = Store::open(s.dir.path()).unwrap();
+    let series = store.series("AAA", Timeframe::Min1).unwrap().unwrap();
+    let sessions = days.map(|d| calendar::session(d).unwrap());
+    assert_eq!(series.timestamps()[0], sessions[0].open.0, "the first bar is the opening one");
+    assert_eq!(series.timestamps()[390], sessions[1].open.0);
+    assert_eq!(*series.timestamps().last().unwrap(), sessions[1].close.0 - MIN);
+
+    // The live refresh stores the same bars.
+    use live_bridge::refresh::{RefreshPlan, refresh_store};
+    let other = tempfile::tempdir().unwrap();
+    let plan = RefreshPlan {
+        symbols: [(Timeframe::Min1, vec!["AAA".to_string()])].into(),
+        daily_days: 30,
+        minute_window_days: 5,
+    };
+    refresh_store(&s.client, other.path(), &plan, s.clock.now()).await.unwrap();
+    let refreshed = Store::open(other.path()).unwrap();
+    let refreshed = refreshed.series("AAA", Timeframe::Min1).unwrap().unwrap();
+    assert_eq!(refreshed.timestamps(), series.timestamps());
+}
+
+#[tokio::test]
 async fn the_live_refresh_replaces_a_series_split_since_it_was_stored_instead_of_appending() {
     use live_bridge::refresh::{RefreshPlan, refresh_store};
     let s = setup(10_000).await;
