@@ -28,7 +28,7 @@ pub struct AlpacaArgs {
     /// Trading API base URL, for the asset list.
     #[arg(long, env = "TRADEBOT_ALPACA_TRADING_URL", default_value = "https://paper-api.alpaca.markets")]
     trading_url: String,
-    /// Requests per minute (Alpaca's limit is 200 on the free plan).
+    /// Requests per minute, in any minute (Alpaca's limit is 200 on the free plan).
     #[arg(long, default_value_t = live_bridge::alpaca::REQUESTS_PER_MINUTE)]
     rate: u32,
     /// Bars per page (Alpaca's largest is 10,000).
@@ -49,6 +49,9 @@ impl AlpacaArgs {
         };
         let mut config = ClientConfig::new(endpoints);
         config.requests_per_minute = self.rate.max(1);
+        // A tenth of the quota at once, and never more than `--rate` in any minute: room is left
+        // for the live bridge on the same account.
+        config.burst = Some((self.rate / 10).max(1));
         config.bar_page_limit = self.page_limit;
         config.feed = feed;
         // A long fetch rides out a rate limit or a bad minute rather than losing its place.
@@ -80,9 +83,10 @@ pub struct FetchArgs {
     /// Price adjustment of stock bars (recorded per series; crypto is raw).
     #[arg(long, default_value = "split")]
     adjustment: Adjustment,
-    /// Stock data feed: `iex` (free plan) or `sip` (all US exchanges, subscription).
-    #[arg(long, value_parser = ["iex", "sip"])]
-    feed: Option<String>,
+    /// Stock data feed: `iex` (free plan, the live config's default) or `sip` (all US exchanges,
+    /// subscription); recorded per series, never mixed.
+    #[arg(long, default_value = "iex", value_parser = ["iex", "sip"])]
+    feed: String,
     /// Replace stored series instead of resuming them (needed to change their adjustment).
     #[arg(long)]
     replace: bool,
@@ -152,12 +156,12 @@ pub fn fetch(args: FetchArgs) -> Result<()> {
         from,
         to,
         adjustment: args.adjustment,
-        feed: args.feed.clone(),
+        feed: Some(args.feed.clone()),
         replace: args.replace,
         symbols_per_request: args.symbols_per_request.clamp(1, 1000),
         batch_bars: args.batch_bars.max(1),
     };
-    let client = args.alpaca.client(args.feed.clone())?;
+    let client = args.alpaca.client(Some(args.feed.clone()))?;
     let bar = ProgressBar::new(request.symbols.len() as u64).with_style(
         ProgressStyle::with_template("fetching [{bar:30}] {pos}/{len} symbols, {msg} ({elapsed}, eta {eta})")
             .expect("valid template")
@@ -189,6 +193,12 @@ fn summary(store: &Path, request: &FetchRequest, report: &FetchReport) -> String
     }
     for s in &report.skipped {
         out.push_str(&format!("skipped {}: {}\n", s.symbol, s.reason));
+    }
+    if report.outside_session > 0 {
+        out.push_str(&format!(
+            "left out {} bars of the extended hours (the store keeps the regular session)\n",
+            report.outside_session
+        ));
     }
     let added: Vec<String> = if report.added.is_empty() {
         vec![format!("0 {} bars", request.timeframe)]

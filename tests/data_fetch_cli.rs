@@ -189,17 +189,18 @@ async fn a_universe_is_built_from_the_asset_list_by_exchange_and_price() {
 async fn research_runs_on_a_fetched_universe_and_says_which_data() {
     let fake = fake().await;
     let dir = tempfile::tempdir().unwrap();
-    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC,DDD", "--from", "2022-01-01"])
-        .await;
+    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "AAA,BBB,CCC", "--from", "2022-01-01"]).await;
+    // DDD from 2023 only, as a name listed later: it takes part from its first bar (point in time).
+    succeeds(dir.path(), &fake, &["data", "fetch", "--symbols", "DDD", "--from", "2023-01-01"]).await;
     let info =
         std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     let aaa = info.lines().find(|l| l.starts_with("AAA ")).unwrap();
-    assert!(aaa.ends_with("  alpaca, split-adjusted"), "data info shows each series' source:\n{info}");
-    std::fs::write(dir.path().join("three.txt"), "AAA\nBBB\nCCC\nNOTFETCHED\n").unwrap();
+    assert!(aaa.ends_with("  alpaca iex, split-adjusted"), "data info shows each series' source:\n{info}");
+    std::fs::write(dir.path().join("five.txt"), "AAA\nBBB\nCCC\nDDD\nNOTFETCHED\n").unwrap();
     std::fs::write(
         dir.path().join("r.toml"),
-        "[research]\nname = \"real\"\nreference = \"AAA\"\nuniverse = \"three.txt\"\n[families.sma_cross]\n\
+        "[research]\nname = \"real\"\nreference = \"AAA\"\nuniverse = \"five.txt\"\n[families.sma_cross]\n\
          [evolve]\npopulation = 8\ngenerations = 2\nseed = 1\n[validation]\nin_sample = 0.7\npbo_blocks = 4\n\
          [fitness]\nmin_trades = 1\n",
     )
@@ -214,16 +215,66 @@ async fn research_runs_on_a_fetched_universe_and_says_which_data() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["data"]["symbols"], 3, "the universe's symbols the store holds");
+    assert_eq!(report["data"]["symbols"], 4, "the universe's symbols the store holds");
     assert_eq!(report["data"]["first"], "2022-01-03");
     assert_eq!(report["data"]["last"], "2024-12-31");
     assert_eq!(
         report["data"]["origin"],
-        "alpaca, split-adjusted; universe three (3 of its 4 symbols in the store: AAA, BBB, CCC)"
+        "alpaca iex, split-adjusted; universe five (4 of its 5 symbols: AAA, BBB, CCC, DDD; not in the store: NOTFETCHED)"
     );
     let md = std::fs::read_to_string(dir.path().join("results/real.md")).unwrap();
     assert!(
-        md.contains("**Data: market data from alpaca, split-adjusted; universe three (3 of its 4 symbols"),
+        md.contains("**Data: market data from alpaca iex, split-adjusted; universe five (4 of its 5 symbols"),
         "{md}"
     );
+}
+
+/// AAA's stored closes.
+fn closes(dir: &Path) -> Vec<f64> {
+    let store = Store::open(dir.join("data/store")).unwrap();
+    store.series("AAA", Timeframe::Day1).unwrap().unwrap().close().to_vec()
+}
+
+#[tokio::test]
+async fn a_split_since_the_last_fetch_warns_and_replaces_and_another_adjustment_needs_replace() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let december = ["data", "fetch", "--symbols", "AAA,BBB", "--from", "2024-12-01"];
+    succeeds(dir.path(), &fake, &[&december[..], &["--to", "2024-12-30"]].concat()).await;
+    let traded: Vec<f64> = daily(0).close().iter().rev().take(21).rev().copied().collect();
+    assert_eq!(closes(dir.path()), traded[..20], "the 20 sessions to 2024-12-30");
+
+    // AAA splits 4-for-1 on 2024-12-31: its split-adjusted December is a quarter of what is stored.
+    fake.split("AAA", date(2024, 12, 31), Decimal::from(4));
+    let summary = succeeds(dir.path(), &fake, &december).await;
+    assert!(
+        summary.contains(
+            "warning: AAA 1Day: the stored history differed from Alpaca's (a split or dividend since the last \
+             fetch); the series was fetched again and replaced\n"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("added 22 1Day bars to 2 series"), "AAA's 21 again, BBB's new one: {summary}");
+    let adjusted: Vec<f64> =
+        traded.iter().enumerate().map(|(i, c)| if i < 20 { c / 4.0 } else { *c }).collect();
+    assert_eq!(closes(dir.path()), adjusted, "no 75 % crash on the ex-date");
+
+    // The prices as traded are another adjustment: skipped, unless replaced.
+    let raw = [&december[..], &["--adjustment", "raw"]].concat();
+    let summary = succeeds(dir.path(), &fake, &raw).await;
+    assert!(
+        summary.contains(
+            "skipped AAA: stored 1Day bars are alpaca iex, split-adjusted; fetching raw would mix adjustments (pass \
+             --replace to replace the series)\n"
+        ),
+        "{summary}"
+    );
+    assert_eq!(closes(dir.path()), adjusted, "untouched");
+    let summary = succeeds(dir.path(), &fake, &[&raw[..], &["--replace"]].concat()).await;
+    assert!(summary.contains("added 42 1Day bars to 2 series"), "{summary}");
+    assert_eq!(closes(dir.path()), traded, "replaced by the prices as traded");
+    let info =
+        std::process::Command::new(BIN).args(["data", "info"]).current_dir(dir.path()).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.lines().any(|l| l.starts_with("AAA ") && l.ends_with("  alpaca iex, unadjusted")), "{info}");
 }

@@ -34,6 +34,16 @@ impl Adjustment {
             Adjustment::All => "all",
         }
     }
+
+    /// The adjustment in words, for reports and messages (`split-adjusted`, `unadjusted`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Adjustment::Raw => "unadjusted",
+            Adjustment::Split => "split-adjusted",
+            Adjustment::Dividend => "dividend-adjusted",
+            Adjustment::All => "split- and dividend-adjusted",
+        }
+    }
 }
 
 impl std::fmt::Display for Adjustment {
@@ -74,7 +84,7 @@ impl std::fmt::Display for SeriesSource {
         if let Some(feed) = &self.feed {
             write!(f, " {feed}")?;
         }
-        write!(f, ", {}-adjusted", self.adjustment)
+        write!(f, ", {}", self.adjustment.describe())
     }
 }
 
@@ -92,5 +102,17 @@ mod tests {
             "splits".parse::<Adjustment>().unwrap_err().to_string(),
             "unknown adjustment `splits` (known: raw, split, dividend, all)"
         );
+    }
+
+    #[test]
+    fn a_source_reads_as_words() {
+        let source = |feed: Option<&str>, adjustment| SeriesSource {
+            provider: "alpaca".into(),
+            feed: feed.map(String::from),
+            adjustment,
+        };
+        assert_eq!(source(Some("iex"), Adjustment::Split).to_string(), "alpaca iex, split-adjusted");
+        assert_eq!(source(None, Adjustment::Raw).to_string(), "alpaca, unadjusted");
+        assert_eq!(source(None, Adjustment::All).to_string(), "alpaca, split- and dividend-adjusted");
     }
 }

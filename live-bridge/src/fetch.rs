@@ -14,15 +14,17 @@
 //! first stored bar and replaced, with a warning, so a backtest never reads a split as a crash.
 //!
 //! **Adjustment.** Each series records its provider, feed and adjustment in the manifest
-//! ([`datasets::SeriesSource`]). A fetch asking another adjustment than the stored one (or a
-//! series with no recorded source, e.g. an imported CSV) is skipped with the reason, unless
-//! [`FetchRequest::replace`] says to replace the series.
+//! ([`datasets::SeriesSource`]). A fetch asking another adjustment or feed than the stored one
+//! (IEX volumes are a sliver of the consolidated `sip` ones), or for a series with no recorded
+//! source (e.g. an imported CSV), skips it with the reason, unless [`FetchRequest::replace`]
+//! says to replace the series.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use datasets::store::{Store, StoreError, WriteMode, Writer};
-use datasets::{Adjustment, AssetClass, Bar, Bars, SeriesSource, SymbolMeta, Timeframe, Timestamp};
+use datasets::time::NANOS_PER_DAY;
+use datasets::{Adjustment, AssetClass, Bar, Bars, SeriesSource, SymbolMeta, Timeframe, Timestamp, calendar};
 
 use crate::alpaca::{AlpacaError, BarSource, Client};
 
@@ -86,6 +88,8 @@ pub struct FetchReport {
     /// Series whose stored history disagreed with the provider's (a split or dividend since the
     /// last fetch) and were fetched again and replaced.
     pub refetched: Vec<String>,
+    /// Stock bars left out for lying outside the regular session (Alpaca's extended hours).
+    pub outside_session: u64,
     /// Requests sent.
     pub requests: u64,
     /// Transactions committed.
@@ -133,6 +137,35 @@ pub fn revised(stored: &Bar, fetched: &Bar) -> bool {
         || off(stored.high, fetched.high)
         || off(stored.low, fetched.low)
         || off(stored.close, fetched.close)
+}
+
+/// True when a bar of `symbol` starting at `ts` covers a period that ended by `to`: a stock's
+/// daily bar once its session closed, any other bar once its length passed (a month counted as
+/// 31 days). A bar still in progress (today's daily bar during the session) is not stored: the
+/// next fetch would find it changed and take it for a split.
+pub fn complete(symbol: &str, timeframe: Timeframe, ts: Timestamp, to: Timestamp) -> bool {
+    let end = match timeframe {
+        Timeframe::Day1 if !is_crypto(symbol) => match calendar::session(calendar::session_date(ts)) {
+            Some(session) => session.close.0,
+            None => ts.0 + NANOS_PER_DAY,
+        },
+        Timeframe::Month1 => ts.0 + 31 * NANOS_PER_DAY,
+        tf => ts.0 + tf.nominal_nanos(),
+    };
+    end <= to.0
+}
+
+/// True when a stock's intraday bar of `timeframe` starting at `ts` overlaps its day's regular
+/// session (09:30-16:00 New York, or an early close). Alpaca's intraday stock bars include the
+/// extended hours (04:00-20:00); the store keeps the regular session only, so a session's first
+/// bar is its opening one (the gap families read it as the open). Daily and longer bars, and
+/// crypto, are not filtered.
+pub fn in_regular_session(symbol: &str, timeframe: Timeframe, ts: Timestamp) -> bool {
+    if is_crypto(symbol) || timeframe.nominal_nanos() >= NANOS_PER_DAY {
+        return true;
+    }
+    calendar::session(calendar::session_date(ts))
+        .is_some_and(|s| ts.0 < s.close.0 && ts.0 + timeframe.nominal_nanos() > s.open.0)
 }
 
 /// A symbol of a request group, with its stored last bar to compare (when resuming).
@@ -194,10 +227,10 @@ pub async fn fetch(
     // A stored history the provider no longer agrees with is fetched again and replaced.
     for (symbol, first) in revised_series {
         tracing::warn!(
-            "{symbol} {}: the stored history differs from Alpaca's {}-adjusted one (a split or \
+            "{symbol} {}: the stored history differs from Alpaca's {} one (a split or \
              dividend since the last fetch?); fetching the whole series again",
             request.timeframe,
-            request.adjustment
+            request.adjustment.describe()
         );
         run.report.refetched.push(symbol.clone());
         run.progress.symbols_total += 1;
@@ -233,15 +266,23 @@ impl Run<'_> {
             let stored = store.meta(symbol).and_then(|m| m.sources.get(&tf));
             let wanted = self.provenance_for(symbol);
             match stored {
-                Some(p) if p.provider == wanted.provider && p.adjustment == wanted.adjustment => {
+                Some(p) if *p == wanted => {
                     let check = store.series(symbol, tf).map_err(|e| self.store_error(e))?.and_then(|s| s.bar_at(info.last));
                     plans.push((symbol.clone(), Plan { start: info.last, replace: false, check }));
                 }
-                Some(p) => self.skip_planned(
+                Some(p) if p.adjustment != wanted.adjustment || p.provider != wanted.provider => self.skip_planned(
                     symbol,
                     format!(
                         "stored {tf} bars are {p}; fetching {} would mix adjustments (pass --replace to replace the series)",
                         wanted.adjustment
+                    ),
+                ),
+                Some(p) => self.skip_planned(
+                    symbol,
+                    format!(
+                        "stored {tf} bars are {p}; fetching {} would mix feeds, whose volumes differ (pass --replace \
+                         to replace the series)",
+                        wanted.feed.as_deref().map_or("the account's default feed".to_string(), |f| format!("the {f} feed"))
                     ),
                 ),
                 None => self.skip_planned(
@@ -311,7 +352,11 @@ impl Run<'_> {
                 let Some(symbol) = symbol.filter(|s| symbols.contains(s)) else { continue };
                 self.progress.bars += bars.len() as u64;
                 received.insert(symbol.clone());
-                let mut bars: Vec<Bar> = bars.iter().collect();
+                let mut bars: Vec<Bar> =
+                    bars.iter().filter(|b| complete(&symbol, tf, b.ts, self.request.to)).collect();
+                let whole = bars.len();
+                bars.retain(|b| in_regular_session(&symbol, tf, b.ts));
+                self.report.outside_session += (whole - bars.len()) as u64;
                 if let Some(stored) = checks.remove(&symbol) {
                     // The first bar of a resumed series is the stored last one again.
                     if bars.first().is_some_and(|b| b.ts == stored.ts) {
@@ -382,7 +427,7 @@ impl Run<'_> {
                 timeframe: tf,
                 source,
             })?;
-            let current = writer.base().and_then(|s| s.meta(&symbol)).cloned();
+            let current = writer.meta(&symbol).cloned();
             let class = if is_crypto(&symbol) { AssetClass::Crypto } else { AssetClass::Equity };
             let mut meta = current.unwrap_or_else(|| SymbolMeta::new(&symbol, class));
             meta.sources.insert(tf, self.provenance_for(&symbol));
@@ -403,5 +448,50 @@ impl Run<'_> {
             *self.report.series.entry(symbol).or_default() += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use datasets::time::NANOS_PER_MIN;
+
+    use super::*;
+
+    #[test]
+    fn a_bar_is_complete_once_its_period_has_ended() {
+        let day = NaiveDate::from_ymd_opt(2024, 7, 3).unwrap(); // closes at 13:00 New York
+        let session = calendar::session(day).unwrap();
+        let bar = calendar::daily_bar_timestamp(day);
+        let before_close = Timestamp(session.close.0 - 1);
+        assert!(!complete("AAPL", Timeframe::Day1, bar, before_close), "today's bar during the session");
+        assert!(complete("AAPL", Timeframe::Day1, bar, session.close));
+        // Crypto trades around the clock: its daily bar is complete a day after it starts.
+        assert!(!complete("BTC/USD", Timeframe::Day1, bar, session.close));
+        assert!(complete("BTC/USD", Timeframe::Day1, bar, Timestamp(bar.0 + NANOS_PER_DAY)));
+        let minute = Timestamp(session.open.0 + 5 * NANOS_PER_MIN);
+        assert!(!complete("AAPL", Timeframe::Min1, minute, Timestamp(minute.0 + NANOS_PER_MIN - 1)));
+        assert!(complete("AAPL", Timeframe::Min1, minute, Timestamp(minute.0 + NANOS_PER_MIN)));
+        // A month bar waits for the longest month.
+        let month = calendar::daily_bar_timestamp(NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
+        assert!(!complete("AAPL", Timeframe::Month1, month, Timestamp(month.0 + 30 * NANOS_PER_DAY)));
+        assert!(complete("AAPL", Timeframe::Month1, month, Timestamp(month.0 + 31 * NANOS_PER_DAY)));
+    }
+
+    #[test]
+    fn intraday_stock_bars_are_kept_when_they_overlap_the_regular_session() {
+        let day = NaiveDate::from_ymd_opt(2024, 7, 3).unwrap(); // closes at 13:00 New York
+        let session = calendar::session(day).unwrap();
+        let at = |minutes: i64| Timestamp(session.open.0 + minutes * NANOS_PER_MIN);
+        assert!(!in_regular_session("AAPL", Timeframe::Min1, at(-1)), "09:29, pre-market");
+        assert!(in_regular_session("AAPL", Timeframe::Min1, at(0)));
+        assert!(in_regular_session("AAPL", Timeframe::Min1, at(209)), "12:59");
+        assert!(!in_regular_session("AAPL", Timeframe::Min1, at(210)), "13:00, after the early close");
+        // The 09:00 hour holds the open; the 13:00 one is after the close.
+        assert!(in_regular_session("AAPL", Timeframe::Hour1, at(-30)));
+        assert!(!in_regular_session("AAPL", Timeframe::Hour1, at(210)));
+        // Crypto trades around the clock; daily bars are not filtered.
+        assert!(in_regular_session("BTC/USD", Timeframe::Min1, at(-300)));
+        assert!(in_regular_session("AAPL", Timeframe::Day1, calendar::daily_bar_timestamp(day)));
     }
 }

@@ -5,7 +5,9 @@
 //! every refreshed series is checked for staleness afterwards. Each series is fetched from its
 //! last stored bar, inclusive: when the broker's split-adjusted copy of that bar differs from the
 //! stored one (a split or a revision since), the whole series is fetched again and replaced, with
-//! a warning, instead of appending post-split bars to pre-split history (a fake 50 % crash).
+//! a warning, instead of appending post-split bars to pre-split history (a fake 50 % crash),
+//! and recorded as the broker's split-adjusted bars. A series `tradebot data fetch` stored with
+//! another adjustment (`raw`, `dividend`, `all`) is left alone and listed as refused.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +107,13 @@ pub async fn refresh_store(
         Err(e) => return Err(store_error(e)),
     };
     let last_of = |symbol: &str, tf| stored.as_ref().and_then(|s| s.info(symbol, tf)).map(|i| i.last);
+    let mut report = RefreshReport::default();
+    // What the refresh's bars are, recorded on the series it starts or replaces.
+    let ours = SeriesSource {
+        provider: crate::fetch::PROVIDER.into(),
+        feed: client.feed().map(String::from),
+        adjustment: Adjustment::Split,
+    };
     // Fetch: every symbol from its last stored bar (one request per start).
     let mut fetched: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
     let mut revised: Vec<(Timeframe, String, Timestamp)> = Vec::new();
@@ -116,6 +125,19 @@ pub async fn refresh_store(
         };
         let mut by_start: BTreeMap<Timestamp, Vec<String>> = BTreeMap::new();
         for s in symbols {
+            // A series `data fetch` stored with another adjustment or feed is not mixed with these.
+            let source = stored.as_ref().and_then(|st| st.meta(s)).and_then(|m| m.sources.get(&tf));
+            if let Some(source) = source.filter(|x| **x != ours) {
+                let feed = source.feed.as_deref().map(|f| format!(" --feed {f}")).unwrap_or_default();
+                let why = format!(
+                    "stored bars are {source}; the refresh fetches {ours} ones and does not mix them (extend \
+                     the series with `tradebot data fetch --adjustment {}{feed}`)",
+                    source.adjustment
+                );
+                tracing::warn!("{s} {tf}: {why}");
+                report.refused.push(format!("{s} {tf}: {why}"));
+                continue;
+            }
             // From the last stored bar itself, to compare it with the broker's copy.
             let from = last_of(s, tf).unwrap_or(first).max(first);
             by_start.entry(from).or_default().push(s.clone());
@@ -138,20 +160,21 @@ pub async fn refresh_store(
                     revised.push((tf, symbol, first.max(cutoff_of(tf))));
                     continue;
                 }
-                bars.retain(|b| b.ts.0 > after);
+                // After the stored ones, in the regular session (as `data fetch` stores them).
+                bars.retain(|b| b.ts.0 > after && crate::fetch::in_regular_session(&symbol, tf, b.ts));
                 conform(stored_last, &mut bars);
                 fetched.insert((tf, symbol), bars);
             }
         }
     }
-    let mut report = RefreshReport::default();
     let mut replaced: BTreeMap<(Timeframe, String), Vec<Bar>> = BTreeMap::new();
     for (tf, symbol, first) in revised {
         tracing::warn!(
             "{symbol} {tf}: the broker's split-adjusted history differs from the stored one (a split \
              or a revision); fetching the series again to replace it"
         );
-        let bars = client.bars(&symbol, tf, first, now).await?;
+        let mut bars = client.bars(&symbol, tf, first, now).await?;
+        bars.retain(|b| crate::fetch::in_regular_session(&symbol, tf, b.ts));
         report.replaced.push(format!("{symbol} {tf}"));
         replaced.insert((tf, symbol), bars);
     }
@@ -182,14 +205,14 @@ pub async fn refresh_store(
             report.dropped += keep as u64;
             let last = old.timestamps().last().copied().unwrap_or(i64::MIN);
             let bars = old.iter().skip(keep).chain(new.iter().copied().filter(|b| b.ts.0 > last));
-            write(&mut writer, symbol, Timeframe::Min1, bars.collect(), WriteMode::Replace)
+            write(&mut writer, symbol, Timeframe::Min1, bars.collect(), WriteMode::Replace, &ours)
         } else {
-            write(&mut writer, symbol, Timeframe::Min1, new, WriteMode::Append)
+            write(&mut writer, symbol, Timeframe::Min1, new, WriteMode::Append, &ours)
         };
         tally(&mut report, symbol, Timeframe::Min1, outcome);
     }
     for ((tf, symbol), bars) in fetched {
-        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Append);
+        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Append, &ours);
         tally(&mut report, &symbol, tf, outcome);
     }
     for ((tf, symbol), mut bars) in replaced {
@@ -199,7 +222,9 @@ pub async fn refresh_store(
                 series.bar_at(first)
             });
         conform(stored_first, &mut bars);
-        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace);
+        // The whole series is now the broker's.
+        record_source(&mut writer, &symbol, tf, &ours);
+        let outcome = write(&mut writer, &symbol, tf, bars, WriteMode::Replace, &ours);
         tally(&mut report, &symbol, tf, outcome);
     }
     let summary = writer.commit().map_err(store_error)?;
@@ -233,6 +258,7 @@ fn write(
     tf: Timeframe,
     bars: Vec<Bar>,
     mode: WriteMode,
+    source: &SeriesSource,
 ) -> Result<u64, String> {
     if bars.is_empty() && mode == WriteMode::Append {
         return Ok(0);
@@ -241,22 +267,21 @@ fn write(
     let bars = Bars::from_bars(bars).map_err(|e| e.to_string())?;
     // A series this refresh starts holds the broker's split-adjusted bars: recorded, so that
     // `tradebot data fetch` resumes it (a series imported or generated keeps no source).
-    let base = writer.base();
-    if base.and_then(|s| s.info(symbol, tf)).is_none() {
-        let mut meta = base
-            .and_then(|s| s.meta(symbol))
-            .cloned()
-            .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
-        let source = SeriesSource {
-            provider: crate::fetch::PROVIDER.into(),
-            feed: None,
-            adjustment: Adjustment::Split,
-        };
-        meta.sources.insert(tf, source);
-        writer.set_meta(meta);
+    if writer.base().and_then(|s| s.info(symbol, tf)).is_none() {
+        record_source(writer, symbol, tf, source);
     }
     writer.write(symbol, tf, &bars, mode).map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// Records `symbol`'s `tf` series as `source`'s bars.
+fn record_source(writer: &mut Writer, symbol: &str, tf: Timeframe, source: &SeriesSource) {
+    let mut meta = writer
+        .meta(symbol)
+        .cloned()
+        .unwrap_or_else(|| SymbolMeta { symbol: symbol.to_string(), ..SymbolMeta::default() });
+    meta.sources.insert(tf, source.clone());
+    writer.set_meta(meta);
 }
 
 fn tally(report: &mut RefreshReport, symbol: &str, tf: Timeframe, outcome: Result<u64, String>) {

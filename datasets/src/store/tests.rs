@@ -142,3 +142,23 @@ fn a_bad_stored_bar_is_reported_with_its_segment_file_symbol_and_time() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_writer_reads_back_the_metadata_it_will_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "AAA", &rising(3, 0, 1.0), WriteMode::Append).unwrap();
+    let mut w = Writer::open(dir.path()).unwrap();
+    assert_eq!(w.meta("AAA").map(|m| m.symbol.as_str()), Some("AAA"), "as stored");
+    assert!(w.meta("BBB").is_none());
+    // Two changes to one symbol in one write: the second builds on the first.
+    let source = |adjustment| crate::SeriesSource { provider: "alpaca".into(), feed: None, adjustment };
+    let mut meta = w.meta("AAA").unwrap().clone();
+    meta.sources.insert(Timeframe::Day1, source(crate::Adjustment::Split));
+    w.set_meta(meta);
+    let mut meta = w.meta("AAA").unwrap().clone();
+    meta.sources.insert(Timeframe::Min1, source(crate::Adjustment::Raw));
+    w.set_meta(meta);
+    w.commit().unwrap();
+    let stored = Store::open(dir.path()).unwrap();
+    assert_eq!(stored.meta("AAA").unwrap().sources.len(), 2);
+}

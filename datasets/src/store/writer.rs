@@ -127,6 +127,11 @@ impl Writer {
         self.base.as_ref()
     }
 
+    /// A symbol's metadata as the commit will write it: as last set, else as stored.
+    pub fn meta(&self, symbol: &str) -> Option<&SymbolMeta> {
+        self.metas.get(symbol)
+    }
+
     /// Sets (or overwrites) a symbol's metadata.
     pub fn set_meta(&mut self, meta: SymbolMeta) {
         self.metas.insert(meta.symbol.clone(), meta);

@@ -132,13 +132,16 @@ pub fn universe(
 }
 
 /// Where real market data came from, for the report's first line: the recorded sources of the
-/// universe's series (provider, feed, adjustment) and the universe file's name; `None` when no
+/// universe's series (provider, feed, adjustment) and the universe file's name, with the members
+/// left out and why (not in the store, or no bar inside the reference's span); `None` when no
 /// series has a recorded source and no universe file is named.
 fn data_origin(
+    store: &Store,
     data: &MarketData,
-    timeframe: Timeframe,
+    reference: &str,
     universe: Option<&datasets::universe::Universe>,
 ) -> Option<String> {
+    let timeframe = data.timeframe();
     let symbols = data.symbols();
     let mut sources: Vec<String> =
         symbols.iter().filter_map(|s| s.meta.sources.get(&timeframe)).map(|s| s.to_string()).collect();
@@ -152,17 +155,34 @@ fn data_origin(
         (many, n) => parts.push(format!("{} ({n} of {} symbols)", many.join("; "), symbols.len())),
     }
     if let Some(u) = universe {
-        let names: Vec<&str> = symbols.iter().take(8).map(|s| s.meta.symbol.as_str()).collect();
-        let more = if symbols.len() > names.len() { ", …" } else { "" };
-        parts.push(format!(
-            "universe {} ({} of its {} symbols in the store: {}{more})",
+        let held: Vec<&str> = symbols.iter().map(|s| s.meta.symbol.as_str()).collect();
+        let (mut absent, mut short) = (Vec::new(), Vec::new());
+        for s in u.symbols.iter().map(String::as_str).filter(|s| !held.contains(s)) {
+            if store.info(s, timeframe).is_some() { short.push(s) } else { absent.push(s) }
+        }
+        let mut text = format!(
+            "universe {} ({} of its {} symbols: {}",
             u.name,
-            symbols.len(),
+            held.len(),
             u.symbols.len(),
-            names.join(", ")
-        ));
+            first_names(&held)
+        );
+        if !absent.is_empty() {
+            text += &format!("; not in the store: {}", first_names(&absent));
+        }
+        if !short.is_empty() {
+            text += &format!("; no bar in {reference}'s span: {}", first_names(&short));
+        }
+        text.push(')');
+        parts.push(text);
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The first 8 of `names`, comma-separated, with `…` when there are more.
+fn first_names(names: &[&str]) -> String {
+    let shown = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > 8 { format!("{shown}, …") } else { shown }
 }
 
 /// Runs `research` on the store at `store`, recording into `db`; the report's market-regime
@@ -346,7 +366,7 @@ pub fn run_farmed(
             timeframe: main_tf.to_string(),
             first: date(0),
             last: date(main.len() - 1),
-            origin: data_origin(main, main_tf, research.universe.as_ref()),
+            origin: data_origin(&store, main, &research.reference, research.universe.as_ref()),
             split,
             data_hash: format!("{:016x}", new.data_hash),
         },

@@ -522,20 +522,26 @@ fn passive_lines(f: &FamilyReport) -> Vec<String> {
 
 /// The report's first line: where the data comes from, saying plainly when it is synthetic.
 fn origin_line(d: &DataSummary) -> String {
+    let dir = store_dir(&d.source);
     match &d.synthetic {
         Some(how) => format!(
-            "Data: SYNTHETIC — {how}, store {}. These verdicts test the research machinery, not real \
-             market edges.",
-            d.source
+            "Data: SYNTHETIC — {how}, read from {dir}. These verdicts test the research machinery, not real \
+             market edges."
         ),
         None => match &d.origin {
             Some(origin) => format!(
-                "Data: market data from {origin}; {} symbols, bars {} to {}, store {}.",
-                d.symbols, d.first, d.last, d.source
+                "Data: market data from {origin}; {} symbols, bars {} to {}, read from {dir}.",
+                d.symbols, d.first, d.last
             ),
-            None => format!("Data: imported market data, store {}.", d.source),
+            None => format!("Data: imported market data, read from {dir}."),
         },
     }
+}
+
+/// The store directory with a trailing `/`, so a store named `store` reads "read from store/",
+/// not "store store".
+fn store_dir(source: &str) -> String {
+    if source.ends_with('/') { source.to_string() } else { format!("{source}/") }
 }
 
 /// One line on how hard the family was searched and how far to trust it.

@@ -221,17 +221,21 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
     let mut r = sample();
     let md = to_markdown(&r);
     assert!(
-        md.contains("# Nightly research 2026-11-25\n\n**Data: imported market data, store data/store.**\n"),
+        md.contains(
+            "# Nightly research 2026-11-25\n\n**Data: imported market data, read from data/store/.**\n"
+        ),
         "{md}"
     );
     // Fetched data says where from, in the same first line.
-    r.data.origin =
-        Some("alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, BBB)".into());
+    r.data.origin = Some(
+        "alpaca iex, split-adjusted; universe us (2 of its 3 symbols: AAA, BBB; not in the store: CCC)"
+            .into(),
+    );
     let md = to_markdown(&r);
     assert!(
         md.contains(&format!(
-            "**Data: market data from alpaca iex, split-adjusted; universe us (2 of its 3 symbols in the store: AAA, \
-             BBB); {} symbols, bars 2014-01-02 to 2023-12-29, store data/store.**\n",
+            "**Data: market data from alpaca iex, split-adjusted; universe us (2 of its 3 symbols: AAA, BBB; not in \
+             the store: CCC); {} symbols, bars 2014-01-02 to 2023-12-29, read from data/store/.**\n",
             r.data.symbols
         )),
         "{md}"
@@ -244,13 +248,16 @@ fn the_first_lines_say_where_the_data_comes_from_and_when_it_is_synthetic() {
     assert!(
         md.contains(
             "**Data: SYNTHETIC — synthetic universe (seed 42, 500 stocks, 10 years to 2025-12-31, planted \
-             effects: all), store data/store. These verdicts test the research machinery, not real market edges.**"
+             effects: all), read from data/store/. These verdicts test the research machinery, not real market edges.**"
         ),
         "{md}"
     );
     assert!(
         to_html(&r).contains(r#"<p class="origin synthetic">Data: SYNTHETIC — synthetic universe (seed 42"#)
     );
+    // A store directory named `store` reads as a directory, not "store store.".
+    r.data.source = "store".into();
+    assert!(to_markdown(&r).contains("all), read from store/. These verdicts"));
 }
 
 #[test]

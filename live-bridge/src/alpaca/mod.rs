@@ -91,6 +91,11 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// Token bucket size per minute.
     pub requests_per_minute: u32,
+    /// At most this many requests at once, and then never more than `requests_per_minute` in
+    /// any 60 s (the bucket refills at the difference). `None`: the whole minute's quota at
+    /// once, refilled at the full rate, leaving the account's limit to the server's headers (a
+    /// first minute may send up to twice the quota).
+    pub burst: Option<u32>,
     /// Market data feed (`iex` on the free plan, `sip` with a subscription).
     pub feed: Option<String>,
     /// Bars per page of the data API (at most 10,000).
@@ -111,6 +116,7 @@ impl ClientConfig {
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             requests_per_minute: REQUESTS_PER_MINUTE,
+            burst: None,
             feed: None,
             bar_page_limit: 10_000,
             stream_timeout: Duration::from_secs(30),
@@ -157,14 +163,18 @@ impl Client {
                 url: config.endpoints.trading.clone(),
                 message: e.to_string(),
             })?;
-        let per_minute = NonZeroU32::new(config.requests_per_minute.max(1)).expect("max(1) is non-zero");
-        let limiter = RateLimiter::direct(Quota::per_minute(per_minute));
+        let limiter = RateLimiter::direct(quota(config.requests_per_minute, config.burst));
         Ok(Client { http, credentials, config, limiter, blocked_until: Mutex::new(None) })
     }
 
     /// The endpoints in use.
     pub fn endpoints(&self) -> &Endpoints {
         &self.config.endpoints
+    }
+
+    /// The market data feed asked for (`None`: the account's default).
+    pub fn feed(&self) -> Option<&str> {
+        self.config.feed.as_deref()
     }
 
     /// The keys, for the stream's authentication.
@@ -511,6 +521,22 @@ impl Client {
     }
 }
 
+/// The token bucket for `per_minute` requests a minute, `burst` of them at once (see
+/// [`ClientConfig::burst`]).
+fn quota(per_minute: u32, burst: Option<u32>) -> Quota {
+    let whole = NonZeroU32::new(per_minute.max(1)).expect("max(1) is non-zero");
+    match burst {
+        Some(burst) if per_minute > 1 => {
+            let burst = burst.clamp(1, per_minute - 1);
+            let refill = Duration::from_secs(60) / (per_minute - burst);
+            Quota::with_period(refill)
+                .expect("a positive period")
+                .allow_burst(NonZeroU32::new(burst).expect("clamped to 1 or more"))
+        }
+        _ => Quota::per_minute(whole),
+    }
+}
+
 /// Maps a status and body to the body or a typed error.
 fn classify(what: &str, status: StatusCode, body: &[u8]) -> Result<Vec<u8>, AlpacaError> {
     if status.is_success() {
@@ -546,4 +572,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounded_burst_keeps_every_minute_within_the_quota() {
+        for (per_minute, burst) in [(200, 20), (200, 1), (7, 3), (2, 5)] {
+            let q = quota(per_minute, Some(burst));
+            let refilled = (Duration::from_secs(60).as_nanos() / q.replenish_interval().as_nanos()) as u32;
+            assert!(q.burst_size().get() + refilled <= per_minute, "{per_minute}/min, burst {burst}: {q:?}");
+            assert!(q.burst_size().get() <= burst, "{q:?}");
+        }
+        // Without a bound the whole quota may go at once.
+        assert_eq!(quota(200, None).burst_size().get(), 200);
+        assert_eq!(quota(1, Some(5)).burst_size().get(), 1);
+    }
 }

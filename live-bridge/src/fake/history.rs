@@ -2,7 +2,7 @@
 //! bars (`GET /v1beta3/crypto/us/bars`), the asset list (`GET /v2/assets`), the page builder
 //! shared with the stocks bars endpoint (multi-symbol pages in symbol then time order, cut by
 //! `limit`, continued by `next_page_token`), and data-API failures injected one at a time: a 429
-//! with `Retry-After`, a malformed body, an empty body.
+//! with `Retry-After`, a malformed body, an empty body, a bar the store would refuse.
 //!
 //! Historical stock bars and splits are the fake's own ([`FakeAlpaca::add_bars`],
 //! [`FakeAlpaca::split`]): `adjustment=split` serves the bars before an ex-date divided by its
@@ -30,6 +30,8 @@ pub enum DataFault {
     Malformed,
     /// `200 OK` with no body at all.
     EmptyBody,
+    /// `200 OK` with well-formed JSON holding a bar the store would refuse (close above high).
+    BadBar,
 }
 
 /// One asset of the fake's `GET /v2/assets`.
@@ -85,6 +87,10 @@ pub(super) fn intercept(s: &mut State, path: &str) -> Option<Response> {
             (StatusCode::OK, [("content-type", "application/json")], body).into_response()
         }
         DataFault::EmptyBody => (StatusCode::OK, [("content-type", "application/json")], "").into_response(),
+        DataFault::BadBar => ok(json!({
+            "bars": {"AAA": [{"t": "2024-07-01T04:00:00Z", "o": 10.0, "h": 11.0, "l": 9.0, "c": 12.0, "v": 100}]},
+            "next_page_token": null,
+        })),
     })
 }
 
