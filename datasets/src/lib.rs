@@ -50,6 +50,7 @@ pub mod synth;
 pub mod time;
 
 pub use bars::{
-    AssetClass, Bar, BarColumns, Bars, BarsError, DatedFundamentals, Fundamentals, SymbolMeta, UnknownAssetClass,
+    AssetClass, Bar, BarColumns, Bars, BarsError, DatedFundamentals, Fundamentals, SymbolMeta,
+    UnknownAssetClass,
 };
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};
