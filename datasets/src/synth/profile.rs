@@ -296,11 +296,9 @@ pub(super) fn reports(
     let mut out = Vec::new();
     let start = first.checked_sub_months(Months::new(3)).unwrap_or(first);
     let mut quarter_end = quarter_end_on_or_after(start);
-    loop {
-        let Some(published) = quarter_end.checked_add_days(Days::new(REPORT_LAG_DAYS)) else { break };
-        if published > last {
-            break;
-        }
+    while let Some(published) = quarter_end.checked_add_days(Days::new(REPORT_LAG_DAYS))
+        && published <= last
+    {
         let values = Fundamentals {
             market_cap: Some(cap * (REPORT_LOG_NOISE * normal(rng)).exp()),
             book_to_market: Some(btm * (REPORT_LOG_NOISE * normal(rng)).exp()),
