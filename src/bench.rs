@@ -2,7 +2,8 @@
 //! scale` (in [`scale`]): its time and memory as the universe grows.
 //!
 //! Runs the research file on `N` null universes (every planted effect off: a martingale, so
-//! every `enable` is a false positive) and `N` planted universes (every effect on), all of
+//! every `enable` is a false positive) and `N` planted universes (every effect a family should
+//! find on: [`Effects::FINDABLE`], all but the gap continuation that cancels gap fills), all of
 //! distinct seeds, each in its own temporary store and research database, and prints per
 //! family the false-enable rate on the null universes, the enable rate (power) on the planted
 //! ones, and discovery's pass rate on each. See docs/ground-truth.md.
@@ -285,7 +286,7 @@ fn truth(args: TruthArgs) -> Result<()> {
     let planted_seeds: Vec<u64> = (0..n).map(|k| args.first_seed.wrapping_add(n + k)).collect();
     let mut runs = Vec::new();
     for (kind, effects, seeds) in
-        [("null", Effects::NONE, &null_seeds), ("planted", Effects::ALL, &planted_seeds)]
+        [("null", Effects::NONE, &null_seeds), ("planted", Effects::FINDABLE, &planted_seeds)]
     {
         for &seed in seeds {
             let label = format!("{kind} seed {seed}");
@@ -558,7 +559,8 @@ fn table(t: &Truth) -> String {
     if !t.nights.is_empty() {
         let trials = median(t.nights.iter().map(|n| n.trials as f64));
         let effective = median(t.nights.iter().map(|n| n.effective as f64));
-        let (lo, hi) = t.nights.iter().fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n.effective), hi.max(n.effective)));
+        let (lo, hi) =
+            t.nights.iter().fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n.effective), hi.max(n.effective)));
         let _ = writeln!(
             out,
             "\nThe DSR's number of trials per night: {trials:.0} trials, {effective:.0} effective independent \
@@ -685,7 +687,10 @@ mod tests {
             skipped: Vec::new(),
             discovery,
             runs: BTreeMap::new(),
-            night: NightTrials { trials: 2_400, effective: 2_400 - 100 * usize::from(discovery == Some(true)) },
+            night: NightTrials {
+                trials: 2_400,
+                effective: 2_400 - 100 * usize::from(discovery == Some(true)),
+            },
         }
     }
 
@@ -707,7 +712,7 @@ mod tests {
             ),
             (Effects::NONE, "null seed 2".to_string(), skipped),
             (
-                Effects::ALL,
+                Effects::FINDABLE,
                 "planted seed 3".to_string(),
                 outcome(&[("sma_cross", true), ("mean_reversion", true)], Some(true)),
             ),
@@ -734,7 +739,10 @@ mod tests {
         assert!(text.contains("False-enable rate over all families on null universes: 33.3 %"), "{text}");
         assert!(text.contains("- null seed 2: mean_reversion: too small"), "{text}");
         // Medians over the three nights, and the range of the effective trials.
-        assert!(text.contains("2400 trials, 2300 effective independent trials (median; 2300–2400)"), "{text}");
+        assert!(
+            text.contains("2400 trials, 2300 effective independent trials (median; 2300–2400)"),
+            "{text}"
+        );
     }
 
     fn research() -> Research {
@@ -852,9 +860,9 @@ mod tests {
             oracle: Some(Oracle::new((oracle, 0.05), (7.0, 3.0), 0.995, 0.95, 1_000)),
         };
         let mut runs = Vec::new();
-        for (seed, effects) in [(1, Effects::NONE), (2, Effects::ALL), (3, Effects::ALL)] {
+        for (seed, effects) in [(1, Effects::NONE), (2, Effects::FINDABLE), (3, Effects::FINDABLE)] {
             let mut o = outcome(&[("sma_cross", false), ("mean_reversion", false)], None);
-            let planted = effects == Effects::ALL;
+            let planted = effects == Effects::FINDABLE;
             let sharpe = if planted { 1.0 } else { 0.0 };
             let failed = if planted { vec![Gate::Psr, Gate::Dsr] } else { vec![Gate::Dsr] };
             o.runs.insert("mean_reversion".into(), run(sharpe, failed, if planted { 0.8 } else { 0.1 }));

@@ -338,7 +338,11 @@ fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<
         summary.minute_bars,
         config.seed,
         config.effects,
-        if config.strength == Strength::ONE { String::new() } else { format!(" at {}× strength", config.strength) }
+        if config.strength == Strength::ONE {
+            String::new()
+        } else {
+            format!(" at {}× strength", config.strength)
+        }
     );
     Ok(())
 }

@@ -51,7 +51,10 @@ fn generate_writes_null_and_planted_universes_and_notes_that_they_are_synthetic(
     let note = std::fs::read_to_string(cwd.join("strong/SYNTHETIC.json")).unwrap();
     assert!(note.contains(r#""strength": 4.0"#), "{note}");
     let manifest = String::from_utf8(bars("strong")).unwrap();
-    assert!(manifest.contains(r#""reports""#) && manifest.contains(r#""known""#), "dated reports in the manifest");
+    assert!(
+        manifest.contains(r#""reports""#) && manifest.contains(r#""known""#),
+        "dated reports in the manifest"
+    );
     assert!(!cwd.join("bad").exists());
 }
 
@@ -74,8 +77,20 @@ fn bench_truth_scores_null_and_planted_universes_and_says_what_it_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     std::fs::write(cwd.join("tiny.toml"), TINY).unwrap();
-    let args =
-        ["bench", "truth", "--seeds", "1", "--first-seed", "5", "--symbols", "3", "--years", "2", "--strength", "2"];
+    let args = [
+        "bench",
+        "truth",
+        "--seeds",
+        "1",
+        "--first-seed",
+        "5",
+        "--symbols",
+        "3",
+        "--years",
+        "2",
+        "--strength",
+        "2",
+    ];
     let json = ok(cwd, &[&args[..], &["--config", "tiny.toml", "--json", "--threads", "2"]].concat());
     let start = json.find('{').unwrap();
     let end = json.rfind('}').unwrap();

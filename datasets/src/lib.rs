@@ -54,7 +54,8 @@ pub mod time;
 pub mod universe;
 
 pub use bars::{
-    AssetClass, Bar, BarColumns, Bars, BarsError, DatedFundamentals, Fundamentals, SymbolMeta, UnknownAssetClass,
+    AssetClass, Bar, BarColumns, Bars, BarsError, DatedFundamentals, Fundamentals, SymbolMeta,
+    UnknownAssetClass,
 };
 pub use provenance::{Adjustment, SeriesSource, UnknownAdjustment};
 pub use time::{Timeframe, Timestamp, UnknownTimeframe};

@@ -30,6 +30,14 @@ fn simple_returns(close: &[f64]) -> Vec<f64> {
     close.windows(2).map(|w| w[1] / w[0] - 1.0).collect()
 }
 
+/// Each day's overnight gap and the session after it (simple returns), from the second bar on.
+fn gap_and_session(bars: &Bars) -> (Vec<f64>, Vec<f64>) {
+    let (open, close) = (bars.open(), bars.close());
+    let gap = (1..bars.len()).map(|t| open[t] / close[t - 1] - 1.0).collect();
+    let session = (1..bars.len()).map(|t| close[t] / open[t] - 1.0).collect();
+    (gap, session)
+}
+
 /// `mean / robust standard error` of `x` (the standard error `√Σ(x − x̄)² / n`).
 fn mean_z(x: &[f64]) -> f64 {
     let n = x.len() as f64;
@@ -186,9 +194,7 @@ fn null_returns_are_serially_independent_and_the_session_ignores_the_gap() {
         let r = simple_returns(bars.close());
         let z = slope_z(&r[..r.len() - 1], &r[1..]);
         assert!(z.abs() < limit, "{}: lag-one slope {z:.2} standard errors from zero", u.symbols()[i].symbol);
-        let (open, close) = (bars.open(), bars.close());
-        let gap: Vec<f64> = (1..bars.len()).map(|t| open[t] / close[t - 1] - 1.0).collect();
-        let session: Vec<f64> = (1..bars.len()).map(|t| close[t] / open[t] - 1.0).collect();
+        let (gap, session) = gap_and_session(&bars);
         let z = slope_z(&gap, &session);
         assert!(z.abs() < limit, "{}: session on gap slope {z:.2} standard errors", u.symbols()[i].symbol);
         assert!(mean_z(&gap).abs() < limit, "{}: the open drifts", u.symbols()[i].symbol);
@@ -219,14 +225,32 @@ fn each_switched_on_effect_is_detectable_by_the_same_checks() {
     let caught = stocks
         .iter()
         .filter(|&&i| {
-            let bars = u.daily(i);
-            let (open, close) = (bars.open(), bars.close());
-            let gap: Vec<f64> = (1..bars.len()).map(|t| open[t] / close[t - 1] - 1.0).collect();
-            let session: Vec<f64> = (1..bars.len()).map(|t| close[t] / open[t] - 1.0).collect();
+            let (gap, session) = gap_and_session(&u.daily(i));
             slope_z(&gap, &session) > DETECT
         })
         .count();
     assert!(caught * 10 >= stocks.len() * 9, "{caught} of {} stocks continue their gap", stocks.len());
+}
+
+#[test]
+fn on_the_benchmarks_planted_universes_the_session_fills_the_gap() {
+    // `gap_fill` buys a gap down for its fill: on the universes the truth benchmark plants, the
+    // session must reverse the gap (a negative session-on-gap slope) in most stocks, or the
+    // benchmark would judge the family on an effect another one cancels.
+    let u = universe(40, 10, 78, Effects::FINDABLE);
+    let stocks: Vec<usize> = (0..u.symbols().len()).filter(|&i| u.style(i).is_some()).collect();
+    let caught = stocks
+        .iter()
+        .filter(|&&i| {
+            let (gap, session) = gap_and_session(&u.daily(i));
+            slope_z(&gap, &session) < -DETECT
+        })
+        .count();
+    assert!(caught * 10 >= stocks.len() * 9, "{caught} of {} stocks fill their gap", stocks.len());
+    // Every effect a family should find is planted there.
+    for effect in Effect::ALL.into_iter().filter(|e| !e.families().is_empty()) {
+        assert!(Effects::FINDABLE.has(effect), "{effect}");
+    }
 }
 
 #[test]
@@ -303,15 +327,22 @@ fn the_strength_scales_each_planted_effect_and_leaves_the_null_alone() {
         ..SynthConfig::default()
     };
     let null = SynthConfig { symbols: 6, ..at(Effects::NONE, 1.0, 5) };
-    assert_eq!(fingerprint(&null), fingerprint(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..null }));
+    assert_eq!(
+        fingerprint(&null),
+        fingerprint(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..null })
+    );
 
     let share = |k: f64| {
         let u = Universe::new(&at(Effects::ALL, k, 5)).unwrap();
-        let reverting = (0..u.symbols().len()).filter(|&i| u.style(i) == Some(StockStyle::MeanReverting)).count();
+        let reverting =
+            (0..u.symbols().len()).filter(|&i| u.style(i) == Some(StockStyle::MeanReverting)).count();
         reverting as f64 / 200.0
     };
     let (one, four) = (share(1.0), share(4.0));
-    assert!((one - 0.15).abs() < 4.0 * 0.025 && (four - 0.60).abs() < 4.0 * 0.035, "{one} at 1×, {four} at 4×");
+    assert!(
+        (one - 0.15).abs() < 4.0 * 0.025 && (four - 0.60).abs() < 4.0 * 0.035,
+        "{one} at 1×, {four} at 4×"
+    );
 
     // Trending names: the s.d. of their yearly log drift (the mean of each name's daily log
     // return, annualised) minus the plain names' spread grows with the strength.
@@ -322,7 +353,8 @@ fn the_strength_scales_each_planted_effect_and_leaves_the_null_alone() {
             (c[c.len() - 1] / c[0]).ln() / 4.0
         };
         let sd = |style: StockStyle| {
-            let d: Vec<f64> = (0..u.symbols().len()).filter(|&i| u.style(i) == Some(style)).map(drift).collect();
+            let d: Vec<f64> =
+                (0..u.symbols().len()).filter(|&i| u.style(i) == Some(style)).map(drift).collect();
             let m = d.iter().sum::<f64>() / d.len() as f64;
             (d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / d.len() as f64).sqrt()
         };

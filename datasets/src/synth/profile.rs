@@ -214,9 +214,7 @@ fn stock(j: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> 
     let reverting = strength.share(MEAN_REVERTING_SHARE, MAX_MEAN_REVERTING_SHARE);
     let style = match rng.random::<f64>() {
         u if u < reverting && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
-        u if (reverting..reverting + TRENDING_SHARE).contains(&u)
-            && effects.has(Effect::Trending) =>
-        {
+        u if (reverting..reverting + TRENDING_SHARE).contains(&u) && effects.has(Effect::Trending) => {
             StockStyle::Trending
         }
         _ => StockStyle::Plain,
@@ -299,18 +297,21 @@ pub(super) fn reports(
     let mut out = Vec::new();
     let start = first.checked_sub_months(Months::new(3)).unwrap_or(first);
     let mut quarter_end = quarter_end_on_or_after(start);
-    loop {
-        let Some(published) = quarter_end.checked_add_days(Days::new(REPORT_LAG_DAYS)) else { break };
-        if published > last {
-            break;
-        }
+    while let Some(published) = quarter_end.checked_add_days(Days::new(REPORT_LAG_DAYS))
+        && published <= last
+    {
         let values = Fundamentals {
             market_cap: Some(cap * (REPORT_LOG_NOISE * normal(rng)).exp()),
             book_to_market: Some(btm * (REPORT_LOG_NOISE * normal(rng)).exp()),
             roe: Some(roe + REPORT_ROE_NOISE * normal(rng)),
         };
-        out.push(DatedFundamentals { known: calendar::daily_bar_timestamp(published).0 + REPORT_HOUR_NS, values });
-        let Some(next) = quarter_end.checked_add_days(Days::new(1)).map(quarter_end_on_or_after) else { break };
+        out.push(DatedFundamentals {
+            known: calendar::daily_bar_timestamp(published).0 + REPORT_HOUR_NS,
+            values,
+        });
+        let Some(next) = quarter_end.checked_add_days(Days::new(1)).map(quarter_end_on_or_after) else {
+            break;
+        };
         quarter_end = next;
     }
     out

@@ -107,7 +107,8 @@ mod tests {
             "synthetic universe (seed 7, 500 stocks, 10 years to 2025-12-31, planted effects: none: a null \
              (martingale) universe)"
         );
-        let strong = Provenance::of(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..SynthConfig::default() });
+        let strong =
+            Provenance::of(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..SynthConfig::default() });
         assert!(strong.describe().ends_with("planted effects: all at 4× strength)"), "{}", strong.describe());
         let mut old: serde_json::Value = serde_json::to_value(&strong).unwrap();
         assert_eq!(old["strength"], 4.0);

@@ -123,7 +123,8 @@ mod tests {
     #[test]
     fn identical_series_are_one_trial() {
         let base = &independent(1, 500, 2)[0];
-        let copies: Vec<Vec<f64>> = (0..30).map(|k| base.iter().map(|x| (k + 1) as f64 * x + 0.001).collect()).collect();
+        let copies: Vec<Vec<f64>> =
+            (0..30).map(|k| base.iter().map(|x| (k + 1) as f64 * x + 0.001).collect()).collect();
         let e = effective_trials(&copies, 30).unwrap();
         assert!((e.mean_squared_correlation - 1.0).abs() < 1e-12, "{e:?}");
         assert!((e.effective - 1.0).abs() < 1e-9, "{e:?}");

@@ -727,7 +727,11 @@ fn family_report(
 
 /// Why family `name`'s backtest on `data` is not point in time, if it is not.
 fn outcome_strategy_pit(research: &Research, name: &str, data: &MarketData) -> Option<&'static str> {
-    research.families.iter().find(|f| f.strategy.name() == name).and_then(|f| f.strategy.not_point_in_time(data))
+    research
+        .families
+        .iter()
+        .find(|f| f.strategy.name() == name)
+        .and_then(|f| f.strategy.not_point_in_time(data))
 }
 
 /// The date (UTC, `YYYY-MM-DD`) of bar `t`.

@@ -162,8 +162,9 @@ mod tests {
     /// A small synthetic universe, its stocks' dated reports kept or removed.
     fn universe(dated: bool) -> MarketData {
         use datasets::synth::{SynthConfig, Universe};
-        let u = Universe::new(&SynthConfig { symbols: 3, years: 1, minute_days: 0, ..SynthConfig::default() })
-            .unwrap();
+        let u =
+            Universe::new(&SynthConfig { symbols: 3, years: 1, minute_days: 0, ..SynthConfig::default() })
+                .unwrap();
         let symbols = (0..u.symbols().len())
             .map(|i| {
                 let mut meta = u.symbols()[i].clone();

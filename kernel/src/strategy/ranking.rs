@@ -302,7 +302,8 @@ impl Strategy for QualitySmallcapValue {
     }
 
     fn not_point_in_time(&self, data: &MarketData) -> Option<&'static str> {
-        (!dated(data)).then_some("it reads one undated fundamentals snapshot for the whole history (no dated reports)")
+        (!dated(data))
+            .then_some("it reads one undated fundamentals snapshot for the whole history (no dated reports)")
     }
 
     fn max_positions(&self, params: &Params, _data: &MarketData) -> Option<NonZeroUsize> {
@@ -324,9 +325,10 @@ impl Strategy for QualitySmallcapValue {
         let rebalance = rebalance_bars(data.timestamps(), params.usize("rebalance_months"));
         let k = params.usize("top_k");
         if !dated(data) {
-            let stocks = universe(self.name(), data, "equities with market cap, book-to-market and ROE", |m| {
-                m.asset_class == AssetClass::Equity && usable(&m.fundamentals)
-            })?;
+            let stocks =
+                universe(self.name(), data, "equities with market cap, book-to-market and ROE", |m| {
+                    m.asset_class == AssetClass::Equity && usable(&m.fundamentals)
+                })?;
             let snapshot: Vec<datasets::Fundamentals> =
                 stocks.iter().map(|&s| data.symbols()[s].meta.fundamentals).collect();
             let score = quality_scores(&snapshot, weights);
@@ -371,13 +373,16 @@ fn dated(data: &MarketData) -> bool {
 
 /// Whether `f` has the three fundamentals the score needs, in range.
 fn usable(f: &datasets::Fundamentals) -> bool {
-    f.market_cap.is_some_and(|c| c > 0.0) && f.book_to_market.is_some_and(|b| b > 0.0) && f.roe.is_some_and(f64::is_finite)
+    f.market_cap.is_some_and(|c| c > 0.0)
+        && f.book_to_market.is_some_and(|b| b > 0.0)
+        && f.roe.is_some_and(f64::is_finite)
 }
 
 /// The quality-small-cap-value score of each of `fundamentals` (all [`usable`]) with weights
 /// `(size, value, quality)`, the z-scores taken across them.
 fn quality_scores(fundamentals: &[datasets::Fundamentals], (ws, wv, wq): (f64, f64, f64)) -> Vec<f64> {
-    let field = |get: fn(&datasets::Fundamentals) -> f64| zscores(&fundamentals.iter().map(get).collect::<Vec<_>>());
+    let field =
+        |get: fn(&datasets::Fundamentals) -> f64| zscores(&fundamentals.iter().map(get).collect::<Vec<_>>());
     let size = field(|f| -f.market_cap.map_or(f64::NAN, f64::ln));
     let value = field(|f| f.book_to_market.map_or(f64::NAN, f64::ln));
     let quality = field(|f| f.roe.unwrap_or(f64::NAN));

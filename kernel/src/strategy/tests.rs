@@ -281,12 +281,18 @@ fn quality_smallcap_value_reads_only_the_reports_known_at_each_bar() {
         data.timeframe(),
         data.symbols()
             .iter()
-            .map(|x| SymbolData { meta: SymbolMeta { reports: Vec::new(), ..x.meta.clone() }, bars: x.bars.clone() })
+            .map(|x| SymbolData {
+                meta: SymbolMeta { reports: Vec::new(), ..x.meta.clone() },
+                bars: x.bars.clone(),
+            })
             .collect(),
     )
     .unwrap();
     assert!(s.not_point_in_time(&undated).is_some_and(|why| why.contains("undated")));
-    assert!(generate(s, &params, &undated).unwrap() != base, "the snapshot ranks differently from the reports");
+    assert!(
+        generate(s, &params, &undated).unwrap() != base,
+        "the snapshot ranks differently from the reports"
+    );
 }
 
 #[test]
