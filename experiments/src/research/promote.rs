@@ -65,7 +65,8 @@ pub fn promote_family(
         .collect::<Result<Vec<ParamValue>, ResearchError>>()?;
     let params = Params::from_values(space, values).map_err(|e| fail(format!("run {}: {e}", run.id)))?;
 
-    let data = universe(&Store::open(store)?, family.timeframe, &research.reference, research.universe.as_ref())?;
+    let data =
+        universe(&Store::open(store)?, family.timeframe, &research.reference, research.universe.as_ref())?;
     // The research run records the hash of its first family's universe; a family on other bars
     // is checked by where its bars start.
     let (what, found, recorded) = if family.timeframe == research.families[0].timeframe {

@@ -361,7 +361,9 @@ impl Strategy for QualitySmallcapValue {
             }
             scores[t] = row;
         }
-        Ok(hold_listed_top_k(data, &stocks, k, &rebalance, |t, s| scores[t].get(s).copied().unwrap_or(f64::NAN)))
+        Ok(hold_listed_top_k(data, &stocks, k, &rebalance, |t, s| {
+            scores[t].get(s).copied().unwrap_or(f64::NAN)
+        }))
     }
 }
 
