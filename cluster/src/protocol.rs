@@ -123,6 +123,7 @@ pub enum ReplyBody {
         /// [`Task::genomes_hash`] of the task evaluated.
         genomes: u64,
         /// One evaluation per genome.
+        #[serde(with = "wire")]
         evals: Vec<StrategyEval>,
         /// Wall time of the evaluation (ns).
         eval_ns: u64,
@@ -153,6 +154,45 @@ pub struct DecodeError {
     pub len: usize,
     /// The postcard error.
     pub source: postcard::Error,
+}
+
+/// Evaluations as postcard carries them. Evolve's [`evolve::problem::Evaluation`] is stored as one
+/// flat JSON object (its figures' fields beside `returns`, `#[serde(flatten)]`), a map of unknown
+/// length that postcard cannot write; on the wire its two parts are nested instead.
+mod wire {
+    use evolve::problem::{Evaluation, StrategyEval};
+    use evolve::stats::ReturnStats;
+    use kernel::metrics::Figures;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// A [`StrategyEval`] with its evaluation's parts nested.
+    #[derive(Serialize, Deserialize)]
+    enum Wire {
+        Ran(Figures, ReturnStats),
+        Failed(String),
+    }
+
+    pub fn serialize<S: Serializer>(evals: &[StrategyEval], s: S) -> Result<S::Ok, S::Error> {
+        let wire: Vec<Wire> = evals
+            .iter()
+            .map(|e| match e {
+                StrategyEval::Ran(ev) => Wire::Ran(ev.figures, ev.returns),
+                StrategyEval::Failed(why) => Wire::Failed(why.clone()),
+            })
+            .collect();
+        wire.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<StrategyEval>, D::Error> {
+        let wire = Vec::<Wire>::deserialize(d)?;
+        Ok(wire
+            .into_iter()
+            .map(|w| match w {
+                Wire::Ran(figures, returns) => StrategyEval::Ran(Evaluation { figures, returns }),
+                Wire::Failed(why) => StrategyEval::Failed(why),
+            })
+            .collect())
+    }
 }
 
 /// The postcard bytes of `value`.
