@@ -249,16 +249,46 @@ fn research_on_two_workers_matches_a_local_run_and_the_workers_stop_on_sigterm()
     let expected = local(dir.path());
     let cwd = dir.path().join("farm");
     setup(&cwd, "23");
-    let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "store", "w2", &[])];
+    setup(&dir.path().join("other"), "24");
+    // w2's store holds other bars: it fetches the coordinator's segments from the object store.
+    let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "../other/store", "w2", &[])];
     let (report, stderr) = farmed(dir.path(), &nats);
     assert_eq!(report, expected, "the farmed report differs from the local one\n{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
+    assert!(stderr.contains("shared through the object store"), "{stderr}");
     for (mut w, name) in workers.into_iter().zip(["w1", "w2"]) {
         signal(&w.0, "TERM");
         let status = w.0.wait().unwrap();
         let err = worker_stderr(&cwd, name);
         assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
     }
+    let w2 = logged(&cwd.join("logs-w2"));
+    assert!(
+        w2.contains("built a copy of the coordinator's store") && w2.contains("segment(s) fetched"),
+        "{w2}"
+    );
+    assert!(!w2.contains("refusing"), "{w2}");
+    // The copy holds the coordinator's segments: the farm's store verifies against its manifest.
+    let cache = cwd.join("data/worker-cache");
+    let copies: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("MANIFEST.json").exists())
+        .collect();
+    assert_eq!(copies.len(), 1, "{}", cache.display());
+    let manifest = |dir: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(dir.join("MANIFEST.json")).unwrap()).unwrap()
+    };
+    assert_eq!(manifest(&copies[0].path())["segments"], manifest(&cwd.join("store"))["segments"]);
+}
+
+/// Everything the log files in `dir` say.
+fn logged(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -270,7 +300,7 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
     setup(&cwd, "23");
     setup(&dir.path().join("other"), "24");
     let mut hung = worker(&cwd, &nats, "store", "hung", &["--fault", "hang"]);
-    let mut other = worker(&cwd, &nats, "../other/store", "other", &[]);
+    let mut other = worker(&cwd, &nats, "../other/store", "other", &["--no-fetch"]);
     let coordinator = spawn_farmed(dir.path(), &nats, &[]);
     // Killed once it holds a task (claimed, never answered): the task is taken back.
     wait_for_log(&cwd.join("logs-hung"), "fault injected: hanging");
@@ -282,11 +312,7 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
     signal(&other.0, "TERM");
     other.0.wait().unwrap();
     let err = worker_stderr(&cwd, "other");
-    let logged: String = std::fs::read_dir(cwd.join("logs-other"))
-        .unwrap()
-        .flatten()
-        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
-        .collect();
+    let logged = logged(&cwd.join("logs-other"));
     assert!(logged.contains("holds other bars than the task's"), "{err}\n{logged}");
 }
 

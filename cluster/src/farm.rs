@@ -12,6 +12,7 @@
 //! says why — never other figures.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -27,6 +28,7 @@ use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
 use futures_util::{FutureExt, StreamExt};
 use kernel::strategy::ParamValue;
 
+use crate::data::{self, Shared};
 use crate::protocol::{
     Context, DataRef, Reply, ReplyBody, TASKS_SUBJECT, Task, decode, encode, reply_subject,
 };
@@ -89,6 +91,8 @@ pub struct Farm {
     max_deliver: u64,
     /// Distinguishes this coordinator's runs from another's with the same run ids.
     instance: String,
+    /// The manifest of the store shared through the object store ([`Farm::share_store`]).
+    manifest: OnceLock<u64>,
     tally: Mutex<Tally>,
 }
 
@@ -112,7 +116,21 @@ impl Farm {
         let seed = format!("{}:{}", std::process::id(), now.as_nanos());
         let instance = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
         let tally = Mutex::new(Tally::default());
-        Ok(Farm { rt, client, js, stream, settings, ack_wait, max_deliver, instance, tally })
+        let manifest = OnceLock::new();
+        Ok(Farm { rt, client, js, stream, settings, ack_wait, max_deliver, instance, manifest, tally })
+    }
+
+    /// Puts the store at `dir` (the run's bars) into the object store for the workers that lack
+    /// them ([`crate::data::share`]: only the segments the bucket lacks are sent); tasks then
+    /// name its manifest. On an error the run goes on without it: workers holding the same
+    /// store take tasks, the others refuse them.
+    pub fn share_store(&self, dir: &Path) -> Result<Shared, String> {
+        let shared = self.rt.block_on(async {
+            let bucket = data::bucket(&self.js, &self.settings.url).await.map_err(|e| e.to_string())?;
+            data::share(&bucket, dir).await
+        })?;
+        let _ = self.manifest.set(shared.manifest);
+        Ok(shared)
     }
 
     /// What the cluster did so far.
@@ -403,7 +421,7 @@ impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
             strategy: problem.strategy.name().to_string(),
             rules: problem.rules,
             cash: problem.cash,
-            data: DataRef::of(problem.data),
+            data: DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data) },
         });
         let batch = self.batches.fetch_add(1, Ordering::Relaxed);
         let tasks: Vec<Task> = genomes

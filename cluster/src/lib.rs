@@ -6,6 +6,8 @@
 //! - [`farm`]: the coordinator's side, an [`evolve::ga::Evaluator`] that publishes each batch of
 //!   new genomes as tasks on the `TRADEBOT_TASKS` work queue, evaluates itself what no worker
 //!   has taken, and collects the results keyed by (run, batch, task);
+//! - [`data`]: the bars by content hash: the coordinator's store segments in the JetStream object
+//!   store, fetched by a worker that lacks them and checked against the manifest's hashes;
 //! - [`worker`]: the long-running worker: pulls a task, checks the bars of its own store against
 //!   the task's data hash (refusing on a mismatch), evaluates with the same code as a local run
 //!   ([`evolve::problem::StrategyEval::of`]), replies and acks.
@@ -14,6 +16,7 @@
 //! [`farm::Farm`] to experiments' research and evolution runs). `docs/scale-out.md` has the
 //! set-up, the fault behaviour and the measurements.
 
+pub mod data;
 pub mod farm;
 pub mod protocol;
 pub mod worker;
