@@ -60,20 +60,27 @@ pub struct Tally {
     /// Time publishing tasks (until the server confirmed them): the coordinator's share of
     /// the messaging cost.
     pub publishing: Duration,
+    /// Bytes of the tasks published.
+    pub sent: usize,
+    /// Bytes of the replies taken in.
+    pub received: usize,
 }
 
 impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed; publishing {:.3} s",
+            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed; publishing {:.3} s; \
+             {:.1} kB sent, {:.1} kB received",
             self.tasks,
             self.by_workers,
             self.workers.len(),
             self.locally,
             self.refused,
             self.failed,
-            self.publishing.as_secs_f64()
+            self.publishing.as_secs_f64(),
+            self.sent as f64 / 1e3,
+            self.received as f64 / 1e3
         )
     }
 }
@@ -155,20 +162,23 @@ impl Farm {
         true
     }
 
-    /// Publishes `tasks`, returning the reply subscription and each task's stream sequence
-    /// (`None`: not published).
+    /// Publishes `tasks`, returning the reply subscription, each task's stream sequence
+    /// (`None`: not published) and the bytes published.
     async fn publish(
         &self,
         subject: String,
         tasks: &[Task],
-    ) -> Result<(async_nats::Subscriber, Vec<Option<u64>>), String> {
+    ) -> Result<(async_nats::Subscriber, Vec<Option<u64>>, usize), String> {
         if !self.connected().await {
             return Err(format!("no connection for {} s", self.settings.reconnect_wait.as_secs_f64()));
         }
         let subscriber = self.client.subscribe(subject).await.map_err(|e| e.to_string())?;
         let mut acks: Vec<Option<PublishAckFuture>> = Vec::with_capacity(tasks.len());
+        let mut sent = 0;
         for task in tasks {
-            let message = PublishMessage::build().payload(encode(task).into()).message_id(task.message_id());
+            let payload = encode(task);
+            sent += payload.len();
+            let message = PublishMessage::build().payload(payload.into()).message_id(task.message_id());
             acks.push(self.js.send_publish(TASKS_SUBJECT, message).await.ok());
         }
         let mut sequences = Vec::with_capacity(tasks.len());
@@ -178,7 +188,7 @@ impl Farm {
                 None => None,
             });
         }
-        Ok((subscriber, sequences))
+        Ok((subscriber, sequences, sent))
     }
 
     /// Evaluates `tasks` on the cluster (and here), `local` evaluating a task in this process.
@@ -191,7 +201,7 @@ impl Farm {
         let started = Instant::now();
         let published = self.rt.block_on(self.publish(reply_subject(run), tasks));
         let publishing = started.elapsed();
-        let (subscriber, sequences) = match published {
+        let (subscriber, sequences, sent) = match published {
             Ok(published) => published,
             Err(why) => {
                 tracing::error!(
@@ -229,6 +239,8 @@ impl Farm {
         tally.failed += batch.failed;
         tally.workers.extend(batch.workers.iter().cloned());
         tally.publishing += publishing;
+        tally.sent += sent;
+        tally.received += batch.received;
         drop(tally);
         batch.results.into_iter().map(|r| r.expect("every task has a result")).collect()
     }
@@ -289,6 +301,8 @@ struct Batch<'t> {
     refused: usize,
     failed: usize,
     workers: BTreeSet<String>,
+    /// Bytes of the replies taken in.
+    received: usize,
 }
 
 impl<'t> Batch<'t> {
@@ -306,11 +320,13 @@ impl<'t> Batch<'t> {
             refused: 0,
             failed: 0,
             workers: BTreeSet::new(),
+            received: 0,
         }
     }
 
     /// Takes in one reply (stale, foreign or garbled ones are logged and dropped).
     fn take(&mut self, payload: &[u8], max_deliver: u64) {
+        self.received += payload.len();
         let reply: Reply = match decode("reply", payload) {
             Ok(reply) => reply,
             Err(e) => return tracing::warn!("{e}"),
