@@ -38,9 +38,9 @@ use crate::{ClusterError, Settings, connect, task_queue};
 const GRACE: Duration = Duration::from_secs(1);
 /// How often the waiting coordinator looks at the clock.
 const TICK: Duration = Duration::from_millis(50);
-/// A batch is cut into at least this many tasks (when it has that many genomes), so it spreads
-/// over several workers even when its genomes are cheap.
-const MIN_TASKS: usize = 8;
+/// The first batch of a run, whose cost is not known yet, is cut into this many tasks (when it
+/// has that many genomes); later ones into tasks of about [`Settings::task_target`] of work.
+const FIRST_TASKS: usize = 8;
 
 /// What the cluster did for a coordinator, summed over its runs.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -405,19 +405,21 @@ struct RunFarm<'f> {
     farm: &'f Farm,
     run: String,
     batches: AtomicU32,
-    /// Measured evaluation time per genome (ns; 0 before the first batch).
+    /// Measured evaluation time of a genome on one thread (ns; 0 before the first measurement).
     per_genome_ns: AtomicU64,
     context: OnceLock<Context>,
 }
 
 impl RunFarm<'_> {
-    /// Genomes per task for a batch of `n`.
+    /// Genomes per task for a batch of `n`: about [`Settings::task_target`] of work each, so the
+    /// messaging stays a small share of it, but at least two tasks (one for a worker while the
+    /// coordinator evaluates the other).
     fn task_size(&self, n: usize) -> usize {
-        let most = n.div_ceil(MIN_TASKS).max(1);
         match self.per_genome_ns.load(Ordering::Relaxed) {
-            0 => most,
+            0 => n.div_ceil(FIRST_TASKS).max(1),
             ns => {
-                (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most as u64) as usize
+                let most = n.div_ceil(2).max(1) as u64;
+                (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most) as usize
             }
         }
     }
@@ -452,13 +454,18 @@ impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
                 genomes: chunk.iter().map(|g| g.to_vec()).collect(),
             })
             .collect();
-        let started = Instant::now();
-        let local = |task: &Task| problem.evaluate_batch(&task.genomes.iter().collect::<Vec<_>>());
-        let results = self.farm.run_batch(&self.run, &tasks, local);
-        // Work per genome, as if one process had done the whole batch: the next batch's size.
+        // The work of one genome on one thread, measured on the tasks evaluated here: the next
+        // batch's task size.
         let threads = rayon::current_num_threads().max(1) as u64;
-        let ns = (started.elapsed().as_nanos() as u64).saturating_mul(threads) / genomes.len() as u64;
-        self.per_genome_ns.store(ns.max(1), Ordering::Relaxed);
+        let local = |task: &Task| {
+            let started = Instant::now();
+            let evals = problem.evaluate_batch(&task.genomes.iter().collect::<Vec<_>>());
+            let ns = (started.elapsed().as_nanos() as u64).saturating_mul(threads)
+                / task.genomes.len().max(1) as u64;
+            self.per_genome_ns.store(ns.max(1), Ordering::Relaxed);
+            evals
+        };
+        let results = self.farm.run_batch(&self.run, &tasks, local);
         results.into_iter().flatten().collect()
     }
 }
