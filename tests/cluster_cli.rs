@@ -353,3 +353,37 @@ fn the_server_restarting_mid_run_changes_nothing() {
     assert_eq!(report, expected, "the report differs from the local one\n{stderr}");
     wait_for_log(&cwd.join("logs"), "event: disconnected");
 }
+
+#[test]
+fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start(dir.path()) else { return };
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    let experiment = "[experiment]\nname = \"e\"\nstrategy = \"sma_cross\"\n\
+        [data]\nstore = \"store\"\nsymbols = [\"SPY\"]\n\
+        [evolve]\npopulation = 12\ngenerations = 3\nseed = 5\n[fitness]\nmin_trades = 3\n";
+    std::fs::write(cwd.join("e.toml"), experiment).unwrap();
+    let evolve = |db: &str, extra: &[&str]| -> (Value, String) {
+        let mut args = vec!["evolve", "e.toml", "--json", "--threads", "1", "--db", db];
+        args.extend(extra);
+        let out = tb::run(&cwd, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "evolve failed:\n{stderr}");
+        let mut json: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
+        for key in ["seconds", "evals_per_s", "ga_overhead"] {
+            json.as_object_mut().unwrap().remove(key);
+        }
+        (json, stderr)
+    };
+    let (expected, _) = evolve("local.db", &[]);
+    // The worker has no store at all: it fetches the coordinator's from the object store.
+    let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
+    let url = nats.url();
+    let mut farm = vec!["--nats", url.as_str()];
+    farm.extend(QUEUE);
+    let (report, stderr) = evolve("farm.db", &farm);
+    assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
+    assert!(stderr.contains("shared through the object store"), "{stderr}");
+    assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
+}
