@@ -160,6 +160,14 @@ fn setup(dir: &Path, seed: &str) {
     std::fs::write(dir.join("research.toml"), RESEARCH).unwrap();
 }
 
+/// `dir/farm` set up with the store of seed 23, and `dir/other` with the other bars of seed 24.
+fn farm_and_other(dir: &Path) -> PathBuf {
+    let cwd = dir.join("farm");
+    setup(&cwd, "23");
+    setup(&dir.join("other"), "24");
+    cwd
+}
+
 /// The research arguments (with `extra`) in `dir`, logging into `dir/logs`.
 fn research_args(extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> =
@@ -247,9 +255,7 @@ fn research_on_two_workers_matches_a_local_run_and_the_workers_stop_on_sigterm()
     let dir = tempfile::tempdir().unwrap();
     let Some(nats) = Nats::start(dir.path()) else { return };
     let expected = local(dir.path());
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
-    setup(&dir.path().join("other"), "24");
+    let cwd = farm_and_other(dir.path());
     // w2's store holds other bars: it fetches the coordinator's segments from the object store.
     let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "../other/store", "w2", &[])];
     let (report, stderr) = farmed(dir.path(), &nats);
@@ -296,9 +302,7 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let Some(nats) = Nats::start(dir.path()) else { return };
     let expected = local(dir.path());
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
-    setup(&dir.path().join("other"), "24");
+    let cwd = farm_and_other(dir.path());
     let mut hung = worker(&cwd, &nats, "store", "hung", &["--fault", "hang"]);
     let mut other = worker(&cwd, &nats, "../other/store", "other", &["--no-fetch"]);
     let coordinator = spawn_farmed(dir.path(), &nats, &[]);
