@@ -381,7 +381,15 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
         (json, stderr)
     };
     let (expected, _) = evolve("local.db", &[]);
-    // The worker has no store at all: it fetches the coordinator's from the object store.
+    // The worker has no store at all: it fetches the coordinator's from the object store; a
+    // damaged object left in its cache is replaced, not used.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("store/MANIFEST.json")).unwrap()).unwrap();
+    let segment = &manifest["segments"][0];
+    let (xxh3, bytes) = (segment["xxh3"].as_u64().unwrap(), segment["bytes"].as_u64().unwrap());
+    let damaged = cwd.join(format!("data/worker-cache/objects/segment-{xxh3:016x}-{bytes}"));
+    std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
+    std::fs::write(&damaged, vec![7u8; bytes as usize]).unwrap();
     let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
     let url = nats.url();
     let mut farm = vec!["--nats", url.as_str()];
@@ -390,4 +398,8 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
+    assert_eq!(
+        std::fs::read(&damaged).unwrap(),
+        std::fs::read(cwd.join("store").join(segment["file"].as_str().unwrap())).unwrap()
+    );
 }

@@ -170,33 +170,31 @@ pub async fn fetch(
     let _ = std::fs::remove_dir_all(&copy);
     for entry in &wanted.segments {
         let object = objects.join(segment_object(entry));
-        if !object.exists() {
+        // Kept objects are checked again: a damaged one is replaced, never used.
+        if !holds(&object, entry) {
             let part = objects.join(format!("{}.part", segment_object(entry)));
-            match mine.get(&(entry.xxh3, entry.bytes)) {
-                Some(path) => {
-                    std::fs::copy(path, &part).map_err(io(path))?;
-                    fetched.copied += 1;
+            let own = mine.get(&(entry.xxh3, entry.bytes));
+            if let Some(path) = own
+                && std::fs::copy(path, &part).is_ok()
+                && holds(&part, entry)
+            {
+                fetched.copied += 1;
+            } else {
+                let fetching = |e: &dyn std::fmt::Display| {
+                    format!("fetching {} ({}): {e}", segment_object(entry), entry.file)
+                };
+                let mut source = bucket.get(segment_object(entry)).await.map_err(|e| fetching(&e))?;
+                let mut file = tokio::fs::File::create(&part).await.map_err(io(&part))?;
+                tokio::io::copy(&mut source, &mut file).await.map_err(|e| fetching(&e))?;
+                fetched.fetched += 1;
+                fetched.bytes += entry.bytes;
+                if !holds(&part, entry) {
+                    let _ = std::fs::remove_file(&part);
+                    return Err(format!(
+                        "segment {} of the coordinator's store arrived with another hash than its {:016x}: not used",
+                        entry.file, entry.xxh3
+                    ));
                 }
-                None => {
-                    let mut source = bucket
-                        .get(segment_object(entry))
-                        .await
-                        .map_err(|e| format!("fetching {} ({}): {e}", segment_object(entry), entry.file))?;
-                    let mut file = tokio::fs::File::create(&part).await.map_err(io(&part))?;
-                    tokio::io::copy(&mut source, &mut file)
-                        .await
-                        .map_err(|e| format!("fetching {} ({}): {e}", segment_object(entry), entry.file))?;
-                    fetched.fetched += 1;
-                    fetched.bytes += entry.bytes;
-                }
-            }
-            let found = file_xxh3(&part).map_err(|e| e.to_string())?;
-            if found != entry.xxh3 {
-                let _ = std::fs::remove_file(&part);
-                return Err(format!(
-                    "segment {} of the coordinator's store arrived with hash {found:016x}, not {:016x}: not used",
-                    entry.file, entry.xxh3
-                ));
             }
             std::fs::rename(&part, &object).map_err(io(&object))?;
         }
@@ -212,6 +210,11 @@ pub async fn fetch(
     wanted.commit(&copy).map_err(|e| e.to_string())?;
     prune(cache, &copy, &wanted);
     Ok((copy, fetched))
+}
+
+/// Whether the file at `path` is the segment `entry` names (its xxh3).
+fn holds(path: &Path, entry: &SegmentEntry) -> bool {
+    file_xxh3(path).is_ok_and(|hash| hash == entry.xxh3)
 }
 
 /// Removes the copies in `cache` other than `keep`, and the objects its manifest does not name.
