@@ -145,6 +145,14 @@ fn worker(cwd: &Path, nats: &Nats, store: &str, name: &str, extra: &[&str]) -> R
     Reaped(child)
 }
 
+/// Sends SIGTERM to worker `name` and checks that it exits 0 with its tally.
+fn stops_cleanly(mut worker: Reaped, cwd: &Path, name: &str) {
+    signal(&worker.0, "TERM");
+    let status = worker.0.wait().unwrap();
+    let err = worker_stderr(cwd, name);
+    assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
+}
+
 /// What worker `name` printed on stderr in `cwd`.
 fn worker_stderr(cwd: &Path, name: &str) -> String {
     std::fs::read_to_string(cwd.join(format!("{name}.stderr"))).unwrap_or_default()
@@ -251,23 +259,23 @@ fn tally(stderr: &str, what: &str) -> usize {
 }
 
 #[test]
-fn research_on_two_workers_matches_a_local_run_and_the_workers_stop_on_sigterm() {
+fn research_on_two_workers_matches_a_local_run_and_a_worker_stops_on_sigterm_mid_run() {
     let dir = tempfile::tempdir().unwrap();
     let Some(nats) = Nats::start(dir.path()) else { return };
     let expected = local(dir.path());
     let cwd = farm_and_other(dir.path());
     // w2's store holds other bars: it fetches the coordinator's segments from the object store.
     let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "../other/store", "w2", &[])];
-    let (report, stderr) = farmed(dir.path(), &nats);
+    let coordinator = spawn_farmed(dir.path(), &nats, &[]);
+    // w1 is stopped mid-run: it finishes the task in hand and exits 0; the run goes on.
+    wait_for_log(&cwd.join("logs"), "family 2/3");
+    let [w1, w2] = workers;
+    stops_cleanly(w1, &cwd, "w1");
+    let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
     assert_eq!(report, expected, "the farmed report differs from the local one\n{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
-    for (mut w, name) in workers.into_iter().zip(["w1", "w2"]) {
-        signal(&w.0, "TERM");
-        let status = w.0.wait().unwrap();
-        let err = worker_stderr(&cwd, name);
-        assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
-    }
+    stops_cleanly(w2, &cwd, "w2");
     let w2 = logged(&cwd.join("logs-w2"));
     assert!(
         w2.contains("built a copy of the coordinator's store") && w2.contains("segment(s) fetched"),
