@@ -188,15 +188,20 @@ fn research_args(extra: &[&str]) -> Vec<String> {
     args
 }
 
-/// The report's figures (timing fields aside) and the coordinator's stderr.
+/// The research report's figures (timing fields aside) and the coordinator's stderr.
 fn figures(out: &std::process::Output) -> (Value, String) {
+    untimed(out, &["elapsed_s", "evals_per_s", "generated_utc"])
+}
+
+/// A successful command's JSON output without the `timing` keys, and its stderr.
+fn untimed(out: &std::process::Output, timing: &[&str]) -> (Value, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "research failed:\n{stderr}");
-    let mut report: Value = serde_json::from_slice(&out.stdout).expect("the report is JSON");
-    for key in ["elapsed_s", "evals_per_s", "generated_utc"] {
-        report.as_object_mut().unwrap().remove(key);
+    assert!(out.status.success(), "the coordinator failed:\n{stderr}");
+    let mut json: Value = serde_json::from_slice(&out.stdout).expect("the output is JSON");
+    for key in timing {
+        json.as_object_mut().unwrap().remove(*key);
     }
-    (report, stderr)
+    (json, stderr)
 }
 
 /// A local run's figures in `dir/local`.
@@ -379,14 +384,7 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     let evolve = |db: &str, extra: &[&str]| -> (Value, String) {
         let mut args = vec!["evolve", "e.toml", "--json", "--threads", "1", "--db", db];
         args.extend(extra);
-        let out = tb::run(&cwd, &args);
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(out.status.success(), "evolve failed:\n{stderr}");
-        let mut json: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
-        for key in ["seconds", "evals_per_s", "ga_overhead"] {
-            json.as_object_mut().unwrap().remove(key);
-        }
-        (json, stderr)
+        untimed(&tb::run(&cwd, &args), &["seconds", "evals_per_s", "ga_overhead"])
     };
     let (expected, _) = evolve("local.db", &[]);
     // The worker has no store at all: it fetches the coordinator's from the object store; a
