@@ -76,7 +76,7 @@ pub fn run(args: ResearchArgs) -> Result<()> {
         None => rayon::current_num_threads(),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-    let farm = crate::worker::farm(&args.cluster, research.cluster.as_ref())?;
+    let farm = crate::worker::farm(&args.cluster, research.cluster.as_ref(), Some(&args.store))?;
     let mut bar = GenerationBar::new("", research.ga.generations, args.json);
     // An error or a panic marks the runs it leaves running as failed, with its message.
     let outcome =

@@ -2,7 +2,7 @@
 //! other machines (`tradebot research --nats`, `tradebot evolve --nats`), and the `--nats` flags
 //! those share (docs/scale-out.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -59,11 +59,27 @@ impl QueueArgs {
     }
 }
 
-/// Connects the farm a coordinator's `--nats` (or its file's `[cluster] nats`) asks for.
-pub fn farm(args: &NatsArgs, file: Option<&experiments::research::Cluster>) -> Result<Option<Farm>> {
+/// Connects the farm a coordinator's `--nats` (or its file's `[cluster] nats`) asks for, and
+/// shares the run's bar `store` (when it comes from one) with the workers that lack it.
+pub fn farm(
+    args: &NatsArgs,
+    file: Option<&experiments::research::Cluster>,
+    store: Option<&Path>,
+) -> Result<Option<Farm>> {
     let Some(url) = args.nats.as_deref().or(file.map(|f| f.nats.as_str())) else { return Ok(None) };
     let farm = Farm::connect(args.queue.settings(url, file))?;
     note(&format!("farming the evaluations out to the workers of {url}"));
+    if let Some(store) = store {
+        match farm.share_store(store) {
+            Ok(shared) => {
+                note(&format!("store {} shared through the object store: {shared}", store.display()))
+            }
+            Err(e) => tracing::warn!(
+                "cannot share the store {} through the object store ({e}): only workers holding the same bars take tasks",
+                store.display()
+            ),
+        }
+    }
     Ok(Some(farm))
 }
 
@@ -84,6 +100,13 @@ pub struct WorkerArgs {
     /// their hash on every task).
     #[arg(long, env = "TRADEBOT_STORE", default_value = data::DEFAULT_STORE)]
     store: PathBuf,
+    /// Where a copy of a coordinator's store is built, from the object store, when `--store`
+    /// gives other bars than a task's (only the segments it lacks are fetched).
+    #[arg(long, value_name = "DIR", default_value = "data/worker-cache")]
+    cache: PathBuf,
+    /// Never fetch bars: refuse the tasks whose bars `--store` does not hold.
+    #[arg(long)]
+    no_fetch: bool,
     /// Threads evaluating a task (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -112,6 +135,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     let config = WorkerConfig {
         settings: args.queue.settings(&args.nats, None),
         store: args.store,
+        cache: (!args.no_fetch).then_some(args.cache),
         threads,
         name,
         fault,

@@ -145,6 +145,14 @@ fn worker(cwd: &Path, nats: &Nats, store: &str, name: &str, extra: &[&str]) -> R
     Reaped(child)
 }
 
+/// Sends SIGTERM to worker `name` and checks that it exits 0 with its tally.
+fn stops_cleanly(mut worker: Reaped, cwd: &Path, name: &str) {
+    signal(&worker.0, "TERM");
+    let status = worker.0.wait().unwrap();
+    let err = worker_stderr(cwd, name);
+    assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
+}
+
 /// What worker `name` printed on stderr in `cwd`.
 fn worker_stderr(cwd: &Path, name: &str) -> String {
     std::fs::read_to_string(cwd.join(format!("{name}.stderr"))).unwrap_or_default()
@@ -160,6 +168,14 @@ fn setup(dir: &Path, seed: &str) {
     std::fs::write(dir.join("research.toml"), RESEARCH).unwrap();
 }
 
+/// `dir/farm` set up with the store of seed 23, and `dir/other` with the other bars of seed 24.
+fn farm_and_other(dir: &Path) -> PathBuf {
+    let cwd = dir.join("farm");
+    setup(&cwd, "23");
+    setup(&dir.join("other"), "24");
+    cwd
+}
+
 /// The research arguments (with `extra`) in `dir`, logging into `dir/logs`.
 fn research_args(extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> =
@@ -172,15 +188,20 @@ fn research_args(extra: &[&str]) -> Vec<String> {
     args
 }
 
-/// The report's figures (timing fields aside) and the coordinator's stderr.
+/// The research report's figures (timing fields aside) and the coordinator's stderr.
 fn figures(out: &std::process::Output) -> (Value, String) {
+    untimed(out, &["elapsed_s", "evals_per_s", "generated_utc"])
+}
+
+/// A successful command's JSON output without the `timing` keys, and its stderr.
+fn untimed(out: &std::process::Output, timing: &[&str]) -> (Value, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "research failed:\n{stderr}");
-    let mut report: Value = serde_json::from_slice(&out.stdout).expect("the report is JSON");
-    for key in ["elapsed_s", "evals_per_s", "generated_utc"] {
-        report.as_object_mut().unwrap().remove(key);
+    assert!(out.status.success(), "the coordinator failed:\n{stderr}");
+    let mut json: Value = serde_json::from_slice(&out.stdout).expect("the output is JSON");
+    for key in timing {
+        json.as_object_mut().unwrap().remove(*key);
     }
-    (report, stderr)
+    (json, stderr)
 }
 
 /// A local run's figures in `dir/local`.
@@ -243,22 +264,50 @@ fn tally(stderr: &str, what: &str) -> usize {
 }
 
 #[test]
-fn research_on_two_workers_matches_a_local_run_and_the_workers_stop_on_sigterm() {
+fn research_on_two_workers_matches_a_local_run_and_a_worker_stops_on_sigterm_mid_run() {
     let dir = tempfile::tempdir().unwrap();
     let Some(nats) = Nats::start(dir.path()) else { return };
     let expected = local(dir.path());
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
-    let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "store", "w2", &[])];
-    let (report, stderr) = farmed(dir.path(), &nats);
+    let cwd = farm_and_other(dir.path());
+    // w2's store holds other bars: it fetches the coordinator's segments from the object store.
+    let workers = [worker(&cwd, &nats, "store", "w1", &[]), worker(&cwd, &nats, "../other/store", "w2", &[])];
+    let coordinator = spawn_farmed(dir.path(), &nats, &[]);
+    // w1 is stopped mid-run: it finishes the task in hand and exits 0; the run goes on.
+    wait_for_log(&cwd.join("logs"), "family 2/3");
+    let [w1, w2] = workers;
+    stops_cleanly(w1, &cwd, "w1");
+    let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
     assert_eq!(report, expected, "the farmed report differs from the local one\n{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
-    for (mut w, name) in workers.into_iter().zip(["w1", "w2"]) {
-        signal(&w.0, "TERM");
-        let status = w.0.wait().unwrap();
-        let err = worker_stderr(&cwd, name);
-        assert!(status.success() && err.contains("worker stopped: "), "{status}: {err}");
-    }
+    assert!(stderr.contains("shared through the object store"), "{stderr}");
+    stops_cleanly(w2, &cwd, "w2");
+    let w2 = logged(&cwd.join("logs-w2"));
+    assert!(
+        w2.contains("built a copy of the coordinator's store") && w2.contains("segment(s) fetched"),
+        "{w2}"
+    );
+    assert!(!w2.contains("refusing"), "{w2}");
+    // The copy holds the coordinator's segments: the farm's store verifies against its manifest.
+    let cache = cwd.join("data/worker-cache");
+    let copies: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("MANIFEST.json").exists())
+        .collect();
+    assert_eq!(copies.len(), 1, "{}", cache.display());
+    let manifest = |dir: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(dir.join("MANIFEST.json")).unwrap()).unwrap()
+    };
+    assert_eq!(manifest(&copies[0].path())["segments"], manifest(&cwd.join("store"))["segments"]);
+}
+
+/// Everything the log files in `dir` say.
+fn logged(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -266,11 +315,9 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let Some(nats) = Nats::start(dir.path()) else { return };
     let expected = local(dir.path());
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
-    setup(&dir.path().join("other"), "24");
+    let cwd = farm_and_other(dir.path());
     let mut hung = worker(&cwd, &nats, "store", "hung", &["--fault", "hang"]);
-    let mut other = worker(&cwd, &nats, "../other/store", "other", &[]);
+    let mut other = worker(&cwd, &nats, "../other/store", "other", &["--no-fetch"]);
     let coordinator = spawn_farmed(dir.path(), &nats, &[]);
     // Killed once it holds a task (claimed, never answered): the task is taken back.
     wait_for_log(&cwd.join("logs-hung"), "fault injected: hanging");
@@ -282,11 +329,7 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
     signal(&other.0, "TERM");
     other.0.wait().unwrap();
     let err = worker_stderr(&cwd, "other");
-    let logged: String = std::fs::read_dir(cwd.join("logs-other"))
-        .unwrap()
-        .flatten()
-        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
-        .collect();
+    let logged = logged(&cwd.join("logs-other"));
     assert!(logged.contains("holds other bars than the task's"), "{err}\n{logged}");
 }
 
@@ -326,4 +369,43 @@ fn the_server_restarting_mid_run_changes_nothing() {
     let (report, stderr) = figures(&coordinator.wait_with_output().unwrap());
     assert_eq!(report, expected, "the report differs from the local one\n{stderr}");
     wait_for_log(&cwd.join("logs"), "event: disconnected");
+}
+
+#[test]
+fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start(dir.path()) else { return };
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    let experiment = "[experiment]\nname = \"e\"\nstrategy = \"sma_cross\"\n\
+        [data]\nstore = \"store\"\nsymbols = [\"SPY\"]\n\
+        [evolve]\npopulation = 12\ngenerations = 3\nseed = 5\n[fitness]\nmin_trades = 3\n";
+    std::fs::write(cwd.join("e.toml"), experiment).unwrap();
+    let evolve = |db: &str, extra: &[&str]| -> (Value, String) {
+        let mut args = vec!["evolve", "e.toml", "--json", "--threads", "1", "--db", db];
+        args.extend(extra);
+        untimed(&tb::run(&cwd, &args), &["seconds", "evals_per_s", "ga_overhead"])
+    };
+    let (expected, _) = evolve("local.db", &[]);
+    // The worker has no store at all: it fetches the coordinator's from the object store; a
+    // damaged object left in its cache is replaced, not used.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("store/MANIFEST.json")).unwrap()).unwrap();
+    let segment = &manifest["segments"][0];
+    let (xxh3, bytes) = (segment["xxh3"].as_u64().unwrap(), segment["bytes"].as_u64().unwrap());
+    let damaged = cwd.join(format!("data/worker-cache/objects/segment-{xxh3:016x}-{bytes}"));
+    std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
+    std::fs::write(&damaged, vec![7u8; bytes as usize]).unwrap();
+    let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
+    let url = nats.url();
+    let mut farm = vec!["--nats", url.as_str()];
+    farm.extend(QUEUE);
+    let (report, stderr) = evolve("farm.db", &farm);
+    assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
+    assert!(stderr.contains("shared through the object store"), "{stderr}");
+    assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
+    assert_eq!(
+        std::fs::read(&damaged).unwrap(),
+        std::fs::read(cwd.join("store").join(segment["file"].as_str().unwrap())).unwrap()
+    );
 }

@@ -12,6 +12,7 @@
 //! says why — never other figures.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -27,6 +28,7 @@ use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
 use futures_util::{FutureExt, StreamExt};
 use kernel::strategy::ParamValue;
 
+use crate::data::{self, Shared};
 use crate::protocol::{
     Context, DataRef, Reply, ReplyBody, TASKS_SUBJECT, Task, decode, encode, reply_subject,
 };
@@ -36,9 +38,9 @@ use crate::{ClusterError, Settings, connect, task_queue};
 const GRACE: Duration = Duration::from_secs(1);
 /// How often the waiting coordinator looks at the clock.
 const TICK: Duration = Duration::from_millis(50);
-/// A batch is cut into at least this many tasks (when it has that many genomes), so it spreads
-/// over several workers even when its genomes are cheap.
-const MIN_TASKS: usize = 8;
+/// The first batch of a run, whose cost is not known yet, is cut into this many tasks (when it
+/// has that many genomes); later ones into tasks of about [`Settings::task_target`] of work.
+const FIRST_TASKS: usize = 8;
 
 /// What the cluster did for a coordinator, summed over its runs.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,20 +60,27 @@ pub struct Tally {
     /// Time publishing tasks (until the server confirmed them): the coordinator's share of
     /// the messaging cost.
     pub publishing: Duration,
+    /// Bytes of the tasks published.
+    pub sent: usize,
+    /// Bytes of the replies taken in.
+    pub received: usize,
 }
 
 impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed; publishing {:.3} s",
+            "{} tasks: {} by {} worker(s), {} by the coordinator; {} refusal(s), {} failed; publishing {:.3} s; \
+             {:.1} kB sent, {:.1} kB received",
             self.tasks,
             self.by_workers,
             self.workers.len(),
             self.locally,
             self.refused,
             self.failed,
-            self.publishing.as_secs_f64()
+            self.publishing.as_secs_f64(),
+            self.sent as f64 / 1e3,
+            self.received as f64 / 1e3
         )
     }
 }
@@ -89,6 +98,8 @@ pub struct Farm {
     max_deliver: u64,
     /// Distinguishes this coordinator's runs from another's with the same run ids.
     instance: String,
+    /// The manifest of the store shared through the object store ([`Farm::share_store`]).
+    manifest: OnceLock<u64>,
     tally: Mutex<Tally>,
 }
 
@@ -112,7 +123,21 @@ impl Farm {
         let seed = format!("{}:{}", std::process::id(), now.as_nanos());
         let instance = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
         let tally = Mutex::new(Tally::default());
-        Ok(Farm { rt, client, js, stream, settings, ack_wait, max_deliver, instance, tally })
+        let manifest = OnceLock::new();
+        Ok(Farm { rt, client, js, stream, settings, ack_wait, max_deliver, instance, manifest, tally })
+    }
+
+    /// Puts the store at `dir` (the run's bars) into the object store for the workers that lack
+    /// them ([`crate::data::share`]: only the segments the bucket lacks are sent); tasks then
+    /// name its manifest. On an error the run goes on without it: workers holding the same
+    /// store take tasks, the others refuse them.
+    pub fn share_store(&self, dir: &Path) -> Result<Shared, String> {
+        let shared = self.rt.block_on(async {
+            let bucket = data::bucket(&self.js, &self.settings.url).await.map_err(|e| e.to_string())?;
+            data::share(&bucket, dir).await
+        })?;
+        let _ = self.manifest.set(shared.manifest);
+        Ok(shared)
     }
 
     /// What the cluster did so far.
@@ -137,20 +162,23 @@ impl Farm {
         true
     }
 
-    /// Publishes `tasks`, returning the reply subscription and each task's stream sequence
-    /// (`None`: not published).
+    /// Publishes `tasks`, returning the reply subscription, each task's stream sequence
+    /// (`None`: not published) and the bytes published.
     async fn publish(
         &self,
         subject: String,
         tasks: &[Task],
-    ) -> Result<(async_nats::Subscriber, Vec<Option<u64>>), String> {
+    ) -> Result<(async_nats::Subscriber, Vec<Option<u64>>, usize), String> {
         if !self.connected().await {
             return Err(format!("no connection for {} s", self.settings.reconnect_wait.as_secs_f64()));
         }
         let subscriber = self.client.subscribe(subject).await.map_err(|e| e.to_string())?;
         let mut acks: Vec<Option<PublishAckFuture>> = Vec::with_capacity(tasks.len());
+        let mut sent = 0;
         for task in tasks {
-            let message = PublishMessage::build().payload(encode(task).into()).message_id(task.message_id());
+            let payload = encode(task);
+            sent += payload.len();
+            let message = PublishMessage::build().payload(payload.into()).message_id(task.message_id());
             acks.push(self.js.send_publish(TASKS_SUBJECT, message).await.ok());
         }
         let mut sequences = Vec::with_capacity(tasks.len());
@@ -160,7 +188,7 @@ impl Farm {
                 None => None,
             });
         }
-        Ok((subscriber, sequences))
+        Ok((subscriber, sequences, sent))
     }
 
     /// Evaluates `tasks` on the cluster (and here), `local` evaluating a task in this process.
@@ -173,7 +201,7 @@ impl Farm {
         let started = Instant::now();
         let published = self.rt.block_on(self.publish(reply_subject(run), tasks));
         let publishing = started.elapsed();
-        let (subscriber, sequences) = match published {
+        let (subscriber, sequences, sent) = match published {
             Ok(published) => published,
             Err(why) => {
                 tracing::error!(
@@ -211,6 +239,8 @@ impl Farm {
         tally.failed += batch.failed;
         tally.workers.extend(batch.workers.iter().cloned());
         tally.publishing += publishing;
+        tally.sent += sent;
+        tally.received += batch.received;
         drop(tally);
         batch.results.into_iter().map(|r| r.expect("every task has a result")).collect()
     }
@@ -271,6 +301,8 @@ struct Batch<'t> {
     refused: usize,
     failed: usize,
     workers: BTreeSet<String>,
+    /// Bytes of the replies taken in.
+    received: usize,
 }
 
 impl<'t> Batch<'t> {
@@ -288,11 +320,13 @@ impl<'t> Batch<'t> {
             refused: 0,
             failed: 0,
             workers: BTreeSet::new(),
+            received: 0,
         }
     }
 
     /// Takes in one reply (stale, foreign or garbled ones are logged and dropped).
     fn take(&mut self, payload: &[u8], max_deliver: u64) {
+        self.received += payload.len();
         let reply: Reply = match decode("reply", payload) {
             Ok(reply) => reply,
             Err(e) => return tracing::warn!("{e}"),
@@ -371,19 +405,21 @@ struct RunFarm<'f> {
     farm: &'f Farm,
     run: String,
     batches: AtomicU32,
-    /// Measured evaluation time per genome (ns; 0 before the first batch).
+    /// Measured evaluation time of a genome on one thread (ns; 0 before the first measurement).
     per_genome_ns: AtomicU64,
     context: OnceLock<Context>,
 }
 
 impl RunFarm<'_> {
-    /// Genomes per task for a batch of `n`.
+    /// Genomes per task for a batch of `n`: about [`Settings::task_target`] of work each, so the
+    /// messaging stays a small share of it, but at least two tasks (one for a worker while the
+    /// coordinator evaluates the other).
     fn task_size(&self, n: usize) -> usize {
-        let most = n.div_ceil(MIN_TASKS).max(1);
         match self.per_genome_ns.load(Ordering::Relaxed) {
-            0 => most,
+            0 => n.div_ceil(FIRST_TASKS).max(1),
             ns => {
-                (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most as u64) as usize
+                let most = n.div_ceil(2).max(1) as u64;
+                (self.farm.settings.task_target.as_nanos() as u64).div_ceil(ns).clamp(1, most) as usize
             }
         }
     }
@@ -403,7 +439,7 @@ impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
             strategy: problem.strategy.name().to_string(),
             rules: problem.rules,
             cash: problem.cash,
-            data: DataRef::of(problem.data),
+            data: DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data) },
         });
         let batch = self.batches.fetch_add(1, Ordering::Relaxed);
         let tasks: Vec<Task> = genomes
@@ -418,13 +454,18 @@ impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
                 genomes: chunk.iter().map(|g| g.to_vec()).collect(),
             })
             .collect();
-        let started = Instant::now();
-        let local = |task: &Task| problem.evaluate_batch(&task.genomes.iter().collect::<Vec<_>>());
-        let results = self.farm.run_batch(&self.run, &tasks, local);
-        // Work per genome, as if one process had done the whole batch: the next batch's size.
+        // The work of one genome on one thread, measured on the tasks evaluated here: the next
+        // batch's task size.
         let threads = rayon::current_num_threads().max(1) as u64;
-        let ns = (started.elapsed().as_nanos() as u64).saturating_mul(threads) / genomes.len() as u64;
-        self.per_genome_ns.store(ns.max(1), Ordering::Relaxed);
+        let local = |task: &Task| {
+            let started = Instant::now();
+            let evals = problem.evaluate_batch(&task.genomes.iter().collect::<Vec<_>>());
+            let ns = (started.elapsed().as_nanos() as u64).saturating_mul(threads)
+                / task.genomes.len().max(1) as u64;
+            self.per_genome_ns.store(ns.max(1), Ordering::Relaxed);
+            evals
+        };
+        let results = self.farm.run_batch(&self.run, &tasks, local);
         results.into_iter().flatten().collect()
     }
 }

@@ -6,6 +6,8 @@
 //! - [`farm`]: the coordinator's side, an [`evolve::ga::Evaluator`] that publishes each batch of
 //!   new genomes as tasks on the `TRADEBOT_TASKS` work queue, evaluates itself what no worker
 //!   has taken, and collects the results keyed by (run, batch, task);
+//! - [`data`]: the bars by content hash: the coordinator's store segments in the JetStream object
+//!   store, fetched by a worker that lacks them and checked against the manifest's hashes;
 //! - [`worker`]: the long-running worker: pulls a task, checks the bars of its own store against
 //!   the task's data hash (refusing on a mismatch), evaluates with the same code as a local run
 //!   ([`evolve::problem::StrategyEval::of`]), replies and acks.
@@ -13,7 +15,37 @@
 //! Where it sits: datasets → kernel → evolve → **cluster** → the `tradebot` binary (which hands a
 //! [`farm::Farm`] to experiments' research and evolution runs). `docs/scale-out.md` has the
 //! set-up, the fault behaviour and the measurements.
+//!
+//! A task goes over the wire as postcard, and its message id is what JetStream de-duplicates by:
+//!
+//! ```
+//! use cluster::protocol::{Context, DataRef, Task, decode, encode};
+//! use kernel::sim::TradeRules;
+//! use kernel::strategy::ParamValue;
+//!
+//! let data = DataRef {
+//!     timeframe: datasets::Timeframe::Day1,
+//!     symbols: vec!["SPY".into()],
+//!     first_ns: 0,
+//!     last_ns: 1,
+//!     hash: 0x1234,
+//!     manifest: None,
+//! };
+//! let context = Context { strategy: "sma_cross".into(), rules: TradeRules::default(), cash: 1e4, data };
+//! let task = Task {
+//!     run: "c0ffee-7".into(),
+//!     generation: 0,
+//!     batch: 0,
+//!     index: 2,
+//!     context,
+//!     genomes: vec![vec![ParamValue::Int(10), ParamValue::Int(50)]],
+//! };
+//! let back: Task = decode("task", &encode(&task)).unwrap();
+//! assert_eq!(back, task);
+//! assert_eq!(task.message_id(), "c0ffee-7.0.2");
+//! ```
 
+pub mod data;
 pub mod farm;
 pub mod protocol;
 pub mod worker;

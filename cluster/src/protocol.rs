@@ -36,10 +36,13 @@ pub struct DataRef {
     pub last_ns: i64,
     /// [`data_hash`] of the stage's bars: what the run's provenance records.
     pub hash: u64,
+    /// The coordinator's store manifest in the object store ([`crate::data`]), for a worker
+    /// whose own store gives other bars; `None` when the data does not come from a store.
+    pub manifest: Option<u64>,
 }
 
 impl DataRef {
-    /// The reference to `data` (one stage of a run).
+    /// The reference to `data` (one stage of a run), without a shared store.
     pub fn of(data: &MarketData) -> DataRef {
         let ts = data.timestamps();
         DataRef {
@@ -48,6 +51,7 @@ impl DataRef {
             first_ns: ts.first().copied().unwrap_or(0),
             last_ns: ts.last().copied().unwrap_or(0),
             hash: data_hash(data),
+            manifest: None,
         }
     }
 }
@@ -230,6 +234,7 @@ mod tests {
                     first_ns: 1,
                     last_ns: 2,
                     hash: 0xdead_beef,
+                    manifest: Some(7),
                 },
             },
             genomes: vec![vec![ParamValue::Int(5), ParamValue::Real(0.1 + 0.2)]],

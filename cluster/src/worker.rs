@@ -2,17 +2,20 @@
 //! the task's data hash, evaluates the genomes with the code a local run uses
 //! ([`StrategyEval::of`], in parallel over `threads`), replies on the run's subject, and acks.
 //!
+//! A worker whose store gives other bars than a task's builds a copy of the coordinator's store
+//! from the object store ([`crate::data`]) and evaluates on it once its hash matches.
 //! A stop request (SIGTERM) lets the task in hand finish, replies, acks and returns. A worker
-//! whose store gives other bars refuses the task (the coordinator evaluates it) and never
+//! that cannot get the task's bars refuses the task (the coordinator evaluates it) and never
 //! evaluates on the wrong bars; a panic in an evaluation is reported and the task nak'd, so
 //! JetStream redelivers it until its max-deliver limit.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::AckKind;
+use async_nats::jetstream::Context as JetStream;
 use async_nats::jetstream::consumer::PullConsumer;
 use datasets::store::Store;
 use evolve::problem::StrategyEval;
@@ -21,6 +24,7 @@ use kernel::strategy::{MarketData, by_name, data_hash};
 use rayon::prelude::*;
 use tokio::sync::watch;
 
+use crate::data::Fetched;
 use crate::protocol::{DataRef, Reply, ReplyBody, Task, decode, encode, reply_subject};
 use crate::{ClusterError, Settings, connect, task_queue};
 
@@ -34,6 +38,9 @@ pub struct WorkerConfig {
     pub settings: Settings,
     /// The bar store the tasks' data is loaded from.
     pub store: PathBuf,
+    /// Where copies of coordinators' stores are built when `store` gives other bars than a
+    /// task's ([`crate::data::fetch`]); `None`: such tasks are refused.
+    pub cache: Option<PathBuf>,
     /// Threads evaluating one task's genomes.
     pub threads: usize,
     /// The name replies carry (default: host name and process id).
@@ -90,7 +97,7 @@ impl std::fmt::Display for WorkerTally {
 /// Runs the worker until `stop` turns true (the task in hand is finished first).
 pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Result<WorkerTally, ClusterError> {
     let client = connect(&config.settings, &format!("tradebot worker {}", config.name)).await?;
-    let (_, _, consumer) = task_queue(&client, &config.settings).await?;
+    let (js, _, consumer) = task_queue(&client, &config.settings).await?;
     let pool = Arc::new(
         rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
@@ -113,7 +120,7 @@ pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Resul
         };
         let Some(message) = next else { continue };
         let received = Instant::now();
-        let outcome = handle(&client, &config, &pool, &mut bars, &message).await;
+        let outcome = handle(&client, &js, &config, &pool, &mut bars, &message).await;
         match outcome {
             Handled::Done { evaluating, loading } => {
                 tally.done += 1;
@@ -167,6 +174,7 @@ enum Handled {
 /// Evaluates one task and answers it.
 async fn handle(
     client: &async_nats::Client,
+    js: &JetStream,
     config: &WorkerConfig,
     pool: &Arc<rayon::ThreadPool>,
     bars: &mut Bars,
@@ -186,7 +194,7 @@ async fn handle(
         |body| encode(&Reply { batch: task.batch, index: task.index, worker: config.name.clone(), body });
     let _ = client.publish(subject.clone(), reply(ReplyBody::Claimed { delivery }).into()).await;
     let loading = Instant::now();
-    let data = match bars.get(&config.store, &task.context.data) {
+    let data = match bars.get(config, js, &task.context.data).await {
         Ok(data) => data,
         Err(reason) => {
             tracing::error!("refusing a task of run {}: {reason}", task.run);
@@ -274,8 +282,14 @@ struct Bars {
 }
 
 impl Bars {
-    /// The stage `data` refers to, from `store`, checked against its hash; why not otherwise.
-    fn get(&mut self, store: &std::path::Path, data: &DataRef) -> Result<Arc<MarketData>, String> {
+    /// The stage `data` refers to, from the worker's store or else a copy of the coordinator's
+    /// ([`crate::data::fetch`]), checked against its hash; why not otherwise.
+    async fn get(
+        &mut self,
+        config: &WorkerConfig,
+        js: &JetStream,
+        data: &DataRef,
+    ) -> Result<Arc<MarketData>, String> {
         if let Some((hash, bars)) = &self.loaded
             && *hash == data.hash
         {
@@ -284,22 +298,49 @@ impl Bars {
         if let Some(reason) = self.refused.get(&data.hash) {
             return Err(reason.clone());
         }
-        match load(store, data) {
-            Ok(bars) => {
-                let bars = Arc::new(bars);
-                self.loaded = Some((data.hash, Arc::clone(&bars)));
-                Ok(bars)
+        let loaded = match (load(&config.store, data), &config.cache, data.manifest) {
+            (Ok(bars), ..) => Ok(bars),
+            (Err(own), Some(cache), Some(manifest)) => fetched(config, js, cache, manifest, data)
+                .await
+                .map_err(|e| format!("{own}; the coordinator's store: {e}")),
+            (Err(own), ..) => {
+                // Nothing to fetch: the same task data will be refused without a reload.
+                self.refused.insert(data.hash, own.clone());
+                Err(own)
             }
-            Err(reason) => {
-                self.refused.insert(data.hash, reason.clone());
-                Err(reason)
-            }
-        }
+        };
+        let bars = Arc::new(loaded?);
+        self.loaded = Some((data.hash, Arc::clone(&bars)));
+        Ok(bars)
     }
 }
 
+/// The stage `data` refers to, from a copy of the coordinator's store (manifest `manifest`)
+/// built in `cache` with the segments the worker's store lacks fetched from the object store.
+async fn fetched(
+    config: &WorkerConfig,
+    js: &JetStream,
+    cache: &Path,
+    manifest: u64,
+    data: &DataRef,
+) -> Result<MarketData, String> {
+    let bucket = crate::data::bucket(js, &config.settings.url).await.map_err(|e| e.to_string())?;
+    let (dir, fetched) = crate::data::fetch(&bucket, cache, &config.store, manifest, data.timeframe).await?;
+    if fetched != Fetched::default() {
+        tracing::info!(
+            "built a copy of the coordinator's store in {}: {} segment(s) fetched ({:.1} MB), {} copied from {}",
+            dir.display(),
+            fetched.fetched,
+            fetched.bytes as f64 / 1e6,
+            fetched.copied,
+            config.store.display()
+        );
+    }
+    load(&dir, data)
+}
+
 /// Loads the stage `data` refers to from the store at `dir` and checks its hash.
-fn load(dir: &std::path::Path, data: &DataRef) -> Result<MarketData, String> {
+fn load(dir: &Path, data: &DataRef) -> Result<MarketData, String> {
     let what = format!(
         "{} symbol(s) at {} from {} to {} (data hash {:016x})",
         data.symbols.len(),

@@ -395,8 +395,9 @@ pub fn export_arrow(path: &Path, symbol: &str, timeframe: Timeframe, bars: &Bars
 }
 
 /// xxh3 of the file at `path`, read in 1 MiB blocks: verifying a store costs no heap however
-/// large its segments are (a whole-file read held a 1.6 GB segment in memory).
-fn file_xxh3(path: &Path) -> Result<u64, StoreError> {
+/// large its segments are (a whole-file read held a 1.6 GB segment in memory). The hash a
+/// [`SegmentEntry`] records; a cluster worker checks the segments it fetches with it.
+pub fn file_xxh3(path: &Path) -> Result<u64, StoreError> {
     use std::io::Read;
     let mut file = File::open(path).map_err(StoreError::io(path))?;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
