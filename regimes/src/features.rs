@@ -10,7 +10,7 @@ use kernel::indicators::{realised_vol, sma};
 use kernel::regime::{DAYS_PER_YEAR, MarketRegimeRules, Regime};
 use serde::{Deserialize, Serialize};
 
-use crate::{MarketInputs, RegimeError};
+use crate::{MarketInputs, MemberCloses, RegimeError};
 
 /// Days in the drawdown's trailing high.
 const DRAWDOWN_DAYS: usize = 252;
@@ -208,7 +208,7 @@ fn drawdown(x: &[f64], days: usize) -> Vec<f64> {
 
 /// Per day, the share of members for which `flag` says true among those it says anything for;
 /// NaN on a day no member has a flag.
-fn share(n: usize, members: &[Vec<f64>], flag: impl Fn(&[f64]) -> Vec<Option<bool>>) -> Vec<f64> {
+fn share(n: usize, members: &[MemberCloses], flag: impl Fn(&[f64]) -> Vec<Option<bool>>) -> Vec<f64> {
     let mut yes = vec![0u32; n];
     let mut known = vec![0u32; n];
     for member in members {

@@ -50,7 +50,7 @@ mod walk;
 pub use error::RegimeError;
 pub use features::{Feature, FeatureMatrix, FeatureSpec};
 pub use forest::{ClassWeight, Forest, ForestParams, majority};
-pub use inputs::{MarketInputs, Selection};
+pub use inputs::{MarketInputs, MemberCloses, Selection};
 pub use outlook::{ModelCall, Outlook, outlook, train_standard};
 pub use scores::{ClassStats, Scores};
 pub use train::{

@@ -89,6 +89,8 @@ fn offset_naive_utc_and_zoned_local_stamps_give_the_same_regimes() {
     let spy = universe.daily(0);
     assert_eq!(from_offset.timestamps(), spy.timestamps(), "UTC nanoseconds inside");
     assert_eq!(from_offset.members().len(), 6, "the stocks; SPY, the ETFs and VIX are not breadth");
+    // Members stored on exactly the market's days are their mapped closes, not heap copies.
+    assert!(from_offset.members().iter().all(|m| matches!(m, regimes::MemberCloses::Mapped(_))));
     // Without metadata every symbol is an equity: all but the market and the index are breadth.
     let (_e, bare) = import_with(&universe, &offset, &ImportOptions::default(), false);
     assert_eq!(bare.members().len(), universe.symbols().len() - 2);

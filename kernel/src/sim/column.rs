@@ -88,6 +88,13 @@ impl SignalColumn {
         self.codes.len()
     }
 
+    /// Heap bytes the column holds (its runs' capacity): what a caller bounding its scratch
+    /// memory counts.
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * std::mem::size_of::<u32>()
+            + self.codes.capacity() * std::mem::size_of::<u64>()
+    }
+
     /// Appends the signal of the next bar.
     pub fn push(&mut self, signal: Signal) {
         let code = encode(signal);

@@ -5,7 +5,7 @@ use std::num::NonZeroUsize;
 use super::select::{POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError, exit_or_enter,
+    StrategyError, SymbolData, exit_or_enter,
 };
 use crate::indicators::{relative_volume_into, rolling_max_into, rolling_min_into};
 use crate::sim::Signal;
@@ -66,24 +66,38 @@ impl Strategy for RelativeVolumeBreakout {
     }
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
-        let (lookback, rvol_window) = (params.usize("lookback"), params.usize("rvol_window"));
-        let (min_rvol, exit_lookback) = (params.real("min_rvol"), params.usize("exit_lookback"));
-        let len = data.len();
-        let (mut high, mut low, mut rvol) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
-        per_symbol_strongest(self.name(), params, data, |s, score| {
-            let b = &s.bars;
-            rolling_max_into(b.high(), lookback, &mut high)?;
-            rolling_min_into(b.low(), exit_lookback, &mut low)?;
-            relative_volume_into(b.volume(), rvol_window, &mut rvol)?;
-            score.extend_from_slice(&rvol);
-            // Bar t compares its close and relative volume with the channel of bars t − n ..= t − 1.
-            let now = b.close().iter().zip(&rvol).skip(1);
-            let before = low.iter().zip(&high);
-            let signals = now.zip(before).map(|((&close, &rvol), (&low, &high))| {
-                exit_or_enter(close < low, (close > high) & (rvol > min_rvol))
-            });
-            let first = (len > 0).then_some(Signal::Hold);
-            Ok(first.into_iter().chain(signals).collect())
-        })
+        per_symbol_strongest(self.name(), params, data, rule(params, data))
+    }
+}
+
+/// The rule on one symbol's bars: its signals, and its relative volume as each bar's entry
+/// score.
+pub(super) fn rule(
+    params: &Params,
+    data: &MarketData,
+) -> impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError> + use<> {
+    let (lookback, rvol_window) = (params.usize("lookback"), params.usize("rvol_window"));
+    let (min_rvol, exit_lookback) = (params.real("min_rvol"), params.usize("exit_lookback"));
+    let cap = data.len();
+    let (mut high, mut low, mut rvol) =
+        (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
+    move |s, score| {
+        let b = &s.bars;
+        let len = b.len();
+        for buffer in [&mut high, &mut low, &mut rvol] {
+            buffer.resize(len, 0.0);
+        }
+        rolling_max_into(b.high(), lookback, &mut high)?;
+        rolling_min_into(b.low(), exit_lookback, &mut low)?;
+        relative_volume_into(b.volume(), rvol_window, &mut rvol)?;
+        score.extend_from_slice(&rvol);
+        // Bar t compares its close and relative volume with the channel of bars t − n ..= t − 1.
+        let now = b.close().iter().zip(&rvol).skip(1);
+        let before = low.iter().zip(&high);
+        let signals = now.zip(before).map(|((&close, &rvol), (&low, &high))| {
+            exit_or_enter(close < low, (close > high) & (rvol > min_rvol))
+        });
+        let first = (len > 0).then_some(Signal::Hold);
+        Ok(first.into_iter().chain(signals).collect())
     }
 }

@@ -5,9 +5,10 @@ use std::num::NonZeroUsize;
 use super::select::{POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
-    Strategy, StrategyError, exit_or_enter,
+    Strategy, StrategyError, SymbolData, exit_or_enter,
 };
 use crate::indicators::{rsi_into, zscore};
+use crate::sim::Signal;
 
 /// Enter when the close's z-score against its `window`-bar mean is at or below `−entry_z`
 /// and the RSI(`rsi_period`) is at or below `rsi_oversold` (100 turns the RSI filter off);
@@ -74,17 +75,27 @@ impl Strategy for MeanReversion {
     }
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
-        let (window, period) = (params.usize("window"), params.usize("rsi_period"));
-        let (entry, exit, oversold) =
-            (params.real("entry_z"), params.real("exit_z"), params.real("rsi_oversold"));
-        let mut r = vec![0.0; data.len()];
-        per_symbol_strongest(self.name(), params, data, |s, score| {
-            let close = s.bars.close();
-            let z = zscore(close, window)?;
-            rsi_into(close, period, &mut r)?;
-            score.extend(z.iter().map(|z| -z));
-            let signal = |(&z, &r): (&f64, &f64)| exit_or_enter(z >= exit, (z <= -entry) & (r <= oversold));
-            Ok(z.iter().zip(&r).map(signal).collect())
-        })
+        per_symbol_strongest(self.name(), params, data, rule(params, data))
+    }
+}
+
+/// The rule on one symbol's bars: its signals, and how far its close is stretched below the
+/// mean (−z) as each bar's entry score.
+pub(super) fn rule(
+    params: &Params,
+    data: &MarketData,
+) -> impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError> + use<> {
+    let (window, period) = (params.usize("window"), params.usize("rsi_period"));
+    let (entry, exit, oversold) =
+        (params.real("entry_z"), params.real("exit_z"), params.real("rsi_oversold"));
+    let mut r = Vec::with_capacity(data.len());
+    move |s, score| {
+        let close = s.bars.close();
+        let z = zscore(close, window)?;
+        r.resize(close.len(), 0.0);
+        rsi_into(close, period, &mut r)?;
+        score.extend(z.iter().map(|z| -z));
+        let signal = |(&z, &r): (&f64, &f64)| exit_or_enter(z >= exit, (z <= -entry) & (r <= oversold));
+        Ok(z.iter().zip(&r).map(signal).collect())
     }
 }

@@ -5,7 +5,7 @@ use std::num::NonZeroUsize;
 use super::select::{POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
-    StrategyError,
+    StrategyError, SymbolData,
 };
 use crate::indicators::{realised_vol, roc_into};
 use crate::metrics::periods_per_year;
@@ -63,29 +63,40 @@ impl Strategy for VolManagedMomentum {
     }
 
     fn signals(&self, params: &Params, data: &MarketData) -> Result<SignalSet, StrategyError> {
-        let (lookback, vol_window, target) =
-            (params.usize("lookback"), params.usize("vol_window"), params.real("target_vol"));
-        let mut mom = vec![0.0; data.len()];
-        per_symbol_strongest(self.name(), params, data, |s, score| {
-            let close = s.bars.close();
-            let ppy = periods_per_year(data.timeframe(), s.meta.asset_class);
-            roc_into(close, lookback, &mut mom)?;
-            let vol = realised_vol(close, vol_window, ppy)?;
-            score.extend(mom.iter().zip(&vol).map(|(&m, &v)| if v > 0.0 { m / v } else { m }));
-            Ok(mom
-                .iter()
-                .zip(&vol)
-                .map(|(&m, &v)| {
-                    if m < 0.0 {
-                        Signal::Exit
-                    } else if m > 0.0 && v >= 0.0 {
-                        let strength = if v > 0.0 { (target / v).min(1.0) } else { 1.0 };
-                        Strength::new(strength).map_or(Signal::Hold, Signal::Enter)
-                    } else {
-                        Signal::Hold
-                    }
-                })
-                .collect())
-        })
+        per_symbol_strongest(self.name(), params, data, rule(params, data))
+    }
+}
+
+/// The rule on one symbol's bars: its signals, and its momentum per unit of realised
+/// volatility as each bar's entry score.
+pub(super) fn rule(
+    params: &Params,
+    data: &MarketData,
+) -> impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError> + use<> {
+    let (lookback, vol_window, target) =
+        (params.usize("lookback"), params.usize("vol_window"), params.real("target_vol"));
+    let timeframe = data.timeframe();
+    let mut mom = Vec::with_capacity(data.len());
+    move |s, score| {
+        let close = s.bars.close();
+        let ppy = periods_per_year(timeframe, s.meta.asset_class);
+        mom.resize(close.len(), 0.0);
+        roc_into(close, lookback, &mut mom)?;
+        let vol = realised_vol(close, vol_window, ppy)?;
+        score.extend(mom.iter().zip(&vol).map(|(&m, &v)| if v > 0.0 { m / v } else { m }));
+        Ok(mom
+            .iter()
+            .zip(&vol)
+            .map(|(&m, &v)| {
+                if m < 0.0 {
+                    Signal::Exit
+                } else if m > 0.0 && v >= 0.0 {
+                    let strength = if v > 0.0 { (target / v).min(1.0) } else { 1.0 };
+                    Strength::new(strength).map_or(Signal::Hold, Signal::Enter)
+                } else {
+                    Signal::Hold
+                }
+            })
+            .collect())
     }
 }
