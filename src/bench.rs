@@ -361,7 +361,7 @@ fn universe_run(
     let mut db = ResearchDb::open(&dir.join("research.db"))?;
     // One regime model for every universe: it only feeds the report's regime section.
     let models = root.join("models");
-    let outcome = research::run(&research, &store, &models, &mut db, threads, &STOP, |_| {})
+    let outcome = research::run(&research, &store, &models, &mut db, threads, &STOP, None, |_| {})
         .with_context(|| format!("{label}: research"))?;
     let report = &outcome.report;
     let enabled =

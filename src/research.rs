@@ -79,23 +79,20 @@ pub fn run(args: ResearchArgs) -> Result<()> {
     let farm = crate::worker::farm(&args.cluster, research.cluster.as_ref(), Some(&args.store))?;
     let mut bar = GenerationBar::new("", research.ga.generations, args.json);
     // An error or a panic marks the runs it leaves running as failed, with its message.
-    let outcome =
-        pool.install(|| {
-            db.record_failures(|db| {
-                let farm = farm.as_ref().map(|f| f as &dyn evolve::problem::StrategyFarm);
-                research::run_farmed(&research, &args.store, &args.models, db, threads, &STOP, farm, |p| {
-                    match p {
-                        Progress::Family(k, n, name) => {
-                            tracing::info!("family {}/{n}: {name}", k + 1);
-                            bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
-                        }
-                        Progress::Generation(g) => bar.update(g),
-                        Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
-                        Progress::DiscoveryGeneration(g) => bar.update(g),
-                    }
-                })
+    let outcome = pool.install(|| {
+        db.record_failures(|db| {
+            let farm = farm.as_ref().map(|f| f as &dyn evolve::problem::StrategyFarm);
+            research::run(&research, &args.store, &args.models, db, threads, &STOP, farm, |p| match p {
+                Progress::Family(k, n, name) => {
+                    tracing::info!("family {}/{n}: {name}", k + 1);
+                    bar.restart(&format!("[{}/{n}] {name}", k + 1), research.ga.generations)
+                }
+                Progress::Generation(g) => bar.update(g),
+                Progress::Discovery(generations) => bar.restart("discovery (gp)", generations),
+                Progress::DiscoveryGeneration(g) => bar.update(g),
             })
-        })?;
+        })
+    })?;
     bar.finish();
     crate::worker::report(farm.as_ref());
     let base = args

@@ -187,24 +187,11 @@ fn first_names(names: &[&str]) -> String {
 
 /// Runs `research` on the store at `store`, recording into `db`; the report's market-regime
 /// section uses the current regime model in `models` (trained and saved there when there is
-/// none). `stop` ends it after the current generation; `progress` reports families and
-/// generations.
-pub fn run(
-    research: &Research,
-    store: &Path,
-    models: &Path,
-    db: &mut ResearchDb,
-    threads: usize,
-    stop: &AtomicBool,
-    progress: impl FnMut(Progress<'_>),
-) -> Result<Outcomes, ResearchError> {
-    run_farmed(research, store, models, db, threads, stop, None, progress)
-}
-
-/// [`run`] with the families' evaluations farmed out through `farm` (`tradebot research
-/// --nats`, crate `cluster`) when given: the report's figures are identical either way.
+/// none). The families' evaluations are farmed out through `farm` when given (`tradebot
+/// research --nats`, crate `cluster`): the report's figures are identical either way. `stop`
+/// ends it after the current generation; `progress` reports families and generations.
 #[allow(clippy::too_many_arguments)]
-pub fn run_farmed(
+pub fn run(
     research: &Research,
     store: &Path,
     models: &Path,
