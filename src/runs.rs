@@ -6,7 +6,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use datasets::Timestamp;
-use evolve::db::{GenerationRecord, ResearchDb, RunRecord};
+use evolve::db::{GenerationRecord, ResearchDb, RunKind, RunRecord};
+use evolve::stats::{TestLen, WalkForwardMode};
+use experiments::research::{ResearchSummary, Switch};
+use experiments::run_summary::{
+    DiscoverRunSummary, EvolveSummary, StoredCandidate, StoredParams, StoredWinner,
+};
+use kernel::metrics::Figures;
 use kernel::strategy::{ParamValue, Params};
 use serde_json::json;
 
@@ -125,72 +131,224 @@ fn genome_text(strategy: &str, genome: &str) -> String {
     params.map_or_else(|| genome.to_string(), |p| format!("{p:.4}"))
 }
 
-/// A JSON object of parameters (`{"window": 12, "entry_z": 1.69…}`) as `name=value` pairs in
-/// `strategy`'s parameter order, reals to 4 decimals.
-fn params_text(strategy: &str, params: &serde_json::Value) -> String {
-    let Some(map) = params.as_object() else { return params.to_string() };
+/// Stored parameters (`{"window": 12, "entry_z": 1.69…}`) as `name=value` pairs in `strategy`'s
+/// parameter order, reals to 4 decimals.
+fn params_text(strategy: &str, params: &StoredParams) -> String {
     let value = |v: &serde_json::Value| match v {
         serde_json::Value::Number(n) if n.is_f64() => format!("{:.4}", n.as_f64().unwrap_or(f64::NAN)),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let mut names: Vec<&str> = map.keys().map(String::as_str).collect();
+    let mut names: Vec<&str> = params.keys().map(String::as_str).collect();
     if let Some(s) = kernel::strategy::by_name(strategy) {
         let order = |name: &str| s.space().specs().iter().position(|p| p.name == name);
         names.sort_by_key(|n| order(n));
     }
-    names.iter().map(|k| format!("{k}={}", value(&map[*k]))).collect::<Vec<_>>().join(" ")
+    names.iter().map(|k| format!("{k}={}", value(&params[*k]))).collect::<Vec<_>>().join(" ")
 }
 
-/// A figure of a summary's JSON object for a table: `key` of `v`, as a percentage with `pct`.
-fn figure(v: &serde_json::Value, key: &str, pct: bool) -> String {
-    match v.get(key).and_then(serde_json::Value::as_f64) {
-        Some(x) if pct => format!("{:.1} %", x * 100.0),
-        Some(x) => format!("{x:.2}"),
-        None => "–".into(),
+/// A figure for a table: 2 decimals, or a percentage with `pct`; `–` when missing (NaN).
+fn figure(x: f64, pct: bool) -> String {
+    match x {
+        x if x.is_nan() => "–".into(),
+        x if pct => format!("{:.1} %", x * 100.0),
+        x => format!("{x:.2}"),
     }
 }
 
-/// A run's summary for people: the winner's parameters with its in-sample figures next to its
-/// out-of-sample ones, then the remaining counts; a research run's summary as `key: value` lines.
-fn write_summary(out: &mut String, strategy: &str, summary: &serde_json::Value) {
-    let Some(map) = summary.as_object() else { return };
-    if let Some(w) = map.get("winner").filter(|w| w.is_object()) {
-        let _ = writeln!(out, "\nwinner: {}", params_text(strategy, &w["params"]));
-        let _ = writeln!(out, "  {:<14} {:>12} {:>14}", "", "in-sample", "out-of-sample");
-        let rows = [
-            ("sharpe", "sharpe", false),
-            ("sortino", "sortino", false),
-            ("cagr", "cagr", true),
-            ("total return", "total_return", true),
-            ("max drawdown", "max_drawdown", true),
-        ];
-        let (is, oos) = (&w["in_sample"], &w["out_of_sample"]);
-        for (label, key, pct) in rows {
-            let _ = writeln!(out, "  {label:<14} {:>12} {:>14}", figure(is, key, pct), figure(oos, key, pct));
-        }
-        let trades = |v: &serde_json::Value| v.get("trades").map_or("–".into(), |t| t.to_string());
-        let _ = writeln!(out, "  {:<14} {:>12} {:>14}", "trades", trades(is), trades(oos));
-        let pbo =
-            w.get("pbo").and_then(serde_json::Value::as_f64).map_or("–".into(), |p| format!("{p:.2}"));
-        let dsr = w.get("deflated_sharpe").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
-        let _ = writeln!(out, "  deflated Sharpe {dsr:.3}, PBO {pbo}");
-    }
-    let rest: Vec<String> = map
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "winner" | "hall_of_fame" | "folds"))
-        .map(|(k, v)| match v {
-            serde_json::Value::Number(n) if n.is_f64() => {
-                format!("{k}: {:.2}", n.as_f64().unwrap_or(f64::NAN))
+/// A run's stored summary, read into the type its writer used.
+enum Stored {
+    /// A research run's.
+    Research(ResearchSummary),
+    /// A discover run's (it has candidates).
+    Discover(DiscoverRunSummary<StoredCandidate>),
+    /// An evolve run's: a holdout or a walk-forward.
+    Evolve(EvolveSummary<StoredWinner>),
+}
+
+impl Stored {
+    /// The summary `text` of `run`: a research run's, a discover run's (its strategy is the
+    /// discovery sleeve), or an evolve run's.
+    fn parse(run: &RunRecord, text: &str) -> Result<Stored, serde_json::Error> {
+        Ok(match run.kind {
+            RunKind::Research => Stored::Research(ResearchSummary::parse(Some(text))),
+            RunKind::Evolve if run.strategy == evolve::discovery::SLEEVE => {
+                Stored::Discover(serde_json::from_str(text)?)
             }
-            other => format!("{k}: {other}"),
+            RunKind::Evolve => Stored::Evolve(serde_json::from_str(text)?),
         })
-        .collect();
-    if !rest.is_empty() {
-        let _ = writeln!(out, "\nsummary:");
-        for line in rest {
-            let _ = writeln!(out, "  {line}");
+    }
+}
+
+/// A run's summary for people: an evolve run's winner with its in-sample figures next to its
+/// out-of-sample ones, its hall of fame or folds; a discover run's candidates; a research
+/// run's night.
+fn write_summary(out: &mut String, run: &RunRecord, text: &str) {
+    match Stored::parse(run, text) {
+        Ok(Stored::Evolve(s)) => write_evolve(out, &run.strategy, &s),
+        Ok(Stored::Discover(s)) => write_discover(out, &s),
+        Ok(Stored::Research(s)) => write_research(out, &s),
+        Err(e) => {
+            let _ = writeln!(out, "\nsummary: not readable ({e})");
         }
+    }
+}
+
+fn write_evolve(out: &mut String, strategy: &str, s: &EvolveSummary<StoredWinner>) {
+    if let Some(w) = &s.winner {
+        let which = w.selection.map_or(String::new(), |sel| format!(" ({sel})"));
+        let _ = writeln!(out, "\nwinner{which}: {}", params_text(strategy, &w.params));
+        let _ = writeln!(out, "  {:<14} {:>12} {:>14}", "", "in-sample", "out-of-sample");
+        let (is, oos) = (&w.in_sample.figures, w.out_of_sample.as_ref().map(|e| &e.figures));
+        let rows: [(&str, fn(&Figures) -> f64, bool); 5] = [
+            ("sharpe", |f| f.sharpe, false),
+            ("sortino", |f| f.sortino, false),
+            ("cagr", |f| f.cagr, true),
+            ("total return", |f| f.total_return, true),
+            ("max drawdown", |f| f.max_drawdown, true),
+        ];
+        for (label, get, pct) in rows {
+            let oos = oos.map_or(f64::NAN, get);
+            let _ = writeln!(out, "  {label:<14} {:>12} {:>14}", figure(get(is), pct), figure(oos, pct));
+        }
+        let oos_trades = oos.map_or("–".into(), |f| f.trades.to_string());
+        let _ = writeln!(out, "  {:<14} {:>12} {:>14}", "trades", is.trades, oos_trades);
+        let pbo = w.pbo.map_or("–".into(), |p| format!("{p:.2}"));
+        let _ = writeln!(out, "  deflated Sharpe {:.3}, PBO {pbo}", w.deflated_sharpe);
+    }
+    if !s.hall_of_fame.is_empty() {
+        let _ = writeln!(out, "\nhall of fame, in-sample | out-of-sample:");
+        let _ = writeln!(
+            out,
+            "  {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8}  params",
+            "fitness", "IS shrp", "OOS shrp", "IS trd", "OOS trd", "IS ret", "OOS ret"
+        );
+        for r in &s.hall_of_fame {
+            let (is, oos) =
+                (r.in_sample.as_ref().map(|e| &e.figures), r.out_of_sample.as_ref().map(|e| &e.figures));
+            let num = |f: Option<&Figures>, get: fn(&Figures) -> f64, pct: bool| match f.map_or(f64::NAN, get)
+            {
+                x if x.is_nan() => "–".into(),
+                x if pct => format!("{:.1}%", x * 100.0),
+                x => format!("{x:.2}"),
+            };
+            let trades = |f: Option<&Figures>| f.map_or("–".into(), |f| f.trades.to_string());
+            let _ = writeln!(
+                out,
+                "  {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8}  {}",
+                figure(r.fitness, false),
+                num(is, |f| f.sharpe, false),
+                num(oos, |f| f.sharpe, false),
+                trades(is),
+                trades(oos),
+                num(is, |f| f.total_return, true),
+                num(oos, |f| f.total_return, true),
+                params_text(strategy, &r.params)
+            );
+        }
+    }
+    if let Some(wf) = &s.walk_forward {
+        let mode = match wf.mode {
+            WalkForwardMode::Rolling => "rolling",
+            WalkForwardMode::Anchored => "anchored",
+        };
+        let test = match wf.test {
+            TestLen::Fraction(f) => format!("{:.0} % of the bars", f * 100.0),
+            TestLen::Bars(n) => format!("{n} bars"),
+        };
+        let _ =
+            writeln!(out, "\nwalk-forward: {} folds, {mode} training windows, each test {test}", wf.folds);
+        for (k, f) in s.folds.iter().enumerate() {
+            let sharpe = |e: Option<&evolve::problem::Evaluation>| {
+                figure(e.map_or(f64::NAN, |e| e.figures.sharpe), false)
+            };
+            let w = f.winner.as_ref();
+            let _ = writeln!(
+                out,
+                "  fold {} (run #{}): train {}..{}, test {}..{}: IS Sharpe {} → OOS {}  {}",
+                k + 1,
+                f.run_id,
+                day(&f.train[0]),
+                day(&f.train[1]),
+                day(&f.test[0]),
+                day(&f.test[1]),
+                sharpe(w.map(|w| &w.in_sample)),
+                sharpe(w.and_then(|w| w.out_of_sample.as_ref())),
+                w.map_or(String::new(), |w| params_text(strategy, &w.params))
+            );
+        }
+    }
+    let _ = writeln!(out, "\nsummary:\n  trials: {}\n  generations: {}", s.trials, s.generations);
+    if let (Some(is), Some(oos)) = (s.in_sample_bars, s.out_of_sample_bars) {
+        let _ = writeln!(out, "  bars: {is} in sample, {oos} out of sample");
+    }
+}
+
+/// The date of a stored UTC timestamp (`2021-03-04T…` → `2021-03-04`).
+fn day(timestamp: &str) -> &str {
+    timestamp.get(..10).unwrap_or(timestamp)
+}
+
+fn write_discover(out: &mut String, s: &DiscoverRunSummary<StoredCandidate>) {
+    let _ = writeln!(out, "\ncandidates, best first (in-sample | out-of-sample):");
+    let _ = writeln!(
+        out,
+        "  {:>9} {:>8} {:>8} {:>6} {:>7}  {:<8} genome",
+        "fitness", "IS shrp", "OOS shrp", "DSR", "id", "gates"
+    );
+    for c in &s.candidates {
+        let failed: Vec<&str> = c.gates.iter().filter(|g| !g.passed).map(|g| g.gate.as_str()).collect();
+        let gates = if c.passed { "passed".to_string() } else { format!("failed {}", failed.join(",")) };
+        let _ = writeln!(
+            out,
+            "  {:>9} {:>8} {:>8} {:>6} {:>7}  {:<8} {}",
+            figure(c.fitness, false),
+            figure(c.in_sample.figures.sharpe, false),
+            figure(c.out_of_sample.as_ref().map_or(f64::NAN, |e| e.figures.sharpe), false),
+            if c.deflated_sharpe.is_nan() { "–".into() } else { format!("{:.3}", c.deflated_sharpe) },
+            c.id.map_or("–".into(), |id| id.to_string()),
+            gates,
+            c.genome
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nsummary:\n  trials: {}\n  generations: {}\n  bars: {} in sample, {} out of sample\n  sharing: {}",
+        s.trials,
+        s.generations,
+        s.in_sample_bars,
+        s.out_of_sample_bars,
+        figure(s.sharing, true)
+    );
+    if let Some(a) = &s.novelty_archive {
+        let _ = writeln!(out, "  novelty archive: {} of {} entries", a.size, a.capacity);
+    }
+    if let Some(c) = &s.novelty_cost {
+        let _ = writeln!(out, "  novelty cost: {} of the generations' time", figure(c.share, true));
+    }
+}
+
+fn write_research(out: &mut String, s: &ResearchSummary) {
+    let states = s.states.clone().unwrap_or_default();
+    let _ = writeln!(out, "\nfamilies (verdict → state, out-of-sample looks):");
+    for (family, verdict) in &s.verdicts {
+        let state =
+            states.get(family).map_or("–", |st| if *st == Switch::Enabled { "enabled" } else { "disabled" });
+        let looks = s.looks.get(family).map_or(0, |l| l.looks);
+        let _ = writeln!(out, "  {family:<26} {verdict:<8} → {state:<8} looks {looks}");
+    }
+    let n = &s.night;
+    let _ = writeln!(
+        out,
+        "\nsummary:\n  night: {} trials ({} effective), {} out-of-sample tests\n  evaluations: {} in {:.1} s",
+        n.trials, n.effective_trials, n.oos_tests, s.evaluations, s.elapsed_s
+    );
+    if let Some(d) = &s.discovery {
+        let _ = writeln!(
+            out,
+            "  discovery: run #{}, {} trials, {} candidates, passed {:?}",
+            d.run_id, d.trials, d.candidates, d.passed
+        );
     }
 }
 
@@ -308,42 +466,8 @@ fn show(db: &ResearchDb, id: i64, top: usize, as_json: bool) -> Result<()> {
             );
         }
     }
-    if let Some(rows) = run
-        .summary
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-        .and_then(|v| v.get("hall_of_fame").cloned())
-        .and_then(|v| v.as_array().cloned())
-    {
-        let _ = writeln!(out, "\nhall of fame, in-sample | out-of-sample:");
-        let _ = writeln!(
-            out,
-            "  {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8}  params",
-            "fitness", "IS shrp", "OOS shrp", "IS trd", "OOS trd", "IS ret", "OOS ret"
-        );
-        let num = |v: &serde_json::Value, key: &str, pct: bool| match v.get(key).and_then(|x| x.as_f64()) {
-            Some(x) if pct => format!("{:.1}%", x * 100.0),
-            Some(x) => format!("{x:.2}"),
-            None => "–".into(),
-        };
-        for r in &rows {
-            let (is, oos) = (&r["in_sample"], &r["out_of_sample"]);
-            let _ = writeln!(
-                out,
-                "  {:>9} {:>8} {:>8} {:>7} {:>7} {:>8} {:>8}  {}",
-                num(r, "fitness", false),
-                num(is, "sharpe", false),
-                num(oos, "sharpe", false),
-                is.get("trades").map_or("–".into(), |t| t.to_string()),
-                oos.get("trades").map_or("–".into(), |t| t.to_string()),
-                num(is, "total_return", true),
-                num(oos, "total_return", true),
-                params_text(&run.strategy, &r["params"])
-            );
-        }
-    }
-    if let Some(summary) = run.summary.as_deref().and_then(|s| serde_json::from_str(s).ok()) {
-        write_summary(&mut out, &run.strategy, &summary);
+    if let Some(text) = run.summary.as_deref() {
+        write_summary(&mut out, &run, text);
     }
     if !children.is_empty() {
         let _ = writeln!(out, "\nfamily runs:");
@@ -385,6 +509,7 @@ mod tests {
         assert_eq!(genome_text("sma_cross", r#"[{"Int":12},{"Int":40}]"#), "fast=12 slow=40");
         assert_eq!(genome_text("no_such", "(gt close sma20)"), "(gt close sma20)");
         let params = serde_json::json!({"window": 10, "entry_z": 2.123949, "exit_z": 0.5});
-        assert_eq!(params_text("mean_reversion", &params), "window=10 entry_z=2.1239 exit_z=0.5000");
+        let params = params.as_object().unwrap();
+        assert_eq!(params_text("mean_reversion", params), "window=10 entry_z=2.1239 exit_z=0.5000");
     }
 }

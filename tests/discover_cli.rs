@@ -29,6 +29,18 @@ fn discover_stop_resume_candidates_promote_demote() {
         |v: &Value| v["candidates"].as_array().unwrap().iter().map(|c| c["key"].clone()).collect::<Vec<_>>();
     assert_eq!(keys(&v), keys(&straight), "a resumed run finds what an uninterrupted one does");
     assert!(v["sharing"].as_f64().unwrap() > 0.0);
+    // `runs show` reads the discover run's summary into its type: one row per candidate.
+    let shown = tradebot(dir.path(), &["runs", "show", &run, "--db", "r.db"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let rows = text
+        .split("candidates, best first (in-sample | out-of-sample):\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    let rows: Vec<&str> = rows.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), v["candidates"].as_array().unwrap().len(), "{text}");
+    assert!(rows[1..].iter().all(|r| r.contains("failed selection")), "{rows:#?}");
+    assert!(text.contains("  generations: 6\n"), "{text}");
+    assert!(!text.contains("not readable"), "{text}");
 
     let passed = v["passed"].as_array().unwrap();
     assert!(!passed.is_empty(), "{v:#}");

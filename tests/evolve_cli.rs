@@ -75,9 +75,28 @@ fn evolve_validates_out_of_sample_and_records_the_run() {
     assert_eq!(without_capital(&fame[0]["in_sample"]), without_capital(&w["in_sample"]));
     assert!(fame[0]["in_sample"]["capital_at_work"].is_null(), "{}", fame[0]);
     assert!(fame.iter().all(|g| g["out_of_sample"]["sharpe"].is_f64()), "each with out-of-sample figures");
+    // `runs show` reads the summary into the type the run wrote it with: the winner's figures in
+    // and out of sample, the hall of fame's rows and the counts, no JSON.
     let shown = tradebot(dir.path(), &["runs", "show", &v["run_id"].to_string(), "--db", "r.db"]);
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("best genomes (in-sample)") && text.contains("out_of_sample"), "{text}");
+    assert!(text.contains("best genomes (in-sample)"), "{text}");
+    let params = format!("window={window} ");
+    let selection =
+        if w["selection"]["rule"] == "in_sample_best" { "in-sample best" } else { "plateau median" };
+    assert!(
+        text.contains(&format!("\nwinner ({selection}")) && text.contains(&format!("): {params}")),
+        "{text}"
+    );
+    let sharpe = |stage: &str| format!("{:.2}", w[stage]["sharpe"].as_f64().unwrap());
+    let row = format!("  sharpe         {:>12} {:>14}\n", sharpe("in_sample"), sharpe("out_of_sample"));
+    assert!(text.contains(&row), "{row:?} in {text}");
+    assert!(text.contains(&format!("  deflated Sharpe {dsr:.3}, PBO ")), "{text}");
+    let fame_rows = text.split("hall of fame, in-sample | out-of-sample:\n").nth(1).unwrap();
+    assert_eq!(fame_rows.lines().skip(1).take_while(|l| !l.is_empty()).count(), 5, "{text}");
+    assert!(text.contains(&format!(
+        "  trials: {trials}\n  generations: 20\n  bars: 1504 in sample, 644 out of sample"
+    )));
+    assert!(!text.contains('{') && !text.contains("not readable"), "{text}");
 }
 
 #[test]
@@ -260,6 +279,37 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
     assert_eq!(research["status"], "finished");
     let children = runs.as_array().unwrap().iter().filter(|r| r["parent"] == research["id"]).count();
     assert_eq!(children, 4, "one evolve run per family that ran");
+
+    // A second night on the same bars (issue 14 items 2 and 9): each family's OOS window has now
+    // been looked at twice; `keep` leaves the first night's state; a family that is not enabled
+    // cannot be enabled on the same OOS bars again.
+    let again = json(&tradebot(
+        d,
+        &["research", "small.toml", "--store", "store", "--db", "r.db", "--json", "--threads", "2"],
+    ));
+    let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "r.db"]));
+    let nights: Vec<&Value> = runs.as_array().unwrap().iter().filter(|r| r["kind"] == "research").collect();
+    let (second, first) = (&nights[0]["summary"], &nights[1]["summary"]);
+    for f in again["families"].as_array().unwrap() {
+        let name = f["family"].as_str().unwrap();
+        assert_eq!(second["looks"][name]["looks"], 2, "{second}");
+        assert_eq!(second["looks"][name]["oos_last_ns"], first["looks"][name]["oos_last_ns"]);
+        let notes: Vec<&str> = f["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        assert!(notes.iter().any(|n| n.starts_with("out-of-sample window judged 2 times")), "{notes:?}");
+        let was = &first["states"][name];
+        let want = match f["verdict"].as_str().unwrap() {
+            "keep" => was.as_str().unwrap(),
+            "enable" => "enabled",
+            _ => "disabled",
+        };
+        assert_eq!(second["states"][name], want, "{name}: {f}");
+        if was == "disabled" {
+            assert_ne!(f["verdict"], "enable", "{name}: enabled on the bars it was judged on: {f}");
+            if f["verdict"] == "keep" {
+                assert!(f["reason"].as_str().unwrap().contains("re-enabling needs new data"), "{f}");
+            }
+        }
+    }
 }
 
 /// PBO high: the research run deploys the plateau's median trial, not the in-sample peak — its
@@ -356,6 +406,14 @@ fn walk_forward_chains_folds_and_resumes_mid_run() {
     let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "a.db"]));
     let children = runs.as_array().unwrap().iter().filter(|r| r["parent"] == straight["run_id"]).count();
     assert_eq!(children, 4, "one run per fold, each with its own data hash");
+    let shown = tradebot(d, &["runs", "show", &straight["run_id"].to_string(), "--db", "a.db"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("\nwalk-forward: 4 folds, "), "{text}");
+    for (k, fold) in folds.iter().enumerate() {
+        let line = format!("  fold {} (run #{}): train ", k + 1, fold["run_id"]);
+        assert!(text.contains(&line), "{line} in {text}");
+    }
+    assert!(!text.contains('{') && !text.contains("not readable"), "{text}");
 
     let stopped = json(&tradebot(d, &["evolve", config, "--json", "--db", "b.db", "--stop-after", "5"]));
     assert_eq!(stopped["status"], "stopped");

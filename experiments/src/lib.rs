@@ -111,6 +111,7 @@ pub mod report;
 pub mod research;
 pub mod research_report;
 pub mod run;
+pub mod run_summary;
 
 pub use config::{
     Axis, ConfigError, DataSource, DiscoverSettings, Discovery, DsrVariance, Experiment, Gates, Mode, Output,

@@ -16,14 +16,17 @@ use crate::run::{ResultRow, SweepOutcome};
 
 /// The parameters as a JSON object (`{"fast": 10, "slow": 20}`; a choice by its option name).
 pub fn params_json(p: &Params) -> Value {
-    let map: Map<String, Value> = p
-        .space()
+    Value::Object(params_map(p))
+}
+
+/// The parameters as the map of a JSON object, in the space's order (see [`params_json`]).
+pub fn params_map(p: &Params) -> Map<String, Value> {
+    p.space()
         .specs()
         .iter()
         .zip(p.values())
         .map(|(spec, v)| (spec.name.to_string(), json!(spec.encode(*v))))
-        .collect();
-    Value::Object(map)
+        .collect()
 }
 
 /// One row as JSON: scope, rank, params and every figure.

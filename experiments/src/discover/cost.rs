@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use evolve::discovery::NoveltyTiming;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One generation's wall time and what novelty search took of it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -39,7 +39,7 @@ fn share(part: Duration, whole: Duration) -> f64 {
 }
 
 /// Novelty's cost over the generations of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoveltyCost {
     /// Novelty's share of the generations' total wall time.
     pub share: f64,

@@ -37,7 +37,6 @@ use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, data_hash};
 use novelty::ArchiveDiversity;
 use portfolio_fitness::{PortfolioScorer, SessionDays};
-use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use candidate::{CandidateFile, DataRef, demote, load, promote, readable};
@@ -46,6 +45,7 @@ pub use gates::{Candidate, GateResult};
 
 use crate::config::DiscoverSettings;
 use crate::evolution::stages;
+use crate::run_summary::{DiscoverRunSummary, to_json};
 
 /// One generation of a discovery run, as observers see it.
 pub type DiscoverGeneration = GenerationReport<Genome, GpEval>;
@@ -272,17 +272,17 @@ pub fn discover(
     for c in outcome.candidates.iter_mut().filter(|c| c.passed) {
         candidate::record(spec, c, run.id, db)?;
     }
-    let summary = json!({
-        "trials": outcome.trials,
-        "generations": outcome.generations,
-        "in_sample_bars": outcome.stages.0.len(),
-        "out_of_sample_bars": outcome.stages.1.len(),
-        "sharing": outcome.sharing.rate(),
-        "novelty_archive": outcome.archive.last(),
-        "novelty_cost": outcome.novelty_cost(),
-        "candidates": outcome.candidates,
-    });
-    db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
+    let summary = DiscoverRunSummary {
+        trials: outcome.trials,
+        generations: outcome.generations,
+        in_sample_bars: outcome.stages.0.len(),
+        out_of_sample_bars: outcome.stages.1.len(),
+        sharing: outcome.sharing.rate(),
+        novelty_archive: outcome.archive.last().copied(),
+        novelty_cost: outcome.novelty_cost(),
+        candidates: outcome.candidates.iter().collect(),
+    };
+    db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&to_json(&summary)))?;
     Ok(outcome)
 }
 

@@ -37,7 +37,7 @@ use evolve::run::{Ending, RunError, Timing};
 use evolve::stats::{FitnessConfig, Split, TestLen, WalkForwardMode};
 use kernel::sim::{Trade, TradeRules};
 use kernel::strategy::{MarketData, ParamValue, Params, Strategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::report::params_json;
 
@@ -45,7 +45,7 @@ use crate::report::params_json;
 pub type Generation = GenerationReport<Vec<ParamValue>, StrategyEval>;
 
 /// Walk-forward folds.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WalkForward {
     /// Number of folds.
     pub folds: usize,
@@ -77,7 +77,7 @@ impl Default for Validation {
 }
 
 /// Which of a search's trials a winner is.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Selection {
     /// The trial with the best in-sample fitness (PBO low, or not computed).

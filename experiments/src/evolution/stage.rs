@@ -15,11 +15,12 @@ use evolve::stats::{
 };
 use kernel::strategy::{MarketData, ParamValue, RunResult, backtest, backtest_window};
 use rayon::prelude::*;
-use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::{EvolveError, EvolveSpec, Generation, OosActivity, Outcome, Selection, Winner};
 use crate::data::data_hash;
+use crate::report::params_map;
+use crate::run_summary::{EvolveSummary, HallOfFameEntry, to_json};
 
 /// How the stage's run comes about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,15 +118,17 @@ pub(super) fn run(
     }
     outcome.winner = validate(spec, &problem, &run.engine, data, oos, db, run.id)?;
     if !matches!(mode, Mode::Replay(_)) {
-        let summary = json!({
-            "trials": outcome.trials,
-            "generations": outcome.generations,
-            "in_sample_bars": outcome.stages.0.len(),
-            "out_of_sample_bars": outcome.stages.1.len(),
-            "winner": outcome.winner,
-            "hall_of_fame": hall_of_fame(spec, &problem, &run.engine, data, outcome.stages.1.clone()),
-        });
-        db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
+        let summary = EvolveSummary {
+            trials: outcome.trials,
+            generations: outcome.generations,
+            in_sample_bars: Some(outcome.stages.0.len()),
+            out_of_sample_bars: Some(outcome.stages.1.len()),
+            walk_forward: None,
+            folds: Vec::new(),
+            winner: outcome.winner.as_ref(),
+            hall_of_fame: hall_of_fame(spec, &problem, &run.engine, data, outcome.stages.1.clone()),
+        };
+        db.finish_run(run.id, RunStatus::Finished, now_ns(), Some(&to_json(&summary)))?;
     }
     Ok(outcome)
 }
@@ -280,7 +283,7 @@ fn hall_of_fame(
     engine: &Engine<'_, StrategyProblem<'_>>,
     data: &MarketData,
     oos: Range<usize>,
-) -> Vec<serde_json::Value> {
+) -> Vec<HallOfFameEntry> {
     engine
         .hall_of_fame()
         .par_iter()
@@ -296,12 +299,7 @@ fn hall_of_fame(
                 })
                 .flatten()
                 .map(|bt| Evaluation::of(&bt, spec.cash));
-            json!({
-                "params": crate::report::params_json(&params),
-                "fitness": s.fitness,
-                "in_sample": in_sample,
-                "out_of_sample": out_of_sample,
-            })
+            HallOfFameEntry { params: params_map(&params), fitness: s.fitness, in_sample, out_of_sample }
         })
         .collect()
 }

@@ -14,7 +14,6 @@ use evolve::run::{Ending, Provenance, RunError, Timing, now_ns};
 use evolve::stats::{deflated_sharpe, walk_forward};
 use kernel::metrics::{Metrics, MetricsConfig, MetricsInput};
 use kernel::strategy::MarketData;
-use serde_json::json;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::stage::{self, Mode, buy_and_hold};
@@ -22,6 +21,7 @@ use super::{
     EvolveError, EvolveSpec, FoldOutcome, Generation, OosActivity, Outcome, Walk, WalkForward, Winner,
 };
 use crate::data::data_hash;
+use crate::run_summary::{EvolveSummary, FoldSummary, to_json};
 
 /// Runs (or resumes) every fold of `wf` on `data`.
 pub(super) fn run(
@@ -103,26 +103,27 @@ pub(super) fn run(
     }
     outcome.winner = chained(spec, data, &outcome.folds, outcome.trials);
     let date = |t: usize| data.time(t).to_string();
-    let folds_json: Vec<_> = outcome
+    let folds = outcome
         .folds
         .iter()
-        .map(|f| {
-            json!({
-                "run_id": f.run_id,
-                "train": [date(f.train.start), date(f.train.end - 1)],
-                "test": [date(f.test.start), date(f.test.end - 1)],
-                "winner": f.winner,
-            })
+        .map(|f| FoldSummary {
+            run_id: f.run_id,
+            train: [date(f.train.start), date(f.train.end - 1)],
+            test: [date(f.test.start), date(f.test.end - 1)],
+            winner: f.winner.as_ref(),
         })
         .collect();
-    let summary = json!({
-        "walk_forward": { "folds": wf.folds, "mode": wf.mode, "test": wf.test },
-        "trials": outcome.trials,
-        "generations": outcome.generations,
-        "folds": folds_json,
-        "winner": outcome.winner,
-    });
-    db.finish_run(parent, RunStatus::Finished, now_ns(), Some(&summary.to_string()))?;
+    let summary = EvolveSummary {
+        trials: outcome.trials,
+        generations: outcome.generations,
+        in_sample_bars: None,
+        out_of_sample_bars: None,
+        walk_forward: Some(wf),
+        folds,
+        winner: outcome.winner.as_ref(),
+        hall_of_fame: Vec::new(),
+    };
+    db.finish_run(parent, RunStatus::Finished, now_ns(), Some(&to_json(&summary)))?;
     Ok(outcome)
 }
 

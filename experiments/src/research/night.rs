@@ -193,6 +193,75 @@ mod tests {
         assert!(not_pit(&universe(true)).is_empty());
     }
 
+    /// A family's winner with per-bar Sharpe `sharpe` over `t` normal in-sample returns.
+    fn winner(sharpe: f64, t: usize, effective: Option<evolve::stats::EffectiveTrials>) -> Winner {
+        use evolve::problem::Evaluation;
+        use evolve::stats::ReturnStats;
+        let returns = ReturnStats { n: t, mean: sharpe * 0.01, std: 0.01, sharpe, skew: 0.0, kurtosis: 3.0 };
+        let evaluation = Evaluation { figures: kernel::metrics::Figures::missing(), returns };
+        let sma = kernel::strategy::by_name("sma_cross").unwrap();
+        Winner {
+            selection: crate::evolution::Selection::InSampleBest,
+            params: kernel::strategy::Params::defaults(sma.space()),
+            fitness: sharpe,
+            in_sample: evaluation.clone(),
+            out_of_sample: Some(evaluation),
+            oos_equity: Vec::new(),
+            is_equity: Vec::new(),
+            is_trades: Vec::new(),
+            benchmark: Vec::new(),
+            oos_activity: crate::evolution::OosActivity::default(),
+            deflated_sharpe: f64::NAN,
+            sharpe_variance: 1.0 / t as f64,
+            effective_trials: effective,
+            pbo: None,
+            walk: None,
+        }
+    }
+
+    fn outcome(trials: usize, winner: Option<Winner>) -> Outcome {
+        Outcome {
+            run_id: 1,
+            ending: evolve::run::Ending::Finished,
+            winner,
+            generations: 10,
+            trials,
+            stagnation_events: 0,
+            timing: evolve::run::Timing::default(),
+            stages: (0..1408, 1408..2011),
+            folds: Vec::new(),
+        }
+    }
+
+    /// Item 3 of issue 14: every family is deflated on one scale — the null `V = 1/T`, not the
+    /// spread of the GA's own trial Sharpe ratios — by the effective trials of the whole night,
+    /// not its own; the OOS tests are counted across the night. The per-family convention
+    /// (own N, a converged population's `V` 7× below `1/T`) passed this winner at DSR ≥ 0.95;
+    /// the night's does not.
+    #[test]
+    fn the_night_deflates_every_family_on_one_scale() {
+        let measured = evolve::stats::EffectiveTrials {
+            trials: 150,
+            sampled: 48,
+            mean_squared_correlation: 0.02,
+            effective: 39.2,
+        };
+        let a = winner(0.1, 1408, Some(measured));
+        let families =
+            [outcome(150, Some(a.clone())), outcome(200, Some(winner(0.05, 1408, None))), outcome(100, None)];
+        let night = Night::of(&families, None);
+        // 40 (150 measured as 39.2, rounded up) + 200 and 100 counted in full.
+        assert_eq!(night, Night { trials: 450, effective_trials: 340, oos_tests: 2 });
+        let dsr = night.dsr(&a);
+        assert_eq!(dsr, deflated_sharpe(&a.in_sample.returns, 340, 1.0 / 1408.0));
+        let per_family = deflated_sharpe(&a.in_sample.returns, 150, 1e-4);
+        assert!(per_family >= 0.95 && dsr < 0.9, "per family {per_family}, over the night {dsr}");
+        // More trials tonight deflate more; the family's own trial spread plays no part.
+        let busier = Night { effective_trials: 2_000, ..night };
+        assert!(busier.dsr(&a) < dsr);
+        assert_eq!(night.dsr(&Winner { sharpe_variance: 1e-4, ..a.clone() }), dsr);
+    }
+
     #[test]
     fn looks_count_and_freshness() {
         assert!(Looks::fresh(None, 5));
