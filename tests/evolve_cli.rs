@@ -290,6 +290,13 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
     let runs = json(&tradebot(d, &["runs", "list", "--json", "--db", "r.db"]));
     let nights: Vec<&Value> = runs.as_array().unwrap().iter().filter(|r| r["kind"] == "research").collect();
     let (second, first) = (&nights[0]["summary"], &nights[1]["summary"]);
+    let shown = tradebot(d, &["runs", "show", &nights[0]["id"].to_string(), "--db", "r.db"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let night = format!("  night: {} trials (", second["night"]["trials"]);
+    assert!(
+        text.contains("families (verdict → state, out-of-sample looks):") && text.contains(&night),
+        "{text}"
+    );
     for f in again["families"].as_array().unwrap() {
         let name = f["family"].as_str().unwrap();
         assert_eq!(second["looks"][name]["looks"], 2, "{second}");
