@@ -479,6 +479,8 @@ fn discover_on_one_and_two_workers_matches_a_local_run() {
     let mut workers = Vec::new();
     for (n, name) in [(1, "w1"), (2, "w2")] {
         workers.push(worker(&cwd, &nats, "store", name, &[]));
+        // Pulling before the (short) run publishes its first generation.
+        wait_for_log(&cwd.join(format!("logs-{name}")), "pulling tasks from");
         let (report, stderr) = discover(&format!("farm{n}.db"), &farm);
         assert_eq!(report, expected, "discovery on {n} worker(s) differs from the local one\n{stderr}");
         assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
@@ -527,6 +529,8 @@ fn sweep_on_one_and_two_workers_matches_a_local_run() {
     let mut workers = Vec::new();
     for (n, name) in [(1, "w1"), (2, "w2")] {
         workers.push(worker(&cwd, &nats, "store", name, &[]));
+        // Pulling before the (short) run publishes its first generation.
+        wait_for_log(&cwd.join(format!("logs-{name}")), "pulling tasks from");
         let ((report, stderr), farmed_csv, farmed_rows) = sweep(&format!("farm{n}.db"), &farm);
         assert_eq!(report, expected, "the sweep on {n} worker(s) differs from the local one\n{stderr}");
         assert_eq!(farmed_csv, csv, "{stderr}");

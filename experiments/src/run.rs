@@ -157,7 +157,6 @@ fn sweep(
     farm: Option<&dyn StrategyFarm>,
     progress: &(impl Fn(usize, usize) + Sync),
 ) -> Result<SweepOutcome, RunError> {
-    let farmed = farm.map(|farm| farm.for_run(0));
     let (combos, skipped) = combinations(exp);
     let scopes = scopes(exp, data);
     let total = combos.len() * scopes.len();
@@ -175,10 +174,9 @@ fn sweep(
                 m
             }
             None => {
-                let runs = match &farmed {
-                    Some(evaluator) => {
-                        farmed_figures(exp, scope, &combos, evaluator.as_ref(), k as u32, report)
-                    }
+                // One evaluator per scope: an evaluator's tasks all name the bars of its first.
+                let runs = match farm.map(|farm| farm.for_run(k as i64)) {
+                    Some(evaluator) => farmed_figures(exp, scope, &combos, evaluator.as_ref(), report),
                     None => evaluate_all_with_progress(&combos, |p| full(exp, scope, p), report),
                 };
                 runs.into_iter()
@@ -229,7 +227,7 @@ fn backtest_error(exp: &Experiment, symbol: &Option<String>, p: &Params, source:
 /// generation does.
 const PROBE: usize = 16;
 
-/// The general path's figures of `combos` on `data` (scope `scope`) from `evaluator`'s
+/// The general path's figures of `combos` on `data` (one scope) from `evaluator`'s
 /// workers: the same backtest ([`StrategyEval::of`] is [`full`]'s); a combination whose
 /// backtest failed there is run here again for the error.
 fn farmed_figures(
@@ -237,7 +235,6 @@ fn farmed_figures(
     data: &MarketData,
     combos: &[Params],
     evaluator: &dyn for<'d> Evaluator<StrategyProblem<'d>>,
-    scope: u32,
     report: impl Fn(usize, usize),
 ) -> Vec<Result<Figures, BacktestError>> {
     let problem = StrategyProblem {
@@ -255,7 +252,7 @@ fn farmed_figures(
     let probe = values.len().min(PROBE);
     for part in [&values[..probe], &values[probe..]] {
         let at = out.len();
-        let evals = evaluator.evaluate(&problem, scope, &part.iter().collect::<Vec<_>>());
+        let evals = evaluator.evaluate(&problem, 0, &part.iter().collect::<Vec<_>>());
         out.extend(evals.into_iter().zip(&combos[at..]).map(|(eval, p)| match eval {
             StrategyEval::Ran(e) => Ok(e.figures),
             StrategyEval::Failed(_) => full(exp, data, p),
