@@ -79,7 +79,7 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
     }
     let bars = experiments::data::load(&discovery.data)
         .with_context(|| format!("{}: loading [data]", discovery.name))?;
-    let farm = crate::worker::farm_for(&args.cluster, &discovery.data)?;
+    let farm = crate::worker::farm_for(&args.cluster, discovery.cluster.as_ref(), &discovery.data)?;
     let spec = DiscoverSpec {
         name: &discovery.name,
         settings: discovery.settings.clone(),

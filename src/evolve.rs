@@ -95,7 +95,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
     let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", exp.name))?;
     let mut ga = evolution.ga.clone();
     ga.seed = seed;
-    let farm = crate::worker::farm_for(&args.cluster, &exp.data)?;
+    let farm = crate::worker::farm_for(&args.cluster, exp.cluster.as_ref(), &exp.data)?;
     let spec = EvolveSpec {
         name: &exp.name,
         strategy: exp.strategy,

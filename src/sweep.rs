@@ -35,7 +35,7 @@ pub fn load_experiment(path: &Path) -> Result<Experiment> {
 pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool, cluster: &NatsArgs) -> Result<()> {
     let exp = load_experiment(config)?;
     let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", config.display()))?;
-    let farm = crate::worker::farm_for(cluster, &exp.data)?;
+    let farm = crate::worker::farm_for(cluster, exp.cluster.as_ref(), &exp.data)?;
     let started = now_ns();
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} combinations ({elapsed}, eta {eta})")

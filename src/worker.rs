@@ -85,13 +85,17 @@ pub fn farm(
 }
 
 /// The farm of a coordinator whose bars come from `source` (shared with the workers when it
-/// is a store).
-pub fn farm_for(args: &NatsArgs, source: &experiments::DataSource) -> Result<Option<Farm>> {
+/// is a store), with its file's `[cluster]` section when it has one.
+pub fn farm_for(
+    args: &NatsArgs,
+    file: Option<&experiments::research::Cluster>,
+    source: &experiments::DataSource,
+) -> Result<Option<Farm>> {
     let store = match source {
         experiments::DataSource::Store { dir, .. } => Some(dir.as_path()),
         _ => None,
     };
-    farm(args, None, store)
+    farm(args, file, store)
 }
 
 /// Prints what the cluster did.

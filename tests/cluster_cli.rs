@@ -477,11 +477,17 @@ fn discover_on_one_and_two_workers_matches_a_local_run() {
     let farm = nats_args(&nats);
     let farm: Vec<&str> = farm.iter().map(String::as_str).collect();
     let mut workers = Vec::new();
-    for (n, name) in [(1, "w1"), (2, "w2")] {
+    // The second run names the server in the file's `[cluster]` instead of `--nats`.
+    let in_file =
+        format!("{DISCOVERY}[cluster]\nnats = \"{}\"\nack_wait_s = 2\nmax_deliver = 2\n", nats.url());
+    for (n, name, flags) in [(1, "w1", &farm[..]), (2, "w2", &[][..])] {
+        if n == 2 {
+            std::fs::write(cwd.join("discover.toml"), &in_file).unwrap();
+        }
         workers.push(worker(&cwd, &nats, "store", name, &[]));
         // Pulling before the (short) run publishes its first generation.
         wait_for_log(&cwd.join(format!("logs-{name}")), "pulling tasks from");
-        let (report, stderr) = discover(&format!("farm{n}.db"), &farm);
+        let (report, stderr) = discover(&format!("farm{n}.db"), flags);
         assert_eq!(report, expected, "discovery on {n} worker(s) differs from the local one\n{stderr}");
         assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
     }
