@@ -331,10 +331,13 @@ mod wire {
         use novelty::BehaviourDescriptor;
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+        /// A [`GpFigures`]' parts: figures, return moments, nodes, descriptor, parents, portfolio.
+        type Parts = (Figures, ReturnStats, usize, Option<BehaviourDescriptor>, Vec<u64>, Option<f64>);
+
         /// A [`GpEval`] with its evaluation's parts nested.
         #[derive(Serialize, Deserialize)]
         enum Wire {
-            Ran(Figures, ReturnStats, usize, Option<BehaviourDescriptor>, Vec<u64>, Option<f64>),
+            Ran(Box<Parts>),
             Failed(String),
         }
 
@@ -342,14 +345,14 @@ mod wire {
             let wire: Vec<Wire> = evals
                 .iter()
                 .map(|e| match e {
-                    GpEval::Ran(f) => Wire::Ran(
+                    GpEval::Ran(f) => Wire::Ran(Box::new((
                         f.figures.figures,
                         f.figures.returns,
                         f.nodes,
                         f.descriptor,
                         f.parents.clone(),
                         f.portfolio,
-                    ),
+                    ))),
                     GpEval::Failed(why) => Wire::Failed(why.clone()),
                 })
                 .collect();
@@ -361,7 +364,8 @@ mod wire {
             Ok(wire
                 .into_iter()
                 .map(|w| match w {
-                    Wire::Ran(figures, returns, nodes, descriptor, parents, portfolio) => {
+                    Wire::Ran(parts) => {
+                        let (figures, returns, nodes, descriptor, parents, portfolio) = *parts;
                         GpEval::Ran(Box::new(GpFigures {
                             figures: Evaluation { figures, returns },
                             nodes,
