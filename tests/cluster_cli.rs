@@ -168,6 +168,16 @@ fn setup(dir: &Path, seed: &str) {
     std::fs::write(dir.join("research.toml"), RESEARCH).unwrap();
 }
 
+/// A temp directory with a NATS server and `farm/` set up with the store of seed 23; `None`
+/// when nats-server is missing (the test skips).
+fn farm_only() -> Option<(tempfile::TempDir, Nats, PathBuf)> {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path())?;
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    Some((dir, nats, cwd))
+}
+
 /// `dir/farm` set up with the store of seed 23, and `dir/other` with the other bars of seed 24.
 fn farm_and_other(dir: &Path) -> PathBuf {
     let cwd = dir.join("farm");
@@ -335,10 +345,7 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
 
 #[test]
 fn a_task_failing_on_every_delivery_scores_its_genomes_invalid_instead_of_hanging() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(nats) = Nats::start(dir.path()) else { return };
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
+    let Some((dir, nats, cwd)) = farm_only() else { return };
     let _failing = worker(&cwd, &nats, "store", "failing", &["--fault", "panic"]);
     let (_, stderr) = farmed(dir.path(), &nats);
     assert!(tally(&stderr, "failed") > 0, "no task failed for good:\n{stderr}");
@@ -373,19 +380,13 @@ fn the_server_restarting_mid_run_changes_nothing() {
 
 #[test]
 fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(nats) = Nats::start(dir.path()) else { return };
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
+    let Some((_dir, nats, cwd)) = farm_only() else { return };
     let experiment = "[experiment]\nname = \"e\"\nstrategy = \"sma_cross\"\n\
         [data]\nstore = \"store\"\nsymbols = [\"SPY\"]\n\
         [evolve]\npopulation = 12\ngenerations = 3\nseed = 5\n[fitness]\nmin_trades = 3\n";
     std::fs::write(cwd.join("e.toml"), experiment).unwrap();
-    let evolve = |db: &str, extra: &[&str]| -> (Value, String) {
-        let mut args = vec!["evolve", "e.toml", "--json", "--threads", "1", "--db", db];
-        args.extend(extra);
-        untimed(&tb::run(&cwd, &args), &["seconds", "evals_per_s", "ga_overhead"])
-    };
+    let timing = ["seconds", "evals_per_s", "ga_overhead"];
+    let evolve = |db: &str, farm: &[&str]| json_run(&cwd, &["evolve", "e.toml", "--db", db], farm, &timing);
     let (expected, _) = evolve("local.db", &[]);
     // The worker has no store at all: it fetches the coordinator's from the object store; a
     // damaged object left in its cache is replaced, not used.
@@ -397,10 +398,8 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
     std::fs::write(&damaged, vec![7u8; bytes as usize]).unwrap();
     let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
-    let url = nats.url();
-    let mut farm = vec!["--nats", url.as_str()];
-    farm.extend(QUEUE);
-    let (report, stderr) = evolve("farm.db", &farm);
+    let farm = nats_args(&nats);
+    let (report, stderr) = evolve("farm.db", &farm.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
@@ -463,10 +462,7 @@ fn nats_args(nats: &Nats) -> Vec<String> {
 /// and figures; the workers evaluate GP genomes sent in their binary form.
 #[test]
 fn discover_on_one_and_two_workers_matches_a_local_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(nats) = Nats::start(dir.path()) else { return };
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
+    let Some((_dir, nats, cwd)) = farm_only() else { return };
     std::fs::write(cwd.join("discover.toml"), DISCOVERY).unwrap();
     // Timing, and structural sharing (a task shares subexpressions within itself only).
     let timing = ["seconds", "sharing", "novelty_cost", "generation_costs"];
@@ -513,10 +509,7 @@ fn sweep_rows(db: &Path) -> Vec<String> {
 /// in the same order (every scope on the general path: three symbols together, then each alone).
 #[test]
 fn sweep_on_one_and_two_workers_matches_a_local_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(nats) = Nats::start(dir.path()) else { return };
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
+    let Some((_dir, nats, cwd)) = farm_only() else { return };
     let experiment = "[experiment]\nname = \"s\"\nstrategy = \"mean_reversion\"\n\
         [data]\nstore = \"store\"\nsymbols = [\"SPY\", \"TLT\", \"GLD\"]\n\
         [sweep]\nmode = \"grid\"\nrank_by = \"sortino\"\nper_symbol = true\n\
