@@ -49,6 +49,8 @@ pub struct DiscoverArgs {
     /// Stop cleanly after this many generations, as Ctrl-C would (for tests and demos).
     #[arg(long, hide = true)]
     stop_after: Option<u32>,
+    #[command(flatten)]
+    cluster: crate::worker::NatsArgs,
 }
 
 /// Runs `tradebot discover`.
@@ -77,6 +79,7 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
     }
     let bars = experiments::data::load(&discovery.data)
         .with_context(|| format!("{}: loading [data]", discovery.name))?;
+    let farm = crate::worker::farm_for(&args.cluster, discovery.cluster.as_ref(), &discovery.data)?;
     let spec = DiscoverSpec {
         name: &discovery.name,
         settings: discovery.settings.clone(),
@@ -88,6 +91,7 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
         data: DataRef::of(&discovery.data),
         config_text: &discovery.text,
         parent: None,
+        farm: farm.as_ref().map(|f| f as &dyn evolve::problem::StrategyFarm),
     };
     install_stop_handler();
     let bar = GenerationBar::new(&discovery.name, spec.ga.generations, args.json);
@@ -108,6 +112,7 @@ pub fn run(args: DiscoverArgs) -> Result<()> {
         })
     })?;
     bar.finish();
+    crate::worker::report(farm.as_ref());
     if args.json {
         crate::emit(&serde_json::to_string_pretty(&outcome_json(&outcome, threads))?)
     } else {

@@ -95,11 +95,7 @@ pub fn run(args: EvolveArgs) -> Result<()> {
     let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", exp.name))?;
     let mut ga = evolution.ga.clone();
     ga.seed = seed;
-    let store = match &exp.data {
-        experiments::DataSource::Store { dir, .. } => Some(dir.as_path()),
-        _ => None,
-    };
-    let farm = crate::worker::farm(&args.cluster, None, store)?;
+    let farm = crate::worker::farm_for(&args.cluster, exp.cluster.as_ref(), &exp.data)?;
     let spec = EvolveSpec {
         name: &exp.name,
         strategy: exp.strategy,

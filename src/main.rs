@@ -85,6 +85,8 @@ enum Command {
         /// Print the ranked results as JSON on stdout.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        cluster: worker::NatsArgs,
     },
     /// The live-bridge service (Alpaca, paper or real), its kill switch and status.
     Live(live::LiveArgs),
@@ -182,7 +184,9 @@ fn run() -> Result<()> {
         Command::Regimes(args) => regimes::run(args),
         Command::Strategies => strategies(),
         Command::Check(args) => check::run(args),
-        Command::Sweep { config, db, threads, json } => sweep::run(&config, &db, threads, json),
+        Command::Sweep { config, db, threads, json, cluster } => {
+            sweep::run(&config, &db, threads, json, &cluster)
+        }
         Command::Db { command } => db::run(command),
         Command::Status(args) => status::run(args, &cli.ops),
         Command::Alert(args) => alert::run(args, &cli.ops),

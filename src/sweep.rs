@@ -9,6 +9,8 @@ use evolve::run::now_ns;
 use experiments::{Experiment, data, report, run};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::worker::NatsArgs;
+
 /// Reads the experiment file at `path`; a discovery file (one with `[discover]`) is refused
 /// with the command that runs it.
 pub fn load_experiment(path: &Path) -> Result<Experiment> {
@@ -27,12 +29,13 @@ pub fn load_experiment(path: &Path) -> Result<Experiment> {
     })
 }
 
-/// Runs the sweep described by `config` with `threads` workers, records it in the research
-/// database at `db`, writes the configured CSV/JSON files and prints the top rows (as JSON
-/// with `json`).
-pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool) -> Result<()> {
+/// Runs the sweep described by `config` with `threads` workers (its backtests farmed out to the
+/// workers of `cluster`'s server when given), records it in the research database at `db`,
+/// writes the configured CSV/JSON files and prints the top rows (as JSON with `json`).
+pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool, cluster: &NatsArgs) -> Result<()> {
     let exp = load_experiment(config)?;
     let bars = data::load(&exp.data).with_context(|| format!("{}: loading [data]", config.display()))?;
+    let farm = crate::worker::farm_for(cluster, exp.cluster.as_ref(), &exp.data)?;
     let started = now_ns();
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} combinations ({elapsed}, eta {eta})")
@@ -41,12 +44,14 @@ pub fn run(config: &Path, db: &Path, threads: Option<usize>, json: bool) -> Resu
     );
     bar.set_message(exp.name.clone());
     let furthest = AtomicUsize::new(0);
-    let outcome = run::run(&exp, &bars, threads, |done, total| {
+    let farmed = farm.as_ref().map(|f| f as &dyn evolve::problem::StrategyFarm);
+    let outcome = run::run(&exp, &bars, threads, farmed, |done, total| {
         bar.set_length(total as u64);
         let max = furthest.fetch_max(done, Ordering::Relaxed).max(done);
         bar.set_position(max as u64);
     })?;
     bar.finish_and_clear();
+    crate::worker::report(farm.as_ref());
     let finished = now_ns();
 
     let (sweep, rows) = report::records(&exp, &outcome, data::data_hash(&bars), started, finished);

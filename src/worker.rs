@@ -1,5 +1,5 @@
-//! `tradebot worker`: evaluates GA tasks from a NATS JetStream work queue for coordinators on
-//! other machines (`tradebot research --nats`, `tradebot evolve --nats`), and the `--nats` flags
+//! `tradebot worker`: evaluates tasks from a NATS JetStream work queue for coordinators on
+//! other machines (`tradebot research|evolve|discover|sweep --nats`), and the `--nats` flags
 //! those share (docs/scale-out.md).
 
 use std::path::{Path, PathBuf};
@@ -14,11 +14,12 @@ use cluster::worker::{self, Fault, WorkerConfig};
 use crate::data;
 use crate::service::note;
 
-/// The cluster flags of a coordinator (`research`, `evolve`).
+/// The cluster flags of a coordinator (`research`, `evolve`, `discover`, `sweep`).
 #[derive(Args, Clone, Default)]
 pub struct NatsArgs {
-    /// Farm the GA's evaluations out to the `tradebot worker`s of this NATS server
-    /// (`nats://host:4222`, JetStream on); the results are identical to a local run's.
+    /// Farm the evaluations (a GA's generations, a sweep's backtests) out to the `tradebot
+    /// worker`s of this NATS server (`nats://host:4222`, JetStream on); the results are
+    /// identical to a local run's.
     #[arg(long, env = "TRADEBOT_NATS")]
     pub nats: Option<String>,
     #[command(flatten)]
@@ -81,6 +82,20 @@ pub fn farm(
         }
     }
     Ok(Some(farm))
+}
+
+/// The farm of a coordinator whose bars come from `source` (shared with the workers when it
+/// is a store), with its file's `[cluster]` section when it has one.
+pub fn farm_for(
+    args: &NatsArgs,
+    file: Option<&experiments::research::Cluster>,
+    source: &experiments::DataSource,
+) -> Result<Option<Farm>> {
+    let store = match source {
+        experiments::DataSource::Store { dir, .. } => Some(dir.as_path()),
+        _ => None,
+    };
+    farm(args, file, store)
 }
 
 /// Prints what the cluster did.

@@ -168,6 +168,16 @@ fn setup(dir: &Path, seed: &str) {
     std::fs::write(dir.join("research.toml"), RESEARCH).unwrap();
 }
 
+/// A temp directory with a NATS server and `farm/` set up with the store of seed 23; `None`
+/// when nats-server is missing (the test skips).
+fn farm_only() -> Option<(tempfile::TempDir, Nats, PathBuf)> {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path())?;
+    let cwd = dir.path().join("farm");
+    setup(&cwd, "23");
+    Some((dir, nats, cwd))
+}
+
 /// `dir/farm` set up with the store of seed 23, and `dir/other` with the other bars of seed 24.
 fn farm_and_other(dir: &Path) -> PathBuf {
     let cwd = dir.join("farm");
@@ -335,10 +345,7 @@ fn a_worker_killed_holding_a_task_and_one_with_other_bars_change_nothing() {
 
 #[test]
 fn a_task_failing_on_every_delivery_scores_its_genomes_invalid_instead_of_hanging() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(nats) = Nats::start(dir.path()) else { return };
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
+    let Some((dir, nats, cwd)) = farm_only() else { return };
     let _failing = worker(&cwd, &nats, "store", "failing", &["--fault", "panic"]);
     let (_, stderr) = farmed(dir.path(), &nats);
     assert!(tally(&stderr, "failed") > 0, "no task failed for good:\n{stderr}");
@@ -373,19 +380,13 @@ fn the_server_restarting_mid_run_changes_nothing() {
 
 #[test]
 fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(nats) = Nats::start(dir.path()) else { return };
-    let cwd = dir.path().join("farm");
-    setup(&cwd, "23");
+    let Some((_dir, nats, cwd)) = farm_only() else { return };
     let experiment = "[experiment]\nname = \"e\"\nstrategy = \"sma_cross\"\n\
         [data]\nstore = \"store\"\nsymbols = [\"SPY\"]\n\
         [evolve]\npopulation = 12\ngenerations = 3\nseed = 5\n[fitness]\nmin_trades = 3\n";
     std::fs::write(cwd.join("e.toml"), experiment).unwrap();
-    let evolve = |db: &str, extra: &[&str]| -> (Value, String) {
-        let mut args = vec!["evolve", "e.toml", "--json", "--threads", "1", "--db", db];
-        args.extend(extra);
-        untimed(&tb::run(&cwd, &args), &["seconds", "evals_per_s", "ga_overhead"])
-    };
+    let timing = ["seconds", "evals_per_s", "ga_overhead"];
+    let evolve = |db: &str, farm: &[&str]| json_run(&cwd, &["evolve", "e.toml", "--db", db], farm, &timing);
     let (expected, _) = evolve("local.db", &[]);
     // The worker has no store at all: it fetches the coordinator's from the object store; a
     // damaged object left in its cache is replaced, not used.
@@ -397,10 +398,8 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
     std::fs::write(&damaged, vec![7u8; bytes as usize]).unwrap();
     let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
-    let url = nats.url();
-    let mut farm = vec!["--nats", url.as_str()];
-    farm.extend(QUEUE);
-    let (report, stderr) = evolve("farm.db", &farm);
+    let farm = nats_args(&nats);
+    let (report, stderr) = evolve("farm.db", &farm.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
     assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
@@ -408,4 +407,133 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
         std::fs::read(&damaged).unwrap(),
         std::fs::read(cwd.join("store").join(segment["file"].as_str().unwrap())).unwrap()
     );
+}
+
+/// A discovery on two of the store's symbols, small enough for a test (novelty search on, the
+/// gates open so candidates are recorded).
+const DISCOVERY: &str = r#"
+[experiment]
+name = "farmed_discovery"
+[data]
+store = "store"
+symbols = ["SPY", "TLT"]
+[discover]
+parsimony = 0.002
+candidates = "candidates"
+promoted = "promoted"
+[discover.gp]
+init_max_depth = 3
+max_depth = 5
+max_nodes = 24
+protective_exits = true
+[discover.gates]
+min_oos_sharpe = -100
+min_dsr = 0
+min_oos_trades = 0
+max_drawdown = 1
+[evolve]
+population = 24
+generations = 3
+seed = 11
+hall_of_fame = 4
+[fitness]
+min_trades = 2
+[validation]
+in_sample = 0.7
+"#;
+
+/// `tradebot ARGS --json --threads 1` in `cwd` (with `farm` arguments when farmed): its JSON
+/// without the `timing` keys, and its stderr.
+fn json_run(cwd: &Path, args: &[&str], farm: &[&str], timing: &[&str]) -> (Value, String) {
+    let mut all = args.to_vec();
+    all.extend(["--json", "--threads", "1"]);
+    all.extend(farm);
+    untimed(&tb::run(cwd, &all), timing)
+}
+
+/// The `--nats` arguments of a coordinator on `nats`.
+fn nats_args(nats: &Nats) -> Vec<String> {
+    let mut args = vec!["--nats".to_string(), nats.url()];
+    args.extend(QUEUE.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Discovery farmed to one worker, then to two, gives the local run's hall of fame, candidates
+/// and figures; the workers evaluate GP genomes sent in their binary form.
+#[test]
+fn discover_on_one_and_two_workers_matches_a_local_run() {
+    let Some((_dir, nats, cwd)) = farm_only() else { return };
+    std::fs::write(cwd.join("discover.toml"), DISCOVERY).unwrap();
+    // Timing, and structural sharing (a task shares subexpressions within itself only).
+    let timing = ["seconds", "sharing", "novelty_cost", "generation_costs"];
+    let discover =
+        |db: &str, farm: &[&str]| json_run(&cwd, &["discover", "discover.toml", "--db", db], farm, &timing);
+    let (expected, _) = discover("local.db", &[]);
+    assert!(!expected["candidates"].as_array().unwrap().is_empty(), "{expected}");
+    let farm = nats_args(&nats);
+    let farm: Vec<&str> = farm.iter().map(String::as_str).collect();
+    let mut workers = Vec::new();
+    // The second run names the server in the file's `[cluster]` instead of `--nats`.
+    let in_file =
+        format!("{DISCOVERY}[cluster]\nnats = \"{}\"\nack_wait_s = 2\nmax_deliver = 2\n", nats.url());
+    for (n, name, flags) in [(1, "w1", &farm[..]), (2, "w2", &[][..])] {
+        if n == 2 {
+            std::fs::write(cwd.join("discover.toml"), &in_file).unwrap();
+        }
+        workers.push(worker(&cwd, &nats, "store", name, &[]));
+        // Pulling before the (short) run publishes its first generation.
+        wait_for_log(&cwd.join(format!("logs-{name}")), "pulling tasks from");
+        let (report, stderr) = discover(&format!("farm{n}.db"), flags);
+        assert_eq!(report, expected, "discovery on {n} worker(s) differs from the local one\n{stderr}");
+        assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
+    }
+}
+
+/// The rows of a sweep's results in the research database at `db`, in order, as text.
+fn sweep_rows(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut query = conn.prepare("SELECT * FROM sweep_results ORDER BY rowid").unwrap();
+    let columns = query.column_count();
+    query
+        .query_map([], |row| {
+            let values: Vec<rusqlite::types::Value> =
+                (0..columns).map(|i| row.get(i)).collect::<Result<_, _>>()?;
+            Ok(format!("{values:?}"))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A sweep farmed to one worker, then to two, writes the local sweep's CSV and database rows,
+/// in the same order (every scope on the general path: three symbols together, then each alone).
+#[test]
+fn sweep_on_one_and_two_workers_matches_a_local_run() {
+    let Some((_dir, nats, cwd)) = farm_only() else { return };
+    let experiment = "[experiment]\nname = \"s\"\nstrategy = \"mean_reversion\"\n\
+        [data]\nstore = \"store\"\nsymbols = [\"SPY\", \"TLT\", \"GLD\"]\n\
+        [sweep]\nmode = \"grid\"\nrank_by = \"sortino\"\nper_symbol = true\n\
+        [params]\nwindow = { values = [10, 20, 30, 40] }\nentry_z = { values = [1.0, 1.5, 2.0] }\n\
+        exit_z = { values = [0.0, 0.5] }\n\
+        [output]\ncsv = \"out.csv\"\ntop = 5\n";
+    std::fs::write(cwd.join("s.toml"), experiment).unwrap();
+    let sweep = |db: &str, farm: &[&str]| {
+        let out = json_run(&cwd, &["sweep", "s.toml", "--db", db], farm, &[]);
+        (out, std::fs::read_to_string(cwd.join("out.csv")).unwrap(), sweep_rows(&cwd.join(db)))
+    };
+    let ((expected, _), csv, rows) = sweep("local.db", &[]);
+    assert!(rows.len() > 50, "{rows:?}");
+    let farm = nats_args(&nats);
+    let farm: Vec<&str> = farm.iter().map(String::as_str).collect();
+    let mut workers = Vec::new();
+    for (n, name) in [(1, "w1"), (2, "w2")] {
+        workers.push(worker(&cwd, &nats, "store", name, &[]));
+        // Pulling before the (short) run publishes its first generation.
+        wait_for_log(&cwd.join(format!("logs-{name}")), "pulling tasks from");
+        let ((report, stderr), farmed_csv, farmed_rows) = sweep(&format!("farm{n}.db"), &farm);
+        assert_eq!(report, expected, "the sweep on {n} worker(s) differs from the local one\n{stderr}");
+        assert_eq!(farmed_csv, csv, "{stderr}");
+        assert_eq!(farmed_rows, rows, "{stderr}");
+        assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
+    }
 }

@@ -23,14 +23,16 @@ use async_nats::jetstream::Context as JetStream;
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::Stream;
+use evolve::discovery::{GpEval, GpEvalSpec, GpProblem};
 use evolve::ga::{Evaluator, Problem};
 use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
 use futures_util::{FutureExt, StreamExt};
+use gp::Genome;
 use kernel::strategy::ParamValue;
 
 use crate::data::{self, Shared};
 use crate::protocol::{
-    Context, DataRef, Reply, ReplyBody, TASKS_SUBJECT, Task, decode, encode, reply_subject,
+    Context, DataRef, Evals, Reply, ReplyBody, TASKS_SUBJECT, Task, Work, decode, encode, reply_subject,
 };
 use crate::{ClusterError, Settings, connect, task_queue};
 
@@ -192,12 +194,7 @@ impl Farm {
     }
 
     /// Evaluates `tasks` on the cluster (and here), `local` evaluating a task in this process.
-    fn run_batch(
-        &self,
-        run: &str,
-        tasks: &[Task],
-        local: impl Fn(&Task) -> Vec<StrategyEval>,
-    ) -> Vec<Vec<StrategyEval>> {
+    fn run_batch(&self, run: &str, tasks: &[Task], local: impl Fn(&Task) -> Evals) -> Vec<Evals> {
         let started = Instant::now();
         let published = self.rt.block_on(self.publish(reply_subject(run), tasks));
         let publishing = started.elapsed();
@@ -247,7 +244,7 @@ impl Farm {
 
     /// One step of waiting for a batch: replies taken in, silent workers' tasks taken back, one
     /// untaken task evaluated here, or a short wait. `Some(true)` when every task is done.
-    fn step(&self, batch: &mut Batch<'_>, local: &impl Fn(&Task) -> Vec<StrategyEval>) -> Option<bool> {
+    fn step(&self, batch: &mut Batch<'_>, local: &impl Fn(&Task) -> Evals) -> Option<bool> {
         while let Some(Some(message)) = self.rt.block_on(async { batch.subscriber.next().now_or_never() }) {
             batch.take(&message.payload, self.max_deliver);
         }
@@ -295,7 +292,7 @@ struct Batch<'t> {
     sequences: Vec<Option<u64>>,
     subscriber: async_nats::Subscriber,
     state: Vec<State>,
-    results: Vec<Option<Vec<StrategyEval>>>,
+    results: Vec<Option<Evals>>,
     by_worker: Vec<bool>,
     locally: usize,
     refused: usize,
@@ -340,7 +337,7 @@ impl<'t> Batch<'t> {
         match reply.body {
             ReplyBody::Claimed { delivery } => self.state[k] = State::Claimed(Instant::now(), delivery),
             ReplyBody::Done { genomes, evals, .. } => {
-                if genomes != self.hashes[k] || evals.len() != task.genomes.len() {
+                if genomes != self.hashes[k] || !evals.fit(&task.work) {
                     return tracing::warn!(
                         "{}: a result for batch {} task {k} that does not match the task sent: dropped",
                         reply.worker,
@@ -381,7 +378,7 @@ impl<'t> Batch<'t> {
         let why = format!(
             "evaluation failed on the cluster's workers ({delivery} of {max_deliver} allowed deliveries): {reason}"
         );
-        self.results[k] = Some(vec![StrategyEval::Failed(why); self.tasks[k].genomes.len()]);
+        self.results[k] = Some(Evals::failed(&self.tasks[k].work, why));
         self.state[k] = State::Done;
         self.failed += 1;
     }
@@ -401,16 +398,27 @@ impl<'t> Batch<'t> {
 }
 
 /// One run's evaluator: cuts each batch into tasks of about [`Settings::task_target`] of work.
-struct RunFarm<'f> {
+/// `C` is what every task of the run shares (built once, from the run's problem).
+struct RunFarm<'f, C> {
     farm: &'f Farm,
     run: String,
     batches: AtomicU32,
     /// Measured evaluation time of a genome on one thread (ns; 0 before the first measurement).
     per_genome_ns: AtomicU64,
-    context: OnceLock<Context>,
+    context: OnceLock<C>,
 }
 
-impl RunFarm<'_> {
+impl<'f, C> RunFarm<'f, C> {
+    fn new(farm: &'f Farm, run: String) -> Self {
+        RunFarm {
+            farm,
+            run,
+            batches: AtomicU32::new(0),
+            per_genome_ns: AtomicU64::new(0),
+            context: OnceLock::new(),
+        }
+    }
+
     /// Genomes per task for a batch of `n`: about [`Settings::task_target`] of work each, so the
     /// messaging stays a small share of it, but at least two tasks (one for a worker while the
     /// coordinator evaluates the other).
@@ -423,61 +431,98 @@ impl RunFarm<'_> {
             }
         }
     }
-}
 
-impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_> {
-    fn evaluate(
+    /// Evaluates one batch of `genomes` on the cluster: `context` makes the run's shared part
+    /// (once), `work` a task's work of it and a chunk of genomes, `local` evaluates a chunk in
+    /// this process. The evaluations come back in the genomes' order, one [`Evals`] per task.
+    fn farm_out<G: Sync>(
         &self,
-        problem: &StrategyProblem<'d>,
         generation: u32,
-        genomes: &[&Vec<ParamValue>],
-    ) -> Vec<StrategyEval> {
+        genomes: &[&G],
+        context: impl FnOnce() -> C,
+        work: impl Fn(&C, &[&G]) -> Work,
+        local: impl Fn(&[&G]) -> Evals,
+    ) -> Vec<Evals> {
         if genomes.is_empty() {
             return Vec::new();
         }
-        let context = self.context.get_or_init(|| Context {
-            strategy: problem.strategy.name().to_string(),
-            rules: problem.rules,
-            cash: problem.cash,
-            data: DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data) },
-        });
+        let context = self.context.get_or_init(context);
         let batch = self.batches.fetch_add(1, Ordering::Relaxed);
-        let tasks: Vec<Task> = genomes
-            .chunks(self.task_size(genomes.len()))
+        let chunks: Vec<&[&G]> = genomes.chunks(self.task_size(genomes.len())).collect();
+        let tasks: Vec<Task> = chunks
+            .iter()
             .enumerate()
             .map(|(index, chunk)| Task {
                 run: self.run.clone(),
                 generation,
                 batch,
                 index: index as u32,
-                context: context.clone(),
-                genomes: chunk.iter().map(|g| g.to_vec()).collect(),
+                work: work(context, chunk),
             })
             .collect();
         // The work of one genome on one thread, measured on the tasks evaluated here: the next
         // batch's task size.
         let threads = rayon::current_num_threads().max(1) as u64;
         let local = |task: &Task| {
+            let chunk = chunks[task.index as usize];
             let started = Instant::now();
-            let evals = problem.evaluate_batch(&task.genomes.iter().collect::<Vec<_>>());
-            let ns = (started.elapsed().as_nanos() as u64).saturating_mul(threads)
-                / task.genomes.len().max(1) as u64;
+            let evals = local(chunk);
+            let ns =
+                (started.elapsed().as_nanos() as u64).saturating_mul(threads) / chunk.len().max(1) as u64;
             self.per_genome_ns.store(ns.max(1), Ordering::Relaxed);
             evals
         };
-        let results = self.farm.run_batch(&self.run, &tasks, local);
-        results.into_iter().flatten().collect()
+        self.farm.run_batch(&self.run, &tasks, local)
+    }
+}
+
+impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_, Context> {
+    fn evaluate(
+        &self,
+        problem: &StrategyProblem<'d>,
+        generation: u32,
+        genomes: &[&Vec<ParamValue>],
+    ) -> Vec<StrategyEval> {
+        let context = || Context {
+            strategy: problem.strategy.name().to_string(),
+            rules: problem.rules,
+            cash: problem.cash,
+            data: DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data) },
+        };
+        let work = |context: &Context, chunk: &[&Vec<ParamValue>]| Work::Tune {
+            context: context.clone(),
+            genomes: chunk.iter().map(|g| g.to_vec()).collect(),
+        };
+        let local = |chunk: &[&Vec<ParamValue>]| Evals::Tune(problem.evaluate_batch(chunk));
+        let results = self.farm_out(generation, genomes, context, work, local);
+        results.into_iter().flat_map(Evals::into_tune).collect()
+    }
+}
+
+impl<'d> Evaluator<GpProblem<'d>> for RunFarm<'_, (DataRef, GpEvalSpec)> {
+    fn evaluate(&self, problem: &GpProblem<'d>, generation: u32, genomes: &[&Genome]) -> Vec<GpEval> {
+        let context = || {
+            let data = DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data()) };
+            (data, problem.eval_spec())
+        };
+        let work = |(data, spec): &(DataRef, GpEvalSpec), chunk: &[&Genome]| Work::Discover {
+            data: data.clone(),
+            spec: spec.clone(),
+            genomes: chunk.iter().map(|g| g.to_bytes()).collect(),
+        };
+        let local = |chunk: &[&Genome]| Evals::Discover(problem.figures_batch(chunk));
+        let results = self.farm_out(generation, genomes, context, work, local);
+        // The lineage lives here, where the genomes were bred.
+        problem.with_lineage(genomes, results.into_iter().flat_map(Evals::into_discover).collect())
     }
 }
 
 impl StrategyFarm for Farm {
     fn for_run(&self, run: i64) -> Box<dyn for<'d> Evaluator<StrategyProblem<'d>> + '_> {
-        Box::new(RunFarm {
-            farm: self,
-            run: format!("{}-{run}", self.instance),
-            batches: AtomicU32::new(0),
-            per_genome_ns: AtomicU64::new(0),
-            context: OnceLock::new(),
-        })
+        Box::new(RunFarm::<Context>::new(self, format!("{}-{run}", self.instance)))
+    }
+
+    fn for_discovery(&self, run: i64) -> Box<dyn for<'d> Evaluator<GpProblem<'d>> + '_> {
+        Box::new(RunFarm::<(DataRef, GpEvalSpec)>::new(self, format!("{}-{run}", self.instance)))
     }
 }

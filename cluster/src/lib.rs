@@ -1,10 +1,11 @@
 //! Scale-out over NATS JetStream: a run's GA evaluations farmed out to `tradebot worker`
 //! processes on other machines, with results bit-identical to a local run.
 //!
-//! - [`protocol`]: the tasks (a batch of genomes with the strategy, costs, cash and a reference
-//!   to the bars with their hash) and the replies (claimed, done, refused, failed);
-//! - [`farm`]: the coordinator's side, an [`evolve::ga::Evaluator`] that publishes each batch of
-//!   new genomes as tasks on the `TRADEBOT_TASKS` work queue, evaluates itself what no worker
+//! - [`protocol`]: the tasks (a batch of genomes — parameter sets of a strategy, or GP genomes of
+//!   a discovery — with what their evaluation depends on and a reference to the bars with their
+//!   hash) and the replies (claimed, done, refused, failed);
+//! - [`farm`]: the coordinator's side, an [`evolve::ga::Evaluator`] (of research, evolve, sweep
+//!   and discover runs) that publishes each batch of new genomes as tasks on the `TRADEBOT_TASKS` work queue, evaluates itself what no worker
 //!   has taken, and collects the results keyed by (run, batch, task);
 //! - [`data`]: the bars by content hash: the coordinator's store segments in the JetStream object
 //!   store, fetched by a worker that lacks them and checked against the manifest's hashes;
@@ -19,7 +20,7 @@
 //! A task goes over the wire as postcard, and its message id is what JetStream de-duplicates by:
 //!
 //! ```
-//! use cluster::protocol::{Context, DataRef, Task, decode, encode};
+//! use cluster::protocol::{Context, DataRef, Task, Work, decode, encode};
 //! use kernel::sim::TradeRules;
 //! use kernel::strategy::ParamValue;
 //!
@@ -37,8 +38,7 @@
 //!     generation: 0,
 //!     batch: 0,
 //!     index: 2,
-//!     context,
-//!     genomes: vec![vec![ParamValue::Int(10), ParamValue::Int(50)]],
+//!     work: Work::Tune { context, genomes: vec![vec![ParamValue::Int(10), ParamValue::Int(50)]] },
 //! };
 //! let back: Task = decode("task", &encode(&task)).unwrap();
 //! assert_eq!(back, task);

@@ -3,9 +3,12 @@
 //! worker's figures are the coordinator's bit for bit).
 
 use datasets::Timeframe;
+use evolve::discovery::{GpEval, GpEvalSpec, GpProblem};
 use evolve::problem::StrategyEval;
+use gp::Genome;
 use kernel::sim::TradeRules;
-use kernel::strategy::{MarketData, ParamValue, data_hash};
+use kernel::strategy::{MarketData, ParamValue, by_name, data_hash};
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -71,21 +74,94 @@ pub struct Context {
     pub data: DataRef,
 }
 
-/// One task: some of a generation's new genomes, to be evaluated together.
+/// One task: some of a generation's new genomes (or of a sweep's parameter sets), to be
+/// evaluated together.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// The run (coordinator instance and run id): replies go to [`reply_subject`] of it.
     pub run: String,
-    /// The GA generation the genomes belong to.
+    /// The GA generation the genomes belong to (a sweep's scope).
     pub generation: u32,
     /// The batch of the run (a generation with immigrants has two).
     pub batch: u32,
     /// Position of the task in its batch.
     pub index: u32,
-    /// What the evaluation depends on.
-    pub context: Context,
-    /// The parameter vectors.
-    pub genomes: Vec<Vec<ParamValue>>,
+    /// What to evaluate, with what the evaluation depends on.
+    pub work: Work,
+}
+
+/// What a task evaluates: the kind of run it comes from decides the evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Work {
+    /// Parameter vectors of a registry strategy (research, evolve, sweep), each backtested by
+    /// [`StrategyEval::of`].
+    Tune {
+        /// What the evaluation depends on.
+        context: Context,
+        /// The parameter vectors.
+        genomes: Vec<Vec<ParamValue>>,
+    },
+    /// GP genomes of a discovery run (each as [`gp::Genome::to_bytes`]), evaluated as one batch
+    /// by [`GpProblem::figures_batch`] on a problem built from the bars and `spec`.
+    Discover {
+        /// The in-sample bars.
+        data: DataRef,
+        /// What the evaluation depends on besides the bars ([`GpProblem::eval_spec`]).
+        spec: GpEvalSpec,
+        /// The genomes' binary form.
+        genomes: Vec<Vec<u8>>,
+    },
+}
+
+impl Work {
+    /// The genomes (parameter sets) it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Work::Tune { genomes, .. } => genomes.len(),
+            Work::Discover { genomes, .. } => genomes.len(),
+        }
+    }
+
+    /// Whether it holds no genome.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bars it is evaluated on.
+    pub fn data(&self) -> &DataRef {
+        match self {
+            Work::Tune { context, .. } => &context.data,
+            Work::Discover { data, .. } => data,
+        }
+    }
+
+    /// Evaluates it on `data` (checked against [`Work::data`] already) with the code a local
+    /// run uses; `Err` says why this process cannot (an unknown strategy, an undecodable genome:
+    /// another tradebot version), so the task is refused.
+    pub fn evaluate(&self, data: &MarketData) -> Result<Evals, String> {
+        match self {
+            Work::Tune { context, genomes } => {
+                let strategy = by_name(&context.strategy).ok_or_else(|| {
+                    format!("unknown strategy `{}` (is this worker's tradebot older?)", context.strategy)
+                })?;
+                let (rules, cash) = (context.rules, context.cash);
+                let evals =
+                    genomes.par_iter().map(|g| StrategyEval::of(strategy, g, data, rules, cash)).collect();
+                Ok(Evals::Tune(evals))
+            }
+            Work::Discover { spec, genomes, .. } => {
+                let genomes = genomes
+                    .iter()
+                    .map(|bytes| Genome::from_bytes(bytes))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        format!("undecodable GP genome ({e}): is every machine on the same tradebot?")
+                    })?;
+                let problem = GpProblem::for_evaluation(data, spec)?;
+                Ok(Evals::Discover(problem.figures_batch(&genomes.iter().collect::<Vec<_>>())))
+            }
+        }
+    }
 }
 
 impl Task {
@@ -97,7 +173,56 @@ impl Task {
 
     /// xxh3 of the genomes as sent: a result names it, so it is only ever matched with them.
     pub fn genomes_hash(&self) -> u64 {
-        xxh3_64(&postcard::to_stdvec(&self.genomes).unwrap_or_default())
+        let bytes = match &self.work {
+            Work::Tune { genomes, .. } => postcard::to_stdvec(genomes),
+            Work::Discover { genomes, .. } => postcard::to_stdvec(genomes),
+        };
+        xxh3_64(&bytes.unwrap_or_default())
+    }
+}
+
+/// A task's evaluations, in its order, of the kind of its [`Work`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Evals {
+    /// Of [`Work::Tune`].
+    Tune(#[serde(with = "wire")] Vec<StrategyEval>),
+    /// Of [`Work::Discover`].
+    Discover(#[serde(with = "wire::gp")] Vec<GpEval>),
+}
+
+impl Evals {
+    /// Whether these are evaluations of `work`: its kind, one per genome.
+    pub fn fit(&self, work: &Work) -> bool {
+        match (self, work) {
+            (Evals::Tune(e), Work::Tune { genomes, .. }) => e.len() == genomes.len(),
+            (Evals::Discover(e), Work::Discover { genomes, .. }) => e.len() == genomes.len(),
+            _ => false,
+        }
+    }
+
+    /// Every genome of `work` scored invalid, saying `why`.
+    pub fn failed(work: &Work, why: String) -> Evals {
+        match work {
+            Work::Tune { genomes, .. } => Evals::Tune(vec![StrategyEval::Failed(why); genomes.len()]),
+            Work::Discover { genomes, .. } => Evals::Discover(vec![GpEval::Failed(why); genomes.len()]),
+        }
+    }
+
+    /// The strategy evaluations (none for discovery evaluations, which [`Evals::fit`] keeps
+    /// from ever answering a [`Work::Tune`]).
+    pub fn into_tune(self) -> Vec<StrategyEval> {
+        match self {
+            Evals::Tune(evals) => evals,
+            Evals::Discover(_) => Vec::new(),
+        }
+    }
+
+    /// The GP evaluations (none for strategy evaluations; see [`Evals::into_tune`]).
+    pub fn into_discover(self) -> Vec<GpEval> {
+        match self {
+            Evals::Discover(evals) => evals,
+            Evals::Tune(_) => Vec::new(),
+        }
     }
 }
 
@@ -127,8 +252,7 @@ pub enum ReplyBody {
         /// [`Task::genomes_hash`] of the task evaluated.
         genomes: u64,
         /// One evaluation per genome.
-        #[serde(with = "wire")]
-        evals: Vec<StrategyEval>,
+        evals: Evals,
         /// Wall time of the evaluation (ns).
         eval_ns: u64,
     },
@@ -197,6 +321,64 @@ mod wire {
             })
             .collect())
     }
+
+    /// GP evaluations as postcard carries them (their [`Evaluation`] nested likewise).
+    pub mod gp {
+        use evolve::discovery::{GpEval, GpFigures};
+        use evolve::problem::Evaluation;
+        use evolve::stats::ReturnStats;
+        use kernel::metrics::Figures;
+        use novelty::BehaviourDescriptor;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        /// A [`GpFigures`]' parts: figures, return moments, nodes, descriptor, parents, portfolio.
+        type Parts = (Figures, ReturnStats, usize, Option<BehaviourDescriptor>, Vec<u64>, Option<f64>);
+
+        /// A [`GpEval`] with its evaluation's parts nested.
+        #[derive(Serialize, Deserialize)]
+        enum Wire {
+            Ran(Box<Parts>),
+            Failed(String),
+        }
+
+        pub fn serialize<S: Serializer>(evals: &[GpEval], s: S) -> Result<S::Ok, S::Error> {
+            let wire: Vec<Wire> = evals
+                .iter()
+                .map(|e| match e {
+                    GpEval::Ran(f) => Wire::Ran(Box::new((
+                        f.figures.figures,
+                        f.figures.returns,
+                        f.nodes,
+                        f.descriptor,
+                        f.parents.clone(),
+                        f.portfolio,
+                    ))),
+                    GpEval::Failed(why) => Wire::Failed(why.clone()),
+                })
+                .collect();
+            wire.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<GpEval>, D::Error> {
+            let wire = Vec::<Wire>::deserialize(d)?;
+            Ok(wire
+                .into_iter()
+                .map(|w| match w {
+                    Wire::Ran(parts) => {
+                        let (figures, returns, nodes, descriptor, parents, portfolio) = *parts;
+                        GpEval::Ran(Box::new(GpFigures {
+                            figures: Evaluation { figures, returns },
+                            nodes,
+                            descriptor,
+                            parents,
+                            portfolio,
+                        }))
+                    }
+                    Wire::Failed(why) => GpEval::Failed(why),
+                })
+                .collect())
+        }
+    }
 }
 
 /// The postcard bytes of `value`.
@@ -224,20 +406,22 @@ mod tests {
             generation: 3,
             batch: 4,
             index: 1,
-            context: Context {
-                strategy: "sma_cross".into(),
-                rules: TradeRules::default(),
-                cash: 10_000.0,
-                data: DataRef {
-                    timeframe: Timeframe::Day1,
-                    symbols: vec!["SPY".into(), "QQQ".into()],
-                    first_ns: 1,
-                    last_ns: 2,
-                    hash: 0xdead_beef,
-                    manifest: Some(7),
+            work: Work::Tune {
+                context: Context {
+                    strategy: "sma_cross".into(),
+                    rules: TradeRules::default(),
+                    cash: 10_000.0,
+                    data: DataRef {
+                        timeframe: Timeframe::Day1,
+                        symbols: vec!["SPY".into(), "QQQ".into()],
+                        first_ns: 1,
+                        last_ns: 2,
+                        hash: 0xdead_beef,
+                        manifest: Some(7),
+                    },
                 },
+                genomes: vec![vec![ParamValue::Int(5), ParamValue::Real(0.1 + 0.2)]],
             },
-            genomes: vec![vec![ParamValue::Int(5), ParamValue::Real(0.1 + 0.2)]],
         };
         let back: Task = decode("task", &encode(&task)).unwrap();
         assert_eq!(back, task);
@@ -250,9 +434,15 @@ mod tests {
             batch: 4,
             index: 1,
             worker: "w".into(),
-            body: ReplyBody::Done { genomes: 9, evals: vec![StrategyEval::Ran(figures.clone())], eval_ns: 5 },
+            body: ReplyBody::Done {
+                genomes: 9,
+                evals: Evals::Tune(vec![StrategyEval::Ran(figures.clone())]),
+                eval_ns: 5,
+            },
         };
-        let ReplyBody::Done { evals, .. } = decode::<Reply>("reply", &encode(&reply)).unwrap().body else {
+        let ReplyBody::Done { evals: Evals::Tune(evals), .. } =
+            decode::<Reply>("reply", &encode(&reply)).unwrap().body
+        else {
             panic!("not a result")
         };
         let StrategyEval::Ran(back) = &evals[0] else { panic!("not a figure set") };
@@ -260,5 +450,69 @@ mod tests {
         assert_eq!(back.returns.sharpe.to_bits(), figures.returns.sharpe.to_bits());
         let error = decode::<Task>("task", b"\x01").unwrap_err();
         assert!(error.to_string().contains("undecodable task"), "{error}");
+    }
+
+    /// A discovery task (genomes in binary form, novelty and portfolio inputs) and its GP
+    /// evaluations go through the wire exactly; evaluations of another kind do not fit it.
+    #[test]
+    fn discovery_tasks_and_their_evaluations_round_trip_exactly() {
+        use evolve::discovery::{GpFigures, PortfolioInput};
+        use portfolio_fitness::{DailyReturns, PortfolioFitnessConfig, PortfolioMember};
+        let genome: Genome = "(strategy (entry (cross-above (ema 10 close) (ema 40 close))) (exit (cross-above (ema 40 close) (ema 10 close))) (size 1))"
+            .parse()
+            .unwrap();
+        let returns = DailyReturns::new(vec![1, 2], vec![0.01, -0.003]).unwrap();
+        let promoted = vec![PortfolioMember { name: "p".into(), allocation: 0.5, returns }];
+        let spec = GpEvalSpec {
+            rules: TradeRules::default(),
+            cash: 10_000.0,
+            cache_bytes: Some(1 << 20),
+            novelty: Some(novelty::NoveltyConfig::default()),
+            portfolio: Some(PortfolioInput {
+                config: PortfolioFitnessConfig::default(),
+                promoted,
+                weight: 0.5,
+            }),
+        };
+        let data = DataRef {
+            timeframe: Timeframe::Day1,
+            symbols: vec!["SPY".into()],
+            first_ns: 1,
+            last_ns: 2,
+            hash: 3,
+            manifest: None,
+        };
+        let work = Work::Discover { data, spec, genomes: vec![genome.to_bytes()] };
+        let task = Task { run: "r".into(), generation: 1, batch: 1, index: 0, work };
+        let back: Task = decode("task", &encode(&task)).unwrap();
+        assert_eq!(back, task);
+        let Work::Discover { genomes, .. } = &back.work else { panic!("not a discovery task") };
+        assert_eq!(Genome::from_bytes(&genomes[0]).unwrap(), genome);
+
+        let figures = Evaluation::with_returns(
+            &kernel::metrics::Metrics::default(),
+            1.0 / 3.0,
+            ReturnStats::of(&[0.01, 0.02]),
+        );
+        let ran = GpFigures {
+            figures,
+            nodes: 7,
+            descriptor: None,
+            parents: vec![4, 5],
+            portfolio: Some(0.1 + 0.2),
+        };
+        let evals = Evals::Discover(vec![GpEval::Ran(Box::new(ran))]);
+        let back: Evals = decode("evaluations", &encode(&evals)).unwrap();
+        assert_eq!(back, evals);
+        assert!(back.fit(&task.work));
+        assert!(!Evals::failed(&task.work, "x".into()).fit(&Work::Tune {
+            context: Context {
+                strategy: "s".into(),
+                rules: TradeRules::default(),
+                cash: 1.0,
+                data: task.work.data().clone()
+            },
+            genomes: vec![vec![]],
+        }));
     }
 }

@@ -1,6 +1,7 @@
 //! The worker: pulls one task at a time from the work queue, checks its own store's bars against
 //! the task's data hash, evaluates the genomes with the code a local run uses
-//! ([`StrategyEval::of`], in parallel over `threads`), replies on the run's subject, and acks.
+//! ([`crate::protocol::Work::evaluate`], in parallel over `threads`), replies on the run's
+//! subject, and acks.
 //!
 //! A worker whose store gives other bars than a task's builds a copy of the coordinator's store
 //! from the object store ([`crate::data`]) and evaluates on it once its hash matches.
@@ -18,10 +19,8 @@ use async_nats::jetstream::AckKind;
 use async_nats::jetstream::Context as JetStream;
 use async_nats::jetstream::consumer::PullConsumer;
 use datasets::store::Store;
-use evolve::problem::StrategyEval;
 use futures_util::StreamExt;
-use kernel::strategy::{MarketData, by_name, data_hash};
-use rayon::prelude::*;
+use kernel::strategy::{MarketData, data_hash};
 use tokio::sync::watch;
 
 use crate::data::Fetched;
@@ -194,22 +193,9 @@ async fn handle(
         |body| encode(&Reply { batch: task.batch, index: task.index, worker: config.name.clone(), body });
     let _ = client.publish(subject.clone(), reply(ReplyBody::Claimed { delivery }).into()).await;
     let loading = Instant::now();
-    let data = match bars.get(config, js, &task.context.data).await {
+    let data = match bars.get(config, js, task.work.data()).await {
         Ok(data) => data,
-        Err(reason) => {
-            tracing::error!("refusing a task of run {}: {reason}", task.run);
-            let _ = client.publish(subject, reply(ReplyBody::Refused { reason }).into()).await;
-            let _ = message.ack_with(AckKind::Term).await;
-            return Handled::Refused;
-        }
-    };
-    let Some(strategy) = by_name(&task.context.strategy) else {
-        let reason =
-            format!("unknown strategy `{}` (is this worker's tradebot older?)", task.context.strategy);
-        tracing::error!("refusing a task of run {}: {reason}", task.run);
-        let _ = client.publish(subject, reply(ReplyBody::Refused { reason }).into()).await;
-        let _ = message.ack_with(AckKind::Term).await;
-        return Handled::Refused;
+        Err(reason) => return refuse(client, &task, reason, reply, message).await,
     };
     if config.fault == Some(Fault::Hang) {
         tracing::warn!("fault injected: hanging with task {} of run {}", task.index, task.run);
@@ -217,14 +203,11 @@ async fn handle(
     }
     let loading = loading.elapsed();
     let started = Instant::now();
-    let (rules, cash, genomes, pool) =
-        (task.context.rules, task.context.cash, task.genomes.clone(), Arc::clone(pool));
+    let (work, pool) = (task.work.clone(), Arc::clone(pool));
     let panic = config.fault == Some(Fault::Panic);
     let mut evaluation = tokio::task::spawn_blocking(move || {
         assert!(!panic, "fault injected: the evaluation panics");
-        pool.install(|| {
-            genomes.par_iter().map(|g| StrategyEval::of(strategy, g, &data, rules, cash)).collect::<Vec<_>>()
-        })
+        pool.install(|| work.evaluate(&data))
     });
     // Long tasks tell JetStream and the coordinator that the worker is still on them.
     let mut keepalive = tokio::time::interval(config.settings.ack_wait / 3);
@@ -239,7 +222,8 @@ async fn handle(
         }
     };
     match evals {
-        Ok(evals) => {
+        Ok(Err(reason)) => refuse(client, &task, reason, reply, message).await,
+        Ok(Ok(evals)) => {
             let evaluating = started.elapsed();
             let eval_ns = evaluating.as_nanos() as u64;
             let body = ReplyBody::Done { genomes: task.genomes_hash(), evals, eval_ns };
@@ -252,7 +236,7 @@ async fn handle(
                 task.run,
                 task.batch,
                 task.index,
-                task.genomes.len(),
+                task.work.len(),
                 eval_ns as f64 / 1e6
             );
             Handled::Done { evaluating, loading }
@@ -272,6 +256,20 @@ async fn handle(
             Handled::Failed
         }
     }
+}
+
+/// Refuses task `task` (the coordinator evaluates it) for `reason`; `reply` encodes a reply to it.
+async fn refuse(
+    client: &async_nats::Client,
+    task: &Task,
+    reason: String,
+    reply: impl Fn(ReplyBody) -> Vec<u8>,
+    message: &async_nats::jetstream::Message,
+) -> Handled {
+    tracing::error!("refusing a task of run {}: {reason}", task.run);
+    let _ = client.publish(reply_subject(&task.run), reply(ReplyBody::Refused { reason }).into()).await;
+    let _ = message.ack_with(AckKind::Term).await;
+    Handled::Refused
 }
 
 /// The bars of the latest data hash a task named, and why earlier ones were refused.

@@ -7,6 +7,7 @@ use kernel::strategy::{Backtest, MarketData, ParamValue, Params, Strategy, backt
 use rand_pcg::Pcg64;
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::GpProblem;
 use crate::ga::{Evaluator, Problem};
 use crate::genes::ParamGenes;
 use crate::stats::{FitnessConfig, FitnessInput, ReturnStats, fitness, returns_from_equity};
@@ -80,12 +81,14 @@ impl StrategyEval {
     }
 }
 
-/// Farms the evaluations of strategy-tuning runs out to other processes (crate `cluster`
-/// implements it over NATS JetStream): one [`Evaluator`] per run, so tasks and results are
-/// keyed by the run. A farmed run is bit-identical to a local one.
+/// Farms the evaluations of strategy-tuning runs (and sweeps) and of discovery runs out to
+/// other processes (crate `cluster` implements it over NATS JetStream): one [`Evaluator`] per
+/// run, so tasks and results are keyed by the run. A farmed run is bit-identical to a local one.
 pub trait StrategyFarm: Sync {
     /// The evaluator of run `run`'s batches.
     fn for_run(&self, run: i64) -> Box<dyn for<'d> Evaluator<StrategyProblem<'d>> + '_>;
+    /// The evaluator of discovery run `run`'s batches of GP genomes.
+    fn for_discovery(&self, run: i64) -> Box<dyn for<'d> Evaluator<GpProblem<'d>> + '_>;
 }
 
 impl Evaluation {

@@ -18,6 +18,10 @@
 
 use std::borrow::Cow;
 
+use evolve::ga::Evaluator;
+use evolve::genes::ParamGenes;
+use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
+use evolve::stats::FitnessConfig;
 use kernel::metrics::{Figures, MetricsConfig};
 use kernel::sim::Simulator;
 use kernel::strategy::{BacktestError, MarketData, ParamValue, Params, backtest};
@@ -128,24 +132,29 @@ fn draw(axis: &Axis, rng: &mut Pcg64) -> ParamValue {
 }
 
 /// Runs `exp` on `data` with `threads` workers (the global rayon pool when `None`), calling
-/// `progress(done, total)` as combinations finish (possibly out of order).
+/// `progress(done, total)` as combinations finish (possibly out of order). With a `farm`, the
+/// general path's backtests are farmed out to its workers in tasks (crate `cluster`; the fast
+/// path and the re-run of the top rows stay here): the rows are the same.
 pub fn run(
     exp: &Experiment,
     data: &MarketData,
     threads: Option<usize>,
+    farm: Option<&dyn StrategyFarm>,
     progress: impl Fn(usize, usize) + Sync,
 ) -> Result<SweepOutcome, RunError> {
     match threads {
-        Some(n) => {
-            rayon::ThreadPoolBuilder::new().num_threads(n).build()?.install(|| sweep(exp, data, &progress))
-        }
-        None => sweep(exp, data, &progress),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()?
+            .install(|| sweep(exp, data, farm, &progress)),
+        None => sweep(exp, data, farm, &progress),
     }
 }
 
 fn sweep(
     exp: &Experiment,
     data: &MarketData,
+    farm: Option<&dyn StrategyFarm>,
     progress: &(impl Fn(usize, usize) + Sync),
 ) -> Result<SweepOutcome, RunError> {
     let (combos, skipped) = combinations(exp);
@@ -165,7 +174,11 @@ fn sweep(
                 m
             }
             None => {
-                let runs = evaluate_all_with_progress(&combos, |p| full(exp, scope, p), report);
+                // One evaluator per scope: an evaluator's tasks all name the bars of its first.
+                let runs = match farm.map(|farm| farm.for_run(k as i64)) {
+                    Some(evaluator) => farmed_figures(exp, scope, &combos, evaluator.as_ref(), report),
+                    None => evaluate_all_with_progress(&combos, |p| full(exp, scope, p), report),
+                };
                 runs.into_iter()
                     .zip(&combos)
                     .map(|(r, p)| r.map_err(|source| backtest_error(exp, symbol, p, source)))
@@ -207,6 +220,46 @@ fn backtest_error(exp: &Experiment, symbol: &Option<String>, p: &Params, source:
         scope,
         source: Box::new(source),
     }
+}
+
+/// Combinations of a farmed scope evaluated in the first batch: its tasks measure the
+/// evaluation time the rest's tasks are sized on (about 50 ms of work each), as a GA run's first
+/// generation does.
+const PROBE: usize = 16;
+
+/// The general path's figures of `combos` on `data` (one scope) from `evaluator`'s
+/// workers: the same backtest ([`StrategyEval::of`] is [`full`]'s); a combination whose
+/// backtest failed there is run here again for the error.
+fn farmed_figures(
+    exp: &Experiment,
+    data: &MarketData,
+    combos: &[Params],
+    evaluator: &dyn for<'d> Evaluator<StrategyProblem<'d>>,
+    report: impl Fn(usize, usize),
+) -> Vec<Result<Figures, BacktestError>> {
+    let problem = StrategyProblem {
+        strategy: exp.strategy,
+        // A sweep breeds nothing and scores nothing: its parameter sets are only evaluated.
+        genes: ParamGenes::new(Vec::new()).expect("no genes are valid genes"),
+        data,
+        rules: exp.rules,
+        cash: exp.cash,
+        fitness: FitnessConfig::default(),
+        deflation: None,
+    };
+    let values: Vec<Vec<ParamValue>> = combos.iter().map(|p| p.values().to_vec()).collect();
+    let mut out = Vec::with_capacity(combos.len());
+    let probe = values.len().min(PROBE);
+    for part in [&values[..probe], &values[probe..]] {
+        let at = out.len();
+        let evals = evaluator.evaluate(&problem, 0, &part.iter().collect::<Vec<_>>());
+        out.extend(evals.into_iter().zip(&combos[at..]).map(|(eval, p)| match eval {
+            StrategyEval::Ran(e) => Ok(e.figures),
+            StrategyEval::Failed(_) => full(exp, data, p),
+        }));
+        report(out.len(), combos.len());
+    }
+    out
 }
 
 /// Every figure, from the general backtest.

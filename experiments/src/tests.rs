@@ -52,7 +52,7 @@ fn grid_2_to_101_has_4950_valid_pairs() {
 fn fast_path_agrees_with_the_general_backtest_and_ranks_by_sharpe() {
     let exp = sma("min = 2, max = 40", "min = 3, max = 60", "[output]\ntop = 3");
     let bars = data::load(&exp.data).unwrap();
-    let out = run(&exp, &bars, None, |_, _| {}).unwrap();
+    let out = run(&exp, &bars, None, None, |_, _| {}).unwrap();
     assert!(out.fast_path);
     assert_eq!(out.rows.len(), out.combinations);
     assert!(out.rows.windows(2).all(|w| w[0].metrics.sharpe >= w[1].metrics.sharpe));
@@ -72,7 +72,7 @@ fn fast_path_agrees_with_the_general_backtest_and_ranks_by_sharpe() {
     }
     // A metric the fast path lacks sends the grid down the general path.
     let slow = sma("min = 5, max = 8", "min = 20, max = 22", "[sweep]\nrank_by = \"win_rate\"");
-    let out = run(&slow, &bars, None, |_, _| {}).unwrap();
+    let out = run(&slow, &bars, None, None, |_, _| {}).unwrap();
     assert!(!out.fast_path);
     assert_eq!(out.combinations, 12);
     assert!(out.rows.iter().all(|r| r.metrics.win_rate.is_finite()));
@@ -98,12 +98,12 @@ fn random_mode_is_deterministic_per_seed() {
 fn results_are_identical_on_one_thread_and_two() {
     let exp = mean_reversion_random(3, 40);
     let bars = data::load(&exp.data).unwrap();
-    let one = run(&exp, &bars, Some(1), |_, _| {}).unwrap();
-    let two = run(&exp, &bars, Some(2), |_, _| {}).unwrap();
+    let one = run(&exp, &bars, Some(1), None, |_, _| {}).unwrap();
+    let two = run(&exp, &bars, Some(2), None, |_, _| {}).unwrap();
     assert_eq!(bits(&one), bits(&two));
     let grid = sma("min = 5, max = 30", "min = 10, max = 40", "");
-    let one = run(&grid, &bars, Some(1), |_, _| {}).unwrap();
-    let two = run(&grid, &bars, Some(2), |_, _| {}).unwrap();
+    let one = run(&grid, &bars, Some(1), None, |_, _| {}).unwrap();
+    let two = run(&grid, &bars, Some(2), None, |_, _| {}).unwrap();
     assert_eq!(bits(&one), bits(&two));
 }
 
@@ -113,7 +113,7 @@ fn the_database_gets_one_sweep_row_and_its_results_per_run() {
     let path = dir.path().join("research.db");
     let exp = sma("min = 5, max = 8", "min = 20, max = 22", "");
     let bars = data::load(&exp.data).unwrap();
-    let out = run(&exp, &bars, None, |_, _| {}).unwrap();
+    let out = run(&exp, &bars, None, None, |_, _| {}).unwrap();
     let (sweep, rows) = report::records(&exp, &out, data::data_hash(&bars), 1, 2);
     let first = ResearchDb::open(&path).unwrap().record_sweep(&sweep, &rows).unwrap();
     let db = ResearchDb::open(&path).unwrap();
@@ -172,7 +172,7 @@ fn a_multi_symbol_sweep_ranks_combined_and_per_symbol() {
     };
     let err = data::load(&hourly).unwrap_err().to_string();
     assert!(err.ends_with("store holds no 1Hour bars (`tradebot data info` lists what it holds)"), "{err}");
-    let out = run(&exp, &bars, Some(2), |_, _| {}).unwrap();
+    let out = run(&exp, &bars, Some(2), None, |_, _| {}).unwrap();
     assert_eq!(out.combinations, 4);
     assert_eq!(out.rows.len(), 4 * 4, "combined plus three symbols alone");
     assert!(out.rows[..4].iter().all(|r| r.symbol.is_none()));

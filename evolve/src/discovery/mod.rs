@@ -30,7 +30,9 @@ use curve::CurveStats;
 use novelty::{
     Archive, ArchiveDiversity, BehaviourDescriptor, BehaviourInput, Benchmark, NoveltyConfig, NoveltySearch,
 };
-use portfolio_fitness::{SessionDays, WindowScorer};
+use portfolio_fitness::{
+    PortfolioFitnessConfig, PortfolioMember, PortfolioScorer, SessionDays, WindowScorer,
+};
 use rand::SeedableRng;
 
 use crate::ga::{Member, Problem};
@@ -73,15 +75,56 @@ pub struct GpFigures {
 }
 
 /// Portfolio fitness as a term next to the objective: what a candidate adds to the promoted
-/// portfolio over the stage's days, times `weight`.
+/// portfolio over the stage's days, times `weight` ([`PortfolioTerm::new`]).
 #[derive(Clone, Debug)]
 pub struct PortfolioTerm {
+    /// What it is built from (what a cluster worker is sent to build it again).
+    pub input: PortfolioInput,
     /// The promoted portfolio laid out on the stage's days.
     pub scorer: WindowScorer,
     /// The stage's session days (a candidate's equity becomes daily returns on them).
     pub days: SessionDays,
+}
+
+/// What a [`PortfolioTerm`] is built from: the promoted strategies' daily returns over the
+/// stage, the scorer's settings and the term's weight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioInput {
+    /// The scorer's settings.
+    pub config: PortfolioFitnessConfig,
+    /// The promoted strategies on the stage's bars.
+    pub promoted: Vec<PortfolioMember>,
     /// Fitness added per unit of portfolio score.
     pub weight: f64,
+}
+
+impl PortfolioTerm {
+    /// The term of `input` on the stage whose bars are at `timestamps` (UTC ns).
+    pub fn new(input: PortfolioInput, timestamps: &[i64]) -> Result<PortfolioTerm, String> {
+        let scorer =
+            PortfolioScorer::new(input.config.clone(), input.promoted.clone()).map_err(|e| e.to_string())?;
+        let days = SessionDays::new(timestamps).map_err(|e| e.to_string())?;
+        let scorer = scorer.window(days.days()).map_err(|e| e.to_string())?;
+        Ok(PortfolioTerm { input, scorer, days })
+    }
+}
+
+/// What a GP evaluation depends on besides the bars and the genomes, in the form a cluster
+/// worker is sent ([`GpProblem::eval_spec`], [`GpProblem::for_evaluation`]): the benchmark,
+/// legs, annualisation and idle figures are computed from the bars again with the same code.
+/// Fitness, parsimony and deflation are not here: the coordinator scores what it gets back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpEvalSpec {
+    /// Costs and fills (the genome adds its protective exits).
+    pub rules: TradeRules,
+    /// Starting cash.
+    pub cash: f64,
+    /// The cap on a batch's shared subexpression columns ([`GpProblem::with_cache_budget`]).
+    pub cache_bytes: Option<usize>,
+    /// Novelty search, when on: behaviour descriptors are computed.
+    pub novelty: Option<NoveltyConfig>,
+    /// Portfolio fitness, when a term of the fitness: portfolio scores are computed.
+    pub portfolio: Option<PortfolioInput>,
 }
 
 /// Discovery on one stage of the data.
@@ -115,6 +158,8 @@ pub struct GpProblem<'d> {
     kinds: Mutex<HashMap<u64, Arc<[u8]>>>,
     /// Genomes generation 0 starts from ([`GpProblem::with_seeds`]).
     seeds: Vec<Genome>,
+    /// The cache budget set ([`GpProblem::with_cache_budget`]), for [`GpProblem::eval_spec`].
+    cache_bytes: Option<usize>,
 }
 
 /// The least behaviour distance between two hall-of-fame genomes by default: they must differ
@@ -240,6 +285,7 @@ impl<'d> GpProblem<'d> {
             hall_of_fame_distance: HALL_OF_FAME_DISTANCE,
             kinds: Mutex::default(),
             seeds: Vec::new(),
+            cache_bytes: None,
         };
         let legs = problem.evaluator.legs();
         let flat = SignalSet {
@@ -257,7 +303,68 @@ impl<'d> GpProblem<'d> {
     /// Caps the memory of shared subexpression columns per batch (see [`Evaluator::with_cache_budget`]).
     pub fn with_cache_budget(mut self, bytes: usize) -> Self {
         self.evaluator = self.evaluator.with_cache_budget(bytes);
+        self.cache_bytes = Some(bytes);
         self
+    }
+
+    /// What its evaluations depend on besides the bars: what a cluster worker is sent.
+    pub fn eval_spec(&self) -> GpEvalSpec {
+        GpEvalSpec {
+            rules: self.rules,
+            cash: self.cash,
+            cache_bytes: self.cache_bytes,
+            novelty: self.novelty.clone(),
+            portfolio: self.portfolio.as_ref().map(|t| t.input.clone()),
+        }
+    }
+
+    /// A problem that evaluates on `data` as the one `spec` came from ([`GpProblem::eval_spec`])
+    /// does on the same bars: what a cluster worker runs [`GpProblem::figures_batch`] on. It
+    /// breeds and scores nothing (no GP settings, no fitness).
+    pub fn for_evaluation(data: &'d MarketData, spec: &GpEvalSpec) -> Result<Self, String> {
+        let portfolio = match &spec.portfolio {
+            Some(input) => Some(PortfolioTerm::new(input.clone(), data.timestamps())?),
+            None => None,
+        };
+        let settings = GpSettings {
+            gp: GpConfig::default(),
+            rules: spec.rules,
+            cash: spec.cash,
+            fitness: FitnessConfig::default(),
+            deflation: None,
+            parsimony: 0.0,
+            novelty: spec
+                .novelty
+                .clone()
+                .unwrap_or(NoveltyConfig { novelty_weight: 0.0, ..NoveltyConfig::default() }),
+            portfolio,
+        };
+        let mut problem = GpProblem::new(data, settings).map_err(|e| e.to_string())?;
+        problem.novelty = spec.novelty.clone();
+        Ok(match spec.cache_bytes {
+            Some(bytes) => problem.with_cache_budget(bytes),
+            None => problem,
+        })
+    }
+
+    /// The evaluations of `genomes` as one batch, without their lineage (what a cluster worker
+    /// computes; [`GpProblem::with_lineage`] adds it where the genomes were bred).
+    pub fn figures_batch(&self, genomes: &[&Genome]) -> Vec<GpEval> {
+        let (evals, sharing) = self.evaluator.batch(genomes, |g, rules| self.run_figures(g, rules));
+        self.sharing.lock().expect("not poisoned").add(&sharing);
+        evals
+    }
+
+    /// `evals` (of `genomes`, in order) with the parents each genome was bred from in this run.
+    pub fn with_lineage(&self, genomes: &[&Genome], evals: Vec<GpEval>) -> Vec<GpEval> {
+        evals
+            .into_iter()
+            .zip(genomes)
+            .map(|(eval, genome)| match eval {
+                GpEval::Ran(f) => GpEval::Ran(Box::new(GpFigures { parents: self.parents(genome), ..*f })),
+                failed => failed,
+            })
+            .collect()
     }
 
     /// Starts generation 0 from `seeds` (e.g. strategy files a user wrote), in order, before
@@ -325,6 +432,11 @@ impl<'d> GpProblem<'d> {
             h.update(&v.to_bits().to_le_bytes());
         }
         Some(h.digest())
+    }
+
+    /// The stage it evaluates on.
+    pub fn data(&self) -> &'d MarketData {
+        self.data
     }
 
     /// Bars of the stage it evaluates on.
@@ -413,13 +525,6 @@ impl<'d> GpProblem<'d> {
     /// The parents the genome was bred from in this run (empty for a random one).
     fn parents(&self, genome: &Genome) -> Vec<u64> {
         self.lineage.lock().expect("not poisoned").get(&genome.key()).cloned().unwrap_or_default()
-    }
-
-    fn run(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
-        match self.run_figures(genome, rules) {
-            GpEval::Ran(f) => GpEval::Ran(Box::new(GpFigures { parents: self.parents(genome), ..*f })),
-            failed => failed,
-        }
     }
 
     fn run_figures(&self, genome: &Genome, rules: &Rules<'_>) -> GpEval {
@@ -523,16 +628,14 @@ impl Problem for GpProblem<'_> {
     }
 
     fn evaluate_batch(&self, genomes: &[&Genome]) -> Vec<GpEval> {
-        let (evals, sharing) = self.evaluator.batch(genomes, |g, rules| self.run(g, rules));
-        self.sharing.lock().expect("not poisoned").add(&sharing);
-        evals
+        self.with_lineage(genomes, self.figures_batch(genomes))
     }
 
     fn fitness(&self, eval: &GpEval) -> f64 {
         match eval {
             GpEval::Ran(f) => {
                 let portfolio =
-                    self.portfolio.as_ref().map_or(0.0, |t| t.weight * f.portfolio.unwrap_or(0.0));
+                    self.portfolio.as_ref().map_or(0.0, |t| t.input.weight * f.portfolio.unwrap_or(0.0));
                 f.figures.score(&self.fitness, self.deflation) - self.parsimony * f.nodes as f64 + portfolio
             }
             GpEval::Failed(_) => f64::NAN,

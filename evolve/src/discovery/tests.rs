@@ -58,6 +58,37 @@ fn lean_figures_equal_the_kernel_backtest() {
     assert!(traded > 50, "most random genomes trade: {traded}");
 }
 
+/// A problem built from another's evaluation spec on the same bars (what a cluster worker
+/// does) gives its figures bit for bit — novelty descriptors and portfolio scores included —
+/// whatever the genomes are batched with; only the lineage stays with the breeding problem.
+#[test]
+fn a_problem_built_from_the_eval_spec_gives_the_same_figures() {
+    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioMember, SessionDays};
+    let data = goog();
+    let days = SessionDays::new(data.timestamps()).unwrap();
+    let flat = vec![10_000.0 * 1.0001; data.len()];
+    let returns = days.daily_returns(10_000.0, &flat).unwrap();
+    let promoted = vec![PortfolioMember { name: "flat".into(), allocation: 0.5, returns }];
+    let input = PortfolioInput { config: PortfolioFitnessConfig::default(), promoted, weight: 0.5 };
+    let portfolio = Some(PortfolioTerm::new(input, data.timestamps()).unwrap());
+    let problem =
+        GpProblem::new(&data, GpSettings { portfolio, ..settings() }).unwrap().with_cache_budget(1 << 20);
+    let mut rng = Pcg64::seed_from_u64(21);
+    let genomes: Vec<Genome> = (0..40).map(|_| problem.random(&mut rng)).collect();
+    let refs: Vec<&Genome> = genomes.iter().collect();
+    let local = problem.evaluate_batch(&refs);
+    let spec = problem.eval_spec();
+    assert!(spec.novelty.is_some() && spec.portfolio.is_some() && spec.cache_bytes == Some(1 << 20));
+    let worker = GpProblem::for_evaluation(&data, &spec).unwrap();
+    let mut farmed = worker.figures_batch(&refs[..15]);
+    farmed.extend(worker.figures_batch(&refs[15..]));
+    assert_eq!(problem.with_lineage(&refs, farmed), local);
+    let scored = local
+        .iter()
+        .filter(|e| matches!(e, GpEval::Ran(f) if f.portfolio.is_some() && f.descriptor.is_some()));
+    assert!(scored.count() > 10);
+}
+
 /// A batch gives each genome what it gets alone, at any thread count.
 #[test]
 fn batch_evaluation_is_deterministic() {
@@ -80,7 +111,7 @@ fn batch_evaluation_is_deterministic() {
 /// Sharpe added, correlation 1 above the 0.5 threshold) and loses that much fitness.
 #[test]
 fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
-    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioMember, PortfolioScorer, SessionDays};
+    use portfolio_fitness::{PortfolioFitnessConfig, PortfolioMember, SessionDays};
     let data = goog();
     let plain = GpProblem::new(&data, settings()).unwrap();
     let g: Genome = "(strategy (entry (cross-above (ema 10 close) (ema 40 close))) (exit (cross-above (ema 40 close) (ema 10 close))) (size 1))"
@@ -90,8 +121,8 @@ fn portfolio_fitness_penalises_a_clone_of_a_promoted_strategy() {
     let days = SessionDays::new(data.timestamps()).unwrap();
     let returns = days.daily_returns(10_000.0, bt.result.equity()).unwrap();
     let promoted = vec![PortfolioMember { name: "clone".into(), allocation: 0.5, returns }];
-    let scorer = PortfolioScorer::new(PortfolioFitnessConfig::default(), promoted).unwrap();
-    let term = PortfolioTerm { scorer: scorer.window(days.days()).unwrap(), days, weight: 1.0 };
+    let input = PortfolioInput { config: PortfolioFitnessConfig::default(), promoted, weight: 1.0 };
+    let term = PortfolioTerm::new(input, data.timestamps()).unwrap();
     let with = GpProblem::new(&data, GpSettings { portfolio: Some(term), ..settings() }).unwrap();
     let (alone, scored) = (plain.evaluate(&g), with.evaluate(&g));
     let GpEval::Ran(f) = &scored else { panic!("{scored:?}") };

@@ -30,6 +30,7 @@
 //! [fitness]
 //! [validation]                     # in_sample only (walk-forward is not supported here)
 //! [account]
+//! [cluster]                        # optional: nats = "nats://host:4222", as in a research file
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ use super::evolution::{self as evo, RawValidation};
 use super::raw::{RawAccount, RawData};
 use super::resolve;
 use super::{DataSource, account, data_source};
+use crate::research::Cluster;
 
 /// The promotion gates; a candidate is recorded only when it passes every one.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -269,6 +271,7 @@ struct RawDiscoveryFile {
     validation: Option<RawValidation>,
     #[serde(default)]
     account: RawAccount,
+    cluster: Option<Cluster>,
 }
 
 #[derive(Deserialize)]
@@ -298,6 +301,8 @@ pub struct Discovery {
     pub cash: f64,
     /// The file's text, verbatim.
     pub text: String,
+    /// Where the evaluations are farmed out (`[cluster]`, as in a research file), when set.
+    pub cluster: Option<Cluster>,
 }
 
 impl Discovery {
@@ -344,6 +349,7 @@ impl Discovery {
             rules,
             cash,
             text: text.to_string(),
+            cluster: raw.cluster,
         })
     }
 }

@@ -100,6 +100,8 @@ pub struct Experiment {
     /// The file's text, verbatim, and for a `strategy_file` its hash and text as comments
     /// (stored with the results).
     pub text: String,
+    /// Where the backtests are farmed out (`[cluster]`, as in a research file), when set.
+    pub cluster: Option<crate::research::Cluster>,
 }
 
 impl std::fmt::Debug for Experiment {
@@ -206,6 +208,7 @@ impl Experiment {
             output,
             evolution,
             text: stored,
+            cluster: raw.cluster,
         })
     }
 }

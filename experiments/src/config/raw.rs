@@ -23,6 +23,7 @@ pub(crate) struct RawExperiment {
     pub(crate) validation: Option<super::evolution::RawValidation>,
     #[serde(default)]
     pub(crate) output: RawOutput,
+    pub(crate) cluster: Option<crate::research::Cluster>,
 }
 
 /// `[experiment]`.

@@ -28,15 +28,15 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use evolve::db::{NewRun, ResearchDb, RunKind, RunStatus};
-use evolve::discovery::{GpEval, GpProblem, GpSettings, PortfolioTerm, SLEEVE};
+use evolve::discovery::{GpEval, GpProblem, GpSettings, PortfolioInput, PortfolioTerm, SLEEVE};
 use evolve::ga::GenerationReport;
+use evolve::problem::StrategyFarm;
 use evolve::run::{Ending, Provenance, Run, Timing, now_ns};
 use evolve::stats::{FitnessConfig, Objective};
 use gp::{Genome, Sharing};
 use kernel::sim::TradeRules;
 use kernel::strategy::{MarketData, data_hash};
 use novelty::ArchiveDiversity;
-use portfolio_fitness::{PortfolioScorer, SessionDays};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use candidate::{CandidateFile, DataRef, demote, load, promote, readable};
@@ -51,7 +51,7 @@ use crate::run_summary::{DiscoverRunSummary, to_json};
 pub type DiscoverGeneration = GenerationReport<Genome, GpEval>;
 
 /// Everything one discovery needs besides the bars and the database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DiscoverSpec<'a> {
     /// Experiment (or research) name.
     pub name: &'a str,
@@ -74,6 +74,9 @@ pub struct DiscoverSpec<'a> {
     pub config_text: &'a str,
     /// The research run this discovery belongs to.
     pub parent: Option<i64>,
+    /// Where the evaluations are farmed out (crate `cluster`), when set; the outcome is the
+    /// same.
+    pub farm: Option<&'a dyn StrategyFarm>,
 }
 
 /// A finished or stopped discovery.
@@ -234,6 +237,10 @@ pub fn discover(
             Run::start(db, &new, &problem, spec.ga.clone())?
         }
     };
+    let farmed = spec.farm.map(|farm| farm.for_discovery(run.id));
+    if let Some(evaluator) = &farmed {
+        run.engine.set_evaluator(evaluator.as_ref());
+    }
     let mut archive = Vec::new();
     let mut costs = Vec::new();
     let threads = rayon::current_num_threads();
@@ -298,12 +305,10 @@ fn portfolio_term(
         return Ok(None);
     }
     let promoted = gates::promoted_daily(&spec.settings.promoted, data, is.clone())?;
-    let invalid = |e: &dyn std::fmt::Display| DiscoverError::Data(format!("portfolio fitness: {e}"));
-    let scorer =
-        PortfolioScorer::new(spec.settings.portfolio_fitness.clone(), promoted).map_err(|e| invalid(&e))?;
-    let days = SessionDays::new(&data.timestamps()[is]).map_err(|e| invalid(&e))?;
-    let scorer = scorer.window(days.days()).map_err(|e| invalid(&e))?;
-    Ok(Some(PortfolioTerm { scorer, days, weight }))
+    let input = PortfolioInput { config: spec.settings.portfolio_fitness.clone(), promoted, weight };
+    let term = PortfolioTerm::new(input, &data.timestamps()[is])
+        .map_err(|e| DiscoverError::Data(format!("portfolio fitness: {e}")))?;
+    Ok(Some(term))
 }
 
 /// Candidate files of `dir`: `<id>.json` and `<id>.sexp`.

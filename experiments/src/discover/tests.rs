@@ -42,6 +42,7 @@ fn spec(d: &Discovery) -> DiscoverSpec<'_> {
         data: DataRef::of(&d.data),
         config_text: &d.text,
         parent: None,
+        farm: None,
     }
 }
 

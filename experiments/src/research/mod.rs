@@ -588,6 +588,7 @@ fn discover(
         data: DataRef::Store { dir, symbols, timeframe },
         config_text: &research.text,
         parent: Some(parent),
+        farm: None,
     };
     progress(Progress::Discovery(spec.ga.generations));
     Ok(crate::discover::discover(&spec, &data, db, None, stop, |g| {
