@@ -281,6 +281,9 @@ fn research_on_two_workers_matches_a_local_run_and_a_worker_stops_on_sigterm_mid
     assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
     stops_cleanly(w2, &cwd, "w2");
+    // Tasks name the symbol list by its hash: the worker fetched it once for the whole run.
+    let tallied = worker_stderr(&cwd, "w2");
+    assert!(tallied.contains("; 1 symbol list(s) fetched"), "{tallied}");
     let w2 = logged(&cwd.join("logs-w2"));
     assert!(
         w2.contains("built a copy of the coordinator's store") && w2.contains("segment(s) fetched"),
