@@ -381,7 +381,7 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     let cwd = dir.path().join("farm");
     setup(&cwd, "23");
     let experiment = "[experiment]\nname = \"e\"\nstrategy = \"sma_cross\"\n\
-        [data]\nstore = \"store\"\nsymbols = [\"SPY\"]\n\
+        [data]\nstore = \"store\"\nsymbols = [\"SPY\", \"S0001\", \"S0002\", \"S0003\", \"S0004\", \"S0005\"]\n\
         [evolve]\npopulation = 12\ngenerations = 3\nseed = 5\n[fitness]\nmin_trades = 3\n";
     std::fs::write(cwd.join("e.toml"), experiment).unwrap();
     let evolve = |db: &str, extra: &[&str]| -> (Value, String) {
@@ -400,13 +400,20 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
     std::fs::write(&damaged, vec![7u8; bytes as usize]).unwrap();
     let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
+    // The run is short (six symbols, so that the coordinator's own tasks outlast a claim's
+    // round trip even on a loaded machine): it starts once the worker pulls.
+    wait_for_log(&cwd.join("logs-w1"), "pulling tasks from");
     let url = nats.url();
     let mut farm = vec!["--nats", url.as_str()];
     farm.extend(QUEUE);
     let (report, stderr) = evolve("farm.db", &farm);
     assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
-    assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
+    assert!(
+        tally(&stderr, "by") > 0,
+        "no task went to the worker:\n{stderr}\nthe worker:\n{}",
+        logged(&cwd.join("logs-w1"))
+    );
     assert_eq!(
         std::fs::read(&damaged).unwrap(),
         std::fs::read(cwd.join("store").join(segment["file"].as_str().unwrap())).unwrap()

@@ -222,14 +222,16 @@ async fn handle(
     }
     let loading = loading.elapsed();
     let started = Instant::now();
-    let (rules, cash, genomes, pool) =
-        (task.context.rules, task.context.cash, task.genomes.clone(), Arc::clone(pool));
+    let (rules, cash, genomes) = (task.context.rules, task.context.cash, task.genomes.clone());
     let panic = config.fault == Some(Fault::Panic);
-    let mut evaluation = tokio::task::spawn_blocking(move || {
-        assert!(!panic, "fault injected: the evaluation panics");
-        pool.install(|| {
+    // Straight onto the evaluation pool (one hand-over each way, no blocking thread between).
+    let (done, mut evaluation) = tokio::sync::oneshot::channel();
+    pool.spawn(move || {
+        let evals = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert!(!panic, "fault injected: the evaluation panics");
             genomes.par_iter().map(|g| StrategyEval::of(strategy, g, &data, rules, cash)).collect::<Vec<_>>()
-        })
+        }));
+        let _ = done.send(evals);
     });
     // Long tasks tell JetStream and the coordinator that the worker is still on them.
     let mut keepalive = tokio::time::interval(config.settings.ack_wait / 3);
@@ -244,7 +246,7 @@ async fn handle(
         }
     };
     match evals {
-        Ok(evals) => {
+        Ok(Ok(evals)) => {
             let evaluating = started.elapsed();
             let eval_ns = evaluating.as_nanos() as u64;
             let body = ReplyBody::Done { genomes: task.genomes_hash(), evals, eval_ns };
@@ -265,14 +267,14 @@ async fn handle(
             );
             Handled::Done { evaluating, loading }
         }
-        Err(e) => {
-            let reason = match e.try_into_panic() {
-                Ok(panic) => panic
+        failed => {
+            let reason = match failed {
+                Ok(Err(panic)) => panic
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "a panic".into()),
-                Err(e) => e.to_string(),
+                _ => "the evaluation pool dropped the task".into(),
             };
             tracing::error!("task of run {} failed on delivery {delivery}: {reason}", task.run);
             let _ = client.publish(subject, reply(ReplyBody::Failed { delivery, reason }).into()).await;
