@@ -22,6 +22,10 @@ pub struct NatsArgs {
     /// identical to a local run's.
     #[arg(long, env = "TRADEBOT_NATS")]
     pub nats: Option<String>,
+    /// Days the cluster's data bucket keeps the segments, manifests and symbol lists that no
+    /// run has shared since (pruned when this run shares its store; 0: never) [default: 7].
+    #[arg(long, value_name = "DAYS")]
+    pub keep_days: Option<u32>,
     #[command(flatten)]
     pub queue: QueueArgs,
 }
@@ -68,7 +72,11 @@ pub fn farm(
     store: Option<&Path>,
 ) -> Result<Option<Farm>> {
     let Some(url) = args.nats.as_deref().or(file.map(|f| f.nats.as_str())) else { return Ok(None) };
-    let farm = Farm::connect(args.queue.settings(url, file))?;
+    let mut settings = args.queue.settings(url, file);
+    if let Some(days) = args.keep_days.or(file.and_then(|f| f.keep_days)) {
+        settings.keep = (days > 0).then(|| Duration::from_secs(u64::from(days) * 24 * 3600));
+    }
+    let farm = Farm::connect(settings)?;
     note(&format!("farming the evaluations out to the workers of {url}"));
     if let Some(store) = store {
         match farm.share_store(store) {

@@ -291,6 +291,9 @@ fn research_on_two_workers_matches_a_local_run_and_a_worker_stops_on_sigterm_mid
     assert!(tally(&stderr, "by") > 0, "no task went to a worker:\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
     stops_cleanly(w2, &cwd, "w2");
+    // Tasks name the symbol list by its hash: the worker fetched it once for the whole run.
+    let tallied = worker_stderr(&cwd, "w2");
+    assert!(tallied.contains("; 1 symbol list(s) fetched"), "{tallied}");
     let w2 = logged(&cwd.join("logs-w2"));
     assert!(
         w2.contains("built a copy of the coordinator's store") && w2.contains("segment(s) fetched"),
@@ -382,7 +385,7 @@ fn the_server_restarting_mid_run_changes_nothing() {
 fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     let Some((_dir, nats, cwd)) = farm_only() else { return };
     let experiment = "[experiment]\nname = \"e\"\nstrategy = \"sma_cross\"\n\
-        [data]\nstore = \"store\"\nsymbols = [\"SPY\"]\n\
+        [data]\nstore = \"store\"\nsymbols = [\"SPY\", \"S0001\", \"S0002\", \"S0003\", \"S0004\", \"S0005\"]\n\
         [evolve]\npopulation = 12\ngenerations = 3\nseed = 5\n[fitness]\nmin_trades = 3\n";
     std::fs::write(cwd.join("e.toml"), experiment).unwrap();
     let timing = ["seconds", "evals_per_s", "ga_overhead"];
@@ -398,11 +401,18 @@ fn evolve_on_a_worker_without_the_bars_matches_a_local_run() {
     std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
     std::fs::write(&damaged, vec![7u8; bytes as usize]).unwrap();
     let _worker = worker(&cwd, &nats, "nostore", "w1", &[]);
+    // The run is short (six symbols, so that the coordinator's own tasks outlast a claim's
+    // round trip even on a loaded machine): it starts once the worker pulls.
+    wait_for_log(&cwd.join("logs-w1"), "pulling tasks from");
     let farm = nats_args(&nats);
     let (report, stderr) = evolve("farm.db", &farm.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(report, expected, "the farmed evolution differs from the local one\n{stderr}");
     assert!(stderr.contains("shared through the object store"), "{stderr}");
-    assert!(tally(&stderr, "by") > 0, "no task went to the worker:\n{stderr}");
+    assert!(
+        tally(&stderr, "by") > 0,
+        "no task went to the worker:\n{stderr}\nthe worker:\n{}",
+        logged(&cwd.join("logs-w1"))
+    );
     assert_eq!(
         std::fs::read(&damaged).unwrap(),
         std::fs::read(cwd.join("store").join(segment["file"].as_str().unwrap())).unwrap()

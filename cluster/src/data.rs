@@ -5,18 +5,28 @@
 //! whose own store gives other bars than a task's data hash builds a copy of the coordinator's
 //! store in its cache from those objects: segments of its own store with the same hash are
 //! copied, the others fetched, each checked against the manifest's hash before use.
+//!
+//! The stages' symbol lists are objects of the bucket too (`symbols-<xxh3>`, [`put_symbols`]):
+//! tasks name a list by its hash and a worker fetches it once. The bucket is pruned when a store
+//! is shared ([`prune`]): what no manifest of the last [`crate::Settings::keep`] names goes.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_nats::jetstream::Context as JetStream;
 use async_nats::jetstream::object_store::{self, ObjectStore};
 use datasets::Timeframe;
 use datasets::store::{Manifest, SegmentEntry, Store, file_xxh3};
+use futures_util::StreamExt;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::ClusterError;
+use crate::protocol::SymbolsRef;
+
+/// A manifest or symbol list in use is put again when its object is older than this, so the
+/// age rule of [`prune`] only ever removes what no run has shared lately.
+const REFRESH: Duration = Duration::from_secs(24 * 3600);
 
 /// The object store bucket holding the coordinators' segments and manifests.
 pub const BUCKET: &str = "tradebot-data";
@@ -29,6 +39,11 @@ fn segment_object(entry: &SegmentEntry) -> String {
 /// The object a store manifest is stored as: the hash of its bytes.
 fn manifest_object(hash: u64) -> String {
     format!("manifest-{hash:016x}")
+}
+
+/// The object a symbol list is stored as: its hash ([`SymbolsRef::hash`]).
+fn symbols_object(hash: u64) -> String {
+    format!("symbols-{hash:016x}")
 }
 
 /// The data bucket on the server at `url`, created when missing.
@@ -61,18 +76,22 @@ pub struct Shared {
     pub bytes: u64,
     /// Time it took.
     pub elapsed: Duration,
+    /// What pruning the bucket then removed ([`prune`]).
+    pub pruned: Pruned,
 }
 
 impl std::fmt::Display for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "manifest {:016x}: {} segment(s), {} uploaded ({:.1} MB) in {:.2} s",
+            "manifest {:016x}: {} segment(s), {} uploaded ({:.1} MB) in {:.2} s; {} old object(s) pruned ({:.1} MB)",
             self.manifest,
             self.segments,
             self.uploaded,
             self.bytes as f64 / 1e6,
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
+            self.pruned.objects,
+            self.pruned.bytes as f64 / 1e6
         )
     }
 }
@@ -93,6 +112,7 @@ pub async fn share(bucket: &ObjectStore, dir: &Path) -> Result<Shared, String> {
         uploaded: 0,
         bytes: 0,
         elapsed: Duration::ZERO,
+        pruned: Pruned::default(),
     };
     for entry in &manifest.segments {
         let name = segment_object(entry);
@@ -108,15 +128,113 @@ pub async fn share(bucket: &ObjectStore, dir: &Path) -> Result<Shared, String> {
         shared.uploaded += 1;
         shared.bytes += entry.bytes;
     }
-    let name = manifest_object(hash);
-    if !bucket.info(&name).await.is_ok_and(|info| !info.deleted) {
-        bucket
-            .put(name.as_str(), &mut text.as_slice())
-            .await
-            .map_err(|e| format!("uploading the manifest: {e}"))?;
-    }
+    put_fresh(bucket, &manifest_object(hash), &text)
+        .await
+        .map_err(|e| format!("uploading the manifest: {e}"))?;
     shared.elapsed = started.elapsed();
     Ok(shared)
+}
+
+/// Puts `bytes` as the object `name` unless the bucket holds it from within [`REFRESH`] (the
+/// name is the content's hash, so an older copy is the same bytes, put again to renew its age).
+async fn put_fresh(bucket: &ObjectStore, name: &str, bytes: &[u8]) -> Result<(), String> {
+    if let Ok(info) = bucket.info(name).await
+        && !info.deleted
+        && age(&info, SystemTime::now()) <= REFRESH
+    {
+        return Ok(());
+    }
+    bucket.put(name, &mut &bytes[..]).await.map(drop).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Puts the symbol list `symbols` into `bucket` (once a day at most) and returns its reference.
+pub async fn put_symbols(bucket: &ObjectStore, symbols: &[String]) -> Result<SymbolsRef, String> {
+    let reference = SymbolsRef::of(symbols);
+    put_fresh(bucket, &symbols_object(reference.hash), &SymbolsRef::bytes(symbols))
+        .await
+        .map_err(|e| format!("uploading the symbol list: {e}"))?;
+    Ok(reference)
+}
+
+/// The bytes of the symbol list whose hash is `hash`, from `bucket` (unchecked: the worker
+/// checks them with [`SymbolsRef::check`]).
+pub async fn symbol_list(bucket: &ObjectStore, hash: u64) -> Result<Vec<u8>, String> {
+    read_object(bucket, &symbols_object(hash)).await
+}
+
+/// How long ago `info` was put (zero when the server does not say).
+fn age(info: &object_store::ObjectInfo, now: SystemTime) -> Duration {
+    let now = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let put = info.modified.map_or(now, |m| m.unix_timestamp());
+    Duration::from_secs(now.saturating_sub(put).max(0) as u64)
+}
+
+/// An object of the bucket, as pruning sees it.
+#[derive(Clone, Debug, PartialEq)]
+struct Stored {
+    name: String,
+    age: Duration,
+    size: u64,
+}
+
+/// The manifests whose segments are kept: the one just shared (`current`) and every one put
+/// within `keep`.
+fn kept_manifests<'s>(objects: &'s [Stored], current: &str, keep: Duration) -> Vec<&'s str> {
+    objects
+        .iter()
+        .filter(|o| o.name.starts_with("manifest-") && (o.name == current || o.age <= keep))
+        .map(|o| o.name.as_str())
+        .collect()
+}
+
+/// The objects to remove: older than `keep` and not in `kept` (the current manifest and the
+/// segments of [`kept_manifests`]). A segment still being uploaded by another coordinator is
+/// young, so its manifest's late arrival loses nothing.
+fn doomed<'s>(objects: &'s [Stored], kept: &HashSet<String>, keep: Duration) -> Vec<&'s Stored> {
+    objects.iter().filter(|o| o.age > keep && !kept.contains(&o.name)).collect()
+}
+
+/// What pruning the bucket removed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pruned {
+    /// Objects removed (segments, manifests, symbol lists).
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Removes from `bucket` every object older than `keep` that neither the manifest `current`
+/// (the one just shared) nor a manifest put within `keep` names: the segments of stores no
+/// coordinator has shared for that long, their manifests, and symbol lists no run has used.
+/// Nothing is removed when a kept manifest cannot be read.
+pub async fn prune(bucket: &ObjectStore, current: u64, keep: Duration) -> Result<Pruned, String> {
+    let listing = |e: &dyn std::fmt::Display| format!("listing the data bucket: {e}");
+    let now = SystemTime::now();
+    let mut objects = Vec::new();
+    // The bucket holds `current` at least, so the listing ends.
+    let mut list = bucket.list().await.map_err(|e| listing(&e))?;
+    while let Some(info) = tokio::time::timeout(Duration::from_secs(30), list.next())
+        .await
+        .map_err(|_| listing(&"no answer within 30 s"))?
+    {
+        let info = info.map_err(|e| listing(&e))?;
+        objects.push(Stored { age: age(&info, now), size: info.size as u64, name: info.name });
+    }
+    let current = manifest_object(current);
+    let mut kept: HashSet<String> = HashSet::from([current.clone()]);
+    for name in kept_manifests(&objects, &current, keep) {
+        let text = read_object(bucket, name).await?;
+        let manifest: Manifest = serde_json::from_slice(&text)
+            .map_err(|e| format!("{name} in the data bucket does not parse: {e}"))?;
+        kept.extend(manifest.segments.iter().map(segment_object));
+    }
+    let mut pruned = Pruned::default();
+    for object in doomed(&objects, &kept, keep) {
+        bucket.delete(&object.name).await.map_err(|e| format!("removing {}: {e}", object.name))?;
+        pruned.objects += 1;
+        pruned.bytes += object.size;
+    }
+    Ok(pruned)
 }
 
 /// What a worker fetched to build a copy of a coordinator's store.
@@ -208,7 +326,7 @@ pub async fn fetch(
     }
     // The manifest last: a copy without one is incomplete and rebuilt.
     wanted.commit(&copy).map_err(|e| e.to_string())?;
-    prune(cache, &copy, &wanted);
+    prune_cache(cache, &copy, &wanted);
     Ok((copy, fetched))
 }
 
@@ -218,7 +336,7 @@ fn holds(path: &Path, entry: &SegmentEntry) -> bool {
 }
 
 /// Removes the copies in `cache` other than `keep`, and the objects its manifest does not name.
-fn prune(cache: &Path, keep: &Path, manifest: &Manifest) {
+fn prune_cache(cache: &Path, keep: &Path, manifest: &Manifest) {
     let named: HashSet<String> = manifest.segments.iter().map(segment_object).collect();
     for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -244,4 +362,41 @@ async fn read_object(bucket: &ObjectStore, name: &str) -> Result<Vec<u8>, String
         .await
         .map_err(|e| format!("fetching {name} from the object store: {e}"))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
+    fn stored(name: &str, days: u64) -> Stored {
+        Stored { name: name.into(), age: DAY * days as u32, size: 10 }
+    }
+
+    /// The retention rule: a store shared within the week keeps its segments, the one shared
+    /// now keeps them at any age, young objects (an upload in progress) stay, and the rest goes:
+    /// old segments no kept manifest names, old manifests, symbol lists no run used lately.
+    #[test]
+    fn pruning_keeps_what_recent_manifests_name_and_removes_the_rest() {
+        let keep = DAY * 7;
+        let objects = vec![
+            stored("manifest-current", 30),
+            stored("manifest-last-week", 3),
+            stored("manifest-old", 20),
+            stored("segment-a", 30),
+            stored("segment-b", 30),
+            stored("segment-c", 30),
+            stored("segment-d", 1),
+            stored("symbols-old", 9),
+            stored("symbols-new", 0),
+        ];
+        let manifests = kept_manifests(&objects, "manifest-current", keep);
+        assert_eq!(manifests, ["manifest-current", "manifest-last-week"]);
+        // current names a, last week's names b; the old manifest named c.
+        let kept: HashSet<String> =
+            ["manifest-current", "segment-a", "segment-b"].into_iter().map(String::from).collect();
+        let gone: Vec<&str> = doomed(&objects, &kept, keep).iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(gone, ["manifest-old", "segment-c", "symbols-old"]);
+    }
 }

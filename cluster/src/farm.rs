@@ -11,7 +11,7 @@
 //! the batch itself. Every path gives the figures a local run gives, or an invalid genome that
 //! says why — never other figures.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::OnceLock;
@@ -28,11 +28,13 @@ use evolve::ga::{Evaluator, Problem};
 use evolve::problem::{StrategyEval, StrategyFarm, StrategyProblem};
 use futures_util::{FutureExt, StreamExt};
 use gp::Genome;
-use kernel::strategy::ParamValue;
+use kernel::strategy::{MarketData, ParamValue};
+use tokio::task::JoinHandle;
 
 use crate::data::{self, Shared};
 use crate::protocol::{
     Context, DataRef, Evals, Reply, ReplyBody, TASKS_SUBJECT, Task, Work, decode, encode, reply_subject,
+    symbols_of,
 };
 use crate::{ClusterError, Settings, connect, task_queue};
 
@@ -102,6 +104,8 @@ pub struct Farm {
     instance: String,
     /// The manifest of the store shared through the object store ([`Farm::share_store`]).
     manifest: OnceLock<u64>,
+    /// The symbol lists put into the object store so far ([`Farm::data_ref`]), by hash.
+    symbols: Mutex<HashSet<u64>>,
     tally: Mutex<Tally>,
 }
 
@@ -126,20 +130,74 @@ impl Farm {
         let instance = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(seed.as_bytes()));
         let tally = Mutex::new(Tally::default());
         let manifest = OnceLock::new();
-        Ok(Farm { rt, client, js, stream, settings, ack_wait, max_deliver, instance, manifest, tally })
+        let symbols = Mutex::new(HashSet::new());
+        Ok(Farm {
+            rt,
+            client,
+            js,
+            stream,
+            settings,
+            ack_wait,
+            max_deliver,
+            instance,
+            manifest,
+            symbols,
+            tally,
+        })
     }
 
     /// Puts the store at `dir` (the run's bars) into the object store for the workers that lack
-    /// them ([`crate::data::share`]: only the segments the bucket lacks are sent); tasks then
+    /// them ([`crate::data::share`]: only the segments the bucket lacks are sent), then prunes
+    /// the bucket ([`crate::data::prune`], unless [`Settings::keep`] is `None`); tasks then
     /// name its manifest. On an error the run goes on without it: workers holding the same
     /// store take tasks, the others refuse them.
     pub fn share_store(&self, dir: &Path) -> Result<Shared, String> {
         let shared = self.rt.block_on(async {
             let bucket = data::bucket(&self.js, &self.settings.url).await.map_err(|e| e.to_string())?;
-            data::share(&bucket, dir).await
+            let mut shared = data::share(&bucket, dir).await?;
+            if let Some(keep) = self.settings.keep {
+                match data::prune(&bucket, shared.manifest, keep).await {
+                    Ok(pruned) => shared.pruned = pruned,
+                    Err(e) => tracing::warn!("the data bucket was not pruned: {e}"),
+                }
+            }
+            Ok::<_, String>(shared)
         })?;
         let _ = self.manifest.set(shared.manifest);
         Ok(shared)
+    }
+
+    /// The reference tasks carry to `data` (a stage of a run): [`DataRef::of`] with the shared
+    /// store's manifest. The stage's symbol list goes into the object store the first time this
+    /// farm sees it; a worker fetches it once by its hash. When that fails, only workers that
+    /// have the list already take the tasks (the others refuse them, the coordinator evaluates).
+    pub fn data_ref(&self, data: &MarketData) -> DataRef {
+        let reference = DataRef { manifest: self.manifest.get().copied(), ..DataRef::of(data) };
+        if self.symbols.lock().expect("symbols lock").insert(reference.symbols.hash) {
+            let symbols = symbols_of(data);
+            let put = self.rt.block_on(async {
+                let bucket = data::bucket(&self.js, &self.settings.url).await.map_err(|e| e.to_string())?;
+                data::put_symbols(&bucket, &symbols).await
+            });
+            if let Err(e) = put {
+                tracing::warn!(
+                    "cannot share the list of {} symbols through the object store: {e}",
+                    symbols.len()
+                );
+            }
+        }
+        reference
+    }
+
+    /// Takes task `k` of `batch` off the queue (in the background: its answer is awaited at the
+    /// end of the batch), so no worker starts it after this point.
+    fn unqueue(&self, batch: &mut Batch<'_>, k: usize) {
+        if let Some(seq) = batch.sequences[k].take() {
+            let stream = self.stream.clone();
+            batch.unqueued.push(self.rt.spawn(async move {
+                let _ = tokio::time::timeout(TICK * 10, stream.delete_message(seq)).await;
+            }));
+        }
     }
 
     /// What the cluster did so far.
@@ -221,13 +279,12 @@ impl Farm {
             }
         }
         // Whatever is still queued (taken back, failed) must not run again.
-        self.rt.block_on(async {
-            for (k, seq) in batch.sequences.iter().enumerate() {
-                if let (Some(seq), false) = (seq, batch.by_worker[k]) {
-                    let _ = tokio::time::timeout(TICK * 10, self.stream.delete_message(*seq)).await;
-                }
+        for k in 0..tasks.len() {
+            if !batch.by_worker[k] {
+                self.unqueue(&mut batch, k);
             }
-        });
+        }
+        self.rt.block_on(futures_util::future::join_all(std::mem::take(&mut batch.unqueued)));
         let mut tally = self.tally.lock().expect("tally lock");
         tally.tasks += tasks.len();
         tally.by_workers += batch.by_worker.iter().filter(|&&w| w).count();
@@ -253,12 +310,9 @@ impl Farm {
         }
         batch.expire(self.ack_wait + GRACE, self.max_deliver);
         if let Some(k) = (0..batch.tasks.len()).rev().find(|&k| batch.state[k] == State::Open) {
-            if let Some(seq) = batch.sequences[k] {
-                // Off the queue first, so no worker starts it after this point.
-                let _ = self.rt.block_on(async {
-                    tokio::time::timeout(TICK * 10, self.stream.delete_message(seq)).await
-                });
-            }
+            // Off the queue while it is evaluated here: a worker that took it in the meantime
+            // answers a task that is done already, and its answer is dropped.
+            self.unqueue(batch, k);
             batch.results[k] = Some(local(&batch.tasks[k]));
             batch.state[k] = State::Done;
             batch.locally += 1;
@@ -289,7 +343,11 @@ enum State {
 struct Batch<'t> {
     tasks: &'t [Task],
     hashes: Vec<u64>,
+    /// Each task's stream sequence while it may be on the queue (`None`: not published, or
+    /// taken off).
     sequences: Vec<Option<u64>>,
+    /// The deletions of tasks taken off the queue, awaited together at the end of the batch.
+    unqueued: Vec<JoinHandle<()>>,
     subscriber: async_nats::Subscriber,
     state: Vec<State>,
     results: Vec<Option<Evals>>,
@@ -309,6 +367,7 @@ impl<'t> Batch<'t> {
             tasks,
             hashes: tasks.iter().map(Task::genomes_hash).collect(),
             sequences,
+            unqueued: Vec::new(),
             subscriber,
             state: vec![State::Open; n],
             results: vec![None; n],
@@ -487,7 +546,7 @@ impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_, Context> {
             strategy: problem.strategy.name().to_string(),
             rules: problem.rules,
             cash: problem.cash,
-            data: DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data) },
+            data: self.farm.data_ref(problem.data),
         };
         let work = |context: &Context, chunk: &[&Vec<ParamValue>]| Work::Tune {
             context: context.clone(),
@@ -502,7 +561,7 @@ impl<'d> Evaluator<StrategyProblem<'d>> for RunFarm<'_, Context> {
 impl<'d> Evaluator<GpProblem<'d>> for RunFarm<'_, (DataRef, GpEvalSpec)> {
     fn evaluate(&self, problem: &GpProblem<'d>, generation: u32, genomes: &[&Genome]) -> Vec<GpEval> {
         let context = || {
-            let data = DataRef { manifest: self.farm.manifest.get().copied(), ..DataRef::of(problem.data()) };
+            let data = self.farm.data_ref(problem.data());
             (data, problem.eval_spec())
         };
         let work = |(data, spec): &(DataRef, GpEvalSpec), chunk: &[&Genome]| Work::Discover {

@@ -20,13 +20,13 @@
 //! A task goes over the wire as postcard, and its message id is what JetStream de-duplicates by:
 //!
 //! ```
-//! use cluster::protocol::{Context, DataRef, Task, Work, decode, encode};
+//! use cluster::protocol::{Context, DataRef, SymbolsRef, Task, Work, decode, encode};
 //! use kernel::sim::TradeRules;
 //! use kernel::strategy::ParamValue;
 //!
 //! let data = DataRef {
 //!     timeframe: datasets::Timeframe::Day1,
-//!     symbols: vec!["SPY".into()],
+//!     symbols: SymbolsRef::of(&["SPY".into()]),
 //!     first_ns: 0,
 //!     last_ns: 1,
 //!     hash: 0x1234,
@@ -79,11 +79,15 @@ pub struct Settings {
     pub reconnect_wait: Duration,
     /// The work one task should carry: genomes are batched until a task costs about this much.
     pub task_target: Duration,
+    /// How long the data bucket keeps segments, manifests and symbol lists that no store
+    /// shared since names ([`data::prune`], run when a coordinator shares its store);
+    /// `None`: never pruned.
+    pub keep: Option<Duration>,
 }
 
 impl Settings {
     /// The defaults for the server at `url`: 30 s ack wait, 3 deliveries, 10 s reconnect wait,
-    /// 50 ms tasks.
+    /// 50 ms tasks, a week's retention in the data bucket.
     pub fn new(url: &str) -> Settings {
         Settings {
             url: url.to_string(),
@@ -91,6 +95,7 @@ impl Settings {
             max_deliver: 3,
             reconnect_wait: Duration::from_secs(10),
             task_target: Duration::from_millis(50),
+            keep: Some(Duration::from_secs(7 * 24 * 3600)),
         }
     }
 }

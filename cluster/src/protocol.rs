@@ -31,8 +31,9 @@ pub fn reply_subject(run: &str) -> String {
 pub struct DataRef {
     /// Bar timeframe.
     pub timeframe: Timeframe,
-    /// The symbols, in the data's order (the order the clock was built in).
-    pub symbols: Vec<String>,
+    /// The symbols, in the data's order (the order the clock was built in), by reference: the
+    /// list itself goes into the object store once ([`crate::data::put_symbols`]).
+    pub symbols: SymbolsRef,
     /// First bar of the stage (UTC ns).
     pub first_ns: i64,
     /// Last bar of the stage (UTC ns).
@@ -50,12 +51,61 @@ impl DataRef {
         let ts = data.timestamps();
         DataRef {
             timeframe: data.timeframe(),
-            symbols: data.symbols().iter().map(|s| s.meta.symbol.to_string()).collect(),
+            symbols: SymbolsRef::of(&symbols_of(data)),
             first_ns: ts.first().copied().unwrap_or(0),
             last_ns: ts.last().copied().unwrap_or(0),
             hash: data_hash(data),
             manifest: None,
         }
+    }
+}
+
+/// The symbol names of `data`, in its order.
+pub fn symbols_of(data: &MarketData) -> Vec<String> {
+    data.symbols().iter().map(|s| s.meta.symbol.to_string()).collect()
+}
+
+/// A symbol list by its hash: a task names it instead of carrying it (~30 kB at 5,000 symbols),
+/// and a worker fetches the list once, checks it against the hash and keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SymbolsRef {
+    /// xxh3 of the list's bytes ([`SymbolsRef::bytes`]).
+    pub hash: u64,
+    /// How many symbols the list has.
+    pub count: u32,
+}
+
+impl SymbolsRef {
+    /// The reference to `symbols`.
+    pub fn of(symbols: &[String]) -> SymbolsRef {
+        SymbolsRef { hash: xxh3_64(&SymbolsRef::bytes(symbols)), count: symbols.len() as u32 }
+    }
+
+    /// The bytes `symbols` are stored as (postcard), which the hash is taken of.
+    pub fn bytes(symbols: &[String]) -> Vec<u8> {
+        encode(&symbols)
+    }
+
+    /// The list in `bytes`, when they are the list this refers to; why not otherwise (a
+    /// worker refuses the task then, never evaluates on another list).
+    pub fn check(&self, bytes: &[u8]) -> Result<Vec<String>, String> {
+        let hash = xxh3_64(bytes);
+        if hash != self.hash {
+            return Err(format!(
+                "the symbol list fetched for {:016x} ({} symbols) hashes to {hash:016x}: not used",
+                self.hash, self.count
+            ));
+        }
+        let symbols: Vec<String> = decode("symbol list", bytes).map_err(|e| e.to_string())?;
+        if symbols.len() != self.count as usize {
+            return Err(format!(
+                "the symbol list {:016x} has {} symbols, the task says {}: not used",
+                self.hash,
+                symbols.len(),
+                self.count
+            ));
+        }
+        Ok(symbols)
     }
 }
 
@@ -413,7 +463,7 @@ mod tests {
                     cash: 10_000.0,
                     data: DataRef {
                         timeframe: Timeframe::Day1,
-                        symbols: vec!["SPY".into(), "QQQ".into()],
+                        symbols: SymbolsRef::of(&["SPY".into(), "QQQ".into()]),
                         first_ns: 1,
                         last_ns: 2,
                         hash: 0xdead_beef,
@@ -476,7 +526,7 @@ mod tests {
         };
         let data = DataRef {
             timeframe: Timeframe::Day1,
-            symbols: vec!["SPY".into()],
+            symbols: SymbolsRef::of(&["SPY".into()]),
             first_ns: 1,
             last_ns: 2,
             hash: 3,
@@ -514,5 +564,20 @@ mod tests {
             },
             genomes: vec![vec![]],
         }));
+    }
+
+    /// A symbol list is accepted only as the bytes its reference hashes: another list (or a
+    /// damaged one) is refused with both hashes.
+    #[test]
+    fn a_symbol_list_is_checked_against_its_reference() {
+        let list: Vec<String> = vec!["SPY".into(), "QQQ".into(), "IWM".into()];
+        let reference = SymbolsRef::of(&list);
+        assert_eq!(reference.count, 3);
+        assert_eq!(reference.check(&SymbolsRef::bytes(&list)).unwrap(), list);
+        let other = SymbolsRef::bytes(&list[..2]);
+        let error = reference.check(&other).unwrap_err();
+        assert!(error.contains(&format!("{:016x}", reference.hash)) && error.contains("not used"), "{error}");
+        let lying = SymbolsRef { count: 2, ..reference };
+        assert!(lying.check(&SymbolsRef::bytes(&list)).unwrap_err().contains("has 3 symbols"));
     }
 }

@@ -24,7 +24,7 @@ use kernel::strategy::{MarketData, data_hash};
 use tokio::sync::watch;
 
 use crate::data::Fetched;
-use crate::protocol::{DataRef, Reply, ReplyBody, Task, decode, encode, reply_subject};
+use crate::protocol::{DataRef, Reply, ReplyBody, SymbolsRef, Task, decode, encode, reply_subject};
 use crate::{ClusterError, Settings, connect, task_queue};
 
 /// How long one pull request waits for a task before it is renewed (and the stop flag seen).
@@ -73,6 +73,8 @@ pub struct WorkerTally {
     /// Time loading and hashing bars from the store (once per stage), over the tasks done:
     /// `handling - evaluating - loading` is the worker's share of the messaging cost.
     pub loading: Duration,
+    /// Symbol lists fetched from the object store (each once: tasks name them by hash).
+    pub symbol_lists: usize,
 }
 
 impl std::fmt::Display for WorkerTally {
@@ -83,12 +85,14 @@ impl std::fmt::Display for WorkerTally {
         write!(
             f,
             "{} tasks done, {} refused, {} failed; of {handling:.3} s handling them {evaluating:.3} s evaluating, \
-             {loading:.3} s loading bars, {messaging:.3} s messaging ({:.2} % of the evaluation time, {:.2} ms a task)",
+             {loading:.3} s loading bars, {messaging:.3} s messaging ({:.2} % of the evaluation time, {:.2} ms a task); \
+             {} symbol list(s) fetched",
             self.done,
             self.refused,
             self.failed,
             if evaluating > 0.0 { messaging / evaluating * 100.0 } else { 0.0 },
-            if self.done > 0 { messaging * 1e3 / self.done as f64 } else { 0.0 }
+            if self.done > 0 { messaging * 1e3 / self.done as f64 } else { 0.0 },
+            self.symbol_lists
         )
     }
 }
@@ -131,6 +135,7 @@ pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Resul
             Handled::Failed => tally.failed += 1,
         }
     }
+    tally.symbol_lists = bars.lists.fetched;
     tracing::info!("worker {} stopping: {tally}", config.name);
     let _ = client.flush().await;
     Ok(tally)
@@ -203,11 +208,16 @@ async fn handle(
     }
     let loading = loading.elapsed();
     let started = Instant::now();
-    let (work, pool) = (task.work.clone(), Arc::clone(pool));
+    let work = task.work.clone();
     let panic = config.fault == Some(Fault::Panic);
-    let mut evaluation = tokio::task::spawn_blocking(move || {
-        assert!(!panic, "fault injected: the evaluation panics");
-        pool.install(|| work.evaluate(&data))
+    // Straight onto the evaluation pool (one hand-over each way, no blocking thread between).
+    let (done, mut evaluation) = tokio::sync::oneshot::channel();
+    pool.spawn(move || {
+        let evals = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert!(!panic, "fault injected: the evaluation panics");
+            work.evaluate(&data)
+        }));
+        let _ = done.send(evals);
     });
     // Long tasks tell JetStream and the coordinator that the worker is still on them.
     let mut keepalive = tokio::time::interval(config.settings.ack_wait / 3);
@@ -222,14 +232,17 @@ async fn handle(
         }
     };
     match evals {
-        Ok(Err(reason)) => refuse(client, &task, reason, reply, message).await,
-        Ok(Ok(evals)) => {
+        Ok(Ok(Err(reason))) => refuse(client, &task, reason, reply, message).await,
+        Ok(Ok(Ok(evals))) => {
             let evaluating = started.elapsed();
             let eval_ns = evaluating.as_nanos() as u64;
             let body = ReplyBody::Done { genomes: task.genomes_hash(), evals, eval_ns };
             let _ = client.publish(subject, reply(body).into()).await;
-            if let Err(e) = message.double_ack().await {
-                tracing::warn!("ack of a task of run {} not confirmed: {e}", task.run);
+            // Not awaiting the server's confirmation (a round trip a task): an ack lost with the
+            // connection gets the task delivered again after the ack wait, and the coordinator
+            // drops the second answer.
+            if let Err(e) = message.ack().await {
+                tracing::warn!("ack of a task of run {} not sent: {e}", task.run);
             }
             tracing::debug!(
                 "task {}.{}.{}: {} genomes in {:.1} ms",
@@ -241,14 +254,14 @@ async fn handle(
             );
             Handled::Done { evaluating, loading }
         }
-        Err(e) => {
-            let reason = match e.try_into_panic() {
-                Ok(panic) => panic
+        failed => {
+            let reason = match failed {
+                Ok(Err(panic)) => panic
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "a panic".into()),
-                Err(e) => e.to_string(),
+                _ => "the evaluation pool dropped the task".into(),
             };
             tracing::error!("task of run {} failed on delivery {delivery}: {reason}", task.run);
             let _ = client.publish(subject, reply(ReplyBody::Failed { delivery, reason }).into()).await;
@@ -277,6 +290,39 @@ async fn refuse(
 struct Bars {
     loaded: Option<(u64, Arc<MarketData>)>,
     refused: HashMap<u64, String>,
+    lists: SymbolLists,
+}
+
+/// The symbol lists tasks named, by hash: each fetched once from the object store and checked.
+#[derive(Default)]
+struct SymbolLists {
+    known: HashMap<u64, Arc<Vec<String>>>,
+    /// Lists fetched so far.
+    fetched: usize,
+}
+
+impl SymbolLists {
+    /// Lists kept at most (a new universe a night for months would otherwise pile up).
+    const KEPT: usize = 16;
+
+    /// The list `reference` names: the one kept, or else the bytes `fetch` gives, checked
+    /// against the reference's hash ([`SymbolsRef::check`]).
+    async fn get<F: Future<Output = Result<Vec<u8>, String>>>(
+        &mut self,
+        reference: SymbolsRef,
+        fetch: impl FnOnce() -> F,
+    ) -> Result<Arc<Vec<String>>, String> {
+        if let Some(list) = self.known.get(&reference.hash) {
+            return Ok(Arc::clone(list));
+        }
+        let list = Arc::new(reference.check(&fetch().await?)?);
+        self.fetched += 1;
+        if self.known.len() >= Self::KEPT {
+            self.known.clear();
+        }
+        self.known.insert(reference.hash, Arc::clone(&list));
+        Ok(list)
+    }
 }
 
 impl Bars {
@@ -296,9 +342,18 @@ impl Bars {
         if let Some(reason) = self.refused.get(&data.hash) {
             return Err(reason.clone());
         }
-        let loaded = match (load(&config.store, data), &config.cache, data.manifest) {
+        let url = &config.settings.url;
+        let symbols = self
+            .lists
+            .get(data.symbols, || async {
+                let bucket = crate::data::bucket(js, url).await.map_err(|e| e.to_string())?;
+                crate::data::symbol_list(&bucket, data.symbols.hash).await
+            })
+            .await
+            .map_err(|e| format!("the task's symbol list: {e}"))?;
+        let loaded = match (load(&config.store, data, &symbols), &config.cache, data.manifest) {
             (Ok(bars), ..) => Ok(bars),
-            (Err(own), Some(cache), Some(manifest)) => fetched(config, js, cache, manifest, data)
+            (Err(own), Some(cache), Some(manifest)) => fetched(config, js, cache, manifest, data, &symbols)
                 .await
                 .map_err(|e| format!("{own}; the coordinator's store: {e}")),
             (Err(own), ..) => {
@@ -321,6 +376,7 @@ async fn fetched(
     cache: &Path,
     manifest: u64,
     data: &DataRef,
+    symbols: &[String],
 ) -> Result<MarketData, String> {
     let bucket = crate::data::bucket(js, &config.settings.url).await.map_err(|e| e.to_string())?;
     let (dir, fetched) = crate::data::fetch(&bucket, cache, &config.store, manifest, data.timeframe).await?;
@@ -334,21 +390,21 @@ async fn fetched(
             config.store.display()
         );
     }
-    load(&dir, data)
+    load(&dir, data, symbols)
 }
 
-/// Loads the stage `data` refers to from the store at `dir` and checks its hash.
-fn load(dir: &Path, data: &DataRef) -> Result<MarketData, String> {
+/// Loads the stage `data` refers to (its `symbols`) from the store at `dir` and checks its hash.
+fn load(dir: &Path, data: &DataRef, symbols: &[String]) -> Result<MarketData, String> {
     let what = format!(
         "{} symbol(s) at {} from {} to {} (data hash {:016x})",
-        data.symbols.len(),
+        symbols.len(),
         data.timeframe,
         data.first_ns,
         data.last_ns,
         data.hash
     );
     let store = Store::open(dir).map_err(|e| format!("cannot open the store {}: {e}", dir.display()))?;
-    let symbols: Vec<&str> = data.symbols.iter().map(String::as_str).collect();
+    let symbols: Vec<&str> = symbols.iter().map(String::as_str).collect();
     let all = MarketData::from_store(&store, &symbols, data.timeframe)
         .map_err(|e| format!("the store {} cannot give {what}: {e}", dir.display()))?;
     let ts = all.timestamps();
@@ -365,4 +421,40 @@ fn load(dir: &Path, data: &DataRef) -> Result<MarketData, String> {
         ));
     }
     Ok(stage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A worker fetches a symbol list once however many tasks (and stages) name it, and refuses
+    /// bytes that are not the list the task's hash names, keeping nothing of them.
+    #[test]
+    fn a_symbol_list_is_fetched_once_and_refused_when_its_hash_differs() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let list: Vec<String> = vec!["SPY".into(), "QQQ".into()];
+        let reference = SymbolsRef::of(&list);
+        let fetches = Cell::new(0);
+        let fetch = |bytes: Vec<u8>| {
+            fetches.set(fetches.get() + 1);
+            async move { Ok(bytes) }
+        };
+        let mut lists = SymbolLists::default();
+        rt.block_on(async {
+            for _ in 0..3 {
+                let got = lists.get(reference, || fetch(SymbolsRef::bytes(&list))).await.unwrap();
+                assert_eq!(*got, list);
+            }
+            assert_eq!((fetches.get(), lists.fetched), (1, 1));
+
+            let other = SymbolsRef::of(&list[..1]);
+            let error = lists.get(other, || fetch(SymbolsRef::bytes(&list))).await.unwrap_err();
+            assert!(error.contains("hashes to") && error.contains("not used"), "{error}");
+            assert!(!lists.known.contains_key(&other.hash));
+            assert_eq!((fetches.get(), lists.fetched), (2, 1));
+            let unreachable = lists.get(other, || async { Err("no bucket".to_string()) }).await;
+            assert_eq!(unreachable.unwrap_err(), "no bucket");
+        });
+    }
 }

@@ -76,6 +76,9 @@ pub struct Cluster {
     pub max_deliver: Option<u32>,
     /// How long to wait for a lost server before evaluating a batch locally (seconds).
     pub reconnect_wait_s: Option<u64>,
+    /// Days the cluster's data bucket keeps segments, manifests and symbol lists that no run
+    /// has shared since (pruned when the run shares its store; 0: never pruned).
+    pub keep_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
