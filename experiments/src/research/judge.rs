@@ -74,9 +74,7 @@ pub struct Passive {
 /// validation ran (which also measured capital at work, in the winner's figures). `None`
 /// without an out-of-sample test.
 pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Option<Vec<Passive>> {
-    if w.out_of_sample.is_none() {
-        return None;
-    }
+    w.out_of_sample.as_ref()?;
     let returns = returns_from(cash, w.oos_equity.iter().map(|e| e.1));
     let tradable: Vec<usize> = data.tradable().collect();
     let mut passive = vec![versus_holding(data, &tradable, oos.clone(), &returns)?];
