@@ -267,6 +267,25 @@ fn synthetic(dir: &Path, seed: u64) -> Discovery {
     Discovery::parse(&text, "planted.toml", Path::new(".")).unwrap()
 }
 
+/// A GP problem on `data` with `d`'s rules, cash and fitness, and no deflation, parsimony,
+/// novelty or portfolio term: for backtesting a given genome.
+fn plain_problem<'a>(data: &'a MarketData, d: &Discovery) -> evolve::discovery::GpProblem<'a> {
+    evolve::discovery::GpProblem::new(
+        data,
+        evolve::discovery::GpSettings {
+            gp: gp::GpConfig::default(),
+            rules: d.rules,
+            cash: d.cash,
+            fitness: d.fitness,
+            deflation: None,
+            parsimony: 0.0,
+            novelty: novelty::NoveltyConfig::default(),
+            portfolio: None,
+        },
+    )
+    .unwrap()
+}
+
 /// A planted reversal edge is found in sample and holds out of sample: a candidate passes the
 /// default gates (out-of-sample Sharpe ≥ 0.5, DSR ≥ 0.9, ≥ 10 trades, drawdown, correlation,
 /// cash account) and is promoted; on the same universe without the edge nothing passes.
@@ -298,20 +317,7 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     assert!(best.id.is_some());
     // It trades the planted reversal: on the same noise without the edge it earns nothing like it.
     let noise = noise_of(&edge);
-    let problem = evolve::discovery::GpProblem::new(
-        &noise,
-        evolve::discovery::GpSettings {
-            gp: gp::GpConfig::default(),
-            rules: d.rules,
-            cash: d.cash,
-            fitness: d.fitness,
-            deflation: None,
-            parsimony: 0.0,
-            novelty: novelty::NoveltyConfig::default(),
-            portfolio: None,
-        },
-    )
-    .unwrap();
+    let problem = plain_problem(&noise, &d);
     let (_, window) = &found.stages;
     let without = problem.backtest_window(&best.genome, &noise, window.clone()).unwrap();
     assert!(
@@ -361,20 +367,7 @@ fn holding_what_it_trades_fails_the_benchmark_gate() {
     let dir = tempfile::tempdir().unwrap();
     let d = discovery("", dir.path());
     assert_eq!(d.settings.gates.benchmark, crate::research::BenchmarkGate::Passive, "the default");
-    let problem = evolve::discovery::GpProblem::new(
-        &data,
-        evolve::discovery::GpSettings {
-            gp: gp::GpConfig::default(),
-            rules: d.rules,
-            cash: d.cash,
-            fitness: d.fitness,
-            deflation: None,
-            parsimony: 0.0,
-            novelty: novelty::NoveltyConfig::default(),
-            portfolio: None,
-        },
-    )
-    .unwrap();
+    let problem = plain_problem(&data, &d);
     let hold: gp::Genome = "(strategy (entry true) (exit false) (size 1))".parse().unwrap();
     let oos = 420..600;
     let bt = problem.backtest_window(&hold, &data, oos.clone()).unwrap();
