@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use datasets::synth::{Effect, Effects, Strength, SynthConfig};
+use datasets::Timeframe;
+use datasets::synth::{Effect, Effects, StockStyle, Strength, SynthConfig, Universe};
 use evolve::db::ResearchDb;
 use evolve::stats::{Evidence, expected_max_sharpe, normal_cdf, normal_quantile};
 use experiments::research::{self, BenchmarkGate, Research};
@@ -197,6 +198,8 @@ pub struct Oracle {
     pub oos_sharpe_for_80: f64,
     /// The annualised in-sample Sharpe ratio at which the DSR gate passes 80 % of the time.
     pub is_sharpe_for_80: f64,
+    /// The true annualised Sharpe ratio at which a strategy clears both gates 80 % of the time.
+    pub sharpe_for_80: f64,
     /// Chance that a strategy of the oracle's true Sharpe clears both the OOS PSR and the DSR
     /// gate (independent windows; normal returns; no search noise).
     pub power: f64,
@@ -222,12 +225,34 @@ impl Oracle {
         let z_dsr = expected_max_sharpe(trials.max(1), 1.0) + normal_quantile(min_dsr);
         let oos_sharpe_for_80 = (z_psr + Z_80) / oos_years.sqrt();
         let is_sharpe_for_80 = (z_dsr + Z_80) / is_years.sqrt();
-        let power = if sharpe.is_finite() {
-            normal_cdf(sharpe * oos_years.sqrt() - z_psr) * normal_cdf(sharpe * is_years.sqrt() - z_dsr)
-        } else {
-            0.0
-        };
-        Oracle { sharpe, cagr, is_years, oos_years, oos_sharpe_for_80, is_sharpe_for_80, power }
+        let power_at =
+            |s: f64| normal_cdf(s * oos_years.sqrt() - z_psr) * normal_cdf(s * is_years.sqrt() - z_dsr);
+        let power = if sharpe.is_finite() { power_at(sharpe) } else { 0.0 };
+        // The power rises with the Sharpe ratio; at the larger of the two 80 % points it is at
+        // least 0.8 · Φ(…) ≥ 0.64, and 80 % lies a little above it: bisect up to twice it.
+        let (mut lo, mut hi) = (0.0, 2.0 * oos_sharpe_for_80.max(is_sharpe_for_80).max(0.0) + 1.0);
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if power_at(mid) < 0.8 { lo = mid } else { hi = mid }
+        }
+        Oracle {
+            sharpe,
+            cagr,
+            is_years,
+            oos_years,
+            oos_sharpe_for_80,
+            is_sharpe_for_80,
+            sharpe_for_80: hi,
+            power,
+        }
+    }
+
+    /// The strength at which this oracle, measured at strength `k`, would clear both gates 80 %
+    /// of the time: `k · sharpe_for_80 / sharpe`, on the model that a planted effect's Sharpe
+    /// ratio grows in proportion to its strength (a strength scales drifts, spreads and shares,
+    /// not the volatility). `None` when the oracle has no edge (Sharpe ≤ 0).
+    pub fn strength_for_80(&self, k: Strength) -> Option<f64> {
+        (self.sharpe > 0.0).then(|| k.get() * self.sharpe_for_80 / self.sharpe)
     }
 }
 
@@ -297,6 +322,7 @@ fn truth(args: TruthArgs) -> Result<()> {
                 seed,
                 effects,
                 strength: args.strength,
+                minute_days: minute_days(&research),
                 ..SynthConfig::default()
             };
             let outcome = pool.install(|| universe_run(&research, root.path(), &label, &config, threads))?;
@@ -357,6 +383,10 @@ fn universe_run(
     if let Some(d) = &mut research.discover {
         d.settings.candidates = dir.join("candidates");
         d.settings.promoted = dir.join("promoted");
+        if d.symbols.is_none() {
+            let universe = Universe::new(config).with_context(|| format!("{label}: the universe's truth"))?;
+            d.symbols = Some(discovery_symbols(&universe));
+        }
     }
     let mut db = ResearchDb::open(&dir.join("research.db"))?;
     // One regime model for every universe: it only feeds the report's regime section.
@@ -372,6 +402,42 @@ fn universe_run(
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     let night = NightTrials { trials: outcome.night.trials, effective: outcome.night.effective_trials };
     Ok(UniverseOutcome { enabled, skipped: report.skipped.clone(), discovery, runs, night })
+}
+
+/// Stocks the benchmark's discovery trades when the research file does not name `[discover]
+/// symbols`.
+const DISCOVERY_STOCKS: usize = 20;
+
+/// Where the benchmark's discovery looks, unless the research file says: at the stocks the
+/// generator planted as mean-reverting (the first [`DISCOVERY_STOCKS`] of them), whose edge a
+/// GP rule can trade; on a universe without them (a null one: every stock `Plain`) at the first
+/// [`DISCOVERY_STOCKS`] stocks. Every symbol of a null universe is a martingale, so any choice
+/// there is as null as another. (The nightly default, SPY read with VIX, finds the regime
+/// drift, which is mostly the market's own drift: a research file that names them tests that.)
+fn discovery_symbols(universe: &Universe) -> Vec<String> {
+    let stocks = || (0..universe.symbols().len()).filter(|&i| universe.style(i).is_some());
+    let reverting: Vec<usize> =
+        stocks().filter(|&i| universe.style(i) == Some(StockStyle::MeanReverting)).collect();
+    let picked: Vec<usize> = if reverting.is_empty() { stocks().collect() } else { reverting };
+    picked.into_iter().take(DISCOVERY_STOCKS).map(|i| universe.symbols()[i].symbol.clone()).collect()
+}
+
+/// Sessions of minute bars each benchmark universe gets: enough that a family on minute bars
+/// (gap_fill) has an out-of-sample window of at least `min_oos_days_intraday` calendar days
+/// after the `in_sample` split, or it can never be enabled whatever its edge (the generator's
+/// default of 20 sessions leaves about 6 out of sample). A run of `n` sessions spans at least
+/// `(n − 1) · 7/5` calendar days (five sessions a week at most), so the window needs
+/// `⌈days · 5/7⌉ + 1` sessions, plus one for a session the split moves. The default when no
+/// family runs on minutes.
+fn minute_days(research: &Research) -> usize {
+    let minutes =
+        research.families.iter().any(|f| f.timeframe.nominal_nanos() < Timeframe::Day1.nominal_nanos());
+    if !minutes {
+        return SynthConfig::default().minute_days;
+    }
+    let out_of_sample = (research.verdict.min_oos_days_intraday * 5.0 / 7.0).ceil() + 2.0;
+    let share = (1.0 - research.validation.in_sample).max(f64::EPSILON);
+    (out_of_sample / share).ceil() as usize
 }
 
 /// Each judged family's figures, failed gates and oracle on the universe in `store`.
@@ -646,8 +712,9 @@ fn strength_table(t: &Truth) -> String {
         "\nStrength and gates, medians over the universes (winner: the GA's pick; oracle: the family at its \
          default parameters over the whole history, no search; Sharpe ratios annualised):\n\n\
          | family | winner OOS Sharpe null / planted | winner OOS PSR planted (needed) | gates failed on planted | \
-         oracle Sharpe null / planted | Sharpe for 80 % power OOS / IS | oracle power planted | reading |\n\
-         |---|---:|---:|---|---:|---:|---:|---|\n",
+         oracle Sharpe null / planted | Sharpe for 80 % power OOS / IS | oracle power planted | \
+         strength for 80 % power | reading |\n\
+         |---|---:|---:|---|---:|---:|---:|---:|---|\n",
     );
     for f in &t.families {
         let oracle = |runs: &[FamilyRun], pick: fn(&Oracle) -> f64| {
@@ -656,7 +723,7 @@ fn strength_table(t: &Truth) -> String {
         let p = &f.planted_runs;
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {} |",
+            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {} | {} |",
             f.family,
             num(median(f.null_runs.iter().map(|r| r.oos_sharpe))),
             num(median(p.iter().map(|r| r.oos_sharpe))),
@@ -671,6 +738,10 @@ fn strength_table(t: &Truth) -> String {
                 let power = oracle(p, |o| o.power);
                 if power.is_finite() { format!("{:.0} %", power * 100.0) } else { "–".into() }
             },
+            {
+                let k = median(p.iter().filter_map(|r| r.oracle.as_ref()?.strength_for_80(t.strength)));
+                if k.is_finite() { format!("{k:.1}×") } else { "– (no edge)".into() }
+            },
             reading(f)
         );
     }
@@ -680,6 +751,61 @@ fn strength_table(t: &Truth) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The benchmark's universes carry enough minute bars for gap_fill's out-of-sample window
+    /// to reach the intraday minimum of the nightly file's verdict: with the generator's 20
+    /// sessions it had about 6 and failed the duration gate on every seed, whatever its edge.
+    #[test]
+    fn gap_fills_out_of_sample_window_on_the_benchmarks_minute_bars_is_long_enough_to_judge() {
+        let research = load_research(None).unwrap();
+        assert!(research.families.iter().any(|f| f.timeframe == Timeframe::Min1), "gap_fill runs on minutes");
+        let dir = tempfile::tempdir().unwrap();
+        let config = SynthConfig {
+            symbols: 1,
+            years: 1,
+            seed: 9_001,
+            minute_days: minute_days(&research),
+            minute_symbols: Some(1),
+            ..SynthConfig::default()
+        };
+        datasets::actions::generate(dir.path(), &config, datasets::actions::OnExisting::Refuse, |_, _| {})
+            .unwrap();
+        let store = datasets::store::Store::open(dir.path()).unwrap();
+        let data = research::universe(&store, Timeframe::Min1, &research.reference, None).unwrap();
+        let (_, oos) = experiments::evolution::stages(&data, research.validation.in_sample);
+        let ts = data.timestamps();
+        let days = (ts[oos.end - 1] - ts[oos.start]) as f64 / 86_400e9;
+        let needed = research.verdict.min_oos_days_intraday;
+        assert!(
+            days >= needed,
+            "{} sessions leave {days:.1} days out of sample, {needed} needed",
+            config.minute_days
+        );
+        assert!(days < needed + 10.0, "and not many more: {days:.1} days");
+    }
+
+    /// The benchmark's discovery looks at the planted mean-reverting stocks, and on a null
+    /// universe (no styles) at as many of the first stocks.
+    #[test]
+    fn discovery_looks_at_the_mean_reverting_stocks() {
+        let config = SynthConfig {
+            symbols: 200,
+            years: 1,
+            seed: 9_002,
+            effects: Effects::FINDABLE,
+            ..SynthConfig::default()
+        };
+        let planted = Universe::new(&config).unwrap();
+        let picked = discovery_symbols(&planted);
+        assert_eq!(picked.len(), DISCOVERY_STOCKS);
+        for name in &picked {
+            let i = planted.symbols().iter().position(|m| &m.symbol == name).unwrap();
+            assert_eq!(planted.style(i), Some(StockStyle::MeanReverting), "{name}");
+        }
+        let null = Universe::new(&SynthConfig { effects: Effects::NONE, ..config }).unwrap();
+        let first: Vec<String> = (1..=DISCOVERY_STOCKS).map(|k| format!("S{k:04}")).collect();
+        assert_eq!(discovery_symbols(&null), first);
+    }
 
     fn outcome(enabled: &[(&str, bool)], discovery: Option<bool>) -> UniverseOutcome {
         UniverseOutcome {
@@ -843,6 +969,15 @@ mod tests {
         let at = Oracle::new((o.oos_sharpe_for_80, 0.1), (1e4, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
         assert!((at.power - 0.8).abs() < 1e-6, "{}", at.power);
         assert_eq!(Oracle::new((f64::NAN, 0.0), (7.0, 3.0), 0.95, 0.95, 10).power, 0.0);
+        // Both gates at once need a little more than the stricter one alone, and an oracle of
+        // that Sharpe ratio has 80 % power.
+        assert!(o.sharpe_for_80 > o.oos_sharpe_for_80.max(o.is_sharpe_for_80), "{}", o.sharpe_for_80);
+        let both = Oracle::new((o.sharpe_for_80, 0.1), (7.0, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
+        assert!((both.power - 0.8).abs() < 1e-9, "{}", both.power);
+        // An oracle of Sharpe 1 at 3× would need 3 · sharpe_for_80 / 1; without an edge, none.
+        let k = Strength::new(3.0).unwrap();
+        assert!((o.strength_for_80(k).unwrap() - 3.0 * o.sharpe_for_80).abs() < 1e-12);
+        assert_eq!(Oracle::new((-0.2, 0.0), (7.0, 3.0), 0.95, 0.95, 10).strength_for_80(k), None);
     }
 
     #[test]
@@ -877,6 +1012,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("too weak to detect at this size (oracle power 0 %)"), "{text}");
+        // At 1×, an oracle of 0.8 needs sharpe_for_80 / 0.8 times the strength.
+        let needed = Oracle::new((0.8, 0.05), (7.0, 3.0), 0.995, 0.95, 1_000).sharpe_for_80 / 0.8;
+        assert!(text.contains(&format!("| {needed:.1}× | too weak to detect")), "{text}");
         assert!(text.contains("| sma_cross | – / – | – (–) | none | – / – |"), "{text}");
+        assert!(text.contains("| – (no edge) | not measured |"), "{text}");
     }
 }

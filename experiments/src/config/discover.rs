@@ -26,6 +26,7 @@
 //! min_oos_trades = 10
 //! max_drawdown = 0.35
 //! max_correlation = 0.7
+//! benchmark = "passive"            # beat buy-and-hold of what it trades, after costs ("absolute": off)
 //! [evolve]                         # as for tradebot evolve
 //! [fitness]
 //! [validation]                     # in_sample only (walk-forward is not supported here)
@@ -49,7 +50,7 @@ use super::evolution::{self as evo, RawValidation};
 use super::raw::{RawAccount, RawData};
 use super::resolve;
 use super::{DataSource, account, data_source};
-use crate::research::Cluster;
+use crate::research::{BenchmarkGate, Cluster};
 
 /// The promotion gates; a candidate is recorded only when it passes every one.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +68,10 @@ pub struct Gates {
     pub max_correlation: f64,
     /// The variance of the trials' Sharpe ratios the deflated Sharpe ratio assumes.
     pub dsr_variance: DsrVariance,
+    /// `passive` (the default): the out-of-sample CAGR, after costs, must beat an equal-weight
+    /// buy-and-hold of the symbols it trades, as a family's must beat its universe's;
+    /// `absolute` judges the candidate on its own figures.
+    pub benchmark: BenchmarkGate,
 }
 
 /// Which variance of the trials' per-bar Sharpe ratios deflates the best one.
@@ -96,6 +101,7 @@ impl Default for Gates {
             max_drawdown: 0.35,
             max_correlation: 0.7,
             dsr_variance: DsrVariance::Null,
+            benchmark: BenchmarkGate::Passive,
         }
     }
 }

@@ -9,7 +9,7 @@ use evolve::ga::Engine;
 use evolve::problem::Evaluation;
 use evolve::stats::{deflated_sharpe, sharpe_variance};
 use gp::Genome;
-use kernel::strategy::{MarketData, SymbolData, backtest_signals};
+use kernel::strategy::{Backtest, MarketData, SymbolData, backtest_signals};
 use portfolio_fitness::{DailyReturns, PortfolioScorer};
 use promoted::{PromotedDir, PromotedStrategy};
 use rayon::prelude::*;
@@ -17,13 +17,15 @@ use serde::Serialize;
 
 use super::{DiscoverError, DiscoverSpec};
 use crate::config::DsrVariance;
+use crate::research::BenchmarkGate;
+use crate::research::judge;
 
 /// One gate's verdict on a candidate.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GateResult {
     /// The gate: `selection` (only the in-sample best genome is tested out of sample),
-    /// `oos_sharpe`, `deflated_sharpe`, `oos_trades`, `oos_drawdown`, `correlation`,
-    /// `cash_account`.
+    /// `oos_sharpe`, `deflated_sharpe`, `oos_trades`, `oos_drawdown`, `benchmark`,
+    /// `correlation`, `cash_account`.
     pub gate: &'static str,
     /// The candidate's figure (NaN, shown as null, when it has none).
     pub value: f64,
@@ -214,6 +216,7 @@ impl<'a> Judge<'a> {
                     gates.max_drawdown * 100.0
                 ),
             ),
+            benchmark_gate(gates.benchmark, self.data, self.oos.clone(), self.spec.cash, oos.as_ref()),
             gate(
                 "correlation",
                 max_correlation.unwrap_or(nan),
@@ -252,6 +255,45 @@ impl<'a> Judge<'a> {
             passed,
             id: None,
         })
+    }
+}
+
+/// The `benchmark` gate: the tested candidate's out-of-sample CAGR after costs (`bt`, trading
+/// the bars `oos` of `data` from `cash`) against an equal-weight buy-and-hold of every symbol it
+/// trades over the same bars. Without it, a rule that mostly holds SPY passes on a rising
+/// market. `Absolute` passes every candidate and still shows the excess. An untested candidate
+/// has no excess (NaN) and fails, as it fails the other out-of-sample gates.
+pub(super) fn benchmark_gate(
+    rule: BenchmarkGate,
+    data: &MarketData,
+    oos: Range<usize>,
+    cash: f64,
+    bt: Option<&Backtest>,
+) -> GateResult {
+    let held: Vec<usize> = data.tradable().collect();
+    let passive = bt.and_then(|bt| {
+        let returns = judge::returns_from(cash, bt.result.equity().iter().copied());
+        judge::versus_holding(data, &held, oos, &returns)
+    });
+    let excess = passive.as_ref().map_or(f64::NAN, |p| p.excess_return);
+    let beats = excess >= f64::MIN_POSITIVE;
+    let detail = match &passive {
+        Some(p) => format!(
+            "out-of-sample CAGR {} the {} ({:.1} % a year) by {:.1} % a year after costs{}",
+            if beats { "beats" } else { "trails" },
+            p.name,
+            p.cagr * 100.0,
+            excess.abs() * 100.0,
+            if rule == BenchmarkGate::Absolute { " (not required: benchmark = \"absolute\")" } else { "" }
+        ),
+        None => "no out-of-sample record to compare with buy-and-hold".into(),
+    };
+    GateResult {
+        gate: "benchmark",
+        value: excess,
+        threshold: 0.0,
+        passed: passive.is_some() && (beats || rule == BenchmarkGate::Absolute),
+        detail,
     }
 }
 

@@ -48,7 +48,7 @@ fn spec(d: &Discovery) -> DiscoverSpec<'_> {
 
 /// Gates every candidate passes, to exercise recording and promotion.
 const OPEN_GATES: &str = "[discover.gates]\nmin_oos_sharpe = -100\nmin_dsr = 0\nmin_oos_trades = 0\n\
-                          max_drawdown = 1\nmax_correlation = 1\n";
+                          max_drawdown = 1\nmax_correlation = 1\nbenchmark = \"absolute\"\n";
 
 #[test]
 fn discovery_on_the_sample_records_candidates_that_promote_and_reproduce_exactly() {
@@ -80,7 +80,7 @@ fn discovery_on_the_sample_records_candidates_that_promote_and_reproduce_exactly
     assert!(passed[0].out_of_sample.as_ref().unwrap().figures.trades > 0, "{shown:#?}");
     // Only the in-sample best distinct genome is tested out of sample.
     for (rank, c) in out.candidates.iter().enumerate() {
-        assert_eq!(c.gates.len(), 7);
+        assert_eq!(c.gates.len(), 8);
         assert_eq!(c.gates[0].gate, "selection");
         assert_eq!((c.gates[0].passed, c.out_of_sample.is_some()), (rank == 0, rank == 0), "{rank}");
         assert!(rank == 0 || !c.passed);
@@ -268,6 +268,25 @@ fn synthetic(dir: &Path, seed: u64) -> Discovery {
     Discovery::parse(&text, "planted.toml", Path::new(".")).unwrap()
 }
 
+/// A GP problem on `data` with `d`'s rules, cash and fitness, and no deflation, parsimony,
+/// novelty or portfolio term: for backtesting a given genome.
+fn plain_problem<'a>(data: &'a MarketData, d: &Discovery) -> evolve::discovery::GpProblem<'a> {
+    evolve::discovery::GpProblem::new(
+        data,
+        evolve::discovery::GpSettings {
+            gp: gp::GpConfig::default(),
+            rules: d.rules,
+            cash: d.cash,
+            fitness: d.fitness,
+            deflation: None,
+            parsimony: 0.0,
+            novelty: novelty::NoveltyConfig::default(),
+            portfolio: None,
+        },
+    )
+    .unwrap()
+}
+
 /// A planted reversal edge is found in sample and holds out of sample: a candidate passes the
 /// default gates (out-of-sample Sharpe ≥ 0.5, DSR ≥ 0.9, ≥ 10 trades, drawdown, correlation,
 /// cash account) and is promoted; on the same universe without the edge nothing passes.
@@ -299,20 +318,7 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
     assert!(best.id.is_some());
     // It trades the planted reversal: on the same noise without the edge it earns nothing like it.
     let noise = noise_of(&edge);
-    let problem = evolve::discovery::GpProblem::new(
-        &noise,
-        evolve::discovery::GpSettings {
-            gp: gp::GpConfig::default(),
-            rules: d.rules,
-            cash: d.cash,
-            fitness: d.fitness,
-            deflation: None,
-            parsimony: 0.0,
-            novelty: novelty::NoveltyConfig::default(),
-            portfolio: None,
-        },
-    )
-    .unwrap();
+    let problem = plain_problem(&noise, &d);
     let (_, window) = &found.stages;
     let without = problem.backtest_window(&best.genome, &noise, window.clone()).unwrap();
     assert!(
@@ -334,6 +340,55 @@ fn discovery_finds_a_planted_edge_and_promotes_nothing_on_noise() {
         said.strip_prefix(head).and_then(|rest| rest.split(')').next()).unwrap_or_else(|| panic!("{said}"));
     assert!(!failed.is_empty() && !failed.contains("selection"), "{said}");
     assert!(said.ends_with("; the others are not tested (no selection on the test data)"), "{said}");
+}
+
+/// The `benchmark` gate: a rule that holds what it trades earns the buy-and-hold less its
+/// costs, so it fails (as a family must beat its universe's passive book); `absolute` lets it
+/// through and still shows the shortfall; an untested candidate fails. One symbol rising 0.1 %
+/// a bar, each open at the previous close, so the only difference from buy-and-hold is the cost.
+#[test]
+fn holding_what_it_trades_fails_the_benchmark_gate() {
+    let bars = (0..600).map(|t| {
+        let open = 100.0 * 1.001f64.powi(t);
+        let close = open * 1.001;
+        Bar {
+            ts: Timestamp(i64::from(t) * DAY),
+            open,
+            high: close,
+            low: open,
+            close,
+            volume: 1e6,
+            vwap: None,
+            trade_count: None,
+        }
+    });
+    let bars = Bars::from_bars(bars.collect::<Vec<_>>()).unwrap();
+    let leg = SymbolData { meta: SymbolMeta::new("RISE", AssetClass::Equity), bars };
+    let data = MarketData::new(Timeframe::Day1, vec![leg]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = discovery("", dir.path());
+    assert_eq!(d.settings.gates.benchmark, crate::research::BenchmarkGate::Passive, "the default");
+    let problem = plain_problem(&data, &d);
+    let hold: gp::Genome = "(strategy (entry true) (exit false) (size 1))".parse().unwrap();
+    let oos = 420..600;
+    let bt = problem.backtest_window(&hold, &data, oos.clone()).unwrap();
+    assert!(bt.metrics.exposure > 0.99, "bought at the first open and held: {}", bt.metrics.exposure);
+    let gate = |rule| gates::benchmark_gate(rule, &data, oos.clone(), d.cash, Some(&bt));
+    let passive = gate(crate::research::BenchmarkGate::Passive);
+    // Buy-and-hold earns 1.001^252 − 1 = 28.6 % a year; the rule pays a commission and slippage.
+    assert!(!passive.passed && passive.value < 0.0 && passive.value > -0.01, "{passive:?}");
+    assert!(
+        passive
+            .detail
+            .starts_with("out-of-sample CAGR trails the equal-weight buy-and-hold of 1 symbols (28.6 %"),
+        "{}",
+        passive.detail
+    );
+    let absolute = gate(crate::research::BenchmarkGate::Absolute);
+    assert!(absolute.passed && absolute.value == passive.value, "{absolute:?}");
+    assert!(absolute.detail.ends_with("(not required: benchmark = \"absolute\")"), "{}", absolute.detail);
+    let untested = gates::benchmark_gate(crate::research::BenchmarkGate::Absolute, &data, oos, d.cash, None);
+    assert!(!untested.passed && untested.value.is_nan(), "{untested:?}");
 }
 
 /// `[discover] seeds`: strategy files, read relative to the discovery file, open generation 0

@@ -74,31 +74,40 @@ pub struct Passive {
 /// validation ran (which also measured capital at work, in the winner's figures). `None`
 /// without an out-of-sample test.
 pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Option<Vec<Passive>> {
-    if oos.is_empty() || w.out_of_sample.is_none() {
-        return None;
-    }
-    let returns: Vec<f64> = std::iter::once(cash)
-        .chain(w.oos_equity.iter().map(|e| e.1))
-        .collect::<Vec<_>>()
-        .windows(2)
-        .map(|w| w[1] / w[0] - 1.0)
-        .collect();
-    let ppy = periods_per_year(data.timeframe(), first_asset_class(data));
+    w.out_of_sample.as_ref()?;
+    let returns = returns_from(cash, w.oos_equity.iter().map(|e| e.1));
     let tradable: Vec<usize> = data.tradable().collect();
-    let mut passive = Vec::new();
-    let start = oos.start.checked_sub(1)?;
-    let ew = equal_weight(data, &tradable, start..oos.end);
-    passive.push(compare(
-        format!("equal-weight buy-and-hold of {} symbols", tradable.len()),
-        &returns,
-        &ew,
-        ppy,
-    ));
+    let mut passive = vec![versus_holding(data, &tradable, oos.clone(), &returns)?];
     if let Some(spy) = data.find("SPY") {
-        let spy_returns = equal_weight(data, &[spy], start..oos.end);
-        passive.push(compare("SPY".to_string(), &returns, &spy_returns, ppy));
+        let mut spy = versus_holding(data, &[spy], oos, &returns)?;
+        spy.name = "SPY".to_string();
+        passive.push(spy);
     }
     Some(passive)
+}
+
+/// Per-bar returns of an equity curve that starts from `cash`, one per equity point.
+pub(crate) fn returns_from(cash: f64, equity: impl Iterator<Item = f64>) -> Vec<f64> {
+    std::iter::once(cash).chain(equity).collect::<Vec<_>>().windows(2).map(|w| w[1] / w[0] - 1.0).collect()
+}
+
+/// A record's per-bar `returns` over the bars `oos` of `data` against holding `held` in equal
+/// amounts from the close before `oos` (never rebalanced), named `equal-weight buy-and-hold of
+/// N symbols`. `None` when `oos` is empty or starts at the first bar (no close to buy at).
+pub(crate) fn versus_holding(
+    data: &MarketData,
+    held: &[usize],
+    oos: Range<usize>,
+    returns: &[f64],
+) -> Option<Passive> {
+    if oos.is_empty() {
+        return None;
+    }
+    let ppy = periods_per_year(data.timeframe(), first_asset_class(data));
+    let start = oos.start.checked_sub(1)?;
+    let bench = equal_weight(data, held, start..oos.end);
+    let name = format!("equal-weight buy-and-hold of {} symbols", held.len());
+    Some(compare(name, returns, &bench, ppy))
 }
 
 /// The asset class the metrics annualise by: the first symbol's.
