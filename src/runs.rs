@@ -156,6 +156,9 @@ fn figure(x: f64, pct: bool) -> String {
     }
 }
 
+/// A row of a figures table: its label, how to read the figure, whether it is a percentage.
+type FigureRow = (&'static str, fn(&Figures) -> f64, bool);
+
 /// A run's stored summary, read into the type its writer used.
 enum Stored {
     /// A research run's.
@@ -163,7 +166,7 @@ enum Stored {
     /// A discover run's (it has candidates).
     Discover(DiscoverRunSummary<StoredCandidate>),
     /// An evolve run's: a holdout or a walk-forward.
-    Evolve(EvolveSummary<StoredWinner>),
+    Evolve(Box<EvolveSummary<StoredWinner>>),
 }
 
 impl Stored {
@@ -175,7 +178,7 @@ impl Stored {
             RunKind::Evolve if run.strategy == evolve::discovery::SLEEVE => {
                 Stored::Discover(serde_json::from_str(text)?)
             }
-            RunKind::Evolve => Stored::Evolve(serde_json::from_str(text)?),
+            RunKind::Evolve => Stored::Evolve(Box::new(serde_json::from_str(text)?)),
         })
     }
 }
@@ -200,7 +203,7 @@ fn write_evolve(out: &mut String, strategy: &str, s: &EvolveSummary<StoredWinner
         let _ = writeln!(out, "\nwinner{which}: {}", params_text(strategy, &w.params));
         let _ = writeln!(out, "  {:<14} {:>12} {:>14}", "", "in-sample", "out-of-sample");
         let (is, oos) = (&w.in_sample.figures, w.out_of_sample.as_ref().map(|e| &e.figures));
-        let rows: [(&str, fn(&Figures) -> f64, bool); 5] = [
+        let rows: [FigureRow; 5] = [
             ("sharpe", |f| f.sharpe, false),
             ("sortino", |f| f.sortino, false),
             ("cagr", |f| f.cagr, true),
