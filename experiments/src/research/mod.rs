@@ -125,7 +125,8 @@ pub fn universe(
 ) -> Result<MarketData, ResearchError> {
     let mut symbols = store.symbols(timeframe);
     if let Some(universe) = only {
-        symbols.retain(|s| universe.symbols.iter().any(|u| u == s));
+        let named: std::collections::HashSet<&str> = universe.symbols.iter().map(String::as_str).collect();
+        symbols.retain(|s| named.contains(*s));
     }
     let window = store.info(reference, timeframe).map(|i| (i.first.0, i.last.0));
     Ok(MarketData::from_store_point_in_time(store, &symbols, timeframe, window)?)
@@ -156,8 +157,9 @@ fn data_origin(
     }
     if let Some(u) = universe {
         let held: Vec<&str> = symbols.iter().map(|s| s.meta.symbol.as_str()).collect();
+        let in_data: std::collections::HashSet<&str> = held.iter().copied().collect();
         let (mut absent, mut short) = (Vec::new(), Vec::new());
-        for s in u.symbols.iter().map(String::as_str).filter(|s| !held.contains(s)) {
+        for s in u.symbols.iter().map(String::as_str).filter(|s| !in_data.contains(s)) {
             if store.info(s, timeframe).is_some() { short.push(s) } else { absent.push(s) }
         }
         let mut text = format!(

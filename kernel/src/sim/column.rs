@@ -139,6 +139,15 @@ impl SignalColumn {
         out
     }
 
+    /// Run `r` (below [`SignalColumn::runs`]): its bars and their signal. A reader stepping
+    /// from run to run handles a change of signal once instead of once per bar.
+    ///
+    /// # Panics
+    /// When `r` is not below [`SignalColumn::runs`].
+    pub fn run(&self, r: usize) -> (Range<usize>, Signal) {
+        (self.starts[r] as usize..self.run_end(r), decode(self.codes[r]))
+    }
+
     /// The run holding bar `t`, or the number of runs when `t` is past the end.
     fn run_of_or_end(&self, t: usize) -> usize {
         if t < self.len { self.run_of(t) } else { self.codes.len() }
@@ -452,6 +461,13 @@ mod tests {
             // Canonical: equal to the column built from scratch, so equality is by value.
             prop_assert_eq!(&column, &SignalColumn::from(&dense[..]));
             prop_assert_eq!(column.to_vec(), dense.clone());
+            let spread: Vec<Signal> = (0..column.runs())
+                .flat_map(|r| {
+                    let (bars, s) = column.run(r);
+                    bars.map(move |_| s)
+                })
+                .collect();
+            prop_assert_eq!(spread, dense.clone());
             for (t, &s) in dense.iter().enumerate() {
                 prop_assert_eq!(column.get(t), s);
             }

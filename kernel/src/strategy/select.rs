@@ -133,7 +133,7 @@ fn raw_block(
         signals.push_run(Signal::Hold, n - block.end);
         let signals = signals.restrict(data.listed(i));
         let signals = if whole { signals } else { signals.slice(block.clone()) };
-        let entry = entry_scores(signals.iter(), score.get(block.start..).unwrap_or(&[]));
+        let entry = entry_scores(&signals, score.get(block.start..).unwrap_or(&[]));
         bytes += signals.heap_bytes() + entry.capacity() * std::mem::size_of::<f64>();
         if bytes > budget {
             return Ok(Block::TooBig { projected: bytes / (done + 1) * symbols.len() });
@@ -145,13 +145,18 @@ fn raw_block(
 }
 
 /// The scores of `signals`' entry bars, in bar order (NaN where `score` is too short).
-fn entry_scores(signals: impl Iterator<Item = Signal>, score: &[f64]) -> Vec<f64> {
-    signals
-        .enumerate()
-        .filter(|(_, s)| matches!(s, Signal::Enter(_)))
-        .map(|(t, _)| score.get(t).copied().unwrap_or(f64::NAN))
-        .collect()
+fn entry_scores(signals: &SignalColumn, score: &[f64]) -> Vec<f64> {
+    let mut entry = Vec::new();
+    for r in 0..signals.runs() {
+        if let (bars, Signal::Enter(_)) = signals.run(r) {
+            entry.extend(bars.map(|t| score.get(t).copied().unwrap_or(f64::NAN)));
+        }
+    }
+    entry
 }
+
+/// No leg: the end of a list of legs due at a bar.
+const NO_LEG: u32 = u32::MAX;
 
 /// The strongest-`N` selection, fed the legs' raw signals block after block: a leg holds from
 /// an entry it was allowed until its next exit. At each bar the exits free their slots first;
@@ -160,6 +165,10 @@ fn entry_scores(signals: impl Iterator<Item = Signal>, score: &[f64]) -> Vec<f64
 /// score is dropped. A protective exit the simulator takes on its own is not seen here, so the
 /// slot stays taken until the leg's exit signal: the simulator's own limit refuses any entry
 /// beyond `N`.
+///
+/// The selection steps over runs, not bars: a leg needs a decision only where its raw signal
+/// changes, or on every bar it wants in without holding; between those bars its kept signal
+/// stays what it was, so its kept column just extends its last run.
 struct Strongest {
     /// `N`: the most legs holding at once.
     limit: usize,
@@ -167,12 +176,48 @@ struct Strongest {
     holding: Vec<bool>,
     /// Legs holding.
     held: usize,
-    /// The current bar's kept signal per leg.
+    /// Per leg, its kept signal at the last bar it was decided on, which holds until the next.
     now: Vec<Signal>,
     /// The current bar's entries: leg and score.
     wanting: Vec<(usize, f64)>,
-    /// The kept signals so far, per leg.
+    /// The kept signals so far, per leg, up to the last bar it was decided on.
     kept: Vec<SignalColumn>,
+    /// Bars fed so far.
+    bars: usize,
+}
+
+/// Where one leg's reader stands in its raw signals of a block.
+#[derive(Clone)]
+struct Cursor {
+    /// The run read.
+    run: usize,
+    /// Its bars.
+    bars: Range<usize>,
+    /// Its raw signal.
+    signal: Signal,
+    /// Entry bars before it: the index of its first bar's entry score.
+    entries_before: usize,
+}
+
+impl Cursor {
+    /// At the first run of `column` (which has a bar).
+    fn new(column: &SignalColumn) -> Self {
+        let (bars, signal) = column.run(0);
+        Cursor { run: 0, bars, signal, entries_before: 0 }
+    }
+
+    /// The raw signal of bar `t` (at or after the run read, before the next one's end) and
+    /// the index of its entry score.
+    fn at(&mut self, column: &SignalColumn, t: usize) -> (Signal, usize) {
+        if t >= self.bars.end {
+            if matches!(self.signal, Signal::Enter(_)) {
+                self.entries_before += self.bars.len();
+            }
+            self.run += 1;
+            (self.bars, self.signal) = column.run(self.run);
+        }
+        (self.signal, self.entries_before + t - self.bars.start)
+    }
 }
 
 impl Strongest {
@@ -185,6 +230,7 @@ impl Strongest {
             now: vec![Signal::Hold; legs],
             wanting: Vec::new(),
             kept: vec![SignalColumn::new(); legs],
+            bars: 0,
         }
     }
 
@@ -192,51 +238,92 @@ impl Strongest {
     /// length) and the scores of each leg's entry bars among them in order ([`entry_scores`]).
     fn feed(&mut self, columns: &[SignalColumn], scores: &[Vec<f64>]) {
         let bars = columns.first().map_or(0, SignalColumn::len);
-        let mut readers: Vec<_> = columns.iter().map(SignalColumn::iter).collect();
-        let mut next_score = vec![0usize; columns.len()];
-        for _ in 0..bars {
-            self.wanting.clear();
-            for (k, reader) in readers.iter_mut().enumerate() {
-                let mut signal = reader.next().expect("every leg has a signal per bar");
-                match signal {
-                    Signal::Exit if self.holding[k] => {
-                        self.holding[k] = false;
-                        self.held -= 1;
-                    }
-                    Signal::Enter(_) => {
-                        let score = scores[k].get(next_score[k]).copied().unwrap_or(f64::NAN);
-                        next_score[k] += 1;
-                        match (self.holding[k], score.is_nan()) {
-                            (true, _) => {}
-                            (false, true) => signal = Signal::Hold,
-                            (false, false) => self.wanting.push((k, score)),
-                        }
-                    }
-                    _ => {}
+        if bars == 0 {
+            return;
+        }
+        let mut cursors: Vec<Cursor> = columns.iter().map(Cursor::new).collect();
+        // The legs due at each bar, as linked lists: `first[t]`, then `after[leg]`. Every
+        // leg is due at the block's first bar (its column starts a run there).
+        let (mut first, mut after) = (vec![NO_LEG; bars], vec![NO_LEG; columns.len()]);
+        let mut due: Vec<usize> = (0..columns.len()).collect();
+        for t in 0..bars {
+            if t > 0 {
+                due.clear();
+                let mut k = first[t];
+                while k != NO_LEG {
+                    due.push(k as usize);
+                    k = after[k as usize];
                 }
-                self.now[k] = signal;
-            }
-            let free = self.limit.saturating_sub(self.held);
-            if self.wanting.len() > free {
-                self.wanting
-                    .sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal).then(a.0.cmp(&b.0)));
-                for &(k, _) in &self.wanting[free..] {
-                    self.now[k] = Signal::Hold;
+                if due.is_empty() {
+                    continue;
                 }
-                self.wanting.truncate(free);
             }
-            for &(k, _) in &self.wanting {
-                self.holding[k] = true;
+            self.decide(self.bars + t, &due, |k| {
+                let (signal, entry) = cursors[k].at(&columns[k], t);
+                let score = match signal {
+                    Signal::Enter(_) => scores[k].get(entry).copied(),
+                    _ => None,
+                };
+                (signal, score.unwrap_or(f64::NAN))
+            });
+            for &k in &due {
+                // Wanting in without holding: again next bar; otherwise at the next change.
+                let cursor = &cursors[k];
+                let wants = !self.holding[k] && matches!(cursor.signal, Signal::Enter(_));
+                let next = if wants { t + 1 } else { cursor.bars.end };
+                if next < bars {
+                    after[k] = first[next];
+                    first[next] = u32::try_from(k).expect("fewer than u32::MAX legs");
+                }
             }
-            self.held += self.wanting.len();
-            for (column, &signal) in self.kept.iter_mut().zip(&self.now) {
-                column.push(signal);
+        }
+        self.bars += bars;
+    }
+
+    /// Bar `t`'s decision for the legs `due` there, whose raw signal and entry score (NaN
+    /// when it is no entry) `raw` gives; every other leg keeps its signal and slot.
+    fn decide(&mut self, t: usize, due: &[usize], mut raw: impl FnMut(usize) -> (Signal, f64)) {
+        self.wanting.clear();
+        for &k in due {
+            let (mut signal, score) = raw(k);
+            let kept = &mut self.kept[k];
+            kept.push_run(self.now[k], t - kept.len());
+            match signal {
+                Signal::Exit if self.holding[k] => {
+                    self.holding[k] = false;
+                    self.held -= 1;
+                }
+                Signal::Enter(_) => match (self.holding[k], score.is_nan()) {
+                    (true, _) => {}
+                    (false, true) => signal = Signal::Hold,
+                    (false, false) => self.wanting.push((k, score)),
+                },
+                _ => {}
             }
+            self.now[k] = signal;
+        }
+        let free = self.limit.saturating_sub(self.held);
+        if self.wanting.len() > free {
+            self.wanting.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal).then(a.0.cmp(&b.0)));
+            for &(k, _) in &self.wanting[free..] {
+                self.now[k] = Signal::Hold;
+            }
+            self.wanting.truncate(free);
+        }
+        for &(k, _) in &self.wanting {
+            self.holding[k] = true;
+        }
+        self.held += self.wanting.len();
+        for &k in due {
+            self.kept[k].push(self.now[k]);
         }
     }
 
     /// Every leg's kept signals.
-    fn finish(self) -> Vec<SignalColumn> {
+    fn finish(mut self) -> Vec<SignalColumn> {
+        for (kept, &signal) in self.kept.iter_mut().zip(&self.now) {
+            kept.push_run(signal, self.bars - kept.len());
+        }
         self.kept
     }
 }
@@ -253,11 +340,119 @@ mod tests {
     /// The strongest-`n` selection of `signals` with one score per bar, as the signals after it.
     fn keep(signals: &[&[Signal]], scores: &[Vec<f64>], n: usize) -> Vec<Vec<Signal>> {
         let columns: Vec<SignalColumn> = signals.iter().map(|&s| s.into()).collect();
-        let entry: Vec<_> =
-            signals.iter().zip(scores).map(|(s, x)| entry_scores(s.iter().copied(), x)).collect();
+        let entry: Vec<_> = columns.iter().zip(scores).map(|(s, x)| entry_scores(s, x)).collect();
         let mut selection = Strongest::new(columns.len(), n);
         selection.feed(&columns, &entry);
         selection.finish().iter().map(SignalColumn::to_vec).collect()
+    }
+
+    /// The selection walked bar by bar and leg by leg over plain vectors, from each leg's
+    /// entry scores in order: what [`Strongest`], stepping over runs, must give.
+    fn bar_by_bar(signals: &[Vec<Signal>], entry: &[Vec<f64>], limit: usize) -> Vec<Vec<Signal>> {
+        let bars = signals.first().map_or(0, Vec::len);
+        let mut out = signals.to_vec();
+        let mut holding = vec![false; signals.len()];
+        let mut entries = vec![0; signals.len()];
+        for t in 0..bars {
+            let mut candidates = Vec::new();
+            for (k, leg) in signals.iter().enumerate() {
+                match leg[t] {
+                    Signal::Exit => holding[k] = false,
+                    Signal::Enter(_) => {
+                        let score = entry[k].get(entries[k]).copied().unwrap_or(f64::NAN);
+                        entries[k] += 1;
+                        if !holding[k] {
+                            out[k][t] = Signal::Hold;
+                            if !score.is_nan() {
+                                candidates.push((k, score));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let free = limit.saturating_sub(holding.iter().filter(|&&h| h).count());
+            candidates.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap().then(a.0.cmp(&b.0)));
+            for &(k, _) in candidates.iter().take(free) {
+                out[k][t] = signals[k][t];
+                holding[k] = true;
+            }
+        }
+        out
+    }
+
+    /// A raw signal for the randomized comparison: few kinds, so runs and ties are common.
+    fn raw_signal() -> impl proptest::strategy::Strategy<Value = Signal> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => Just(H),
+            2 => Just(X),
+            1 => Just(Signal::EnterShort),
+            3 => Just(E),
+            1 => Just(Signal::Enter(Strength::new(0.5).unwrap())),
+        ]
+    }
+
+    /// One leg: runs of raw signals (spread over the bars, padded with holds), the listing
+    /// its column is restricted to (none: every bar), and entry scores from a few values with
+    /// NaN among them, sometimes fewer than the entries.
+    type RandomLeg = (Vec<(Signal, usize)>, Option<(usize, usize)>, Vec<u8>);
+
+    proptest::proptest! {
+        /// Stepping over runs keeps exactly the legs a plain bar-by-bar walk keeps, whole or
+        /// fed in blocks of bars, on random columns with ties, NaN scores, restricted
+        /// listings and position limits.
+        #[test]
+        fn stepping_over_runs_keeps_what_a_bar_by_bar_walk_keeps(
+            bars in 1usize..48,
+            legs in proptest::collection::vec(
+                (
+                    proptest::collection::vec((raw_signal(), 1usize..9), 1..16),
+                    proptest::option::of((0usize..48, 0usize..48)),
+                    proptest::collection::vec(0u8..4, 0..40),
+                ),
+                1..7,
+            ),
+            limit in 1usize..5,
+            cuts in proptest::collection::vec(1usize..48, 0..4),
+        ) {
+            let legs: Vec<RandomLeg> = legs;
+            let mut columns = Vec::new();
+            let mut entry = Vec::new();
+            for (runs, listed, codes) in legs {
+                let mut dense: Vec<Signal> = runs.iter().flat_map(|&(s, n)| std::iter::repeat_n(s, n)).collect();
+                dense.resize(bars, H);
+                let mut column = SignalColumn::from(dense);
+                if let Some((a, b)) = listed {
+                    column = column.restrict(a.min(b)..a.max(b));
+                }
+                columns.push(column);
+                entry.push(codes.iter().map(|&c| if c == 3 { f64::NAN } else { f64::from(c) }).collect::<Vec<_>>());
+            }
+            let dense: Vec<Vec<Signal>> = columns.iter().map(SignalColumn::to_vec).collect();
+            let expected = bar_by_bar(&dense, &entry, limit);
+            // Blocks: the cuts inside the bars, in order; each block gets each leg's entry
+            // scores from its entries before the block on.
+            let mut bounds: Vec<usize> = cuts.into_iter().filter(|&c| c < bars).collect();
+            bounds.extend([0, bars]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut selection = Strongest::new(columns.len(), limit);
+            for block in bounds.windows(2) {
+                let sliced: Vec<SignalColumn> = columns.iter().map(|c| c.slice(block[0]..block[1])).collect();
+                let scores: Vec<Vec<f64>> = dense
+                    .iter()
+                    .zip(&entry)
+                    .map(|(d, e)| {
+                        let before = d[..block[0]].iter().filter(|s| matches!(s, Signal::Enter(_))).count();
+                        e.get(before..).unwrap_or(&[]).to_vec()
+                    })
+                    .collect();
+                selection.feed(&sliced, &scores);
+            }
+            let kept: Vec<Vec<Signal>> = selection.finish().iter().map(SignalColumn::to_vec).collect();
+            proptest::prop_assert_eq!(kept, expected);
+        }
     }
 
     #[test]
