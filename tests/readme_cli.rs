@@ -235,7 +235,7 @@ fn every_readme_command_is_planned_and_the_runnable_ones_work() {
             ("min_oos_sharpe = 0.5", "min_oos_sharpe = -100"),
             ("min_dsr = 0.9", "min_dsr = 0"),
             ("min_oos_trades = 10", "min_oos_trades = 1"),
-            ("max_drawdown = 0.35", "max_drawdown = 1"),
+            ("max_drawdown = 0.35", "max_drawdown = 1\nbenchmark = \"absolute\""),
         ],
     );
     copy("live.example.toml", &cwd.join("live.toml"), &[]);

@@ -48,7 +48,7 @@ pub fn quick_discover_experiment(dir: &Path, name: &str) -> String {
             .replace("min_oos_sharpe = 0.5", "min_oos_sharpe = -100")
             .replace("min_dsr = 0.9", "min_dsr = 0")
             .replace("min_oos_trades = 10", "min_oos_trades = 1")
-            .replace("max_drawdown = 0.35", "max_drawdown = 1");
+            .replace("max_drawdown = 0.35", "max_drawdown = 1\nbenchmark = \"absolute\"");
     std::fs::create_dir_all(dir.join("experiments")).expect("create experiments/");
     std::fs::write(dir.join("experiments").join(name), text).expect("write the experiment");
     format!("experiments/{name}")
