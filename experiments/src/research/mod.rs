@@ -189,7 +189,7 @@ fn first_names(names: &[&str]) -> String {
 
 /// Runs `research` on the store at `store`, recording into `db`; the report's market-regime
 /// section uses the current regime model in `models` (trained and saved there when there is
-/// none). The families' evaluations are farmed out through `farm` when given (`tradebot
+/// none). The families' and discovery's evaluations are farmed out through `farm` when given (`tradebot
 /// research --nats`, crate `cluster`): the report's figures are identical either way. `stop`
 /// ends it after the current generation; `progress` reports families and generations.
 #[allow(clippy::too_many_arguments)]
@@ -287,7 +287,7 @@ pub fn run(
     }
     let discovery = match &research.discover {
         Some(d) if !stopped => {
-            let found = discover(research, d, &store, main, db, run_id, stop, &mut progress)?;
+            let found = discover(research, d, &store, main, db, run_id, stop, farm, &mut progress)?;
             timing += found.timing;
             stopped = found.ending == Ending::Stopped;
             Some(found)
@@ -546,7 +546,8 @@ fn passive_curve(data: &MarketData, bars: std::ops::Range<usize>) -> Option<Curv
 
 /// Discovery on the research universe's chosen symbols (default: the reference symbol, plus
 /// `VIX` when the universe has it), with the research file's GA, fitness, validation and
-/// account, as a child run of research run `parent`.
+/// account, as a child run of research run `parent`; its evaluations go through `farm` as the
+/// families' do.
 #[allow(clippy::too_many_arguments)]
 fn discover(
     research: &Research,
@@ -556,6 +557,7 @@ fn discover(
     db: &mut ResearchDb,
     parent: i64,
     stop: &AtomicBool,
+    farm: Option<&dyn evolve::problem::StrategyFarm>,
     progress: &mut impl FnMut(Progress<'_>),
 ) -> Result<DiscoverOutcome, ResearchError> {
     let symbols: Vec<String> = match &d.symbols {
@@ -590,7 +592,7 @@ fn discover(
         data: DataRef::Store { dir, symbols, timeframe },
         config_text: &research.text,
         parent: Some(parent),
-        farm: None,
+        farm,
     };
     progress(Progress::Discovery(spec.ga.generations));
     Ok(crate::discover::discover(&spec, &data, db, None, stop, |g| {
