@@ -229,12 +229,8 @@ fn write_evolve(out: &mut String, strategy: &str, s: &EvolveSummary<StoredWinner
         for r in &s.hall_of_fame {
             let (is, oos) =
                 (r.in_sample.as_ref().map(|e| &e.figures), r.out_of_sample.as_ref().map(|e| &e.figures));
-            let num = |f: Option<&Figures>, get: fn(&Figures) -> f64, pct: bool| match f.map_or(f64::NAN, get)
-            {
-                x if x.is_nan() => "–".into(),
-                x if pct => format!("{:.1}%", x * 100.0),
-                x => format!("{x:.2}"),
-            };
+            let num =
+                |f: Option<&Figures>, get: fn(&Figures) -> f64, pct| figure(f.map_or(f64::NAN, get), pct);
             let trades = |f: Option<&Figures>| f.map_or("–".into(), |f| f.trades.to_string());
             let _ = writeln!(
                 out,

@@ -93,6 +93,13 @@ fn evolve_validates_out_of_sample_and_records_the_run() {
     assert!(text.contains(&format!("  deflated Sharpe {dsr:.3}, PBO ")), "{text}");
     let fame_rows = text.split("hall of fame, in-sample | out-of-sample:\n").nth(1).unwrap();
     assert_eq!(fame_rows.lines().skip(1).take_while(|l| !l.is_empty()).count(), 5, "{text}");
+    // Its returns read as the winner's table writes percentages ("51.1 %", not "51.1%").
+    let ret = |stage: &str| format!("{:.1} %", fame[0][stage]["total_return"].as_f64().unwrap() * 100.0);
+    let best = fame_rows.lines().nth(1).unwrap();
+    assert!(
+        best.contains(&format!(" {} ", ret("in_sample"))) && best.contains(&ret("out_of_sample")),
+        "{text}"
+    );
     assert!(text.contains(&format!(
         "  trials: {trials}\n  generations: 20\n  bars: 1504 in sample, 644 out of sample"
     )));
