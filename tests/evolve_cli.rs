@@ -261,6 +261,13 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
     for f in families {
         assert!(["enable", "keep", "disable"].contains(&f["verdict"].as_str().unwrap()), "{f}");
         assert!(!f["reason"].as_str().unwrap().is_empty());
+        // A first night: `keep` leaves a family off as it started, not "unchanged".
+        let state = match f["verdict"].as_str().unwrap() {
+            "enable" => "enabled",
+            "disable" => "disabled",
+            _ => "disabled (new; keep = not enough evidence)",
+        };
+        assert_eq!(f["state"], state, "{f}");
         assert!(f["generations"].as_u64().unwrap() == 4, "{f}");
     }
     let skipped: Vec<&str> =
@@ -317,6 +324,9 @@ fn research_runs_every_family_on_a_small_universe_and_reports() {
             _ => "disabled",
         };
         assert_eq!(second["states"][name], want, "{name}: {f}");
+        if f["verdict"] == "keep" {
+            assert_eq!(f["state"], format!("unchanged ({want})"), "{name}: {f}");
+        }
         if was == "disabled" {
             assert_ne!(f["verdict"], "enable", "{name}: enabled on the bars it was judged on: {f}");
             if f["verdict"] == "keep" {

@@ -236,16 +236,22 @@ pub enum State {
     /// `keep`: left as it was, which is disabled.
     #[serde(rename = "unchanged (disabled)")]
     UnchangedDisabled,
+    /// `keep` on a family no earlier run judged: it stays off, as every new family starts
+    /// (there is no earlier state to leave "unchanged").
+    #[serde(rename = "disabled (new; keep = not enough evidence)")]
+    NewDisabled,
 }
 
 impl State {
-    /// The state after `verdict` on a family that was enabled or not.
-    pub fn after(verdict: Verdict, currently_enabled: bool) -> State {
-        match (verdict, currently_enabled) {
+    /// The state after `verdict` on a family that was enabled or not (`before`; `None` when no
+    /// earlier run judged it).
+    pub fn after(verdict: Verdict, before: Option<bool>) -> State {
+        match (verdict, before) {
             (Verdict::Enable, _) => State::Enabled,
             (Verdict::Disable, _) => State::Disabled,
-            (Verdict::Keep, true) => State::UnchangedEnabled,
-            (Verdict::Keep, false) => State::UnchangedDisabled,
+            (Verdict::Keep, Some(true)) => State::UnchangedEnabled,
+            (Verdict::Keep, Some(false)) => State::UnchangedDisabled,
+            (Verdict::Keep, None) => State::NewDisabled,
         }
     }
 
@@ -262,6 +268,7 @@ impl fmt::Display for State {
             State::Disabled => "disabled",
             State::UnchangedEnabled => "unchanged (enabled)",
             State::UnchangedDisabled => "unchanged (disabled)",
+            State::NewDisabled => "disabled (new; keep = not enough evidence)",
         })
     }
 }
@@ -317,16 +324,34 @@ mod tests {
     #[test]
     fn states_say_what_the_family_does_after_the_run() {
         let names: Vec<String> = [
-            (Verdict::Enable, false),
-            (Verdict::Disable, true),
-            (Verdict::Keep, true),
-            (Verdict::Keep, false),
+            (Verdict::Enable, None),
+            (Verdict::Disable, Some(true)),
+            (Verdict::Keep, Some(true)),
+            (Verdict::Keep, Some(false)),
+            (Verdict::Keep, None),
         ]
         .iter()
-        .map(|&(v, on)| State::after(v, on).to_string())
+        .map(|&(v, before)| State::after(v, before).to_string())
         .collect();
-        assert_eq!(names, ["enabled", "disabled", "unchanged (enabled)", "unchanged (disabled)"]);
+        // A family no earlier run judged has no state to leave "unchanged": `keep` leaves it
+        // off, as it started (issue 13 item 5).
+        assert_eq!(
+            names,
+            [
+                "enabled",
+                "disabled",
+                "unchanged (enabled)",
+                "unchanged (disabled)",
+                "disabled (new; keep = not enough evidence)"
+            ]
+        );
         assert!(State::UnchangedEnabled.is_enabled() && !State::UnchangedDisabled.is_enabled());
+        assert!(!State::NewDisabled.is_enabled());
+        // The report's JSON says what the text says.
+        assert_eq!(
+            serde_json::to_value(State::NewDisabled).unwrap(),
+            "disabled (new; keep = not enough evidence)"
+        );
     }
 
     #[test]

@@ -299,8 +299,8 @@ pub fn run(
     let mut evidence = std::collections::BTreeMap::new();
     for (family, outcome, data) in &ran {
         let name = family.strategy.name();
-        let enabled = previous.get(name).copied().unwrap_or(false);
-        let judged = Judged { currently_enabled: enabled, night: &tonight, looks: looks.get(name).copied() };
+        let before = previous.get(name).copied();
+        let judged = Judged { before, night: &tonight, looks: looks.get(name).copied() };
         let (mut row, seen, weighed) = family_report(research, family, outcome, &judged, data);
         (row.convergence, row.ga_events) = convergence(db, outcome)?;
         if let Some(seen) = seen {
@@ -617,12 +617,19 @@ fn previous_summary(db: &ResearchDb, name: &str) -> Result<Option<ResearchSummar
 
 /// What a family is judged against besides its own outcome.
 struct Judged<'a> {
-    /// Whether it is enabled now.
-    currently_enabled: bool,
+    /// Whether it is enabled now; `None` when no earlier run judged it (it is disabled).
+    before: Option<bool>,
     /// The whole night's trials and out-of-sample tests.
     night: &'a night::Night,
     /// How often its out-of-sample window was judged before.
     looks: Option<night::Looks>,
+}
+
+impl Judged<'_> {
+    /// Whether the family is enabled now (a family no run has judged is not).
+    fn currently_enabled(&self) -> bool {
+        self.before == Some(true)
+    }
 }
 
 /// The report row of one family, with its verdict, its record of looks after tonight's
@@ -658,7 +665,7 @@ fn family_report(
         oos_tests: judged.night.oos_tests,
         dsr,
         pbo: w.pbo,
-        currently_enabled: judged.currently_enabled,
+        currently_enabled: judged.currently_enabled(),
         fresh_oos: oos_last.is_some_and(|t| night::Looks::fresh(judged.looks.as_ref(), t)),
         not_point_in_time: outcome_strategy_pit(research, name, data),
     };
@@ -671,7 +678,7 @@ fn family_report(
         (v, reason),
         &figures(oos),
         passive.as_deref(),
-        judged.currently_enabled,
+        judged.currently_enabled(),
     );
     let timeframe = if data.timeframe() == research.families[0].timeframe {
         String::new()
@@ -679,7 +686,7 @@ fn family_report(
         format!(" (on {} bars)", data.timeframe())
     };
     row.verdict = v;
-    row.state = State::after(v, judged.currently_enabled);
+    row.state = State::after(v, judged.before);
     row.reason = format!("{reason}{timeframe}");
     row.params = match &w.walk {
         Some(walk) => format!(

@@ -518,13 +518,13 @@ fn write_legend(h: &mut String, series: &[Series<'_>]) -> fmt::Result {
     Ok(())
 }
 
-/// The state after the run as a coloured badge: green enabled, red disabled, amber unchanged
-/// (the text says which).
+/// The state after the run as a coloured badge: green enabled, red disabled, amber after a
+/// `keep` (unchanged, or a new family left off; the text says which).
 fn badge(state: State) -> String {
     let class = match state {
         State::Enabled => "enable",
         State::Disabled => "disable",
-        State::UnchangedEnabled | State::UnchangedDisabled => "keep",
+        State::UnchangedEnabled | State::UnchangedDisabled | State::NewDisabled => "keep",
     };
     format!(r#"<span class="badge {class}">{state}</span>"#)
 }

@@ -238,8 +238,9 @@ pub struct FamilyReport {
     pub run_id: i64,
     /// Tonight's verdict on it.
     pub verdict: Verdict,
-    /// The family's state after the run: "enabled", "disabled", "unchanged (enabled)" or
-    /// "unchanged (disabled)".
+    /// The family's state after the run: "enabled", "disabled", "unchanged (enabled)",
+    /// "unchanged (disabled)" or, after `keep` on a family no earlier run judged, "disabled
+    /// (new; keep = not enough evidence)".
     pub state: State,
     /// Its out-of-sample record against the passive alternatives (equal-weight buy-and-hold of
     /// the universe, then SPY when present); empty when not measured.

@@ -407,6 +407,20 @@ fn html_escapes_names_and_shows_state_badges() {
 }
 
 #[test]
+fn a_new_family_left_off_by_keep_reads_as_disabled_and_new_everywhere() {
+    let mut r = sample();
+    r.families[1].state = State::NewDisabled;
+    let state = "disabled (new; keep = not enough evidence)";
+    let md = to_markdown(&r);
+    assert!(md.contains(&format!("| 2 | rsi_reversion | {state} | fast=12 slow=48 |")), "{md}");
+    assert!(md.contains(&format!("### 2. rsi_reversion — {state}")), "{md}");
+    assert!(!md.contains("unchanged"), "{md}");
+    let html = to_html(&r);
+    assert!(html.contains(&format!(r#"<span class="badge keep">{state}</span>"#)));
+    assert!(!html.contains("unchanged"));
+}
+
+#[test]
 fn html_is_self_contained_with_all_content_and_charts() {
     let html = to_html(&sample());
     assert!(html.starts_with("<!DOCTYPE html>"));
