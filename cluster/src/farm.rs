@@ -1,7 +1,8 @@
 //! The coordinator's side: each GA batch of new genomes goes out as tasks on the work queue;
 //! the coordinator evaluates itself the tasks no worker has taken (from the end of the batch,
 //! while the workers take them from the front), so a cluster without workers costs only the
-//! messaging; results are keyed by (run, batch, task) and checked against the genomes sent.
+//! messaging and one claim round trip a batch ([`HEAD_START`]); results are keyed by (run,
+//! batch, task) and checked against the genomes sent.
 //!
 //! Faults: a task whose worker went silent (killed, cut off) for longer than the ack wait is
 //! taken back (JetStream redelivers it to another worker, or the coordinator evaluates it); a
@@ -42,6 +43,12 @@ use crate::{ClusterError, Settings, connect, task_queue};
 const GRACE: Duration = Duration::from_secs(1);
 /// How often the waiting coordinator looks at the clock.
 const TICK: Duration = Duration::from_millis(50);
+/// How long the workers have a new batch to themselves: a claim's round trip (well under a
+/// millisecond on a quiet network, tens on a loaded machine) before the coordinator starts on
+/// the batch's tasks nobody has claimed. Without it, a batch of small tasks could be done here
+/// before any worker's claim arrived; a worker's first reply ends it early. A cluster without
+/// workers pays it once a batch.
+const HEAD_START: Duration = TICK;
 /// The first batch of a run, whose cost is not known yet, is cut into this many tasks (when it
 /// has that many genomes); later ones into tasks of about [`Settings::task_target`] of work.
 const FIRST_TASKS: usize = 8;
@@ -309,7 +316,10 @@ impl Farm {
             return Some(true);
         }
         batch.expire(self.ack_wait + GRACE, self.max_deliver);
-        if let Some(k) = (0..batch.tasks.len()).rev().find(|&k| batch.state[k] == State::Open) {
+        let head_start = batch.head_start();
+        if let Some(k) = (0..batch.tasks.len()).rev().find(|&k| batch.state[k] == State::Open)
+            && head_start.is_zero()
+        {
             // Off the queue while it is evaluated here: a worker that took it in the meantime
             // answers a task that is done already, and its answer is dropped.
             self.unqueue(batch, k);
@@ -318,7 +328,8 @@ impl Farm {
             batch.locally += 1;
             return Some(false);
         }
-        let next = self.rt.block_on(async { tokio::time::timeout(TICK, batch.subscriber.next()).await });
+        let wait = if head_start.is_zero() { TICK } else { head_start.min(TICK) };
+        let next = self.rt.block_on(async { tokio::time::timeout(wait, batch.subscriber.next()).await });
         if let Ok(Some(message)) = next {
             batch.take(&message.payload, self.max_deliver);
         }
@@ -358,6 +369,10 @@ struct Batch<'t> {
     workers: BTreeSet<String>,
     /// Bytes of the replies taken in.
     received: usize,
+    /// When the batch was published.
+    published: Instant,
+    /// Whether a worker has answered one of its tasks (claimed, done, refused or failed).
+    answered: bool,
 }
 
 impl<'t> Batch<'t> {
@@ -377,7 +392,15 @@ impl<'t> Batch<'t> {
             failed: 0,
             workers: BTreeSet::new(),
             received: 0,
+            published: Instant::now(),
+            answered: false,
         }
+    }
+
+    /// What is left of the workers' [`HEAD_START`] on this batch: zero once it has passed or
+    /// a worker has answered (the workers are there and pulling).
+    fn head_start(&self) -> Duration {
+        if self.answered { Duration::ZERO } else { HEAD_START.saturating_sub(self.published.elapsed()) }
     }
 
     /// Takes in one reply (stale, foreign or garbled ones are logged and dropped).
@@ -392,6 +415,7 @@ impl<'t> Batch<'t> {
         if !current || k >= self.tasks.len() || self.state[k] == State::Done {
             return;
         }
+        self.answered = true;
         let task = &self.tasks[k];
         match reply.body {
             ReplyBody::Claimed { delivery } => self.state[k] = State::Claimed(Instant::now(), delivery),
