@@ -24,7 +24,7 @@ use kernel::strategy::{MarketData, data_hash};
 use tokio::sync::watch;
 
 use crate::data::Fetched;
-use crate::protocol::{DataRef, Reply, ReplyBody, SymbolsRef, Task, decode, encode, reply_subject};
+use crate::protocol::{DataRef, Reply, ReplyBody, SymbolsRef, Task, Work, decode, encode, reply_subject};
 use crate::{ClusterError, Settings, connect, task_queue};
 
 /// How long one pull request waits for a task before it is renewed (and the stop flag seen).
@@ -62,6 +62,8 @@ pub enum Fault {
 pub struct WorkerTally {
     /// Tasks evaluated and answered.
     pub done: usize,
+    /// Of those, discovery's (GP genomes, [`Work::Discover`]); the rest tuned parameter sets.
+    pub discovery: usize,
     /// Tasks refused (other bars, unknown strategy).
     pub refused: usize,
     /// Tasks whose evaluation failed.
@@ -84,10 +86,12 @@ impl std::fmt::Display for WorkerTally {
         let messaging = handling - evaluating - loading;
         write!(
             f,
-            "{} tasks done, {} refused, {} failed; of {handling:.3} s handling them {evaluating:.3} s evaluating, \
+            "{} tasks done ({} tune, {} discover), {} refused, {} failed; of {handling:.3} s handling them {evaluating:.3} s evaluating, \
              {loading:.3} s loading bars, {messaging:.3} s messaging ({:.2} % of the evaluation time, {:.2} ms a task); \
              {} symbol list(s) fetched",
             self.done,
+            self.done - self.discovery,
+            self.discovery,
             self.refused,
             self.failed,
             if evaluating > 0.0 { messaging / evaluating * 100.0 } else { 0.0 },
@@ -125,8 +129,9 @@ pub async fn run(config: WorkerConfig, mut stop: watch::Receiver<bool>) -> Resul
         let received = Instant::now();
         let outcome = handle(&client, &js, &config, &pool, &mut bars, &message).await;
         match outcome {
-            Handled::Done { evaluating, loading } => {
+            Handled::Done { evaluating, loading, discovery } => {
                 tally.done += 1;
+                tally.discovery += usize::from(discovery);
                 tally.handling += received.elapsed();
                 tally.evaluating += evaluating;
                 tally.loading += loading;
@@ -170,6 +175,8 @@ enum Handled {
         evaluating: Duration,
         /// Loading the bars (zero when the stage was loaded already).
         loading: Duration,
+        /// Whether it was a discovery task.
+        discovery: bool,
     },
     Refused,
     Failed,
@@ -252,7 +259,7 @@ async fn handle(
                 task.work.len(),
                 eval_ns as f64 / 1e6
             );
-            Handled::Done { evaluating, loading }
+            Handled::Done { evaluating, loading, discovery: matches!(task.work, Work::Discover { .. }) }
         }
         failed => {
             let reason = match failed {
