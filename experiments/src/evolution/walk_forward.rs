@@ -12,7 +12,7 @@ use evolve::db::{EventRecord, NewRun, ResearchDb, RunKind, RunStatus};
 use evolve::problem::Evaluation;
 use evolve::run::{Ending, Provenance, RunError, Timing, now_ns};
 use evolve::stats::{deflated_sharpe, walk_forward};
-use kernel::metrics::{Metrics, MetricsConfig, MetricsInput};
+use kernel::metrics::{Metrics, MetricsConfig, MetricsInput, TradeList};
 use kernel::strategy::MarketData;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -168,7 +168,7 @@ fn chained(spec: &EvolveSpec<'_>, data: &MarketData, folds: &[FoldOutcome], tria
         initial_equity: spec.cash,
         equity: &equity,
         timestamps: &times,
-        trades: &activity.trades,
+        trades: TradeList::Slice(&activity.trades),
         exposed_bars: activity.exposed_bars,
         traded_notional: activity.traded_notional,
         benchmark_close: &symbol.bars.close()[window.clone()],

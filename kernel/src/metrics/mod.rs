@@ -59,6 +59,41 @@ impl MetricsConfig {
     }
 }
 
+/// Closed trades as [`Metrics::compute`] reads them, in the order their statistics are summed.
+#[derive(Clone, Copy, Debug)]
+pub enum TradeList<'a> {
+    /// The trades themselves.
+    Slice(&'a [Trade]),
+    /// References to trades held elsewhere: a portfolio's legs' trades in exit order
+    /// ([`PortfolioResult::trades_by_exit`](crate::sim::PortfolioResult::trades_by_exit)),
+    /// without a copy of each record.
+    Refs(&'a [&'a Trade]),
+}
+
+impl<'a> TradeList<'a> {
+    /// Number of trades.
+    pub fn len(self) -> usize {
+        match self {
+            TradeList::Slice(t) => t.len(),
+            TradeList::Refs(t) => t.len(),
+        }
+    }
+
+    /// True when there is no trade.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The trades in order.
+    pub fn iter(self) -> impl Iterator<Item = &'a Trade> + Clone {
+        let (slice, refs): (&[Trade], &[&Trade]) = match self {
+            TradeList::Slice(t) => (t, &[]),
+            TradeList::Refs(t) => (&[], t),
+        };
+        slice.iter().chain(refs.iter().copied())
+    }
+}
+
 /// What metrics are computed from: an equity curve, its trades and activity totals.
 #[derive(Clone, Copy, Debug)]
 pub struct MetricsInput<'a> {
@@ -69,7 +104,7 @@ pub struct MetricsInput<'a> {
     /// Bar timestamps (UTC ns), same length as `equity`.
     pub timestamps: &'a [i64],
     /// Closed trades (open positions are not trades).
-    pub trades: &'a [Trade],
+    pub trades: TradeList<'a>,
     /// Bars during which any position was held.
     pub exposed_bars: usize,
     /// Sum of the notional of every fill, buys and sells.
@@ -85,7 +120,7 @@ impl<'a> MetricsInput<'a> {
             initial_equity: result.initial_cash,
             equity: &result.equity,
             timestamps: bars.timestamps(),
-            trades: &result.activity.trades,
+            trades: TradeList::Slice(&result.activity.trades),
             exposed_bars: result.activity.exposed_bars,
             traded_notional: result.activity.traded_notional,
             benchmark_close: bars.close(),
@@ -257,7 +292,7 @@ impl Metrics {
     }
 
     /// The trade-list statistics (left at 0 when there are no trades).
-    fn trade_stats(&mut self, trades: &[Trade]) {
+    fn trade_stats(&mut self, trades: TradeList<'_>) {
         if trades.is_empty() {
             return;
         }

@@ -189,7 +189,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::metrics::{Metrics, MetricsInput};
+    use crate::metrics::{Metrics, MetricsInput, TradeList};
 
     fn metrics(initial: f64, equity: &[f64], config: &MetricsConfig) -> Metrics {
         let ts: Vec<i64> = (0..equity.len() as i64).collect();
@@ -197,7 +197,7 @@ mod tests {
             initial_equity: initial,
             equity,
             timestamps: &ts,
-            trades: &[],
+            trades: TradeList::Slice(&[]),
             exposed_bars: 0,
             traded_notional: 0.0,
             benchmark_close: &[],

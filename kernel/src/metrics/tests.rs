@@ -30,7 +30,7 @@ fn input<'a>(equity: &'a [f64], ts: &'a [i64], trades: &'a [Trade]) -> MetricsIn
         initial_equity: 100.0,
         equity,
         timestamps: ts,
-        trades,
+        trades: TradeList::Slice(trades),
         exposed_bars: 0,
         traded_notional: 0.0,
         benchmark_close: &[],

@@ -95,6 +95,13 @@ impl SignalColumn {
             + self.codes.capacity() * std::mem::size_of::<u64>()
     }
 
+    /// Frees the room left from growing the runs: for a column held for a whole backtest, one
+    /// per leg of a universe.
+    pub fn shrink_to_fit(&mut self) {
+        self.starts.shrink_to_fit();
+        self.codes.shrink_to_fit();
+    }
+
     /// Appends the signal of the next bar.
     pub fn push(&mut self, signal: Signal) {
         let code = encode(signal);

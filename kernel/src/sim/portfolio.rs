@@ -160,12 +160,14 @@ pub struct PortfolioResult {
 impl PortfolioResult {
     /// Every closed trade of every leg, ordered by exit bar then entry bar (stable otherwise).
     pub fn trades(&self) -> Vec<super::Trade> {
-        let mut all: Vec<_> = self
-            .sleeves
-            .iter()
-            .flat_map(|s| &s.legs)
-            .flat_map(|l| l.activity.trades.iter().copied())
-            .collect();
+        self.trades_by_exit().into_iter().copied().collect()
+    }
+
+    /// [`PortfolioResult::trades`] by reference: what the metrics read, without a second copy
+    /// of every trade record (a universe of fast-trading legs holds millions of them).
+    pub fn trades_by_exit(&self) -> Vec<&super::Trade> {
+        let mut all: Vec<_> =
+            self.sleeves.iter().flat_map(|s| &s.legs).flat_map(|l| &l.activity.trades).collect();
         all.sort_by_key(|t| (t.exit_bar, t.entry_bar));
         all
     }

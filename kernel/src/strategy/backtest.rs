@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::ops::Range;
 
 use super::{MarketData, Params, SignalSet, SignalSource, Strategy, StrategyError, generate};
-use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
+use crate::metrics::{Metrics, MetricsConfig, MetricsInput, TradeList};
 use crate::sim::{
     Leg, LengthMismatch, PortfolioConfig, PortfolioError, PortfolioResult, RulesError, SimResult, Simulator,
     Sleeve, TradeRules, run_portfolio,
@@ -216,12 +216,12 @@ pub fn backtest_signals(
             let sleeve = Sleeve { name, allocation: 1.0, rules, legs, max_positions };
             let config_p = PortfolioConfig { initial_cash: cash, rebalance_every: None::<NonZeroUsize> };
             let result = run_portfolio(&config_p, &[sleeve])?;
-            let trades = result.trades();
+            let trades = result.trades_by_exit();
             let input = MetricsInput {
                 initial_equity: cash,
                 equity: &result.equity,
                 timestamps: data.timestamps(),
-                trades: &trades,
+                trades: TradeList::Refs(&trades),
                 exposed_bars: result.exposed_bars,
                 traded_notional: result.traded_notional(),
                 benchmark_close: first.bars.close(),

@@ -293,7 +293,8 @@ fn per_symbol(
     let legs = data
         .tradable()
         .map(|i| {
-            let signals = SignalColumn::from(rule(&data.symbols()[i])?).restrict(data.listed(i));
+            let mut signals = SignalColumn::from(rule(&data.symbols()[i])?).restrict(data.listed(i));
+            signals.shrink_to_fit();
             Ok(LegSignals { symbol: i, signals })
         })
         .collect::<Result<Vec<_>, StrategyError>>()?;
