@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use datasets::Timeframe;
-use datasets::synth::{Effect, Effects, StockStyle, Strength, SynthConfig, Universe};
+use datasets::synth::{Effect, Effects, StockStyle, Strength, Strengths, SynthConfig, Universe};
 use evolve::db::ResearchDb;
 use evolve::stats::{Evidence, expected_max_sharpe, normal_cdf, normal_quantile};
 use experiments::research::{self, BenchmarkGate, Research};
@@ -57,10 +57,12 @@ pub struct TruthArgs {
     /// Stocks per universe (SPY, the sector ETFs, TLT, GLD, SHY and VIX come on top).
     #[arg(long, default_value_t = 200)]
     symbols: usize,
-    /// How strongly the planted universes' effects are planted: a multiplier of each effect's
-    /// size (1 = as documented; see docs/ground-truth.md). The null universes have none.
+    /// How strongly the planted universes' effects are planted: a multiplier `K` of every
+    /// effect's size (1 = as documented), or a list `mean_reversion=3,premium=2.5` (the named
+    /// effects at their `K`, the rest at 1; see docs/ground-truth.md). The null universes have
+    /// none.
     #[arg(long, default_value = "1")]
-    strength: Strength,
+    strength: Strengths,
     /// Research file (default: experiments/nightly.toml, or the built-in copy of it).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -110,6 +112,15 @@ pub struct FamilyTruth {
     pub null_runs: Vec<FamilyRun>,
     /// What it measured on each planted universe it ran on.
     pub planted_runs: Vec<FamilyRun>,
+}
+
+impl FamilyTruth {
+    /// The strength its planted effect had on the planted universes (the first of its effects;
+    /// 1 for a family with none).
+    pub fn strength(&self, strengths: Strengths) -> Strength {
+        let effect = self.effects.first().and_then(|name| name.parse::<Effect>().ok());
+        effect.map_or(Strength::ONE, |e| strengths.of(e))
+    }
 }
 
 /// One enable gate, judged on its own (the verdict stops at the first disable rule and checks
@@ -181,15 +192,57 @@ pub struct FamilyRun {
     pub oracle: Option<Oracle>,
 }
 
+/// What the oracle measured over the whole history (the inputs of [`Oracle::new`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Measured {
+    /// Annualised Sharpe ratio.
+    pub sharpe: f64,
+    /// CAGR.
+    pub cagr: f64,
+    /// Annualised standard deviation of the per-bar returns.
+    pub volatility: f64,
+    /// CAGR above the equal-weight buy-and-hold of the tradable universe (NaN without one).
+    pub excess_return: f64,
+    /// Information ratio against that book (NaN without one).
+    pub information_ratio: f64,
+}
+
+/// The thresholds of the gates a planted effect's strength moves (the verdict's and the
+/// `[validation]` gates of the research file, the PSR threshold corrected for the night).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Hurdles {
+    /// The OOS PSR an enable needs.
+    pub psr_needed: f64,
+    /// The least DSR.
+    pub min_dsr: f64,
+    /// The effective number of the night's trials the DSR deflates by.
+    pub trials: usize,
+    /// The least OOS Sharpe ratio.
+    pub min_oos_sharpe: f64,
+    /// The least OOS CAGR.
+    pub min_oos_return: f64,
+    /// Whether the OOS CAGR must beat the equal-weight buy-and-hold.
+    pub benchmark: bool,
+}
+
 /// The family at its default parameters over the whole history: no search, so its Sharpe ratio
 /// is an unbiased measure of how strong the effect is for this family, and the power of the
-/// PSR and DSR gates against that strength follows from the windows' lengths.
+/// gates a strength moves (the out-of-sample Sharpe gates, the DSR, the passive benchmark)
+/// against that strength follows from the windows' lengths. The gates a strength does not move
+/// (decisions, capital at work, duration, point in time) are judged on the winners instead
+/// ([`structural`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Oracle {
     /// Annualised Sharpe ratio over the whole history.
     pub sharpe: f64,
     /// CAGR over the whole history.
     pub cagr: f64,
+    /// Annualised volatility over the whole history (a strength scales drifts, not this).
+    pub volatility: f64,
+    /// CAGR above the equal-weight buy-and-hold of the universe over the whole history.
+    pub excess_return: f64,
+    /// Information ratio against that book.
+    pub information_ratio: f64,
     /// Years of in-sample bars.
     pub is_years: f64,
     /// Years of out-of-sample bars.
@@ -198,10 +251,18 @@ pub struct Oracle {
     pub oos_sharpe_for_80: f64,
     /// The annualised in-sample Sharpe ratio at which the DSR gate passes 80 % of the time.
     pub is_sharpe_for_80: f64,
-    /// The true annualised Sharpe ratio at which a strategy clears both gates 80 % of the time.
+    /// The strictest out-of-sample gate on the OOS mean (OOS PSR, OOS Sharpe or minimum
+    /// return) and its threshold on the OOS t-statistic (annualised Sharpe × √years).
+    pub oos_hurdle: (Gate, f64),
+    /// The DSR's threshold on the in-sample t-statistic.
+    pub is_hurdle: f64,
+    /// Whether the passive benchmark gate applies.
+    pub benchmark: bool,
+    /// The true annualised Sharpe ratio at which a strategy clears every gate a strength moves
+    /// 80 % of the time (infinite when none does).
     pub sharpe_for_80: f64,
-    /// Chance that a strategy of the oracle's true Sharpe clears both the OOS PSR and the DSR
-    /// gate (independent windows; normal returns; no search noise).
+    /// Chance that a strategy of the oracle's true Sharpe clears those gates (independent
+    /// windows; normal returns; no search noise).
     pub power: f64,
 }
 
@@ -209,51 +270,126 @@ pub struct Oracle {
 const Z_80: f64 = 0.841_621_233_572_914_3;
 
 impl Oracle {
-    /// The oracle of true annualised Sharpe `sharpe` against windows of `is_years` and
-    /// `oos_years`, an OOS PSR threshold `psr_needed`, a DSR threshold `min_dsr` over `trials`.
-    pub fn new(
-        (sharpe, cagr): (f64, f64),
-        (is_years, oos_years): (f64, f64),
-        psr_needed: f64,
-        min_dsr: f64,
-        trials: usize,
-    ) -> Oracle {
-        // Per-bar Sharpe × √T = annualised Sharpe × √years, so each gate is a threshold on a
-        // t-statistic: the OOS PSR on SR·√years_oos, the DSR on SR·√years_is less the expected
-        // maximum of `trials` null t-statistics.
-        let z_psr = normal_quantile(psr_needed);
-        let z_dsr = expected_max_sharpe(trials.max(1), 1.0) + normal_quantile(min_dsr);
-        let oos_sharpe_for_80 = (z_psr + Z_80) / oos_years.sqrt();
-        let is_sharpe_for_80 = (z_dsr + Z_80) / is_years.sqrt();
-        let power_at =
-            |s: f64| normal_cdf(s * oos_years.sqrt() - z_psr) * normal_cdf(s * is_years.sqrt() - z_dsr);
-        let power = if sharpe.is_finite() { power_at(sharpe) } else { 0.0 };
-        // The power rises with the Sharpe ratio; at the larger of the two 80 % points it is at
-        // least 0.8 · Φ(…) ≥ 0.64, and 80 % lies a little above it: bisect up to twice it.
-        let (mut lo, mut hi) = (0.0, 2.0 * oos_sharpe_for_80.max(is_sharpe_for_80).max(0.0) + 1.0);
-        for _ in 0..60 {
-            let mid = 0.5 * (lo + hi);
-            if power_at(mid) < 0.8 { lo = mid } else { hi = mid }
-        }
-        Oracle {
-            sharpe,
-            cagr,
+    /// The oracle that `measured` this over windows of `is_years` and `oos_years`, against
+    /// `hurdles`.
+    pub fn new(measured: Measured, (is_years, oos_years): (f64, f64), hurdles: Hurdles) -> Oracle {
+        // Per-bar Sharpe × √T = annualised Sharpe × √years, so each gate on the OOS mean is a
+        // threshold on a t-statistic: the OOS PSR on SR·√years_oos; the OOS Sharpe and the
+        // minimum return (a CAGR: mean − σ²/2) on the point estimate; the DSR on SR·√years_is
+        // less the expected maximum of `trials` null t-statistics.
+        let z_psr = normal_quantile(hurdles.psr_needed);
+        let sigma = measured.volatility;
+        let min_return_sharpe = if sigma > 0.0 {
+            (hurdles.min_oos_return + 0.5 * sigma * sigma) / sigma
+        } else {
+            f64::NEG_INFINITY
+        };
+        let oos_hurdle = [
+            (Gate::Psr, z_psr),
+            (Gate::OosSharpe, hurdles.min_oos_sharpe * oos_years.sqrt()),
+            (Gate::MinReturn, min_return_sharpe * oos_years.sqrt()),
+        ]
+        .into_iter()
+        .fold((Gate::Psr, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+        let is_hurdle = expected_max_sharpe(hurdles.trials.max(1), 1.0) + normal_quantile(hurdles.min_dsr);
+        let mut oracle = Oracle {
+            sharpe: measured.sharpe,
+            cagr: measured.cagr,
+            volatility: sigma,
+            excess_return: measured.excess_return,
+            information_ratio: measured.information_ratio,
             is_years,
             oos_years,
-            oos_sharpe_for_80,
-            is_sharpe_for_80,
-            sharpe_for_80: hi,
-            power,
-        }
+            oos_sharpe_for_80: (z_psr + Z_80) / oos_years.sqrt(),
+            is_sharpe_for_80: (is_hurdle + Z_80) / is_years.sqrt(),
+            oos_hurdle,
+            is_hurdle,
+            benchmark: hurdles.benchmark,
+            sharpe_for_80: f64::INFINITY,
+            power: 0.0,
+        };
+        oracle.power = if measured.sharpe.is_finite() { oracle.power_at(measured.sharpe) } else { 0.0 };
+        oracle.sharpe_for_80 = oracle.sharpe_for(0.8).unwrap_or(f64::INFINITY);
+        oracle
     }
 
-    /// The strength at which this oracle, measured at strength `k`, would clear both gates 80 %
-    /// of the time: `k · sharpe_for_80 / sharpe`, on the model that a planted effect's Sharpe
-    /// ratio grows in proportion to its strength (a strength scales drifts, spreads and shares,
-    /// not the volatility). `None` when the oracle has no edge (Sharpe ≤ 0).
-    pub fn strength_for_80(&self, k: Strength) -> Option<f64> {
-        (self.sharpe > 0.0).then(|| k.get() * self.sharpe_for_80 / self.sharpe)
+    /// The chance of clearing each gate a strength moves, for a strategy of true Sharpe `s`
+    /// whose edge is this oracle's scaled by `s / sharpe`: its mean return grows by
+    /// `(s − sharpe)·σ` a year, and so does its excess over the passive book, whose own return
+    /// a family's effect is taken not to move.
+    pub fn chances(&self, s: f64) -> [(Gate, f64); 3] {
+        let (gate, z_oos) = self.oos_hurdle;
+        let oos = normal_cdf(s * self.oos_years.sqrt() - z_oos);
+        let dsr = normal_cdf(s * self.is_years.sqrt() - self.is_hurdle);
+        let (excess, ir) = (self.excess_return, self.information_ratio);
+        let benchmark = if !self.benchmark || !excess.is_finite() || !ir.is_finite() {
+            1.0
+        } else {
+            // Tracking error from the measured pair (excess ≈ IR · TE), else the volatility.
+            let te = if ir != 0.0 && excess / ir > 0.0 { excess / ir } else { self.volatility };
+            let at = excess + (s - self.sharpe) * self.volatility;
+            if te > 0.0 { normal_cdf(at / te * self.oos_years.sqrt()) } else { f64::from(u8::from(at > 0.0)) }
+        };
+        [(gate, oos), (Gate::Dsr, dsr), (Gate::Benchmark, benchmark)]
     }
+
+    /// The chance of clearing every gate a strength moves at true Sharpe `s`.
+    pub fn power_at(&self, s: f64) -> f64 {
+        self.chances(s).iter().map(|c| c.1).product()
+    }
+
+    /// The gate least likely to pass at true Sharpe `s`: the one that binds there.
+    pub fn binding_at(&self, s: f64) -> Gate {
+        self.chances(s).into_iter().fold((Gate::Psr, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a }).0
+    }
+
+    /// The true Sharpe ratio at which the gates a strength moves pass with chance `target`;
+    /// `None` when `target` is above 1 or out of reach.
+    pub fn sharpe_for(&self, target: f64) -> Option<f64> {
+        if !(0.0..1.0).contains(&target) || target == 0.0 {
+            return None;
+        }
+        // The power rises with the Sharpe ratio: double an upper bound until it reaches the
+        // target, then bisect.
+        let mut hi = 1.0;
+        while self.power_at(hi) < target {
+            hi *= 2.0;
+            if hi > 1e3 {
+                return None;
+            }
+        }
+        let mut lo = 0.0;
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if self.power_at(mid) < target { lo = mid } else { hi = mid }
+        }
+        Some(hi)
+    }
+
+    /// The strength at which this oracle, measured at strength `k`, would clear the gates a
+    /// strength moves with chance `target`: `k · sharpe_for(target) / sharpe`, on the model that
+    /// a planted effect's Sharpe ratio grows in proportion to its strength (a strength scales
+    /// drifts, spreads and shares, not the volatility). `None` when the oracle has no edge
+    /// (Sharpe ≤ 0) or the target is out of reach.
+    pub fn strength_for(&self, k: Strength, target: f64) -> Option<f64> {
+        if self.sharpe > 0.0 { Some(k.get() * self.sharpe_for(target)? / self.sharpe) } else { None }
+    }
+}
+
+/// The gates a planted effect's strength does not move: the decisions the rule makes, the
+/// capital it puts to work, the window's duration and point-in-time inputs.
+const STRUCTURAL: [Gate; 4] = [Gate::Decisions, Gate::Duration, Gate::PointInTime, Gate::CapitalAtWork];
+
+/// Over the winners `runs`: the share that passed every [`STRUCTURAL`] gate, and the structural
+/// gate they failed most often with its count (`None` when they failed none).
+pub fn structural(runs: &[FamilyRun]) -> (f64, Option<(Gate, usize)>) {
+    let passed = runs.iter().filter(|r| !r.failed.iter().any(|g| STRUCTURAL.contains(g))).count();
+    let worst = STRUCTURAL
+        .into_iter()
+        .map(|g| (g, runs.iter().filter(|r| r.failed.contains(&g)).count()))
+        .filter(|&(_, n)| n > 0)
+        .fold(None, |a: Option<(Gate, usize)>, b| if a.is_some_and(|a| a.1 >= b.1) { a } else { Some(b) });
+    (if runs.is_empty() { f64::NAN } else { passed as f64 / runs.len() as f64 }, worst)
 }
 
 /// The whole benchmark.
@@ -269,8 +405,8 @@ pub struct Truth {
     pub years: u32,
     /// Stocks per universe.
     pub symbols: usize,
-    /// The planted universes' strength.
-    pub strength: Strength,
+    /// The planted universes' strength, per effect.
+    pub strength: Strengths,
     /// Per family, in the research file's order.
     pub families: Vec<FamilyTruth>,
     /// Discovery: universes where at least one genome passed every gate.
@@ -470,7 +606,15 @@ fn family_runs(
         }
         let data = &universes[&key];
         let psr_needed = evidence.psr_threshold(&research.verdict);
-        let strength = backtest(
+        let hurdles = Hurdles {
+            psr_needed,
+            min_dsr: research.verdict.min_dsr,
+            trials: outcome.night.effective_trials,
+            min_oos_sharpe: research.verdict.min_oos_sharpe,
+            min_oos_return: research.gates.min_oos_return,
+            benchmark: research.gates.benchmark == BenchmarkGate::Passive,
+        };
+        let oracle = backtest(
             family.strategy,
             &Params::defaults(family.strategy.space()),
             data,
@@ -478,12 +622,19 @@ fn family_runs(
             research.cash,
         )
         .ok()
-        .map(|b| (b.metrics.sharpe, b.metrics.cagr));
-        let oracle = strength.map(|strength| {
+        .map(|b| {
             let (is, oos) = experiments::evolution::stages(data, research.validation.in_sample);
             let ppy = periods_per_year(data.timeframe(), data.symbols()[0].meta.asset_class);
             let years = (is.len() as f64 / ppy, oos.len() as f64 / ppy);
-            Oracle::new(strength, years, psr_needed, research.verdict.min_dsr, outcome.night.effective_trials)
+            let passive = research::versus_universe(data, research.cash, b.result.equity());
+            let measured = Measured {
+                sharpe: b.metrics.sharpe,
+                cagr: b.metrics.cagr,
+                volatility: b.metrics.volatility,
+                excess_return: passive.as_ref().map_or(f64::NAN, |p| p.excess_return),
+                information_ratio: passive.as_ref().map_or(f64::NAN, |p| p.information_ratio),
+            };
+            Oracle::new(measured, years, hurdles)
         });
         runs.insert(
             name.to_string(),
@@ -586,11 +737,11 @@ fn table(t: &Truth) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Ground truth: {} null and {} planted universes at {}× strength ({} stocks + 16 funds and index, {} \
-         years); null seeds {}…{}, planted seeds {}…{}; {:.0} s.\n",
+        "Ground truth: {} null and {} planted universes{} ({} stocks + 16 funds and index, {} years); null \
+         seeds {}…{}, planted seeds {}…{}; {:.0} s.\n",
         t.seeds,
         t.seeds,
-        t.strength,
+        t.strength.phrase(),
         t.symbols,
         t.years,
         t.null_seeds.first().unwrap_or(&0),
@@ -683,9 +834,55 @@ fn gate_counts(runs: &[FamilyRun]) -> String {
     counts.iter().map(|(g, n)| format!("{} {n}/{}", g.name(), runs.len())).collect::<Vec<_>>().join(", ")
 }
 
-/// What the planted record says about a family with a planted effect: detected, too weak at
-/// this size (the oracle's power is below 80 %), or lost by the search or a gate.
-fn reading(f: &FamilyTruth) -> String {
+/// What a benchmark's planted record predicts for a family: how likely the verdict's gates are
+/// to pass at the run's strength, the strength its effect needs for 80 % power, and the gate that
+/// binds there.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Share of the planted winners that passed every gate a strength does not move.
+    pub structural_pass: f64,
+    /// The gate a strength does not move that the winners failed most, with its count.
+    pub structural_worst: Option<(Gate, usize)>,
+    /// The predicted power at the run's strength: the oracle's power (median) × the structural
+    /// share.
+    pub power: f64,
+    /// The strength of the family's effect for 80 % power (median over the oracles); `None`
+    /// when no strength reaches it.
+    pub strength_for_80: Option<f64>,
+    /// The gate that binds: a structural one when fewer than 80 % of the winners pass them
+    /// (then strength alone does not reach 80 %), else the gate a strength moves that is least
+    /// likely to pass at the predicted strength.
+    pub binding: Option<Gate>,
+}
+
+/// The prediction of family `f`'s planted record at the planted universes' `strengths`.
+pub fn predict(f: &FamilyTruth, strengths: Strengths) -> Prediction {
+    let (pass, worst) = structural(&f.planted_runs);
+    let oracles: Vec<&Oracle> = f.planted_runs.iter().filter_map(|r| r.oracle.as_ref()).collect();
+    let power = median(oracles.iter().map(|o| o.power)) * pass;
+    let structural_binds = pass.is_finite() && pass < 0.8;
+    // The gates a strength moves must make up for the winners the structural gates lose.
+    let target = 0.8 / pass;
+    let (strength_for_80, binding) = if structural_binds || !pass.is_finite() {
+        (None, worst.map(|w| w.0))
+    } else {
+        let k = median(oracles.iter().filter_map(|o| o.strength_for(f.strength(strengths), target)));
+        let mut binds: BTreeMap<Gate, usize> = BTreeMap::new();
+        for o in &oracles {
+            if let Some(s) = o.sharpe_for(target) {
+                *binds.entry(o.binding_at(s)).or_default() += 1;
+            }
+        }
+        let binding = binds.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|b| b.0);
+        (k.is_finite().then_some(k), binding)
+    };
+    Prediction { structural_pass: pass, structural_worst: worst, power, strength_for_80, binding }
+}
+
+/// What the planted record says about a family with a planted effect: detected, blocked by a gate
+/// a strength does not move, too weak at this size (predicted power below 80 %), or lost by the
+/// search.
+fn reading(f: &FamilyTruth, p: &Prediction) -> String {
     if f.effects.is_empty() {
         return "no planted effect".into();
     }
@@ -695,35 +892,55 @@ fn reading(f: &FamilyTruth) -> String {
     if f.planted_runs.iter().any(|r| r.failed.contains(&Gate::PointInTime)) {
         return "cannot be enabled (inputs not point in time)".into();
     }
-    let power = median(f.planted_runs.iter().filter_map(|r| r.oracle.map(|o| o.power)));
-    if !power.is_finite() {
+    if let (true, Some((gate, n))) = (p.structural_pass < 0.8, p.structural_worst) {
+        return format!(
+            "{} binds ({n}/{} winners fail it): a stronger effect does not promise power",
+            gate.name(),
+            f.planted_runs.len()
+        );
+    }
+    if !p.power.is_finite() {
         "not measured".into()
-    } else if power < 0.8 {
-        format!("too weak to detect at this size (oracle power {:.0} %)", power * 100.0)
+    } else if p.power < 0.8 {
+        format!("too weak to detect at this size (predicted power {:.0} %)", p.power * 100.0)
     } else {
-        format!("strong enough (oracle power {:.0} %): the search or a gate loses it", power * 100.0)
+        format!("strong enough (predicted power {:.0} %): the search loses it", p.power * 100.0)
     }
 }
 
 /// Per family: the winners' strength on each kind of universe, the gates that failed, the
-/// oracle's strength and the power the gates have against it.
+/// oracle's strength, the power the gates have against it and the strength for 80 % power.
 fn strength_table(t: &Truth) -> String {
     let mut out = String::from(
         "\nStrength and gates, medians over the universes (winner: the GA's pick; oracle: the family at its \
-         default parameters over the whole history, no search; Sharpe ratios annualised):\n\n\
+         default parameters over the whole history, no search; Sharpe ratios annualised; predicted power: \
+         the oracle's chance of clearing the gates a strength moves × the share of winners that clear \
+         those it does not):\n\n\
          | family | winner OOS Sharpe null / planted | winner OOS PSR planted (needed) | gates failed on planted | \
-         oracle Sharpe null / planted | Sharpe for 80 % power OOS / IS | oracle power planted | \
-         strength for 80 % power | reading |\n\
-         |---|---:|---:|---|---:|---:|---:|---:|---|\n",
+         oracle Sharpe null / planted | Sharpe for 80 % power OOS / IS | predicted power | \
+         strength for 80 % power | binding gate | reading |\n\
+         |---|---:|---:|---|---:|---:|---:|---:|---|---|\n",
     );
     for f in &t.families {
         let oracle = |runs: &[FamilyRun], pick: fn(&Oracle) -> f64| {
             median(runs.iter().filter_map(|r| r.oracle.as_ref().map(pick)))
         };
         let p = &f.planted_runs;
+        let prediction = predict(f, t.strength);
+        let strength = match (prediction.strength_for_80, prediction.structural_pass < 0.8) {
+            (Some(k), _) => format!("{k:.1}×"),
+            (None, true) => "– (not by strength)".into(),
+            (None, false) if oracle(p, |o| o.sharpe) > 0.0 => "– (out of reach)".into(),
+            (None, false) => "– (no edge)".into(),
+        };
+        let binding = match prediction.binding {
+            Some(g) if STRUCTURAL.contains(&g) => format!("{} (strength does not move it)", g.name()),
+            Some(g) => g.name().to_string(),
+            None => "–".into(),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {} | {} |",
+            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {strength} | {binding} | {} |",
             f.family,
             num(median(f.null_runs.iter().map(|r| r.oos_sharpe))),
             num(median(p.iter().map(|r| r.oos_sharpe))),
@@ -734,15 +951,12 @@ fn strength_table(t: &Truth) -> String {
             num(oracle(p, |o| o.sharpe)),
             num(oracle(p, |o| o.oos_sharpe_for_80)),
             num(oracle(p, |o| o.is_sharpe_for_80)),
-            {
-                let power = oracle(p, |o| o.power);
-                if power.is_finite() { format!("{:.0} %", power * 100.0) } else { "–".into() }
+            if prediction.power.is_finite() {
+                format!("{:.0} %", prediction.power * 100.0)
+            } else {
+                "–".into()
             },
-            {
-                let k = median(p.iter().filter_map(|r| r.oracle.as_ref()?.strength_for_80(t.strength)));
-                if k.is_finite() { format!("{k:.1}×") } else { "– (no edge)".into() }
-            },
-            reading(f)
+            reading(f, &prediction)
         );
     }
     out
@@ -952,12 +1166,37 @@ mod tests {
         assert_eq!(failed_gates(&research, &few, &row()), [Gate::Decisions, Gate::Duration]);
     }
 
+    /// The PSR and DSR alone: no OOS Sharpe minimum, no minimum return, no benchmark.
+    fn sharpe_gates(psr_needed: f64, trials: usize) -> Hurdles {
+        Hurdles {
+            psr_needed,
+            min_dsr: 0.95,
+            trials,
+            min_oos_sharpe: 0.0,
+            min_oos_return: -1.0,
+            benchmark: false,
+        }
+    }
+
+    /// An oracle of Sharpe `sharpe` with 10 % volatility and no passive comparison.
+    fn measured(sharpe: f64) -> Measured {
+        Measured {
+            sharpe,
+            cagr: 0.1 * sharpe,
+            volatility: 0.1,
+            excess_return: f64::NAN,
+            information_ratio: f64::NAN,
+        }
+    }
+
     #[test]
     fn oracle_power_is_the_chance_of_clearing_both_gates() {
+        let night = sharpe_gates(1.0 - 0.05 / 14.0, 2_470);
         // 3 OOS years, a PSR threshold of 1 − 0.05/14: the 80 %-power Sharpe ratio is
         // (Φ⁻¹(0.99643) + Φ⁻¹(0.8)) / √3 = (2.6901 + 0.8416) / 1.7321 = 2.039.
-        let o = Oracle::new((1.0, 0.1), (7.0, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
+        let o = Oracle::new(measured(1.0), (7.0, 3.0), night);
         assert!((o.oos_sharpe_for_80 - 2.039).abs() < 1e-3, "{}", o.oos_sharpe_for_80);
+        assert_eq!(o.oos_hurdle.0, Gate::Psr);
         // The DSR needs SR·√7 ≥ E[max of 2,470 null t-statistics] (3.50) + 1.645.
         let emax = expected_max_sharpe(2_470, 1.0);
         assert!((emax - 3.50).abs() < 0.01, "{emax}");
@@ -966,18 +1205,131 @@ mod tests {
         assert!(o.power < 0.01, "{}", o.power);
         // At the OOS gate's 80 % point, with an in-sample window long enough to pass the DSR
         // surely, the power is 80 %.
-        let at = Oracle::new((o.oos_sharpe_for_80, 0.1), (1e4, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
+        let at = Oracle::new(measured(o.oos_sharpe_for_80), (1e4, 3.0), night);
         assert!((at.power - 0.8).abs() < 1e-6, "{}", at.power);
-        assert_eq!(Oracle::new((f64::NAN, 0.0), (7.0, 3.0), 0.95, 0.95, 10).power, 0.0);
+        assert_eq!(Oracle::new(measured(f64::NAN), (7.0, 3.0), sharpe_gates(0.95, 10)).power, 0.0);
         // Both gates at once need a little more than the stricter one alone, and an oracle of
         // that Sharpe ratio has 80 % power.
         assert!(o.sharpe_for_80 > o.oos_sharpe_for_80.max(o.is_sharpe_for_80), "{}", o.sharpe_for_80);
-        let both = Oracle::new((o.sharpe_for_80, 0.1), (7.0, 3.0), 1.0 - 0.05 / 14.0, 0.95, 2_470);
+        let both = Oracle::new(measured(o.sharpe_for_80), (7.0, 3.0), night);
         assert!((both.power - 0.8).abs() < 1e-9, "{}", both.power);
         // An oracle of Sharpe 1 at 3× would need 3 · sharpe_for_80 / 1; without an edge, none.
         let k = Strength::new(3.0).unwrap();
-        assert!((o.strength_for_80(k).unwrap() - 3.0 * o.sharpe_for_80).abs() < 1e-12);
-        assert_eq!(Oracle::new((-0.2, 0.0), (7.0, 3.0), 0.95, 0.95, 10).strength_for_80(k), None);
+        assert!((o.strength_for(k, 0.8).unwrap() - 3.0 * o.sharpe_for_80).abs() < 1e-9);
+        assert_eq!(
+            Oracle::new(measured(-0.2), (7.0, 3.0), sharpe_gates(0.95, 10)).strength_for(k, 0.8),
+            None
+        );
+    }
+
+    /// The minimum return and the passive benchmark count too: a high minimum return becomes the
+    /// out-of-sample hurdle, and an oracle far below the equal-weight book needs its edge to
+    /// grow past the book before the benchmark passes, so the benchmark binds and the strength
+    /// for 80 % power is higher than the Sharpe gates alone say.
+    #[test]
+    fn the_strength_for_80_percent_power_counts_the_return_and_benchmark_gates() {
+        let night = sharpe_gates(1.0 - 0.05 / 14.0, 900);
+        let alone = Oracle::new(measured(0.5), (7.0, 3.0), night);
+        assert_eq!(alone.binding_at(alone.sharpe_for_80), Gate::Dsr);
+
+        // A 30 % a year minimum at 10 % volatility: (0.30 + 0.005) / 0.1 = 3.05 per √year, above
+        // the PSR's 2.69 / √3.
+        let min_return = Oracle::new(measured(0.5), (7.0, 3.0), Hurdles { min_oos_return: 0.30, ..night });
+        assert_eq!(min_return.oos_hurdle.0, Gate::MinReturn);
+        assert!((min_return.oos_hurdle.1 - 3.05 * 3f64.sqrt()).abs() < 1e-9, "{:?}", min_return.oos_hurdle);
+        assert!(min_return.sharpe_for_80 > alone.sharpe_for_80 + 0.5, "{}", min_return.sharpe_for_80);
+
+        // 30 % a year below the book with a tracking error of 10 %: the excess turns positive at a
+        // Sharpe ratio of 3.5 (0.5 + 0.30 / 0.1), and passes 3 years out of sample 80 % of the
+        // time at about 4.0 (an excess of 0.84 · 0.1 / √3 = 4.9 %).
+        let behind = Measured { excess_return: -0.30, information_ratio: -3.0, ..measured(0.5) };
+        let o = Oracle::new(behind, (7.0, 3.0), Hurdles { benchmark: true, ..night });
+        assert_eq!(o.binding_at(o.sharpe_for_80), Gate::Benchmark);
+        assert!((o.sharpe_for_80 - 3.99).abs() < 0.05, "{}", o.sharpe_for_80);
+        assert!(o.power < 1e-6, "{}", o.power);
+        // Without the gate (`benchmark = "absolute"`) the same oracle is the Sharpe gates' case.
+        let absolute = Oracle::new(behind, (7.0, 3.0), night);
+        assert_eq!(absolute.sharpe_for_80, alone.sharpe_for_80);
+    }
+
+    fn planted(effects: Vec<&'static str>, failed: &[&[Gate]], sharpe: f64) -> FamilyTruth {
+        let runs = failed
+            .iter()
+            .map(|failed| FamilyRun {
+                enabled: false,
+                is_sharpe: 1.0,
+                oos_sharpe: 1.0,
+                oos_psr: 0.9,
+                psr_needed: 0.995,
+                dsr: 0.5,
+                oos_cagr: 0.05,
+                failed: failed.to_vec(),
+                oracle: Some(Oracle::new(measured(sharpe), (7.0, 3.0), sharpe_gates(0.995, 1_000))),
+            })
+            .collect();
+        FamilyTruth {
+            family: "factor_momentum".into(),
+            effects,
+            planted: Tally { runs: failed.len(), hits: 0, skipped: 0 },
+            planted_runs: runs,
+            ..FamilyTruth::default()
+        }
+    }
+
+    /// A gate a strength does not move binds when fewer than 80 % of the winners pass it: the
+    /// prediction names it and promises no strength. When most pass, the gates a strength moves
+    /// must make up for the rest, so the strength needed is higher.
+    #[test]
+    fn a_gate_strength_does_not_move_binds_and_promises_no_strength() {
+        let psr = [Gate::Psr].as_slice();
+        let decisions = [Gate::Psr, Gate::Decisions].as_slice();
+        let four_of_ten = planted(
+            vec!["trending"],
+            &[decisions, decisions, decisions, decisions, psr, psr, psr, psr, psr, psr],
+            0.8,
+        );
+        let p = predict(&four_of_ten, Strengths::ONE);
+        assert_eq!((p.structural_pass, p.structural_worst), (0.6, Some((Gate::Decisions, 4))));
+        assert_eq!((p.strength_for_80, p.binding), (None, Some(Gate::Decisions)));
+        assert!(p.power < 0.01, "{}", p.power);
+        let t = Truth { families: vec![four_of_ten.clone()], ..Truth::default() };
+        let text = strength_table(&t);
+        assert!(
+            text.contains(
+                "| – (not by strength) | decisions (strength does not move it) | decisions binds (4/10 winners \
+                 fail it): a stronger effect does not promise power |"
+            ),
+            "{text}"
+        );
+
+        let capital = [Gate::Psr, Gate::CapitalAtWork].as_slice();
+        let one_of_ten =
+            planted(vec!["trending"], &[capital, psr, psr, psr, psr, psr, psr, psr, psr, psr], 0.8);
+        let p = predict(&one_of_ten, Strengths::ONE);
+        let o = one_of_ten.planted_runs[0].oracle.unwrap();
+        let k = p.strength_for_80.unwrap();
+        assert!((k - o.sharpe_for(0.8 / 0.9).unwrap() / 0.8).abs() < 1e-9, "{k}");
+        assert!(k > o.sharpe_for_80 / 0.8, "{k}");
+        assert_eq!(p.binding, Some(Gate::Dsr));
+        let all_pass = planted(vec!["trending"], &[psr; 10], 0.8);
+        assert_eq!(
+            predict(&all_pass, Strengths::ONE)
+                .strength_for_80
+                .map(|k| (k * 0.8 - o.sharpe_for_80).abs() < 1e-9),
+            Some(true)
+        );
+    }
+
+    /// The strength a family's prediction scales is its own effect's: at `trending=3` a trending
+    /// family's oracle was measured at 3×, at `premium=3` at 1×.
+    #[test]
+    fn the_prediction_scales_the_familys_own_effect() {
+        let f = planted(vec!["trending"], &[[Gate::Psr].as_slice(); 4], 0.8);
+        let o = f.planted_runs[0].oracle.unwrap();
+        let at = |s: &str| predict(&f, s.parse().unwrap()).strength_for_80.unwrap();
+        assert!((at("trending=3") - 3.0 * o.sharpe_for_80 / 0.8).abs() < 1e-9);
+        assert!((at("premium=3") - o.sharpe_for_80 / 0.8).abs() < 1e-9);
+        assert!((at("2") - 2.0 * o.sharpe_for_80 / 0.8).abs() < 1e-9);
     }
 
     #[test]
@@ -992,7 +1344,7 @@ mod tests {
             dsr: 0.5,
             oos_cagr: 0.05,
             failed,
-            oracle: Some(Oracle::new((oracle, 0.05), (7.0, 3.0), 0.995, 0.95, 1_000)),
+            oracle: Some(Oracle::new(measured(oracle), (7.0, 3.0), sharpe_gates(0.995, 1_000))),
         };
         let mut runs = Vec::new();
         for (seed, effects) in [(1, Effects::NONE), (2, Effects::FINDABLE), (3, Effects::FINDABLE)] {
@@ -1011,11 +1363,11 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("too weak to detect at this size (oracle power 0 %)"), "{text}");
+        assert!(text.contains("too weak to detect at this size (predicted power 0 %)"), "{text}");
         // At 1×, an oracle of 0.8 needs sharpe_for_80 / 0.8 times the strength.
-        let needed = Oracle::new((0.8, 0.05), (7.0, 3.0), 0.995, 0.95, 1_000).sharpe_for_80 / 0.8;
-        assert!(text.contains(&format!("| {needed:.1}× | too weak to detect")), "{text}");
+        let needed = Oracle::new(measured(0.8), (7.0, 3.0), sharpe_gates(0.995, 1_000)).sharpe_for_80 / 0.8;
+        assert!(text.contains(&format!("| {needed:.1}× | DSR | too weak to detect")), "{text}");
         assert!(text.contains("| sma_cross | – / – | – (–) | none | – / – |"), "{text}");
-        assert!(text.contains("| – (no edge) | not measured |"), "{text}");
+        assert!(text.contains("| – (no edge) | – | not measured |"), "{text}");
     }
 }

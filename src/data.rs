@@ -13,7 +13,7 @@ use datasets::ingest::{self, ImportOptions};
 use std::time::Instant;
 
 use datasets::store::{Field, Store, WriteMode, Writer};
-use datasets::synth::{Effects, Strength, SynthConfig};
+use datasets::synth::{Effects, Strengths, SynthConfig};
 use datasets::{AssetClass, Timeframe, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -86,10 +86,11 @@ pub enum DataCommand {
         /// Same as `--effects none`: every planted effect off.
         #[arg(long)]
         null: bool,
-        /// How strongly the effects are planted: a multiplier of each effect's size (1 = as
-        /// documented; what it scales per effect is in docs/ground-truth.md).
+        /// How strongly the effects are planted: a multiplier `K` of every effect's size (1 = as
+        /// documented), or a list `mean_reversion=3,premium=2.5` (the named effects at their
+        /// `K`, the rest at 1; what it scales per effect is in docs/ground-truth.md).
         #[arg(long, default_value = "1")]
-        strength: Strength,
+        strength: Strengths,
         /// Bar store directory.
         #[arg(long, env = "TRADEBOT_STORE", default_value = DEFAULT_STORE)]
         store: PathBuf,
@@ -338,11 +339,7 @@ fn generate(store: &Path, config: &SynthConfig, existing: OnExisting) -> Result<
         summary.minute_bars,
         config.seed,
         config.effects,
-        if config.strength == Strength::ONE {
-            String::new()
-        } else {
-            format!(" at {}× strength", config.strength)
-        }
+        config.strength.phrase()
     );
     Ok(())
 }

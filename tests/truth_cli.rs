@@ -50,6 +50,27 @@ fn generate_writes_null_and_planted_universes_and_notes_that_they_are_synthetic(
     assert!(said.contains("planted effects: all at 4× strength"), "{said}");
     let note = std::fs::read_to_string(cwd.join("strong/SYNTHETIC.json")).unwrap();
     assert!(note.contains(r#""strength": 4.0"#), "{note}");
+    // Named effects at their own strength, the rest at 1; bad entries name the flag and value.
+    let said = ok(
+        cwd,
+        &[&small[..], &["--strength", "mean_reversion=3,premium=2.5", "--store", "two-strong"]].concat(),
+    );
+    assert!(
+        said.contains(
+            "planted effects: all with mean_reversion at 3× and premium at 2.5× strength (the rest at 1×)"
+        ),
+        "{said}"
+    );
+    let note = std::fs::read_to_string(cwd.join("two-strong/SYNTHETIC.json")).unwrap();
+    assert!(note.contains(r#""strength": "mean_reversion=3,premium=2.5""#), "{note}");
+    for (bad, says) in [
+        ("momentum=2", "unknown planted effect `momentum`"),
+        ("premium=0", "the strength of `premium` must be a positive number"),
+        ("anchor=2", "`anchor` has no strength to scale"),
+    ] {
+        let err = failing(cwd, &[&small[..], &["--strength", bad, "--store", "bad"]].concat());
+        assert!(err.contains("--strength") && err.contains(bad) && err.contains(says), "{err}");
+    }
     let manifest = String::from_utf8(bars("strong")).unwrap();
     assert!(
         manifest.contains(r#""reports""#) && manifest.contains(r#""known""#),

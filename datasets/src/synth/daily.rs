@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::effects::{Effect, Effects, Strength};
+use super::effects::{Effect, Effects, Strengths};
 use super::market::{DAYS_PER_YEAR, MarketPath, SECTORS, SectorPath};
 use super::profile::{OU_PHI, OU_SD, Profile, StockStyle, TREND_PHI, TREND_SD};
 use super::push_generated;
@@ -70,7 +70,7 @@ pub(super) fn asset_bars(
     f: &Factors<'_>,
     ts: &[Timestamp],
     effects: Effects,
-    strength: Strength,
+    strength: Strengths,
     rng: &mut impl Rng,
 ) -> Bars {
     let market = f.market;
@@ -80,7 +80,7 @@ pub(super) fn asset_bars(
     // Without continuation the overnight move is its own shock and the session carries the
     // rest of the day's variance, so every factor shock is scaled by this.
     let session = if continuation { 1.0 } else { (1.0 - OVERNIGHT_SHARE).sqrt() };
-    let fill_prob = if fills { strength.share(FILL_PROB, 1.0) } else { 0.0 };
+    let fill_prob = if fills { strength.of(Effect::GapFills).share(FILL_PROB, 1.0) } else { 0.0 };
     let jump_compensation = if convexity { 0.0 } else { jump_log_mgf(p.jump_prob, p.jump_sd, fill_prob) };
     let mut bars = Bars::with_capacity(ts.len());
     let mut idiosyncratic = Idiosyncratic::new(p, effects, strength, rng);
@@ -124,7 +124,7 @@ pub(super) fn asset_bars(
 
         // The open: part of the diffusive move (or its own shock), noise the session reverses,
         // and the full jump.
-        let reversed = OVERNIGHT_NOISE * strength.get() * sigma * normal(rng);
+        let reversed = OVERNIGHT_NOISE * strength.of(Effect::GapFills).get() * sigma * normal(rng);
         let reversed = if fills { reversed } else { 0.0 };
         let gap = if continuation {
             let diffusive = ret - idio.kept_jump;
@@ -209,7 +209,7 @@ struct Idiosyncratic {
 }
 
 impl Idiosyncratic {
-    fn new(p: &Profile, effects: Effects, strength: Strength, rng: &mut impl Rng) -> Self {
+    fn new(p: &Profile, effects: Effects, strength: Strengths, rng: &mut impl Rng) -> Self {
         let style = match p.style {
             StockStyle::Plain => StyleState::Plain,
             // Starts at zero deviation so the first day has no artificial reversal.
@@ -218,16 +218,22 @@ impl Idiosyncratic {
                 phi: OU_PHI,
                 innovation: OU_SD * (1.0 - OU_PHI * OU_PHI).sqrt(),
             }),
-            StockStyle::Trending => {
-                StyleState::Trending(Persistent::new(TREND_SD * strength.get(), TREND_PHI, rng))
-            }
+            StockStyle::Trending => StyleState::Trending(Persistent::new(
+                TREND_SD * strength.of(Effect::Trending).get(),
+                TREND_PHI,
+                rng,
+            )),
         };
         Idiosyncratic {
             level: 0.0,
             style,
             anchor: effects.has(Effect::Anchor),
             fills: effects.has(Effect::GapFills),
-            fill_prob: if effects.has(Effect::GapFills) { strength.share(FILL_PROB, 1.0) } else { FILL_PROB },
+            fill_prob: if effects.has(Effect::GapFills) {
+                strength.of(Effect::GapFills).share(FILL_PROB, 1.0)
+            } else {
+                FILL_PROB
+            },
         }
     }
 

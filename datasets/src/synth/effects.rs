@@ -144,7 +144,7 @@ impl Effects {
     /// session continuing the gap runs against `gap_fills`, and on minute bars it wins by far
     /// (gap_fill's Sharpe ratio −16 with it, +0.7 without, docs/ground-truth.md), so with it
     /// the benchmark would judge `gap_fill` on a universe whose effect for it is negative.
-    pub const FINDABLE: Effects = Effects(Effects::ALL.0 & !Effect::GapContinuation.bit());
+    pub const FINDABLE: Effects = Effects::ALL.without(Effect::GapContinuation);
 
     /// True when `effect` is planted.
     pub const fn has(self, effect: Effect) -> bool {
@@ -154,6 +154,11 @@ impl Effects {
     /// This set with `effect` added.
     pub const fn with(self, effect: Effect) -> Effects {
         Effects(self.0 | effect.bit())
+    }
+
+    /// This set without `effect`.
+    pub const fn without(self, effect: Effect) -> Effects {
+        Effects(self.0 & !effect.bit())
     }
 
     /// The planted effects, in table order.
@@ -212,8 +217,8 @@ impl<'de> Deserialize<'de> for Effects {
     }
 }
 
-/// How strongly the planted effects are planted: a multiplier of each effect's size (1, the
-/// default, is the model of [`crate::synth`] bit for bit). What it scales, per effect:
+/// How strongly one planted effect is planted: a multiplier of its size (1, the default, is
+/// the model of [`crate::synth`] bit for bit). What it scales, per effect:
 ///
 /// | effect | scaled by the strength `K` |
 /// |---|---|
@@ -224,16 +229,63 @@ impl<'de> Deserialize<'de> for Effects {
 /// | `premium` | the size, value and quality premia |
 /// | `gap_fills` | the overnight noise the session reverses, and the chance that a jump partly fills (50 %·K, at most 100 %) |
 ///
-/// `gap_continuation`, `anchor` and `convexity` are not scaled. A null universe has no planted
-/// effect, so the strength changes nothing there.
+/// `gap_continuation`, `anchor` and `convexity` are not scaled ([`Effect::is_scaled`]). A null
+/// universe has no planted effect, so the strength changes nothing there.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "f64", into = "f64")]
 pub struct Strength(f64);
 
-/// A strength that is not a positive, finite number.
+/// A `--strength` that cannot be read: a multiplier that is not a positive, finite number, or a
+/// list entry that names no scaled effect.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("the strength of the planted effects must be a positive number (1 = as documented), got `{0}`")]
-pub struct BadStrength(pub String);
+pub enum BadStrength {
+    /// The multiplier is not a positive, finite number.
+    #[error("the strength of the planted effects must be a positive number (1 = as documented), got `{0}`")]
+    NotPositive(String),
+    /// A list entry's multiplier is not a positive, finite number.
+    #[error("the strength of `{effect}` must be a positive number (1 = as documented), got `{value}`")]
+    NotPositiveFor {
+        /// The effect named.
+        effect: Effect,
+        /// The multiplier given.
+        value: String,
+    },
+    /// A list entry is not `effect=K`.
+    #[error(
+        "`{0}` is not `effect=K`; expected one multiplier `K` for every effect or a list such as `mean_reversion=3,premium=2.5`"
+    )]
+    NotAPair(String),
+    /// A list entry names no effect.
+    #[error(
+        "unknown planted effect `{0}` in the strength list; expected a comma-separated list of `effect=K` with effects from: {scaled}",
+        scaled = scaled()
+    )]
+    Unknown(String),
+    /// A list entry names an effect that has no strength.
+    #[error("`{0}` has no strength to scale; a strength list names effects from: {scaled}", scaled = scaled())]
+    NotScaled(Effect),
+}
+
+fn scaled() -> String {
+    Effect::SCALED.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ")
+}
+
+impl Effect {
+    /// The effects a strength scales, in table order.
+    pub const SCALED: [Effect; 6] = [
+        Effect::RegimeDrift,
+        Effect::SectorMomentum,
+        Effect::MeanReversion,
+        Effect::Trending,
+        Effect::Premium,
+        Effect::GapFills,
+    ];
+
+    /// True when a strength scales this effect (see [`Strength`]).
+    pub const fn is_scaled(self) -> bool {
+        !matches!(self, Effect::GapContinuation | Effect::Anchor | Effect::Convexity)
+    }
+}
 
 impl Strength {
     /// The documented model.
@@ -241,7 +293,7 @@ impl Strength {
 
     /// `k` as a strength; an error unless it is positive and finite.
     pub fn new(k: f64) -> Result<Strength, BadStrength> {
-        if k.is_finite() && k > 0.0 { Ok(Strength(k)) } else { Err(BadStrength(k.to_string())) }
+        if k.is_finite() && k > 0.0 { Ok(Strength(k)) } else { Err(BadStrength::NotPositive(k.to_string())) }
     }
 
     /// The multiplier.
@@ -278,7 +330,7 @@ impl FromStr for Strength {
             .parse::<f64>()
             .ok()
             .and_then(|k| Strength::new(k).ok())
-            .ok_or_else(|| BadStrength(s.to_string()))
+            .ok_or_else(|| BadStrength::NotPositive(s.to_string()))
     }
 }
 
@@ -293,5 +345,138 @@ impl TryFrom<f64> for Strength {
 impl From<Strength> for f64 {
     fn from(s: Strength) -> f64 {
         s.0
+    }
+}
+
+/// Each planted effect's [`Strength`]: one `K` for every effect (`--strength 3`), or named
+/// effects at their own `K` and the rest at 1 (`--strength mean_reversion=3,premium=2.5`), so
+/// one effect can be made stronger without making the others stronger too (at 3× for every
+/// effect, the trending names' drifts defeat `mean_reversion`'s dip-buying).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strengths([Strength; Effect::ALL.len()]);
+
+impl Strengths {
+    /// Every effect as documented.
+    pub const ONE: Strengths = Strengths([Strength::ONE; Effect::ALL.len()]);
+
+    /// `k` for every scaled effect.
+    pub fn uniform(k: Strength) -> Strengths {
+        Effect::SCALED.into_iter().fold(Strengths::ONE, |s, e| s.with(e, k))
+    }
+
+    /// `effect`'s strength (1 for an effect no strength scales).
+    pub const fn of(self, effect: Effect) -> Strength {
+        self.0[effect as usize]
+    }
+
+    /// These strengths with `effect` at `k` (an effect no strength scales stays at 1).
+    pub fn with(mut self, effect: Effect, k: Strength) -> Strengths {
+        if effect.is_scaled() {
+            self.0[effect as usize] = k;
+        }
+        self
+    }
+
+    /// The one `K` of every scaled effect, `None` when they differ.
+    pub fn single(self) -> Option<Strength> {
+        let k = self.of(Effect::SCALED[0]);
+        Effect::SCALED.iter().all(|&e| self.of(e) == k).then_some(k)
+    }
+
+    /// The scaled effects whose strength is not 1, with it, in table order.
+    pub fn named(self) -> impl Iterator<Item = (Effect, Strength)> {
+        Effect::SCALED.into_iter().map(move |e| (e, self.of(e))).filter(|&(_, k)| k != Strength::ONE)
+    }
+
+    /// How a report names these strengths after the effects: empty at 1, ` at 4× strength`, or
+    /// ` with mean_reversion at 3× and premium at 2.5× strength (the rest at 1×)`.
+    pub fn phrase(self) -> String {
+        match self.single() {
+            Some(Strength::ONE) => String::new(),
+            Some(k) => format!(" at {k}× strength"),
+            None => {
+                let named: Vec<String> = self.named().map(|(e, k)| format!("{e} at {k}×")).collect();
+                let (last, rest) = named.split_last().expect("strengths that differ name one effect");
+                let list =
+                    if rest.is_empty() { last.clone() } else { format!("{} and {last}", rest.join(", ")) };
+                format!(" with {list} strength (the rest at 1×)")
+            }
+        }
+    }
+}
+
+impl Default for Strengths {
+    /// [`Strengths::ONE`].
+    fn default() -> Self {
+        Strengths::ONE
+    }
+}
+
+impl From<Strength> for Strengths {
+    fn from(k: Strength) -> Self {
+        Strengths::uniform(k)
+    }
+}
+
+impl fmt::Display for Strengths {
+    /// `K` when every effect has the same, else the effects not at 1 as `effect=K,…`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.single() {
+            Some(k) => write!(f, "{k}"),
+            None => {
+                let named: Vec<String> = self.named().map(|(e, k)| format!("{e}={k}")).collect();
+                f.write_str(&named.join(","))
+            }
+        }
+    }
+}
+
+impl FromStr for Strengths {
+    type Err = BadStrength;
+
+    /// `K` (every scaled effect) or a comma-separated list `effect=K` (the rest at 1).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if !s.contains('=') {
+            return s.parse::<Strength>().map(Strengths::uniform);
+        }
+        s.split(',').try_fold(Strengths::ONE, |set, entry| {
+            let (name, value) =
+                entry.split_once('=').ok_or_else(|| BadStrength::NotAPair(entry.trim().into()))?;
+            let effect: Effect = name.trim().parse().map_err(|_| BadStrength::Unknown(name.trim().into()))?;
+            if !effect.is_scaled() {
+                return Err(BadStrength::NotScaled(effect));
+            }
+            let k = value
+                .parse::<Strength>()
+                .map_err(|_| BadStrength::NotPositiveFor { effect, value: value.trim().into() })?;
+            Ok(set.with(effect, k))
+        })
+    }
+}
+
+impl Serialize for Strengths {
+    /// One number when every effect has the same `K` (as notes written before per-effect
+    /// strengths), else the list `effect=K,…`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.single() {
+            Some(k) => serializer.serialize_f64(k.get()),
+            None => serializer.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Strengths {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            One(f64),
+            List(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::One(k) => Strength::new(k).map(Strengths::uniform),
+            Written::List(text) => text.parse(),
+        }
+        .map_err(serde::de::Error::custom)
     }
 }

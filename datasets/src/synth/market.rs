@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::effects::{Effect, Effects, Strength};
+use super::effects::{Effect, Effects, Strengths};
 use super::rng::{normal, student_t6, uniform_open};
 
 /// Trading days per year, for annualising.
@@ -98,7 +98,7 @@ pub(super) struct MarketPath {
 impl MarketPath {
     /// Simulates `n` days starting in the normal regime with `h = 1`; without
     /// [`Effect::RegimeDrift`] the factor has no drift and escalation days are ordinary days.
-    pub fn simulate(n: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> Self {
+    pub fn simulate(n: usize, effects: Effects, strength: Strengths, rng: &mut impl Rng) -> Self {
         let regime_drift = effects.has(Effect::RegimeDrift);
         let mut path = MarketPath {
             regime: Vec::with_capacity(n),
@@ -124,7 +124,11 @@ impl MarketPath {
             log_h = (EGARCH_BETA * log_h + EGARCH_THETA * z + EGARCH_GAMMA * (z.abs() - MEAN_ABS_T6))
                 .clamp(H_MIN.ln(), H_MAX.ln());
             path.regime.push(regime);
-            let drift = if regime_drift { regime.drift() * strength.get() / DAYS_PER_YEAR } else { 0.0 };
+            let drift = if regime_drift {
+                regime.drift() * strength.of(Effect::RegimeDrift).get() / DAYS_PER_YEAR
+            } else {
+                0.0
+            };
             let shock = sigma * z;
             path.ret.push(drift + shock);
             path.drift.push(drift);
@@ -202,11 +206,11 @@ pub(super) fn sector_factor(
     sector: &Sector,
     market: &MarketPath,
     effects: Effects,
-    strength: Strength,
+    strength: Strengths,
     rng: &mut impl Rng,
 ) -> SectorPath {
     let momentum = effects.has(Effect::SectorMomentum);
-    let drift_sd = SECTOR_DRIFT_SD * strength.get() / DAYS_PER_YEAR;
+    let drift_sd = SECTOR_DRIFT_SD * strength.of(Effect::SectorMomentum).get() / DAYS_PER_YEAR;
     let innovation_sd = drift_sd * (1.0 - SECTOR_DRIFT_PHI * SECTOR_DRIFT_PHI).sqrt();
     let sigma = sector.vol / DAYS_PER_YEAR.sqrt();
     let mut drift = drift_sd * normal(rng);

@@ -94,7 +94,7 @@ use market::{MarketPath, SECTORS, SectorPath, sector_factor};
 use profile::{Listing, Model, listings, reports};
 use rng::{Stream, stream};
 
-pub use effects::{BadStrength, Effect, Effects, Strength, UnknownEffect};
+pub use effects::{BadStrength, Effect, Effects, Strength, Strengths, UnknownEffect};
 pub use market::VolRegime;
 pub use profile::StockStyle;
 pub use provenance::Provenance;
@@ -117,8 +117,8 @@ pub struct SynthConfig {
     pub minute_symbols: Option<usize>,
     /// The planted effects ([`Effects::ALL`] by default; [`Effects::NONE`] for a null universe).
     pub effects: Effects,
-    /// How strongly they are planted ([`Strength::ONE`], the documented model, by default).
-    pub strength: Strength,
+    /// How strongly each is planted ([`Strengths::ONE`], the documented model, by default).
+    pub strength: Strengths,
 }
 
 impl Default for SynthConfig {
@@ -133,7 +133,7 @@ impl Default for SynthConfig {
             minute_days: 20,
             minute_symbols: Some(40),
             effects: Effects::ALL,
-            strength: Strength::ONE,
+            strength: Strengths::ONE,
         }
     }
 }
@@ -163,7 +163,7 @@ const MAX_YEAR: i32 = 2200;
 pub struct Universe {
     seed: u64,
     effects: Effects,
-    strength: Strength,
+    strength: Strengths,
     days: Vec<NaiveDate>,
     day_stamps: Vec<Timestamp>,
     regimes: Vec<(NaiveDate, VolRegime)>,
@@ -253,8 +253,8 @@ impl Universe {
         self.effects
     }
 
-    /// How strongly they are planted.
-    pub fn strength(&self) -> Strength {
+    /// How strongly each is planted.
+    pub fn strength(&self) -> Strengths {
         self.strength
     }
 

@@ -323,14 +323,11 @@ fn the_strength_scales_each_planted_effect_and_leaves_the_null_alone() {
         minute_days: 0,
         minute_symbols: None,
         effects,
-        strength: Strength::new(k).unwrap(),
+        strength: Strengths::uniform(Strength::new(k).unwrap()),
         ..SynthConfig::default()
     };
     let null = SynthConfig { symbols: 6, ..at(Effects::NONE, 1.0, 5) };
-    assert_eq!(
-        fingerprint(&null),
-        fingerprint(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..null })
-    );
+    assert_eq!(fingerprint(&null), fingerprint(&SynthConfig { strength: "4".parse().unwrap(), ..null }));
 
     let share = |k: f64| {
         let u = Universe::new(&at(Effects::ALL, k, 5)).unwrap();
@@ -368,4 +365,99 @@ fn the_strength_scales_each_planted_effect_and_leaves_the_null_alone() {
         assert!(e.contains("must be a positive number") && e.contains(bad), "{e}");
     }
     assert_eq!("2.5".parse::<Strength>().unwrap().get(), 2.5);
+}
+
+/// `--strength` reads one `K` for every effect or a list of named effects at their own `K`
+/// (the rest at 1), and names what it cannot read.
+#[test]
+fn a_strength_is_one_multiplier_or_a_list_of_named_effects() {
+    let k = |s: &str| s.parse::<Strengths>();
+    let three = k("3").unwrap();
+    assert_eq!(three.single(), Some(Strength::new(3.0).unwrap()));
+    assert_eq!(
+        k("regime_drift=3,sector_momentum=3,mean_reversion=3,trending=3,premium=3,gap_fills=3").unwrap(),
+        three
+    );
+    let two = k(" mean_reversion=3 , premium=2.5").unwrap();
+    assert_eq!(two.of(Effect::MeanReversion).get(), 3.0);
+    assert_eq!(two.of(Effect::Premium).get(), 2.5);
+    for rest in
+        [Effect::RegimeDrift, Effect::SectorMomentum, Effect::Trending, Effect::GapFills, Effect::Anchor]
+    {
+        assert_eq!(two.of(rest), Strength::ONE, "{rest}");
+    }
+    assert_eq!(two.single(), None);
+    assert_eq!(two.to_string(), "mean_reversion=3,premium=2.5");
+    assert_eq!(k(&two.to_string()).unwrap(), two);
+    assert_eq!(k("1").unwrap(), Strengths::ONE);
+    assert_eq!(k("premium=1").unwrap(), Strengths::ONE);
+    assert_eq!(Strengths::ONE.phrase(), "");
+    assert_eq!(three.phrase(), " at 3× strength");
+    assert_eq!(k("trending=2.2").unwrap().phrase(), " with trending at 2.2× strength (the rest at 1×)");
+
+    let err = |s: &str| k(s).unwrap_err().to_string();
+    let e = err("momentum=2");
+    assert!(
+        e.contains("unknown planted effect `momentum`") && e.contains("sector_momentum, mean_reversion"),
+        "{e}"
+    );
+    assert!(!e.contains("anchor"), "only the scaled effects are offered: {e}");
+    let e = err("premium=0");
+    assert!(e.contains("the strength of `premium` must be a positive number") && e.contains("`0`"), "{e}");
+    let e = err("premium=-2,trending=2");
+    assert!(e.contains("`premium`") && e.contains("`-2`"), "{e}");
+    let e = err("anchor=2");
+    assert!(e.contains("`anchor` has no strength to scale"), "{e}");
+    let e = err("premium=2,trending");
+    assert!(e.contains("`trending` is not `effect=K`"), "{e}");
+    let e = err("0");
+    assert!(e.contains("must be a positive number") && e.contains("`0`"), "{e}");
+}
+
+/// A named strength changes its own effect and nothing else: with its effect switched off, a
+/// universe at `effect=3` is bit for bit the universe at 1×, and with it on it is not. (The
+/// mean-reverting names a stronger `mean_reversion` adds are drawn apart from the trending
+/// ones, so the trending names stay the same.)
+#[test]
+fn a_named_strength_changes_only_its_effect() {
+    let base = SynthConfig {
+        symbols: 30,
+        years: 2,
+        seed: 11,
+        minute_days: 0,
+        minute_symbols: None,
+        effects: Effects::ALL,
+        ..SynthConfig::default()
+    };
+    for effect in Effect::SCALED {
+        let strong = Strengths::ONE.with(effect, Strength::new(3.0).unwrap());
+        let without = SynthConfig { effects: Effects::ALL.without(effect), ..base };
+        assert_eq!(
+            fingerprint(&SynthConfig { strength: strong, ..without }),
+            fingerprint(&without),
+            "{effect}=3 changed a universe without {effect}"
+        );
+        assert_ne!(
+            fingerprint(&SynthConfig { strength: strong, ..base }),
+            fingerprint(&base),
+            "{effect}=3 changed nothing"
+        );
+    }
+    // The trending names are the same whatever the strength of mean_reversion.
+    let styles = |strength: Strengths| {
+        let u = Universe::new(&SynthConfig { symbols: 200, strength, ..base }).unwrap();
+        (0..u.symbols().len()).map(|i| u.style(i)).collect::<Vec<_>>()
+    };
+    let (one, three) = (styles(Strengths::ONE), styles("mean_reversion=3".parse().unwrap()));
+    let trending = |s: &[Option<StockStyle>]| {
+        s.iter()
+            .enumerate()
+            .filter(|(_, s)| **s == Some(StockStyle::Trending))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trending(&one), trending(&three));
+    let reverting =
+        |s: &[Option<StockStyle>]| s.iter().filter(|s| **s == Some(StockStyle::MeanReverting)).count();
+    assert!(reverting(&three) > 2 * reverting(&one), "{} → {}", reverting(&one), reverting(&three));
 }

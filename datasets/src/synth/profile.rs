@@ -4,7 +4,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::effects::{Effect, Effects, Strength};
+use super::effects::{Effect, Effects, Strengths};
 use super::market::{DAYS_PER_YEAR, SECTORS, Sector};
 use super::rng::{Stream, normal, stream};
 use crate::bars::{AssetClass, DatedFundamentals, Fundamentals, SymbolMeta};
@@ -141,7 +141,7 @@ pub(super) const FUNDS_AND_INDEX: usize = 1 + SECTORS.len() + DEFENSIVES.len() +
 /// draws are made whatever `effects` holds, so a null universe lists the same symbols with the
 /// same caps, betas and volatilities as the planted one, only without the planted drifts and
 /// styles.
-pub(super) fn listings(stocks: usize, seed: u64, effects: Effects, strength: Strength) -> Vec<Listing> {
+pub(super) fn listings(stocks: usize, seed: u64, effects: Effects, strength: Strengths) -> Vec<Listing> {
     let mut out = Vec::with_capacity(FUNDS_AND_INDEX + stocks);
     out.push(Listing {
         meta: SymbolMeta::new("SPY", AssetClass::Etf),
@@ -158,7 +158,8 @@ pub(super) fn listings(stocks: usize, seed: u64, effects: Effects, strength: Str
         let mut profile = Profile::fund(d.start_price, 0.0, None, d.dollar_volume);
         profile.beta = d.beta;
         if effects.has(Effect::RegimeDrift) {
-            profile.drift = d.annual_drift.map(|a| a * strength.get() / DAYS_PER_YEAR);
+            profile.drift =
+                d.annual_drift.map(|a| a * strength.of(Effect::RegimeDrift).get() / DAYS_PER_YEAR);
         }
         profile.idio_sigma = d.vol / DAYS_PER_YEAR.sqrt();
         out.push(Listing { meta: SymbolMeta::new(d.ticker, AssetClass::Etf), model: Model::Asset(profile) });
@@ -185,7 +186,10 @@ const SIZE_PREMIUM: f64 = 0.015;
 const VALUE_PREMIUM: f64 = 0.025;
 const QUALITY_PREMIUM: f64 = 0.025;
 /// Share of stocks that mean-revert (times the strength, up to [`MAX_MEAN_REVERTING_SHARE`]),
-/// and share that trend.
+/// and share that trend. A stock's uniform draw `u` picks its style: `u` below the base share
+/// mean-reverts, the next [`TRENDING_SHARE`] trends, and the mean-reverting names a strength
+/// adds come after those, so the trending names are the same at any strength of
+/// `mean_reversion` (and the styles at 1× are those of the generator before strengths).
 const MEAN_REVERTING_SHARE: f64 = 0.15;
 const TRENDING_SHARE: f64 = 0.15;
 /// The most stocks that mean-revert however strong the effect, leaving room for the trending
@@ -195,7 +199,7 @@ const MAX_MEAN_REVERTING_SHARE: f64 = 0.6;
 /// The `j`-th stock (0-based): sector from a golden-ratio sequence over the sector weights (so
 /// every sector is populated even in small universes), everything else from `rng`; a premium
 /// or style whose effect is not planted is dropped (the name is then `Plain`, at full noise).
-fn stock(j: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> Listing {
+fn stock(j: usize, effects: Effects, strength: Strengths, rng: &mut impl Rng) -> Listing {
     let sector_index = sector_of(j);
     let sector: &Sector = &SECTORS[sector_index];
 
@@ -206,16 +210,27 @@ fn stock(j: usize, effects: Effects, strength: Strength, rng: &mut impl Rng) -> 
     let roe = (ROE_MEAN + ROE_SD * normal(rng)).clamp(-0.5, 0.6);
     let quality = (roe - ROE_MEAN) / ROE_SD;
     let premium = if effects.has(Effect::Premium) {
-        (SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality) * strength.get()
+        (SIZE_PREMIUM * smallness + VALUE_PREMIUM * value + QUALITY_PREMIUM * quality)
+            * strength.of(Effect::Premium).get()
     } else {
         0.0
     };
 
-    let reverting = strength.share(MEAN_REVERTING_SHARE, MAX_MEAN_REVERTING_SHARE);
+    let added = strength.of(Effect::MeanReversion).share(MEAN_REVERTING_SHARE, MAX_MEAN_REVERTING_SHARE)
+        - MEAN_REVERTING_SHARE;
+    let trending = MEAN_REVERTING_SHARE..MEAN_REVERTING_SHARE + TRENDING_SHARE;
     let style = match rng.random::<f64>() {
-        u if u < reverting && effects.has(Effect::MeanReversion) => StockStyle::MeanReverting,
-        u if (reverting..reverting + TRENDING_SHARE).contains(&u) && effects.has(Effect::Trending) => {
-            StockStyle::Trending
+        u if trending.contains(&u) => {
+            if effects.has(Effect::Trending) {
+                StockStyle::Trending
+            } else {
+                StockStyle::Plain
+            }
+        }
+        u if (u < MEAN_REVERTING_SHARE || (trending.end..trending.end + added).contains(&u))
+            && effects.has(Effect::MeanReversion) =>
+        {
+            StockStyle::MeanReverting
         }
         _ => StockStyle::Plain,
     };

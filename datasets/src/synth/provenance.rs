@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Effects, Strength, SynthConfig};
+use super::{Effects, Strengths, SynthConfig};
 use crate::fsio::{FsError, write_atomic};
 
 /// File name of the note inside the store directory.
@@ -30,7 +30,7 @@ pub struct Provenance {
     pub effects: Effects,
     /// How strongly they are planted (1 in notes written before the strength existed).
     #[serde(default)]
-    pub strength: Strength,
+    pub strength: Strengths,
 }
 
 impl Provenance {
@@ -52,8 +52,7 @@ impl Provenance {
     pub fn describe(&self) -> String {
         let effects = match self.effects {
             Effects::NONE => "none: a null (martingale) universe".to_string(),
-            e if self.strength == Strength::ONE => e.to_string(),
-            e => format!("{e} at {}× strength", self.strength),
+            e => format!("{e}{}", self.strength.phrase()),
         };
         format!(
             "synthetic universe (seed {}, {} stocks, {} years to {}, planted effects: {effects})",
@@ -108,12 +107,27 @@ mod tests {
              (martingale) universe)"
         );
         let strong =
-            Provenance::of(&SynthConfig { strength: Strength::new(4.0).unwrap(), ..SynthConfig::default() });
+            Provenance::of(&SynthConfig { strength: "4".parse().unwrap(), ..SynthConfig::default() });
         assert!(strong.describe().ends_with("planted effects: all at 4× strength)"), "{}", strong.describe());
         let mut old: serde_json::Value = serde_json::to_value(&strong).unwrap();
         assert_eq!(old["strength"], 4.0);
         old.as_object_mut().unwrap().remove("strength");
-        assert_eq!(serde_json::from_value::<Provenance>(old).unwrap().strength, Strength::ONE);
+        assert_eq!(serde_json::from_value::<Provenance>(old).unwrap().strength, Strengths::ONE);
+        // Per-effect strengths are named, kept as their list, and read back.
+        let named = Provenance::of(&SynthConfig {
+            strength: "premium=2.5, mean_reversion=3".parse().unwrap(),
+            ..SynthConfig::default()
+        });
+        assert!(
+            named.describe().ends_with(
+                "planted effects: all with mean_reversion at 3× and premium at 2.5× strength (the rest at 1×))"
+            ),
+            "{}",
+            named.describe()
+        );
+        let json = serde_json::to_value(&named).unwrap();
+        assert_eq!(json["strength"], "mean_reversion=3,premium=2.5");
+        assert_eq!(serde_json::from_value::<Provenance>(json).unwrap(), named);
         std::fs::write(dir.path().join(FILE), "{").unwrap();
         let said = Provenance::describe_store(dir.path()).unwrap();
         assert!(

@@ -86,6 +86,16 @@ pub fn assess(w: &Winner, data: &MarketData, cash: f64, oos: Range<usize>) -> Op
     Some(passive)
 }
 
+/// A whole-history record (the account's `equity` at each bar of `data`, from `cash`) against
+/// holding the tradable universe in equal parts from the first close: the passive gate's
+/// comparison over every bar instead of the out-of-sample ones (`tradebot bench truth` judges its
+/// oracle by it). `None` with fewer than two bars.
+pub fn versus_universe(data: &MarketData, cash: f64, equity: &[f64]) -> Option<Passive> {
+    let returns = returns_from(cash, equity.iter().copied());
+    let tradable: Vec<usize> = data.tradable().collect();
+    versus_holding(data, &tradable, 1..equity.len(), returns.get(1..)?)
+}
+
 /// Per-bar returns of an equity curve that starts from `cash`, one per equity point.
 pub(crate) fn returns_from(cash: f64, equity: impl Iterator<Item = f64>) -> Vec<f64> {
     std::iter::once(cash).chain(equity).collect::<Vec<_>>().windows(2).map(|w| w[1] / w[0] - 1.0).collect()

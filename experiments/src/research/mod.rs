@@ -30,7 +30,7 @@ use kernel::strategy::{DataError, MarketData, Params, backtest};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub use config::{Cluster, Family, Research};
-pub use judge::{BenchmarkGate, Gates, Passive, State};
+pub use judge::{BenchmarkGate, Gates, Passive, State, versus_universe};
 pub use night::Night;
 pub use promote::promote_family;
 pub use summary::{DiscoverySummary, NightCounts, ResearchSummary, Switch};
