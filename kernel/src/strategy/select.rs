@@ -500,26 +500,28 @@ mod tests {
         assert_eq!(l[1], [H, H, H]);
     }
 
+    /// A generated universe of `symbols` stocks (and the default ETFs) over two years, daily.
+    fn two_years(symbols: usize, seed: u64) -> MarketData {
+        use datasets::synth::{SynthConfig, Universe};
+
+        let u = Universe::new(&SynthConfig { symbols, years: 2, seed, ..SynthConfig::default() }).unwrap();
+        let symbols =
+            (0..u.symbols().len()).map(|i| SymbolData { meta: u.symbols()[i].clone(), bars: u.daily(i) });
+        MarketData::new(datasets::Timeframe::Day1, symbols.collect()).unwrap()
+    }
+
     /// Past the scratch budget the selection works in blocks of bars and gives the same legs,
     /// bit for bit, holding no more than the budget: vol_managed_momentum's strength changes
     /// every bar, so unblocked it holds a signal and a score per symbol-bar.
     #[test]
     fn blocks_of_bars_select_the_same_legs_within_the_budget() {
-        use datasets::synth::{SynthConfig, Universe};
-
-        use super::super::{breakout, mean_reversion, momentum};
-        use crate::strategy::{MeanReversion, RelativeVolumeBreakout, VolManagedMomentum};
-
-        let u = Universe::new(&SynthConfig { symbols: 100, years: 2, seed: 9, ..SynthConfig::default() })
-            .unwrap();
-        let symbols =
-            (0..u.symbols().len()).map(|i| SymbolData { meta: u.symbols()[i].clone(), bars: u.daily(i) });
-        let data = MarketData::new(datasets::Timeframe::Day1, symbols.collect()).unwrap();
+        let data = two_years(100, 9);
         let budget = 64 << 10;
-        let unbounded = same_legs_within(&VolManagedMomentum, &data, budget, |p| momentum::rule(p, &data));
-        assert!(unbounded > 8 * budget, "{unbounded} bytes unblocked");
-        same_legs_within(&MeanReversion, &data, budget, |p| mean_reversion::rule(p, &data));
-        same_legs_within(&RelativeVolumeBreakout, &data, budget, |p| breakout::rule(p, &data));
+        let [momentum, mean_reversion, breakout] = each_rule(&data, budget);
+        assert!(momentum.0 > 8 * budget, "{} bytes unblocked", momentum.0);
+        for (_, peak) in [momentum, mean_reversion, breakout] {
+            assert!(peak <= budget, "{peak} bytes held");
+        }
     }
 
     /// A budget so tiny that the blocks are a few bars long (down to one bar, which may pass
@@ -527,46 +529,33 @@ mod tests {
     /// at every block, and the legs are still, bit for bit, those of one pass.
     #[test]
     fn a_tiny_budget_of_many_short_blocks_selects_what_one_pass_selects() {
-        use datasets::synth::{SynthConfig, Universe};
+        let tiny = 1 << 10;
+        for (unbounded, _) in each_rule(&two_years(30, 11), tiny) {
+            assert!(unbounded >= 32 * tiny, "{unbounded} bytes unblocked");
+        }
+    }
 
+    /// [`same_legs_within`] for each of the three limited families, in the order
+    /// vol_managed_momentum, mean_reversion, relative_volume_breakout.
+    fn each_rule(data: &MarketData, budget: usize) -> [(usize, usize); 3] {
         use super::super::{breakout, mean_reversion, momentum};
-        use crate::strategy::{MeanReversion, RelativeVolumeBreakout, Strategy, VolManagedMomentum};
+        use crate::strategy::{MeanReversion, RelativeVolumeBreakout, VolManagedMomentum};
 
-        let u = Universe::new(&SynthConfig { symbols: 30, years: 2, seed: 11, ..SynthConfig::default() })
-            .unwrap();
-        let symbols =
-            (0..u.symbols().len()).map(|i| SymbolData { meta: u.symbols()[i].clone(), bars: u.daily(i) });
-        let data = MarketData::new(datasets::Timeframe::Day1, symbols.collect()).unwrap();
-        let tiny = |strategy: &dyn Strategy, whole: SignalSet, blocked: SignalSet, unbounded: usize| {
-            assert_eq!(blocked, whole, "{}", strategy.name());
-            assert!(unbounded >= 32 * TINY, "{}: {unbounded} bytes unblocked", strategy.name());
-        };
-        const TINY: usize = 1 << 10;
-        let params = Params::defaults(VolManagedMomentum.space());
-        let rule = || momentum::rule(&params, &data);
-        let (whole, unbounded) = strongest_in_blocks("m", &params, &data, rule(), usize::MAX).unwrap();
-        let (blocked, _) = strongest_in_blocks("m", &params, &data, rule(), TINY).unwrap();
-        tiny(&VolManagedMomentum, whole, blocked, unbounded);
-        let params = Params::defaults(MeanReversion.space());
-        let rule = || mean_reversion::rule(&params, &data);
-        let (whole, unbounded) = strongest_in_blocks("r", &params, &data, rule(), usize::MAX).unwrap();
-        let (blocked, _) = strongest_in_blocks("r", &params, &data, rule(), TINY).unwrap();
-        tiny(&MeanReversion, whole, blocked, unbounded);
-        let params = Params::defaults(RelativeVolumeBreakout.space());
-        let rule = || breakout::rule(&params, &data);
-        let (whole, unbounded) = strongest_in_blocks("b", &params, &data, rule(), usize::MAX).unwrap();
-        let (blocked, _) = strongest_in_blocks("b", &params, &data, rule(), TINY).unwrap();
-        tiny(&RelativeVolumeBreakout, whole, blocked, unbounded);
+        [
+            same_legs_within(&VolManagedMomentum, data, budget, |p| momentum::rule(p, data)),
+            same_legs_within(&MeanReversion, data, budget, |p| mean_reversion::rule(p, data)),
+            same_legs_within(&RelativeVolumeBreakout, data, budget, |p| breakout::rule(p, data)),
+        ]
     }
 
     /// Checks that `strategy`'s default legs on `data` are the same selected whole and in
-    /// blocks of at most `budget` bytes; the bytes held whole.
+    /// blocks of about `budget` bytes; the bytes held whole, and the most one block held.
     fn same_legs_within<R>(
         strategy: &dyn crate::strategy::Strategy,
         data: &MarketData,
         budget: usize,
         rule: impl Fn(&Params) -> R,
-    ) -> usize
+    ) -> (usize, usize)
     where
         R: LegRule,
     {
@@ -575,8 +564,7 @@ mod tests {
         let (blocked, peak) = strongest_in_blocks(name, &params, data, rule(&params), budget).unwrap();
         assert_eq!(blocked, whole, "{name}");
         assert_eq!(whole, strategy.signals(&params, data).unwrap(), "{name}");
-        assert!(peak <= budget, "{name}: {peak} bytes held");
-        unbounded
+        (unbounded, peak)
     }
 
     /// On a generated 1,000-stock universe each per-symbol family holds at most `positions`
