@@ -19,6 +19,12 @@
 //!   recomputed exactly each time the window has fully turned over, so the O(n) results match
 //!   a from-scratch computation to ~1e-12 relative however long the series. Variances are
 //!   sums of squared deviations, never `E[x²] − E[x]²` on raw prices, and are clamped at 0.
+//! - **Resumable forms.** The indicators behind the strongest-`N` selection (RSI, rate of
+//!   change, z-score, realised volatility, rolling max/min, relative volume) also come as a
+//!   state ([`Rsi`], [`Roc`], [`ZScore`], [`RealisedVol`], [`RollingExtreme`],
+//!   [`RelativeVolume`]) that computes a series a stretch at a time ([`Resumable`]): the
+//!   stretches give the one-shot function's values to the bit, and the one-shot function is
+//!   that state run over the whole series.
 
 pub mod channels;
 pub mod correlation;
@@ -76,6 +82,55 @@ pub enum IndicatorError {
         /// What the value must satisfy.
         rule: &'static str,
     },
+    /// A resumable indicator was given a series shorter than the part it has already seen.
+    #[error("{indicator}: the series has {found} values, fewer than the {seen} already seen")]
+    Rewound {
+        /// The indicator that rejected the series.
+        indicator: &'static str,
+        /// Values it had seen.
+        seen: usize,
+        /// Length of the series given.
+        found: usize,
+    },
+    /// A resumable indicator's output does not hold exactly the new stretch of its series.
+    #[error("{indicator}: `out` has length {found}, expected {expected} (the values not yet seen)")]
+    StretchMismatch {
+        /// The indicator that rejected the output.
+        indicator: &'static str,
+        /// Values of the series not yet seen.
+        expected: usize,
+        /// Length of `out`.
+        found: usize,
+    },
+}
+
+/// An indicator computed a stretch of its series at a time, its state carried from one stretch
+/// to the next: the values of `0..a` then of `a..b` are, bit for bit, those one call gives for
+/// `0..b`. A caller working through a long series in blocks pays for each bar once.
+pub trait Resumable {
+    /// Values given so far: the next stretch starts at this index.
+    fn seen(&self) -> usize;
+
+    /// Writes the values of indices `self.seen()..x.len()` into `out` (of that length). `x` is
+    /// the series from its first element up to the stretch's end, the part already seen
+    /// unchanged (the indicator reads back as far as its window needs).
+    fn extend_into(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), IndicatorError>;
+}
+
+/// Fails unless `out` holds the stretch `seen..x_len` of a resumable `indicator`.
+fn check_stretch(
+    indicator: &'static str,
+    seen: usize,
+    x_len: usize,
+    out_len: usize,
+) -> Result<(), IndicatorError> {
+    if x_len < seen {
+        return Err(IndicatorError::Rewound { indicator, seen, found: x_len });
+    }
+    if out_len != x_len - seen {
+        return Err(IndicatorError::StretchMismatch { indicator, expected: x_len - seen, found: out_len });
+    }
+    Ok(())
 }
 
 /// Fails unless `window >= min`.

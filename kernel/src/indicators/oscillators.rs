@@ -2,7 +2,7 @@
 
 use super::rolling::finite;
 use super::smoother::Smoother;
-use super::{IndicatorError, check_len, check_window, collect};
+use super::{IndicatorError, Resumable, check_len, check_stretch, check_window, collect};
 
 /// Relative strength index with Wilder's smoothing into `out`: `100 · G / (G + L)` where `G`
 /// and `L` are the Wilder averages (`α = 1/n`, seeded with the plain mean of the first `n`)
@@ -12,23 +12,52 @@ use super::{IndicatorError, check_len, check_window, collect};
 /// it: NaN there and it warms up again as if the series started right after the gap (first
 /// value `n` indices after the missing one).
 pub fn rsi_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    check_window("rsi", n, 1)?;
+    let mut rsi = Rsi::new(n)?;
     check_len("rsi", "out", x.len(), out.len())?;
-    let mut gains = Smoother::wilder(n);
-    let mut losses = Smoother::wilder(n);
-    for (i, o) in out.iter_mut().enumerate() {
-        let change = if i == 0 { None } else { finite(x[i] - x[i - 1]) };
-        let g = gains.update(change.map(|d| d.max(0.0)));
-        let l = losses.update(change.map(|d| (-d).max(0.0)));
-        *o = if g + l > 0.0 {
-            100.0 * g / (g + l)
-        } else if g + l == 0.0 {
-            50.0
-        } else {
-            f64::NAN
-        };
+    rsi.extend_into(x, out)
+}
+
+/// [`rsi_into`] a stretch at a time ([`Resumable`]): Wilder's two averages and the index reached.
+#[derive(Debug, Clone, Copy)]
+pub struct Rsi {
+    /// Average gain.
+    gains: Smoother,
+    /// Average loss.
+    losses: Smoother,
+    /// Prices seen.
+    seen: usize,
+}
+
+impl Rsi {
+    /// An RSI of window `n >= 1` before the series' first price.
+    pub fn new(n: usize) -> Result<Self, IndicatorError> {
+        check_window("rsi", n, 1)?;
+        Ok(Rsi { gains: Smoother::wilder(n), losses: Smoother::wilder(n), seen: 0 })
     }
-    Ok(())
+}
+
+impl Resumable for Rsi {
+    fn seen(&self) -> usize {
+        self.seen
+    }
+
+    fn extend_into(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+        check_stretch("rsi", self.seen, x.len(), out.len())?;
+        for (i, o) in (self.seen..).zip(out.iter_mut()) {
+            let change = if i == 0 { None } else { finite(x[i] - x[i - 1]) };
+            let g = self.gains.update(change.map(|d| d.max(0.0)));
+            let l = self.losses.update(change.map(|d| (-d).max(0.0)));
+            *o = if g + l > 0.0 {
+                100.0 * g / (g + l)
+            } else if g + l == 0.0 {
+                50.0
+            } else {
+                f64::NAN
+            };
+        }
+        self.seen = x.len();
+        Ok(())
+    }
 }
 
 /// Relative strength index; see [`rsi_into`].
@@ -41,8 +70,48 @@ pub fn rsi(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
 /// Warm-up: first value at index `n`. It reads only its two end points, so a missing value
 /// at `k` gives NaN at `k` and `k + n` alone.
 pub fn roc_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    check_window("roc", n, 1)?;
-    lagged_into("roc", x, n, out, |now, then| if then != 0.0 { 100.0 * (now / then - 1.0) } else { f64::NAN })
+    let mut roc = Roc::new(n)?;
+    check_len("roc", "out", x.len(), out.len())?;
+    roc.extend_into(x, out)
+}
+
+/// [`roc_into`] a stretch at a time ([`Resumable`]); it reads back `n` prices, so its state is
+/// the index reached.
+#[derive(Debug, Clone, Copy)]
+pub struct Roc {
+    /// The lag.
+    n: usize,
+    /// Prices seen.
+    seen: usize,
+}
+
+impl Roc {
+    /// A rate of change over `n >= 1` bars before the series' first price.
+    pub fn new(n: usize) -> Result<Self, IndicatorError> {
+        check_window("roc", n, 1)?;
+        Ok(Roc { n, seen: 0 })
+    }
+}
+
+impl Resumable for Roc {
+    fn seen(&self) -> usize {
+        self.seen
+    }
+
+    fn extend_into(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+        check_stretch("roc", self.seen, x.len(), out.len())?;
+        lagged(
+            x,
+            self.seen,
+            self.n,
+            out,
+            |now, then| {
+                if then != 0.0 { 100.0 * (now / then - 1.0) } else { f64::NAN }
+            },
+        );
+        self.seen = x.len();
+        Ok(())
+    }
 }
 
 /// Rate of change in percent; see [`roc_into`].
@@ -74,13 +143,20 @@ fn lagged_into(
     f: impl Fn(f64, f64) -> f64,
 ) -> Result<(), IndicatorError> {
     check_len(indicator, "out", x.len(), out.len())?;
-    let head = n.min(x.len());
-    out[..head].fill(f64::NAN);
-    for ((o, &now), &then) in out[head..].iter_mut().zip(&x[head..]).zip(x) {
+    lagged(x, 0, n, out, f);
+    Ok(())
+}
+
+/// `out[i − from] = f(x[i], x[i − n])` for `i` in `from..x.len()` (NaN for `i < n` or a
+/// non-finite result).
+fn lagged(x: &[f64], from: usize, n: usize, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+    let head = n.clamp(from, x.len().max(from));
+    out[..head - from].fill(f64::NAN);
+    for ((o, &now), &then) in out[head - from..].iter_mut().zip(&x[head..]).zip(&x[head.saturating_sub(n)..])
+    {
         let v = f(now, then);
         *o = if v.is_finite() { v } else { f64::NAN };
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -166,6 +242,13 @@ mod tests {
     }
 
     proptest! {
+        /// Run a stretch at a time, RSI and rate of change give the one-shot values bit for bit.
+        #[test]
+        fn rsi_and_roc_resume_to_the_bit(x in series(200), n in 1usize..30, cuts in cuts(200)) {
+            assert_same_bits(&in_stretches(Rsi::new(n).unwrap(), &x, &cuts), &rsi(&x, n).unwrap());
+            assert_same_bits(&in_stretches(Roc::new(n).unwrap(), &x, &cuts), &roc(&x, n).unwrap());
+        }
+
         #[test]
         fn rsi_matches_restarted_wilder_recursion(x in series(150), n in 1usize..20) {
             let want = restart_reference(x.len(), |i| !x[i].is_finite(), |r| naive_rsi(&x[r], n));

@@ -55,36 +55,82 @@ pub(crate) fn collapsed(centred: f64, magnitude: f64, n: f64) -> bool {
 /// Calls `emit(i, Some(state))` when the window `[i + 1 − n, i]` is complete and free of
 /// missing values, and `emit(i, None)` otherwise (warm-up or a missing value inside).
 pub(crate) fn roll<W: WindowState>(
-    mut state: W,
+    state: W,
     len: usize,
     n: usize,
     at: impl Fn(usize) -> Option<W::Item>,
-    mut emit: impl FnMut(usize, Option<&W>),
+    emit: impl FnMut(usize, Option<&W>),
 ) {
-    debug_assert!(n >= 1);
-    let mut missing = 0usize;
-    // Counts down to the next index `i` with `(i + 1) % n == 0`, without dividing.
-    let mut until_rebuild = n;
-    for i in 0..len {
-        let incoming = at(i);
-        missing += usize::from(incoming.is_none());
-        let outgoing = if i >= n { at(i - n) } else { None };
-        if i >= n && outgoing.is_none() {
-            missing -= 1;
-        }
-        let complete = i + 1 >= n && missing == 0;
-        until_rebuild -= 1;
-        if until_rebuild == 0 {
-            until_rebuild = n;
-            let anchor = (i + 1 - n..=i).rev().find_map(&at);
-            rebuild(&mut state, i, n, &at, anchor);
-        } else {
-            state.slide(incoming, outgoing);
-            if complete && state.needs_rebuild(n as f64) {
-                rebuild(&mut state, i, n, &at, incoming);
+    Roll::new(state, n).run(len, at, emit);
+}
+
+/// A window of `n` sliding over a series a stretch at a time: [`roll`] with its state kept
+/// between stretches. Sliding over `0..a`, then `a..b`, makes exactly the float operations one
+/// slide over `0..b` makes (the rebuilds fall on the same indices), so the results are the
+/// same to the bit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Roll<W> {
+    /// The window's sums.
+    state: W,
+    /// The window's length.
+    n: usize,
+    /// Missing elements in the window.
+    missing: usize,
+    /// Indices to go until the next rebuild (at `i` with `(i + 1) % n == 0`).
+    until_rebuild: usize,
+    /// Indices slid over so far: the next stretch starts here.
+    next: usize,
+}
+
+impl<W: WindowState> Roll<W> {
+    /// A window of `n >= 1` before the series' first element, its sums in `state`.
+    pub(crate) fn new(state: W, n: usize) -> Self {
+        debug_assert!(n >= 1);
+        Roll { state, n, missing: 0, until_rebuild: n, next: 0 }
+    }
+
+    /// Indices slid over so far.
+    pub(crate) fn len(&self) -> usize {
+        self.next
+    }
+
+    /// The window's length `n`.
+    pub(crate) fn window(&self) -> usize {
+        self.n
+    }
+
+    /// Slides on over indices `self.len()..end` of the series `at`, which reads no index at or
+    /// past `end` and gives the elements it gave before for the indices already slid over;
+    /// calls `emit` as [`roll`] does.
+    pub(crate) fn run(
+        &mut self,
+        end: usize,
+        at: impl Fn(usize) -> Option<W::Item>,
+        mut emit: impl FnMut(usize, Option<&W>),
+    ) {
+        let Roll { ref mut state, n, mut missing, mut until_rebuild, next } = *self;
+        for i in next..end {
+            let incoming = at(i);
+            missing += usize::from(incoming.is_none());
+            let outgoing = if i >= n { at(i - n) } else { None };
+            if i >= n && outgoing.is_none() {
+                missing -= 1;
             }
+            let complete = i + 1 >= n && missing == 0;
+            until_rebuild -= 1;
+            if until_rebuild == 0 {
+                until_rebuild = n;
+                let anchor = (i + 1 - n..=i).rev().find_map(&at);
+                rebuild(state, i, n, &at, anchor);
+            } else {
+                state.slide(incoming, outgoing);
+                if complete && state.needs_rebuild(n as f64) {
+                    rebuild(state, i, n, &at, incoming);
+                }
+            }
+            emit(i, complete.then_some(&*state));
         }
-        emit(i, complete.then_some(&state));
+        (self.missing, self.until_rebuild, self.next) = (missing, until_rebuild, next.max(end));
     }
 }
 
@@ -157,13 +203,7 @@ impl Moments {
         self.anchor + self.s1 / n
     }
 
-    /// `x` minus the mean of a full window of `n` elements, without cancelling the anchor.
-    #[inline]
-    pub(crate) fn deviation(&self, x: f64, n: f64) -> f64 {
-        deviation(x, self.anchor, self.s1, n)
-    }
-
-    /// What [`Moments::deviation`] and [`Moments::std`] of a full window of `n` elements are
+    /// What the deviation from the mean and [`Moments::std`] of a full window of `n` elements are
     /// computed from: `(anchor, Σd, Σ(x − mean)²)`, to finish them later with [`deviation`]
     /// and [`std_of_centred`].
     #[inline]

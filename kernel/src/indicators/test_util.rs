@@ -108,3 +108,29 @@ pub fn random_walk(len: usize, start: f64, step: f64, seed: u64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Up to four cut points in `0..max`, for running a resumable indicator in stretches.
+pub fn cuts(max: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..max, 0..5)
+}
+
+/// The values of `indicator` run over `x` a stretch at a time, cut at those of `cuts` inside
+/// `x` (each stretch reads `x` only up to its end).
+pub fn in_stretches(mut indicator: impl super::Resumable, x: &[f64], cuts: &[usize]) -> Vec<f64> {
+    let mut ends: Vec<usize> = cuts.iter().copied().filter(|&c| c < x.len()).collect();
+    ends.push(x.len());
+    ends.sort_unstable();
+    let mut out = vec![0.0; x.len()];
+    for end in ends {
+        let from = indicator.seen();
+        indicator.extend_into(&x[..end], &mut out[from..end]).unwrap();
+    }
+    out
+}
+
+/// Asserts `got` and `want` equal bit for bit.
+#[track_caller]
+pub fn assert_same_bits(got: &[f64], want: &[f64]) {
+    let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(got), bits(want), "got {got:?}\nwant {want:?}");
+}

@@ -1,9 +1,9 @@
 //! Volatility: rolling standard deviation, z-score, Bollinger bands, true range and ATR,
 //! log returns and realised volatility.
 
-use super::rolling::{Moments, deviation, finite, roll, std_of_centred};
+use super::rolling::{Moments, Roll, deviation, finite, roll, std_of_centred};
 use super::smoother::Smoother;
-use super::{Bands, IndicatorError, check_len, check_window, collect};
+use super::{Bands, IndicatorError, Resumable, check_len, check_stretch, check_window, collect};
 
 /// Rolling population standard deviation (divisor `n`) over the last `n` values into `out`.
 ///
@@ -26,53 +26,71 @@ pub fn rolling_std(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
 ///
 /// Warm-up: first value at index `n − 1`; `n >= 2`. NaN wherever the window holds a missing value.
 pub fn zscore_into(x: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    check_window("zscore", n, 2)?;
+    let mut z = ZScore::new(n)?;
     check_len("zscore", "out", x.len(), out.len())?;
-    let nf = n as f64;
-    roll(
-        Moments::default(),
-        x.len(),
-        n,
-        |i| finite(x[i]),
-        |i, w| {
-            out[i] = w.map_or(f64::NAN, |w| {
-                let sd = w.std(nf);
-                if sd > 0.0 { w.deviation(x[i], nf) / sd } else { f64::NAN }
-            });
-        },
-    );
-    Ok(())
+    z.extend_into(x, out)
 }
 
 /// Rolling z-score; see [`zscore_into`].
-///
-/// Computed in two passes with identical results: the sliding window keeps only its sums per
-/// index, and a second, branch-free pass turns them into scores, which the compiler vectorises.
-/// The scores take four divisions and a square root each and the divider is the bottleneck, so
-/// doing two or more at a time is what counts; [`zscore_into`], allocating nothing, does all of
-/// it in the one pass.
 pub fn zscore(x: &[f64], n: usize) -> Result<Vec<f64>, IndicatorError> {
-    check_window("zscore", n, 2)?;
-    let (len, nf) = (x.len(), n as f64);
-    // Per index: the anchor, Σd and Σ(x − mean)² of its window; NaN marks no complete window.
-    let (mut anchor, mut s1, mut centred) = (vec![0.0; len], vec![0.0; len], vec![f64::NAN; len]);
-    roll(
-        Moments::default(),
-        len,
-        n,
-        |i| finite(x[i]),
-        |i, w| {
-            if let Some(w) = w {
-                (anchor[i], s1[i], centred[i]) = w.parts(nf);
+    collect(x.len(), |out| zscore_into(x, n, out))
+}
+
+/// Indices a [`ZScore`] scores at a time: its window sums are parked on the stack for so many.
+const ZSCORE_CHUNK: usize = 256;
+
+/// [`zscore_into`] a stretch at a time ([`Resumable`]): the window's running sums.
+///
+/// Computed in two passes per chunk of indices, with the results of one: the sliding window
+/// keeps only its sums per index, and a second, branch-free pass turns them into scores, which
+/// the compiler vectorises. The scores take four divisions and a square root each and the
+/// divider is the bottleneck, so doing two or more at a time is what counts.
+#[derive(Debug, Clone, Copy)]
+pub struct ZScore {
+    /// The window sliding over the series.
+    roll: Roll<Moments>,
+}
+
+impl ZScore {
+    /// A z-score over windows of `n >= 2` before the series' first value.
+    pub fn new(n: usize) -> Result<Self, IndicatorError> {
+        check_window("zscore", n, 2)?;
+        Ok(ZScore { roll: Roll::new(Moments::default(), n) })
+    }
+}
+
+impl Resumable for ZScore {
+    fn seen(&self) -> usize {
+        self.roll.len()
+    }
+
+    fn extend_into(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+        check_stretch("zscore", self.roll.len(), x.len(), out.len())?;
+        let nf = self.roll.window() as f64;
+        for out in out.chunks_mut(ZSCORE_CHUNK) {
+            let start = self.roll.len();
+            // Per index: the anchor, Σd and Σ(x − mean)² of its window; NaN marks no complete window.
+            let mut anchor = [0.0; ZSCORE_CHUNK];
+            let mut s1 = [0.0; ZSCORE_CHUNK];
+            let mut centred = [f64::NAN; ZSCORE_CHUNK];
+            self.roll.run(
+                start + out.len(),
+                |i| finite(x[i]),
+                |i, w| {
+                    if let Some(w) = w {
+                        (anchor[i - start], s1[i - start], centred[i - start]) = w.parts(nf);
+                    }
+                },
+            );
+            let parts = anchor.iter().zip(&s1).zip(&centred);
+            for ((o, &x), ((&anchor, &s1), &centred)) in out.iter_mut().zip(&x[start..]).zip(parts) {
+                let sd = std_of_centred(centred, nf);
+                let z = deviation(x, anchor, s1, nf) / sd;
+                *o = if sd > 0.0 { z } else { f64::NAN };
             }
-        },
-    );
-    let score = |(((&x, &anchor), &s1), &centred): (((&f64, &f64), &f64), &f64)| {
-        let sd = std_of_centred(centred, nf);
-        let z = deviation(x, anchor, s1, nf) / sd;
-        if sd > 0.0 { z } else { f64::NAN }
-    };
-    Ok(x.iter().zip(&anchor).zip(&s1).zip(&centred).map(score).collect())
+        }
+        Ok(())
+    }
 }
 
 /// Bollinger bands into three buffers: `middle` = SMA(n), `upper`/`lower` = middle ± `k` ×
@@ -216,51 +234,86 @@ pub fn realised_vol_into(
     periods_per_year: f64,
     out: &mut [f64],
 ) -> Result<(), IndicatorError> {
-    check_realised_vol(x, n, periods_per_year, out)?;
-    rolling_vol(x.len(), n, periods_per_year, |i| log_return_at(x, i), out);
-    Ok(())
+    let mut vol = RealisedVol::new(n, periods_per_year)?;
+    check_len(REALISED_VOL, "out", x.len(), out.len())?;
+    vol.extend_into(x, out)
 }
 
 /// Realised volatility; see [`realised_vol_into`]. Each log return is computed once.
 pub fn realised_vol(x: &[f64], n: usize, periods_per_year: f64) -> Result<Vec<f64>, IndicatorError> {
-    collect(x.len(), |out| {
-        check_realised_vol(x, n, periods_per_year, out)?;
-        let returns = log_returns(x)?;
-        rolling_vol(x.len(), n, periods_per_year, |i| finite(returns[i]), out);
-        Ok(())
-    })
+    let mut vol = RealisedVol::new(n, periods_per_year)?;
+    collect(x.len(), |out| vol.extend_with(x, out, &mut Vec::new()))
 }
 
-/// The argument checks of [`realised_vol_into`].
-fn check_realised_vol(x: &[f64], n: usize, periods_per_year: f64, out: &[f64]) -> Result<(), IndicatorError> {
-    const NAME: &str = "realised_vol";
-    check_window(NAME, n, 2)?;
-    if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
-        return Err(IndicatorError::InvalidParameter {
-            indicator: NAME,
-            name: "periods_per_year",
-            value: periods_per_year,
-            rule: "finite, > 0",
-        });
+/// The name [`realised_vol`]'s errors give.
+const REALISED_VOL: &str = "realised_vol";
+
+/// [`realised_vol_into`] a stretch at a time ([`Resumable`]): the window's running sums of
+/// log returns.
+#[derive(Debug, Clone, Copy)]
+pub struct RealisedVol {
+    /// The window sliding over the log returns.
+    roll: Roll<Moments>,
+    /// `√periods_per_year`.
+    scale: f64,
+}
+
+impl RealisedVol {
+    /// Realised volatility over windows of `n >= 2` log returns, annualised with
+    /// `periods_per_year` (finite, positive), before the series' first price.
+    pub fn new(n: usize, periods_per_year: f64) -> Result<Self, IndicatorError> {
+        check_window(REALISED_VOL, n, 2)?;
+        if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+            return Err(IndicatorError::InvalidParameter {
+                indicator: REALISED_VOL,
+                name: "periods_per_year",
+                value: periods_per_year,
+                rule: "finite, > 0",
+            });
+        }
+        Ok(RealisedVol { roll: Roll::new(Moments::default(), n), scale: periods_per_year.sqrt() })
     }
-    check_len(NAME, "out", x.len(), out.len())
+
+    /// [`Resumable::extend_into`] taking each log return once: those the stretch reads (its
+    /// own and the `n` before it) are computed into `returns`, scratch the caller keeps so
+    /// that stretch after stretch allocates nothing. Same results.
+    pub fn extend_with(
+        &mut self,
+        x: &[f64],
+        out: &mut [f64],
+        returns: &mut Vec<f64>,
+    ) -> Result<(), IndicatorError> {
+        check_stretch(REALISED_VOL, self.roll.len(), x.len(), out.len())?;
+        let base = self.roll.len().saturating_sub(self.roll.window());
+        returns.clear();
+        returns.extend((base..x.len()).map(|i| log_return_at(x, i).unwrap_or(f64::NAN)));
+        self.run(x.len(), |i| finite(returns[i - base]), out);
+        Ok(())
+    }
+
+    /// `√periods_per_year` times the rolling population std of the log returns `at(i)`, for
+    /// the indices from those seen to `end`, into `out`.
+    fn run(&mut self, end: usize, at: impl Fn(usize) -> Option<f64>, out: &mut [f64]) {
+        let (from, nf) = (self.roll.len(), self.roll.window() as f64);
+        // The window sums park each Σ(x − mean)² in `out` (NaN: no complete window); a separate
+        // branch-free pass, which the compiler vectorises, then takes the divisions and square
+        // roots that would otherwise hold up the sliding window. Same results as in one pass.
+        self.roll.run(end, at, |i, w| out[i - from] = w.map_or(f64::NAN, |w| w.centred(nf)));
+        for o in out.iter_mut() {
+            *o = self.scale * std_of_centred(*o, nf);
+        }
+    }
 }
 
-/// `√periods_per_year` times the rolling population std of the `len` log returns `at(i)`.
-fn rolling_vol(
-    len: usize,
-    n: usize,
-    periods_per_year: f64,
-    at: impl Fn(usize) -> Option<f64>,
-    out: &mut [f64],
-) {
-    let (nf, scale) = (n as f64, periods_per_year.sqrt());
-    // The window sums park each Σ(x − mean)² in `out` (NaN: no complete window); a separate
-    // branch-free pass, which the compiler vectorises, then takes the divisions and square
-    // roots that would otherwise hold up the sliding window. Same results as in one pass.
-    roll(Moments::default(), len, n, at, |i, w| out[i] = w.map_or(f64::NAN, |w| w.centred(nf)));
-    for o in out.iter_mut() {
-        *o = scale * std_of_centred(*o, nf);
+impl Resumable for RealisedVol {
+    fn seen(&self) -> usize {
+        self.roll.len()
+    }
+
+    fn extend_into(&mut self, x: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+        check_stretch(REALISED_VOL, self.roll.len(), x.len(), out.len())?;
+        self.run(x.len(), |i| log_return_at(x, i), out);
+        Ok(())
     }
 }
 
@@ -369,6 +422,29 @@ mod tests {
     }
 
     proptest! {
+        /// Run a stretch at a time, the z-score and realised volatility give the one-shot
+        /// values bit for bit (stretches past a chunk of the z-score's included).
+        #[test]
+        fn zscore_and_realised_vol_resume_to_the_bit(x in series(700), n in 2usize..40, cuts in cuts(700)) {
+            let z = zscore(&x, n).unwrap();
+            assert_same_bits(&in_stretches(ZScore::new(n).unwrap(), &x, &cuts), &z);
+            let mut one_pass = vec![0.0; x.len()];
+            zscore_into(&x, n, &mut one_pass).unwrap();
+            assert_same_bits(&one_pass, &z);
+            let vol = realised_vol(&x, n, 252.0).unwrap();
+            assert_same_bits(&in_stretches(RealisedVol::new(n, 252.0).unwrap(), &x, &cuts), &vol);
+            // Through a kept buffer of log returns, as a caller working in blocks does.
+            let (mut with, mut returns, mut resumed) = (RealisedVol::new(n, 252.0).unwrap(), Vec::new(), Vec::new());
+            let mut ends: Vec<usize> = cuts.iter().copied().filter(|&c| c < x.len()).chain([x.len()]).collect();
+            ends.sort_unstable();
+            for end in ends {
+                let mut out = vec![0.0; end - with.seen()];
+                with.extend_with(&x[..end], &mut out, &mut returns).unwrap();
+                resumed.extend(out);
+            }
+            assert_same_bits(&resumed, &vol);
+        }
+
         #[test]
         fn rolling_moments_match_from_scratch(x in series(150), n in 2usize..20, k in 0.0..3.0f64) {
             let miss = |i: usize| !x[i].is_finite();

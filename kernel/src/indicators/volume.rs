@@ -1,7 +1,7 @@
 //! Volume: typical price, intraday VWAP and relative volume.
 
-use super::rolling::{Sum, finite, roll};
-use super::{IndicatorError, check_len, check_window, collect};
+use super::rolling::{Roll, Sum, finite};
+use super::{IndicatorError, Resumable, check_len, check_stretch, check_window, collect};
 
 /// Typical price `(high + low + close) / 3` into `out`, the usual per-bar price for VWAP.
 ///
@@ -76,10 +76,41 @@ pub fn vwap(price: &[f64], volume: &[f64], session: &[i64]) -> Result<Vec<f64>, 
 ///
 /// Warm-up: first value at index `n`. NaN wherever bars `i − n ..= i` hold a missing volume.
 pub fn relative_volume_into(volume: &[f64], n: usize, out: &mut [f64]) -> Result<(), IndicatorError> {
-    check_window("relative_volume", n, 1)?;
+    let mut rvol = RelativeVolume::new(n)?;
     check_len("relative_volume", "out", volume.len(), out.len())?;
-    ratio_to_prior_mean(volume, volume.len(), |k| k, n, out);
-    Ok(())
+    rvol.extend_into(volume, out)
+}
+
+/// [`relative_volume_into`] a stretch at a time ([`Resumable`]): the running sum of the window
+/// of the bars before the next one.
+#[derive(Debug, Clone, Copy)]
+pub struct RelativeVolume {
+    /// The window sliding over the volumes, one bar behind.
+    prior: Roll<Sum>,
+    /// Volumes seen.
+    seen: usize,
+}
+
+impl RelativeVolume {
+    /// Relative volume against the `n >= 1` bars before, before the series' first volume.
+    pub fn new(n: usize) -> Result<Self, IndicatorError> {
+        check_window("relative_volume", n, 1)?;
+        Ok(RelativeVolume { prior: Roll::new(Sum::default(), n), seen: 0 })
+    }
+}
+
+impl Resumable for RelativeVolume {
+    fn seen(&self) -> usize {
+        self.seen
+    }
+
+    fn extend_into(&mut self, volume: &[f64], out: &mut [f64]) -> Result<(), IndicatorError> {
+        let from = self.seen;
+        check_stretch("relative_volume", from, volume.len(), out.len())?;
+        ratio_to_prior_mean(&mut self.prior, from, volume.len(), |k| volume[k], |k, v| out[k - from] = v);
+        self.seen = volume.len();
+        Ok(())
+    }
 }
 
 /// Relative volume; see [`relative_volume_into`].
@@ -140,7 +171,8 @@ pub fn relative_volume_by_slot_into(
     let mut begin = 0;
     for &end in ends.iter() {
         let group = &order[begin..end];
-        ratio_to_prior_mean(volume, group.len(), |k| group[k], n, out);
+        let prior = &mut Roll::new(Sum::default(), n);
+        ratio_to_prior_mean(prior, 0, group.len(), |k| volume[group[k]], |k, v| out[group[k]] = v);
         begin = end;
     }
     Ok(())
@@ -153,31 +185,28 @@ pub fn relative_volume_by_slot(volume: &[f64], slot: &[u16], n: usize) -> Result
     })
 }
 
-/// For the sequence of bars `bar(0), …, bar(count − 1)`: writes at each `bar(k)` its volume
-/// over the mean volume of `bar(k − n) ..= bar(k − 1)` (NaN for `k < n`, a missing volume in
-/// `bar(k − n) ..= bar(k)`, or a mean of 0).
+/// For the sequence of volumes `volume(0), …, volume(count − 1)`: puts `(k, ratio)` for each
+/// `k` in `from..count`, the ratio of `volume(k)` to the mean of `volume(k − n) ..= volume(k −
+/// 1)` (NaN for `k < n`, a missing volume among them, or a mean of 0). `prior` is the window of
+/// `n` that has slid over the volumes before `from − 1` (none when `from` is 0), one behind.
 fn ratio_to_prior_mean(
-    volume: &[f64],
+    prior: &mut Roll<Sum>,
+    from: usize,
     count: usize,
-    bar: impl Fn(usize) -> usize,
-    n: usize,
-    out: &mut [f64],
+    volume: impl Fn(usize) -> f64,
+    mut put: impl FnMut(usize, f64),
 ) {
-    let nf = n as f64;
-    if count > 0 {
-        out[bar(0)] = f64::NAN;
+    let nf = prior.window() as f64;
+    if from == 0 && count > 0 {
+        put(0, f64::NAN);
     }
-    roll(
-        Sum::default(),
-        count,
-        n,
-        |k| finite(volume[bar(k)]),
+    prior.run(
+        count.saturating_sub(1),
+        |k| finite(volume(k)),
         |k, prior| {
-            if k + 1 < count {
-                let i = bar(k + 1);
-                let mean = prior.map_or(f64::NAN, |w| w.mean(nf));
-                out[i] = if mean > 0.0 { finite(volume[i] / mean).unwrap_or(f64::NAN) } else { f64::NAN };
-            }
+            let mean = prior.map_or(f64::NAN, |w| w.mean(nf));
+            let v = volume(k + 1);
+            put(k + 1, if mean > 0.0 { finite(v / mean).unwrap_or(f64::NAN) } else { f64::NAN });
         },
     );
 }
@@ -236,6 +265,13 @@ mod tests {
     }
 
     proptest! {
+        /// Run a stretch at a time, relative volume gives the one-shot values bit for bit.
+        #[test]
+        fn relative_volume_resumes_to_the_bit(v in series(200), n in 1usize..30, cuts in cuts(200)) {
+            let want = relative_volume(&v, n).unwrap();
+            assert_same_bits(&in_stretches(RelativeVolume::new(n).unwrap(), &v, &cuts), &want);
+        }
+
         #[test]
         fn relative_volume_matches_from_scratch(v in series(150), n in 1usize..15, slots in 1u16..6) {
             // Plain: volume over the mean of the n bars before it.

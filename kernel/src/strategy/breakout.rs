@@ -2,12 +2,12 @@
 
 use std::num::NonZeroUsize;
 
-use super::select::{POSITIONS, limit, per_symbol_strongest};
+use super::select::{LegRule, POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
     StrategyError, SymbolData, exit_or_enter,
 };
-use crate::indicators::{relative_volume_into, rolling_max_into, rolling_min_into};
+use crate::indicators::{RelativeVolume, Resumable, RollingExtreme};
 use crate::sim::Signal;
 
 /// Enter when the close breaks above the highest high of the `lookback` bars before it while
@@ -72,32 +72,91 @@ impl Strategy for RelativeVolumeBreakout {
 
 /// The rule on one symbol's bars: its signals, and its relative volume as each bar's entry
 /// score.
-pub(super) fn rule(
-    params: &Params,
-    data: &MarketData,
-) -> impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError> + use<> {
-    let (lookback, rvol_window) = (params.usize("lookback"), params.usize("rvol_window"));
-    let (min_rvol, exit_lookback) = (params.real("min_rvol"), params.usize("exit_lookback"));
-    let cap = data.len();
-    let (mut high, mut low, mut rvol) =
-        (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
-    move |s, score| {
+pub(super) fn rule(params: &Params, _data: &MarketData) -> Rule {
+    Rule {
+        lookback: params.usize("lookback"),
+        rvol_window: params.usize("rvol_window"),
+        min_rvol: params.real("min_rvol"),
+        exit_lookback: params.usize("exit_lookback"),
+        high: Vec::new(),
+        low: Vec::new(),
+        rvol: Vec::new(),
+    }
+}
+
+/// [`rule`]: the parameters, and buffers kept from symbol to symbol.
+pub(super) struct Rule {
+    /// Bars of the breakout channel's high.
+    lookback: usize,
+    /// Bars the relative volume compares with.
+    rvol_window: usize,
+    /// The relative volume above which a breakout enters.
+    min_rvol: f64,
+    /// Bars of the exit channel's low.
+    exit_lookback: usize,
+    /// The block's channel highs.
+    high: Vec<f64>,
+    /// The block's channel lows.
+    low: Vec<f64>,
+    /// The block's relative volumes.
+    rvol: Vec<f64>,
+}
+
+/// One symbol's state in [`Rule`]: its channels, its relative volume, and the channel low and
+/// high of the last bar seen (NaN before the first), which the next bar compares with.
+#[derive(Clone)]
+pub(super) struct Leg {
+    /// The channel's high.
+    high: RollingExtreme,
+    /// The exit channel's low.
+    low: RollingExtreme,
+    /// Relative volume.
+    rvol: RelativeVolume,
+    /// The channel (low, high) of the last bar seen.
+    last: (f64, f64),
+}
+
+impl LegRule for Rule {
+    type Leg = Leg;
+
+    fn start(&self, _symbol: &SymbolData) -> Result<Leg, StrategyError> {
+        Ok(Leg {
+            high: RollingExtreme::max(self.lookback)?,
+            low: RollingExtreme::min(self.exit_lookback)?,
+            rvol: RelativeVolume::new(self.rvol_window)?,
+            last: (f64::NAN, f64::NAN),
+        })
+    }
+
+    fn extend(
+        &mut self,
+        leg: &mut Leg,
+        s: &SymbolData,
+        end: usize,
+        score: &mut Vec<f64>,
+    ) -> Result<Vec<Signal>, StrategyError> {
         let b = &s.bars;
-        let len = b.len();
-        for buffer in [&mut high, &mut low, &mut rvol] {
-            buffer.resize(len, 0.0);
+        let (high, low, rvol) = (&mut self.high, &mut self.low, &mut self.rvol);
+        let from = leg.high.seen();
+        for buffer in [&mut *high, &mut *low, &mut *rvol] {
+            buffer.resize(end - from, 0.0);
         }
-        rolling_max_into(b.high(), lookback, &mut high)?;
-        rolling_min_into(b.low(), exit_lookback, &mut low)?;
-        relative_volume_into(b.volume(), rvol_window, &mut rvol)?;
-        score.extend_from_slice(&rvol);
-        // Bar t compares its close and relative volume with the channel of bars t − n ..= t − 1.
-        let now = b.close().iter().zip(&rvol).skip(1);
-        let before = low.iter().zip(&high);
-        let signals = now.zip(before).map(|((&close, &rvol), (&low, &high))| {
+        leg.high.extend_into(&b.high()[..end], high)?;
+        leg.low.extend_into(&b.low()[..end], low)?;
+        leg.rvol.extend_into(&b.volume()[..end], rvol)?;
+        score.extend_from_slice(rvol);
+        // Bar t compares its close and relative volume with the channel of bars t − n ..= t − 1
+        // (none before the first bar, so it holds).
+        let now = b.close()[from..end].iter().zip(&*rvol);
+        let before = std::iter::once(leg.last).chain(low.iter().copied().zip(high.iter().copied()));
+        let min_rvol = self.min_rvol;
+        let signals = now.zip(before).map(|((&close, &rvol), (low, high))| {
             exit_or_enter(close < low, (close > high) & (rvol > min_rvol))
         });
-        let first = (len > 0).then_some(Signal::Hold);
-        Ok(first.into_iter().chain(signals).collect())
+        let signals = signals.collect();
+        if let (Some(&l), Some(&h)) = (low.last(), high.last()) {
+            leg.last = (l, h);
+        }
+        Ok(signals)
     }
 }

@@ -2,12 +2,12 @@
 
 use std::num::NonZeroUsize;
 
-use super::select::{POSITIONS, limit, per_symbol_strongest};
+use super::select::{LegRule, POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamError, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet,
     Strategy, StrategyError, SymbolData, exit_or_enter,
 };
-use crate::indicators::{rsi_into, zscore};
+use crate::indicators::{Resumable, Rsi, ZScore};
 use crate::sim::Signal;
 
 /// Enter when the close's z-score against its `window`-bar mean is at or below `−entry_z`
@@ -81,21 +81,60 @@ impl Strategy for MeanReversion {
 
 /// The rule on one symbol's bars: its signals, and how far its close is stretched below the
 /// mean (−z) as each bar's entry score.
-pub(super) fn rule(
-    params: &Params,
-    data: &MarketData,
-) -> impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError> + use<> {
-    let (window, period) = (params.usize("window"), params.usize("rsi_period"));
-    let (entry, exit, oversold) =
-        (params.real("entry_z"), params.real("exit_z"), params.real("rsi_oversold"));
-    let mut r = Vec::with_capacity(data.len());
-    move |s, score| {
-        let close = s.bars.close();
-        let z = zscore(close, window)?;
-        r.resize(close.len(), 0.0);
-        rsi_into(close, period, &mut r)?;
+pub(super) fn rule(params: &Params, _data: &MarketData) -> Rule {
+    Rule {
+        window: params.usize("window"),
+        period: params.usize("rsi_period"),
+        entry: params.real("entry_z"),
+        exit: params.real("exit_z"),
+        oversold: params.real("rsi_oversold"),
+        z: Vec::new(),
+        r: Vec::new(),
+    }
+}
+
+/// [`rule`]: the parameters, and buffers kept from symbol to symbol.
+pub(super) struct Rule {
+    /// Bars of the z-score.
+    window: usize,
+    /// Bars of the RSI.
+    period: usize,
+    /// The z-score at or below `−entry` that may enter.
+    entry: f64,
+    /// The z-score at or above which a position exits.
+    exit: f64,
+    /// The RSI at or below which an entry may fire.
+    oversold: f64,
+    /// The block's z-scores.
+    z: Vec<f64>,
+    /// The block's RSI.
+    r: Vec<f64>,
+}
+
+impl LegRule for Rule {
+    type Leg = (ZScore, Rsi);
+
+    fn start(&self, _symbol: &SymbolData) -> Result<Self::Leg, StrategyError> {
+        Ok((ZScore::new(self.window)?, Rsi::new(self.period)?))
+    }
+
+    fn extend(
+        &mut self,
+        (zscore, rsi): &mut Self::Leg,
+        s: &SymbolData,
+        end: usize,
+        score: &mut Vec<f64>,
+    ) -> Result<Vec<Signal>, StrategyError> {
+        let close = &s.bars.close()[..end];
+        let (z, r) = (&mut self.z, &mut self.r);
+        for buffer in [&mut *z, &mut *r] {
+            buffer.resize(end - zscore.seen(), 0.0);
+        }
+        zscore.extend_into(close, z)?;
+        rsi.extend_into(close, r)?;
         score.extend(z.iter().map(|z| -z));
+        let (entry, exit, oversold) = (self.entry, self.exit, self.oversold);
         let signal = |(&z, &r): (&f64, &f64)| exit_or_enter(z >= exit, (z <= -entry) & (r <= oversold));
-        Ok(z.iter().zip(&r).map(signal).collect())
+        Ok(z.iter().zip(&*r).map(signal).collect())
     }
 }

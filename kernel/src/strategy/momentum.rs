@@ -2,12 +2,14 @@
 
 use std::num::NonZeroUsize;
 
-use super::select::{POSITIONS, limit, per_symbol_strongest};
+use super::select::{LegRule, POSITIONS, limit, per_symbol_strongest};
 use super::{
     Cadence, MarketData, ParamKind, ParamSpace, ParamSpec, ParamValue, Params, SignalSet, Strategy,
     StrategyError, SymbolData,
 };
-use crate::indicators::{realised_vol, roc_into};
+use datasets::Timeframe;
+
+use crate::indicators::{RealisedVol, Resumable, Roc};
 use crate::metrics::periods_per_year;
 use crate::sim::{Signal, Strength};
 
@@ -69,24 +71,63 @@ impl Strategy for VolManagedMomentum {
 
 /// The rule on one symbol's bars: its signals, and its momentum per unit of realised
 /// volatility as each bar's entry score.
-pub(super) fn rule(
-    params: &Params,
-    data: &MarketData,
-) -> impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError> + use<> {
-    let (lookback, vol_window, target) =
-        (params.usize("lookback"), params.usize("vol_window"), params.real("target_vol"));
-    let timeframe = data.timeframe();
-    let mut mom = Vec::with_capacity(data.len());
-    move |s, score| {
-        let close = s.bars.close();
-        let ppy = periods_per_year(timeframe, s.meta.asset_class);
-        mom.resize(close.len(), 0.0);
-        roc_into(close, lookback, &mut mom)?;
-        let vol = realised_vol(close, vol_window, ppy)?;
-        score.extend(mom.iter().zip(&vol).map(|(&m, &v)| if v > 0.0 { m / v } else { m }));
+pub(super) fn rule(params: &Params, data: &MarketData) -> Rule {
+    Rule {
+        lookback: params.usize("lookback"),
+        vol_window: params.usize("vol_window"),
+        target: params.real("target_vol"),
+        timeframe: data.timeframe(),
+        mom: Vec::new(),
+        vol: Vec::new(),
+        returns: Vec::new(),
+    }
+}
+
+/// [`rule`]: the parameters, and buffers kept from symbol to symbol.
+pub(super) struct Rule {
+    /// Bars of the momentum.
+    lookback: usize,
+    /// Log returns of the realised volatility.
+    vol_window: usize,
+    /// The annual volatility an entry at full strength aims at.
+    target: f64,
+    /// The bars' timeframe, for annualising.
+    timeframe: Timeframe,
+    /// The block's momentum.
+    mom: Vec<f64>,
+    /// The block's realised volatility.
+    vol: Vec<f64>,
+    /// The log returns the realised volatility reads.
+    returns: Vec<f64>,
+}
+
+impl LegRule for Rule {
+    type Leg = (Roc, RealisedVol);
+
+    fn start(&self, symbol: &SymbolData) -> Result<Self::Leg, StrategyError> {
+        let ppy = periods_per_year(self.timeframe, symbol.meta.asset_class);
+        Ok((Roc::new(self.lookback)?, RealisedVol::new(self.vol_window, ppy)?))
+    }
+
+    fn extend(
+        &mut self,
+        (roc, realised): &mut Self::Leg,
+        s: &SymbolData,
+        end: usize,
+        score: &mut Vec<f64>,
+    ) -> Result<Vec<Signal>, StrategyError> {
+        let close = &s.bars.close()[..end];
+        let (mom, vol) = (&mut self.mom, &mut self.vol);
+        for buffer in [&mut *mom, &mut *vol] {
+            buffer.resize(end - roc.seen(), 0.0);
+        }
+        roc.extend_into(close, mom)?;
+        realised.extend_with(close, vol, &mut self.returns)?;
+        score.extend(mom.iter().zip(&*vol).map(|(&m, &v)| if v > 0.0 { m / v } else { m }));
+        let target = self.target;
         Ok(mom
             .iter()
-            .zip(&vol)
+            .zip(&*vol)
             .map(|(&m, &v)| {
                 if m < 0.0 {
                     Signal::Exit

@@ -38,35 +38,55 @@ pub(super) fn limit(params: &Params, data: &MarketData) -> Option<NonZeroUsize> 
 /// so a 4-core machine holds four of them.
 const SCRATCH_BYTES: usize = 32 << 20;
 
-/// Like [`per_symbol`](super::per_symbol), but `rule` also writes each bar's entry score
-/// (higher is stronger; NaN never enters) into its second argument, and at most
-/// `params`' `positions` legs hold at once: each bar's entries beyond the free slots are
+/// A per-symbol rule worked through the bars a block at a time, its indicators' states carried
+/// from one block to the next ([`Resumable`](crate::indicators::Resumable)): each bar's signal
+/// and entry score are computed once, and the blocks give, bit for bit, what one pass over all
+/// the bars gives.
+pub(super) trait LegRule {
+    /// What the rule carries for one symbol from one block to the next.
+    type Leg: Clone;
+
+    /// The state of `symbol` before its first bar.
+    fn start(&self, symbol: &SymbolData) -> Result<Self::Leg, StrategyError>;
+
+    /// The signals of `symbol`'s bars from the first `leg` has not seen up to `end`
+    /// (exclusive), reading no bar at or after `end`; each bar's entry score (higher is
+    /// stronger; NaN never enters) is pushed to `score`.
+    fn extend(
+        &mut self,
+        leg: &mut Self::Leg,
+        symbol: &SymbolData,
+        end: usize,
+        score: &mut Vec<f64>,
+    ) -> Result<Vec<Signal>, StrategyError>;
+}
+
+/// Like [`per_symbol`](super::per_symbol), but `rule` also gives each bar's entry score, and at
+/// most `params`' `positions` legs hold at once: each bar's entries beyond the free slots are
 /// dropped, the weakest first. Only the scores of entry bars are kept, so the memory held per
 /// leg follows its signals' changes and entries, not its bars.
 ///
 /// A family whose signals change every bar (vol_managed_momentum's strength) still holds a
 /// signal and a score per symbol-bar: 250 MB on 5,000 symbols × 20 years. Once the legs' raw
-/// signals and scores would pass [`SCRATCH_BYTES`], the bars are selected in blocks, each
-/// block's signals computed from the symbol's bars up to its end (`rule` reads no later bar,
-/// so they are the same signals) and the selection carried over from block to block: the
-/// same legs, bit for bit, for a bounded scratch and some rule work repeated. `rule` gets the
-/// symbol's bars up to the block's end and returns one signal per bar it got.
+/// signals and scores would pass [`SCRATCH_BYTES`], the bars are selected in blocks, the rule
+/// resumed on each block where it stopped ([`LegRule`]) and the selection carried over from
+/// block to block: the same legs, bit for bit, for a bounded scratch and the same rule work.
 pub(super) fn per_symbol_strongest(
     strategy: &'static str,
     params: &Params,
     data: &MarketData,
-    rule: impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError>,
+    rule: impl LegRule,
 ) -> Result<SignalSet, StrategyError> {
     strongest_in_blocks(strategy, params, data, rule, SCRATCH_BYTES).map(|(set, _)| set)
 }
 
 /// [`per_symbol_strongest`] keeping about `budget` bytes of raw signals and scores at most
 /// (one block of one bar may need more); also the most bytes one block held.
-fn strongest_in_blocks(
+fn strongest_in_blocks<R: LegRule>(
     strategy: &'static str,
     params: &Params,
     data: &MarketData,
-    mut rule: impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError>,
+    mut rule: R,
     budget: usize,
 ) -> Result<(SignalSet, usize), StrategyError> {
     let symbols: Vec<usize> = data.tradable().collect();
@@ -75,15 +95,19 @@ fn strongest_in_blocks(
     }
     let n = data.len();
     let mut selection = Strongest::new(symbols.len(), params.usize(POSITIONS.name));
-    let mut score = Vec::with_capacity(n);
+    let mut legs = symbols.iter().map(|&i| rule.start(&data.symbols()[i])).collect::<Result<Vec<_>, _>>()?;
+    let mut score = Vec::new();
     let (mut from, mut block, mut peak) = (0, n, 0);
     while from < n {
         let to = (from + block).min(n);
         let limit = if block > 1 { budget } else { usize::MAX };
-        match raw_block(data, &symbols, from..to, &mut rule, &mut score, limit)? {
+        // The legs' states at the block's end, kept only when the block fits.
+        let mut next = legs.clone();
+        match raw_block(data, &symbols, from..to, &mut rule, &mut next, &mut score, limit)? {
             Block::Raw { columns, scores, bytes } => {
                 selection.feed(&columns, &scores);
                 peak = peak.max(bytes);
+                legs = next;
                 from = to;
             }
             // Aim at half the budget: later years may change more often.
@@ -106,34 +130,32 @@ enum Block {
     TooBig { projected: usize },
 }
 
-/// The signals of `symbols` over the bars `block`, from each symbol's bars up to the block's
-/// end, or [`Block::TooBig`] as soon as they pass `budget` bytes.
-fn raw_block(
+/// The signals of `symbols` over the bars `block`, `rule` resumed from each symbol's state in
+/// `legs` (which it advances to the block's end), or [`Block::TooBig`] as soon as they pass
+/// `budget` bytes.
+fn raw_block<R: LegRule>(
     data: &MarketData,
     symbols: &[usize],
     block: Range<usize>,
-    rule: &mut impl FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError>,
+    rule: &mut R,
+    legs: &mut [R::Leg],
     score: &mut Vec<f64>,
     budget: usize,
 ) -> Result<Block, StrategyError> {
-    let (n, whole) = (data.len(), block == (0..data.len()));
+    let n = data.len();
     let (mut columns, mut scores, mut bytes) = (Vec::new(), Vec::new(), 0);
-    for (done, &i) in symbols.iter().enumerate() {
-        let symbol = &data.symbols()[i];
-        let prefix;
-        let seen = if block.end == n {
-            symbol
-        } else {
-            prefix = SymbolData { meta: symbol.meta.clone(), bars: symbol.bars.slice(0..block.end) };
-            &prefix
-        };
+    for (done, (&i, leg)) in symbols.iter().zip(legs).enumerate() {
         score.clear();
-        let mut signals = SignalColumn::from(rule(seen, score)?);
-        // The bars after the block, as placeholders: the listing's exit is placed on the whole clock.
+        let raw = rule.extend(leg, &data.symbols()[i], block.end, score)?;
+        // The bars around the block, as placeholders: the listing's exit is placed on the whole clock.
+        let mut signals = SignalColumn::holds(block.start);
+        for signal in raw {
+            signals.push(signal);
+        }
         signals.push_run(Signal::Hold, n - block.end);
         let signals = signals.restrict(data.listed(i));
-        let signals = if whole { signals } else { signals.slice(block.clone()) };
-        let entry = entry_scores(&signals, score.get(block.start..).unwrap_or(&[]));
+        let signals = if block.len() == n { signals } else { signals.slice(block.clone()) };
+        let entry = entry_scores(&signals, score);
         bytes += signals.heap_bytes() + entry.capacity() * std::mem::size_of::<f64>();
         if bytes > budget {
             return Ok(Block::TooBig { projected: bytes / (done + 1) * symbols.len() });
@@ -478,46 +500,71 @@ mod tests {
         assert_eq!(l[1], [H, H, H]);
     }
 
+    /// A generated universe of `symbols` stocks (and the default ETFs) over two years, daily.
+    fn two_years(symbols: usize, seed: u64) -> MarketData {
+        use datasets::synth::{SynthConfig, Universe};
+
+        let u = Universe::new(&SynthConfig { symbols, years: 2, seed, ..SynthConfig::default() }).unwrap();
+        let symbols =
+            (0..u.symbols().len()).map(|i| SymbolData { meta: u.symbols()[i].clone(), bars: u.daily(i) });
+        MarketData::new(datasets::Timeframe::Day1, symbols.collect()).unwrap()
+    }
+
     /// Past the scratch budget the selection works in blocks of bars and gives the same legs,
     /// bit for bit, holding no more than the budget: vol_managed_momentum's strength changes
     /// every bar, so unblocked it holds a signal and a score per symbol-bar.
     #[test]
     fn blocks_of_bars_select_the_same_legs_within_the_budget() {
-        use datasets::synth::{SynthConfig, Universe};
+        let data = two_years(100, 9);
+        let budget = 64 << 10;
+        let [momentum, mean_reversion, breakout] = each_rule(&data, budget);
+        assert!(momentum.0 > 8 * budget, "{} bytes unblocked", momentum.0);
+        for (_, peak) in [momentum, mean_reversion, breakout] {
+            assert!(peak <= budget, "{peak} bytes held");
+        }
+    }
 
+    /// A budget so tiny that the blocks are a few bars long (down to one bar, which may pass
+    /// it): every indicator window spans many blocks, each rule resumes from its legs' states
+    /// at every block, and the legs are still, bit for bit, those of one pass.
+    #[test]
+    fn a_tiny_budget_of_many_short_blocks_selects_what_one_pass_selects() {
+        let tiny = 1 << 10;
+        for (unbounded, _) in each_rule(&two_years(30, 11), tiny) {
+            assert!(unbounded >= 32 * tiny, "{unbounded} bytes unblocked");
+        }
+    }
+
+    /// [`same_legs_within`] for each of the three limited families, in the order
+    /// vol_managed_momentum, mean_reversion, relative_volume_breakout.
+    fn each_rule(data: &MarketData, budget: usize) -> [(usize, usize); 3] {
         use super::super::{breakout, mean_reversion, momentum};
         use crate::strategy::{MeanReversion, RelativeVolumeBreakout, VolManagedMomentum};
 
-        let u = Universe::new(&SynthConfig { symbols: 100, years: 2, seed: 9, ..SynthConfig::default() })
-            .unwrap();
-        let symbols =
-            (0..u.symbols().len()).map(|i| SymbolData { meta: u.symbols()[i].clone(), bars: u.daily(i) });
-        let data = MarketData::new(datasets::Timeframe::Day1, symbols.collect()).unwrap();
-        let budget = 64 << 10;
-        let unbounded = same_legs_within(&VolManagedMomentum, &data, budget, |p| momentum::rule(p, &data));
-        assert!(unbounded > 8 * budget, "{unbounded} bytes unblocked");
-        same_legs_within(&MeanReversion, &data, budget, |p| mean_reversion::rule(p, &data));
-        same_legs_within(&RelativeVolumeBreakout, &data, budget, |p| breakout::rule(p, &data));
+        [
+            same_legs_within(&VolManagedMomentum, data, budget, |p| momentum::rule(p, data)),
+            same_legs_within(&MeanReversion, data, budget, |p| mean_reversion::rule(p, data)),
+            same_legs_within(&RelativeVolumeBreakout, data, budget, |p| breakout::rule(p, data)),
+        ]
     }
 
     /// Checks that `strategy`'s default legs on `data` are the same selected whole and in
-    /// blocks of at most `budget` bytes; the bytes held whole.
+    /// blocks of about `budget` bytes; the bytes held whole, and the most one block held.
     fn same_legs_within<R>(
         strategy: &dyn crate::strategy::Strategy,
         data: &MarketData,
         budget: usize,
         rule: impl Fn(&Params) -> R,
-    ) -> usize
+    ) -> (usize, usize)
     where
-        R: FnMut(&SymbolData, &mut Vec<f64>) -> Result<Vec<Signal>, StrategyError>,
+        R: LegRule,
     {
         let (name, params) = (strategy.name(), Params::defaults(strategy.space()));
         let (whole, unbounded) = strongest_in_blocks(name, &params, data, rule(&params), usize::MAX).unwrap();
         let (blocked, peak) = strongest_in_blocks(name, &params, data, rule(&params), budget).unwrap();
         assert_eq!(blocked, whole, "{name}");
         assert_eq!(whole, strategy.signals(&params, data).unwrap(), "{name}");
-        assert!(peak <= budget, "{name}: {peak} bytes held");
-        unbounded
+        (unbounded, peak)
     }
 
     /// On a generated 1,000-stock universe each per-symbol family holds at most `positions`
