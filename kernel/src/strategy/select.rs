@@ -208,6 +208,12 @@ struct Strongest {
     bars: usize,
 }
 
+/// The order of legs wanting in: the higher score first, on equal scores the earlier leg (a
+/// NaN score, which never wants in, compares equal).
+fn stronger_first(a: &(usize, f64), b: &(usize, f64)) -> Ordering {
+    b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal).then(a.0.cmp(&b.0))
+}
+
 /// Where one leg's reader stands in its raw signals of a block.
 #[derive(Clone)]
 struct Cursor {
@@ -326,7 +332,12 @@ impl Strongest {
         }
         let free = self.limit.saturating_sub(self.held);
         if self.wanting.len() > free {
-            self.wanting.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal).then(a.0.cmp(&b.0)));
+            // Only which legs are among the `free` strongest matters, not their order: a
+            // partition (linear) instead of a sort. Scores here are not NaN and legs are
+            // distinct, so the order is total and the set the same as a sort's first `free`.
+            if free > 0 {
+                self.wanting.select_nth_unstable_by(free - 1, stronger_first);
+            }
             for &(k, _) in &self.wanting[free..] {
                 self.now[k] = Signal::Hold;
             }
@@ -498,6 +509,17 @@ mod tests {
         let l = keep(&[&[E, E, E], &[H, E, E]], &[vec![1.0; 3], vec![9.0; 3]], 1);
         assert_eq!(l[0], [E, E, E]);
         assert_eq!(l[1], [H, H, H]);
+    }
+
+    /// Many legs wanting in at once for few slots (the partition, not a sort, picks them): the
+    /// strongest enter, a tie at the cut goes to the lower leg, whatever the legs' order.
+    #[test]
+    fn the_strongest_of_many_wanting_legs_enter_with_ties_cut_by_leg() {
+        let scores = [4.0, 7.0, 1.0, 7.0, 5.0, 2.0, 5.0, 9.0, 3.0];
+        let signals: Vec<&[Signal]> = vec![&[E]; scores.len()];
+        let l = keep(&signals, &scores.map(|x| vec![x]), 4);
+        let entered: Vec<usize> = (0..scores.len()).filter(|&k| l[k][0] == E).collect();
+        assert_eq!(entered, [1, 3, 4, 7]);
     }
 
     /// A generated universe of `symbols` stocks (and the default ETFs) over two years, daily.
