@@ -53,7 +53,7 @@ pre.genome{background:#f7f7f7;padding:.6em .8em;overflow-x:auto;font-size:.85em;
 details{margin:.4em 0}summary{cursor:pointer;color:#444}\
 .tip{position:absolute;pointer-events:none;background:rgba(255,255,255,.95);border:1px solid #999;padding:.25em .45em;font-size:.8em;white-space:pre;display:none;z-index:2}\
 footer{margin-top:2em;padding-top:.6em;border-top:1px solid #ddd;color:#666}\
-@media (max-width:600px){main{padding:.6em .7em 2em}h1{font-size:1.3em}table{font-size:.85em}table.months td,table.months th{padding:.15em .2em;font-size:.75em}}";
+@media (max-width:600px){main{padding:.6em .7em 2em}.badge{white-space:normal}h1{font-size:1.3em}table{font-size:.85em}table.months td,table.months th{padding:.15em .2em;font-size:.75em}}";
 
 /// Hover tooltips (the page reads fine without them): the values of every line of a chart at
 /// the pointer's x, from each polyline's `data-x`/`data-v`.
