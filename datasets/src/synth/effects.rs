@@ -281,9 +281,9 @@ impl Effect {
         Effect::GapFills,
     ];
 
-    /// True when a strength scales this effect (see [`Strength`]).
-    pub const fn is_scaled(self) -> bool {
-        !matches!(self, Effect::GapContinuation | Effect::Anchor | Effect::Convexity)
+    /// True when a strength scales this effect (see [`Strength`]): one of [`Effect::SCALED`].
+    pub fn is_scaled(self) -> bool {
+        Effect::SCALED.contains(&self)
     }
 }
 
