@@ -69,7 +69,8 @@ pub struct TruthArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Print the result as JSON instead of a table.
+    /// Print the result as JSON on stdout, with each family's prediction (the table then goes to
+    /// stderr).
     #[arg(long)]
     json: bool,
 }
@@ -112,6 +113,9 @@ pub struct FamilyTruth {
     pub null_runs: Vec<FamilyRun>,
     /// What it measured on each planted universe it ran on.
     pub planted_runs: Vec<FamilyRun>,
+    /// What its planted record predicts, as the strength table prints it (set by
+    /// [`Truth::predict`]; `None` before).
+    pub prediction: Option<FamilyPrediction>,
 }
 
 impl FamilyTruth {
@@ -421,6 +425,17 @@ pub struct Truth {
     pub elapsed_s: f64,
 }
 
+impl Truth {
+    /// Sets every family's [`FamilyTruth::prediction`] from its planted record at the planted
+    /// universes' strength: the figures the strength table prints, for `--json`.
+    pub fn predict(&mut self) {
+        let strength = self.strength;
+        for f in &mut self.families {
+            f.prediction = Some(FamilyPrediction::of(f, strength));
+        }
+    }
+}
+
 /// Runs `tradebot bench …`.
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
@@ -476,7 +491,13 @@ fn truth(args: TruthArgs) -> Result<()> {
     truth.symbols = args.symbols;
     truth.strength = args.strength;
     truth.elapsed_s = started.elapsed().as_secs_f64();
-    if args.json { crate::emit(&serde_json::to_string_pretty(&truth)?) } else { crate::emit(&table(&truth)) }
+    truth.predict();
+    if args.json {
+        eprint!("{}", table(&truth));
+        crate::emit(&serde_json::to_string_pretty(&truth)?)
+    } else {
+        crate::emit(&table(&truth))
+    }
 }
 
 /// What one research run on one universe decided.
@@ -879,6 +900,59 @@ pub fn predict(f: &FamilyTruth, strengths: Strengths) -> Prediction {
     Prediction { structural_pass: pass, structural_worst: worst, power, strength_for_80, binding }
 }
 
+/// Why a family's prediction promises no strength for 80 % power.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoStrength {
+    /// Fewer than 80 % of the winners pass the gates a strength does not move.
+    NotByStrength,
+    /// The oracle has an edge, but no strength brings the gates a strength moves to 80 %.
+    OutOfReach,
+    /// The oracle's Sharpe ratio on planted universes is not positive, or was not measured.
+    NoEdge,
+}
+
+impl NoStrength {
+    /// The words the strength table prints.
+    pub const fn name(self) -> &'static str {
+        match self {
+            NoStrength::NotByStrength => "not by strength",
+            NoStrength::OutOfReach => "out of reach",
+            NoStrength::NoEdge => "no edge",
+        }
+    }
+}
+
+/// One family's prediction with the words the strength table prints for it: the same figures
+/// in the table and in `--json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FamilyPrediction {
+    /// The predicted power, the strength for 80 % power and the binding gate.
+    #[serde(flatten)]
+    pub prediction: Prediction,
+    /// The oracle's Sharpe ratio on the planted universes (median).
+    pub oracle_sharpe: f64,
+    /// Why no strength is given, when none is.
+    pub no_strength: Option<NoStrength>,
+    /// The table's reading: detected, blocked by a gate, too weak, or lost by the search.
+    pub reading: String,
+}
+
+impl FamilyPrediction {
+    /// Family `f`'s prediction at the planted universes' `strengths`.
+    pub fn of(f: &FamilyTruth, strengths: Strengths) -> FamilyPrediction {
+        let prediction = predict(f, strengths);
+        let oracle_sharpe = median(f.planted_runs.iter().filter_map(|r| r.oracle.map(|o| o.sharpe)));
+        let no_strength = match (prediction.strength_for_80, prediction.structural_pass < 0.8) {
+            (Some(_), _) => None,
+            (None, true) => Some(NoStrength::NotByStrength),
+            (None, false) if oracle_sharpe > 0.0 => Some(NoStrength::OutOfReach),
+            (None, false) => Some(NoStrength::NoEdge),
+        };
+        FamilyPrediction { prediction, oracle_sharpe, no_strength, reading: reading(f, &prediction) }
+    }
+}
+
 /// What the planted record says about a family with a planted effect: detected, blocked by a gate
 /// a strength does not move, too weak at this size (predicted power below 80 %), or lost by the
 /// search.
@@ -926,12 +1000,11 @@ fn strength_table(t: &Truth) -> String {
             median(runs.iter().filter_map(|r| r.oracle.as_ref().map(pick)))
         };
         let p = &f.planted_runs;
-        let prediction = predict(f, t.strength);
-        let strength = match (prediction.strength_for_80, prediction.structural_pass < 0.8) {
+        let FamilyPrediction { prediction, oracle_sharpe, no_strength, reading } =
+            FamilyPrediction::of(f, t.strength);
+        let strength = match (prediction.strength_for_80, no_strength) {
             (Some(k), _) => format!("{k:.1}×"),
-            (None, true) => "– (not by strength)".into(),
-            (None, false) if oracle(p, |o| o.sharpe) > 0.0 => "– (out of reach)".into(),
-            (None, false) => "– (no edge)".into(),
+            (None, why) => format!("– ({})", why.unwrap_or(NoStrength::NoEdge).name()),
         };
         let binding = match prediction.binding {
             Some(g) if STRUCTURAL.contains(&g) => format!("{} (strength does not move it)", g.name()),
@@ -940,7 +1013,7 @@ fn strength_table(t: &Truth) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {strength} | {binding} | {} |",
+            "| {} | {} / {} | {} ({}) | {} | {} / {} | {} / {} | {} | {strength} | {binding} | {reading} |",
             f.family,
             num(median(f.null_runs.iter().map(|r| r.oos_sharpe))),
             num(median(p.iter().map(|r| r.oos_sharpe))),
@@ -948,7 +1021,7 @@ fn strength_table(t: &Truth) -> String {
             prob(median(p.iter().map(|r| r.psr_needed))),
             gate_counts(p),
             num(oracle(&f.null_runs, |o| o.sharpe)),
-            num(oracle(p, |o| o.sharpe)),
+            num(oracle_sharpe),
             num(oracle(p, |o| o.oos_sharpe_for_80)),
             num(oracle(p, |o| o.is_sharpe_for_80)),
             if prediction.power.is_finite() {
@@ -956,7 +1029,6 @@ fn strength_table(t: &Truth) -> String {
             } else {
                 "–".into()
             },
-            reading(f, &prediction)
         );
     }
     out
@@ -1318,6 +1390,64 @@ mod tests {
                 .map(|k| (k * 0.8 - o.sharpe_for_80).abs() < 1e-9),
             Some(true)
         );
+    }
+
+    /// `--json` carries each family's prediction with the figures and words the strength table
+    /// prints for it.
+    #[test]
+    fn the_json_carries_each_familys_prediction_as_the_table_prints_it() {
+        let decisions = [Gate::Psr, Gate::Decisions].as_slice();
+        let psr = [Gate::Psr].as_slice();
+        let blocked = planted(vec!["trending"], &[decisions, decisions, psr, psr, psr], 0.8);
+        let reachable =
+            FamilyTruth { family: "gap_fill".into(), ..planted(vec!["gap_fills"], &[psr; 4], 0.8) };
+        let mut t = Truth {
+            families: vec![blocked, reachable],
+            strength: "gap_fills=2".parse().unwrap(),
+            ..Truth::default()
+        };
+        t.predict();
+        let json = serde_json::to_value(&t).unwrap();
+        let text = strength_table(&t);
+        let families = json["families"].as_array().unwrap();
+        for (f, json) in t.families.iter().zip(families) {
+            let p = json["prediction"].as_object().unwrap();
+            for field in [
+                "power",
+                "strength_for_80",
+                "binding",
+                "structural_pass",
+                "structural_worst",
+                "oracle_sharpe",
+            ] {
+                assert!(p.contains_key(field), "{} lacks {field}: {json}", f.family);
+            }
+            assert_eq!(f.prediction, Some(FamilyPrediction::of(f, t.strength)));
+            let power = p["power"].as_f64().unwrap();
+            let reading = p["reading"].as_str().unwrap();
+            assert!(text.contains(&format!("| {:.0} % |", power * 100.0)), "{text}");
+            assert!(text.contains(&format!(" | {reading} |")), "{text}");
+            let oos_80 = f.planted_runs[0].oracle.unwrap().oos_sharpe_for_80;
+            assert!(text.contains(&format!("/ 0.80 | {oos_80:.2} / ")), "{text}");
+            assert_eq!(p["oracle_sharpe"], 0.8);
+        }
+        let blocked = &families[0]["prediction"];
+        assert_eq!(blocked["strength_for_80"], serde_json::Value::Null);
+        assert_eq!(blocked["no_strength"], "not_by_strength");
+        assert_eq!(blocked["binding"], "decisions");
+        assert_eq!(blocked["structural_pass"], 0.6);
+        assert_eq!(blocked["structural_worst"], serde_json::json!(["decisions", 2]));
+        assert!(
+            text.contains("| – (not by strength) | decisions (strength does not move it) | decisions binds")
+        );
+        // gap_fill's effect was planted at 2×, so its strength for 80 % power is twice the 1× one.
+        let reachable = &families[1]["prediction"];
+        let k = reachable["strength_for_80"].as_f64().unwrap();
+        let o = t.families[1].planted_runs[0].oracle.unwrap();
+        assert!((k - 2.0 * o.sharpe_for_80 / 0.8).abs() < 1e-9, "{k}");
+        assert_eq!(reachable["no_strength"], serde_json::Value::Null);
+        assert_eq!(reachable["binding"], "dsr");
+        assert!(text.contains(&format!("| {k:.1}× | DSR | too weak to detect")), "{text}");
     }
 
     /// The strength a family's prediction scales is its own effect's: at `trending=3` a trending

@@ -112,7 +112,10 @@ fn bench_truth_scores_null_and_planted_universes_and_says_what_it_skipped() {
         "--strength",
         "2",
     ];
-    let json = ok(cwd, &[&args[..], &["--config", "tiny.toml", "--json", "--threads", "2"]].concat());
+    let out = tradebot(cwd, &[&args[..], &["--config", "tiny.toml", "--json", "--threads", "2"]].concat());
+    let table = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "bench truth --json failed: {table}");
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
     let start = json.find('{').unwrap();
     let end = json.rfind('}').unwrap();
     let t: serde_json::Value = serde_json::from_str(&json[start..=end]).unwrap();
@@ -147,6 +150,17 @@ fn bench_truth_scores_null_and_planted_universes_and_says_what_it_skipped() {
     assert_eq!(skips.len(), 2, "{skips:?}");
     assert!(skips[0][2].as_str().unwrap().contains("no 1Hour universe"), "{skips:?}");
     assert!(t["false_enable_rate"].as_f64().is_some());
+    // Each family's prediction is in the JSON, and the table on stderr prints the same reading.
+    assert!(table.contains("| strength for 80 % power | binding gate | reading |"), "{table}");
+    for f in families {
+        let p = &f["prediction"];
+        for field in ["power", "strength_for_80", "binding", "no_strength"] {
+            assert!(p.get(field).is_some(), "{field}: {f}");
+        }
+        let row = format!("| {} |", f["family"].as_str().unwrap());
+        let line = table.lines().rfind(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("{table}"));
+        assert!(line.ends_with(&format!("| {} |", p["reading"].as_str().unwrap())), "{line} vs {p}");
+    }
     // Nothing is left behind in the working directory (discovery's candidates included).
     let left: Vec<_> = std::fs::read_dir(cwd).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["tiny.toml"]);
