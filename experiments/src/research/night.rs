@@ -169,7 +169,7 @@ mod tests {
             .map(|i| {
                 let mut meta = u.symbols()[i].clone();
                 if !dated {
-                    meta.reports.clear();
+                    meta.reports = Default::default();
                 }
                 kernel::strategy::SymbolData { meta, bars: u.daily(i) }
             })
