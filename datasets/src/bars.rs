@@ -597,9 +597,38 @@ pub struct SymbolMeta {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sources: std::collections::BTreeMap<crate::time::Timeframe, crate::provenance::SeriesSource>,
     /// Dated fundamentals reports, oldest first by the time they became known: what a
-    /// point-in-time backtest reads (empty when the source has none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reports: Vec<DatedFundamentals>,
+    /// point-in-time backtest reads (empty when the source has none). Shared, not copied, by
+    /// every clone of the metadata: a stock has one report a quarter, and a universe's
+    /// metadata is cloned into its market data and into every stage sliced from it.
+    #[serde(
+        default,
+        skip_serializing_if = "<[DatedFundamentals]>::is_empty",
+        serialize_with = "shared_reports::serialize",
+        deserialize_with = "shared_reports::deserialize"
+    )]
+    pub reports: std::sync::Arc<[DatedFundamentals]>,
+}
+
+/// [`SymbolMeta::reports`] as a plain list in JSON (what a `Vec` wrote), shared in memory.
+mod shared_reports {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::DatedFundamentals;
+
+    /// Writes the reports as a list.
+    pub(super) fn serialize<S: Serializer>(
+        reports: &Arc<[DatedFundamentals]>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        reports[..].serialize(s)
+    }
+
+    /// Reads a list of reports into one shared allocation of exactly their size.
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[DatedFundamentals]>, D::Error> {
+        Vec::<DatedFundamentals>::deserialize(d).map(Arc::from)
+    }
 }
 
 impl SymbolMeta {
@@ -626,7 +655,8 @@ mod tests {
             known,
             values: Fundamentals { roe: Some(roe), ..Fundamentals::default() },
         };
-        let meta = SymbolMeta { reports: vec![report(100, 0.1), report(200, 0.2)], ..SymbolMeta::default() };
+        let meta =
+            SymbolMeta { reports: [report(100, 0.1), report(200, 0.2)].into(), ..SymbolMeta::default() };
         assert_eq!(meta.fundamentals_known_at(99), None);
         assert_eq!(meta.fundamentals_known_at(100).and_then(|f| f.roe), Some(0.1));
         assert_eq!(meta.fundamentals_known_at(199).and_then(|f| f.roe), Some(0.1));

@@ -212,7 +212,7 @@ impl Universe {
                 let mut meta = l.meta.clone();
                 if meta.asset_class == crate::AssetClass::Equity {
                     let rng = &mut stream(config.seed, Stream::Reports(i));
-                    meta.reports = reports(&meta.fundamentals, first, last, rng);
+                    meta.reports = reports(&meta.fundamentals, first, last, rng).into();
                 }
                 meta
             })

@@ -264,7 +264,6 @@ fn stock(j: usize, effects: Effects, strength: Strengths, rng: &mut impl Rng) ->
             book_to_market: Some(book_to_market),
             roe: Some(roe),
         },
-        reports: Vec::new(),
         ..Default::default()
     };
     Listing { meta, model: Model::Asset(profile) }

@@ -40,6 +40,7 @@ use kernel::strategy::{MarketData, ParamValue, Params, Strategy};
 use serde::{Deserialize, Serialize};
 
 use crate::report::params_json;
+use crate::research_report::TradeStats;
 
 /// One generation of a strategy-tuning run, as observers see it.
 pub type Generation = GenerationReport<Vec<ParamValue>, StrategyEval>;
@@ -156,9 +157,11 @@ pub struct Winner {
     /// draws it before the out-of-sample curve.
     #[serde(skip)]
     pub is_equity: Vec<(i64, f64)>,
-    /// The in-sample closed trades, for the report's trade statistics.
+    /// The statistics of the in-sample closed trades, for the report (not the trades: a
+    /// fast-trading winner on a large universe closes millions, and the research holds every
+    /// family's winner until its report).
     #[serde(skip)]
-    pub is_trades: Vec<Trade>,
+    pub is_trade_stats: TradeStats,
     /// Buy-and-hold of the first tradable symbol over the same bars, from the same cash.
     #[serde(skip)]
     pub benchmark: Vec<(i64, f64)>,

@@ -20,6 +20,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::{EvolveError, EvolveSpec, Generation, OosActivity, Outcome, Selection, Winner};
 use crate::data::data_hash;
 use crate::report::params_map;
+use crate::research_report::TradeStats;
 use crate::run_summary::{EvolveSummary, HallOfFameEntry, to_json};
 
 /// How the stage's run comes about.
@@ -198,7 +199,7 @@ fn validate(
         out_of_sample: None,
         oos_equity: Vec::new(),
         is_equity: Vec::new(),
-        is_trades: Vec::new(),
+        is_trade_stats: TradeStats::none(),
         benchmark: Vec::new(),
         oos_activity: OosActivity::default(),
         deflated_sharpe: dsr,
@@ -207,10 +208,14 @@ fn validate(
         pbo,
         walk: None,
     };
-    if let Some(bt) = &is_run {
+    // Dropped here, before the out-of-sample backtest: only its curve and statistics are kept.
+    if let Some(bt) = is_run {
         let times = problem.data.timestamps();
         winner.is_equity = times.iter().copied().zip(bt.result.equity().iter().copied()).collect();
-        winner.is_trades = trades_of(&bt.result);
+        winner.is_trade_stats = match &bt.result {
+            RunResult::Single(r) => TradeStats::of(&r.activity.trades),
+            RunResult::Portfolio(r) => TradeStats::of(&r.trades_by_exit()),
+        };
     }
     if !oos.is_empty()
         && let Ok(bt) =
@@ -236,14 +241,6 @@ fn validate(
         };
     }
     Ok(Some(winner))
-}
-
-/// The closed trades of a backtest, single-symbol or portfolio.
-fn trades_of(result: &RunResult) -> Vec<kernel::sim::Trade> {
-    match result {
-        RunResult::Single(r) => r.activity.trades.clone(),
-        RunResult::Portfolio(r) => r.trades(),
-    }
 }
 
 /// The plateau's median among the run's distinct trials (in the order the run made them) around

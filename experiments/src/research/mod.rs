@@ -716,7 +716,7 @@ fn family_report(
     if let Some(c) = passive_curve(data, start..data.len()) {
         (row.benchmark_name, row.benchmark) = (c.name, c.points);
     }
-    row.in_sample_trades = TradeStats::of(&w.is_trades);
+    row.in_sample_trades = w.is_trade_stats;
     row.out_of_sample_trades = TradeStats::of(&w.oos_activity.trades);
     if let Some(seen) = &seen {
         row.notes.extend(night::notes(judged.night, w, evidence.psr_threshold(&research.verdict), seen));

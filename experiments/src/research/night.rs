@@ -169,7 +169,7 @@ mod tests {
             .map(|i| {
                 let mut meta = u.symbols()[i].clone();
                 if !dated {
-                    meta.reports.clear();
+                    meta.reports = Default::default();
                 }
                 kernel::strategy::SymbolData { meta, bars: u.daily(i) }
             })
@@ -208,7 +208,7 @@ mod tests {
             out_of_sample: Some(evaluation),
             oos_equity: Vec::new(),
             is_equity: Vec::new(),
-            is_trades: Vec::new(),
+            is_trade_stats: crate::research_report::TradeStats::none(),
             benchmark: Vec::new(),
             oos_activity: crate::evolution::OosActivity::default(),
             deflated_sharpe: f64::NAN,

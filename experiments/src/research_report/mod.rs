@@ -15,6 +15,8 @@ mod sexpr;
 mod svg;
 pub mod tear;
 
+use std::borrow::Borrow;
+
 use evolve::stats::Verdict;
 use kernel::metrics::Figures;
 use serde::Serialize;
@@ -90,22 +92,21 @@ pub struct TradeStats {
 }
 
 impl TradeStats {
-    /// The statistics of `trades`.
-    pub fn of(trades: &[kernel::sim::Trade]) -> TradeStats {
+    /// The statistics of `trades` (the records or references to them), summed in their order.
+    pub fn of<T: std::borrow::Borrow<kernel::sim::Trade>>(trades: &[T]) -> TradeStats {
+        let trades = || trades.iter().map(Borrow::borrow);
         let mean = |xs: &mut dyn Iterator<Item = f64>| {
             let (n, sum) = xs.fold((0usize, 0.0), |(n, s), x| (n + 1, s + x));
             if n == 0 { f64::NAN } else { sum / n as f64 }
         };
-        let count = trades.len();
-        let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
+        let count = trades().count();
+        let wins = trades().filter(|t| t.pnl > 0.0).count();
         TradeStats {
             count,
             win_rate: if count == 0 { f64::NAN } else { wins as f64 / count as f64 },
-            avg_win: mean(&mut trades.iter().filter(|t| t.pnl > 0.0).map(|t| t.ret)),
-            avg_loss: mean(&mut trades.iter().filter(|t| t.pnl <= 0.0).map(|t| t.ret)),
-            avg_holding_days: mean(
-                &mut trades.iter().map(|t| (t.exit_time.0 - t.entry_time.0) as f64 / 86_400e9),
-            ),
+            avg_win: mean(&mut trades().filter(|t| t.pnl > 0.0).map(|t| t.ret)),
+            avg_loss: mean(&mut trades().filter(|t| t.pnl <= 0.0).map(|t| t.ret)),
+            avg_holding_days: mean(&mut trades().map(|t| (t.exit_time.0 - t.entry_time.0) as f64 / 86_400e9)),
         }
     }
 

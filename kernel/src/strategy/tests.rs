@@ -241,11 +241,14 @@ fn with_reports(data: &MarketData, edit: impl Fn(i64, &mut datasets::Fundamental
         .symbols()
         .iter()
         .map(|s| {
-            let mut meta = s.meta.clone();
-            for r in &mut meta.reports {
+            let mut reports = s.meta.reports.to_vec();
+            for r in &mut reports {
                 edit(r.known, &mut r.values);
             }
-            SymbolData { meta, bars: s.bars.clone() }
+            SymbolData {
+                meta: SymbolMeta { reports: reports.into(), ..s.meta.clone() },
+                bars: s.bars.clone(),
+            }
         })
         .collect();
     MarketData::new(data.timeframe(), symbols).unwrap()
@@ -282,7 +285,7 @@ fn quality_smallcap_value_reads_only_the_reports_known_at_each_bar() {
         data.symbols()
             .iter()
             .map(|x| SymbolData {
-                meta: SymbolMeta { reports: Vec::new(), ..x.meta.clone() },
+                meta: SymbolMeta { reports: Default::default(), ..x.meta.clone() },
                 bars: x.bars.clone(),
             })
             .collect(),
