@@ -20,6 +20,7 @@ const EXIT: u64 = u64::MAX;
 /// Code of [`Signal::EnterShort`].
 const SHORT: u64 = u64::MAX - 1;
 
+#[inline]
 fn encode(signal: Signal) -> u64 {
     match signal {
         Signal::Hold => HOLD,
@@ -29,6 +30,7 @@ fn encode(signal: Signal) -> u64 {
     }
 }
 
+#[inline]
 fn decode(code: u64) -> Signal {
     match code {
         HOLD => Signal::Hold,
@@ -40,6 +42,7 @@ fn decode(code: u64) -> Signal {
 
 /// A bar index as stored: a column holds at most `u32::MAX` bars (80 years of minute bars
 /// around the clock are 42 M).
+#[inline]
 fn bar(t: usize) -> u32 {
     u32::try_from(t).expect("a signal column holds at most u32::MAX bars")
 }
@@ -101,6 +104,7 @@ impl SignalColumn {
     }
 
     /// Appends the signal of the next bar.
+    #[inline]
     pub fn push(&mut self, signal: Signal) {
         let code = encode(signal);
         if self.codes.last() != Some(&code) {
@@ -111,6 +115,7 @@ impl SignalColumn {
     }
 
     /// Appends `count` bars of `signal`.
+    #[inline]
     pub fn push_run(&mut self, signal: Signal, count: usize) {
         if count == 0 {
             return;
@@ -155,6 +160,7 @@ impl SignalColumn {
     ///
     /// # Panics
     /// When `r` is not below [`SignalColumn::runs`].
+    #[inline]
     pub fn run(&self, r: usize) -> (Range<usize>, Signal) {
         (self.starts[r] as usize..self.run_end(r), decode(self.codes[r]))
     }
@@ -170,6 +176,7 @@ impl SignalColumn {
     }
 
     /// End (exclusive) of run `r`.
+    #[inline]
     fn run_end(&self, r: usize) -> usize {
         self.starts.get(r + 1).map_or(self.len, |&s| s as usize)
     }

@@ -374,11 +374,13 @@ impl Strongest {
         }
     }
 
-    /// Leg `k` keeps `signal` from bar `t` on.
+    /// Leg `k` keeps `signal` from bar `t` on (its column is written only when that changes).
     fn keep(&mut self, k: usize, t: usize, signal: Signal) {
-        let kept = &mut self.kept[k];
-        kept.push_run(self.now[k], t - kept.len());
-        self.now[k] = signal;
+        if signal != self.now[k] {
+            let kept = &mut self.kept[k];
+            kept.push_run(self.now[k], t - kept.len());
+            self.now[k] = signal;
+        }
     }
 
     /// Every leg's kept signals.
