@@ -294,11 +294,20 @@ impl SignalColumn {
 }
 
 impl Extend<Signal> for SignalColumn {
-    /// Appends the signals of the next bars, as [`SignalColumn::push`] one by one.
+    /// Appends the signals of the next bars, as [`SignalColumn::push`] one by one (the last
+    /// run's code and the length kept in registers: a rule appends every bar of a leg).
     fn extend<I: IntoIterator<Item = Signal>>(&mut self, iter: I) {
+        let (mut last, mut len) = (self.codes.last().copied(), self.len);
         for signal in iter {
-            self.push(signal);
+            let code = encode(signal);
+            if last != Some(code) {
+                self.starts.push(bar(len));
+                self.codes.push(code);
+                last = Some(code);
+            }
+            len += 1;
         }
+        self.len = len;
     }
 }
 
@@ -311,13 +320,12 @@ impl FromIterator<Signal> for SignalColumn {
 }
 
 impl From<&[Signal]> for SignalColumn {
-    /// The column of `signals`, allocated once and tight: the runs are counted first.
+    /// The column of `signals`, tight: the room left from growing the runs is given back (a
+    /// column built from a whole leg's signals is held for a whole backtest).
     fn from(signals: &[Signal]) -> Self {
-        let codes = signals.iter().map(|&s| encode(s));
-        let runs = usize::from(!signals.is_empty())
-            + codes.clone().zip(codes.skip(1)).filter(|(a, b)| a != b).count();
-        let mut column = SignalColumn::with_runs(runs);
-        column.extend(signals.iter().copied());
+        let mut column: SignalColumn = signals.iter().copied().collect();
+        column.starts.shrink_to_fit();
+        column.codes.shrink_to_fit();
         column
     }
 }
