@@ -20,6 +20,7 @@ const EXIT: u64 = u64::MAX;
 /// Code of [`Signal::EnterShort`].
 const SHORT: u64 = u64::MAX - 1;
 
+#[inline]
 fn encode(signal: Signal) -> u64 {
     match signal {
         Signal::Hold => HOLD,
@@ -29,6 +30,7 @@ fn encode(signal: Signal) -> u64 {
     }
 }
 
+#[inline]
 fn decode(code: u64) -> Signal {
     match code {
         HOLD => Signal::Hold,
@@ -40,6 +42,7 @@ fn decode(code: u64) -> Signal {
 
 /// A bar index as stored: a column holds at most `u32::MAX` bars (80 years of minute bars
 /// around the clock are 42 M).
+#[inline]
 fn bar(t: usize) -> u32 {
     u32::try_from(t).expect("a signal column holds at most u32::MAX bars")
 }
@@ -73,6 +76,11 @@ impl SignalColumn {
         column
     }
 
+    /// An empty column with room for `runs` runs.
+    fn with_runs(runs: usize) -> Self {
+        SignalColumn { len: 0, starts: Vec::with_capacity(runs), codes: Vec::with_capacity(runs) }
+    }
+
     /// Number of bars.
     pub fn len(&self) -> usize {
         self.len
@@ -95,14 +103,8 @@ impl SignalColumn {
             + self.codes.capacity() * std::mem::size_of::<u64>()
     }
 
-    /// Frees the room left from growing the runs: for a column held for a whole backtest, one
-    /// per leg of a universe.
-    pub fn shrink_to_fit(&mut self) {
-        self.starts.shrink_to_fit();
-        self.codes.shrink_to_fit();
-    }
-
     /// Appends the signal of the next bar.
+    #[inline]
     pub fn push(&mut self, signal: Signal) {
         let code = encode(signal);
         if self.codes.last() != Some(&code) {
@@ -113,6 +115,7 @@ impl SignalColumn {
     }
 
     /// Appends `count` bars of `signal`.
+    #[inline]
     pub fn push_run(&mut self, signal: Signal, count: usize) {
         if count == 0 {
             return;
@@ -126,6 +129,10 @@ impl SignalColumn {
     /// [`Signal::Exit`] from its last listed bar on, so a position is sold at the first fill
     /// after its last bar (the next open, at its last close: nothing is held on placeholder
     /// bars) and no entry fills after it. Unchanged when `listed` covers every bar.
+    ///
+    /// The result is allocated once, with room for at most two runs more than it holds (the
+    /// two it may merge at the listing's ends), so a column held for a whole backtest, one per
+    /// leg of a universe, carries no room left from growing.
     pub fn restrict(self, listed: Range<usize>) -> SignalColumn {
         let (start, end) = (listed.start.min(self.len), listed.end.min(self.len));
         if start == 0 && end == self.len {
@@ -133,9 +140,11 @@ impl SignalColumn {
         }
         // Delisted: exits from the last listed bar (every bar when it was never listed here).
         let exit_from = if end == self.len { end } else { end.saturating_sub(1).max(start) };
-        let mut out = SignalColumn::new();
+        let first = self.run_of_or_end(start);
+        let inside = self.starts[first..].partition_point(|&s| (s as usize) < exit_from);
+        let mut out = SignalColumn::with_runs(inside + 2);
         out.push_run(Signal::Hold, start);
-        for r in self.run_of_or_end(start)..self.codes.len() {
+        for r in first..self.codes.len() {
             let (a, b) = ((self.starts[r] as usize).max(start), self.run_end(r).min(exit_from));
             if a >= b {
                 break;
@@ -151,6 +160,7 @@ impl SignalColumn {
     ///
     /// # Panics
     /// When `r` is not below [`SignalColumn::runs`].
+    #[inline]
     pub fn run(&self, r: usize) -> (Range<usize>, Signal) {
         (self.starts[r] as usize..self.run_end(r), decode(self.codes[r]))
     }
@@ -166,6 +176,7 @@ impl SignalColumn {
     }
 
     /// End (exclusive) of run `r`.
+    #[inline]
     fn run_end(&self, r: usize) -> usize {
         self.starts.get(r + 1).map_or(self.len, |&s| s as usize)
     }
@@ -282,19 +293,40 @@ impl SignalColumn {
     }
 }
 
+impl Extend<Signal> for SignalColumn {
+    /// Appends the signals of the next bars, as [`SignalColumn::push`] one by one (the last
+    /// run's code and the length kept in registers: a rule appends every bar of a leg).
+    fn extend<I: IntoIterator<Item = Signal>>(&mut self, iter: I) {
+        let (mut last, mut len) = (self.codes.last().copied(), self.len);
+        for signal in iter {
+            let code = encode(signal);
+            if last != Some(code) {
+                self.starts.push(bar(len));
+                self.codes.push(code);
+                last = Some(code);
+            }
+            len += 1;
+        }
+        self.len = len;
+    }
+}
+
 impl FromIterator<Signal> for SignalColumn {
     fn from_iter<I: IntoIterator<Item = Signal>>(iter: I) -> Self {
         let mut column = SignalColumn::new();
-        for signal in iter {
-            column.push(signal);
-        }
+        column.extend(iter);
         column
     }
 }
 
 impl From<&[Signal]> for SignalColumn {
+    /// The column of `signals`, tight: the room left from growing the runs is given back (a
+    /// column built from a whole leg's signals is held for a whole backtest).
     fn from(signals: &[Signal]) -> Self {
-        signals.iter().copied().collect()
+        let mut column: SignalColumn = signals.iter().copied().collect();
+        column.starts.shrink_to_fit();
+        column.codes.shrink_to_fit();
+        column
     }
 }
 
@@ -486,6 +518,32 @@ mod tests {
                 prop_assert_eq!(runs.position_from(from, end, acts), slice.position_from(from, end, acts));
             }
             prop_assert_eq!(runs.count_from(from, acts), slice.count_from(from, acts));
+        }
+
+        /// A column built from a vector is allocated tight, and a restricted one equals the
+        /// column of the restricted vector (held before the listing, exits from its last bar
+        /// when it delists early) with room for at most two more runs.
+        #[test]
+        fn columns_are_built_tight_and_restricted_like_a_vector(
+            dense in prop::collection::vec(signal(), 0..40),
+            listed in (0usize..45, 0usize..45),
+        ) {
+            let run_bytes = std::mem::size_of::<u32>() + std::mem::size_of::<u64>();
+            let column = SignalColumn::from(&dense[..]);
+            prop_assert_eq!(column.heap_bytes(), column.runs() * run_bytes);
+            let (start, end) = (listed.0.min(listed.1), listed.0.max(listed.1));
+            let n = dense.len();
+            let exit_from = if end >= n { n } else { end.saturating_sub(1).max(start) };
+            let expected: Vec<Signal> = (0..n)
+                .map(|t| match t {
+                    t if t < start => Signal::Hold,
+                    t if t >= exit_from => Signal::Exit,
+                    t => dense[t],
+                })
+                .collect();
+            let restricted = column.restrict(start..end);
+            prop_assert_eq!(&restricted, &SignalColumn::from(&expected[..]));
+            prop_assert!(restricted.heap_bytes() <= (restricted.runs() + 2) * run_bytes);
         }
     }
 }

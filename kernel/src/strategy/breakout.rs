@@ -8,7 +8,7 @@ use super::{
     StrategyError, SymbolData, exit_or_enter,
 };
 use crate::indicators::{RelativeVolume, Resumable, RollingExtreme};
-use crate::sim::Signal;
+use crate::sim::SignalColumn;
 
 /// Enter when the close breaks above the highest high of the `lookback` bars before it while
 /// relative volume (volume over the mean of the previous `rvol_window` bars) exceeds
@@ -133,8 +133,9 @@ impl LegRule for Rule {
         leg: &mut Leg,
         s: &SymbolData,
         end: usize,
+        signals: &mut SignalColumn,
         score: &mut Vec<f64>,
-    ) -> Result<Vec<Signal>, StrategyError> {
+    ) -> Result<(), StrategyError> {
         let b = &s.bars;
         let (high, low, rvol) = (&mut self.high, &mut self.low, &mut self.rvol);
         let from = leg.high.seen();
@@ -150,13 +151,12 @@ impl LegRule for Rule {
         let now = b.close()[from..end].iter().zip(&*rvol);
         let before = std::iter::once(leg.last).chain(low.iter().copied().zip(high.iter().copied()));
         let min_rvol = self.min_rvol;
-        let signals = now.zip(before).map(|((&close, &rvol), (low, high))| {
+        signals.extend(now.zip(before).map(|((&close, &rvol), (low, high))| {
             exit_or_enter(close < low, (close > high) & (rvol > min_rvol))
-        });
-        let signals = signals.collect();
+        }));
         if let (Some(&l), Some(&h)) = (low.last(), high.last()) {
             leg.last = (l, h);
         }
-        Ok(signals)
+        Ok(())
     }
 }

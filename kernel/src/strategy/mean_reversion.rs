@@ -8,7 +8,7 @@ use super::{
     Strategy, StrategyError, SymbolData, exit_or_enter,
 };
 use crate::indicators::{Resumable, Rsi, ZScore};
-use crate::sim::Signal;
+use crate::sim::SignalColumn;
 
 /// Enter when the close's z-score against its `window`-bar mean is at or below `−entry_z`
 /// and the RSI(`rsi_period`) is at or below `rsi_oversold` (100 turns the RSI filter off);
@@ -123,8 +123,9 @@ impl LegRule for Rule {
         (zscore, rsi): &mut Self::Leg,
         s: &SymbolData,
         end: usize,
+        signals: &mut SignalColumn,
         score: &mut Vec<f64>,
-    ) -> Result<Vec<Signal>, StrategyError> {
+    ) -> Result<(), StrategyError> {
         let close = &s.bars.close()[..end];
         let (z, r) = (&mut self.z, &mut self.r);
         for buffer in [&mut *z, &mut *r] {
@@ -135,6 +136,7 @@ impl LegRule for Rule {
         score.extend(z.iter().map(|z| -z));
         let (entry, exit, oversold) = (self.entry, self.exit, self.oversold);
         let signal = |(&z, &r): (&f64, &f64)| exit_or_enter(z >= exit, (z <= -entry) & (r <= oversold));
-        Ok(z.iter().zip(&*r).map(signal).collect())
+        signals.extend(z.iter().zip(&*r).map(signal));
+        Ok(())
     }
 }

@@ -293,8 +293,7 @@ fn per_symbol(
     let legs = data
         .tradable()
         .map(|i| {
-            let mut signals = SignalColumn::from(rule(&data.symbols()[i])?).restrict(data.listed(i));
-            signals.shrink_to_fit();
+            let signals = SignalColumn::from(rule(&data.symbols()[i])?).restrict(data.listed(i));
             Ok(LegSignals { symbol: i, signals })
         })
         .collect::<Result<Vec<_>, StrategyError>>()?;

@@ -11,7 +11,7 @@ use datasets::Timeframe;
 
 use crate::indicators::{RealisedVol, Resumable, Roc};
 use crate::metrics::periods_per_year;
-use crate::sim::{Signal, Strength};
+use crate::sim::{Signal, SignalColumn, Strength};
 
 /// Long while the `lookback`-bar return is positive, flat once it turns negative. An entry's
 /// strength is `min(1, target_vol / realised)`, `realised` being the annualised volatility of
@@ -114,8 +114,9 @@ impl LegRule for Rule {
         (roc, realised): &mut Self::Leg,
         s: &SymbolData,
         end: usize,
+        signals: &mut SignalColumn,
         score: &mut Vec<f64>,
-    ) -> Result<Vec<Signal>, StrategyError> {
+    ) -> Result<(), StrategyError> {
         let close = &s.bars.close()[..end];
         let (mom, vol) = (&mut self.mom, &mut self.vol);
         for buffer in [&mut *mom, &mut *vol] {
@@ -125,19 +126,16 @@ impl LegRule for Rule {
         realised.extend_with(close, vol, &mut self.returns)?;
         score.extend(mom.iter().zip(&*vol).map(|(&m, &v)| if v > 0.0 { m / v } else { m }));
         let target = self.target;
-        Ok(mom
-            .iter()
-            .zip(&*vol)
-            .map(|(&m, &v)| {
-                if m < 0.0 {
-                    Signal::Exit
-                } else if m > 0.0 && v >= 0.0 {
-                    let strength = if v > 0.0 { (target / v).min(1.0) } else { 1.0 };
-                    Strength::new(strength).map_or(Signal::Hold, Signal::Enter)
-                } else {
-                    Signal::Hold
-                }
-            })
-            .collect())
+        signals.extend(mom.iter().zip(&*vol).map(|(&m, &v)| {
+            if m < 0.0 {
+                Signal::Exit
+            } else if m > 0.0 && v >= 0.0 {
+                let strength = if v > 0.0 { (target / v).min(1.0) } else { 1.0 };
+                Strength::new(strength).map_or(Signal::Hold, Signal::Enter)
+            } else {
+                Signal::Hold
+            }
+        }));
+        Ok(())
     }
 }

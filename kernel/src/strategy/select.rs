@@ -49,16 +49,17 @@ pub(super) trait LegRule {
     /// The state of `symbol` before its first bar.
     fn start(&self, symbol: &SymbolData) -> Result<Self::Leg, StrategyError>;
 
-    /// The signals of `symbol`'s bars from the first `leg` has not seen up to `end`
-    /// (exclusive), reading no bar at or after `end`; each bar's entry score (higher is
-    /// stronger; NaN never enters) is pushed to `score`.
+    /// Appends to `signals` the signals of `symbol`'s bars from the first `leg` has not seen
+    /// up to `end` (exclusive), reading no bar at or after `end`; each bar's entry score
+    /// (higher is stronger; NaN never enters) is pushed to `score`.
     fn extend(
         &mut self,
         leg: &mut Self::Leg,
         symbol: &SymbolData,
         end: usize,
+        signals: &mut SignalColumn,
         score: &mut Vec<f64>,
-    ) -> Result<Vec<Signal>, StrategyError>;
+    ) -> Result<(), StrategyError>;
 }
 
 /// Like [`per_symbol`](super::per_symbol), but `rule` also gives each bar's entry score, and at
@@ -146,12 +147,9 @@ fn raw_block<R: LegRule>(
     let (mut columns, mut scores, mut bytes) = (Vec::new(), Vec::new(), 0);
     for (done, (&i, leg)) in symbols.iter().zip(legs).enumerate() {
         score.clear();
-        let raw = rule.extend(leg, &data.symbols()[i], block.end, score)?;
         // The bars around the block, as placeholders: the listing's exit is placed on the whole clock.
         let mut signals = SignalColumn::holds(block.start);
-        for signal in raw {
-            signals.push(signal);
-        }
+        rule.extend(leg, &data.symbols()[i], block.end, &mut signals, score)?;
         signals.push_run(Signal::Hold, n - block.end);
         let signals = signals.restrict(data.listed(i));
         let signals = if block.len() == n { signals } else { signals.slice(block.clone()) };
@@ -180,6 +178,9 @@ fn entry_scores(signals: &SignalColumn, score: &[f64]) -> Vec<f64> {
 /// No leg: the end of a list of legs due at a bar.
 const NO_LEG: u32 = u32::MAX;
 
+/// Not waiting: the position in [`Strongest::waiting`] of a leg that is not there.
+const NOT_WAITING: usize = usize::MAX;
+
 /// The strongest-`N` selection, fed the legs' raw signals block after block: a leg holds from
 /// an entry it was allowed until its next exit. At each bar the exits free their slots first;
 /// then, when more legs want to enter than slots are free, the entries with the highest
@@ -188,9 +189,10 @@ const NO_LEG: u32 = u32::MAX;
 /// slot stays taken until the leg's exit signal: the simulator's own limit refuses any entry
 /// beyond `N`.
 ///
-/// The selection steps over runs, not bars: a leg needs a decision only where its raw signal
-/// changes, or on every bar it wants in without holding; between those bars its kept signal
-/// stays what it was, so its kept column just extends its last run.
+/// The selection steps over runs, not bars: a leg is decided where its raw signal changes, and
+/// a leg wanting in without holding (it waits) is looked at again only on bars with a free
+/// slot. With every slot taken, a bar where no raw signal changes costs nothing, however many
+/// legs wait: none of them can enter, and each keeps the `Hold` it had.
 struct Strongest {
     /// `N`: the most legs holding at once.
     limit: usize,
@@ -198,11 +200,15 @@ struct Strongest {
     holding: Vec<bool>,
     /// Legs holding.
     held: usize,
-    /// Per leg, its kept signal at the last bar it was decided on, which holds until the next.
+    /// Per leg, its kept signal from the last bar it changed on, which holds until the next.
     now: Vec<Signal>,
-    /// The current bar's entries: leg and score.
+    /// The legs whose raw signal is an entry while they do not hold, in no particular order.
+    waiting: Vec<usize>,
+    /// Per leg, its position in `waiting`, or [`NOT_WAITING`].
+    slot: Vec<usize>,
+    /// The current bar's entries with a score: leg and score.
     wanting: Vec<(usize, f64)>,
-    /// The kept signals so far, per leg, up to the last bar it was decided on.
+    /// The kept signals so far, per leg, up to the last bar its kept signal changed on.
     kept: Vec<SignalColumn>,
     /// Bars fed so far.
     bars: usize,
@@ -234,17 +240,18 @@ impl Cursor {
         Cursor { run: 0, bars, signal, entries_before: 0 }
     }
 
-    /// The raw signal of bar `t` (at or after the run read, before the next one's end) and
-    /// the index of its entry score.
-    fn at(&mut self, column: &SignalColumn, t: usize) -> (Signal, usize) {
-        if t >= self.bars.end {
-            if matches!(self.signal, Signal::Enter(_)) {
-                self.entries_before += self.bars.len();
-            }
-            self.run += 1;
-            (self.bars, self.signal) = column.run(self.run);
+    /// Moves to the next run of `column`.
+    fn next_run(&mut self, column: &SignalColumn) {
+        if matches!(self.signal, Signal::Enter(_)) {
+            self.entries_before += self.bars.len();
         }
-        (self.signal, self.entries_before + t - self.bars.start)
+        self.run += 1;
+        (self.bars, self.signal) = column.run(self.run);
+    }
+
+    /// The entry score of bar `t` (in the run read, an entry run) in `scores`, NaN past them.
+    fn score(&self, scores: &[f64], t: usize) -> f64 {
+        scores.get(self.entries_before + t - self.bars.start).copied().unwrap_or(f64::NAN)
     }
 }
 
@@ -256,6 +263,8 @@ impl Strongest {
             holding: vec![false; legs],
             held: 0,
             now: vec![Signal::Hold; legs],
+            waiting: Vec::new(),
+            slot: vec![NOT_WAITING; legs],
             wanting: Vec::new(),
             kept: vec![SignalColumn::new(); legs],
             bars: 0,
@@ -270,8 +279,8 @@ impl Strongest {
             return;
         }
         let mut cursors: Vec<Cursor> = columns.iter().map(Cursor::new).collect();
-        // The legs due at each bar, as linked lists: `first[t]`, then `after[leg]`. Every
-        // leg is due at the block's first bar (its column starts a run there).
+        // The legs whose raw signal changes at each bar, as linked lists: `first[t]`, then
+        // `after[leg]`. Every leg is due at the block's first bar (its column starts a run there).
         let (mut first, mut after) = (vec![NO_LEG; bars], vec![NO_LEG; columns.len()]);
         let mut due: Vec<usize> = (0..columns.len()).collect();
         for t in 0..bars {
@@ -282,73 +291,95 @@ impl Strongest {
                     due.push(k as usize);
                     k = after[k as usize];
                 }
-                if due.is_empty() {
-                    continue;
-                }
             }
-            self.decide(self.bars + t, &due, |k| {
-                let (signal, entry) = cursors[k].at(&columns[k], t);
-                let score = match signal {
-                    Signal::Enter(_) => scores[k].get(entry).copied(),
-                    _ => None,
-                };
-                (signal, score.unwrap_or(f64::NAN))
-            });
             for &k in &due {
-                // Wanting in without holding: again next bar; otherwise at the next change.
-                let cursor = &cursors[k];
-                let wants = !self.holding[k] && matches!(cursor.signal, Signal::Enter(_));
-                let next = if wants { t + 1 } else { cursor.bars.end };
-                if next < bars {
-                    after[k] = first[next];
-                    first[next] = u32::try_from(k).expect("fewer than u32::MAX legs");
+                let cursor = &mut cursors[k];
+                if t > 0 {
+                    cursor.next_run(&columns[k]);
+                }
+                self.change(k, self.bars + t, cursor.signal);
+                if cursor.bars.end < bars {
+                    after[k] = first[cursor.bars.end];
+                    first[cursor.bars.end] = u32::try_from(k).expect("fewer than u32::MAX legs");
                 }
             }
+            self.admit(self.bars + t, |k| {
+                let cursor = &cursors[k];
+                (cursor.signal, cursor.score(&scores[k], t))
+            });
         }
         self.bars += bars;
     }
 
-    /// Bar `t`'s decision for the legs `due` there, whose raw signal and entry score (NaN
-    /// when it is no entry) `raw` gives; every other leg keeps its signal and slot.
-    fn decide(&mut self, t: usize, due: &[usize], mut raw: impl FnMut(usize) -> (Signal, f64)) {
-        self.wanting.clear();
-        for &k in due {
-            let (mut signal, score) = raw(k);
-            let kept = &mut self.kept[k];
-            kept.push_run(self.now[k], t - kept.len());
-            match signal {
-                Signal::Exit if self.holding[k] => {
-                    self.holding[k] = false;
-                    self.held -= 1;
-                }
-                Signal::Enter(_) => match (self.holding[k], score.is_nan()) {
-                    (true, _) => {}
-                    (false, true) => signal = Signal::Hold,
-                    (false, false) => self.wanting.push((k, score)),
-                },
-                _ => {}
+    /// Leg `k`'s raw signal changes to `raw` at bar `t`: an exit frees its slot, an entry
+    /// while it holds is kept, an entry while it does not makes it wait (and hold until
+    /// [`admit`](Self::admit) lets it in), any other signal is kept as it is.
+    fn change(&mut self, k: usize, t: usize, raw: Signal) {
+        let kept = match raw {
+            Signal::Exit if self.holding[k] => {
+                self.holding[k] = false;
+                self.held -= 1;
+                raw
             }
-            self.now[k] = signal;
+            Signal::Enter(_) if !self.holding[k] => {
+                if self.slot[k] == NOT_WAITING {
+                    self.slot[k] = self.waiting.len();
+                    self.waiting.push(k);
+                }
+                Signal::Hold
+            }
+            _ => raw,
+        };
+        if !matches!(raw, Signal::Enter(_)) {
+            self.stop_waiting(k);
         }
+        self.keep(k, t, kept);
+    }
+
+    /// Bar `t`'s entries, after its changes: when slots are free, the waiting legs with a
+    /// score there (`raw` gives each one's raw signal and entry score, NaN for none) enter, the
+    /// strongest first as far as the free slots go; the others keep holding off.
+    fn admit(&mut self, t: usize, raw: impl Fn(usize) -> (Signal, f64)) {
         let free = self.limit.saturating_sub(self.held);
+        if free == 0 || self.waiting.is_empty() {
+            return;
+        }
+        self.wanting.clear();
+        self.wanting.extend(self.waiting.iter().map(|&k| (k, raw(k).1)).filter(|(_, score)| !score.is_nan()));
         if self.wanting.len() > free {
             // Only which legs are among the `free` strongest matters, not their order: a
             // partition (linear) instead of a sort. Scores here are not NaN and legs are
             // distinct, so the order is total and the set the same as a sort's first `free`.
-            if free > 0 {
-                self.wanting.select_nth_unstable_by(free - 1, stronger_first);
-            }
-            for &(k, _) in &self.wanting[free..] {
-                self.now[k] = Signal::Hold;
-            }
+            self.wanting.select_nth_unstable_by(free - 1, stronger_first);
             self.wanting.truncate(free);
         }
-        for &(k, _) in &self.wanting {
+        let wanting = std::mem::take(&mut self.wanting);
+        for &(k, _) in &wanting {
             self.holding[k] = true;
+            self.stop_waiting(k);
+            self.keep(k, t, raw(k).0);
         }
-        self.held += self.wanting.len();
-        for &k in due {
-            self.kept[k].push(self.now[k]);
+        self.held += wanting.len();
+        self.wanting = wanting;
+    }
+
+    /// Takes leg `k` out of the waiting legs, if it is among them.
+    fn stop_waiting(&mut self, k: usize) {
+        let at = std::mem::replace(&mut self.slot[k], NOT_WAITING);
+        if at != NOT_WAITING {
+            self.waiting.swap_remove(at);
+            if let Some(&moved) = self.waiting.get(at) {
+                self.slot[moved] = at;
+            }
+        }
+    }
+
+    /// Leg `k` keeps `signal` from bar `t` on (its column is written only when that changes).
+    fn keep(&mut self, k: usize, t: usize, signal: Signal) {
+        if signal != self.now[k] {
+            let kept = &mut self.kept[k];
+            kept.push_run(self.now[k], t - kept.len());
+            self.now[k] = signal;
         }
     }
 
