@@ -353,6 +353,27 @@ impl Bars {
         Ok(())
     }
 
+    /// True when `self` and `other` have the same timestamps: a pointer comparison when both
+    /// hold the same view of one clock ([`Bars::share_timestamps`]), else one of every timestamp.
+    pub fn same_timestamps(&self, other: &Bars) -> bool {
+        let (a, b) = (self.timestamps(), other.timestamps());
+        std::ptr::eq(a, b) || a == b
+    }
+
+    /// Holds `clock`'s timestamp column in place of its own when the two are equal and
+    /// `clock`'s is shared ([`Bars::shared`]); returns whether it now does. Bars on one clock
+    /// then keep one copy of it, and [`Bars::same_timestamps`] between them, or between their
+    /// [`Bars::slice`]s over the same range, is a pointer comparison.
+    pub fn share_timestamps(&mut self, clock: &Bars) -> bool {
+        match &clock.ts {
+            Column::Shared(b) if self.same_timestamps(clock) => {
+                self.ts = Column::Shared(b.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Number of bars.
     pub fn len(&self) -> usize {
         self.ts.len()
@@ -735,6 +756,26 @@ mod tests {
         assert!(matches!(err, BarsError::OutsideRange { index: 1, .. }), "{err:?}");
         let err = Bars::from_columns(columns(vec![10.0, 10.5], vec![2, 2])).unwrap_err();
         assert!(matches!(err, BarsError::NotIncreasing { index: 1, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn bars_on_one_clock_share_its_timestamps_and_compare_them_by_pointer() {
+        let rows = |close: f64| (0..4).map(move |i| bar(i, close, close, close, close, 1.0));
+        let clock = Bars::from_bars(rows(10.0)).unwrap().shared();
+        let mut other = Bars::from_bars(rows(20.0)).unwrap();
+        assert!(other.same_timestamps(&clock), "equal contents");
+        assert!(!std::ptr::eq(other.timestamps(), clock.timestamps()));
+        // An owned clock is not shared (that would copy it).
+        assert!(!other.share_timestamps(&Bars::from_bars(rows(10.0)).unwrap()));
+        assert!(other.share_timestamps(&clock));
+        assert!(std::ptr::eq(other.timestamps(), clock.timestamps()));
+        assert_eq!(other, Bars::from_bars(rows(20.0)).unwrap(), "the bars are unchanged");
+        let (a, b) = (other.slice(1..3), clock.slice(1..3));
+        assert!(std::ptr::eq(a.timestamps(), b.timestamps()), "slices over one range are one view");
+        assert!(a.same_timestamps(&b) && !a.same_timestamps(&clock.slice(0..2)));
+        let mut late = Bars::from_bars((1..5).map(|i| bar(i, 10.0, 10.0, 10.0, 10.0, 1.0))).unwrap();
+        assert!(!late.share_timestamps(&clock), "a different clock is refused");
+        assert_eq!(late.timestamps(), &[1, 2, 3, 4]);
     }
 
     #[test]

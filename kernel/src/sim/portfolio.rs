@@ -185,7 +185,6 @@ fn validate(config: &PortfolioConfig, sleeves: &[Sleeve<'_>]) -> Result<usize, P
         .first()
         .and_then(|s| s.legs.first())
         .ok_or_else(|| PortfolioError::NoLegs { sleeve: sleeves.first().map_or("", |s| s.name).into() })?;
-    let ts = first.bars.timestamps();
     let total: f64 = sleeves.iter().map(|s| s.allocation).sum();
     for s in sleeves {
         let sleeve = || s.name.to_string();
@@ -197,17 +196,22 @@ fn validate(config: &PortfolioConfig, sleeves: &[Sleeve<'_>]) -> Result<usize, P
             return Err(PortfolioError::NoLegs { sleeve: sleeve() });
         }
         for leg in &s.legs {
-            let symbol = leg.symbol.to_string();
-            if leg.bars.timestamps() != ts {
-                return Err(PortfolioError::Misaligned { sleeve: sleeve(), symbol });
+            let symbol = || leg.symbol.to_string();
+            if !leg.bars.same_timestamps(first.bars) {
+                return Err(PortfolioError::Misaligned { sleeve: sleeve(), symbol: symbol() });
             }
             if leg.signals.len() != leg.bars.len() {
                 let (bars, signals) = (leg.bars.len(), leg.signals.len());
-                return Err(PortfolioError::LengthMismatch { sleeve: sleeve(), symbol, bars, signals });
+                return Err(PortfolioError::LengthMismatch {
+                    sleeve: sleeve(),
+                    symbol: symbol(),
+                    bars,
+                    signals,
+                });
             }
         }
     }
-    Ok(ts.len())
+    Ok(first.bars.len())
 }
 
 /// Moves cash between members (sleeves, then the reserve last) toward `targets`; see module docs.

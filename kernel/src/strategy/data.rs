@@ -105,17 +105,24 @@ impl std::fmt::Display for Overlap {
 
 impl MarketData {
     /// Bundles `symbols`, which must all have the first one's timestamps. Their bars are
-    /// moved into shared columns (no copy), so [`MarketData::slice`] and clones copy no bar.
+    /// moved into shared columns (no copy), so [`MarketData::slice`] and clones copy no bar,
+    /// and hold one timestamp column, the first symbol's ([`Bars::share_timestamps`]): a
+    /// backtest's check that its legs share one clock compares pointers, not every timestamp.
     pub fn new(timeframe: Timeframe, symbols: Vec<SymbolData>) -> Result<Self, DataError> {
         let first = symbols.first().ok_or(DataError::Empty("no symbols"))?;
-        if let Some(bad) = symbols.iter().find(|s| s.bars.timestamps() != first.bars.timestamps()) {
+        if let Some(bad) = symbols.iter().find(|s| !s.bars.same_timestamps(&first.bars)) {
             return Err(DataError::Misaligned {
                 first: first.meta.symbol.clone(),
                 symbol: bad.meta.symbol.clone(),
             });
         }
-        let symbols: Vec<SymbolData> =
+        let mut symbols: Vec<SymbolData> =
             symbols.into_iter().map(|s| SymbolData { meta: s.meta, bars: s.bars.shared() }).collect();
+        if let Some((first, rest)) = symbols.split_first_mut() {
+            for s in rest {
+                s.bars.share_timestamps(&first.bars);
+            }
+        }
         let listed = vec![0..first_len(&symbols); symbols.len()];
         Ok(MarketData { timeframe, symbols, listed })
     }
@@ -141,7 +148,7 @@ impl MarketData {
         symbols: Vec<SymbolData>,
     ) -> Result<(Self, Option<Overlap>), DataError> {
         let first = symbols.first().ok_or(DataError::Empty("no symbols"))?;
-        if symbols.iter().all(|s| s.bars.timestamps() == first.bars.timestamps()) {
+        if symbols.iter().all(|s| s.bars.same_timestamps(&first.bars)) {
             return Ok((MarketData::new(timeframe, symbols)?, None));
         }
         let mut start = (i64::MIN, String::new());

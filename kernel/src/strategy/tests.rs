@@ -552,6 +552,24 @@ fn align_fills_gaps_flat_from_the_first_common_bar() {
 }
 
 #[test]
+fn market_data_symbols_hold_one_timestamp_column_in_every_stage() {
+    let on_one_clock =
+        |d: &MarketData| d.symbols().iter().all(|s| std::ptr::eq(s.bars.timestamps(), d.timestamps()));
+    let data = daily();
+    assert!(on_one_clock(data));
+    // `b` filled flat (its own column, built) beside `a`'s bars as loaded.
+    let a = data.symbols()[0].clone();
+    let mut b = data.symbols()[1].clone();
+    b.bars = Bars::from_bars((0..12).filter(|&i| i != 5).map(|i| b.bars.bar(i))).unwrap();
+    let mut a12 = a.clone();
+    a12.bars = a.bars.slice(0..12);
+    let aligned = MarketData::align(Timeframe::Day1, vec![b, a12]).unwrap();
+    assert!(on_one_clock(&aligned));
+    assert_eq!(aligned.timestamps(), &data.timestamps()[..12]);
+    assert!(on_one_clock(&aligned.slice(3..9)) && on_one_clock(&data.slice(10..40)));
+}
+
+#[test]
 fn align_refuses_or_drops_a_symbol_that_ends_before_the_common_window_instead_of_panicking() {
     let data = daily();
     let ts = data.timestamps();
